@@ -1,0 +1,25 @@
+"""Exception types. Every message says what went wrong and what the user can do about it."""
+
+
+class ImuhipError(Exception):
+    """Base class of all errors imuhip raises on purpose."""
+
+
+class SessionFileError(ImuhipError):
+    """A session file cannot be opened or read (not a session file, unreadable header)."""
+
+
+class SessionFormatVersionError(SessionFileError):
+    """The session file was written by an incompatible (newer) format version."""
+
+
+class CsvImportError(ImuhipError):
+    """A CSV file cannot be imported; the message names the file, the line and the problem."""
+
+
+class DecodeError(ImuhipError):
+    """Raised only by strict helpers; streaming decoders count drops instead of raising."""
+
+
+class UnknownProfileError(ImuhipError):
+    """No decoder/profile is registered under the requested name."""

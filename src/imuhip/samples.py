@@ -1,0 +1,87 @@
+"""Plain containers for inertial data as it flows through the pipeline.
+
+Units: acceleration m/s² (specific force, reads +9.81 along the up axis at rest), angular rate
+rad/s, magnetic field µT, time float64 seconds. All vectors are in the sensor's own frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+ChannelKind = Literal["acc", "gyr", "mag"]
+CHANNEL_KINDS: tuple[ChannelKind, ...] = ("acc", "gyr", "mag")
+
+
+@dataclass(frozen=True)
+class ImuSamples:
+    """Time-stamped samples of one sensor on one time base.
+
+    Attributes:
+        t: (N,) float64 seconds, strictly increasing.
+        acc: (N, 3) float64 specific force in m/s², sensor frame.
+        gyr: (N, 3) float64 angular rate in rad/s, sensor frame.
+        mag: (N, 3) float64 magnetic field in µT, sensor frame, or None when not measured.
+    """
+
+    t: np.ndarray
+    acc: np.ndarray
+    gyr: np.ndarray
+    mag: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        n = self.t.shape[0]
+        if self.t.ndim != 1:
+            raise ValueError(f"t must be 1-D, got shape {self.t.shape}")
+        for name in ("acc", "gyr", "mag"):
+            arr = getattr(self, name)
+            if arr is None:
+                continue
+            if arr.shape != (n, 3):
+                raise ValueError(f"{name} must have shape ({n}, 3), got {arr.shape}")
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+    @property
+    def duration_s(self) -> float:
+        """Time from first to last sample, seconds (0 for fewer than two samples)."""
+        return float(self.t[-1] - self.t[0]) if len(self) > 1 else 0.0
+
+    def slice(self, start: int, stop: int) -> ImuSamples:
+        """Samples ``start:stop`` as a new container sharing memory."""
+        mag = None if self.mag is None else self.mag[start:stop]
+        return ImuSamples(self.t[start:stop], self.acc[start:stop], self.gyr[start:stop], mag)
+
+    @staticmethod
+    def concatenate(parts: list[ImuSamples]) -> ImuSamples:
+        """Join blocks in order. Magnetometer data is kept only when every block has it."""
+        if not parts:
+            return ImuSamples(np.empty(0), np.empty((0, 3)), np.empty((0, 3)), None)
+        has_mag = all(p.mag is not None for p in parts)
+        return ImuSamples(
+            np.concatenate([p.t for p in parts]),
+            np.concatenate([p.acc for p in parts]),
+            np.concatenate([p.gyr for p in parts]),
+            np.concatenate([p.mag for p in parts]) if has_mag else None,  # type: ignore[misc]
+        )
+
+
+@dataclass(frozen=True)
+class ChannelBlock:
+    """Samples of one channel decoded from one notification (or one batch of them).
+
+    Attributes:
+        kind: "acc" (m/s²), "gyr" (rad/s) or "mag" (µT).
+        t: (n,) float64 seconds. On the sensor's clock when ``sensor_clock`` is True (profiles
+            with timestamps in the frame), otherwise the host receive time of the notification.
+        values: (n, 3) float64 in SI units, sensor frame.
+        sensor_clock: whether ``t`` is sensor time (True) or host receive time (False).
+    """
+
+    kind: ChannelKind
+    t: np.ndarray
+    values: np.ndarray
+    sensor_clock: bool
