@@ -1,0 +1,470 @@
+"""Session files: the one on-disk format for live recordings, imports and simulations.
+
+See ``docs/session-format.md`` for the byte-level description. In short: a magic string, then
+checksummed records (:mod:`imuhip.files.records`) appended in time order: one header record
+(JSON), then blocks of decoded samples, blocks of raw notifications and events (JSON).
+
+The writer buffers data per sensor and writes a block at least every ``flush_interval_s``
+(default 0.5 s) and on every event, flushing the OS buffers each time (and ``fsync``-ing when
+``durable``), so a killed program loses at most the last flush interval. The reader accepts files
+cut off at any byte and files with damaged records in the middle, and reports both.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from imuhip import __version__
+from imuhip.errors import SessionFileError, SessionFormatVersionError
+from imuhip.files import records
+from imuhip.files.records import Kind
+from imuhip.samples import ImuSamples
+from imuhip.session import (
+    DamagedRegion,
+    Event,
+    Notifications,
+    ReadReport,
+    SensorInfo,
+    Session,
+    SessionHeader,
+)
+
+FORMAT_NAME = "imuhip-session"
+FORMAT_VERSION = 1
+SUFFIX = ".imuhip"
+
+_BLOCK = struct.Struct("<BBI")  # sensor index, flags / reserved, count
+_HAS_MAG = 0x01
+
+
+class SessionFileWarning(UserWarning):
+    """A session file was read, but part of it was damaged or missing."""
+
+
+# --------------------------------------------------------------------------- payload codecs
+
+
+def _header_payload(header: SessionHeader) -> bytes:
+    doc = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **asdict(header)}
+    return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _parse_header(payload: memoryview) -> SessionHeader:
+    try:
+        doc = json.loads(bytes(payload))
+        if doc.get("format") != FORMAT_NAME:
+            raise SessionFileError("the first record is not an imuhip session header")
+        version = int(doc["format_version"])
+        if version > FORMAT_VERSION:
+            raise SessionFormatVersionError(
+                f"session format version {version} is newer than this imuhip supports "
+                f"({FORMAT_VERSION}); upgrade imuhip to read it"
+            )
+        sensors = tuple(SensorInfo(**s) for s in doc["sensors"])
+        fields = {k: doc[k] for k in ("side", "exercise", "created_utc", "imuhip_version")}
+        return SessionHeader(
+            sensors=sensors,
+            time_base=doc.get("time_base", ""),
+            extra=doc.get("extra", {}),
+            **fields,
+        )
+    except SessionFileError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SessionFileError(f"the session header is unreadable: {exc}") from exc
+
+
+def _samples_payload(index: int, s: ImuSamples) -> bytes:
+    flags = _HAS_MAG if s.mag is not None else 0
+    parts = [_BLOCK.pack(index, flags, len(s)), s.t.astype("<f8").tobytes()]
+    parts += [a.astype("<f8").tobytes() for a in (s.acc, s.gyr) + ((s.mag,) if flags else ())]
+    return b"".join(parts)
+
+
+def _parse_samples(p: memoryview) -> tuple[int, ImuSamples]:
+    index, flags, n = _BLOCK.unpack_from(p)
+    width = 1 + 3 + 3 + (3 if flags & _HAS_MAG else 0)
+    if len(p) != _BLOCK.size + 8 * n * width:
+        raise ValueError("samples block length does not match its count")
+    a = np.frombuffer(p, "<f8", offset=_BLOCK.size)
+    t = a[:n]
+    acc = a[n : 4 * n].reshape(n, 3)
+    gyr = a[4 * n : 7 * n].reshape(n, 3)
+    mag = a[7 * n : 10 * n].reshape(n, 3) if flags & _HAS_MAG else None
+    return index, ImuSamples(t, acc, gyr, mag)
+
+
+def _notifications_payload(index: int, t: Sequence[float], ch: bytes, data: Sequence[bytes]):
+    n = len(t)
+    lengths = np.fromiter((len(d) for d in data), np.uint16, n)
+    return b"".join(
+        (
+            _BLOCK.pack(index, 0, n),
+            np.asarray(t, "<f8").tobytes(),
+            ch,
+            lengths.astype("<u2").tobytes(),
+            *data,
+        )
+    )
+
+
+def _parse_notifications(p: memoryview) -> tuple[int, Notifications]:
+    index, _, n = _BLOCK.unpack_from(p)
+    o = _BLOCK.size
+    t = np.frombuffer(p, "<f8", n, o)
+    ch = np.frombuffer(p, np.uint8, n, o + 8 * n)
+    lengths = np.frombuffer(p, "<u2", n, o + 9 * n)
+    start = o + 11 * n
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if start + offsets[-1] != len(p):
+        raise ValueError("notifications block length does not match its contents")
+    return index, Notifications(t, ch, offsets, bytes(p[start:]))
+
+
+def _event_payload(e: Event) -> bytes:
+    return json.dumps(asdict(e), separators=(",", ":"), allow_nan=False).encode()
+
+
+def _parse_event(p: memoryview) -> Event:
+    doc = json.loads(bytes(p))
+    return Event(float(doc["t"]), str(doc["kind"]), doc.get("sensor"), dict(doc.get("data", {})))
+
+
+# --------------------------------------------------------------------------- writer
+
+
+class SessionWriter:
+    """Append a session to a new file, crash-safely.
+
+    Args:
+        path: file to create; refused if it exists unless ``overwrite``.
+        header: the session header (``created_utc`` and ``imuhip_version`` filled in if empty).
+        flush_interval_s: buffered data is written at least this often (seconds of ``clock``).
+        durable: ``fsync`` after each flush (live recording); off for batch writers, which
+            ``fsync`` once on close.
+        max_block: samples or notifications per block at most.
+        clock: monotonic clock used for the flush interval.
+
+    Use as a context manager; call :meth:`poll` periodically in live loops so a stalled stream
+    still gets flushed.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        header: SessionHeader,
+        *,
+        flush_interval_s: float = 0.5,
+        durable: bool = True,
+        overwrite: bool = False,
+        max_block: int = 512,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not header.sensors:
+            raise ValueError("a session needs at least one sensor")
+        if not header.created_utc or not header.imuhip_version:
+            from dataclasses import replace
+
+            header = replace(
+                header,
+                created_utc=header.created_utc or datetime.now(UTC).isoformat(timespec="seconds"),
+                imuhip_version=header.imuhip_version or __version__,
+            )
+        self.header = header
+        self.path = Path(path)
+        self._f: IO[bytes] = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
+        self._durable = durable
+        self._interval = flush_interval_s
+        self._max_block = max_block
+        self._clock = clock
+        self._samples: dict[int, list[ImuSamples]] = {}
+        self._notes: dict[int, tuple[list[float], bytearray, list[bytes]]] = {}
+        self._pending = 0
+        self._last_flush = clock()
+        self._last_t: dict[int, float] = {}
+        self._f.write(records.MAGIC + records.encode(Kind.HEADER, _header_payload(header)))
+        self._sync()
+
+    # -- data in
+    def add_samples(self, role: str, samples: ImuSamples) -> None:
+        """Append decoded samples of ``role`` (times strictly increasing, values finite)."""
+        idx = self.header.index(role)
+        if len(samples) == 0:
+            return
+        t = samples.t
+        if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise ValueError(f"{role}: sample times must be finite and strictly increasing")
+        for name, arr in (("acc", samples.acc), ("gyr", samples.gyr), ("mag", samples.mag)):
+            if arr is not None and not np.all(np.isfinite(arr)):
+                raise ValueError(f"{role}: {name} values must be finite")
+        if idx in self._last_t and t[0] <= self._last_t[idx]:
+            raise ValueError(f"{role}: samples must come after the ones already written")
+        self._last_t[idx] = float(t[-1])
+        self._samples.setdefault(idx, []).append(samples)
+        self._pending += len(samples)
+        self._maybe_flush()
+
+    def add_notification(self, role: str, t_host: float, data: bytes, channel: int = 0) -> None:
+        """Append one raw notification received at host time ``t_host`` (seconds)."""
+        idx = self.header.index(role)
+        if len(data) > 0xFFFF:
+            raise ValueError("a BLE notification cannot be longer than 65535 bytes")
+        buf = self._notes.setdefault(idx, ([], bytearray(), []))
+        buf[0].append(float(t_host))
+        buf[1].append(channel)
+        buf[2].append(bytes(data))
+        self._pending += 1
+        if len(buf[0]) >= self._max_block:
+            self._write_notes(idx)
+        self._maybe_flush()
+
+    def add_notifications(self, role: str, notes: Notifications) -> None:
+        """Append many notifications of ``role`` at once (e.g. from a simulator)."""
+        for a in range(0, len(notes), self._max_block):
+            b = min(a + self._max_block, len(notes))
+            idx = self.header.index(role)
+            self._write_notes(idx)
+            part = _slice_notes(notes, a, b)
+            self._notes[idx] = (part.t.tolist(), bytearray(part.channel.tobytes()), part.payloads())
+            self._write_notes(idx)
+        self._maybe_flush()
+
+    def add_event(self, event: Event) -> None:
+        """Write an event now (buffered data goes first, so the file stays in time order)."""
+        self._flush_buffers()
+        self._f.write(records.encode(Kind.EVENT, _event_payload(event)))
+        self._sync()
+
+    # -- flushing
+    def poll(self) -> None:
+        """Flush if the flush interval has passed; call this regularly from live loops."""
+        self._maybe_flush()
+
+    def flush(self) -> None:
+        """Write all buffered data and push it to the OS (and disk when durable)."""
+        self._flush_buffers()
+        self._sync()
+
+    def close(self) -> None:
+        if self._f.closed:
+            return
+        self._flush_buffers()
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+
+    def __enter__(self) -> SessionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._f.closed
+
+    # -- internals
+    def _maybe_flush(self) -> None:
+        if self._pending and self._clock() - self._last_flush >= self._interval:
+            self.flush()
+
+    def _flush_buffers(self) -> None:
+        for idx in list(self._samples):
+            parts = self._samples.pop(idx)
+            group: list[ImuSamples] = []
+            for p in parts:  # join consecutive parts that agree on having a magnetometer
+                if group and (group[-1].mag is None) != (p.mag is None):
+                    self._write_samples(idx, ImuSamples.concatenate(group))
+                    group = []
+                group.append(p)
+            self._write_samples(idx, ImuSamples.concatenate(group))
+        for idx in list(self._notes):
+            self._write_notes(idx)
+        self._pending = 0
+
+    def _write_samples(self, idx: int, s: ImuSamples) -> None:
+        for a in range(0, len(s), self._max_block):
+            blk = s.slice(a, a + self._max_block)
+            self._f.write(records.encode(Kind.SAMPLES, _samples_payload(idx, blk)))
+
+    def _write_notes(self, idx: int) -> None:
+        t, ch, data = self._notes.pop(idx, ((), b"", ()))
+        if t:
+            payload = _notifications_payload(idx, t, bytes(ch), data)
+            self._f.write(records.encode(Kind.NOTIFICATIONS, payload))
+
+    def _sync(self) -> None:
+        self._f.flush()
+        if self._durable:
+            os.fsync(self._f.fileno())
+        self._last_flush = self._clock()
+
+
+def write_session(
+    path: str | os.PathLike[str],
+    header: SessionHeader,
+    samples: dict[str, ImuSamples] | None = None,
+    notifications: dict[str, Notifications] | None = None,
+    events: Sequence[Event] = (),
+    *,
+    overwrite: bool = False,
+) -> Path:
+    """Write a whole session at once, atomically: the file appears complete or not at all.
+
+    Data and events are interleaved in time order (blocks of about one second).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; choose another name or allow overwriting")
+    chunks: list[tuple[float, int, Any]] = []
+    for role, s in (samples or {}).items():
+        header.index(role)
+        for a in range(0, len(s), 256):
+            blk = s.slice(a, a + 256)
+            chunks.append((float(blk.t[0]), 0, (role, blk)))
+    for role, n in (notifications or {}).items():
+        header.index(role)
+        for a in range(0, len(n), 256):
+            b = min(a + 256, len(n))
+            chunks.append((float(n.t[a]), 1, (role, n, a, b)))
+    for e in events:
+        chunks.append((e.t, 2, e))
+    chunks.sort(key=lambda c: (c[0], c[1]))
+    try:
+        with SessionWriter(tmp, header, durable=False, overwrite=True, max_block=256) as w:
+            for _, what, item in chunks:
+                if what == 0:
+                    w.add_samples(*item)
+                    w.flush()  # keep blocks of different sensors in time order
+                elif what == 1:
+                    role, n, a, b = item
+                    w.add_notifications(role, _slice_notes(n, a, b))
+                else:
+                    w.add_event(item)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _slice_notes(n: Notifications, a: int, b: int) -> Notifications:
+    o = n.offsets
+    return Notifications(
+        n.t[a:b], n.channel[a:b], o[a : b + 1] - o[a], n.payload[int(o[a]) : int(o[b])]
+    )
+
+
+# --------------------------------------------------------------------------- reader
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise SessionFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise SessionFileError(f"{path} is a folder, not a session file") from None
+    except OSError as exc:
+        raise SessionFileError(f"{path}: cannot read ({exc.strerror})") from exc
+    if not data:
+        raise SessionFileError(f"{path} is empty: not an imuhip session file")
+    if not data.startswith(records.MAGIC):
+        if records.MAGIC.startswith(data):
+            raise SessionFileError(f"{path} was cut off before its header: nothing to read")
+        raise SessionFileError(
+            f"{path} is not an imuhip session file (it does not start with the imuhip marker)"
+        )
+    return data
+
+
+def scan_session(
+    path: str | os.PathLike[str],
+) -> tuple[SessionHeader, Iterator[tuple[str, Any]], list[records.Gap]]:
+    """Open a session file for streaming.
+
+    Returns ``(header, items, gaps)``: ``items`` yields ``("samples", (role, ImuSamples))``,
+    ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order; ``gaps``
+    fills with the unreadable regions as iteration proceeds.
+    """
+    path = Path(path)
+    data = _read_bytes(path)
+    it = records.scan(data)
+    first = next(it, None)
+    if not isinstance(first, records.Record) or first.offset != len(records.MAGIC):
+        raise SessionFileError(
+            f"{path}: the session header is damaged or missing; the file cannot be interpreted"
+        )
+    if first.kind != Kind.HEADER:
+        raise SessionFileError(f"{path}: the first record is not a session header")
+    header = _parse_header(first.payload)
+    roles = header.roles
+    gaps: list[records.Gap] = []
+
+    def items() -> Iterator[tuple[str, Any]]:
+        for rec in it:
+            if isinstance(rec, records.Gap):
+                gaps.append(rec)
+                continue
+            try:
+                if rec.kind == Kind.SAMPLES:
+                    idx, s = _parse_samples(rec.payload)
+                    yield "samples", (roles[idx], s)
+                elif rec.kind == Kind.NOTIFICATIONS:
+                    idx, n = _parse_notifications(rec.payload)
+                    yield "notifications", (roles[idx], n)
+                elif rec.kind == Kind.EVENT:
+                    yield "event", _parse_event(rec.payload)
+                # other kinds: written by a newer imuhip; skipped on purpose
+            except (ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
+                size = records.HEAD_SIZE + len(rec.payload) + records.CRC_SIZE
+                gaps.append(records.Gap(rec.offset, size, f"invalid record contents: {exc}", False))
+
+    return header, items(), gaps
+
+
+def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
+    """Read a whole session file into memory.
+
+    A file cut off at any byte yields every complete record; damaged records in the middle are
+    skipped. Both are described in ``session.report`` and, when ``warn``, raised as
+    :class:`SessionFileWarning`. Raises :class:`SessionFileError` for files that are not session
+    files or whose header is unreadable.
+    """
+    path = Path(path)
+    header, items, gaps = scan_session(path)
+    sample_parts: dict[str, list[ImuSamples]] = {r: [] for r in header.roles}
+    note_parts: dict[str, list[Notifications]] = {r: [] for r in header.roles}
+    events: list[Event] = []
+    n_records = 1
+    for what, item in items:
+        n_records += 1
+        if what == "samples":
+            sample_parts[item[0]].append(item[1])
+        elif what == "notifications":
+            note_parts[item[0]].append(item[1])
+        else:
+            events.append(item)
+    samples = {r: ImuSamples.concatenate(p) for r, p in sample_parts.items() if p}
+    notes = {r: Notifications.concatenate(p) for r, p in note_parts.items() if p}
+    events.sort(key=lambda e: e.t)
+    damaged = tuple(DamagedRegion(g.offset, g.length, g.reason) for g in gaps if not g.at_end)
+    tail = sum(g.length for g in gaps if g.at_end)
+    report = ReadReport(path.stat().st_size, n_records, damaged, tail)
+    if warn:
+        for msg in report.messages():
+            warnings.warn(f"{path.name}: {msg}", SessionFileWarning, stacklevel=2)
+    return Session(header, samples, notes, tuple(events), report)

@@ -1,0 +1,265 @@
+"""What a session is, independent of how it is stored: header, sensors, data and events.
+
+A session is one person doing one exercise with one leg instrumented. It holds, per sensor role
+("thigh", "shin", optionally "pelvis"), either raw BLE notifications (live recordings; replay
+runs the real decoders on them) or already decoded samples (imported or simulated data), plus a
+time-ordered list of events. All times are float64 seconds on the session's time base: the host's
+monotonic clock for live recordings, the CSV's ``time_s`` for imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
+from typing import Any, Literal
+
+import numpy as np
+
+from imuhip.samples import ImuSamples
+
+Side = Literal["left", "right"]
+ROLES: tuple[str, ...] = ("thigh", "shin", "pelvis")
+SIDES: tuple[str, ...] = ("left", "right")
+
+#: Profile name of sensors whose data is stored as decoded samples (no vendor decoder needed).
+SAMPLES_PROFILE = "samples"
+
+#: Event kinds imuhip writes; other kinds are kept and shown as they are.
+EVENT_KINDS: dict[str, str] = {
+    "calibration_phase": "a calibration phase began (data: phase)",
+    "mark": "a user mark (data: label)",
+    "connection_lost": "a sensor disconnected (sensor)",
+    "connection_restored": "a sensor reconnected (sensor)",
+    "packets_dropped": "notifications rejected or lost (sensor; data: count, reason)",
+    "pause": "recording paused by the user",
+    "resume": "recording resumed",
+    "note": "free text (data: text)",
+}
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    """One sensor of a session.
+
+    Attributes:
+        role: "thigh", "shin" or "pelvis"; unique within a session.
+        profile: vendor decoder profile (see :mod:`imuhip.decode`) or ``"samples"``.
+        address: BLE address (or platform UUID on macOS); empty for imports.
+        name: advertised name, if known.
+        firmware: firmware version string, if known.
+        rate_hz: configured (live) or estimated (import) sampling rate in Hz.
+        config: decoder configuration (ranges, conversion factors, ...), JSON-serialisable.
+    """
+
+    role: str
+    profile: str = SAMPLES_PROFILE
+    address: str = ""
+    name: str = ""
+    firmware: str = ""
+    rate_hz: float = 0.0
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"sensor role must be one of {', '.join(ROLES)}, got {self.role!r}")
+
+
+@dataclass(frozen=True)
+class SessionHeader:
+    """Metadata written once at the start of a session file.
+
+    Attributes:
+        side: instrumented leg, "left" or "right".
+        exercise: exercise name, e.g. "prone", "seated", "supine" (free text allowed).
+        sensors: the sensors, in the order their index is stored in the file.
+        created_utc: ISO-8601 creation time in UTC.
+        imuhip_version: version of imuhip that wrote the file.
+        time_base: "host-monotonic", "csv" or "simulated": what the session's seconds count.
+        extra: further JSON-serialisable facts (source files, simulator seed, ...).
+    """
+
+    side: str
+    exercise: str
+    sensors: tuple[SensorInfo, ...]
+    created_utc: str = ""
+    imuhip_version: str = ""
+    time_base: str = "host-monotonic"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.side not in SIDES:
+            raise ValueError(f"side must be 'left' or 'right', got {self.side!r}")
+        roles = [s.role for s in self.sensors]
+        if len(set(roles)) != len(roles):
+            raise ValueError(f"each sensor role may appear once, got {roles}")
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        return tuple(s.role for s in self.sensors)
+
+    def sensor(self, role: str) -> SensorInfo:
+        """The sensor in ``role`` (KeyError naming the roles present otherwise)."""
+        for s in self.sensors:
+            if s.role == role:
+                return s
+        raise KeyError(f"no {role} sensor in this session (sensors: {', '.join(self.roles)})")
+
+    def index(self, role: str) -> int:
+        """Position of ``role`` in :attr:`sensors` (the index stored in data records)."""
+        return self.roles.index(self.sensor(role).role)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened at time ``t`` (seconds, session time base)."""
+
+    t: float
+    kind: str
+    sensor: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """Raw BLE notifications of one sensor, stored compactly.
+
+    Attributes:
+        t: (N,) float64 host receive times, seconds.
+        channel: (N,) uint8 index into the profile's notify characteristics.
+        offsets: (N + 1,) int64; payload ``i`` is ``payload[offsets[i]:offsets[i + 1]]``.
+        payload: all payload bytes concatenated.
+    """
+
+    t: np.ndarray
+    channel: np.ndarray
+    offsets: np.ndarray
+    payload: bytes
+
+    def __len__(self) -> int:
+        return int(self.t.shape[0])
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.payload[int(self.offsets[i]) : int(self.offsets[i + 1])]
+
+    def payloads(self) -> list[bytes]:
+        """Every payload as its own ``bytes`` object, in order."""
+        off = self.offsets.tolist()
+        p = self.payload
+        return [p[a:b] for a, b in pairwise(off)]
+
+    @staticmethod
+    def empty() -> Notifications:
+        return Notifications(np.empty(0), np.empty(0, np.uint8), np.zeros(1, np.int64), b"")
+
+    @staticmethod
+    def from_list(t: np.ndarray, payloads: list[bytes], channel: np.ndarray | None = None):
+        """Build from a list of payloads (host times ``t`` in seconds)."""
+        lengths = np.fromiter((len(p) for p in payloads), np.int64, len(payloads))
+        offsets = np.zeros(len(payloads) + 1, np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        ch = np.zeros(len(payloads), np.uint8) if channel is None else np.asarray(channel, np.uint8)
+        return Notifications(np.asarray(t, np.float64), ch, offsets, b"".join(payloads))
+
+    @staticmethod
+    def concatenate(parts: list[Notifications]) -> Notifications:
+        if not parts:
+            return Notifications.empty()
+        starts = np.cumsum([0] + [len(p.payload) for p in parts[:-1]])
+        offsets = np.concatenate(
+            [np.zeros(1, np.int64)]
+            + [p.offsets[1:] + s for p, s in zip(parts, starts, strict=True)]
+        )
+        return Notifications(
+            np.concatenate([p.t for p in parts]),
+            np.concatenate([p.channel for p in parts]),
+            offsets,
+            b"".join(p.payload for p in parts),
+        )
+
+
+@dataclass(frozen=True)
+class DamagedRegion:
+    """Bytes of a file that could not be read as records."""
+
+    offset: int
+    length: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    """What reading a session file found besides the data.
+
+    Attributes:
+        file_size: bytes in the file.
+        records: complete, valid records read.
+        damaged: regions in the middle skipped because a checksum or structure check failed.
+        truncated_bytes: bytes at the end that do not form a complete record (the writer was
+            stopped mid-write); everything before them was read.
+    """
+
+    file_size: int
+    records: int
+    damaged: tuple[DamagedRegion, ...] = ()
+    truncated_bytes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged and self.truncated_bytes == 0
+
+    def messages(self) -> list[str]:
+        """Human-readable warnings, empty for an intact file."""
+        out = []
+        for d in self.damaged:
+            out.append(
+                f"skipped {d.length} damaged bytes at offset {d.offset} ({d.reason}); "
+                "reading continued after them"
+            )
+        if self.truncated_bytes:
+            out.append(
+                f"file ends in an incomplete record: the last {self.truncated_bytes} bytes "
+                "were lost (recording was cut off); everything before them was read"
+            )
+        return out
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session read into memory (see :func:`imuhip.files.session_file.read_session`).
+
+    Attributes:
+        header: the session header.
+        samples: role -> decoded samples stored in the file (imported or simulated data).
+        notifications: role -> raw notifications stored in the file (live recordings).
+        events: events in time order.
+        report: what reading found (damage, truncation).
+    """
+
+    header: SessionHeader
+    samples: dict[str, ImuSamples]
+    notifications: dict[str, Notifications]
+    events: tuple[Event, ...]
+    report: ReadReport
+
+    def with_header(self, **changes: Any) -> Session:
+        return replace(self, header=replace(self.header, **changes))
+
+    def time_range(self) -> tuple[float, float]:
+        """(first, last) time over all sensor data, seconds; (0, 0) when there is none."""
+        firsts, lasts = [], []
+        for s in self.samples.values():
+            if len(s):
+                firsts.append(s.t[0])
+                lasts.append(s.t[-1])
+        for n in self.notifications.values():
+            if len(n):
+                firsts.append(n.t.min())
+                lasts.append(n.t.max())
+        if not firsts:
+            return (0.0, 0.0)
+        return (float(min(firsts)), float(max(lasts)))
+
+    @property
+    def duration_s(self) -> float:
+        a, b = self.time_range()
+        return b - a
