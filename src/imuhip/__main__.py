@@ -1,0 +1,3 @@
+from imuhip.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,123 @@
+"""The ``imuhip`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from imuhip import __version__
+from imuhip.errors import ImuhipError
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from imuhip.files.convert import import_csv
+
+    files = {"thigh": args.thigh, "shin": args.shin}
+    if args.pelvis:
+        files["pelvis"] = args.pelvis
+    res = import_csv(
+        files,
+        args.output,
+        side=args.side,
+        exercise=args.exercise,
+        acc_unit=args.acc_unit,
+        gyr_unit=args.gyr_unit,
+        overwrite=args.force,
+    )
+    for note in res.notes:
+        print(f"note: {note}")
+    counts = ", ".join(f"{r} {n} samples" for r, n in res.counts.items())
+    print(f"wrote {res.path} ({counts})")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from imuhip.align.streams import sensor_streams
+    from imuhip.files.session_file import read_session
+    from imuhip.sinks.info import describe
+
+    session = read_session(args.session)
+    print(describe(Path(args.session), session, sensor_streams(session)))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from imuhip.align.streams import sensor_streams
+    from imuhip.files.convert import export_samples
+    from imuhip.files.session_file import read_session
+
+    if not args.samples:
+        raise ImuhipError("nothing to export: give --samples DIR")
+    session = read_session(args.session)
+    streams = sensor_streams(session)
+    on_sensor_clock = [r for r, s in streams.items() if s.sensor_clock]
+    if on_sensor_clock:
+        raise ImuhipError(
+            f"{', '.join(on_sensor_clock)}: samples carry sensor timestamps that this version "
+            "cannot yet map to the session clock; export is refused rather than mixing clocks"
+        )
+    written = export_samples(args.samples, {r: s.samples for r, s in streams.items()})
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="imuhip",
+        description="Hip rotation from two BLE IMUs on thigh and shin: record, replay, analyse.",
+    )
+    p.add_argument("--version", action="version", version=f"imuhip {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    imp = sub.add_parser("import", help="build a session file from per-sensor CSV files")
+    imp.add_argument("--thigh", required=True, metavar="CSV", help="thigh sensor CSV")
+    imp.add_argument("--shin", required=True, metavar="CSV", help="shin sensor CSV")
+    imp.add_argument("--pelvis", metavar="CSV", help="optional pelvis sensor CSV")
+    imp.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
+    imp.add_argument("--exercise", default="unspecified", help="e.g. prone, seated, supine")
+    imp.add_argument("--acc-unit", default="m/s2", choices=["m/s2", "g"])
+    imp.add_argument("--gyr-unit", default="rad/s", choices=["rad/s", "deg/s"])
+    imp.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
+    imp.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
+    imp.set_defaults(func=_cmd_import)
+
+    info = sub.add_parser("info", help="sensors, duration, rates, gaps, drops and events")
+    info.add_argument("session", metavar="SESSION")
+    info.set_defaults(func=_cmd_info)
+
+    exp = sub.add_parser("export", help="write a session's data as CSV")
+    exp.add_argument("session", metavar="SESSION")
+    exp.add_argument(
+        "--samples", metavar="DIR", help="per-sensor CSVs in the import format (lossless)"
+    )
+    exp.set_defaults(func=_cmd_export)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 ok, 2 error, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"imuhip: warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show_warning
+    try:
+        return int(args.func(args) or 0)
+    except ImuhipError as exc:
+        print(f"imuhip: error: {exc}", file=sys.stderr)
+        return 2
+    except FileExistsError as exc:
+        print(f"imuhip: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("imuhip: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

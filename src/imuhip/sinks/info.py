@@ -1,0 +1,90 @@
+"""Plain-text description of a session: what ``imuhip info`` prints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from imuhip.align.gaps import stream_health
+from imuhip.align.streams import SensorStream
+from imuhip.session import Session
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+        for r in rows
+    ]
+
+
+def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> str:
+    """Human-readable summary: header, per-sensor counts/rates/gaps/drops, events, file health."""
+    h = session.header
+    t0, t1 = session.time_range()
+    out = [
+        f"session    {path}",
+        f"written    {h.created_utc or '?'} by imuhip {h.imuhip_version or '?'}",
+        f"side       {h.side}",
+        f"exercise   {h.exercise}",
+        f"time base  {h.time_base}",
+        f"duration   {t1 - t0:.3f} s  (t = {t0:.3f} .. {t1:.3f} s)",
+        "",
+        "sensors",
+    ]
+    rows = [
+        [
+            "role",
+            "profile",
+            "address",
+            "firmware",
+            "rate set",
+            "samples",
+            "eff. rate",
+            "gaps",
+            "missing",
+            "dropped",
+        ]
+    ]
+    dropped_events: dict[str, int] = {}
+    for e in session.events:
+        if e.kind == "packets_dropped" and e.sensor:
+            dropped_events[e.sensor] = dropped_events.get(e.sensor, 0) + int(e.data.get("count", 0))
+    for info in h.sensors:
+        st = streams[info.role]
+        health = stream_health(st.samples.t, info.rate_hz)
+        dropped = dropped_events.get(info.role, 0) + (st.stats.dropped if st.stats else 0)
+        rows.append(
+            [
+                info.role,
+                info.profile,
+                info.address or "-",
+                info.firmware or "-",
+                f"{info.rate_hz:g} Hz" if info.rate_hz else "-",
+                str(health.count),
+                f"{health.effective_rate_hz:.2f} Hz",
+                str(len(health.gaps)),
+                str(health.missing + (st.stats.lost_samples if st.stats else 0)),
+                str(dropped),
+            ]
+        )
+    out += _table(rows)
+    for info in h.sensors:
+        st = streams[info.role]
+        if st.stats and st.stats.reasons:
+            reasons = ", ".join(f"{k}: {v}" for k, v in st.stats.reasons.most_common())
+            out.append(f"  {info.role} drops: {reasons}")
+        health = stream_health(st.samples.t, info.rate_hz)
+        if health.gaps:
+            longest = max(health.gaps, key=lambda g: g.length_s)
+            where = f"{longest.length_s:.3f} s at t = {longest.start_s:.3f} s"
+            out.append(f"  {info.role} longest gap: {where}")
+    out += ["", f"events ({len(session.events)})"]
+    for e in session.events:
+        detail = " ".join(f"{k}={v}" for k, v in e.data.items())
+        who = f"[{e.sensor}] " if e.sensor else ""
+        out.append(f"  {e.t:10.3f} s  {e.kind:<20} {who}{detail}".rstrip())
+    out += ["", "file"]
+    r = session.report
+    out.append(f"  {r.file_size} bytes, {r.records} records, " + ("intact" if r.ok else "DAMAGED"))
+    out += [f"  warning: {m}" for m in r.messages()]
+    return "\n".join(out)
