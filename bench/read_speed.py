@@ -1,0 +1,97 @@
+"""Session-file read speed: one hour of two-sensor 100 Hz data.
+
+Prints, for a file of decoded samples and for a file of raw 20-byte notifications (the live
+format), the write time, the file size and the best-of-N read time, plus the ratio against
+``numpy.load`` of the same arrays from an ``.npz`` in the same run (a floor no format beats by
+much). Run: ``python bench/read_speed.py [--hours H] [--repeat N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from imuhip.files.session_file import read_session, write_session
+from imuhip.samples import ImuSamples
+from imuhip.session import Notifications, SensorInfo, SessionHeader
+
+
+def _samples(n: int, seed: int) -> ImuSamples:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / 100.0
+    return ImuSamples(t, rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), rng.normal(size=(n, 3)))
+
+
+def _best(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--hours", type=float, default=1.0)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    n = int(args.hours * 3600 * 100)
+    roles = ("thigh", "shin")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        # decoded samples (imports, simulations)
+        hdr = SessionHeader("left", "prone", tuple(SensorInfo(r, rate_hz=100) for r in roles))
+        data = {r: _samples(n, i) for i, r in enumerate(roles)}
+        t0 = time.perf_counter()
+        p1 = write_session(tmp / "samples.imuhip", hdr, data)
+        w1 = time.perf_counter() - t0
+        npz = tmp / "same.npz"
+        np.savez(
+            npz,
+            **{
+                f"{r}_{k}": getattr(s, k)
+                for r, s in data.items()
+                for k in ("t", "acc", "gyr", "mag")
+            },
+        )
+        r1 = _best(lambda: read_session(p1), args.repeat)
+        base = _best(lambda: {k: v for k, v in np.load(npz).items()}, args.repeat)
+
+        # raw notifications (live recordings): one 20-byte frame per sample
+        hdr2 = SessionHeader(
+            "left", "prone", tuple(SensorInfo(r, "witmotion-ble5", rate_hz=100) for r in roles)
+        )
+        rng = np.random.default_rng(7)
+        notes = {}
+        for r in roles:
+            raw = rng.integers(0, 256, size=(n, 20), dtype=np.uint8)
+            raw[:, 0], raw[:, 1] = 0x55, 0x61
+            payload = raw.tobytes()
+            offsets = np.arange(n + 1, dtype=np.int64) * 20
+            notes[r] = Notifications(np.arange(n) / 100.0, np.zeros(n, np.uint8), offsets, payload)
+        t0 = time.perf_counter()
+        p2 = write_session(tmp / "notes.imuhip", hdr2, notifications=notes)
+        w2 = time.perf_counter() - t0
+        r2 = _best(lambda: read_session(p2), args.repeat)
+
+        hours = args.hours
+        print(f"session file read speed, {hours:g} h of two sensors at 100 Hz ({2 * n} samples)")
+        print(f"  npz baseline (numpy.load)        read {base:6.3f} s")
+        for name, path, w, r in (
+            ("decoded samples", p1, w1, r1),
+            ("raw notifications", p2, w2, r2),
+        ):
+            size = path.stat().st_size / 1e6
+            print(
+                f"  {name:<18} {size:7.1f} MB  write {w:6.3f} s  read {r:6.3f} s  "
+                f"({hours * 3600 / r:,.0f}x real time, {r / base:4.1f}x npz)"
+            )
+
+
+if __name__ == "__main__":
+    main()
