@@ -23,3 +23,7 @@ class DecodeError(ImuhipError):
 
 class UnknownProfileError(ImuhipError):
     """No decoder/profile is registered under the requested name."""
+
+
+class CalibrationError(ImuhipError):
+    """The calibration movements were not found or not good enough; the message says which."""

@@ -1,0 +1,208 @@
+"""Functional calibration: sensor-to-segment axes and the neutral pose, from the protocol.
+
+No exact sensor placement is needed. From the calibration movements this finds, in each
+sensor's own frame:
+
+- the knee axis in the shin frame ``j_s`` (shin rotation axis during the knee bends), signed so
+  that knee flexion is a positive rotation (the protocol bends further first);
+- the femur's long axis (hip to knee) in the thigh frame ``f_t`` and in the shin frame ``f_s``
+  (rotation axis of both segments during the rocks), signed so that internal rotation is
+  positive about it for a left leg and negative for a right leg (the protocol rocks inward first);
+- the heading offset ``δ0`` between the shin's and the thigh's orientation estimates (the femur
+  axis seen from both must point the same way during the rocks);
+- the knee/femur axis non-perpendicularity ``c0`` and the zero angle ``θ0`` of the start pose.
+
+Soft tissue on the thigh only scales the thigh's rotation about the femur axis, so it changes
+neither ``f_t`` (an axis direction) nor anything derived from the shin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from imuhip import quaternion as Q
+from imuhip.errors import CalibrationError
+from imuhip.joint.geometry import azimuth, circular_mean, leg_plane_angle, rotate_z, wrap
+from imuhip.joint.phases import (
+    MOVING_RATE,
+    Phases,
+    find_phases,
+    first_excursion_sign,
+    principal_axis,
+)
+
+SIDE_SIGN = {"left": 1.0, "right": -1.0}
+
+
+@dataclass(frozen=True)
+class CalibrationQuality:
+    """How well the movements fit the model (all angles in degrees).
+
+    Attributes:
+        bend_range_deg: knee rotation range seen during the bends.
+        rock_range_deg: shin rotation range about the femur axis during the rocks.
+        knee_axis_fit: share of the shin's angular-rate energy along the knee axis during the
+            bends (1 = a perfect hinge).
+        femur_axis_fit_thigh, femur_axis_fit_shin: same for the femur axis during the rocks.
+        axes_angle_deg: angle between knee and femur axes in the shin frame (ideally 90).
+        heading_spread_deg: circular spread of the per-sample heading offsets in the rocks.
+        still_rms_dps: angular-rate RMS in the still start pose, °/s.
+    """
+
+    bend_range_deg: float
+    rock_range_deg: float
+    knee_axis_fit: float
+    femur_axis_fit_thigh: float
+    femur_axis_fit_shin: float
+    axes_angle_deg: float
+    heading_spread_deg: float
+    still_rms_dps: float
+
+    def warnings(self) -> list[str]:
+        """Plain-language doubts about this calibration (empty when all is well)."""
+        out = []
+        if self.knee_axis_fit < 0.9:
+            out.append("the knee bends were not clean hinge movements; bend only the knee")
+        if min(self.femur_axis_fit_thigh, self.femur_axis_fit_shin) < 0.7:
+            out.append("the leg rocks were not clean rotations about the thigh's long axis")
+        if abs(self.axes_angle_deg - 90.0) > 20.0:
+            out.append("knee and thigh axes are not perpendicular: repeat the calibration")
+        if self.heading_spread_deg > 10.0:
+            out.append("the two sensors disagree on the thigh axis during the rocks")
+        if self.still_rms_dps > 3.0:
+            out.append("the leg was not quite still in the start pose")
+        return out
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Everything the hip angle needs from the calibration (vectors are unit, sensor frames)."""
+
+    side: str
+    knee_axis_shin: np.ndarray
+    femur_axis_thigh: np.ndarray
+    femur_axis_shin: np.ndarray
+    heading_offset: float
+    perpendicularity: float
+    zero_angle: float
+    phases: Phases
+    phase_times: dict[str, tuple[float, float]]
+    quality: CalibrationQuality
+
+    @property
+    def side_sign(self) -> float:
+        return SIDE_SIGN[self.side]
+
+    @property
+    def end_s(self) -> float:
+        """Time at which the calibration (its final still phase) ends, seconds."""
+        return self.phase_times["still_end"][1]
+
+    def summary(self) -> dict:
+        """JSON-friendly description (axes rounded, angles in degrees)."""
+        return {
+            "phases": {k: [round(a, 3), round(b, 3)] for k, (a, b) in self.phase_times.items()},
+            "knee_axis_shin": np.round(self.knee_axis_shin, 4).tolist(),
+            "femur_axis_thigh": np.round(self.femur_axis_thigh, 4).tolist(),
+            "femur_axis_shin": np.round(self.femur_axis_shin, 4).tolist(),
+            "heading_offset_deg": round(float(np.degrees(self.heading_offset)), 2),
+            "quality": {k: round(v, 3) for k, v in asdict(self.quality).items()},
+            "warnings": self.quality.warnings(),
+        }
+
+
+def _signed_axis(w: np.ndarray, dt: float, sign: float) -> tuple[np.ndarray, float, float]:
+    moving = w[np.linalg.norm(w, axis=1) > MOVING_RATE]
+    if len(moving) < 5:
+        moving = w
+    axis, fit = principal_axis(moving)
+    axis = axis * first_excursion_sign(w, axis, dt) * sign
+    rng = float(np.degrees(np.ptp(np.cumsum(w @ axis) * dt)))
+    return axis, fit, rng
+
+
+def calibrate(
+    t: np.ndarray,
+    gyr_thigh: np.ndarray,
+    gyr_shin: np.ndarray,
+    q_thigh: np.ndarray,
+    q_shin: np.ndarray,
+    *,
+    side: str,
+    rate_hz: float,
+    phases: Phases | None = None,
+) -> Calibration:
+    """Calibrate from samples on one common grid.
+
+    Args:
+        t: (N,) times, seconds.
+        gyr_thigh, gyr_shin: (N, 3) angular rates, rad/s, sensor frames.
+        q_thigh, q_shin: (N, 4) orientations ``[w, x, y, z]`` sensor-to-world (each in its own
+            filter's world frame; headings need not agree).
+        side: "left" or "right".
+        rate_hz: grid rate.
+        phases: phase ranges if known (live guidance markers); found automatically otherwise.
+
+    Raises:
+        CalibrationError: the movements were not found or are unusable.
+    """
+    if side not in SIDE_SIGN:
+        raise CalibrationError(f"side must be 'left' or 'right', got {side!r}")
+    dt = 1.0 / rate_hz
+    ph = phases or find_phases(t, gyr_thigh, gyr_shin, rate_hz)
+    b0, b1 = ph.bends
+    r0, r1 = ph.rocks
+    s0, s1 = ph.still_start
+    sign = SIDE_SIGN[side]
+
+    j_s, knee_fit, bend_range = _signed_axis(gyr_shin[b0:b1], dt, 1.0)
+    f_s, fit_fs, rock_range = _signed_axis(gyr_shin[r0:r1], dt, sign)
+    f_t, fit_ft, _ = _signed_axis(gyr_thigh[r0:r1], dt, sign)
+
+    fw_t = Q.rotate(q_thigh[r0:r1], f_t)
+    fw_s = Q.rotate(q_shin[r0:r1], f_s)
+    horiz = np.hypot(fw_t[:, 0], fw_t[:, 1]) * np.hypot(fw_s[:, 0], fw_s[:, 1])
+    if horiz.mean() < 0.2:
+        raise CalibrationError(
+            "the thigh points almost straight up or down during the rocks; the sensors' "
+            "relative heading cannot be found in this pose"
+        )
+    diffs = wrap(azimuth(fw_t) - azimuth(fw_s))
+    delta0 = circular_mean(diffs, horiz)
+    spread = float(np.degrees(np.sqrt(np.average(wrap(diffs - delta0) ** 2, weights=horiz))))
+
+    jw = rotate_z(Q.rotate(q_shin[s0:s1], j_s), delta0)
+    fw = Q.rotate(q_thigh[s0:s1], f_t)
+    c0 = float(np.mean(np.sum(jw * fw, axis=1)))
+    theta0 = circular_mean(leg_plane_angle(fw, jw))
+
+    still_rms = float(
+        np.degrees(np.sqrt(np.mean(np.concatenate([gyr_thigh[s0:s1], gyr_shin[s0:s1]]) ** 2)))
+    )
+    quality = CalibrationQuality(
+        bend_range_deg=bend_range,
+        rock_range_deg=rock_range,
+        knee_axis_fit=knee_fit,
+        femur_axis_fit_thigh=fit_ft,
+        femur_axis_fit_shin=fit_fs,
+        axes_angle_deg=float(np.degrees(np.arccos(np.clip(abs(j_s @ f_s), 0, 1)))),
+        heading_spread_deg=spread,
+        still_rms_dps=still_rms,
+    )
+    if knee_fit < 0.6:
+        raise CalibrationError(
+            "the knee bends did not rotate the shin about one axis (fit "
+            f"{knee_fit:.2f}); bend only the knee, slowly, keeping the thigh still"
+        )
+    times = {
+        name: (float(t[a]), float(t[b - 1]))
+        for name, (a, b) in {
+            "still_start": ph.still_start,
+            "bends": ph.bends,
+            "rocks": ph.rocks,
+            "still_end": ph.still_end,
+        }.items()
+    }
+    return Calibration(side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality)

@@ -1,0 +1,56 @@
+"""Small vectorised geometry helpers for the joint-angle maths (world frame ENU, z up)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+UP = np.array([0.0, 0.0, 1.0])
+
+
+def unit(v: np.ndarray) -> np.ndarray:
+    """Normalise vectors along the last axis."""
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def rotate_z(v: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
+    """Rotate vectors (..., 3) about world z by ``angle`` radians."""
+    c, s = np.cos(angle), np.sin(angle)
+    x, y, z = v[..., 0], v[..., 1], v[..., 2]
+    return np.stack([c * x - s * y, s * x + c * y, z + 0 * c], axis=-1)
+
+
+def azimuth(v: np.ndarray) -> np.ndarray:
+    """Heading of vectors about world z, radians (atan2 of y over x)."""
+    return np.arctan2(v[..., 1], v[..., 0])
+
+
+def wrap(a: np.ndarray | float) -> np.ndarray:
+    """Wrap angles (radians) to [-π, π)."""
+    return (np.asarray(a) + np.pi) % (2 * np.pi) - np.pi
+
+
+def circular_mean(a: np.ndarray, w: np.ndarray | None = None) -> float:
+    """Mean direction of angles ``a`` (radians), optionally weighted."""
+    w = np.ones_like(a) if w is None else w
+    return float(np.arctan2(np.sum(w * np.sin(a)), np.sum(w * np.cos(a))))
+
+
+def signed_angle_about(axis: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle (radians) rotating ``a`` onto ``b`` about unit ``axis``, after projecting both onto
+    the plane perpendicular to it. All arguments (..., 3)."""
+    a_p = a - np.sum(a * axis, -1, keepdims=True) * axis
+    b_p = b - np.sum(b * axis, -1, keepdims=True) * axis
+    return np.arctan2(np.sum(np.cross(a_p, b_p) * axis, -1), np.sum(a_p * b_p, -1))
+
+
+def leg_plane_angle(f_world: np.ndarray, j_world: np.ndarray) -> np.ndarray:
+    """Angle (radians) about ``f`` from the vertical plane through ``f`` to the leg plane.
+
+    Args:
+        f_world: (N, 3) femur axis (hip to knee), world frame.
+        j_world: (N, 3) knee axis, same world frame.
+    """
+    f = unit(f_world)
+    j_perp = unit(j_world - np.sum(j_world * f, -1, keepdims=True) * f)
+    in_plane = np.cross(j_perp, f)
+    return signed_angle_about(f, np.broadcast_to(UP, f.shape), in_plane)

@@ -1,0 +1,62 @@
+"""Hip internal/external rotation from the thigh's and the shin's orientations.
+
+With the knee bent, the shank is a rigid lever of the femur: the leg plane (femur and shank)
+turns about the femur's long axis ``f`` as the hip rotates. The femur axis comes from the thigh
+(its direction is not disturbed by soft tissue sliding about it); the leg plane's orientation
+comes from the knee axis ``j`` seen by the shin. The angle is measured about ``f`` from the
+vertical plane through ``f`` to the leg plane (via the in-plane direction ``j × f``), minus its
+value in the calibrated start pose, and signed so that internal rotation is positive on both sides.
+The shin's heading relative to the thigh's is tracked by :class:`HeadingTracker`; no magnetometer
+is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imuhip import quaternion as Q
+from imuhip.joint.calibration import Calibration
+from imuhip.joint.geometry import leg_plane_angle, rotate_z, wrap
+from imuhip.joint.heading import HeadingTracker
+
+
+@dataclass(frozen=True)
+class HipAngles:
+    """Angles on the common grid.
+
+    Attributes:
+        hip_rotation_deg: (N,) internal rotation positive, degrees, 0 in the start pose.
+        heading_offset_deg: (N,) tracked shin-to-thigh heading offset, degrees (diagnostic).
+    """
+
+    hip_rotation_deg: np.ndarray
+    heading_offset_deg: np.ndarray
+
+
+class HipRotationTracker:
+    """Streaming hip rotation: feed orientation chunks, get angles; batch ≡ one big chunk."""
+
+    def __init__(self, calibration: Calibration, rate_hz: float, *, tau_s: float = 20.0) -> None:
+        self.cal = calibration
+        self.heading = HeadingTracker(
+            calibration.heading_offset, calibration.perpendicularity, rate_hz, tau_s=tau_s
+        )
+
+    def update(self, q_thigh: np.ndarray, q_shin: np.ndarray) -> HipAngles:
+        """Angles for (N, 4) orientation chunks of thigh and shin on the common grid."""
+        cal = self.cal
+        f = Q.rotate(q_thigh, cal.femur_axis_thigh)
+        j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
+        delta = self.heading.update(j_shin_world, f)
+        j = rotate_z(j_shin_world, delta)
+        theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
+        return HipAngles(np.degrees(theta), np.degrees(delta))
+
+
+def hip_rotation(
+    q_thigh: np.ndarray, q_shin: np.ndarray, calibration: Calibration, rate_hz: float
+) -> HipAngles:
+    """Batch hip rotation over whole (N, 4) orientation arrays (from the session start)."""
+    return HipRotationTracker(calibration, rate_hz).update(q_thigh, q_shin)

@@ -1,0 +1,173 @@
+"""Find the calibration protocol's phases in a recording, from the gyroscopes alone.
+
+The protocol (see :mod:`imuhip.calibration_protocol`): still start pose, three slow knee bends,
+three small rocks of the leg (inward first), still again. Knee bends rotate the shin about the
+knee axis; rocks rotate thigh and shin about the femur's long axis. Those two axes are nearly
+perpendicular in the shin's frame, so the motion after the still start splits into two clusters
+of shin rotation axes, bends first; the split point is where two principal axes explain the shin's
+angular velocity best.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imuhip.errors import CalibrationError
+
+#: Smoothed angular rate (rad/s) under which a segment counts as still.
+STILL_RATE = 0.12
+#: Shin angular rate (rad/s) above which a sample counts as moving for the axis analysis.
+MOVING_RATE = 0.25
+
+
+@dataclass(frozen=True)
+class Phases:
+    """Sample index ranges ``[start, stop)`` of the calibration phases."""
+
+    still_start: tuple[int, int]
+    bends: tuple[int, int]
+    rocks: tuple[int, int]
+    still_end: tuple[int, int]
+
+    @property
+    def end(self) -> int:
+        """First sample after the calibration (end of the final still phase)."""
+        return self.still_end[1]
+
+
+@dataclass(frozen=True)
+class AxisSplit:
+    """Result of splitting a motion into two rotation-axis clusters."""
+
+    split: int  # index into the segment where the second cluster starts
+    axis_before: np.ndarray
+    axis_after: np.ndarray
+    consistency_before: float  # share of angular-rate energy along the axis (1 = pure hinge)
+    consistency_after: float
+
+
+def moving_average(x: np.ndarray, n: int) -> np.ndarray:
+    """Centred moving average over ``n`` samples (edges use the available samples)."""
+    n = max(1, int(n))
+    c = np.cumsum(np.concatenate([[0.0], x]))
+    i = np.arange(len(x))
+    lo = np.clip(i - n // 2, 0, len(x))
+    hi = np.clip(i + (n - n // 2), 0, len(x))
+    return (c[hi] - c[lo]) / (hi - lo)
+
+
+def still_mask(gyr_thigh: np.ndarray, gyr_shin: np.ndarray, rate_hz: float) -> np.ndarray:
+    """True where both segments are still (smoothed rate under :data:`STILL_RATE`)."""
+    m = np.maximum(np.linalg.norm(gyr_thigh, axis=1), np.linalg.norm(gyr_shin, axis=1))
+    return moving_average(m, round(0.25 * rate_hz)) < STILL_RATE
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, stop)`` of every run of True in ``mask``."""
+    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    starts = np.flatnonzero(d == 1)
+    stops = np.flatnonzero(d == -1)
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
+
+
+def principal_axis(w: np.ndarray) -> tuple[np.ndarray, float]:
+    """Unit axis carrying most of the energy of rates ``w`` (N, 3), and its energy share."""
+    m = w.T @ w
+    vals, vecs = np.linalg.eigh(m)
+    total = float(vals.sum())
+    return vecs[:, -1], (float(vals[-1]) / total if total > 0 else 0.0)
+
+
+def split_axes(w: np.ndarray) -> AxisSplit:
+    """Best split of rates ``w`` (N, 3) into an early and a late rotation-axis cluster."""
+    n = len(w)
+    outer = w[:, :, None] * w[:, None, :]
+    cum = np.concatenate([np.zeros((1, 3, 3)), np.cumsum(outer, axis=0)])
+    k = np.arange(max(1, n // 10), max(2, n - n // 10))
+    before = np.linalg.eigvalsh(cum[k])[:, -1]
+    after = np.linalg.eigvalsh(cum[n] - cum[k])[:, -1]
+    best = int(k[np.argmax(before + after)])
+    a1, c1 = principal_axis(w[:best])
+    a2, c2 = principal_axis(w[best:])
+    return AxisSplit(best, a1, a2, c1, c2)
+
+
+def first_excursion_sign(w: np.ndarray, axis: np.ndarray, dt: float) -> float:
+    """+1 if the first clear excursion of the rotation about ``axis`` is positive, else -1."""
+    phi = np.cumsum(w @ axis) * dt
+    big = np.abs(phi) >= 0.4 * np.abs(phi).max()
+    return 1.0 if phi[int(np.argmax(big))] >= 0 else -1.0
+
+
+def find_phases(
+    t: np.ndarray,
+    gyr_thigh: np.ndarray,
+    gyr_shin: np.ndarray,
+    rate_hz: float,
+    *,
+    search_start_s: float = 30.0,
+    search_motion_s: float = 60.0,
+    min_still_start_s: float = 2.0,
+    min_still_end_s: float = 1.5,
+    min_bend_deg: float = 15.0,
+    min_rock_deg: float = 1.5,
+) -> Phases:
+    """Locate the calibration phases; :class:`CalibrationError` says what is missing.
+
+    Args:
+        t: (N,) sample times, seconds.
+        gyr_thigh, gyr_shin: (N, 3) angular rates, rad/s, each in its sensor frame.
+        rate_hz: sample rate of the common grid.
+        search_start_s: the still start pose must begin within this time from the start.
+        search_motion_s: bends and rocks must be done within this time after it.
+    """
+    dt = 1.0 / rate_hz
+    still = still_mask(gyr_thigh, gyr_shin, rate_hz)
+    t0 = t[0]
+    still_runs = [r for r in runs(still) if (r[1] - r[0]) * dt >= min_still_start_s]
+    first = next((r for r in still_runs if t[r[0]] - t0 <= search_start_s), None)
+    if first is None:
+        raise CalibrationError(
+            f"no still start pose found: hold the leg still for 3 s at the start "
+            f"(searched the first {search_start_s:g} s)"
+        )
+    e0 = first[1]
+    limit = t[e0 - 1] + search_motion_s
+    ends = [
+        r
+        for r in runs(still)
+        if r[0] > e0 and (r[1] - r[0]) * dt >= min_still_end_s and t[r[0]] <= limit
+    ]
+    moving_shin = np.linalg.norm(gyr_shin, axis=1) > MOVING_RATE
+    bends_seen: tuple[float, float] | None = None
+    for r in ends:
+        idx = np.flatnonzero(moving_shin[e0 : r[0]]) + e0
+        if len(idx) < 20:
+            continue
+        w = gyr_shin[idx]
+        sp = split_axes(w)
+        j_range = np.ptp(np.cumsum(gyr_shin[e0 : idx[sp.split]] @ sp.axis_before) * dt)
+        f_range = np.ptp(np.cumsum(gyr_shin[idx[sp.split] : r[0]] @ sp.axis_after) * dt)
+        whole = np.ptp(np.cumsum(gyr_shin[e0 : r[0]] @ principal_axis(w)[0]) * dt)
+        if np.degrees(whole) >= min_bend_deg and bends_seen is None:
+            bends_seen = (float(t[e0]), float(t[r[0] - 1]))
+        orthogonal = abs(float(sp.axis_before @ sp.axis_after)) < 0.5
+        if (
+            orthogonal
+            and np.degrees(j_range) >= min_bend_deg
+            and np.degrees(f_range) >= min_rock_deg
+        ):
+            return Phases(first, (e0, int(idx[sp.split])), (int(idx[sp.split]), r[0]), r)
+    if bends_seen is None:
+        raise CalibrationError(
+            f"no knee bends found in the {search_motion_s:g} s after the still start pose "
+            f"(t = {t[first[0]] - t0:.1f}-{t[e0 - 1] - t0:.1f} s): bend the knee slowly three "
+            "times, then rock the leg in and out, then hold still"
+        )
+    raise CalibrationError(
+        f"knee movement found at t = {bends_seen[0] - t0:.1f} s, but no small rocks of the leg "
+        "about its long axis followed by a still pose: after the knee bends, rock the leg "
+        "inward and outward three times (under 10°), then hold still for 2 s"
+    )
