@@ -1,0 +1,278 @@
+"""Streaming detection of AROM repetitions and isometric holds from the hip rotation angle.
+
+One state machine serves live use and offline analysis: offline analysis is this detector run
+over the whole recording, so both give the same result on the same data (chunking does not
+matter; tested).
+
+Signals: the angle is smoothed by a causal moving average over ``smooth_s``; its constant delay
+of ``(n - 1) / 2`` samples is removed from every reported time, so events are reported that much
+later than they happen (0.1 s by default) and timed correctly. Rate of change: difference of the
+smoothed angle over ``smooth_s``.
+
+States:
+- REST: the leg is at rest; the rest angle follows slowly (time constant ``rest_tau_s``) while
+  the leg is still, so a leg that settles does not create reps.
+- EXCURSION: the angle rose more than ``start_deg`` above rest. A still plateau at least
+  ``hold_min_deg`` above rest lasting ``min_hold_s`` makes it a hold (start: where the movement
+  into it stopped; end: where the leg starts back). Falling back below
+  ``max(return_deg, return_fraction × excursion)`` ends the excursion.
+- RETURNING: back near rest; the rep ends at rest (within ``low_deg``) or at the lowest point if
+  the leg rises again into the next rep.
+
+An excursion with a hold is a hold, not a rep. One without a hold is a rep if it peaked at least
+``min_rep_deg`` above rest, else a partial rep ("below threshold"). An excursion still open when
+the session ends is a partial rep ("not finished").
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.signal import lfilter
+
+from imuhip.analysis.effort import band_power
+from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+
+REST, EXCURSION, RETURNING = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """Thresholds (degrees, seconds, degrees per second)."""
+
+    min_rep_deg: float = 10.0
+    start_deg: float = 3.0
+    low_deg: float = 1.5
+    return_deg: float = 3.0
+    return_fraction: float = 0.3
+    min_hold_s: float = 2.0
+    hold_min_deg: float = 1.5
+    still_dps: float = 4.0
+    smooth_s: float = 0.2
+    rest_tau_s: float = 10.0
+    effort_window_s: float = 120.0
+
+
+@dataclass
+class _Excursion:
+    start_i: int
+    rest: float
+    peak_i: int
+    peak: float
+    plateau_i: int | None = None
+    hold_start_i: int | None = None
+    holds: list[Hold] = field(default_factory=list)
+
+
+class ExerciseDetector:
+    """Feed (time, angle, shin gyro) chunks; collect reps, partial reps, holds and events."""
+
+    def __init__(self, rate_hz: float, params: DetectorParams | None = None) -> None:
+        self.p = params or DetectorParams()
+        self.rate = rate_hz
+        p = self.p
+        self._n = max(1, round(p.smooth_s * rate_hz))
+        self.delay = (self._n - 1) // 2
+        self._zi = np.zeros(self._n - 1)
+        self._hist: deque[float] = deque(maxlen=self._n + 1)
+        self._rest_alpha = 1.0 - math.exp(-1.0 / (p.rest_tau_s * rate_hz))
+        cap = round(p.effort_window_s * rate_hz) + self._n
+        self._t0: float | None = None
+        self._raw: deque[float] = deque(maxlen=cap)
+        self._gyr: deque[np.ndarray] = deque(maxlen=cap)
+        self._i0 = 0  # global index of the first sample in the buffers
+        self._count = 0
+        self.state = REST
+        self.rest = 0.0
+        self._exc: _Excursion | None = None
+        self._ret_min_i = 0
+        self._ret_min = 0.0
+        self._last_low_i: int | None = None
+        self._rest_power: float | None = None
+        self._rest_power_sum = 0.0
+        self._rest_power_n = 0
+        self.reps: list[Rep] = []
+        self.partial_reps: list[PartialRep] = []
+        self.holds: list[Hold] = []
+        self.events: list[AnalysisEvent] = []
+
+    # ------------------------------------------------------------------ public
+    def update(
+        self, t: np.ndarray, angle_deg: np.ndarray, gyr_shin: np.ndarray
+    ) -> list[AnalysisEvent]:
+        """Process the next samples; returns the events they completed."""
+        n_before = len(self.events)
+        smooth, self._zi = lfilter(np.full(self._n, 1.0 / self._n), [1.0], angle_deg, zi=self._zi)
+        if self._t0 is None and len(t):
+            self._t0 = float(t[0])
+        al, sl = angle_deg.tolist(), smooth.tolist()
+        cap = self._raw.maxlen
+        for k in range(len(al)):
+            self._raw.append(al[k])
+            self._gyr.append(gyr_shin[k])
+            if self._count >= cap:  # the oldest sample just fell out of the buffers
+                self._i0 += 1
+            self._step(sl[k])
+            self._count += 1
+        return self.events[n_before:]
+
+    def finish(self) -> list[AnalysisEvent]:
+        """End of session: an open excursion becomes a partial rep (or closes its hold)."""
+        n_before = len(self.events)
+        last = self._count - 1 - self.delay
+        if self._exc is not None and self.state == EXCURSION:
+            exc = self._exc
+            if exc.hold_start_i is not None:
+                self._close_hold(last)
+            if not exc.holds:
+                part = PartialRep(
+                    self._time(exc.start_i),
+                    self._time(exc.peak_i),
+                    None,
+                    exc.peak,
+                    exc.peak - exc.rest,
+                    "not finished",
+                )
+                self.partial_reps.append(part)
+                self.events.append(AnalysisEvent("partial_rep", self._time(last), part))
+        elif self._exc is not None and self.state == RETURNING:
+            self._finish_excursion(self._ret_min_i)
+        self._exc = None
+        self.state = REST
+        return self.events[n_before:]
+
+    # ------------------------------------------------------------------ internals
+    def _time(self, i: int) -> float:
+        """Time of sample ``i`` (the input is on a uniform grid)."""
+        return (self._t0 or 0.0) + i / self.rate
+
+    def _step(self, s: float) -> None:
+        p = self.p
+        hist = self._hist
+        hist.append(s)
+        if len(hist) <= self._n:
+            return  # filling the smoother
+        i = self._count - self.delay  # index of the sample this smoothed value describes
+        rate = (s - hist[0]) * self.rate / self._n
+        still = abs(rate) < p.still_dps
+        e = s - self.rest
+        if self.state == REST:
+            if still and e < p.start_deg:
+                self.rest += self._rest_alpha * (s - self.rest)
+                self._learn_rest_power(i)
+            if e > p.start_deg:
+                self._begin(i, s, self._last_low_i if self._last_low_i is not None else i)
+            elif e < p.low_deg:
+                self._last_low_i = i
+            return
+        exc = self._exc
+        assert exc is not None
+        if self.state == EXCURSION:
+            if s > exc.peak:
+                exc.peak, exc.peak_i = s, i
+            if still and e >= p.hold_min_deg:
+                if exc.plateau_i is None:
+                    exc.plateau_i = i
+                if exc.hold_start_i is None and (i - exc.plateau_i) >= p.min_hold_s * self.rate:
+                    exc.hold_start_i = exc.plateau_i
+                    self.events.append(AnalysisEvent("hold_started", self._time(exc.plateau_i)))
+            else:
+                if exc.hold_start_i is not None:
+                    self._close_hold(i)
+                exc.plateau_i = None
+            level = max(p.return_deg, p.return_fraction * (exc.peak - exc.rest))
+            if e < level:
+                if exc.hold_start_i is not None:
+                    self._close_hold(i)
+                self.state = RETURNING
+                self._ret_min_i, self._ret_min = i, s
+            return
+        # RETURNING
+        if s < self._ret_min:
+            self._ret_min_i, self._ret_min = i, s
+        if e < p.low_deg:
+            self._finish_excursion(i)
+            self.state = REST
+            self._last_low_i = i
+        elif s > self._ret_min + p.start_deg:
+            end_i = self._ret_min_i
+            self._finish_excursion(end_i)
+            self._begin(i, s, end_i)
+
+    def _begin(self, i: int, s: float, start_i: int) -> None:
+        self._exc = _Excursion(start_i=start_i, rest=self.rest, peak_i=i, peak=s)
+        self.state = EXCURSION
+        self.events.append(AnalysisEvent("rep_started", self._time(start_i)))
+
+    def _finish_excursion(self, end_i: int) -> None:
+        exc = self._exc
+        assert exc is not None
+        self._exc = None
+        if exc.holds:
+            return
+        start, peak_t, end = self._time(exc.start_i), self._time(exc.peak_i), self._time(end_i)
+        rng = exc.peak - exc.rest
+        if rng >= self.p.min_rep_deg:
+            peak = self._raw_peak(exc.start_i, end_i)
+            rep = Rep(start, peak[0], end, peak[1], peak[1] - exc.rest)
+            self.reps.append(rep)
+            self.events.append(AnalysisEvent("rep_counted", end, rep))
+        else:
+            part = PartialRep(start, peak_t, end, exc.peak, rng, "below threshold")
+            self.partial_reps.append(part)
+            self.events.append(AnalysisEvent("partial_rep", end, part))
+
+    def _raw_peak(self, a: int, b: int) -> tuple[float, float]:
+        """(time, angle) of the largest raw angle in [a, b] (as far as still buffered)."""
+        lo = max(a, self._i0)
+        seg = list(self._raw)[lo - self._i0 : b - self._i0 + 1]
+        k = int(np.argmax(seg))
+        return self._time(lo + k), float(seg[k])
+
+    def _close_hold(self, end_i: int) -> None:
+        exc = self._exc
+        assert exc is not None and exc.hold_start_i is not None
+        a = max(exc.hold_start_i, self._i0)
+        end_i = a + self._departure(
+            np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
+        )
+        seg = np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
+        gyr = np.asarray(list(self._gyr)[a - self._i0 : end_i - self._i0 + 1])
+        power = band_power(gyr, self.rate)
+        effort = power / self._rest_power if self._rest_power else None
+        hold = Hold(
+            self._time(exc.hold_start_i),
+            self._time(end_i),
+            float(seg.mean()),
+            float(seg.std()),
+            effort,
+        )
+        exc.holds.append(hold)
+        exc.hold_start_i = None
+        self.holds.append(hold)
+        self.events.append(AnalysisEvent("hold_ended", hold.end_s, hold))
+
+    def _departure(self, seg: np.ndarray) -> int:
+        """Index in ``seg`` (a hold up to the moment motion was detected) where the leg left the
+        hold's level: the last sample within tolerance of the level held just before."""
+        r = self.rate
+        ref = seg[-round(1.5 * r) : -round(0.5 * r)] if len(seg) > 2 * r else seg[: len(seg) // 2]
+        level = float(np.median(ref))
+        tol = max(0.3, 4.0 * float(np.std(ref)))
+        k = max(1, round(0.05 * r))
+        smooth = np.convolve(seg, np.full(k, 1.0 / k), mode="same")
+        inside = np.flatnonzero(np.abs(smooth - level) <= tol)
+        return int(inside[-1]) if len(inside) else len(seg) - 1
+
+    def _learn_rest_power(self, i: int) -> None:
+        """Shin tremor power at rest, from 2 s windows of still rest (first minute of rest)."""
+        win = round(2.0 * self.rate)
+        if self._rest_power_n >= 30 or (i - self._i0) < win or i % win:
+            return
+        gyr = np.asarray(list(self._gyr)[i - self._i0 - win + 1 : i - self._i0 + 1])
+        self._rest_power_sum += band_power(gyr, self.rate)
+        self._rest_power_n += 1
+        self._rest_power = self._rest_power_sum / self._rest_power_n

@@ -1,0 +1,59 @@
+"""Offline exercise analysis: the streaming detector run over a whole recording."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from imuhip.analysis.detector import DetectorParams, ExerciseDetector
+from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    reps: tuple[Rep, ...]
+    partial_reps: tuple[PartialRep, ...]
+    holds: tuple[Hold, ...]
+    events: tuple[AnalysisEvent, ...]
+
+    def summary(self) -> dict:
+        """Counts and extremes as reported by ``imuhip analyze``."""
+        peaks = [r.peak_deg for r in self.reps]
+        durations = [h.duration_s for h in self.holds]
+        return {
+            "rep_count": len(self.reps),
+            "max_rotation_deg": round(max(peaks), 2) if peaks else None,
+            "mean_peak_deg": round(float(np.mean(peaks)), 2) if peaks else None,
+            "hold_count": len(self.holds),
+            "total_hold_s": round(float(sum(durations)), 2),
+            "longest_hold_s": round(max(durations), 2) if durations else None,
+        }
+
+
+def analyze_exercise(
+    t: np.ndarray,
+    angle_deg: np.ndarray,
+    gyr_shin: np.ndarray,
+    rate_hz: float,
+    *,
+    rest_deg: float = 0.0,
+    params: DetectorParams | None = None,
+    chunk: int | None = None,
+) -> ExerciseResult:
+    """Reps and holds in the hip rotation ``angle_deg`` (N,) sampled at ``rate_hz`` at times
+    ``t`` (N,), with the shin's angular rate ``gyr_shin`` (N, 3) rad/s for the effort index.
+
+    Pass only the samples after calibration. ``rest_deg`` is the rest angle to start from
+    (the angle in the calibration's final still pose). ``chunk`` feeds the detector in pieces
+    of that many samples, as live use does; the result does not depend on it.
+    """
+    det = ExerciseDetector(rate_hz, params)
+    det.rest = rest_deg
+    step = chunk or max(1, len(t))
+    for a in range(0, len(t), step):
+        det.update(t[a : a + step], angle_deg[a : a + step], gyr_shin[a : a + step])
+    det.finish()
+    return ExerciseResult(
+        tuple(det.reps), tuple(det.partial_reps), tuple(det.holds), tuple(det.events)
+    )

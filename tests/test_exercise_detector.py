@@ -1,0 +1,176 @@
+"""Rep and hold detection on synthetic angle traces (degrees) with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imuhip.analysis.exercise import analyze_exercise
+
+RATE = 100.0
+
+
+class Trace:
+    """Builds an angle trace piece by piece and remembers the truth."""
+
+    def __init__(self, seed: int = 0, rest: float = 0.0) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.parts: list[np.ndarray] = []
+        self.tremor: list[np.ndarray] = []
+        self.level = rest
+        self.reps: list[tuple[float, float, float, float]] = []
+        self.holds: list[tuple[float, float]] = []
+
+    @property
+    def now(self) -> float:
+        return sum(len(p) for p in self.parts) / RATE
+
+    def _add(self, x: np.ndarray, tremor: float = 0.0) -> None:
+        self.parts.append(x)
+        self.tremor.append(np.full(len(x), tremor))
+        if len(x):
+            self.level = float(x[-1])
+
+    def rest(self, s: float, drift: float = 0.0) -> Trace:
+        n = round(s * RATE)
+        self._add(self.level + np.linspace(0, drift, n))
+        return self
+
+    def rep(self, peak: float, up_s: float = 1.2, down_s: float = 1.2, top_s: float = 0.0):
+        start, base = self.now, self.level
+        up = base + (peak - base) * 0.5 * (1 - np.cos(np.linspace(0, np.pi, round(up_s * RATE))))
+        top = np.full(round(top_s * RATE), peak)
+        dn = base + (peak - base) * 0.5 * (1 + np.cos(np.linspace(0, np.pi, round(down_s * RATE))))
+        self._add(np.concatenate([up, top, dn]))
+        self.reps.append((start, start + up_s, self.now, peak))
+        return self
+
+    def hold(self, into: float, s: float, creep: float = 0.3, move_s: float = 0.8):
+        base = self.level
+        ramp = base + into * 0.5 * (1 - np.cos(np.linspace(0, np.pi, round(move_s * RATE))))
+        self._add(ramp)
+        start = self.now
+        n = round(s * RATE)
+        self._add(base + into + np.linspace(0, creep, n), tremor=1.0)
+        end = self.now
+        self._add(
+            self.level
+            - (self.level - base) * 0.5 * (1 - np.cos(np.linspace(0, np.pi, round(move_s * RATE))))
+        )
+        self.holds.append((start, end))
+        return self
+
+    def arrays(self, noise: float = 0.05):
+        angle = np.concatenate(self.parts)
+        angle = angle + self.rng.normal(0, noise, len(angle))
+        t = np.arange(len(angle)) / RATE
+        trem = np.concatenate(self.tremor)
+        gyr = self.rng.normal(0, 0.002, (len(t), 3))
+        gyr[:, 0] += trem * 0.02 * np.sin(2 * np.pi * 9.5 * t)
+        return t, angle, gyr
+
+
+def _run(tr: Trace, **kw):
+    t, a, g = tr.arrays()
+    return analyze_exercise(t, a, g, RATE, **kw)
+
+
+def test_reps_counted_with_peaks_and_times():
+    tr = Trace(1).rest(3)
+    for peak in (25, 32, 41, 28, 45):
+        tr.rep(peak).rest(1.5)
+    res = _run(tr)
+    assert len(res.reps) == 5 and not res.partial_reps and not res.holds
+    for got, (start, peak_t, end, peak) in zip(res.reps, tr.reps, strict=True):
+        assert abs(got.peak_deg - peak) < 0.3
+        assert abs(got.peak_s - peak_t) < 0.15
+        assert abs(got.start_s - start) < 0.35
+        assert abs(got.end_s - end) < 0.35
+        assert got.duration_s > 2.0
+    s = res.summary()
+    assert s["rep_count"] == 5 and abs(s["max_rotation_deg"] - 45) < 0.3
+
+
+def test_chunked_equals_whole():
+    tr = Trace(2).rest(2).rep(30).rest(1).hold(6, 8).rest(3).rep(20).rest(1)
+    t, a, g = tr.arrays()
+    whole = analyze_exercise(t, a, g, RATE)
+    for chunk in (1, 7, 100, 333):
+        part = analyze_exercise(t, a, g, RATE, chunk=chunk)
+        assert part == whole
+
+
+def test_holds_timed_and_not_counted_as_reps():
+    tr = Trace(3).rest(5)
+    for s in (5, 12, 30):
+        tr.hold(5, s).rest(4)
+    res = _run(tr)
+    assert not res.reps
+    assert len(res.holds) == 3
+    for got, (start, end) in zip(res.holds, tr.holds, strict=True):
+        assert abs(got.start_s - start) < 0.3
+        assert abs(got.end_s - end) < 0.3
+        assert got.steadiness_deg < 0.5
+        assert got.effort_index is not None and got.effort_index > 5
+    assert res.summary()["longest_hold_s"] == pytest.approx(30, abs=0.6)
+
+
+def test_hold_that_drifts_a_degree_is_one_hold():
+    tr = Trace(4).rest(4).hold(4, 20, creep=1.0).rest(3)
+    res = _run(tr)
+    assert len(res.holds) == 1 and abs(res.holds[0].duration_s - 20) < 0.6
+
+
+def test_short_holds_and_plain_rest_are_not_holds():
+    tr = Trace(5).rest(30).hold(5, 1.2).rest(20, drift=2.0)
+    res = _run(tr)
+    assert not res.holds and not res.reps
+
+
+def test_session_ending_mid_rep_is_partial():
+    tr = Trace(6).rest(3).rep(30).rest(2)
+    tr._add(np.linspace(tr.level, 35, 150))  # rising when the recording stops
+    res = _run(tr)
+    assert len(res.reps) == 1
+    assert [p.reason for p in res.partial_reps] == ["not finished"]
+
+
+def test_very_slow_reps():
+    tr = Trace(7).rest(3)
+    for _ in range(3):
+        tr.rep(30, up_s=5.0, down_s=5.0).rest(2)
+    res = _run(tr)
+    assert len(res.reps) == 3 and not res.holds
+
+
+def test_tiny_wiggles_under_threshold_are_not_reps():
+    tr = Trace(8).rest(3)
+    for _ in range(4):
+        tr.rep(6, up_s=0.6, down_s=0.6).rest(1)
+    res = _run(tr)
+    assert not res.reps
+    assert len(res.partial_reps) == 4
+    assert all(p.reason == "below threshold" for p in res.partial_reps)
+
+
+def test_two_reps_without_pause():
+    tr = Trace(9).rest(3).rep(35).rep(30).rest(2)
+    res = _run(tr)
+    assert len(res.reps) == 2
+    assert res.reps[0].end_s <= res.reps[1].start_s + 1e-9
+
+
+def test_rest_that_settles_slowly_creates_no_reps():
+    tr = Trace(10).rest(5).rest(60, drift=4.0).rep(30).rest(3)
+    res = _run(tr)
+    assert len(res.reps) == 1 and not res.partial_reps and not res.holds
+    assert res.reps[0].range_deg == pytest.approx(30 - 4, abs=1.5)
+
+
+def test_only_holds_then_only_reps():
+    tr = Trace(11).rest(3).hold(7, 10).rest(5).hold(6, 15).rest(5)
+    tr.rep(30).rest(1).rep(33).rest(1)
+    res = _run(tr)
+    assert len(res.holds) == 2 and len(res.reps) == 2
+    kinds = [e.kind for e in res.events]
+    assert kinds.count("hold_started") == 2 and kinds.count("rep_counted") == 2
