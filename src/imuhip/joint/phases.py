@@ -37,6 +37,23 @@ class Phases:
         return self.still_end[1]
 
 
+def phases_from_marks(t: np.ndarray, marks: dict[str, float], min_still_end_s: float = 1.5):
+    """Phases from the times (seconds) at which live guidance started each phase.
+
+    ``marks`` maps "still_start", "bends", "rocks", "still_end" to start times; the final still
+    phase lasts ``min_still_end_s``. Returns None if a mark is missing or out of order.
+    """
+    names = ("still_start", "bends", "rocks", "still_end")
+    if any(n not in marks for n in names):
+        return None
+    idx = [int(np.searchsorted(t, marks[n])) for n in names]
+    if idx != sorted(idx) or len(set(idx)) != 4:
+        return None
+    rate = 1.0 / float(np.median(np.diff(t)))
+    end = min(len(t), idx[3] + round(min_still_end_s * rate))
+    return Phases((idx[0], idx[1]), (idx[1], idx[2]), (idx[2], idx[3]), (idx[3], end))
+
+
 @dataclass(frozen=True)
 class AxisSplit:
     """Result of splitting a motion into two rotation-axis clusters."""
@@ -159,7 +176,10 @@ def find_phases(
             and np.degrees(j_range) >= min_bend_deg
             and np.degrees(f_range) >= min_rock_deg
         ):
-            return Phases(first, (e0, int(idx[sp.split])), (int(idx[sp.split]), r[0]), r)
+            # the final still phase ends a fixed time after it begins, so live use (which
+            # calibrates as soon as that time has passed) and replay agree on the end
+            still_end = (r[0], min(r[1], r[0] + round(min_still_end_s * rate_hz)))
+            return Phases(first, (e0, int(idx[sp.split])), (int(idx[sp.split]), r[0]), still_end)
     if bends_seen is None:
         raise CalibrationError(
             f"no knee bends found in the {search_motion_s:g} s after the still start pose "
