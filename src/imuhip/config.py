@@ -1,0 +1,94 @@
+"""The saved sensor pairing (``imuhip pair``): which sensor sits where, on which leg.
+
+Stored as JSON in the user's config directory (``platformdirs``), or where ``IMUHIP_CONFIG``
+points. Written atomically; a damaged file is reported, never silently replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from platformdirs import user_config_dir
+
+from imuhip.errors import ImuhipError
+from imuhip.session import ROLES, SIDES
+
+CONFIG_ENV = "IMUHIP_CONFIG"
+
+
+class ConfigError(ImuhipError):
+    """The pairing configuration is missing or unreadable."""
+
+
+@dataclass(frozen=True)
+class PairedSensor:
+    """A sensor assigned to a role: its BLE address, profile and advertised name."""
+
+    address: str
+    profile: str
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Sensors by role ("thigh", "shin", optionally "pelvis") and the instrumented side."""
+
+    side: str
+    sensors: dict[str, PairedSensor] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.side not in SIDES:
+            raise ConfigError(f"side must be 'left' or 'right', got {self.side!r}")
+        unknown = set(self.sensors) - set(ROLES)
+        if unknown:
+            raise ConfigError(f"unknown sensor role(s): {', '.join(sorted(unknown))}")
+        addresses = [s.address.upper() for s in self.sensors.values()]
+        if len(set(addresses)) != len(addresses):
+            raise ConfigError("one sensor cannot take two roles; pair a different sensor")
+
+
+def config_path() -> Path:
+    """Where the pairing is saved."""
+    env = os.environ.get(CONFIG_ENV)
+    if env:
+        return Path(env)
+    return Path(user_config_dir("imuhip")) / "pairing.json"
+
+
+def save_pairing(pairing: Pairing, path: Path | None = None) -> Path:
+    """Write the pairing atomically; returns the file written."""
+    path = path or config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    doc = {
+        "version": 1,
+        "side": pairing.side,
+        "sensors": {r: asdict(s) for r, s in pairing.sensors.items()},
+    }
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_pairing(path: Path | None = None) -> Pairing:
+    """Read the saved pairing; :class:`ConfigError` says what to do when there is none."""
+    path = path or config_path()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"no sensors paired yet ({path} does not exist): run 'imuhip pair' first, or give "
+            "--thigh ADDRESS --shin ADDRESS"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} is unreadable ({exc}); run 'imuhip pair' again") from exc
+    try:
+        sensors = {r: PairedSensor(**s) for r, s in doc["sensors"].items()}
+        return Pairing(doc["side"], sensors)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path} is not a valid pairing file ({exc}); run 'imuhip pair' again"
+        ) from exc
