@@ -47,7 +47,7 @@ def _load_builtin() -> None:
     import imuhip.decode as pkg
 
     for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name not in ("base",):
+        if info.name not in ("base", "profile"):
             importlib.import_module(f"imuhip.decode.{info.name}")
 
 

@@ -1,0 +1,127 @@
+"""What the BLE layer needs to know about a sensor family, as plain data and pure functions.
+
+Each vendor module in :mod:`imuhip.decode` pairs its :class:`~imuhip.decode.base.Decoder` with one
+:class:`SensorProfile`: how to recognise the sensor in advertisements, which characteristics to
+subscribe to, and which bytes to write to configure, start and stop streaming. No Bluetooth and
+no async here: :mod:`imuhip.sources.ble` executes these steps with bleak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Advertisement:
+    """The parts of an advertisement used for recognition.
+
+    Attributes:
+        name: local name, or None when not advertised.
+        service_uuids: advertised service UUIDs, lower-case 128-bit strings.
+        manufacturer_data: company id -> payload bytes.
+        address: BLE address (or platform id) of the device.
+        rssi: received signal strength in dBm, or None.
+    """
+
+    name: str | None
+    service_uuids: tuple[str, ...] = ()
+    manufacturer_data: Mapping[int, bytes] = field(default_factory=dict)
+    address: str = ""
+    rssi: int | None = None
+
+
+@dataclass(frozen=True)
+class GattWrite:
+    """One write of a start/stop sequence.
+
+    Attributes:
+        char_uuid: characteristic to write.
+        data: bytes to write.
+        response: write with response (True) or without (False).
+        delay_s: pause after the write before the next step, seconds.
+    """
+
+    char_uuid: str
+    data: bytes
+    response: bool = True
+    delay_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class SensorProfile:
+    """A sensor family as the BLE layer sees it.
+
+    Attributes:
+        name: registry name, equal to the decoder's ``profile`` (stored in session headers).
+        vendor: human-readable family name.
+        service_uuid: primary service carrying the data.
+        notify_uuids: characteristics to subscribe to; channel ``i`` in a recording is
+            ``notify_uuids[i]`` (same order as the decoder's).
+        command_uuid: characteristic for commands, or None.
+        response_uuid: characteristic on which the sensor answers commands (to subscribe to
+            before writing), or None.
+        rates_hz: output rates the sensor supports.
+        recognise: ``Advertisement -> bool``.
+        start: ``(rate_hz, options) -> [GattWrite]`` configuring and starting the stream at a
+            rate from ``rates_hz``.
+        stop: ``() -> [GattWrite]``.
+        decoder_config: ``(rate_hz, options) -> dict`` the configuration the decoder needs
+            (stored in the session header so replay decodes identically).
+        check_response: ``bytes -> str | None``: an error message if a command response
+            reports a failure, else None. None when the profile has no responses.
+    """
+
+    name: str
+    vendor: str
+    service_uuid: str
+    notify_uuids: tuple[str, ...]
+    command_uuid: str | None
+    rates_hz: tuple[float, ...]
+    recognise: Callable[[Advertisement], bool]
+    start: Callable[[float, Mapping[str, Any]], Sequence[GattWrite]]
+    stop: Callable[[], Sequence[GattWrite]]
+    decoder_config: Callable[[float, Mapping[str, Any]], dict[str, Any]]
+    response_uuid: str | None = None
+    check_response: Callable[[bytes], str | None] | None = None
+
+    def nearest_rate(self, rate_hz: float) -> float:
+        """The supported rate closest to ``rate_hz``."""
+        return min(self.rates_hz, key=lambda r: abs(r - rate_hz))
+
+
+_PROFILES: dict[str, SensorProfile] = {}
+
+
+def register_profile(profile: SensorProfile) -> SensorProfile:
+    """Make ``profile`` available to :func:`get_profile` and :func:`recognise`."""
+    _PROFILES[profile.name] = profile
+    return profile
+
+
+def sensor_profiles() -> list[SensorProfile]:
+    """All registered profiles, by name."""
+    from imuhip.decode import _load_builtin
+
+    _load_builtin()
+    return [_PROFILES[k] for k in sorted(_PROFILES)]
+
+
+def get_profile(name: str) -> SensorProfile:
+    """The profile called ``name``; raises UnknownProfileError if there is none."""
+    from imuhip.errors import UnknownProfileError
+
+    names = {p.name: p for p in sensor_profiles()}
+    if name not in names:
+        known = ", ".join(sorted(names)) or "none"
+        raise UnknownProfileError(f"unknown sensor profile {name!r}; known profiles: {known}")
+    return names[name]
+
+
+def recognise(adv: Advertisement) -> SensorProfile | None:
+    """The first profile that recognises ``adv``, or None."""
+    for p in sensor_profiles():
+        if p.recognise(adv):
+            return p
+    return None
