@@ -27,3 +27,7 @@ class UnknownProfileError(ImuhipError):
 
 class CalibrationError(ImuhipError):
     """The calibration movements were not found or not good enough; the message says which."""
+
+
+class FusionError(ImuhipError, ValueError):
+    """Orientation fusion got unusable input or settings (shape, NaN, unknown method/parameter)."""
