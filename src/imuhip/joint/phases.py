@@ -128,7 +128,7 @@ def find_phases(
     search_motion_s: float = 60.0,
     min_still_start_s: float = 2.0,
     min_still_end_s: float = 1.5,
-    min_bend_deg: float = 15.0,
+    min_bend_deg: float = 8.0,
     min_rock_deg: float = 1.5,
 ) -> Phases:
     """Locate the calibration phases; :class:`CalibrationError` says what is missing.

@@ -1,0 +1,67 @@
+"""The calibration protocol: one definition shared by the simulator, live guidance and analysis.
+
+At the start of every session the user, in the exercise's start pose with the leg plane vertical
+(prone: shin vertical; seated and supine: knee pointing up):
+
+1. ``still_start``: holds still for at least 3 s;
+2. ``bends``: bends the knee slowly three times, further first, then back to the start angle;
+3. ``rocks``: rocks the leg three times about the thigh's long axis, inward first then outward,
+   by less than 10°;
+4. ``still_end``: holds still for at least 2 s.
+
+Live guidance writes a ``calibration_phase`` event (``data={"phase": name}``) when each step
+starts; replayed or imported data without those marks is searched automatically
+(:func:`imuhip.joint.phases.find_phases`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Event kind written when a calibration step starts.
+PHASE_EVENT = "calibration_phase"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of the protocol.
+
+    Attributes:
+        phase: phase name as stored in ``calibration_phase`` events.
+        duration_s: time the live guidance allows for the step, seconds.
+        min_duration_s: shortest acceptable duration, seconds (still steps).
+        prompt: what the user is told to do.
+        repetitions: movements expected in the step (0 for still steps).
+    """
+
+    phase: str
+    duration_s: float
+    min_duration_s: float
+    prompt: str
+    repetitions: int = 0
+
+
+STEPS: tuple[Step, ...] = (
+    Step("still_start", 4.0, 3.0, "Get into the start pose, leg plane vertical, and hold still"),
+    Step("bends", 9.0, 4.0, "Bend the knee slowly 3 times: further, then back", repetitions=3),
+    Step("rocks", 7.0, 3.0, "Rock the leg gently 3 times: inward, then outward", repetitions=3),
+    Step("still_end", 3.0, 2.0, "Back to the start pose and hold still"),
+)
+
+PHASES: tuple[str, ...] = tuple(s.phase for s in STEPS)
+
+#: Largest rock amplitude the protocol asks for, degrees.
+MAX_ROCK_DEG = 10.0
+
+
+def step(phase: str) -> Step:
+    """The step called ``phase`` (KeyError if there is none)."""
+    for s in STEPS:
+        if s.phase == phase:
+            return s
+    raise KeyError(phase)
+
+
+def total_duration_s() -> float:
+    """Time the guided protocol takes, seconds."""
+    return sum(s.duration_s for s in STEPS)

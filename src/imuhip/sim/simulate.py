@@ -1,0 +1,206 @@
+"""Simulate a two-sensor (thigh + shin) session with ground truth.
+
+    script (joint tracks) -> segment orientations and sensor positions (kinematics)
+    -> true body rate and specific force per sensor -> errors, quantisation, clock (sensor model)
+    -> samples on the session's time base (and, through a vendor encoder, notifications)
+
+Times: the session's time base is the simulated host's monotonic clock in seconds, starting at
+0 with the calibration protocol. Each sensor samples on its own crystal (``clock_ppm`` fast or
+slow) with a random phase, so the two sensors' samples are not simultaneous.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from imuhip import __version__
+from imuhip import quaternion as Q
+from imuhip.calibration_protocol import PHASE_EVENT
+from imuhip.samples import ImuSamples
+from imuhip.session import Event, SensorInfo, SessionHeader
+from imuhip.sim.kinematics import Anthropometry, pose, segments, sensor_positions
+from imuhip.sim.scripts import Script, ScriptOptions, make_script
+from imuhip.sim.sensor_model import G, ImuErrorModel, draw_errors, measure, random_mount
+
+ROLES = ("thigh", "shin")
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """What to simulate.
+
+    Attributes:
+        exercise: "prone", "seated" or "supine".
+        side: "left" or "right".
+        content: "reps", "holds", "mixed" or "rest".
+        duration_s: session length, seconds (at least the protocol plus a little).
+        rate_hz: nominal sensor output rate.
+        seed: random seed; the same config and seed give the same session.
+        mount_cone_deg: sensors strapped within this angle of a neat placement; None = any
+            way up (uniformly random orientation on the segment).
+        errors: sensor imperfections.
+        with_mag: simulate magnetometers.
+        script: motion script options.
+        body: segment lengths and sensor sites.
+        marks: write the calibration phase marks live guidance would write.
+    """
+
+    exercise: str = "prone"
+    side: str = "left"
+    content: str = "mixed"
+    duration_s: float = 120.0
+    rate_hz: float = 100.0
+    seed: int = 0
+    mount_cone_deg: float | None = 25.0
+    errors: ImuErrorModel = field(default_factory=ImuErrorModel)
+    with_mag: bool = False
+    script: ScriptOptions = field(default_factory=ScriptOptions)
+    body: Anthropometry = field(default_factory=Anthropometry)
+    marks: bool = False
+
+
+@dataclass(frozen=True)
+class Truth:
+    """What really happened, for tests and benchmarks.
+
+    Attributes:
+        t: (N,) uniform grid at the nominal rate, seconds (session time base).
+        hip_rotation_deg, hip_flexion_deg, hip_adduction_deg, knee_flexion_deg: (N,) true
+            joint angles (ISB order; internal rotation and adduction positive).
+        events: calibration end, phase starts, reps and holds (see Script.truth_events).
+        mounts: role -> quaternion sensor frame -> anatomical segment frame.
+        config: the SimConfig as plain data.
+    """
+
+    t: np.ndarray
+    hip_rotation_deg: np.ndarray
+    hip_flexion_deg: np.ndarray
+    hip_adduction_deg: np.ndarray
+    knee_flexion_deg: np.ndarray
+    events: dict
+    mounts: dict[str, list[float]]
+    config: dict
+
+    def save(self, path: str | Path) -> None:
+        """Write as ``.npz`` (arrays plus one JSON string; no pickle)."""
+        meta = {"events": self.events, "mounts": self.mounts, "config": self.config}
+        with open(path, "wb") as f:
+            np.savez_compressed(
+                f,
+                t=self.t,
+                hip_rotation_deg=self.hip_rotation_deg.astype(np.float32),
+                hip_flexion_deg=self.hip_flexion_deg.astype(np.float32),
+                hip_adduction_deg=self.hip_adduction_deg.astype(np.float32),
+                knee_flexion_deg=self.knee_flexion_deg.astype(np.float32),
+                meta=np.array(json.dumps(meta)),
+            )
+
+    @classmethod
+    def load(cls, path: str | Path) -> Truth:
+        """Read a truth file written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            arrays = {k: np.asarray(z[k], dtype=float) for k in z.files if k != "meta"}
+        return cls(**arrays, events=meta["events"], mounts=meta["mounts"], config=meta["config"])
+
+    def hip_rotation_at(self, t: np.ndarray) -> np.ndarray:
+        """True hip rotation (degrees) interpolated at times ``t``."""
+        return np.interp(t, self.t, self.hip_rotation_deg)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A simulated session: header, per-role samples, events, truth."""
+
+    header: SessionHeader
+    samples: dict[str, ImuSamples]
+    events: list[Event]
+    truth: Truth
+    script: Script
+
+
+def _sensor_motion(
+    script: Script, cfg: SimConfig, mounts: dict[str, np.ndarray], t: np.ndarray, role: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True orientation (sensor -> world), body rate (rad/s) and specific force (m/s²)."""
+    p = pose(cfg.exercise)
+    i = ROLES.index(role)
+
+    def state(tt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        segs = segments(p, cfg.side, script.angles(tt))
+        seg = segs.thigh_skin if role == "thigh" else segs.shank
+        pos = sensor_positions(segs, cfg.side, cfg.body)[i]
+        return Q.multiply(seg, mounts[role]), pos
+
+    h_rot, h_pos = 1e-4, 2e-3
+    q, p0 = state(t)
+    q_minus, _ = state(t - h_rot)
+    q_plus, _ = state(t + h_rot)
+    gyr = Q.to_rotvec(Q.multiply(Q.conjugate(q_minus), q_plus)) / (2 * h_rot)
+    _, p_minus = state(t - h_pos)
+    _, p_plus = state(t + h_pos)
+    acc_world = (p_plus - 2 * p0 + p_minus) / h_pos**2
+    acc_world[:, 2] += G
+    return q, gyr, Q.rotate(Q.conjugate(q), acc_world)
+
+
+def simulate(cfg: SimConfig) -> Simulation:
+    """Simulate one session (deterministic for a given config)."""
+    rng = np.random.default_rng(cfg.seed)
+    p = pose(cfg.exercise)
+    if cfg.side not in ("left", "right"):
+        raise ValueError(f"side must be 'left' or 'right', not {cfg.side!r}")
+    script = make_script(p, cfg.side, cfg.content, cfg.duration_s, rng, cfg.script)
+    mounts = {r: random_mount(r, cfg.side, rng, cfg.mount_cone_deg) for r in ROLES}
+    samples: dict[str, ImuSamples] = {}
+    for role in ROLES:
+        err = draw_errors(cfg.errors, rng)
+        period = 1.0 / (cfg.rate_hz * (1 + 1e-6 * err.clock_ppm))
+        t0 = rng.uniform(0, 1.0 / cfg.rate_hz)
+        t = t0 + period * np.arange(int((script.duration_s - t0) / period))
+        q, gyr, acc = _sensor_motion(script, cfg, mounts, t, role)
+        gyr_m, acc_m, mag_m = measure(t, gyr, acc, q, cfg.errors, err, rng, cfg.with_mag)
+        samples[role] = ImuSamples(t, acc_m, gyr_m, mag_m)
+
+    tg = np.arange(int(script.duration_s * cfg.rate_hz)) / cfg.rate_hz
+    a = script.angles(tg)
+    truth = Truth(
+        tg,
+        np.degrees(a.hip_rotation),
+        np.degrees(a.hip_flexion),
+        np.degrees(a.hip_adduction),
+        np.degrees(a.knee_flexion),
+        script.truth_events(),
+        {r: [float(v) for v in mounts[r]] for r in ROLES},
+        _plain(cfg),
+    )
+    events = []
+    if cfg.marks:
+        events = [
+            Event(float(ts), PHASE_EVENT, None, {"phase": ph})
+            for ph, ts in script.phase_starts.items()
+        ]
+    header = SessionHeader(
+        side=cfg.side,
+        exercise=cfg.exercise,
+        sensors=tuple(SensorInfo(r, rate_hz=cfg.rate_hz) for r in ROLES),
+        imuhip_version=__version__,
+        time_base="simulated",
+        extra={"simulated": True, "simulator": _plain(cfg)},
+    )
+    return Simulation(header, samples, events, truth, script)
+
+
+def _plain(cfg: SimConfig) -> dict:
+    d = asdict(cfg)
+    d["script"] = asdict(cfg.script)
+    return json.loads(json.dumps(d))
+
+
+def with_overrides(cfg: SimConfig, **kw) -> SimConfig:
+    """A copy of ``cfg`` with fields replaced (convenience for CLI and benches)."""
+    return replace(cfg, **kw)
