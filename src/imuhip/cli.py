@@ -50,9 +50,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from imuhip.files.convert import export_samples
     from imuhip.files.session_file import read_session
 
-    if not args.samples:
-        raise ImuhipError("nothing to export: give --samples DIR")
+    if not args.samples and not args.angles:
+        raise ImuhipError("nothing to export: give --samples DIR and/or --angles CSV")
     session = read_session(args.session)
+    if args.angles:
+        from imuhip.files.angles_csv import write_angles_csv
+        from imuhip.pipeline import analyze_session
+
+        print(f"wrote {write_angles_csv(args.angles, analyze_session(session))}")
+        if not args.samples:
+            return 0
     streams = sensor_streams(session)
     on_sensor_clock = [r for r, s in streams.items() if s.sensor_clock]
     if on_sensor_clock:
@@ -63,6 +70,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
     written = export_samples(args.samples, {r: s.samples for r, s in streams.items()})
     for p in written:
         print(f"wrote {p}")
+    return 0
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    import json
+
+    from imuhip.files.session_file import read_session
+    from imuhip.pipeline import PipelineOptions, analyze_session
+    from imuhip.sinks.analysis_text import analysis_document, analysis_text
+
+    session = read_session(args.session)
+    result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
+    doc = analysis_document(session, result)
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(analysis_text(Path(args.session), doc))
     return 0
 
 
@@ -90,10 +114,23 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("session", metavar="SESSION")
     info.set_defaults(func=_cmd_info)
 
+    ana = sub.add_parser("analyze", help="calibrate, compute the hip angle, count reps, time holds")
+    ana.add_argument("session", metavar="SESSION")
+    ana.add_argument(
+        "--json", action="store_true", help="print one JSON object (imuhip.analysis/1)"
+    )
+    ana.add_argument(
+        "--fusion", metavar="METHOD", help="orientation filter (default: the best measured)"
+    )
+    ana.set_defaults(func=_cmd_analyze)
+
     exp = sub.add_parser("export", help="write a session's data as CSV")
     exp.add_argument("session", metavar="SESSION")
     exp.add_argument(
         "--samples", metavar="DIR", help="per-sensor CSVs in the import format (lossless)"
+    )
+    exp.add_argument(
+        "--angles", metavar="CSV", help="time_s, hip_rotation_deg (and diagnostics) per sample"
     )
     exp.set_defaults(func=_cmd_export)
     return p

@@ -1,0 +1,159 @@
+"""The processing pipeline from a session to hip angles, reps and holds.
+
+    decode (vendor profiles) -> align (one time grid) -> fuse (orientation per sensor)
+    -> joint (calibration, hip rotation) -> analysis (reps, holds)
+
+Replay and offline analysis run this over a whole session; live use runs the same stages
+chunk by chunk (the streaming forms of each stage give the same numbers as the batch forms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from imuhip.align.streams import SensorStream, sensor_streams
+from imuhip.analysis.detector import DetectorParams
+from imuhip.analysis.exercise import ExerciseResult, analyze_exercise
+from imuhip.errors import ImuhipError
+from imuhip.fuse.orientation import estimate_orientation
+from imuhip.joint.calibration import Calibration, calibrate
+from imuhip.joint.hip_rotation import hip_rotation
+from imuhip.joint.phases import phases_from_marks
+from imuhip.samples import ImuSamples
+from imuhip.session import Session
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Choices along the pipeline.
+
+    Attributes:
+        fusion_method: orientation filter (see :mod:`imuhip.fuse.orientation`).
+        rate_hz: common grid rate; 0 = the thigh sensor's configured or measured rate.
+        detector: rep/hold thresholds.
+    """
+
+    fusion_method: str | None = None
+    rate_hz: float = 0.0
+    detector: DetectorParams = field(default_factory=DetectorParams)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Both sensors on one uniform time grid.
+
+    Attributes:
+        t: (N,) seconds.
+        rate_hz: grid rate.
+        thigh, shin: samples on ``t``.
+        valid: (N,) False where either sensor had no data (a gap); those samples are held from
+            the last valid one and must not be trusted.
+    """
+
+    t: np.ndarray
+    rate_hz: float
+    thigh: ImuSamples
+    shin: ImuSamples
+    valid: np.ndarray
+
+
+@dataclass(frozen=True)
+class SessionAnalysis:
+    """Everything ``imuhip analyze`` reports.
+
+    Attributes:
+        grid: the aligned input.
+        hip_rotation_deg: (N,) on ``grid.t``; NaN before the calibration's final still phase.
+        heading_offset_deg: (N,) tracked relative heading (diagnostic), NaN where not tracked.
+        calibration: the calibration found.
+        exercise: reps and holds after the calibration.
+        streams: per-role decoded streams (decoder statistics).
+    """
+
+    grid: Grid
+    hip_rotation_deg: np.ndarray
+    heading_offset_deg: np.ndarray
+    calibration: Calibration
+    exercise: ExerciseResult
+    streams: dict[str, SensorStream]
+
+
+def _resample(s: ImuSamples, t: np.ndarray) -> ImuSamples:
+    def interp(a: np.ndarray | None) -> np.ndarray | None:
+        if a is None:
+            return None
+        return np.stack([np.interp(t, s.t, a[:, k]) for k in range(3)], axis=1)
+
+    return ImuSamples(t, interp(s.acc), interp(s.gyr), interp(s.mag))
+
+
+def common_grid(thigh: ImuSamples, shin: ImuSamples, rate_hz: float) -> Grid:
+    """Resample both sensors onto a uniform grid over their common time span; grid points
+    more than 1.5 periods from a real sample of either sensor are marked invalid."""
+    if len(thigh) < 2 or len(shin) < 2:
+        raise ImuhipError("both thigh and shin sensors need data to compute the hip angle")
+    start, stop = max(thigh.t[0], shin.t[0]), min(thigh.t[-1], shin.t[-1])
+    if stop - start < 1.0:
+        raise ImuhipError("the thigh and shin recordings overlap by less than a second")
+    t = start + np.arange(int(np.floor((stop - start) * rate_hz)) + 1) / rate_hz
+    valid = np.ones(len(t), bool)
+    for s in (thigh, shin):
+        i = np.clip(np.searchsorted(s.t, t), 1, len(s.t) - 1)
+        nearest = np.minimum(np.abs(s.t[i] - t), np.abs(s.t[i - 1] - t))
+        valid &= nearest <= 1.5 / rate_hz
+    return Grid(t, rate_hz, _resample(thigh, t), _resample(shin, t), valid)
+
+
+def _grid_rate(session: Session, streams: dict[str, SensorStream], opts: PipelineOptions):
+    if opts.rate_hz > 0:
+        return opts.rate_hz
+    configured = session.header.sensor("thigh").rate_hz
+    if configured > 0:
+        return configured
+    return 1.0 / float(np.median(np.diff(streams["thigh"].samples.t)))
+
+
+def _marks(session: Session) -> dict[str, float]:
+    return {
+        str(e.data.get("phase")): e.t
+        for e in session.events
+        if e.kind == "calibration_phase" and e.data.get("phase")
+    }
+
+
+def analyze_session(session: Session, options: PipelineOptions | None = None) -> SessionAnalysis:
+    """Run the whole pipeline over a session (see module docstring)."""
+    opts = options or PipelineOptions()
+    for role in ("thigh", "shin"):
+        if role not in session.header.roles:
+            raise ImuhipError(f"the session has no {role} sensor; the hip angle needs both")
+    streams = sensor_streams(session)
+    rate = _grid_rate(session, streams, opts)
+    grid = common_grid(streams["thigh"].samples, streams["shin"].samples, rate)
+    kw = {} if opts.fusion_method is None else {"method": opts.fusion_method}
+    q_t = estimate_orientation(grid.thigh.gyr, grid.thigh.acc, rate_hz=rate, **kw)
+    q_s = estimate_orientation(grid.shin.gyr, grid.shin.acc, rate_hz=rate, **kw)
+    phases = phases_from_marks(grid.t, _marks(session))
+    cal = calibrate(
+        grid.t,
+        grid.thigh.gyr,
+        grid.shin.gyr,
+        q_t,
+        q_s,
+        side=session.header.side,
+        rate_hz=rate,
+        phases=phases,
+    )
+    k0, k1 = cal.phases.still_end
+    angles = np.full(len(grid.t), np.nan)
+    heading = np.full(len(grid.t), np.nan)
+    ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
+    angles[k0:] = ang.hip_rotation_deg
+    heading[k0:] = ang.heading_offset_deg
+    rest = float(np.mean(angles[k0:k1]))
+    exercise = analyze_exercise(
+        grid.t[k1:], angles[k1:], grid.shin.gyr[k1:], rate, rest_deg=rest, params=opts.detector
+    )
+    return SessionAnalysis(grid, angles, heading, cal, exercise, streams)

@@ -1,0 +1,88 @@
+"""What ``imuhip analyze`` prints: one JSON document, or a readable summary."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from imuhip.pipeline import SessionAnalysis
+from imuhip.session import Session
+
+SCHEMA = "imuhip.analysis/1"
+
+
+def analysis_document(session: Session, result: SessionAnalysis) -> dict:
+    """The ``imuhip.analysis/1`` JSON object (times in seconds on the session's time base,
+    angles in degrees)."""
+    t0, t1 = session.time_range()
+    ex = result.exercise
+    drops = {
+        role: {"dropped": s.stats.dropped, "lost_samples": s.stats.lost_samples}
+        for role, s in result.streams.items()
+        if s.stats is not None
+    }
+    return {
+        "schema": SCHEMA,
+        "side": session.header.side,
+        "exercise": session.header.exercise,
+        "duration_s": round(t1 - t0, 3),
+        "calibration": result.calibration.summary(),
+        "reps": [r.as_dict() for r in ex.reps],
+        "partial_reps": [p.as_dict() for p in ex.partial_reps],
+        "holds": [h.as_dict() for h in ex.holds],
+        "summary": ex.summary(),
+        "sensor_health": drops,
+    }
+
+
+def _fmt(x: float | None, unit: str = "", digits: int = 1) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.{digits}f}{unit}"
+
+
+def analysis_text(path: Path, doc: dict) -> str:
+    """Readable summary of :func:`analysis_document`'s output."""
+    s = doc["summary"]
+    cal = doc["calibration"]
+    lines = [
+        f"{path.name}: {doc['side']} leg, {doc['exercise']}, {doc['duration_s']:.1f} s",
+        "",
+        f"calibration  bends {cal['phases']['bends'][0]:.1f}-{cal['phases']['bends'][1]:.1f} s, "
+        f"rocks {cal['phases']['rocks'][0]:.1f}-{cal['phases']['rocks'][1]:.1f} s, "
+        f"ready at {cal['phases']['still_end'][1]:.1f} s",
+    ]
+    lines += [f"  warning: {w}" for w in cal["warnings"]]
+    lines += [
+        "",
+        f"reps   {s['rep_count']}   max rotation {_fmt(s['max_rotation_deg'], '°')}   "
+        f"mean peak {_fmt(s['mean_peak_deg'], '°')}",
+    ]
+    if doc["reps"]:
+        lines.append("   #   start s   peak s    end s   peak °  range °  duration s")
+        for i, r in enumerate(doc["reps"], 1):
+            lines.append(
+                f"  {i:2d}  {r['start_s']:8.2f} {r['peak_s']:8.2f} {r['end_s']:8.2f}"
+                f" {r['peak_deg']:8.1f} {r['range_deg']:8.1f} {r['duration_s']:11.2f}"
+            )
+    if doc["partial_reps"]:
+        lines.append(
+            f"  not counted: {len(doc['partial_reps'])} partial rep(s): "
+            + ", ".join(
+                f"{p['start_s']:.1f} s ({p['reason']}, {p['range_deg']:.1f}°)"
+                for p in doc["partial_reps"]
+            )
+        )
+    lines += [
+        "",
+        f"holds  {s['hold_count']}   total {_fmt(s['total_hold_s'], ' s')}   "
+        f"longest {_fmt(s['longest_hold_s'], ' s')}",
+    ]
+    if doc["holds"]:
+        lines.append("   #   start s    end s  duration s   mean °  steadiness °  effort")
+        for i, h in enumerate(doc["holds"], 1):
+            lines.append(
+                f"  {i:2d}  {h['start_s']:8.2f} {h['end_s']:8.2f} {h['duration_s']:11.2f}"
+                f" {h['mean_deg']:8.1f} {h['steadiness_deg']:13.2f}  {_fmt(h['effort_index'])}"
+            )
+    return "\n".join(lines)
