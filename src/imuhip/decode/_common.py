@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -65,3 +66,11 @@ def quantise(values: np.ndarray, scale: float, bits: int = 16) -> np.ndarray:
     v = np.rint(np.asarray(values, dtype=np.float64) * scale)
     v = np.nan_to_num(v, nan=0.0, posinf=hi, neginf=lo)
     return np.clip(v, lo, hi).astype(np.int64)
+
+
+class Notification(NamedTuple):
+    """One notification produced by an encoder: send time (s), channel index, payload."""
+
+    t: float
+    channel: int
+    data: bytes
