@@ -90,6 +90,50 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from imuhip.files.session_file import read_session
+    from imuhip.pipeline import PipelineOptions, analyze_session
+    from imuhip.sinks.analysis_text import analysis_document
+    from imuhip.sinks.report import render_report, write_report
+
+    session = read_session(args.session)
+    result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
+    doc = analysis_document(session, result)
+    out = args.output or str(Path(args.session).with_suffix(".html"))
+    print(f"wrote {write_report(out, render_report(Path(args.session), session, result, doc))}")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    from imuhip.sim.sensor_model import ImuErrorModel
+    from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+    cfg = SimConfig(
+        exercise=args.exercise,
+        side=args.side,
+        content=args.content,
+        duration_s=args.duration,
+        rate_hz=args.rate,
+        seed=args.seed,
+        mount_cone_deg=None if args.any_way_up else args.mount_cone,
+        errors=ImuErrorModel.ideal() if args.ideal else ImuErrorModel(),
+        with_mag=args.mag,
+        marks=args.marks,
+        profile=args.profile,
+    )
+    if Path(args.output).exists() and not args.force:
+        raise ImuhipError(f"{args.output} exists; use -f to overwrite it")
+    sim = simulate(cfg)
+    truth = write_simulation(sim, args.output, overwrite=args.force)
+    ev = sim.truth.events
+    print(
+        f"wrote {args.output} (simulated {cfg.exercise}, {cfg.side} leg,"
+        f" {sim.script.duration_s:.0f} s,"
+        f" {len(ev['reps'])} reps, {len(ev['holds'])} holds) and its truth {truth}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="imuhip",
@@ -133,6 +177,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--angles", metavar="CSV", help="time_s, hip_rotation_deg (and diagnostics) per sample"
     )
     exp.set_defaults(func=_cmd_export)
+
+    rep = sub.add_parser("report", help="one self-contained HTML page: trace, reps, holds, health")
+    rep.add_argument("session", metavar="SESSION")
+    rep.add_argument("-o", "--output", metavar="HTML", help="default: SESSION with .html")
+    rep.add_argument("--fusion", default=None, help="orientation filter (default: vqf)")
+    rep.set_defaults(func=_cmd_report)
+
+    sim = sub.add_parser("simulate", help="write a simulated session and its ground truth")
+    sim.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
+    sim.add_argument("--exercise", default="prone", choices=["prone", "seated", "supine"])
+    sim.add_argument("--side", default="left", choices=["left", "right"])
+    sim.add_argument("--content", default="mixed", choices=["reps", "holds", "mixed", "rest"])
+    sim.add_argument("--duration", type=float, default=120.0, metavar="S", help="seconds")
+    sim.add_argument("--rate", type=float, default=100.0, metavar="HZ", help="sensor rate")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument(
+        "--mount-cone",
+        type=float,
+        default=25.0,
+        metavar="DEG",
+        help="sensors strapped within this angle of a neat placement",
+    )
+    sim.add_argument("--any-way-up", action="store_true", help="random sensor orientations")
+    sim.add_argument("--ideal", action="store_true", help="perfect sensors (no noise or bias)")
+    sim.add_argument("--mag", action="store_true", help="simulate magnetometers")
+    sim.add_argument(
+        "--marks", action="store_true", help="write the calibration marks live guidance would write"
+    )
+    sim.add_argument(
+        "--profile",
+        default="samples",
+        choices=["samples", "witmotion-ble5"],
+        help="store decoded samples or the vendor's BLE notifications",
+    )
+    sim.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
+    sim.set_defaults(func=_cmd_simulate)
     return p
 
 

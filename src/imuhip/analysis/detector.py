@@ -242,7 +242,11 @@ class ExerciseDetector:
         seg = np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
         gyr = np.asarray(list(self._gyr)[a - self._i0 : end_i - self._i0 + 1])
         power = band_power(gyr, self.rate)
-        effort = power / self._rest_power if self._rest_power else None
+        effort = (
+            float(10.0 * np.log10(power / self._rest_power))
+            if self._rest_power and power > 0
+            else None
+        )
         hold = Hold(
             self._time(exc.hold_start_i),
             self._time(end_i),

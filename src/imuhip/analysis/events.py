@@ -60,9 +60,9 @@ class Hold:
         end_s: when the leg started back.
         mean_deg: mean rotation during the hold.
         steadiness_deg: standard deviation of the rotation during the hold.
-        effort_index: shin 6-12 Hz tremor power in the hold over that at rest (1 = like
-            resting; pushing against a band typically gives clearly more); None when no rest
-            was seen before the hold to compare with.
+        effort_index: shin 6-12 Hz tremor power in the hold against that at rest, in dB
+            (0 = like resting; pushing against a band gives clearly more, typically 10 dB and
+            up); None when no rest was seen before the hold to compare with.
     """
 
     start_s: float

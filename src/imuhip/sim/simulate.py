@@ -20,11 +20,13 @@ import numpy as np
 from imuhip import __version__
 from imuhip import quaternion as Q
 from imuhip.calibration_protocol import PHASE_EVENT
+from imuhip.files.session_file import write_session
 from imuhip.samples import ImuSamples
-from imuhip.session import Event, SensorInfo, SessionHeader
+from imuhip.session import Event, Notifications, SensorInfo, SessionHeader
 from imuhip.sim.kinematics import Anthropometry, pose, segments, sensor_positions
 from imuhip.sim.scripts import Script, ScriptOptions, make_script
 from imuhip.sim.sensor_model import G, ImuErrorModel, draw_errors, measure, random_mount
+from imuhip.sim.transport import LinkModel, encode
 
 ROLES = ("thigh", "shin")
 
@@ -47,6 +49,9 @@ class SimConfig:
         script: motion script options.
         body: segment lengths and sensor sites.
         marks: write the calibration phase marks live guidance would write.
+        profile: "samples" (decoded samples) or a vendor profile whose notifications the
+            session then holds (see :data:`imuhip.sim.transport.SIM_PROFILES`).
+        link: BLE link timing and losses for vendor profiles.
     """
 
     exercise: str = "prone"
@@ -61,6 +66,8 @@ class SimConfig:
     script: ScriptOptions = field(default_factory=ScriptOptions)
     body: Anthropometry = field(default_factory=Anthropometry)
     marks: bool = False
+    profile: str = "samples"
+    link: LinkModel = field(default_factory=LinkModel)
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,15 @@ class Truth:
 
 @dataclass(frozen=True)
 class Simulation:
-    """A simulated session: header, per-role samples, events, truth."""
+    """A simulated session: header, per-role samples or notifications, events, truth.
+
+    ``samples`` always holds the measured samples at their true sampling instants;
+    ``notifications`` holds what the vendor profile sent (empty for the "samples" profile).
+    """
 
     header: SessionHeader
     samples: dict[str, ImuSamples]
+    notifications: dict[str, Notifications]
     events: list[Event]
     truth: Truth
     script: Script
@@ -184,23 +196,68 @@ def simulate(cfg: SimConfig) -> Simulation:
             Event(float(ts), PHASE_EVENT, None, {"phase": ph})
             for ph, ts in script.phase_starts.items()
         ]
+    notes: dict[str, Notifications] = {}
+    sensors = tuple(SensorInfo(r, rate_hz=cfg.rate_hz) for r in ROLES)
+    if cfg.profile != "samples":
+        configs = {}
+        for role in ROLES:
+            notes[role], configs[role] = encode(
+                cfg.profile, samples[role], cfg.rate_hz, cfg.link, rng
+            )
+        sensors = tuple(
+            SensorInfo(
+                r,
+                profile=cfg.profile,
+                address=f"SIM:{i:02X}",
+                name=f"simulated {r}",
+                rate_hz=cfg.rate_hz,
+                config=configs[r],
+            )
+            for i, r in enumerate(ROLES)
+        )
     header = SessionHeader(
         side=cfg.side,
         exercise=cfg.exercise,
-        sensors=tuple(SensorInfo(r, rate_hz=cfg.rate_hz) for r in ROLES),
+        sensors=sensors,
         imuhip_version=__version__,
         time_base="simulated",
         extra={"simulated": True, "simulator": _plain(cfg)},
     )
-    return Simulation(header, samples, events, truth, script)
+    return Simulation(header, samples, notes, events, truth, script)
 
 
 def _plain(cfg: SimConfig) -> dict:
     d = asdict(cfg)
     d["script"] = asdict(cfg.script)
+    d["link"] = asdict(cfg.link)
     return json.loads(json.dumps(d))
 
 
 def with_overrides(cfg: SimConfig, **kw) -> SimConfig:
     """A copy of ``cfg`` with fields replaced (convenience for CLI and benches)."""
     return replace(cfg, **kw)
+
+
+def write_simulation(sim: Simulation, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the session to ``path`` and its truth beside it (``<stem>.truth.npz``); returns
+    the truth file's path."""
+    path = Path(path)
+    if sim.notifications:
+        write_session(
+            path,
+            sim.header,
+            notifications=sim.notifications,
+            events=sim.events,
+            overwrite=overwrite,
+        )
+    else:
+        write_session(path, sim.header, samples=sim.samples, events=sim.events, overwrite=overwrite)
+    truth_path = truth_path_for(path)
+    sim.truth.save(truth_path)
+    return truth_path
+
+
+def truth_path_for(session_path: str | Path) -> Path:
+    """Where the truth of a simulated session file lives."""
+    p = Path(session_path)
+    return p.with_name(p.stem + ".truth.npz")

@@ -79,7 +79,7 @@ def analysis_text(path: Path, doc: dict) -> str:
         f"longest {_fmt(s['longest_hold_s'], ' s')}",
     ]
     if doc["holds"]:
-        lines.append("   #   start s    end s  duration s   mean °  steadiness °  effort")
+        lines.append("   #   start s    end s  duration s   mean °  steadiness °  effort dB")
         for i, h in enumerate(doc["holds"], 1):
             lines.append(
                 f"  {i:2d}  {h['start_s']:8.2f} {h['end_s']:8.2f} {h['duration_s']:11.2f}"

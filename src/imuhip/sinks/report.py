@@ -153,7 +153,7 @@ def render_report(path: Path, session: Session, result: SessionAnalysis, doc: di
     parts += [
         f"<h2>Holds ({len(hold_rows)})</h2>",
         _table(
-            ["#", "start s", "end s", "duration s", "mean °", "steadiness °", "effort"],
+            ["#", "start s", "end s", "duration s", "mean °", "steadiness °", "effort dB"],
             hold_rows,
             "holds",
         )
