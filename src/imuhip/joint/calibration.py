@@ -157,9 +157,22 @@ def calibrate(
     s0, s1 = ph.still_start
     sign = SIDE_SIGN[side]
 
-    j_s, knee_fit, bend_range = _signed_axis(gyr_shin[b0:b1], dt, 1.0)
-    f_s, fit_fs, rock_range = _signed_axis(gyr_shin[r0:r1], dt, sign)
-    f_t, fit_ft, _ = _signed_axis(gyr_thigh[r0:r1], dt, sign)
+    # gyro biases seen in the still start pose would otherwise tilt the integrated angles
+    # that sign the axes (a 0.5°/s bias is 4° over a rock phase, as much as a thigh rock)
+    w_shin = gyr_shin - gyr_shin[s0:s1].mean(axis=0)
+    w_thigh = gyr_thigh - gyr_thigh[s0:s1].mean(axis=0)
+    j_s, knee_fit, bend_range = _signed_axis(w_shin[b0:b1], dt, 1.0)
+    f_s, fit_fs, rock_range = _signed_axis(w_shin[r0:r1], dt, sign)
+    # inward first: judged from the start pose on (the bends turn the shin about the knee
+    # axis, not about f, so they barely move this angle), so that a split point found a little
+    # late, after the first inward rock had begun, cannot flip the sign
+    if first_excursion_sign(w_shin[s1:r1], f_s, dt) != sign:
+        f_s = -f_s
+    f_t, fit_ft, _ = _signed_axis(w_thigh[r0:r1], dt, sign)
+    # thigh and shin turn together about the femur axis during the rocks: sign the thigh's
+    # axis by that agreement (the skin follows the bone only partly, the shin fully)
+    if float(np.sum((w_thigh[r0:r1] @ f_t) * (w_shin[r0:r1] @ f_s))) < 0:
+        f_t = -f_t
 
     fw_t = Q.rotate(q_thigh[r0:r1], f_t)
     fw_s = Q.rotate(q_shin[r0:r1], f_s)

@@ -55,34 +55,71 @@ def heading_roots(
 class HeadingTracker:
     """Causal tracker of the shin-to-thigh heading offset (radians).
 
+    Each sensor's heading drifts at its own rate (the vertical component of its gyro bias,
+    which 6D fusion cannot observe; up to about 1°/s on cheap sensors), so the relative offset
+    changes roughly linearly over minutes. The tracker fits ``δ(i) ≈ a + b·(i − n)`` to the
+    per-sample roots by exponentially weighted least squares (time constant ``tau_s``) and
+    reports ``a``, the value now: no lag for a steady drift. The roots are taken nearest to the
+    estimate at the end of the previous block of ``block_s`` seconds (blocks counted from the
+    first sample), so a batch run and any chunking of a stream give the same numbers.
+
     Args:
         delta0: calibrated offset, radians.
         c0: calibrated ``j·f``.
         rate_hz: sample rate.
-        tau_s: time constant of the tracking, seconds.
-        max_step: per-sample roots further than this from ``delta0`` (radians) are ignored.
+        tau_s: time constant of the fit, seconds.
+        max_step: roots further than this from the current estimate (radians) are ignored.
+        prior_weight: weight of the calibrated offset at the start, in units of
+            ``tau_s`` seconds of the best-conditioned samples (weight 1 each).
+        slope_prior: ridge weight on the drift rate, relative to a full window's leverage.
+        block_s: how often the root-selection reference moves, seconds.
     """
 
     delta0: float
     c0: float
     rate_hz: float
     tau_s: float = 20.0
-    max_step: float = np.radians(45.0)
-
-    #: Weight of the calibrated offset at the start, in units of the (steady-state) mean
-    #: per-sample weight, which is at most 1 (knee axis horizontal, femur axis horizontal).
+    max_step: float = np.radians(25.0)
     prior_weight: float = 0.5
+    slope_prior: float = 0.02
+    block_s: float = 1.0
 
     def __post_init__(self) -> None:
-        self._lam = float(np.exp(-1.0 / (self.tau_s * self.rate_hz)))
-        self._num_zi = np.zeros(1)
-        self._den_zi = np.array([self._lam * self.prior_weight])
+        lam = float(np.exp(-1.0 / (self.tau_s * self.rate_hz)))
+        self._lam = lam
+        self._block = max(1, round(self.block_s * self.rate_hz))
+        window = self.tau_s * self.rate_hz
+        self._rho = self.slope_prior * 2.0 * window**3
+        p = self.prior_weight * window
+        # sums S0, U1, U2, D0, D1 (see update) as if one observation of weight p at i = -1
+        self._zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0])
+        self._n = 0
+        self._ref = self.delta0
 
     def update(self, j_world_shin: np.ndarray, f_world_thigh: np.ndarray) -> np.ndarray:
         """Offsets (N,) in radians for the next N samples."""
-        d, w = heading_roots(j_world_shin, f_world_thigh, self.c0, self.delta0)
+        out = []
+        pos, n_total = 0, len(j_world_shin)
+        while pos < n_total:
+            take = min(n_total - pos, self._block - self._n % self._block)
+            out.append(self._chunk(j_world_shin[pos : pos + take], f_world_thigh[pos : pos + take]))
+            pos += take
+            if self._n % self._block == 0:
+                self._ref = float(out[-1][-1])
+        return np.concatenate(out) if out else np.empty(0)
+
+    def _chunk(self, j: np.ndarray, f: np.ndarray) -> np.ndarray:
+        d, w = heading_roots(j, f, self.c0, self._ref)
         w = np.where(np.abs(d) <= self.max_step, w, 0.0)
-        b, a = [1.0 - self._lam], [1.0, -self._lam]
-        num, self._num_zi = lfilter(b, a, w * d, zi=self._num_zi)
-        den, self._den_zi = lfilter(b, a, w, zi=self._den_zi)
-        return self.delta0 + num / den
+        d = d + self._ref
+        i = self._n + np.arange(len(d), dtype=float)
+        x = np.stack([w, w * i, w * i * i, w * d, w * d * i])
+        sums, zf = lfilter([1.0], [1.0, -self._lam], x, axis=1, zi=self._zi[:, None])
+        self._zi = zf[:, 0]
+        self._n += len(d)
+        s0, u1, u2, d0, d1 = sums
+        s1 = u1 - i * s0
+        s2 = u2 - 2 * i * u1 + i * i * s0 + self._rho
+        sd1 = d1 - i * d0
+        det = s0 * s2 - s1 * s1
+        return (d0 * s2 - s1 * sd1) / det
