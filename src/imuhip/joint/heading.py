@@ -96,21 +96,32 @@ class HeadingTracker:
         self._n = 0
         self._ref = self.delta0
 
-    def update(self, j_world_shin: np.ndarray, f_world_thigh: np.ndarray) -> np.ndarray:
-        """Offsets (N,) in radians for the next N samples."""
+    def update(
+        self,
+        j_world_shin: np.ndarray,
+        f_world_thigh: np.ndarray,
+        trust: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Offsets (N,) in radians for the next N samples.
+
+        ``trust`` (N,) in [0, 1] scales each sample's weight (e.g. lower while moving).
+        """
         out = []
         pos, n_total = 0, len(j_world_shin)
+        if trust is None:
+            trust = np.ones(n_total)
         while pos < n_total:
             take = min(n_total - pos, self._block - self._n % self._block)
-            out.append(self._chunk(j_world_shin[pos : pos + take], f_world_thigh[pos : pos + take]))
+            sl = slice(pos, pos + take)
+            out.append(self._chunk(j_world_shin[sl], f_world_thigh[sl], trust[sl]))
             pos += take
             if self._n % self._block == 0:
                 self._ref = float(out[-1][-1])
         return np.concatenate(out) if out else np.empty(0)
 
-    def _chunk(self, j: np.ndarray, f: np.ndarray) -> np.ndarray:
+    def _chunk(self, j: np.ndarray, f: np.ndarray, trust: np.ndarray) -> np.ndarray:
         d, w = heading_roots(j, f, self.c0, self._ref)
-        w = np.where(np.abs(d) <= self.max_step, w, 0.0)
+        w = np.where(np.abs(d) <= self.max_step, w * trust, 0.0)
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
         x = np.stack([w, w * i, w * i * i, w * d, w * d * i])

@@ -36,20 +36,44 @@ class HipAngles:
 
 
 class HipRotationTracker:
-    """Streaming hip rotation: feed orientation chunks, get angles; batch ≡ one big chunk."""
+    """Streaming hip rotation: feed orientation chunks, get angles; batch ≡ one big chunk.
 
-    def __init__(self, calibration: Calibration, rate_hz: float, *, tau_s: float = 20.0) -> None:
+    The heading constraint holds exactly only for a perfect hinge; while the leg moves, the
+    knee's small axial and varus play bends it. Samples therefore inform the heading with a
+    weight that falls with the shin's angular speed (``motion_rate`` rad/s halves it).
+    """
+
+    def __init__(
+        self,
+        calibration: Calibration,
+        rate_hz: float,
+        *,
+        tau_s: float = 20.0,
+        motion_rate: float = 0.3,
+    ) -> None:
         self.cal = calibration
+        self.rate_hz = rate_hz
+        self.motion_rate = motion_rate
         self.heading = HeadingTracker(
             calibration.heading_offset, calibration.perpendicularity, rate_hz, tau_s=tau_s
         )
+        self._last_q_shin: np.ndarray | None = None
+
+    def _stillness(self, q_shin: np.ndarray) -> np.ndarray:
+        prev = q_shin[:1] if self._last_q_shin is None else self._last_q_shin[None]
+        q_prev = np.concatenate([prev, q_shin[:-1]])
+        speed = Q.angle(Q.multiply(Q.conjugate(q_prev), q_shin)) * self.rate_hz
+        self._last_q_shin = q_shin[-1].copy()
+        return 1.0 / (1.0 + (speed / self.motion_rate) ** 2)
 
     def update(self, q_thigh: np.ndarray, q_shin: np.ndarray) -> HipAngles:
         """Angles for (N, 4) orientation chunks of thigh and shin on the common grid."""
         cal = self.cal
+        if len(q_shin) == 0:
+            return HipAngles(np.empty(0), np.empty(0))
         f = Q.rotate(q_thigh, cal.femur_axis_thigh)
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
-        delta = self.heading.update(j_shin_world, f)
+        delta = self.heading.update(j_shin_world, f, self._stillness(q_shin))
         j = rotate_z(j_shin_world, delta)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
         return HipAngles(np.degrees(theta), np.degrees(delta))
