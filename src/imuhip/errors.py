@@ -27,3 +27,7 @@ class UnknownProfileError(ImuhipError):
 
 class CalibrationError(ImuhipError):
     """The calibration movements were not found or not good enough; the message says which."""
+
+
+class ClockModelError(ImuhipError):
+    """Sensor or host times cannot be aligned (mismatched, non-finite or missing input)."""
