@@ -31,10 +31,14 @@ Method (identical in :func:`fit_clock` and :class:`StreamingClock`):
    lower convex hull of each block's bucket minima is kept.
 
 3. **Fit.** At the end of every block, the lower hull of the bucket minima of the trailing
-   ``window_s`` is taken and the line supporting it at the window's centre is the fit (this is
-   the linear program "maximise the line under all points", which puts it on the hull edge over
-   the centre). The slope is the skew ``b - 1``; it is clipped to ``±max_skew_ppm``. Sliding the
-   window tracks slow drift.
+   ``window_s`` is taken and the line under all of them that is highest at ``anchor`` of the
+   window is the fit (the linear program "maximise the line under all points"; its slope is
+   taken from a chord of hull vertices at least ``min_span_s`` apart, because one short hull
+   edge has a noisy slope). The slope is the skew ``b - 1``, clipped to ``±max_skew_ppm``.
+   Sliding the window tracks slow drift. The window is long (6 min) on purpose: when the
+   sensor's notification period and the BLE connection interval are commensurate, the minimum
+   latency depends on their phase, which only sweeps through as slowly as the two clocks
+   differ; the envelope is only reached where that phase passes zero.
 
 4. **Mapping.** A sample in block ``k`` of its segment is mapped with the fit made at the end of
    block ``k - 1`` (causal: the live view can use it the moment the sample arrives). The result
@@ -82,17 +86,20 @@ class ClockParams:
         jump_tol_s: offset change across a silence above which the clock is considered
             discontinuous (besides the allowed skew).
         latency_floor_s: assumed minimum latency subtracted from every mapped time.
+        anchor: where in the window (0 start, 1 end) the fitted line should be best.
+        min_span_s: shortest chord of hull vertices whose slope is trusted.
     """
 
     bucket_s: float = 0.25
     block_s: float = 10.0
-    window_s: float = 120.0
+    window_s: float = 360.0
     max_skew_ppm: float = 1000.0
     gap_s: float = 0.5
     confirm_s: float = 2.0
     jump_tol_s: float = 0.05
     latency_floor_s: float = 0.0
-    anchor: float = 0.5
+    anchor: float = 0.75
+    min_span_s: float = 60.0
 
     def __post_init__(self) -> None:
         if not (0 < self.bucket_s <= self.block_s <= self.window_s):
@@ -194,8 +201,16 @@ def _lower_hull(x: list[float], y: list[float]) -> tuple[list[float], list[float
     return hx, hy
 
 
-def _support(hx: list[float], hy: list[float], at: float, prior_skew: float, clip: float) -> Fit:
-    """The line under all hull points that is highest at ``at`` (an edge of the lower hull)."""
+def _support(
+    hx: list[float], hy: list[float], at: float, prior_skew: float, clip: float, min_span: float
+) -> Fit:
+    """The line under all hull points that is highest near ``at``.
+
+    Its slope is that of the chord between the hull vertices around ``at`` that are at least
+    ``min_span`` apart (a single short hull edge has a noisy slope); where possible the first
+    and last vertex (the window's ends, whatever their height) are not used. The line is then
+    lowered until it touches the hull.
+    """
     n = len(hx)
     if n == 1:
         k = prior_skew
@@ -203,17 +218,26 @@ def _support(hx: list[float], hy: list[float], at: float, prior_skew: float, cli
     i = 0
     while i < n - 2 and hx[i + 1] <= at:
         i += 1
-    k = (hy[i + 1] - hy[i]) / (hx[i + 1] - hx[i])
-    if abs(k) > clip:  # unbelievable slope: keep the clipped line under every hull point
-        k = math.copysign(clip, k)
-        b = min(yy - k * xx for xx, yy in zip(hx, hy, strict=True))
-        return Fit(b, k)
-    return Fit(hy[i] - k * hx[i], k)
+    lo_lim, hi_lim = 0, n - 1
+    lo = min(max(i, lo_lim), hi_lim - 1)
+    hi = lo + 1
+    while hx[hi] - hx[lo] < min_span and (lo > lo_lim or hi < hi_lim):
+        left = hx[lo] - hx[lo - 1] if lo > lo_lim else -1.0
+        right = hx[hi + 1] - hx[hi] if hi < hi_lim else -1.0
+        # grow on the side that keeps the chord centred on `at`
+        if right < 0 or (left >= 0 and (at - hx[lo]) <= (hx[hi] - at)):
+            lo -= 1
+        else:
+            hi += 1
+    k = (hy[hi] - hy[lo]) / (hx[hi] - hx[lo])
+    k = min(max(k, -clip), clip)
+    b = min(yy - k * xx for xx, yy in zip(hx, hy, strict=True))
+    return Fit(b, k)
 
 
 def _window_fit(
     hulls: list[tuple[list[float], list[float]]], w_start: float, w_end: float, prior: float,
-    clip: float, anchor: float,
+    clip: float, anchor: float, min_span: float,
 ) -> Fit | None:
     xs: list[float] = []
     ys: list[float] = []
@@ -225,7 +249,7 @@ def _window_fit(
     hx, hy = _lower_hull(xs, ys)
     lo = max(w_start, hx[0])
     hi = min(w_end, hx[-1])
-    return _support(hx, hy, lo + anchor * (hi - lo), prior, clip)
+    return _support(hx, hy, lo + anchor * (hi - lo), prior, clip, min_span)
 
 
 # --------------------------------------------------------------------------- segmentation
@@ -323,7 +347,9 @@ def _fit_segment(seg: ClockSegment, s: np.ndarray, h: np.ndarray, p: ClockParams
         a, b = cuts[k], cuts[k + 1]
         hulls.append(_lower_hull(bx[a:b].tolist(), by[a:b].tolist()))
         w_end = (k + 1) * p.block_s
-        f = _window_fit(list(hulls), w_end - p.window_s, w_end, prior, clip, p.anchor)
+        f = _window_fit(
+            list(hulls), w_end - p.window_s, w_end, prior, clip, p.anchor, p.min_span_s
+        )
         if f is None:
             f = last
         if f is not None:
@@ -517,7 +543,7 @@ class StreamingClock:
         w_end = (self._block + 1) * p.block_s
         f = _window_fit(
             list(self._hulls), w_end - p.window_s, w_end, self._prior, p.max_skew_ppm * 1e-6,
-            p.anchor,
+            p.anchor, p.min_span_s,
         )
         if f is None:
             f = self._last_fit
