@@ -26,7 +26,7 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import minimum_filter1d
@@ -52,7 +52,7 @@ class ReconstructParams:
 
     restart_gap_s: float = 1.0
     step_window_s: float = 1.0
-    clock: ClockParams = ClockParams()
+    clock: ClockParams = field(default_factory=ClockParams)
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _find_losses(
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             if a < free_from:
                 continue
-            m = n_typ * int(round(float(np.median(rise[a:b])) / step))
+            m = n_typ * round(float(np.median(rise[a:b])) / step)
             if m <= 0:
                 continue
             # earliest place consistent with latency >= 0: after the last notification that
