@@ -52,7 +52,7 @@ def stream_health(
 
     ``segment_starts_s``: host times (s) where the stream restarted
     (:attr:`imuhip.align.streams.SensorStream.segment_starts_s`); the gap ending at the first
-    sample at or after each is marked as a restart.
+    the last gap beginning before each is marked as a restart.
     """
     n = len(t)
     if n < 2:
@@ -61,7 +61,9 @@ def stream_health(
     period = 1.0 / nominal_rate_hz if nominal_rate_hz > 0 else float(np.median(dt))
     big = np.flatnonzero(dt > 1.5 * period)
     missing = np.maximum(np.rint(dt[big] / period).astype(np.int64) - 1, 1)
-    restart_at = set((np.searchsorted(t, np.asarray(segment_starts_s, float)) - 1).tolist())
+    # the last gap that begins before each restart time ends in that restart
+    k = np.searchsorted(t[big], np.asarray(segment_starts_s, float), "left") - 1
+    restart_at = set(big[k[k >= 0]].tolist())
     gaps = tuple(
         Gap(float(t[i]), float(dt[i]), int(m), int(i) in restart_at)
         for i, m in zip(big, missing, strict=True)

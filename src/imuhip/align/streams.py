@@ -40,8 +40,8 @@ class SensorStream:
             model) or "reconstructed" (rebuilt from receive times).
         lost_samples: samples found missing by the alignment (reconstruction only; for
             timestamped profiles gaps in the mapped times show them).
-        segment_starts_s: host times (s) where a new clock segment starts after a reset or
-            reconnect (the first segment's start is not listed).
+        segment_starts_s: host times (s), about where the first sample of each new clock
+            segment lies (after a reset or reconnect; the first segment is not listed).
     """
 
     role: str
@@ -94,7 +94,9 @@ def _on_sensor_clock(
     out = []
     for b, piece in zip(blocks, np.split(mapped, np.cumsum(lens)[:-1]), strict=True):
         out.append(replace(b, t=piece, sensor_clock=False))
-    starts = tuple(float(host_t[used[s.start]]) for s in model.segments[1:])
+    starts = tuple(
+        float(model.to_host(np.array([s.s0]), g)[0]) for g, s in enumerate(model.segments) if g
+    )
     return out, starts
 
 
@@ -117,7 +119,8 @@ def _reconstructed(
         out += [replace(blocks[i], t=t) for i, t in zip(sel, pieces, strict=True)]
         if kind == "gyr":
             lost = rec.lost_samples
-            starts = tuple(float(h[k]) for k in rec.segment_starts[1:])
+            first = np.r_[0, np.cumsum(counts)[:-1]]
+            starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
     return out, lost, starts
 
 
