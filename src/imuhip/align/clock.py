@@ -235,18 +235,59 @@ def _support(
     return Fit(b, k)
 
 
+_Hull = tuple[list[float], list[float]]
+
+
+class _HullWindow:
+    """Lower hull of the last ``size`` block hulls, updated in amortised O(hull size).
+
+    A queue built from two stacks: blocks are merged into a running hull as they come (back);
+    when the oldest block must go, the back blocks are turned into suffix hulls (front). The
+    window's hull is the merge of the oldest remaining suffix with the back hull. Blocks are in
+    x order, so merging is one monotone-chain pass over two short hulls.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.count = 0
+        self.front: list[_Hull] = []  # suffix hulls, oldest block's suffix last
+        self.back: list[_Hull] = []
+        self.back_hull: _Hull = ([], [])
+
+    @staticmethod
+    def _merge(a: _Hull, b: _Hull) -> _Hull:
+        if not a[0]:
+            return b
+        if not b[0]:
+            return a
+        return _lower_hull(a[0] + b[0], a[1] + b[1])
+
+    def push(self, h: _Hull) -> None:
+        if self.count == self.size:
+            if not self.front:
+                suf: _Hull = ([], [])
+                for blk in reversed(self.back):
+                    suf = self._merge(blk, suf)
+                    self.front.append(suf)
+                self.back = []
+                self.back_hull = ([], [])
+            self.front.pop()
+            self.count -= 1
+        self.back.append(h)
+        self.back_hull = self._merge(self.back_hull, h)
+        self.count += 1
+
+    def hull(self) -> _Hull:
+        return self._merge(self.front[-1], self.back_hull) if self.front else self.back_hull
+
+
 def _window_fit(
-    hulls: list[tuple[list[float], list[float]]], w_start: float, w_end: float, prior: float,
+    hull: _Hull, w_start: float, w_end: float, prior: float,
     clip: float, anchor: float, min_span: float,
 ) -> Fit | None:
-    xs: list[float] = []
-    ys: list[float] = []
-    for hx, hy in hulls:
-        xs += hx
-        ys += hy
-    if not xs:
+    hx, hy = hull
+    if not hx:
         return None
-    hx, hy = _lower_hull(xs, ys)
     lo = max(w_start, hx[0])
     hi = min(w_end, hx[-1])
     return _support(hx, hy, lo + anchor * (hi - lo), prior, clip, min_span)
@@ -339,16 +380,16 @@ def _fit_segment(seg: ClockSegment, s: np.ndarray, h: np.ndarray, p: ClockParams
     blk = bid // per_block
     n_blocks = int(blk[-1]) + 1
     cuts = np.searchsorted(blk, np.arange(n_blocks + 1))
-    hulls: deque[tuple[list[float], list[float]]] = deque(maxlen=p.blocks_per_window)
+    hulls = _HullWindow(p.blocks_per_window)
     clip = p.max_skew_ppm * 1e-6
     prior = 0.0
     last: Fit | None = None
     for k in range(n_blocks):
         a, b = cuts[k], cuts[k + 1]
-        hulls.append(_lower_hull(bx[a:b].tolist(), by[a:b].tolist()))
+        hulls.push(_lower_hull(bx[a:b].tolist(), by[a:b].tolist()))
         w_end = (k + 1) * p.block_s
         f = _window_fit(
-            list(hulls), w_end - p.window_s, w_end, prior, clip, p.anchor, p.min_span_s
+            hulls.hull(), w_end - p.window_s, w_end, prior, clip, p.anchor, p.min_span_s
         )
         if f is None:
             f = last
@@ -436,9 +477,7 @@ class StreamingClock:
 
     # state of the current segment
     def _reset_state(self) -> None:
-        self._hulls: deque[tuple[list[float], list[float]]] = deque(
-            maxlen=self.p.blocks_per_window
-        )
+        self._hulls = _HullWindow(self.p.blocks_per_window)
         self._block = 0
         self._bx: list[float] = []
         self._by: list[float] = []
@@ -538,11 +577,11 @@ class StreamingClock:
     def _close_block(self) -> None:
         p = self.p
         seg = self.segments[-1]
-        self._hulls.append(_lower_hull(self._bx, self._by))
+        self._hulls.push(_lower_hull(self._bx, self._by))
         self._bx, self._by = [], []
         w_end = (self._block + 1) * p.block_s
         f = _window_fit(
-            list(self._hulls), w_end - p.window_s, w_end, self._prior, p.max_skew_ppm * 1e-6,
+            self._hulls.hull(), w_end - p.window_s, w_end, self._prior, p.max_skew_ppm * 1e-6,
             p.anchor, p.min_span_s,
         )
         if f is None:
