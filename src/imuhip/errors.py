@@ -31,3 +31,7 @@ class CalibrationError(ImuhipError):
 
 class FusionError(ImuhipError, ValueError):
     """Orientation fusion got unusable input or settings (shape, NaN, unknown method/parameter)."""
+
+
+class ClockModelError(ImuhipError):
+    """Sensor or host times cannot be aligned (mismatched, non-finite or missing input)."""

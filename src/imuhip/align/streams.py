@@ -1,17 +1,28 @@
-"""Per-sensor sample streams of a session, whichever way the session stored them.
+"""Per-sensor sample streams of a session on the session's (host) time base.
 
 Decoded samples (imports, simulations) are used as they are; raw notifications (live
-recordings) go through the sensor profile's decoder, exactly as they did live.
+recordings) go through the sensor profile's decoder, exactly as they did live, and are then put
+on the host clock:
+
+- profiles with sensor timestamps: the clock model of :mod:`imuhip.align.clock` maps each
+  sample's sensor time to host time (drift tracked, clock resets start new segments);
+- profiles without: :mod:`imuhip.align.reconstruct` rebuilds per-sample times from the nominal
+  rate, the samples per notification and the receive times, counting lost samples.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+import numpy as np
 
 from imuhip.align.channels import merge_channels
+from imuhip.align.clock import ClockParams, fit_clock
+from imuhip.align.reconstruct import ReconstructParams, reconstruct_times
 from imuhip.decode import DecodeStats, get_decoder
-from imuhip.samples import ImuSamples
-from imuhip.session import SAMPLES_PROFILE, Session
+from imuhip.decode.base import Decoder
+from imuhip.samples import ChannelBlock, ImuSamples
+from imuhip.session import SAMPLES_PROFILE, Notifications, Session
 
 
 @dataclass(frozen=True)
@@ -20,11 +31,17 @@ class SensorStream:
 
     Attributes:
         role: sensor role.
-        samples: merged samples, session time base (see ``sensor_clock``).
+        samples: merged samples on the session time base (host clock for live recordings).
         decoded: True when the samples came from raw notifications through a decoder.
         stats: decoder counters (None for stored samples).
-        sensor_clock: True when ``samples.t`` are sensor timestamps (still to be mapped to
-            host time by the clock model).
+        sensor_clock: True when ``samples.t`` are still sensor timestamps. Always False from
+            :func:`sensor_streams`, which maps them to the host clock.
+        timing: how ``samples.t`` were obtained: "stored", "sensor-clock" (mapped by the clock
+            model) or "reconstructed" (rebuilt from receive times).
+        lost_samples: samples found missing by the alignment (reconstruction only; for
+            timestamped profiles gaps in the mapped times show them).
+        segment_starts_s: host times (s), about where the first sample of each new clock
+            segment lies (after a reset or reconnect; the first segment is not listed).
     """
 
     role: str
@@ -32,10 +49,90 @@ class SensorStream:
     decoded: bool
     stats: DecodeStats | None
     sensor_clock: bool
+    timing: str = "stored"
+    lost_samples: int = 0
+    segment_starts_s: tuple[float, ...] = ()
 
 
-def sensor_streams(session: Session) -> dict[str, SensorStream]:
-    """Every sensor's samples, decoding raw notifications where the session holds them."""
+def decode_indexed(
+    decoder: Decoder, notes: Notifications
+) -> tuple[list[ChannelBlock], np.ndarray]:
+    """Blocks of every notification and, per block, the index of its notification.
+
+    Feeds notifications one at a time (same result as ``decode_many`` by the decoder contract).
+    """
+    blocks: list[ChannelBlock] = []
+    owner: list[int] = []
+    payloads = notes.payloads()
+    t = notes.t.tolist()
+    ch = notes.channel.tolist()
+    for i, data in enumerate(payloads):
+        got = decoder.feed(data, t[i], int(ch[i]))
+        blocks.extend(got)
+        owner.extend([i] * len(got))
+    return blocks, np.asarray(owner, np.int64)
+
+
+def _on_sensor_clock(
+    blocks: list[ChannelBlock], owner: np.ndarray, host_t: np.ndarray, p: ClockParams
+) -> tuple[list[ChannelBlock], tuple[float, ...]]:
+    """Map sensor-clock blocks to host time with one clock model per sensor."""
+    notes = np.unique(owner)
+    last = np.full(len(host_t), -np.inf)
+    for b, o in zip(blocks, owner.tolist(), strict=True):
+        if len(b.t):
+            last[o] = max(last[o], float(b.t[-1]))
+    used = notes[np.isfinite(last[notes])]
+    model = fit_clock(last[used], host_t[used], p)
+    pair_of_note = np.full(len(host_t), -1, np.int64)
+    pair_of_note[used] = np.arange(len(used))
+    seg = model.segment_of(len(used))
+    lens = [len(b.t) for b in blocks]
+    all_t = np.concatenate([b.t for b in blocks]) if blocks else np.empty(0)
+    sample_seg = np.repeat(seg[np.maximum(pair_of_note[owner], 0)], lens)
+    mapped = model.to_host(all_t, sample_seg)
+    out = []
+    for b, piece in zip(blocks, np.split(mapped, np.cumsum(lens)[:-1]), strict=True):
+        out.append(replace(b, t=piece, sensor_clock=False))
+    starts = tuple(
+        float(model.to_host(np.array([s.s0]), g)[0]) for g, s in enumerate(model.segments) if g
+    )
+    return out, starts
+
+
+def _reconstructed(
+    blocks: list[ChannelBlock], owner: np.ndarray, host_t: np.ndarray, rate_hz: float,
+    p: ReconstructParams,
+) -> tuple[list[ChannelBlock], int, tuple[float, ...]]:
+    """Rebuild sample times of host-stamped blocks, per channel kind."""
+    out: list[ChannelBlock] = []
+    lost = 0
+    starts: tuple[float, ...] = ()
+    for kind in ("gyr", "acc", "mag"):
+        sel = [i for i, b in enumerate(blocks) if b.kind == kind and len(b.t)]
+        if not sel:
+            continue
+        counts = np.array([len(blocks[i].t) for i in sel], np.int64)
+        h = host_t[owner[sel]]
+        rec = reconstruct_times(h, counts, rate_hz, p)
+        pieces = np.split(rec.t, np.cumsum(counts)[:-1])
+        out += [replace(blocks[i], t=t) for i, t in zip(sel, pieces, strict=True)]
+        if kind == "gyr":
+            lost = rec.lost_samples
+            first = np.r_[0, np.cumsum(counts)[:-1]]
+            starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
+    return out, lost, starts
+
+
+def sensor_streams(
+    session: Session,
+    clock: ClockParams | None = None,
+    reconstruct: ReconstructParams | None = None,
+) -> dict[str, SensorStream]:
+    """Every sensor's samples on the host time base, decoding raw notifications where the
+    session holds them (see the module docstring)."""
+    cp = clock or ClockParams()
+    rp = reconstruct or ReconstructParams(clock=cp)
     out: dict[str, SensorStream] = {}
     for info in session.header.sensors:
         role = info.role
@@ -45,9 +142,28 @@ def sensor_streams(session: Session) -> dict[str, SensorStream]:
             continue
         notes = session.notifications.get(role)
         decoder = get_decoder(info.profile, {"rate_hz": info.rate_hz, **info.config})
-        blocks = (
-            [] if notes is None else decoder.decode_many(notes.t, notes.payloads(), notes.channel)
+        if notes is None or len(notes) == 0:
+            merged = merge_channels([])
+            out[role] = SensorStream(role, merged.samples, True, decoder.stats, False)
+            continue
+        blocks, owner = decode_indexed(decoder, notes)
+        ts = [i for i, b in enumerate(blocks) if b.sensor_clock]
+        hs = [i for i, b in enumerate(blocks) if not b.sensor_clock]
+        aligned: list[ChannelBlock] = []
+        lost = 0
+        starts: tuple[float, ...] = ()
+        timing = "sensor-clock" if ts else "reconstructed"
+        if ts:
+            a, starts = _on_sensor_clock([blocks[i] for i in ts], owner[ts], notes.t, cp)
+            aligned += a
+        if hs:
+            a, lost, st = _reconstructed(
+                [blocks[i] for i in hs], owner[hs], notes.t, info.rate_hz, rp
+            )
+            aligned += a
+            starts = starts or st
+        merged = merge_channels(aligned)
+        out[role] = SensorStream(
+            role, merged.samples, True, decoder.stats, False, timing, lost, starts
         )
-        merged = merge_channels(blocks)
-        out[role] = SensorStream(role, merged.samples, True, decoder.stats, merged.sensor_clock)
     return out

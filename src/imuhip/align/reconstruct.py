@@ -1,0 +1,201 @@
+"""Per-sample host times for sensors that send no timestamps.
+
+Such sensors (e.g. WitMotion) sample at a steady rate on their own crystal, slightly off the
+configured nominal rate, and send ``n`` samples per notification; the host only knows when each
+notification arrived. With ``P = 1 / nominal_rate`` and ``c_j`` the sample index of the last
+sample in notification ``j``, ``host_j = a + b·(c_j·P) + latency_j`` with one-sided latency, which
+is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock ``c·P``. So:
+
+1. **Segments**: a host silence longer than ``restart_gap_s`` starts a new segment (after a
+   reconnect the sensor restarts its sampling with an unrelated phase; whether it went on
+   sampling cannot be told without timestamps).
+2. **Lost notifications**: a lost notification makes every later raw index too small by its
+   sample count, so the lower envelope of ``host - c·P`` steps *up* by ``m·P``. Steps are found
+   by comparing the minimum of the (de-skewed) offset over ``step_window_s`` before and after
+   each notification; a step of about ``m·P`` (``m`` a multiple of the usual notification size)
+   inserts ``m`` missing samples at the earliest notification consistent with it (the first
+   after the last notification whose latency proves it came before the loss; this minimises the
+   total latency, the same lower-envelope principle). Repeated until no step is left.
+
+   Limitation: when several notifications share a connection event, the exact place of a loss
+   inside a burst cannot be known from receive times; then a few samples near the loss can be
+   placed one notification period off (their count is still right).
+3. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
+   which tracks the true rate (the skew) and its drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d
+
+from imuhip.align.clock import (
+    ClockModel,
+    ClockParams,
+    _bucket_minima,
+    fit_clock,
+)
+from imuhip.errors import ClockModelError
+
+
+@dataclass(frozen=True)
+class ReconstructParams:
+    """Tuning of the reconstruction (seconds).
+
+    Attributes:
+        restart_gap_s: host silence after which sampling is assumed to restart (new segment).
+        step_window_s: time compared before/after each notification to find index steps.
+        clock: parameters of the rate/phase fit.
+    """
+
+    restart_gap_s: float = 1.0
+    step_window_s: float = 1.0
+    clock: ClockParams = field(default_factory=ClockParams)
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """Sample times rebuilt from receive times.
+
+    Attributes:
+        t: (N,) host time of every received sample, s, in notification order.
+        note_last_index: (M,) sample index (within its segment, counting lost samples) of each
+            notification's last sample.
+        lost_samples: samples found missing (lost notifications), all segments.
+        losses: (notification index, samples missing just before it) of every loss found.
+        segment_starts: notification indices where a segment starts (first is 0).
+        model: the rate/phase fit (sensor time = index / nominal rate).
+    """
+
+    t: np.ndarray
+    note_last_index: np.ndarray
+    lost_samples: int
+    losses: tuple[tuple[int, int], ...]
+    segment_starts: tuple[int, ...]
+    model: ClockModel
+
+
+def _fmin(xp: np.ndarray, k: int) -> np.ndarray:
+    # centred minimum filter shifted so that output j covers xp[j : j + k]
+    c = minimum_filter1d(xp, k, mode="nearest")
+    h = k // 2
+    out = np.empty_like(xp)
+    out[: len(xp) - h] = c[h:]
+    out[len(xp) - h :] = np.inf
+    return out
+
+
+def _rough_skew(s: np.ndarray, y: np.ndarray, bucket_s: float, clip: float) -> float:
+    """Skew from the median change of the offset's per-bucket minima (robust to index steps)."""
+    if len(s) < 2 or s[-1] - s[0] < 3 * bucket_s:
+        return 0.0
+    bid, _, by = _bucket_minima(s - s[0], y, bucket_s)
+    good = np.diff(bid) == 1
+    if not good.any():
+        return 0.0
+    k = float(np.median(np.diff(by)[good])) / bucket_s
+    return min(max(k, -clip), clip)
+
+
+def _find_losses(
+    h: np.ndarray, counts: np.ndarray, period: float, rp: ReconstructParams
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Last-sample index of each notification of one segment, with losses inserted."""
+    n_typ = int(np.median(counts))
+    step = n_typ * period
+    c = np.cumsum(counts) - 1
+    losses: list[tuple[int, int]] = []
+    k = max(5, round(rp.step_window_s / step))
+    clip = rp.clock.max_skew_ppm * 1e-6
+    for _ in range(50):  # steps close together interact: re-check after inserting
+        s = c * period
+        y = h - s
+        e = y - _rough_skew(s, y, max(1.0, 20 * step), clip) * (s - s[0])
+        fw = _fmin(np.concatenate([e, np.full(k, np.inf)]), k)[: len(e)]
+        bw = np.full(len(e), np.inf)
+        bw[k:] = fw[: len(e) - k]
+        head = np.minimum.accumulate(e)  # windows cut by the segment start
+        bw[1 : min(k, len(e))] = head[: min(k, len(e)) - 1]
+        rise = fw - bw
+        hit = rise > 0.5 * step
+        hit[0] = False
+        hit[max(1, len(e) - k // 2) :] = False  # too little after it to tell a step
+        if not hit.any():
+            break
+        starts = np.flatnonzero(hit & ~np.r_[False, hit[:-1]])
+        ends = np.flatnonzero(hit & ~np.r_[hit[1:], False]) + 1
+        added = False
+        free_from = 0  # a step changes the windows of the next k notifications: one at a time
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if a < free_from:
+                continue
+            m = n_typ * round(float(np.median(rise[a:b])) / step)
+            if m <= 0:
+                continue
+            # earliest place consistent with latency >= 0: after the last notification that
+            # arrived too soon to have come after the loss
+            pre = float(e[max(0, a - k) : a].min())
+            low = np.flatnonzero(e[a:b] < pre + m * period - 0.25 * step)
+            q = a + (int(low[-1]) + 1 if low.size else 0)
+            q = min(q, b)
+            c[q:] += m
+            e[q:] -= m * period
+            losses.append((q, m))
+            added = True
+            free_from = b + k
+        if not added:
+            break
+    return c, losses
+
+
+def reconstruct_times(
+    host_t: np.ndarray,
+    counts: np.ndarray,
+    rate_hz: float,
+    params: ReconstructParams | None = None,
+) -> Reconstruction:
+    """Per-sample host times for notifications without sensor timestamps.
+
+    Args:
+        host_t: (M,) receive time of each notification, s, in receive order.
+        counts: (M,) samples in each notification.
+        rate_hz: configured (nominal) sample rate, Hz.
+        params: tuning.
+
+    Raises:
+        ClockModelError: for a non-positive rate or mismatched inputs.
+    """
+    rp = params or ReconstructParams()
+    h = np.asarray(host_t, np.float64)
+    n = np.asarray(counts, np.int64)
+    if not rate_hz or rate_hz <= 0:
+        raise ClockModelError(
+            "a sensor without timestamps needs its configured sample rate (rate_hz) to rebuild "
+            "sample times; the session header has none"
+        )
+    if h.shape != n.shape or h.ndim != 1:
+        raise ClockModelError(
+            f"host times and counts must be 1-D of equal length, got {h.shape} and {n.shape}"
+        )
+    period = 1.0 / rate_hz
+    if len(h) == 0:
+        model = fit_clock(np.empty(0), np.empty(0), rp.clock)
+        return Reconstruction(np.empty(0), np.empty(0, np.int64), 0, (), (), model)
+    starts = np.r_[0, np.flatnonzero(np.diff(h) > rp.restart_gap_s) + 1]
+    bounds = np.r_[starts, len(h)]
+    last = np.empty(len(h), np.int64)
+    losses: list[tuple[int, int]] = []
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        c, found = _find_losses(h[a:b], n[a:b], period, rp)
+        last[a:b] = c
+        losses += [(a + j, m) for j, m in found]
+    model = fit_clock(last * period, h, rp.clock, starts=starts)
+    pair_seg = model.segment_of(len(h))
+    note = np.repeat(np.arange(len(h)), n)
+    first = last - n + 1
+    idx = np.repeat(first, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+    t = model.to_host(idx * period, pair_seg[note])
+    lost = sum(m for _, m in losses)
+    return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model)

