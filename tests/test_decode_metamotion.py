@@ -235,7 +235,11 @@ def test_fuzz_decode_many_equals_feed(items, chip):
     assert a.module_info == b.module_info
 
 
-@given(st.binary(max_size=40), st.integers(-(2**31), 2**31), st.sampled_from([None, "x", -1, 1e9]))
+@given(
+    st.binary(max_size=40),
+    st.integers(-(2**31), 2**31),
+    st.sampled_from([None, "x", -1, 1e9, 10**400, float("nan")]),
+)
 @FUZZ
 def test_fuzz_never_raises(data, channel, junk):
     dec = MetaMotionDecoder(

@@ -52,6 +52,7 @@ MODULE_ACC = 0x03
 MODULE_GYR = 0x13
 MODULE_MAG = 0x15
 MODULES = {"acc": MODULE_ACC, "gyr": MODULE_GYR, "mag": MODULE_MAG}
+_KINDS = ("acc", "gyr", "mag")
 REG_POWER = 0x01
 REG_INTERRUPT = 0x02
 REG_CONFIG = 0x03
@@ -106,7 +107,7 @@ def _nearest(table: Mapping[float, Any], value: Any, default: float) -> float:
     """The key of ``table`` closest to ``value`` (``default`` if ``value`` is not a number)."""
     try:
         v = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
     if not np.isfinite(v):
         return default
@@ -154,7 +155,7 @@ class MetaMotionDecoder(Decoder):
         }
         try:
             rate = float(self.config.get("rate_hz", DEFAULT_RATE))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             rate = DEFAULT_RATE
         self._period = 1.0 / (rate if np.isfinite(rate) and rate > 0 else DEFAULT_RATE)
         #: (module, register) -> (kind, samples per notification)
@@ -163,6 +164,11 @@ class MetaMotionDecoder(Decoder):
             self._signals[(MODULES[kind], single)] = (kind, 1)
             if kind != "mag":  # packed mag: its rate is not known to the decoder
                 self._signals[(MODULES[kind], packed)] = (kind, PACKED_SAMPLES)
+        self._kind_table = np.full(1 << 16, -1, np.int64)
+        self._count_table = np.zeros(1 << 16, np.int64)
+        for (module, reg), (kind, n) in self._signals.items():
+            self._kind_table[module << 8 | reg] = _KINDS.index(kind)
+            self._count_table[module << 8 | reg] = n
         self.module_info: dict[int, bytes] = {}
         self.info_replies = 0
 
@@ -208,37 +214,61 @@ class MetaMotionDecoder(Decoder):
     def decode_many(
         self, t_host: np.ndarray, payloads: Sequence[bytes], channels: np.ndarray | None = None
     ) -> list[ChannelBlock]:
-        """Vectorised: notifications are classified in order, then each kind is converted in
-        one numpy operation. One block per kind, in order of first appearance (as
+        """Vectorised: headers and lengths are classified with numpy, then each kind is converted
+        in one operation. One block per kind, in order of first appearance (as
         :func:`~imuhip.decode._common.merge_blocks` of sequential :meth:`feed` calls)."""
         n = len(payloads)
         ch = np.zeros(n, np.int64) if channels is None else np.asarray(channels).astype(np.int64)
         th = np.asarray(t_host, np.float64).reshape(-1)
-        groups: dict[str, tuple[list[int], list[int], list[bytes]]] = {}
-        for i, p in enumerate(payloads):
-            data = bytes(p)
-            c = self._classify(data, int(ch[i]))
-            if c is None:
-                continue
-            if isinstance(c, str):
-                self.stats.drop(c)
-                continue
-            idx, counts, raw = groups.setdefault(c[0], ([], [], []))
-            idx.append(i)
-            counts.append(c[1])
-            raw.append(data[2:])
         self.stats.notifications += n
+        if n == 0:
+            return []
+        payloads = [bytes(p) for p in payloads]
+        lens = np.fromiter(map(len, payloads), np.int64, n)
+        off = np.zeros(n + 1, np.int64)
+        np.cumsum(lens, out=off[1:])
+        buf = np.frombuffer(b"".join(payloads), np.uint8)
+        has_head = lens >= 2
+        key = np.full(n, -1, np.int64)
+        head = off[:-1][has_head]
+        key[has_head] = buf[head].astype(np.int64) << 8 | buf[head + 1]
+        kind = np.where(key >= 0, self._kind_table[np.maximum(key, 0)], -1)
+        count = np.where(kind >= 0, self._count_table[np.maximum(key, 0)], 0)
+        info = has_head & ((key & 0xFF) == REG_INFO) & (ch == 0)
+        reasons = {
+            "unknown_channel": ch != 0,
+            "too_short": (ch == 0) & ~has_head,
+            "unknown_register": (ch == 0) & has_head & ~info & (kind < 0),
+            "bad_length": (kind >= 0) & ~info & (ch == 0) & (lens != 2 + 6 * count),
+        }
+        for reason, mask in reasons.items():
+            k = int(mask.sum())
+            if k:
+                self.stats.dropped += k
+                self.stats.reasons[reason] += k
+        for i in np.flatnonzero(info):
+            self._classify(payloads[i], 0)  # records the module-info reply, in order
+        ok = (ch == 0) & (kind >= 0) & ~info & (lens == 2 + 6 * count)
+        found = [
+            (int(np.argmax(ok & (kind == k))), k) for k in range(3) if (ok & (kind == k)).any()
+        ]
         out = []
-        for kind, (idx, counts, raw) in groups.items():
-            cnt = np.asarray(counts, np.int64)
+        for _, k in sorted(found):
+            idx = np.flatnonzero(ok & (kind == k))
+            cnt = count[idx]
             total = int(cnt.sum())
             first = np.cumsum(cnt) - cnt
             j = np.arange(total) - np.repeat(first, cnt)
             back = np.repeat(cnt, cnt) - 1 - j
             t = np.repeat(th[idx], cnt) - back * self._period
-            values = np.frombuffer(b"".join(raw), "<i2").reshape(-1, 3) * self._scale[kind]
+            nbytes = 6 * cnt
+            pos = np.repeat(off[idx] + 2 - (np.cumsum(nbytes) - nbytes), nbytes) + np.arange(
+                int(nbytes.sum())
+            )
+            name = _KINDS[k]
+            values = buf[pos].view("<i2").reshape(-1, 3) * self._scale[name]
             self.stats.samples += total
-            out.append(block(kind, t, values, False))  # type: ignore[arg-type]
+            out.append(block(name, t, values, False))  # type: ignore[arg-type]
         return out
 
 
@@ -270,7 +300,7 @@ def encode_notifications(
             of fewer than three samples is not sent (the sensor only sends full packs).
 
     Returns:
-        per sample (or per pack) the acc notification, then gyro, then mag.
+        notifications in send-time order; at equal times acc, then gyro, then mag.
     """
     del rate_hz
     chip = _chip(chip, strict=True)
@@ -283,27 +313,27 @@ def encode_notifications(
     ]
     if mag is not None:
         streams.append(("mag", quantise(np.asarray(mag).reshape(-1, 3), MAG_LSB_PER_UT)))
-    k = PACKED_SAMPLES if packed else 1
     regs = DATA_REGISTERS[chip]
-    heads = {
-        kind: bytes([MODULES[kind], regs[kind][1 if packed and kind != "mag" else 0]])
-        for kind, _ in streams
-    }
-    raw = {kind: words.astype("<i2").tobytes() for kind, words in streams}
-    items: list[tuple[float, int, bytes]] = []  # (send time, order, payload)
-    for s in range(0, len(t) - k + 1, k):
-        for order, (kind, _) in enumerate(streams):
-            if kind == "mag" and packed:  # mag is always single samples
-                items += [
-                    (float(t[m]), order, heads[kind] + raw[kind][6 * m : 6 * m + 6])
-                    for m in range(s, s + k)
-                ]
-            else:
-                chunk = raw[kind][6 * s : 6 * (s + k)]
-                items.append((float(t[s + k - 1]), order, heads[kind] + chunk))
-    items.sort(key=lambda x: (x[0], x[1]))
-    out = [Notification(ti, 0, data) for ti, _, data in items]
-    return out
+    n_all = len(t)
+    # per stream: (send times, order, payload rows); mag is always sent as single samples
+    parts: list[tuple[np.ndarray, int, np.ndarray]] = []
+    for order, (kind, words) in enumerate(streams):
+        k = PACKED_SAMPLES if packed and kind != "mag" else 1
+        m = n_all // PACKED_SAMPLES * PACKED_SAMPLES if packed else n_all  # full packs only
+        rows = np.empty((m // k, 2 + 6 * k), np.uint8)
+        rows[:, 0] = MODULES[kind]
+        rows[:, 1] = regs[kind][1 if k > 1 else 0]
+        rows[:, 2:] = words[:m].astype("<i2").view(np.uint8).reshape(m // k, 6 * k)
+        parts.append((t[k - 1 : m : k], order, rows))
+    times = np.concatenate([p[0] for p in parts])
+    orders = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
+    seq = np.lexsort((orders, times))
+    flat = np.concatenate([p[2].reshape(-1) for p in parts])
+    sizes = np.concatenate([np.full(len(p[0]), p[2].shape[1]) for p in parts])
+    starts = np.cumsum(sizes) - sizes
+    raw = flat.tobytes()
+    ts, a, b = times[seq].tolist(), starts[seq].tolist(), (starts + sizes)[seq].tolist()
+    return [Notification(ti, 0, raw[i:j]) for ti, i, j in zip(ts, a, b, strict=True)]
 
 
 def encode_module_info(module: int, implementation: int, revision: int = 0) -> bytes:
