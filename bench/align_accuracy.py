@@ -22,12 +22,24 @@ from imuhip.align.reconstruct import ReconstructParams, reconstruct_times
 from imuhip.sim.ble_timing import LinkSim, SimStream, simulate_link
 
 THIGH = LinkSim(skew_ppm=310.0, drift_ppm=20.0, conn_interval_s=0.015, conn_skew_ppm=20.0)
-SHIN = LinkSim(skew_ppm=-480.0, drift_ppm=15.0, conn_interval_s=0.030, conn_skew_ppm=-10.0,
-               reconnect_at_s=280.0, reconnect_gap_s=4.0, reset_to_s=0.25)
+SHIN = LinkSim(
+    skew_ppm=-480.0,
+    drift_ppm=15.0,
+    conn_interval_s=0.030,
+    conn_skew_ppm=-10.0,
+    reconnect_at_s=280.0,
+    reconnect_gap_s=4.0,
+    reset_to_s=0.25,
+)
 # timestamp-less sensors (WitMotion-like: one sample per notification, short interval)
 THIGH_NT = LinkSim(skew_ppm=310.0, drift_ppm=20.0, conn_interval_s=0.0075)
-SHIN_NT = LinkSim(skew_ppm=-350.0, drift_ppm=15.0, conn_interval_s=0.0075,
-                  reconnect_at_s=280.0, reconnect_gap_s=4.0)
+SHIN_NT = LinkSim(
+    skew_ppm=-350.0,
+    drift_ppm=15.0,
+    conn_interval_s=0.0075,
+    reconnect_at_s=280.0,
+    reconnect_gap_s=4.0,
+)
 
 
 def _clock(sim: SimStream, cfg: LinkSim) -> tuple[np.ndarray, int]:

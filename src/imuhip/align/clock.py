@@ -186,9 +186,10 @@ def _lower_hull(x: list[float], y: list[float]) -> tuple[list[float], list[float
     hx: list[float] = []
     hy: list[float] = []
     for xi, yi in zip(x, y, strict=True):
-        while len(hx) >= 2 and (hx[-1] - hx[-2]) * (yi - hy[-2]) - (hy[-1] - hy[-2]) * (
-            xi - hx[-2]
-        ) <= 0:
+        while (
+            len(hx) >= 2
+            and (hx[-1] - hx[-2]) * (yi - hy[-2]) - (hy[-1] - hy[-2]) * (xi - hx[-2]) <= 0
+        ):
             hx.pop()
             hy.pop()
         if hx and xi == hx[-1]:  # equal x: keep the lower point
@@ -282,8 +283,13 @@ class _HullWindow:
 
 
 def _window_fit(
-    hull: _Hull, w_start: float, w_end: float, prior: float,
-    clip: float, anchor: float, min_span: float,
+    hull: _Hull,
+    w_start: float,
+    w_end: float,
+    prior: float,
+    clip: float,
+    anchor: float,
+    min_span: float,
 ) -> Fit | None:
     hx, hy = hull
     if not hx:
@@ -313,7 +319,9 @@ def _check_continuity(
 
 
 def find_segments(
-    sensor_t: np.ndarray, host_t: np.ndarray, params: ClockParams | None = None,
+    sensor_t: np.ndarray,
+    host_t: np.ndarray,
+    params: ClockParams | None = None,
     starts: np.ndarray | None = None,
 ) -> list[tuple[int, str]]:
     """Pair indices where clock segments start, with the reason (see the module docstring).
@@ -415,7 +423,9 @@ def _map_segment(seg: ClockSegment, t: np.ndarray, p: ClockParams, warm: bool) -
 
 
 def fit_clock(
-    sensor_t: np.ndarray, host_t: np.ndarray, params: ClockParams | None = None,
+    sensor_t: np.ndarray,
+    host_t: np.ndarray,
+    params: ClockParams | None = None,
     starts: np.ndarray | None = None,
 ) -> ClockModel:
     """Batch clock model over a whole stream of (sensor time, host time) pairs (seconds).
@@ -429,8 +439,7 @@ def fit_clock(
     h = np.asarray(host_t, np.float64)
     if s.shape != h.shape or s.ndim != 1:
         raise ClockModelError(
-            f"sensor and host times must be 1-D arrays of equal length, got {s.shape} and "
-            f"{h.shape}"
+            f"sensor and host times must be 1-D arrays of equal length, got {s.shape} and {h.shape}"
         )
     if not (np.all(np.isfinite(s)) and np.all(np.isfinite(h))):
         raise ClockModelError("sensor or host times contain NaN or infinity")
@@ -581,8 +590,13 @@ class StreamingClock:
         self._bx, self._by = [], []
         w_end = (self._block + 1) * p.block_s
         f = _window_fit(
-            self._hulls.hull(), w_end - p.window_s, w_end, self._prior, p.max_skew_ppm * 1e-6,
-            p.anchor, p.min_span_s,
+            self._hulls.hull(),
+            w_end - p.window_s,
+            w_end,
+            self._prior,
+            p.max_skew_ppm * 1e-6,
+            p.anchor,
+            p.min_span_s,
         )
         if f is None:
             f = self._last_fit

@@ -70,6 +70,4 @@ def stream_health(
     )
     duration = float(t[-1] - t[0])
     restarts = sum(g.restart for g in gaps)
-    return StreamHealth(
-        n, duration, (n - 1) / duration, period, gaps, int(missing.sum()), restarts
-    )
+    return StreamHealth(n, duration, (n - 1) / duration, period, gaps, int(missing.sum()), restarts)

@@ -54,9 +54,7 @@ class SensorStream:
     segment_starts_s: tuple[float, ...] = ()
 
 
-def decode_indexed(
-    decoder: Decoder, notes: Notifications
-) -> tuple[list[ChannelBlock], np.ndarray]:
+def decode_indexed(decoder: Decoder, notes: Notifications) -> tuple[list[ChannelBlock], np.ndarray]:
     """Blocks of every notification and, per block, the index of its notification.
 
     Feeds notifications one at a time (same result as ``decode_many`` by the decoder contract).
@@ -100,28 +98,50 @@ def _on_sensor_clock(
     return out, starts
 
 
+def _notification_runs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Receive times and sample counts of the notifications behind host-stamped samples
+    (every sample of a notification carries its receive time; receive times increase)."""
+    if len(t) == 0:
+        return np.empty(0), np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    counts = np.diff(np.r_[starts, len(t)])
+    return t[starts], counts
+
+
 def _reconstructed(
-    blocks: list[ChannelBlock], owner: np.ndarray, host_t: np.ndarray, rate_hz: float,
-    p: ReconstructParams,
+    blocks: list[ChannelBlock], rate_hz: float, p: ReconstructParams
 ) -> tuple[list[ChannelBlock], int, tuple[float, ...]]:
-    """Rebuild sample times of host-stamped blocks, per channel kind."""
+    """Rebuild sample times of host-stamped blocks, per channel kind (a kind whose
+    notifications match an earlier kind's reuses its result)."""
     out: list[ChannelBlock] = []
     lost = 0
     starts: tuple[float, ...] = ()
+    done: dict[bytes, object] = {}
     for kind in ("gyr", "acc", "mag"):
-        sel = [i for i, b in enumerate(blocks) if b.kind == kind and len(b.t)]
+        sel = [b for b in blocks if b.kind == kind and len(b.t)]
         if not sel:
             continue
-        counts = np.array([len(blocks[i].t) for i in sel], np.int64)
-        h = host_t[owner[sel]]
-        rec = reconstruct_times(h, counts, rate_hz, p)
-        pieces = np.split(rec.t, np.cumsum(counts)[:-1])
-        out += [replace(blocks[i], t=t) for i, t in zip(sel, pieces, strict=True)]
+        t = np.concatenate([b.t for b in sel])
+        values = np.concatenate([b.values for b in sel])
+        h, counts = _notification_runs(t)
+        key = h.tobytes() + counts.tobytes()
+        rec = done.get(key) or reconstruct_times(h, counts, rate_hz, p)
+        done[key] = rec
+        out.append(ChannelBlock(kind, rec.t, values, False))
         if kind == "gyr":
             lost = rec.lost_samples
             first = np.r_[0, np.cumsum(counts)[:-1]]
             starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
     return out, lost, starts
+
+
+def _timestamped(profile: str, config: dict, notes: Notifications) -> bool:
+    """Whether the profile's samples carry sensor timestamps (judged on the first frames)."""
+    probe = get_decoder(profile, config)
+    head = min(len(notes), 64)
+    payloads = [notes[i] for i in range(head)]
+    blocks = probe.decode_many(notes.t[:head], payloads, notes.channel[:head])
+    return any(b.sensor_clock for b in blocks)
 
 
 def sensor_streams(
@@ -146,22 +166,22 @@ def sensor_streams(
             merged = merge_channels([])
             out[role] = SensorStream(role, merged.samples, True, decoder.stats, False)
             continue
-        blocks, owner = decode_indexed(decoder, notes)
-        ts = [i for i, b in enumerate(blocks) if b.sensor_clock]
-        hs = [i for i, b in enumerate(blocks) if not b.sensor_clock]
+        config = {"rate_hz": info.rate_hz, **info.config}
         aligned: list[ChannelBlock] = []
         lost = 0
         starts: tuple[float, ...] = ()
-        timing = "sensor-clock" if ts else "reconstructed"
-        if ts:
+        if _timestamped(info.profile, config, notes):
+            # few notifications with many samples each: keep each block's notification
+            timing = "sensor-clock"
+            blocks, owner = decode_indexed(decoder, notes)
+            ts = [i for i, b in enumerate(blocks) if b.sensor_clock]
             a, starts = _on_sensor_clock([blocks[i] for i in ts], owner[ts], notes.t, cp)
-            aligned += a
-        if hs:
-            a, lost, st = _reconstructed(
-                [blocks[i] for i in hs], owner[hs], notes.t, info.rate_hz, rp
-            )
-            aligned += a
-            starts = starts or st
+            aligned += a + [b for b in blocks if not b.sensor_clock]
+        else:
+            # host-stamped samples: the vectorised decode keeps each sample's receive time
+            timing = "reconstructed"
+            blocks = decoder.decode_joined(notes.t, notes.payload, notes.offsets, notes.channel)
+            aligned, lost, starts = _reconstructed(blocks, info.rate_hz, rp)
         merged = merge_channels(aligned)
         out[role] = SensorStream(
             role, merged.samples, True, decoder.stats, False, timing, lost, starts

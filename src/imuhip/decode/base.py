@@ -14,6 +14,7 @@ Rules every decoder follows:
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -79,6 +80,16 @@ class Decoder(ABC):
             ch = 0 if channels is None else int(channels[i])
             out.extend(self.feed(bytes(data), float(t_host[i]), ch))
         return out
+
+    def decode_joined(
+        self, t_host: np.ndarray, payload: bytes, offsets: np.ndarray, channels: np.ndarray
+    ) -> list[ChannelBlock]:
+        """Same as :meth:`decode_many` for payloads stored back to back: payload ``i`` is
+        ``payload[offsets[i]:offsets[i + 1]]`` (the session file's layout). Decoders override
+        it where they can work on the joined bytes without copying each payload."""
+        off = np.asarray(offsets, np.int64).tolist()
+        payloads = [payload[a:b] for a, b in itertools.pairwise(off)]
+        return self.decode_many(t_host, payloads, channels)
 
     def reset(self) -> None:
         """Forget protocol state (after a reconnect or a stopped stream); keeps the stats."""

@@ -258,11 +258,26 @@ class WitMotionDecoder(Decoder):
         if n == 0:
             return []
         payloads = [bytes(p) for p in payloads]
-        t_host = np.asarray(t_host, dtype=np.float64)
         lens = np.fromiter(map(len, payloads), np.int64, n)
         off = np.zeros(n + 1, np.int64)
         np.cumsum(lens, out=off[1:])
-        arr = np.frombuffer(b"".join(payloads), np.uint8)
+        return self._decode_joined(t_host, b"".join(payloads), off, channels)
+
+    def decode_joined(
+        self, t_host: np.ndarray, payload: bytes, offsets: np.ndarray, channels: np.ndarray
+    ) -> list[ChannelBlock]:
+        """Same as :meth:`decode_many` on payloads stored back to back (no per-payload copies)."""
+        if len(t_host) == 0:
+            return []
+        return self._decode_joined(t_host, payload, np.asarray(offsets, np.int64), channels)
+
+    def _decode_joined(
+        self, t_host: np.ndarray, joined: bytes, off: np.ndarray, channels: np.ndarray | None
+    ) -> list[ChannelBlock]:
+        n = len(off) - 1
+        t_host = np.asarray(t_host, dtype=np.float64)
+        lens = np.diff(off)
+        arr = np.frombuffer(joined, np.uint8)
         ch = np.zeros(n, np.int64) if channels is None else np.asarray(channels).astype(np.int64)
         ok = (lens > 0) & (lens % FRAME_LEN == 0) & (ch == 0)
         idx = np.flatnonzero(ok)
@@ -277,12 +292,9 @@ class WitMotionDecoder(Decoder):
         out: list[ChannelBlock] = []
         i = 0
         while i < n:
-            if not ok[i]:
-                out.extend(self.feed(payloads[i], float(t_host[i]), int(ch[i])))
-                i += 1
-                continue
-            if self._buf:  # a partial frame is pending: feed decides what happens to it
-                out.extend(self.feed(payloads[i], float(t_host[i]), 0))
+            if not ok[i] or self._buf:  # odd notification, or a partial frame is pending
+                data = joined[int(off[i]) : int(off[i + 1])]
+                out.extend(self.feed(data, float(t_host[i]), int(ch[i])))
                 i += 1
                 continue
             j = i + int(np.argmin(ok[i:])) if not ok[i:].all() else n

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from imuhip.quaternion import cross
+
 UP = np.array([0.0, 0.0, 1.0])
 
 
@@ -40,7 +42,7 @@ def signed_angle_about(axis: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nda
     the plane perpendicular to it. All arguments (..., 3)."""
     a_p = a - np.sum(a * axis, -1, keepdims=True) * axis
     b_p = b - np.sum(b * axis, -1, keepdims=True) * axis
-    return np.arctan2(np.sum(np.cross(a_p, b_p) * axis, -1), np.sum(a_p * b_p, -1))
+    return np.arctan2(np.sum(cross(a_p, b_p) * axis, -1), np.sum(a_p * b_p, -1))
 
 
 def leg_plane_angle(f_world: np.ndarray, j_world: np.ndarray) -> np.ndarray:
@@ -52,5 +54,5 @@ def leg_plane_angle(f_world: np.ndarray, j_world: np.ndarray) -> np.ndarray:
     """
     f = unit(f_world)
     j_perp = unit(j_world - np.sum(j_world * f, -1, keepdims=True) * f)
-    in_plane = np.cross(j_perp, f)
+    in_plane = cross(j_perp, f)
     return signed_angle_about(f, np.broadcast_to(UP, f.shape), in_plane)

@@ -24,6 +24,29 @@ from scipy.signal import lfilter
 from imuhip.joint.geometry import wrap
 
 
+def _root_pairs(
+    j_world_shin: np.ndarray, f_world_thigh: np.ndarray, c0: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre ``phi`` and half-gap ``spread`` of the two roots ``phi ± spread`` (radians) of
+    ``(Rz(δ) j)·f = c0`` per sample, and the weight (squared sensitivity; 0 without a root)."""
+    a, f = j_world_shin, f_world_thigh
+    A = a[:, 0] * f[:, 0] + a[:, 1] * f[:, 1]
+    B = a[:, 0] * f[:, 1] - a[:, 1] * f[:, 0]
+    C = a[:, 2] * f[:, 2] - c0
+    R = np.hypot(A, B)
+    phi = np.arctan2(B, A)
+    spread = np.arccos(np.clip(-C / np.maximum(R, 1e-9), -1.0, 1.0))
+    weight = (R * np.sin(spread)) ** 2
+    weight = np.where(np.abs(C) > R, 0.0, weight)  # no exact root: no information
+    return phi, spread, weight
+
+
+def _nearest_root(phi: np.ndarray, spread: np.ndarray, ref: float) -> np.ndarray:
+    r1 = wrap(phi + spread - ref)
+    r2 = wrap(phi - spread - ref)
+    return np.where(np.abs(r1) <= np.abs(r2), r1, r2)
+
+
 def heading_roots(
     j_world_shin: np.ndarray, f_world_thigh: np.ndarray, c0: float, delta_ref: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -35,20 +58,8 @@ def heading_roots(
         c0: calibrated value of ``j·f``.
         delta_ref: reference offset; the root nearest to it is taken.
     """
-    a, f = j_world_shin, f_world_thigh
-    A = a[:, 0] * f[:, 0] + a[:, 1] * f[:, 1]
-    B = a[:, 0] * f[:, 1] - a[:, 1] * f[:, 0]
-    C = a[:, 2] * f[:, 2] - c0
-    R = np.hypot(A, B)
-    phi = np.arctan2(B, A)
-    ratio = np.clip(-C / np.maximum(R, 1e-9), -1.0, 1.0)
-    spread = np.arccos(ratio)
-    r1 = wrap(phi + spread - delta_ref)
-    r2 = wrap(phi - spread - delta_ref)
-    d = np.where(np.abs(r1) <= np.abs(r2), r1, r2)
-    weight = (R * np.sin(spread)) ** 2
-    weight = np.where(np.abs(-C) > R, 0.0, weight)  # no exact root: no information
-    return d, weight
+    phi, spread, weight = _root_pairs(j_world_shin, f_world_thigh, c0)
+    return _nearest_root(phi, spread, delta_ref), weight
 
 
 @dataclass
@@ -72,7 +83,8 @@ class HeadingTracker:
         prior_weight: weight of the calibrated offset at the start, in units of
             ``tau_s`` seconds of the best-conditioned samples (weight 1 each).
         slope_prior: ridge weight on the drift rate, relative to a full window's leverage.
-        block_s: how often the root-selection reference moves, seconds.
+        block_s: how often the root-selection reference moves, seconds (a 1°/s drift moves
+            5° in a block, well inside ``max_step``).
     """
 
     delta0: float
@@ -82,7 +94,7 @@ class HeadingTracker:
     max_step: float = np.radians(25.0)
     prior_weight: float = 0.5
     slope_prior: float = 0.02
-    block_s: float = 1.0
+    block_s: float = 5.0
 
     def __post_init__(self) -> None:
         lam = float(np.exp(-1.0 / (self.tau_s * self.rate_hz)))
@@ -106,22 +118,24 @@ class HeadingTracker:
 
         ``trust`` (N,) in [0, 1] scales each sample's weight (e.g. lower while moving).
         """
+        n_total = len(j_world_shin)
+        trust = np.ones(n_total) if trust is None else trust
+        phi, spread, weight = _root_pairs(j_world_shin, f_world_thigh, self.c0)
+        weight = weight * trust
         out = []
-        pos, n_total = 0, len(j_world_shin)
-        if trust is None:
-            trust = np.ones(n_total)
+        pos = 0
         while pos < n_total:
             take = min(n_total - pos, self._block - self._n % self._block)
             sl = slice(pos, pos + take)
-            out.append(self._chunk(j_world_shin[sl], f_world_thigh[sl], trust[sl]))
+            out.append(self._chunk(phi[sl], spread[sl], weight[sl]))
             pos += take
             if self._n % self._block == 0:
                 self._ref = float(out[-1][-1])
         return np.concatenate(out) if out else np.empty(0)
 
-    def _chunk(self, j: np.ndarray, f: np.ndarray, trust: np.ndarray) -> np.ndarray:
-        d, w = heading_roots(j, f, self.c0, self._ref)
-        w = np.where(np.abs(d) <= self.max_step, w * trust, 0.0)
+    def _chunk(self, phi: np.ndarray, spread: np.ndarray, w: np.ndarray) -> np.ndarray:
+        d = _nearest_root(phi, spread, self._ref)
+        w = np.where(np.abs(d) <= self.max_step, w, 0.0)
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
         x = np.stack([w, w * i, w * i * i, w * d, w * d * i])
