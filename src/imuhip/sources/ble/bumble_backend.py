@@ -212,8 +212,8 @@ class VirtualAir:
     def new_address(self) -> str:
         """A fresh random-static address unique on this link."""
         while True:
-            a = f"D0:5E:{(self._next >> 16) & 0xFF:02X}:{(self._next >> 8) & 0xFF:02X}:" \
-                f"{self._next & 0xFF:02X}:01"
+            n = self._next
+            a = f"D0:5E:{(n >> 16) & 0xFF:02X}:{(n >> 8) & 0xFF:02X}:{n & 0xFF:02X}:01"
             self._next += 1
             if a not in self.used:
                 return a
