@@ -38,6 +38,7 @@ from bleak.exc import BleakDeviceNotFoundError, BleakError, BleakGATTProtocolErr
 from bumble import att, hci
 from bumble.controller import Controller
 from bumble.core import UUID, AdvertisingData, PhysicalTransport
+from bumble.core import TimeoutError as CoreTimeoutError
 from bumble.device import Advertisement, Connection, Device, Peer
 from bumble.gatt import Characteristic
 from bumble.gatt_client import CharacteristicProxy, DescriptorProxy
@@ -195,6 +196,33 @@ def parse_ad(data: AdvertisingData) -> _AdFields:
 # --------------------------------------------------------------------------- the virtual air
 
 
+class _VirtualController(Controller):
+    """bumble's virtual controller, with LE Create Connection Cancel that really cancels.
+
+    Upstream only acknowledges the cancel: the pending connection stays armed and completes
+    later when the peer advertises again, which the host no longer expects (it asserts). A
+    real controller drops the pending connection and reports it with status 0x02.
+    """
+
+    def on_hci_le_create_connection_cancel_command(self, command: Any) -> Any:
+        pending = self.pending_le_connection
+        self.pending_le_connection = None
+        if pending is not None:
+            event = hci.HCI_LE_Connection_Complete_Event(
+                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
+                connection_handle=0,
+                role=hci.Role.CENTRAL,
+                peer_address_type=pending.peer_address.address_type,
+                peer_address=pending.peer_address,
+                connection_interval=0,
+                peripheral_latency=0,
+                supervision_timeout=0,
+                central_clock_accuracy=0,
+            )
+            asyncio.get_running_loop().call_soon(self.send_hci_packet, event)
+        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+
+
 class VirtualAir:
     """An in-process virtual radio: one bumble ``LocalLink`` per asyncio event loop.
 
@@ -224,7 +252,7 @@ class VirtualAir:
         if address in self.used:
             raise ValueError(f"address {address} is already used on this virtual radio")
         self.used.add(address)
-        controller = Controller(name, link=self.link, public_address=address)
+        controller = _VirtualController(name, link=self.link, public_address=address)
         controller.random_address = hci.Address(address)
         host = Host(controller, AsyncPipeSink(controller))
         return controller, host
@@ -537,13 +565,21 @@ class BumbleClient(BaseBleakClient):
         timeout = float(kwargs.get("timeout", self._timeout))
         loop = asyncio.get_running_loop()
         self._radio = await _get_radio(self.transport)
-        async with asyncio.timeout(timeout):
-            address = self._peer_address or await self._radio.resolve(self.address, timeout)
-            async with self._radio.connect_lock:
-                assert self._radio.device is not None
-                conn = await self._radio.device.connect(
-                    address, transport=PhysicalTransport.LE, timeout=timeout
+        deadline = loop.time() + timeout
+        address = self._peer_address or await self._radio.resolve(self.address, timeout)
+        async with self._radio.connect_lock:
+            assert self._radio.device is not None
+            left = max(0.05, deadline - loop.time())
+            try:
+                # bumble cancels the attempt itself on timeout; the outer bound is a backstop
+                conn = await asyncio.wait_for(
+                    self._radio.device.connect(
+                        address, transport=PhysicalTransport.LE, timeout=left
+                    ),
+                    left + 2.0,
                 )
+            except (TimeoutError, CoreTimeoutError) as exc:
+                raise TimeoutError(f"{self.address}: connection timed out") from exc
         self._connection = conn
         self._lost = loop.create_future()
         self._subscribers = {}

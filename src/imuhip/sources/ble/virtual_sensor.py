@@ -370,10 +370,13 @@ class VirtualSensor:
         if self.vanished or not self._running:
             return
         adv, scan_rsp = self.advertising_data()
+        # bumble's virtual controller never sends the scan response (it echoes the advertising
+        # data instead) and accepts over-long data: append the scan response so scanners get it
+        adv += scan_rsp
         interval = self.adv_interval_ms
         await self.device.start_advertising(
             advertising_data=adv,
-            scan_response_data=scan_rsp,
+            scan_response_data=b"",
             advertising_interval_min=interval,
             advertising_interval_max=interval,
         )
