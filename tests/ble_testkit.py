@@ -100,7 +100,7 @@ class FakeImuDecoder(Decoder):
 
 
 class FakeImuEmulation(Emulation):
-    """Streams after a start command; answers rate commands on RESP (indications)."""
+    """Streams after a start command; answers every command on RESP (indications), like PMD."""
 
     profile = PROFILE
     name = "TESTIMU-0001"
@@ -137,7 +137,9 @@ class FakeImuEmulation(Emulation):
             state.streaming = DATA in state.subscribed
         elif op == 0x03:
             state.streaming = False
-        return []
+        else:
+            return [(RESP, bytes([0xF0, op, 1]))]
+        return [(RESP, bytes([0xF0, op, 0]))]
 
     def on_subscribe(self, state: SensorState, uuid: str, enabled: bool) -> None:
         if uuid == DATA and not enabled:
