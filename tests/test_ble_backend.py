@@ -109,7 +109,7 @@ def test_client_connect_write_read_notify_and_decode():
     sensor, rx, replies, name = run(main())
     assert name == "TESTIMU-0001"
     assert sensor.stats.writes[:2] == [(CMD, b"\x01\x64\x00"), (CMD, b"\x02")]
-    assert replies == [bytes([0xF0, 0x01, 0])]  # indication path
+    assert replies == [bytes([0xF0, 0x01, 0]), bytes([0xF0, 0x02, 0])]  # indications
     assert sensor.state.rate_hz == 100.0
     # ~0.6 s at 100 Hz, 2 samples per notification
     assert 40 <= len(rx) * 2 <= 70

@@ -154,6 +154,8 @@ class SensorLink:
         self._streaming = asyncio.Event()
         self._lost_at: float | None = None
         self._attempts_since_loss = 0
+        self._up = False  # whether the recording currently shows this sensor as connected
+        self._ever_streamed = False
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle
@@ -226,8 +228,14 @@ class SensorLink:
                 )
                 async with asyncio.timeout(s.connect_timeout_s):
                     await client.connect()
+                if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
+                    self._link_up()
                 self.status.state = LinkState.CONFIGURING
-                await self._configure(client, lost)
+                try:
+                    await self._configure(client, lost)
+                except Exception as exc:
+                    self._link_down(f"configuration failed: {type(exc).__name__}: {exc}")
+                    raise
             return await self._stream(client, lost)
         finally:
             self._streaming.clear()
@@ -279,13 +287,12 @@ class SensorLink:
 
         return on_notify
 
-    async def _stream(self, client: BleakClient, lost: asyncio.Event) -> bool:
-        s = self.m.settings
+    def _link_up(self) -> None:
+        """The sensor is connected again: emit ``connection_restored`` after a loss."""
+        if self._up:
+            return
+        self._up = True
         now = self.m.clock()
-        self.status.state = LinkState.STREAMING
-        self.status.connects += 1
-        self.status.last_rx = max(self.status.last_rx or now, now)
-        started = now
         if self._lost_at is not None:
             self.m.emit(
                 Event(now, "connection_restored", self.a.role, {
@@ -295,6 +302,31 @@ class SensorLink:
             )
             self._lost_at = None
         self._attempts_since_loss = 0
+
+    def _link_down(self, reason: str) -> None:
+        """The sensor's link is gone (not by our stop): emit ``connection_lost``."""
+        if not self._up or self.m.stopping:
+            return
+        self._up = False
+        self._lost_at = self.m.clock()
+        self.status.losses += 1
+        self.status.state = LinkState.LOST
+        self.m.emit(
+            Event(self._lost_at, "connection_lost", self.a.role, {
+                "reason": reason,
+                "last_notification_t": self.status.last_rx,
+            })
+        )
+
+    async def _stream(self, client: BleakClient, lost: asyncio.Event) -> bool:
+        s = self.m.settings
+        now = self.m.clock()
+        self.status.state = LinkState.STREAMING
+        self.status.connects += 1
+        self.status.last_rx = max(self.status.last_rx or now, now)
+        started = now
+        self._link_up()
+        self._ever_streamed = True
         self._streaming.set()
         reason = "stopped"
         try:
@@ -312,16 +344,7 @@ class SensorLink:
                 await self.m.wait_any(lost, wait)
         finally:
             self.status.connected_s += self.m.clock() - started
-        t_lost = self.m.clock()
-        self._lost_at = t_lost
-        self.status.losses += 1
-        self.status.state = LinkState.LOST
-        self.m.emit(
-            Event(t_lost, "connection_lost", self.a.role, {
-                "reason": reason,
-                "last_notification_t": self.status.last_rx,
-            })
-        )
+        self._link_down(reason)
         return True
 
     async def _close(self, client: BleakClient, lost: asyncio.Event) -> None:
