@@ -66,7 +66,8 @@ def test_record_with_vanishing_sensor_marks_gap_and_resumes(tmp_path):
             ]
 
             async def trouble():
-                await asyncio.sleep(0.8)
+                while shin.stats.samples_sent < 40:  # streaming for a while (~0.8 s)
+                    await asyncio.sleep(0.02)
                 await shin.vanish(duration_s=1.0)
 
             with SessionWriter(path, _header(assignments)) as writer:
@@ -125,10 +126,20 @@ def test_four_sensors_at_once_with_one_dropping():
         m = ConnectionManager(assignments, on_note, events.append, be, FAST)
         async with m:
             assert await m.wait_streaming(5) == []
+            loop = asyncio.get_running_loop()
+            base, t0 = dict(got), loop.time()
             await asyncio.sleep(0.5)
             await sensors[2].vanish(duration_s=0.5)
             await asyncio.sleep(1.5)
+            window = loop.time() - t0
+            counts = dict(got)
+            for _ in range(100):  # r2 reconnects in the background (slower on a busy machine)
+                if m.status["r2"].state == LinkState.STREAMING:
+                    break
+                await asyncio.sleep(0.05)
             states = {r: st.state for r, st in m.status.items()}
+            for r in got:
+                got[r] = (counts[r] - base.get(r, 0)) / window  # notifications per second
         for s in sensors:
             await s.stop()
         return states, [s.stats for s in sensors]
@@ -139,8 +150,9 @@ def test_four_sensors_at_once_with_one_dropping():
     assert [e.kind for e in events] == ["connection_lost", "connection_restored"]
     assert events[0].sensor == "r2"
     for r in ("r0", "r1", "r3"):
-        assert 85 <= got[r] <= 120, got  # ~2 s x 50 notifications/s
-    assert 30 <= got["r2"] < got["r0"]
+        # 100 Hz, 2 samples per notification: 50/s (a busy machine gets bursts after lags)
+        assert 40 <= got[r] <= 70, got
+    assert 10 <= got["r2"] < 0.85 * got["r0"], got  # away for a quarter of the window
     assert all(s.connections == 1 for i, s in enumerate(stats) if i != 2)
     assert stats[2].connections == 2
 

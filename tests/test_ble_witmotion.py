@@ -64,7 +64,8 @@ def test_witmotion_recording_with_dropout_decodes_to_sent_samples(tmp_path):
             header = SessionHeader("right", "seated", tuple(a.sensor_info() for a in assignments))
 
             async def dropout():
-                await asyncio.sleep(1.0)
+                while thigh.stats.samples_sent < 80:  # streaming at 100 Hz for a while
+                    await asyncio.sleep(0.02)
                 await thigh.vanish(duration_s=0.7)
 
             with SessionWriter(path, header) as w:
@@ -89,9 +90,10 @@ def test_witmotion_recording_with_dropout_decodes_to_sent_samples(tmp_path):
         _, acc, gyr, dec = _decoded(s, role)
         assert dec.stats.dropped == 0 and dec.stats.lost_samples == 0
         _, acc_s, gyr_s = sensor.sent_samples()
-        # everything sent arrived, in order, except what was in flight when recording stopped
+        # everything sent arrived, in order, except the tail the sensor sent while the client
+        # was already unsubscribing at the end (a few; up to ~0.3 s on an overloaded machine)
         n = len(acc)
-        assert 0 <= len(acc_s) - n <= 2
+        assert 0 <= len(acc_s) - n <= 50
         np.testing.assert_allclose(acc, acc_s[:n], atol=ACC_TOL)
         np.testing.assert_allclose(gyr, gyr_s[:n], atol=GYR_TOL)
         assert np.ptp(gyr) > 1.0

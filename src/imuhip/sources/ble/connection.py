@@ -175,7 +175,9 @@ class SensorLink:
             logger.exception("%s: link task failed", self.a.role)
 
     async def wait_streaming(self) -> None:
-        await self._streaming.wait()
+        """Return once this sensor has streamed (now or earlier)."""
+        if not self._ever_streamed:
+            await self._streaming.wait()
 
     # -- main loop
     async def _run(self) -> None:
@@ -457,11 +459,14 @@ class ConnectionManager:
             link.start()
 
     async def wait_streaming(self, timeout: float) -> list[str]:
-        """Wait until every sensor streams (or ``timeout``); returns the roles not streaming."""
+        """Wait until every sensor has streamed (or ``timeout``); returns the roles that never did.
+
+        A sensor that streamed and dropped meanwhile counts as started: it is reconnecting.
+        """
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await asyncio.gather(*(link.wait_streaming() for link in self.links.values()))
-        return [r for r, link in self.links.items() if not link._streaming.is_set()]
+        return [r for r, link in self.links.items() if not link._ever_streamed]
 
     async def stop(self) -> None:
         """Stop streaming (profile stop sequence), disconnect, end the tasks."""
