@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
@@ -34,7 +34,17 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
 from imuhip.errors import ImuhipError
 from imuhip.session import Event, SensorInfo
-from imuhip.sources.ble.bumble_backend import BleBackend, client_backend, scanner_backend
+
+if TYPE_CHECKING:  # bumble is only needed when a bumble backend is passed
+    from imuhip.sources.ble.bumble_backend import BleBackend
+
+
+def scanner_backend(backend: BleBackend | None) -> Any:
+    return None if backend is None else backend.scanner
+
+
+def client_backend(backend: BleBackend | None) -> Any:
+    return None if backend is None else backend.client
 
 logger = logging.getLogger(__name__)
 

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from bleak import BleakScanner
 
 from imuhip.decode.profile import Advertisement, SensorProfile, recognise
-from imuhip.sources.ble.bumble_backend import BleBackend, scanner_backend
+
+if TYPE_CHECKING:  # bumble is only needed when a bumble backend is passed
+    from imuhip.sources.ble.bumble_backend import BleBackend
+
+
+def scanner_backend(backend: BleBackend | None) -> Any:
+    return None if backend is None else backend.scanner
+
+
+def client_backend(backend: BleBackend | None) -> Any:
+    return None if backend is None else backend.client
 
 
 @dataclass(frozen=True)
