@@ -1,0 +1,640 @@
+"""Connection manager: keep every assigned sensor connected and streaming, record what arrives.
+
+Plain bleak API only; the backend (``None`` = the OS stack, or a
+:class:`~imuhip.sources.ble.bumble_backend.BleBackend`) is passed through, so the same code
+drives real sensors and virtual ones.
+
+Per sensor, one task loops: find the assigned address (nothing else), connect, subscribe,
+run the profile's start sequence, then stream until the link drops, data stalls or the
+manager stops. Each notification goes to the sink with its host receive time
+(``time.monotonic``, taken first thing in the callback). When a sensor vanishes the others keep
+running; the sink gets a ``connection_lost`` event, the task reconnects in the background with
+exponential backoff and, once streaming again, emits ``connection_restored``.
+
+:func:`record` wires this to a :class:`~imuhip.files.session_file.SessionWriter`, which runs
+on its own thread so disk stalls never delay BLE callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bleak import BleakClient, BleakScanner
+from bleak.backends.characteristic import BleakGATTCharacteristic
+
+from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
+from imuhip.errors import ImuhipError
+from imuhip.session import Event, SensorInfo
+
+if TYPE_CHECKING:  # bumble is only needed when a bumble backend is passed
+    from imuhip.sources.ble.bumble_backend import BleBackend
+
+
+def scanner_backend(backend: BleBackend | None) -> Any:
+    return None if backend is None else backend.scanner
+
+
+def client_backend(backend: BleBackend | None) -> Any:
+    return None if backend is None else backend.client
+
+logger = logging.getLogger(__name__)
+
+NotificationSink = Callable[[str, int, float, bytes], None]
+"""``(role, channel, t_host, data)``: one notification, host receive time in seconds."""
+EventSink = Callable[[Event], None]
+
+
+class SensorNotFoundError(ImuhipError):
+    """An assigned sensor could not be connected in time."""
+
+
+class ProfileCommandError(ImuhipError):
+    """A sensor refused a configuration command (the profile's response check failed)."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One sensor to record.
+
+    Attributes:
+        role: "thigh", "shin" or "pelvis".
+        address: BLE address (platform UUID on macOS) from pairing.
+        profile: sensor profile name (see :mod:`imuhip.decode.profile`).
+        rate_hz: requested output rate; the profile's nearest supported rate is used.
+        options: profile options passed to ``start`` / ``decoder_config``.
+        name: advertised name, if known (informational).
+    """
+
+    role: str
+    address: str
+    profile: str
+    rate_hz: float = 100.0
+    options: Mapping[str, Any] = field(default_factory=dict)
+    name: str = ""
+
+    def sensor_profile(self) -> SensorProfile:
+        return get_profile(self.profile)
+
+    def sensor_info(self) -> SensorInfo:
+        """The header entry of this sensor (rate and decoder config as the profile sets them)."""
+        p = self.sensor_profile()
+        rate = p.nearest_rate(self.rate_hz)
+        return SensorInfo(
+            role=self.role,
+            profile=p.name,
+            address=self.address,
+            name=self.name,
+            rate_hz=rate,
+            config=p.decoder_config(rate, self.options),
+        )
+
+
+class LinkState(enum.Enum):
+    IDLE = "idle"
+    SEARCHING = "searching"
+    CONNECTING = "connecting"
+    CONFIGURING = "configuring"
+    STREAMING = "streaming"
+    LOST = "lost"
+    STOPPED = "stopped"
+
+
+@dataclass
+class LinkStatus:
+    """Live counters of one sensor link (read them from the event loop thread)."""
+
+    role: str
+    address: str
+    state: LinkState = LinkState.IDLE
+    notifications: int = 0
+    connects: int = 0
+    losses: int = 0
+    attempts: int = 0
+    last_rx: float | None = None
+    last_error: str = ""
+    connected_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class ManagerSettings:
+    """Timing of the connection manager.
+
+    Attributes:
+        scan_timeout_s: longest search for one sensor per attempt.
+        connect_timeout_s: longest connect (including service discovery).
+        op_timeout_s: longest single GATT operation and command response wait.
+        backoff_initial_s: first pause after a failed attempt; doubled each failure.
+        backoff_max_s: longest pause between attempts.
+        stall_timeout_s: no notification for this long while streaming counts as a lost link
+            (some stacks notice a vanished peer only after a long supervision timeout).
+        stop_timeout_s: longest time spent stopping and disconnecting one sensor.
+    """
+
+    scan_timeout_s: float = 10.0
+    connect_timeout_s: float = 15.0
+    op_timeout_s: float = 5.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 8.0
+    stall_timeout_s: float = 3.0
+    stop_timeout_s: float = 3.0
+
+
+class _LinkLostError(Exception):
+    pass
+
+
+class SensorLink:
+    """Keeps one sensor connected and streaming; driven by :class:`ConnectionManager`."""
+
+    def __init__(self, manager: ConnectionManager, assignment: Assignment) -> None:
+        self.m = manager
+        self.a = assignment
+        self.profile = assignment.sensor_profile()
+        self.rate = self.profile.nearest_rate(assignment.rate_hz)
+        self.status = LinkStatus(assignment.role, assignment.address)
+        self._streaming = asyncio.Event()
+        self._lost_at: float | None = None
+        self._attempts_since_loss = 0
+        self._up = False  # whether the recording currently shows this sensor as connected
+        self._ever_streamed = False
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"ble-{self.a.role}")
+
+    async def join(self, timeout: float) -> None:
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        except Exception:
+            logger.exception("%s: link task failed", self.a.role)
+
+    async def wait_streaming(self) -> None:
+        """Return once this sensor has streamed (now or earlier)."""
+        if not self._ever_streamed:
+            await self._streaming.wait()
+
+    # -- main loop
+    async def _run(self) -> None:
+        s = self.m.settings
+        failures = 0
+        while not self.m.stopping:
+            streamed = False
+            try:
+                streamed = await self._session()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.status.last_error = f"{type(exc).__name__}: {exc}"
+                logger.info("%s (%s): %s", self.a.role, self.a.address, self.status.last_error)
+            if self.m.stopping:
+                break
+            failures = 0 if streamed else failures + 1
+            self.status.state = LinkState.LOST if self._lost_at is not None else LinkState.IDLE
+            delay = 0.0 if streamed else min(
+                s.backoff_max_s, s.backoff_initial_s * 2 ** max(0, failures - 1)
+            )
+            if delay > 0:
+                await self.m.sleep(delay)
+        self.status.state = LinkState.STOPPED
+
+    async def _session(self) -> bool:
+        """One connection: returns True if it reached streaming (and then ended)."""
+        s = self.m.settings
+        lost = asyncio.Event()
+        client: BleakClient | None = None
+        self.status.attempts += 1
+        self._attempts_since_loss += 1
+        try:
+            async with self.m.connect_lock:  # one search/connect at a time: OS stacks need it
+                if self.m.stopping:
+                    return False
+                self.status.state = LinkState.SEARCHING
+                device = await BleakScanner.find_device_by_address(
+                    self.a.address, timeout=s.scan_timeout_s,
+                    backend=scanner_backend(self.m.backend),
+                )
+                if device is None:
+                    raise SensorNotFoundError(f"{self.a.address} not found while scanning")
+                self.status.state = LinkState.CONNECTING
+                client = BleakClient(
+                    device,
+                    disconnected_callback=lambda _c: lost.set(),
+                    timeout=s.connect_timeout_s,
+                    backend=client_backend(self.m.backend),
+                )
+                async with asyncio.timeout(s.connect_timeout_s):
+                    await client.connect()
+                if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
+                    self._link_up()
+                self.status.state = LinkState.CONFIGURING
+                try:
+                    await self._configure(client, lost)
+                except Exception as exc:
+                    self._link_down(f"configuration failed: {type(exc).__name__}: {exc}")
+                    raise
+            return await self._stream(client, lost)
+        finally:
+            self._streaming.clear()
+            if client is not None:
+                await self._close(client, lost)
+
+    async def _configure(self, client: BleakClient, lost: asyncio.Event) -> None:
+        s = self.m.settings
+        p = self.profile
+        responses: asyncio.Queue[bytes] = asyncio.Queue()
+        if p.response_uuid is not None:
+            await self._bounded(
+                client.start_notify(p.response_uuid, lambda _c, d: responses.put_nowait(bytes(d))),
+                lost,
+            )
+        for ch, uuid in enumerate(p.notify_uuids):
+            if uuid == p.response_uuid:
+                continue
+            await self._bounded(client.start_notify(uuid, self._callback(ch)), lost)
+        for w in p.start(self.rate, self.a.options):
+            await self._write(client, w, lost)
+            if p.response_uuid is not None and w.char_uuid == p.command_uuid:
+                try:
+                    reply = await asyncio.wait_for(responses.get(), s.op_timeout_s)
+                except TimeoutError:
+                    raise ProfileCommandError(
+                        f"{self.a.role}: no answer to command {w.data.hex()}"
+                    ) from None
+                err = p.check_response(reply) if p.check_response else None
+                if err:
+                    raise ProfileCommandError(f"{self.a.role}: command {w.data.hex()}: {err}")
+            if w.delay_s > 0:
+                await asyncio.sleep(w.delay_s)
+
+    def _callback(self, channel: int) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
+        role = self.a.role
+        clock = self.m.clock
+        sink = self.m.on_notification
+        status = self.status
+
+        def on_notify(_char: BleakGATTCharacteristic, data: bytearray) -> None:
+            t = clock()
+            status.notifications += 1
+            status.last_rx = t
+            try:
+                sink(role, channel, t, bytes(data))
+            except Exception:
+                logger.exception("%s: notification sink failed", role)
+
+        return on_notify
+
+    def _link_up(self) -> None:
+        """The sensor is connected again: emit ``connection_restored`` after a loss."""
+        if self._up:
+            return
+        self._up = True
+        now = self.m.clock()
+        if self._lost_at is not None:
+            self.m.emit(
+                Event(now, "connection_restored", self.a.role, {
+                    "gap_s": round(now - self._lost_at, 6),
+                    "attempts": self._attempts_since_loss,
+                })
+            )
+            self._lost_at = None
+        self._attempts_since_loss = 0
+
+    def _link_down(self, reason: str) -> None:
+        """The sensor's link is gone (not by our stop): emit ``connection_lost``."""
+        if not self._up or self.m.stopping:
+            return
+        self._up = False
+        self._lost_at = self.m.clock()
+        self.status.losses += 1
+        self.status.state = LinkState.LOST
+        self.m.emit(
+            Event(self._lost_at, "connection_lost", self.a.role, {
+                "reason": reason,
+                "last_notification_t": self.status.last_rx,
+            })
+        )
+
+    async def _stream(self, client: BleakClient, lost: asyncio.Event) -> bool:
+        s = self.m.settings
+        now = self.m.clock()
+        self.status.state = LinkState.STREAMING
+        self.status.connects += 1
+        self.status.last_rx = max(self.status.last_rx or now, now)
+        started = now
+        self._link_up()
+        self._ever_streamed = True
+        self._streaming.set()
+        reason = "stopped"
+        try:
+            while True:
+                if self.m.stopping:
+                    return True
+                if lost.is_set() or not client.is_connected:
+                    reason = "disconnected"
+                    break
+                idle = self.m.clock() - (self.status.last_rx or started)
+                if idle > s.stall_timeout_s:
+                    reason = f"no data for {idle:.1f} s"
+                    break
+                wait = min(s.stall_timeout_s - idle, 0.25) + 0.01
+                await self.m.wait_any(lost, wait)
+        finally:
+            self.status.connected_s += self.m.clock() - started
+        self._link_down(reason)
+        return True
+
+    async def _close(self, client: BleakClient, lost: asyncio.Event) -> None:
+        s = self.m.settings
+        if client.is_connected and not lost.is_set() and self.m.stopping:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(s.stop_timeout_s):
+                    for w in self.profile.stop():
+                        await self._write(client, w, lost)
+                    for uuid in self.profile.notify_uuids:
+                        await client.stop_notify(uuid)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.disconnect(), s.stop_timeout_s)
+
+    async def _write(self, client: BleakClient, w: GattWrite, lost: asyncio.Event) -> None:
+        await self._bounded(client.write_gatt_char(w.char_uuid, w.data, response=w.response), lost)
+
+    async def _bounded(self, aw: Any, lost: asyncio.Event) -> Any:
+        """Await ``aw`` for at most the op timeout; a lost link aborts it."""
+        task = asyncio.ensure_future(aw)
+        waiter = asyncio.ensure_future(lost.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {task, waiter}, timeout=self.m.settings.op_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            waiter.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        if lost.is_set():
+            raise _LinkLostError("link lost during configuration")
+        raise TimeoutError("GATT operation timed out")
+
+
+class ConnectionManager:
+    """Connect and stream several sensors at once, each independently.
+
+    Args:
+        assignments: the sensors (one per role).
+        on_notification: ``(role, channel, t_host, data)`` for every notification.
+        on_event: receives ``connection_lost`` / ``connection_restored`` events.
+        backend: ``None`` for the OS stack, or a bumble backend from ``ble_backend(spec)``.
+        settings: timing (timeouts, backoff, stall detection).
+        clock: host clock for receive times (``time.monotonic``).
+
+    Use ``async with ConnectionManager(...) as m: await m.wait_streaming(30); ...``.
+    """
+
+    def __init__(
+        self,
+        assignments: Sequence[Assignment],
+        on_notification: NotificationSink,
+        on_event: EventSink | None = None,
+        backend: BleBackend | None = None,
+        settings: ManagerSettings | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        roles = [a.role for a in assignments]
+        if len(set(roles)) != len(roles):
+            raise ValueError(f"each role may appear once, got {roles}")
+        addrs = [a.address.upper() for a in assignments]
+        if len(set(addrs)) != len(addrs):
+            raise ValueError("one sensor cannot take two roles")
+        self.assignments = tuple(assignments)
+        self.on_notification = on_notification
+        self.on_event = on_event
+        self.backend = backend
+        self.settings = settings or ManagerSettings()
+        self.clock = clock
+        self.stopping = False
+        self.connect_lock = asyncio.Lock()
+        self._stop = asyncio.Event()
+        self.links = {a.role: SensorLink(self, a) for a in self.assignments}
+
+    @property
+    def status(self) -> dict[str, LinkStatus]:
+        return {r: link.status for r, link in self.links.items()}
+
+    def emit(self, event: Event) -> None:
+        logger.info("%s %s %s", event.kind, event.sensor, event.data)
+        if self.on_event is not None:
+            try:
+                self.on_event(event)
+            except Exception:
+                logger.exception("event sink failed")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep, returning early when the manager stops."""
+        await self.wait_stop(seconds)
+
+    async def wait_stop(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def wait_any(self, event: asyncio.Event, seconds: float) -> None:
+        """Wait until ``event`` is set, the manager stops, or ``seconds`` pass."""
+        waiters = [asyncio.ensure_future(event.wait()), asyncio.ensure_future(self._stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+
+    async def start(self) -> None:
+        for link in self.links.values():
+            link.start()
+
+    async def wait_streaming(self, timeout: float) -> list[str]:
+        """Wait until every sensor has streamed (or ``timeout``); returns the roles that never did.
+
+        A sensor that streamed and dropped meanwhile counts as started: it is reconnecting.
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(link.wait_streaming() for link in self.links.values()))
+        return [r for r, link in self.links.items() if not link._ever_streamed]
+
+    async def stop(self) -> None:
+        """Stop streaming (profile stop sequence), disconnect, end the tasks."""
+        self.stopping = True
+        self._stop.set()
+        timeout = self.settings.stop_timeout_s * 2 + 1
+        await asyncio.gather(*(link.join(timeout) for link in self.links.values()))
+
+    async def __aenter__(self) -> ConnectionManager:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+# --------------------------------------------------------------------------- recorder glue
+
+
+class WriterThread:
+    """Feed a :class:`~imuhip.files.session_file.SessionWriter` from a thread of its own.
+
+    ``notification`` and ``event`` only append to a deque (no lock, no thread wake-up: cheap in
+    BLE callbacks); every ``poll_interval_s`` the thread drains it in arrival order, writes and
+    calls ``poll`` so data is flushed even when streams stall. Draining in batches keeps the
+    GIL hand-overs to a few per second; waking the thread per notification made the loop
+    thread wait for the GIL for milliseconds. The writer is not closed here: its owner closes
+    it after :meth:`close`.
+    """
+
+    def __init__(self, writer: Any, poll_interval_s: float = 0.05) -> None:
+        self.writer = writer
+        self._items: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._poll = poll_interval_s
+        self._closing = threading.Event()
+        self.error: BaseException | None = None
+        self.written = 0
+        self._thread = threading.Thread(target=self._main, name="imuhip-writer", daemon=True)
+        self._thread.start()
+
+    def notification(self, role: str, channel: int, t_host: float, data: bytes) -> None:
+        self._items.append(("n", role, channel, t_host, data))
+
+    def event(self, event: Event) -> None:
+        self._items.append(("e", event))
+
+    def _drain(self) -> None:
+        w = self.writer
+        items = self._items
+        while items:
+            item = items.popleft()
+            if self.error is not None:
+                continue  # keep draining so memory stays bounded; the error is re-raised
+            try:
+                if item[0] == "n":
+                    _, role, ch, t, data = item
+                    w.add_notification(role, t, data, channel=ch)
+                    self.written += 1
+                else:
+                    w.add_event(item[1])
+            except BaseException as exc:
+                self.error = exc
+                logger.exception("session writer failed")
+        if self.error is None:
+            try:
+                w.poll()
+            except BaseException as exc:
+                self.error = exc
+                logger.exception("session writer failed")
+
+    def _main(self) -> None:
+        while not self._closing.wait(self._poll):
+            self._drain()
+        self._drain()
+        if self.error is None:
+            try:
+                self.writer.flush()
+            except BaseException as exc:
+                self.error = exc
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write everything queued, flush, stop the thread; re-raises a writer error."""
+        self._closing.set()
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass(frozen=True)
+class RecordReport:
+    """What :func:`record` did, per role."""
+
+    duration_s: float
+    status: dict[str, LinkStatus]
+    notifications_written: int
+
+
+async def record(
+    assignments: Sequence[Assignment],
+    writer: Any,
+    duration_s: float,
+    backend: BleBackend | None = None,
+    *,
+    settings: ManagerSettings | None = None,
+    wait_connected_s: float = 30.0,
+    stop_event: asyncio.Event | None = None,
+    on_status: Callable[[dict[str, LinkStatus]], None] | None = None,
+    status_interval_s: float = 0.5,
+) -> RecordReport:
+    """Record the assigned sensors into ``writer`` for ``duration_s`` seconds.
+
+    Waits until every sensor streams (at most ``wait_connected_s``; raises
+    :class:`SensorNotFoundError` naming the missing ones), then records for ``duration_s``
+    (or until ``stop_event`` is set). Lost sensors are reconnected meanwhile and the gap is
+    marked with ``connection_lost`` / ``connection_restored`` events. The writer stays open.
+    """
+    sink = WriterThread(writer)
+    manager = ConnectionManager(
+        assignments, sink.notification, sink.event, backend=backend, settings=settings
+    )
+    t_start = time.monotonic()
+    try:
+        await manager.start()
+        missing = await manager.wait_streaming(wait_connected_s)
+        if missing:
+            detail = "; ".join(
+                f"{r} ({manager.links[r].a.address}): "
+                f"{manager.links[r].status.last_error or 'not found'}"
+                for r in missing
+            )
+            raise SensorNotFoundError(
+                f"could not start streaming from {detail}. Check the sensors are switched on, "
+                "charged and in range, and not connected to another app."
+            )
+        t_start = time.monotonic()
+        deadline = t_start + duration_s
+        while (now := time.monotonic()) < deadline:
+            if stop_event is not None and stop_event.is_set():
+                break
+            if on_status is not None:
+                on_status(manager.status)
+            await asyncio.sleep(min(status_interval_s, deadline - now))
+    finally:
+        await manager.stop()
+        sink.close()
+    return RecordReport(time.monotonic() - t_start, manager.status, sink.written)
+
+
+__all__ = [
+    "Assignment",
+    "ConnectionManager",
+    "LinkState",
+    "LinkStatus",
+    "ManagerSettings",
+    "ProfileCommandError",
+    "RecordReport",
+    "SensorLink",
+    "SensorNotFoundError",
+    "WriterThread",
+    "record",
+]

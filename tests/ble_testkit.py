@@ -1,0 +1,170 @@
+"""A tiny sensor family for BLE tests: profile, decoder and emulation ("test-imu").
+
+It has what real families have (a data characteristic, a command characteristic answered by
+indications, rate/start/stop commands, frames with several samples and a sample counter) but
+no vendor's layout, so the BLE layer is tested independently of the vendor decoders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from imuhip.decode import register
+from imuhip.decode.base import Decoder
+from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
+from imuhip.samples import ChannelBlock
+from imuhip.sources.ble.virtual_sensor import CharSpec, Emulation, SensorState
+
+SERVICE = "7e570001-1a2b-4c3d-8e9f-00000000beef"
+DATA = "7e570002-1a2b-4c3d-8e9f-00000000beef"
+CMD = "7e570003-1a2b-4c3d-8e9f-00000000beef"
+RESP = "7e570004-1a2b-4c3d-8e9f-00000000beef"
+INFO = "7e570005-1a2b-4c3d-8e9f-00000000beef"
+RATES = (25.0, 50.0, 100.0, 200.0)
+ACC_LSB = 16 * 9.80665 / 32768  # m/s² per count
+GYR_LSB = np.deg2rad(2000 / 32768)  # rad/s per count
+NAME_PREFIX = "TESTIMU"
+
+
+def _start(rate: float, options: Mapping[str, Any]) -> list[GattWrite]:
+    return [
+        GattWrite(CMD, struct.pack("<BH", 0x01, int(rate))),
+        GattWrite(CMD, b"\x02", response=False, delay_s=0.01),
+    ]
+
+
+def _check(reply: bytes) -> str | None:
+    if len(reply) < 3 or reply[0] != 0xF0:
+        return f"malformed response {reply.hex()}"
+    return None if reply[2] == 0 else f"error status {reply[2]}"
+
+
+PROFILE = register_profile(
+    SensorProfile(
+        name="test-imu",
+        vendor="Test",
+        service_uuid=SERVICE,
+        notify_uuids=(DATA,),
+        command_uuid=CMD,
+        rates_hz=RATES,
+        recognise=lambda adv: bool(adv.name and adv.name.startswith(NAME_PREFIX)),
+        start=_start,
+        stop=lambda: [GattWrite(CMD, b"\x03")],
+        decoder_config=lambda rate, options: {"rate_hz": rate},
+        response_uuid=RESP,
+        check_response=_check,
+    )
+)
+
+
+def encode_frame(seq: int, acc: np.ndarray, gyr: np.ndarray) -> bytes:
+    a = np.clip(np.round(acc / ACC_LSB), -32768, 32767).astype("<i2")
+    g = np.clip(np.round(gyr / GYR_LSB), -32768, 32767).astype("<i2")
+    body = np.concatenate([a, g], axis=1).astype("<i2").tobytes()
+    return struct.pack("<BHB", 0xA5, seq & 0xFFFF, len(acc)) + body
+
+
+def parse_frame(data: bytes) -> tuple[int, np.ndarray, np.ndarray]:
+    _, seq, n = struct.unpack_from("<BHB", data)
+    v = np.frombuffer(data, "<i2", n * 6, 4).reshape(n, 6).astype(float)
+    return seq, v[:, :3] * ACC_LSB, v[:, 3:] * GYR_LSB
+
+
+@register
+class FakeImuDecoder(Decoder):
+    profile = "test-imu"
+    notify_uuids = (DATA,)
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        super().__init__(config)
+        self._next_seq: int | None = None
+
+    def feed(self, data: bytes, t_host: float, channel: int = 0) -> list[ChannelBlock]:
+        self.stats.notifications += 1
+        if len(data) < 4 or data[0] != 0xA5 or len(data) != 4 + 12 * data[3]:
+            self.stats.drop("malformed")
+            return []
+        seq, acc, gyr = parse_frame(data)
+        if self._next_seq is not None and seq != self._next_seq:
+            self.stats.lost_samples += (seq - self._next_seq) & 0xFFFF
+        self._next_seq = (seq + len(acc)) & 0xFFFF
+        rate = float(self.config.get("rate_hz", 100.0))
+        t = t_host - (len(acc) - 1 - np.arange(len(acc))) / rate
+        self.stats.samples += 2 * len(acc)
+        return [ChannelBlock("acc", t, acc, False), ChannelBlock("gyr", t, gyr, False)]
+
+
+class FakeImuEmulation(Emulation):
+    """Streams after a start command; answers every command on RESP (indications), like PMD."""
+
+    profile = PROFILE
+    name = "TESTIMU-0001"
+    characteristics = (
+        CharSpec(DATA, ("notify",)),
+        CharSpec(CMD, ("write", "write-without-response")),
+        CharSpec(RESP, ("indicate",)),
+        CharSpec(INFO, ("read",), b"fw 1.2.3"),
+    )
+    default_rate_hz = 50.0
+
+    def __init__(self, supported_rates: tuple[float, ...] = RATES) -> None:
+        self.supported = supported_rates
+
+    def initial_state(self) -> SensorState:
+        s = super().initial_state()
+        s.extra["seq"] = 0
+        return s
+
+    def batch(self, state: SensorState) -> int:
+        return 2 if state.rate_hz >= 50 else 1
+
+    def on_write(self, state: SensorState, uuid: str, data: bytes) -> list[tuple[str, bytes]]:
+        if uuid != CMD or not data:
+            return []
+        op = data[0]
+        if op == 0x01 and len(data) == 3:
+            rate = float(struct.unpack_from("<H", data, 1)[0])
+            if rate not in self.supported:
+                return [(RESP, bytes([0xF0, 0x01, 8]))]
+            state.rate_hz = rate
+            return [(RESP, bytes([0xF0, 0x01, 0]))]
+        if op == 0x02:
+            state.streaming = DATA in state.subscribed
+        elif op == 0x03:
+            state.streaming = False
+        else:
+            return [(RESP, bytes([0xF0, op, 1]))]
+        return [(RESP, bytes([0xF0, op, 0]))]
+
+    def on_subscribe(self, state: SensorState, uuid: str, enabled: bool) -> None:
+        if uuid == DATA and not enabled:
+            state.streaming = False
+
+    def encode(self, state, t, acc, gyr):
+        seq = state.extra["seq"]
+        state.extra["seq"] = (seq + len(t)) & 0xFFFF
+        return [(DATA, encode_frame(seq, acc, gyr))]
+
+
+def run(coro: Any, timeout: float = 30.0) -> Any:
+    """Run ``coro`` in a fresh event loop (a fresh virtual radio), bounded in time."""
+
+    async def bounded() -> Any:
+        from imuhip.sources.ble.bumble_backend import close_radios
+
+        try:
+            async with asyncio.timeout(timeout):
+                return await coro
+        finally:
+            await close_radios()
+
+    return asyncio.run(bounded())
+
+
+def advertisement(name: str | None, uuids: tuple[str, ...] = ()) -> Advertisement:
+    return Advertisement(name=name, service_uuids=uuids)
