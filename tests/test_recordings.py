@@ -1,11 +1,14 @@
-"""The shipped recordings open intact and say they are simulated."""
+"""The shipped recordings open intact, say they are simulated, and analyse to their truth."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from imuhip.cli import main
 from imuhip.files.session_file import read_session
+from imuhip.pipeline import analyze_session
+from imuhip.sim.simulate import Truth, truth_path_for
 
 RECORDINGS = sorted((Path(__file__).resolve().parents[1] / "recordings").glob("*.imuhip"))
 
@@ -22,3 +25,25 @@ def test_shipped_recording_is_intact_and_simulated(path, capsys):
     assert s.header.extra.get("simulated") is True
     assert main(["info", str(path)]) == 0
     assert "intact" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
+def test_shipped_recording_analysis_matches_its_truth(path):
+    """Replay through the whole pipeline finds what the simulator did (SIMULATED truth)."""
+    truth = Truth.load(truth_path_for(path))
+    result = analyze_session(read_session(path))
+    ev = truth.events
+    reps = result.exercise.reps
+    assert len(reps) == len(ev["reps"])
+    for got, want in zip(reps, ev["reps"], strict=True):
+        assert abs(got.peak_s - want["peak_s"]) < 0.5
+        # supine peaks run up to ~2° high on simulated data (bench/accuracy.py); 2.5° here
+        assert abs(got.peak_deg - want["peak_deg"]) < 2.5
+    holds = result.exercise.holds
+    assert len(holds) == len(ev["holds"])
+    for got, want in zip(holds, ev["holds"], strict=True):
+        assert abs(got.start_s - want["start_s"]) < 0.3
+        assert abs(got.end_s - want["end_s"]) < 0.3
+    after = result.grid.t > ev["calibration_end_s"]
+    err = result.hip_rotation_deg[after] - truth.hip_rotation_at(result.grid.t[after])
+    assert np.sqrt(np.mean(err**2)) < 1.0

@@ -208,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--profile",
         default="samples",
-        choices=["samples", "witmotion-ble5"],
+        choices=["samples", "witmotion-ble5", "polar-pmd"],
         help="store decoded samples or the vendor's BLE notifications",
     )
     sim.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")

@@ -26,7 +26,7 @@ from imuhip.session import Event, Notifications, SensorInfo, SessionHeader
 from imuhip.sim.kinematics import Anthropometry, pose, segments, sensor_positions
 from imuhip.sim.scripts import Script, ScriptOptions, make_script
 from imuhip.sim.sensor_model import G, ImuErrorModel, draw_errors, measure, random_mount
-from imuhip.sim.transport import LinkModel, encode
+from imuhip.sim.transport import LinkModel, encode, sampling_rate
 
 ROLES = ("thigh", "shin")
 
@@ -169,16 +169,17 @@ def simulate(cfg: SimConfig) -> Simulation:
     script = make_script(p, cfg.side, cfg.content, cfg.duration_s, rng, cfg.script)
     mounts = {r: random_mount(r, cfg.side, rng, cfg.mount_cone_deg) for r in ROLES}
     samples: dict[str, ImuSamples] = {}
+    rate = sampling_rate(cfg.profile, cfg.rate_hz)
     for role in ROLES:
         err = draw_errors(cfg.errors, rng)
-        period = 1.0 / (cfg.rate_hz * (1 + 1e-6 * err.clock_ppm))
-        t0 = rng.uniform(0, 1.0 / cfg.rate_hz)
+        period = 1.0 / (rate * (1 + 1e-6 * err.clock_ppm))
+        t0 = rng.uniform(0, 1.0 / rate)
         t = t0 + period * np.arange(int((script.duration_s - t0) / period))
         q, gyr, acc = _sensor_motion(script, cfg, mounts, t, role)
         gyr_m, acc_m, mag_m = measure(t, gyr, acc, q, cfg.errors, err, rng, cfg.with_mag)
         samples[role] = ImuSamples(t, acc_m, gyr_m, mag_m)
 
-    tg = np.arange(int(script.duration_s * cfg.rate_hz)) / cfg.rate_hz
+    tg = np.arange(int(script.duration_s * rate)) / rate
     a = script.angles(tg)
     truth = Truth(
         tg,
@@ -197,20 +198,18 @@ def simulate(cfg: SimConfig) -> Simulation:
             for ph, ts in script.phase_starts.items()
         ]
     notes: dict[str, Notifications] = {}
-    sensors = tuple(SensorInfo(r, rate_hz=cfg.rate_hz) for r in ROLES)
+    sensors = tuple(SensorInfo(r, rate_hz=rate) for r in ROLES)
     if cfg.profile != "samples":
         configs = {}
         for role in ROLES:
-            notes[role], configs[role] = encode(
-                cfg.profile, samples[role], cfg.rate_hz, cfg.link, rng
-            )
+            notes[role], configs[role] = encode(cfg.profile, samples[role], rate, cfg.link, rng)
         sensors = tuple(
             SensorInfo(
                 r,
                 profile=cfg.profile,
                 address=f"SIM:{i:02X}",
                 name=f"simulated {r}",
-                rate_hz=cfg.rate_hz,
+                rate_hz=rate,
                 config=configs[r],
             )
             for i, r in enumerate(ROLES)

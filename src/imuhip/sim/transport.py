@@ -11,13 +11,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imuhip.decode import witmotion
+from imuhip.decode import polar_pmd, witmotion
 from imuhip.decode.profile import get_profile
 from imuhip.samples import ImuSamples
 from imuhip.session import Notifications
 
 #: Profiles the simulator can speak.
-SIM_PROFILES: tuple[str, ...] = ("samples", witmotion.PROFILE)
+SIM_PROFILES: tuple[str, ...] = ("samples", witmotion.PROFILE, polar_pmd.PROFILE)
+
+#: Seconds from the PMD epoch (2000-01-01) to the simulated sensor's clock start (~2026).
+_PMD_CLOCK_START_S = 8.4e8
 
 
 @dataclass(frozen=True)
@@ -80,17 +83,49 @@ def _strictly_increasing(t: np.ndarray, step: float) -> np.ndarray:
 
 
 def encode(
-    profile: str, samples: ImuSamples, rate_hz: float, link: LinkModel, rng: np.random.Generator
+    profile: str,
+    samples: ImuSamples,
+    rate_hz: float,
+    link: LinkModel,
+    rng: np.random.Generator,
 ) -> tuple[Notifications, dict]:
     """Notifications (with host receive times) a sensor of ``profile`` sends for ``samples``
     (whose times are the true sampling instants on the session's time base), and the decoder
-    configuration for the session header."""
+    configuration for the session header.
+
+    WitMotion: one 20-byte frame per sample, no timestamps. Polar PMD: delta-compressed ACC
+    and GYRO frames stamped by the sensor's own clock (which counts its samples at the nominal
+    rate while really running ``clock_ppm`` fast or slow), sent when their last sample is taken,
+    preceded by the start responses on the control point (channel 1) that carry the factors.
+    """
+    config = get_profile(profile).decoder_config(rate_hz, {})
     if profile == witmotion.PROFILE:
         payloads = witmotion.encode_notifications(samples.t, samples.acc, samples.gyr, rate_hz)
         t_host, keep = receive_times(samples.t, link, rng)
         kept = [p for p, k in zip(payloads, keep, strict=True) if k]
-        notes = Notifications.from_list(t_host[keep], kept)
-        return notes, get_profile(profile).decoder_config(rate_hz, {})
+        return Notifications.from_list(t_host[keep], kept), config
+    if profile == polar_pmd.PROFILE:
+        t_sensor = _PMD_CLOCK_START_S + rng.uniform(0, 1e3) + np.arange(len(samples)) / rate_hz
+        frames = polar_pmd.encode_notifications(
+            t_sensor, samples.acc, samples.gyr, rate_hz, compressed=True
+        )
+        sent = np.interp([f.t for f in frames], t_sensor, samples.t)
+        t_host, keep = receive_times(sent, link, rng)
+        t0 = t_host[0] - 0.4
+        responses = [polar_pmd.encode_start_response(k) for k in ("acc", "gyr")]
+        t_all = np.concatenate([[t0, t0 + 0.2], t_host[keep]])
+        channel = np.concatenate(
+            [[1, 1], [f.channel for f, k in zip(frames, keep, strict=True) if k]]
+        )
+        payloads = responses + [f.data for f, k in zip(frames, keep, strict=True) if k]
+        return Notifications.from_list(t_all, payloads, channel), config
     raise ValueError(
         f"the simulator cannot encode profile {profile!r}; choose one of {', '.join(SIM_PROFILES)}"
     )
+
+
+def sampling_rate(profile: str, rate_hz: float) -> float:
+    """The rate a sensor of ``profile`` really runs at when asked for ``rate_hz``."""
+    if profile == "samples":
+        return rate_hz
+    return get_profile(profile).nearest_rate(rate_hz)

@@ -1,0 +1,56 @@
+"""Regenerate the SIMULATED example sessions shipped in ``recordings/`` (deterministic).
+
+    python tools/make_recordings.py            # writes recordings/*.imuhip and *.truth.npz
+
+Each session is written by the simulator through the same session writer as a live recording,
+as raw vendor notifications (so replay runs the real decoders and time alignment), with its
+ground truth beside it. Names say "simulated": none of these come from a real leg.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+RECORDINGS: dict[str, SimConfig] = {
+    "prone-left-mixed-simulated": SimConfig(
+        exercise="prone", side="left", content="mixed", duration_s=150, seed=101,
+        profile="witmotion-ble5", marks=True,
+    ),
+    "prone-right-reps-simulated": SimConfig(
+        exercise="prone", side="right", content="reps", duration_s=90, seed=102,
+        profile="witmotion-ble5", marks=True,
+    ),
+    "seated-left-reps-simulated": SimConfig(
+        exercise="seated", side="left", content="reps", duration_s=90, seed=103,
+        profile="witmotion-ble5", mount_cone_deg=None,
+    ),
+    "supine-right-reps-simulated": SimConfig(
+        exercise="supine", side="right", content="reps", duration_s=90, seed=104,
+        profile="witmotion-ble5",
+    ),
+    "prone-left-holds-polar-simulated": SimConfig(
+        exercise="prone", side="left", content="holds", duration_s=110, seed=105,
+        profile="polar-pmd", marks=True,
+    ),
+}  # fmt: skip
+
+
+def main(folder: str = "recordings") -> None:
+    out = Path(folder)
+    out.mkdir(exist_ok=True)
+    for name, cfg in RECORDINGS.items():
+        sim = simulate(cfg)
+        path = out / f"{name}.imuhip"
+        write_simulation(sim, path, overwrite=True)
+        ev = sim.truth.events
+        print(
+            f"{path}: {len(ev['reps'])} reps, {len(ev['holds'])} holds, "
+            f"{path.stat().st_size / 1e6:.2f} MB"
+        )
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
