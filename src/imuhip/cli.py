@@ -60,13 +60,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"wrote {write_angles_csv(args.angles, analyze_session(session))}")
         if not args.samples:
             return 0
-    streams = sensor_streams(session)
-    on_sensor_clock = [r for r, s in streams.items() if s.sensor_clock]
-    if on_sensor_clock:
-        raise ImuhipError(
-            f"{', '.join(on_sensor_clock)}: samples carry sensor timestamps that this version "
-            "cannot yet map to the session clock; export is refused rather than mixing clocks"
-        )
+    streams = sensor_streams(session)  # every stream on the session's (host) time base
     written = export_samples(args.samples, {r: s.samples for r, s in streams.items()})
     for p in written:
         print(f"wrote {p}")

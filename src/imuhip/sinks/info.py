@@ -51,7 +51,7 @@ def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> 
             dropped_events[e.sensor] = dropped_events.get(e.sensor, 0) + int(e.data.get("count", 0))
     for info in h.sensors:
         st = streams[info.role]
-        health = stream_health(st.samples.t, info.rate_hz)
+        health = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
         dropped = dropped_events.get(info.role, 0) + (st.stats.dropped if st.stats else 0)
         rows.append(
             [
@@ -63,7 +63,9 @@ def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> 
                 str(health.count),
                 f"{health.effective_rate_hz:.2f} Hz",
                 str(len(health.gaps)),
-                str(health.missing + (st.stats.lost_samples if st.stats else 0)),
+                # gaps on the host time base already hold the samples a decoder saw missing
+                # (sequence counters, timestamps); the larger count is the better one
+                str(max(health.missing, st.stats.lost_samples if st.stats else 0)),
                 str(dropped),
             ]
         )
@@ -73,7 +75,7 @@ def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> 
         if st.stats and st.stats.reasons:
             reasons = ", ".join(f"{k}: {v}" for k, v in st.stats.reasons.most_common())
             out.append(f"  {info.role} drops: {reasons}")
-        health = stream_health(st.samples.t, info.rate_hz)
+        health = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
         if health.gaps:
             longest = max(health.gaps, key=lambda g: g.length_s)
             where = f"{longest.length_s:.3f} s at t = {longest.start_s:.3f} s"

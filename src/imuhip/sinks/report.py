@@ -102,7 +102,7 @@ def render_report(path: Path, session: Session, result: SessionAnalysis, doc: di
     health_rows = []
     for info in h.sensors:
         st = result.streams[info.role]
-        hl = stream_health(st.samples.t, info.rate_hz)
+        hl = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
         health_rows.append(
             [
                 escape(info.role),
