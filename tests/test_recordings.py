@@ -47,3 +47,9 @@ def test_shipped_recording_analysis_matches_its_truth(path):
     after = result.grid.t > ev["calibration_end_s"]
     err = result.hip_rotation_deg[after] - truth.hip_rotation_at(result.grid.t[after])
     assert np.sqrt(np.mean(err**2)) < 1.0
+    # knee flexion relative to the start pose comes for free from the two femur-axis estimates
+    knee_true = (
+        np.interp(result.grid.t, truth.t, truth.knee_flexion_deg) - truth.knee_flexion_deg[0]
+    )
+    knee_err = result.knee_flexion_deg[after] - knee_true[after]
+    assert np.sqrt(np.mean(knee_err**2)) < 1.0

@@ -77,6 +77,7 @@ class SessionAnalysis:
         grid: the aligned input.
         hip_rotation_deg: (N,) on ``grid.t``; NaN before the calibration's final still phase.
         heading_offset_deg: (N,) tracked relative heading (diagnostic), NaN where not tracked.
+        knee_flexion_deg: (N,) knee flexion relative to the start pose, NaN where not tracked.
         calibration: the calibration found.
         exercise: reps and holds after the calibration.
         streams: per-role decoded streams (decoder statistics).
@@ -88,6 +89,7 @@ class SessionAnalysis:
     calibration: Calibration
     exercise: ExerciseResult
     streams: dict[str, SensorStream]
+    knee_flexion_deg: np.ndarray | None = None
 
 
 def _resample(s: ImuSamples, t: np.ndarray) -> ImuSamples:
@@ -166,8 +168,10 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
     angles[k0:] = ang.hip_rotation_deg
     heading[k0:] = ang.heading_offset_deg
+    knee = np.full(len(grid.t), np.nan)
+    knee[k0:] = ang.knee_flexion_deg
     rest = float(np.mean(angles[k0:k1]))
     exercise = analyze_exercise(
         grid.t[k1:], angles[k1:], grid.shin.gyr[k1:], rate, rest_deg=rest, params=opts.detector
     )
-    return SessionAnalysis(grid, angles, heading, cal, exercise, streams)
+    return SessionAnalysis(grid, angles, heading, cal, exercise, streams, knee)

@@ -10,8 +10,13 @@ import numpy as np
 from imuhip.pipeline import SessionAnalysis
 
 
+def _num(x: float) -> str:
+    return "" if np.isnan(x) else f"{x:.4f}"
+
+
 def write_angles_csv(path: str | os.PathLike[str], result: SessionAnalysis) -> Path:
-    """Write ``time_s,hip_rotation_deg,heading_offset_deg,valid`` per grid sample.
+    """Write ``time_s,hip_rotation_deg,knee_flexion_deg,heading_offset_deg,valid`` per grid
+    sample (knee flexion relative to the start pose; heading offset is a diagnostic).
 
     Angles are empty before the calibration's final still phase (not yet defined) and ``valid``
     is 0 where a sensor had no data (a gap).
@@ -21,17 +26,19 @@ def write_angles_csv(path: str | os.PathLike[str], result: SessionAnalysis) -> P
     tmp = path.with_name(f".{path.name}.partial")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write("time_s,hip_rotation_deg,heading_offset_deg,valid\n")
-            for t, a, h, v in zip(
+            f.write("time_s,hip_rotation_deg,knee_flexion_deg,heading_offset_deg,valid\n")
+            knee = result.knee_flexion_deg
+            if knee is None:
+                knee = np.full(len(g.t), np.nan)
+            for t, a, k, h, v in zip(
                 g.t.tolist(),
                 result.hip_rotation_deg.tolist(),
+                knee.tolist(),
                 result.heading_offset_deg.tolist(),
                 g.valid.tolist(),
                 strict=True,
             ):
-                a_s = "" if np.isnan(a) else f"{a:.4f}"
-                h_s = "" if np.isnan(h) else f"{h:.4f}"
-                f.write(f"{t!r},{a_s},{h_s},{int(v)}\n")
+                f.write(f"{t!r},{_num(a)},{_num(k)},{_num(h)},{int(v)}\n")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -24,7 +24,14 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.errors import CalibrationError
-from imuhip.joint.geometry import azimuth, circular_mean, leg_plane_angle, rotate_z, wrap
+from imuhip.joint.geometry import (
+    azimuth,
+    circular_mean,
+    leg_plane_angle,
+    rotate_z,
+    signed_angle_about,
+    wrap,
+)
 from imuhip.joint.phases import (
     MOVING_RATE,
     Phases,
@@ -90,6 +97,7 @@ class Calibration:
     phases: Phases
     phase_times: dict[str, tuple[float, float]]
     quality: CalibrationQuality
+    knee_zero: float = 0.0
 
     @property
     def side_sign(self) -> float:
@@ -190,6 +198,8 @@ def calibrate(
     fw = Q.rotate(q_thigh[s0:s1], f_t)
     c0 = float(np.mean(np.sum(jw * fw, axis=1)))
     theta0 = circular_mean(leg_plane_angle(fw, jw))
+    fsw = rotate_z(Q.rotate(q_shin[s0:s1], f_s), delta0)
+    knee0 = circular_mean(signed_angle_about(jw, fw, fsw))
 
     still_rms = float(
         np.degrees(np.sqrt(np.mean(np.concatenate([gyr_thigh[s0:s1], gyr_shin[s0:s1]]) ** 2)))
@@ -218,4 +228,4 @@ def calibrate(
             "still_end": ph.still_end,
         }.items()
     }
-    return Calibration(side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality)
+    return Calibration(side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality, knee0)

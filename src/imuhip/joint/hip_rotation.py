@@ -18,7 +18,7 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.joint.calibration import Calibration
-from imuhip.joint.geometry import leg_plane_angle, rotate_z, wrap
+from imuhip.joint.geometry import leg_plane_angle, rotate_z, signed_angle_about, wrap
 from imuhip.joint.heading import HeadingTracker
 
 
@@ -29,10 +29,15 @@ class HipAngles:
     Attributes:
         hip_rotation_deg: (N,) internal rotation positive, degrees, 0 in the start pose.
         heading_offset_deg: (N,) tracked shin-to-thigh heading offset, degrees (diagnostic).
+        knee_flexion_deg: (N,) knee flexion relative to the start pose, degrees (bending further
+            positive): the shin's turn about the knee axis relative to the thigh, from the femur
+            axis seen by each sensor. Absolute knee flexion would need the shank's long axis,
+            which the calibration does not measure.
     """
 
     hip_rotation_deg: np.ndarray
     heading_offset_deg: np.ndarray
+    knee_flexion_deg: np.ndarray
 
 
 class HipRotationTracker:
@@ -70,13 +75,15 @@ class HipRotationTracker:
         """Angles for (N, 4) orientation chunks of thigh and shin on the common grid."""
         cal = self.cal
         if len(q_shin) == 0:
-            return HipAngles(np.empty(0), np.empty(0))
+            return HipAngles(np.empty(0), np.empty(0), np.empty(0))
         f = Q.rotate(q_thigh, cal.femur_axis_thigh)
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
         delta = self.heading.update(j_shin_world, f, self._stillness(q_shin))
         j = rotate_z(j_shin_world, delta)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
-        return HipAngles(np.degrees(theta), np.degrees(delta))
+        f_shin = rotate_z(Q.rotate(q_shin, cal.femur_axis_shin), delta)
+        knee = wrap(signed_angle_about(j, f, f_shin) - cal.knee_zero)
+        return HipAngles(np.degrees(theta), np.degrees(delta), np.degrees(knee))
 
 
 def hip_rotation(
