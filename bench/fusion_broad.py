@@ -38,8 +38,8 @@ PARAMS: dict[tuple[str, str], dict] = {
     ("vqf", "9D"): {},
     ("madgwick", "6D"): {"gain": 0.033},
     ("madgwick", "9D"): {"gain": 0.041},
-    ("mahony", "6D"): {"k_P": 1.0, "k_I": 0.3},
-    ("mahony", "9D"): {"k_P": 1.0, "k_I": 0.3},
+    ("mahony", "6D"): {"k_P": 1.0, "k_I": 0.0},
+    ("mahony", "9D"): {"k_P": 1.0, "k_I": 0.0},
     ("ekf", "6D"): {},
     ("ekf", "9D"): {},
 }
@@ -95,6 +95,10 @@ def _map(jobs: int, tasks: list) -> list:
         return list(ex.map(run_one, tasks))
 
 
+def _fmt(r: float) -> str:
+    return f"{r:,.2f}" if r < 10 else f"{r:,.0f}"
+
+
 def table(results: list[dict], mode: str, names: list[str]) -> str:
     rows = [r for r in results if r["mode"] == mode]
     head = (
@@ -117,7 +121,7 @@ def table(results: list[dict], mode: str, names: list[str]) -> str:
         el = sum(r["elapsed"] for r in mr.values())
         us = el / sum(r["samples"] for r in mr.values()) * 1e6
         xrt = sum(r["duration"] for r in mr.values()) / el
-        ratio = f"{mad_us / us:.0f}\u00d7" if mad_us else "n/a"
+        ratio = f"{_fmt(mad_us / us)}\u00d7" if mad_us else "n/a"
         lines.append(
             f"| {method} | " + " | ".join(cells)
             + f" | {mean_total:.2f} | {us:.2f} | {xrt:,.0f}\u00d7 | {ratio} |"

@@ -202,7 +202,7 @@ class OrientationFilter:
             self._impl = Mahony(frequency=self.rate_hz)
             # set after construction: ahrs refuses k_I = 0 (no bias estimation) in __init__
             self._impl.k_P = _nonneg(p, "k_P", 1.0)
-            self._impl.k_I = _nonneg(p, "k_I", 0.3)
+            self._impl.k_I = _nonneg(p, "k_I", 0.0)  # ahrs default 0.3 diverges on BROAD
             return q_enu
         from ahrs.filters import EKF
 
