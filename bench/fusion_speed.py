@@ -47,6 +47,10 @@ def synthetic_sensor(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return gyr, acc, mag
 
 
+def _fmt(r: float) -> str:
+    return f"{r:,.2f}" if r < 10 else f"{r:,.0f}"
+
+
 def _time(fn, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -103,7 +107,7 @@ def main() -> None:
               f"speed vs ahrs Madgwick |")  # fmt: skip
         print("|---|---|---|---|")
         for method, sec in rows:
-            print(f"| {method} | {sec:.3f} | {session_s / sec:,.0f}{X} | {mad / sec:,.0f}{X} |")
+            print(f"| {method} | {sec:.3f} | {session_s / sec:,.0f}{X} | {_fmt(mad / sec)}{X} |")
         print()
 
 

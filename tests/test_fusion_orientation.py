@@ -220,6 +220,21 @@ def test_unknown_parameter_is_refused():
         OrientationFilter("vqf", RATE, {"tauAc": 1.0})
 
 
+@pytest.mark.parametrize(
+    ("method", "params"),
+    [("madgwick", {"gain": -1}), ("mahony", {"k_P": "x"}), ("ekf", {"var_acc": 0})],
+)
+def test_bad_parameter_values_are_refused_at_construction(method, params):
+    with pytest.raises(FusionError, match="parameter"):
+        OrientationFilter(method, RATE, params)
+
+
+def test_mahony_without_bias_estimation_is_allowed():
+    gyr, acc, _ = _still(Q.from_axis_angle(np.array([1.0, 0, 0]), 0.3), 50)
+    q = estimate_orientation(gyr, acc, rate_hz=RATE, method="mahony", params={"k_I": 0.0})
+    np.testing.assert_allclose(Q.rotate(q[-1], acc[-1] / G), UP, atol=1e-6)
+
+
 def test_mag_must_be_given_consistently():
     f = OrientationFilter("vqf", RATE)
     f.update(np.zeros((3, 3)), np.tile([0, 0, G], (3, 1)))

@@ -100,6 +100,17 @@ def _as_vectors(name: str, x: Any, n: int | None) -> np.ndarray:
     return arr
 
 
+def _nonneg(params: Mapping[str, Any], key: str, default: float, positive: bool = False) -> float:
+    value = params.get(key, default)
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise FusionError(f"parameter {key} must be a number, got {value!r}") from None
+    if not np.isfinite(value) or value < 0 or (positive and value == 0):
+        raise FusionError(f"parameter {key} must be {'> 0' if positive else '>= 0'}, got {value}")
+    return value
+
+
 def initial_orientation(acc: np.ndarray, mag: np.ndarray | None = None) -> np.ndarray:
     """Sensor-to-ENU quaternion from one accelerometer (and magnetometer) sample.
 
@@ -137,6 +148,9 @@ class OrientationFilter:
         self.method = _check_method(method)
         self.rate_hz = _check_rate(rate_hz)
         self.params = _check_params(method, params)
+        if method != "vqf":  # numeric checks now, not at the first sample
+            for key in self.params:
+                _nonneg(self.params, key, 0.0, positive=key not in ("k_P", "k_I", "magnetic_dip"))
         self.uses_mag: bool | None = None  # decided by the first non-empty chunk
         self._q: np.ndarray | None = None  # last quaternion in the filter's native frame
         self._impl: Any = None
@@ -179,19 +193,24 @@ class OrientationFilter:
         if self.method == "madgwick":
             from ahrs.filters import Madgwick
 
-            kw = {"gain": p["gain"]} if "gain" in p else {}
-            self._impl = Madgwick(frequency=self.rate_hz, **kw)
+            self._impl = Madgwick(frequency=self.rate_hz)
+            self._impl.gain = _nonneg(p, "gain", 0.033 if mag0 is None else 0.041, positive=True)
             return Q.multiply(_NWU_FROM_ENU, q_enu)
         if self.method == "mahony":
             from ahrs.filters import Mahony
 
-            self._impl = Mahony(
-                frequency=self.rate_hz, k_P=p.get("k_P", 1.0), k_I=p.get("k_I", 0.3)
-            )
+            self._impl = Mahony(frequency=self.rate_hz)
+            # set after construction: ahrs refuses k_I = 0 (no bias estimation) in __init__
+            self._impl.k_P = _nonneg(p, "k_P", 1.0)
+            self._impl.k_I = _nonneg(p, "k_I", 0.0)  # ahrs default 0.3 diverges on BROAD
             return q_enu
         from ahrs.filters import EKF
 
-        kw = {k: p[k] for k in ("var_gyr", "var_acc", "var_mag") if k in p}
+        kw = {
+            k: _nonneg(p, k, 0.0, positive=True)
+            for k in ("var_gyr", "var_acc", "var_mag")
+            if k in p
+        }
         self._impl = EKF(frequency=self.rate_hz, frame="ENU", **kw)
         if mag0 is not None:
             if "magnetic_dip" in p:
@@ -268,6 +287,4 @@ def estimate_orientation(
     Raises:
         FusionError (a ValueError): bad shapes, NaN/inf, unknown method or parameter, bad rate.
     """
-    f = OrientationFilter(method, rate_hz, params)
-    gyr = _as_vectors("gyr", gyr, None)
-    return f.update(gyr, acc, mag)
+    return OrientationFilter(method, rate_hz, params).update(gyr, acc, mag)
