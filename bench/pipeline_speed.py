@@ -22,7 +22,7 @@ from imuhip.files.session_file import read_session
 from imuhip.fuse.orientation import estimate_orientation
 from imuhip.joint.calibration import calibrate
 from imuhip.joint.hip_rotation import hip_rotation
-from imuhip.pipeline import LEG_VQF_PARAMS, common_grid
+from imuhip.pipeline import common_grid
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
 
@@ -57,8 +57,7 @@ def main() -> None:
 
         def fuse():
             return [
-                estimate_orientation(s.gyr, s.acc, rate_hz=100.0, params=LEG_VQF_PARAMS)
-                for s in (grid.thigh, grid.shin)
+                estimate_orientation(s.gyr, s.acc, rate_hz=100.0) for s in (grid.thigh, grid.shin)
             ]
 
         q_t, q_s = timed("fusion (vqf)", fuse)
