@@ -58,10 +58,12 @@ vertical-align:-1px}
 .chart .tick{fill:#5f6b7a}.chart .label{fill:#3a4452;font-size:12px}
 .chart .spanlabel{fill:#5f6b7a;font-size:10px}
 .chart .rep{fill:var(--rep);opacity:.13}.chart .hold{fill:var(--hold);opacity:.18}
-.chart .cal{fill:var(--cal);opacity:.16}.chart .partial{fill:var(--partial);opacity:.16}
+.chart .cal{fill:var(--cal);opacity:.16}.chart .gap{fill:#c8372d;opacity:.10}
+.chart .partial{fill:var(--partial);opacity:.16}
 .chart .peak{fill:var(--peak);stroke:#fff;stroke-width:1}
 .legend .rep{background:var(--rep);opacity:.35}.legend .hold{background:var(--hold);opacity:.45}
-.legend .cal{background:var(--cal);opacity:.4}.legend .partial{background:var(--partial);opacity:.4}
+.legend .cal{background:var(--cal);opacity:.4}
+.legend .gap{background:#c8372d;opacity:.25}.legend .partial{background:var(--partial);opacity:.4}
 table{border-collapse:collapse;margin:6px 0 4px;font-variant-numeric:tabular-nums;
 font-size:.92em}
 th,td{padding:4px 12px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
@@ -196,6 +198,18 @@ def _minutes(seconds: float) -> str:
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
+def _gaps(g, min_s: float = 0.2, most: int = 200) -> list[tuple[float, float]]:
+    """Stretches of the grid without data from a sensor, longer than ``min_s``."""
+    bad = np.r_[False, ~g.valid, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(bad))
+    out = []
+    for i, j in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        a, b = float(g.t[max(i - 1, 0)]), float(g.t[min(j, len(g.t) - 1)])
+        if b - a >= min_s:
+            out.append((a, b))
+    return sorted(out, key=lambda ab: ab[0] - ab[1])[:most]
+
+
 def _trace(result: SessionAnalysis, doc: dict) -> str:
     g = result.grid
     y = np.where(g.valid, result.hip_rotation_deg, np.nan)
@@ -217,6 +231,7 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
         )
         for p in doc["partial_reps"]
     ]
+    spans += [Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in _gaps(g)]
     rows = _rows_layout(float(g.t[0]), float(g.t[-1]))
     reps = doc["reps"]
     out = []
@@ -451,7 +466,8 @@ def render_report(path: Path, session: Session, result: SessionAnalysis, doc: di
         "<span><i class='dot'></i>rep peak</span>"
         "<span><i class='hold'></i>hold (H1, H2, ...)</span>"
         "<span><i class='partial'></i>not counted</span>"
-        "<span><i class='cal'></i>calibration</span></p>",
+        "<span><i class='cal'></i>calibration</span>"
+        "<span><i class='gap'></i>sensor gap</span></p>",
         _trace(result, doc),
         f"<h2>Repetitions ({len(rep_rows)})</h2>",
     ]
