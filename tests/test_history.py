@@ -179,3 +179,13 @@ def test_csv_round_trip_of_odd_values(tmp_path):
                    61.5, 3, 40.25, 38.0, 0, None, 0.0, "", "damaged file: 9 bytes unreadable"),
     ]  # fmt: skip
     assert read_csv(write_csv(tmp_path / "h.csv", rows)) == rows
+
+
+def test_report_with_history(folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMUHIP_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "r.html"
+    args = ["report", str(folder / "2026-03-08/left.imuhip"), "--history", str(folder)]
+    assert main([*args, "-o", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    assert "Progress: prone sessions over time (4)" in html
+    assert "2026-03-08 17:30 (this)" in html and "% less" in html

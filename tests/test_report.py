@@ -226,3 +226,31 @@ def test_report_of_damaged_and_gappy_session(tmp_path):
     shin = next(r for r in page.body("health") if r[0] == "shin")
     assert shin[5] == "1"  # one gap
     assert analysis_text(path, analysis_document(session, result))
+
+
+def test_progress_section_from_history(simulated, tmp_path):
+    from imuhip.sinks.history import HistoryRow, asymmetry
+
+    session = read_session(simulated)
+    result = analyze_session(session)
+    doc = analysis_document(session, result)
+    s = doc["summary"]
+    rows = [
+        HistoryRow("old/right.imuhip", "2026-01-01T10:00:00+00:00", "header", "right", "prone",
+                   reps=5, max_rotation_deg=30.0, mean_peak_deg=25.0, holds=1,
+                   longest_hold_s=20.0, total_hold_s=20.0),
+        HistoryRow(simulated.name, "2026-01-02T10:00:00+00:00", "header", "left", "prone", True,
+                   reps=s["rep_count"], max_rotation_deg=s["max_rotation_deg"],
+                   mean_peak_deg=s["mean_peak_deg"], holds=s["hold_count"],
+                   longest_hold_s=s["longest_hold_s"], total_hold_s=s["total_hold_s"]),
+        HistoryRow("seated.imuhip", "2026-01-03T10:00:00+00:00", "header", "left", "seated"),
+        HistoryRow("broken.imuhip", "2026-01-04T10:00:00+00:00", "file time", error="bad"),
+    ]  # fmt: skip
+    html = render_report(simulated, session, result, doc, rows)
+    page = Page(html)
+    progress = page.body("progress")
+    assert [r[0] for r in progress] == ["2026-01-01 10:00", "2026-01-02 10:00 (this)"]
+    assert progress[1][3] == f"{s['max_rotation_deg']:.1f}"
+    for c in asymmetry(rows)[0].comparisons:
+        assert c.sentence() in " ".join(page.text)
+    assert_self_contained(html, page)

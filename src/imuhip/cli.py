@@ -99,8 +99,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
     session = read_session(args.session)
     result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
     doc = analysis_document(session, result)
+    rows = None
+    if args.history:
+        from imuhip.sinks import history
+
+        rows = history.scan(args.history, cache=history.default_cache_path()).rows
     out = args.output or str(Path(args.session).with_suffix(".html"))
-    print(f"wrote {write_report(out, render_report(Path(args.session), session, result, doc))}")
+    html = render_report(Path(args.session), session, result, doc, rows)
+    print(f"wrote {write_report(out, html)}")
     return 0
 
 
@@ -199,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("session", metavar="SESSION")
     rep.add_argument("-o", "--output", metavar="HTML", help="default: SESSION with .html")
     rep.add_argument("--fusion", default=None, help="orientation filter (default: vqf)")
+    rep.add_argument(
+        "--history", metavar="DIR", help="add progress over time from the sessions in DIR"
+    )
     rep.set_defaults(func=_cmd_report)
 
     his = sub.add_parser("history", help="every session in a folder, and left/right asymmetry")

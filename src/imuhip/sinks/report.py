@@ -21,6 +21,7 @@ from imuhip import __version__
 from imuhip.align.gaps import stream_health
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
+from imuhip.sinks.history import HistoryRow, asymmetry
 from imuhip.sinks.svg import Marker, Span, line_chart
 
 CSS = """
@@ -70,7 +71,7 @@ th,td{padding:4px 12px;border-bottom:1px solid var(--line);text-align:right;whit
 th{background:var(--soft);font-weight:600;border-bottom:1px solid #cfd5de}
 th.t,td.t{text-align:left}
 tbody tr:nth-child(even){background:#fafbfc}
-td.t{white-space:normal}
+.calibration td.t{white-space:normal}
 .scroll{overflow-x:auto}
 .two{display:flex;flex-wrap:wrap;gap:0 40px}
 .warn{color:var(--warn);background:#fff6e0;border-radius:6px;padding:6px 12px;margin:6px 0}
@@ -432,9 +433,61 @@ def _calibration(doc: dict) -> list[str]:
     return parts
 
 
-def render_report(path: Path, session: Session, result: SessionAnalysis, doc: dict) -> str:
+def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[str]:
+    h = session.header
+    same = [r for r in history if r.ok and r.exercise == h.exercise]
+    parts = [f"<h2>Progress: {escape(h.exercise)} sessions over time ({len(same)})</h2>"]
+    if not same:
+        return [*parts, "<p class='muted'>No analysed sessions of this exercise found.</p>"]
+    rows = []
+    for r in same:
+        this = Path(r.file).name == path.name and r.side == h.side
+        rows.append(
+            [
+                escape(r.date[:16].replace("T", " ")) + (" (this)" if this else ""),
+                escape(r.side),
+                str(r.reps),
+                fmt(r.max_rotation_deg),
+                fmt(r.mean_peak_deg),
+                str(r.holds),
+                fmt(r.longest_hold_s),
+                fmt(r.total_hold_s),
+                escape(r.file) + (" (simulated)" if r.simulated else ""),
+            ]
+        )
+    parts.append(
+        _table(
+            ["date (UTC)", "side", "reps", "max °", "mean peak °", "holds", "longest hold s",
+             "total hold s", "file"],
+            rows,
+            "progress",
+            left=(0, 1, 8),
+        )
+    )  # fmt: skip
+    for a in asymmetry(same):
+        if a.left and a.right:
+            parts.append("<h3>Left/right asymmetry (latest session of each side)</h3>")
+            parts.append(
+                "<ul>"
+                + "".join(
+                    f"<li>{escape(c.metric)}: {escape(c.sentence())}</li>" for c in a.comparisons
+                )
+                + "</ul>"
+            )
+    return parts
+
+
+def render_report(
+    path: Path,
+    session: Session,
+    result: SessionAnalysis,
+    doc: dict,
+    history: list[HistoryRow] | None = None,
+) -> str:
     """The report page as a string. ``doc`` is the ``imuhip.analysis/1`` document of
-    ``result`` (:func:`imuhip.sinks.analysis_text.analysis_document`)."""
+    ``result`` (:func:`imuhip.sinks.analysis_text.analysis_document`); ``history`` (rows of
+    :func:`imuhip.sinks.history.scan`) adds a progress section: the sessions of the same
+    exercise over time, and left/right asymmetry."""
     h = session.header
     s = doc["summary"]
     cards = "".join(
@@ -494,6 +547,8 @@ def render_report(path: Path, session: Session, result: SessionAnalysis, doc: di
         )
     else:
         parts.append("<p class='muted'>No holds.</p>")
+    if history is not None:
+        parts += _progress(path, session, history)
     parts += _calibration(doc)
     parts += _health(session, result, doc)
     parts.append(
