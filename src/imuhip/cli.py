@@ -103,6 +103,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.history:
         from imuhip.sinks import history
 
+        if not Path(args.history).is_dir():
+            raise ImuhipError(f"--history {args.history}: not a folder")
         rows = history.scan(args.history, cache=history.default_cache_path()).rows
     out = args.output or str(Path(args.session).with_suffix(".html"))
     html = render_report(Path(args.session), session, result, doc, rows)
