@@ -289,6 +289,8 @@ def scan(
             if progress:
                 progress(k, len(todo))
     else:
+        import imuhip.pipeline  # noqa: F401  (imported once here, inherited by forked workers)
+
         with ProcessPoolExecutor(max_workers=n_jobs) as pool:
             results = pool.map(_analyze_job, work, chunksize=1)
             for k, (p, row) in enumerate(zip(todo, results, strict=True), 1):
