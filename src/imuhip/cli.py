@@ -93,8 +93,33 @@ def _cmd_report(args: argparse.Namespace) -> int:
     session = read_session(args.session)
     result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
     doc = analysis_document(session, result)
+    rows = None
+    if args.history:
+        from imuhip.sinks import history
+
+        if not Path(args.history).is_dir():
+            raise ImuhipError(f"--history {args.history}: not a folder")
+        rows = history.scan(args.history, cache=history.default_cache_path()).rows
     out = args.output or str(Path(args.session).with_suffix(".html"))
-    print(f"wrote {write_report(out, render_report(Path(args.session), session, result, doc))}")
+    html = render_report(Path(args.session), session, result, doc, rows)
+    print(f"wrote {write_report(out, html)}")
+    return 0
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    import time
+
+    from imuhip.sinks import history
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise ImuhipError(f"{root} is not a folder; give the folder that holds the sessions")
+    cache = None if args.no_cache else history.default_cache_path()
+    t0 = time.perf_counter()
+    res = history.scan(root, jobs=args.jobs, cache=cache, progress=history.tty_progress)
+    print(history.history_text(root, res, time.perf_counter() - t0))
+    if args.csv:
+        print(f"wrote {history.write_csv(args.csv, res.rows)}")
     return 0
 
 
@@ -176,7 +201,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("session", metavar="SESSION")
     rep.add_argument("-o", "--output", metavar="HTML", help="default: SESSION with .html")
     rep.add_argument("--fusion", default=None, help="orientation filter (default: vqf)")
+    rep.add_argument(
+        "--history", metavar="DIR", help="add progress over time from the sessions in DIR"
+    )
     rep.set_defaults(func=_cmd_report)
+
+    his = sub.add_parser("history", help="every session in a folder, and left/right asymmetry")
+    his.add_argument("dir", metavar="DIR", help="folder searched for *.imuhip files (recursively)")
+    his.add_argument("--csv", metavar="OUT", help="also write the rows to this CSV file")
+    his.add_argument("--jobs", type=int, metavar="N", help="processes (default: one per CPU)")
+    his.add_argument("--no-cache", action="store_true", help="analyse every file again")
+    his.set_defaults(func=_cmd_history)
 
     sim = sub.add_parser("simulate", help="write a simulated session and its ground truth")
     sim.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")

@@ -1,189 +1,564 @@
-"""``imuhip report``: one self-contained HTML page per session (no scripts, no external files)."""
+"""``imuhip report``: one self-contained HTML page per session.
+
+The page has no scripts and loads nothing: the style sheet is inline and the angle trace is
+inline SVG. Every figure in it comes from the ``imuhip.analysis/1`` document (the one
+``imuhip analyze --json`` prints), formatted as ``imuhip analyze`` prints it, so the page, the
+text summary and the JSON always agree. Long sessions are drawn in rows of equal length with at
+most two points per pixel, so an hour-long session gives a page of a few hundred kilobytes.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
+
+import numpy as np
 
 from imuhip import __version__
 from imuhip.align.gaps import stream_health
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
-from imuhip.sinks.svg import line_chart
+from imuhip.sinks.history import HistoryRow, asymmetry
+from imuhip.sinks.svg import Marker, Span, line_chart
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;
-max-width:1000px;color:#222;padding:0 12px}
-h1{font-size:1.5em;margin-bottom:0}
-h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}
-.sub{color:#666;margin-top:4px}.cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
-.card{border:1px solid #ddd;border-radius:8px;padding:10px 14px;min-width:130px}
-.card b{display:block;font-size:1.6em}table{border-collapse:collapse;margin:8px 0}
-td,th{padding:3px 10px;text-align:right;border-bottom:1px solid #eee}th{background:#f5f5f5}
-.warn{color:#a15c00}.legend span{margin-right:16px}.sim{background:#fff4d6;padding:6px 10px;
-border-radius:6px}
+:root{--ink:#1d2330;--muted:#5f6b7a;--line:#e3e7ed;--soft:#f5f7fa;--rep:#2f6fd6;
+--hold:#1f9d63;--cal:#8a94a3;--partial:#e08a1e;--peak:#c8372d;--warn:#8a5300;color-scheme:light}
+*{box-sizing:border-box}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+color:var(--ink);margin:0;background:#fff}
+main{max-width:1040px;margin:0 auto;padding:28px 24px 40px}
+header{border-bottom:2px solid var(--ink);padding-bottom:12px;margin-bottom:18px}
+h1{font-size:1.6em;margin:0 0 4px;letter-spacing:-.01em}
+h2{font-size:1.1em;margin:30px 0 10px;padding-bottom:4px;border-bottom:1px solid var(--line)}
+h3{font-size:.95em;margin:14px 0 6px;color:var(--muted);font-weight:600}
+.meta{color:var(--muted);margin:0;display:flex;flex-wrap:wrap;gap:4px 18px}
+.meta b{color:var(--ink);font-weight:600}
+.badge{display:inline-block;vertical-align:middle;font-size:.55em;font-weight:700;
+letter-spacing:.08em;padding:3px 8px;border-radius:4px;margin-left:10px;position:relative;top:-2px}
+.badge.sim{background:#8a5300;color:#fff}
+.banner{background:#fff6e0;border:1px solid #f0d48a;border-left:5px solid #d9a21b;
+border-radius:6px;padding:9px 14px;margin:14px 0}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px;margin:4px 0}
+.card{border:1px solid var(--line);border-radius:8px;padding:10px 14px;background:var(--soft)}
+.card .k{color:var(--muted);font-size:.85em}
+.card .v{display:block;font-size:1.65em;font-weight:650;font-variant-numeric:tabular-nums;
+white-space:nowrap}
+.legend{display:flex;flex-wrap:wrap;gap:4px 18px;color:var(--muted);font-size:.88em;margin:4px 0}
+.legend i{display:inline-block;width:14px;height:11px;border-radius:2px;margin-right:6px;
+vertical-align:-1px}
+.legend i.dot{width:9px;height:9px;border-radius:50%;background:var(--peak)}
+.chart{width:100%;height:auto;display:block;margin:2px 0 8px;font-size:11px}
+.chart .plot{fill:#fff}
+.chart .line{fill:none;stroke:#17324d;stroke-width:1.2;stroke-linejoin:round}
+.chart .grid{stroke:#edf0f4}.chart .zero{stroke:#b8c0cc}
+.chart .axis{stroke:#6b7685;fill:none}
+.chart .tick{fill:#5f6b7a}.chart .label{fill:#3a4452;font-size:12px}
+.chart .spanlabel{fill:#5f6b7a;font-size:10px}
+.chart .rep{fill:var(--rep);opacity:.13}.chart .hold{fill:var(--hold);opacity:.18}
+.chart .cal{fill:var(--cal);opacity:.16}.chart .gap{fill:#c8372d;opacity:.10}
+.chart .partial{fill:var(--partial);opacity:.16}
+.chart .peak{fill:var(--peak);stroke:#fff;stroke-width:1}
+.legend .rep{background:var(--rep);opacity:.35}.legend .hold{background:var(--hold);opacity:.45}
+.legend .cal{background:var(--cal);opacity:.4}
+.legend .gap{background:#c8372d;opacity:.25}.legend .partial{background:var(--partial);opacity:.4}
+table{border-collapse:collapse;margin:6px 0 4px;font-variant-numeric:tabular-nums;
+font-size:.92em}
+th,td{padding:4px 12px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
+th{background:var(--soft);font-weight:600;border-bottom:1px solid #cfd5de}
+th.t,td.t{text-align:left}
+tbody tr:nth-child(even){background:#fafbfc}
+.calibration td.t{white-space:normal}
+.scroll{overflow-x:auto}
+.two{display:flex;flex-wrap:wrap;gap:0 40px}
+.warn{color:var(--warn);background:#fff6e0;border-radius:6px;padding:6px 12px;margin:6px 0}
+.ok{color:#17613f;margin:6px 0}
+.muted{color:var(--muted)}
+footer{margin-top:36px;padding-top:10px;border-top:1px solid var(--line);color:var(--muted);
+font-size:.85em}
+@media print{main{padding:0;max-width:none}.chart,table,.cards{break-inside:avoid}
+h2{break-after:avoid}}
 """
 
+#: Longest stretch drawn in one chart row before the trace is split into rows, seconds.
+ROW_MAX_S = 12 * 60
+#: Most rows before the row length grows beyond the choices in :data:`ROW_CHOICES_S`.
+MAX_ROWS = 8
+ROW_CHOICES_S = (5 * 60, 10 * 60, 15 * 60, 20 * 60, 30 * 60)
+#: Rep numbers are written above the trace when a row holds at most this many reps.
+MAX_REP_LABELS = 40
 
-def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+#: Calibration quality measures: label, unit, digits, what it means.
+QUALITY_LABELS: dict[str, tuple[str, str, int, str]] = {
+    "bend_range_deg": ("knee bend range", "°", 1, "how far the knee bent"),
+    "rock_range_deg": ("leg rock range", "°", 1, "how far the leg rocked in and out"),
+    "knee_axis_fit": ("knee hinge fit", "", 3, "1 = a clean hinge movement"),
+    "femur_axis_fit_thigh": ("thigh axis fit, thigh sensor", "", 3, "1 = a clean rotation"),
+    "femur_axis_fit_shin": ("thigh axis fit, shin sensor", "", 3, "1 = a clean rotation"),
+    "axes_angle_deg": ("knee to thigh axis angle", "°", 1, "ideally 90°"),
+    "heading_spread_deg": ("heading spread", "°", 2, "sensors' agreement; small is good"),
+    "still_rms_dps": ("movement in start pose", "°/s", 2, "small is good"),
+}
 
 
-def _f(x: float | None, digits: int = 1) -> str:
-    return "&ndash;" if x is None else f"{x:.{digits}f}"
+def fmt(x: float | None, digits: int = 1) -> str:
+    """A figure as the page (and ``imuhip analyze``) prints it; an en dash when absent."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "\u2013"
+    return f"{x:.{digits}f}"
 
 
-def render_report(path: Path, session: Session, result: SessionAnalysis, doc: dict) -> str:
-    """The report page as a string. ``doc`` is the ``imuhip.analysis/1`` document."""
-    h = session.header
-    s = doc["summary"]
-    ex = result.exercise
+#: Table columns: heading, ``imuhip.analysis/1`` key, digits (those of ``imuhip analyze``).
+REP_COLUMNS = (
+    ("start s", "start_s", 2),
+    ("peak s", "peak_s", 2),
+    ("end s", "end_s", 2),
+    ("peak °", "peak_deg", 1),
+    ("range °", "range_deg", 1),
+    ("duration s", "duration_s", 2),
+)
+HOLD_COLUMNS = (
+    ("start s", "start_s", 2),
+    ("end s", "end_s", 2),
+    ("duration s", "duration_s", 2),
+    ("mean °", "mean_deg", 1),
+    ("steadiness °", "steadiness_deg", 2),
+    ("effort dB", "effort_index", 1),
+)
+#: Summary cards: label, key of ``doc["summary"]``, digits, unit.
+SUMMARY_CARDS = (
+    ("reps", "rep_count", 0, ""),
+    ("max rotation", "max_rotation_deg", 1, "°"),
+    ("mean peak", "mean_peak_deg", 1, "°"),
+    ("holds", "hold_count", 0, ""),
+    ("longest hold", "longest_hold_s", 1, " s"),
+    ("total hold time", "total_hold_s", 1, " s"),
+)
+
+
+def format_duration(seconds: float) -> str:
+    """``2 min 03 s``, ``1 h 02 min``, ``45.2 s``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    s = round(seconds)
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def format_created(created_utc: str) -> str:
+    """The header's ISO-8601 creation time as ``2026-03-01 14:05 UTC`` (as is if unparsable)."""
+    if not created_utc:
+        return "date unknown"
+    try:
+        d = datetime.fromisoformat(created_utc)
+    except ValueError:
+        return created_utc
+    if d.tzinfo is not None:
+        d = d.astimezone(UTC)
+    return d.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _table(headers: list[str], rows: list[list[str]], cls: str, left: tuple[int, ...] = ()) -> str:
+    """A table; columns in ``left`` are text (left-aligned), the others figures."""
+
+    def cell(tag: str, i: int, v: str) -> str:
+        return f"<{tag} class='t'>{v}</{tag}>" if i in left else f"<{tag}>{v}</{tag}>"
+
+    head = "".join(cell("th", i, escape(h)) for i, h in enumerate(headers))
+    body = "".join(
+        "<tr>" + "".join(cell("td", i, c) for i, c in enumerate(r)) + "</tr>" for r in rows
+    )
+    return (
+        f'<div class="scroll"><table class="{cls}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
+
+
+def _rows_layout(t0: float, t1: float) -> list[tuple[float, float]]:
+    """Split ``t0..t1`` into chart rows of equal length (one row up to :data:`ROW_MAX_S`); the
+    last row takes a short remainder (up to a tenth of a row) rather than drawing it alone."""
+    span = t1 - t0
+    if span <= ROW_MAX_S:
+        return [(t0, t1)]
+    length = next(
+        (c for c in ROW_CHOICES_S if math.ceil(span / c - 0.1) <= MAX_ROWS),
+        math.ceil(span / MAX_ROWS / 60) * 60,
+    )
+    n = max(1, math.ceil(span / length - 0.1))
+    rows = [(t0 + k * length, t0 + (k + 1) * length) for k in range(n)]
+    rows[-1] = (rows[-1][0], max(rows[-1][1], t1))
+    return rows
+
+
+def _minutes(seconds: float) -> str:
+    m = round(seconds / 60)
+    return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
+
+
+def _gaps(g, min_s: float = 0.2, most: int = 200) -> list[tuple[float, float]]:
+    """Stretches of the grid without data from a sensor, longer than ``min_s``."""
+    bad = np.r_[False, ~g.valid, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(bad))
+    out = []
+    for i, j in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        a, b = float(g.t[max(i - 1, 0)]), float(g.t[min(j, len(g.t) - 1)])
+        if b - a >= min_s:
+            out.append((a, b))
+    return sorted(out, key=lambda ab: ab[0] - ab[1])[:most]
+
+
+def _trace(result: SessionAnalysis, doc: dict) -> str:
     g = result.grid
+    y = np.where(g.valid, result.hip_rotation_deg, np.nan)
+    fin = y[np.isfinite(y)]
+    lo = float(min(fin.min(), 0.0)) if len(fin) else 0.0
+    hi = float(max(fin.max(), 10.0)) if len(fin) else 10.0
+    pad = 0.06 * (hi - lo)
+    y_range = (lo - pad, hi + pad)
+    phases = doc["calibration"]["phases"]
     spans = [
-        (r.start_s, r.end_s, "#2e86de", f"rep {i}: {r.peak_deg:.1f}°")
-        for i, r in enumerate(ex.reps, 1)
+        Span(phases["still_start"][0], phases["still_end"][1], "cal", "calibration", "calibration")
     ]
     spans += [
-        (x.start_s, x.end_s, "#27ae60", f"hold {i}: {x.duration_s:.1f} s")
-        for i, x in enumerate(ex.holds, 1)
+        Span(
+            p["start_s"],
+            p["end_s"] if p["end_s"] is not None else p["peak_s"],
+            "partial",
+            f"not counted ({p['reason']}): {fmt(p['range_deg'])}° range",
+        )
+        for p in doc["partial_reps"]
     ]
-    c = result.calibration.phase_times
-    spans.append((c["still_start"][0], c["still_end"][1], "#999", "calibration"))
-    markers = [
-        (r.peak_s, r.peak_deg, f"rep {i} peak {r.peak_deg:.1f}°") for i, r in enumerate(ex.reps, 1)
-    ]
-    chart = line_chart(
-        g.t,
-        result.hip_rotation_deg,
-        y_label="hip rotation (°, internal +)",
-        spans=spans,
-        markers=markers,
-    )
-    sim_note = ""
-    if h.extra.get("simulated") or h.time_base == "simulated":
-        sim_note = '<p class="sim">This session is <b>simulated</b> data, not a real leg.</p>'
-    cards = [
-        ("reps", str(s["rep_count"])),
-        ("max rotation", f"{_f(s['max_rotation_deg'])}°"),
-        ("mean peak", f"{_f(s['mean_peak_deg'])}°"),
-        ("holds", str(s["hold_count"])),
-        ("longest hold", f"{_f(s['longest_hold_s'])} s"),
-        ("total hold", f"{_f(s['total_hold_s'])} s"),
-    ]
-    rep_rows = [
-        [
-            str(i),
-            _f(r["start_s"], 2),
-            _f(r["peak_s"], 2),
-            _f(r["end_s"], 2),
-            _f(r["peak_deg"]),
-            _f(r["range_deg"]),
-            _f(r["duration_s"], 2),
+    spans += [Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in _gaps(g)]
+    rows = _rows_layout(float(g.t[0]), float(g.t[-1]))
+    reps = doc["reps"]
+    out = []
+    for k, (a, b) in enumerate(rows):
+        in_row = [
+            r for r in reps if a <= r["peak_s"] < b or (k == len(rows) - 1 and r["peak_s"] == b)
         ]
-        for i, r in enumerate(doc["reps"], 1)
-    ]
-    hold_rows = [
-        [
-            str(i),
-            _f(x["start_s"], 2),
-            _f(x["end_s"], 2),
-            _f(x["duration_s"], 2),
-            _f(x["mean_deg"]),
-            _f(x["steadiness_deg"], 2),
-            _f(x["effort_index"]),
+        labelled = len(in_row) <= MAX_REP_LABELS
+        row_spans = list(spans)
+        row_spans += [
+            Span(
+                r["start_s"],
+                r["end_s"],
+                "rep",
+                f"rep {i}: peak {fmt(r['peak_deg'])}° at {fmt(r['peak_s'], 2)} s",
+                str(i) if labelled else "",
+            )
+            for i, r in enumerate(reps, 1)
         ]
-        for i, x in enumerate(doc["holds"], 1)
+        row_spans += [
+            Span(
+                h["start_s"],
+                h["end_s"],
+                "hold",
+                f"hold {i}: {fmt(h['duration_s'], 2)} s at {fmt(h['mean_deg'])}°",
+                f"H{i}",
+            )
+            for i, h in enumerate(doc["holds"], 1)
+        ]
+        markers = [
+            Marker(r["peak_s"], r["peak_deg"], "peak", f"rep {i} peak {fmt(r['peak_deg'])}°")
+            for i, r in enumerate(reps, 1)
+        ]
+        if len(rows) > 1:
+            out.append(f"<h3>{_minutes(a - rows[0][0])} to {_minutes(b - rows[0][0])}</h3>")
+        out.append(
+            line_chart(
+                g.t,
+                y,
+                chart_id=f"trace{k}",
+                x_range=(a, b),
+                y_range=y_range,
+                x_label="time (s)",
+                y_label="hip rotation (°, internal +)",
+                spans=row_spans,
+                markers=markers,
+                description=f"hip rotation from {a:.0f} s to {b:.0f} s",
+            )
+        )
+    return "\n".join(out)
+
+
+def _header(path: Path, session: Session, doc: dict) -> list[str]:
+    h = session.header
+    simulated = bool(h.extra.get("simulated"))
+    badge = "<span class='badge sim'>SIMULATED</span>" if simulated else ""
+    meta = [
+        ("date", escape(format_created(h.created_utc))),
+        ("side", f"{escape(h.side)} leg"),
+        ("exercise", escape(h.exercise)),
+        ("duration", escape(format_duration(doc["duration_s"]))),
+        ("file", escape(path.name)),
     ]
-    q = doc["calibration"]["quality"]
-    cal_rows = [[escape(k.replace("_", " ")), _f(v, 3)] for k, v in q.items()]
-    health_rows = []
-    for info in h.sensors:
-        st = result.streams[info.role]
+    parts = [
+        "<header>",
+        f"<h1>Hip rotation report{badge}</h1>",
+        "<p class='meta'>"
+        + "".join(f"<span>{k} <b data-k='{k}'>{v}</b></span>" for k, v in meta)
+        + "</p>",
+        "</header>",
+    ]
+    if simulated:
+        sim = h.extra.get("simulator") or {}
+        seed = f" (seed {escape(str(sim['seed']))})" if "seed" in sim else ""
+        parts.append(
+            "<p class='banner'><b>SIMULATED</b> &ndash; this session was made by the imuhip "
+            f"simulator{seed}. It is not a measurement of a real leg.</p>"
+        )
+    return parts
+
+
+def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
+    rows = []
+    for info in session.header.sensors:
+        st = result.streams.get(info.role)
+        if st is None:
+            continue
         hl = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
-        health_rows.append(
+        dec = doc["sensor_health"].get(info.role, {})
+        longest = max((gp.length_s for gp in hl.gaps), default=None)
+        rate = f"{hl.effective_rate_hz:.1f}"
+        if info.rate_hz > 0:
+            rate += f" / {info.rate_hz:g}"
+        rows.append(
             [
                 escape(info.role),
                 escape(info.profile),
-                escape(info.address) or "&ndash;",
+                escape(info.address) or "\u2013",
                 str(hl.count),
-                f"{hl.effective_rate_hz:.1f}",
+                rate,
                 str(len(hl.gaps)),
+                fmt(longest, 2),
                 str(hl.missing),
-                str(st.stats.dropped if st.stats else 0),
+                str(dec.get("dropped", 0)),
+                str(dec.get("lost_samples", 0)),
             ]
         )
-    lost = [e for e in session.events if e.kind in ("connection_lost", "connection_restored")]
     parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>imuhip report &ndash; {escape(path.name)}</title>",
-        f"<style>{CSS}</style></head><body>",
-        f"<h1>Hip rotation &ndash; {escape(h.side)} leg, {escape(h.exercise)}</h1>",
-        f"<p class='sub'>{escape(path.name)} · {escape(h.created_utc or '')} · "
-        f"{doc['duration_s']:.1f} s · imuhip {escape(__version__)}</p>",
-        sim_note,
-        "<div class='cards'>"
-        + "".join(
-            f"<div class='card' data-k='{escape(k)}'>{escape(k)}<b>{escape(v)}</b></div>"
-            for k, v in cards
-        )
-        + "</div>",
-        "<h2>Hip rotation</h2>",
-        "<p class='legend'><span>blue: reps</span><span>green: holds</span>"
-        "<span>grey: calibration</span><span>red dots: rep peaks</span></p>",
-        chart,
-        f"<h2>Repetitions ({len(rep_rows)})</h2>",
+        "<h2>Sensor health</h2>",
         _table(
-            ["#", "start s", "peak s", "end s", "peak °", "range °", "duration s"], rep_rows, "reps"
-        )
-        if rep_rows
-        else "<p>No repetitions.</p>",
+            [
+                "sensor",
+                "profile",
+                "address",
+                "samples",
+                "rate / set Hz",
+                "gaps",
+                "longest gap s",
+                "missing",
+                "dropped",
+                "lost",
+            ],
+            rows,
+            "health",
+            left=(0, 1, 2),
+        ),
+        "<p class='muted'>Rate: samples per second received, against the rate the sensor was "
+        "set to. Gaps: pauses longer than 1.5 sample periods (the trace is broken there); "
+        "missing: samples estimated lost in them. Dropped: notifications the decoder rejected "
+        "as malformed; lost: samples the sensor sent that never arrived (from its sequence "
+        "numbers).</p>",
     ]
+    link_kinds = ("connection_lost", "connection_restored", "packets_dropped", "pause", "resume")
+    link = [e for e in session.events if e.kind in link_kinds]
+    if link:
+
+        def detail(e) -> str:
+            if e.kind != "packets_dropped":
+                return ""
+            reason = f" ({e.data['reason']})" if e.data.get("reason") else ""
+            return escape(f"{e.data.get('count', '?')} packets{reason}")
+
+        parts.append("<h3>Connection events</h3>")
+        parts.append(
+            _table(
+                ["time s", "sensor", "event", ""],
+                [
+                    [
+                        f"{e.t:.1f}",
+                        escape(e.sensor or "\u2013"),
+                        escape(e.kind.replace("_", " ")),
+                        detail(e),
+                    ]
+                    for e in link
+                ],
+                "events",
+                left=(1, 2, 3),
+            )
+        )
+    if session.report.ok:
+        parts.append("<p class='ok'>Session file intact.</p>")
+    else:
+        parts += [f"<p class='warn'>⚠ {escape(m)}</p>" for m in session.report.messages()]
+    return parts
+
+
+def _calibration(doc: dict) -> list[str]:
+    cal = doc["calibration"]
+    ph = cal["phases"]
+    phase_rows = [
+        [escape(name), fmt(ph[key][0], 1), fmt(ph[key][1], 1)]
+        for name, key in (
+            ("still start pose", "still_start"),
+            ("knee bends", "bends"),
+            ("leg rocks", "rocks"),
+            ("still end pose", "still_end"),
+        )
+        if key in ph
+    ]
+    q_rows = []
+    for key, v in cal["quality"].items():
+        label, unit, digits, note = QUALITY_LABELS.get(key, (key.replace("_", " "), "", 3, ""))
+        q_rows.append([escape(label), fmt(v, digits) + unit, escape(note)])
+    parts = [
+        "<h2>Calibration</h2>",
+        "<div class='two'><div>",
+        "<h3>Phases</h3>",
+        _table(["phase", "from s", "to s"], phase_rows, "phases", left=(0,)),
+        "</div><div>",
+        "<h3>Quality</h3>",
+        _table(["measure", "value", ""], q_rows, "calibration", left=(0, 2)),
+        "</div></div>",
+    ]
+    if cal["warnings"]:
+        parts += [f"<p class='warn'>⚠ {escape(w)}</p>" for w in cal["warnings"]]
+    else:
+        parts.append("<p class='ok'>No calibration warnings.</p>")
+    return parts
+
+
+def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[str]:
+    h = session.header
+    same = [r for r in history if r.ok and r.exercise == h.exercise]
+    parts = [f"<h2>Progress: {escape(h.exercise)} sessions over time ({len(same)})</h2>"]
+    if not same:
+        return [*parts, "<p class='muted'>No analysed sessions of this exercise found.</p>"]
+    rows = []
+    for r in same:
+        this = Path(r.file).name == path.name and r.side == h.side
+        rows.append(
+            [
+                escape(r.date[:16].replace("T", " ")) + (" (this)" if this else ""),
+                escape(r.side),
+                str(r.reps),
+                fmt(r.max_rotation_deg),
+                fmt(r.mean_peak_deg),
+                str(r.holds),
+                fmt(r.longest_hold_s),
+                fmt(r.total_hold_s),
+                escape(r.file) + (" (simulated)" if r.simulated else ""),
+            ]
+        )
+    parts.append(
+        _table(
+            ["date (UTC)", "side", "reps", "max °", "mean peak °", "holds", "longest hold s",
+             "total hold s", "file"],
+            rows,
+            "progress",
+            left=(0, 1, 8),
+        )
+    )  # fmt: skip
+    for a in asymmetry(same):
+        if a.left and a.right:
+            parts.append("<h3>Left/right asymmetry (latest session of each side)</h3>")
+            parts.append(
+                "<ul>"
+                + "".join(
+                    f"<li>{escape(c.metric)}: {escape(c.sentence())}</li>" for c in a.comparisons
+                )
+                + "</ul>"
+            )
+    return parts
+
+
+def render_report(
+    path: Path,
+    session: Session,
+    result: SessionAnalysis,
+    doc: dict,
+    history: list[HistoryRow] | None = None,
+) -> str:
+    """The report page as a string. ``doc`` is the ``imuhip.analysis/1`` document of
+    ``result`` (:func:`imuhip.sinks.analysis_text.analysis_document`); ``history`` (rows of
+    :func:`imuhip.sinks.history.scan`) adds a progress section: the sessions of the same
+    exercise over time, and left/right asymmetry."""
+    h = session.header
+    s = doc["summary"]
+    cards = "".join(
+        f"<div class='card'><span class='k'>{escape(label)}</span>"
+        f"<span class='v' data-k='{key}'>{fmt(s[key], digits)}{unit if s[key] is not None else ''}"
+        "</span></div>"
+        for label, key, digits, unit in SUMMARY_CARDS
+    )
+    rep_rows = [
+        [str(i), *(fmt(r[k], d) for _, k, d in REP_COLUMNS)] for i, r in enumerate(doc["reps"], 1)
+    ]
+    hold_rows = [
+        [str(i), *(fmt(x[k], d) for _, k, d in HOLD_COLUMNS)] for i, x in enumerate(doc["holds"], 1)
+    ]
+    title = f"Hip rotation {h.side} {h.exercise} {format_created(h.created_utc)}"
+    if h.extra.get("simulated"):
+        title = "SIMULATED " + title
+    parts = [
+        "<!doctype html>",
+        "<html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<meta name='generator' content='imuhip {escape(__version__)}'>",
+        f"<title>{escape(title)}</title>",
+        f"<style>{CSS}</style></head><body><main>",
+        *_header(path, session, doc),
+        f"<section class='cards' aria-label='summary'>{cards}</section>",
+        "<h2>Hip rotation over the session</h2>",
+        "<p class='legend'><span><i class='rep'></i>rep (number above)</span>"
+        "<span><i class='dot'></i>rep peak</span>"
+        "<span><i class='hold'></i>hold (H1, H2, ...)</span>"
+        "<span><i class='partial'></i>not counted</span>"
+        "<span><i class='cal'></i>calibration</span>"
+        "<span><i class='gap'></i>sensor gap</span></p>",
+        _trace(result, doc),
+        f"<h2>Repetitions ({len(rep_rows)})</h2>",
+    ]
+    if rep_rows:
+        parts.append(_table(["#", *(c[0] for c in REP_COLUMNS)], rep_rows, "reps"))
+    else:
+        parts.append("<p class='muted'>No repetitions.</p>")
     if doc["partial_reps"]:
         parts.append(
-            "<p>Not counted: "
-            + ", ".join(
-                f"{p['start_s']:.1f} s ({escape(p['reason'])}, {p['range_deg']:.1f}°)"
+            "<p class='muted'>Not counted: "
+            + "; ".join(
+                f"{fmt(p['start_s'])} s ({escape(p['reason'])}, {fmt(p['range_deg'])}° range)"
                 for p in doc["partial_reps"]
             )
             + "</p>"
         )
-    parts += [
-        f"<h2>Holds ({len(hold_rows)})</h2>",
-        _table(
-            ["#", "start s", "end s", "duration s", "mean °", "steadiness °", "effort dB"],
-            hold_rows,
-            "holds",
-        )
-        if hold_rows
-        else "<p>No holds.</p>",
-        "<h2>Calibration</h2>",
-        _table(["measure", "value"], cal_rows, "calibration"),
-    ]
-    parts += [f"<p class='warn'>⚠ {escape(w)}</p>" for w in doc["calibration"]["warnings"]]
-    parts += [
-        "<h2>Sensor health</h2>",
-        _table(
-            ["role", "profile", "address", "samples", "rate Hz", "gaps", "missing", "dropped"],
-            health_rows,
-            "health",
-        ),
-    ]
-    if lost:
+    parts.append(f"<h2>Holds ({len(hold_rows)})</h2>")
+    if hold_rows:
+        parts.append(_table(["#", *(c[0] for c in HOLD_COLUMNS)], hold_rows, "holds"))
         parts.append(
-            "<p>"
-            + "; ".join(
-                f"{e.t:.1f} s {escape(e.kind.replace('_', ' '))} ({escape(e.sensor or '')})"
-                for e in lost
-            )
-            + "</p>"
+            "<p class='muted'>Steadiness: standard deviation of the angle during the hold. "
+            "Effort: shin tremor power in the hold against rest, in dB (0 = like resting; "
+            "pushing against a band typically gives 10 dB and more).</p>"
         )
-    if not session.report.ok:
-        parts += [f"<p class='warn'>⚠ {escape(m)}</p>" for m in session.report.messages()]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    else:
+        parts.append("<p class='muted'>No holds.</p>")
+    if history is not None:
+        parts += _progress(path, session, history)
+    parts += _calibration(doc)
+    parts += _health(session, result, doc)
+    parts.append(
+        f"<footer>imuhip {escape(__version__)} &middot; {escape(path.name)} &middot; "
+        f"analysis schema {escape(doc['schema'])} &middot; angles in degrees of hip rotation "
+        "(internal positive, 0 in the calibrated start pose), times in seconds on the "
+        "recording's clock.</footer>"
+    )
+    parts.append("</main></body></html>")
+    return "\n".join(p for p in parts if p)
 
 
 def write_report(out: str | os.PathLike[str], html: str) -> Path:

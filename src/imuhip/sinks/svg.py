@@ -1,103 +1,219 @@
-"""Tiny dependency-free SVG line charts for the self-contained HTML report."""
+"""Tiny dependency-free SVG line charts for the self-contained HTML report.
+
+Charts scale with the page (``viewBox``), clip everything to the plot area, break the line where
+the data are NaN (sensor gaps), and keep at most two points per horizontal pixel so an hour of
+100 Hz data stays a few tens of kilobytes.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
-from itertools import pairwise
 
 import numpy as np
 
 
-def _nice_step(span: float, target: int = 6) -> float:
+def nice_step(span: float, target: int = 6) -> float:
+    """A 1-2-5 step that cuts ``span`` into about ``target`` intervals."""
     raw = span / max(1, target)
-    mag = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
+    if not raw > 0 or not math.isfinite(raw):
+        return 1.0
+    mag = 10 ** math.floor(math.log10(raw))
     for m in (1, 2, 5, 10):
         if raw <= m * mag:
             return m * mag
     return 10 * mag
 
 
+def ticks(lo: float, hi: float, target: int = 6) -> list[float]:
+    """Round tick values from ``lo`` to ``hi`` (inclusive), about ``target`` intervals apart."""
+    step = nice_step(hi - lo, target)
+    first = math.ceil(lo / step - 1e-9)
+    out = []
+    k = first
+    while k * step <= hi + 1e-9 * step:
+        out.append(round(k * step, 10) + 0.0)  # + 0.0 turns -0.0 into 0.0
+        k += 1
+    return out
+
+
 def decimate_minmax(x: np.ndarray, y: np.ndarray, buckets: int) -> tuple[np.ndarray, np.ndarray]:
-    """Keep each bucket's min and max so peaks survive drawing long traces (NaNs dropped)."""
-    ok = np.isfinite(y)
-    x, y = x[ok], y[ok]
+    """Keep each bucket's min and max (in time order) so peaks survive drawing long traces.
+
+    NaNs in ``y`` mark gaps: a bucket with no finite value becomes one NaN point, which
+    :func:`line_chart` draws as a break in the line. Short traces are returned unchanged.
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float)
     if len(x) <= 2 * buckets:
         return x, y
     edges = np.linspace(0, len(x), buckets + 1).astype(int)
-    xs, ys = [], []
-    for a, b in pairwise(edges.tolist()):
+    xs: list[float] = []
+    ys: list[float] = []
+    for a, b in zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True):
         seg = y[a:b]
-        i, j = a + int(np.argmin(seg)), a + int(np.argmax(seg))
-        for k in sorted((i, j)):
-            xs.append(x[k])
-            ys.append(y[k])
+        ok = np.isfinite(seg)
+        if not ok.any():
+            xs.append(float(x[a]))
+            ys.append(math.nan)
+            continue
+        filled_lo = np.where(ok, seg, np.inf)
+        filled_hi = np.where(ok, seg, -np.inf)
+        i, j = a + int(np.argmin(filled_lo)), a + int(np.argmax(filled_hi))
+        for k in sorted({i, j}):
+            xs.append(float(x[k]))
+            ys.append(float(y[k]))
     return np.asarray(xs), np.asarray(ys)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A shaded band from ``x0`` to ``x1``; ``label`` (optional) is written above the plot."""
+
+    x0: float
+    x1: float
+    cls: str
+    title: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Marker:
+    """A dot at (``x``, ``y``) with a hover title."""
+
+    x: float
+    y: float
+    cls: str
+    title: str
+
+
+def _fmt_tick(v: float) -> str:
+    return f"{v:g}".replace("-", "\u2212")
 
 
 def line_chart(
     x: np.ndarray,
     y: np.ndarray,
     *,
+    chart_id: str = "c",
     width: int = 960,
-    height: int = 280,
+    height: int = 260,
+    x_range: tuple[float, float] | None = None,
+    y_range: tuple[float, float] | None = None,
     x_label: str = "time (s)",
     y_label: str = "",
-    spans: list[tuple[float, float, str, str]] = (),
-    markers: list[tuple[float, float, str]] = (),
+    spans: Sequence[Span] = (),
+    markers: Sequence[Marker] = (),
+    description: str = "",
 ) -> str:
-    """An SVG line chart. ``spans``: (x0, x1, colour, title) shaded bands; ``markers``:
-    (x, y, title) dots."""
-    pad_l, pad_r, pad_t, pad_b = 56, 12, 12, 36
-    x, y = decimate_minmax(np.asarray(x, float), np.asarray(y, float), width)
-    if len(x) == 0:
-        return f'<svg width="{width}" height="{height}"><text x="10" y="20">no data</text></svg>'
-    x0, x1 = float(x.min()), float(x.max()) or 1.0
-    y0, y1 = float(min(y.min(), 0.0)), float(max(y.max(), 1.0))
-    ypad = 0.05 * (y1 - y0)
-    y0, y1 = y0 - ypad, y1 + ypad
+    """An SVG line chart of ``y`` against ``x``.
+
+    ``x_range``/``y_range`` fix the axes (so several charts share a scale); otherwise they come
+    from the data (the y range always includes 0). Spans and markers outside the x range are
+    left out; those crossing its edges are clipped. Styling is by CSS class (see the report's
+    style sheet): ``line``, ``grid``, ``zero``, ``axis``, ``tick``, ``label``, and the span and
+    marker classes given.
+    """
+    pad_l, pad_r, pad_t, pad_b = 52, 14, 22, 40
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    if x_range is None:
+        x_range = (float(x[0]), float(x[-1])) if len(x) else (0.0, 1.0)
+    x0, x1 = x_range
+    if x1 <= x0:
+        x1 = x0 + 1.0
+    inside = (x >= x0) & (x <= x1)
+    x, y = x[inside], y[inside]
+    xs, ys = decimate_minmax(x, y, w)
+    if y_range is None:
+        fin = ys[np.isfinite(ys)]
+        lo = float(min(fin.min(), 0.0)) if len(fin) else 0.0
+        hi = float(max(fin.max(), 1.0)) if len(fin) else 1.0
+        pad = 0.06 * (hi - lo)
+        y_range = (lo - pad, hi + pad)
+    y0, y1 = y_range
+    if y1 <= y0:
+        y1 = y0 + 1.0
 
     def sx(v: float) -> float:
-        return pad_l + (v - x0) / ((x1 - x0) or 1.0) * w
+        return pad_l + (v - x0) / (x1 - x0) * w
 
     def sy(v: float) -> float:
-        return pad_t + (y1 - v) / ((y1 - y0) or 1.0) * h
+        return pad_t + (y1 - v) / (y1 - y0) * h
 
-    out = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" class="chart">']
-    for a, b, colour, title in spans:
+    clip = f"clip-{escape(chart_id)}"
+    label = escape(description or y_label)
+    out = [
+        f'<svg viewBox="0 0 {width} {height}" class="chart" role="img" aria-label="{label}" '
+        f'preserveAspectRatio="xMidYMid meet">',
+        f'<defs><clipPath id="{clip}"><rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>'
+        "</clipPath></defs>",
+        f'<rect class="plot" x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>',
+        f'<g clip-path="url(#{clip})">',
+    ]
+    labels = []
+    for s in spans:
+        if s.x1 < x0 or s.x0 > x1:
+            continue
+        a, b = sx(max(s.x0, x0)), sx(min(s.x1, x1))
         out.append(
-            f'<rect x="{sx(a):.1f}" y="{pad_t}" width="{max(1.0, sx(b) - sx(a)):.1f}" '
-            f'height="{h}" fill="{colour}" opacity="0.18"><title>{escape(title)}</title></rect>'
+            f'<rect class="{escape(s.cls)}" x="{a:.1f}" y="{pad_t}" width="{max(1.0, b - a):.1f}" '
+            f'height="{h}"><title>{escape(s.title)}</title></rect>'
         )
-    step = _nice_step(y1 - y0)
-    v = math.ceil(y0 / step) * step
-    while v <= y1:
+        if s.label:
+            labels.append(
+                f'<text class="spanlabel" x="{(a + b) / 2:.1f}" y="{pad_t - 6}" '
+                f'text-anchor="middle">{escape(s.label)}</text>'
+            )
+    for v in ticks(y0, y1, max(2, h // 36)):
+        cls = "zero" if v == 0 else "grid"
         out.append(
-            f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" '
-            f'stroke="#ddd"/><text x="{pad_l - 6}" y="{sy(v) + 4:.1f}" text-anchor="end" '
-            f'font-size="11">{v:g}</text>'
+            f'<line class="{cls}" x1="{pad_l}" x2="{pad_l + w}" y1="{sy(v):.1f}" y2="{sy(v):.1f}"/>'
         )
-        v += step
-    step = _nice_step(x1 - x0, 10)
-    v = math.ceil(x0 / step) * step
-    while v <= x1:
+    # the trace, broken at NaNs
+    path = []
+    pen_up = True
+    for a, b in zip(xs.tolist(), ys.tolist(), strict=True):
+        if not math.isfinite(b):
+            pen_up = True
+            continue
+        path.append(f"{'M' if pen_up else 'L'}{sx(a):.1f} {sy(b):.1f}")
+        pen_up = False
+    if path:
+        out.append(f'<path class="line" d="{"".join(path)}"/>')
+    for m in markers:
+        if not (x0 <= m.x <= x1) or not math.isfinite(m.y):
+            continue
         out.append(
-            f'<text x="{sx(v):.1f}" y="{pad_t + h + 16}" text-anchor="middle" '
-            f'font-size="11">{v:g}</text>'
+            f'<circle class="{escape(m.cls)}" cx="{sx(m.x):.1f}" cy="{sy(m.y):.1f}" r="3.2">'
+            f"<title>{escape(m.title)}</title></circle>"
         )
-        v += step
-    pts = " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, y, strict=True))
-    out.append(f'<polyline points="{pts}" fill="none" stroke="#1f5fa8" stroke-width="1.3"/>')
-    for mx, my, title in markers:
+    out.append("</g>")
+    out += labels
+    # axes, ticks and labels
+    out.append(f'<path class="axis" d="M{pad_l} {pad_t}V{pad_t + h}H{pad_l + w}"/>')
+    if not np.isfinite(ys).any():
         out.append(
-            f'<circle cx="{sx(mx):.1f}" cy="{sy(my):.1f}" r="3.5" fill="#c0392b">'
-            f"<title>{escape(title)}</title></circle>"
+            f'<text class="label" x="{pad_l + w / 2:.1f}" y="{pad_t + h / 2:.1f}" '
+            'text-anchor="middle">no angle data</text>'
+        )
+    for v in ticks(y0, y1, max(2, h // 36)):
+        out.append(
+            f'<text class="tick" x="{pad_l - 6}" y="{sy(v) + 4:.1f}" text-anchor="end">'
+            f"{_fmt_tick(v)}</text>"
+        )
+    for v in ticks(x0, x1, max(2, w // 80)):
+        out.append(
+            f'<line class="axis" x1="{sx(v):.1f}" x2="{sx(v):.1f}" y1="{pad_t + h}" '
+            f'y2="{pad_t + h + 4}"/><text class="tick" x="{sx(v):.1f}" y="{pad_t + h + 16}" '
+            f'text-anchor="middle">{_fmt_tick(v)}</text>'
         )
     out.append(
-        f'<text x="{pad_l + w / 2}" y="{height - 4}" text-anchor="middle" font-size="12">'
+        f'<text class="label" x="{pad_l + w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
         f"{escape(x_label)}</text>"
-        f'<text x="14" y="{pad_t + h / 2}" text-anchor="middle" font-size="12" '
-        f'transform="rotate(-90 14 {pad_t + h / 2})">{escape(y_label)}</text></svg>'
+        f'<text class="label" x="14" y="{pad_t + h / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {pad_t + h / 2:.1f})">{escape(y_label)}</text></svg>'
     )
     return "".join(out)

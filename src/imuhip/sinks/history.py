@@ -1,0 +1,524 @@
+"""``imuhip history``: every session in a folder, one row each, and left/right asymmetry.
+
+Each session file is analysed with the same pipeline as ``imuhip analyze`` (so the figures agree
+with it); a file that cannot be read or analysed gets a row saying why instead of stopping the
+scan. Results are cached by file (path, size, modification time) and by the imuhip code that
+produced them, so a second look at a folder is instant; uncached files are analysed in parallel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+from imuhip import __version__
+
+SUFFIX = ".imuhip"
+CACHE_SCHEMA = "imuhip.history-cache/1"
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One session.
+
+    Attributes:
+        file: path relative to the scanned folder.
+        date: ISO-8601 UTC time (``2026-03-01T14:05:00+00:00``): the header's ``created_utc``,
+            else the file's modification time.
+        date_source: "header" or "file time".
+        side, exercise: from the header ("" when the file could not be read).
+        simulated: the header says the session is simulated.
+        duration_s: session length, seconds.
+        reps, max_rotation_deg, mean_peak_deg, holds, longest_hold_s, total_hold_s: as in
+            ``imuhip analyze`` (``summary``); None when the analysis failed or (for the
+            extremes) there is nothing to measure.
+        error: why the session could not be analysed ("" when it was).
+        note: other remarks (a damaged file that was still analysed).
+    """
+
+    file: str
+    date: str
+    date_source: str
+    side: str = ""
+    exercise: str = ""
+    simulated: bool = False
+    duration_s: float | None = None
+    reps: int | None = None
+    max_rotation_deg: float | None = None
+    mean_peak_deg: float | None = None
+    holds: int | None = None
+    longest_hold_s: float | None = None
+    total_hold_s: float | None = None
+    error: str = ""
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+CSV_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(HistoryRow))
+_INT_FIELDS = {"reps", "holds"}
+_FLOAT_FIELDS = {
+    "duration_s",
+    "max_rotation_deg",
+    "mean_peak_deg",
+    "longest_hold_s",
+    "total_hold_s",
+}
+
+
+# ---------------------------------------------------------------- analysing one file
+
+
+def _utc_iso(d: datetime) -> str:
+    if d.tzinfo is None:
+        d = d.replace(tzinfo=UTC)
+    return d.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def session_date(created_utc: str, mtime: float) -> tuple[str, str]:
+    """(ISO-8601 UTC date, source): the header's time if it parses, else ``mtime``."""
+    if created_utc:
+        with contextlib.suppress(ValueError):
+            return _utc_iso(datetime.fromisoformat(created_utc)), "header"
+    return _utc_iso(datetime.fromtimestamp(mtime, UTC)), "file time"
+
+
+def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> HistoryRow:
+    """Analyse one session file into a row; never raises for a bad file (the row says why)."""
+    from imuhip.files.session_file import read_session
+    from imuhip.pipeline import analyze_session
+
+    path = Path(path)
+    name = name if name is not None else path.name
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        return HistoryRow(name, "", "", error=f"cannot open: {exc.strerror or exc}")
+    date, source = session_date("", mtime)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            session = read_session(path, warn=False)
+    except Exception as exc:
+        return HistoryRow(name, date, source, error=_reason(exc))
+    h = session.header
+    date, source = session_date(h.created_utc, mtime)
+    base = {
+        "file": name,
+        "date": date,
+        "date_source": source,
+        "side": h.side,
+        "exercise": h.exercise,
+        "simulated": bool(h.extra.get("simulated")),
+        "duration_s": round(session.duration_s, 3),
+    }
+    note = ""
+    if not session.report.ok:
+        lost = session.report.truncated_bytes + sum(d.length for d in session.report.damaged)
+        note = f"damaged file: {lost} bytes unreadable"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = analyze_session(session)
+    except Exception as exc:
+        return HistoryRow(**base, error=_reason(exc), note=note)
+    s = result.exercise.summary()
+    return HistoryRow(
+        **base,
+        reps=s["rep_count"],
+        max_rotation_deg=s["max_rotation_deg"],
+        mean_peak_deg=s["mean_peak_deg"],
+        holds=s["hold_count"],
+        longest_hold_s=s["longest_hold_s"],
+        total_hold_s=s["total_hold_s"],
+        note=note,
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    from imuhip.errors import ImuhipError
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if isinstance(exc, ImuhipError) else f"{type(exc).__name__}: {text}"
+
+
+# ---------------------------------------------------------------- cache
+
+
+def _code_fingerprint() -> str:
+    """Changes whenever any module of the installed imuhip changes (so do the results)."""
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha1(__version__.encode())
+    for p in sorted(root.rglob("*.py")):
+        st = p.stat()
+        h.update(f"{p.relative_to(root)}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+
+def default_cache_path() -> Path:
+    """``$IMUHIP_CACHE_DIR/history.json``, else the user's cache folder."""
+    env = os.environ.get("IMUHIP_CACHE_DIR")
+    if env:
+        return Path(env) / "history.json"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("imuhip")) / "history.json"
+
+
+def _file_key(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+class _Cache:
+    """Analysis rows by absolute file path, valid for one file version and one code version."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.code = _code_fingerprint()
+        self.entries: dict[str, dict] = {}
+        self.dirty = False
+        if path is None:
+            return
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if (
+            isinstance(doc, dict)
+            and doc.get("schema") == CACHE_SCHEMA
+            and doc.get("code") == self.code
+            and isinstance(doc.get("entries"), dict)
+        ):
+            self.entries = doc["entries"]
+
+    def get(self, path: Path, name: str) -> HistoryRow | None:
+        e = self.entries.get(str(path.resolve()))
+        try:
+            if e is None or e.get("key") != _file_key(path):
+                return None
+            return HistoryRow(**{**e["row"], "file": name})
+        except (OSError, TypeError, KeyError):
+            return None
+
+    def put(self, path: Path, row: HistoryRow) -> None:
+        if self.path is None or row.error.startswith("cannot open"):
+            return
+        with contextlib.suppress(OSError):
+            self.entries[str(path.resolve())] = {"key": _file_key(path), "row": asdict(row)}
+            self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        live = {k: v for k, v in self.entries.items() if Path(k).exists()}
+        doc = {"schema": CACHE_SCHEMA, "code": self.code, "entries": live}
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
+            tmp.write_text(json.dumps(doc), encoding="utf-8")
+            os.replace(tmp, self.path)
+
+
+# ---------------------------------------------------------------- scanning a folder
+
+
+def find_sessions(root: str | os.PathLike[str]) -> list[Path]:
+    """Session files (``*.imuhip``) under ``root``, recursively, in path order."""
+    root = Path(root)
+    return sorted(p for p in root.rglob(f"*{SUFFIX}") if p.is_file())
+
+
+def _analyze_job(args: tuple[str, str]) -> HistoryRow:
+    return analyze_file(args[0], args[1])
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Rows (oldest first) and how they were obtained."""
+
+    rows: list[HistoryRow]
+    analysed: int
+    cached: int
+
+
+def scan(
+    root: str | os.PathLike[str],
+    *,
+    jobs: int | None = None,
+    cache: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ScanResult:
+    """Analyse every session under ``root`` (see :func:`analyze_file`).
+
+    Args:
+        jobs: worker processes for uncached files (None: one per CPU; 1: in this process).
+        cache: cache file to read and update (None: no cache).
+        progress: called with (done, total) as uncached files finish.
+    """
+    root = Path(root)
+    files = find_sessions(root)
+    store = _Cache(cache)
+    rows: dict[Path, HistoryRow] = {}
+    todo: list[Path] = []
+    for p in files:
+        hit = store.get(p, p.relative_to(root).as_posix())
+        if hit is None:
+            todo.append(p)
+        else:
+            rows[p] = hit
+    work = [(str(p), p.relative_to(root).as_posix()) for p in todo]
+    n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(work)))
+    if n_jobs == 1:
+        results: Iterable[HistoryRow] = map(_analyze_job, work)
+        for k, (p, row) in enumerate(zip(todo, results, strict=True), 1):
+            rows[p] = row
+            store.put(p, row)
+            if progress:
+                progress(k, len(todo))
+    else:
+        import imuhip.pipeline  # noqa: F401  (imported once here, inherited by forked workers)
+
+        with ProcessPoolExecutor(max_workers=n_jobs) as pool:
+            results = pool.map(_analyze_job, work, chunksize=1)
+            for k, (p, row) in enumerate(zip(todo, results, strict=True), 1):
+                rows[p] = row
+                store.put(p, row)
+                if progress:
+                    progress(k, len(todo))
+    store.save()
+    ordered = sorted(rows.values(), key=lambda r: (r.date, r.file))
+    return ScanResult(ordered, len(todo), len(files) - len(todo))
+
+
+# ---------------------------------------------------------------- left/right asymmetry
+
+#: (label, HistoryRow attribute, unit)
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("max rotation", "max_rotation_deg", "°"),
+    ("mean peak", "mean_peak_deg", "°"),
+    ("longest hold", "longest_hold_s", " s"),
+)
+
+
+def percent_difference(left: float | None, right: float | None) -> float | None:
+    """``100·(L−R)/max(L,R)``: positive when the left is larger; None unless both are > 0."""
+    if left is None or right is None or left <= 0 or right <= 0:
+        return None
+    return 100.0 * (left - right) / max(left, right)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One metric of the latest left and right sessions of one exercise."""
+
+    metric: str
+    unit: str
+    left: float | None
+    right: float | None
+    percent: float | None
+
+    def sentence(self) -> str:
+        """E.g. ``left 38.2° vs right 31.0°: right 19 % less``."""
+
+        def v(x: float | None) -> str:
+            return "\u2013" if x is None else f"{x:.1f}{self.unit}"
+
+        head = f"left {v(self.left)} vs right {v(self.right)}"
+        if self.left is None or self.right is None:
+            what = "reps" if self.unit == "°" else "holds"
+            sides = [s for s, x in (("left", self.left), ("right", self.right)) if x is None]
+            where = "either side" if len(sides) == 2 else f"the {sides[0]} side"
+            return f"{head}: no {what} on {where}"
+        if self.percent is None:
+            return f"{head}: not comparable"
+        p = round(abs(self.percent))
+        if p == 0:
+            return f"{head}: no difference"
+        return f"{head}: {'right' if self.percent > 0 else 'left'} {p} % less"
+
+
+@dataclass(frozen=True)
+class Asymmetry:
+    """Left against right for one exercise: the latest session of each side."""
+
+    exercise: str
+    left: HistoryRow | None
+    right: HistoryRow | None
+    comparisons: tuple[Comparison, ...]
+
+
+def asymmetry(rows: Iterable[HistoryRow]) -> list[Asymmetry]:
+    """Per exercise (alphabetical), the latest analysed session of each side compared."""
+    latest: dict[str, dict[str, HistoryRow]] = {}
+    for r in rows:
+        if not r.ok or r.side not in ("left", "right"):
+            continue
+        sides = latest.setdefault(r.exercise, {})
+        cur = sides.get(r.side)
+        if cur is None or (r.date, r.file) > (cur.date, cur.file):
+            sides[r.side] = r
+    out = []
+    for ex in sorted(latest):
+        left, right = latest[ex].get("left"), latest[ex].get("right")
+        comps: tuple[Comparison, ...] = ()
+        if left and right:
+            comps = tuple(
+                Comparison(
+                    label,
+                    unit,
+                    getattr(left, attr),
+                    getattr(right, attr),
+                    percent_difference(getattr(left, attr), getattr(right, attr)),
+                )
+                for label, attr, unit in METRICS
+            )
+        out.append(Asymmetry(ex, left, right, comps))
+    return out
+
+
+# ---------------------------------------------------------------- output
+
+
+def _v(x: float | int | None, digits: int = 1) -> str:
+    if x is None:
+        return "-"
+    return str(x) if isinstance(x, int) else f"{x:.{digits}f}"
+
+
+def _minsec(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = round(seconds)
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _short_date(iso: str) -> str:
+    return iso[:16].replace("T", " ") if iso else "?"
+
+
+def _text_table(header: list[str], rows: list[list[str]], left: set[int]) -> list[str]:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def line(r: list[str]) -> str:
+        cells = [
+            c.ljust(w) if i in left else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
+
+
+def history_text(root: Path, result: ScanResult, seconds: float | None = None) -> str:
+    """The table and the asymmetry sentences ``imuhip history`` prints (plain text)."""
+    rows = result.rows
+    failed = sum(not r.ok for r in rows)
+    took = f" in {seconds:.1f} s" if seconds is not None else ""
+    out = [
+        f"{root}: {len(rows)} session(s)"
+        + (f", {failed} not analysed" if failed else "")
+        + f" ({result.analysed} analysed{took}, {result.cached} from cache)",
+        "",
+    ]
+    if not rows:
+        return out[0]
+    header = [
+        "date (UTC)", "side", "exercise", "length", "reps", "max °", "mean peak °", "holds",
+        "longest s", "total hold s", "file", "note",
+    ]  # fmt: skip
+    body = []
+    for r in rows:
+        notes = [n for n in (r.error and f"not analysed: {r.error}", r.note) if n]
+        if r.simulated:
+            notes.insert(0, "SIMULATED")
+        date = _short_date(r.date) + ("*" if r.date_source == "file time" else "")
+        body.append(
+            [
+                date,
+                r.side or "?",
+                r.exercise or "?",
+                _minsec(r.duration_s),
+                _v(r.reps),
+                _v(r.max_rotation_deg),
+                _v(r.mean_peak_deg),
+                _v(r.holds),
+                _v(r.longest_hold_s),
+                _v(r.total_hold_s),
+                r.file,
+                "; ".join(notes),
+            ]
+        )
+    out += _text_table(header, body, {0, 1, 2, 10, 11})
+    if any(r.date_source == "file time" for r in rows):
+        out.append("* date from the file's modification time (no creation time in the header)")
+    out += ["", "left/right asymmetry (latest session of each side; 100·(L-R)/max(L,R))"]
+    asym = asymmetry(rows)
+    if not asym:
+        out.append("  no analysed sessions to compare")
+    for a in asym:
+        if not (a.left and a.right):
+            have = "left" if a.left else "right"
+            out.append(f"  {a.exercise}: only {have} sessions, nothing to compare")
+            continue
+        out.append(
+            f"  {a.exercise}: left {_short_date(a.left.date)} {a.left.file}"
+            f" vs right {_short_date(a.right.date)} {a.right.file}"
+        )
+        width = max(len(c.metric) for c in a.comparisons)
+        for c in a.comparisons:
+            out.append(f"    {c.metric.ljust(width)}  {c.sentence()}")
+    return "\n".join(out)
+
+
+def write_csv(out: str | os.PathLike[str], rows: Iterable[HistoryRow]) -> Path:
+    """The rows as CSV (header :data:`CSV_FIELDS`; empty cells for missing figures)."""
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.partial")
+    with tmp.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(CSV_FIELDS)
+        for r in rows:
+            d = asdict(r)
+            w.writerow(["" if d[k] is None else d[k] for k in CSV_FIELDS])
+    os.replace(tmp, out)
+    return out
+
+
+def read_csv(path: str | os.PathLike[str]) -> list[HistoryRow]:
+    """Rows written by :func:`write_csv`."""
+    rows = []
+    with Path(path).open(newline="", encoding="utf-8") as f:
+        for d in csv.DictReader(f):
+            vals: dict = {}
+            for k in CSV_FIELDS:
+                s = d.get(k, "")
+                if k in _INT_FIELDS:
+                    vals[k] = int(s) if s else None
+                elif k in _FLOAT_FIELDS:
+                    vals[k] = float(s) if s else None
+                elif k == "simulated":
+                    vals[k] = s == "True"
+                else:
+                    vals[k] = s
+            rows.append(HistoryRow(**vals))
+    return rows
+
+
+def tty_progress(done: int, total: int) -> None:
+    """Progress on stderr when it is a terminal (nothing when piped)."""
+    if sys.stderr.isatty():
+        end = "\n" if done == total else ""
+        print(f"\ranalysing sessions: {done}/{total}", end=end, file=sys.stderr, flush=True)

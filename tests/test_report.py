@@ -1,0 +1,256 @@
+"""The HTML report: structure, figures equal to ``imuhip analyze``, self-containment."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from imuhip.cli import main
+from imuhip.files.session_file import read_session
+from imuhip.pipeline import analyze_session
+from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+from imuhip.sinks.analysis_text import analysis_document, analysis_text
+from imuhip.sinks.report import _rows_layout, render_report
+from imuhip.sinks.svg import decimate_minmax, line_chart, ticks
+
+# Digits ``imuhip analyze`` prints each figure with (see analysis_text); the page must match.
+REP_DIGITS = (("start_s", 2), ("peak_s", 2), ("end_s", 2), ("peak_deg", 1), ("range_deg", 1),
+              ("duration_s", 2))  # fmt: skip
+HOLD_DIGITS = (("start_s", 2), ("end_s", 2), ("duration_s", 2), ("mean_deg", 1),
+               ("steadiness_deg", 2), ("effort_index", 1))  # fmt: skip
+DASH = "\u2013"
+
+
+def fmt(v: float | None, digits: int) -> str:
+    return DASH if v is None else f"{v:.{digits}f}"
+
+
+class Page(HTMLParser):
+    """What a reader sees: tables (by class) as rows of cell texts, ``data-k`` values, text,
+    and every tag and attribute (for the self-containment checks)."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: dict[str, list[list[str]]] = {}
+        self.values: dict[str, str] = {}
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self._table: list[list[str]] | None = None
+        self._cell: list[str] | None = None
+        self._dk: tuple[str, list[str]] | None = None
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "table":
+            self._table = self.tables.setdefault(a.get("class") or "", [])
+        elif tag == "tr" and self._table is not None:
+            self._table.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+        if "data-k" in a:
+            self._dk = (a["data-k"], [])
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._table is not None:
+            self._table[-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "table":
+            self._table = None
+        if self._dk is not None and tag in ("span", "b"):
+            self.values[self._dk[0]] = "".join(self._dk[1]).strip()
+            self._dk = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._dk is not None:
+            self._dk[1].append(data)
+
+    def body(self, cls: str) -> list[list[str]]:
+        return self.tables[cls][1:]  # without the heading row
+
+
+def check_page(page: Page, doc: dict, text: str) -> None:
+    """Every figure of ``doc`` (``imuhip.analysis/1``) is on ``page`` as ``imuhip analyze``
+    prints it (``text``: its text output)."""
+    s = doc["summary"]
+    assert page.values["rep_count"] == str(s["rep_count"])
+    assert page.values["hold_count"] == str(s["hold_count"])
+    for key, unit in (("max_rotation_deg", "°"), ("mean_peak_deg", "°"),
+                      ("longest_hold_s", " s"), ("total_hold_s", " s")):  # fmt: skip
+        want = DASH if s[key] is None else f"{s[key]:.1f}{unit}"
+        assert page.values[key] == want, key
+    text_lines = text.splitlines()
+    reps = page.body("reps") if doc["reps"] else []
+    assert len(reps) == len(doc["reps"])
+    for i, (row, r) in enumerate(zip(reps, doc["reps"], strict=True), 1):
+        want = [str(i), *(fmt(r[k], d) for k, d in REP_DIGITS)]
+        assert row == want
+        line = next(ln for ln in text_lines if ln.split()[:2] == [str(i), want[1]])
+        assert line.split() == want  # the same strings as `imuhip analyze` prints
+    holds = page.body("holds") if doc["holds"] else []
+    assert len(holds) == len(doc["holds"])
+    for i, (row, h) in enumerate(zip(holds, doc["holds"], strict=True), 1):
+        assert row == [str(i), *(fmt(h[k], d) for k, d in HOLD_DIGITS)]
+    quality = {r[0]: r[1] for r in page.body("calibration")}
+    assert len(quality) == len(doc["calibration"]["quality"])
+    all_text = " ".join(" ".join(page.text).split())
+    for w in doc["calibration"]["warnings"]:
+        assert w in all_text
+    health = {r[0]: r for r in page.body("health")}
+    assert set(health) == {"thigh", "shin"}
+    for role, d in doc["sensor_health"].items():
+        assert health[role][-2:] == [str(d["dropped"]), str(d["lost_samples"])]
+
+
+def assert_self_contained(html: str, page: Page) -> None:
+    assert not re.search(r"https?:|//[a-z0-9]|@import|<script|<link|<iframe|<img", html, re.I)
+    for tag, attrs in page.tags:
+        for name in ("src", "href", "xlink:href", "srcset", "action"):
+            assert name not in attrs, (tag, name)
+    for ref in re.findall(r"url\(([^)]*)\)", html):
+        assert ref.startswith("#"), ref  # only the charts' own clip paths
+
+
+@pytest.fixture(scope="module")
+def simulated(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("report") / "mixed.imuhip"
+    cfg = SimConfig(content="mixed", duration_s=120, seed=1, profile="witmotion-ble5")
+    write_simulation(simulate(cfg), path)
+    return path
+
+
+def test_report_page_shows_the_analysis(simulated, tmp_path, capsys):
+    out = tmp_path / "r.html"
+    assert main(["report", str(simulated), "-o", str(out)]) == 0
+    assert main(["analyze", "--json", str(simulated)]) == 0
+    cap = capsys.readouterr().out
+    doc = json.loads(cap[cap.index("{") :])
+    assert main(["analyze", str(simulated)]) == 0
+    text = capsys.readouterr().out
+    assert doc["reps"] and doc["holds"]  # the fixture exercises both tables
+
+    html = out.read_text(encoding="utf-8")
+    page = Page(html)
+    check_page(page, doc, text)
+    assert_self_contained(html, page)
+    assert "<span class='badge sim'>SIMULATED</span>" in html and "<title>SIMULATED " in html
+    assert html.count("<svg") == 1 and len(html) < 200_000
+    # spans for every rep and hold, one peak marker per rep
+    assert html.count('class="rep"') == len(doc["reps"])
+    assert html.count('class="hold"') == len(doc["holds"])
+    assert html.count('class="peak"') == len(doc["reps"])
+    assert "time (s)" in html and "hip rotation (°" in html
+
+
+def test_report_variants(simulated):
+    """A real (not simulated) session, warnings, partial reps, no reps or holds."""
+    session = read_session(simulated)
+    result = analyze_session(session)
+    doc = analysis_document(session, result)
+    real = session.with_header(extra={}, time_base="host-monotonic")
+    doc2 = json.loads(json.dumps(doc))
+    doc2["calibration"]["warnings"] = ["the leg was <not> quite still"]
+    doc2["partial_reps"] = [
+        {"start_s": 110.0, "peak_s": 111.0, "end_s": None, "peak_deg": 9.0, "range_deg": 8.5,
+         "reason": "not finished"}
+    ]  # fmt: skip
+    doc2["reps"], doc2["holds"] = [], []
+    doc2["summary"] = {**doc2["summary"], "rep_count": 0, "hold_count": 0,
+                       "max_rotation_deg": None, "mean_peak_deg": None, "longest_hold_s": None,
+                       "total_hold_s": 0.0}  # fmt: skip
+    html = render_report(simulated, real, result, doc2)
+    page = Page(html)
+    assert "SIMULATED" not in html
+    assert "the leg was &lt;not&gt; quite still" in html
+    assert "not finished" in html and 'class="partial"' in html
+    assert "No repetitions." in html and "No holds." in html
+    assert page.values["max_rotation_deg"] == DASH
+    assert_self_contained(html, page)
+
+
+def test_long_sessions_are_drawn_in_rows_and_stay_small():
+    assert _rows_layout(0.0, 600.0) == [(0.0, 600.0)]
+    rows = _rows_layout(0.0, 3603.0)  # an hour: six 10-minute rows, the remainder in the last
+    assert len(rows) == 6 and rows[0] == (0.0, 600.0) and rows[-1] == (3000.0, 3603.0)
+    assert len(_rows_layout(0.0, 4 * 3600.0)) <= 8
+    t = np.arange(360_000) / 100.0  # one hour at 100 Hz
+    y = 30 * np.sin(t) ** 20
+    y[1000:1300] = np.nan
+    svg = line_chart(t, y, x_range=(0, 600))
+    assert len(svg) < 60_000
+    assert svg.count("M") >= 2  # the gap breaks the line
+
+
+def test_decimation_keeps_peaks_and_gaps():
+    x = np.arange(100_000.0)
+    y = np.zeros_like(x)
+    y[12_345] = 50.0
+    y[70_000:71_000] = np.nan
+    xs, ys = decimate_minmax(x, y, 500)
+    assert len(xs) <= 1000
+    assert 50.0 in ys and 12_345 in xs
+    assert np.isnan(ys).any()
+    assert np.all(np.diff(xs) > 0)
+    assert ticks(-7.0, 43.0, 5) == [0.0, 10.0, 20.0, 30.0, 40.0]
+
+
+def test_report_of_damaged_and_gappy_session(tmp_path):
+    from imuhip.files.session_file import write_session
+    from imuhip.session import Event
+
+    sim = simulate(SimConfig(content="reps", duration_s=80, seed=4))
+    s = sim.samples["shin"]
+    keep = (s.t < 50.0) | (s.t > 52.0)
+    samples = {**sim.samples, "shin": replace(s, t=s.t[keep], acc=s.acc[keep], gyr=s.gyr[keep])}
+    events = [Event(50.0, "connection_lost", "shin"), Event(52.0, "connection_restored", "shin")]
+    path = write_session(tmp_path / "g.imuhip", sim.header, samples=samples, events=events)
+    path.write_bytes(path.read_bytes()[:-9])
+    session = read_session(path, warn=False)
+    result = analyze_session(session)
+    html = render_report(path, session, result, analysis_document(session, result))
+    page = Page(html)
+    assert 'class="gap"' in html
+    assert ["50.0", "shin", "connection lost", ""] in page.body("events")
+    assert "incomplete record" in html
+    shin = next(r for r in page.body("health") if r[0] == "shin")
+    assert shin[5] == "1"  # one gap
+    assert analysis_text(path, analysis_document(session, result))
+
+
+def test_progress_section_from_history(simulated, tmp_path):
+    from imuhip.sinks.history import HistoryRow, asymmetry
+
+    session = read_session(simulated)
+    result = analyze_session(session)
+    doc = analysis_document(session, result)
+    s = doc["summary"]
+    rows = [
+        HistoryRow("old/right.imuhip", "2026-01-01T10:00:00+00:00", "header", "right", "prone",
+                   reps=5, max_rotation_deg=30.0, mean_peak_deg=25.0, holds=1,
+                   longest_hold_s=20.0, total_hold_s=20.0),
+        HistoryRow(simulated.name, "2026-01-02T10:00:00+00:00", "header", "left", "prone", True,
+                   reps=s["rep_count"], max_rotation_deg=s["max_rotation_deg"],
+                   mean_peak_deg=s["mean_peak_deg"], holds=s["hold_count"],
+                   longest_hold_s=s["longest_hold_s"], total_hold_s=s["total_hold_s"]),
+        HistoryRow("seated.imuhip", "2026-01-03T10:00:00+00:00", "header", "left", "seated"),
+        HistoryRow("broken.imuhip", "2026-01-04T10:00:00+00:00", "file time", error="bad"),
+    ]  # fmt: skip
+    html = render_report(simulated, session, result, doc, rows)
+    page = Page(html)
+    progress = page.body("progress")
+    assert [r[0] for r in progress] == ["2026-01-01 10:00", "2026-01-02 10:00 (this)"]
+    assert progress[1][3] == f"{s['max_rotation_deg']:.1f}"
+    for c in asymmetry(rows)[0].comparisons:
+        assert c.sentence() in " ".join(page.text)
+    assert_self_contained(html, page)
