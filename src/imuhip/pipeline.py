@@ -24,6 +24,12 @@ from imuhip.joint.phases import phases_from_marks
 from imuhip.samples import ImuSamples
 from imuhip.session import Session
 
+#: A gap longer than this (seconds) in either sensor is a lost stretch, not a few lost packets.
+LONG_GAP_S = 0.25
+#: After a lost stretch the orientation filters re-settle on gravity for this long (seconds);
+#: the angle is left undefined meanwhile.
+RECOVERY_S = 3.0
+
 
 @dataclass(frozen=True)
 class PipelineOptions:
@@ -54,8 +60,11 @@ class Grid:
         t: (N,) seconds.
         rate_hz: grid rate.
         thigh, shin: samples on ``t``.
-        valid: (N,) False where either sensor had no data (a gap); those samples are held from
-            the last valid one and must not be trusted.
+        valid: (N,) False where either sensor had no data (a gap); those samples are
+            interpolated and must not be trusted.
+        lost: (N,) True inside gaps longer than ``LONG_GAP_S`` in either sensor (a sensor
+            vanished): the pipeline does not interpolate motion there; the angle is undefined
+            there and for ``RECOVERY_S`` after, and the rep/hold detector is interrupted.
     """
 
     t: np.ndarray
@@ -63,6 +72,7 @@ class Grid:
     thigh: ImuSamples
     shin: ImuSamples
     valid: np.ndarray
+    lost: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -107,11 +117,13 @@ def common_grid(thigh: ImuSamples, shin: ImuSamples, rate_hz: float) -> Grid:
         raise ImuhipError("the thigh and shin recordings overlap by less than a second")
     t = start + np.arange(int(np.floor((stop - start) * rate_hz)) + 1) / rate_hz
     valid = np.ones(len(t), bool)
+    lost = np.zeros(len(t), bool)
     for s in (thigh, shin):
         i = np.clip(np.searchsorted(s.t, t), 1, len(s.t) - 1)
         nearest = np.minimum(np.abs(s.t[i] - t), np.abs(s.t[i - 1] - t))
         valid &= nearest <= 1.5 / rate_hz
-    return Grid(t, rate_hz, _resample(thigh, t), _resample(shin, t), valid)
+        lost |= (s.t[i] - s.t[i - 1]) > LONG_GAP_S
+    return Grid(t, rate_hz, _resample(thigh, t), _resample(shin, t), valid, lost)
 
 
 def _grid_rate(session: Session, streams: dict[str, SensorStream], opts: PipelineOptions):
@@ -131,6 +143,15 @@ def _marks(session: Session) -> dict[str, float]:
     }
 
 
+def _after(mask: np.ndarray, n: int) -> np.ndarray:
+    """``mask`` extended by ``n`` samples after each of its runs."""
+    if not mask.any():
+        return mask.copy()
+    c = np.cumsum(np.r_[0, mask.astype(np.int64)])
+    i = np.arange(len(mask))
+    return (c[i + 1] - c[np.maximum(i + 1 - (n + 1), 0)]) > 0
+
+
 def analyze_session(session: Session, options: PipelineOptions | None = None) -> SessionAnalysis:
     """Run the whole pipeline over a session (see module docstring)."""
     opts = options or PipelineOptions()
@@ -141,8 +162,12 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     rate = _grid_rate(session, streams, opts)
     grid = common_grid(streams["thigh"].samples, streams["shin"].samples, rate)
     kw = {"method": opts.fusion_method or DEFAULT_METHOD, "params": opts.fusion_params}
-    q_t = estimate_orientation(grid.thigh.gyr, grid.thigh.acc, rate_hz=rate, **kw)
-    q_s = estimate_orientation(grid.shin.gyr, grid.shin.acc, rate_hz=rate, **kw)
+    lost = grid.lost if grid.lost is not None else np.zeros(len(grid.t), bool)
+    # no motion is invented inside a lost stretch: the filters see a still sensor there
+    gyr_t = np.where(lost[:, None], 0.0, grid.thigh.gyr)
+    gyr_s = np.where(lost[:, None], 0.0, grid.shin.gyr)
+    q_t = estimate_orientation(gyr_t, grid.thigh.acc, rate_hz=rate, **kw)
+    q_s = estimate_orientation(gyr_s, grid.shin.acc, rate_hz=rate, **kw)
     phases = phases_from_marks(grid.t, _marks(session))
     cal = calibrate(
         grid.t,
@@ -162,8 +187,17 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     heading[k0:] = ang.heading_offset_deg
     knee = np.full(len(grid.t), np.nan)
     knee[k0:] = ang.knee_flexion_deg
-    rest = float(np.mean(angles[k0:k1]))
+    undefined = _after(lost, round(RECOVERY_S * rate))
+    angles[undefined] = np.nan
+    knee[undefined] = np.nan
+    rest = float(np.nanmean(angles[k0:k1]))
     exercise = analyze_exercise(
-        grid.t[k1:], angles[k1:], grid.shin.gyr[k1:], rate, rest_deg=rest, params=opts.detector
+        grid.t[k1:],
+        np.nan_to_num(angles[k1:], nan=rest),
+        grid.shin.gyr[k1:],
+        rate,
+        rest_deg=rest,
+        params=opts.detector,
+        valid=~undefined[k1:],
     )
     return SessionAnalysis(grid, angles, heading, cal, exercise, streams, knee)

@@ -144,6 +144,39 @@ class ExerciseDetector:
         self.state = REST
         return self.events[n_before:]
 
+    def interrupt(self, reason: str = "interrupted by a sensor gap") -> list[AnalysisEvent]:
+        """The data stop here for a while (a sensor vanished): an open excursion becomes a
+        partial rep with ``reason`` even if it was on its way back (its end is unknown); a hold
+        in progress ends here. Rest and the effort baseline are kept for :meth:`resume_from`."""
+        n_before = len(self.events)
+        last = self._count - 1 - self.delay
+        exc = self._exc
+        if exc is not None and self.state in (EXCURSION, RETURNING):
+            if exc.hold_start_i is not None:
+                self._close_hold(last)
+            if not exc.holds:
+                part = PartialRep(
+                    self._time(exc.start_i),
+                    self._time(exc.peak_i),
+                    None,
+                    exc.peak,
+                    exc.peak - exc.rest,
+                    reason,
+                )
+                self.partial_reps.append(part)
+                self.events.append(AnalysisEvent("partial_rep", self._time(last), part))
+        self._exc = None
+        self.state = REST
+        return self.events[n_before:]
+
+    def resume_from(self, previous: ExerciseDetector) -> None:
+        """Start from where ``previous`` stopped (after a gap): its rest angle and effort
+        baseline; this detector's times start with the first sample it is fed."""
+        self.rest = previous.rest
+        self._rest_power = previous._rest_power
+        self._rest_power_sum = previous._rest_power_sum
+        self._rest_power_n = previous._rest_power_n
+
     # ------------------------------------------------------------------ internals
     def _time(self, i: int) -> float:
         """Time of sample ``i`` (the input is on a uniform grid)."""

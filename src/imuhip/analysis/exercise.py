@@ -40,20 +40,42 @@ def analyze_exercise(
     rest_deg: float = 0.0,
     params: DetectorParams | None = None,
     chunk: int | None = None,
+    valid: np.ndarray | None = None,
 ) -> ExerciseResult:
     """Reps and holds in the hip rotation ``angle_deg`` (N,) sampled at ``rate_hz`` at times
     ``t`` (N,), with the shin's angular rate ``gyr_shin`` (N, 3) rad/s for the effort index.
 
     Pass only the samples after calibration. ``rest_deg`` is the rest angle to start from
     (the angle in the calibration's final still pose). ``chunk`` feeds the detector in pieces
-    of that many samples, as live use does; the result does not depend on it.
+    of that many samples, as live use does; the result does not depend on it. ``valid`` (N,)
+    marks samples with data; across a run of invalid samples (a sensor gap) the detector is
+    interrupted (an open rep becomes partial) and resumes after it with the same rest.
     """
-    det = ExerciseDetector(rate_hz, params)
-    det.rest = rest_deg
-    step = chunk or max(1, len(t))
-    for a in range(0, len(t), step):
-        det.update(t[a : a + step], angle_deg[a : a + step], gyr_shin[a : a + step])
-    det.finish()
-    return ExerciseResult(
-        tuple(det.reps), tuple(det.partial_reps), tuple(det.holds), tuple(det.events)
-    )
+    ok = np.ones(len(t), bool) if valid is None else np.asarray(valid, bool)
+    edges = np.flatnonzero(np.diff(np.r_[0, ok.astype(np.int8), 0]))
+    segments = list(zip(edges[::2], edges[1::2], strict=True))
+    reps: list[Rep] = []
+    partial: list[PartialRep] = []
+    holds: list[Hold] = []
+    events: list[AnalysisEvent] = []
+    prev: ExerciseDetector | None = None
+    for k, (a, b) in enumerate(segments):
+        det = ExerciseDetector(rate_hz, params)
+        if prev is None:
+            det.rest = rest_deg
+        else:
+            det.resume_from(prev)
+        step = chunk or max(1, b - a)
+        for c in range(a, b, step):
+            e = min(b, c + step)
+            det.update(t[c:e], angle_deg[c:e], gyr_shin[c:e])
+        if k < len(segments) - 1:
+            det.interrupt()
+        else:
+            det.finish()
+        reps += det.reps
+        partial += det.partial_reps
+        holds += det.holds
+        events += det.events
+        prev = det
+    return ExerciseResult(tuple(reps), tuple(partial), tuple(holds), tuple(events))
