@@ -110,7 +110,8 @@ def test_cli_output_csv_and_cache(folder, tmp_path, capsys, monkeypatch):
     assert "\x1b" not in text and "\r" not in text  # clean when piped
     assert "6 session(s), 2 not analysed (6 analysed" in text
     assert "broken.imuhip" in text and "not analysed: " in text
-    assert "left/right asymmetry" in text and "prone: left 2026-03-08 17:30" in text
+    assert "left/right asymmetry" in text and "  prone:" in text
+    assert "(2026-03-08/left.imuhip vs 2026-03-08/right.imuhip)" in text
     assert "max rotation" in text and "% less" in text
     rows = read_csv(out)
     assert rows == scan(folder, jobs=1).rows  # CSV round trip

@@ -329,6 +329,8 @@ class Comparison:
     left: float | None
     right: float | None
     percent: float | None
+    left_file: str = ""
+    right_file: str = ""
 
     def sentence(self) -> str:
         """E.g. ``left 38.2° vs right 31.0°: right 19 % less``."""
@@ -360,32 +362,34 @@ class Asymmetry:
     comparisons: tuple[Comparison, ...]
 
 
+def _latest_with(rows: list[HistoryRow], attr: str) -> HistoryRow:
+    """The latest of ``rows`` (sorted by date) with a value for ``attr``, else the latest."""
+    have = [r for r in rows if getattr(r, attr) is not None]
+    return have[-1] if have else rows[-1]
+
+
 def asymmetry(rows: Iterable[HistoryRow]) -> list[Asymmetry]:
-    """Per exercise (alphabetical), the latest analysed session of each side compared."""
-    latest: dict[str, dict[str, HistoryRow]] = {}
+    """Per exercise (alphabetical), left against right: for each metric the latest session of
+    each side that has it (a holds-only session does not hide the latest reps session)."""
+    by_ex: dict[str, dict[str, list[HistoryRow]]] = {}
     for r in rows:
         if not r.ok or r.side not in ("left", "right"):
             continue
-        sides = latest.setdefault(r.exercise, {})
-        cur = sides.get(r.side)
-        if cur is None or (r.date, r.file) > (cur.date, cur.file):
-            sides[r.side] = r
+        by_ex.setdefault(r.exercise, {}).setdefault(r.side, []).append(r)
     out = []
-    for ex in sorted(latest):
-        left, right = latest[ex].get("left"), latest[ex].get("right")
-        comps: tuple[Comparison, ...] = ()
+    for ex in sorted(by_ex):
+        sides = {k: sorted(v, key=lambda r: (r.date, r.file)) for k, v in by_ex[ex].items()}
+        left = sides["left"][-1] if "left" in sides else None
+        right = sides["right"][-1] if "right" in sides else None
+        comps: list[Comparison] = []
         if left and right:
-            comps = tuple(
-                Comparison(
-                    label,
-                    unit,
-                    getattr(left, attr),
-                    getattr(right, attr),
-                    percent_difference(getattr(left, attr), getattr(right, attr)),
+            for label, attr, unit in METRICS:
+                lr, rr = (_latest_with(sides[side], attr) for side in ("left", "right"))
+                lv, rv = getattr(lr, attr), getattr(rr, attr)
+                comps.append(
+                    Comparison(label, unit, lv, rv, percent_difference(lv, rv), lr.file, rr.file)
                 )
-                for label, attr, unit in METRICS
-            )
-        out.append(Asymmetry(ex, left, right, comps))
+        out.append(Asymmetry(ex, left, right, tuple(comps)))
     return out
 
 
@@ -464,7 +468,10 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
     out += _text_table(header, body, {0, 1, 2, 10, 11})
     if any(r.date_source == "file time" for r in rows):
         out.append("* date from the file's modification time (no creation time in the header)")
-    out += ["", "left/right asymmetry (latest session of each side; 100·(L-R)/max(L,R))"]
+    out += [
+        "",
+        "left/right asymmetry (latest session of each side with the measure; 100·(L-R)/max(L,R))",
+    ]
     asym = asymmetry(rows)
     if not asym:
         out.append("  no analysed sessions to compare")
@@ -473,13 +480,11 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
             have = "left" if a.left else "right"
             out.append(f"  {a.exercise}: only {have} sessions, nothing to compare")
             continue
-        out.append(
-            f"  {a.exercise}: left {_short_date(a.left.date)} {a.left.file}"
-            f" vs right {_short_date(a.right.date)} {a.right.file}"
-        )
+        out.append(f"  {a.exercise}:")
         width = max(len(c.metric) for c in a.comparisons)
         for c in a.comparisons:
-            out.append(f"    {c.metric.ljust(width)}  {c.sentence()}")
+            files = f"  ({c.left_file} vs {c.right_file})" if c.left_file else ""
+            out.append(f"    {c.metric.ljust(width)}  {c.sentence()}{files}")
     return "\n".join(out)
 
 
