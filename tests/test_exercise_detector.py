@@ -121,6 +121,16 @@ def test_hold_that_drifts_a_degree_is_one_hold():
     assert len(res.holds) == 1 and abs(res.holds[0].duration_s - 20) < 0.6
 
 
+def test_shallow_hold_creeping_down_ends_when_the_leg_starts_back():
+    # 3.6° into rotation, creeping 0.8° back over 12 s, with noise: near the fixed return
+    # level, but one hold that ends when the leg really moves back
+    tr = Trace(5).rest(4).hold(3.6, 12, creep=-0.8).rest(4)
+    res = _run(tr)
+    assert len(res.holds) == 1 and not res.reps
+    (start, end), got = tr.holds[0], res.holds[0]
+    assert abs(got.start_s - start) < 0.3 and abs(got.end_s - end) < 0.3
+
+
 def test_short_holds_and_plain_rest_are_not_holds():
     tr = Trace(5).rest(30).hold(5, 1.2).rest(20, drift=2.0)
     res = _run(tr)

@@ -64,6 +64,7 @@ class _Excursion:
     peak: float
     plateau_i: int | None = None
     hold_start_i: int | None = None
+    hold_depth: float = 0.0  # smoothed angle above rest when the hold was recognised
     holds: list[Hold] = field(default_factory=list)
 
 
@@ -211,12 +212,17 @@ class ExerciseDetector:
                     exc.plateau_i = i
                 if exc.hold_start_i is None and (i - exc.plateau_i) >= p.min_hold_s * self.rate:
                     exc.hold_start_i = exc.plateau_i
+                    exc.hold_depth = e
                     self.events.append(AnalysisEvent("hold_started", self._time(exc.plateau_i)))
             else:
                 if exc.hold_start_i is not None:
                     self._close_hold(i)
                 exc.plateau_i = None
             level = max(p.return_deg, p.return_fraction * (exc.peak - exc.rest))
+            if exc.hold_start_i is not None:
+                # a shallow hold (a few degrees) creeps and trembles around the fixed return
+                # level; while holding, only a drop to half the hold's depth is a return
+                level = min(level, 0.5 * exc.hold_depth)
             if e < level:
                 if exc.hold_start_i is not None:
                     self._close_hold(i)
