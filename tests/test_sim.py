@@ -171,3 +171,13 @@ def test_link_losses_remove_notifications():
         n = len(sim.notifications[role])
         assert 0.8 * len(s) < n < len(s)
         assert np.all(np.diff(sim.notifications[role].t) > 0)
+
+
+def test_optional_pelvis_sensor_sees_a_still_pelvis_and_leaves_the_leg_unchanged():
+    base = simulate(_cfg(duration_s=40.0, content="rest", errors=ImuErrorModel()))
+    withp = simulate(_cfg(duration_s=40.0, content="rest", errors=ImuErrorModel(), pelvis=True))
+    assert [s.role for s in withp.header.sensors] == ["thigh", "shin", "pelvis"]
+    np.testing.assert_array_equal(base.samples["shin"].gyr, withp.samples["shin"].gyr)
+    pelvis = withp.samples["pelvis"]
+    assert np.abs(np.degrees(pelvis.gyr)).max() < 5.0  # bias and noise only
+    np.testing.assert_allclose(np.linalg.norm(pelvis.acc, axis=1), G, atol=0.3)

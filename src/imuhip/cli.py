@@ -138,6 +138,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         errors=ImuErrorModel.ideal() if args.ideal else ImuErrorModel(),
         with_mag=args.mag,
         marks=args.marks,
+        pelvis=args.pelvis,
         profile=args.profile,
     )
     if Path(args.output).exists() and not args.force:
@@ -231,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--any-way-up", action="store_true", help="random sensor orientations")
     sim.add_argument("--ideal", action="store_true", help="perfect sensors (no noise or bias)")
     sim.add_argument("--mag", action="store_true", help="simulate magnetometers")
+    sim.add_argument("--pelvis", action="store_true", help="add a third sensor on the pelvis")
     sim.add_argument(
         "--marks", action="store_true", help="write the calibration marks live guidance would write"
     )

@@ -84,12 +84,15 @@ def nominal_mount(segment: str, side: str) -> np.ndarray:
     """Quaternion sensor frame -> anatomical segment frame for a neat placement.
 
     Thigh: sensor x along the femur towards the hip, z out of the lateral skin. Shin: sensor x
-    along the tibia towards the knee, z out of the flat front-inner surface.
+    along the tibia towards the knee, z out of the flat front-inner surface. Pelvis: on the
+    sacrum, x towards the head, z out of the back.
     """
     s = 1.0 if side == "right" else -1.0
     x_ax, y_ax, z_ax = np.eye(3)
     if segment == "thigh":
         z = s * z_ax
+    elif segment == "pelvis":
+        z = -x_ax
     elif segment == "shin":
         z = x_ax - 0.7 * s * z_ax
         z = z / np.linalg.norm(z)

@@ -49,6 +49,8 @@ class SimConfig:
         script: motion script options.
         body: segment lengths and sensor sites.
         marks: write the calibration phase marks live guidance would write.
+        pelvis: add a third sensor on the sacrum (the pelvis stays fixed in the start pose,
+            so it sees only gravity and its own errors).
         profile: "samples" (decoded samples) or a vendor profile whose notifications the
             session then holds (see :data:`imuhip.sim.transport.SIM_PROFILES`).
         link: BLE link timing and losses for vendor profiles.
@@ -66,6 +68,7 @@ class SimConfig:
     script: ScriptOptions = field(default_factory=ScriptOptions)
     body: Anthropometry = field(default_factory=Anthropometry)
     marks: bool = False
+    pelvis: bool = False
     profile: str = "samples"
     link: LinkModel = field(default_factory=LinkModel)
 
@@ -140,12 +143,14 @@ def _sensor_motion(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True orientation (sensor -> world), body rate (rad/s) and specific force (m/s²)."""
     p = pose(cfg.exercise)
-    i = ROLES.index(role)
 
     def state(tt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if role == "pelvis":  # fixed: the sacrum sits behind and above the hip joint
+            pos = np.broadcast_to(Q.rotate(p.pelvis, np.array([-0.1, 0.05, 0.0])), (len(tt), 3))
+            return np.broadcast_to(Q.multiply(p.pelvis, mounts[role]), (len(tt), 4)), pos
         segs = segments(p, cfg.side, script.angles(tt))
         seg = segs.thigh_skin if role == "thigh" else segs.shank
-        pos = sensor_positions(segs, cfg.side, cfg.body)[i]
+        pos = sensor_positions(segs, cfg.side, cfg.body)[ROLES.index(role)]
         return Q.multiply(seg, mounts[role]), pos
 
     h_rot, h_pos = 1e-4, 2e-3
@@ -168,9 +173,14 @@ def simulate(cfg: SimConfig) -> Simulation:
         raise ValueError(f"side must be 'left' or 'right', not {cfg.side!r}")
     script = make_script(p, cfg.side, cfg.content, cfg.duration_s, rng, cfg.script)
     mounts = {r: random_mount(r, cfg.side, rng, cfg.mount_cone_deg) for r in ROLES}
+    roles = ROLES
+    if cfg.pelvis:  # drawn after the leg sensors so those stay the same with or without it
+        roles = (*ROLES, "pelvis")
     samples: dict[str, ImuSamples] = {}
     rate = sampling_rate(cfg.profile, cfg.rate_hz)
-    for role in ROLES:
+    for role in roles:
+        if role == "pelvis":
+            mounts[role] = random_mount(role, cfg.side, rng, cfg.mount_cone_deg)
         err = draw_errors(cfg.errors, rng)
         period = 1.0 / (rate * (1 + 1e-6 * err.clock_ppm))
         t0 = rng.uniform(0, 1.0 / rate)
@@ -188,7 +198,7 @@ def simulate(cfg: SimConfig) -> Simulation:
         np.degrees(a.hip_adduction),
         np.degrees(a.knee_flexion),
         script.truth_events(),
-        {r: [float(v) for v in mounts[r]] for r in ROLES},
+        {r: [float(v) for v in mounts[r]] for r in roles},
         _plain(cfg),
     )
     events = []
@@ -198,10 +208,10 @@ def simulate(cfg: SimConfig) -> Simulation:
             for ph, ts in script.phase_starts.items()
         ]
     notes: dict[str, Notifications] = {}
-    sensors = tuple(SensorInfo(r, rate_hz=rate) for r in ROLES)
+    sensors = tuple(SensorInfo(r, rate_hz=rate) for r in roles)
     if cfg.profile != "samples":
         configs = {}
-        for role in ROLES:
+        for role in roles:
             notes[role], configs[role] = encode(cfg.profile, samples[role], rate, cfg.link, rng)
         sensors = tuple(
             SensorInfo(
@@ -212,7 +222,7 @@ def simulate(cfg: SimConfig) -> Simulation:
                 rate_hz=rate,
                 config=configs[r],
             )
-            for i, r in enumerate(ROLES)
+            for i, r in enumerate(roles)
         )
     header = SessionHeader(
         side=cfg.side,
