@@ -11,6 +11,7 @@ from imuhip.files.csv_samples import read_imu_csv, write_imu_csv
 from imuhip.files.session_file import write_session
 from imuhip.samples import ImuSamples
 from imuhip.session import SensorInfo, SessionHeader
+from imuhip.sinks.progress import track
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def import_csv(
         raise CsvImportError(f"{out} exists; choose another output name")
     loaded = {
         role: read_imu_csv(p, acc_unit=acc_unit, gyr_unit=gyr_unit)
-        for role, p in csv_by_role.items()
+        for role, p in track(csv_by_role.items(), "reading CSV files", len(csv_by_role))
     }
     notes = []
     for role, got in loaded.items():
@@ -78,4 +79,5 @@ def export_samples(folder: str | os.PathLike[str], imu: dict[str, ImuSamples]) -
     """Write ``<folder>/<role>.csv`` for each role in ``imu`` (import format, SI units)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    return [write_imu_csv(folder / f"{role}.csv", s) for role, s in imu.items()]
+    items = track(imu.items(), "writing CSV files", len(imu))
+    return [write_imu_csv(folder / f"{role}.csv", s) for role, s in items]
