@@ -20,6 +20,8 @@ import numpy as np
 
 from imuhip.files.session_file import read_session
 from imuhip.pipeline import PipelineOptions, analyze_session
+from imuhip.sim.scripts import ScriptOptions
+from imuhip.sim.sensor_model import ImuErrorModel
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
 
@@ -83,6 +85,8 @@ def main() -> None:
     ap.add_argument("--profile", default="samples")
     ap.add_argument("--fusion", default=None)
     ap.add_argument("--content", default="mixed")
+    ap.add_argument("--knee-play", type=float, default=2.0, help="tibial rotation per rep, °")
+    ap.add_argument("--ideal", action="store_true", help="perfect sensors")
     args = ap.parse_args()
     rows = []
     print("SIMULATED data: accuracy against simulator ground truth, not real legs.")
@@ -101,6 +105,8 @@ def main() -> None:
                 seed=1000 + k,
                 mount_cone_deg=cone,
                 profile=args.profile,
+                script=ScriptOptions(knee_play_deg=args.knee_play),
+                errors=ImuErrorModel.ideal() if args.ideal else ImuErrorModel(),
             )
             r = run_one(cfg, Path(tmp), args.fusion)
             rows.append(r)
@@ -115,7 +121,10 @@ def main() -> None:
     exact = sum(r["reps"][0] == r["reps"][1] for r in rows)
     holds_ok = sum(r["holds"][0] == r["holds"][1] for r in rows)
     print()
-    print(f"sessions: {len(rows)} ({args.minutes:g} min each, profile {args.profile})")
+    print(
+        f"sessions: {len(rows)} ({args.minutes:g} min each, profile {args.profile}, "
+        f"knee play ±{args.knee_play:g}°{', ideal sensors' if args.ideal else ''})"
+    )
     print(
         f"hip rotation RMSE: median {np.median(rmse):.2f}°, worst {rmse.max():.2f}° "
         "(target <= 1.0°)"

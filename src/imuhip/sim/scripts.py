@@ -52,6 +52,8 @@ class ScriptOptions:
         no_pause_prob: probability that a rep starts right after the previous one ends.
         holds: number of holds in "holds" content (None: as many as fit; "mixed" uses 2).
         hold_s: (min, max) hold duration.
+        knee_play_deg: largest axial rotation of the tibia at the knee during a rep, degrees
+            (each rep draws one in ±this; the shin sensor reads it as hip rotation).
     """
 
     soft_tissue: float | None = None
@@ -60,6 +62,7 @@ class ScriptOptions:
     no_pause_prob: float = 0.1
     holds: int | None = None
     hold_s: tuple[float, float] = (5.0, 30.0)
+    knee_play_deg: float = 2.0
 
 
 @dataclass
@@ -191,7 +194,8 @@ def _rep(b: _Builder, peak: float, opts: ScriptOptions) -> RepTruth:
     start = b.now
     rise = u(4.0, 5.0) if rng.random() < opts.slow_rep_prob else u(0.8, 2.5)
     wobble = u(-3.0, 3.0)
-    b.move(rise, rot=peak, add=b.coupled_add(peak), knee=b.knee0 + wobble, knee_rot=u(-2, 2))
+    play = opts.knee_play_deg
+    b.move(rise, rot=peak, add=b.coupled_add(peak), knee=b.knee0 + wobble, knee_rot=u(-play, play))
     top = u(0.0, 0.4)
     if top > 0.05:
         b.hold(top)
