@@ -84,6 +84,9 @@ class HostStampedClock:
         restart_gap_s: receive silence after which sampling restarts (new segment).
         loss_window_s: how long receive times must stay late to count as lost samples.
         clock: clock model parameters.
+        peers: a dict shared by the host-stamped channels of one host: a loss is only
+            counted when no other sensor's notifications are late at the same time (then the
+            host, not the link, is behind: e.g. a busy event loop delaying every callback).
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class HostStampedClock:
         restart_gap_s: float = 1.0,
         loss_window_s: float = 0.5,
         clock: ClockParams | None = None,
+        peers: dict | None = None,
     ) -> None:
         if not rate_hz or rate_hz <= 0:
             raise ImuhipError(
@@ -113,6 +117,7 @@ class HostStampedClock:
         self._late_n = 0
         self.lost_samples = 0
         self.segments = 0
+        self.peers = peers if peers is not None else {}
 
     def times(self, t_host: float, n: int) -> np.ndarray:
         """Host times of the ``n`` samples of a notification received at ``t_host``."""
@@ -131,6 +136,7 @@ class HostStampedClock:
         if self.clock.segment is not None:
             step = self._n_typ * p
             late = h - self._map(last * p)
+            self.peers[id(self)] = (h, late > 0.5 * step)
             if late > 0.5 * step:
                 if self._late_since is None:
                     self._late_since, self._late_min, self._late_n = h, late, 0
@@ -138,7 +144,7 @@ class HostStampedClock:
                 self._late_n += 1
                 if h - self._late_since >= self.loss_window_s and self._late_n >= 5:
                     m = self._n_typ * round(self._late_min / step)
-                    if m > 0:
+                    if m > 0 and not self._host_late(h):
                         last += m
                         self.lost_samples += m
                     self._late_since = None
@@ -148,6 +154,11 @@ class HostStampedClock:
         self._last_index = last
         idx = last - n + 1 + np.arange(n)
         return self._map_many(idx * p)
+
+    def _host_late(self, h: float) -> bool:
+        """Whether another sensor's latest notification (within 0.5 s) was late too."""
+        me = id(self)
+        return any(k != me and late and h - t < 0.5 for k, (t, late) in self.peers.items())
 
     def _count_typ(self, n: int) -> None:
         """Track the usual samples per notification (most common of the last 64)."""
@@ -186,8 +197,11 @@ class HostStampedClock:
 class _SensorInput:
     """One sensor: decode, put samples on the host clock, merge acc onto gyro times."""
 
-    def __init__(self, info: SensorInfo, rp: ReconstructParams, loss_window_s: float) -> None:
+    def __init__(
+        self, info: SensorInfo, rp: ReconstructParams, loss_window_s: float, peers: dict
+    ) -> None:
         self.info = info
+        self._peers = peers
         self.role = info.role
         self.stored = info.profile == SAMPLES_PROFILE
         config = {"rate_hz": info.rate_hz, **info.config}
@@ -263,6 +277,7 @@ class _SensorInput:
                             self._rp.restart_gap_s,
                             self._loss_window_s,
                             self._rp.clock,
+                            self._peers,
                         )
                     t = hc.times(float(b.t[-1]), len(b.t))
             t = _increasing(t, self._last[b.kind])
@@ -436,7 +451,8 @@ class LivePipeline:
         self.header = header
         self.opts = options or PipelineOptions()
         rp = reconstruct or ReconstructParams()
-        self.inputs = {s.role: _SensorInput(s, rp, loss_window_s) for s in header.sensors}
+        peers: dict = {}
+        self.inputs = {s.role: _SensorInput(s, rp, loss_window_s, peers) for s in header.sensors}
         if keep_sample_times:
             for inp in self.inputs.values():
                 inp.kept_times = []
