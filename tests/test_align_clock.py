@@ -12,14 +12,8 @@ from imuhip.sim.ble_timing import LinkSim, simulate_link
 DURATION = 600.0
 THIGH = LinkSim(skew_ppm=310.0, drift_ppm=20.0, conn_interval_s=0.015, conn_skew_ppm=20.0)
 SHIN = LinkSim(
-    skew_ppm=-480.0,
-    drift_ppm=15.0,
-    conn_interval_s=0.030,
-    conn_skew_ppm=-10.0,
-    samples_per_note=2,
-    reconnect_at_s=280.0,
-    reconnect_gap_s=4.0,
-    reset_to_s=0.25,
+    skew_ppm=-480.0, drift_ppm=15.0, conn_interval_s=0.030, conn_skew_ppm=-10.0,
+    samples_per_note=2, reconnect_at_s=280.0, reconnect_gap_s=4.0, reset_to_s=0.25,
 )
 
 
@@ -112,7 +106,9 @@ def test_streaming_equals_batch_after_warm_up(thigh):
 def test_streaming_finds_the_same_segments(shin):
     sim, m, _, _ = shin
     sc, _ = _live(sim, m.params)
-    assert [(s.start, s.reason) for s in sc.segments] == [(s.start, s.reason) for s in m.segments]
+    assert [(s.start, s.reason) for s in sc.segments] == [
+        (s.start, s.reason) for s in m.segments
+    ]
 
 
 def test_bad_input_raises():

@@ -44,12 +44,8 @@ def test_lost_samples_are_counted_exactly(seed):
 @pytest.mark.parametrize(
     "seed",
     [
-        pytest.param(
-            3,
-            marks=pytest.mark.xfail(
-                reason="RMS 2.2 ms (median 1.9 ms): a bias not yet explained", strict=False
-            ),
-        ),
+        pytest.param(3, marks=pytest.mark.xfail(
+            reason="RMS 2.2 ms (median 1.9 ms): a bias not yet explained", strict=False)),
         4,
         5,
     ],
@@ -82,7 +78,8 @@ def test_long_connection_interval():
 
 
 def test_reconnect_starts_a_new_segment():
-    cfg = LinkSim(skew_ppm=420.0, conn_interval_s=0.0075, reconnect_at_s=250.0, loss_prob=0.0)
+    cfg = LinkSim(skew_ppm=420.0, conn_interval_s=0.0075, reconnect_at_s=250.0,
+                  loss_prob=0.0)
     sim, rec, err = _run(cfg, 8, 500.0)
     assert rec.segment_starts == (0, sim.segment_start_note)
     assert rec.lost_samples == 0
@@ -127,33 +124,22 @@ class _TimestampedTestDecoder(Decoder):
 
 def test_sensor_streams_puts_both_kinds_on_the_host_clock():
     thigh_cfg = LinkSim(skew_ppm=300.0, conn_interval_s=0.0075)
-    shin_cfg = LinkSim(
-        skew_ppm=-200.0,
-        conn_interval_s=0.015,
-        samples_per_note=2,
-        reconnect_at_s=100.0,
-        reset_to_s=0.0,
-    )
+    shin_cfg = LinkSim(skew_ppm=-200.0, conn_interval_s=0.015, samples_per_note=2,
+                       reconnect_at_s=100.0, reset_to_s=0.0)
     th = simulate_link(thigh_cfg, 200.0, 21)
     sh = simulate_link(shin_cfg, 200.0, 22)
     notes = {
         "thigh": Notifications.from_list(th.note_host_t, [bytes([c]) for c in th.note_count]),
         "shin": Notifications.from_list(
             sh.note_host_t,
-            [
-                struct.pack("<dB", s, c)
-                for s, c in zip(sh.note_sensor_t, sh.note_count, strict=True)
-            ],
+            [struct.pack("<dB", s, c) for s, c in zip(sh.note_sensor_t, sh.note_count,
+                                                      strict=True)],
         ),
     }
-    header = SessionHeader(
-        "left",
-        "prone",
-        (
-            SensorInfo("thigh", "test-host-stamped", rate_hz=100.0),
-            SensorInfo("shin", "test-timestamped", rate_hz=100.0),
-        ),
-    )
+    header = SessionHeader("left", "prone", (
+        SensorInfo("thigh", "test-host-stamped", rate_hz=100.0),
+        SensorInfo("shin", "test-timestamped", rate_hz=100.0),
+    ))
     session = Session(header, {}, notes, (), ReadReport(0, 0))
     streams = sensor_streams(session)
     floor = thigh_cfg.stack_floor_s

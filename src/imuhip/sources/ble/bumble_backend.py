@@ -263,9 +263,7 @@ class VirtualAir:
         self.used.discard(address_str(controller.random_address))
 
     def drop_connections(
-        self,
-        controller: Controller,
-        reason: int = hci.HCI_CONNECTION_TIMEOUT_ERROR,
+        self, controller: Controller, reason: int = hci.HCI_CONNECTION_TIMEOUT_ERROR,
         central_delay_s: float = 0.0,
     ) -> int:
         """Simulate link loss of every connection of ``controller`` (a vanished device).
@@ -615,7 +613,9 @@ class BumbleClient(BaseBleakClient):
                 )
                 coll.add_characteristic(char)
                 for dp in await peer.discover_descriptors(characteristic=cp):
-                    coll.add_descriptor(BleakGATTDescriptor(dp, dp.handle, uuid_str(dp.type), char))
+                    coll.add_descriptor(
+                        BleakGATTDescriptor(dp, dp.handle, uuid_str(dp.type), char)
+                    )
         return coll
 
     def _on_disconnection(self, reason: int) -> None:
@@ -661,8 +661,7 @@ class BumbleClient(BaseBleakClient):
         lost = self._lost
         try:
             done, _ = await asyncio.wait(
-                {task, lost},
-                timeout=timeout or self.op_timeout_s,
+                {task, lost}, timeout=timeout or self.op_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         except BaseException:

@@ -46,7 +46,6 @@ def scanner_backend(backend: BleBackend | None) -> Any:
 def client_backend(backend: BleBackend | None) -> Any:
     return None if backend is None else backend.client
 
-
 logger = logging.getLogger(__name__)
 
 NotificationSink = Callable[[str, int, float, bytes], None]
@@ -207,10 +206,8 @@ class SensorLink:
                 break
             failures = 0 if streamed else failures + 1
             self.status.state = LinkState.LOST if self._lost_at is not None else LinkState.IDLE
-            delay = (
-                0.0
-                if streamed
-                else min(s.backoff_max_s, s.backoff_initial_s * 2 ** max(0, failures - 1))
+            delay = 0.0 if streamed else min(
+                s.backoff_max_s, s.backoff_initial_s * 2 ** max(0, failures - 1)
             )
             if delay > 0:
                 await self.m.sleep(delay)
@@ -229,8 +226,7 @@ class SensorLink:
                     return False
                 self.status.state = LinkState.SEARCHING
                 device = await BleakScanner.find_device_by_address(
-                    self.a.address,
-                    timeout=s.scan_timeout_s,
+                    self.a.address, timeout=s.scan_timeout_s,
                     backend=scanner_backend(self.m.backend),
                 )
                 if device is None:
@@ -311,15 +307,10 @@ class SensorLink:
         now = self.m.clock()
         if self._lost_at is not None:
             self.m.emit(
-                Event(
-                    now,
-                    "connection_restored",
-                    self.a.role,
-                    {
-                        "gap_s": round(now - self._lost_at, 6),
-                        "attempts": self._attempts_since_loss,
-                    },
-                )
+                Event(now, "connection_restored", self.a.role, {
+                    "gap_s": round(now - self._lost_at, 6),
+                    "attempts": self._attempts_since_loss,
+                })
             )
             self._lost_at = None
         self._attempts_since_loss = 0
@@ -333,15 +324,10 @@ class SensorLink:
         self.status.losses += 1
         self.status.state = LinkState.LOST
         self.m.emit(
-            Event(
-                self._lost_at,
-                "connection_lost",
-                self.a.role,
-                {
-                    "reason": reason,
-                    "last_notification_t": self.status.last_rx,
-                },
-            )
+            Event(self._lost_at, "connection_lost", self.a.role, {
+                "reason": reason,
+                "last_notification_t": self.status.last_rx,
+            })
         )
 
     async def _stream(self, client: BleakClient, lost: asyncio.Event) -> bool:
@@ -394,8 +380,7 @@ class SensorLink:
         waiter = asyncio.ensure_future(lost.wait())
         try:
             done, _ = await asyncio.wait(
-                {task, waiter},
-                timeout=self.m.settings.op_timeout_s,
+                {task, waiter}, timeout=self.m.settings.op_timeout_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:

@@ -394,7 +394,9 @@ class VirtualSensor:
             self._controller, hci.HCI_CONNECTION_TIMEOUT_ERROR, self.supervision_timeout_s
         )
         if duration_s is not None:
-            asyncio.get_running_loop().call_later(duration_s, lambda: self._spawn(self.reappear()))
+            asyncio.get_running_loop().call_later(
+                duration_s, lambda: self._spawn(self.reappear())
+            )
 
     async def reappear(self) -> None:
         """Come back into range and advertise again."""
