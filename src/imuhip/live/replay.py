@@ -71,8 +71,8 @@ def replay(
     speed: float | None = None,
     step_s: float = 0.1,
     on_step: Callable[[float, list[AnalysisEvent], list[Event]], bool | None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Feed ``items`` to ``pipeline`` in steps of ``step_s`` of session time.
 
@@ -83,6 +83,8 @@ def replay(
     """
     if not items:
         return
+    sleep = sleep or time.sleep
+    clock = clock or time.monotonic
     t0 = items[0].t
     wall0 = clock()
     i = 0
