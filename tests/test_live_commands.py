@@ -176,3 +176,13 @@ def test_session_file_naming(tmp_path):
     p = output_path(None, str(tmp_path / "sessions"), "left", "prone")
     assert p.parent.is_dir() and p.name.endswith("_left_prone.imuhip")
     assert output_path("x.imuhip", None, "left", "prone").name == "x.imuhip"
+
+
+def test_scan_on_an_empty_virtual_radio_and_missing_pairing(tmp_path, monkeypatch, capsys):
+    assert main(["scan", "--ble", "bumble:virtual", "--timeout", "0.2"]) == 0
+    assert "no Bluetooth LE devices found" in capsys.readouterr().out
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "none.json"))
+    assert main(["live", "--no-record", "--plain"]) == 2
+    assert "run 'imuhip pair' first" in capsys.readouterr().err
+    assert main(["record", "--thigh", "A"]) == 2
+    assert "give both --thigh" in capsys.readouterr().err

@@ -370,6 +370,9 @@ def demo_command(
     except ImuhipError as exc:
         _print(f"analysis of {path}: {exc}", out)
         return 0
+    except Exception as exc:  # the file is complete; a failing analysis must not hide that
+        _print(f"analysis of {path} failed: {type(exc).__name__}: {exc}", out)
+        return 0
     _print("", out)
     _print(analysis_text(path, analysis_document(session, analysis)), out)
     return 0

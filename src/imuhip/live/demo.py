@@ -12,7 +12,7 @@ are where the movements are.
 Acceleration (``speed`` > 1): the sensors' sample clocks and the session clock both run
 ``speed`` times faster than real time, so the recording is an ordinary 100 Hz session on its
 own time base. To keep the radio emulation's CPU load bounded, the sensors then pack several
-WitMotion frames into each notification (as some firmware does), at most ~200 notifications
+WitMotion frames into each notification (as some firmware does), at most ~100 notifications
 per second per sensor.
 """
 
@@ -32,7 +32,7 @@ from imuhip.sources.ble.connection import Assignment, ManagerSettings
 
 ROLES = ("thigh", "shin")
 #: Most notifications per second per virtual sensor at any speed.
-MAX_NOTIFY_HZ = 200.0
+MAX_NOTIFY_HZ = 100.0
 #: Largest WitMotion frames per notification (20 bytes each, within a 247-byte MTU).
 MAX_FRAMES = 12
 
