@@ -21,7 +21,7 @@ recorded file (tested):
   estimate is used: the sample index (counted from the samples per notification, the nominal
   rate as sensor clock) goes through a :class:`StreamingClock`, so the rate and phase follow
   the lower envelope of the receive times as in batch, but only from what has arrived. Lost
-  notifications are detected when the receive times stay late by at least half a notification
+  notifications are detected when the receive times stay late by at least 3/4 of a notification
   period for ``loss_window_s`` (the samples received meanwhile keep their too-early times; the
   count afterwards is right); a silence over ``restart_gap_s`` starts a new segment as in
   batch. So live and batch times differ by a few milliseconds, mostly in the first seconds
@@ -61,6 +61,11 @@ from imuhip.pipeline import LEG_VQF_PARAMS, PipelineOptions
 from imuhip.samples import ImuSamples
 from imuhip.session import SAMPLES_PROFILE, Event, SensorInfo, SessionHeader
 
+#: A notification counts as late when it arrives this many notification periods after the
+#: clock model's time for it. One lost notification makes the following ones at least a whole
+#: period late; the connection-event phase alone makes a run of them up to about a third of a
+#: 15 ms interval late (simulated links), so half a period gave false losses.
+LATE_FRACTION = 0.75
 #: Seconds of still data after the ``still_end`` mark that the calibration uses (as batch).
 MIN_STILL_END_S = 1.5
 _EMPTY3 = np.empty((0, 3))
@@ -136,8 +141,8 @@ class HostStampedClock:
         if self.clock.segment is not None:
             step = self._n_typ * p
             late = h - self._map(last * p)
-            self.peers[id(self)] = (h, late > 0.5 * step)
-            if late > 0.5 * step:
+            self.peers[id(self)] = (h, late > LATE_FRACTION * step)
+            if late > LATE_FRACTION * step:
                 if self._late_since is None:
                     self._late_since, self._late_min, self._late_n = h, late, 0
                 self._late_min = min(self._late_min, late)
