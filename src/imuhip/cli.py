@@ -154,6 +154,93 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from imuhip.live.commands import scan_command
+
+    return scan_command(args.timeout, args.ble)
+
+
+def _cmd_pair(args: argparse.Namespace) -> int:
+    from imuhip.live.commands import pair_command
+
+    return pair_command(
+        args.thigh, args.shin, args.pelvis, args.side, args.profile,
+        spec=args.ble, timeout=args.timeout,
+    )  # fmt: skip
+
+
+def _live_sensors(args: argparse.Namespace):
+    from imuhip.live.commands import assignments_for
+
+    return assignments_for(
+        thigh=args.thigh, shin=args.shin, pelvis=args.pelvis, side=args.side,
+        profiles=args.profile, spec=args.ble, rate_hz=args.rate,
+    )  # fmt: skip
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from imuhip.live.commands import live_command, output_path
+
+    assignments, side = _live_sensors(args)
+    path = output_path(args.output, args.folder, side, args.exercise)
+    return live_command(
+        assignments, side, exercise=args.exercise, spec=args.ble, path=path,
+        duration_s=args.duration, plain=True, angles=False,
+    )  # fmt: skip
+
+
+def _cmd_live(args: argparse.Namespace) -> int:
+    from imuhip.live.commands import live_command, output_path
+
+    assignments, side = _live_sensors(args)
+    path = None if args.no_record else output_path(None, args.folder, side, args.exercise)
+    return live_command(
+        assignments, side, exercise=args.exercise, spec=args.ble, path=path,
+        duration_s=args.duration, hold_target_s=args.hold_target,
+        plain=True if args.plain else None,
+    )  # fmt: skip
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from imuhip.live.commands import demo_command, output_path
+
+    path = output_path(args.output, args.folder, args.side, f"demo-{args.exercise}")
+    return demo_command(
+        exercise=args.exercise, side=args.side, content=args.content, speed=args.speed,
+        duration_s=args.duration, seed=args.seed, path=path, hold_target_s=args.hold_target,
+        plain=True if args.plain else None, overwrite=args.force,
+    )  # fmt: skip
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from imuhip.live.commands import replay_command
+
+    return replay_command(
+        args.session, speed=args.speed, hold_target_s=args.hold_target,
+        plain=True if args.plain else None, as_json=args.json,
+    )  # fmt: skip
+
+
+def _add_sensor_args(p: argparse.ArgumentParser, side_required: bool = False) -> None:
+    p.add_argument("--thigh", metavar="ADDR", help="thigh sensor address")
+    p.add_argument("--shin", metavar="ADDR", help="shin sensor address")
+    p.add_argument("--pelvis", metavar="ADDR", help="optional pelvis sensor address")
+    p.add_argument(
+        "--side", required=side_required, choices=["left", "right"], help="instrumented leg"
+    )
+    p.add_argument(
+        "--profile",
+        action="append",
+        metavar="P",
+        help="sensor profile for every sensor, or ROLE=P for one (repeatable); "
+        "default: recognised by a scan",
+    )
+    p.add_argument("--ble", metavar="SPEC", help=_BLE_HELP)
+
+
+_BLE_HELP = "Bluetooth backend: os, bumble:virtual, bumble:<transport> (default: $IMUHIP_BLE, os)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="imuhip",
@@ -244,6 +331,69 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
     sim.set_defaults(func=_cmd_simulate)
+
+    scan = sub.add_parser("scan", help="list Bluetooth LE devices; recognised sensors first")
+    scan.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds")
+    scan.add_argument("--ble", metavar="SPEC", help=_BLE_HELP)
+    scan.set_defaults(func=_cmd_scan)
+
+    pair = sub.add_parser("pair", help="save which sensor is on the thigh and the shin")
+    pair.add_argument("--thigh", required=True, metavar="ADDR")
+    pair.add_argument("--shin", required=True, metavar="ADDR")
+    pair.add_argument("--pelvis", metavar="ADDR")
+    pair.add_argument("--side", required=True, choices=["left", "right"])
+    pair.add_argument(
+        "--profile",
+        action="append",
+        metavar="P",
+        help="profile for every sensor, or ROLE=P (default: recognised by a scan)",
+    )
+    pair.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan seconds")
+    pair.add_argument("--ble", metavar="SPEC", help=_BLE_HELP)
+    pair.set_defaults(func=_cmd_pair)
+
+    rec = sub.add_parser("record", help="record a session (guided calibration, plain text)")
+    _add_sensor_args(rec)
+    rec.add_argument("--duration", type=float, metavar="S", help="seconds (default: until Ctrl-C)")
+    rec.add_argument("--exercise", default="unspecified", help="e.g. prone, seated, supine")
+    rec.add_argument("--rate", type=float, default=100.0, metavar="HZ", help="sensor rate")
+    out = rec.add_mutually_exclusive_group()
+    out.add_argument("-o", "--output", metavar="SESSION", help="file to create")
+    out.add_argument("--folder", metavar="DIR", help="file named by date, side and exercise")
+    rec.set_defaults(func=_cmd_record)
+
+    live = sub.add_parser("live", help="live view: hip angle, reps, hold timer (and record)")
+    _add_sensor_args(live)
+    live.add_argument("--exercise", default="unspecified", help="e.g. prone, seated, supine")
+    live.add_argument("--hold-target", type=float, metavar="S", help="hold timer target")
+    live.add_argument("--duration", type=float, metavar="S", help="seconds (default: until q)")
+    live.add_argument("--rate", type=float, default=100.0, metavar="HZ", help="sensor rate")
+    live.add_argument("--no-record", action="store_true", help="do not write a session file")
+    live.add_argument("--folder", metavar="DIR", help="where the session file goes (default .)")
+    live.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
+    live.set_defaults(func=_cmd_live)
+
+    demo = sub.add_parser("demo", help="the live path with virtual sensors and a simulated leg")
+    demo.add_argument("--exercise", default="prone", choices=["prone", "seated", "supine"])
+    demo.add_argument("--side", default="left", choices=["left", "right"])
+    demo.add_argument("--content", default="mixed", choices=["reps", "holds", "mixed"])
+    demo.add_argument("--speed", type=float, default=1.0, metavar="X", help="time acceleration")
+    demo.add_argument("--duration", type=float, default=90.0, metavar="S", help="session seconds")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--hold-target", type=float, metavar="S", help="hold timer target")
+    demo.add_argument("-o", "--output", metavar="SESSION", help="file to create")
+    demo.add_argument("--folder", metavar="DIR", help="file named by date, side and exercise")
+    demo.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
+    demo.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
+    demo.set_defaults(func=_cmd_demo)
+
+    rpl = sub.add_parser("replay", help="show a session file through the live view")
+    rpl.add_argument("session", metavar="SESSION")
+    rpl.add_argument("--speed", default="1", metavar="1|10|max", help="pace (default 1)")
+    rpl.add_argument("--hold-target", type=float, metavar="S", help="hold timer target")
+    rpl.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
+    rpl.add_argument("--json", action="store_true", help="end with one JSON line of figures")
+    rpl.set_defaults(func=_cmd_replay)
     return p
 
 

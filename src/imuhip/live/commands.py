@@ -1,0 +1,464 @@
+"""What ``imuhip scan``, ``pair``, ``record``, ``live``, ``demo`` and ``replay`` do (the CLI
+only parses arguments and calls these)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from imuhip import __version__
+from imuhip.errors import ImuhipError
+from imuhip.live.pipeline import LivePipeline
+from imuhip.live.runner import RunOptions, RunResult, run_session, scaled_clock
+from imuhip.session import SessionHeader
+from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
+
+DEFAULT_RATE_HZ = 100.0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def backend_for(spec: str | None) -> Any:
+    """The BLE backend for ``--ble SPEC`` (then ``IMUHIP_BLE``, then the OS stack)."""
+    from imuhip.sources.ble.bumble_backend import ble_backend
+
+    try:
+        return ble_backend(spec)
+    except ValueError as exc:
+        raise ImuhipError(str(exc)) from None
+
+
+def session_filename(side: str, exercise: str, when: datetime | None = None) -> str:
+    """``YYYY-MM-DD_HHMMSS_<side>_<exercise>.imuhip``."""
+    when = when or datetime.now()
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in exercise) or "session"
+    return f"{when:%Y-%m-%d_%H%M%S}_{side}_{safe}.imuhip"
+
+
+def output_path(output: str | None, folder: str | None, side: str, exercise: str) -> Path:
+    """``-o FILE`` as given, else a file named by date, side and exercise in ``--folder``
+    (default: the current directory)."""
+    if output:
+        return Path(output)
+    d = Path(folder or ".")
+    d.mkdir(parents=True, exist_ok=True)
+    return d / session_filename(side, exercise)
+
+
+def _run(coro: Any) -> Any:
+    """Run a coroutine on a fresh loop and close bumble radios it opened."""
+
+    async def main() -> Any:
+        try:
+            return await coro
+        finally:
+            if "imuhip.sources.ble.bumble_backend" in sys.modules:
+                from imuhip.sources.ble.bumble_backend import close_radios
+
+                await close_radios()
+
+    return asyncio.run(main())
+
+
+def _print(text: str = "", out: TextIO | None = None) -> None:
+    print(text, file=out or sys.stdout, flush=True)
+
+
+# --------------------------------------------------------------------------- scan, pair
+
+
+def scan_command(timeout: float, spec: str | None, out: TextIO | None = None) -> int:
+    """Print every advertising device, recognised sensors first."""
+    from imuhip.sources.ble.scan import scan
+
+    backend = backend_for(spec)
+    found = _run(scan(timeout, backend))
+    if not found:
+        _print(f"no Bluetooth LE devices found in {timeout:g} s", out)
+        return 0
+    _print(f"{'address':<20} {'rssi':>5}  {'profile':<16} name", out)
+    for f in found:
+        _print(f"{f.address:<20} {f.rssi:>5}  {f.profile or '-':<16} {f.name}", out)
+    n = sum(f.recognised for f in found)
+    _print(f"{n} recognised sensor(s); pair them with: imuhip pair --thigh ADDR --shin ADDR "
+           "--side left|right", out)  # fmt: skip
+    return 0
+
+
+def _profile_options(profiles: Sequence[str] | None) -> tuple[str | None, dict[str, str]]:
+    """``--profile P`` (all sensors) and/or ``--profile ROLE=P`` (one sensor)."""
+    common: str | None = None
+    per_role: dict[str, str] = {}
+    for p in profiles or ():
+        if "=" in p:
+            role, name = p.split("=", 1)
+            per_role[role.strip()] = name.strip()
+        else:
+            common = p.strip()
+    return common, per_role
+
+
+def resolve_sensors(
+    addresses: dict[str, str],
+    profiles: Sequence[str] | None,
+    *,
+    spec: str | None,
+    timeout: float,
+    out: TextIO | None = None,
+) -> dict[str, tuple[str, str, str]]:
+    """role -> (address, profile, name): profiles as given, else recognised by a scan."""
+    from imuhip.decode.profile import get_profile
+
+    common, per_role = _profile_options(profiles)
+    chosen: dict[str, str | None] = {r: per_role.get(r, common) for r in addresses}
+    for name in chosen.values():
+        if name:
+            get_profile(name)  # unknown profile: a clear error now
+    names = dict.fromkeys(addresses, "")
+    if any(p is None for p in chosen.values()):
+        from imuhip.sources.ble.scan import scan
+
+        _print(f"scanning {timeout:g} s to recognise the sensors…", out)
+        found = {f.address.upper(): f for f in _run(scan(timeout, backend_for(spec)))}
+        for role, addr in addresses.items():
+            f = found.get(addr.upper())
+            if f is not None:
+                names[role] = f.name
+            if chosen[role] is None:
+                if f is None:
+                    raise ImuhipError(
+                        f"{role} sensor {addr} was not seen while scanning: switch it on and "
+                        "bring it close, or give its profile with --profile"
+                    )
+                if f.profile is None:
+                    raise ImuhipError(
+                        f"{role} sensor {addr} ({f.name or 'no name'}) is not a sensor imuhip "
+                        "recognises; give its profile with --profile"
+                    )
+                chosen[role] = f.profile
+    return {r: (addresses[r], str(chosen[r]), names[r]) for r in addresses}
+
+
+def pair_command(
+    thigh: str,
+    shin: str,
+    pelvis: str | None,
+    side: str,
+    profiles: Sequence[str] | None,
+    *,
+    spec: str | None,
+    timeout: float,
+    out: TextIO | None = None,
+) -> int:
+    """Save which sensor sits where (and the side) for ``record`` and ``live``."""
+    from imuhip.config import PairedSensor, Pairing, save_pairing
+
+    addresses = {"thigh": thigh, "shin": shin}
+    if pelvis:
+        addresses["pelvis"] = pelvis
+    got = resolve_sensors(addresses, profiles, spec=spec, timeout=timeout, out=out)
+    pairing = Pairing(side, {r: PairedSensor(a.upper(), p, n) for r, (a, p, n) in got.items()})
+    path = save_pairing(pairing)
+    for role, s in pairing.sensors.items():
+        _print(f"{role:<7} {s.address}  {s.profile}  {s.name}", out)
+    _print(f"saved the pairing ({side} leg) to {path}", out)
+    return 0
+
+
+def assignments_for(
+    *,
+    thigh: str | None,
+    shin: str | None,
+    pelvis: str | None,
+    side: str | None,
+    profiles: Sequence[str] | None,
+    spec: str | None,
+    rate_hz: float = DEFAULT_RATE_HZ,
+    timeout: float = 5.0,
+    out: TextIO | None = None,
+) -> tuple[list[Any], str]:
+    """The sensors to record and the side: from ``--thigh/--shin`` (profiles given or
+    recognised by a scan) or else the saved pairing."""
+    from imuhip.config import load_pairing
+    from imuhip.sources.ble.connection import Assignment
+
+    if thigh or shin:
+        if not (thigh and shin):
+            raise ImuhipError("give both --thigh ADDRESS and --shin ADDRESS (or neither)")
+        if side is None:
+            raise ImuhipError("give --side left|right with --thigh and --shin")
+        addresses = {"thigh": thigh, "shin": shin}
+        if pelvis:
+            addresses["pelvis"] = pelvis
+        got = resolve_sensors(addresses, profiles, spec=spec, timeout=timeout, out=out)
+        sensors = [(r, a, p, n) for r, (a, p, n) in got.items()]
+    else:
+        pairing = load_pairing()
+        side = side or pairing.side
+        if "thigh" not in pairing.sensors or "shin" not in pairing.sensors:
+            raise ImuhipError("the saved pairing lacks a thigh or shin sensor: run 'imuhip pair'")
+        sensors = [(r, s.address, s.profile, s.name) for r, s in pairing.sensors.items()]
+    return [Assignment(r, a, p, rate_hz, name=n) for r, a, p, n in sensors], side
+
+
+# --------------------------------------------------------------------------- record, live
+
+
+def print_result(result: RunResult, path: Path | None, out: TextIO | None = None) -> None:
+    """The end-of-session summary: recording, then the live analysis's figures."""
+    pipe = result.pipeline
+    _print("", out)
+    if path is not None:
+        _print(f"wrote {path} ({result.duration_s:.1f} s, "
+               f"{result.notifications_written} notifications)", out)  # fmt: skip
+    for role, st in result.status.items():
+        h = pipe.state.sensors.get(role)
+        rate = "-" if h is None or h.rate_hz is None else f"{h.rate_hz:.0f} Hz"
+        _print(
+            f"  {role:<7} {st.notifications} notifications, {h.samples if h else 0} samples, "
+            f"rate {rate}, connection losses {st.losses}, "
+            f"dropped {h.dropped if h else 0}, lost samples {h.lost_samples if h else 0}",
+            out,
+        )
+    gaps = [e for e in result.events if e.kind in ("connection_lost", "connection_restored")]
+    for e in gaps:
+        extra = f" after {e.data['gap_s']:.1f} s" if "gap_s" in e.data else ""
+        _print(
+            f"  {e.t - result.t_start:7.1f} s  {e.sensor} {e.kind.replace('_', ' ')}{extra}", out
+        )
+    if result.guidance is not None and result.guidance.abandoned:
+        _print(f"calibration guidance: {result.guidance.detail}", out)
+    st = pipe.state
+    if st.status == "ready":
+        _print("live result: " + summary_line(pipe.summary()), out)
+    elif st.status == "failed":
+        _print(f"not calibrated: {st.message}", out)
+    else:
+        _print("not calibrated: the calibration protocol was not completed", out)
+
+
+def _header(assignments: list[Any], side: str, exercise: str, extra: dict | None = None):
+    return SessionHeader(
+        side=side,
+        exercise=exercise,
+        sensors=tuple(a.sensor_info() for a in assignments),
+        imuhip_version=__version__,
+        time_base="host-monotonic",
+        extra=extra or {},
+    )
+
+
+def live_command(
+    assignments: list[Any],
+    side: str,
+    *,
+    exercise: str,
+    spec: str | None,
+    path: Path | None,
+    duration_s: float | None,
+    hold_target_s: float | None = None,
+    plain: bool | None = None,
+    angles: bool = True,
+    out: TextIO | None = None,
+    settings: Any = None,
+) -> int:
+    """Record (unless ``path`` is None) and show a live session; prints the summary."""
+    from imuhip.files.session_file import SessionWriter
+
+    backend = backend_for(spec)
+    header = _header(assignments, side, exercise)
+    view = PlainView(out, angles=angles) if plain else make_view(plain, angles=angles)
+    opts = RunOptions(
+        duration_s=duration_s,
+        hold_target_s=hold_target_s,
+        title=f"imuhip — {side} leg, {exercise}",
+        recording=None if path is None else str(path),
+    )
+    writer = SessionWriter(path, header) if path is not None else None
+    try:
+        with KeyReader() as keys:
+            result = _run(
+                run_session(
+                    assignments,
+                    header,
+                    view,
+                    writer=writer,
+                    backend=backend,
+                    options=opts,
+                    keys=keys if keys.enabled else None,
+                    settings=settings,
+                )
+            )
+    finally:
+        if writer is not None:
+            writer.close()
+    print_result(result, path, out)
+    return 0
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def demo_command(
+    *,
+    exercise: str,
+    side: str,
+    content: str,
+    speed: float,
+    duration_s: float,
+    seed: int,
+    path: Path,
+    hold_target_s: float | None = None,
+    plain: bool | None = None,
+    out: TextIO | None = None,
+    overwrite: bool = False,
+) -> int:
+    """Run the demo (see :mod:`imuhip.live.demo`), then print the analysis of its file."""
+    from imuhip.files.session_file import SessionWriter, read_session
+    from imuhip.live.demo import demo_settings, start_rig
+    from imuhip.pipeline import analyze_session
+    from imuhip.sinks.analysis_text import analysis_document, analysis_text
+
+    if speed <= 0:
+        raise ImuhipError("--speed must be positive")
+    if path.exists() and not overwrite:
+        raise ImuhipError(f"{path} exists; use -f to overwrite it")
+    view = PlainView(out) if plain else make_view(plain)
+
+    async def main() -> tuple[RunResult, Any]:
+        rig = await start_rig(exercise, side, content, duration_s, speed, seed)
+        try:
+            header = rig.header()
+            opts = RunOptions(
+                duration_s=rig.sim.script.duration_s,
+                schedule=dict(rig.sim.script.phase_starts),
+                hold_target_s=hold_target_s,
+                title=f"imuhip demo — simulated {side} leg, {exercise}, {content}"
+                + (f", {speed:g}x speed" if speed != 1 else ""),
+                recording=str(path),
+            )
+            with SessionWriter(path, header, overwrite=overwrite) as writer, KeyReader() as keys:
+                result = await run_session(
+                    rig.assignments(), header, view, writer=writer,
+                    backend=backend_for("bumble:virtual"), options=opts,
+                    settings=demo_settings(speed), clock=scaled_clock(speed),
+                    keys=keys if keys.enabled else None,
+                    on_streaming=lambda _t: rig.begin(),
+                    pipeline=LivePipeline(header, loss_window_s=0.5 * max(1.0, speed)),
+                )  # fmt: skip
+            return result, rig
+        finally:
+            await rig.stop()
+
+    result, rig = _run(main())
+    print_result(result, path, out)
+    truth = rig.sim.truth.events
+    _print(f"simulator truth: {len(truth['reps'])} reps, {len(truth['holds'])} holds", out)
+    for r, sensor in rig.sensors.items():
+        st = sensor.stats
+        _print(f"  virtual {r}: sent {st.notifications} notifications, {st.samples_sent} samples"
+               f" ({st.samples_unsent} while not streaming)", out)  # fmt: skip
+    session = read_session(path)
+    try:
+        analysis = analyze_session(session)
+    except ImuhipError as exc:
+        _print(f"analysis of {path}: {exc}", out)
+        return 0
+    except Exception as exc:  # the file is complete; a failing analysis must not hide that
+        _print(f"analysis of {path} failed: {type(exc).__name__}: {exc}", out)
+        return 0
+    _print("", out)
+    _print(analysis_text(path, analysis_document(session, analysis)), out)
+    return 0
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def replay_command(
+    session_path: str,
+    *,
+    speed: str,
+    hold_target_s: float | None = None,
+    plain: bool | None = None,
+    out: TextIO | None = None,
+    as_json: bool = False,
+) -> int:
+    """Show a recorded session through the live pipeline and view, paced by its times."""
+    from imuhip.files.session_file import read_session
+    from imuhip.live.replay import replay, session_items
+    from imuhip.sinks.live_view import SensorLine, Snapshot
+
+    pace = _speed(speed)
+    session = read_session(session_path)
+    pipe = LivePipeline(session.header)
+    items = session_items(session)
+    if not items:
+        raise ImuhipError(f"{session_path} holds no data")
+    view = PlainView(out) if plain else make_view(plain)
+    title = f"imuhip replay — {Path(session_path).name} ({session.header.side} leg, " \
+        f"{session.header.exercise})"  # fmt: skip
+    t0 = items[0].t
+    marks = [e for e in session.events if e.kind == "calibration_phase"]
+    from imuhip.calibration_protocol import STEPS
+    from imuhip.live.guidance import GuidanceStatus
+
+    def guidance_at(t: float) -> GuidanceStatus | None:
+        seen = [e for e in marks if e.t <= t]
+        if not marks or not seen:
+            return None
+        i = len(seen) - 1
+        step = STEPS[min(i, len(STEPS) - 1)]
+        if pipe.state.status == "ready":
+            return GuidanceStatus(len(STEPS), len(STEPS), None, "Calibration done", 1.0, done=True)
+        prog = min(1.0, (t - seen[-1].t) / step.duration_s)
+        return GuidanceStatus(i, len(STEPS), step.phase, step.prompt, prog)
+
+    def on_step(t: float, evs, events) -> None:
+        view.analysis(evs)
+        for e in events:
+            if e.kind in ("connection_lost", "connection_restored", "mark", "pause", "resume"):
+                view.note(f"{e.t - t0:.1f} s: {e.kind}" + (f" ({e.sensor})" if e.sensor else ""))
+        lines = tuple(
+            SensorLine(r, "file", h.rate_hz, h.dropped, h.lost_samples)
+            for r, h in pipe.state.sensors.items()
+        )
+        view.update(
+            Snapshot(title, t - t0, pipe.state, lines, guidance_at(t), hold_target_s=hold_target_s)
+        )
+
+    view.origin = t0
+    view.start(title)
+    try:
+        replay(items, pipe, speed=pace, on_step=on_step)
+        n = len(pipe.events)
+        pipe.finish()
+        view.analysis(pipe.events[n:])
+    finally:
+        view.close()
+    st = pipe.state
+    if as_json:
+        _print(json.dumps({"status": st.status, "summary": pipe.summary()}), out)
+    elif st.status == "ready":
+        _print("result: " + summary_line(pipe.summary()), out)
+    else:
+        _print(f"not calibrated: {st.message or 'no calibration protocol found'}", out)
+    return 0
+
+
+def _speed(speed: str) -> float | None:
+    if speed in ("max", "inf"):
+        return None
+    try:
+        v = float(speed)
+    except ValueError:
+        raise ImuhipError(f"--speed must be a number or 'max', got {speed!r}") from None
+    if v <= 0:
+        raise ImuhipError("--speed must be positive")
+    return v

@@ -1,0 +1,188 @@
+"""Guided calibration: walk the user through :data:`imuhip.calibration_protocol.STEPS`.
+
+A small state machine driven by the caller's clock (``update(now, still_s)`` a few times a
+second). At the start of every step it emits a ``calibration_phase`` event (``data={"phase":
+name}``, time = the step start), which the recorder writes to the session file and the live
+pipeline calibrates from; the batch pipeline reads the same marks
+(:func:`imuhip.joint.phases.phases_from_marks`).
+
+Advancing:
+
+- ``still_start``: only after the leg has been still (both sensors, as the live pipeline sees
+  it) for the step's ``min_duration_s`` (3 s) within the step. Without stillness for
+  ``still_timeout_s`` the guidance stops with a clear message (``abandoned``); the analysis
+  then searches the recording for the protocol's movements instead.
+- ``bends``, ``rocks``: after the step's ``duration_s``.
+- ``still_end``: after ``duration_s`` once the leg has been still ``min_duration_s`` (or, if it
+  never is, after ``still_timeout_s``, with a warning: the calibration may then be poor).
+
+Without stillness information (``still_s=None``: no data yet) still steps advance on time.
+A ``schedule`` (phase -> seconds after :meth:`Guidance.start`) replaces all of this with fixed
+step starts: ``imuhip demo`` uses it so that the prompts follow the simulated person's script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from imuhip.calibration_protocol import PHASE_EVENT, STEPS, Step
+from imuhip.session import Event
+
+
+@dataclass(frozen=True)
+class GuidanceStatus:
+    """What to show for the guidance.
+
+    Attributes:
+        index: current step (0-based); ``len(steps)`` when finished.
+        steps: number of steps.
+        phase: current phase name (None when finished).
+        prompt: what to do now.
+        progress: 0..1 within the current step.
+        detail: a short line (e.g. "still 1.2 / 3.0 s").
+        done: the protocol is complete; abandoned: the guidance gave up (see ``detail``).
+    """
+
+    index: int
+    steps: int
+    phase: str | None
+    prompt: str
+    progress: float
+    detail: str = ""
+    done: bool = False
+    abandoned: bool = False
+
+    @property
+    def active(self) -> bool:
+        return not (self.done or self.abandoned)
+
+
+class Guidance:
+    """The calibration guidance state machine (see module docstring).
+
+    Args:
+        emit: receives the ``calibration_phase`` events.
+        steps: the protocol.
+        still_timeout_s: longest wait for stillness in a still step.
+        schedule: fixed step starts (phase -> seconds after start), e.g. a scripted user.
+    """
+
+    def __init__(
+        self,
+        emit: Callable[[Event], None],
+        *,
+        steps: tuple[Step, ...] = STEPS,
+        still_timeout_s: float = 30.0,
+        schedule: Mapping[str, float] | None = None,
+    ) -> None:
+        self.emit = emit
+        self.steps = steps
+        self.still_timeout_s = still_timeout_s
+        self.schedule = dict(schedule) if schedule is not None else None
+        self.index = -1
+        self.t0 = 0.0
+        self.step_start = 0.0
+        self.abandoned = False
+        self.warning = ""
+        self.changed = False  # a step started or the guidance ended since the last update
+        self._status: GuidanceStatus | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.index >= len(self.steps)
+
+    def start(self, now: float) -> GuidanceStatus:
+        """Begin the first step at ``now``."""
+        self.t0 = now
+        self._begin(0, now)
+        return self.update(now, None)
+
+    def abort(self, message: str) -> None:
+        """Stop guiding (e.g. the session ends before the protocol does)."""
+        if not self.done and not self.abandoned:
+            self.abandoned = True
+            self.warning = message
+            self.changed = True
+
+    def _begin(self, index: int, t: float) -> None:
+        self.index = index
+        self.step_start = t
+        self.changed = True
+        if index < len(self.steps):
+            self.emit(Event(t, PHASE_EVENT, None, {"phase": self.steps[index].phase}))
+
+    def update(self, now: float, still_s: float | None) -> GuidanceStatus:
+        """Advance if the current step is complete; returns what to show."""
+        if self.index < 0:
+            raise RuntimeError("call start() first")
+        if self.schedule is not None:
+            self._scheduled(now)
+        else:
+            while not self.done and not self.abandoned and self._complete(now, still_s):
+                self._begin(self.index + 1, now)
+        self._status = self._describe(now, still_s)
+        return self._status
+
+    def _scheduled(self, now: float) -> None:
+        assert self.schedule is not None
+        while not self.done:
+            nxt = self.index + 1
+            if nxt < len(self.steps):
+                t_next = self.t0 + self.schedule[self.steps[nxt].phase]
+            else:
+                t_next = self.step_start + self.steps[-1].duration_s
+            if now < t_next:
+                return
+            self._begin(nxt, t_next)
+
+    def _complete(self, now: float, still_s: float | None) -> bool:
+        s = self.steps[self.index]
+        elapsed = now - self.step_start
+        if s.repetitions:  # a movement step
+            return elapsed >= s.duration_s
+        if still_s is None:
+            return elapsed >= s.duration_s
+        still = min(still_s, elapsed)
+        first = self.index == 0
+        if still >= s.min_duration_s and (first or elapsed >= s.duration_s):
+            return True
+        if elapsed >= self.still_timeout_s:
+            if first:
+                self.abandoned = True
+                self.changed = True
+                self.warning = (
+                    f"the leg was never still for {s.min_duration_s:g} s in "
+                    f"{self.still_timeout_s:g} s, so the guided calibration stopped. Check the "
+                    "straps, then do the protocol anyway: hold still 3 s, bend the knee 3 times, "
+                    "rock the leg 3 times, hold still; the analysis will look for it"
+                )
+                return False
+            self.warning = "the leg was not still at the end of the calibration"
+            return True
+        return False
+
+    def _describe(self, now: float, still_s: float | None) -> GuidanceStatus:
+        n = len(self.steps)
+        if self.abandoned:
+            return GuidanceStatus(self.index, n, None, "Calibration guidance stopped", 0.0,
+                                  self.warning, abandoned=True)  # fmt: skip
+        if self.done:
+            return GuidanceStatus(n, n, None, "Calibration done", 1.0, self.warning, done=True)
+        s = self.steps[self.index]
+        elapsed = now - self.step_start
+        progress = min(1.0, elapsed / s.duration_s) if s.duration_s > 0 else 1.0
+        detail = f"{max(0.0, s.duration_s - elapsed):.0f} s"
+        if not s.repetitions and still_s is not None and self.schedule is None:
+            still = min(still_s, elapsed)
+            progress = min(1.0, still / s.min_duration_s)
+            detail = (
+                f"still {still:.1f} / {s.min_duration_s:.0f} s"
+                if still > 0
+                else "waiting for the leg to be still"
+            )
+        return GuidanceStatus(self.index, n, s.phase, s.prompt, progress, detail)
+
+    @property
+    def status(self) -> GuidanceStatus | None:
+        return self._status

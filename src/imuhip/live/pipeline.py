@@ -1,0 +1,739 @@
+"""The streaming form of :func:`imuhip.pipeline.analyze_session`: live use and replay.
+
+Feed raw notifications ``(role, channel, t_host, bytes)`` (or decoded sample blocks, for
+sessions that store samples) and events in arrival order; :class:`LivePipeline` runs
+
+    decode (the session header's decoders) -> sample times on the host clock -> one common
+    time grid -> orientation per sensor (:class:`OrientationFilter`) -> [buffer until the
+    calibration phases are complete] -> calibrate -> :class:`HipRotationTracker` ->
+    :class:`ExerciseDetector`
+
+and keeps a :class:`LiveState` (current angle, best rep, rep and hold counts, hold timer) plus
+the detector's events as they happen. Each stage is the streaming form of the batch stage, so
+where the input times are the same the results are the same as the batch pipeline's on the
+recorded file (tested):
+
+- **Stored samples** (imports, simulations): times as stored; identical to batch.
+- **Sensor timestamps** (Polar, Movesense, ...): :class:`~imuhip.align.clock.StreamingClock`
+  per sensor; bit-identical to batch after its warm-up (see :mod:`imuhip.align.clock`).
+- **Host-stamped profiles** (WitMotion, MetaMotion packed): the batch pipeline rebuilds sample
+  times with a fit over the whole session (:mod:`imuhip.align.reconstruct`); live, a causal
+  estimate is used: the sample index (counted from the samples per notification, the nominal
+  rate as sensor clock) goes through a :class:`StreamingClock`, so the rate and phase follow
+  the lower envelope of the receive times as in batch, but only from what has arrived. Lost
+  notifications are detected when the receive times stay late by at least 3/4 of a notification
+  period for ``loss_window_s`` (the samples received meanwhile keep their too-early times; the
+  count afterwards is right); a silence over ``restart_gap_s`` starts a new segment as in
+  batch. So live and batch times differ by a few milliseconds, mostly in the first seconds
+  (warm-up); the two sensors of one host are aligned to well under 5 ms (tested on simulated
+  links).
+
+The grid is the batch grid: ``start = max(first thigh, first shin sample)``, points
+``start + k / rate`` emitted as soon as both sensors have a sample at or after them, values
+linearly interpolated between the same neighbouring samples. Calibration waits for the four
+``calibration_phase`` marks of live guidance and ``min_still_end_s`` of data after the last
+one (exactly :func:`~imuhip.joint.phases.phases_from_marks`); sessions without marks are
+searched with :func:`~imuhip.joint.phases.find_phases` as data grows (once found, the phases
+match a search over the whole file unless later data changes the first match).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from imuhip.align.clock import ClockParams, StreamingClock
+from imuhip.align.reconstruct import ReconstructParams
+from imuhip.analysis.detector import ExerciseDetector
+from imuhip.analysis.events import AnalysisEvent, Hold, Rep
+from imuhip.analysis.exercise import ExerciseResult
+from imuhip.calibration_protocol import PHASE_EVENT, PHASES
+from imuhip.decode import DecodeStats, get_decoder
+from imuhip.errors import CalibrationError, ImuhipError
+from imuhip.fuse.orientation import DEFAULT_METHOD, OrientationFilter
+from imuhip.joint.calibration import Calibration, calibrate
+from imuhip.joint.hip_rotation import HipRotationTracker
+from imuhip.joint.phases import STILL_RATE, find_phases, phases_from_marks
+from imuhip.pipeline import LEG_VQF_PARAMS, PipelineOptions
+from imuhip.samples import ImuSamples
+from imuhip.session import SAMPLES_PROFILE, Event, SensorInfo, SessionHeader
+
+#: A notification counts as late when it arrives this many notification periods after the
+#: clock model's time for it. One lost notification makes the following ones at least a whole
+#: period late; the connection-event phase alone makes a run of them up to about a third of a
+#: 15 ms interval late (simulated links), so half a period gave false losses.
+LATE_FRACTION = 0.75
+#: Seconds of still data after the ``still_end`` mark that the calibration uses (as batch).
+MIN_STILL_END_S = 1.5
+_EMPTY3 = np.empty((0, 3))
+
+
+def _increasing(t: np.ndarray, after: float) -> np.ndarray:
+    """``t`` unchanged when strictly increasing and after ``after``; else the smallest
+    change that makes it so (1 µs steps). Causal estimates may step back a little when the
+    clock model improves; the grid needs increasing times."""
+    if len(t) == 0 or (t[0] > after and (len(t) == 1 or bool(np.all(np.diff(t) > 0)))):
+        return t
+    ramp = 1e-6 * np.arange(1, len(t) + 1)
+    return np.maximum.accumulate(np.maximum(t - ramp, after)) + ramp
+
+
+class HostStampedClock:
+    """Causal sample times for a channel without sensor timestamps (see module docstring).
+
+    Args:
+        rate_hz: nominal sample rate.
+        restart_gap_s: receive silence after which sampling restarts (new segment).
+        loss_window_s: how long receive times must stay late to count as lost samples.
+        clock: clock model parameters.
+        peers: a dict shared by the host-stamped channels of one host: a loss is only
+            counted when no other sensor's notifications are late at the same time (then the
+            host, not the link, is behind: e.g. a busy event loop delaying every callback).
+    """
+
+    def __init__(
+        self,
+        rate_hz: float,
+        restart_gap_s: float = 1.0,
+        loss_window_s: float = 0.5,
+        clock: ClockParams | None = None,
+        peers: dict | None = None,
+    ) -> None:
+        if not rate_hz or rate_hz <= 0:
+            raise ImuhipError(
+                "a sensor without timestamps needs its configured sample rate (rate_hz)"
+            )
+        self.period = 1.0 / float(rate_hz)
+        self.restart_gap_s = restart_gap_s
+        self.loss_window_s = loss_window_s
+        # silences are handled here (restart), not by the clock's continuity check
+        self._params = replace(clock or ClockParams(), gap_s=math.inf)
+        self.clock: StreamingClock | None = None
+        self._last_index = -1
+        self._last_h = -math.inf
+        self._counts: deque[int] = deque(maxlen=64)
+        self._hist: dict[int, int] = {}
+        self._n_typ = 1
+        self._late_since: float | None = None
+        self._late_min = math.inf
+        self._late_n = 0
+        self.lost_samples = 0
+        self.segments = 0
+        self.peers = peers if peers is not None else {}
+
+    def times(self, t_host: float, n: int) -> np.ndarray:
+        """Host times of the ``n`` samples of a notification received at ``t_host``."""
+        if n <= 0:
+            return np.empty(0)
+        h = float(t_host)
+        if self.clock is None or h - self._last_h > self.restart_gap_s:
+            self.clock = StreamingClock(self._params)
+            self._last_index = -1
+            self._late_since = None
+            self.segments += 1
+        self._last_h = h
+        self._count_typ(n)
+        last = self._last_index + n
+        p = self.period
+        if self.clock.segment is not None:
+            step = self._n_typ * p
+            late = h - self._map(last * p)
+            self.peers[id(self)] = (h, late > LATE_FRACTION * step)
+            if late > LATE_FRACTION * step:
+                if self._late_since is None:
+                    self._late_since, self._late_min, self._late_n = h, late, 0
+                self._late_min = min(self._late_min, late)
+                self._late_n += 1
+                if h - self._late_since >= self.loss_window_s and self._late_n >= 5:
+                    m = self._n_typ * round(self._late_min / step)
+                    if m > 0 and not self._host_late(h):
+                        last += m
+                        self.lost_samples += m
+                    self._late_since = None
+            else:
+                self._late_since = None
+        self.clock.update(last * p, h)
+        self._last_index = last
+        idx = last - n + 1 + np.arange(n)
+        return self._map_many(idx * p)
+
+    def _host_late(self, h: float) -> bool:
+        """Whether another sensor's latest notification (within 0.5 s) was late too."""
+        me = id(self)
+        return any(k != me and late and h - t < 0.5 for k, (t, late) in self.peers.items())
+
+    def _count_typ(self, n: int) -> None:
+        """Track the usual samples per notification (most common of the last 64)."""
+        if len(self._counts) == self._counts.maxlen:
+            old = self._counts[0]
+            self._hist[old] -= 1
+        self._counts.append(n)
+        self._hist[n] = self._hist.get(n, 0) + 1
+        if self._hist[n] > self._hist.get(self._n_typ, 0):
+            self._n_typ = n
+
+    def _fit_for(self, x: float):
+        """The clock fit :meth:`StreamingClock.to_host` uses at sensor time ``x``."""
+        assert self.clock is not None
+        seg = self.clock.segment
+        if seg is None or not seg.fits:
+            return None
+        k = min(max(math.floor((x - seg.s0) / self._params.block_s) - 1, 0), len(seg.fits) - 1)
+        return seg.fits[k]
+
+    def _map(self, x: float) -> float:
+        f = self._fit_for(x)
+        if f is None:
+            return float(self.clock.to_host(x))  # type: ignore[union-attr]
+        seg = self.clock.segment  # type: ignore[union-attr]
+        return x + seg.y0 + f.offset_s + f.skew * (x - seg.s0) - self._params.latency_floor_s
+
+    def _map_many(self, x: np.ndarray) -> np.ndarray:
+        f = self._fit_for(float(x[-1]))
+        if f is None or self._fit_for(float(x[0])) is not f:
+            return self.clock.to_host(x)  # type: ignore[union-attr]
+        seg = self.clock.segment  # type: ignore[union-attr]
+        return x + seg.y0 + f.offset_s + f.skew * (x - seg.s0) - self._params.latency_floor_s
+
+
+class _SensorInput:
+    """One sensor: decode, put samples on the host clock, merge acc onto gyro times."""
+
+    def __init__(
+        self, info: SensorInfo, rp: ReconstructParams, loss_window_s: float, peers: dict
+    ) -> None:
+        self.info = info
+        self._peers = peers
+        self.role = info.role
+        self.stored = info.profile == SAMPLES_PROFILE
+        config = {"rate_hz": info.rate_hz, **info.config}
+        self.decoder = None if self.stored else get_decoder(info.profile, config)
+        self._rp = rp
+        self._loss_window_s = loss_window_s
+        self.clock: StreamingClock | None = None
+        self.host_clocks: dict[str, HostStampedClock] = {}
+        self.timing = "stored" if self.stored else ""
+        self._last = {"acc": -math.inf, "gyr": -math.inf}
+        self._acc_t = np.empty(0)
+        self._acc_v = _EMPTY3
+        self._gyr_t = np.empty(0)
+        self._gyr_v = _EMPTY3
+        self._first_acc: float | None = None
+        # merged samples not yet consumed by the grid (chunks, joined when resampling)
+        self._parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.first_t: float | None = None  # first sample not yet consumed
+        self.last_t: float | None = None  # newest sample
+        self.samples = 0
+        self.notifications = 0
+        self._rate_win: deque[tuple[float, int]] = deque()
+        self.kept_times: list[np.ndarray] | None = None
+
+    @property
+    def stats(self) -> DecodeStats | None:
+        return None if self.decoder is None else self.decoder.stats
+
+    @property
+    def lost_samples(self) -> int:
+        found = sum(c.lost_samples for c in self.host_clocks.values() if c is not None)
+        return found // max(1, len(self.host_clocks)) + (
+            self.decoder.stats.lost_samples if self.decoder else 0
+        )
+
+    def effective_rate(self) -> float | None:
+        """Samples per second over the last two seconds of sample time."""
+        w = self._rate_win
+        if len(w) < 2 or w[-1][0] - w[0][0] <= 0.2:
+            return None
+        return (w[-1][1] - w[0][1]) / (w[-1][0] - w[0][0])
+
+    # -- input
+    def notification(self, channel: int, t_host: float, data: bytes) -> None:
+        assert self.decoder is not None
+        self.notifications += 1
+        blocks = [b for b in self.decoder.feed(data, t_host, channel) if b.kind != "mag"]
+        if not blocks:
+            return
+        stamped = [b for b in blocks if b.sensor_clock and len(b.t)]
+        if stamped:
+            self.timing = "sensor-clock"
+            if self.clock is None:
+                self.clock = StreamingClock(self._rp.clock)
+            self.clock.update(max(float(b.t[-1]) for b in stamped), t_host)
+        mapped: dict[str, np.ndarray] = {}
+        for b in blocks:
+            if not len(b.t):
+                continue
+            if b.sensor_clock:
+                assert self.clock is not None
+                t = self.clock.to_host(b.t)
+            else:
+                self.timing = self.timing or "reconstructed"
+                other = mapped.get("gyr" if b.kind == "acc" else "acc")
+                if other is not None and len(other) == len(b.t):
+                    t = other  # same frames, same times (one clock per kind otherwise)
+                else:
+                    hc = self.host_clocks.get(b.kind)
+                    if hc is None:
+                        hc = self.host_clocks[b.kind] = HostStampedClock(
+                            self.info.rate_hz,
+                            self._rp.restart_gap_s,
+                            self._loss_window_s,
+                            self._rp.clock,
+                            self._peers,
+                        )
+                    t = hc.times(float(b.t[-1]), len(b.t))
+            t = _increasing(t, self._last[b.kind])
+            self._last[b.kind] = float(t[-1])
+            mapped[b.kind] = t
+        acc = next((b for b in blocks if b.kind == "acc" and len(b.t)), None)
+        gyr = next((b for b in blocks if b.kind == "gyr" and len(b.t)), None)
+        if (
+            acc is not None
+            and gyr is not None
+            and len(blocks) == 2
+            and mapped["acc"] is mapped["gyr"]
+            and not len(self._gyr_t)
+        ):  # the usual case: acc and gyro of the same frames, nothing pending
+            t = mapped["gyr"]
+            self._append(t, acc.values, gyr.values)
+            self._acc_t, self._acc_v = t[-1:], acc.values[-1:]
+            if self._first_acc is None:
+                self._first_acc = float(t[0])
+            return
+        for b in blocks:
+            if len(b.t):
+                self._add_block(b.kind, mapped[b.kind], b.values)
+        self._merge()
+
+    def add_samples(self, s: ImuSamples) -> None:
+        if len(s) == 0:
+            return
+        self._append(s.t, s.acc, s.gyr)
+
+    def _add_block(self, kind: str, t: np.ndarray, v: np.ndarray) -> None:
+        if kind == "acc":
+            self._acc_t = np.concatenate([self._acc_t, t])
+            self._acc_v = np.concatenate([self._acc_v, v])
+            if self._first_acc is None:
+                self._first_acc = float(t[0])
+        else:
+            self._gyr_t = np.concatenate([self._gyr_t, t])
+            self._gyr_v = np.concatenate([self._gyr_v, v])
+
+    def _merge(self) -> None:
+        """Emit gyro samples covered by accelerometer samples (acc interpolated onto them);
+        gyro samples before the first accelerometer sample are dropped, as in batch."""
+        if not len(self._gyr_t) or not len(self._acc_t):
+            return
+        ta = self._acc_t
+        assert self._first_acc is not None
+        keep = self._gyr_t >= self._first_acc
+        tg, vg = self._gyr_t[keep], self._gyr_v[keep]
+        k = int(np.searchsorted(tg, ta[-1], side="right"))
+        if k:
+            out_t = tg[:k]
+            if len(ta) == k and np.array_equal(ta, out_t):
+                acc = self._acc_v
+            else:
+                acc = np.stack([np.interp(out_t, ta, self._acc_v[:, j]) for j in range(3)], 1)
+            self._append(out_t, acc, vg[:k])
+        self._gyr_t, self._gyr_v = tg[k:], vg[k:]
+        # keep the last accelerometer sample at or before the next gyro sample's bracket
+        if k:
+            i = max(0, int(np.searchsorted(ta, tg[k - 1], side="right")) - 1)
+            self._acc_t, self._acc_v = ta[i:], self._acc_v[i:]
+
+    def _append(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> None:
+        self._parts.append((t, acc, gyr))
+        if self.first_t is None:
+            self.first_t = float(t[0])
+        self.last_t = float(t[-1])
+        self.samples += len(t)
+        if self.kept_times is not None:
+            self.kept_times.append(t)
+        w = self._rate_win
+        w.append((float(t[-1]), self.samples))
+        while len(w) > 2 and w[-1][0] - w[1][0] >= 2.0:
+            w.popleft()
+
+    def resample(self, tg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(acc, gyr) interpolated at grid times ``tg``; drops samples no longer needed."""
+        parts = self._parts
+        if len(parts) == 1:
+            t, a, g = parts[0]
+        else:
+            t = np.concatenate([p[0] for p in parts])
+            a = np.concatenate([p[1] for p in parts])
+            g = np.concatenate([p[2] for p in parts])
+        acc = np.stack([np.interp(tg, t, a[:, j]) for j in range(3)], axis=1)
+        gyr = np.stack([np.interp(tg, t, g[:, j]) for j in range(3)], axis=1)
+        i = max(0, int(np.searchsorted(t, tg[-1], side="right")) - 1)
+        self._parts = [(t[i:], a[i:], g[i:])]
+        self.first_t = float(t[i])
+        return acc, gyr
+
+
+@dataclass
+class SensorHealth:
+    """Live counters of one sensor's data (not of its radio link)."""
+
+    role: str
+    timing: str
+    notifications: int
+    samples: int
+    rate_hz: float | None
+    dropped: int
+    lost_samples: int
+
+
+@dataclass
+class LiveState:
+    """What the live view shows; times are seconds on the session's time base.
+
+    Attributes:
+        t: time of the newest grid sample (None before data from both sensors).
+        status: "waiting" (for data), "calibrating" (collecting the protocol), "ready",
+            "failed" (calibration impossible; see ``message``).
+        message: calibration problem or warnings, plain language.
+        angle_deg: current hip rotation (internal positive), None before calibration.
+        highest_deg: largest angle seen since calibration.
+        best_rep_deg: largest counted rep peak (``max_rotation_deg`` of ``imuhip analyze``).
+        reps: counted reps; last_rep_peak_deg: peak of the last one.
+        partial_reps: excursions not counted.
+        holds: finished holds; hold_start_s: start of the hold in progress (None if none);
+            hold_s: its duration so far; last_hold_s, total_hold_s: finished holds.
+        still_s: how long both segments have been still (for guidance).
+        calibrated_at_s: end of the calibration (None before).
+    """
+
+    t: float | None = None
+    status: str = "waiting"
+    message: str = ""
+    angle_deg: float | None = None
+    highest_deg: float | None = None
+    best_rep_deg: float | None = None
+    reps: int = 0
+    last_rep_peak_deg: float | None = None
+    partial_reps: int = 0
+    holds: int = 0
+    hold_start_s: float | None = None
+    hold_s: float = 0.0
+    last_hold_s: float | None = None
+    total_hold_s: float = 0.0
+    still_s: float = 0.0
+    calibrated_at_s: float | None = None
+    sensors: dict[str, SensorHealth] = field(default_factory=dict)
+
+
+class LivePipeline:
+    """Streaming session analysis (see the module docstring).
+
+    Args:
+        header: the session header (side, sensors with profile, rate and decoder config).
+        options: the same options as the batch pipeline.
+        loss_window_s: see :class:`HostStampedClock`.
+        auto_search_every_s: how often (data time) to search for the calibration phases when
+            the session has no guidance marks.
+        keep_sample_times: keep every estimated sample time (tests, benchmarks).
+    """
+
+    def __init__(
+        self,
+        header: SessionHeader,
+        options: PipelineOptions | None = None,
+        *,
+        reconstruct: ReconstructParams | None = None,
+        loss_window_s: float = 0.5,
+        auto_search_every_s: float = 1.0,
+        keep_sample_times: bool = False,
+    ) -> None:
+        for role in ("thigh", "shin"):
+            if role not in header.roles:
+                raise ImuhipError(f"the session has no {role} sensor; the hip angle needs both")
+        self.header = header
+        self.opts = options or PipelineOptions()
+        rp = reconstruct or ReconstructParams()
+        peers: dict = {}
+        self.inputs = {s.role: _SensorInput(s, rp, loss_window_s, peers) for s in header.sensors}
+        if keep_sample_times:
+            for inp in self.inputs.values():
+                inp.kept_times = []
+        self.rate = self._rate()
+        method = self.opts.fusion_method or DEFAULT_METHOD
+        params = self.opts.fusion_params
+        if params is None and method == "vqf":
+            params = LEG_VQF_PARAMS
+        self._filters = {r: OrientationFilter(method, self.rate, params) for r in ("thigh", "shin")}
+        self._start: float | None = None
+        self._k = 0  # grid points emitted
+        self.marks: dict[str, float] = {}
+        self._marks_seen = False
+        self._auto_every = auto_search_every_s
+        self._next_search_t = -math.inf
+        # buffers until calibrated
+        self._buf: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "gt", "gs", "qt", "qs")}
+        self._still_avg: deque[float] = deque(maxlen=max(1, round(0.25 * self.rate)))
+        self._still_from: float | None = None
+        self.calibration: Calibration | None = None
+        self.tracker: HipRotationTracker | None = None
+        self.detector: ExerciseDetector | None = None
+        self.state = LiveState()
+        self.events: list[AnalysisEvent] = []
+        self.result: ExerciseResult | None = None
+        self._finished = False
+
+    def _rate(self) -> float:
+        if self.opts.rate_hz > 0:
+            return self.opts.rate_hz
+        configured = self.header.sensor("thigh").rate_hz
+        if configured > 0:
+            return float(configured)
+        raise ImuhipError(
+            "the thigh sensor's rate is not in the session header; give the grid rate"
+        )
+
+    # ------------------------------------------------------------------ input
+    def notification(
+        self, role: str, channel: int, t_host: float, data: bytes, *, advance: bool = True
+    ) -> list[AnalysisEvent]:
+        """One raw notification of ``role``; returns the detector events it completed.
+
+        With ``advance=False`` the data is only decoded and queued; call :meth:`advance`
+        after a batch of inputs (cheaper: one grid/filter step per batch, same results)."""
+        inp = self.inputs.get(role)
+        if inp is None or inp.decoder is None:
+            return []
+        inp.notification(channel, t_host, data)
+        return self.advance() if advance else []
+
+    def samples(self, role: str, s: ImuSamples, *, advance: bool = True) -> list[AnalysisEvent]:
+        """Decoded samples of ``role`` (sessions that store samples), in time order."""
+        inp = self.inputs.get(role)
+        if inp is None:
+            return []
+        inp.add_samples(s)
+        return self.advance() if advance else []
+
+    def event(self, e: Event, *, advance: bool = True) -> list[AnalysisEvent]:
+        """A session event; calibration phase marks drive the calibration."""
+        if e.kind == PHASE_EVENT and e.data.get("phase") in PHASES:
+            self.marks[str(e.data["phase"])] = float(e.t)
+            self._marks_seen = True
+            return self.advance() if advance else []
+        return []
+
+    def finish(self) -> ExerciseResult | None:
+        """End of session: closes an open excursion; returns the final reps and holds (None
+        when the session never got calibrated)."""
+        if self._finished:
+            return self.result
+        self.advance()
+        self._finished = True
+        if self.detector is not None:
+            evs = self.detector.finish()
+            self._handle(evs)
+            d = self.detector
+            self.result = ExerciseResult(
+                tuple(d.reps), tuple(d.partial_reps), tuple(d.holds), tuple(d.events)
+            )
+        self._update_health()
+        return self.result
+
+    # ------------------------------------------------------------------ grid
+    def advance(self) -> list[AnalysisEvent]:
+        """Process what has been fed: new grid samples through every stage."""
+        n_before = len(self.events)
+        th, sh = self.inputs["thigh"], self.inputs["shin"]
+        if th.last_t is not None and sh.last_t is not None:
+            if self._start is None:
+                assert th.first_t is not None and sh.first_t is not None
+                self._start = max(th.first_t, sh.first_t)
+            stop = min(th.last_t, sh.last_t)
+            k_end = 0
+            if stop >= self._start:
+                k_end = int(np.floor((stop - self._start) * self.rate)) + 1
+            if k_end > self._k:
+                t = self._start + np.arange(self._k, k_end) / self.rate
+                self._k = k_end
+                acc_t, gyr_t = th.resample(t)
+                acc_s, gyr_s = sh.resample(t)
+                self._process(t, acc_t, gyr_t, acc_s, gyr_s)
+        if not self.calibration and self.state.status != "failed":
+            self._try_calibrate()
+        self._update_health()
+        return self.events[n_before:]
+
+    def _process(self, t, acc_t, gyr_t, acc_s, gyr_s) -> None:
+        self._stillness(t, gyr_t, gyr_s)
+        q_t = self._filters["thigh"].update(gyr_t, acc_t)
+        q_s = self._filters["shin"].update(gyr_s, acc_s)
+        self.state.t = float(t[-1])
+        if self.tracker is None:
+            b = self._buf
+            b["t"].append(t)
+            b["gt"].append(gyr_t)
+            b["gs"].append(gyr_s)
+            b["qt"].append(q_t)
+            b["qs"].append(q_s)
+            if self.state.status == "waiting":
+                self.state.status = "calibrating"
+            return
+        ang = self.tracker.update(q_t, q_s).hip_rotation_deg
+        self._angles(t, ang, gyr_s)
+
+    def _angles(self, t: np.ndarray, ang: np.ndarray, gyr_s: np.ndarray) -> None:
+        st = self.state
+        if len(ang):
+            st.angle_deg = float(ang[-1])
+            hi = float(np.max(ang))
+            st.highest_deg = hi if st.highest_deg is None else max(st.highest_deg, hi)
+        assert self.detector is not None
+        self._handle(self.detector.update(t, ang, gyr_s))
+        if st.hold_start_s is not None and st.t is not None:
+            st.hold_s = max(0.0, st.t - st.hold_start_s)
+
+    def _stillness(self, t: np.ndarray, gyr_t: np.ndarray, gyr_s: np.ndarray) -> None:
+        m = np.maximum(np.linalg.norm(gyr_t, axis=1), np.linalg.norm(gyr_s, axis=1)).tolist()
+        avg = self._still_avg
+        tl = t.tolist()
+        for k, v in enumerate(m):
+            avg.append(v)
+            still = len(avg) == avg.maxlen and sum(avg) / len(avg) < STILL_RATE
+            if still and self._still_from is None:
+                self._still_from = tl[k]
+            elif not still:
+                self._still_from = None
+        self.state.still_s = 0.0 if self._still_from is None else tl[-1] - self._still_from
+
+    # ------------------------------------------------------------------ calibration
+    def _buffered(self) -> dict[str, np.ndarray]:
+        out = {}
+        for k, parts in self._buf.items():
+            if len(parts) > 1:
+                parts[:] = [np.concatenate(parts)]
+            out[k] = parts[0] if parts else np.empty(0)
+        return out
+
+    def _try_calibrate(self) -> None:
+        if not self._buf["t"]:
+            return
+        t_last = float(self._buf["t"][-1][-1])
+        complete = all(p in self.marks for p in PHASES)
+        phases = None
+        if complete:
+            if t_last < self.marks["still_end"] + MIN_STILL_END_S:
+                return
+            b = self._buffered()
+            phases = phases_from_marks(b["t"], self.marks, MIN_STILL_END_S)
+            if phases is not None and phases.end > len(b["t"]):
+                return
+        if phases is None:
+            # no (usable) marks: search the data, as batch does on the whole file
+            latest = max(self.marks.values(), default=-math.inf)
+            if (self._marks_seen and not complete and t_last < latest + 30.0) or (
+                t_last < self._next_search_t
+            ):
+                return
+            self._next_search_t = t_last + self._auto_every
+            b = self._buffered()
+            if len(b["t"]) < 2:
+                return
+            try:
+                phases = find_phases(b["t"], b["gt"], b["gs"], self.rate)
+            except CalibrationError as exc:
+                span = t_last - float(b["t"][0])
+                if span > 100.0:  # past find_phases' search windows: give up
+                    self._fail(str(exc))
+                else:
+                    self.state.message = ""
+                return
+        b = self._buffered()
+        try:
+            cal = calibrate(
+                b["t"], b["gt"], b["gs"], b["qt"], b["qs"],
+                side=self.header.side, rate_hz=self.rate, phases=phases,
+            )  # fmt: skip
+        except CalibrationError as exc:
+            self._fail(str(exc))
+            return
+        self._calibrated(cal, b)
+
+    def _fail(self, message: str) -> None:
+        self.state.status = "failed"
+        self.state.message = message
+        for parts in self._buf.values():
+            parts.clear()
+
+    def _calibrated(self, cal: Calibration, b: dict[str, np.ndarray]) -> None:
+        self.calibration = cal
+        k0, k1 = cal.phases.still_end
+        self.tracker = HipRotationTracker(cal, self.rate)
+        ang = self.tracker.update(b["qt"][k0:], b["qs"][k0:]).hip_rotation_deg
+        rest = float(np.mean(ang[: k1 - k0]))
+        self.detector = ExerciseDetector(self.rate, self.opts.detector)
+        self.detector.rest = rest
+        st = self.state
+        st.status = "ready"
+        st.calibrated_at_s = cal.end_s
+        st.message = "; ".join(cal.quality.warnings())
+        for parts in self._buf.values():
+            parts.clear()
+        self._angles(b["t"][k1:], ang[k1 - k0 :], b["gs"][k1:])
+
+    # ------------------------------------------------------------------ events
+    def _handle(self, evs: list[AnalysisEvent]) -> None:
+        st = self.state
+        for e in evs:
+            self.events.append(e)
+            if e.kind == "rep_counted" and isinstance(e.item, Rep):
+                st.reps += 1
+                st.last_rep_peak_deg = e.item.peak_deg
+                st.best_rep_deg = (
+                    e.item.peak_deg
+                    if st.best_rep_deg is None
+                    else max(st.best_rep_deg, e.item.peak_deg)
+                )
+            elif e.kind == "partial_rep":
+                st.partial_reps += 1
+            elif e.kind == "hold_started":
+                st.hold_start_s = e.t
+                st.hold_s = max(0.0, (st.t or e.t) - e.t)
+            elif e.kind == "hold_ended" and isinstance(e.item, Hold):
+                st.holds += 1
+                st.hold_start_s = None
+                st.hold_s = 0.0
+                st.last_hold_s = e.item.duration_s
+                st.total_hold_s += e.item.duration_s
+
+    def _update_health(self) -> None:
+        for role, inp in self.inputs.items():
+            stats = inp.stats
+            self.state.sensors[role] = SensorHealth(
+                role,
+                inp.timing,
+                inp.notifications,
+                inp.samples,
+                inp.effective_rate(),
+                stats.dropped if stats else 0,
+                inp.lost_samples,
+            )
+
+    def sample_times(self, role: str) -> np.ndarray:
+        """Every sample time estimated for ``role`` (needs ``keep_sample_times=True``)."""
+        kept = self.inputs[role].kept_times
+        if kept is None:
+            raise ValueError("create the pipeline with keep_sample_times=True")
+        return np.concatenate(kept) if kept else np.empty(0)
+
+    def summary(self) -> dict:
+        """Counts and extremes in the form of ``ExerciseResult.summary`` (after
+        :meth:`finish`: exactly that)."""
+        if self.result is not None:
+            return self.result.summary()
+        d = self.detector
+        if d is None:
+            return ExerciseResult((), (), (), ()).summary()
+        return ExerciseResult(tuple(d.reps), (), tuple(d.holds), ()).summary()

@@ -1,0 +1,427 @@
+"""The live view: what ``imuhip live``, ``record``, ``demo`` and ``replay`` show while running.
+
+Two renderings of the same :class:`Snapshot`:
+
+- :class:`RichView` (a terminal): per-sensor connection state, effective rate, drops and battery
+  (when the profile reports it); the hip rotation in large digits with the session's best rep;
+  the rep counter with the last rep's peak; the hold timer against ``--hold-target`` (the bar
+  turns green and the terminal bell rings when reached); calibration prompts with progress;
+  the keys.
+- :class:`PlainView` (no terminal, logs, tests): plain status lines at a fixed interval, plus
+  one line per prompt, rep, hold and connection change.
+
+:class:`KeyReader` reads single keys (``m`` mark, ``p`` pause, ``q`` end) from a terminal in
+cbreak mode, only when stdin is a TTY; otherwise it reads nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+from imuhip.live.guidance import GuidanceStatus
+from imuhip.live.pipeline import LiveState
+
+KEYS_HELP = "m mark   p pause   q end"
+
+
+@dataclass(frozen=True)
+class SensorLine:
+    """One sensor's line: link state (from the connection manager, or "file" in replay),
+    effective sample rate, dropped notifications, lost samples, battery % if known."""
+
+    role: str
+    state: str
+    rate_hz: float | None = None
+    dropped: int = 0
+    lost: int = 0
+    battery: int | None = None
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything on screen at one moment."""
+
+    title: str
+    elapsed_s: float
+    live: LiveState
+    sensors: tuple[SensorLine, ...] = ()
+    guidance: GuidanceStatus | None = None
+    duration_s: float | None = None
+    hold_target_s: float | None = None
+    paused: bool = False
+    recording: str | None = None
+    notice: str = ""
+    keys: bool = False
+
+
+def fmt_deg(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}°"
+
+
+def summary_line(summary: dict) -> str:
+    """The final figures, as :meth:`ExerciseResult.summary` gives them (the same numbers as
+    ``imuhip analyze --json``'s ``summary``)."""
+    mx = summary.get("max_rotation_deg")
+    longest = summary.get("longest_hold_s")
+    return (
+        f"reps {summary['rep_count']}   max rotation {'-' if mx is None else f'{mx:.2f}°'}   "
+        f"holds {summary['hold_count']}   total hold {summary['total_hold_s']:.2f} s   "
+        f"longest hold {'-' if longest is None else f'{longest:.2f} s'}"
+    )
+
+
+def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
+    """One line for a detector event (None for events not worth a line); times are shown
+    from ``origin``."""
+    t = e.t - origin
+    if e.kind == "rep_counted" and isinstance(e.item, Rep):
+        return f"rep counted at {t:.1f} s: peak {e.item.peak_deg:.1f}°"
+    if e.kind == "partial_rep" and isinstance(e.item, PartialRep):
+        return f"partial rep at {t:.1f} s ({e.item.reason}, {e.item.range_deg:.1f}°)"
+    if e.kind == "hold_started":
+        return f"hold started at {t:.1f} s"
+    if e.kind == "hold_ended" and isinstance(e.item, Hold):
+        h = e.item
+        return f"hold ended: {h.duration_s:.1f} s at {h.mean_deg:.1f}°"
+    return None
+
+
+@dataclass
+class _Cues:
+    """Edge detection shared by the views: prompt changes, link changes, hold target."""
+
+    last_prompt: tuple | None = None
+    links: dict[str, str] = field(default_factory=dict)
+    cued_hold: float | None = None
+    last_status: str = ""
+
+    def hold_target_reached(self, snap: Snapshot) -> bool:
+        live = snap.live
+        if snap.hold_target_s is None or live.hold_start_s is None:
+            return False
+        if live.hold_s >= snap.hold_target_s and self.cued_hold != live.hold_start_s:
+            self.cued_hold = live.hold_start_s
+            return True
+        return False
+
+
+class PlainView:
+    """Plain status lines (see module docstring).
+
+    Args:
+        out: where to print.
+        every_s: seconds (of the caller's clock) between status lines.
+        angles: show angle, reps and holds (``record`` shows the recording only).
+        bell: ring the terminal bell at the hold target (only if ``out`` is a TTY).
+    """
+
+    def __init__(
+        self, out: TextIO | None = None, every_s: float = 5.0, angles: bool = True
+    ) -> None:
+        self.out = out or sys.stdout
+        self.every_s = every_s
+        self.angles = angles
+        self._cues = _Cues()
+        self._next = 0.0
+        self.origin = 0.0  # session time shown as 0 in event lines
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def start(self, title: str) -> None:
+        self._print(title)
+
+    def note(self, text: str) -> None:
+        self._print(text)
+
+    def analysis(self, events: list[AnalysisEvent]) -> None:
+        if not self.angles:
+            return
+        for e in events:
+            line = event_text(e, self.origin)
+            if line:
+                self._print(line)
+
+    def update(self, snap: Snapshot) -> None:
+        c = self._cues
+        g = snap.guidance
+        if g is not None:
+            key = (g.index, g.done, g.abandoned)
+            if key != c.last_prompt:
+                c.last_prompt = key
+                if g.abandoned:
+                    self._print(f"calibration: {g.detail}")
+                elif g.done:
+                    self._print("calibration: done" + (f" ({g.detail})" if g.detail else ""))
+                else:
+                    self._print(f"calibration {g.index + 1}/{g.steps}: {g.prompt}")
+        for s in snap.sensors:
+            if c.links.get(s.role) != s.state:
+                if s.role in c.links:
+                    self._print(f"{s.role}: {s.state}")
+                c.links[s.role] = s.state
+        live = snap.live
+        if live.status != c.last_status and self.angles:
+            if live.status == "ready":
+                self._print(
+                    "calibrated: hip rotation live"
+                    + (f" (warning: {live.message})" if live.message else "")
+                )
+            elif live.status == "failed":
+                self._print(f"calibration failed: {live.message}")
+            c.last_status = live.status
+        if c.hold_target_reached(snap):
+            bell = "\a" if getattr(self.out, "isatty", lambda: False)() else ""
+            self._print(f"{bell}hold target {snap.hold_target_s:g} s reached")
+        if snap.elapsed_s >= self._next:
+            self._next = snap.elapsed_s + self.every_s
+            self._print(self.status_line(snap))
+
+    def status_line(self, snap: Snapshot) -> str:
+        parts = [f"{snap.elapsed_s:6.1f} s"]
+        if snap.paused:
+            parts.append("PAUSED")
+        for s in snap.sensors:
+            rate = "" if s.rate_hz is None else f" {s.rate_hz:.0f} Hz"
+            drops = f" drops {s.dropped + s.lost}" if s.dropped + s.lost else ""
+            parts.append(f"{s.role} {s.state}{rate}{drops}")
+        live = snap.live
+        if self.angles and live.status == "ready":
+            parts.append(
+                f"angle {fmt_deg(live.angle_deg)} max {fmt_deg(live.best_rep_deg)} reps {live.reps}"
+            )
+            if live.hold_start_s is not None:
+                parts.append(f"hold {live.hold_s:.1f} s")
+        return " | ".join(parts)
+
+    def close(self) -> None:
+        return None
+
+
+# --------------------------------------------------------------------------- rich
+
+_DIGITS = {
+    "0": ("███", "█ █", "█ █", "█ █", "███"),
+    "1": (" ██", "  █", "  █", "  █", "  █"),
+    "2": ("███", "  █", "███", "█  ", "███"),
+    "3": ("███", "  █", "███", "  █", "███"),
+    "4": ("█ █", "█ █", "███", "  █", "  █"),
+    "5": ("███", "█  ", "███", "  █", "███"),
+    "6": ("███", "█  ", "███", "█ █", "███"),
+    "7": ("███", "  █", "  █", "  █", "  █"),
+    "8": ("███", "█ █", "███", "█ █", "███"),
+    "9": ("███", "█ █", "███", "  █", "███"),
+    "-": ("   ", "   ", "███", "   ", "   "),
+    ".": ("   ", "   ", "   ", "   ", " █ "),
+    "°": ("██ ", "██ ", "   ", "   ", "   "),
+    " ": ("   ", "   ", "   ", "   ", "   "),
+}
+
+
+def big_text(text: str) -> str:
+    """``text`` (digits, '-', '.', '°') in a 5-line block font."""
+    rows = ["", "", "", "", ""]
+    for ch in text:
+        glyph = _DIGITS.get(ch, _DIGITS[" "])
+        for i in range(5):
+            rows[i] += glyph[i] + " "
+    return "\n".join(rows)
+
+
+class RichView:
+    """Full-screen-ish live view with ``rich`` (see module docstring)."""
+
+    def __init__(self, console=None, refresh_per_second: float = 10.0) -> None:
+        from rich.console import Console
+
+        self.console = console or Console()
+        self._live = None
+        self._cues = _Cues()
+        self._notes: list[str] = []
+        self._rps = refresh_per_second
+        self.origin = 0.0
+
+    def start(self, title: str) -> None:
+        from rich.live import Live
+
+        self._title = title
+        self._live = Live(console=self.console, auto_refresh=False, transient=False)
+        self._live.start()
+
+    def note(self, text: str) -> None:
+        self._notes = [*self._notes[-4:], text]
+
+    def analysis(self, events: list[AnalysisEvent]) -> None:
+        for e in events:
+            line = event_text(e, self.origin)
+            if line:
+                self.note(line)
+
+    def update(self, snap: Snapshot) -> None:
+        if self._cues.hold_target_reached(snap):
+            self.console.bell()
+        if self._live is not None:
+            self._live.update(self.render(snap), refresh=True)
+
+    def render(self, snap: Snapshot):
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        parts: list = []
+        head = Text(snap.title, style="bold")
+        clock = f"  {snap.elapsed_s:5.0f} s"
+        if snap.duration_s:
+            clock += f" / {snap.duration_s:.0f} s"
+        head.append(clock)
+        if snap.recording:
+            head.append(f"  ● {snap.recording}", style="red")
+        if snap.paused:
+            head.append("  PAUSED", style="bold yellow")
+        parts.append(head)
+
+        tab = Table(box=None, padding=(0, 2), show_edge=False)
+        for col in ("sensor", "link", "rate", "drops", "battery"):
+            tab.add_column(col, style="dim" if col == "sensor" else None)
+        for s in snap.sensors:
+            style = {"streaming": "green", "file": "cyan"}.get(s.state, "yellow")
+            tab.add_row(
+                s.role,
+                Text(s.state, style=style),
+                "-" if s.rate_hz is None else f"{s.rate_hz:.0f} Hz",
+                str(s.dropped + s.lost),
+                "-" if s.battery is None else f"{s.battery} %",
+            )
+        parts.append(tab)
+
+        g = snap.guidance
+        if g is not None and (g.active or g.abandoned):
+            body = Group(
+                Text(g.prompt, style="bold"),
+                ProgressBar(total=1.0, completed=g.progress, width=40),
+                Text(g.detail, style="dim"),
+            )
+            title = f"calibration {min(g.index + 1, g.steps)}/{g.steps}"
+            parts.append(Panel(body, title=title, border_style="yellow", expand=False))
+
+        live = snap.live
+        if live.status == "ready":
+            angle = "-" if live.angle_deg is None else f"{live.angle_deg:.1f}°"
+            big = Text(big_text(angle), style="bold cyan")
+            side = Text()
+            side.append(f"hip rotation (internal +)\nmax {fmt_deg(live.best_rep_deg)}")
+            side.append(f"   highest {fmt_deg(live.highest_deg)}\n", style="dim")
+            side.append(f"reps {live.reps}", style="bold")
+            side.append(f"   last peak {fmt_deg(live.last_rep_peak_deg)}\n")
+            if live.hold_start_s is not None:
+                target = snap.hold_target_s
+                done = target is not None and live.hold_s >= target
+                side.append(
+                    f"hold {live.hold_s:5.1f} s" + (f" / {target:g} s" if target else ""),
+                    style="bold green" if done else "bold",
+                )
+                if done:
+                    side.append("  TARGET ✓", style="bold green")
+            else:
+                last = "" if live.last_hold_s is None else f"   last {live.last_hold_s:.1f} s"
+                side.append(f"holds {live.holds}{last}")
+            grid = Table.grid(padding=(0, 4))
+            grid.add_row(big, side)
+            parts.append(grid)
+            if live.hold_start_s is not None and snap.hold_target_s:
+                parts.append(
+                    ProgressBar(
+                        total=snap.hold_target_s,
+                        completed=min(live.hold_s, snap.hold_target_s),
+                        width=50,
+                        complete_style="green",
+                    )
+                )
+            if live.message:
+                parts.append(Text(f"note: {live.message}", style="yellow"))
+        elif live.status == "failed":
+            parts.append(Text(f"calibration failed: {live.message}", style="bold red"))
+        else:
+            parts.append(Text("waiting for the calibration…", style="dim"))
+        parts.extend(Text(n, style="dim") for n in self._notes)
+        if snap.notice:
+            parts.append(Text(snap.notice, style="yellow"))
+        if snap.keys:
+            parts.append(Text(KEYS_HELP, style="dim"))
+        return Panel(Group(*parts), border_style="cyan")
+
+    def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+# --------------------------------------------------------------------------- keys
+
+
+class KeyReader:
+    """Single keys from a terminal (cbreak mode, restored on exit); inert without a TTY.
+
+    ``with KeyReader() as keys: keys.read()`` returns the characters typed since the last call.
+    """
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdin
+        self.enabled = False
+        self._saved = None
+
+    def __enter__(self) -> KeyReader:
+        try:
+            isatty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            isatty = False
+        if not isatty or os.name != "posix":
+            return self
+        import termios
+        import tty
+
+        fd = self.stream.fileno()
+        with contextlib.suppress(termios.error):
+            self._saved = termios.tcgetattr(fd)
+            tty.setcbreak(fd)
+            self.enabled = True
+        return self
+
+    def read(self) -> str:
+        if not self.enabled:
+            return ""
+        import select
+
+        fd = self.stream.fileno()
+        out = ""
+        while select.select([fd], [], [], 0)[0]:
+            data = os.read(fd, 32)
+            if not data:
+                break
+            out += data.decode(errors="ignore")
+        return out
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled and self._saved is not None:
+            import termios
+
+            with contextlib.suppress(termios.error):
+                termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
+        self.enabled = False
+
+
+def make_view(plain: bool | None = None, angles: bool = True, every_s: float = 5.0):
+    """A :class:`RichView` on a terminal, else a :class:`PlainView` (``plain`` forces)."""
+    if plain is None:
+        plain = not sys.stdout.isatty()
+    if plain:
+        return PlainView(every_s=every_s, angles=angles)
+    return RichView()

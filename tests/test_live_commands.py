@@ -1,0 +1,188 @@
+"""End to end: ``imuhip demo`` on the virtual radio, ``imuhip replay``, the recorder loop with a
+vanishing sensor, pairing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+
+import numpy as np
+import pytest
+
+from imuhip.cli import main
+from imuhip.config import load_pairing
+from imuhip.files.session_file import SessionWriter, read_session
+from imuhip.live.commands import assignments_for, output_path, pair_command, session_filename
+from imuhip.live.runner import RunOptions, run_session
+from imuhip.session import SessionHeader
+from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+from imuhip.sinks.live_view import PlainView
+from imuhip.sources.ble.bumble_backend import ble_backend
+from imuhip.sources.ble.connection import Assignment, ManagerSettings
+from imuhip.sources.ble.virtual_sensor import VirtualSensor, synthetic_motion
+from tests.ble_testkit import FakeImuEmulation, run
+
+FAST = ManagerSettings(
+    scan_timeout_s=1.0, connect_timeout_s=2.0, op_timeout_s=1.0,
+    backoff_initial_s=0.1, backoff_max_s=0.4, stall_timeout_s=1.0, stop_timeout_s=1.0,
+)  # fmt: skip
+LIVE_RESULT = re.compile(r"live result: reps (\d+)\s+max rotation ([\d.]+|-)")
+
+
+def _analyze(path, capsys) -> dict:
+    assert main(["analyze", "--json", str(path)]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _replay_json(path, capsys) -> dict:
+    assert main(["replay", "--speed", "max", "--plain", "--json", str(path)]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    """``imuhip demo --speed 10``: virtual WitMotion sensors on bumble, the whole live path."""
+    path = tmp_path_factory.mktemp("demo") / "demo.imuhip"
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["demo", "--speed", "10", "--plain", "--duration", "60", "-o", str(path)])
+    return path, code, out.getvalue()
+
+
+def test_demo_end_to_end_matches_truth_and_analysis(demo_file, capsys):
+    path, code, out = demo_file
+    assert code == 0
+    assert "calibration 1/4" in out and "calibration 4/4" in out and "calibrated" in out
+    m = LIVE_RESULT.search(out)
+    assert m, out
+    live_reps, live_max = int(m.group(1)), float(m.group(2))
+    truth = re.search(r"simulator truth: (\d+) reps", out)
+    doc = _analyze(path, capsys)
+    # the recorded file analyses to the simulator's truth, and the live screen agrees with it
+    assert doc["summary"]["rep_count"] == int(truth.group(1)) == live_reps, out
+    assert live_max == pytest.approx(doc["summary"]["max_rotation_deg"], abs=0.5)
+    s = read_session(path)
+    assert [e.data["phase"] for e in s.events if e.kind == "calibration_phase"] == [
+        "still_start", "bends", "rocks", "still_end",
+    ]  # fmt: skip
+    assert s.header.sensors[0].profile == "witmotion-ble5" and s.report.ok
+
+
+def test_replay_of_demo_file_matches_analyze(demo_file, capsys):
+    path = demo_file[0]
+    doc = _analyze(path, capsys)
+    got = _replay_json(path, capsys)
+    assert got["status"] == "ready"
+    assert got["summary"]["rep_count"] == doc["summary"]["rep_count"]
+    assert got["summary"]["max_rotation_deg"] == pytest.approx(
+        doc["summary"]["max_rotation_deg"], abs=0.5
+    )
+
+
+def test_replay_max_speed_prints_analyze_figures_exactly(tmp_path, capsys):
+    sim = simulate(SimConfig(duration_s=90.0, content="mixed", marks=True, seed=0))
+    path = tmp_path / "s.imuhip"
+    write_simulation(sim, path)
+    doc = _analyze(path, capsys)
+    assert _replay_json(path, capsys) == {"status": "ready", "summary": doc["summary"]}
+    assert main(["replay", "--speed", "max", "--plain", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "calibration 1/4" in out and "rep counted" in out and "hold ended" in out
+    assert out.strip().splitlines()[-1].startswith(f"result: reps {doc['summary']['rep_count']}")
+
+
+def test_replay_is_paced(tmp_path, capsys, monkeypatch):
+    sim = simulate(SimConfig(duration_s=40.0, content="rest", seed=3))
+    path = tmp_path / "r.imuhip"
+    write_simulation(sim, path)
+    slept = []
+    monkeypatch.setattr("time.sleep", lambda s: slept.append(s))
+    assert main(["replay", "--speed", "10", "--plain", str(path)]) == 0
+    assert 3.5 < max(slept) < 4.5  # the last step waits for 40 s at 10x (sleep is mocked)
+
+
+def test_record_loop_with_vanishing_sensor_keeps_the_other_and_marks_the_gap(tmp_path):
+    path = tmp_path / "rec.imuhip"
+
+    async def go():
+        be = ble_backend("bumble:virtual")
+        async with (
+            VirtualSensor(FakeImuEmulation(), synthetic_motion(0.5, 30, 0)) as thigh,
+            VirtualSensor(FakeImuEmulation(), synthetic_motion(0.3, 20, 1)) as shin,
+        ):
+            assignments = [
+                Assignment("thigh", thigh.address, "test-imu", 100),
+                Assignment("shin", shin.address, "test-imu", 100),
+            ]
+            header = SessionHeader("left", "prone", tuple(a.sensor_info() for a in assignments))
+
+            async def trouble():
+                while shin.stats.samples_sent < 50:
+                    await asyncio.sleep(0.02)
+                await shin.vanish(duration_s=1.5)
+
+            view = PlainView(every_s=0.5, angles=False)
+            with SessionWriter(path, header) as writer:
+                task = asyncio.create_task(trouble())
+                res = await run_session(
+                    assignments, header, view, writer=writer, backend=be, settings=FAST,
+                    options=RunOptions(duration_s=4.0, guidance=False),
+                )  # fmt: skip
+                await task
+            return res
+
+    res = run(go(), timeout=60)
+    s = read_session(path)
+    kinds = [(e.kind, e.sensor) for e in s.events]
+    assert kinds == [("connection_lost", "shin"), ("connection_restored", "shin")]
+    lost, back = (e.t for e in s.events)
+    assert back - lost > 1.0
+    t_thigh = s.notifications["thigh"].t
+    t_shin = s.notifications["shin"].t
+    # the thigh streamed on through the shin's absence; the shin has a gap
+    assert np.sum((t_thigh > lost + 0.1) & (t_thigh < back - 0.1)) > 50
+    assert not np.any((t_shin > lost + 0.01) & (t_shin < back))
+    assert res.status["shin"].losses == 1 and res.status["thigh"].losses == 0
+    assert res.notifications_written == len(t_thigh) + len(t_shin)
+    assert res.pipeline.state.sensors["thigh"].samples > 200
+
+
+def test_pair_saves_and_live_uses_the_pairing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "pairing.json"))
+    code = pair_command(
+        "aa:bb:cc:dd:ee:01", "AA:BB:CC:DD:EE:02", None, "right", ["witmotion-ble5"],
+        spec="bumble:virtual", timeout=0.1,
+    )  # fmt: skip
+    assert code == 0 and "saved the pairing" in capsys.readouterr().out
+    p = load_pairing()
+    assert p.side == "right" and p.sensors["thigh"].address == "AA:BB:CC:DD:EE:01"
+    a, side = assignments_for(
+        thigh=None, shin=None, pelvis=None, side=None, profiles=None, spec=None
+    )
+    assert side == "right" and [x.profile for x in a] == ["witmotion-ble5"] * 2
+    with pytest.raises(Exception, match="unknown sensor profile"):
+        pair_command("A", "B", None, "left", ["thigh=nope"], spec=None, timeout=0.1)
+
+
+def test_session_file_naming(tmp_path):
+    from datetime import datetime
+
+    name = session_filename("left", "prone hold", datetime(2025, 3, 1, 9, 5, 7))
+    assert name == "2025-03-01_090507_left_prone-hold.imuhip"
+    p = output_path(None, str(tmp_path / "sessions"), "left", "prone")
+    assert p.parent.is_dir() and p.name.endswith("_left_prone.imuhip")
+    assert output_path("x.imuhip", None, "left", "prone").name == "x.imuhip"
+
+
+def test_scan_on_an_empty_virtual_radio_and_missing_pairing(tmp_path, monkeypatch, capsys):
+    assert main(["scan", "--ble", "bumble:virtual", "--timeout", "0.2"]) == 0
+    assert "no Bluetooth LE devices found" in capsys.readouterr().out
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "none.json"))
+    assert main(["live", "--no-record", "--plain"]) == 2
+    assert "run 'imuhip pair' first" in capsys.readouterr().err
+    assert main(["record", "--thigh", "A"]) == 2
+    assert "give both --thigh" in capsys.readouterr().err

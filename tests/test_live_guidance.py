@@ -1,0 +1,123 @@
+"""Guided calibration state machine and the live view's plain rendering."""
+
+from __future__ import annotations
+
+import io
+
+from imuhip.analysis.events import AnalysisEvent, Hold, Rep
+from imuhip.calibration_protocol import PHASE_EVENT, PHASES, STEPS
+from imuhip.live.guidance import Guidance
+from imuhip.live.pipeline import LiveState
+from imuhip.sinks.live_view import (
+    KeyReader,
+    PlainView,
+    RichView,
+    SensorLine,
+    Snapshot,
+    big_text,
+    summary_line,
+)
+
+
+def _drive(g: Guidance, still, until: float, dt: float = 0.1):
+    t = 0.0
+    st = g.start(0.0)
+    while t < until and not (st.done or st.abandoned):
+        t = round(t + dt, 6)
+        st = g.update(t, still(t))
+    return st, t
+
+
+def test_guidance_writes_the_four_phase_events_in_order():
+    events = []
+    g = Guidance(events.append)
+    # moving for 2 s, then still: still_start may only end after 3 s of stillness
+    st, t_end = _drive(g, lambda t: max(0.0, t - 2.0) if t < 20 else 99.0, 60.0)
+    assert st.done and not st.abandoned
+    assert [e.kind for e in events] == [PHASE_EVENT] * 4
+    assert [e.data["phase"] for e in events] == list(PHASES)
+    times = [e.t for e in events]
+    assert times == sorted(times) and times[0] == 0.0
+    assert times[1] >= 5.0 - 1e-9  # 2 s moving + 3 s still
+    assert times[2] - times[1] >= STEPS[1].duration_s - 1e-9
+    assert times[3] - times[2] >= STEPS[2].duration_s - 1e-9
+    assert t_end - times[3] >= STEPS[3].duration_s - 1e-9
+
+
+def test_guidance_refuses_to_advance_without_stillness_then_gives_up():
+    events = []
+    g = Guidance(events.append, still_timeout_s=8.0)
+    st = g.start(0.0)
+    assert st.phase == "still_start" and "still" in st.prompt.lower()
+    st = g.update(5.0, 0.0)
+    assert st.phase == "still_start" and st.detail == "waiting for the leg to be still"
+    st = g.update(6.0, 1.5)
+    assert st.phase == "still_start" and st.detail.startswith("still 1.5 / 3")
+    st = g.update(8.5, 0.0)
+    assert st.abandoned and "never still" in st.detail
+    assert [e.data["phase"] for e in events] == ["still_start"]
+
+
+def test_guidance_without_data_advances_on_time_and_follows_a_schedule():
+    events = []
+    g = Guidance(events.append)
+    st, _ = _drive(g, lambda t: None, 60.0)
+    assert st.done and len(events) == 4
+    sched = {"still_start": 0.0, "bends": 4.2, "rocks": 13.7, "still_end": 21.9}
+    events2 = []
+    g2 = Guidance(events2.append, schedule=sched)
+    g2.start(100.0)
+    g2.update(130.0, None)
+    assert [(e.data["phase"], e.t) for e in events2] == [(p, 100.0 + v) for p, v in sched.items()]
+    assert g2.done
+
+
+def _snap(**kw):
+    live = LiveState(
+        t=10.0, status="ready", angle_deg=21.43, best_rep_deg=30.0, reps=2,
+        last_rep_peak_deg=28.0, hold_start_s=5.0, hold_s=5.0,
+    )  # fmt: skip
+    base = dict(
+        title="t", elapsed_s=10.0, live=live,
+        sensors=(SensorLine("thigh", "streaming", 100.0), SensorLine("shin", "lost", None, 2, 3)),
+        hold_target_s=5.0,
+    )  # fmt: skip
+    base.update(kw)
+    return Snapshot(**base)
+
+
+def test_plain_view_prints_status_events_and_hold_target_once():
+    out = io.StringIO()
+    v = PlainView(out, every_s=1.0)
+    v.origin = 100.0
+    v.start("title")
+    v.update(_snap())
+    v.update(_snap(elapsed_s=10.2))
+    rep = Rep(101.0, 102.0, 103.0, 28.0, 27.0)
+    hold = Hold(104.0, 109.0, 12.0, 0.3, None)
+    v.analysis([AnalysisEvent("rep_counted", 103.0, rep), AnalysisEvent("hold_ended", 109, hold)])
+    text = out.getvalue()
+    assert text.count("hold target 5 s reached") == 1
+    assert "angle 21.4° max 30.0° reps 2" in text and "shin lost drops 5" in text
+    assert "rep counted at 3.0 s: peak 28.0°" in text and "hold ended: 5.0 s at 12.0°" in text
+
+
+def test_rich_view_renders_and_keys_are_inert_without_tty():
+    from rich.console import Console
+
+    buf = io.StringIO()
+    v = RichView(Console(file=buf, width=100, force_terminal=False))
+    v.console.print(v.render(_snap()))
+    text = buf.getvalue()
+    assert "TARGET" in text and "reps 2" in text and "streaming" in text
+    assert big_text("21.4°").count("\n") == 4
+    with KeyReader(io.StringIO()) as keys:
+        assert not keys.enabled and keys.read() == ""
+
+
+def test_summary_line_uses_analyze_figures():
+    s = {"rep_count": 3, "max_rotation_deg": 31.29, "hold_count": 1, "total_hold_s": 5.06,
+         "longest_hold_s": 5.06, "mean_peak_deg": 30.0}  # fmt: skip
+    assert summary_line(s) == (
+        "reps 3   max rotation 31.29°   holds 1   total hold 5.06 s   longest hold 5.06 s"
+    )
