@@ -141,3 +141,32 @@ def test_host_stamped_clock_counts_a_real_loss_but_not_host_congestion():
         c.times(ti + lat + delay, 1)
         d.times(ti + lat + delay, 1)
     assert c.lost_samples == 0 and d.lost_samples == 0
+
+
+def test_sensor_gap_live_matches_batch(tmp_path):
+    """A shin sensor gone for 2.5 s mid-rep: live and batch leave the same stretch undefined,
+    report the cut rep as partial, and agree on everything else."""
+    from imuhip.files.session_file import write_session
+    from imuhip.session import Notifications
+
+    sim = simulate(
+        SimConfig(content="reps", duration_s=100, seed=21, profile="witmotion-ble5", marks=True)
+    )
+    cut = sim.truth.events["reps"][3]
+    t0, t1 = cut["peak_s"] - 0.3, cut["peak_s"] + 2.2
+    notes = dict(sim.notifications)
+    shin = notes["shin"]
+    keep = (shin.t < t0) | (shin.t > t1)
+    payloads = [p for p, k in zip(shin.payloads(), keep, strict=True) if k]
+    notes["shin"] = Notifications.from_list(shin.t[keep], payloads, shin.channel[keep])
+    path = tmp_path / "gap.imuhip"
+    write_session(path, sim.header, notifications=notes, events=sim.events)
+    session = read_session(path)
+    batch = analyze_session(session).exercise
+    live = _live(session).result
+    assert live is not None
+    assert [p.reason for p in live.partial_reps] == [p.reason for p in batch.partial_reps]
+    assert any(p.reason.startswith("interrupted") for p in live.partial_reps)
+    assert len(live.reps) == len(batch.reps)
+    for a, b in zip(live.reps, batch.reps, strict=True):
+        assert abs(a.peak_deg - b.peak_deg) < 0.5 and abs(a.peak_s - b.peak_s) < 0.1

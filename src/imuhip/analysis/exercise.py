@@ -59,7 +59,7 @@ def analyze_exercise(
     holds: list[Hold] = []
     events: list[AnalysisEvent] = []
     prev: ExerciseDetector | None = None
-    for k, (a, b) in enumerate(segments):
+    for a, b in segments:
         det = ExerciseDetector(rate_hz, params)
         if prev is None:
             det.rest = rest_deg
@@ -69,7 +69,7 @@ def analyze_exercise(
         for c in range(a, b, step):
             e = min(b, c + step)
             det.update(t[c:e], angle_deg[c:e], gyr_shin[c:e])
-        if k < len(segments) - 1:
+        if b < len(t):  # a gap follows (or the data end inside one)
             det.interrupt()
         else:
             det.finish()

@@ -57,7 +57,7 @@ from imuhip.fuse.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
 from imuhip.joint.phases import STILL_RATE, find_phases, phases_from_marks
-from imuhip.pipeline import LEG_VQF_PARAMS, PipelineOptions
+from imuhip.pipeline import LONG_GAP_S, RECOVERY_S, PipelineOptions
 from imuhip.samples import ImuSamples
 from imuhip.session import SAMPLES_PROFILE, Event, SensorInfo, SessionHeader
 
@@ -359,8 +359,9 @@ class _SensorInput:
         while len(w) > 2 and w[-1][0] - w[1][0] >= 2.0:
             w.popleft()
 
-    def resample(self, tg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(acc, gyr) interpolated at grid times ``tg``; drops samples no longer needed."""
+    def resample(self, tg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(acc, gyr) interpolated at grid times ``tg`` and where they fall in a lost stretch
+        (a gap over ``LONG_GAP_S``, as batch marks it); drops samples no longer needed."""
         parts = self._parts
         if len(parts) == 1:
             t, a, g = parts[0]
@@ -370,10 +371,12 @@ class _SensorInput:
             g = np.concatenate([p[2] for p in parts])
         acc = np.stack([np.interp(tg, t, a[:, j]) for j in range(3)], axis=1)
         gyr = np.stack([np.interp(tg, t, g[:, j]) for j in range(3)], axis=1)
+        k = np.clip(np.searchsorted(t, tg), 1, max(1, len(t) - 1))
+        lost = (t[k] - t[k - 1]) > LONG_GAP_S if len(t) > 1 else np.zeros(len(tg), bool)
         i = max(0, int(np.searchsorted(t, tg[-1], side="right")) - 1)
         self._parts = [(t[i:], a[i:], g[i:])]
         self.first_t = float(t[i])
-        return acc, gyr
+        return acc, gyr, lost
 
 
 @dataclass
@@ -464,8 +467,6 @@ class LivePipeline:
         self.rate = self._rate()
         method = self.opts.fusion_method or DEFAULT_METHOD
         params = self.opts.fusion_params
-        if params is None and method == "vqf":
-            params = LEG_VQF_PARAMS
         self._filters = {r: OrientationFilter(method, self.rate, params) for r in ("thigh", "shin")}
         self._start: float | None = None
         self._k = 0  # grid points emitted
@@ -474,7 +475,10 @@ class LivePipeline:
         self._auto_every = auto_search_every_s
         self._next_search_t = -math.inf
         # buffers until calibrated
-        self._buf: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "gt", "gs", "qt", "qs")}
+        self._buf: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "gt", "gs", "qt", "qs", "u")}
+        self._recovery_left = 0
+        self._interrupted = False
+        self._done_detectors: list[ExerciseDetector] = []
         self._still_avg: deque[float] = deque(maxlen=max(1, round(0.25 * self.rate)))
         self._still_from: float | None = None
         self.calibration: Calibration | None = None
@@ -533,11 +537,14 @@ class LivePipeline:
         self.advance()
         self._finished = True
         if self.detector is not None:
-            evs = self.detector.finish()
-            self._handle(evs)
-            d = self.detector
+            if not self._interrupted:
+                self._handle(self.detector.finish())
+            dets = [*self._done_detectors, self.detector]
             self.result = ExerciseResult(
-                tuple(d.reps), tuple(d.partial_reps), tuple(d.holds), tuple(d.events)
+                tuple(r for d in dets for r in d.reps),
+                tuple(r for d in dets for r in d.partial_reps),
+                tuple(h for d in dets for h in d.holds),
+                tuple(e for d in dets for e in d.events),
             )
         self._update_health()
         return self.result
@@ -558,18 +565,36 @@ class LivePipeline:
             if k_end > self._k:
                 t = self._start + np.arange(self._k, k_end) / self.rate
                 self._k = k_end
-                acc_t, gyr_t = th.resample(t)
-                acc_s, gyr_s = sh.resample(t)
-                self._process(t, acc_t, gyr_t, acc_s, gyr_s)
+                acc_t, gyr_t, lost_t = th.resample(t)
+                acc_s, gyr_s, lost_s = sh.resample(t)
+                self._process(t, acc_t, gyr_t, acc_s, gyr_s, lost_t | lost_s)
         if not self.calibration and self.state.status != "failed":
             self._try_calibrate()
         self._update_health()
         return self.events[n_before:]
 
-    def _process(self, t, acc_t, gyr_t, acc_s, gyr_s) -> None:
+    def _undefined(self, lost: np.ndarray) -> np.ndarray:
+        """Lost samples and the ``RECOVERY_S`` after each lost stretch (causal; the same
+        samples batch leaves undefined)."""
+        out = np.empty(len(lost), bool)
+        left = self._recovery_left
+        n = round(RECOVERY_S * self.rate)
+        for k, x in enumerate(lost.tolist()):
+            if x:
+                left = n
+                out[k] = True
+            else:
+                out[k] = left > 0
+                left = max(0, left - 1)
+        self._recovery_left = left
+        return out
+
+    def _process(self, t, acc_t, gyr_t, acc_s, gyr_s, lost) -> None:
         self._stillness(t, gyr_t, gyr_s)
-        q_t = self._filters["thigh"].update(gyr_t, acc_t)
-        q_s = self._filters["shin"].update(gyr_s, acc_s)
+        undefined = self._undefined(lost)
+        # no motion is invented inside a lost stretch: the filters see a still sensor there
+        q_t = self._filters["thigh"].update(np.where(lost[:, None], 0.0, gyr_t), acc_t)
+        q_s = self._filters["shin"].update(np.where(lost[:, None], 0.0, gyr_s), acc_s)
         self.state.t = float(t[-1])
         if self.tracker is None:
             b = self._buf
@@ -578,20 +603,42 @@ class LivePipeline:
             b["gs"].append(gyr_s)
             b["qt"].append(q_t)
             b["qs"].append(q_s)
+            b["u"].append(undefined)
             if self.state.status == "waiting":
                 self.state.status = "calibrating"
             return
         ang = self.tracker.update(q_t, q_s).hip_rotation_deg
-        self._angles(t, ang, gyr_s)
+        self._angles(t, ang, gyr_s, undefined)
 
-    def _angles(self, t: np.ndarray, ang: np.ndarray, gyr_s: np.ndarray) -> None:
+    def _angles(
+        self, t: np.ndarray, ang: np.ndarray, gyr_s: np.ndarray, undefined: np.ndarray
+    ) -> None:
         st = self.state
+        ang = np.where(undefined, np.nan, ang)
         if len(ang):
-            st.angle_deg = float(ang[-1])
-            hi = float(np.max(ang))
-            st.highest_deg = hi if st.highest_deg is None else max(st.highest_deg, hi)
-        assert self.detector is not None
-        self._handle(self.detector.update(t, ang, gyr_s))
+            st.angle_deg = None if undefined[-1] else float(ang[-1])
+            if not undefined.all():
+                hi = float(np.nanmax(ang))
+                st.highest_deg = hi if st.highest_deg is None else max(st.highest_deg, hi)
+        edges = np.flatnonzero(np.diff(undefined.astype(np.int8))) + 1
+        for a, b in zip(np.r_[0, edges], np.r_[edges, len(t)], strict=True):
+            if b <= a:
+                continue
+            if undefined[a]:  # a lost stretch: the open excursion cannot be finished
+                if not self._interrupted:
+                    assert self.detector is not None
+                    self._handle(self.detector.interrupt())
+                    self._interrupted = True
+                continue
+            if self._interrupted:  # data again: a fresh detector from where the last stopped
+                assert self.detector is not None
+                self._done_detectors.append(self.detector)
+                fresh = ExerciseDetector(self.rate, self.opts.detector)
+                fresh.resume_from(self.detector)
+                self.detector = fresh
+                self._interrupted = False
+            assert self.detector is not None
+            self._handle(self.detector.update(t[a:b], ang[a:b], gyr_s[a:b]))
         if st.hold_start_s is not None and st.t is not None:
             st.hold_s = max(0.0, st.t - st.hold_start_s)
 
@@ -672,7 +719,7 @@ class LivePipeline:
         k0, k1 = cal.phases.still_end
         self.tracker = HipRotationTracker(cal, self.rate)
         ang = self.tracker.update(b["qt"][k0:], b["qs"][k0:]).hip_rotation_deg
-        rest = float(np.mean(ang[: k1 - k0]))
+        rest = float(np.nanmean(np.where(b["u"][k0:k1], np.nan, ang[: k1 - k0])))
         self.detector = ExerciseDetector(self.rate, self.opts.detector)
         self.detector.rest = rest
         st = self.state
@@ -681,7 +728,7 @@ class LivePipeline:
         st.message = "; ".join(cal.quality.warnings())
         for parts in self._buf.values():
             parts.clear()
-        self._angles(b["t"][k1:], ang[k1 - k0 :], b["gs"][k1:])
+        self._angles(b["t"][k1:], ang[k1 - k0 :], b["gs"][k1:], b["u"][k1:])
 
     # ------------------------------------------------------------------ events
     def _handle(self, evs: list[AnalysisEvent]) -> None:
