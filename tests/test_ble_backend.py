@@ -54,7 +54,8 @@ def test_scanner_sees_virtual_sensors_with_profiles():
             seen = await BleakScanner.discover(timeout=0.3, return_adv=True, backend=be.scanner)
             found = await scan(0.3, be)
             only = await BleakScanner.discover(
-                timeout=0.2, service_uuids=["0000180d-0000-1000-8000-00805f9b34fb"],
+                timeout=0.2,
+                service_uuids=["0000180d-0000-1000-8000-00805f9b34fb"],
                 backend=be.scanner,
             )
         return a.address, b.address, seen, found, only
@@ -133,8 +134,10 @@ def test_vanishing_peer_disconnects_client_and_bounds_operations():
         async with VirtualSensor(FakeImuEmulation(), supervision_timeout_s=0.2) as sensor:
             lost = asyncio.Event()
             c = BleakClient(
-                sensor.address, disconnected_callback=lambda _c: lost.set(),
-                timeout=3, backend=be.client,
+                sensor.address,
+                disconnected_callback=lambda _c: lost.set(),
+                timeout=3,
+                backend=be.client,
             )
             await c.connect()  # by address string: the backend scans for it
             await sensor.vanish()

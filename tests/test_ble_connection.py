@@ -22,8 +22,13 @@ from imuhip.sources.ble.virtual_sensor import VirtualSensor, synthetic_motion
 from tests.ble_testkit import FakeImuDecoder, FakeImuEmulation, run
 
 FAST = ManagerSettings(
-    scan_timeout_s=1.0, connect_timeout_s=2.0, op_timeout_s=1.0,
-    backoff_initial_s=0.1, backoff_max_s=0.4, stall_timeout_s=1.0, stop_timeout_s=1.0,
+    scan_timeout_s=1.0,
+    connect_timeout_s=2.0,
+    op_timeout_s=1.0,
+    backoff_initial_s=0.1,
+    backoff_max_s=0.4,
+    stall_timeout_s=1.0,
+    stop_timeout_s=1.0,
 )
 ROLES = ("thigh", "shin", "pelvis")
 
@@ -182,8 +187,11 @@ def test_refused_command_is_reported_and_retried():
         # this sensor only supports 25 Hz: the profile's 100 Hz start command is refused
         async with VirtualSensor(FakeImuEmulation(supported_rates=(25.0,))) as s:
             m = ConnectionManager(
-                [Assignment("thigh", s.address, "test-imu", 100)], lambda *a: None,
-                events.append, be, FAST,
+                [Assignment("thigh", s.address, "test-imu", 100)],
+                lambda *a: None,
+                events.append,
+                be,
+                FAST,
             )
             async with m:
                 missing = await m.wait_streaming(1.0)

@@ -19,8 +19,13 @@ from imuhip.sources.ble.virtual_sensor import VirtualSensor, synthetic_motion
 from tests.ble_testkit import run
 
 FAST = ManagerSettings(
-    scan_timeout_s=1.0, connect_timeout_s=2.0, op_timeout_s=1.0,
-    backoff_initial_s=0.1, backoff_max_s=0.4, stall_timeout_s=1.0, stop_timeout_s=1.0,
+    scan_timeout_s=1.0,
+    connect_timeout_s=2.0,
+    op_timeout_s=1.0,
+    backoff_initial_s=0.1,
+    backoff_max_s=0.4,
+    stall_timeout_s=1.0,
+    stop_timeout_s=1.0,
 )
 ACC_TOL = 16 * 9.80665 / 32768 * 0.51
 GYR_TOL = np.deg2rad(2000 / 32768) * 0.51
@@ -83,7 +88,8 @@ def test_witmotion_recording_with_dropout_decodes_to_sent_samples(tmp_path):
 
     s = read_session(path)
     assert [(e.kind, e.sensor) for e in s.events] == [
-        ("connection_lost", "thigh"), ("connection_restored", "thigh")
+        ("connection_lost", "thigh"),
+        ("connection_restored", "thigh"),
     ]
     lost, back = (e.t for e in s.events)
     for role, sensor in (("thigh", thigh), ("shin", shin)):

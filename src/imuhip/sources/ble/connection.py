@@ -264,14 +264,15 @@ class SensorLink:
         responses: asyncio.Queue[bytes] = asyncio.Queue()
         if p.response_uuid is not None:
             await self._bounded(
-                client.start_notify(p.response_uuid, lambda _c, d: responses.put_nowait(bytes(d))),
-                lost,
+                client.start_notify(p.response_uuid, self._response_callback(responses)), lost
             )
         for ch, uuid in enumerate(p.notify_uuids):
             if uuid == p.response_uuid:
                 continue
             await self._bounded(client.start_notify(uuid, self._callback(ch)), lost)
         for w in p.start(self.rate, self.a.options):
+            while not responses.empty():  # a stale answer must not pass for this one's
+                responses.get_nowait()
             await self._write(client, w, lost)
             if p.response_uuid is not None and w.char_uuid == p.command_uuid:
                 try:
@@ -302,6 +303,25 @@ class SensorLink:
                 logger.exception("%s: notification sink failed", role)
 
         return on_notify
+
+    def _response_callback(
+        self, responses: asyncio.Queue[bytes]
+    ) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
+        """Command responses go to ``responses``; when the response characteristic is also one
+        of the profile's notify characteristics (Polar PMD: the control point is channel 1),
+        every response is recorded on that channel too, start responses included, so a
+        replay decodes exactly as live (e.g. with the conversion factor they announce)."""
+        p = self.profile
+        record = None
+        if p.response_uuid in p.notify_uuids:
+            record = self._callback(p.notify_uuids.index(p.response_uuid))
+
+        def on_response(char: BleakGATTCharacteristic, data: bytearray) -> None:
+            if record is not None:
+                record(char, data)
+            responses.put_nowait(bytes(data))
+
+        return on_response
 
     def _link_up(self) -> None:
         """The sensor is connected again: emit ``connection_restored`` after a loss."""
