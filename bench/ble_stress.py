@@ -80,8 +80,13 @@ async def run(n_sensors: int, rate: float, seconds: float, path: Path) -> dict:
         await s.stop()
     await close_radios()
     return {
-        "cpu": cpu, "wall": wall, "cb_ns": np.array(cb_ns), "got": got, "sent": sent,
-        "roles": roles, "sensors": sensors,
+        "cpu": cpu,
+        "wall": wall,
+        "cb_ns": np.array(cb_ns),
+        "got": got,
+        "sent": sent,
+        "roles": roles,
+        "sensors": sensors,
     }
 
 
@@ -96,13 +101,19 @@ def main() -> None:
         r = asyncio.run(run(args.sensors, args.rate, args.seconds, path))
         session = read_session(path)
         n_total = sum(r["got"].values())
-        print(f"{args.sensors} virtual WitMotion sensors at {args.rate:g} Hz, "
-              f"{r['wall']:.1f} s measured, {n_total} notifications")
-        print(f"process CPU: {100 * r['cpu'] / r['wall']:.1f} % of one core, "
-              f"{1e6 * r['cpu'] / max(1, n_total):.0f} µs per notification (both stacks)")
+        print(
+            f"{args.sensors} virtual WitMotion sensors at {args.rate:g} Hz, "
+            f"{r['wall']:.1f} s measured, {n_total} notifications"
+        )
+        print(
+            f"process CPU: {100 * r['cpu'] / r['wall']:.1f} % of one core, "
+            f"{1e6 * r['cpu'] / max(1, n_total):.0f} µs per notification (both stacks)"
+        )
         cb = r["cb_ns"] / 1000
-        print(f"imuhip callback: p50 {np.percentile(cb, 50):.1f} µs, "
-              f"p99 {np.percentile(cb, 99):.1f} µs, max {cb.max():.1f} µs")
+        print(
+            f"imuhip callback: p50 {np.percentile(cb, 50):.1f} µs, "
+            f"p99 {np.percentile(cb, 99):.1f} µs, max {cb.max():.1f} µs"
+        )
         for i, role in enumerate(r["roles"]):
             line = f"  {role:8s} received {r['got'][role]:6d} / sent {r['sent'][i]:6d}"
             if role in session.notifications:
@@ -114,9 +125,11 @@ def main() -> None:
                 lost = all_sent - dec.stats.samples // 2
                 dt = np.diff(n.t[len(n.t) // 10 :])
                 jit = np.percentile(np.abs(dt - 1 / args.rate), 99) * 1000
-                line += (f"; in file {len(n)} notifications, decoded {dec.stats.samples // 2}, "
-                         f"lost {lost} (of which in flight at stop ≤ 2), "
-                         f"arrival jitter p99 {jit:.2f} ms")
+                line += (
+                    f"; in file {len(n)} notifications, decoded {dec.stats.samples // 2}, "
+                    f"lost {lost} (of which in flight at stop ≤ 2), "
+                    f"arrival jitter p99 {jit:.2f} ms"
+                )
             print(line)
 
 

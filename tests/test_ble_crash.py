@@ -131,6 +131,8 @@ def test_killed_recording_keeps_everything_up_to_the_last_flush(tmp_path):
         n_gyr = sum(len(b.t) for b in blocks if b.kind == "gyr")
         assert n_gyr > 0.8 * info.rate_hz * (t[-1] - t[0]), (role, n_gyr)
         assert np.max(np.diff(t)) < 0.5
-    print(f"\nlast notification in the file before the kill: "
-          f"thigh {1e3 * behind['thigh']:.0f} ms, shin {1e3 * behind['shin']:.0f} ms; "
-          f"truncated tail {s.report.truncated_bytes} bytes")
+    print(
+        f"\nlast notification in the file before the kill: "
+        f"thigh {1e3 * behind['thigh']:.0f} ms, shin {1e3 * behind['shin']:.0f} ms; "
+        f"truncated tail {s.report.truncated_bytes} bytes"
+    )

@@ -519,6 +519,12 @@ class VirtualSensor:
             if self.keep_sent:
                 self.sent.append((tb, ab, gb))
 
+    def loop_time(self, t_sensor: np.ndarray | float) -> np.ndarray:
+        """Event-loop time (``time.monotonic`` on asyncio's default loop) at which the sensor's
+        clock showed ``t_sensor`` (sample times of :attr:`sent`): the truth for host-time
+        mapping tests."""
+        return self._t0 + np.asarray(t_sensor, float) / (self.speed * self.clock_scale)
+
     def sent_samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every sample notified so far: (t sensor clock, acc m/s², gyr rad/s)."""
         if not self.sent:
