@@ -153,6 +153,48 @@ class FakeImuEmulation(Emulation):
         return [(DATA, encode_frame(seq, acc, gyr))]
 
 
+# A variant answering commands on the data characteristic itself (as Movesense and MetaMotion
+# do): the response characteristic is notify channel 0.
+SHARED_PROFILE = register_profile(
+    SensorProfile(
+        name="test-imu-shared",
+        vendor="Test",
+        service_uuid=SERVICE,
+        notify_uuids=(DATA,),
+        command_uuid=CMD,
+        rates_hz=RATES,
+        recognise=lambda adv: False,
+        start=_start,
+        stop=lambda: [GattWrite(CMD, b"\x03")],
+        decoder_config=lambda rate, options: {"rate_hz": rate},
+        response_uuid=DATA,
+        check_response=lambda r: _check(r) if r[:1] == b"\xf0" else None,
+    )
+)
+
+
+@register
+class FakeImuSharedDecoder(FakeImuDecoder):
+    profile = "test-imu-shared"
+
+    def feed(self, data: bytes, t_host: float, channel: int = 0) -> list[ChannelBlock]:
+        if data[:1] == b"\xf0":  # a command response
+            self.stats.notifications += 1
+            return []
+        return super().feed(data, t_host, channel)
+
+
+class FakeImuSharedEmulation(FakeImuEmulation):
+    profile = SHARED_PROFILE
+    characteristics = (
+        CharSpec(DATA, ("notify",)),
+        CharSpec(CMD, ("write", "write-without-response")),
+    )
+
+    def on_write(self, state: SensorState, uuid: str, data: bytes) -> list[tuple[str, bytes]]:
+        return [(DATA, r) for _, r in super().on_write(state, uuid, data)]
+
+
 def run(coro: Any, timeout: float = 30.0) -> Any:
     """Run ``coro`` in a fresh event loop (a fresh virtual radio), bounded in time."""
 

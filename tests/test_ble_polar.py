@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -14,7 +15,13 @@ from imuhip.decode import polar_pmd as pmd
 from imuhip.files.session_file import SessionWriter, read_session
 from imuhip.session import SessionHeader
 from imuhip.sources.ble.bumble_backend import ble_backend
-from imuhip.sources.ble.connection import Assignment, ManagerSettings, record
+from imuhip.sources.ble.connection import (
+    Assignment,
+    ConnectionManager,
+    LinkState,
+    ManagerSettings,
+    record,
+)
 from imuhip.sources.ble.emulations import PolarPmdEmulation
 from imuhip.sources.ble.scan import scan
 from imuhip.sources.ble.virtual_sensor import VirtualSensor, synthetic_motion
@@ -235,3 +242,45 @@ def test_polar_recording_replays_with_announced_factor_and_aligns(tmp_path):
         f"mean {1e3 * np.mean(rel):+.2f} ms over {hi - lo:.1f} s"
     )
     assert np.max(np.abs(rel)) < 0.005
+
+
+def test_sensor_stopping_by_itself_is_restarted_at_once():
+    events = []
+    notes = []
+
+    async def main():
+        be = ble_backend(VIRTUAL)
+        emu = PolarPmdEmulation("5709BEEF", samples_per_frame=10)
+        async with VirtualSensor(emu, synthetic_motion(0.5, 40, 0)) as s:
+            m = ConnectionManager(
+                [Assignment("thigh", s.address, pmd.PROFILE, 52)],
+                lambda *a: notes.append(a),
+                events.append,
+                be,
+                FAST,
+            )
+            async with m:
+                assert await m.wait_streaming(10) == []
+                while s.stats.samples_sent < 30:
+                    await asyncio.sleep(0.02)
+                t_stop = time.monotonic()
+                for item in emu.stop_by_device(s.state):
+                    await s.notify(*item)
+                for _ in range(300):  # restarted in the background
+                    st = m.status["thigh"]
+                    if st.connects == 2 and st.state == LinkState.STREAMING:
+                        break
+                    await asyncio.sleep(0.02)
+                n = s.stats.samples_sent
+                while s.stats.samples_sent < n + 20:
+                    await asyncio.sleep(0.02)
+            return t_stop, m.status["thigh"], s.stats.connections
+
+    t_stop, st, connections = run(main())
+    assert [e.kind for e in events] == ["connection_lost", "connection_restored"]
+    lost = events[0]
+    assert "stopped streaming (acc, gyr)" in lost.data["reason"]
+    assert lost.t - t_stop < 0.5 * FAST.stall_timeout_s  # not the stall detector
+    assert st.connects == 2 and connections == 2
+    stopped = pmd.encode_stopped_notification([pmd.ACC, pmd.GYRO])
+    assert [(n[1], n[3]) for n in notes if n[3] == stopped] == [(1, stopped)]  # recorded

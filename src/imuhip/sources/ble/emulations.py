@@ -286,6 +286,15 @@ class PolarPmdEmulation(Emulation):
             return status(_NOT_SUPPORTED)
         return status(_BAD_OP)
 
+    def stop_by_device(self, state: SensorState) -> list[tuple[str, bytes]]:
+        """The sensor ends its measurements by itself (as Polar sensors may, e.g. when taken
+        off): clears them and returns the "online measurement stopped" control-point message,
+        to send with :meth:`VirtualSensor.notify`."""
+        meas = [pmd.MEAS_OF[k] for k in state.extra["running"]]
+        state.extra["running"].clear()
+        state.streaming = False
+        return [(pmd.CP_UUID, pmd.encode_stopped_notification(meas))]
+
     def encode(
         self, state: SensorState, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray
     ) -> list[tuple[str, bytes]]:

@@ -472,6 +472,11 @@ class VirtualSensor:
         except Exception as exc:  # a link dropping mid-send is normal here
             logger.debug("%s: send failed: %s", self.address, exc)
 
+    async def notify(self, uuid: str, payload: bytes) -> None:
+        """Send ``payload`` on ``uuid`` to its subscribers (notification or indication), as
+        the firmware does on its own, e.g. an emulation's unsolicited status message."""
+        await self._send(uuid.lower(), bytes(payload), indicate_too=True)
+
     # -- the sample clock
     def _sensor_now(self) -> float:
         loop_t = asyncio.get_running_loop().time() - self._t0
