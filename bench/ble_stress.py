@@ -21,6 +21,17 @@ Usage::
 
 ``--profile`` is ``witmotion`` (100 Hz: one sample per notification), ``polar`` (Verity
 Sense PMD at 104 Hz in SDK mode: ACC and GYRO delta frames) or ``mixed`` (alternating).
+
+Measured (2-core VM, Python 3.11, bumble 0.0.236):
+
+- 4 WitMotion at 100 Hz for 10 min: 240 000 notifications, 41 % of one core for everything
+  (~1 ms per notification, nearly all in the two bumble stacks and the virtual sensors);
+  imuhip processing p50 4.6 µs, p99 8.9 µs, p99.9 31 µs, max 4.1 ms; lost inside imuhip 0;
+  sent but not in the file: 2-3 samples per sensor, all in flight at the final stop;
+  sample-to-callback latency p50 2.0 ms, p99 4.0 ms. Peak RSS 322 MB, mostly this bench's
+  own bookkeeping (every sent sample is kept to compare).
+- mixed (2 WitMotion + 2 Polar) for 1 min: imuhip processing p99 9.0 µs; lost 0; Polar
+  decoder lost 0; sample-to-callback latency p99 4.6 ms.
 """
 
 from __future__ import annotations
