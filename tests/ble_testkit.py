@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from imuhip.decode import register
+from imuhip.decode import get_decoder, register
+from imuhip.decode import polar_pmd as pmd
+from imuhip.decode._common import DEG, G
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
 from imuhip.samples import ChannelBlock
-from imuhip.sources.ble.virtual_sensor import CharSpec, Emulation, SensorState
+from imuhip.sources.ble.virtual_sensor import CharSpec, Emulation, SensorState, VirtualSensor
 
 SERVICE = "7e570001-1a2b-4c3d-8e9f-00000000beef"
 DATA = "7e570002-1a2b-4c3d-8e9f-00000000beef"
@@ -151,6 +153,48 @@ class FakeImuEmulation(Emulation):
         return [(DATA, encode_frame(seq, acc, gyr))]
 
 
+# A variant answering commands on the data characteristic itself (as Movesense and MetaMotion
+# do): the response characteristic is notify channel 0.
+SHARED_PROFILE = register_profile(
+    SensorProfile(
+        name="test-imu-shared",
+        vendor="Test",
+        service_uuid=SERVICE,
+        notify_uuids=(DATA,),
+        command_uuid=CMD,
+        rates_hz=RATES,
+        recognise=lambda adv: False,
+        start=_start,
+        stop=lambda: [GattWrite(CMD, b"\x03")],
+        decoder_config=lambda rate, options: {"rate_hz": rate},
+        response_uuid=DATA,
+        check_response=lambda r: _check(r) if r[:1] == b"\xf0" else None,
+    )
+)
+
+
+@register
+class FakeImuSharedDecoder(FakeImuDecoder):
+    profile = "test-imu-shared"
+
+    def feed(self, data: bytes, t_host: float, channel: int = 0) -> list[ChannelBlock]:
+        if data[:1] == b"\xf0":  # a command response
+            self.stats.notifications += 1
+            return []
+        return super().feed(data, t_host, channel)
+
+
+class FakeImuSharedEmulation(FakeImuEmulation):
+    profile = SHARED_PROFILE
+    characteristics = (
+        CharSpec(DATA, ("notify",)),
+        CharSpec(CMD, ("write", "write-without-response")),
+    )
+
+    def on_write(self, state: SensorState, uuid: str, data: bytes) -> list[tuple[str, bytes]]:
+        return [(DATA, r) for _, r in super().on_write(state, uuid, data)]
+
+
 def run(coro: Any, timeout: float = 30.0) -> Any:
     """Run ``coro`` in a fresh event loop (a fresh virtual radio), bounded in time."""
 
@@ -168,3 +212,41 @@ def run(coro: Any, timeout: float = 30.0) -> Any:
 
 def advertisement(name: str | None, uuids: tuple[str, ...] = ()) -> Advertisement:
     return Advertisement(name=name, service_uuids=uuids)
+
+
+# --------------------------------------------------------------------------- Polar PMD checks
+
+
+def decode_sensor_clock(notes, config, *, with_cp: bool = True):
+    """acc, gyr blocks (sensor clock, seconds since 2000) of recorded PMD notifications."""
+    dec = get_decoder(pmd.PROFILE, config)
+    ch = notes.channel
+    keep = np.ones(len(notes), bool) if with_cp else ch == 0
+    payloads = [p for p, k in zip(notes.payloads(), keep, strict=True) if k]
+    blocks = dec.decode_many(notes.t[keep], payloads, ch[keep])
+    out = {}
+    for kind in ("acc", "gyr"):
+        sel = [b for b in blocks if b.kind == kind]
+        out[kind] = (np.concatenate([b.t for b in sel]), np.concatenate([b.values for b in sel]))
+    return out, dec
+
+
+def match_sent(sensor: VirtualSensor, t_pmd: np.ndarray) -> np.ndarray:
+    """Index into the sensor's sent samples of each decoded sample (PMD time, seconds)."""
+    t_sent = sensor.sent_samples()[0]
+    t_virtual = t_pmd - sensor.emulation.clock_origin_s
+    idx = np.clip(np.searchsorted(t_sent, t_virtual - 1e-5), 0, len(t_sent) - 1)
+    assert np.all(np.abs(t_sent[idx] - t_virtual) < 1e-5), "decoded a sample that was not sent"
+    return idx
+
+
+def check_samples_match(sensor: VirtualSensor, decoded: dict, factor: dict) -> None:
+    """Decoded values are the sensor's samples within quantisation (the announced factor)."""
+    _, acc_s, gyr_s = sensor.sent_samples()
+    tol = {"acc": factor["acc"] * G * 0.51, "gyr": factor["gyr"] * DEG * 0.51}
+    for kind, sent in (("acc", acc_s), ("gyr", gyr_s)):
+        t, v = decoded[kind]
+        assert np.all(np.diff(t) > 0)
+        idx = match_sent(sensor, t)
+        assert len(np.unique(idx)) == len(idx)
+        np.testing.assert_allclose(v, sent[idx], atol=tol[kind], rtol=0)

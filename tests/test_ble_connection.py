@@ -19,7 +19,13 @@ from imuhip.sources.ble.connection import (
     record,
 )
 from imuhip.sources.ble.virtual_sensor import VirtualSensor, synthetic_motion
-from tests.ble_testkit import FakeImuDecoder, FakeImuEmulation, run
+from tests.ble_testkit import (
+    FakeImuDecoder,
+    FakeImuEmulation,
+    FakeImuSharedDecoder,
+    FakeImuSharedEmulation,
+    run,
+)
 
 FAST = ManagerSettings(
     scan_timeout_s=1.0,
@@ -203,3 +209,37 @@ def test_refused_command_is_reported_and_retried():
     assert "error status 8" in st.last_error
     assert st.attempts >= 2 and connections >= 2  # backed off and tried again
     assert events == []
+
+
+def test_responses_on_the_data_channel_are_recorded_with_the_data():
+    """Profiles answering on their data characteristic (Movesense, MetaMotion): the manager
+    subscribes it once, waits for the answers there and records everything on channel 0."""
+    notes = []
+
+    async def main():
+        be = ble_backend("bumble:virtual")
+        async with VirtualSensor(FakeImuSharedEmulation(), synthetic_motion(0.5, 30, 0)) as s:
+            m = ConnectionManager(
+                [Assignment("thigh", s.address, "test-imu-shared", 100)],
+                lambda *a: notes.append(a),
+                None,
+                be,
+                FAST,
+            )
+            async with m:
+                assert await m.wait_streaming(5) == []
+                while s.stats.samples_sent < 60:
+                    await asyncio.sleep(0.02)
+            return s
+
+    s = run(main())
+    assert {n[1] for n in notes} == {0}
+    payloads = [n[3] for n in notes]
+    assert payloads[:2] == [bytes([0xF0, 0x01, 0]), bytes([0xF0, 0x02, 0])]
+    dec = FakeImuSharedDecoder({"rate_hz": 100.0})
+    blocks = dec.decode_many(np.array([n[2] for n in notes]), payloads)
+    acc = np.concatenate([b.values for b in blocks if b.kind == "acc"])
+    assert dec.stats.dropped == 0 and dec.stats.lost_samples == 0
+    _, acc_s, _ = s.sent_samples()
+    assert len(acc) >= 50
+    np.testing.assert_allclose(acc, acc_s[: len(acc)], atol=0.003)

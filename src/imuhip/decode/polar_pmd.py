@@ -137,6 +137,19 @@ def encode_settings(settings: Mapping[str, Any]) -> bytes:
     return bytes(out)
 
 
+def encode_setting_values(values: Mapping[str, Sequence[Any]]) -> bytes:
+    """Settings TLVs with several values each (as in get-settings responses), for
+    ``{"sample_rate": [26, 52, 104], "resolution": [16], ...}``."""
+    out = bytearray()
+    for name, vals in values.items():
+        vals = list(vals)
+        if not 0 < len(vals) < 256:
+            raise ValueError(f"{name}: a setting TLV carries 1 to 255 values")
+        tlvs = [encode_settings({name: v}) for v in vals]
+        out += tlvs[0][:1] + bytes([len(vals)]) + b"".join(t[2:] for t in tlvs)
+    return bytes(out)
+
+
 def parse_settings(data: bytes) -> dict[str, list[Any]] | None:
     """Parse settings TLVs into ``name -> [values]``; None if malformed."""
     out: dict[str, list[Any]] = {}
@@ -655,6 +668,14 @@ def stop_command(meas: int) -> bytes:
 def encode_cp_response(op: int, meas: int, status: int = 0, params: bytes = b"") -> bytes:
     """Control-point response ``F0 op T status more=0 params``."""
     return bytes([RESPONSE_CODE, op, meas, status, 0]) + bytes(params)
+
+
+def encode_settings_response(
+    kind: str, values: Mapping[str, Sequence[Any]], op: int = OP_GET_SETTINGS
+) -> bytes:
+    """Get-settings (or SDK-mode settings, ``op=OP_GET_SDK_SETTINGS``) response listing the
+    selectable values of ``kind``'s settings."""
+    return encode_cp_response(op, MEAS_OF[kind], 0, encode_setting_values(values))
 
 
 def encode_start_response(kind: str, factor: float | None = None, status: int = 0) -> bytes:

@@ -167,6 +167,8 @@ class SensorLink:
         self._attempts_since_loss = 0
         self._up = False  # whether the recording currently shows this sensor as connected
         self._ever_streamed = False
+        self._configured = False  # the start sequence of the current connection is done
+        self._trouble = ""  # why the sensor itself ended streaming, if it did
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle
@@ -262,9 +264,11 @@ class SensorLink:
         s = self.m.settings
         p = self.profile
         responses: asyncio.Queue[bytes] = asyncio.Queue()
+        self._configured = False
+        self._trouble = ""
         if p.response_uuid is not None:
             await self._bounded(
-                client.start_notify(p.response_uuid, lambda _c, d: responses.put_nowait(bytes(d))),
+                client.start_notify(p.response_uuid, self._response_callback(responses, lost)),
                 lost,
             )
         for ch, uuid in enumerate(p.notify_uuids):
@@ -272,6 +276,8 @@ class SensorLink:
                 continue
             await self._bounded(client.start_notify(uuid, self._callback(ch)), lost)
         for w in p.start(self.rate, self.a.options):
+            while not responses.empty():  # a stale answer must not pass for this one's
+                responses.get_nowait()
             await self._write(client, w, lost)
             if p.response_uuid is not None and w.char_uuid == p.command_uuid:
                 try:
@@ -285,6 +291,7 @@ class SensorLink:
                     raise ProfileCommandError(f"{self.a.role}: command {w.data.hex()}: {err}")
             if w.delay_s > 0:
                 await asyncio.sleep(w.delay_s)
+        self._configured = True
 
     def _callback(self, channel: int) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
         role = self.a.role
@@ -302,6 +309,41 @@ class SensorLink:
                 logger.exception("%s: notification sink failed", role)
 
         return on_notify
+
+    def _response_callback(
+        self, responses: asyncio.Queue[bytes], lost: asyncio.Event | None = None
+    ) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
+        """Command responses go to ``responses``; when the response characteristic is also one
+        of the profile's notify characteristics (Polar PMD: the control point is channel 1),
+        every response is recorded on that channel too, start responses included, so a
+        replay decodes exactly as live (e.g. with the conversion factor they announce). Where
+        responses share the data characteristic (Movesense, MetaMotion: channel 0), this is
+        what records the data. Only answers to the start sequence are queued.
+
+        Once streaming, a message the profile's check flags (e.g. Polar's "measurement
+        stopped" sent by the sensor) ends the session through ``lost``: the link is dropped
+        and reconnected, which restarts the stream, instead of waiting for the stall timeout.
+        """
+        p = self.profile
+        record = None
+        if p.response_uuid in p.notify_uuids:
+            record = self._callback(p.notify_uuids.index(p.response_uuid))
+        check = p.check_response
+
+        def on_response(char: BleakGATTCharacteristic, data: bytearray) -> None:
+            if record is not None:
+                record(char, data)
+            reply = bytes(data)
+            if not self._configured:  # answers to the start sequence
+                responses.put_nowait(reply)
+            elif check is not None and lost is not None and not self.m.stopping:
+                err = check(reply)
+                if err:
+                    logger.info("%s: %s", self.a.role, err)
+                    self._trouble = self._trouble or err
+                    lost.set()
+
+        return on_response
 
     def _link_up(self) -> None:
         """The sensor is connected again: emit ``connection_restored`` after a loss."""
@@ -360,7 +402,7 @@ class SensorLink:
                 if self.m.stopping:
                     return True
                 if lost.is_set() or not client.is_connected:
-                    reason = "disconnected"
+                    reason = self._trouble or "disconnected"
                     break
                 idle = self.m.clock() - (self.status.last_rx or started)
                 if idle > s.stall_timeout_s:

@@ -472,6 +472,11 @@ class VirtualSensor:
         except Exception as exc:  # a link dropping mid-send is normal here
             logger.debug("%s: send failed: %s", self.address, exc)
 
+    async def notify(self, uuid: str, payload: bytes) -> None:
+        """Send ``payload`` on ``uuid`` to its subscribers (notification or indication), as
+        the firmware does on its own, e.g. an emulation's unsolicited status message."""
+        await self._send(uuid.lower(), bytes(payload), indicate_too=True)
+
     # -- the sample clock
     def _sensor_now(self) -> float:
         loop_t = asyncio.get_running_loop().time() - self._t0
@@ -518,6 +523,12 @@ class VirtualSensor:
             self.stats.samples_sent += len(tb)
             if self.keep_sent:
                 self.sent.append((tb, ab, gb))
+
+    def loop_time(self, t_sensor: np.ndarray | float) -> np.ndarray:
+        """Event-loop time (``time.monotonic`` on asyncio's default loop) at which the sensor's
+        clock showed ``t_sensor`` (sample times of :attr:`sent`): the truth for host-time
+        mapping tests."""
+        return self._t0 + np.asarray(t_sensor, float) / (self.speed * self.clock_scale)
 
     def sent_samples(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every sample notified so far: (t sensor clock, acc m/s², gyr rad/s)."""
