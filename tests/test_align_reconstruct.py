@@ -6,6 +6,8 @@ import struct
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imuhip.align.clock import ClockParams
 from imuhip.align.gaps import stream_health
@@ -169,3 +171,22 @@ def test_sensor_streams_puts_both_kinds_on_the_host_clock():
     assert np.sqrt(np.mean((t_shin - floor - sh.sample_true_t) ** 2)) < 0.003
     health = stream_health(t_shin, 100.0, streams["shin"].segment_starts_s)
     assert health.restarts == 1
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(
+    n=st.integers(1, 1500),
+    gaps=st.lists(st.tuples(st.floats(0, 1), st.floats(0.02, 3.0)), max_size=5),
+    seed=st.integers(0, 2**31),
+)
+def test_any_receive_pattern_gives_ordered_times_without_raising(n, gaps, seed):
+    """Random bursts, silences and short segments: never raises, one time per sample, in order."""
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, 4, n).astype(np.int64)
+    h = np.cumsum(counts) * 0.01 + rng.exponential(0.005, n)
+    for where, length in gaps:
+        h[int(where * (n - 1)) :] += length
+    h = np.maximum.accumulate(h)
+    rec = reconstruct_times(h, counts, 100.0, ReconstructParams())
+    assert len(rec.t) == counts.sum()
+    assert np.all(np.diff(rec.t) > 0)

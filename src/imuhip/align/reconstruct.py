@@ -115,7 +115,8 @@ def _find_losses(
         e = y - _rough_skew(s, y, max(1.0, 20 * step), clip) * (s - s[0])
         fw = _fmin(np.concatenate([e, np.full(k, np.inf)]), k)[: len(e)]
         bw = np.full(len(e), np.inf)
-        bw[k:] = fw[: len(e) - k]
+        if len(e) > k:  # a segment shorter than the window has no full windows behind
+            bw[k:] = fw[: len(e) - k]
         head = np.minimum.accumulate(e)  # windows cut by the segment start
         bw[1 : min(k, len(e))] = head[: min(k, len(e)) - 1]
         rise = fw - bw
