@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -14,7 +15,7 @@ from typing import Any, TextIO
 from imuhip import __version__
 from imuhip.errors import ImuhipError
 from imuhip.live.pipeline import LivePipeline
-from imuhip.live.runner import RunOptions, RunResult, run_session, scaled_clock
+from imuhip.live.runner import RunOptions, RunResult, run_session, scaled_clock, session_clock
 from imuhip.session import SessionHeader
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
 
@@ -272,7 +273,8 @@ def live_command(
     from imuhip.files.session_file import SessionWriter
 
     backend = backend_for(spec)
-    header = _header(assignments, side, exercise)
+    clock, origin = session_clock()
+    header = _header(assignments, side, exercise, {"time_origin_monotonic_s": origin})
     view = PlainView(out, angles=angles) if plain else make_view(plain, angles=angles)
     opts = RunOptions(
         duration_s=duration_s,
@@ -293,6 +295,7 @@ def live_command(
                     options=opts,
                     keys=keys if keys.enabled else None,
                     settings=settings,
+                    clock=clock,
                 )
             )
     finally:
@@ -334,7 +337,9 @@ def demo_command(
     async def main() -> tuple[RunResult, Any]:
         rig = await start_rig(exercise, side, content, duration_s, speed, seed)
         try:
+            clock, origin = session_clock()
             header = rig.header()
+            header = replace(header, extra={**header.extra, "time_origin_monotonic_s": origin})
             opts = RunOptions(
                 duration_s=rig.sim.script.duration_s,
                 schedule=dict(rig.sim.script.phase_starts),
@@ -347,7 +352,7 @@ def demo_command(
                 result = await run_session(
                     rig.assignments(), header, view, writer=writer,
                     backend=backend_for("bumble:virtual"), options=opts,
-                    settings=demo_settings(speed), clock=scaled_clock(speed),
+                    settings=demo_settings(speed), clock=scaled_clock(speed, clock),
                     keys=keys if keys.enabled else None,
                     on_streaming=lambda _t: rig.begin(),
                     pipeline=LivePipeline(header, loss_window_s=0.5 * max(1.0, speed)),

@@ -325,6 +325,15 @@ def _remove_sigint(loop: asyncio.AbstractEventLoop, state: dict) -> None:
         state["installed"] = False
 
 
+def session_clock(
+    base: Callable[[], float] = time.monotonic,
+) -> tuple[Callable[[], float], float]:
+    """A clock that reads 0 at the session start, and its origin on ``base`` (seconds): session
+    files then count seconds from the start, whatever the machine's uptime."""
+    t0 = base()
+    return (lambda: base() - t0), t0
+
+
 def scaled_clock(speed: float, base: Callable[[], float] = time.monotonic) -> Callable[[], float]:
     """A session clock running ``speed`` times faster than ``base`` (accelerated demos): it
     starts at ``base()`` and advances ``speed`` seconds per second."""
