@@ -2,9 +2,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, Notifications, SensorInfo, SessionHeader
+
+# CI machines are small and shared: slow example generation is not a failure of the code
+settings.register_profile(
+    "imuhip",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("imuhip")
 
 
 def make_samples(n: int, t0: float = 0.0, rate: float = 100.0, mag: bool = True, seed: int = 0):

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imuhip.align.clock import ClockParams
@@ -173,7 +173,12 @@ def test_sensor_streams_puts_both_kinds_on_the_host_clock():
     assert health.restarts == 1
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(
+    max_examples=100,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(
     n=st.integers(1, 1500),
     gaps=st.lists(st.tuples(st.floats(0, 1), st.floats(0.02, 3.0)), max_size=5),

@@ -30,8 +30,10 @@ from imuhip.joint.geometry import (
     leg_plane_angle,
     rotate_z,
     signed_angle_about,
+    unit,
     wrap,
 )
+from imuhip.joint.heading import heading_roots
 from imuhip.joint.phases import (
     MOVING_RATE,
     Phases,
@@ -98,6 +100,10 @@ class Calibration:
     phase_times: dict[str, tuple[float, float]]
     quality: CalibrationQuality
     knee_zero: float = 0.0
+    pelvis_lateral: np.ndarray | None = None
+    femur_azimuth: float = 0.0
+    pelvis_zero_angle: float = 0.0
+    thigh_drift_rate: float = 0.0
 
     @property
     def side_sign(self) -> float:
@@ -129,6 +135,60 @@ def _signed_axis(w: np.ndarray, dt: float, sign: float) -> tuple[np.ndarray, flo
     axis = axis * first_excursion_sign(w, axis, dt) * sign
     rng = float(np.degrees(np.ptp(np.cumsum(w @ axis) * dt)))
     return axis, fit, rng
+
+
+def pelvis_referenced_angle(f: np.ndarray, j: np.ndarray, lateral: np.ndarray) -> np.ndarray:
+    """Rotation (radians) about the femur axis ``f`` from the pelvis's lateral axis to the knee
+    axis ``j``, both projected perpendicular to ``f`` (the ISB hip rotation for a hinge knee).
+    All (..., 3), one world frame."""
+    ref = lateral - np.sum(lateral * f, -1, keepdims=True) * f
+    jp = j - np.sum(j * f, -1, keepdims=True) * f
+    return signed_angle_about(f, ref, jp)
+
+
+def _heading_offset(
+    q_thigh: np.ndarray, q_shin: np.ndarray, f_t: np.ndarray, f_s: np.ndarray
+) -> tuple[float, float]:
+    """Heading offset (radians) turning the shin's world frame onto the thigh's so that the
+    femur axis seen by both points the same way, and its spread (degrees)."""
+    fw_t = Q.rotate(q_thigh, f_t)
+    fw_s = Q.rotate(q_shin, f_s)
+    horiz = np.hypot(fw_t[:, 0], fw_t[:, 1]) * np.hypot(fw_s[:, 0], fw_s[:, 1])
+    if horiz.mean() < 0.2:
+        raise CalibrationError(
+            "the thigh points almost straight up or down during the rocks; the sensors' "
+            "relative heading cannot be found in this pose"
+        )
+    diffs = wrap(azimuth(fw_t) - azimuth(fw_s))
+    delta0 = circular_mean(diffs, horiz)
+    spread = float(np.degrees(np.sqrt(np.average(wrap(diffs - delta0) ** 2, weights=horiz))))
+    return delta0, spread
+
+
+#: Below this share of the shin's rock energy the thigh follows the bone too closely (little
+#: soft tissue) for the shin-minus-thigh rate to show the femur axis: axes are kept as found.
+MIN_AXIAL_DIFFERENCE = 0.04
+
+
+def _axial_difference_axes(
+    w_t: np.ndarray,
+    w_s: np.ndarray,
+    q_t: np.ndarray,
+    q_s: np.ndarray,
+    delta0: float,
+    f_t: np.ndarray,
+    f_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Femur axis in the thigh and shin frames from the shin's rate minus the thigh's during
+    the rocks (signed like ``f_t``, ``f_s``); None when that difference is too small."""
+    s_in_t = Q.rotate(Q.conjugate(q_t), rotate_z(Q.rotate(q_s, w_s), delta0))
+    d_t = s_in_t - w_t
+    if float(np.sum(d_t**2)) < MIN_AXIAL_DIFFERENCE * float(np.sum(w_s**2)):
+        return None
+    t_in_s = Q.rotate(Q.conjugate(q_s), rotate_z(Q.rotate(q_t, w_t), -delta0))
+    a_t, _ = principal_axis(d_t)
+    a_s, _ = principal_axis(w_s - t_in_s)
+    return a_t * np.sign(a_t @ f_t), a_s * np.sign(a_s @ f_s)
 
 
 def calibrate(
@@ -182,24 +242,53 @@ def calibrate(
     if float(np.sum((w_thigh[r0:r1] @ f_t) * (w_shin[r0:r1] @ f_s))) < 0:
         f_t = -f_t
 
-    fw_t = Q.rotate(q_thigh[r0:r1], f_t)
-    fw_s = Q.rotate(q_shin[r0:r1], f_s)
-    horiz = np.hypot(fw_t[:, 0], fw_t[:, 1]) * np.hypot(fw_s[:, 0], fw_s[:, 1])
-    if horiz.mean() < 0.2:
-        raise CalibrationError(
-            "the thigh points almost straight up or down during the rocks; the sensors' "
-            "relative heading cannot be found in this pose"
+    delta0, spread = _heading_offset(q_thigh[r0:r1], q_shin[r0:r1], f_t, f_s)
+    # The rocks' rotation axis is the femur axis only for a pure rock: with the foot planted
+    # they bring adduction along, and the thigh's skin follows just part of the axial turn, so
+    # the thigh's axis tilts towards the adduction axis (by tens of degrees seated or supine).
+    # Adduction moves skin and bone alike: the shin's rate minus the thigh's, in one frame, is
+    # the part of the axial turn the skin missed, along the femur axis alone.
+    for _ in range(2):
+        refined = _axial_difference_axes(
+            w_thigh[r0:r1], w_shin[r0:r1], q_thigh[r0:r1], q_shin[r0:r1], delta0, f_t, f_s
         )
-    diffs = wrap(azimuth(fw_t) - azimuth(fw_s))
-    delta0 = circular_mean(diffs, horiz)
-    spread = float(np.degrees(np.sqrt(np.average(wrap(diffs - delta0) ** 2, weights=horiz))))
+        if refined is None:
+            break
+        f_t, f_s = refined
+        delta0, spread = _heading_offset(q_thigh[r0:r1], q_shin[r0:r1], f_t, f_s)
 
-    jw = rotate_z(Q.rotate(q_shin[s0:s1], j_s), delta0)
+    # knee and femur axes meet at a fixed angle, seen within the shin's own frame (no heading
+    # involved); the heading that gives that angle in the still start pose refines delta0
+    c0 = float(j_s @ f_s)
     fw = Q.rotate(q_thigh[s0:s1], f_t)
-    c0 = float(np.mean(np.sum(jw * fw, axis=1)))
+    roots, weights = heading_roots(Q.rotate(q_shin[s0:s1], j_s), fw, c0, delta0)
+    if weights.sum() > 0:
+        delta0 = wrap(delta0 + circular_mean(roots, weights))
+    jw = rotate_z(Q.rotate(q_shin[s0:s1], j_s), delta0)
     theta0 = circular_mean(leg_plane_angle(fw, jw))
     fsw = rotate_z(Q.rotate(q_shin[s0:s1], f_s), delta0)
     knee0 = circular_mean(signed_angle_about(jw, fw, fsw))
+
+    # the pelvis's lateral axis (the knee axis in the start pose, rotation and adduction 0)
+    # and the femur's heading then, from the final still pose (nearest to what follows)
+    e0, e1 = ph.still_end
+    # the thigh's heading may have drifted since the start (up to ~1°/s on cheap sensors): the
+    # heading offset handed on to the tracker is the one in this final still pose
+    roots, weights = heading_roots(
+        Q.rotate(q_shin[e0:e1], j_s), Q.rotate(q_thigh[e0:e1], f_t), c0, delta0
+    )
+    if weights.sum() > 0:
+        delta0 = wrap(delta0 + circular_mean(roots, weights))
+    jw_end = rotate_z(Q.rotate(q_shin[e0:e1], j_s), delta0)
+    fw_end = Q.rotate(q_thigh[e0:e1], f_t)
+    lateral = unit(jw_end.mean(axis=0))
+    femur_az = circular_mean(azimuth(fw_end))
+    # both still poses are the start pose: the femur's heading change between them is the
+    # thigh filter's own heading drift (rad/s), which the angle tracker starts from
+    az_start = circular_mean(azimuth(Q.rotate(q_thigh[s0:s1], f_t)))
+    span = 0.5 * (t[e0] + t[e1 - 1] - t[s0] - t[s1 - 1])
+    drift_rate = float(wrap(femur_az - az_start)) / span if span > 0 else 0.0
+    pelvis_zero = circular_mean(pelvis_referenced_angle(fw_end, jw_end, lateral))
 
     still_rms = float(
         np.degrees(np.sqrt(np.mean(np.concatenate([gyr_thigh[s0:s1], gyr_shin[s0:s1]]) ** 2)))
@@ -228,4 +317,7 @@ def calibrate(
             "still_end": ph.still_end,
         }.items()
     }
-    return Calibration(side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality, knee0)
+    return Calibration(
+        side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality, knee0,
+        lateral, femur_az, pelvis_zero, drift_rate,
+    )  # fmt: skip

@@ -85,6 +85,8 @@ class HeadingTracker:
         slope_prior: ridge weight on the drift rate, relative to a full window's leverage.
         block_s: how often the root-selection reference moves, seconds (a 1°/s drift moves
             5° in a block, well inside ``max_step``).
+        drift_rate: drift already seen before the first sample (radians per second): the prior
+            is then a line through ``delta0`` with this slope rather than a constant.
     """
 
     delta0: float
@@ -95,6 +97,7 @@ class HeadingTracker:
     prior_weight: float = 0.5
     slope_prior: float = 0.02
     block_s: float = 5.0
+    drift_rate: float = 0.0
 
     def __post_init__(self) -> None:
         lam = float(np.exp(-1.0 / (self.tau_s * self.rate_hz)))
@@ -103,8 +106,14 @@ class HeadingTracker:
         window = self.tau_s * self.rate_hz
         self._rho = self.slope_prior * 2.0 * window**3
         p = self.prior_weight * window
-        # sums S0, U1, U2, D0, D1 (see update) as if one observation of weight p at i = -1
+        # sums S0, U1, U2, D0, D1 (see update) as if one observation of weight p at i = -1,
+        # and, with a known drift rate, a second one a window earlier on the drift line
         self._zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0])
+        if self.drift_rate:
+            m = round(window)
+            d_m = self.delta0 - self.drift_rate * m / self.rate_hz
+            i_m = -1.0 - m
+            self._zi += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
         self._n = 0
         self._ref = self.delta0
 
@@ -118,12 +127,15 @@ class HeadingTracker:
 
         ``trust`` (N,) in [0, 1] scales each sample's weight (e.g. lower while moving).
         """
-        n_total = len(j_world_shin)
-        trust = np.ones(n_total) if trust is None else trust
+        trust = np.ones(len(j_world_shin)) if trust is None else trust
         phi, spread, weight = _root_pairs(j_world_shin, f_world_thigh, self.c0)
-        weight = weight * trust
+        return self.track(phi, spread, weight * trust)
+
+    def track(self, phi: np.ndarray, spread: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        """Estimates (N,) from per-sample candidate pairs ``phi ± spread`` (radians; spread 0
+        for a single observation) and their weights: the general form of :meth:`update`."""
         out = []
-        pos = 0
+        pos, n_total = 0, len(phi)
         while pos < n_total:
             take = min(n_total - pos, self._block - self._n % self._block)
             sl = slice(pos, pos + take)

@@ -17,9 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from imuhip import quaternion as Q
-from imuhip.joint.calibration import Calibration
-from imuhip.joint.geometry import leg_plane_angle, rotate_z, signed_angle_about, wrap
+from imuhip.joint.calibration import Calibration, pelvis_referenced_angle
+from imuhip.joint.geometry import azimuth, leg_plane_angle, rotate_z, signed_angle_about, wrap
 from imuhip.joint.heading import HeadingTracker
+
+#: Still samples whose vertical-plane angle is within this of neutral (degrees) inform the
+#: thigh's heading drift.
+NEAR_REST_DEG = 4.0
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,16 @@ class HipRotationTracker:
         *,
         tau_s: float = 20.0,
         motion_rate: float = 0.3,
+        reference: str = "pelvis",
     ) -> None:
         self.cal = calibration
+        self.reference = reference
+        # the thigh filter's own heading drifts too (about the vertical, unobservable in 6D);
+        # the femur comes back to the same heading whenever the leg rests near neutral (the
+        # pelvis does not move), so its heading then tracks that drift
+        self.thigh_drift = HeadingTracker(
+            0.0, 0.0, rate_hz, tau_s=tau_s, drift_rate=calibration.thigh_drift_rate
+        )
         self.rate_hz = rate_hz
         self.motion_rate = motion_rate
         self.heading = HeadingTracker(
@@ -78,9 +90,20 @@ class HipRotationTracker:
             return HipAngles(np.empty(0), np.empty(0), np.empty(0))
         f = Q.rotate(q_thigh, cal.femur_axis_thigh)
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
-        delta = self.heading.update(j_shin_world, f, self._stillness(q_shin))
+        still = self._stillness(q_shin)
+        delta = self.heading.update(j_shin_world, f, still)
         j = rotate_z(j_shin_world, delta)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
+        if self.reference == "pelvis" and cal.pelvis_lateral is not None:
+            near_rest = np.abs(theta) < np.radians(NEAR_REST_DEG)
+            weight = still * near_rest * (f[:, 0] ** 2 + f[:, 1] ** 2)
+            psi = self.thigh_drift.track(
+                wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight
+            )
+            lateral = rotate_z(np.broadcast_to(cal.pelvis_lateral, f.shape), psi)
+            theta = cal.side_sign * wrap(
+                pelvis_referenced_angle(f, j, lateral) - cal.pelvis_zero_angle
+            )
         f_shin = rotate_z(Q.rotate(q_shin, cal.femur_axis_shin), delta)
         knee = wrap(signed_angle_about(j, f, f_shin) - cal.knee_zero)
         return HipAngles(np.degrees(theta), np.degrees(delta), np.degrees(knee))
