@@ -9,11 +9,17 @@ sensor's own frame:
   (rotation axis of both segments during the rocks), signed so that internal rotation is
   positive about it for a left leg and negative for a right leg (the protocol rocks inward first);
 - the heading offset ``δ0`` between the shin's and the thigh's orientation estimates (the femur
-  axis seen from both must point the same way during the rocks);
-- the knee/femur axis non-perpendicularity ``c0`` and the zero angle ``θ0`` of the start pose.
+  axis seen from both must point the same way during the rocks; then refined in the final still
+  pose through the hinge constraint, since the thigh's heading drifts meanwhile);
+- the knee/femur axis non-perpendicularity ``c0`` (within the shin's own frame), the zero angle
+  ``θ0`` of the start pose, the pelvis's lateral axis and the femur's heading in it, and the
+  thigh's heading drift rate between the two still poses.
 
-Soft tissue on the thigh only scales the thigh's rotation about the femur axis, so it changes
-neither ``f_t`` (an axis direction) nor anything derived from the shin.
+Soft tissue on the thigh only scales the thigh's rotation about the femur axis, and rocks done
+with the foot planted bring adduction along; both tilt the thigh's rotation axis away from the
+femur's. Adduction moves skin and bone alike, so the shin's rate minus the thigh's (in one frame)
+is the part of the axial turn the skin missed, along the femur axis alone: the axes are refined
+with it (unless the thigh follows the bone so closely that the difference is too small).
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """Hip internal/external rotation from the thigh's and the shin's orientations.
 
-With the knee bent, the shank is a rigid lever of the femur: the leg plane (femur and shank)
-turns about the femur's long axis ``f`` as the hip rotates. The femur axis comes from the thigh
-(its direction is not disturbed by soft tissue sliding about it); the leg plane's orientation
-comes from the knee axis ``j`` seen by the shin. The angle is measured about ``f`` from the
-vertical plane through ``f`` to the leg plane (via the in-plane direction ``j × f``), minus its
-value in the calibrated start pose, and signed so that internal rotation is positive on both sides.
-The shin's heading relative to the thigh's is tracked by :class:`HeadingTracker`; no magnetometer
-is used.
+With the knee bent, the shank is a rigid lever of the femur: the knee axis ``j`` (seen by the
+shin) turns about the femur's long axis ``f`` (seen by the thigh; its direction is not disturbed
+by soft tissue sliding about it) as the hip rotates. The angle follows the ISB hip convention for
+a hinge knee: the rotation about ``f`` from the pelvis's lateral axis to the knee axis, both
+projected perpendicular to ``f``, minus its value in the calibrated start pose, signed so that
+internal rotation is positive on both sides. Adduction and flexion move ``f`` but not this angle.
+
+No magnetometer is used. Two headings are tracked (:class:`HeadingTracker`, a drift-following
+line fit): the shin's relative to the thigh's, through the knee's hinge constraint; and the
+thigh filter's own drift relative to the pelvis, from the femur's heading whenever the leg rests
+still near neutral (the pelvis does not move, so the femur comes back to the same heading). A
+simpler reference, the vertical plane through ``f`` (``reference="vertical"``), needs neither but
+reads adduction as rotation when the hip is flexed.
 """
 
 from __future__ import annotations
