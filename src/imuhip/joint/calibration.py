@@ -147,9 +147,7 @@ def pelvis_referenced_angle(f: np.ndarray, j: np.ndarray, lateral: np.ndarray) -
     """Rotation (radians) about the femur axis ``f`` from the pelvis's lateral axis to the knee
     axis ``j``, both projected perpendicular to ``f`` (the ISB hip rotation for a hinge knee).
     All (..., 3), one world frame."""
-    ref = lateral - np.sum(lateral * f, -1, keepdims=True) * f
-    jp = j - np.sum(j * f, -1, keepdims=True) * f
-    return signed_angle_about(f, ref, jp)
+    return signed_angle_about(f, lateral, j)
 
 
 def _heading_offset(

@@ -11,7 +11,7 @@ UP = np.array([0.0, 0.0, 1.0])
 
 def unit(v: np.ndarray) -> np.ndarray:
     """Normalise vectors along the last axis."""
-    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.sqrt(v[..., 0] ** 2 + v[..., 1] ** 2 + v[..., 2] ** 2)[..., None]
 
 
 def rotate_z(v: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
@@ -37,12 +37,17 @@ def circular_mean(a: np.ndarray, w: np.ndarray | None = None) -> float:
     return float(np.arctan2(np.sum(w * np.sin(a)), np.sum(w * np.cos(a))))
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise dot product of vectors (..., 3)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
 def signed_angle_about(axis: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle (radians) rotating ``a`` onto ``b`` about unit ``axis``, after projecting both onto
     the plane perpendicular to it. All arguments (..., 3)."""
-    a_p = a - np.sum(a * axis, -1, keepdims=True) * axis
-    b_p = b - np.sum(b * axis, -1, keepdims=True) * axis
-    return np.arctan2(np.sum(cross(a_p, b_p) * axis, -1), np.sum(a_p * b_p, -1))
+    a_p = a - dot(a, axis)[..., None] * axis
+    b_p = b - dot(b, axis)[..., None] * axis
+    return np.arctan2(dot(cross(a_p, b_p), axis), dot(a_p, b_p))
 
 
 def leg_plane_angle(f_world: np.ndarray, j_world: np.ndarray) -> np.ndarray:
@@ -53,6 +58,6 @@ def leg_plane_angle(f_world: np.ndarray, j_world: np.ndarray) -> np.ndarray:
         j_world: (N, 3) knee axis, same world frame.
     """
     f = unit(f_world)
-    j_perp = unit(j_world - np.sum(j_world * f, -1, keepdims=True) * f)
+    j_perp = unit(j_world - dot(j_world, f)[..., None] * f)
     in_plane = cross(j_perp, f)
     return signed_angle_about(f, np.broadcast_to(UP, f.shape), in_plane)

@@ -84,7 +84,7 @@ class HeadingTracker:
             ``tau_s`` seconds of the best-conditioned samples (weight 1 each).
         slope_prior: ridge weight on the drift rate, relative to a full window's leverage.
         block_s: how often the root-selection reference moves, seconds (a 1°/s drift moves
-            5° in a block, well inside ``max_step``).
+            10° in a block, inside ``max_step``).
         drift_rate: drift already seen before the first sample (radians per second): the prior
             is then a line through ``delta0`` with this slope rather than a constant.
     """
@@ -96,7 +96,7 @@ class HeadingTracker:
     max_step: float = np.radians(25.0)
     prior_weight: float = 0.5
     slope_prior: float = 0.02
-    block_s: float = 5.0
+    block_s: float = 10.0
     drift_rate: float = 0.0
 
     def __post_init__(self) -> None:
