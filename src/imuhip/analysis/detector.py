@@ -121,34 +121,24 @@ class ExerciseDetector:
         return self.events[n_before:]
 
     def finish(self) -> list[AnalysisEvent]:
-        """End of session: an open excursion becomes a partial rep (or closes its hold)."""
-        n_before = len(self.events)
-        last = self._count - 1 - self.delay
-        if self._exc is not None and self.state == EXCURSION:
-            exc = self._exc
-            if exc.hold_start_i is not None:
-                self._close_hold(last)
-            if not exc.holds:
-                part = PartialRep(
-                    self._time(exc.start_i),
-                    self._time(exc.peak_i),
-                    None,
-                    exc.peak,
-                    exc.peak - exc.rest,
-                    "not finished",
-                )
-                self.partial_reps.append(part)
-                self.events.append(AnalysisEvent("partial_rep", self._time(last), part))
-        elif self._exc is not None and self.state == RETURNING:
+        """End of session: an open excursion becomes a partial rep (or closes its hold); one
+        already on its way back is counted."""
+        if self._exc is not None and self.state == RETURNING:
+            n_before = len(self.events)
             self._finish_excursion(self._ret_min_i)
-        self._exc = None
-        self.state = REST
-        return self.events[n_before:]
+            self._exc = None
+            self.state = REST
+            return self.events[n_before:]
+        return self._cut("not finished")
 
     def interrupt(self, reason: str = "interrupted by a sensor gap") -> list[AnalysisEvent]:
         """The data stop here for a while (a sensor vanished): an open excursion becomes a
         partial rep with ``reason`` even if it was on its way back (its end is unknown); a hold
         in progress ends here. Rest and the effort baseline are kept for :meth:`resume_from`."""
+        return self._cut(reason)
+
+    def _cut(self, reason: str) -> list[AnalysisEvent]:
+        """End an open excursion here: its hold closes, and without a hold it is partial."""
         n_before = len(self.events)
         last = self._count - 1 - self.delay
         exc = self._exc
