@@ -198,5 +198,10 @@ def reconstruct_times(
     first = last - n + 1
     idx = np.repeat(first, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
     t = model.to_host(idx * period, pair_seg[note])
+    # where the clock model starts a new segment its first mapped times can fall before the
+    # last ones of the previous segment; samples keep their order and at least half a period
+    # between them (elsewhere the steps are a whole period and nothing changes)
+    ramp = 0.5 * period * np.arange(len(t))
+    t = np.maximum.accumulate(t - ramp) + ramp
     lost = sum(m for _, m in losses)
     return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model)
