@@ -410,6 +410,7 @@ def replay_command(
     title = f"imuhip replay — {Path(session_path).name} ({session.header.side} leg, " \
         f"{session.header.exercise})"  # fmt: skip
     t0 = items[0].t
+    total_s = max(items[-1].t - t0, 1e-3)
     marks = [e for e in session.events if e.kind == "calibration_phase"]
     from imuhip.calibration_protocol import STEPS
     from imuhip.live.guidance import GuidanceStatus
@@ -435,7 +436,15 @@ def replay_command(
             for r, h in pipe.state.sensors.items()
         )
         view.update(
-            Snapshot(title, t - t0, pipe.state, lines, guidance_at(t), hold_target_s=hold_target_s)
+            Snapshot(
+                title,
+                t - t0,
+                pipe.state,
+                lines,
+                guidance_at(t),
+                duration_s=total_s,
+                hold_target_s=hold_target_s,
+            )
         )
 
     view.origin = t0

@@ -287,6 +287,9 @@ class RichView:
         if snap.paused:
             head.append("  PAUSED", style="bold yellow")
         parts.append(head)
+        if snap.duration_s:  # replays and timed sessions: how far along
+            done = min(max(snap.elapsed_s, 0.0), snap.duration_s)
+            parts.append(ProgressBar(total=snap.duration_s, completed=done, width=40))
 
         tab = Table(box=None, padding=(0, 2), show_edge=False)
         for col in ("sensor", "link", "rate", "drops", "battery"):
