@@ -254,3 +254,11 @@ def test_progress_section_from_history(simulated, tmp_path):
     for c in asymmetry(rows)[0].comparisons:
         assert c.sentence() in " ".join(page.text)
     assert_self_contained(html, page)
+    # progress over time: one chart per measure, a dot per session, coloured by side
+    for measure in ("max rotation", "longest hold"):
+        m = re.search(
+            rf'aria-label="{measure} \([^)]*\) per session over time"(.*?)</svg>', html, re.S
+        )
+        assert m, measure
+        assert m.group(1).count('class="side-left"') == 1
+        assert m.group(1).count('class="side-right"') == 1

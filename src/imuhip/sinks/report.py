@@ -61,6 +61,8 @@ vertical-align:-1px}
 .chart .rep{fill:var(--rep);opacity:.13}.chart .hold{fill:var(--hold);opacity:.18}
 .chart .cal{fill:var(--cal);opacity:.16}.chart .gap{fill:#c8372d;opacity:.10}
 .chart .partial{fill:var(--partial);opacity:.16}
+.chart .side-left{fill:#2e86de}.chart .side-right{fill:#e67e22}
+.legend-left{color:#2e86de}.legend-right{color:#e67e22}
 .chart .peak{fill:var(--peak);stroke:#fff;stroke-width:1}
 .legend .rep{background:var(--rep);opacity:.35}.legend .hold{background:var(--hold);opacity:.45}
 .legend .cal{background:var(--cal);opacity:.4}
@@ -433,6 +435,48 @@ def _calibration(doc: dict) -> list[str]:
     return parts
 
 
+def _progress_charts(rows: list[HistoryRow]) -> list[str]:
+    """Max rotation and longest hold per session against the date, left and right as dots
+    (the line joins the left side's sessions, or the only side's)."""
+    dated = sorted((datetime.fromisoformat(r.date), r) for r in rows)
+    t0 = dated[0][0]
+    out = []
+    for attr, label, unit in (("max_rotation_deg", "max rotation (°)", "°"),
+                              ("longest_hold_s", "longest hold (s)", " s")):  # fmt: skip
+        pts = [((d - t0).total_seconds() / 86400.0, r) for d, r in dated]
+        pts = [(x, r) for x, r in pts if getattr(r, attr) is not None]
+        if not pts:
+            continue
+        side = "left" if any(r.side == "left" for _, r in pts) else pts[0][1].side
+        left = [(x, getattr(r, attr)) for x, r in pts if r.side == side]
+        markers = [
+            Marker(x, getattr(r, attr), f"side-{r.side}",
+                   f"{r.date[:16].replace('T', ' ')} {r.side}: {fmt(getattr(r, attr))}{unit}")
+            for x, r in pts
+        ]  # fmt: skip
+        span = max(x for x, _ in pts)
+        out.append(
+            line_chart(
+                np.array([x for x, _ in left]),
+                np.array([y for _, y in left]),
+                chart_id=f"progress-{attr}",
+                height=220,
+                x_range=(-0.05 * max(span, 1.0), span + 0.05 * max(span, 1.0)),
+                x_label="days since the first session",
+                y_label=label,
+                markers=markers,
+                description=f"{label} per session over time",
+            )
+        )
+    if out:
+        out.insert(
+            0,
+            "<p class='muted'><span class='legend-left'>&#9679; left</span> "
+            "<span class='legend-right'>&#9679; right</span></p>",
+        )
+    return out
+
+
 def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[str]:
     h = session.header
     same = [r for r in history if r.ok and r.exercise == h.exercise]
@@ -455,6 +499,7 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
                 escape(r.file) + (" (simulated)" if r.simulated else ""),
             ]
         )
+    parts += _progress_charts(same)
     parts.append(
         _table(
             ["date (UTC)", "side", "reps", "max °", "mean peak °", "holds", "longest hold s",
