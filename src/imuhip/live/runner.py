@@ -35,7 +35,6 @@ from imuhip.sources.ble.connection import (
     ConnectionManager,
     LinkStatus,
     ManagerSettings,
-    SensorNotFoundError,
     WriterThread,
 )
 
@@ -197,15 +196,7 @@ async def run_session(
                 break
         missing = waiter.result() if waiter.done() and not waiter.cancelled() else []
         if missing:
-            detail = "; ".join(
-                f"{r} ({manager.links[r].a.address}): "
-                f"{manager.links[r].status.last_error or 'not found'}"
-                for r in missing
-            )
-            raise SensorNotFoundError(
-                f"could not start streaming from {detail}. Check the sensors are switched on, "
-                "charged and in range, and not connected to another app."
-            )
+            raise manager.not_found(missing)
         t_start = clock()
         view.origin = t_start
         if on_streaming is not None:

@@ -542,6 +542,17 @@ class ConnectionManager:
         timeout = self.settings.stop_timeout_s * 2 + 1
         await asyncio.gather(*(link.join(timeout) for link in self.links.values()))
 
+    def not_found(self, missing: Sequence[str]) -> SensorNotFoundError:
+        """The error for sensors (roles) that never started streaming, saying what to check."""
+        detail = "; ".join(
+            f"{r} ({self.links[r].a.address}): {self.links[r].status.last_error or 'not found'}"
+            for r in missing
+        )
+        return SensorNotFoundError(
+            f"could not start streaming from {detail}. Check the sensors are switched on, "
+            "charged and in range, and not connected to another app."
+        )
+
     async def __aenter__(self) -> ConnectionManager:
         await self.start()
         return self
@@ -659,15 +670,7 @@ async def record(
         await manager.start()
         missing = await manager.wait_streaming(wait_connected_s)
         if missing:
-            detail = "; ".join(
-                f"{r} ({manager.links[r].a.address}): "
-                f"{manager.links[r].status.last_error or 'not found'}"
-                for r in missing
-            )
-            raise SensorNotFoundError(
-                f"could not start streaming from {detail}. Check the sensors are switched on, "
-                "charged and in range, and not connected to another app."
-            )
+            raise manager.not_found(missing)
         t_start = time.monotonic()
         deadline = t_start + duration_s
         while (now := time.monotonic()) < deadline:
