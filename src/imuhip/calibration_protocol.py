@@ -50,6 +50,11 @@ STEPS: tuple[Step, ...] = (
 
 PHASES: tuple[str, ...] = tuple(s.phase for s in STEPS)
 
+#: How far the shank leans from vertical towards the feet in each exercise's start pose,
+#: degrees (prone: shin vertical; seated on the floor: feet under the knees; supine
+#: hook-lying: hips ~45°, knees ~90°). The calibration takes the shank's long axis from it.
+START_POSE_SHANK_TILT_DEG: dict[str, float] = {"prone": 0.0, "seated": 0.0, "supine": 45.0}
+
 #: Largest rock amplitude the protocol asks for, degrees.
 MAX_ROCK_DEG = 10.0
 

@@ -16,6 +16,7 @@ import numpy as np
 from imuhip.align.streams import SensorStream, sensor_streams
 from imuhip.analysis.detector import DetectorParams
 from imuhip.analysis.exercise import ExerciseResult, analyze_exercise
+from imuhip.calibration_protocol import START_POSE_SHANK_TILT_DEG
 from imuhip.errors import ImuhipError
 from imuhip.fuse.orientation import DEFAULT_METHOD, estimate_orientation
 from imuhip.joint.calibration import Calibration, calibrate
@@ -178,6 +179,7 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         side=session.header.side,
         rate_hz=rate,
         phases=phases,
+        shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(session.header.exercise),
     )
     k0, k1 = cal.phases.still_end
     angles = np.full(len(grid.t), np.nan)

@@ -47,6 +47,7 @@ from imuhip.joint.phases import (
     first_excursion_sign,
     principal_axis,
 )
+from imuhip.quaternion import cross
 
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
 
@@ -110,6 +111,7 @@ class Calibration:
     femur_azimuth: float = 0.0
     pelvis_zero_angle: float = 0.0
     thigh_drift_rate: float = 0.0
+    shank_axis_shin: np.ndarray | None = None
 
     @property
     def side_sign(self) -> float:
@@ -148,6 +150,29 @@ def pelvis_referenced_angle(f: np.ndarray, j: np.ndarray, lateral: np.ndarray) -
     axis ``j``, both projected perpendicular to ``f`` (the ISB hip rotation for a hinge knee).
     All (..., 3), one world frame."""
     return signed_angle_about(f, lateral, j)
+
+
+def _shank_axis(
+    q_shin: np.ndarray, jw: np.ndarray, fw: np.ndarray, delta0: float, tilt: float
+) -> np.ndarray:
+    """The shank's long axis in the shin frame from a still start pose: in the leg plane
+    (perpendicular to the knee axis), ``tilt`` radians from vertical towards the feet."""
+    j = unit(jw.mean(axis=0))
+    f = unit(fw.mean(axis=0))
+    up = np.array([0.0, 0.0, 1.0])
+    up_p = unit(up - (up @ j) * j)
+    f_p = f - (f @ j) * j
+    feet = unit(f_p - (f_p @ up_p) * up_p)
+    v_w = -np.cos(tilt) * up_p + np.sin(tilt) * feet
+    v_s = Q.rotate(Q.conjugate(q_shin), rotate_z(np.broadcast_to(v_w, (len(q_shin), 3)), -delta0))
+    return unit(v_s.mean(axis=0))
+
+
+def shank_plane_normal(f: np.ndarray, v: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Unit normal of the plane through the femur axis ``f`` and the shank axis ``v``, on the
+    side of the knee axis ``j`` (all (N, 3)): the knee axis free of the tibia's own turn."""
+    n = unit(cross(f, v))
+    return n * np.sign(np.sum(n * j, axis=-1, keepdims=True) + 1e-12)
 
 
 def _heading_offset(
@@ -205,6 +230,7 @@ def calibrate(
     side: str,
     rate_hz: float,
     phases: Phases | None = None,
+    shank_tilt_deg: float | None = None,
 ) -> Calibration:
     """Calibrate from samples on one common grid.
 
@@ -286,6 +312,10 @@ def calibrate(
     jw_end = rotate_z(Q.rotate(q_shin[e0:e1], j_s), delta0)
     fw_end = Q.rotate(q_thigh[e0:e1], f_t)
     lateral = unit(jw_end.mean(axis=0))
+    v_s = None
+    if shank_tilt_deg is not None:
+        v_s = _shank_axis(q_shin[e0:e1], jw_end, fw_end, delta0, np.radians(shank_tilt_deg))
+        jw_end = shank_plane_normal(fw_end, rotate_z(Q.rotate(q_shin[e0:e1], v_s), delta0), jw_end)
     femur_az = circular_mean(azimuth(fw_end))
     # both still poses are the start pose: the femur's heading change between them is the
     # thigh filter's own heading drift (rad/s), which the angle tracker starts from
@@ -323,5 +353,5 @@ def calibrate(
     }
     return Calibration(
         side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality, knee0,
-        lateral, femur_az, pelvis_zero, drift_rate,
+        lateral, femur_az, pelvis_zero, drift_rate, v_s,
     )  # fmt: skip

@@ -6,6 +6,9 @@ by soft tissue sliding about it) as the hip rotates. The angle follows the ISB h
 a hinge knee: the rotation about ``f`` from the pelvis's lateral axis to the knee axis, both
 projected perpendicular to ``f``, minus its value in the calibrated start pose, signed so that
 internal rotation is positive on both sides. Adduction and flexion move ``f`` but not this angle.
+When the start pose is known, the knee axis is taken as the normal of the plane through ``f``
+and the shank's long axis rather than from the shin's own knee axis: the tibia turning a little
+about itself at the knee then does not count as hip rotation.
 
 No magnetometer is used. Two headings are tracked (:class:`HeadingTracker`, a drift-following
 line fit): the shin's relative to the thigh's, through the knee's hinge constraint; and the
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from imuhip import quaternion as Q
-from imuhip.joint.calibration import Calibration, pelvis_referenced_angle
+from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
 from imuhip.joint.geometry import azimuth, leg_plane_angle, rotate_z, signed_angle_about, wrap
 from imuhip.joint.heading import HeadingTracker
 
@@ -106,8 +109,12 @@ class HipRotationTracker:
                 wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight
             )
             lateral = rotate_z(np.broadcast_to(cal.pelvis_lateral, f.shape), psi)
+            knee = j
+            if cal.shank_axis_shin is not None:
+                v = rotate_z(Q.rotate(q_shin, cal.shank_axis_shin), delta)
+                knee = shank_plane_normal(f, v, j)
             theta = cal.side_sign * wrap(
-                pelvis_referenced_angle(f, j, lateral) - cal.pelvis_zero_angle
+                pelvis_referenced_angle(f, knee, lateral) - cal.pelvis_zero_angle
             )
         f_shin = rotate_z(Q.rotate(q_shin, cal.femur_axis_shin), delta)
         knee = wrap(signed_angle_about(j, f, f_shin) - cal.knee_zero)

@@ -50,7 +50,7 @@ from imuhip.align.reconstruct import ReconstructParams
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
 from imuhip.analysis.exercise import ExerciseResult
-from imuhip.calibration_protocol import PHASE_EVENT, PHASES
+from imuhip.calibration_protocol import PHASE_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
 from imuhip.decode import DecodeStats, get_decoder
 from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fuse.orientation import DEFAULT_METHOD, OrientationFilter
@@ -702,6 +702,7 @@ class LivePipeline:
             cal = calibrate(
                 b["t"], b["gt"], b["gs"], b["qt"], b["qs"],
                 side=self.header.side, rate_hz=self.rate, phases=phases,
+                shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(self.header.exercise),
             )  # fmt: skip
         except CalibrationError as exc:
             self._fail(str(exc))
