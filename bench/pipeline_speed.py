@@ -64,8 +64,9 @@ def main() -> None:
 
         def angle():
             cal = calibrate(
-                grid.t, grid.thigh.gyr, grid.shin.gyr, q_t, q_s, side="left", rate_hz=100
-            )
+                grid.t, grid.thigh.gyr, grid.shin.gyr, q_t, q_s,
+                side="left", rate_hz=100, shank_tilt_deg=0.0,
+            )  # fmt: skip
             k0 = cal.phases.still_end[0]
             return cal, hip_rotation(q_t[k0:], q_s[k0:], cal, 100.0)
 
