@@ -65,8 +65,3 @@ def step(phase: str) -> Step:
         if s.phase == phase:
             return s
     raise KeyError(phase)
-
-
-def total_duration_s() -> float:
-    """Time the guided protocol takes, seconds."""
-    return sum(s.duration_s for s in STEPS)

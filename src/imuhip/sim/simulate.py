@@ -12,7 +12,7 @@ slow) with a random phase, so the two sensors' samples are not simultaneous.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -240,11 +240,6 @@ def _plain(cfg: SimConfig) -> dict:
     d["script"] = asdict(cfg.script)
     d["link"] = asdict(cfg.link)
     return json.loads(json.dumps(d))
-
-
-def with_overrides(cfg: SimConfig, **kw) -> SimConfig:
-    """A copy of ``cfg`` with fields replaced (convenience for CLI and benches)."""
-    return replace(cfg, **kw)
 
 
 def write_simulation(sim: Simulation, path: str | Path, *, overwrite: bool = False) -> Path:

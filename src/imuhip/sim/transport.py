@@ -45,11 +45,6 @@ class LinkModel:
     loss_prob: float = 0.0
     loss_burst: float = 3.0
 
-    @classmethod
-    def perfect(cls) -> LinkModel:
-        """Every notification arrives, 1 ms after it was sent."""
-        return cls(0.0, 0.001, 0.0, 0.0, 0.0, 1.0)
-
 
 def receive_times(
     t_send: np.ndarray, link: LinkModel, rng: np.random.Generator
