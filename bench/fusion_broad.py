@@ -1,9 +1,9 @@
 """Orientation accuracy and speed of every fusion method on real BROAD trials (optical reference).
 
-Runs each method of ``imuhip.fuse.orientation`` (6D, and 9D with the magnetometer) on the BROAD
+Runs each method of ``imuhip.fusion.orientation`` (6D, and 9D with the magnetometer) on the BROAD
 trials in ``/work/shared/data/broad`` (or ``--data DIR``) and prints a markdown table per mode:
 RMS total / heading / inclination error in degrees per trial (the BROAD metric of
-``imuhip.fuse.metrics``: constant heading offset removed, movement samples with a finite
+``imuhip.fusion.metrics``: constant heading offset removed, movement samples with a finite
 reference), the mean total error, throughput in × real time and the speed ratio against ahrs
 Madgwick measured in the same run. These are sensor-orientation errors, not hip-angle errors.
 
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from imuhip.fuse.metrics import orientation_errors
-from imuhip.fuse.orientation import METHODS, estimate_orientation
+from imuhip.fusion.metrics import orientation_errors
+from imuhip.fusion.orientation import METHODS, estimate_orientation
 
 DATA = Path("/work/shared/data/broad")
 

@@ -22,7 +22,7 @@ from functools import partial
 import numpy as np
 
 from imuhip import quaternion as Q
-from imuhip.fuse.orientation import METHODS, OrientationFilter, estimate_orientation
+from imuhip.fusion.orientation import METHODS, OrientationFilter, estimate_orientation
 
 RATE = 100.0
 X = "\u00d7"

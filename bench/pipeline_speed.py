@@ -19,7 +19,7 @@ from pathlib import Path
 from imuhip.align.streams import sensor_streams
 from imuhip.analysis.exercise import analyze_exercise
 from imuhip.files.session_file import read_session
-from imuhip.fuse.orientation import estimate_orientation
+from imuhip.fusion.orientation import estimate_orientation
 from imuhip.joint.calibration import calibrate
 from imuhip.joint.hip_rotation import hip_rotation
 from imuhip.pipeline import common_grid

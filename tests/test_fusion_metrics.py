@@ -7,7 +7,7 @@ import pytest
 
 from imuhip import quaternion as Q
 from imuhip.errors import FusionError
-from imuhip.fuse.metrics import (
+from imuhip.fusion.metrics import (
     counted_samples,
     error_angles,
     heading_offset,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from imuhip import quaternion as Q
 from imuhip.errors import FusionError, ImuhipError
-from imuhip.fuse.orientation import (
+from imuhip.fusion.orientation import (
     METHODS,
     OrientationFilter,
     estimate_orientation,
@@ -244,3 +244,14 @@ def test_mag_must_be_given_consistently():
 
 def test_empty_input_gives_empty_output():
     assert estimate_orientation(np.zeros((0, 3)), np.zeros((0, 3)), rate_hz=RATE).shape == (0, 4)
+
+
+def test_public_name_is_imuhip_fusion():
+    import imuhip.fusion as fusion
+
+    assert fusion.estimate_orientation is estimate_orientation
+    q = fusion.estimate_orientation(
+        np.zeros((50, 3)), np.tile([0.0, 0.0, 9.81], (50, 1)), rate_hz=100
+    )
+    assert q.shape == (50, 4)
+    assert np.allclose(Q.rotate(q, np.array([0.0, 0.0, 1.0]))[-1], [0.0, 0.0, 1.0], atol=1e-6)

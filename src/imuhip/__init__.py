@@ -2,7 +2,7 @@
 
 Pipeline (one for live and replay)::
 
-    sources (ble, file, sim) -> decode -> align -> fuse -> joint -> analysis -> sinks
+    sources (ble, file, sim) -> decode -> align -> fusion -> joint -> analysis -> sinks
 
 Conventions: SI units inside (m/s², rad/s, µT, s), degrees only at the user-facing surface,
 quaternions ``[w, x, y, z]`` sensor-to-world, world frame ENU (z up), timestamps float64 seconds.

@@ -1,6 +1,6 @@
 """The processing pipeline from a session to hip angles, reps and holds.
 
-    decode (vendor profiles) -> align (one time grid) -> fuse (orientation per sensor)
+    decode (vendor profiles) -> align (one time grid) -> fusion (orientation per sensor)
     -> joint (calibration, hip rotation) -> analysis (reps, holds)
 
 Replay and offline analysis run this over a whole session; live use runs the same stages
@@ -18,7 +18,7 @@ from imuhip.analysis.detector import DetectorParams
 from imuhip.analysis.exercise import ExerciseResult, analyze_exercise
 from imuhip.calibration_protocol import START_POSE_SHANK_TILT_DEG
 from imuhip.errors import ImuhipError
-from imuhip.fuse.orientation import DEFAULT_METHOD, estimate_orientation
+from imuhip.fusion.orientation import DEFAULT_METHOD, estimate_orientation
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import hip_rotation
 from imuhip.joint.phases import phases_from_marks
@@ -37,7 +37,7 @@ class PipelineOptions:
     """Choices along the pipeline.
 
     Attributes:
-        fusion_method: orientation filter (see :mod:`imuhip.fuse.orientation`); None = the
+        fusion_method: orientation filter (see :mod:`imuhip.fusion.orientation`); None = the
             default (VQF).
         fusion_params: filter parameters; None = the filter's published defaults. (A faster
             VQF accelerometer correction, ``tauAcc=1``, helps the thigh on simulated leg

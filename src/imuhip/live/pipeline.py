@@ -53,7 +53,7 @@ from imuhip.analysis.exercise import ExerciseResult
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
 from imuhip.decode import DecodeStats, get_decoder
 from imuhip.errors import CalibrationError, ImuhipError
-from imuhip.fuse.orientation import DEFAULT_METHOD, OrientationFilter
+from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
 from imuhip.joint.phases import STILL_RATE, find_phases, phases_from_marks
