@@ -255,3 +255,23 @@ def test_public_name_is_imuhip_fusion():
     )
     assert q.shape == (50, 4)
     assert np.allclose(Q.rotate(q, np.array([0.0, 0.0, 1.0]))[-1], [0.0, 0.0, 1.0], atol=1e-6)
+
+
+def test_vqf_runs_with_imuhip_defaults_under_given_params():
+    from vqf import VQF
+
+    from imuhip.fusion.orientation import VQF_DEFAULTS
+
+    rng = np.random.default_rng(3)
+    n = 3000  # a still stretch then a turn: long enough for rest detection to matter
+    gyr = np.radians(0.5) + 0.002 * rng.normal(size=(n, 3))
+    gyr[2000:2300, 2] += 1.0
+    acc = np.tile([0.0, 0.0, G], (n, 1)) + 0.01 * rng.normal(size=(n, 3))
+
+    def raw(**kw):
+        return VQF(1.0 / RATE, **kw).updateBatch(gyr, acc)["quat6D"]
+
+    assert np.allclose(estimate_orientation(gyr, acc, rate_hz=RATE), raw(**VQF_DEFAULTS))
+    own = estimate_orientation(gyr, acc, rate_hz=RATE, params={"restMinT": 1.5})
+    assert np.allclose(own, raw(restMinT=1.5))
+    assert not np.allclose(own, raw(**VQF_DEFAULTS))
