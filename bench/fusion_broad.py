@@ -32,7 +32,8 @@ from imuhip.fusion.orientation import METHODS, estimate_orientation
 
 DATA = Path("/work/shared/data/broad")
 
-# Parameters used for the table: one set per method and mode for all trials (see --tune).
+# Parameters used for the table: one set per method and mode for all trials (see --tune); vqf's
+# {} means imuhip's VQF_DEFAULTS.
 PARAMS: dict[tuple[str, str], dict] = {
     ("vqf", "6D"): {},
     ("vqf", "9D"): {},
@@ -45,7 +46,7 @@ PARAMS: dict[tuple[str, str], dict] = {
 }
 
 GRID: dict[str, dict[str, list]] = {
-    "vqf": {"tauAcc": [1.0, 2.0, 3.0, 5.0]},
+    "vqf": {"tauAcc": [1.0, 2.0, 3.0, 5.0], "restMinT": [1.5, 3.0]},
     "madgwick": {"gain": [0.01, 0.033, 0.1, 0.3]},
     "mahony": {"k_P": [0.3, 1.0, 3.0], "k_I": [0.0, 0.3]},
     "ekf": {"var_acc": [0.1, 0.5**2, 1.0]},
