@@ -99,6 +99,41 @@ def _rough_skew(s: np.ndarray, y: np.ndarray, bucket_s: float, clip: float) -> f
     return min(max(k, -clip), clip)
 
 
+def _place_step(
+    e: np.ndarray, a: int, b: int, k: int, pre: float, step: float, tol: float
+) -> list[tuple[int, int]]:
+    """Places of the lost notifications behind one upward step of the offset floor.
+
+    ``e[a:b]`` is a run of notifications whose following window's floor is above the previous
+    window's (``pre``, the floor before ``a``). ``post``, the floor of the ``k`` notifications
+    after the run, must be above the loss(es); the step is ``units`` notification periods.
+    Unit ``u`` of the step lies after every notification that would otherwise arrive before
+    it was sent (``e < post - (units - u)·step - tol``) and, by the lower-envelope principle
+    (least total latency), right after the last such one. Close losses inside one run come out
+    as separate places; one loss of several notifications as one.
+
+    Returns:
+        (notification index, lost notifications) pairs, in order.
+    """
+    post = float(e[b : b + k].min())
+    units = round((post - pre) / step)
+    if units <= 0:
+        return []
+    run = e[a:b]
+    places = []
+    for u in range(1, units + 1):
+        level = min(pre + u * step, post - (units - u) * step)
+        below = np.flatnonzero(run < level - tol)
+        places.append(a + (int(below[-1]) + 1 if below.size else 0))
+    out: list[tuple[int, int]] = []
+    for q in places:
+        if out and out[-1][0] == q:
+            out[-1] = (q, out[-1][1] + 1)
+        else:
+            out.append((q, 1))
+    return out
+
+
 def _find_losses(
     h: np.ndarray, counts: np.ndarray, period: float, rp: ReconstructParams
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -109,6 +144,7 @@ def _find_losses(
     losses: list[tuple[int, int]] = []
     k = max(5, round(rp.step_window_s / step))
     clip = rp.clock.max_skew_ppm * 1e-6
+    tol = 0.1 * period
     for _ in range(50):  # steps close together interact: re-check after inserting
         s = c * period
         y = h - s
@@ -132,19 +168,13 @@ def _find_losses(
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             if a < free_from:
                 continue
-            m = n_typ * round(float(np.median(rise[a:b])) / step)
-            if m <= 0:
-                continue
-            # earliest place consistent with latency >= 0: after the last notification that
-            # arrived too soon to have come after the loss
-            pre = float(e[max(0, a - k) : a].min())
-            low = np.flatnonzero(e[a:b] < pre + m * period - 0.25 * step)
-            q = a + (int(low[-1]) + 1 if low.size else 0)
-            q = min(q, b)
-            c[q:] += m
-            e[q:] -= m * period
-            losses.append((q, m))
-            added = True
+            found = _place_step(e, a, b, k, float(e[max(0, a - k) : a].min()), step, tol)
+            for q, units in found:
+                m = n_typ * units
+                c[q:] += m
+                e[q:] -= m * period
+                losses.append((q, m))
+            added = added or bool(found)
             free_from = b + k
         if not added:
             break
