@@ -158,7 +158,7 @@ def _find_losses(
         rise = fw - bw
         hit = rise > 0.5 * step
         hit[0] = False
-        hit[max(1, len(e) - k // 2) :] = False  # too little after it to tell a step
+        hit[max(1, len(e) - 10) :] = False  # too little after it to tell a step
         if not hit.any():
             break
         starts = np.flatnonzero(hit & ~np.r_[False, hit[:-1]])
@@ -179,6 +179,20 @@ def _find_losses(
         if not added:
             break
     return c, losses
+
+
+def _restarts(h: np.ndarray, n: np.ndarray, period: float, gap_s: float) -> np.ndarray:
+    """Notification indices where sampling restarts: after a silence longer than ``gap_s``,
+    unless the silence ends with a pile of samples arriving at once (at least a quarter of
+    those the silence would hold, within 50 ms): then the host or the link was held up and
+    delivered what the sensor went on sampling, so the segment goes on."""
+    after = np.flatnonzero(np.diff(h) > gap_s) + 1
+    if not after.size:
+        return after
+    gap = h[after] - h[after - 1]
+    csum = np.r_[0, np.cumsum(n)]
+    pile = csum[np.searchsorted(h, h[after] + 0.05, side="right")] - csum[after]
+    return after[pile < np.maximum(10, 0.25 * gap / period)]
 
 
 def reconstruct_times(
@@ -214,7 +228,7 @@ def reconstruct_times(
     if len(h) == 0:
         model = fit_clock(np.empty(0), np.empty(0), rp.clock)
         return Reconstruction(np.empty(0), np.empty(0, np.int64), 0, (), (), model)
-    starts = np.r_[0, np.flatnonzero(np.diff(h) > rp.restart_gap_s) + 1]
+    starts = np.r_[0, _restarts(h, n, period, rp.restart_gap_s)]
     bounds = np.r_[starts, len(h)]
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
