@@ -8,18 +8,27 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
 
 1. **Segments**: a host silence longer than ``restart_gap_s`` starts a new segment (after a
    reconnect the sensor restarts its sampling with an unrelated phase; whether it went on
-   sampling cannot be told without timestamps).
+   sampling cannot be told without timestamps), unless the silence ends with a pile of held
+   samples arriving at once (a host stall: the sensor went on sampling, the segment goes on).
 2. **Lost notifications**: a lost notification makes every later raw index too small by its
-   sample count, so the lower envelope of ``host - c·P`` steps *up* by ``m·P``. Steps are found
-   by comparing the minimum of the (de-skewed) offset over ``step_window_s`` before and after
-   each notification; a step of about ``m·P`` (``m`` a multiple of the usual notification size)
-   inserts ``m`` missing samples at the earliest notification consistent with it (the first
-   after the last notification whose latency proves it came before the loss; this minimises the
-   total latency, the same lower-envelope principle). Repeated until no step is left.
+   sample count, so the lower envelope (floor) of ``host - c·P`` steps *up* by ``m·P``. Steps
+   are found by comparing the minimum of the (de-skewed) offset over ``step_window_s`` before
+   and after each notification (down to 10 notifications before a segment's end); the step
+   ``pre -> post`` counts whole notification periods. Each period of the step is placed right
+   after the last notification that would otherwise have arrived before it was sent (offset
+   below the floor after it, taken as the lower of ``pre + u·step`` and ``post - (units -
+   u)·step``, less a tenth of a period): the earliest place consistent with non-negative
+   latency, i.e. least total latency (the lower-envelope principle). Taking the lower of the
+   two floors matters because the floor itself jumps by a fraction of a period when the
+   connection-event phase wraps (a quarter at 7.5 ms connection intervals and 100 Hz); close
+   losses come out at separate places. Repeated until no step is left.
 
-   Limitation: when several notifications share a connection event, the exact place of a loss
-   inside a burst cannot be known from receive times; then a few samples near the loss can be
-   placed one notification period off (their count is still right).
+   Limitations (receive times alone cannot tell): a notification just before a loss that
+   arrived unusually late (retransmission, stall) is put after the loss, one notification
+   period off; with several notifications per connection event the place of a loss inside a
+   burst is ambiguous, and at connection intervals of a whole number of periods (30 ms at
+   100 Hz) the floor jumps by about a period when the phase wraps, which looks like a loss;
+   at 15 ms the jump is half a period and may add one (counts are then one off).
 3. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
    which tracks the true rate (the skew) and its drift.
 """
