@@ -7,7 +7,8 @@ Prints, for a 10-minute session in both modes (sensor timestamps -> clock model;
 -> reconstruction), the per-sensor error of the recovered sample times against the simulated
 truth (median, p99 and max of |error|, ms), the thigh-vs-shin relative error, and the lost-sample
 count found vs simulated; then the batch throughput (seconds per hour of two-sensor data).
-Run: ``python bench/align_accuracy.py [--minutes M] [--seed S]``.
+With ``--seeds S1 S2 ...`` the accuracy part is repeated for each seed (the throughput uses
+the first). Run: ``python bench/align_accuracy.py [--minutes M] [--seeds S ...]``.
 """
 
 from __future__ import annotations
@@ -95,11 +96,13 @@ def _throughput(seed: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     a = ap.parse_args()
-    _mode("sensor timestamps -> clock model", _clock, (THIGH, SHIN), a.minutes, a.seed)
-    _mode("no timestamps -> reconstruction", _recon, (THIGH_NT, SHIN_NT), a.minutes, a.seed)
-    _throughput(a.seed)
+    for seed in a.seeds:
+        print(f"seed {seed}")
+        _mode("sensor timestamps -> clock model", _clock, (THIGH, SHIN), a.minutes, seed)
+        _mode("no timestamps -> reconstruction", _recon, (THIGH_NT, SHIN_NT), a.minutes, seed)
+    _throughput(a.seeds[0])
 
 
 if __name__ == "__main__":

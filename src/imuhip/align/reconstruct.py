@@ -8,18 +8,27 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
 
 1. **Segments**: a host silence longer than ``restart_gap_s`` starts a new segment (after a
    reconnect the sensor restarts its sampling with an unrelated phase; whether it went on
-   sampling cannot be told without timestamps).
+   sampling cannot be told without timestamps), unless the silence ends with a pile of held
+   samples arriving at once (a host stall: the sensor went on sampling, the segment goes on).
 2. **Lost notifications**: a lost notification makes every later raw index too small by its
-   sample count, so the lower envelope of ``host - c·P`` steps *up* by ``m·P``. Steps are found
-   by comparing the minimum of the (de-skewed) offset over ``step_window_s`` before and after
-   each notification; a step of about ``m·P`` (``m`` a multiple of the usual notification size)
-   inserts ``m`` missing samples at the earliest notification consistent with it (the first
-   after the last notification whose latency proves it came before the loss; this minimises the
-   total latency, the same lower-envelope principle). Repeated until no step is left.
+   sample count, so the lower envelope (floor) of ``host - c·P`` steps *up* by ``m·P``. Steps
+   are found by comparing the minimum of the (de-skewed) offset over ``step_window_s`` before
+   and after each notification (down to 10 notifications before a segment's end); the step
+   ``pre -> post`` counts whole notification periods. Each period of the step is placed right
+   after the last notification that would otherwise have arrived before it was sent (offset
+   below the floor after it, taken as the lower of ``pre + u·step`` and ``post - (units -
+   u)·step``, less a tenth of a period): the earliest place consistent with non-negative
+   latency, i.e. least total latency (the lower-envelope principle). Taking the lower of the
+   two floors matters because the floor itself jumps by a fraction of a period when the
+   connection-event phase wraps (a quarter at 7.5 ms connection intervals and 100 Hz); close
+   losses come out at separate places. Repeated until no step is left.
 
-   Limitation: when several notifications share a connection event, the exact place of a loss
-   inside a burst cannot be known from receive times; then a few samples near the loss can be
-   placed one notification period off (their count is still right).
+   Limitations (receive times alone cannot tell): a notification just before a loss that
+   arrived unusually late (retransmission, stall) is put after the loss, one notification
+   period off; with several notifications per connection event the place of a loss inside a
+   burst is ambiguous, and at connection intervals of a whole number of periods (30 ms at
+   100 Hz) the floor jumps by about a period when the phase wraps, which looks like a loss;
+   at 15 ms the jump is half a period and may add one (counts are then one off).
 3. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
    which tracks the true rate (the skew) and its drift.
 """
@@ -99,6 +108,41 @@ def _rough_skew(s: np.ndarray, y: np.ndarray, bucket_s: float, clip: float) -> f
     return min(max(k, -clip), clip)
 
 
+def _place_step(
+    e: np.ndarray, a: int, b: int, k: int, pre: float, step: float, tol: float
+) -> list[tuple[int, int]]:
+    """Places of the lost notifications behind one upward step of the offset floor.
+
+    ``e[a:b]`` is a run of notifications whose following window's floor is above the previous
+    window's (``pre``, the floor before ``a``). ``post``, the floor of the ``k`` notifications
+    after the run, must be above the loss(es); the step is ``units`` notification periods.
+    Unit ``u`` of the step lies after every notification that would otherwise arrive before
+    it was sent (``e < post - (units - u)·step - tol``) and, by the lower-envelope principle
+    (least total latency), right after the last such one. Close losses inside one run come out
+    as separate places; one loss of several notifications as one.
+
+    Returns:
+        (notification index, lost notifications) pairs, in order.
+    """
+    post = float(e[b : b + k].min())
+    units = round((post - pre) / step)
+    if units <= 0:
+        return []
+    run = e[a:b]
+    places = []
+    for u in range(1, units + 1):
+        level = min(pre + u * step, post - (units - u) * step)
+        below = np.flatnonzero(run < level - tol)
+        places.append(a + (int(below[-1]) + 1 if below.size else 0))
+    out: list[tuple[int, int]] = []
+    for q in places:
+        if out and out[-1][0] == q:
+            out[-1] = (q, out[-1][1] + 1)
+        else:
+            out.append((q, 1))
+    return out
+
+
 def _find_losses(
     h: np.ndarray, counts: np.ndarray, period: float, rp: ReconstructParams
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -109,6 +153,7 @@ def _find_losses(
     losses: list[tuple[int, int]] = []
     k = max(5, round(rp.step_window_s / step))
     clip = rp.clock.max_skew_ppm * 1e-6
+    tol = 0.1 * period
     for _ in range(50):  # steps close together interact: re-check after inserting
         s = c * period
         y = h - s
@@ -122,7 +167,7 @@ def _find_losses(
         rise = fw - bw
         hit = rise > 0.5 * step
         hit[0] = False
-        hit[max(1, len(e) - k // 2) :] = False  # too little after it to tell a step
+        hit[max(1, len(e) - 10) :] = False  # too little after it to tell a step
         if not hit.any():
             break
         starts = np.flatnonzero(hit & ~np.r_[False, hit[:-1]])
@@ -132,23 +177,31 @@ def _find_losses(
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             if a < free_from:
                 continue
-            m = n_typ * round(float(np.median(rise[a:b])) / step)
-            if m <= 0:
-                continue
-            # earliest place consistent with latency >= 0: after the last notification that
-            # arrived too soon to have come after the loss
-            pre = float(e[max(0, a - k) : a].min())
-            low = np.flatnonzero(e[a:b] < pre + m * period - 0.25 * step)
-            q = a + (int(low[-1]) + 1 if low.size else 0)
-            q = min(q, b)
-            c[q:] += m
-            e[q:] -= m * period
-            losses.append((q, m))
-            added = True
+            found = _place_step(e, a, b, k, float(e[max(0, a - k) : a].min()), step, tol)
+            for q, units in found:
+                m = n_typ * units
+                c[q:] += m
+                e[q:] -= m * period
+                losses.append((q, m))
+            added = added or bool(found)
             free_from = b + k
         if not added:
             break
     return c, losses
+
+
+def _restarts(h: np.ndarray, n: np.ndarray, period: float, gap_s: float) -> np.ndarray:
+    """Notification indices where sampling restarts: after a silence longer than ``gap_s``,
+    unless the silence ends with a pile of samples arriving at once (at least a quarter of
+    those the silence would hold, within 50 ms): then the host or the link was held up and
+    delivered what the sensor went on sampling, so the segment goes on."""
+    after = np.flatnonzero(np.diff(h) > gap_s) + 1
+    if not after.size:
+        return after
+    gap = h[after] - h[after - 1]
+    csum = np.r_[0, np.cumsum(n)]
+    pile = csum[np.searchsorted(h, h[after] + 0.05, side="right")] - csum[after]
+    return after[pile < np.maximum(10, 0.25 * gap / period)]
 
 
 def reconstruct_times(
@@ -184,7 +237,7 @@ def reconstruct_times(
     if len(h) == 0:
         model = fit_clock(np.empty(0), np.empty(0), rp.clock)
         return Reconstruction(np.empty(0), np.empty(0, np.int64), 0, (), (), model)
-    starts = np.r_[0, np.flatnonzero(np.diff(h) > rp.restart_gap_s) + 1]
+    starts = np.r_[0, _restarts(h, n, period, rp.restart_gap_s)]
     bounds = np.r_[starts, len(h)]
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
