@@ -129,8 +129,12 @@ def main() -> None:
         f"hip rotation RMSE: median {np.median(rmse):.2f}°, worst {rmse.max():.2f}° "
         "(target <= 1.0°)"
     )
-    drift = max(r["rmse_last"] - r["rmse_first"] for r in rows)
-    print(f"last minute minus first minute RMSE, worst: {drift:+.2f}° (target <= 0)")
+    drift = np.array([r["rmse_last"] - r["rmse_first"] for r in rows])
+    print(
+        f"last minute minus first minute RMSE: mean {drift.mean():+.2f}°, worst "
+        f"{drift.max():+.2f}°, {int((drift > 0).sum())}/{len(rows)} sessions worse at the end "
+        "(target <= 0)"
+    )
     print(
         f"exact rep count: {exact}/{len(rows)} sessions; worst peak error "
         f"{max(r['peak_err'] for r in rows):.2f}° (target <= 1.5°)"
