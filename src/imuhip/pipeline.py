@@ -85,6 +85,8 @@ class SessionAnalysis:
         hip_rotation_deg: (N,) on ``grid.t``; NaN before the calibration's final still phase.
         heading_offset_deg: (N,) tracked relative heading (diagnostic), NaN where not tracked.
         knee_flexion_deg: (N,) knee flexion relative to the start pose, NaN where not tracked.
+        hip_flexion_deg: (N,) hip flexion relative to the start pose (knee forward/up
+            positive), NaN where not tracked.
         calibration: the calibration found.
         exercise: reps and holds after the calibration.
         streams: per-role decoded streams (decoder statistics).
@@ -97,6 +99,7 @@ class SessionAnalysis:
     exercise: ExerciseResult
     streams: dict[str, SensorStream]
     knee_flexion_deg: np.ndarray | None = None
+    hip_flexion_deg: np.ndarray | None = None
 
 
 def _resample(s: ImuSamples, t: np.ndarray) -> ImuSamples:
@@ -187,11 +190,17 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
     angles[k0:] = ang.hip_rotation_deg
     heading[k0:] = ang.heading_offset_deg
-    knee = np.full(len(grid.t), np.nan)
-    knee[k0:] = ang.knee_flexion_deg
     undefined = _after(lost, round(RECOVERY_S * rate))
+
+    def on_grid(x: np.ndarray | None) -> np.ndarray:
+        out = np.full(len(grid.t), np.nan)
+        if x is not None:
+            out[k0:] = x
+        out[undefined] = np.nan
+        return out
+
     angles[undefined] = np.nan
-    knee[undefined] = np.nan
+    knee = on_grid(ang.knee_flexion_deg)
     rest = float(np.nanmean(angles[k0:k1]))
     exercise = analyze_exercise(
         grid.t[k1:],
@@ -202,4 +211,13 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         params=opts.detector,
         valid=~undefined[k1:],
     )
-    return SessionAnalysis(grid, angles, heading, cal, exercise, streams, knee)
+    return SessionAnalysis(
+        grid,
+        angles,
+        heading,
+        cal,
+        exercise,
+        streams,
+        knee,
+        on_grid(ang.hip_flexion_deg),
+    )

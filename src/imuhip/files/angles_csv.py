@@ -15,8 +15,9 @@ def _num(x: float) -> str:
 
 
 def write_angles_csv(path: str | os.PathLike[str], result: SessionAnalysis) -> Path:
-    """Write ``time_s,hip_rotation_deg,knee_flexion_deg,heading_offset_deg,valid`` per grid
-    sample (knee flexion relative to the start pose; heading offset is a diagnostic).
+    """Write ``time_s,hip_rotation_deg,knee_flexion_deg,hip_flexion_deg,heading_offset_deg,valid``
+    per grid sample (knee and hip flexion relative to the start pose; heading offset is a
+    diagnostic).
 
     Angles are empty before the calibration's final still phase (not yet defined) and ``valid``
     is 0 where a sensor had no data (a gap).
@@ -26,19 +27,23 @@ def write_angles_csv(path: str | os.PathLike[str], result: SessionAnalysis) -> P
     tmp = path.with_name(f".{path.name}.partial")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write("time_s,hip_rotation_deg,knee_flexion_deg,heading_offset_deg,valid\n")
-            knee = result.knee_flexion_deg
-            if knee is None:
-                knee = np.full(len(g.t), np.nan)
-            for t, a, k, h, v in zip(
+            f.write(
+                "time_s,hip_rotation_deg,knee_flexion_deg,hip_flexion_deg,heading_offset_deg,"
+                "valid\n"
+            )
+            none = np.full(len(g.t), np.nan)
+            knee = none if result.knee_flexion_deg is None else result.knee_flexion_deg
+            flex = none if result.hip_flexion_deg is None else result.hip_flexion_deg
+            for t, a, k, fl, h, v in zip(
                 g.t.tolist(),
                 result.hip_rotation_deg.tolist(),
                 knee.tolist(),
+                flex.tolist(),
                 result.heading_offset_deg.tolist(),
                 g.valid.tolist(),
                 strict=True,
             ):
-                f.write(f"{t!r},{_num(a)},{_num(k)},{_num(h)},{int(v)}\n")
+                f.write(f"{t!r},{_num(a)},{_num(k)},{_num(fl)},{_num(h)},{int(v)}\n")
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -112,6 +112,8 @@ class Calibration:
     pelvis_zero_angle: float = 0.0
     thigh_drift_rate: float = 0.0
     shank_axis_shin: np.ndarray | None = None
+    femur_start: np.ndarray | None = None
+    knee_axis_thigh: np.ndarray | None = None
 
     @property
     def side_sign(self) -> float:
@@ -129,6 +131,11 @@ class Calibration:
             "knee_axis_shin": np.round(self.knee_axis_shin, 4).tolist(),
             "femur_axis_thigh": np.round(self.femur_axis_thigh, 4).tolist(),
             "femur_axis_shin": np.round(self.femur_axis_shin, 4).tolist(),
+            **(
+                {"knee_axis_thigh": np.round(self.knee_axis_thigh, 4).tolist()}
+                if self.knee_axis_thigh is not None
+                else {}
+            ),
             "heading_offset_deg": round(float(np.degrees(self.heading_offset)), 2),
             "quality": {k: round(v, 3) for k, v in asdict(self.quality).items()},
             "warnings": self.quality.warnings(),
@@ -166,6 +173,15 @@ def _shank_axis(
     v_w = -np.cos(tilt) * up_p + np.sin(tilt) * feet
     v_s = Q.rotate(Q.conjugate(q_shin), rotate_z(np.broadcast_to(v_w, (len(q_shin), 3)), -delta0))
     return unit(v_s.mean(axis=0))
+
+
+def _knee_axis_thigh(
+    q_thigh: np.ndarray, q_shin: np.ndarray, j_s: np.ndarray, delta0: float
+) -> np.ndarray:
+    """The knee axis in the thigh frame: the shin's knee axis during the bends, carried into the
+    thigh frame through the heading offset (the bends barely turn the thigh)."""
+    jw = rotate_z(Q.rotate(q_shin, j_s), delta0)
+    return unit(Q.rotate(Q.conjugate(q_thigh), jw).mean(axis=0))
 
 
 def shank_plane_normal(f: np.ndarray, v: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -294,6 +310,7 @@ def calibrate(
     roots, weights = heading_roots(Q.rotate(q_shin[s0:s1], j_s), fw, c0, delta0)
     if weights.sum() > 0:
         delta0 = wrap(delta0 + circular_mean(roots, weights))
+    delta_start = delta0  # the bends follow the start pose
     jw = rotate_z(Q.rotate(q_shin[s0:s1], j_s), delta0)
     theta0 = circular_mean(leg_plane_angle(fw, jw))
     fsw = rotate_z(Q.rotate(q_shin[s0:s1], f_s), delta0)
@@ -317,6 +334,7 @@ def calibrate(
         v_s = _shank_axis(q_shin[e0:e1], jw_end, fw_end, delta0, np.radians(shank_tilt_deg))
         jw_end = shank_plane_normal(fw_end, rotate_z(Q.rotate(q_shin[e0:e1], v_s), delta0), jw_end)
     femur_az = circular_mean(azimuth(fw_end))
+    femur_start = unit(fw_end.mean(axis=0))
     # both still poses are the start pose: the femur's heading change between them is the
     # thigh filter's own heading drift (rad/s), which the angle tracker starts from
     az_start = circular_mean(azimuth(Q.rotate(q_thigh[s0:s1], f_t)))
@@ -353,5 +371,6 @@ def calibrate(
     }
     return Calibration(
         side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality, knee0,
-        lateral, femur_az, pelvis_zero, drift_rate, v_s,
+        lateral, femur_az, pelvis_zero, drift_rate, v_s, femur_start,
+        _knee_axis_thigh(q_thigh[b0:b1], q_shin[b0:b1], j_s, delta_start),
     )  # fmt: skip

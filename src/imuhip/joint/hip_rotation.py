@@ -16,6 +16,9 @@ thigh filter's own drift relative to the pelvis, from the femur's heading whenev
 still near neutral (the pelvis does not move, so the femur comes back to the same heading). A
 simpler reference, the vertical plane through ``f`` (``reference="vertical"``), needs neither but
 reads adduction as rotation when the hip is flexed.
+
+Hip flexion relative to the start pose comes with the pelvis reference: the femur axis's turn
+about the pelvis's lateral axis (:func:`femur_flexion`).
 """
 
 from __future__ import annotations
@@ -45,11 +48,27 @@ class HipAngles:
             positive): the shin's turn about the knee axis relative to the thigh, from the femur
             axis seen by each sensor. Absolute knee flexion would need the shank's long axis,
             which the calibration does not measure.
+        hip_flexion_deg: (N,) hip flexion relative to the start pose, degrees (knee moving
+            forward/up positive; the first angle of the ISB order). None without a pelvis
+            reference. Adduction is not given: it rests on the thigh's heading against the
+            pelvis, which is only corrected at rest and was off by up to 10° between rests in
+            simulated seated sessions.
     """
 
     hip_rotation_deg: np.ndarray
     heading_offset_deg: np.ndarray
     knee_flexion_deg: np.ndarray
+    hip_flexion_deg: np.ndarray | None = None
+
+
+def femur_flexion(f: np.ndarray, f0: np.ndarray, knee_lateral: np.ndarray) -> np.ndarray:
+    """Hip flexion (radians) of the femur axis ``f`` relative to ``f0`` (hip to knee): the turn
+    of ``f`` about the pelvis's lateral axis, both projected onto the sagittal plane (the first
+    angle of the ISB order), positive when the knee moves forward/up. ``knee_lateral`` is the
+    knee axis of the start pose, signed as the calibration signs the knee axis. All (N, 3), one
+    world frame. Gravity fixes the femur's pitch, so this needs no heading beyond the lateral
+    axis's own, which enters only to second order while that axis stays near horizontal."""
+    return -signed_angle_about(knee_lateral, f0, f)
 
 
 class HipRotationTracker:
@@ -95,13 +114,15 @@ class HipRotationTracker:
         """Angles for (N, 4) orientation chunks of thigh and shin on the common grid."""
         cal = self.cal
         if len(q_shin) == 0:
-            return HipAngles(np.empty(0), np.empty(0), np.empty(0))
+            e = np.empty(0)
+            return HipAngles(e, e, e, e.copy())
         f = Q.rotate(q_thigh, cal.femur_axis_thigh)
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
         still = self._stillness(q_shin)
         delta = self.heading.update(j_shin_world, f, still)
         j = rotate_z(j_shin_world, delta)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
+        flexion = None
         if self.reference == "pelvis" and cal.pelvis_lateral is not None:
             near_rest = np.abs(theta) < np.radians(NEAR_REST_DEG)
             weight = still * near_rest * (f[:, 0] ** 2 + f[:, 1] ** 2)
@@ -116,9 +137,17 @@ class HipRotationTracker:
             theta = cal.side_sign * wrap(
                 pelvis_referenced_angle(f, knee, lateral) - cal.pelvis_zero_angle
             )
+            if cal.femur_start is not None:
+                f0 = rotate_z(np.broadcast_to(cal.femur_start, f.shape), psi)
+                flexion = femur_flexion(f, f0, lateral)
         f_shin = rotate_z(Q.rotate(q_shin, cal.femur_axis_shin), delta)
         knee = wrap(signed_angle_about(j, f, f_shin) - cal.knee_zero)
-        return HipAngles(np.degrees(theta), np.degrees(delta), np.degrees(knee))
+        return HipAngles(
+            np.degrees(theta),
+            np.degrees(delta),
+            np.degrees(knee),
+            None if flexion is None else np.degrees(flexion),
+        )
 
 
 def hip_rotation(
