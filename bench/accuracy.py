@@ -87,6 +87,12 @@ def main() -> None:
     ap.add_argument("--content", default="mixed")
     ap.add_argument("--knee-play", type=float, default=2.0, help="tibial rotation per rep, °")
     ap.add_argument("--ideal", action="store_true", help="perfect sensors")
+    ap.add_argument(
+        "--rest-drift", type=float, default=0.3, help="SD of the rest's change per settle, °"
+    )
+    ap.add_argument(
+        "--rest-range", type=float, default=2.5, help="rest stays within ± this of the start, °"
+    )
     args = ap.parse_args()
     rows = []
     print("SIMULATED data: accuracy against simulator ground truth, not real legs.")
@@ -105,7 +111,11 @@ def main() -> None:
                 seed=1000 + k,
                 mount_cone_deg=cone,
                 profile=args.profile,
-                script=ScriptOptions(knee_play_deg=args.knee_play),
+                script=ScriptOptions(
+                    knee_play_deg=args.knee_play,
+                    rest_drift_deg=args.rest_drift,
+                    rest_range_deg=args.rest_range,
+                ),
                 errors=ImuErrorModel.ideal() if args.ideal else ImuErrorModel(),
             )
             r = run_one(cfg, Path(tmp), args.fusion)
@@ -123,7 +133,8 @@ def main() -> None:
     print()
     print(
         f"sessions: {len(rows)} ({args.minutes:g} min each, profile {args.profile}, "
-        f"knee play ±{args.knee_play:g}°{', ideal sensors' if args.ideal else ''})"
+        f"knee play ±{args.knee_play:g}°, rest within ±{args.rest_range:g}° drifting "
+        f"{args.rest_drift:g}° per settle{', ideal sensors' if args.ideal else ''})"
     )
     print(
         f"hip rotation RMSE: median {np.median(rmse):.2f}°, worst {rmse.max():.2f}° "

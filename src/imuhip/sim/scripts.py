@@ -48,6 +48,7 @@ class ScriptOptions:
         soft_tissue: share of the femur's axial rotation the thigh's skin follows (0..1);
             None draws one in [0.4, 0.75].
         rest_drift_deg: SD of the rest angle's change between movements (a settling leg).
+        rest_range_deg: the rest angle stays within ± this of the start pose, degrees.
         slow_rep_prob: probability that a rep rises over 4–5 s instead of 0.8–2.5 s.
         no_pause_prob: probability that a rep starts right after the previous one ends.
         holds: number of holds in "holds" content (None: as many as fit; "mixed" uses 2).
@@ -58,6 +59,7 @@ class ScriptOptions:
 
     soft_tissue: float | None = None
     rest_drift_deg: float = 0.3
+    rest_range_deg: float = 2.5
     slow_rep_prob: float = 0.1
     no_pause_prob: float = 0.1
     holds: int | None = None
@@ -227,7 +229,8 @@ def _hold(b: _Builder, opts: ScriptOptions) -> HoldTruth:
 
 def _settle(b: _Builder, opts: ScriptOptions, pause: float) -> None:
     """Pause at rest while the rest angle drifts a little (a leg settling)."""
-    b.rest = float(np.clip(b.rest + b.rng.normal(0, opts.rest_drift_deg), -2.5, 2.5))
+    lim = opts.rest_range_deg
+    b.rest = float(np.clip(b.rest + b.rng.normal(0, opts.rest_drift_deg), -lim, lim))
     b.move(max(pause, 0.3), rot=b.rest, add=b.coupled_add(b.rest))
 
 
