@@ -70,9 +70,11 @@ class HeadingTracker:
     which 6D fusion cannot observe; up to about 1°/s on cheap sensors), so the relative offset
     changes roughly linearly over minutes. The tracker fits ``δ(i) ≈ a + b·(i − n)`` to the
     per-sample roots by exponentially weighted least squares (time constant ``tau_s``) and
-    reports ``a``, the value now: no lag for a steady drift. The roots are taken nearest to the
-    estimate at the end of the previous block of ``block_s`` seconds (blocks counted from the
-    first sample), so a batch run and any chunking of a stream give the same numbers.
+    reports ``a``, the value now: a steady drift is followed with little lag (the ridge on the
+    slope, ``slope_prior``, leaves about 0.4° behind a steady 0.5°/s drift; without it none).
+    The roots are taken nearest to the estimate at the end of the previous block of ``block_s``
+    seconds (blocks counted from the first sample), so a batch run and any chunking of a stream
+    give the same numbers.
 
     Args:
         delta0: calibrated offset, radians.

@@ -93,8 +93,16 @@ class HipRotationTracker:
         # the thigh filter's own heading drifts too (about the vertical, unobservable in 6D);
         # the femur comes back to the same heading whenever the leg rests near neutral (the
         # pelvis does not move), so its heading then tracks that drift
+        # its observations are plain azimuth differences, with no second root to confuse: none
+        # is rejected as too far (a drift that ran ahead while the leg was away from rest, up
+        # to a few degrees per second before the filter learns its bias, must be caught up)
         self.thigh_drift = HeadingTracker(
-            0.0, 0.0, rate_hz, tau_s=tau_s, drift_rate=calibration.thigh_drift_rate
+            0.0,
+            0.0,
+            rate_hz,
+            tau_s=tau_s,
+            max_step=np.pi,
+            drift_rate=calibration.thigh_drift_rate,
         )
         self.rate_hz = rate_hz
         self.motion_rate = motion_rate

@@ -1,0 +1,62 @@
+"""The heading tracker's line fit: no lag on a steady drift, chunking, and catching up after a
+long stretch without observations."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from imuhip.joint.heading import HeadingTracker
+
+RATE = 100.0
+
+
+def _drift(seconds: float, rate_dps: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    t = np.arange(int(seconds * RATE)) / RATE
+    rng = np.random.default_rng(seed)
+    return t, np.radians(rate_dps * t) + np.radians(0.2) * rng.normal(size=len(t))
+
+
+@pytest.mark.parametrize(("slope_prior", "lag_deg"), [(0.0, 0.1), (0.02, 0.6)])
+def test_steady_drift_tracked_with_little_lag(slope_prior, lag_deg):
+    t, obs = _drift(120, 0.5)
+    tracker = HeadingTracker(0.0, 0.0, RATE, slope_prior=slope_prior)
+    est = tracker.track(obs, np.zeros(len(t)), np.ones(len(t)))
+    late = t > 60
+    assert np.degrees(np.abs(est[late] - np.radians(0.5 * t[late]))).max() < lag_deg
+
+
+def test_chunks_equal_one_batch():
+    t, obs = _drift(60, -0.3, seed=1)
+    w = np.ones(len(t))
+    batch = HeadingTracker(0.1, 0.0, RATE).track(obs, np.zeros(len(t)), w)
+    tr = HeadingTracker(0.1, 0.0, RATE)
+    cuts = [0, 7, 1000, 1001, 3333, len(t)]
+    parts = [tr.track(obs[a:b], np.zeros(b - a), w[a:b]) for a, b in itertools.pairwise(cuts)]
+    np.testing.assert_allclose(np.concatenate(parts), batch, atol=1e-9)
+
+
+@pytest.mark.parametrize("max_step", [np.pi])
+def test_catches_up_after_a_long_stretch_without_observations(max_step):
+    """A drift that changed while nothing was observed (the leg away from rest for 100 s) puts
+    the next observations far from the estimate; an unambiguous observation (a plain azimuth)
+    must then be followed, not rejected as an outlier forever."""
+    t, obs = _drift(300, 0.0)
+    true = np.where(t < 20, 0.0, np.radians(0.3) * (t - 20))  # the drift starts unseen
+    obs = obs + true
+    w = np.where((t > 20) & (t < 120), 0.0, 1.0)
+    est = HeadingTracker(0.0, 0.0, RATE, max_step=max_step).track(obs, np.zeros(len(t)), w)
+    assert np.degrees(abs(true[100] - est[100])) < 0.5  # before: tracked
+    late = t > 200
+    assert np.degrees(np.abs(est[late] - true[late])).max() < 1.0
+
+
+def test_default_gate_rejects_far_observations():
+    """With the default 25° gate (for the knee-hinge roots, which come in pairs) a jump beyond
+    it is not followed: why the thigh-drift tracker opens its gate."""
+    t, obs = _drift(120, 0.0)
+    obs = obs + np.where(t > 30, np.radians(40.0), 0.0)
+    est = HeadingTracker(0.0, 0.0, RATE).track(obs, np.zeros(len(t)), np.ones(len(t)))
+    assert np.degrees(abs(est[-1])) < 5.0
