@@ -68,6 +68,8 @@ class ReconstructParams:
             the loss to be moved there.
         signal_max_choices: largest number of joint placements tried for one group of nearby
             losses (more: the timing-only places are kept).
+        use_signal: whether :func:`imuhip.align.streams.sensor_streams` passes the decoded
+            samples as the signal (False: timing only, as before signals were used).
     """
 
     restart_gap_s: float = 1.0
@@ -77,6 +79,7 @@ class ReconstructParams:
     signal_window: int = 6
     signal_evidence: float = 20.0
     signal_max_choices: int = 400
+    use_signal: bool = True
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,6 @@ def _signal_places(
     c: np.ndarray,
     losses: list[tuple[int, int]],
     sig: np.ndarray,
-    noise2: float,
     period: float,
     rp: ReconstructParams,
 ) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -280,7 +282,8 @@ def _signal_places(
     signal's change over ``m + 1`` sample periods squeezed into one (and one period spread
     over ``m + 1`` where the gap really is). The best choice replaces the timing-only one when
     it fits better by more than ``signal_evidence`` noise variances (noise: the larger of the
-    best choice's mean squared residual and ``noise2``); at rest nothing changes.
+    best choice's mean squared residual and the segment's white noise, :func:`_noise_var`); at
+    rest nothing changes.
 
     Returns:
         (last-sample index of each notification, losses) with the chosen places.
@@ -295,6 +298,11 @@ def _signal_places(
     lo = np.array([losses[i][0] for i in order], np.int64)
     m = np.array([losses[i][1] for i in order], np.int64)
     hi = _ranges(h, lo, n_typ * period, rp.pile_fraction)
+    # places the timing put at most one notification past a loss's range may be the same
+    # loss split in two (the floor between them is only known to a fraction of a period)
+    for i in range(len(lo) - 2, -1, -1):
+        if lo[i + 1] <= hi[i] + 1:
+            hi[i] = max(hi[i], lo[i + 1])
     fs = np.r_[0, np.cumsum(n)[:-1]]  # first sample of each notification
     # groups of losses whose ranges touch
     brk = np.flatnonzero(hi[:-1] < lo[1:]) + 1
@@ -349,7 +357,7 @@ def _signal_places(
     srt = np.lexsort((cost, row_g))
     best = srt[np.r_[0, np.flatnonzero(np.diff(row_g[srt])) + 1]]  # cheapest row per group
     dof = gi[:, 3] * (L - 3) * sig.shape[1]
-    noise = np.maximum(cost[best] / dof, noise2)
+    noise = np.maximum(cost[best] / dof, _noise_var(sig))
     move = (best != row0) & (cost[row0] - cost[best] > rp.signal_evidence * noise)
     new_lo = lo.copy()
     for g in np.flatnonzero(move).tolist():
@@ -431,14 +439,11 @@ def reconstruct_times(
     bounds = np.r_[starts, len(h)]
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
-    noise2 = _noise_var(sig) if sig is not None else 0.0
     csum = np.r_[0, np.cumsum(n)]
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         c, found = _find_losses(h[a:b], n[a:b], period, rp)
         if sig is not None and found:
-            c, found = _signal_places(
-                h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], noise2, period, rp
-            )
+            c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
         last[a:b] = c
         losses += [(a + j, m) for j, m in found]
     model = fit_clock(last * period, h, rp.clock, starts=starts)
