@@ -103,6 +103,7 @@ def motion_gyro(
     t0: float = 0.0,
     t1: float | None = None,
     peak_rad_s: float = 2.0,
+    noise_seed: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A SIMULATED smooth body rate with rest periods, as a gyro reads it.
 
@@ -113,9 +114,11 @@ def motion_gyro(
 
     Args:
         t: (N,) sample times, s (the true times the sensor sampled).
-        seed: random seed (the same seed gives the same motion).
+        seed: random seed of the motion (schedule and waveform).
         t0, t1: span the motion schedule covers, s (default: that of ``t``).
         peak_rad_s: rough peak body rate, rad/s.
+        noise_seed: random seed of the noise (default: ``seed``); two sensors on one leg share
+            the motion seed and differ in noise.
 
     Returns:
         (N, 3) gyro readings, rad/s, and (N,) whether each sample lies in a motion period.
@@ -143,7 +146,8 @@ def motion_gyro(
     amp = rng.uniform(0.2, 1.0, (4, 3)) / f  # slower components move more (bounded accel.)
     amp *= peak_rad_s / amp.sum(axis=0).max()
     w = np.einsum("ka,nka->na", amp, np.sin(2 * np.pi * f * t[:, None, None] + ph))
-    g = env[:, None] * w + rng.normal(0.0, GYRO_NOISE_RAD_S, (len(t), 3))
+    noise = np.random.default_rng([seed if noise_seed is None else noise_seed, 0x6E6F69])
+    g = env[:, None] * w + noise.normal(0.0, GYRO_NOISE_RAD_S, (len(t), 3))
     return np.round(g / GYRO_LSB_RAD_S) * GYRO_LSB_RAD_S, env > 0
 
 
@@ -211,8 +215,12 @@ def _piece(
     }
 
 
-def simulate_link(cfg: LinkSim, duration_s: float, seed: int) -> SimStream:
-    """Simulate ``duration_s`` seconds of streaming from ``cfg.start_s`` (host clock)."""
+def simulate_link(
+    cfg: LinkSim, duration_s: float, seed: int, motion_seed: int | None = None
+) -> SimStream:
+    """Simulate ``duration_s`` seconds of streaming from ``cfg.start_s`` (host clock); the
+    samples' body motion uses ``motion_seed`` (default ``seed``: give two links the same one
+    for two sensors on one moving leg)."""
     rng = np.random.default_rng(seed)
     t0 = cfg.start_s
     t1 = t0 + duration_s
@@ -238,7 +246,8 @@ def simulate_link(cfg: LinkSim, duration_s: float, seed: int) -> SimStream:
         for k in pieces[0]
         if k not in ("lost", "end")
     }
-    gyro, moving = motion_gyro(cat["sample_true_t"], seed, t0, t1)
+    ms = seed if motion_seed is None else motion_seed
+    gyro, moving = motion_gyro(cat["sample_true_t"], ms, t0, t1, noise_seed=seed)
     return SimStream(
         cat["note_host_t"],
         cat["note_sensor_t"],
