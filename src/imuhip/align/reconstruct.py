@@ -25,11 +25,29 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
 
    Limitations (receive times alone cannot tell): a notification just before a loss that
    arrived unusually late (retransmission, stall) is put after the loss, one notification
-   period off; with several notifications per connection event the place of a loss inside a
-   burst is ambiguous, and at connection intervals of a whole number of periods (30 ms at
-   100 Hz) the floor jumps by about a period when the phase wraps, which looks like a loss;
-   at 15 ms the jump is half a period and may add one (counts are then one off).
-3. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
+   period off (step 3 corrects this while the sensor moves); with several notifications per
+   connection event the place of a loss inside a burst is ambiguous (step 3 helps while
+   moving), and at connection intervals of a whole number of periods (30 ms at 100 Hz) the
+   floor jumps by about a period when the phase wraps, which looks like a loss; at 15 ms the
+   jump is half a period and may add one (counts are then one off).
+3. **Places from the signal** (optional ``signal``: the samples' values, e.g. the gyro): the
+   receive times only bound a loss from below (the place above). Every later notification
+   arrived at or above the floor after the loss, so it may equally have been sent before the
+   loss with a latency of at least the lost duration; that is plausible for the first one (a
+   single late notification) and for those held up with it (each within ``pile_fraction`` of
+   a period of the one before: one connection event, a stall's pile), and a place the timing
+   put at most one notification further on may be the same loss split in two. Over that
+   range the place is chosen where the signal is smoothest: local quadratic fits
+   (``signal_window`` samples, sample index with the lost samples counted as abscissa) across
+   the candidate places, summed squared residuals; nearby losses are placed jointly. At the
+   right place the gap in the abscissa bridges the missing samples; at a wrong one a period's
+   step carries ``m + 1`` periods of signal change. A loss moves only when the best place
+   beats the timing-only one by ``signal_evidence`` noise variances, so at rest (flat signal)
+   and without a signal the result is exactly the timing-only one. On SIMULATED links with a
+   moving leg this removes the 10-30 ms misplacements while moving (thigh-vs-shin max about
+   1 ms, ``bench/align_accuracy.py``); at rest they stay (the angle barely changes there).
+   It cannot fix counts (a loss the times did not find, or a false one).
+4. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
    which tracks the true rate (the skew) and its drift.
 """
 
