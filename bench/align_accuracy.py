@@ -3,12 +3,17 @@
 All figures come from :mod:`imuhip.sim.ble_timing` (simulated crystals, connection events,
 jitter, bursts, outliers, stalls, losses and a reconnect with clock reset), not from hardware.
 
-Prints, for a 10-minute session in both modes (sensor timestamps -> clock model; no timestamps
--> reconstruction), the per-sensor error of the recovered sample times against the simulated
-truth (median, p99 and max of |error|, ms), the thigh-vs-shin relative error, and the lost-sample
-count found vs simulated; then the batch throughput (seconds per hour of two-sensor data).
-With ``--seeds S1 S2 ...`` the accuracy part is repeated for each seed (the throughput uses
-the first). Run: ``python bench/align_accuracy.py [--minutes M] [--seeds S ...]``.
+Prints, for a 10-minute session in each mode (sensor timestamps -> clock model; no timestamps
+-> reconstruction from receive times only; no timestamps -> reconstruction with the sensor's
+SIMULATED gyro as the signal that places ambiguous losses), the per-sensor error of the
+recovered sample times against the simulated truth (median, p99 and max of |error|, ms), the
+thigh-vs-shin relative error with its max split by whether the simulated leg was moving
+(both sensors share one SIMULATED motion: sums of 0.2-3 Hz sinusoids with rest periods) or
+still, and the lost-sample count found vs simulated; then
+the batch throughput (seconds per hour of two-sensor data). With ``--seeds S1 S2 ...`` the
+accuracy part is repeated for each seed (the throughput uses the first) and a summary table of
+the two reconstruction modes closes the accuracy part.
+Run: ``python bench/align_accuracy.py [--minutes M] [--seeds S ...]``.
 """
 
 from __future__ import annotations
@@ -56,24 +61,43 @@ def _recon(sim: SimStream, cfg: LinkSim) -> tuple[np.ndarray, int]:
     return r.t, r.lost_samples
 
 
+def _recon_sig(sim: SimStream, cfg: LinkSim) -> tuple[np.ndarray, int]:
+    rp = ReconstructParams(clock=ClockParams(latency_floor_s=cfg.stack_floor_s))
+    r = reconstruct_times(sim.note_host_t, sim.note_count, cfg.rate_hz, rp, sim.sample_gyro)
+    return r.t, r.lost_samples
+
+
 def _fmt(err: np.ndarray) -> str:
     a = np.abs(err) * 1e3
     return f"median {np.median(a):6.2f}  p99 {np.percentile(a, 99):6.2f}  max {a.max():7.2f} ms"
 
 
-def _mode(name, fn, cfgs, minutes, seed) -> None:
+def _mode(name, fn, cfgs, minutes, seed) -> dict[str, float]:
     print(f"{name} (SIMULATED, {minutes:g} min, 100 Hz)")
-    errs, sims = [], []
+    errs, sims, lost_all = [], [], []
     for role, cfg, k in zip(("thigh", "shin"), cfgs, (0, 1), strict=True):
-        sim = simulate_link(cfg, minutes * 60, seed + k)
+        sim = simulate_link(cfg, minutes * 60, seed + k, motion_seed=seed)  # one leg
         t, lost = fn(sim, cfg)
         err = t - sim.sample_true_t
         errs.append(err)
         sims.append(sim)
+        lost_all.append((lost, sim.lost_samples))
         extra = "" if lost < 0 else f"  lost {lost} (simulated {sim.lost_samples})"
         print(f"  {role:5s} {_fmt(err)}{extra}")
     e_s = np.interp(sims[0].sample_true_t, sims[1].sample_true_t, errs[1])
+    rel = np.abs(errs[0] - e_s) * 1e3
+    # moving: the leg (both sensors share the motion) in a motion period, ramps included
+    mv = sims[0].sample_moving
     print(f"  thigh-vs-shin {_fmt(errs[0] - e_s)}")
+    print(f"    max while moving {rel[mv].max():7.2f} ms   while still {rel[~mv].max():7.2f} ms")
+    return {
+        "median": float(np.median(rel)),
+        "p99": float(np.percentile(rel, 99)),
+        "max": float(rel.max()),
+        "moving": float(rel[mv].max()),
+        "still": float(rel[~mv].max()),
+        "lost": f"{lost_all[0][0]}/{lost_all[0][1]} {lost_all[1][0]}/{lost_all[1][1]}",
+    }
 
 
 def _throughput(seed: int) -> None:
@@ -88,9 +112,14 @@ def _throughput(seed: int) -> None:
     for sim, cfg in zip(sims, (THIGH_NT, SHIN_NT), strict=True):
         _recon(sim, cfg)
     t_rec = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for sim, cfg in zip(sims, (THIGH_NT, SHIN_NT), strict=True):
+        _recon_sig(sim, cfg)
+    t_sig = time.perf_counter() - t0
     print("throughput (batch, one hour of two-sensor 100 Hz data)")
-    print(f"  clock model     {t_clock:.3f} s per hour")
-    print(f"  reconstruction  {t_rec:.3f} s per hour")
+    print(f"  clock model                     {t_clock:.3f} s per hour")
+    print(f"  reconstruction, timing only     {t_rec:.3f} s per hour")
+    print(f"  reconstruction, timing + signal {t_sig:.3f} s per hour")
 
 
 def main() -> None:
@@ -98,10 +127,24 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     a = ap.parse_args()
+    rows = []
     for seed in a.seeds:
         print(f"seed {seed}")
         _mode("sensor timestamps -> clock model", _clock, (THIGH, SHIN), a.minutes, seed)
-        _mode("no timestamps -> reconstruction", _recon, (THIGH_NT, SHIN_NT), a.minutes, seed)
+        nt = (THIGH_NT, SHIN_NT)
+        r0 = _mode("no timestamps -> reconstruction, timing only", _recon, nt, a.minutes, seed)
+        r1 = _mode(
+            "no timestamps -> reconstruction, timing + signal", _recon_sig, nt, a.minutes, seed
+        )
+        rows += [(seed, "timing only", r0), (seed, "timing + signal", r1)]
+    print("\nno timestamps, thigh-vs-shin |error| (SIMULATED), ms; lost found/simulated thigh shin")
+    head = ("median", "p99", "max", "moving", "still")
+    print(f"{'seed':>4} {'mode':16} " + " ".join(f"{h:>7}" for h in head) + "  lost")
+    for seed, mode, r in rows:
+        print(
+            f"{seed:4d} {mode:16} {r['median']:7.2f} {r['p99']:7.2f} {r['max']:7.2f} "
+            f"{r['moving']:7.2f} {r['still']:7.2f}  {r['lost']}"
+        )
     _throughput(a.seeds[0])
 
 

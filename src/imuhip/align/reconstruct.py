@@ -25,16 +25,36 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
 
    Limitations (receive times alone cannot tell): a notification just before a loss that
    arrived unusually late (retransmission, stall) is put after the loss, one notification
-   period off; with several notifications per connection event the place of a loss inside a
-   burst is ambiguous, and at connection intervals of a whole number of periods (30 ms at
-   100 Hz) the floor jumps by about a period when the phase wraps, which looks like a loss;
-   at 15 ms the jump is half a period and may add one (counts are then one off).
-3. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
+   period off (step 3 corrects this while the sensor moves); with several notifications per
+   connection event the place of a loss inside a burst is ambiguous (step 3 helps while
+   moving), and at connection intervals of a whole number of periods (30 ms at 100 Hz) the
+   floor jumps by about a period when the phase wraps, which looks like a loss; at 15 ms the
+   jump is half a period and may add one (counts are then one off).
+3. **Places from the signal** (optional ``signal``: the samples' values, e.g. the gyro): the
+   receive times only bound a loss from below (the place above). Every later notification
+   arrived at or above the floor after the loss, so it may equally have been sent before the
+   loss with a latency of at least the lost duration; that is plausible for the first one (a
+   single late notification) and for those held up with it (each within ``pile_fraction`` of
+   a period of the one before: one connection event, a stall's pile), and a place the timing
+   put at most one notification further on may be the same loss split in two. Over that
+   range the place is chosen where the signal is smoothest: local quadratic fits
+   (``signal_window`` samples, sample index with the lost samples counted as abscissa) across
+   the candidate places, summed squared residuals; nearby losses are placed jointly. At the
+   right place the gap in the abscissa bridges the missing samples; at a wrong one a period's
+   step carries ``m + 1`` periods of signal change. A loss moves only when the best place
+   beats the timing-only one by ``signal_evidence`` noise variances, so at rest (flat signal)
+   and without a signal the result is exactly the timing-only one. On SIMULATED links with a
+   moving leg this removes the 10-30 ms misplacements while moving (thigh-vs-shin max about
+   1 ms, ``bench/align_accuracy.py``); at rest they stay (the angle barely changes there).
+   It cannot fix counts (a loss the times did not find, or a false one).
+4. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
    which tracks the true rate (the skew) and its drift.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,11 +77,27 @@ class ReconstructParams:
         restart_gap_s: host silence after which sampling is assumed to restart (new segment).
         step_window_s: time compared before/after each notification to find index steps.
         clock: parameters of the rate/phase fit.
+        pile_fraction: notifications arriving within this fraction of a notification period
+            of the one before were held up together (same connection event, stall); sets how
+            far a loss may move after its timing-only place when a signal is given.
+        signal_window: samples in each local quadratic fit of the signal test.
+        signal_evidence: how much better (in noise variances of the summed squared
+            residuals) the signal must fit a loss's best place than its timing-only place for
+            the loss to be moved there.
+        signal_max_choices: largest number of joint placements tried for one group of nearby
+            losses (more: the timing-only places are kept).
+        use_signal: whether :func:`imuhip.align.streams.sensor_streams` passes the decoded
+            samples as the signal (False: timing only, as before signals were used).
     """
 
     restart_gap_s: float = 1.0
     step_window_s: float = 1.0
     clock: ClockParams = field(default_factory=ClockParams)
+    pile_fraction: float = 0.4
+    signal_window: int = 6
+    signal_evidence: float = 20.0
+    signal_max_choices: int = 400
+    use_signal: bool = True
 
 
 @dataclass(frozen=True)
@@ -190,6 +226,171 @@ def _find_losses(
     return c, losses
 
 
+def _noise_var(sig: np.ndarray) -> float:
+    """White-noise variance per channel of a smooth signal, (signal unit)², averaged over
+    channels: from the 20th percentile of the absolute third differences (which rest and slow
+    motion dominate; for white noise they have variance 20·σ² and that percentile is
+    0.2533·√20·σ), but at least a twelfth of the squared quantisation step (the smallest
+    non-zero first difference), so a quantised signal at rest does not look noise-free."""
+    if len(sig) < 8:
+        return 0.0
+    i = np.arange(0, len(sig) - 3, 7)  # a subsample is plenty for a quantile
+    d3 = np.abs(sig[i + 3] - 3.0 * sig[i + 2] + 3.0 * sig[i + 1] - sig[i])
+    sd = np.percentile(d3, 20, axis=0) / (0.2533 * np.sqrt(20.0))
+    d1 = np.abs(np.diff(sig[:50_000], axis=0))
+    lsb = np.where(d1 > 0, d1, np.inf).min(axis=0)
+    lsb = np.where(np.isfinite(lsb), lsb, 0.0)
+    return float(np.mean(np.maximum(sd**2, lsb**2 / 12.0)))
+
+
+def _ranges(h: np.ndarray, lo: np.ndarray, step: float, pile_fraction: float) -> np.ndarray:
+    """Latest place of each loss consistent with the receive times (``lo``: the earliest).
+
+    Every notification at or after a loss's timing-only place ``lo`` arrived at or above the
+    floor after the loss, so as far as latency ≥ 0 goes it may as well have been sent before
+    the loss, with a latency of at least the lost samples' duration. That needs a reason: the
+    first one may be a single late notification (retransmission, host outlier), and those
+    after it only if they were held up with it: each within ``pile_fraction`` of a
+    notification period of the one before (same connection event, a stall's pile). So a loss
+    can lie anywhere from ``lo`` to just before the first notification after ``lo`` that
+    arrived on its own (returned; at most the last notification)."""
+    piled = np.r_[False, np.diff(h) < pile_fraction * step]
+    free = np.flatnonzero(~piled)
+    k = np.searchsorted(free, lo, side="right")
+    hi = np.where(k < len(free), free[np.minimum(k, len(free) - 1)], len(h) - 1)
+    return np.maximum(np.minimum(hi, len(h) - 1), lo)
+
+
+def _quadratic_rss(tau: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Residual sum of squares of least-squares quadratics in ``tau`` (T, L) through ``x``
+    (T, L, k), one per row and channel, summed over channels: (T,). Projects onto an
+    orthonormal basis of {1, t, t²} per row (Gram-Schmidt; ``tau`` distinct within a row)."""
+    n_pts = tau.shape[1]
+    t = tau - tau.mean(axis=1, keepdims=True)
+    s2 = (t * t).sum(1, keepdims=True)
+    r = t * t - s2 / n_pts
+    r -= ((r * t).sum(1, keepdims=True) / s2) * t
+    q1 = (t / np.sqrt(s2))[:, :, None]
+    q2 = (r / np.sqrt((r * r).sum(1, keepdims=True)))[:, :, None]
+    xs = x.sum(1)
+    return (
+        (x * x).sum(axis=(1, 2))
+        - (xs * xs).sum(1) / n_pts
+        - ((q1 * x).sum(1) ** 2).sum(1)
+        - ((q2 * x).sum(1) ** 2).sum(1)
+    )
+
+
+def _signal_places(
+    h: np.ndarray,
+    n: np.ndarray,
+    c: np.ndarray,
+    losses: list[tuple[int, int]],
+    sig: np.ndarray,
+    period: float,
+    rp: ReconstructParams,
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Move losses within their timing-consistent ranges to where the signal is smoothest.
+
+    Losses whose ranges (:func:`_ranges`) touch are placed jointly: every non-decreasing
+    choice of places is scored by the summed squared residuals of local quadratic fits
+    (``signal_window`` samples, sample index as abscissa, the lost samples counted) over all
+    windows that straddle a candidate place. At the right place the missing samples leave a
+    gap in the abscissa that the smooth signal bridges; at a wrong one the fit sees the
+    signal's change over ``m + 1`` sample periods squeezed into one (and one period spread
+    over ``m + 1`` where the gap really is). The best choice replaces the timing-only one when
+    it fits better by more than ``signal_evidence`` noise variances (noise: the larger of the
+    best choice's mean squared residual and the segment's white noise, :func:`_noise_var`); at
+    rest nothing changes.
+
+    Returns:
+        (last-sample index of each notification, losses) with the chosen places.
+    """
+    big = len(h)
+    L = rp.signal_window
+    ns = len(sig)
+    if not losses or big < 3 or ns < L + 2:
+        return c, losses
+    n_typ = int(np.median(n))
+    order = sorted(range(len(losses)), key=lambda i: losses[i][0])
+    lo = np.array([losses[i][0] for i in order], np.int64)
+    m = np.array([losses[i][1] for i in order], np.int64)
+    hi = _ranges(h, lo, n_typ * period, rp.pile_fraction)
+    # places the timing put at most one notification past a loss's range may be the same
+    # loss split in two (the floor between them is only known to a fraction of a period)
+    for i in range(len(lo) - 2, -1, -1):
+        if lo[i + 1] <= hi[i] + 1:
+            hi[i] = max(hi[i], lo[i + 1])
+    fs = np.r_[0, np.cumsum(n)[:-1]]  # first sample of each notification
+    # groups of losses whose ranges touch
+    brk = np.flatnonzero(hi[:-1] < lo[1:]) + 1
+    g_first = np.r_[0, brk]
+    g_last = np.r_[brk, len(lo)]
+    rows_places: list[tuple[int, ...]] = []
+    rows_group: list[int] = []
+    groups: list[tuple[int, int, int, int]] = []  # (first loss, last loss, window0, windows)
+    lo_l, hi_l = lo.tolist(), hi.tolist()
+    fs_l = dict(zip(np.r_[lo, hi].tolist(), fs[np.r_[lo, hi]].tolist(), strict=True))
+    for a, b in zip(g_first.tolist(), g_last.tolist(), strict=True):
+        spans = [range(lo_l[i], hi_l[i] + 1) for i in range(a, b)]
+        sizes = [len(r) for r in spans]
+        if max(sizes) == 1 or math.prod(sizes) > rp.signal_max_choices:
+            continue
+        w0 = max(0, fs_l[lo_l[a]] - L + 1)
+        w1 = min(ns - L, fs_l[max(hi_l[a:b])] - 1)
+        if w1 < w0:
+            continue
+        g = len(groups)
+        groups.append((a, b, w0, w1 - w0 + 1))
+        if b - a == 1:
+            choices = [(p,) for p in spans[0]]
+        else:
+            choices = [q for q in itertools.product(*spans) if all(np.diff(q) >= 0)]
+        rows_places += choices
+        rows_group += [g] * len(choices)
+    if not groups:
+        return c, losses
+    gi = np.array(groups, np.int64)
+    u_max = int((gi[:, 1] - gi[:, 0]).max())
+    row_g = np.array(rows_group, np.int64)
+    n_rows = len(row_g)
+    # per row and unit: timing-only place, chosen place, samples (padded units move nothing)
+    unit = np.minimum(gi[row_g, 0][:, None] + np.arange(u_max), len(lo) - 1)
+    m_u = np.where(np.arange(u_max) < (gi[row_g, 1] - gi[row_g, 0])[:, None], m[unit], 0)
+    lo_u = lo[unit]
+    places = np.array([q + q[-1:] * (u_max - len(q)) for q in rows_places], np.int64)
+    nw = gi[row_g, 3]
+    tri_row = np.repeat(np.arange(n_rows), nw)
+    w_start = gi[row_g, 2][tri_row] + (np.arange(len(tri_row)) - np.repeat(np.cumsum(nw) - nw, nw))
+    smp = w_start[:, None] + np.arange(L)  # (T, L)
+    note = np.searchsorted(fs, smp, side="right") - 1
+    tau = (c[note] - n[note] + 1 + (smp - fs[note])).astype(np.float64)  # timing-only index
+    for j in range(u_max):
+        a_s = fs[lo_u[tri_row, j]][:, None]
+        b_s = fs[places[tri_row, j]][:, None]
+        tau -= ((smp >= a_s) & (smp < b_s)) * m_u[tri_row, j][:, None]
+    rss = _quadratic_rss(tau, sig[smp])
+    cost = np.bincount(tri_row, rss, minlength=n_rows)
+    row0 = np.r_[0, np.flatnonzero(np.diff(row_g)) + 1]  # first row of each group: timing-only
+    srt = np.lexsort((cost, row_g))
+    best = srt[np.r_[0, np.flatnonzero(np.diff(row_g[srt])) + 1]]  # cheapest row per group
+    dof = gi[:, 3] * (L - 3) * sig.shape[1]
+    noise = np.maximum(cost[best] / dof, _noise_var(sig))
+    move = (best != row0) & (cost[row0] - cost[best] > rp.signal_evidence * noise)
+    new_lo = lo.copy()
+    for g in np.flatnonzero(move).tolist():
+        a, b = int(gi[g, 0]), int(gi[g, 1])
+        new_lo[a:b] = places[best[g], : b - a]
+    if np.array_equal(new_lo, lo):
+        return c, losses
+    out = list(losses)
+    for j, i in enumerate(order):
+        out[i] = (int(new_lo[j]), int(m[j]))
+    extra = np.zeros(big + 1, np.int64)
+    np.add.at(extra, new_lo, m)
+    return np.cumsum(n) - 1 + np.cumsum(extra)[:big], out
+
+
 def _restarts(h: np.ndarray, n: np.ndarray, period: float, gap_s: float) -> np.ndarray:
     """Notification indices where sampling restarts: after a silence longer than ``gap_s``,
     unless the silence ends with a pile of samples arriving at once (at least a quarter of
@@ -209,6 +410,7 @@ def reconstruct_times(
     counts: np.ndarray,
     rate_hz: float,
     params: ReconstructParams | None = None,
+    signal: np.ndarray | None = None,
 ) -> Reconstruction:
     """Per-sample host times for notifications without sensor timestamps.
 
@@ -217,6 +419,10 @@ def reconstruct_times(
         counts: (M,) samples in each notification.
         rate_hz: configured (nominal) sample rate, Hz.
         params: tuning.
+        signal: optional (N,) or (N, k) values of every sample in notification order (N =
+            ``counts.sum()``), e.g. the gyro in rad/s; any smooth quantity works, as only
+            residuals relative to its own noise are compared. Used to place losses the receive
+            times leave ambiguous (see the module docstring); None: timing only.
 
     Raises:
         ClockModelError: for a non-positive rate or mismatched inputs.
@@ -234,6 +440,16 @@ def reconstruct_times(
             f"host times and counts must be 1-D of equal length, got {h.shape} and {n.shape}"
         )
     period = 1.0 / rate_hz
+    sig = None
+    if signal is not None:
+        sig = np.asarray(signal, np.float64)
+        sig = sig[:, None] if sig.ndim == 1 else sig
+        if sig.ndim != 2 or len(sig) != int(n.sum()):
+            raise ClockModelError(
+                f"the signal must have one row per sample ({int(n.sum())}), got {sig.shape}"
+            )
+        if not np.isfinite(sig).all():
+            sig = np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0)
     if len(h) == 0:
         model = fit_clock(np.empty(0), np.empty(0), rp.clock)
         return Reconstruction(np.empty(0), np.empty(0, np.int64), 0, (), (), model)
@@ -241,8 +457,11 @@ def reconstruct_times(
     bounds = np.r_[starts, len(h)]
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
+    csum = np.r_[0, np.cumsum(n)]
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         c, found = _find_losses(h[a:b], n[a:b], period, rp)
+        if sig is not None and found:
+            c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
         last[a:b] = c
         losses += [(a + j, m) for j, m in found]
     model = fit_clock(last * period, h, rp.clock, starts=starts)

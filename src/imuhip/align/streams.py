@@ -7,7 +7,9 @@ on the host clock:
 - profiles with sensor timestamps: the clock model of :mod:`imuhip.align.clock` maps each
   sample's sensor time to host time (drift tracked, clock resets start new segments);
 - profiles without: :mod:`imuhip.align.reconstruct` rebuilds per-sample times from the nominal
-  rate, the samples per notification and the receive times, counting lost samples.
+  rate, the samples per notification and the receive times, counting lost samples; the decoded
+  gyro (rad/s) is passed as the signal that places losses the receive times leave ambiguous
+  (accelerometer values for accelerometer notifications that do not match the gyro's).
 """
 
 from __future__ import annotations
@@ -112,7 +114,8 @@ def _reconstructed(
     blocks: list[ChannelBlock], rate_hz: float, p: ReconstructParams
 ) -> tuple[list[ChannelBlock], int, tuple[float, ...]]:
     """Rebuild sample times of host-stamped blocks, per channel kind (a kind whose
-    notifications match an earlier kind's reuses its result)."""
+    notifications match an earlier kind's reuses its result). The gyro and accelerometer
+    values are the signal for placing ambiguous losses (``p.use_signal``)."""
     out: list[ChannelBlock] = []
     lost = 0
     starts: tuple[float, ...] = ()
@@ -125,7 +128,8 @@ def _reconstructed(
         values = np.concatenate([b.values for b in sel])
         h, counts = _notification_runs(t)
         key = h.tobytes() + counts.tobytes()
-        rec = done.get(key) or reconstruct_times(h, counts, rate_hz, p)
+        sig = values if p.use_signal and kind != "mag" else None
+        rec = done.get(key) or reconstruct_times(h, counts, rate_hz, p, signal=sig)
         done[key] = rec
         out.append(ChannelBlock(kind, rec.t, values, False))
         if kind == "gyr":

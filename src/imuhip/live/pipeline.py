@@ -23,10 +23,13 @@ recorded file (tested):
   the lower envelope of the receive times as in batch, but only from what has arrived. Lost
   notifications are detected when the receive times stay late by at least 3/4 of a notification
   period for ``loss_window_s`` (the samples received meanwhile keep their too-early times; the
-  count afterwards is right); a silence over ``restart_gap_s`` starts a new segment as in
-  batch. So live and batch times differ by a few milliseconds, mostly in the first seconds
-  (warm-up); the two sensors of one host are aligned to well under 5 ms (tested on simulated
-  links).
+  count afterwards is right); a silence over ``restart_gap_s`` starts a new segment. So live
+  and batch times differ by a few milliseconds, mostly in the first seconds (warm-up); the two
+  sensors of one host are aligned to well under 5 ms (tested on simulated links). Two batch
+  refinements have no live counterpart yet: the batch places ambiguous losses with the decoded
+  gyro (live keeps the late-run rule above), and batch treats a silence that ends in a pile of
+  held samples as a host stall (the segment goes on) where live restarts (see
+  :class:`HostStampedClock`).
 
 The grid is the batch grid: ``start = max(first thigh, first shin sample)``, points
 ``start + k / rate`` emitted as soon as both sensors have a sample at or after them, values
@@ -83,6 +86,18 @@ def _increasing(t: np.ndarray, after: float) -> np.ndarray:
 
 class HostStampedClock:
     """Causal sample times for a channel without sensor timestamps (see module docstring).
+
+    Silences: any receive silence over ``restart_gap_s`` starts a new segment. Batch
+    (:func:`imuhip.align.reconstruct.reconstruct_times`) instead continues the segment when the
+    silence ends with a pile of held samples (at least a quarter of those the silence would
+    hold, arriving within 50 ms): a host stall. That rule is causal only up to 50 ms: when the
+    first notification after the silence arrives the pile is not known yet, and this class must
+    return that notification's times at once. Following batch would mean holding the samples
+    of the first 50 ms after a silence back (in :class:`_SensorInput`, which then releases them
+    with continued-segment times on a pile or restart times otherwise); not done yet. Until
+    then, after a stall the pile's samples come out bunched up at their arrival
+    (the new segment's clock starts from them) instead of spread over the end of the silence
+    as in batch; the grid marks the silence as lost in both.
 
     Args:
         rate_hz: nominal sample rate.

@@ -15,16 +15,25 @@ Models, all on one host monotonic clock (seconds):
   of the same connection event, rare heavy-tailed (Pareto) delays and rare stalls;
 - optionally a reconnect: streaming stops for ``reconnect_gap_s`` at ``reconnect_at_s`` and
   resumes with the sensor clock reset to ``reset_to_s`` (or continued, when None) and a new
-  connection-event phase.
+  connection-event phase;
+- what the samples hold (:func:`motion_gyro`): a smooth random body rate (sums of sinusoids of
+  0.2-3 Hz, switched on and off with smooth ramps so there are rest periods) plus white noise
+  like a consumer gyro's (0.08 °/s), quantised to int16 steps of ±2000 °/s, sampled at the
+  true sample times. It uses its own random stream, so the timing does not depend on it.
 
 This is not a radio simulator; it produces the timing patterns the alignment must cope with.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+#: Gyro white noise of the simulated signal, rad/s (0.08 °/s per sample).
+GYRO_NOISE_RAD_S = np.deg2rad(0.08)
+#: Quantisation step of the simulated signal, rad/s (int16 over ±2000 °/s).
+GYRO_LSB_RAD_S = np.deg2rad(2000.0) / 32768.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,10 @@ class SimStream:
         lost_samples: samples sent in notifications that never arrived.
         segment_start_note: notification index where streaming resumed after the reconnect
             (or -1).
+        sample_gyro: (N, 3) simulated gyro reading of each delivered sample, rad/s
+            (:func:`motion_gyro` at ``sample_true_t``).
+        sample_moving: (N,) whether the simulated body was moving at each delivered sample
+            (inside a motion period, ramps included).
     """
 
     note_host_t: np.ndarray
@@ -80,6 +93,62 @@ class SimStream:
     sample_index: np.ndarray
     lost_samples: int
     segment_start_note: int
+    sample_gyro: np.ndarray = field(default_factory=lambda: np.empty((0, 3)))
+    sample_moving: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+
+
+def motion_gyro(
+    t: np.ndarray,
+    seed: int,
+    t0: float = 0.0,
+    t1: float | None = None,
+    peak_rad_s: float = 2.0,
+    noise_seed: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A SIMULATED smooth body rate with rest periods, as a gyro reads it.
+
+    Motion periods of 5-30 s alternate with rests of 3-20 s (cosine ramps of 0.5 s); during
+    motion each axis is a sum of four sinusoids of 0.2-3 Hz with random phases, scaled so the
+    largest axis peaks near ``peak_rad_s``. White noise :data:`GYRO_NOISE_RAD_S` is added and
+    the result quantised to :data:`GYRO_LSB_RAD_S`.
+
+    Args:
+        t: (N,) sample times, s (the true times the sensor sampled).
+        seed: random seed of the motion (schedule and waveform).
+        t0, t1: span the motion schedule covers, s (default: that of ``t``).
+        peak_rad_s: rough peak body rate, rad/s.
+        noise_seed: random seed of the noise (default: ``seed``); two sensors on one leg share
+            the motion seed and differ in noise.
+
+    Returns:
+        (N, 3) gyro readings, rad/s, and (N,) whether each sample lies in a motion period.
+    """
+    rng = np.random.default_rng([seed, 0x6D6F76])
+    t = np.asarray(t, np.float64)
+    if t1 is None:
+        t1 = float(t.max()) if len(t) else t0
+    # motion schedule: (start, end) of each motion period
+    edges, x, moving = [], float(t0) + rng.uniform(0.0, 5.0), True
+    while x < t1:
+        d = rng.uniform(5.0, 30.0) if moving else rng.uniform(3.0, 20.0)
+        if moving:
+            edges.append((x, x + d))
+        x += d
+        moving = not moving
+    env = np.zeros(len(t))
+    ramp = 0.5
+    for a, b in edges:
+        up = np.clip((t - a) / ramp, 0.0, 1.0)
+        down = np.clip((b - t) / ramp, 0.0, 1.0)
+        env = np.maximum(env, 0.5 - 0.5 * np.cos(np.pi * np.minimum(up, down)))
+    f = rng.uniform(0.2, 3.0, (4, 3))
+    ph = rng.uniform(0.0, 2 * np.pi, (4, 3))
+    amp = rng.uniform(0.2, 1.0, (4, 3)) / f  # slower components move more (bounded accel.)
+    amp *= peak_rad_s / amp.sum(axis=0).max()
+    w = np.einsum("ka,nka->na", amp, np.sin(2 * np.pi * f * t[:, None, None] + ph))
+    noise = np.random.default_rng([seed if noise_seed is None else noise_seed, 0x6E6F69])
+    g = env[:, None] * w + noise.normal(0.0, GYRO_NOISE_RAD_S, (len(t), 3))
+    return np.round(g / GYRO_LSB_RAD_S) * GYRO_LSB_RAD_S, env > 0
 
 
 def _piece(
@@ -146,8 +215,12 @@ def _piece(
     }
 
 
-def simulate_link(cfg: LinkSim, duration_s: float, seed: int) -> SimStream:
-    """Simulate ``duration_s`` seconds of streaming from ``cfg.start_s`` (host clock)."""
+def simulate_link(
+    cfg: LinkSim, duration_s: float, seed: int, motion_seed: int | None = None
+) -> SimStream:
+    """Simulate ``duration_s`` seconds of streaming from ``cfg.start_s`` (host clock); the
+    samples' body motion uses ``motion_seed`` (default ``seed``: give two links the same one
+    for two sensors on one moving leg)."""
     rng = np.random.default_rng(seed)
     t0 = cfg.start_s
     t1 = t0 + duration_s
@@ -173,6 +246,8 @@ def simulate_link(cfg: LinkSim, duration_s: float, seed: int) -> SimStream:
         for k in pieces[0]
         if k not in ("lost", "end")
     }
+    ms = seed if motion_seed is None else motion_seed
+    gyro, moving = motion_gyro(cat["sample_true_t"], ms, t0, t1, noise_seed=seed)
     return SimStream(
         cat["note_host_t"],
         cat["note_sensor_t"],
@@ -183,4 +258,6 @@ def simulate_link(cfg: LinkSim, duration_s: float, seed: int) -> SimStream:
         cat["sample_index"],
         int(sum(int(p["lost"]) for p in pieces)),  # type: ignore[call-overload]
         seg_start,
+        gyro,
+        moving,
     )
