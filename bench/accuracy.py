@@ -91,7 +91,10 @@ def main() -> None:
         "--rest-drift", type=float, default=0.3, help="SD of the rest's change per settle, °"
     )
     ap.add_argument(
-        "--rest-range", type=float, default=2.5, help="rest stays within ± this of the start, °"
+        "--rest-range", type=float, default=2.5, help="rest stays within ± this of --rest-start"
+    )
+    ap.add_argument(
+        "--rest-start", type=float, default=0.0, help="rest after the calibration, ° from start"
     )
     args = ap.parse_args()
     rows = []
@@ -115,6 +118,7 @@ def main() -> None:
                     knee_play_deg=args.knee_play,
                     rest_drift_deg=args.rest_drift,
                     rest_range_deg=args.rest_range,
+                    rest_start_deg=args.rest_start,
                 ),
                 errors=ImuErrorModel.ideal() if args.ideal else ImuErrorModel(),
             )
@@ -133,8 +137,8 @@ def main() -> None:
     print()
     print(
         f"sessions: {len(rows)} ({args.minutes:g} min each, profile {args.profile}, "
-        f"knee play ±{args.knee_play:g}°, rest within ±{args.rest_range:g}° drifting "
-        f"{args.rest_drift:g}° per settle{', ideal sensors' if args.ideal else ''})"
+        f"knee play ±{args.knee_play:g}°, rest {args.rest_start:+g}° ± {args.rest_range:g}° "
+        f"drifting {args.rest_drift:g}° per settle{', ideal sensors' if args.ideal else ''})"
     )
     print(
         f"hip rotation RMSE: median {np.median(rmse):.2f}°, worst {rmse.max():.2f}° "

@@ -87,6 +87,8 @@ class SessionAnalysis:
         knee_flexion_deg: (N,) knee flexion relative to the start pose, NaN where not tracked.
         hip_flexion_deg: (N,) hip flexion relative to the start pose (knee forward/up
             positive), NaN where not tracked.
+        warnings: doubts about stretches of the result, in plain words (see
+            :func:`unchecked_heading_stretches`).
         calibration: the calibration found.
         exercise: reps and holds after the calibration.
         streams: per-role decoded streams (decoder statistics).
@@ -100,6 +102,7 @@ class SessionAnalysis:
     streams: dict[str, SensorStream]
     knee_flexion_deg: np.ndarray | None = None
     hip_flexion_deg: np.ndarray | None = None
+    warnings: tuple[str, ...] = ()
 
 
 def _resample(s: ImuSamples, t: np.ndarray) -> ImuSamples:
@@ -154,6 +157,41 @@ def _after(mask: np.ndarray, n: int) -> np.ndarray:
     c = np.cumsum(np.r_[0, mask.astype(np.int64)])
     i = np.arange(len(mask))
     return (c[i + 1] - c[np.maximum(i + 1 - (n + 1), 0)]) > 0
+
+
+#: A stretch this long (seconds) without the leg resting near its start pose is reported.
+UNCHECKED_HEADING_S = 60.0
+#: ... when the femur's vertical share in the start pose is at least this (the thigh's heading
+#: error turns the angle by about that share of itself: ~0 prone, ~0.7 supine).
+HEADING_SENSITIVITY = 0.2
+
+
+def unchecked_heading_stretches(
+    t: np.ndarray, rest_seen: np.ndarray | None, min_s: float = UNCHECKED_HEADING_S
+) -> list[tuple[float, float]]:
+    """(start, end) times, seconds, of stretches of at least ``min_s`` in which the leg never
+    rested near its start pose (``rest_seen`` false), so the thigh's heading drift against the
+    pelvis went unchecked."""
+    if rest_seen is None or len(t) == 0:
+        return []
+    seen = np.flatnonzero(rest_seen)
+    edges = np.r_[t[0], t[seen], t[-1]] if len(seen) else np.r_[t[0], t[-1]]
+    gaps = np.flatnonzero(np.diff(edges) >= min_s)
+    return [(float(edges[i]), float(edges[i + 1])) for i in gaps]
+
+
+def heading_warnings(
+    t: np.ndarray, rest_seen: np.ndarray | None, cal: Calibration
+) -> tuple[str, ...]:
+    """Warnings for :func:`unchecked_heading_stretches` in poses where they matter."""
+    if cal.femur_start is None or abs(float(cal.femur_start[2])) < HEADING_SENSITIVITY:
+        return ()
+    return tuple(
+        f"from {a:.0f} s to {b:.0f} s the leg did not come back near its start pose, so the "
+        "thigh sensor's heading drift went unchecked: the angle there may be off by a few "
+        "degrees (return to the start pose between sets, or calibrate again)"
+        for a, b in unchecked_heading_stretches(t, rest_seen)
+    )
 
 
 def analyze_session(session: Session, options: PipelineOptions | None = None) -> SessionAnalysis:
@@ -220,4 +258,5 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         streams,
         knee,
         on_grid(ang.hip_flexion_deg),
+        heading_warnings(grid.t[k0:], ang.rest_seen, cal),
     )

@@ -53,12 +53,15 @@ class HipAngles:
             reference. Adduction is not given: it rests on the thigh's heading against the
             pelvis, which is only corrected at rest and was off by up to 10° between rests in
             simulated seated sessions.
+        rest_seen: (N,) bool, where the leg rested near the start pose, so that the thigh's
+            heading against the pelvis was checked (None without a pelvis reference).
     """
 
     hip_rotation_deg: np.ndarray
     heading_offset_deg: np.ndarray
     knee_flexion_deg: np.ndarray
     hip_flexion_deg: np.ndarray | None = None
+    rest_seen: np.ndarray | None = None
 
 
 def femur_flexion(f: np.ndarray, f0: np.ndarray, knee_lateral: np.ndarray) -> np.ndarray:
@@ -123,17 +126,19 @@ class HipRotationTracker:
         cal = self.cal
         if len(q_shin) == 0:
             e = np.empty(0)
-            return HipAngles(e, e, e, e.copy())
+            return HipAngles(e, e, e, e.copy(), np.empty(0, bool))
         f = Q.rotate(q_thigh, cal.femur_axis_thigh)
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
         still = self._stillness(q_shin)
         delta = self.heading.update(j_shin_world, f, still)
         j = rotate_z(j_shin_world, delta)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
-        flexion = None
+        flexion = rest_seen = None
         if self.reference == "pelvis" and cal.pelvis_lateral is not None:
             near_rest = np.abs(theta) < np.radians(NEAR_REST_DEG)
-            weight = still * near_rest * (f[:, 0] ** 2 + f[:, 1] ** 2)
+            horizontal = f[:, 0] ** 2 + f[:, 1] ** 2
+            weight = still * near_rest * horizontal
+            rest_seen = near_rest & (still > 0.5) & (horizontal > 0.05)
             psi = self.thigh_drift.track(
                 wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight
             )
@@ -155,6 +160,7 @@ class HipRotationTracker:
             np.degrees(delta),
             np.degrees(knee),
             None if flexion is None else np.degrees(flexion),
+            rest_seen,
         )
 
 

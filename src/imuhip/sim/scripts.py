@@ -48,7 +48,9 @@ class ScriptOptions:
         soft_tissue: share of the femur's axial rotation the thigh's skin follows (0..1);
             None draws one in [0.4, 0.75].
         rest_drift_deg: SD of the rest angle's change between movements (a settling leg).
-        rest_range_deg: the rest angle stays within ± this of the start pose, degrees.
+        rest_range_deg: the rest angle stays within ± this of ``rest_start_deg``, degrees.
+        rest_start_deg: where the leg settles after the calibration, degrees from the start
+            pose (a user who relaxes into a new rest).
         slow_rep_prob: probability that a rep rises over 4–5 s instead of 0.8–2.5 s.
         no_pause_prob: probability that a rep starts right after the previous one ends.
         holds: number of holds in "holds" content (None: as many as fit; "mixed" uses 2).
@@ -60,6 +62,7 @@ class ScriptOptions:
     soft_tissue: float | None = None
     rest_drift_deg: float = 0.3
     rest_range_deg: float = 2.5
+    rest_start_deg: float = 0.0
     slow_rep_prob: float = 0.1
     no_pause_prob: float = 0.1
     holds: int | None = None
@@ -229,8 +232,8 @@ def _hold(b: _Builder, opts: ScriptOptions) -> HoldTruth:
 
 def _settle(b: _Builder, opts: ScriptOptions, pause: float) -> None:
     """Pause at rest while the rest angle drifts a little (a leg settling)."""
-    lim = opts.rest_range_deg
-    b.rest = float(np.clip(b.rest + b.rng.normal(0, opts.rest_drift_deg), -lim, lim))
+    lo, hi = opts.rest_start_deg - opts.rest_range_deg, opts.rest_start_deg + opts.rest_range_deg
+    b.rest = float(np.clip(b.rest + b.rng.normal(0, opts.rest_drift_deg), lo, hi))
     b.move(max(pause, 0.3), rot=b.rest, add=b.coupled_add(b.rest))
 
 
@@ -256,6 +259,7 @@ def make_script(
     marks = _calibration(b)
     cal_end = b.now
     script = Script(p.name, side, b.tr, marks, cal_end, soft_tissue=soft)
+    b.rest = opts.rest_start_deg
     _settle(b, opts, rng.uniform(2.0, 4.0))
     end_by = duration_s - 3.0
     n_holds = {"holds": opts.holds if opts.holds is not None else 10**6, "mixed": 2}.get(content, 0)

@@ -32,6 +32,7 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
         "holds": [h.as_dict() for h in ex.holds],
         "summary": ex.summary(),
         "sensor_health": drops,
+        "warnings": list(result.warnings),
     }
 
 
@@ -53,6 +54,7 @@ def analysis_text(path: Path, doc: dict) -> str:
         f"ready at {cal['phases']['still_end'][1]:.1f} s",
     ]
     lines += [f"  warning: {w}" for w in cal["warnings"]]
+    lines += [f"warning: {w}" for w in doc.get("warnings", [])]
     lines += [
         "",
         f"reps   {s['rep_count']}   max rotation {_fmt(s['max_rotation_deg'], '°')}   "
