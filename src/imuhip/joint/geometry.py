@@ -45,9 +45,14 @@ def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def signed_angle_about(axis: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle (radians) rotating ``a`` onto ``b`` about unit ``axis``, after projecting both onto
     the plane perpendicular to it. All arguments (..., 3)."""
-    a_p = a - dot(a, axis)[..., None] * axis
-    b_p = b - dot(b, axis)[..., None] * axis
-    return np.arctan2(dot(cross(a_p, b_p), axis), dot(a_p, b_p))
+    # projecting onto the plane changes neither axis·(a×b) nor a·b − (a·axis)(b·axis), the
+    # projections' triple product and dot product: no projected vectors are built
+    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
+    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
+    n0, n1, n2 = axis[..., 0], axis[..., 1], axis[..., 2]
+    triple = n0 * (a1 * b2 - a2 * b1) + n1 * (a2 * b0 - a0 * b2) + n2 * (a0 * b1 - a1 * b0)
+    along = (a0 * n0 + a1 * n1 + a2 * n2) * (b0 * n0 + b1 * n1 + b2 * n2)
+    return np.arctan2(triple, a0 * b0 + a1 * b1 + a2 * b2 - along)
 
 
 def leg_plane_angle(f_world: np.ndarray, j_world: np.ndarray) -> np.ndarray:
