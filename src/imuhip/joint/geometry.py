@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from imuhip.quaternion import cross
-
 UP = np.array([0.0, 0.0, 1.0])
 
 
@@ -28,7 +26,8 @@ def azimuth(v: np.ndarray) -> np.ndarray:
 
 def wrap(a: np.ndarray | float) -> np.ndarray:
     """Wrap angles (radians) to [-π, π)."""
-    return (np.asarray(a) + np.pi) % (2 * np.pi) - np.pi
+    a = np.asarray(a)
+    return a - (2 * np.pi) * np.floor((a + np.pi) / (2 * np.pi))  # faster than a float modulo
 
 
 def circular_mean(a: np.ndarray, w: np.ndarray | None = None) -> float:
@@ -63,6 +62,7 @@ def leg_plane_angle(f_world: np.ndarray, j_world: np.ndarray) -> np.ndarray:
         j_world: (N, 3) knee axis, same world frame.
     """
     f = unit(f_world)
-    j_perp = unit(j_world - dot(j_world, f)[..., None] * f)
-    in_plane = cross(j_perp, f)
-    return signed_angle_about(f, np.broadcast_to(UP, f.shape), in_plane)
+    jp = j_world - dot(j_world, f)[..., None] * f  # knee axis, perpendicular to f
+    # the angle about f from up to the in-plane direction jp × f, whose triple product with
+    # f and up is -jp_z and whose dot product with up is (jp × f)_z (|jp| cancels in atan2)
+    return np.arctan2(-jp[..., 2], jp[..., 0] * f[..., 1] - jp[..., 1] * f[..., 0])

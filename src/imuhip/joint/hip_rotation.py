@@ -117,7 +117,9 @@ class HipRotationTracker:
     def _stillness(self, q_shin: np.ndarray) -> np.ndarray:
         prev = q_shin[:1] if self._last_q_shin is None else self._last_q_shin[None]
         q_prev = np.concatenate([prev, q_shin[:-1]])
-        speed = Q.angle(Q.multiply(Q.conjugate(q_prev), q_shin)) * self.rate_hz
+        # the turn between consecutive orientations, from their dot product cos(angle / 2)
+        half_cos = np.abs(np.sum(q_prev * q_shin, axis=-1))
+        speed = 2.0 * np.arccos(np.minimum(half_cos, 1.0)) * self.rate_hz
         self._last_q_shin = q_shin[-1].copy()
         return 1.0 / (1.0 + (speed / self.motion_rate) ** 2)
 
