@@ -159,7 +159,7 @@ def _after(mask: np.ndarray, n: int) -> np.ndarray:
     return (c[i + 1] - c[np.maximum(i + 1 - (n + 1), 0)]) > 0
 
 
-#: A stretch this long (seconds) without the leg resting near its start pose is reported.
+#: A stretch this long (seconds) without the leg coming to rest is reported.
 UNCHECKED_HEADING_S = 60.0
 #: ... when the femur's vertical share in the start pose is at least this (the thigh's heading
 #: error turns the angle by about that share of itself: ~0 prone, ~0.7 supine).
@@ -170,8 +170,8 @@ def unchecked_heading_stretches(
     t: np.ndarray, rest_seen: np.ndarray | None, min_s: float = UNCHECKED_HEADING_S
 ) -> list[tuple[float, float]]:
     """(start, end) times, seconds, of stretches of at least ``min_s`` in which the leg never
-    rested near its start pose (``rest_seen`` false), so the thigh's heading drift against the
-    pelvis went unchecked."""
+    came to rest (``rest_seen`` false), so the thigh's heading drift against the pelvis went
+    unchecked."""
     if rest_seen is None or len(t) == 0:
         return []
     seen = np.flatnonzero(rest_seen)
@@ -187,9 +187,9 @@ def heading_warnings(
     if cal.femur_start is None or abs(float(cal.femur_start[2])) < HEADING_SENSITIVITY:
         return ()
     return tuple(
-        f"from {a:.0f} s to {b:.0f} s the leg did not come back near its start pose, so the "
-        "thigh sensor's heading drift went unchecked: the angle there may be off by a few "
-        "degrees (return to the start pose between sets, or calibrate again)"
+        f"from {a:.0f} s to {b:.0f} s the leg never rested still for a second at its rest "
+        "position, so the thigh sensor's heading drift went unchecked: the angle there may be "
+        "off by a few degrees (rest a moment between movements)"
         for a, b in unchecked_heading_stretches(t, rest_seen)
     )
 

@@ -26,15 +26,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import minimum_filter1d
 
 from imuhip import quaternion as Q
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
 from imuhip.joint.geometry import azimuth, leg_plane_angle, rotate_z, signed_angle_about, wrap
 from imuhip.joint.heading import HeadingTracker
 
-#: Still samples whose vertical-plane angle is within this of neutral (degrees) inform the
-#: thigh's heading drift.
+#: Still samples whose vertical-plane angle is within this of the current rest level (degrees)
+#: inform the thigh's heading drift.
 NEAR_REST_DEG = 4.0
+#: The rest level is the lowest still vertical-plane angle over this trailing window (seconds):
+#: reps and holds go into internal rotation, so between them the leg comes back to the lowest
+#: still position, wherever it settles (not necessarily the calibrated start pose).
+REST_WINDOW_S = 60.0
+#: Only stillness lasting this long (seconds) sets the rest level (a rep's top is shorter).
+REST_MIN_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -53,8 +60,9 @@ class HipAngles:
             reference. Adduction is not given: it rests on the thigh's heading against the
             pelvis, which is only corrected at rest and was off by up to 10° between rests in
             simulated seated sessions.
-        rest_seen: (N,) bool, where the leg rested near the start pose, so that the thigh's
-            heading against the pelvis was checked (None without a pelvis reference).
+        rest_seen: (N,) bool, where the leg rested (still for ``REST_MIN_S``) at its rest
+            level, so that the thigh's heading against the pelvis was checked (None without a
+            pelvis reference).
     """
 
     hip_rotation_deg: np.ndarray
@@ -113,6 +121,28 @@ class HipRotationTracker:
             calibration.heading_offset, calibration.perpendicularity, rate_hz, tau_s=tau_s
         )
         self._last_q_shin: np.ndarray | None = None
+        # still vertical-plane angles of the trailing window (the start pose is rest)
+        self._rest_tail = np.zeros(1)
+        self._rest_n = round(REST_WINDOW_S * rate_hz) | 1  # odd: see _rest_level
+        self._still_run = 0  # consecutive still samples up to the last one seen
+
+    def _resting(self, still: np.ndarray) -> np.ndarray:
+        """Samples (N,) that end a run of stillness at least ``REST_MIN_S`` long."""
+        s = still > 0.9
+        i = np.arange(len(s))
+        last_moving = np.maximum.accumulate(np.where(s, -1 - self._still_run, i))
+        run = i - last_moving
+        if len(s):
+            self._still_run = int(run[-1])
+        return run >= REST_MIN_S * self.rate_hz
+
+    def _rest_level(self, theta: np.ndarray, resting: np.ndarray) -> np.ndarray:
+        """Causal rest level (N,) radians: the lowest resting angle of the trailing window."""
+        x = np.concatenate([self._rest_tail, np.where(resting, theta, np.inf)])
+        w = self._rest_n
+        level = minimum_filter1d(x, w, origin=(w - 1) // 2, mode="nearest")
+        self._rest_tail = x[-(w - 1) :]
+        return level[len(x) - len(theta) :]
 
     def _stillness(self, q_shin: np.ndarray) -> np.ndarray:
         prev = q_shin[:1] if self._last_q_shin is None else self._last_q_shin[None]
@@ -137,10 +167,12 @@ class HipRotationTracker:
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
         flexion = rest_seen = None
         if self.reference == "pelvis" and cal.pelvis_lateral is not None:
-            near_rest = np.abs(theta) < np.radians(NEAR_REST_DEG)
+            resting = self._resting(still)
+            level = self._rest_level(theta, resting)
+            near_rest = np.abs(theta - level) < np.radians(NEAR_REST_DEG)
             horizontal = f[:, 0] ** 2 + f[:, 1] ** 2
             weight = still * near_rest * horizontal
-            rest_seen = near_rest & (still > 0.5) & (horizontal > 0.05)
+            rest_seen = near_rest & resting & (horizontal > 0.05)
             psi = self.thigh_drift.track(
                 wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight
             )
