@@ -13,7 +13,9 @@ about itself at the knee then does not count as hip rotation.
 No magnetometer is used. Two headings are tracked (:class:`HeadingTracker`, a drift-following
 line fit): the shin's relative to the thigh's, through the knee's hinge constraint; and the
 thigh filter's own drift relative to the pelvis, from the femur's heading whenever the leg rests
-still near neutral (the pelvis does not move, so the femur comes back to the same heading). A
+still at its rest level (the pelvis does not move and turning about the femur does not move the
+femur, so it comes back to the same heading wherever the leg settles between movements; holds
+and rep tops, where adduction comes along, stay out: they are above the rest level). A
 simpler reference, the vertical plane through ``f`` (``reference="vertical"``), needs neither but
 reads adduction as rotation when the hip is flexed.
 
@@ -102,8 +104,8 @@ class HipRotationTracker:
         self.cal = calibration
         self.reference = reference
         # the thigh filter's own heading drifts too (about the vertical, unobservable in 6D);
-        # the femur comes back to the same heading whenever the leg rests near neutral (the
-        # pelvis does not move), so its heading then tracks that drift
+        # the femur comes back to the same heading whenever the leg rests (the pelvis does not
+        # move), so its heading then tracks that drift
         # its observations are plain azimuth differences, with no second root to confuse: none
         # is rejected as too far (a drift that ran ahead while the leg was away from rest, up
         # to a few degrees per second before the filter learns its bias, must be caught up)
