@@ -223,22 +223,20 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(session.header.exercise),
     )
     k0, k1 = cal.phases.still_end
-    angles = np.full(len(grid.t), np.nan)
-    heading = np.full(len(grid.t), np.nan)
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
-    angles[k0:] = ang.hip_rotation_deg
-    heading[k0:] = ang.heading_offset_deg
     undefined = _after(lost, round(RECOVERY_S * rate))
 
-    def on_grid(x: np.ndarray | None) -> np.ndarray:
+    def on_grid(x: np.ndarray | None, *, mask: bool = True) -> np.ndarray:
+        """``x`` from the calibration's final still pose on; NaN before it and, with
+        ``mask``, where the data was lost."""
         out = np.full(len(grid.t), np.nan)
         if x is not None:
             out[k0:] = x
-        out[undefined] = np.nan
+        if mask:
+            out[undefined] = np.nan
         return out
 
-    angles[undefined] = np.nan
-    knee = on_grid(ang.knee_flexion_deg)
+    angles = on_grid(ang.hip_rotation_deg)
     rest = float(np.nanmean(angles[k0:k1]))
     exercise = analyze_exercise(
         grid.t[k1:],
@@ -252,11 +250,11 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     return SessionAnalysis(
         grid,
         angles,
-        heading,
+        on_grid(ang.heading_offset_deg, mask=False),
         cal,
         exercise,
         streams,
-        knee,
+        on_grid(ang.knee_flexion_deg),
         on_grid(ang.hip_flexion_deg),
         heading_warnings(grid.t[k0:], ang.rest_seen, cal),
     )

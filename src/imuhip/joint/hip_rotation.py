@@ -38,7 +38,7 @@ from imuhip.joint.heading import HeadingTracker
 #: Still samples whose vertical-plane angle is within this of the current rest level (degrees)
 #: inform the thigh's heading drift.
 NEAR_REST_DEG = 4.0
-#: The rest level is the lowest still vertical-plane angle over this trailing window (seconds):
+#: The rest level is the lowest resting vertical-plane angle over this trailing window (seconds):
 #: reps and holds go into internal rotation, so between them the leg comes back to the lowest
 #: still position, wherever it settles (not necessarily the calibrated start pose).
 REST_WINDOW_S = 60.0
@@ -123,7 +123,7 @@ class HipRotationTracker:
             calibration.heading_offset, calibration.perpendicularity, rate_hz, tau_s=tau_s
         )
         self._last_q_shin: np.ndarray | None = None
-        # still vertical-plane angles of the trailing window (the start pose is rest)
+        # resting vertical-plane angles of the trailing window (the start pose is rest)
         self._rest_tail = np.zeros(1)
         self._rest_n = round(REST_WINDOW_S * rate_hz) | 1  # odd: see _rest_level
         self._still_run = 0  # consecutive still samples up to the last one seen
