@@ -170,3 +170,81 @@ def test_sensor_gap_live_matches_batch(tmp_path):
     assert len(live.reps) == len(batch.reps)
     for a, b in zip(live.reps, batch.reps, strict=True):
         assert abs(a.peak_deg - b.peak_deg) < 0.5 and abs(a.peak_s - b.peak_s) < 0.1
+
+
+def _silence_session(tmp_path, kind: str, t0=20.0, t1=21.5):
+    """SIMULATED WitMotion session with a 1.5 s host silence on both sensors from ``t0``:
+    ``"stall"``: the notifications of the silence are held and arrive as a pile at ``t1``
+    (0.2 ms apart); ``"reconnect"``: they are gone and later ones come 4 ms later (new
+    sampling phase)."""
+    from imuhip.files.session_file import write_session
+    from imuhip.session import Notifications
+
+    sim = simulate(
+        SimConfig(duration_s=40.0, content="reps", seed=2, profile="witmotion-ble5", marks=True)
+    )
+    notes = dict(sim.notifications)
+    for role, nt in notes.items():
+        t = nt.t.copy()
+        inside = (t >= t0) & (t < t1)
+        keep = np.ones(len(t), bool)
+        if kind == "stall":
+            t[inside] = t1 + 2e-4 * np.arange(inside.sum())
+        else:
+            keep = ~inside
+            t = t + np.where(t >= t1, 0.004, 0.0)
+        payloads = [p for p, k in zip(nt.payloads(), keep, strict=True) if k]
+        notes[role] = Notifications.from_list(t[keep], payloads, nt.channel[keep])
+    path = tmp_path / f"{kind}.imuhip"
+    write_session(path, sim.header, notifications=notes, events=sim.events)
+    return read_session(path)
+
+
+@pytest.mark.parametrize("kind", ["stall", "reconnect"])
+def test_host_silence_live_follows_batch(tmp_path, kind):
+    """After a silence over ``restart_gap_s`` live holds the next 50 ms of notifications back
+    and decides as batch: a pile of held samples (host stall) continues the segment, the
+    pile's samples spread over the silence; notifications at normal pace (reconnect) restart
+    it. Either way live sample times match batch to a few ms (before this, live restarted on
+    the stall and put the first pile samples about 1.5 s off)."""
+    s = _silence_session(tmp_path, kind)
+    lp = _live(s, keep_sample_times=True)
+    batch = sensor_streams(s)
+    for role in ("thigh", "shin"):
+        t_live, t_batch = lp.sample_times(role), batch[role].samples.t
+        assert len(t_live) == len(t_batch)
+        late = t_batch > 10.0
+        limit = 0.002 if kind == "stall" else 0.008
+        assert np.max(np.abs(t_live - t_batch)[late]) < limit
+        segments = {c.segments for c in lp.inputs[role].host_clocks.values()}
+        if kind == "stall":
+            assert segments == {1} and batch[role].segment_starts_s == ()
+            pile = (t_batch > 20.0) & (t_batch < 21.5)
+            assert pile.sum() > 100  # the held samples, spread over the silence
+        else:
+            assert segments == {2} and len(batch[role].segment_starts_s) == 1
+    assert not any(inp._held for inp in lp.inputs.values())
+
+
+@pytest.mark.parametrize("kind", ["stall", "reconnect"])
+def test_host_silence_hold_back_is_short(tmp_path, kind):
+    """Samples after a long silence are held back only briefly: on a stall until the pile is
+    big enough (here 38 samples, 0.2 ms apart: under 10 ms), otherwise until a notification
+    (of any sensor) arrives more than 50 ms after the silence ended."""
+    s = _silence_session(tmp_path, kind)
+    lp = LivePipeline(s.header)
+    inp = lp.inputs["shin"]
+    before = first = None
+    for it in session_items(s):
+        if it.kind != "n":
+            continue
+        if first is None and it.role == "shin" and it.t >= 21.5:
+            before, first = inp.samples, it.t
+        lp.notification(it.role, it.channel, it.t, it.payload, advance=False)
+        if first is None:
+            continue
+        if it.t >= first + (0.01 if kind == "stall" else 0.08):
+            break
+        if kind == "reconnect" and it.t <= first + 0.05:
+            assert inp.samples == before  # held during the pile window
+    assert before is not None and inp.samples > before

@@ -9,7 +9,9 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
 1. **Segments**: a host silence longer than ``restart_gap_s`` starts a new segment (after a
    reconnect the sensor restarts its sampling with an unrelated phase; whether it went on
    sampling cannot be told without timestamps), unless the silence ends with a pile of held
-   samples arriving at once (a host stall: the sensor went on sampling, the segment goes on).
+   samples arriving at once (a host stall: the sensor went on sampling, the segment goes on;
+   :func:`stall_pile_needed`). The live pipeline (:mod:`imuhip.live.pipeline`) applies the
+   same rule causally, holding the samples of the pile window back.
 2. **Lost notifications**: a lost notification makes every later raw index too small by its
    sample count, so the lower envelope (floor) of ``host - c·P`` steps *up* by ``m·P``. Steps
    are found by comparing the minimum of the (de-skewed) offset over ``step_window_s`` before
@@ -391,18 +393,31 @@ def _signal_places(
     return np.cumsum(n) - 1 + np.cumsum(extra)[:big], out
 
 
+#: Seconds after the first notification following a long silence in which the samples that
+#: arrive count as the pile of a host stall (:func:`stall_pile_needed`).
+PILE_WINDOW_S = 0.05
+
+
+def stall_pile_needed(gap_s: float | np.ndarray, period: float) -> float | np.ndarray:
+    """Samples that must arrive within :data:`PILE_WINDOW_S` of the first notification after
+    a silence of ``gap_s`` seconds (sample period ``period``, s) for the silence to count as a
+    host stall (the segment goes on) rather than a restart: a quarter of the samples the
+    silence would hold, at least 10. The live pipeline uses the same rule."""
+    return np.maximum(10, 0.25 * np.asarray(gap_s) / period)
+
+
 def _restarts(h: np.ndarray, n: np.ndarray, period: float, gap_s: float) -> np.ndarray:
     """Notification indices where sampling restarts: after a silence longer than ``gap_s``,
-    unless the silence ends with a pile of samples arriving at once (at least a quarter of
-    those the silence would hold, within 50 ms): then the host or the link was held up and
-    delivered what the sensor went on sampling, so the segment goes on."""
+    unless the silence ends with a pile of samples arriving at once (at least
+    :func:`stall_pile_needed`, within :data:`PILE_WINDOW_S`): then the host or the link was
+    held up and delivered what the sensor went on sampling, so the segment goes on."""
     after = np.flatnonzero(np.diff(h) > gap_s) + 1
     if not after.size:
         return after
     gap = h[after] - h[after - 1]
     csum = np.r_[0, np.cumsum(n)]
-    pile = csum[np.searchsorted(h, h[after] + 0.05, side="right")] - csum[after]
-    return after[pile < np.maximum(10, 0.25 * gap / period)]
+    pile = csum[np.searchsorted(h, h[after] + PILE_WINDOW_S, side="right")] - csum[after]
+    return after[pile < stall_pile_needed(gap, period)]
 
 
 def reconstruct_times(

@@ -23,13 +23,14 @@ recorded file (tested):
   the lower envelope of the receive times as in batch, but only from what has arrived. Lost
   notifications are detected when the receive times stay late by at least 3/4 of a notification
   period for ``loss_window_s`` (the samples received meanwhile keep their too-early times; the
-  count afterwards is right); a silence over ``restart_gap_s`` starts a new segment. So live
-  and batch times differ by a few milliseconds, mostly in the first seconds (warm-up); the two
-  sensors of one host are aligned to well under 5 ms (tested on simulated links). Two batch
-  refinements have no live counterpart yet: the batch places ambiguous losses with the decoded
-  gyro (live keeps the late-run rule above), and batch treats a silence that ends in a pile of
-  held samples as a host stall (the segment goes on) where live restarts (see
-  :class:`HostStampedClock`).
+  count afterwards is right). A silence over ``restart_gap_s`` is decided as in batch: the
+  samples of the notifications arriving in the next ``PILE_WINDOW_S`` (50 ms) are held back;
+  a pile of held samples (:func:`~imuhip.align.reconstruct.stall_pile_needed`) is a host
+  stall and the segment goes on, else a new segment starts (see :class:`_SensorInput`). So
+  live and batch times differ by a few milliseconds, mostly in the first seconds (warm-up);
+  the two sensors of one host are aligned to well under 5 ms (tested on simulated links). One
+  batch refinement has no live counterpart yet: the batch places ambiguous losses with the
+  decoded gyro (live keeps the late-run rule above).
 
 The grid is the batch grid: ``start = max(first thigh, first shin sample)``, points
 ``start + k / rate`` emitted as soon as both sensors have a sample at or after them, values
@@ -49,7 +50,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from imuhip.align.clock import ClockParams, StreamingClock
-from imuhip.align.reconstruct import ReconstructParams
+from imuhip.align.reconstruct import PILE_WINDOW_S, ReconstructParams, stall_pile_needed
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
 from imuhip.analysis.exercise import ExerciseResult
@@ -87,17 +88,14 @@ def _increasing(t: np.ndarray, after: float) -> np.ndarray:
 class HostStampedClock:
     """Causal sample times for a channel without sensor timestamps (see module docstring).
 
-    Silences: any receive silence over ``restart_gap_s`` starts a new segment. Batch
-    (:func:`imuhip.align.reconstruct.reconstruct_times`) instead continues the segment when the
-    silence ends with a pile of held samples (at least a quarter of those the silence would
-    hold, arriving within 50 ms): a host stall. That rule is causal only up to 50 ms: when the
-    first notification after the silence arrives the pile is not known yet, and this class must
-    return that notification's times at once. Following batch would mean holding the samples
-    of the first 50 ms after a silence back (in :class:`_SensorInput`, which then releases them
-    with continued-segment times on a pile or restart times otherwise); not done yet. Until
-    then, after a stall the pile's samples come out bunched up at their arrival
-    (the new segment's clock starts from them) instead of spread over the end of the silence
-    as in batch; the grid marks the silence as lost in both.
+    Silences: a receive silence over ``restart_gap_s`` starts a new segment unless
+    :meth:`times` is told it was a host stall (``stall=True``); then the segment goes on and
+    the held samples get the times the sensor sampled them at (spread over the end of the
+    silence, as in batch). The decision needs the pile that follows the silence, so it is
+    made by :class:`_SensorInput`, which holds the notifications after a silence back (at most
+    ``PILE_WINDOW_S``) and decides exactly as
+    :func:`imuhip.align.reconstruct.reconstruct_times`. Used alone, this class restarts on
+    every such silence.
 
     Args:
         rate_hz: nominal sample rate.
@@ -139,12 +137,15 @@ class HostStampedClock:
         self.segments = 0
         self.peers = peers if peers is not None else {}
 
-    def times(self, t_host: float, n: int) -> np.ndarray:
-        """Host times of the ``n`` samples of a notification received at ``t_host``."""
+    def times(self, t_host: float, n: int, *, stall: bool = False) -> np.ndarray:
+        """Host times of the ``n`` samples of a notification received at ``t_host``.
+
+        ``stall``: the silence before this notification was a host stall (it ended with a
+        pile of held samples, decided by the caller as batch does): the segment goes on."""
         if n <= 0:
             return np.empty(0)
         h = float(t_host)
-        if self.clock is None or h - self._last_h > self.restart_gap_s:
+        if self.clock is None or (h - self._last_h > self.restart_gap_s and not stall):
             self.clock = StreamingClock(self._params)
             self._last_index = -1
             self._late_since = None
@@ -215,7 +216,21 @@ class HostStampedClock:
 
 
 class _SensorInput:
-    """One sensor: decode, put samples on the host clock, merge acc onto gyro times."""
+    """One sensor: decode, put samples on the host clock, merge acc onto gyro times.
+
+    Host stalls (host-stamped sensors only): when a notification arrives more than
+    ``restart_gap_s`` after the previous one, it and the notifications arriving within
+    ``PILE_WINDOW_S`` (50 ms) of it are held back, and their samples counted (gyro samples, as
+    batch counts per channel kind). As soon as the count reaches
+    :func:`~imuhip.align.reconstruct.stall_pile_needed` of the silence (a pile of held
+    samples: a host stall) they are released with the segment going on; if the window ends
+    without that (judged on the next receive time of any sensor, :meth:`poll`, or at the end
+    of data, :meth:`flush`) they are released as the start of a new segment (reconnect). The
+    same rule as batch, so both split segments at the same places. Added latency: only after a
+    silence over ``restart_gap_s``; on a stall until the pile is big enough (a few ms: piles
+    arrive back-to-back), on a reconnect at most 50 ms plus the wait for the next
+    notification. Elsewhere samples are put on the clock as they arrive.
+    """
 
     def __init__(
         self, info: SensorInfo, rp: ReconstructParams, loss_window_s: float, peers: dict
@@ -245,6 +260,11 @@ class _SensorInput:
         self.notifications = 0
         self._rate_win: deque[tuple[float, int]] = deque()
         self.kept_times: list[np.ndarray] | None = None
+        # host-stamped notifications held back after a long silence (receive time, blocks)
+        self._held: list[tuple[float, list]] = []
+        self._pile = 0
+        self._pile_needed = math.inf
+        self._last_note_h = -math.inf
 
     @property
     def stats(self) -> DecodeStats | None:
@@ -271,6 +291,52 @@ class _SensorInput:
         blocks = [b for b in self.decoder.feed(data, t_host, channel) if b.kind != "mag"]
         if not blocks:
             return
+        if any(b.sensor_clock and len(b.t) for b in blocks):
+            self._place(t_host, blocks)
+            return
+        n = next((len(b.t) for b in blocks if b.kind == "gyr" and len(b.t)), 0) or max(
+            len(b.t) for b in blocks
+        )
+        if not n:
+            return
+        h = float(t_host)
+        self.poll(h)
+        if self._held:
+            self._held.append((h, blocks))
+            self._pile += n
+            if self._pile >= self._pile_needed:  # a stall: known as soon as the pile is
+                self._release(stall=True)
+        elif h - self._last_note_h > self._rp.restart_gap_s and self._last_note_h > -math.inf:
+            self._held = [(h, blocks)]
+            self._pile = n
+            self._pile_needed = float(
+                stall_pile_needed(h - self._last_note_h, 1.0 / self.info.rate_hz)
+            )
+            if self._pile >= self._pile_needed:
+                self._release(stall=True)
+        else:
+            self._place(h, blocks)
+        self._last_note_h = h
+
+    def poll(self, t_host: float) -> None:
+        """Release held samples once the pile window after a silence is over at ``t_host``
+        (host time, s; any later receive time, also another sensor's): no pile means a
+        restart."""
+        if self._held and t_host > self._held[0][0] + PILE_WINDOW_S:
+            self._release(stall=False)
+
+    def flush(self) -> None:
+        """Release held samples now (end of data): decided on the pile seen so far."""
+        if self._held:
+            self._release(stall=self._pile >= self._pile_needed)
+
+    def _release(self, stall: bool) -> None:
+        held, self._held = self._held, []
+        for i, (h, blocks) in enumerate(held):
+            self._place(h, blocks, stall=stall and i == 0)
+
+    def _place(self, t_host: float, blocks: list, stall: bool = False) -> None:
+        """Put decoded blocks on the host clock and queue them for the grid."""
         stamped = [b for b in blocks if b.sensor_clock and len(b.t)]
         if stamped:
             self.timing = "sensor-clock"
@@ -299,7 +365,7 @@ class _SensorInput:
                             self._rp.clock,
                             self._peers,
                         )
-                    t = hc.times(float(b.t[-1]), len(b.t))
+                    t = hc.times(float(b.t[-1]), len(b.t), stall=stall)
             t = _increasing(t, self._last[b.kind])
             self._last[b.kind] = float(t[-1])
             mapped[b.kind] = t
@@ -526,6 +592,9 @@ class LivePipeline:
         if inp is None or inp.decoder is None:
             return []
         inp.notification(channel, t_host, data)
+        for other in self.inputs.values():
+            if other is not inp:
+                other.poll(t_host)
         return self.advance() if advance else []
 
     def samples(self, role: str, s: ImuSamples, *, advance: bool = True) -> list[AnalysisEvent]:
@@ -549,6 +618,8 @@ class LivePipeline:
         when the session never got calibrated)."""
         if self._finished:
             return self.result
+        for inp in self.inputs.values():
+            inp.flush()
         self.advance()
         self._finished = True
         if self.detector is not None:
