@@ -248,3 +248,18 @@ def test_host_silence_hold_back_is_short(tmp_path, kind):
         if kind == "reconnect" and it.t <= first + 0.05:
             assert inp.samples == before  # held during the pile window
     assert before is not None and inp.samples > before
+
+
+def test_calibration_over_lost_data_is_refused(tmp_path):
+    """The sensors go silent for 1.5 s inside the calibration (the filters then see still
+    sensors, and the final still pose has no defined angle): batch and live refuse it with a
+    clear message instead of giving silently wrong angles (before: a -6° rest and no detection
+    at all)."""
+    from imuhip.errors import CalibrationError
+
+    s = _silence_session(tmp_path, "reconnect")
+    with pytest.raises(CalibrationError, match="lost data during the calibration"):
+        analyze_session(s)
+    live = _live(s)
+    assert live.state.status == "failed"
+    assert "lost data during the calibration" in live.state.message

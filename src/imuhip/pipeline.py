@@ -17,7 +17,7 @@ from imuhip.align.streams import SensorStream, sensor_streams
 from imuhip.analysis.detector import DetectorParams
 from imuhip.analysis.exercise import ExerciseResult, analyze_exercise
 from imuhip.calibration_protocol import START_POSE_SHANK_TILT_DEG
-from imuhip.errors import ImuhipError
+from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fusion.orientation import DEFAULT_METHOD, estimate_orientation
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import hip_rotation
@@ -150,6 +150,29 @@ def _marks(session: Session) -> dict[str, float]:
     }
 
 
+def check_calibration_data(t: np.ndarray, undefined: np.ndarray, cal: Calibration) -> None:
+    """Refuse a calibration whose movements overlap lost data: the filters saw a still sensor
+    there (no motion is invented), so the axes, the heading offset and the zero would be
+    silently wrong.
+
+    Args:
+        t: (N,) grid times, seconds.
+        undefined: (N,) lost samples and the recovery after them (as the angle uses).
+        cal: the calibration found on the same grid.
+
+    Raises:
+        CalibrationError: with where the data was lost and what to do.
+    """
+    a, b = cal.phases.still_start[0], cal.phases.still_end[1]
+    bad = np.flatnonzero(undefined[a:b])
+    if len(bad):
+        raise CalibrationError(
+            f"the sensors lost data during the calibration (from {t[a + bad[0]]:.1f} s to "
+            f"{t[a + bad[-1]]:.1f} s), so it cannot be trusted: do the calibration again "
+            "(keep the sensors in range and charged)"
+        )
+
+
 def _after(mask: np.ndarray, n: int) -> np.ndarray:
     """``mask`` extended by ``n`` samples after each of its runs."""
     if not mask.any():
@@ -222,9 +245,10 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         phases=phases,
         shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(session.header.exercise),
     )
+    undefined = _after(lost, round(RECOVERY_S * rate))
+    check_calibration_data(grid.t, undefined, cal)
     k0, k1 = cal.phases.still_end
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
-    undefined = _after(lost, round(RECOVERY_S * rate))
 
     def on_grid(x: np.ndarray | None, *, mask: bool = True) -> np.ndarray:
         """``x`` from the calibration's final still pose on; NaN before it and, with

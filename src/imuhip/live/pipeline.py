@@ -61,7 +61,7 @@ from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
 from imuhip.joint.phases import STILL_RATE, find_phases, phases_from_marks
-from imuhip.pipeline import LONG_GAP_S, RECOVERY_S, PipelineOptions
+from imuhip.pipeline import LONG_GAP_S, RECOVERY_S, PipelineOptions, check_calibration_data
 from imuhip.samples import ImuSamples
 from imuhip.session import SAMPLES_PROFILE, Event, SensorInfo, SessionHeader
 
@@ -790,6 +790,7 @@ class LivePipeline:
                 side=self.header.side, rate_hz=self.rate, phases=phases,
                 shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(self.header.exercise),
             )  # fmt: skip
+            check_calibration_data(b["t"], b["u"], cal)
         except CalibrationError as exc:
             self._fail(str(exc))
             return
