@@ -121,3 +121,24 @@ def test_summary_line_uses_analyze_figures():
     assert summary_line(s) == (
         "reps 3   max rotation 31.29°   holds 1   total hold 5.06 s   longest hold 5.06 s"
     )
+
+
+def test_views_ask_for_a_rest_once_after_a_minute_without_one():
+    from dataclasses import replace
+
+    out = io.StringIO()
+    v = PlainView(out, every_s=100.0)
+    v.start("title")
+    rested = _snap()
+    unrested = _snap(live=replace(rested.live, unrested_s=75.0))
+    for snap in (rested, unrested, unrested, rested, unrested):
+        v.update(snap)
+    assert out.getvalue().count("rest a moment between movements: no rest for 75 s") == 2
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    r = RichView(Console(file=buf, width=120, force_terminal=False))
+    r.console.print(r.render(unrested))
+    r.console.print(r.render(rested))
+    assert buf.getvalue().count("rest a moment") == 1

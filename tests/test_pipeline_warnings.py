@@ -74,3 +74,32 @@ def test_a_leg_that_settles_away_from_the_start_pose_is_followed(tmp_path):
     late = t > t[-1] - 60
     err = result.hip_rotation_deg[late] - sim.truth.hip_rotation_at(t[late])
     assert np.sqrt(np.mean(err**2)) < 1.0
+
+
+def test_live_state_counts_the_time_without_a_rest(tmp_path):
+    """The live view's rest hint comes from the same rest test as ``analyze``'s warning."""
+    from imuhip.live.pipeline import LivePipeline
+    from imuhip.live.replay import replay, session_items
+
+    for script, worse in (({"no_pause_prob": 1.0, "slow_rep_prob": 0.0}, True), ({}, False)):
+        sim = simulate(
+            SimConfig(
+                exercise="supine", side="left", content="reps", duration_s=200, seed=5,
+                marks=True, script=ScriptOptions(**script),
+            )
+        )  # fmt: skip
+        path = tmp_path / "s.imuhip"
+        write_simulation(sim, path, overwrite=True)
+        session = read_session(path)
+        lp = LivePipeline(session.header)
+        seen: list[float] = []
+        replay(
+            session_items(session),
+            lp,
+            step_s=1.0,
+            on_step=lambda *_, lp=lp, seen=seen: seen.append(lp.state.unrested_s),
+        )
+        longest = max(seen)
+        lp.finish()
+        assert (longest >= 60.0) == worse, longest
+        assert bool(analyze_session(session).warnings) == worse

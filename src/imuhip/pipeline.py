@@ -203,11 +203,17 @@ def unchecked_heading_stretches(
     return [(float(edges[i]), float(edges[i + 1])) for i in gaps]
 
 
+def heading_needs_rests(cal: Calibration) -> bool:
+    """Whether the angle in this pose depends on the thigh's heading being checked at rests
+    (seated and supine: the femur is not horizontal)."""
+    return cal.femur_start is not None and abs(float(cal.femur_start[2])) >= HEADING_SENSITIVITY
+
+
 def heading_warnings(
     t: np.ndarray, rest_seen: np.ndarray | None, cal: Calibration
 ) -> tuple[str, ...]:
     """Warnings for :func:`unchecked_heading_stretches` in poses where they matter."""
-    if cal.femur_start is None or abs(float(cal.femur_start[2])) < HEADING_SENSITIVITY:
+    if not heading_needs_rests(cal):
         return ()
     return tuple(
         f"from {a:.0f} s to {b:.0f} s the leg never rested still for a second at its rest "

@@ -61,7 +61,13 @@ from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
 from imuhip.joint.phases import STILL_RATE, find_phases, phases_from_marks
-from imuhip.pipeline import LONG_GAP_S, RECOVERY_S, PipelineOptions, check_calibration_data
+from imuhip.pipeline import (
+    LONG_GAP_S,
+    RECOVERY_S,
+    PipelineOptions,
+    check_calibration_data,
+    heading_needs_rests,
+)
 from imuhip.samples import ImuSamples
 from imuhip.session import SAMPLES_PROFILE, Event, SensorInfo, SessionHeader
 
@@ -491,6 +497,9 @@ class LiveState:
             hold_s: its duration so far; last_hold_s, total_hold_s: finished holds.
         still_s: how long both segments have been still (for guidance).
         calibrated_at_s: end of the calibration (None before).
+        unrested_s: seconds since the leg last rested still at its rest level, in the poses
+            where the thigh's heading needs such rests (seated, supine; else 0). From
+            ``UNCHECKED_HEADING_S`` on the angle may drift: the view asks for a rest.
     """
 
     t: float | None = None
@@ -509,6 +518,7 @@ class LiveState:
     total_hold_s: float = 0.0
     still_s: float = 0.0
     calibrated_at_s: float | None = None
+    unrested_s: float = 0.0
     sensors: dict[str, SensorHealth] = field(default_factory=dict)
 
 
@@ -564,6 +574,7 @@ class LivePipeline:
         self._still_from: float | None = None
         self.calibration: Calibration | None = None
         self.tracker: HipRotationTracker | None = None
+        self._rested_at = 0.0  # last time the leg rested at its rest level (seconds)
         self.detector: ExerciseDetector | None = None
         self.state = LiveState()
         self.events: list[AnalysisEvent] = []
@@ -693,8 +704,19 @@ class LivePipeline:
             if self.state.status == "waiting":
                 self.state.status = "calibrating"
             return
-        ang = self.tracker.update(q_t, q_s).hip_rotation_deg
+        ang = self._track(t, q_t, q_s)
         self._angles(t, ang, gyr_s, undefined)
+
+    def _track(self, t: np.ndarray, q_t: np.ndarray, q_s: np.ndarray) -> np.ndarray:
+        """Hip rotation (N,) degrees for a chunk; keeps ``state.unrested_s`` up to date."""
+        assert self.tracker is not None and self.calibration is not None
+        h = self.tracker.update(q_t, q_s)
+        if h.rest_seen is not None and heading_needs_rests(self.calibration) and len(t):
+            seen = np.flatnonzero(h.rest_seen)
+            if len(seen):
+                self._rested_at = float(t[seen[-1]])
+            self.state.unrested_s = float(t[-1]) - self._rested_at
+        return h.hip_rotation_deg
 
     def _angles(
         self, t: np.ndarray, ang: np.ndarray, gyr_s: np.ndarray, undefined: np.ndarray
@@ -806,7 +828,8 @@ class LivePipeline:
         self.calibration = cal
         k0, k1 = cal.phases.still_end
         self.tracker = HipRotationTracker(cal, self.rate)
-        ang = self.tracker.update(b["qt"][k0:], b["qs"][k0:]).hip_rotation_deg
+        self._rested_at = float(b["t"][k0])
+        ang = self._track(b["t"][k0:], b["qt"][k0:], b["qs"][k0:])
         rest = float(np.nanmean(np.where(b["u"][k0:k1], np.nan, ang[: k1 - k0])))
         self.detector = ExerciseDetector(self.rate, self.opts.detector)
         self.detector.rest = rest

@@ -25,6 +25,7 @@ from typing import TextIO
 from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
 from imuhip.live.guidance import GuidanceStatus
 from imuhip.live.pipeline import LiveState
+from imuhip.pipeline import UNCHECKED_HEADING_S
 
 KEYS_HELP = "m mark   p pause   q end"
 
@@ -58,6 +59,14 @@ class Snapshot:
     recording: str | None = None
     notice: str = ""
     keys: bool = False
+
+
+def rest_hint(unrested_s: float) -> str:
+    """Asks for a rest when the thigh's heading has gone unchecked too long."""
+    return (
+        f"rest a moment between movements: no rest for {unrested_s:.0f} s, so the angle may "
+        "start to drift"
+    )
 
 
 def fmt_deg(x: float | None) -> str:
@@ -100,6 +109,14 @@ class _Cues:
     links: dict[str, str] = field(default_factory=dict)
     cued_hold: float | None = None
     last_status: str = ""
+    asked_rest: bool = False
+
+    def rest_needed(self, snap: Snapshot) -> bool:
+        """True once each time the leg has gone ``UNCHECKED_HEADING_S`` without a rest."""
+        due = snap.live.unrested_s >= UNCHECKED_HEADING_S
+        cue = due and not self.asked_rest
+        self.asked_rest = due
+        return cue
 
     def hold_target_reached(self, snap: Snapshot) -> bool:
         live = snap.live
@@ -176,6 +193,8 @@ class PlainView:
             elif live.status == "failed":
                 self._print(f"calibration failed: {live.message}")
             c.last_status = live.status
+        if self.angles and c.rest_needed(snap):
+            self._print(rest_hint(snap.live.unrested_s))
         if c.hold_target_reached(snap):
             bell = "\a" if getattr(self.out, "isatty", lambda: False)() else ""
             self._print(f"{bell}hold target {snap.hold_target_s:g} s reached")
@@ -350,6 +369,8 @@ class RichView:
                 )
             if live.message:
                 parts.append(Text(f"note: {live.message}", style="yellow"))
+            if live.unrested_s >= UNCHECKED_HEADING_S:
+                parts.append(Text(rest_hint(live.unrested_s), style="yellow"))
         elif live.status == "failed":
             parts.append(Text(f"calibration failed: {live.message}", style="bold red"))
         else:
