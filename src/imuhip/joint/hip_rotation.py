@@ -44,6 +44,11 @@ NEAR_REST_DEG = 4.0
 REST_WINDOW_S = 60.0
 #: Only stillness lasting this long (seconds) sets the rest level (a rep's top is shorter).
 REST_MIN_S = 1.0
+#: For this long after the calibration's final still pose (seconds) the rest level also
+#: counts the start pose, so that a hold begun right after the calibration is not taken for
+#: the rest; afterwards only rests from then on count, so a leg that relaxed into a new rest
+#: is followed soon.
+START_REST_S = 20.0
 
 
 @dataclass(frozen=True)
@@ -123,9 +128,14 @@ class HipRotationTracker:
             calibration.heading_offset, calibration.perpendicularity, rate_hz, tau_s=tau_s
         )
         self._last_q_shin: np.ndarray | None = None
-        # resting vertical-plane angles of the trailing window (the start pose is rest)
+        # resting vertical-plane angles of the trailing window: all of them, and those after
+        # the start period (the final still pose and START_REST_S after it)
         self._rest_tail = np.zeros(1)
+        self._rest_tail_later = np.full(1, np.inf)
         self._rest_n = round(REST_WINDOW_S * rate_hz) | 1  # odd: see _rest_level
+        k0, k1 = calibration.phases.still_end
+        self._start_until = (k1 - k0) + round(START_REST_S * rate_hz)
+        self._seen = 0  # samples processed
         self._still_run = 0  # consecutive still samples up to the last one seen
 
     def _resting(self, still: np.ndarray) -> np.ndarray:
@@ -139,12 +149,22 @@ class HipRotationTracker:
         return run >= REST_MIN_S * self.rate_hz
 
     def _rest_level(self, theta: np.ndarray, resting: np.ndarray) -> np.ndarray:
-        """Causal rest level (N,) radians: the lowest resting angle of the trailing window."""
-        x = np.concatenate([self._rest_tail, np.where(resting, theta, np.inf)])
+        """Causal rest level (N,) radians: the lowest resting angle of the trailing window,
+        counting the start period (the start pose, ``START_REST_S``) only during it."""
+        n = len(theta)
+        i = self._seen + np.arange(n)
+        self._seen += n
+        x = np.where(resting, theta, np.inf)
         w = self._rest_n
-        level = minimum_filter1d(x, w, origin=(w - 1) // 2, mode="nearest")
-        self._rest_tail = x[-(w - 1) :]
-        return level[len(x) - len(theta) :]
+        levels = []
+        for name, xs in (
+            ("_rest_tail", x),
+            ("_rest_tail_later", np.where(i < self._start_until, np.inf, x)),
+        ):
+            buf = np.concatenate([getattr(self, name), xs])
+            levels.append(minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")[-n:])
+            setattr(self, name, buf[-(w - 1) :])
+        return np.where(i < self._start_until, levels[0], levels[1])
 
     def _stillness(self, q_shin: np.ndarray) -> np.ndarray:
         prev = q_shin[:1] if self._last_q_shin is None else self._last_q_shin[None]
