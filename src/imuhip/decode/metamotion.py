@@ -34,7 +34,13 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import DEG, G, Notification, block, quantise
 from imuhip.decode.base import Decoder
-from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
+from imuhip.decode.profile import (
+    Advertisement,
+    GattWrite,
+    SensorProfile,
+    nearest_rate,
+    register_profile,
+)
 from imuhip.samples import ChannelBlock
 
 PROFILE = "metamotion"
@@ -463,7 +469,7 @@ def recognise(adv: Advertisement) -> bool:
 
 
 def _settings(rate_hz: float, options: Mapping[str, Any], strict: bool) -> dict[str, Any]:
-    rate = min(RATES_HZ, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATES_HZ, rate_hz)
     packed = options.get("packed")
     return {
         "rate_hz": rate,

@@ -27,7 +27,13 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import DEG, Notification, block, merge_blocks
 from imuhip.decode.base import Decoder
-from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
+from imuhip.decode.profile import (
+    Advertisement,
+    GattWrite,
+    SensorProfile,
+    nearest_rate,
+    register_profile,
+)
 from imuhip.samples import ChannelBlock
 
 PROFILE = "movella-dot"
@@ -276,7 +282,7 @@ def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[Gatt
     Options: ``mag`` (mode 20 instead of 21) or an explicit ``mode`` (20, 21, 26).
     """
     options = dict(options or {})
-    rate = min(RATES_HZ, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATES_HZ, rate_hz)
     return [
         GattWrite(DEVICE_CONTROL_UUID, rate_command(rate), True, 0.2),
         GattWrite(CONTROL_UUID, measurement_command(True, _mode(options)), True, 0.0),
@@ -290,7 +296,7 @@ def stop() -> list[GattWrite]:
 
 def decoder_config(rate_hz: float, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     options = dict(options or {})
-    rate = min(RATES_HZ, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATES_HZ, rate_hz)
     cfg: dict[str, Any] = {"mode": _mode(options), "rate_hz": rate}
     if "mag_scale" in options:
         cfg["mag_scale"] = float(options["mag_scale"])

@@ -22,7 +22,13 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import DEG, Notification, block, merge_blocks
 from imuhip.decode.base import Decoder
-from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
+from imuhip.decode.profile import (
+    Advertisement,
+    GattWrite,
+    SensorProfile,
+    nearest_rate,
+    register_profile,
+)
 from imuhip.samples import ChannelBlock
 
 PROFILE = "movesense"
@@ -281,7 +287,7 @@ def _resource(options: Mapping[str, Any]) -> str:
 def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[GattWrite]:
     """Subscribe to ``/Meas/IMU6/<rate>`` (IMU9 with option ``mag``) with reference 99."""
     options = dict(options or {})
-    rate = min(RATES_HZ, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATES_HZ, rate_hz)
     path = resource_path(_resource(options), rate)
     return [GattWrite(COMMAND_UUID, subscribe_command(path, DEFAULT_REF), True, 0.0)]
 
@@ -292,7 +298,7 @@ def stop() -> list[GattWrite]:
 
 def decoder_config(rate_hz: float, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
     options = dict(options or {})
-    rate = min(RATES_HZ, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATES_HZ, rate_hz)
     return {"resource": _resource(options), "rate_hz": rate, "reference": DEFAULT_REF}
 
 

@@ -46,7 +46,13 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import DEG, G, Notification, block, merge_blocks
 from imuhip.decode.base import Decoder
-from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
+from imuhip.decode.profile import (
+    Advertisement,
+    GattWrite,
+    SensorProfile,
+    nearest_rate,
+    register_profile,
+)
 from imuhip.samples import ChannelBlock
 
 PROFILE = "polar-pmd"
@@ -779,9 +785,9 @@ def recognise(adv: Advertisement) -> bool:
 def _settings_for(kind: str, rate_hz: float, options: Mapping[str, Any]) -> dict[str, Any]:
     s = dict(DEFAULTS[kind])
     if kind in ("acc", "gyr"):
-        s["rate_hz"] = min(ACC_RATES, key=lambda r: abs(r - float(rate_hz)))
+        s["rate_hz"] = nearest_rate(ACC_RATES, rate_hz)
     else:
-        s["rate_hz"] = min(MAG_RATES, key=lambda r: abs(r - float(options.get("mag_rate_hz", 50))))
+        s["rate_hz"] = nearest_rate(MAG_RATES, options.get("mag_rate_hz", 50))
     if kind == "acc" and "acc_range_g" in options:
         s["range"] = int(options["acc_range_g"])
     if kind == "gyr" and "gyr_range_dps" in options:
@@ -792,7 +798,7 @@ def _settings_for(kind: str, rate_hz: float, options: Mapping[str, Any]) -> dict
 def _uses_sdk_mode(rate_hz: float, options: Mapping[str, Any]) -> bool:
     mode = options.get("sdk_mode", "auto")
     if mode == "auto":
-        return min(ACC_RATES, key=lambda r: abs(r - float(rate_hz))) != DEFAULT_RATE
+        return nearest_rate(ACC_RATES, rate_hz) != DEFAULT_RATE
     return bool(mode)
 
 

@@ -8,7 +8,7 @@ no async here: :mod:`imuhip.sources.ble` executes these steps with bleak.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,12 @@ class SensorProfile:
 
     def nearest_rate(self, rate_hz: float) -> float:
         """The supported rate closest to ``rate_hz``."""
-        return min(self.rates_hz, key=lambda r: abs(r - rate_hz))
+        return nearest_rate(self.rates_hz, rate_hz)
+
+
+def nearest_rate(rates: Iterable[float], rate_hz: float) -> float:
+    """The rate of ``rates`` (Hz) closest to ``rate_hz``; the first of them on a tie."""
+    return min(rates, key=lambda r: abs(r - float(rate_hz)))
 
 
 _PROFILES: dict[str, SensorProfile] = {}

@@ -19,7 +19,13 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import DEG, G, Notification, block, merge_blocks, quantise
 from imuhip.decode.base import Decoder
-from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
+from imuhip.decode.profile import (
+    Advertisement,
+    GattWrite,
+    SensorProfile,
+    nearest_rate,
+    register_profile,
+)
 from imuhip.samples import ChannelBlock
 
 PROFILE = "thingy52"
@@ -179,7 +185,7 @@ def recognise(adv: Advertisement) -> bool:
 def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[GattWrite]:
     """Write the motion configuration with the processing frequency (other fields: firmware
     defaults). Streaming starts when raw notifications are enabled."""
-    rate = min(RATES_HZ, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATES_HZ, rate_hz)
     return [GattWrite(CONFIG_UUID, config_bytes(rate), True, 0.1)]
 
 
@@ -189,7 +195,7 @@ def stop() -> list[GattWrite]:
 
 
 def decoder_config(rate_hz: float, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    rate = min(RATES_HZ, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATES_HZ, rate_hz)
     return {"rate_hz": rate, **{f"{k}_frac_bits": v for k, v in FRAC_BITS.items()}}
 
 

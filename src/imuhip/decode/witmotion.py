@@ -34,7 +34,13 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import DEG, G, block, merge_blocks, norm_uuid, quantise
 from imuhip.decode.base import Decoder
-from imuhip.decode.profile import Advertisement, GattWrite, SensorProfile, register_profile
+from imuhip.decode.profile import (
+    Advertisement,
+    GattWrite,
+    SensorProfile,
+    nearest_rate,
+    register_profile,
+)
 from imuhip.samples import ChannelBlock
 
 PROFILE = "witmotion-ble5"
@@ -441,7 +447,7 @@ def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[Gatt
     Streaming itself starts when notifications are enabled; no start command exists.
     """
     options = dict(options or {})
-    rate = min(RATE_CODES, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATE_CODES, rate_hz)
     steps = [
         GattWrite(WRITE_UUID, CMD_UNLOCK, True, 0.1),
         GattWrite(WRITE_UUID, rate_command(rate), True, 0.1),
@@ -461,7 +467,7 @@ def stop() -> list[GattWrite]:
 
 
 def decoder_config(rate_hz: float, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    rate = min(RATE_CODES, key=lambda r: abs(r - float(rate_hz)))
+    rate = nearest_rate(RATE_CODES, rate_hz)
     return {"rate_hz": rate, "acc_range_g": ACC_RANGE_G, "gyr_range_dps": GYR_RANGE_DPS}
 
 
