@@ -89,6 +89,14 @@ def femur_flexion(f: np.ndarray, f0: np.ndarray, knee_lateral: np.ndarray) -> np
     return -signed_angle_about(knee_lateral, f0, f)
 
 
+def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum of each of ``x``'s values and the ``w - 1`` before it (``tail`` holds those of
+    earlier chunks; ``w`` odd), and the tail to keep for the next chunk."""
+    buf = np.concatenate([tail, x])
+    level = minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")
+    return level[len(buf) - len(x) :], buf[-(w - 1) :]
+
+
 class HipRotationTracker:
     """Streaming hip rotation: feed orientation chunks, get angles; batch ≡ one big chunk.
 
@@ -155,16 +163,11 @@ class HipRotationTracker:
         i = self._seen + np.arange(n)
         self._seen += n
         x = np.where(resting, theta, np.inf)
-        w = self._rest_n
-        levels = []
-        for name, xs in (
-            ("_rest_tail", x),
-            ("_rest_tail_later", np.where(i < self._start_until, np.inf, x)),
-        ):
-            buf = np.concatenate([getattr(self, name), xs])
-            levels.append(minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")[-n:])
-            setattr(self, name, buf[-(w - 1) :])
-        return np.where(i < self._start_until, levels[0], levels[1])
+        every, self._rest_tail = _trailing_min(self._rest_tail, x, self._rest_n)
+        later, self._rest_tail_later = _trailing_min(
+            self._rest_tail_later, np.where(i < self._start_until, np.inf, x), self._rest_n
+        )
+        return np.where(i < self._start_until, every, later)
 
     def _stillness(self, q_shin: np.ndarray) -> np.ndarray:
         prev = q_shin[:1] if self._last_q_shin is None else self._last_q_shin[None]
