@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 from imuhip import __version__
 from imuhip.errors import ImuhipError
-from imuhip.live.pipeline import LivePipeline
+from imuhip.live.pipeline import LOSS_WINDOW_S, LivePipeline
 from imuhip.live.runner import RunOptions, RunResult, run_session, scaled_clock, session_clock
 from imuhip.session import SessionHeader
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
@@ -355,7 +355,7 @@ def demo_command(
                     settings=demo_settings(speed), clock=scaled_clock(speed, clock),
                     keys=keys if keys.enabled else None,
                     on_streaming=lambda _t: rig.begin(),
-                    pipeline=LivePipeline(header, loss_window_s=0.5 * max(1.0, speed)),
+                    pipeline=LivePipeline(header, loss_window_s=LOSS_WINDOW_S * max(1.0, speed)),
                 )  # fmt: skip
             return result, rig
         finally:

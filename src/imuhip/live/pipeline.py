@@ -18,19 +18,24 @@ recorded file (tested):
   per sensor; bit-identical to batch after its warm-up (see :mod:`imuhip.align.clock`).
 - **Host-stamped profiles** (WitMotion, MetaMotion packed): the batch pipeline rebuilds sample
   times with a fit over the whole session (:mod:`imuhip.align.reconstruct`); live, a causal
-  estimate is used: the sample index (counted from the samples per notification, the nominal
-  rate as sensor clock) goes through a :class:`StreamingClock`, so the rate and phase follow
-  the lower envelope of the receive times as in batch, but only from what has arrived. Lost
-  notifications are detected when the receive times stay late by at least 3/4 of a notification
-  period for ``loss_window_s`` (the samples received meanwhile keep their too-early times; the
-  count afterwards is right). A silence over ``restart_gap_s`` is decided as in batch: the
-  samples of the notifications arriving in the next ``PILE_WINDOW_S`` (50 ms) are held back;
-  a pile of held samples (:func:`~imuhip.align.reconstruct.stall_pile_needed`) is a host
-  stall and the segment goes on, else a new segment starts (see :class:`_SensorInput`). So
-  live and batch times differ by a few milliseconds, mostly in the first seconds (warm-up);
-  the two sensors of one host are aligned to well under 5 ms (tested on simulated links). One
-  batch refinement has no live counterpart yet: the batch places ambiguous losses with the
-  decoded gyro (live keeps the late-run rule above).
+  estimate is used (:class:`HostStampedClock`): the sample index (counted from the samples per
+  notification, the nominal rate as sensor clock) goes through a :class:`StreamingClock`, so
+  the rate and phase follow the lower envelope of the receive times as in batch, but only
+  from what has arrived. A segment's first ``LOSS_WARM_UP_S`` (1 s) is held back and placed by
+  the batch reconstruction itself. Afterwards a notification arriving late (3/4 of a
+  notification period above the recent floor) is held back with the ones after it until the
+  run is decided: one on time ends it (held up, nothing lost), or it lasts ``loss_window_s``
+  (0.2 s): whole notifications of its smallest lateness were lost just before it, and every
+  held sample gets its true index. So counts match batch and samples after a loss are not a
+  period early; the cost is that many milliseconds of latency while a run is open (runs that
+  start together on two sensors wait up to 2 s: the host, not a link, may be behind). A
+  silence over ``restart_gap_s`` is decided as in batch: the samples of the notifications
+  arriving in the next ``PILE_WINDOW_S`` (50 ms) are held back; a pile of held samples
+  (:func:`~imuhip.align.reconstruct.stall_pile_needed`) is a host stall and the segment goes
+  on, else a new segment starts (see :class:`_SensorInput`). Live and batch times then agree
+  to about a millisecond on SIMULATED links with losses (tested). One batch refinement has no
+  live counterpart yet: the batch places ambiguous losses with the decoded gyro (live keeps
+  the least-latency place).
 
 The grid is the batch grid: ``start = max(first thigh, first shin sample)``, points
 ``start + k / rate`` emitted as soon as both sensors have a sample at or after them, values
@@ -46,17 +51,23 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
 from imuhip.align.clock import ClockParams, StreamingClock
-from imuhip.align.reconstruct import PILE_WINDOW_S, ReconstructParams, stall_pile_needed
+from imuhip.align.reconstruct import (
+    PILE_WINDOW_S,
+    ReconstructParams,
+    reconstruct_times,
+    stall_pile_needed,
+)
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
 from imuhip.analysis.exercise import ExerciseResult
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
 from imuhip.decode import DecodeStats, get_decoder
-from imuhip.errors import CalibrationError, ImuhipError
+from imuhip.errors import CalibrationError, ClockModelError, ImuhipError
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
@@ -76,6 +87,24 @@ from imuhip.session import SAMPLES_PROFILE, Event, SensorInfo, SessionHeader
 #: period late; the connection-event phase alone makes a run of them up to about a third of a
 #: 15 ms interval late (simulated links), so half a period gave false losses.
 LATE_FRACTION = 0.75
+#: A run of late notifications is a loss once it has lasted this long (seconds; the default of
+#: ``loss_window_s``) over at least ``MIN_LATE_NOTES`` notifications. Retransmissions hold a
+#: few connection events up (tens of ms) and end with the backlog arriving on time.
+LOSS_WINDOW_S = 0.2
+MIN_LATE_NOTES = 5
+#: Another sensor's late run that began within this long (seconds) of this one's is taken for
+#: the host falling behind (a busy event loop delays every callback at once), not a loss: such
+#: runs wait until they end (no loss), for at most ``CONGESTION_WAIT_S``.
+LATE_ONSET_S = 0.05
+CONGESTION_WAIT_S = 2.0
+#: Notifications closer than this many sample periods after a host stall's silence are its
+#: pile (held up together; as ``ReconstructParams.pile_fraction``).
+PILE_SPACING = 0.4
+#: Lateness is measured above the lowest lateness of the on-time notifications of this long
+#: before (seconds), as batch compares the floors before and after a step.
+FLOOR_WINDOW_S = 1.0
+#: No loss is looked for in a segment's first seconds: the rate and phase are still settling.
+LOSS_WARM_UP_S = 1.0
 #: Seconds of still data after the ``still_end`` mark that the calibration uses (as batch).
 MIN_STILL_END_S = 1.5
 _EMPTY3 = np.empty((0, 3))
@@ -94,8 +123,18 @@ def _increasing(t: np.ndarray, after: float) -> np.ndarray:
 class HostStampedClock:
     """Causal sample times for a channel without sensor timestamps (see module docstring).
 
+    Notifications go in with :meth:`push` and come out, in order, with their samples' host
+    times. Most come out at once. A notification that arrives late (``LATE_FRACTION`` of a
+    notification period after the clock model's time for it) is held back with those after
+    it until the run of late arrivals is decided: it ends with one on time (held up, not lost:
+    released as they are) or it lasts ``loss_window_s`` over ``MIN_LATE_NOTES``
+    notifications (a loss: its samples, whole notifications of the smallest lateness seen,
+    are put before the first late one, the least-latency place batch also takes, and every
+    held sample gets its true index). The clock model learns from the held ones only once
+    they are placed, so a loss neither drags it nor leaves samples a period early.
+
     Silences: a receive silence over ``restart_gap_s`` starts a new segment unless
-    :meth:`times` is told it was a host stall (``stall=True``); then the segment goes on and
+    :meth:`push` is told it was a host stall (``stall=True``); then the segment goes on and
     the held samples get the times the sensor sampled them at (spread over the end of the
     silence, as in batch). The decision needs the pile that follows the silence, so it is
     made by :class:`_SensorInput`, which holds the notifications after a silence back (at most
@@ -106,18 +145,19 @@ class HostStampedClock:
     Args:
         rate_hz: nominal sample rate.
         restart_gap_s: receive silence after which sampling restarts (new segment).
-        loss_window_s: how long receive times must stay late to count as lost samples.
+        loss_window_s: how long receive times must stay late to count as lost samples (the
+            most a late run holds samples back, unless the host seems behind).
         clock: clock model parameters.
-        peers: a dict shared by the host-stamped channels of one host: a loss is only
-            counted when no other sensor's notifications are late at the same time (then the
-            host, not the link, is behind: e.g. a busy event loop delaying every callback).
+        peers: a dict shared by the host-stamped channels of one host: a late run that began
+            together with another sensor's (within ``LATE_ONSET_S``) is the host, not the
+            link, being behind; it waits to end, for at most ``CONGESTION_WAIT_S``.
     """
 
     def __init__(
         self,
         rate_hz: float,
         restart_gap_s: float = 1.0,
-        loss_window_s: float = 0.5,
+        loss_window_s: float = LOSS_WINDOW_S,
         clock: ClockParams | None = None,
         peers: dict | None = None,
     ) -> None:
@@ -133,59 +173,179 @@ class HostStampedClock:
         self.clock: StreamingClock | None = None
         self._last_index = -1
         self._last_h = -math.inf
+        self._segment_h0 = -math.inf
+        self._in_pile = False
+        self._recent: deque[tuple[float, float]] = deque()  # on-time (receive time, lateness)
+        self._warm: list[tuple[float, int, Any]] = []  # a segment's first notifications
         self._counts: deque[int] = deque(maxlen=64)
         self._hist: dict[int, int] = {}
         self._n_typ = 1
-        self._late_since: float | None = None
+        # the late run held back: (receive time, samples, item) and its summary
+        self._held: list[tuple[float, int, Any]] = []
+        self._held_n = 0
+        self._late_since = math.inf
         self._late_min = math.inf
-        self._late_n = 0
         self.lost_samples = 0
         self.segments = 0
         self.peers = peers if peers is not None else {}
 
-    def times(self, t_host: float, n: int, *, stall: bool = False) -> np.ndarray:
-        """Host times of the ``n`` samples of a notification received at ``t_host``.
+    @property
+    def holding(self) -> bool:
+        """Whether notifications are held back (warm-up or a late run)."""
+        return bool(self._held or self._warm)
+
+    def push(
+        self, t_host: float, n: int, item: Any = None, *, stall: bool = False
+    ) -> list[tuple[Any, np.ndarray]]:
+        """Take a notification of ``n`` samples received at ``t_host`` (``item``: whatever the
+        caller needs back with it); return the notifications released by it, in arrival
+        order, each as ``(item, sample host times (n,))``.
 
         ``stall``: the silence before this notification was a host stall (it ended with a
         pile of held samples, decided by the caller as batch does): the segment goes on."""
         if n <= 0:
-            return np.empty(0)
+            return []
         h = float(t_host)
+        out: list[tuple[Any, np.ndarray]] = []
         if self.clock is None or (h - self._last_h > self.restart_gap_s and not stall):
+            out += self.flush()
             self.clock = StreamingClock(self._params)
             self._last_index = -1
-            self._late_since = None
+            self._segment_h0 = h
+            self._recent.clear()
             self.segments += 1
-        self._last_h = h
+        # a host stall's pile (notifications back to back after the silence) is late because
+        # the host was: placed as it comes (as batch, which finds no loss in it)
+        gap, self._last_h = h - self._last_h, h
+        self._in_pile = stall or (self._in_pile and gap < PILE_SPACING * self.period)
         self._count_typ(n)
-        last = self._last_index + n
-        p = self.period
-        if self.clock.segment is not None:
-            step = self._n_typ * p
-            late = h - self._map(last * p)
-            self.peers[id(self)] = (h, late > LATE_FRACTION * step)
-            if late > LATE_FRACTION * step:
-                if self._late_since is None:
-                    self._late_since, self._late_min, self._late_n = h, late, 0
-                self._late_min = min(self._late_min, late)
-                self._late_n += 1
-                if h - self._late_since >= self.loss_window_s and self._late_n >= 5:
-                    m = self._n_typ * round(self._late_min / step)
-                    if m > 0 and not self._host_late(h):
-                        last += m
-                        self.lost_samples += m
-                    self._late_since = None
-            else:
-                self._late_since = None
-        self.clock.update(last * p, h)
+        if self._in_pile:
+            return out + self._release(0) + [(item, self._commit(h, n, 0))]
+        if h - self._segment_h0 < LOSS_WARM_UP_S:
+            self._warm.append((h, n, item))
+            return out
+        return out + self._end_warm_up() + self._take(h, n, item)
+
+    def _end_warm_up(self) -> list[tuple[Any, np.ndarray]]:
+        """Place a segment's first ``LOSS_WARM_UP_S`` of notifications as batch does (a causal
+        model that young cannot tell a loss from its own error): indices and losses from
+        :func:`~imuhip.align.reconstruct.reconstruct_times` over them, then the streaming
+        clock learns them in order."""
+        warm, self._warm = self._warm, []
+        if not warm:
+            return []
+        hs = np.array([w[0] for w in warm])
+        ns = np.array([w[1] for w in warm])
+        last = np.cumsum(ns) - 1
+        if len(warm) >= MIN_LATE_NOTES:
+            try:
+                rp = ReconstructParams(restart_gap_s=math.inf, clock=self._params)
+                last = reconstruct_times(hs, ns, 1.0 / self.period, rp).note_last_index
+            except ClockModelError:
+                pass  # too little to fit: taken as they came
+        out = []
+        for (h, n, item), k in zip(warm, last, strict=True):
+            out.append((item, self._commit(h, n, int(k) - self._last_index - n)))
+        return out
+
+    def _take(self, h: float, n: int, item: Any) -> list[tuple[Any, np.ndarray]]:
+        """Place a notification now or hold it in the late run; what that releases."""
+        step = self._n_typ * self.period
+        # lateness against the clock model, above the recent floor of on-time arrivals (the
+        # floor itself wanders by up to a connection interval as the connection-event phase
+        # drifts against the sample clock)
+        late = h - self._map((self._last_index + self._held_n + n) * self.period)
+        floor = self._recent_floor(h)
+        late -= floor
+        if late <= LATE_FRACTION * step:
+            out = self._release(0)  # the run ended on time: held up, nothing lost
+            out.append((item, self._commit(h, n, 0)))
+            self._note_on_time(h, late + floor)
+            return out
+        if not self._held:
+            self._late_since, self._late_min = h, math.inf
+            self.peers[id(self)] = h
+        self._held.append((h, n, item))
+        self._held_n += n
+        self._late_min = min(self._late_min, late)
+        if self._loss_shown(h):
+            return self._release(self._n_typ * round(self._late_min / step))
+        return []
+
+    def _note_on_time(self, h: float, late: float) -> None:
+        """Keep the sliding minimum of on-time lateness (``FLOOR_WINDOW_S``)."""
+        r = self._recent
+        while r and r[-1][1] >= late:
+            r.pop()
+        r.append((h, late))
+
+    def _recent_floor(self, h: float) -> float:
+        r = self._recent
+        while r and r[0][0] < h - FLOOR_WINDOW_S:
+            r.popleft()
+        return r[0][1] if r else 0.0
+
+    def poll(self, t_host: float) -> list[tuple[Any, np.ndarray]]:
+        """Decide a held run whose time is up at ``t_host`` (any later receive time, also
+        another sensor's) though no notification of this channel came; return what it
+        releases."""
+        if self._held and t_host - self._late_since >= self._wait_s() + self.loss_window_s:
+            return self.flush()
+        if self._warm and t_host - self._segment_h0 >= LOSS_WARM_UP_S + self.loss_window_s:
+            return self._end_warm_up()
+        return []
+
+    def flush(self) -> list[tuple[Any, np.ndarray]]:
+        """Release what is held now (end of data, silence), decided on what has arrived."""
+        if self._warm:
+            return self._end_warm_up()
+        if not self._held:
+            return []
+        m = 0
+        if self._loss_shown(self._held[-1][0], waited=True):
+            m = self._n_typ * round(self._late_min / (self._n_typ * self.period))
+        return self._release(m)
+
+    def _wait_s(self) -> float:
+        return CONGESTION_WAIT_S if self._host_late() else self.loss_window_s
+
+    def _loss_shown(self, h: float, waited: bool = False) -> bool:
+        """Whether the held run shows a loss at receive time ``h`` (``waited``: decide now,
+        host or not)."""
+        if len(self._held) < MIN_LATE_NOTES or h - self._late_since < self.loss_window_s:
+            return False
+        return waited or not self._host_late() or h - self._late_since >= CONGESTION_WAIT_S
+
+    def _release(self, lost: int) -> list[tuple[Any, np.ndarray]]:
+        """Place the held run, ``lost`` samples missing before its first notification. With
+        a loss the rest are taken again against the corrected index: a second loss inside
+        the run starts a run of its own."""
+        held, self._held, self._held_n = self._held, [], 0
+        self.peers.pop(id(self), None)
+        if not held:
+            return []
+        (h, n, item), rest = held[0], held[1:]
+        out = [(item, self._commit(h, n, lost))]
+        for h, n, item in rest:
+            out += self._take(h, n, item) if lost else [(item, self._commit(h, n, 0))]
+        return out
+
+    def _commit(self, h: float, n: int, lost: int) -> np.ndarray:
+        """Index the notification (``lost`` samples missing before it), teach the clock."""
+        assert self.clock is not None
+        last = self._last_index + lost + n
+        self.lost_samples += lost
+        self.clock.update(last * self.period, h)
         self._last_index = last
         idx = last - n + 1 + np.arange(n)
-        return self._map_many(idx * p)
+        return self._map_many(idx * self.period)
 
-    def _host_late(self, h: float) -> bool:
-        """Whether another sensor's latest notification (within 0.5 s) was late too."""
+    def _host_late(self) -> bool:
+        """Whether another sensor's late run began together with this one's."""
         me = id(self)
-        return any(k != me and late and h - t < 0.5 for k, (t, late) in self.peers.items())
+        return any(
+            k != me and abs(t - self._late_since) <= LATE_ONSET_S for k, t in self.peers.items()
+        )
 
     def _count_typ(self, n: int) -> None:
         """Track the usual samples per notification (most common of the last 64)."""
@@ -327,73 +487,93 @@ class _SensorInput:
     def poll(self, t_host: float) -> None:
         """Release held samples once the pile window after a silence is over at ``t_host``
         (host time, s; any later receive time, also another sensor's): no pile means a
-        restart."""
+        restart; and late runs whose time is up."""
         if self._held and t_host > self._held[0][0] + PILE_WINDOW_S:
             self._release(stall=False)
+        for hc in self.host_clocks.values():
+            if hc.holding:
+                self._emit(hc.poll(t_host))
 
     def flush(self) -> None:
         """Release held samples now (end of data): decided on the pile seen so far."""
         if self._held:
             self._release(stall=self._pile >= self._pile_needed)
+        for hc in self.host_clocks.values():
+            self._emit(hc.flush())
 
     def _release(self, stall: bool) -> None:
         held, self._held = self._held, []
         for i, (h, blocks) in enumerate(held):
             self._place(h, blocks, stall=stall and i == 0)
 
+    def _host_clock(self, kind: str) -> HostStampedClock:
+        hc = self.host_clocks.get(kind)
+        if hc is None:
+            hc = self.host_clocks[kind] = HostStampedClock(
+                self.info.rate_hz,
+                self._rp.restart_gap_s,
+                self._loss_window_s,
+                self._rp.clock,
+                self._peers,
+            )
+        return hc
+
     def _place(self, t_host: float, blocks: list, stall: bool = False) -> None:
-        """Put decoded blocks on the host clock and queue them for the grid."""
+        """Put decoded blocks on the host clock and queue them for the grid (host-stamped
+        ones once their clock releases them: see :class:`HostStampedClock`)."""
         stamped = [b for b in blocks if b.sensor_clock and len(b.t)]
         if stamped:
             self.timing = "sensor-clock"
             if self.clock is None:
                 self.clock = StreamingClock(self._rp.clock)
             self.clock.update(max(float(b.t[-1]) for b in stamped), t_host)
-        mapped: dict[str, np.ndarray] = {}
+        ready: list[tuple[Any, np.ndarray]] = []
+        host = []
         for b in blocks:
             if not len(b.t):
                 continue
             if b.sensor_clock:
                 assert self.clock is not None
-                t = self.clock.to_host(b.t)
+                ready.append(([b], self.clock.to_host(b.t)))
             else:
-                self.timing = self.timing or "reconstructed"
-                other = mapped.get("gyr" if b.kind == "acc" else "acc")
-                if other is not None and len(other) == len(b.t):
-                    t = other  # same frames, same times (one clock per kind otherwise)
-                else:
-                    hc = self.host_clocks.get(b.kind)
-                    if hc is None:
-                        hc = self.host_clocks[b.kind] = HostStampedClock(
-                            self.info.rate_hz,
-                            self._rp.restart_gap_s,
-                            self._loss_window_s,
-                            self._rp.clock,
-                            self._peers,
-                        )
-                    t = hc.times(float(b.t[-1]), len(b.t), stall=stall)
-            t = _increasing(t, self._last[b.kind])
-            self._last[b.kind] = float(t[-1])
-            mapped[b.kind] = t
-        acc = next((b for b in blocks if b.kind == "acc" and len(b.t)), None)
-        gyr = next((b for b in blocks if b.kind == "gyr" and len(b.t)), None)
-        if (
-            acc is not None
-            and gyr is not None
-            and len(blocks) == 2
-            and mapped["acc"] is mapped["gyr"]
-            and not len(self._gyr_t)
-        ):  # the usual case: acc and gyro of the same frames, nothing pending
-            t = mapped["gyr"]
-            self._append(t, acc.values, gyr.values)
-            self._acc_t, self._acc_v = t[-1:], acc.values[-1:]
-            if self._first_acc is None:
-                self._first_acc = float(t[0])
-            return
-        for b in blocks:
-            if len(b.t):
+                host.append(b)
+        if host:
+            self.timing = self.timing or "reconstructed"
+            # blocks of the same frames share one clock and one set of times (the first
+            # kind's); a block of another length has its own kind's clock
+            same = [b for b in host if len(b.t) == len(host[0].t)]
+            groups = [same] + [[b] for b in host if len(b.t) != len(host[0].t)]
+            for g in groups:
+                hc = self._host_clock(g[0].kind)
+                ready += hc.push(float(g[0].t[-1]), len(g[0].t), g, stall=stall)
+        self._emit(ready)
+
+    def _emit(self, ready: list[tuple[Any, np.ndarray]]) -> None:
+        """Queue released ``(blocks, their common sample times)`` for the grid."""
+        for blocks, t_common in ready:
+            mapped: dict[str, np.ndarray] = {}
+            for b in blocks:
+                t = _increasing(t_common, self._last[b.kind])
+                self._last[b.kind] = float(t[-1])
+                mapped[b.kind] = t
+            acc = next((b for b in blocks if b.kind == "acc"), None)
+            gyr = next((b for b in blocks if b.kind == "gyr"), None)
+            if (
+                acc is not None
+                and gyr is not None
+                and len(blocks) == 2
+                and mapped["acc"] is mapped["gyr"]
+                and not len(self._gyr_t)
+            ):  # the usual case: acc and gyro of the same frames, nothing pending
+                t = mapped["gyr"]
+                self._append(t, acc.values, gyr.values)
+                self._acc_t, self._acc_v = t[-1:], acc.values[-1:]
+                if self._first_acc is None:
+                    self._first_acc = float(t[0])
+                continue
+            for b in blocks:
                 self._add_block(b.kind, mapped[b.kind], b.values)
-        self._merge()
+            self._merge()
 
     def add_samples(self, s: ImuSamples) -> None:
         if len(s) == 0:
@@ -540,7 +720,7 @@ class LivePipeline:
         options: PipelineOptions | None = None,
         *,
         reconstruct: ReconstructParams | None = None,
-        loss_window_s: float = 0.5,
+        loss_window_s: float = LOSS_WINDOW_S,
         auto_search_every_s: float = 1.0,
         keep_sample_times: bool = False,
     ) -> None:
