@@ -14,6 +14,7 @@ import argparse
 import itertools
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,12 @@ def run_one(cfg: SimConfig, folder: Path, method: str | None) -> dict:
     err = res.hip_rotation_deg[after] - sim.truth.hip_rotation_at(t[after])
     first = t[after] < t[after][0] + 60
     last = t[after] > t[after][-1] - 60
+    # per-minute RMSE after the calibration and its linear trend (° per minute): drift shows as
+    # a steady rise, noise as scatter around a flat line
+    minute = ((t[after] - t[after][0]) // 60).astype(int)
+    per_min = [np.sqrt(np.mean(err[minute == m] ** 2)) for m in range(int(minute.max()) + 1)]
+    per_min = per_min[:-1] if len(per_min) > 2 else per_min  # the last is a part minute
+    trend = float(np.polyfit(np.arange(len(per_min)), per_min, 1)[0]) if len(per_min) > 2 else 0.0
     reps, holds = res.exercise.reps, res.exercise.holds
     rp = _match([r.peak_s for r in reps], [r["peak_s"] for r in ev["reps"]], 1.0)
     peak_err = [reps[j].peak_deg - ev["reps"][i]["peak_deg"] for i, j in rp]
@@ -68,6 +75,7 @@ def run_one(cfg: SimConfig, folder: Path, method: str | None) -> dict:
         "rmse": float(np.sqrt(np.mean(err**2))),
         "rmse_first": float(np.sqrt(np.mean(err[first] ** 2))),
         "rmse_last": float(np.sqrt(np.mean(err[last] ** 2))),
+        "trend": trend,
         "max_err": float(np.abs(err).max()),
         "reps": (len(reps), len(ev["reps"])),
         "holds": (len(holds), len(ev["holds"])),
@@ -88,6 +96,9 @@ def main() -> None:
     ap.add_argument("--knee-play", type=float, default=2.0, help="tibial rotation per rep, °")
     ap.add_argument("--ideal", action="store_true", help="perfect sensors")
     ap.add_argument(
+        "--gyro-scale", type=float, default=None, help="gyro scale-factor error SD (0.01 = 1 %%)"
+    )
+    ap.add_argument(
         "--rest-drift", type=float, default=0.3, help="SD of the rest's change per settle, °"
     )
     ap.add_argument(
@@ -97,10 +108,13 @@ def main() -> None:
         "--rest-start", type=float, default=0.0, help="rest after the calibration, ° from start"
     )
     args = ap.parse_args()
+    errors = ImuErrorModel.ideal() if args.ideal else ImuErrorModel()
+    if args.gyro_scale is not None:
+        errors = replace(errors, gyro_scale=args.gyro_scale)
     rows = []
     print("SIMULATED data: accuracy against simulator ground truth, not real legs.")
     hdr = f"{'session':22} {'RMSE°':>6} {'1st min':>7} {'last':>6} {'max°':>6} {'reps':>7} "
-    print(hdr + f"{'peak°':>6} {'holds':>6} {'hold s':>6} {'xRT':>6}")
+    print(hdr + f"{'peak°':>6} {'holds':>6} {'hold s':>6} {'xRT':>6} {'trend':>6}")
     with tempfile.TemporaryDirectory() as tmp:
         grid = itertools.product(
             ("prone", "seated", "supine"), ("left", "right"), (25.0, None), range(args.seeds)
@@ -120,7 +134,7 @@ def main() -> None:
                     rest_range_deg=args.rest_range,
                     rest_start_deg=args.rest_start,
                 ),
-                errors=ImuErrorModel.ideal() if args.ideal else ImuErrorModel(),
+                errors=errors,
             )
             r = run_one(cfg, Path(tmp), args.fusion)
             rows.append(r)
@@ -128,7 +142,7 @@ def main() -> None:
                 f"{r['name']:22} {r['rmse']:6.2f} {r['rmse_first']:7.2f} {r['rmse_last']:6.2f}"
                 f" {r['max_err']:6.2f} {r['reps'][0]:3d}/{r['reps'][1]:<3d} {r['peak_err']:6.2f}"
                 f" {r['holds'][0]:2d}/{r['holds'][1]:<2d} {r['hold_err']:6.2f}"
-                f" {r['duration'] / r['elapsed']:6.0f}",
+                f" {r['duration'] / r['elapsed']:6.0f} {10 * r['trend']:+6.2f}",
                 flush=True,
             )
     rmse = np.array([r["rmse"] for r in rows])
@@ -138,7 +152,8 @@ def main() -> None:
     print(
         f"sessions: {len(rows)} ({args.minutes:g} min each, profile {args.profile}, "
         f"knee play ±{args.knee_play:g}°, rest {args.rest_start:+g}° ± {args.rest_range:g}° "
-        f"drifting {args.rest_drift:g}° per settle{', ideal sensors' if args.ideal else ''})"
+        f"drifting {args.rest_drift:g}° per settle{', ideal sensors' if args.ideal else ''}"
+        f"{'' if args.gyro_scale is None else f', gyro scale error {args.gyro_scale:g}'})"
     )
     print(
         f"hip rotation RMSE: median {np.median(rmse):.2f}°, worst {rmse.max():.2f}° "
@@ -149,6 +164,11 @@ def main() -> None:
         f"last minute minus first minute RMSE: mean {drift.mean():+.2f}°, worst "
         f"{drift.max():+.2f}°, {int((drift > 0).sum())}/{len(rows)} sessions worse at the end "
         "(target <= 0)"
+    )
+    trend = np.array([r["trend"] for r in rows]) * 10
+    print(
+        f"trend of the per-minute RMSE: mean {trend.mean():+.2f}° per 10 min (SD "
+        f"{trend.std():.2f}°), largest rise {trend.max():+.2f}° per 10 min"
     )
     print(
         f"exact rep count: {exact}/{len(rows)} sessions; worst peak error "
