@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from imuhip.align.streams import sensor_streams
 from imuhip.files.session_file import read_session
@@ -172,6 +174,39 @@ def test_host_stamped_clock_counts_a_real_loss_but_not_host_congestion():
         c.push(ti + lat + delay, 1)
         d.push(ti + lat + delay, 1)
     assert c.lost_samples == 0 and d.lost_samples == 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.0, 0.05),  # extra delay of this notification, s
+            st.integers(0, 3),  # notifications lost before it
+            st.sampled_from([1, 1, 1, 2]),  # samples in it
+        ),
+        min_size=1,
+        max_size=400,
+    ),
+    st.sampled_from([0.0, 1.5]),  # a silence (host stall or restart) in the middle, s
+)
+def test_host_stamped_clock_releases_every_notification_once_in_order(notes, silence):
+    """Whatever the arrival pattern (late runs, losses, held-up bursts, a silence), every
+    pushed notification comes out exactly once, in order, with one finite time per sample,
+    and nothing stays held after ``flush``."""
+    clock = HostStampedClock(100.0, peers={})
+    out = []
+    k = 0
+    for i, (delay, lost, n) in enumerate(notes):
+        k += lost + n
+        h = k * 0.01 + 0.003 + delay + (silence if i >= len(notes) // 2 else 0.0)
+        out += clock.push(h, n, (i, n))
+        out += clock.poll(h)
+    out += clock.flush()
+    assert not clock.holding
+    assert [item for item, _ in out] == [(i, n) for i, (_, _, n) in enumerate(notes)]
+    for (_, n), t in out:
+        assert len(t) == n and np.all(np.isfinite(t))
+    assert clock.lost_samples >= 0
 
 
 def test_sensor_gap_live_matches_batch(tmp_path):
