@@ -1,5 +1,4 @@
 import struct
-import time
 
 import numpy as np
 from hypothesis import given, settings
@@ -248,16 +247,17 @@ def test_reset_forgets_partial_frame():
     assert dec.stats.samples == 0
 
 
-def test_one_hour_at_100_hz_decodes_fast():
+def test_one_hour_at_100_hz_decodes_in_one_batch():
+    """An hour of notifications through the vectorised path (its speed is measured in
+    ``bench/read_speed.py``, not here)."""
     n = 360_000
     t, acc, gyr = motion(n)
     payloads = encode_notifications(t, acc, gyr)
     dec = get_decoder("witmotion-ble5")
-    t0 = time.perf_counter()
     b = by_kind(dec.decode_many(t, payloads))
-    elapsed = time.perf_counter() - t0
     assert len(b["acc"].t) == n and len(b["gyr"].t) == n
-    assert elapsed < 1.0, elapsed
+    np.testing.assert_array_equal(b["gyr"].t, t)
+    assert dec.stats.dropped == 0
 
 
 def test_profile_start_stop_and_commands():

@@ -14,6 +14,7 @@ from imuhip.cli import main
 from imuhip.config import load_pairing
 from imuhip.files.session_file import SessionWriter, read_session
 from imuhip.live.commands import assignments_for, output_path, pair_command, session_filename
+from imuhip.live.replay import session_items
 from imuhip.live.runner import RunOptions, run_session
 from imuhip.session import SessionHeader
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
@@ -99,10 +100,22 @@ def test_replay_is_paced(tmp_path, capsys, monkeypatch):
     sim = simulate(SimConfig(duration_s=40.0, content="rest", seed=3))
     path = tmp_path / "r.imuhip"
     write_simulation(sim, path)
+    # a clock that only moves while asleep: the pacing, not this machine's speed, is tested
+    now = [0.0]
     slept = []
-    monkeypatch.setattr("time.sleep", lambda s: slept.append(s))
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    monkeypatch.setattr("time.sleep", sleep)
+    monkeypatch.setattr("time.monotonic", lambda: now[0])
     assert main(["replay", "--speed", "10", "--plain", str(path)]) == 0
-    assert 3.5 < max(slept) < 4.5  # the last step waits for 40 s at 10x (sleep is mocked)
+    items = session_items(read_session(path))
+    span = items[-1].t - items[0].t  # the session's length, s
+    assert span > 40.0
+    assert sum(slept) == pytest.approx(span / 10, abs=0.02)  # paced at 10x
+    assert max(slept) <= 0.1 / 10 + 1e-9  # one 0.1 s step at a time
 
 
 def test_record_loop_with_vanishing_sensor_keeps_the_other_and_marks_the_gap(tmp_path):

@@ -58,6 +58,37 @@ def test_guidance_refuses_to_advance_without_stillness_then_gives_up():
     assert [e.data["phase"] for e in events] == ["still_start"]
 
 
+def test_guidance_starts_over_after_a_refusal_up_to_max_attempts():
+    events = []
+    g = Guidance(events.append, max_attempts=2)
+    st, t = _drive(g, lambda t: 99.0, 60.0)
+    assert st.done
+    assert g.retry(t, "too early")  # done: starting over is allowed now
+    assert g.attempts == 2
+    assert [e.data["phase"] for e in events] == [*PHASES, "still_start"]
+    assert events[-1].t == t
+    st = g.update(t + 0.1, 0.0)
+    assert st.phase == "still_start" and "attempt 2 of 2" in st.prompt
+    assert "too early" in st.detail
+    while not st.done:
+        t = round(t + 0.1, 6)
+        st = g.update(t, 99.0)
+    assert [e.data["phase"] for e in events] == [*PHASES, *PHASES]
+    # the last attempt refused too: the guidance stops and says why
+    assert not g.retry(t, "no knee bends found")
+    st = g.update(t + 0.1, 99.0)
+    assert st.abandoned and "refused 2 times" in st.detail and "no knee bends" in st.detail
+    assert len(events) == 8
+
+
+def test_guidance_retry_only_after_the_protocol_is_done():
+    events = []
+    g = Guidance(events.append)
+    g.start(0.0)
+    assert not g.retry(1.0, "refused")
+    assert [e.data["phase"] for e in events] == ["still_start"]
+
+
 def test_guidance_without_data_advances_on_time_and_follows_a_schedule():
     events = []
     g = Guidance(events.append)

@@ -127,6 +127,42 @@ def test_witmotion_live_counts_and_places_losses_as_batch(tmp_path):
     assert np.percentile(np.abs(rel), 99) < 0.003
 
 
+def test_refused_attempt_then_calibration_again_live_and_batch(tmp_path):
+    """Live guidance after a refused calibration starts the protocol over: the file holds two
+    sets of marks. Batch and live both refuse the first (the knee was never bent) and
+    calibrate from the second, with the same result."""
+    from imuhip.errors import CalibrationError
+    from imuhip.files.session_file import write_session
+    from imuhip.pipeline import mark_sets
+    from imuhip.sim.scripts import ScriptOptions
+
+    sim, s = _session(tmp_path, seed=4, duration_s=90.0, script=ScriptOptions(failed_attempt=True))
+    first, second = mark_sets(s.events)
+    assert first == sim.script.failed_phase_starts and second == sim.script.phase_starts
+    batch = analyze_session(s)
+    assert batch.calibration.phase_times["still_start"][0] == pytest.approx(
+        second["still_start"], abs=0.02
+    )
+    assert len(batch.exercise.reps) == len(sim.truth.events["reps"])
+    lp = _live(s)
+    assert lp.state.status == "ready"
+    assert lp.calibration.phase_times == batch.calibration.phase_times
+    assert [r.peak_deg for r in lp.result.reps] == pytest.approx(
+        [r.peak_deg for r in batch.exercise.reps], abs=1e-6
+    )
+    # the refused attempt alone: both say why
+    only = tmp_path / "only.imuhip"
+    write_session(
+        only, s.header, samples=s.samples,
+        events=[e for e in s.events if e.t < second["still_start"]],
+    )  # fmt: skip
+    s1 = read_session(only)
+    with pytest.raises(CalibrationError, match="no knee bends found"):
+        analyze_session(s1)
+    lp1 = _live(s1)
+    assert lp1.state.status == "failed" and "no knee bends found" in lp1.state.message
+
+
 def test_session_without_marks_finds_the_calibration(tmp_path):
     _, s = _session(tmp_path, seed=2, duration_s=70.0, marks=False)
     batch = analyze_session(s)

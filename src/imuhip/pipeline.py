@@ -9,6 +9,7 @@ chunk by chunk (the streaming forms of each stage give the same numbers as the b
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,14 +17,14 @@ import numpy as np
 from imuhip.align.streams import SensorStream, sensor_streams
 from imuhip.analysis.detector import DetectorParams
 from imuhip.analysis.exercise import ExerciseResult, analyze_exercise
-from imuhip.calibration_protocol import START_POSE_SHANK_TILT_DEG
+from imuhip.calibration_protocol import PHASE_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
 from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fusion.orientation import DEFAULT_METHOD, estimate_orientation
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import hip_rotation
 from imuhip.joint.phases import phases_from_marks
 from imuhip.samples import ImuSamples
-from imuhip.session import Session
+from imuhip.session import Event, Session
 
 #: A gap longer than this (seconds) in either sensor is a lost stretch, not a few lost packets.
 LONG_GAP_S = 0.25
@@ -142,12 +143,53 @@ def _grid_rate(session: Session, streams: dict[str, SensorStream], opts: Pipelin
     return 1.0 / float(np.median(np.diff(streams["thigh"].samples.t)))
 
 
-def _marks(session: Session) -> dict[str, float]:
-    return {
-        str(e.data.get("phase")): e.t
-        for e in session.events
-        if e.kind == "calibration_phase" and e.data.get("phase")
-    }
+def mark_sets(events: Iterable[Event]) -> list[dict[str, float]]:
+    """The calibration phase marks of live guidance, one dict (phase -> start time, s) per
+    attempt: each ``still_start`` mark begins a new attempt (the guidance starts over after a
+    refused calibration)."""
+    sets: list[dict[str, float]] = []
+    for e in sorted(
+        (e for e in events if e.kind == PHASE_EVENT and e.data.get("phase")), key=lambda e: e.t
+    ):
+        phase = str(e.data["phase"])
+        if not sets or (phase == PHASES[0] and sets[-1]):
+            sets.append({})
+        sets[-1][phase] = float(e.t)
+    return sets
+
+
+def _calibrate(
+    session: Session,
+    grid: Grid,
+    q_t: np.ndarray,
+    q_s: np.ndarray,
+    undefined: np.ndarray,
+    rate: float,
+) -> Calibration:
+    """Calibrate from the first attempt of live guidance that works (as live does: after a
+    refusal it waits for the next attempt); without usable marks, from the movements found in
+    the data. Raises the last attempt's :class:`CalibrationError` when none works."""
+    error: CalibrationError | None = None
+    attempts = [phases_from_marks(grid.t, m) for m in mark_sets(session.events)]
+    for phases in [p for p in attempts if p is not None] or [None]:
+        try:
+            cal = calibrate(
+                grid.t,
+                grid.thigh.gyr,
+                grid.shin.gyr,
+                q_t,
+                q_s,
+                side=session.header.side,
+                rate_hz=rate,
+                phases=phases,
+                shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(session.header.exercise),
+            )
+            check_calibration_data(grid.t, undefined, cal)
+            return cal
+        except CalibrationError as exc:
+            error = exc
+    assert error is not None
+    raise error
 
 
 def check_calibration_data(t: np.ndarray, undefined: np.ndarray, cal: Calibration) -> None:
@@ -239,20 +281,8 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     gyr_s = np.where(lost[:, None], 0.0, grid.shin.gyr)
     q_t = estimate_orientation(gyr_t, grid.thigh.acc, rate_hz=rate, **kw)
     q_s = estimate_orientation(gyr_s, grid.shin.acc, rate_hz=rate, **kw)
-    phases = phases_from_marks(grid.t, _marks(session))
-    cal = calibrate(
-        grid.t,
-        grid.thigh.gyr,
-        grid.shin.gyr,
-        q_t,
-        q_s,
-        side=session.header.side,
-        rate_hz=rate,
-        phases=phases,
-        shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(session.header.exercise),
-    )
     undefined = _after(lost, round(RECOVERY_S * rate))
-    check_calibration_data(grid.t, undefined, cal)
+    cal = _calibrate(session, grid, q_t, q_s, undefined, rate)
     k0, k1 = cal.phases.still_end
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
 

@@ -41,6 +41,8 @@ from imuhip.joint.geometry import (
 )
 from imuhip.joint.heading import heading_roots
 from imuhip.joint.phases import (
+    MIN_BEND_DEG,
+    MIN_ROCK_DEG,
     MOVING_RATE,
     Phases,
     find_phases,
@@ -355,6 +357,17 @@ def calibrate(
         heading_spread_deg=spread,
         still_rms_dps=still_rms,
     )
+    # marked phases (live guidance) come with no check that the movements were done
+    if bend_range < MIN_BEND_DEG:
+        raise CalibrationError(
+            f"no knee bends found in the bends step (the knee moved {bend_range:.0f}°): bend "
+            "the knee slowly three times, keeping the thigh still"
+        )
+    if rock_range < MIN_ROCK_DEG:
+        raise CalibrationError(
+            f"no leg rocks found in the rocks step (the shin turned {rock_range:.1f}° about "
+            "the thigh): rock the leg gently three times, inward first"
+        )
     if knee_fit < 0.6:
         raise CalibrationError(
             "the knee bends did not rotate the shin about one axis (fit "

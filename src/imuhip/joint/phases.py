@@ -118,6 +118,12 @@ def first_excursion_sign(w: np.ndarray, axis: np.ndarray, dt: float) -> float:
     return 1.0 if phi[int(np.argmax(big))] >= 0 else -1.0
 
 
+#: Least knee movement (degrees) that counts as the protocol's knee bends.
+MIN_BEND_DEG = 8.0
+#: Least rotation about the femur axis (degrees) that counts as the protocol's leg rocks.
+MIN_ROCK_DEG = 1.5
+
+
 def find_phases(
     t: np.ndarray,
     gyr_thigh: np.ndarray,
@@ -128,8 +134,8 @@ def find_phases(
     search_motion_s: float = 60.0,
     min_still_start_s: float = 2.0,
     min_still_end_s: float = 1.5,
-    min_bend_deg: float = 8.0,
-    min_rock_deg: float = 1.5,
+    min_bend_deg: float = MIN_BEND_DEG,
+    min_rock_deg: float = MIN_ROCK_DEG,
 ) -> Phases:
     """Locate the calibration phases; :class:`CalibrationError` says what is missing.
 

@@ -16,6 +16,9 @@ Advancing:
 - ``still_end``: after ``duration_s`` once the leg has been still ``min_duration_s`` (or, if it
   never is, after ``still_timeout_s``, with a warning: the calibration may then be poor).
 
+After a refused calibration the caller starts the protocol over with :meth:`Guidance.retry`
+(new marks; the analysis takes the first attempt that works), up to ``max_attempts`` in all.
+
 Without stillness information (``still_s=None``: no data yet) still steps advance on time.
 A ``schedule`` (phase -> seconds after :meth:`Guidance.start`) replaces all of this with fixed
 step starts: ``imuhip demo`` uses it so that the prompts follow the simulated person's script.
@@ -66,6 +69,7 @@ class Guidance:
         steps: the protocol.
         still_timeout_s: longest wait for stillness in a still step.
         schedule: fixed step starts (phase -> seconds after start), e.g. a scripted user.
+        max_attempts: most times the protocol is guided (the first and the retries).
     """
 
     def __init__(
@@ -75,8 +79,11 @@ class Guidance:
         steps: tuple[Step, ...] = STEPS,
         still_timeout_s: float = 30.0,
         schedule: Mapping[str, float] | None = None,
+        max_attempts: int = 3,
     ) -> None:
         self.emit = emit
+        self.max_attempts = max_attempts
+        self.attempts = 0
         self.steps = steps
         self.still_timeout_s = still_timeout_s
         self.schedule = dict(schedule) if schedule is not None else None
@@ -95,8 +102,29 @@ class Guidance:
     def start(self, now: float) -> GuidanceStatus:
         """Begin the first step at ``now``."""
         self.t0 = now
+        self.attempts = 1
         self._begin(0, now)
         return self.update(now, None)
+
+    def retry(self, now: float, reason: str) -> bool:
+        """The calibration from the finished protocol was refused (``reason``, the analysis's
+        message): start the protocol over at ``now``, or, after ``max_attempts``, stop guiding
+        with the reason. Returns whether it starts over."""
+        if not self.done or self.abandoned:
+            return False
+        if self.attempts >= self.max_attempts:
+            self.abandoned = True
+            self.changed = True
+            self.warning = (
+                f"the calibration was refused {self.attempts} times ({reason}); check the straps "
+                "and which sensor is on which segment, then start a new session"
+            )
+            return False
+        self.attempts += 1
+        self.warning = f"calibration refused: {reason}. Once more, please"
+        self.schedule = None  # a scripted schedule covers the first attempt only
+        self._begin(0, now)
+        return True
 
     def abort(self, message: str) -> None:
         """Stop guiding (e.g. the session ends before the protocol does)."""
@@ -181,7 +209,11 @@ class Guidance:
                 if still > 0
                 else "waiting for the leg to be still"
             )
-        return GuidanceStatus(self.index, n, s.phase, s.prompt, progress, detail)
+        prompt = s.prompt
+        if self.attempts > 1 and self.index == 0:  # why it starts over
+            prompt = f"{s.prompt} (attempt {self.attempts} of {self.max_attempts})"
+            detail = f"{self.warning}. {detail}"
+        return GuidanceStatus(self.index, n, s.phase, prompt, progress, detail)
 
     @property
     def status(self) -> GuidanceStatus | None:

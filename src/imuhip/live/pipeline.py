@@ -799,7 +799,15 @@ class LivePipeline:
     def event(self, e: Event, *, advance: bool = True) -> list[AnalysisEvent]:
         """A session event; calibration phase marks drive the calibration."""
         if e.kind == PHASE_EVENT and e.data.get("phase") in PHASES:
-            self.marks[str(e.data["phase"])] = float(e.t)
+            phase = str(e.data["phase"])
+            if phase == PHASES[0] and self.marks and self.calibration is None:
+                # the guidance starts over (after a refused calibration): a new attempt, as
+                # batch takes them (:func:`imuhip.pipeline.mark_sets`)
+                self.marks = {}
+                if self.state.status == "failed":
+                    self.state.status = "calibrating"
+                    self.state.message = ""
+            self.marks[phase] = float(e.t)
             self._marks_seen = True
             return self.advance() if advance else []
         return []

@@ -212,6 +212,11 @@ async def run_session(
             view.analysis(evs)
             g = None
             if guidance is not None:
+                # refused: guide the protocol again (the analysis takes the first attempt that
+                # works, live and from the file)
+                refused = guidance.done and pipe.state.status == "failed"
+                if refused and guidance.retry(now, pipe.state.message):
+                    notice = "calibration refused: starting it again"
                 still = pipe.state.still_s if pipe.state.t is not None else None
                 g = guidance.update(now, still)
             for k in keys.read() if keys is not None else "":

@@ -57,6 +57,8 @@ class ScriptOptions:
         hold_s: (min, max) hold duration.
         knee_play_deg: largest axial rotation of the tibia at the knee during a rep, degrees
             (each rep draws one in ±this; the shin sensor reads it as hip rotation).
+        failed_attempt: a first calibration attempt in which the leg stays still through the
+            knee-bend step (a refused calibration), then the whole protocol again.
     """
 
     soft_tissue: float | None = None
@@ -68,6 +70,7 @@ class ScriptOptions:
     holds: int | None = None
     hold_s: tuple[float, float] = (5.0, 30.0)
     knee_play_deg: float = 2.0
+    failed_attempt: bool = False
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Script:
         tracks: ``JointAngles`` field name -> Track in degrees (hip_flexion, hip_adduction,
             hip_rotation, knee_flexion, knee_rotation, knee_varus, thigh_skin_rotation).
         phase_starts: calibration phase -> time the guidance would announce it, seconds.
+        failed_phase_starts: the same for a refused first attempt (None without one).
         calibration_end_s: end of the protocol's final still step.
         reps, holds: the truth.
         duration_s: session length.
@@ -95,6 +99,7 @@ class Script:
     holds: list[HoldTruth] = field(default_factory=list)
     duration_s: float = 0.0
     soft_tissue: float = 1.0
+    failed_phase_starts: dict[str, float] | None = None
 
     def angles(self, t: np.ndarray) -> JointAngles:
         """Joint angles in radians at times ``t`` (seconds)."""
@@ -105,6 +110,7 @@ class Script:
         return {
             "calibration_end_s": self.calibration_end_s,
             "phase_starts": dict(self.phase_starts),
+            "failed_phase_starts": self.failed_phase_starts,
             "reps": [asdict(r) for r in self.reps],
             "holds": [asdict(h) for h in self.holds],
             "soft_tissue": self.soft_tissue,
@@ -167,15 +173,20 @@ class _Builder:
         return self.p.adduction_per_rotation * (rot - self.rest) + self.rng.normal(0, 0.3)
 
 
-def _calibration(b: _Builder) -> dict[str, float]:
+def _calibration(b: _Builder, skip_bends: bool = False) -> dict[str, float]:
+    """The protocol from ``b.now`` on; ``skip_bends``: the leg stays still through the bends
+    step (for as long as they would take). Returns phase -> start time, seconds."""
     u = b.rng.uniform
-    marks = {"still_start": 0.0}
+    marks = {"still_start": b.now}
     b.hold(u(3.5, 5.0))
     marks["bends"] = b.now
     b.hold(u(0.3, 0.8))  # reaction time after the prompt
     for _ in range(protocol.step("bends").repetitions):
         bend = u(25.0, 40.0)
         d = u(0.8, 1.3)
+        if skip_bends:
+            b.hold(2 * d + 0.5)
+            continue
         b.move(d, knee=b.knee0 + bend, flex=b.flex0 + b.p.knee_bend_coupling * bend)
         b.hold(u(0.1, 0.3))
         b.move(d, knee=b.knee0, flex=b.flex0)
@@ -256,9 +267,14 @@ def make_script(
     opts = opts or ScriptOptions()
     soft = opts.soft_tissue if opts.soft_tissue is not None else float(rng.uniform(0.4, 0.75))
     b = _Builder(p, rng, soft)
+    failed = None
+    if opts.failed_attempt:
+        failed = _calibration(b, skip_bends=True)
+        b.hold(rng.uniform(2.0, 4.0))  # the refusal is shown; the guidance starts again
     marks = _calibration(b)
     cal_end = b.now
     script = Script(p.name, side, b.tr, marks, cal_end, soft_tissue=soft)
+    script.failed_phase_starts = failed
     b.rest = opts.rest_start_deg
     _settle(b, opts, rng.uniform(2.0, 4.0))
     end_by = duration_s - 3.0

@@ -203,9 +203,11 @@ def simulate(cfg: SimConfig) -> Simulation:
     )
     events = []
     if cfg.marks:
+        attempts = [script.failed_phase_starts or {}, script.phase_starts]
         events = [
             Event(float(ts), PHASE_EVENT, None, {"phase": ph})
-            for ph, ts in script.phase_starts.items()
+            for marks in attempts
+            for ph, ts in marks.items()
         ]
     notes: dict[str, Notifications] = {}
     sensors = tuple(SensorInfo(r, rate_hz=rate) for r in roles)
