@@ -92,10 +92,12 @@ LATE_FRACTION = 0.75
 #: few connection events up (tens of ms) and end with the backlog arriving on time.
 LOSS_WINDOW_S = 0.2
 MIN_LATE_NOTES = 5
-#: Another sensor's late run that began within this long (seconds) of this one's is taken for
-#: the host falling behind (a busy event loop delays every callback at once), not a loss: such
-#: runs wait until they end (no loss), for at most ``CONGESTION_WAIT_S``.
+#: Another sensor's late run that began within this long (seconds) of this one's, both late by
+#: ``HOST_LATE_MIN_PERIODS`` notification periods or more, is taken for the host falling behind
+#: (a busy event loop delays every callback at once), not a loss: such runs wait until they end
+#: (no loss), for at most ``CONGESTION_WAIT_S``.
 LATE_ONSET_S = 0.05
+HOST_LATE_MIN_PERIODS = 3.0
 CONGESTION_WAIT_S = 2.0
 #: Notifications closer than this many sample periods after a host stall's silence are its
 #: pile (held up together; as ``ReconstructParams.pile_fraction``).
@@ -149,8 +151,9 @@ class HostStampedClock:
             most a late run holds samples back, unless the host seems behind).
         clock: clock model parameters.
         peers: a dict shared by the host-stamped channels of one host: a late run that began
-            together with another sensor's (within ``LATE_ONSET_S``) is the host, not the
-            link, being behind; it waits to end, for at most ``CONGESTION_WAIT_S``.
+            together with another sensor's (within ``LATE_ONSET_S``, both at least
+            ``HOST_LATE_MIN_PERIODS`` late) is the host, not the link, being behind; it waits
+            to end, for at most ``CONGESTION_WAIT_S``.
     """
 
     def __init__(
@@ -185,6 +188,7 @@ class HostStampedClock:
         self._held_n = 0
         self._late_since = math.inf
         self._late_min = math.inf
+        self._run_floor = 0.0
         self.lost_samples = 0
         self.segments = 0
         self.peers = peers if peers is not None else {}
@@ -255,7 +259,9 @@ class HostStampedClock:
         # floor itself wanders by up to a connection interval as the connection-event phase
         # drifts against the sample clock)
         late = h - self._map((self._last_index + self._held_n + n) * self.period)
-        floor = self._recent_floor(h)
+        # a run is judged against the floor from before it (the on-time arrivals of the last
+        # FLOOR_WINDOW_S would otherwise age out while the host seems behind)
+        floor = self._run_floor if self._held else self._recent_floor(h)
         late -= floor
         if late <= LATE_FRACTION * step:
             out = self._release(0)  # the run ended on time: held up, nothing lost
@@ -263,11 +269,11 @@ class HostStampedClock:
             self._note_on_time(h, late + floor)
             return out
         if not self._held:
-            self._late_since, self._late_min = h, math.inf
-            self.peers[id(self)] = h
+            self._late_since, self._late_min, self._run_floor = h, math.inf, floor
         self._held.append((h, n, item))
         self._held_n += n
         self._late_min = min(self._late_min, late)
+        self.peers[id(self)] = (self._late_since, self._late_min)
         if self._loss_shown(h):
             return self._release(self._n_typ * round(self._late_min / step))
         return []
@@ -297,24 +303,22 @@ class HostStampedClock:
 
     def flush(self) -> list[tuple[Any, np.ndarray]]:
         """Release what is held now (end of data, silence), decided on what has arrived."""
-        if self._warm:
-            return self._end_warm_up()
-        if not self._held:
-            return []
-        m = 0
-        if self._loss_shown(self._held[-1][0], waited=True):
-            m = self._n_typ * round(self._late_min / (self._n_typ * self.period))
-        return self._release(m)
+        out = self._end_warm_up()
+        while self._held:  # a loss re-takes the rest, which may hold a run of its own
+            m = 0
+            if len(self._held) >= MIN_LATE_NOTES:  # late to the end: as long a run as there is
+                m = self._n_typ * round(self._late_min / (self._n_typ * self.period))
+            out += self._release(m)
+        return out
 
     def _wait_s(self) -> float:
         return CONGESTION_WAIT_S if self._host_late() else self.loss_window_s
 
-    def _loss_shown(self, h: float, waited: bool = False) -> bool:
-        """Whether the held run shows a loss at receive time ``h`` (``waited``: decide now,
-        host or not)."""
+    def _loss_shown(self, h: float) -> bool:
+        """Whether the held run shows a loss at receive time ``h``."""
         if len(self._held) < MIN_LATE_NOTES or h - self._late_since < self.loss_window_s:
             return False
-        return waited or not self._host_late() or h - self._late_since >= CONGESTION_WAIT_S
+        return not self._host_late() or h - self._late_since >= CONGESTION_WAIT_S
 
     def _release(self, lost: int) -> list[tuple[Any, np.ndarray]]:
         """Place the held run, ``lost`` samples missing before its first notification. With
@@ -341,10 +345,15 @@ class HostStampedClock:
         return self._map_many(idx * self.period)
 
     def _host_late(self) -> bool:
-        """Whether another sensor's late run began together with this one's."""
+        """Whether another sensor's late run began together with this one's, both by at
+        least ``HOST_LATE_MIN_PERIODS`` (two sensors losing a notification or two within the
+        same 50 ms is not that rare; a host falling that far behind for ``loss_window_s``
+        would look like a loss of several notifications on every sensor)."""
         me = id(self)
-        return any(
-            k != me and abs(t - self._late_since) <= LATE_ONSET_S for k, t in self.peers.items()
+        far = HOST_LATE_MIN_PERIODS * self._n_typ * self.period
+        return self._late_min >= far and any(
+            k != me and abs(since - self._late_since) <= LATE_ONSET_S and least >= far
+            for k, (since, least) in self.peers.items()
         )
 
     def _count_typ(self, n: int) -> None:
