@@ -24,6 +24,7 @@ from imuhip.pipeline import PipelineOptions, analyze_session
 from imuhip.sim.scripts import ScriptOptions
 from imuhip.sim.sensor_model import ImuErrorModel
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+from imuhip.sim.transport import LinkModel
 
 
 def _match(found: list[float], true: list[float], tol: float) -> list[tuple[int, int]]:
@@ -96,6 +97,12 @@ def main() -> None:
     ap.add_argument("--knee-play", type=float, default=2.0, help="tibial rotation per rep, °")
     ap.add_argument("--ideal", action="store_true", help="perfect sensors")
     ap.add_argument(
+        "--link-loss", type=float, default=0.0, help="vendor profiles: notification loss rate"
+    )
+    ap.add_argument(
+        "--conn-interval", type=float, default=0.015, help="vendor profiles: BLE interval, s"
+    )
+    ap.add_argument(
         "--gyro-scale", type=float, default=None, help="gyro scale-factor error SD (0.01 = 1 %%)"
     )
     ap.add_argument(
@@ -135,6 +142,11 @@ def main() -> None:
                     rest_start_deg=args.rest_start,
                 ),
                 errors=errors,
+                link=LinkModel(
+                    connection_interval_s=args.conn_interval,
+                    loss_prob=args.link_loss,
+                    loss_burst=1.5,
+                ),
             )
             r = run_one(cfg, Path(tmp), args.fusion)
             rows.append(r)
@@ -153,7 +165,14 @@ def main() -> None:
         f"sessions: {len(rows)} ({args.minutes:g} min each, profile {args.profile}, "
         f"knee play ±{args.knee_play:g}°, rest {args.rest_start:+g}° ± {args.rest_range:g}° "
         f"drifting {args.rest_drift:g}° per settle{', ideal sensors' if args.ideal else ''}"
-        f"{'' if args.gyro_scale is None else f', gyro scale error {args.gyro_scale:g}'})"
+        f"{'' if args.gyro_scale is None else f', gyro scale error {args.gyro_scale:g}'}"
+        + (
+            ""
+            if args.profile == "samples"
+            else f", BLE interval {1e3 * args.conn_interval:g} ms, {100 * args.link_loss:g} % "
+            "of notifications lost"
+        )
+        + ")"
     )
     print(
         f"hip rotation RMSE: median {np.median(rmse):.2f}°, worst {rmse.max():.2f}° "
