@@ -27,15 +27,17 @@ recorded file (tested):
   run is decided: one on time ends it (held up, nothing lost), or it lasts ``loss_window_s``
   (0.2 s): whole notifications of its smallest lateness were lost just before it, and every
   held sample gets its true index. So counts match batch and samples after a loss are not a
-  period early; the cost is that many milliseconds of latency while a run is open (runs that
-  start together on two sensors wait up to 2 s: the host, not a link, may be behind). A
-  silence over ``restart_gap_s`` is decided as in batch: the samples of the notifications
-  arriving in the next ``PILE_WINDOW_S`` (50 ms) are held back; a pile of held samples
-  (:func:`~imuhip.align.reconstruct.stall_pile_needed`) is a host stall and the segment goes
-  on, else a new segment starts (see :class:`_SensorInput`). Live and batch times then agree
-  to about a millisecond on SIMULATED links with losses (tested). One batch refinement has no
-  live counterpart yet: the batch places ambiguous losses with the decoded gyro (live keeps
-  the least-latency place).
+  period early; the cost is that many milliseconds of latency while a run is open (runs of 3
+  or more periods that start together on two sensors wait up to 2 s: the host, not a link,
+  may be behind). A silence over ``restart_gap_s`` is decided as in batch: the samples of the
+  notifications arriving in the next ``PILE_WINDOW_S`` (50 ms) are held back; a pile of held
+  samples (:func:`~imuhip.align.reconstruct.stall_pile_needed`) is a host stall and the
+  segment goes on, else a new segment starts (see :class:`_SensorInput`). On SIMULATED lossy
+  links live counts the lost samples as batch does (tested) and its times follow batch's;
+  where the connection-event phase wraps slowly against a sensor clock a few tens of ppm off
+  both drift apart from the truth by several milliseconds (see
+  :mod:`imuhip.align.reconstruct`). One batch refinement has no live counterpart yet: the
+  batch places ambiguous losses with the decoded gyro (live keeps the least-latency place).
 
 The grid is the batch grid: ``start = max(first thigh, first shin sample)``, points
 ``start + k / rate`` emitted as soon as both sensors have a sample at or after them, values
@@ -256,11 +258,10 @@ class HostStampedClock:
         """Place a notification now or hold it in the late run; what that releases."""
         step = self._n_typ * self.period
         # lateness against the clock model, above the recent floor of on-time arrivals (the
-        # floor itself wanders by up to a connection interval as the connection-event phase
-        # drifts against the sample clock)
+        # floor wanders by a fraction of a period as the connection-event phase drifts against
+        # the sample clock); a run is judged against the floor from before it, which would
+        # otherwise age out while the run waits
         late = h - self._map((self._last_index + self._held_n + n) * self.period)
-        # a run is judged against the floor from before it (the on-time arrivals of the last
-        # FLOOR_WINDOW_S would otherwise age out while the host seems behind)
         floor = self._run_floor if self._held else self._recent_floor(h)
         late -= floor
         if late <= LATE_FRACTION * step:
@@ -292,9 +293,9 @@ class HostStampedClock:
         return r[0][1] if r else 0.0
 
     def poll(self, t_host: float) -> list[tuple[Any, np.ndarray]]:
-        """Decide a held run whose time is up at ``t_host`` (any later receive time, also
-        another sensor's) though no notification of this channel came; return what it
-        releases."""
+        """Decide a held run, or end a warm-up, whose time is up at ``t_host`` (any later
+        receive time, also another sensor's) though no notification of this channel came;
+        return what that releases."""
         if self._held and t_host - self._late_since >= self._wait_s() + self.loss_window_s:
             return self.flush()
         if self._warm and t_host - self._segment_h0 >= LOSS_WARM_UP_S + self.loss_window_s:
@@ -306,7 +307,7 @@ class HostStampedClock:
         out = self._end_warm_up()
         while self._held:  # a loss re-takes the rest, which may hold a run of its own
             m = 0
-            if len(self._held) >= MIN_LATE_NOTES:  # late to the end: as long a run as there is
+            if len(self._held) >= MIN_LATE_NOTES:  # still late when the data ends: a loss
                 m = self._n_typ * round(self._late_min / (self._n_typ * self.period))
             out += self._release(m)
         return out
