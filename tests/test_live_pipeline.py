@@ -144,6 +144,7 @@ def test_refused_attempt_then_calibration_again_live_and_batch(tmp_path):
         second["still_start"], abs=0.02
     )
     assert len(batch.exercise.reps) == len(sim.truth.events["reps"])
+    assert len(batch.warnings) == 1 and "no knee bends found" in batch.warnings[0]
     lp = _live(s)
     assert lp.state.status == "ready"
     assert lp.calibration.phase_times == batch.calibration.phase_times

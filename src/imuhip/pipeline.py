@@ -165,11 +165,13 @@ def _calibrate(
     q_s: np.ndarray,
     undefined: np.ndarray,
     rate: float,
-) -> Calibration:
+) -> tuple[Calibration, list[str]]:
     """Calibrate from the first attempt of live guidance that works (as live does: after a
     refusal it waits for the next attempt); without usable marks, from the movements found in
-    the data. Raises the last attempt's :class:`CalibrationError` when none works."""
+    the data. Returns it and a note per refused attempt. Raises the last attempt's
+    :class:`CalibrationError` when none works."""
     error: CalibrationError | None = None
+    refused: list[str] = []
     attempts = [phases_from_marks(grid.t, m) for m in mark_sets(session.events)]
     for phases in [p for p in attempts if p is not None] or [None]:
         try:
@@ -185,9 +187,12 @@ def _calibrate(
                 shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(session.header.exercise),
             )
             check_calibration_data(grid.t, undefined, cal)
-            return cal
+            return cal, refused
         except CalibrationError as exc:
             error = exc
+            if phases is not None:
+                start = grid.t[phases.still_start[0]]
+                refused.append(f"the calibration begun at {start:.1f} s was refused ({exc})")
     assert error is not None
     raise error
 
@@ -282,7 +287,7 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     q_t = estimate_orientation(gyr_t, grid.thigh.acc, rate_hz=rate, **kw)
     q_s = estimate_orientation(gyr_s, grid.shin.acc, rate_hz=rate, **kw)
     undefined = _after(lost, round(RECOVERY_S * rate))
-    cal = _calibrate(session, grid, q_t, q_s, undefined, rate)
+    cal, refused = _calibrate(session, grid, q_t, q_s, undefined, rate)
     k0, k1 = cal.phases.still_end
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
 
@@ -316,5 +321,5 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         streams,
         on_grid(ang.knee_flexion_deg),
         on_grid(ang.hip_flexion_deg),
-        heading_warnings(grid.t[k0:], ang.rest_seen, cal),
+        (*refused, *heading_warnings(grid.t[k0:], ang.rest_seen, cal)),
     )
