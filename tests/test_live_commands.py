@@ -96,6 +96,25 @@ def test_replay_max_speed_prints_analyze_figures_exactly(tmp_path, capsys):
     assert out.strip().splitlines()[-1].startswith(f"result: reps {doc['summary']['rep_count']}")
 
 
+def test_replay_of_a_refused_then_repeated_calibration(tmp_path, capsys):
+    """The file holds two calibration attempts (the first without knee bends): the replay
+    shows the refusal, the protocol's steps again from the first, then the same figures as
+    analyze."""
+    from imuhip.sim.scripts import ScriptOptions
+
+    cfg = SimConfig(duration_s=100.0, marks=True, seed=4, script=ScriptOptions(failed_attempt=True))
+    path = tmp_path / "again.imuhip"
+    write_simulation(simulate(cfg), path)
+    doc = _analyze(path, capsys)
+    assert any("was refused" in w for w in doc["warnings"])
+    assert main(["replay", "--speed", "max", "--plain", str(path)]) == 0
+    out = capsys.readouterr().out
+    steps = re.findall(r"calibration (\d)/4", out)
+    assert steps == ["1", "2", "3", "4", "1", "2", "3", "4"]
+    assert out.index("calibration failed: no knee bends found") < out.rindex("calibration 1/4")
+    assert out.strip().splitlines()[-1].startswith(f"result: reps {doc['summary']['rep_count']}")
+
+
 def test_replay_is_paced(tmp_path, capsys, monkeypatch):
     sim = simulate(SimConfig(duration_s=40.0, content="rest", seed=3))
     path = tmp_path / "r.imuhip"

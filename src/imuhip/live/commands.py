@@ -419,8 +419,10 @@ def replay_command(
         seen = [e for e in marks if e.t <= t]
         if not marks or not seen:
             return None
-        i = len(seen) - 1
-        step = STEPS[min(i, len(STEPS) - 1)]
+        # the step of the latest mark (a refused calibration is guided again: marks repeat)
+        phase = seen[-1].data.get("phase")
+        i = next((k for k, s in enumerate(STEPS) if s.phase == phase), len(STEPS) - 1)
+        step = STEPS[i]
         if pipe.state.status == "ready":
             return GuidanceStatus(len(STEPS), len(STEPS), None, "Calibration done", 1.0, done=True)
         prog = min(1.0, (t - seen[-1].t) / step.duration_s)
