@@ -28,8 +28,8 @@ losses by their regularity:
    ``eps < 0``, and up at the wraps of ``eps > 0``.
 4. **Wraps**: the longest chain of such steps with a slowly changing spacing (consecutive
    spacings within ``wrap_spacing_tol`` plus ``wrap_slack_events``; for ``eps > 0`` a wrap can
-   coincide with a lost sample and cancel, so one missing step may be bridged) is the wrap
-   sequence if a chain as long is unlikely among that many randomly placed steps (expected
+   coincide with a lost sample and cancel, so up to two missing steps may be bridged) is the
+   wrap sequence if a chain as long is unlikely among that many randomly placed steps (expected
    number below ``false_alarm``): losses are random, the wraps a regular comb. The chain is
    continued to both ends of the segment one spacing at a time (the nearest step, or the
    predicted place where there is none).
@@ -200,12 +200,13 @@ def _chain_links(
 
 def _chain(x: np.ndarray, tmin: float, tmax: float, p: EventParams, gaps: bool) -> np.ndarray:
     """Longest chain of step positions ``x`` (events, sorted) whose consecutive spacings lie in
-    ``[tmin, tmax]`` (events) and change slowly; with ``gaps`` a spacing may also be about twice
-    the previous one (one wrap hidden). Returns the positions with hidden wraps filled in, or an
-    empty array when even the longest chain is not significant: a chain of ``k`` links is
-    expected ``links · hit^(k-1)`` times among randomly placed steps, ``hit`` being the chance
-    that one lands within the tolerance of the next place (step density times its width)."""
-    mults = (1, 2) if gaps else (1,)
+    ``[tmin, tmax]`` (events) and change slowly; with ``gaps`` a spacing may also be about
+    two or three times the previous one (wraps hidden). Returns the positions with hidden wraps
+    filled in, or an empty array when even the longest chain is not significant: a chain of
+    ``k`` links is expected ``links · hit^(k-1)`` times among randomly placed steps, ``hit``
+    being the chance that one lands within the tolerance of the next place (step density times
+    the width of the places allowed)."""
+    mults = (1, 2, 3) if gaps else (1,)
     if len(x) < 4:
         return np.empty(0)
     la, lb, lm, lu, ls, lp = _chain_links(x, tmin, tmax, p, mults)
