@@ -156,6 +156,23 @@ def test_an_hour_with_hidden_wraps():
     assert np.sqrt(np.mean(err**2)) < 0.002
 
 
+@pytest.mark.parametrize("seed", [2, 4])
+def test_slow_sensor_with_a_reconnect(seed):
+    """The sensor slow (its wraps remove a notification, like a loss) and two segments of
+    about five minutes (the bench's shin link at 30 ms): exact counts, RMS within 2 ms."""
+    cfg = LinkSim(
+        skew_ppm=-350.0,
+        drift_ppm=15.0,
+        conn_interval_s=0.030,
+        reconnect_at_s=280.0,
+        reconnect_gap_s=4.0,
+    )
+    sim, rec, err = _run(cfg, seed)
+    assert len(rec.segment_starts) == 2
+    assert rec.lost_samples == sim.lost_samples
+    assert np.sqrt(np.mean(err**2)) < 0.002
+
+
 def test_event_clock_finds_the_interval_and_steps_aside():
     """The interval is found from the receive times alone; the event count is used only where
     the wraps move the floor by half a period or more and form a clear comb (7.5 ms at 100 Hz:

@@ -3,43 +3,46 @@
 A BLE peripheral can only send at connection events, every connection interval ``CI`` (a
 multiple of 1.25 ms, 7.5 ms to 4 s; on the central's controller clock, a few tens of ppm off
 the host). So every notification of a timestamp-less sensor arrives shortly after an event, and
-the samples an event carries are those taken since the previous one: with ``r = CI / P``
-samples per interval (``P`` the nominal sample period) the number of samples *taken* by event
-``j`` is ``N(j) = floor(phase + (r + eps)·j)``, where ``eps`` is the small difference between
-the sensor's true rate and ``r`` per event (crystal and controller skews).
+the notifications an event carries are those completed since the previous one: with
+``r = CI / T`` notification periods per interval (``T`` = samples per notification times the
+nominal sample period; all notifications must carry the same number of samples) the number
+*completed* by event ``j`` is ``N(j) = floor(phase + (r + eps)·j)``, where ``eps`` is the small
+difference between the sensor's true rate and ``r`` per event (crystal and controller skews).
 
 When ``r`` is a whole or half number (30 or 15 ms at 100 Hz: ``r = p / q`` with ``q <= 2``),
 ``N`` follows the nominal pattern ``floor(p·j / q)`` except that once every ``1 / |eps|``
-events (tens of seconds) the phase wraps and one event carries one sample more (``eps > 0``)
-or one fewer (``eps < 0``) for good. On the receive times alone such a wrap moves the floor of
-``host - index·P`` by a whole period, exactly like a lost notification, which is what the
-step finder of :mod:`imuhip.align.reconstruct` cannot tell apart. Here the wraps are told from
-losses by their regularity:
+events (tens of seconds) the phase wraps and one event carries one notification more
+(``eps > 0``) or one fewer (``eps < 0``) for good. On the receive times alone such a wrap moves
+the floor of ``host - index·P`` by a whole period, exactly like a lost notification, which is
+what the step finder of :mod:`imuhip.align.reconstruct` cannot tell apart. Here the wraps are
+told from losses by their regularity:
 
 1. **Interval**: the receive times are concentrated at one phase modulo the true CI and its
    divisors (not its multiples); the largest BLE interval whose circular concentration is within
    ``harmonic_fraction`` of the best is taken (a divisor would only add empty events).
 2. **Events**: each notification is put on the last event before it (receive-time floor over
    1 s buckets, median of 11, as the event clock).
-3. **Received vs nominal**: ``A(j) = R(j) - floor(p·j / q)``, ``R(j)`` the samples received by
-   event ``j``. Samples held up (retransmissions, host stalls) make ``A`` dip for a while; a
-   morphological closing over ``restart_gap_s`` removes dips shorter than that (a longer hold-up
-   would start a new segment). What remains steps down at losses and at the wraps of
-   ``eps < 0``, and up at the wraps of ``eps > 0``.
-4. **Wraps**: the longest chain of such steps with a slowly changing spacing (consecutive
-   spacings within ``wrap_spacing_tol`` plus ``wrap_slack_events``; for ``eps > 0`` a wrap can
-   coincide with a lost sample and cancel, so up to two missing steps may be bridged) is the
-   wrap sequence if a chain as long is unlikely among that many randomly placed steps (expected
-   number below ``false_alarm``): losses are random, the wraps a regular comb. The chain is
-   continued to both ends of the segment one spacing at a time (the nearest step, or the
-   predicted place where there is none).
+3. **Received vs nominal**: ``A(j) = R(j) - floor(p·j / q)``, ``R(j)`` the notifications
+   received by event ``j``. Notifications held up (retransmissions, host stalls) make ``A`` dip
+   for a while; a morphological closing over ``restart_gap_s`` removes dips shorter than that
+   (a longer hold-up would start a new segment). What remains steps down at losses and at the
+   wraps of ``eps < 0``, and up at the wraps of ``eps > 0``.
+4. **Wraps**: a wrap moves ``A`` by exactly one notification, so the wraps are looked for
+   among the steps of one: the longest chain of them with a slowly changing spacing
+   (consecutive spacings within ``wrap_spacing_tol`` plus ``wrap_slack_events``; for
+   ``eps > 0`` a wrap can coincide with a lost notification and cancel, so up to two missing
+   steps may be bridged) is the wrap sequence if a chain as long is unlikely among that many
+   randomly placed steps (expected number below ``false_alarm``; a chain over the whole
+   segment can only start within its first spacing): losses are random, the wraps a regular
+   comb. The chain is continued to both ends of the segment one spacing at a time (the
+   nearest step of any size, or the predicted place where there is none).
 5. **Counts**: the phase is interpolated between the wraps (one wrap per spacing) and advanced
    by the uncertainty of a wrap's place (``phase_lead``), giving ``N(j)`` rather too high than
    too low near a wrap; losses up to event ``j`` are ``min_{k >= j} (N(k) - R(k))`` (held-up
-   samples make ``N - R`` rise only for a while; rises in the last ``restart_gap_s`` are not
-   counted), and each loss is put before the first notification of the event where it
-   appears (least latency; the signal step of the reconstruction may move it within that
-   burst).
+   notifications make ``N - R`` rise only for a while; a rise in the last ``restart_gap_s`` is
+   confirmed by no later arrival and is not counted), and each loss is put before the first
+   notification of the event where it appears (least latency; the signal step of the
+   reconstruction may move it within that burst).
 
 Whenever a step finds nothing (no clear interval, ``q > 2``, no significant chain: e.g. fewer
 than a handful of wraps because the two clocks run within a few ppm of each other) the caller
@@ -198,8 +201,11 @@ def _chain_links(
     return tuple(v[:n_links] for v in (la, lb, lm, lu, ls, lp))
 
 
-def _chain(x: np.ndarray, tmin: float, tmax: float, p: EventParams, gaps: bool) -> np.ndarray:
-    """Longest chain of step positions ``x`` (events, sorted) whose consecutive spacings lie in
+def _chain(
+    x: np.ndarray, span: float, tmin: float, tmax: float, p: EventParams, gaps: bool
+) -> np.ndarray:
+    """Longest chain of step positions ``x`` (events ``0 .. span``, sorted) whose consecutive
+    spacings lie in
     ``[tmin, tmax]`` (events) and change slowly; with ``gaps`` a spacing may also be about
     two or three times the previous one (wraps hidden). Returns the positions with hidden wraps
     filled in, or an empty array when even the longest chain is not significant: a chain of
@@ -216,10 +222,15 @@ def _chain(x: np.ndarray, tmin: float, tmax: float, p: EventParams, gaps: bool) 
     while lp[chain[-1]] >= 0:
         chain.append(int(lp[chain[-1]]))
     chain = chain[::-1]
-    tol = p.wrap_slack_events + p.wrap_spacing_tol * float(np.median(lu[chain]))
+    unit = float(np.median(lu[chain]))
+    tol = p.wrap_slack_events + p.wrap_spacing_tol * unit
     density = len(x) / max(float(x[-1] - x[0]), 1.0)
     hit = min(1.0, density * sum(2 * m * tol + 1 for m in mults))
-    if len(la) * hit ** (len(chain) - 1) >= p.false_alarm:
+    starts = len(la)
+    if x[la[chain[0]]] <= 1.5 * unit and x[lb[chain[-1]]] >= span - 1.5 * unit:
+        # a comb over the whole segment can only start within its first spacing
+        starts = int(np.count_nonzero(x[la] <= 1.5 * unit))
+    if starts * hit ** (len(chain) - 1) >= p.false_alarm:
         return np.empty(0)
     pts = [float(x[la[chain[0]]])]
     for k in chain:
@@ -297,12 +308,14 @@ def _find_wraps(
 ) -> tuple[int, np.ndarray] | None:
     """Direction (+1: extra samples, -1: missing) and events of the phase wraps: the one
     significant chain of up- or down-steps of the closed anomaly, continued to both ends;
-    None when neither or both give one."""
+    None when neither or both give one. A wrap changes the count by exactly one unit, so the
+    chain is looked for among steps of one unit (a loss at the very event of a wrap makes it
+    larger; the continuation takes any step)."""
     d = np.diff(closed)
     found = []
     for sign, gaps in ((1, True), (-1, False)):
         steps = np.flatnonzero(sign * d > 0) + 1.0
-        w = _chain(steps, tmin, tmax, p, gaps)
+        w = _chain(np.flatnonzero(sign * d == 1) + 1.0, float(len(closed)), tmin, tmax, p, gaps)
         if len(w) >= 3:
             found.append((sign, _extend(w, steps, float(len(closed)), p)))
     return found[0] if len(found) == 1 else None
@@ -315,16 +328,17 @@ def event_losses(
     one segment (``h``: receive times, s; ``n``: samples per notification; ``period``: nominal
     sample period, s; ``hold_s``: longest hold-up that is not a restart, s), counted on the
     connection-event clock; None where that does not apply (module docstring)."""
-    if not p.enabled or len(h) < 50 or h[-1] - h[0] < 4 * p.window_s:
+    if not p.enabled or len(h) < 50 or h[-1] - h[0] < 4 * p.window_s or np.any(n != n[0]):
         return None
+    unit = int(n[0])  # samples per notification: the sensor sends whole notifications
     ci = connection_interval(h, p)
-    frac = None if ci is None else _ratio(ci, period, p)
+    frac = None if ci is None else _ratio(ci, unit * period, p)
     if ci is None or frac is None:
         return None
     p_num, q = frac
     j = event_index(h, ci, p.window_s)
     width = max(3, math.ceil(hold_s / ci) + 1)
-    rd, closed = _closed_anomaly(j, n, p_num, q, width)
+    rd, closed = _closed_anomaly(j, np.ones(len(j), np.int64), p_num, q, width)
     tmin = 1.0 / (p.max_rate_ppm * 1e-6 * p_num / q)  # fastest wraps: events between them
     tmax = len(rd) / 4.0  # at least four wraps in the segment
     wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
@@ -332,9 +346,11 @@ def event_losses(
         return None
     taken = _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
     lost = np.minimum.accumulate((taken - rd)[::-1])[::-1]
+    # a rise within the hold-up horizon of the end is not confirmed by a later arrival: it may
+    # be samples still on their way (in-order delivery), so it is not counted
+    lost[len(lost) - width :] = lost[max(0, len(lost) - width - 1)]
     lost = lost - lost[0]
-    lost[len(lost) - width :] = lost[max(0, len(lost) - width - 1)]  # end: may be a hold-up
-    per_note = lost[j]
+    per_note = unit * lost[j]
     step = np.diff(np.r_[0, per_note])
     losses = [(int(i), int(step[i])) for i in np.flatnonzero(step > 0).tolist()]
     return np.cumsum(n) - 1 + per_note, losses
