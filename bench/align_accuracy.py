@@ -12,14 +12,17 @@ thigh-vs-shin relative error with its max split by whether the simulated leg was
 still, and the lost-sample count found vs simulated; then
 the batch throughput (seconds per hour of two-sensor data). With ``--seeds S1 S2 ...`` the
 accuracy part is repeated for each seed (the throughput uses the first) and a summary table of
-the two reconstruction modes closes the accuracy part.
-Run: ``python bench/align_accuracy.py [--minutes M] [--seeds S ...]``.
+the two reconstruction modes closes the accuracy part. The timestamp-less links use a 7.5 ms
+connection interval; ``--conn-ms`` repeats their two modes at other intervals (e.g. 30 45 50:
+whole or half sample periods, where the losses are counted on the connection-event clock).
+Run: ``python bench/align_accuracy.py [--minutes M] [--seeds S ...] [--conn-ms MS ...]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -126,23 +129,32 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
+    ap.add_argument("--conn-ms", type=float, nargs="+", default=[7.5])
     a = ap.parse_args()
     rows = []
     for seed in a.seeds:
         print(f"seed {seed}")
         _mode("sensor timestamps -> clock model", _clock, (THIGH, SHIN), a.minutes, seed)
-        nt = (THIGH_NT, SHIN_NT)
-        r0 = _mode("no timestamps -> reconstruction, timing only", _recon, nt, a.minutes, seed)
-        r1 = _mode(
-            "no timestamps -> reconstruction, timing + signal", _recon_sig, nt, a.minutes, seed
-        )
-        rows += [(seed, "timing only", r0), (seed, "timing + signal", r1)]
+        for ms in a.conn_ms:
+            nt = tuple(replace(c, conn_interval_s=ms / 1000.0) for c in (THIGH_NT, SHIN_NT))
+            tag = f" (connection interval {ms:g} ms)"
+            r0 = _mode(
+                "no timestamps -> reconstruction, timing only" + tag, _recon, nt, a.minutes, seed
+            )
+            r1 = _mode(
+                "no timestamps -> reconstruction, timing + signal" + tag,
+                _recon_sig,
+                nt,
+                a.minutes,
+                seed,
+            )
+            rows += [(seed, ms, "timing only", r0), (seed, ms, "timing + signal", r1)]
     print("\nno timestamps, thigh-vs-shin |error| (SIMULATED), ms; lost found/simulated thigh shin")
     head = ("median", "p99", "max", "moving", "still")
-    print(f"{'seed':>4} {'mode':16} " + " ".join(f"{h:>7}" for h in head) + "  lost")
-    for seed, mode, r in rows:
+    print(f"{'seed':>4} {'CI ms':>5} {'mode':16} " + " ".join(f"{h:>7}" for h in head) + "  lost")
+    for seed, ms, mode, r in rows:
         print(
-            f"{seed:4d} {mode:16} {r['median']:7.2f} {r['p99']:7.2f} {r['max']:7.2f} "
+            f"{seed:4d} {ms:5g} {mode:16} {r['median']:7.2f} {r['p99']:7.2f} {r['max']:7.2f} "
             f"{r['moving']:7.2f} {r['still']:7.2f}  {r['lost']}"
         )
     _throughput(a.seeds[0])

@@ -1,0 +1,356 @@
+"""Lost samples counted on the BLE connection-event clock (sensors without timestamps).
+
+A BLE peripheral can only send at connection events, every connection interval ``CI`` (a
+multiple of 1.25 ms, 7.5 ms to 4 s; on the central's controller clock, a few tens of ppm off
+the host). So every notification of a timestamp-less sensor arrives shortly after an event, and
+the notifications an event carries are those completed since the previous one: with
+``r = CI / T`` notification periods per interval (``T`` = samples per notification times the
+nominal sample period; all notifications must carry the same number of samples) the number
+*completed* by event ``j`` is ``N(j) = floor(phase + (r + eps)·j)``, where ``eps`` is the small
+difference between the sensor's true rate and ``r`` per event (crystal and controller skews).
+
+When ``r`` is a whole or half number (30 or 15 ms at 100 Hz: ``r = p / q`` with ``q <= 2``),
+``N`` follows the nominal pattern ``floor(p·j / q)`` except that once every ``1 / |eps|``
+events (tens of seconds) the phase wraps and one event carries one notification more
+(``eps > 0``) or one fewer (``eps < 0``) for good. On the receive times alone such a wrap moves
+the floor of ``host - index·P`` by a whole period, exactly like a lost notification, which is
+what the step finder of :mod:`imuhip.align.reconstruct` cannot tell apart. Here the wraps are
+told from losses by their regularity:
+
+1. **Interval**: the receive times are concentrated at one phase modulo the true CI and its
+   divisors (not its multiples); the largest BLE interval whose circular concentration is within
+   ``harmonic_fraction`` of the best is taken (a divisor would only add empty events).
+2. **Events**: each notification is put on the last event before it (receive-time floor over
+   1 s buckets, median of 11, as the event clock).
+3. **Received vs nominal**: ``A(j) = R(j) - floor(p·j / q)``, ``R(j)`` the notifications
+   received by event ``j``. Notifications held up (retransmissions, host stalls) make ``A`` dip
+   for a while; a morphological closing over ``restart_gap_s`` removes dips shorter than that
+   (a longer hold-up would start a new segment). What remains steps down at losses and at the
+   wraps of ``eps < 0``, and up at the wraps of ``eps > 0``.
+4. **Wraps**: a wrap moves ``A`` by exactly one notification, so the wraps are looked for
+   among the steps of one: the longest chain of them with a slowly changing spacing
+   (consecutive spacings within ``wrap_spacing_tol`` plus ``wrap_slack_events``; for
+   ``eps > 0`` a wrap can coincide with a lost notification and cancel, so up to two missing
+   steps may be bridged) is the wrap sequence if a chain as long is unlikely among that many
+   randomly placed steps (expected number below ``false_alarm``; a chain over the whole
+   segment can only start within its first spacing): losses are random, the wraps a regular
+   comb. The chain is continued to both ends of the segment one spacing at a time (the
+   nearest step of any size, or the predicted place where there is none).
+5. **Counts**: the phase is interpolated between the wraps (one wrap per spacing) and advanced
+   by the uncertainty of a wrap's place (``phase_lead``), giving ``N(j)`` rather too high than
+   too low near a wrap; losses up to event ``j`` are ``min_{k >= j} (N(k) - R(k))`` (held-up
+   notifications make ``N - R`` rise only for a while; a rise in the last ``restart_gap_s`` is
+   confirmed by no later arrival and is not counted), and each loss is put before the first
+   notification of the event where it appears (least latency; the signal step of the
+   reconstruction may move it within that burst).
+
+Whenever a step finds nothing (no clear interval, ``q > 2``, no significant chain: e.g. fewer
+than a handful of wraps because the two clocks run within a few ppm of each other) the caller
+keeps its receive-time method; with ``q > 2`` the floor moves by at most a quarter period at a
+wrap, which that method handles. Figures are SIMULATED (:mod:`imuhip.sim.ble_timing`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy.ndimage import grey_closing, median_filter
+
+from imuhip.align.clock import _bucket_minima
+
+#: BLE connection intervals are whole multiples of this, s (Core spec: 7.5 ms .. 4 s).
+CI_STEP_S = 1.25e-3
+
+
+@dataclass(frozen=True)
+class EventParams:
+    """Tuning of the connection-event loss count (see the module docstring).
+
+    Attributes:
+        enabled: use the event clock where it applies (False: receive-time method only).
+        ci_steps: smallest and largest connection interval tried, in 1.25 ms steps.
+        window_s: length of each receive-time window used to find the interval, s.
+        min_concentration: circular concentration (0..1) of the receive times at the best
+            interval below which there is no usable event clock.
+        harmonic_fraction: the largest interval whose concentration is within this fraction of
+            the best is taken (the true interval, not one of its divisors).
+        max_q: largest denominator of ``CI / P`` handled (2: whole or half periods).
+        wrap_spacing_tol: largest relative change of the spacing of consecutive wraps (drift
+            of the two clocks' rate difference over one wrap).
+        wrap_slack_events: events added to that tolerance (event assignment, coinciding loss).
+        false_alarm: largest expected number of chains as long as the one found among the
+            same number of randomly placed steps.
+        phase_lead: fraction of the local wrap spacing by which the interpolated phase is
+            advanced (twice the chain's relative tolerance: a wrap's place is known to that
+            on either side), plus ``wrap_slack_events`` events.
+        max_rate_ppm: largest rate difference between the sensor and the event clock (two
+            crystals of up to 1000 ppm); sets the shortest wrap spacing looked for.
+    """
+
+    enabled: bool = True
+    ci_steps: tuple[int, int] = (6, 80)
+    window_s: float = 5.0
+    min_concentration: float = 0.5
+    harmonic_fraction: float = 0.9
+    max_q: int = 2
+    wrap_spacing_tol: float = 0.015
+    wrap_slack_events: float = 2.0
+    false_alarm: float = 0.01
+    phase_lead: float = 0.03
+    max_rate_ppm: float = 2000.0
+
+
+def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
+    """Connection interval (s) of receive times ``h`` (s, sorted), or None when the times are
+    not concentrated at any BLE interval. Uses up to five windows of ``window_s``."""
+    if len(h) < 50:
+        return None
+    cands = CI_STEP_S * np.arange(p.ci_steps[0], p.ci_steps[1] + 1)
+    starts = np.linspace(h[0], max(h[0], h[-1] - p.window_s), 5)
+    conc = []
+    for a in starts.tolist():
+        w = h[np.searchsorted(h, a) : np.searchsorted(h, a + p.window_s)]
+        if len(w) >= 20:
+            ph = np.exp(2j * np.pi * ((w - a)[:, None] / cands[None, :]))
+            conc.append(np.abs(ph.mean(axis=0)))
+    if not conc:
+        return None
+    r = np.median(np.array(conc), axis=0)
+    if r.max() < p.min_concentration:
+        return None
+    return float(cands[np.flatnonzero(r >= p.harmonic_fraction * r.max())[-1]])
+
+
+def _rolling_floor(h: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Floor of ``y`` (s) at each time ``h`` (s): minima of 1 s buckets, median over 11 of them
+    (a held-up pile or a mis-assigned arrival moves one bucket, not the median)."""
+    _, bx, by = _bucket_minima(h - h[0], y, 1.0)
+    m = median_filter(by, size=min(11, len(by)), mode="nearest")
+    return np.interp(h - h[0], bx, m)
+
+
+def event_index(h: np.ndarray, ci: float, window_s: float) -> np.ndarray:
+    """Connection event (0, 1, ...) after which each notification arrived (``h``: receive
+    times, s; ``ci``: interval, s). The phase of the events is followed through windows of
+    ``window_s`` (circular mean, unwrapped), then each arrival is put on the last event whose
+    receive-time floor lies before it."""
+    edges = np.arange(h[0], h[-1] + window_s, window_s)
+    idx = np.searchsorted(h, edges)
+    cs = np.r_[0, np.cumsum(np.exp(2j * np.pi * (h - h[0]) / ci))]
+    m = cs[idx[1:]] - cs[idx[:-1]]
+    ok = np.abs(m) > 0
+    ang = np.unwrap(np.angle(m[ok]))
+    phi = np.interp(h, (edges[:-1] + 0.5 * window_s)[ok], ang) * ci / (2 * np.pi)
+    j = np.round((h - h[0] - phi) / ci).astype(np.int64)
+    y = h - j * ci
+    j = j + np.floor((y - _rolling_floor(h, y)) / ci + 0.05).astype(np.int64)
+    j = np.maximum.accumulate(j)
+    return j - j[0]
+
+
+def _chain_links(
+    x: np.ndarray, tmin: float, tmax: float, p: EventParams, mults: tuple[int, ...]
+) -> tuple[np.ndarray, ...]:
+    """Dynamic programme over the links ``x[a] -> x[b]`` of step positions ``x`` (events,
+    sorted): each link's score is one more than the best link ending at ``x[a]`` whose spacing
+    unit matches within the tolerance (``mults``: a link may span that many units, i.e. hide
+    wraps). Returns (start, end, units spanned, unit in events, score, predecessor) per link."""
+    cap = len(x) * 8
+    la, lb, lm, ls, lp = (np.empty(cap, np.int64) for _ in range(5))
+    lu = np.empty(cap)
+    n_links = 0
+    incoming: list[list[int]] = [[] for _ in range(len(x))]
+    for a in range(len(x)):
+        lo = int(np.searchsorted(x, x[a] + tmin))
+        hi = int(np.searchsorted(x, x[a] + max(mults) * tmax, side="right"))
+        if hi <= lo:
+            continue
+        bs = np.arange(lo, hi)
+        s = x[bs] - x[a]
+        sc = np.where(s <= tmax, 1, 0)
+        pred = np.full(len(bs), -1, np.int64)
+        mm = np.ones(len(bs), np.int64)
+        ids = np.array(incoming[a], np.int64)
+        for m in mults if ids.size else ():
+            u = s / m
+            tol = m * (p.wrap_slack_events + p.wrap_spacing_tol * u)
+            ok = np.abs(lu[ids][:, None] - u[None, :]) <= tol[None, :]
+            ok &= ((u >= tmin) & (u <= tmax))[None, :]
+            cand = np.where(ok, ls[ids][:, None] + 1, 0)
+            k = cand.argmax(axis=0)
+            v = cand[k, np.arange(len(bs))]
+            better = v > sc
+            sc, pred, mm = (
+                np.where(better, v, sc),
+                np.where(better, ids[k], pred),
+                np.where(better, m, mm),
+            )
+        keep = np.flatnonzero(sc > 0)
+        if n_links + len(keep) > cap:
+            cap = 2 * (n_links + len(keep))
+            la, lb, lm, lu, ls, lp = (np.resize(v, cap) for v in (la, lb, lm, lu, ls, lp))
+        sl = slice(n_links, n_links + len(keep))
+        la[sl], lb[sl], lm[sl] = a, bs[keep], mm[keep]
+        lu[sl], ls[sl], lp[sl] = s[keep] / mm[keep], sc[keep], pred[keep]
+        for lid, b in zip(range(sl.start, sl.stop), bs[keep].tolist(), strict=True):
+            incoming[b].append(lid)
+        n_links += len(keep)
+    return tuple(v[:n_links] for v in (la, lb, lm, lu, ls, lp))
+
+
+def _chain(
+    x: np.ndarray, span: float, tmin: float, tmax: float, p: EventParams, gaps: bool
+) -> np.ndarray:
+    """Longest chain of step positions ``x`` (events ``0 .. span``, sorted) whose consecutive
+    spacings lie in
+    ``[tmin, tmax]`` (events) and change slowly; with ``gaps`` a spacing may also be about
+    two or three times the previous one (wraps hidden). Returns the positions with hidden wraps
+    filled in, or an empty array when even the longest chain is not significant: a chain of
+    ``k`` links is expected ``links · hit^(k-1)`` times among randomly placed steps, ``hit``
+    being the chance that one lands within the tolerance of the next place (step density times
+    the width of the places allowed)."""
+    mults = (1, 2, 3) if gaps else (1,)
+    if len(x) < 4:
+        return np.empty(0)
+    la, lb, lm, lu, ls, lp = _chain_links(x, tmin, tmax, p, mults)
+    if not len(la):
+        return np.empty(0)
+    chain = [int(np.argmax(ls))]
+    while lp[chain[-1]] >= 0:
+        chain.append(int(lp[chain[-1]]))
+    chain = chain[::-1]
+    unit = float(np.median(lu[chain]))
+    tol = p.wrap_slack_events + p.wrap_spacing_tol * unit
+    density = len(x) / max(float(x[-1] - x[0]), 1.0)
+    hit = min(1.0, density * sum(2 * m * tol + 1 for m in mults))
+    starts = len(la)
+    if x[la[chain[0]]] <= 1.5 * unit and x[lb[chain[-1]]] >= span - 1.5 * unit:
+        # a comb over the whole segment can only start within its first spacing
+        starts = int(np.count_nonzero(x[la] <= 1.5 * unit))
+    if starts * hit ** (len(chain) - 1) >= p.false_alarm:
+        return np.empty(0)
+    pts = [float(x[la[chain[0]]])]
+    for k in chain:
+        a_x, b_x, m = float(x[la[k]]), float(x[lb[k]]), int(lm[k])
+        pts += [a_x + (b_x - a_x) * i / m for i in range(1, m + 1)]
+    return np.round(np.array(pts))
+
+
+def _extend(w: np.ndarray, steps: np.ndarray, span: float, p: EventParams) -> np.ndarray:
+    """Continue the wrap chain ``w`` (events) to both ends of the segment (``0 .. span``): the
+    next wrap is the step nearest to one spacing on, within the chain's tolerance (widened per
+    missing wrap); where there is none the predicted place is used, up to two in a row."""
+    out = [float(v) for v in w]
+    for direction in (1, -1):
+        pts = out if direction > 0 else out[::-1]
+        misses = 0
+        while misses <= 2:
+            sp = pts[-1] - pts[-2]
+            pred = pts[-1] + sp
+            if not (-0.5 * abs(sp) <= pred <= span + 0.5 * abs(sp)):
+                break
+            tol = (misses + 1) * (p.wrap_slack_events + p.wrap_spacing_tol * abs(sp))
+            near = steps[np.abs(steps - pred) <= tol]
+            if near.size:
+                pts.append(float(near[np.argmin(np.abs(near - pred))]))
+                misses = 0
+            else:
+                pts.append(pred)
+                misses += 1
+        out = pts if direction > 0 else pts[::-1]
+    return np.round(np.array(out))
+
+
+def _phase_counts(
+    j: np.ndarray, wraps: np.ndarray, sign: int, p_num: int, q: int, p: EventParams
+) -> np.ndarray:
+    """Samples taken by events ``j`` (up to a constant): the nominal ``floor(p·j / q)`` plus
+    the phase ``u``, which moves by one (``sign``) from each wrap to the next, linearly in
+    between and beyond the ends; the closed receive-count anomaly steps where ``u`` crosses a
+    whole number minus ``(q - 1) / q``, i.e. at the wraps. The phase is advanced by the
+    uncertainty of a wrap's place (``phase_lead``, ``wrap_slack_events``), so that near a
+    crossing more samples are counted as taken, never fewer: an overcount only holds up a
+    loss's place for those events, an undercount would cancel an earlier loss."""
+    k = np.clip(np.searchsorted(wraps, j, side="right") - 1, 0, len(wraps) - 2)
+    spacing = wraps[k + 1] - wraps[k]
+    tau = (j - wraps[k]) / spacing
+    base = k - (q - 1) / q + tau if sign > 0 else 1 - k - (q - 1) / q - tau
+    u = base + sign * 1e-9 + p.phase_lead + p.wrap_slack_events / spacing
+    return (p_num * j) // q + np.floor(u + ((p_num * j) % q) / q).astype(np.int64)
+
+
+def _ratio(ci: float, period: float, p: EventParams) -> tuple[int, int] | None:
+    """``CI / P`` as ``(p, q)`` with ``q <= max_q`` when within 1e-6 of such a fraction."""
+    f = Fraction(ci / period).limit_denominator(p.max_q)
+    if f.numerator <= 0 or abs(float(f) - ci / period) > 1e-6 * ci / period:
+        return None
+    return f.numerator, f.denominator
+
+
+def _closed_anomaly(
+    j: np.ndarray, n: np.ndarray, p_num: int, q: int, width: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Samples received by every event ``0 .. j[-1]`` (``j``: event of each notification,
+    ``n``: its samples) and the received-minus-nominal count ``R - floor(p·j / q)`` after a
+    morphological closing over ``width`` events (hold-ups shorter than that removed)."""
+    rd = np.zeros(int(j[-1]) + 1, np.int64)
+    rd[j] = np.cumsum(n)  # the last notification of each event wins (j is non-decreasing)
+    rd = np.maximum.accumulate(rd)
+    jd = np.arange(len(rd))
+    return rd, grey_closing(rd - (p_num * jd) // q, size=width, mode="nearest")
+
+
+def _find_wraps(
+    closed: np.ndarray, tmin: float, tmax: float, p: EventParams
+) -> tuple[int, np.ndarray] | None:
+    """Direction (+1: extra samples, -1: missing) and events of the phase wraps: the one
+    significant chain of up- or down-steps of the closed anomaly, continued to both ends;
+    None when neither or both give one. A wrap changes the count by exactly one unit, so the
+    chain is looked for among steps of one unit (a loss at the very event of a wrap makes it
+    larger; the continuation takes any step)."""
+    d = np.diff(closed)
+    found = []
+    for sign, gaps in ((1, True), (-1, False)):
+        steps = np.flatnonzero(sign * d > 0) + 1.0
+        w = _chain(np.flatnonzero(sign * d == 1) + 1.0, float(len(closed)), tmin, tmax, p, gaps)
+        if len(w) >= 3:
+            found.append((sign, _extend(w, steps, float(len(closed)), p)))
+    return found[0] if len(found) == 1 else None
+
+
+def event_losses(
+    h: np.ndarray, n: np.ndarray, period: float, hold_s: float, p: EventParams
+) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
+    """Last-sample index of each notification and the losses ``(notification, samples)`` of
+    one segment (``h``: receive times, s; ``n``: samples per notification; ``period``: nominal
+    sample period, s; ``hold_s``: longest hold-up that is not a restart, s), counted on the
+    connection-event clock; None where that does not apply (module docstring)."""
+    if not p.enabled or len(h) < 50 or h[-1] - h[0] < 4 * p.window_s or np.any(n != n[0]):
+        return None
+    unit = int(n[0])  # samples per notification: the sensor sends whole notifications
+    ci = connection_interval(h, p)
+    frac = None if ci is None else _ratio(ci, unit * period, p)
+    if ci is None or frac is None:
+        return None
+    p_num, q = frac
+    j = event_index(h, ci, p.window_s)
+    width = max(3, math.ceil(hold_s / ci) + 1)
+    rd, closed = _closed_anomaly(j, np.ones(len(j), np.int64), p_num, q, width)
+    tmin = 1.0 / (p.max_rate_ppm * 1e-6 * p_num / q)  # fastest wraps: events between them
+    tmax = len(rd) / 4.0  # at least four wraps in the segment
+    wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
+    if wraps is None:
+        return None
+    taken = _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
+    lost = np.minimum.accumulate((taken - rd)[::-1])[::-1]
+    # a rise within the hold-up horizon of the end is not confirmed by a later arrival: it may
+    # be samples still on their way (in-order delivery), so it is not counted
+    lost[len(lost) - width :] = lost[max(0, len(lost) - width - 1)]
+    lost = lost - lost[0]
+    per_note = unit * lost[j]
+    step = np.diff(np.r_[0, per_note])
+    losses = [(int(i), int(step[i])) for i in np.flatnonzero(step > 0).tolist()]
+    return np.cumsum(n) - 1 + per_note, losses
