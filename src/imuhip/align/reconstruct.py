@@ -25,13 +25,27 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
    connection-event phase wraps (a quarter at 7.5 ms connection intervals and 100 Hz); close
    losses come out at separate places. Repeated until no step is left.
 
+   Wraps: notifications arrive only at connection events, so with a connection interval
+   commensurate with the period the floor is not a line of slope skew but a staircase: flat
+   while the sensor's emissions drift against the (host-periodic) events, which changes the
+   least wait at the same rate, then a step of gcd(period, interval) when the phase wraps, up
+   for a slow sensor, down for a fast one (half a period at 15 ms and 100 Hz, about once a
+   minute at 80 ppm). The de-skewing slope is the floor's long-term rise leaving out whole
+   periods (:func:`_staircase`; a median of per-bucket changes, mostly zero on a staircase,
+   said ~0). Where the wraps are half a period, a rise of half a period is a wrap for a slow
+   sensor and a loss next to a wrap for a fast one: the floor's falls (only wraps fall) tell
+   which (:func:`_loss_fraction`, decided once per segment on the receive times as they came).
+
    Limitations (receive times alone cannot tell): a notification just before a loss that
    arrived unusually late (retransmission, stall) is put after the loss, one notification
    period off (step 3 corrects this while the sensor moves); with several notifications per
    connection event the place of a loss inside a burst is ambiguous (step 3 helps while
    moving), and at connection intervals of a whole number of periods (30 ms at 100 Hz) the
-   floor jumps by about a period when the phase wraps, which looks like a loss; at 15 ms the
-   jump is half a period and may add one (counts are then one off).
+   floor jumps by a period when the phase wraps, which looks like a loss (the
+   connection-event phase is needed there). At 15 ms a fast sensor whose only wraps in a
+   segment each fall next to a loss (within a quarter second) is taken for a slow one and
+   its count comes out one short per such wrap; on SIMULATED 2-minute WitMotion sessions
+   with 0.3 % loss about one sensor in ten (one in four before the staircase was modelled).
 3. **Places from the signal** (optional ``signal``: the samples' values, e.g. the gyro): the
    receive times only bound a loss from below (the place above). Every later notification
    arrived at or above the floor after the loss, so it may equally have been sent before the
@@ -134,26 +148,94 @@ def _fmin(xp: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _rough_skew(s: np.ndarray, y: np.ndarray, bucket_s: float, clip: float) -> float:
-    """Skew from the median change of the offset's per-bucket minima (robust to index steps)."""
+def _join_split_losses(d: np.ndarray, step: float) -> np.ndarray:
+    """Changes ``d`` (s) of the floor between buckets, with a loss split over two of them
+    joined into one: when a loss falls near a bucket's start, that bucket's floor may be set by
+    the few notifications before it that are not at the least wait, so two neighbouring
+    changes, each off whole periods (``step``, s) by over 0.15 of one, add up to whole periods
+    (at least one) within 0.15. Wraps next to a loss stay apart (their sum is not whole)."""
+    if len(d) < 2:
+        return d
+    off = np.abs(d / step - np.round(d / step)) > 0.15
+    pair = d[:-1] + d[1:]
+    join = off[:-1] & off[1:] & (np.round(pair / step) >= 0)
+    join &= np.abs(pair / step - np.round(pair / step)) < 0.15
+    join &= ~np.r_[False, join[:-1]]  # one join per change
+    out = d.copy()
+    out[:-1][join] = pair[join]
+    return np.delete(out, np.flatnonzero(join) + 1)
+
+
+def _staircase(
+    s: np.ndarray, y: np.ndarray, bucket_s: float, step: float, clip: float
+) -> tuple[float, float]:
+    """Skew (s/s, positive: slow sensor) from the long-term rise of the offset's floor leaving
+    out lost notifications, and the loss fraction (:func:`_loss_fraction`) for the segment.
+
+    ``s``: sensor time of each notification, s; ``y``: offset ``host - s``, s; ``step``: one
+    notification period, s. The floor (minimum per ``bucket_s``) rises by whole periods where
+    notifications were lost; with commensurate connection intervals it is flat between steps of
+    a fraction of a period where the connection-event phase wraps, *up* for a slow sensor and
+    *down* for a fast one: its long-term slope is the skew. Each change between buckets
+    (:func:`_join_split_losses`) loses its whole periods, with the edge at 0.6 of a period (so
+    half a period, give or take the floors' noise, is a wrap; a fall of whole periods ends a
+    bump, e.g. a host stall longer than a bucket). When at least half of what is left (over
+    0.2 of a period) is half a period, the connection interval makes half-period wraps and the sign
+    matters: a slow sensor's floor never falls; one that falls at least half as often as it
+    rises by half a period is a fast one's (its losses fall next to a wrap in the same bucket
+    now and then). Then the rises lose their whole periods as a loss is counted
+    (:func:`_loss_fraction`); what is left of a loss's rise counts only if it is a wrap (over
+    a tenth of a period; less is the noise of the two floors). The sum over the segment's span
+    is the skew, to within a wrap over the span. (0, 1/2) for less than three buckets.
+    """
     if len(s) < 2 or s[-1] - s[0] < 3 * bucket_s:
-        return 0.0
-    bid, _, by = _bucket_minima(s - s[0], y, bucket_s)
-    good = np.diff(bid) == 1
-    if not good.any():
-        return 0.0
-    k = float(np.median(np.diff(by)[good])) / bucket_s
-    return min(max(k, -clip), clip)
+        return 0.0, _loss_fraction(0.0)
+    _, bx, by = _bucket_minima(s - s[0], y, bucket_s)
+    d = _join_split_losses(np.diff(by), step)
+    whole = np.where(d > 0, np.ceil(d / step - 0.6), -np.ceil(-d / step - 0.6))
+    rest = d - whole * step
+    off = np.abs(rest) > 0.2 * step
+    half = off & (np.abs(np.abs(rest) - 0.5 * step) < 0.15 * step)
+    sign = 0.0
+    if half.any() and half.sum() >= (off & ~half).sum():  # half-period wraps: sign matters
+        n_up, n_down = int((half & (rest > 0)).sum()), int((half & (rest < 0)).sum())
+        sign = 1.0 if n_up > 2 * n_down else -1.0 if n_down else 0.0
+    frac = _loss_fraction(sign)
+    whole = np.where(d > 0, np.floor(d / step + 1.0 - frac), whole)
+    rest = d - whole * step
+    rest[(whole > 0) & (np.abs(rest) < 0.1 * step)] = 0.0  # a loss alone: its noise, not skew
+    k = float(rest.sum()) / float(bx[-1] - bx[0])
+    return min(max(k, -clip), clip), frac
+
+
+def _loss_fraction(skew: float) -> float:
+    """Fraction of a notification period above which a rise of the offset's floor counts as a
+    lost notification, where the connection-event phase wraps by half a period, for a sensor
+    of skew ``skew`` (s/s or its sign; positive: slow; 0: unknown or other wraps).
+
+    Where the phase wraps, the floor of a slow sensor steps *up* by the gcd of notification
+    period and connection interval (half a period at 15 ms and 100 Hz, a quarter at 7.5 ms), a
+    fast sensor's *down*. With a quarter (or less), half a period separates a wrap from a loss
+    either way; with half, a slow sensor's wrap is a rise of half a period (rises up to 3/4 are
+    wraps), while a fast sensor's loss next to a wrap raises the floor by only half (rises
+    above 1/4 count).
+    """
+    if skew > 0:
+        return 0.75
+    if skew < 0:
+        return 0.25
+    return 0.5
 
 
 def _place_step(
-    e: np.ndarray, a: int, b: int, k: int, pre: float, step: float, tol: float
+    e: np.ndarray, a: int, b: int, k: int, pre: float, step: float, tol: float, frac: float
 ) -> list[tuple[int, int]]:
     """Places of the lost notifications behind one upward step of the offset floor.
 
     ``e[a:b]`` is a run of notifications whose following window's floor is above the previous
     window's (``pre``, the floor before ``a``). ``post``, the floor of the ``k`` notifications
-    after the run, must be above the loss(es); the step is ``units`` notification periods.
+    after the run, must be above the loss(es); the step is ``units`` notification periods, a
+    rest above ``frac`` of a period counting as one more (:func:`_loss_fraction`).
     Unit ``u`` of the step lies after every notification that would otherwise arrive before
     it was sent (``e < post - (units - u)·step - tol``) and, by the lower-envelope principle
     (least total latency), right after the last such one. Close losses inside one run come out
@@ -163,7 +245,7 @@ def _place_step(
         (notification index, lost notifications) pairs, in order.
     """
     post = float(e[b : b + k].min())
-    units = round((post - pre) / step)
+    units = math.floor((post - pre) / step + 1.0 - frac)
     if units <= 0:
         return []
     run = e[a:b]
@@ -192,10 +274,13 @@ def _find_losses(
     k = max(5, round(rp.step_window_s / step))
     clip = rp.clock.max_skew_ppm * 1e-6
     tol = 0.1 * period
+    frac = None
     for _ in range(50):  # steps close together interact: re-check after inserting
         s = c * period
         y = h - s
-        e = y - _rough_skew(s, y, max(1.0, 20 * step), clip) * (s - s[0])
+        skew, frac_now = _staircase(s, y, max(0.25, 5 * step), step, clip)
+        frac = frac_now if frac is None else frac  # decided on the receive times as they came
+        e = y - skew * (s - s[0])
         fw = _fmin(np.concatenate([e, np.full(k, np.inf)]), k)[: len(e)]
         bw = np.full(len(e), np.inf)
         if len(e) > k:  # a segment shorter than the window has no full windows behind
@@ -203,7 +288,7 @@ def _find_losses(
         head = np.minimum.accumulate(e)  # windows cut by the segment start
         bw[1 : min(k, len(e))] = head[: min(k, len(e)) - 1]
         rise = fw - bw
-        hit = rise > 0.5 * step
+        hit = rise > frac * step
         hit[0] = False
         hit[max(1, len(e) - 10) :] = False  # too little after it to tell a step
         if not hit.any():
@@ -215,7 +300,8 @@ def _find_losses(
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             if a < free_from:
                 continue
-            found = _place_step(e, a, b, k, float(e[max(0, a - k) : a].min()), step, tol)
+            pre = float(e[max(0, a - k) : a].min())
+            found = _place_step(e, a, b, k, pre, step, tol, frac)
             for q, units in found:
                 m = n_typ * units
                 c[q:] += m
