@@ -64,7 +64,16 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
    1 ms, ``bench/align_accuracy.py``); at rest they stay (the angle barely changes there).
    It cannot fix counts (a loss the times did not find, or a false one).
 4. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
-   which tracks the true rate (the skew) and its drift.
+   which tracks the true rate (the skew) and its drift. Where the wraps of step 2 are half a
+   period or more (15 ms at 100 Hz), the lower envelope of the staircase only touches the
+   line at the treads' corners, about once a minute at small skews, and a fit over a short
+   session (or between corners) follows the treads: up to a wrap (5 ms) off, differently for
+   each sensor. So the least wait is estimated across each tread (:func:`_least_wait`: it
+   sweeps linearly from a wrap to 0 between the wraps) and taken off the receive times
+   before the fit. A sensor whose phase never wraps in a segment (skew under about a wrap per
+   segment length) keeps an unknown least wait between 0 and a wrap: thigh and shin can then
+   still be up to a wrap apart (one of the receive times' limits; the connection-event clock
+   of the other method is the way past it).
 """
 
 from __future__ import annotations
@@ -74,7 +83,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
+from scipy.ndimage import median_filter, minimum_filter1d
 
 from imuhip.align.clock import (
     ClockModel,
@@ -206,6 +215,107 @@ def _staircase(
     rest[(whole > 0) & (np.abs(rest) < 0.1 * step)] = 0.0  # a loss alone: its noise, not skew
     k = float(rest.sum()) / float(bx[-1] - bx[0])
     return min(max(k, -clip), clip), frac
+
+
+def _wrap_times(
+    x: np.ndarray, y: np.ndarray, bucket_s: float, step: float
+) -> tuple[np.ndarray, float, float]:
+    """Where the connection-event phase wraps in one segment with the losses counted.
+
+    ``x``: sensor time of each notification, s; ``y``: offset ``host - x``, s; ``step``: one
+    notification period, s. The wraps are the changes of the floor (minimum per ``bucket_s``;
+    neighbouring changes over a tenth of a period in one direction joined) over 0.2 of a
+    period, all in the direction most of them take (a bump up and back down, e.g. a host
+    stall longer than a bucket, is none) and of about the same size (within a quarter of
+    their median), at most 0.6 of a period (a whole period is counted as a loss). A tread
+    more than 1.5 times the median tread holds wraps the floors' noise hid: it is split
+    evenly.
+
+    Returns:
+        (sensor times of the wraps, s, in order; wrap size, s; direction: +1 up (slow
+        sensor), -1 down (fast), 0 no wraps).
+    """
+    none = (np.empty(0), 0.0, 0.0)
+    if len(x) < 2 or x[-1] - x[0] < 3 * bucket_s:
+        return none
+    bid, _, by = _bucket_minima(x - x[0], y, bucket_s)
+    d = np.diff(by)
+    at = bid[1:]
+    # a wrap spread over neighbouring buckets (the floor's jitter near it): one change
+    sig = np.where(np.abs(d) > 0.1 * step, np.sign(d), 0.0)
+    first = np.flatnonzero((sig == 0) | (sig != np.r_[0.0, sig[:-1]]))
+    last = np.r_[first[1:], len(d)] - 1
+    # the floor of the bucket after a rise is all above it, after a fall only partly below:
+    # an upward wrap is over by the start of the bucket after the group's last change, a
+    # downward one not before the start of the bucket after its first
+    at = np.where(np.add.reduceat(d, first) > 0, at[last], at[first])
+    d = np.add.reduceat(d, first)
+    big = np.abs(d) > 0.2 * step
+    bump = big[:-1] & big[1:] & (np.abs(d[:-1] + d[1:]) < 0.2 * step)
+    big &= ~(np.r_[bump, False] | np.r_[False, bump])
+    if not big.any():
+        return none
+    sign = 1.0 if (d[big] > 0).sum() >= (d[big] < 0).sum() else -1.0
+    cand = big & (np.sign(d) == sign)
+    g = float(np.median(np.abs(d[cand])))
+    cand &= np.abs(np.abs(d) - g) < 0.25 * g
+    if g > 0.6 * step or not cand.any():
+        return none
+    w = x[0] + at[cand] * bucket_s  # start of the bucket after the change
+    if len(w) >= 2:
+        tread = np.diff(w)
+        parts = np.maximum(1, np.round(tread / np.median(tread))).astype(np.int64)
+        parts[tread < 1.5 * np.median(tread)] = 1
+        first = np.repeat(np.cumsum(parts) - parts, parts)
+        frac = (np.arange(int(parts.sum())) - first) / np.repeat(parts, parts)
+        w = np.r_[np.repeat(w[:-1], parts) + np.repeat(tread, parts) * frac, w[-1]]
+    return w, g, sign
+
+
+def _least_wait(x: np.ndarray, y: np.ndarray, bucket_s: float, step: float) -> np.ndarray:
+    """The least wait for a connection event at each notification of one segment, s (0
+    where no wraps are seen, or where they are under 0.4 of a period: a quarter at 7.5 ms
+    and 100 Hz comes every few seconds at the usual skews, and the clock's lower envelope over
+    its many corners is the line already). ``x``: sensor time, s; ``y``: ``host - x``, s,
+    with the losses counted; ``step``: one notification period, s.
+
+    Between wraps (:func:`_wrap_times`) the floor of ``y`` is flat while the true line
+    (sensor clock to host at the least latency) runs under it at the skew: the least wait
+    falls from one wrap size to 0 across a slow sensor's tread (the wrap follows when it
+    reaches 0) and rises from 0 across a fast one's. It is interpolated linearly across each
+    tread; the partial treads at the ends take the length of their neighbour, or with one wrap
+    only twice the longer of the two flats around it (the middle of the skews the flats
+    allow). Past the last tread a fast sensor's wraps are assumed to go on, a slow sensor's
+    not (either way a wrong guess leaves the corrected floor above the line, never under it).
+    Where the corrected floor (per bucket) still lies more than half a wrap under its median
+    over a minute, a wrap was placed off or missed: the wait is a wrap less there.
+    Subtracting the wait from the receive times turns the staircase into the line, which the
+    clock fit then follows instead of touching the treads' corners only.
+    """
+    w, g, sign = _wrap_times(x, y, bucket_s, step)
+    n = len(w)
+    if n == 0 or g < 0.4 * step:
+        return np.zeros(len(x))
+    if n == 1:
+        span = 2.0 * max(w[0] - x[0], x[-1] - w[0], bucket_s)
+        bounds = np.r_[w[0] - span, w, w[0] + span]
+    else:
+        bounds = np.r_[2 * w[0] - w[1], w, 2 * w[-1] - w[-2]]
+    j = np.clip(np.searchsorted(bounds, x, side="right"), 1, len(bounds) - 1)
+    lo, hi = bounds[j - 1], bounds[j]
+    pos = (x - lo) / (hi - lo)  # 0 just after a wrap, 1 just before one
+    # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
+    # one's rise is left to be seen (a wrap assumed too early would put the floor under the
+    # line, one too late only above it)
+    pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
+    wait = g * (1.0 - pos if sign > 0 else pos)
+    # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
+    # which the lower envelope would take for the line: there the wait is a wrap less
+    bid, _, cf = _bucket_minima(x - x[0], y - wait, bucket_s)
+    near = median_filter(cf, size=2 * round(30.0 / bucket_s) + 1, mode="reflect")
+    dip = np.zeros(int(bid[-1]) + 1, bool)
+    dip[bid] = cf < near - 0.5 * g
+    return wait - g * dip[np.floor((x - x[0]) / bucket_s).astype(np.int64)]
 
 
 def _loss_fraction(skew: float) -> float:
@@ -565,7 +675,13 @@ def reconstruct_times(
             c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
         last[a:b] = c
         losses += [(a + j, m) for j, m in found]
-    model = fit_clock(last * period, h, rp.clock, starts=starts)
+    # the clock follows the line under the connection-event staircase, not its treads
+    wait = np.zeros(len(h))
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        x = last[a:b] * period
+        step = int(np.median(n[a:b])) * period
+        wait[a:b] = _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step)
+    model = fit_clock(last * period, h - wait, rp.clock, starts=starts)
     pair_seg = model.segment_of(len(h))
     note = np.repeat(np.arange(len(h)), n)
     first = last - n + 1
