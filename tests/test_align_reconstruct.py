@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from imuhip.align.clock import ClockParams
 from imuhip.align.gaps import stream_health
-from imuhip.align.reconstruct import ReconstructParams, _staircase, reconstruct_times
+from imuhip.align.reconstruct import (
+    ReconstructParams,
+    _least_wait,
+    _staircase,
+    reconstruct_times,
+)
 from imuhip.align.streams import sensor_streams
 from imuhip.decode import register
 from imuhip.decode.base import Decoder
@@ -169,6 +174,27 @@ def test_small_skew_staircase_sign():
         k, frac = _staircase(s, sim.note_host_t - s, 0.25, 0.01, 1e-3)
         assert np.sign(k) == -np.sign(skew)  # offset slope: positive for a slow sensor
         assert frac == (0.25 if skew > 0 else 0.75)
+
+
+@pytest.mark.parametrize("skew", [60e-6, -60e-6])
+def test_least_wait_turns_the_staircase_into_the_line(skew):
+    """Synthetic receive times at 15 ms connection events (no jitter): what is left after the
+    least wait is taken off lies on the sensor's line, slow (floor steps up) or fast (down)."""
+    period, ci = 0.01, 0.015
+    k = np.arange(30_000)
+    sent = 0.0031 + k * period * (1.0 + skew)  # true sample times, host clock
+    host = np.ceil(sent / ci) * ci + 0.002
+    x = k * period
+    y = host - x
+    wait = _least_wait(x, y, 0.25, period)
+    line = sent - x  # the offset the clock fit should find (plus the 2 ms latency)
+    floor = (y - wait - line)[100:-100]
+    assert floor.min() > 0.002 - 1e-4
+    # the corrected floor per second lies on the line (to the bucket grid of the wraps)
+    sec = floor[: len(floor) // 100 * 100].reshape(-1, 100).min(axis=1)
+    assert np.abs(sec - 0.002).max() < 0.0002
+    raw = (y - line)[100:-100][: len(floor) // 100 * 100].reshape(-1, 100).min(axis=1)
+    assert np.abs(raw - 0.002).max() > 0.004  # without it: up to a wrap (5 ms) above
 
 
 def test_reconnect_starts_a_new_segment():
