@@ -44,8 +44,11 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
    floor jumps by a period when the phase wraps, which looks like a loss (the
    connection-event phase is needed there). At 15 ms a fast sensor whose only wraps in a
    segment each fall next to a loss (within a quarter second) is taken for a slow one and
-   its count comes out one short per such wrap; on SIMULATED 2-minute WitMotion sessions
-   with 0.3 % loss about one sensor in ten (one in four before the staircase was modelled).
+   its count comes out one short per such wrap; and where a fast sensor's wrap falls inside
+   a cluster of losses, the lower (post-wrap) level can put a loss one notification early,
+   after which a later pass may count one more. On SIMULATED 2-minute WitMotion sessions
+   with 0.3 % loss (transport link model, 60 ppm SD crystals) about one sensor in twenty
+   comes out one or two off at 15 ms (one in four before the staircase was modelled).
 3. **Places from the signal** (optional ``signal``: the samples' values, e.g. the gyro): the
    receive times only bound a loss from below (the place above). Every later notification
    arrived at or above the floor after the loss, so it may equally have been sent before the
