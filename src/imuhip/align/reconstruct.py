@@ -25,27 +25,45 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
    connection-event phase wraps (a quarter at 7.5 ms connection intervals and 100 Hz); close
    losses come out at separate places. Repeated until no step is left.
 
+   Wraps: notifications arrive only at connection events, so with a connection interval
+   commensurate with the period the floor is not a line of slope skew but a staircase: flat
+   while the sensor's emissions drift against the (host-periodic) events, which changes the
+   least wait at the same rate, then a step of gcd(period, interval) when the phase wraps, up
+   for a slow sensor, down for a fast one (half a period at 15 ms and 100 Hz, about once a
+   minute at 80 ppm). The de-skewing slope is the floor's long-term rise leaving out whole
+   periods (:func:`_staircase`; a median of per-bucket changes, mostly zero on a staircase,
+   said ~0). Where the wraps are half a period, a rise of half a period is a wrap for a slow
+   sensor and a loss next to a wrap for a fast one: the floor's falls (only wraps fall) tell
+   which (:func:`_loss_fraction`, decided once per segment on the receive times as they came).
+
    Limitations (receive times alone cannot tell): a notification just before a loss that
    arrived unusually late (retransmission, stall) is put after the loss, one notification
    period off (step 3 corrects this while the sensor moves); with several notifications per
    connection event the place of a loss inside a burst is ambiguous (step 3 helps while
-   moving). When the connection interval is a whole or half number of sample periods (15, 30,
-   45, 50 ms at 100 Hz: BlueZ's default range is 30-50 ms) the floor jumps by half a period or
-   more whenever the connection-event phase wraps (every ``P / skew``, about 40 s at 250 ppm),
-   which looks like a loss or hides one; there the losses are counted on the connection-event
-   clock instead (:mod:`imuhip.align.conn_events`: the wraps form a regular comb, losses do
-   not), and this step is kept only where that does not apply. On SIMULATED 10-minute links
-   (``LinkSim``, 250 and -350 ppm, three seeds each) that makes the counts exact at 15, 30, 45
-   and 50 ms (before: 244-279 found of 254, 202-224 of 205 and so on) with sample-time RMS
-   0.4-1.8 ms timing only (before: 3-15 ms); over a SIMULATED hour at 30 ms, 1362 of 1362 and
-   1393 of 1393 (before 1338 and 1512), RMS 1.1 ms. It needs a clear comb of wraps: when the
-   sensor runs slow against the connection events (the wraps then remove a sample, just as a
-   loss does) about ten wraps per segment. SIMULATED, -350 ppm with a reconnect after 280 s
-   (the bench's shin), 15-50 ms, seeds 2-4: exact in 6 of 12 runs, 7-9 off in 2 (a loss in
-   the last second before the reconnect is not counted; before: 14-29 off), the other 4 keep
-   this step; 3-minute segments, rate differences below about 150 ppm (wraps more than a
-   minute apart; SIMULATED 30 ms, -150 ppm: 261 found of 254), 50 Hz sensors at 30 ms and
-   much higher loss rates keep this step and its errors.
+   moving). At 15 ms a fast sensor whose only wraps in a segment each fall next to a loss
+   (within a quarter second) is taken for a slow one and its count comes out one short per
+   such wrap; and where a fast sensor's wrap falls inside a cluster of losses, the lower
+   (post-wrap) level can put a loss one notification early, after which a later pass may
+   count one more. On SIMULATED 2-minute WitMotion sessions with 0.3 % loss (transport link
+   model, 60 ppm SD crystals) about one sensor in twenty comes out one or two off at 15 ms
+   (one in four before the staircase was modelled). When the connection interval is a whole
+   number of sample periods (30 ms at 100 Hz) a wrap moves the floor by a whole period,
+   exactly like a loss; there and at 15, 45 and 50 ms the losses are counted on the
+   connection-event clock instead where it applies
+   (:mod:`imuhip.align.conn_events`: the wraps form a regular comb, losses do not), and this
+   step is kept only where it does not. On SIMULATED 10-minute links (``LinkSim``, 250 and
+   -350 ppm, three seeds each) that makes the counts exact at 15, 30, 45 and 50 ms (before:
+   244-279 found of 254, 202-224 of 205 and so on) with sample-time RMS 0.4-1.8 ms timing
+   only (before: 3-15 ms); over a SIMULATED hour at 30 ms, 1362 of 1362 and 1393 of 1393
+   (before 1338 and 1512), RMS 1.1 ms. It needs a clear comb of wraps: when the sensor runs
+   slow against the connection events (the wraps then remove a sample, just as a loss does)
+   about ten wraps per segment. SIMULATED, -350 ppm with a reconnect after 280 s (the bench's
+   shin), 15-50 ms, seeds 2-4: exact in 6 of 12 runs, 7-9 off in 2 (a loss in the last
+   second before the reconnect is not counted; before: 14-29 off), the other 4 keep this
+   step; 3-minute segments, rate differences below about 150 ppm (wraps more than a minute
+   apart; SIMULATED 30 ms, -150 ppm: 261 found of 254), 50 Hz sensors at 30 ms and much
+   higher loss rates keep this step and its errors (at 30 ms a wrap and a loss look alike
+   to it: counts and times there can be several samples and milliseconds off).
 3. **Places from the signal** (optional ``signal``: the samples' values, e.g. the gyro): the
    receive times only bound a loss from below (the place above). Every later notification
    arrived at or above the floor after the loss, so it may equally have been sent before the
@@ -64,7 +82,16 @@ is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock `
    1 ms, ``bench/align_accuracy.py``); at rest they stay (the angle barely changes there).
    It cannot fix counts (a loss the times did not find, or a false one).
 4. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
-   which tracks the true rate (the skew) and its drift.
+   which tracks the true rate (the skew) and its drift. Where the wraps of step 2 are half a
+   period or more (15 ms at 100 Hz), the lower envelope of the staircase only touches the
+   line at the treads' corners, about once a minute at small skews, and a fit over a short
+   session (or between corners) follows the treads: up to a wrap (5 ms) off, differently for
+   each sensor. So the least wait is estimated across each tread (:func:`_least_wait`: it
+   sweeps linearly from a wrap to 0 between the wraps) and taken off the receive times
+   before the fit. A sensor whose phase never wraps in a segment (skew under about a wrap per
+   segment length) keeps an unknown least wait between 0 and a wrap: thigh and shin can then
+   still be up to a wrap apart (one of the receive times' limits; the connection-event clock
+   of the other method is the way past it).
 """
 
 from __future__ import annotations
@@ -74,7 +101,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
+from scipy.ndimage import median_filter, minimum_filter1d
 
 from imuhip.align.clock import (
     ClockModel,
@@ -152,26 +179,195 @@ def _fmin(xp: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _rough_skew(s: np.ndarray, y: np.ndarray, bucket_s: float, clip: float) -> float:
-    """Skew from the median change of the offset's per-bucket minima (robust to index steps)."""
+def _join_split_losses(d: np.ndarray, step: float) -> np.ndarray:
+    """Changes ``d`` (s) of the floor between buckets, with a loss split over two of them
+    joined into one: when a loss falls near a bucket's start, that bucket's floor may be set by
+    the few notifications before it that are not at the least wait, so two neighbouring
+    changes, each off whole periods (``step``, s) by over 0.15 of one, add up to whole periods
+    (at least one) within 0.15. Wraps next to a loss stay apart (their sum is not whole)."""
+    if len(d) < 2:
+        return d
+    off = np.abs(d / step - np.round(d / step)) > 0.15
+    pair = d[:-1] + d[1:]
+    join = off[:-1] & off[1:] & (np.round(pair / step) >= 0)
+    join &= np.abs(pair / step - np.round(pair / step)) < 0.15
+    join &= ~np.r_[False, join[:-1]]  # one join per change
+    out = d.copy()
+    out[:-1][join] = pair[join]
+    return np.delete(out, np.flatnonzero(join) + 1)
+
+
+def _staircase(
+    s: np.ndarray, y: np.ndarray, bucket_s: float, step: float, clip: float
+) -> tuple[float, float]:
+    """Skew (s/s, positive: slow sensor) from the long-term rise of the offset's floor leaving
+    out lost notifications, and the loss fraction (:func:`_loss_fraction`) for the segment.
+
+    ``s``: sensor time of each notification, s; ``y``: offset ``host - s``, s; ``step``: one
+    notification period, s. The floor (minimum per ``bucket_s``) rises by whole periods where
+    notifications were lost; with commensurate connection intervals it is flat between steps of
+    a fraction of a period where the connection-event phase wraps, *up* for a slow sensor and
+    *down* for a fast one: its long-term slope is the skew. Each change between buckets
+    (:func:`_join_split_losses`) loses its whole periods, with the edge at 0.6 of a period (so
+    half a period, give or take the floors' noise, is a wrap; a fall of whole periods ends a
+    bump, e.g. a host stall longer than a bucket). When at least half of what is left (over
+    0.2 of a period) is half a period, the connection interval makes half-period wraps and the sign
+    matters: a slow sensor's floor never falls; one that falls at least half as often as it
+    rises by half a period is a fast one's (its losses fall next to a wrap in the same bucket
+    now and then). Then the rises lose their whole periods as a loss is counted
+    (:func:`_loss_fraction`); what is left of a loss's rise counts only if it is a wrap (over
+    a tenth of a period; less is the noise of the two floors). The sum over the segment's span
+    is the skew, to within a wrap over the span. (0, 1/2) for less than three buckets.
+    """
     if len(s) < 2 or s[-1] - s[0] < 3 * bucket_s:
-        return 0.0
-    bid, _, by = _bucket_minima(s - s[0], y, bucket_s)
-    good = np.diff(bid) == 1
-    if not good.any():
-        return 0.0
-    k = float(np.median(np.diff(by)[good])) / bucket_s
-    return min(max(k, -clip), clip)
+        return 0.0, _loss_fraction(0.0)
+    _, bx, by = _bucket_minima(s - s[0], y, bucket_s)
+    d = _join_split_losses(np.diff(by), step)
+    whole = np.where(d > 0, np.ceil(d / step - 0.6), -np.ceil(-d / step - 0.6))
+    rest = d - whole * step
+    off = np.abs(rest) > 0.2 * step
+    half = off & (np.abs(np.abs(rest) - 0.5 * step) < 0.15 * step)
+    sign = 0.0
+    if half.any() and half.sum() >= (off & ~half).sum():  # half-period wraps: sign matters
+        n_up, n_down = int((half & (rest > 0)).sum()), int((half & (rest < 0)).sum())
+        sign = 1.0 if n_up > 2 * n_down else -1.0 if n_down else 0.0
+    frac = _loss_fraction(sign)
+    whole = np.where(d > 0, np.floor(d / step + 1.0 - frac), whole)
+    rest = d - whole * step
+    rest[(whole > 0) & (np.abs(rest) < 0.1 * step)] = 0.0  # a loss alone: its noise, not skew
+    k = float(rest.sum()) / float(bx[-1] - bx[0])
+    return min(max(k, -clip), clip), frac
+
+
+def _wrap_times(
+    x: np.ndarray, y: np.ndarray, bucket_s: float, step: float
+) -> tuple[np.ndarray, float, float]:
+    """Where the connection-event phase wraps in one segment with the losses counted.
+
+    ``x``: sensor time of each notification, s; ``y``: offset ``host - x``, s; ``step``: one
+    notification period, s. The wraps are the changes of the floor (minimum per ``bucket_s``;
+    neighbouring changes over a tenth of a period in one direction joined) over 0.2 of a
+    period, all in the direction most of them take (a bump up and back down, e.g. a host
+    stall longer than a bucket, is none) and of about the same size (within a quarter of
+    their median), at most 0.6 of a period (a whole period is counted as a loss). A tread
+    more than 1.5 times the median tread holds wraps the floors' noise hid: it is split
+    evenly.
+
+    Returns:
+        (sensor times of the wraps, s, in order; wrap size, s; direction: +1 up (slow
+        sensor), -1 down (fast), 0 no wraps).
+    """
+    none = (np.empty(0), 0.0, 0.0)
+    if len(x) < 2 or x[-1] - x[0] < 3 * bucket_s:
+        return none
+    bid, _, by = _bucket_minima(x - x[0], y, bucket_s)
+    d = np.diff(by)
+    at = bid[1:]
+    # a wrap spread over neighbouring buckets (the floor's jitter near it): one change
+    sig = np.where(np.abs(d) > 0.1 * step, np.sign(d), 0.0)
+    first = np.flatnonzero((sig == 0) | (sig != np.r_[0.0, sig[:-1]]))
+    last = np.r_[first[1:], len(d)] - 1
+    # the floor of the bucket after a rise is all above it, after a fall only partly below:
+    # an upward wrap is over by the start of the bucket after the group's last change, a
+    # downward one not before the start of the bucket after its first
+    at = np.where(np.add.reduceat(d, first) > 0, at[last], at[first])
+    d = np.add.reduceat(d, first)
+    big = np.abs(d) > 0.2 * step
+    bump = big[:-1] & big[1:] & (np.abs(d[:-1] + d[1:]) < 0.2 * step)
+    big &= ~(np.r_[bump, False] | np.r_[False, bump])
+    if not big.any():
+        return none
+    sign = 1.0 if (d[big] > 0).sum() >= (d[big] < 0).sum() else -1.0
+    cand = big & (np.sign(d) == sign)
+    g = float(np.median(np.abs(d[cand])))
+    cand &= np.abs(np.abs(d) - g) < 0.25 * g
+    if g > 0.6 * step or not cand.any():
+        return none
+    w = x[0] + at[cand] * bucket_s  # start of the bucket after the change
+    if len(w) >= 2:
+        tread = np.diff(w)
+        parts = np.maximum(1, np.round(tread / np.median(tread))).astype(np.int64)
+        parts[tread < 1.5 * np.median(tread)] = 1
+        first = np.repeat(np.cumsum(parts) - parts, parts)
+        frac = (np.arange(int(parts.sum())) - first) / np.repeat(parts, parts)
+        w = np.r_[np.repeat(w[:-1], parts) + np.repeat(tread, parts) * frac, w[-1]]
+    return w, g, sign
+
+
+def _least_wait(x: np.ndarray, y: np.ndarray, bucket_s: float, step: float) -> np.ndarray:
+    """The least wait for a connection event at each notification of one segment, s (0
+    where no wraps are seen, or where they are under 0.4 of a period: a quarter at 7.5 ms
+    and 100 Hz comes every few seconds at the usual skews, and the clock's lower envelope over
+    its many corners is the line already). ``x``: sensor time, s; ``y``: ``host - x``, s,
+    with the losses counted; ``step``: one notification period, s.
+
+    Between wraps (:func:`_wrap_times`) the floor of ``y`` is flat while the true line
+    (sensor clock to host at the least latency) runs under it at the skew: the least wait
+    falls from one wrap size to 0 across a slow sensor's tread (the wrap follows when it
+    reaches 0) and rises from 0 across a fast one's. It is interpolated linearly across each
+    tread; the partial treads at the ends take the length of their neighbour, or with one wrap
+    only twice the longer of the two flats around it (the middle of the skews the flats
+    allow). Past the last tread a fast sensor's wraps are assumed to go on, a slow sensor's
+    not (either way a wrong guess leaves the corrected floor above the line, never under it).
+    Where the corrected floor (per bucket) still lies more than half a wrap under its median
+    over a minute, a wrap was placed off or missed: the wait is a wrap less there.
+    Subtracting the wait from the receive times turns the staircase into the line, which the
+    clock fit then follows instead of touching the treads' corners only.
+    """
+    w, g, sign = _wrap_times(x, y, bucket_s, step)
+    n = len(w)
+    if n == 0 or g < 0.4 * step:
+        return np.zeros(len(x))
+    if n == 1:
+        span = 2.0 * max(w[0] - x[0], x[-1] - w[0], bucket_s)
+        bounds = np.r_[w[0] - span, w, w[0] + span]
+    else:
+        bounds = np.r_[2 * w[0] - w[1], w, 2 * w[-1] - w[-2]]
+    j = np.clip(np.searchsorted(bounds, x, side="right"), 1, len(bounds) - 1)
+    lo, hi = bounds[j - 1], bounds[j]
+    pos = (x - lo) / (hi - lo)  # 0 just after a wrap, 1 just before one
+    # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
+    # one's rise is left to be seen (a wrap assumed too early would put the floor under the
+    # line, one too late only above it)
+    pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
+    wait = g * (1.0 - pos if sign > 0 else pos)
+    # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
+    # which the lower envelope would take for the line: there the wait is a wrap less
+    bid, _, cf = _bucket_minima(x - x[0], y - wait, bucket_s)
+    near = median_filter(cf, size=2 * round(30.0 / bucket_s) + 1, mode="reflect")
+    dip = np.zeros(int(bid[-1]) + 1, bool)
+    dip[bid] = cf < near - 0.5 * g
+    return wait - g * dip[np.floor((x - x[0]) / bucket_s).astype(np.int64)]
+
+
+def _loss_fraction(skew: float) -> float:
+    """Fraction of a notification period above which a rise of the offset's floor counts as a
+    lost notification, where the connection-event phase wraps by half a period, for a sensor
+    of skew ``skew`` (s/s or its sign; positive: slow; 0: unknown or other wraps).
+
+    Where the phase wraps, the floor of a slow sensor steps *up* by the gcd of notification
+    period and connection interval (half a period at 15 ms and 100 Hz, a quarter at 7.5 ms), a
+    fast sensor's *down*. With a quarter (or less), half a period separates a wrap from a loss
+    either way; with half, a slow sensor's wrap is a rise of half a period (rises up to 3/4 are
+    wraps), while a fast sensor's loss next to a wrap raises the floor by only half (rises
+    above 1/4 count).
+    """
+    if skew > 0:
+        return 0.75
+    if skew < 0:
+        return 0.25
+    return 0.5
 
 
 def _place_step(
-    e: np.ndarray, a: int, b: int, k: int, pre: float, step: float, tol: float
+    e: np.ndarray, a: int, b: int, k: int, pre: float, step: float, tol: float, frac: float
 ) -> list[tuple[int, int]]:
     """Places of the lost notifications behind one upward step of the offset floor.
 
     ``e[a:b]`` is a run of notifications whose following window's floor is above the previous
     window's (``pre``, the floor before ``a``). ``post``, the floor of the ``k`` notifications
-    after the run, must be above the loss(es); the step is ``units`` notification periods.
+    after the run, must be above the loss(es); the step is ``units`` notification periods, a
+    rest above ``frac`` of a period counting as one more (:func:`_loss_fraction`).
     Unit ``u`` of the step lies after every notification that would otherwise arrive before
     it was sent (``e < post - (units - u)·step - tol``) and, by the lower-envelope principle
     (least total latency), right after the last such one. Close losses inside one run come out
@@ -181,7 +377,7 @@ def _place_step(
         (notification index, lost notifications) pairs, in order.
     """
     post = float(e[b : b + k].min())
-    units = round((post - pre) / step)
+    units = math.floor((post - pre) / step + 1.0 - frac)
     if units <= 0:
         return []
     run = e[a:b]
@@ -210,10 +406,13 @@ def _find_losses(
     k = max(5, round(rp.step_window_s / step))
     clip = rp.clock.max_skew_ppm * 1e-6
     tol = 0.1 * period
+    frac = None
     for _ in range(50):  # steps close together interact: re-check after inserting
         s = c * period
         y = h - s
-        e = y - _rough_skew(s, y, max(1.0, 20 * step), clip) * (s - s[0])
+        skew, frac_now = _staircase(s, y, max(0.25, 5 * step), step, clip)
+        frac = frac_now if frac is None else frac  # decided on the receive times as they came
+        e = y - skew * (s - s[0])
         fw = _fmin(np.concatenate([e, np.full(k, np.inf)]), k)[: len(e)]
         bw = np.full(len(e), np.inf)
         if len(e) > k:  # a segment shorter than the window has no full windows behind
@@ -221,7 +420,7 @@ def _find_losses(
         head = np.minimum.accumulate(e)  # windows cut by the segment start
         bw[1 : min(k, len(e))] = head[: min(k, len(e)) - 1]
         rise = fw - bw
-        hit = rise > 0.5 * step
+        hit = rise > frac * step
         hit[0] = False
         hit[max(1, len(e) - 10) :] = False  # too little after it to tell a step
         if not hit.any():
@@ -233,7 +432,8 @@ def _find_losses(
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             if a < free_from:
                 continue
-            found = _place_step(e, a, b, k, float(e[max(0, a - k) : a].min()), step, tol)
+            pre = float(e[max(0, a - k) : a].min())
+            found = _place_step(e, a, b, k, pre, step, tol, frac)
             for q, units in found:
                 m = n_typ * units
                 c[q:] += m
@@ -498,7 +698,13 @@ def reconstruct_times(
             c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
         last[a:b] = c
         losses += [(a + j, m) for j, m in found]
-    model = fit_clock(last * period, h, rp.clock, starts=starts)
+    # the clock follows the line under the connection-event staircase, not its treads
+    wait = np.zeros(len(h))
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        x = last[a:b] * period
+        step = int(np.median(n[a:b])) * period
+        wait[a:b] = _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step)
+    model = fit_clock(last * period, h - wait, rp.clock, starts=starts)
     pair_seg = model.segment_of(len(h))
     note = np.repeat(np.arange(len(h)), n)
     first = last - n + 1
