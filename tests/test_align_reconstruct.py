@@ -116,6 +116,19 @@ def test_no_signal_path_is_unchanged(short_ci):
         np.testing.assert_array_equal(got.t, rec.t)
 
 
+def test_signal_with_nan_is_used_without_error():
+    """A decoded signal with non-finite values (a corrupt sample) neither raises nor changes
+    the counts; the rest of the signal still places the losses."""
+    sim = simulate_link(SHORT_CI, 120.0, 3)
+    rp = ReconstructParams(clock=ClockParams(latency_floor_s=SHORT_CI.stack_floor_s))
+    sig = sim.sample_gyro.copy()
+    sig[::997] = np.nan
+    sig[5] = np.inf
+    rec = reconstruct_times(sim.note_host_t, sim.note_count, 100.0, rp, signal=sig)
+    assert rec.lost_samples == sim.lost_samples
+    assert np.all(np.isfinite(rec.t)) and np.all(np.diff(rec.t) > 0)
+
+
 def test_signal_must_match_the_samples():
     with pytest.raises(ClockModelError, match="one row per sample"):
         reconstruct_times(np.arange(3.0), np.ones(3, int), 100.0, signal=np.zeros(4))
