@@ -129,7 +129,8 @@ class HostStampedClock:
 
     Notifications go in with :meth:`push` and come out, in order, with their samples' host
     times. Most come out at once. A notification that arrives late (``LATE_FRACTION`` of a
-    notification period after the clock model's time for it) is held back with those after
+    notification period after the clock model's time for it, above the floor of the on-time
+    arrivals of the last ``FLOOR_WINDOW_S``) is held back with those after
     it until the run of late arrivals is decided: it ends with one on time (held up, not lost:
     released as they are) or it lasts ``loss_window_s`` over ``MIN_LATE_NOTES``
     notifications (a loss: its samples, whole notifications of the smallest lateness seen,
@@ -276,7 +277,7 @@ class HostStampedClock:
         self._late_min = min(self._late_min, late)
         self.peers[id(self)] = (self._late_since, self._late_min)
         if self._loss_shown(h):
-            return self._release(self._n_typ * round(self._late_min / step))
+            return self._release(self._run_loss())
         return []
 
     def _note_on_time(self, h: float, late: float) -> None:
@@ -306,11 +307,13 @@ class HostStampedClock:
         """Release what is held now (end of data, silence), decided on what has arrived."""
         out = self._end_warm_up()
         while self._held:  # a loss re-takes the rest, which may hold a run of its own
-            m = 0
-            if len(self._held) >= MIN_LATE_NOTES:  # still late when the data ends: a loss
-                m = self._n_typ * round(self._late_min / (self._n_typ * self.period))
-            out += self._release(m)
+            # still late when the data ends: a loss, if the run is long enough to tell
+            out += self._release(self._run_loss() if len(self._held) >= MIN_LATE_NOTES else 0)
         return out
+
+    def _run_loss(self) -> int:
+        """Samples lost before the held run: whole notifications of its least lateness."""
+        return self._n_typ * round(self._late_min / (self._n_typ * self.period))
 
     def _wait_s(self) -> float:
         return CONGESTION_WAIT_S if self._host_late() else self.loss_window_s
