@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,35 @@ def test_bad_input_raises():
         fit_clock(np.array([0.0, np.nan]), np.zeros(2))
     with pytest.raises(ClockModelError):
         StreamingClock().to_host(1.0)
+
+
+def test_fast_hull_paths_give_the_monotone_chain_hull():
+    # the batch fit prefilters each block's points and merges block hulls at their common
+    # tangent; both must give exactly the hull of all the points (ties and collinear included)
+    from imuhip.align.clock import _bridge, _hull_candidates, _lower_hull
+
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        sizes = rng.integers(1, 41, size=rng.integers(1, 12))
+        cuts = np.r_[0, np.cumsum(sizes)]
+        x = np.concatenate(
+            [
+                np.sort(rng.choice(1000, k, replace=False)) * 0.25 + 250.0 * j
+                for j, k in enumerate(sizes)
+            ]
+        )
+        y = (
+            rng.normal(size=len(x)) * 1e-3
+            if trial % 2
+            else np.round(rng.normal(size=len(x)) * 3) * 1e-3
+        )
+        keep = _hull_candidates(x, y, cuts)
+        hulls = []
+        for a, b in itertools.pairwise(cuts):
+            full = _lower_hull(x[a:b].tolist(), y[a:b].tolist())
+            assert _lower_hull(x[a:b][keep[a:b]].tolist(), y[a:b][keep[a:b]].tolist()) == full
+            hulls.append(full)
+        merged = hulls[0]
+        for h in hulls[1:]:
+            merged = _bridge(merged, h)
+        assert merged == _lower_hull(x.tolist(), y.tolist())

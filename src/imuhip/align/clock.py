@@ -202,6 +202,33 @@ def _lower_hull(x: list[float], y: list[float]) -> tuple[list[float], list[float
     return hx, hy
 
 
+def _bridge(a: tuple[list[float], list[float]], b: tuple[list[float], list[float]]) -> _Hull:
+    """Lower hull of two lower hulls with every x of ``a`` below every x of ``b``: a prefix of
+    ``a`` joined to a suffix of ``b`` by their common lower tangent (two-pointer walk; the same
+    vertices as the monotone chain over both, collinear points dropped alike)."""
+    ax, ay = a
+    bx, by = b
+    i, j = len(ax) - 1, 0
+    moved = True
+    while moved:
+        moved = False
+        while (
+            i > 0
+            and (ax[i] - ax[i - 1]) * (by[j] - ay[i - 1])
+            - (ay[i] - ay[i - 1]) * (bx[j] - ax[i - 1])
+            <= 0
+        ):
+            i -= 1
+            moved = True
+        while (
+            j < len(bx) - 1
+            and (bx[j] - ax[i]) * (by[j + 1] - ay[i]) - (by[j] - ay[i]) * (bx[j + 1] - ax[i]) <= 0
+        ):
+            j += 1
+            moved = True
+    return ax[: i + 1] + bx[j:], ay[: i + 1] + by[j:]
+
+
 def _support(
     hx: list[float], hy: list[float], at: float, prior_skew: float, clip: float, min_span: float
 ) -> Fit:
@@ -261,7 +288,7 @@ class _HullWindow:
             return b
         if not b[0]:
             return a
-        return _lower_hull(a[0] + b[0], a[1] + b[1])
+        return _bridge(a, b)
 
     def push(self, h: _Hull) -> None:
         if self.count == self.size:
@@ -380,6 +407,38 @@ def _bucket_minima(x: np.ndarray, y: np.ndarray, bucket_s: float) -> tuple[np.nd
     return bid[first], x[first], y[first]
 
 
+def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """Mask of the points that may be lower-hull vertices of their block (``cuts``: block
+    bounds; x strictly increasing within a block). Point ``i`` is a vertex when some line
+    through it lies below all the others, i.e. when the steepest slope into it from its left
+    does not exceed the shallowest slope out of it to its right; a small tolerance keeps
+    near-ties, so the monotone chain over the kept points gives the hull of them all."""
+    keep = np.ones(len(x), bool)
+    sizes = np.diff(cuts)
+    width = int(sizes.max()) if len(sizes) else 0
+    if width < 3:
+        return keep
+    chunk = max(1, 2_000_000 // (width * width))
+    for c0 in range(0, len(sizes), chunk):
+        ks = np.arange(c0, min(c0 + chunk, len(sizes)))
+        pos = cuts[ks][:, None] + np.arange(width)[None, :]
+        valid = np.arange(width)[None, :] < sizes[ks][:, None]
+        pos = np.where(valid, pos, cuts[ks][:, None])
+        bx, by = x[pos], y[pos]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sl = (by[:, None, :] - by[:, :, None]) / (bx[:, None, :] - bx[:, :, None])
+        idx = np.arange(width)
+        pair = valid[:, :, None] & valid[:, None, :]
+        right = np.where(pair & (idx[None, :, None] < idx[None, None, :]), sl, np.inf)
+        left = np.where(pair & (idx[None, :, None] < idx[None, None, :]), sl, -np.inf)
+        lo = left.max(axis=1)  # steepest slope into each point from its left
+        hi = right.min(axis=2)  # shallowest slope out of each point to its right
+        tol = 1e-9 * (np.abs(lo) + np.abs(hi)) + 1e-15
+        ok = ~(lo > hi + tol)
+        keep[pos[valid]] = ok[valid]
+    return keep
+
+
 def _fit_segment(seg: ClockSegment, s: np.ndarray, h: np.ndarray, p: ClockParams) -> None:
     x = s - seg.s0
     y = (h - s) - seg.y0
@@ -392,9 +451,11 @@ def _fit_segment(seg: ClockSegment, s: np.ndarray, h: np.ndarray, p: ClockParams
     clip = p.max_skew_ppm * 1e-6
     prior = 0.0
     last: Fit | None = None
+    keep = _hull_candidates(bx, by, cuts)
     for k in range(n_blocks):
         a, b = cuts[k], cuts[k + 1]
-        hulls.push(_lower_hull(bx[a:b].tolist(), by[a:b].tolist()))
+        m = keep[a:b]
+        hulls.push(_lower_hull(bx[a:b][m].tolist(), by[a:b][m].tolist()))
         w_end = (k + 1) * p.block_s
         f = _window_fit(
             hulls.hull(), w_end - p.window_s, w_end, prior, clip, p.anchor, p.min_span_s
