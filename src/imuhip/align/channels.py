@@ -27,15 +27,22 @@ def _stack(blocks: list[ChannelBlock], kind: str) -> tuple[np.ndarray, np.ndarra
     sel = [b for b in blocks if b.kind == kind and len(b.t)]
     if not sel:
         return None
-    t = np.concatenate([b.t for b in sel])
-    v = np.concatenate([b.values for b in sel])
+    if len(sel) == 1:
+        t, v = sel[0].t, sel[0].values
+    else:
+        t = np.concatenate([b.t for b in sel])
+        v = np.concatenate([b.values for b in sel])
+    if np.all(t[1:] >= t[:-1]):  # already in order (the usual case): no sort, no copy
+        return t, v
     order = np.argsort(t, kind="stable")
     return t[order], v[order]
 
 
 def _unique(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     keep = np.ones(len(t), bool)
-    keep[1:] = np.diff(t) > 0
+    keep[1:] = t[1:] > t[:-1]
+    if keep.all():
+        return t, v, 0
     return t[keep], v[keep], int((~keep).sum())
 
 
@@ -55,7 +62,8 @@ def merge_channels(blocks: list[ChannelBlock]) -> MergeResult:
         tm, vm, _ = _unique(*mag)
         inside &= (tg >= tm[0]) & (tg <= tm[-1])
     outside = int((~inside).sum())
-    tg, vg = tg[inside], vg[inside]
+    if outside:
+        tg, vg = tg[inside], vg[inside]
     acc_on_g = _resample(ta, va, tg)
     mag_on_g = None if mag is None else _resample(tm, vm, tg)
     samples = ImuSamples(tg, acc_on_g, vg, mag_on_g)
