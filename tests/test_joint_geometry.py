@@ -123,3 +123,16 @@ def test_no_still_start_is_refused_clearly():
     gs = gs + 0.5  # never still
     with pytest.raises(CalibrationError, match="no still start pose"):
         calibrate(t, gt, gs, qt, qs, side="left", rate_hz=RATE)
+
+
+def test_batch_in_chunks_equals_one_tracker_call(monkeypatch):
+    import imuhip.joint.hip_rotation as hr
+
+    t, gt, gs, qt, qs, _ = _sensors("left", 5)
+    cal = calibrate(t, gt, gs, qt, qs, side="left", rate_hz=RATE)
+    whole = HipRotationTracker(cal, RATE).update(qt, qs)
+    monkeypatch.setattr(hr, "BATCH_CHUNK", 250)
+    chunked = hip_rotation(qt, qs, cal, RATE)
+    for name in ("hip_rotation_deg", "heading_offset_deg", "knee_flexion_deg"):
+        np.testing.assert_array_equal(getattr(chunked, name), getattr(whole, name))
+    assert len(chunked.hip_rotation_deg) == len(t)
