@@ -60,6 +60,19 @@ class Trace:
         self.holds.append((start, end))
         return self
 
+    def settle(self, into: float, s: float, move_s: float = 0.8) -> Trace:
+        """The leg moves ``into`` degrees and stays there relaxed (no tremor) for ``s``."""
+        base = self.level
+        n = round(move_s * RATE)
+        self._add(base + into * 0.5 * (1 - np.cos(np.linspace(0, np.pi, n))))
+        self._add(np.full(round(s * RATE), base + into))
+        return self
+
+    def move(self, to: float, s: float = 0.8) -> Trace:
+        base = self.level
+        self._add(base + (to - base) * 0.5 * (1 - np.cos(np.linspace(0, np.pi, round(s * RATE)))))
+        return self
+
     def arrays(self, noise: float = 0.05):
         angle = np.concatenate(self.parts)
         angle = angle + self.rng.normal(0, noise, len(angle))
@@ -184,3 +197,50 @@ def test_only_holds_then_only_reps():
     assert len(res.holds) == 2 and len(res.reps) == 2
     kinds = [e.kind for e in res.events]
     assert kinds.count("hold_started") == 2 and kinds.count("rep_counted") == 2
+
+
+def test_leg_settling_suddenly_at_a_new_rest_is_no_hold():
+    # the leg shifts 8° inward and stays there relaxed: after 30 s without effort that is the
+    # new rest; reps from it are measured from it, and nothing is reported as a hold
+    tr = Trace(12).rest(20).settle(8, 60).rep(30).rest(2).rep(28).rest(2)
+    t, a, g = tr.arrays()
+    res = analyze_exercise(t, a, g, RATE)
+    assert not res.holds
+    (part,) = res.partial_reps
+    assert part.reason == "settled at a new rest"
+    assert part.start_s == pytest.approx(20, abs=0.4) and part.end_s == pytest.approx(51, abs=1)
+    assert len(res.reps) == 2
+    assert [r.range_deg for r in res.reps] == pytest.approx([22, 20], abs=1.0)
+    assert [e.kind for e in res.events][:2] == ["rep_started", "hold_started"]
+    for chunk in (1, 250):  # live feeds it in pieces: the same result
+        assert analyze_exercise(t, a, g, RATE, chunk=chunk) == res
+
+
+def test_long_hold_with_effort_stays_a_hold():
+    tr = Trace(13).rest(20).hold(8, 75, creep=0.2).rest(5)
+    res = _run(tr)
+    assert not res.partial_reps and not res.reps
+    (hold,) = res.holds
+    (start, end) = tr.holds[0]
+    assert abs(hold.start_s - start) < 0.3 and abs(hold.end_s - end) < 0.3
+
+
+def test_effortless_plateau_shorter_than_the_settle_time_is_a_hold():
+    tr = Trace(14).rest(20).settle(6, 20)
+    tr.move(0.0).rest(5)  # back down to the old rest
+    res = _run(tr)
+    assert len(res.holds) == 1 and res.holds[0].duration_s == pytest.approx(20, abs=0.6)
+    assert res.holds[0].effort_index is not None and res.holds[0].effort_index < 3
+
+
+def test_effort_power_does_not_depend_on_the_window_length():
+    from imuhip.analysis.effort import band_power
+
+    rng = np.random.default_rng(15)
+    for n in (200, 1000, 6000):
+        t = np.arange(n) / RATE
+        tremor = np.zeros((n, 3))
+        tremor[:, 1] = 0.02 * np.sin(2 * np.pi * 9.5 * t)
+        assert band_power(tremor, RATE) == pytest.approx(0.02**2 / 2, rel=1e-3)
+        noise = rng.normal(0, 0.002, (n, 3))  # white: 3 axes x σ² x (6 Hz of 50 Hz)
+        assert band_power(noise, RATE) == pytest.approx(3 * 0.002**2 * 6 / 50, rel=0.25)

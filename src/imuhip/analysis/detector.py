@@ -19,6 +19,13 @@ States:
 - RETURNING: back near rest; the rep ends at rest (within ``low_deg``) or at the lowest point if
   the leg rises again into the next rep.
 
+A hold without effort that goes on for ``settle_s`` is the leg settling at a new rest, not a
+hold: the shin's tremor power over the whole plateau so far is within ``settle_effort_db`` of
+rest's (a leg pushing against a band trembles more; a hold that had effort is kept however long
+it lasts). The excursion becomes a partial rep ("settled at a new rest"), the rest angle jumps to
+the plateau's level, and detection goes on from there (a slow settle is followed by the rest
+filter instead). Without a rest seen before (no effort baseline) a plateau stays a hold.
+
 An excursion with a hold is a hold, not a rep. One without a hold is a rep if it peaked at least
 ``min_rep_deg`` above rest, else a partial rep ("below threshold"). An excursion still open when
 the session ends is a partial rep ("not finished").
@@ -54,6 +61,8 @@ class DetectorParams:
     smooth_s: float = 0.2
     rest_tau_s: float = 10.0
     effort_window_s: float = 120.0
+    settle_s: float = 30.0
+    settle_effort_db: float = 3.0
 
 
 @dataclass
@@ -204,6 +213,9 @@ class ExerciseDetector:
                     exc.hold_start_i = exc.plateau_i
                     exc.hold_depth = e
                     self.events.append(AnalysisEvent("hold_started", self._time(exc.plateau_i)))
+                elif exc.hold_start_i is not None and self._settled(exc, i):
+                    self._settle(i, s)
+                    return
             else:
                 if exc.hold_start_i is not None:
                     self._close_hold(i)
@@ -261,6 +273,46 @@ class ExerciseDetector:
         k = int(np.argmax(seg))
         return self._time(lo + k), float(seg[k])
 
+    def _settled(self, exc: _Excursion, i: int) -> bool:
+        """Whether the hold in progress is the leg at rest at a new level: effortless for
+        ``settle_s`` (checked once a second from then on)."""
+        assert exc.hold_start_i is not None
+        held = i - exc.hold_start_i
+        need = round(self.p.settle_s * self.rate)
+        if held < need or (held - need) % max(1, round(self.rate)):
+            return False
+        effort = self._effort(exc.hold_start_i, i)
+        return effort is not None and effort < self.p.settle_effort_db
+
+    def _settle(self, i: int, s: float) -> None:
+        """The plateau is the new rest: the excursion into it becomes a partial rep."""
+        exc = self._exc
+        assert exc is not None
+        peak_t, peak = self._raw_peak(exc.start_i, i)
+        part = PartialRep(
+            self._time(exc.start_i),
+            peak_t,
+            self._time(i),
+            peak,
+            peak - exc.rest,
+            "settled at a new rest",
+        )
+        self.partial_reps.append(part)
+        self.events.append(AnalysisEvent("partial_rep", self._time(i), part))
+        self._exc = None
+        self.state = REST
+        self.rest = s
+        self._last_low_i = i
+
+    def _effort(self, a: int, b: int) -> float | None:
+        """Effort index (dB against rest) of samples ``a..b`` (as far as still buffered)."""
+        lo = max(a, self._i0)
+        gyr = np.asarray(list(self._gyr)[lo - self._i0 : b - self._i0 + 1])
+        power = band_power(gyr, self.rate)
+        if not self._rest_power or not power > 0:
+            return None
+        return float(10.0 * np.log10(power / self._rest_power))
+
     def _close_hold(self, end_i: int) -> None:
         exc = self._exc
         assert exc is not None and exc.hold_start_i is not None
@@ -269,13 +321,7 @@ class ExerciseDetector:
             np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
         )
         seg = np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
-        gyr = np.asarray(list(self._gyr)[a - self._i0 : end_i - self._i0 + 1])
-        power = band_power(gyr, self.rate)
-        effort = (
-            float(10.0 * np.log10(power / self._rest_power))
-            if self._rest_power and power > 0
-            else None
-        )
+        effort = self._effort(a, end_i)
         hold = Hold(
             self._time(exc.hold_start_i),
             self._time(end_i),

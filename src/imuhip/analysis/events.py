@@ -61,8 +61,9 @@ class Hold:
         mean_deg: mean rotation during the hold.
         steadiness_deg: standard deviation of the rotation during the hold.
         effort_index: shin 6-12 Hz tremor power in the hold against that at rest, in dB
-            (0 = like resting; pushing against a band gives clearly more, typically 10 dB and
-            up); None when no rest was seen before the hold to compare with.
+            (0 = like resting; pushing against a band makes the leg tremble more: 25-45 dB in
+            SIMULATED holds, not yet measured on a real leg); None when no rest was seen before
+            the hold to compare with.
     """
 
     start_s: float
@@ -85,7 +86,9 @@ class AnalysisEvent:
 
     ``kind`` is one of "rep_started", "rep_counted", "partial_rep", "hold_started",
     "hold_ended"; ``t`` is when it happened (seconds); ``item`` is the Rep, PartialRep or Hold
-    (for hold_started: the hold's start time in ``t`` and no item).
+    (for hold_started: the hold's start time in ``t`` and no item). A partial rep with reason
+    "settled at a new rest" ends a hold that had started without a hold_ended: the plateau was
+    the leg relaxing at a new level.
     """
 
     kind: str

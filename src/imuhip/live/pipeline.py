@@ -1057,6 +1057,8 @@ class LivePipeline:
                 )
             elif e.kind == "partial_rep":
                 st.partial_reps += 1
+                st.hold_start_s = None  # a plateau re-read as a new rest was no hold
+                st.hold_s = 0.0
             elif e.kind == "hold_started":
                 st.hold_start_s = e.t
                 st.hold_s = max(0.0, (st.t or e.t) - e.t)
