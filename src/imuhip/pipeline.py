@@ -3,13 +3,17 @@
     decode (vendor profiles) -> align (one time grid) -> fusion (orientation per sensor)
     -> joint (calibration, hip rotation) -> analysis (reps, holds)
 
+The calibration's phases are found (from guidance marks or the gyros) before the fusion: each
+filter starts with the gyro bias seen in the still start pose (see
+:mod:`imuhip.fusion.orientation`).
+
 Replay and offline analysis run this over a whole session; live use runs the same stages
 chunk by chunk (the streaming forms of each stage give the same numbers as the batch forms).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +26,7 @@ from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fusion.orientation import DEFAULT_METHOD, estimate_orientation
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import hip_rotation
-from imuhip.joint.phases import phases_from_marks
+from imuhip.joint.phases import Phases, find_phases, phases_from_marks
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, Session
 
@@ -158,23 +162,34 @@ def mark_sets(events: Iterable[Event]) -> list[dict[str, float]]:
     return sets
 
 
+def still_start_bias(gyr: np.ndarray, phases: Phases, lost: np.ndarray) -> np.ndarray | None:
+    """Gyro bias (3,) rad/s seen in the calibration's still start pose: the mean rate there,
+    lost samples left out (None when none is left). Seeds the orientation filter."""
+    s0, s1 = phases.still_start
+    g = gyr[s0:s1][~lost[s0:s1]]
+    return g.mean(axis=0) if len(g) else None
+
+
 def _calibrate(
     session: Session,
     grid: Grid,
-    q_t: np.ndarray,
-    q_s: np.ndarray,
+    fuse: Callable[[Phases], tuple[np.ndarray, np.ndarray]],
     undefined: np.ndarray,
     rate: float,
-) -> tuple[Calibration, list[str]]:
+) -> tuple[Calibration, list[str], np.ndarray, np.ndarray]:
     """Calibrate from the first attempt of live guidance that works (as live does: after a
     refusal it waits for the next attempt); without usable marks, from the movements found in
-    the data. Returns it and a note per refused attempt. Raises the last attempt's
+    the data. ``fuse`` gives both sensors' orientations for an attempt's phases (the filters
+    are seeded with the gyro bias of its still start pose). Returns the calibration, a note
+    per refused attempt and the orientations. Raises the last attempt's
     :class:`CalibrationError` when none works."""
     error: CalibrationError | None = None
     refused: list[str] = []
     attempts = [phases_from_marks(grid.t, m) for m in mark_sets(session.events)]
     for phases in [p for p in attempts if p is not None] or [None]:
         try:
+            ph = phases or find_phases(grid.t, grid.thigh.gyr, grid.shin.gyr, rate)
+            q_t, q_s = fuse(ph)
             cal = calibrate(
                 grid.t,
                 grid.thigh.gyr,
@@ -183,11 +198,11 @@ def _calibrate(
                 q_s,
                 side=session.header.side,
                 rate_hz=rate,
-                phases=phases,
+                phases=ph,
                 shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(session.header.exercise),
             )
             check_calibration_data(grid.t, undefined, cal)
-            return cal, refused
+            return cal, refused, q_t, q_s
         except CalibrationError as exc:
             error = exc
             if phases is not None:
@@ -284,10 +299,18 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     # no motion is invented inside a lost stretch: the filters see a still sensor there
     gyr_t = np.where(lost[:, None], 0.0, grid.thigh.gyr)
     gyr_s = np.where(lost[:, None], 0.0, grid.shin.gyr)
-    q_t = estimate_orientation(gyr_t, grid.thigh.acc, rate_hz=rate, **kw)
-    q_s = estimate_orientation(gyr_s, grid.shin.acc, rate_hz=rate, **kw)
+
+    def fuse(ph: Phases) -> tuple[np.ndarray, np.ndarray]:
+        q = [
+            estimate_orientation(
+                gyr, acc, rate_hz=rate, initial_bias=still_start_bias(gyr, ph, lost), **kw
+            )
+            for gyr, acc in ((gyr_t, grid.thigh.acc), (gyr_s, grid.shin.acc))
+        ]
+        return q[0], q[1]
+
     undefined = _after(lost, round(RECOVERY_S * rate))
-    cal, refused = _calibrate(session, grid, q_t, q_s, undefined, rate)
+    cal, refused, q_t, q_s = _calibrate(session, grid, fuse, undefined, rate)
     k0, k1 = cal.phases.still_end
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
 

@@ -25,6 +25,14 @@ Methods (``METHODS``):
   expects the accelerometer to read gravity (down) at rest, so it gets ``-acc``; its 9D mode needs
   the magnetic dip, taken from the first sample unless given as ``magnetic_dip`` (degrees).
   They start from the first sample's accelerometer tilt (and magnetometer heading in 9D).
+
+A known gyro bias (``initial_bias``, rad/s, e.g. the mean rate over a still start pose) can be
+handed to the filter: VQF starts its bias estimate there (uncertainty ``BIAS_SEED_SIGMA_DPS``)
+instead of at zero; the ahrs filters, which do not estimate bias, get it subtracted from every
+sample. Without it VQF learns the bias only from 3 s of rest or slowly during motion; a thigh
+whose skin sways with breathing is never at rest by VQF's test, and until the bias is learned
+the accelerometer correction leaves an inclination error of about bias × ``tauAcc`` (up to 3°
+in SIMULATED supine sessions, which tilted the calibrated femur axis by 3.5°).
 """
 
 from __future__ import annotations
@@ -43,6 +51,10 @@ DEFAULT_METHOD = "vqf"
 #: VQF parameters imuhip uses unless told otherwise (see the module docstring); the rest are
 #: the ``vqf`` package's own defaults.
 VQF_DEFAULTS: dict[str, Any] = {"restMinT": 3.0}
+
+#: Uncertainty (°/s, 1 sigma) VQF is told for an ``initial_bias`` (VQF's own initial value for
+#: an unknown bias is 0.5 °/s).
+BIAS_SEED_SIGMA_DPS = 0.1
 
 _VQF_PARAMS = frozenset(
     {
@@ -146,7 +158,8 @@ class OrientationFilter:
     """Streaming orientation estimator; chunks of any size give exactly the batch result.
 
     ``update(gyr, acc, mag=None)`` takes (n, 3) arrays and returns (n, 4) quaternions. Whether a
-    magnetometer is used (9D) is fixed by the first non-empty chunk.
+    magnetometer is used (9D) is fixed by the first non-empty chunk. ``initial_bias``: a known
+    gyro bias (3,) rad/s, sensor frame (module docstring).
     """
 
     def __init__(
@@ -154,6 +167,7 @@ class OrientationFilter:
         method: str = DEFAULT_METHOD,
         rate_hz: float = 100.0,
         params: Mapping[str, Any] | None = None,
+        initial_bias: np.ndarray | None = None,
     ) -> None:
         self.method = _check_method(method)
         self.rate_hz = _check_rate(rate_hz)
@@ -164,10 +178,19 @@ class OrientationFilter:
         self.uses_mag: bool | None = None  # decided by the first non-empty chunk
         self._q: np.ndarray | None = None  # last quaternion in the filter's native frame
         self._impl: Any = None
+        self._bias: np.ndarray | None = None  # subtracted from the input (ahrs filters)
+        if initial_bias is not None:
+            bias = np.asarray(initial_bias, dtype=float)
+            if bias.shape != (3,) or not np.all(np.isfinite(bias)):
+                raise FusionError(f"initial_bias must be 3 finite rates (rad/s), got {bias!r}")
         if method == "vqf":
             from vqf import VQF
 
             self._impl = VQF(1.0 / self.rate_hz, **{**VQF_DEFAULTS, **self.params})
+            if initial_bias is not None:
+                self._impl.setBiasEstimate(bias, np.radians(BIAS_SEED_SIGMA_DPS))
+        elif initial_bias is not None:
+            self._bias = bias
 
     def update(self, gyr: np.ndarray, acc: np.ndarray, mag: np.ndarray | None = None) -> np.ndarray:
         """Feed (n, 3) chunks; returns (n, 4) sensor-to-ENU quaternions, one per sample."""
@@ -187,6 +210,8 @@ class OrientationFilter:
             )
         if self.method == "vqf":
             return self._update_vqf(gyr, acc, mag)
+        if self._bias is not None:
+            gyr = gyr - self._bias
         return self._update_ahrs(gyr, acc, mag)
 
     # -- vqf: C++ batch update, state kept between chunks ------------------------------------
@@ -278,6 +303,7 @@ def estimate_orientation(
     rate_hz: float,
     method: str = DEFAULT_METHOD,
     params: Mapping[str, Any] | None = None,
+    initial_bias: np.ndarray | None = None,
 ) -> np.ndarray:
     """Orientation of one sensor over a whole recording (the streaming filter in one chunk).
 
@@ -291,6 +317,7 @@ def estimate_orientation(
             ``VQF_DEFAULTS``; madgwick:
             ``gain``; mahony: ``k_P``, ``k_I``; ekf: ``var_gyr``, ``var_acc``, ``var_mag``,
             ``magnetic_dip`` in degrees).
+        initial_bias: optional known gyro bias (3,), rad/s, sensor frame (module docstring).
 
     Returns:
         (N, 4) unit quaternions ``[w, x, y, z]`` sensor-to-world ENU.
@@ -298,4 +325,4 @@ def estimate_orientation(
     Raises:
         FusionError (a ValueError): bad shapes, NaN/inf, unknown method or parameter, bad rate.
     """
-    return OrientationFilter(method, rate_hz, params).update(gyr, acc, mag)
+    return OrientationFilter(method, rate_hz, params, initial_bias).update(gyr, acc, mag)

@@ -4,8 +4,9 @@ Feed raw notifications ``(role, channel, t_host, bytes)`` (or decoded sample blo
 sessions that store samples) and events in arrival order; :class:`LivePipeline` runs
 
     decode (the session header's decoders) -> sample times on the host clock -> one common
-    time grid -> orientation per sensor (:class:`OrientationFilter`) -> [buffer until the
-    calibration phases are complete] -> calibrate -> :class:`HipRotationTracker` ->
+    time grid -> [buffer until the calibration phases are complete] -> orientation per sensor
+    (:class:`OrientationFilter`, seeded with the still start's gyro bias and run from the
+    session's first sample, as batch does) -> calibrate -> :class:`HipRotationTracker` ->
     :class:`ExerciseDetector`
 
 and keeps a :class:`LiveState` (current angle, best rep, rep and hold counts, hold timer) plus
@@ -73,13 +74,14 @@ from imuhip.errors import CalibrationError, ClockModelError, ImuhipError
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
-from imuhip.joint.phases import STILL_RATE, find_phases, phases_from_marks
+from imuhip.joint.phases import STILL_RATE, Phases, find_phases, phases_from_marks
 from imuhip.pipeline import (
     LONG_GAP_S,
     RECOVERY_S,
     PipelineOptions,
     check_calibration_data,
     heading_needs_rests,
+    still_start_bias,
 )
 from imuhip.samples import ImuSamples
 from imuhip.session import SAMPLES_PROFILE, Event, SensorInfo, SessionHeader
@@ -749,17 +751,21 @@ class LivePipeline:
             for inp in self.inputs.values():
                 inp.kept_times = []
         self.rate = self._rate()
+        # the orientation filters start when the calibration's phases are known (seeded with
+        # the still start's gyro bias, run over every grid sample since the start)
+        self._filters: dict[str, OrientationFilter] = {}
         method = self.opts.fusion_method or DEFAULT_METHOD
-        params = self.opts.fusion_params
-        self._filters = {r: OrientationFilter(method, self.rate, params) for r in ("thigh", "shin")}
+        OrientationFilter(method, self.rate, self.opts.fusion_params)  # bad ones raise here
         self._start: float | None = None
         self._k = 0  # grid points emitted
         self.marks: dict[str, float] = {}
         self._marks_seen = False
         self._auto_every = auto_search_every_s
         self._next_search_t = -math.inf
-        # buffers until calibrated
-        self._buf: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "gt", "gs", "qt", "qs", "u")}
+        # buffers until calibrated: the current attempt's grid data (cleared on a refusal) ...
+        self._buf: dict[str, list[np.ndarray]] = {k: [] for k in ("t", "gt", "gs", "u", "l")}
+        # ... and every filter input since the session's start
+        self._raw: dict[str, list[np.ndarray]] = {k: [] for k in ("gt", "at", "gs", "as")}
         self._recovery_left = 0
         self._interrupted = False
         self._done_detectors: list[ExerciseDetector] = []
@@ -891,20 +897,23 @@ class LivePipeline:
         self._stillness(t, gyr_t, gyr_s)
         undefined = self._undefined(lost)
         # no motion is invented inside a lost stretch: the filters see a still sensor there
-        q_t = self._filters["thigh"].update(np.where(lost[:, None], 0.0, gyr_t), acc_t)
-        q_s = self._filters["shin"].update(np.where(lost[:, None], 0.0, gyr_s), acc_s)
+        in_t = np.where(lost[:, None], 0.0, gyr_t)
+        in_s = np.where(lost[:, None], 0.0, gyr_s)
         self.state.t = float(t[-1])
         if self.tracker is None:
             b = self._buf
             b["t"].append(t)
             b["gt"].append(gyr_t)
             b["gs"].append(gyr_s)
-            b["qt"].append(q_t)
-            b["qs"].append(q_s)
             b["u"].append(undefined)
+            b["l"].append(lost)
+            for key, x in (("gt", in_t), ("at", acc_t), ("gs", in_s), ("as", acc_s)):
+                self._raw[key].append(x)
             if self.state.status == "waiting":
                 self.state.status = "calibrating"
             return
+        q_t = self._filters["thigh"].update(in_t, acc_t)
+        q_s = self._filters["shin"].update(in_s, acc_s)
         ang = self._track(t, q_t, q_s)
         self._angles(t, ang, gyr_s, undefined)
 
@@ -965,13 +974,27 @@ class LivePipeline:
         self.state.still_s = 0.0 if self._still_from is None else tl[-1] - self._still_from
 
     # ------------------------------------------------------------------ calibration
-    def _buffered(self) -> dict[str, np.ndarray]:
+    def _buffered(self, buf: dict[str, list[np.ndarray]] | None = None) -> dict[str, np.ndarray]:
         out = {}
-        for k, parts in self._buf.items():
+        for k, parts in (self._buf if buf is None else buf).items():
             if len(parts) > 1:
                 parts[:] = [np.concatenate(parts)]
             out[k] = parts[0] if parts else np.empty(0)
         return out
+
+    def _fuse(self, b: dict[str, np.ndarray], phases: Phases) -> None:
+        """Start both orientation filters, seeded with the gyro bias of the still start in
+        ``phases`` (indices into the buffer ``b``), and run them over every grid sample since
+        the session's start (as batch does); the buffer's part goes into ``b["qt"]``,
+        ``b["qs"]``."""
+        raw = self._buffered(self._raw)
+        off = len(raw["gt"]) - len(b["t"])  # the buffer is the tail of the raw inputs
+        method = self.opts.fusion_method or DEFAULT_METHOD
+        for role, g, a, key in (("thigh", "gt", "at", "qt"), ("shin", "gs", "as", "qs")):
+            bias = still_start_bias(raw[g][off:], phases, b["l"])
+            f = OrientationFilter(method, self.rate, self.opts.fusion_params, bias)
+            self._filters[role] = f
+            b[key] = f.update(raw[g], raw[a])[off:]
 
     def _try_calibrate(self) -> None:
         if not self._buf["t"]:
@@ -1007,6 +1030,7 @@ class LivePipeline:
                     self.state.message = ""
                 return
         b = self._buffered()
+        self._fuse(b, phases)
         try:
             cal = calibrate(
                 b["t"], b["gt"], b["gs"], b["qt"], b["qs"],
@@ -1038,8 +1062,9 @@ class LivePipeline:
         st.status = "ready"
         st.calibrated_at_s = cal.end_s
         st.message = "; ".join(cal.quality.warnings())
-        for parts in self._buf.values():
-            parts.clear()
+        for buf in (self._buf, self._raw):
+            for parts in buf.values():
+                parts.clear()
         self._angles(b["t"][k1:], ang[k1 - k0 :], b["gs"][k1:], b["u"][k1:])
 
     # ------------------------------------------------------------------ events
