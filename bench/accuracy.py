@@ -6,6 +6,7 @@ against the product's targets. Real-leg accuracy is NOT measured here.
 
     python bench/accuracy.py                 # 3 poses x 2 sides x 2 mountings x 2 seeds, 10 min
     python bench/accuracy.py --minutes 3 --seeds 1 --profile witmotion-ble5
+    python bench/accuracy.py --table-calibration   # sensors' gyro scales calibrated first
 """
 
 from __future__ import annotations
@@ -114,6 +115,11 @@ def main() -> None:
     ap.add_argument(
         "--rest-start", type=float, default=0.0, help="rest after the calibration, ° from start"
     )
+    ap.add_argument(
+        "--table-calibration",
+        action="store_true",
+        help="gyro scales from a simulated table calibration of each sensor first",
+    )
     args = ap.parse_args()
     errors = ImuErrorModel.ideal() if args.ideal else ImuErrorModel()
     if args.gyro_scale is not None:
@@ -142,6 +148,7 @@ def main() -> None:
                     rest_start_deg=args.rest_start,
                 ),
                 errors=errors,
+                table_calibration=args.table_calibration,
                 link=LinkModel(
                     connection_interval_s=args.conn_interval,
                     loss_prob=args.link_loss,
@@ -166,6 +173,7 @@ def main() -> None:
         f"knee play ±{args.knee_play:g}°, rest {args.rest_start:+g}° ± {args.rest_range:g}° "
         f"drifting {args.rest_drift:g}° per settle{', ideal sensors' if args.ideal else ''}"
         f"{'' if args.gyro_scale is None else f', gyro scale error {args.gyro_scale:g}'}"
+        f"{', gyro scales from a table calibration' if args.table_calibration else ''}"
         + (
             ""
             if args.profile == "samples"

@@ -14,7 +14,7 @@ chunk by chunk (the streaming forms of each stage give the same numbers as the b
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -23,12 +23,13 @@ from imuhip.analysis.detector import DetectorParams
 from imuhip.analysis.exercise import ExerciseResult, analyze_exercise
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
 from imuhip.errors import CalibrationError, ImuhipError
+from imuhip.fusion.gyro_scale import correct_gyro, scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, estimate_orientation
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import hip_rotation
 from imuhip.joint.phases import Phases, find_phases, phases_from_marks
 from imuhip.samples import ImuSamples
-from imuhip.session import Event, Session
+from imuhip.session import Event, Session, SessionHeader
 
 #: A gap longer than this (seconds) in either sensor is a lost stretch, not a few lost packets.
 LONG_GAP_S = 0.25
@@ -136,6 +137,24 @@ def common_grid(thigh: ImuSamples, shin: ImuSamples, rate_hz: float) -> Grid:
         valid &= nearest <= 1.5 / rate_hz
         lost |= (s.t[i] - s.t[i - 1]) > LONG_GAP_S
     return Grid(t, rate_hz, _resample(thigh, t), _resample(shin, t), valid, lost)
+
+
+def gyro_scales(header: SessionHeader) -> dict[str, np.ndarray | None]:
+    """Per-axis gyro scale (measured / true) of each role from its header entry (a table
+    calibration, :mod:`imuhip.fusion.gyro_scale`), None where there is none."""
+    return {s.role: scale_from_config(s.config) for s in header.sensors}
+
+
+def with_gyro_scales(grid: Grid, header: SessionHeader) -> Grid:
+    """The grid with each sensor's gyro scale taken out (live does the same per chunk)."""
+    sc = gyro_scales(header)
+    if sc.get("thigh") is None and sc.get("shin") is None:
+        return grid
+    return replace(
+        grid,
+        thigh=replace(grid.thigh, gyr=correct_gyro(grid.thigh.gyr, sc.get("thigh"))),
+        shin=replace(grid.shin, gyr=correct_gyro(grid.shin.gyr, sc.get("shin"))),
+    )
 
 
 def _grid_rate(session: Session, streams: dict[str, SensorStream], opts: PipelineOptions):
@@ -294,6 +313,7 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
     streams = sensor_streams(session)
     rate = _grid_rate(session, streams, opts)
     grid = common_grid(streams["thigh"].samples, streams["shin"].samples, rate)
+    grid = with_gyro_scales(grid, session.header)
     kw = {"method": opts.fusion_method or DEFAULT_METHOD, "params": opts.fusion_params}
     lost = grid.lost if grid.lost is not None else np.zeros(len(grid.t), bool)
     # no motion is invented inside a lost stretch: the filters see a still sensor there

@@ -71,6 +71,7 @@ from imuhip.analysis.exercise import ExerciseResult
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
 from imuhip.decode import DecodeStats, get_decoder
 from imuhip.errors import CalibrationError, ClockModelError, ImuhipError
+from imuhip.fusion.gyro_scale import correct_gyro
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
@@ -80,6 +81,7 @@ from imuhip.pipeline import (
     RECOVERY_S,
     PipelineOptions,
     check_calibration_data,
+    gyro_scales,
     heading_needs_rests,
     still_start_bias,
 )
@@ -751,6 +753,7 @@ class LivePipeline:
             for inp in self.inputs.values():
                 inp.kept_times = []
         self.rate = self._rate()
+        self._gyro_scale = gyro_scales(header)  # per-axis, from a table calibration
         # the orientation filters start when the calibration's phases are known (seeded with
         # the still start's gyro bias, run over every grid sample since the start)
         self._filters: dict[str, OrientationFilter] = {}
@@ -871,6 +874,8 @@ class LivePipeline:
                 self._k = k_end
                 acc_t, gyr_t, lost_t = th.resample(t)
                 acc_s, gyr_s, lost_s = sh.resample(t)
+                gyr_t = correct_gyro(gyr_t, self._gyro_scale.get("thigh"))
+                gyr_s = correct_gyro(gyr_s, self._gyro_scale.get("shin"))
                 self._process(t, acc_t, gyr_t, acc_s, gyr_s, lost_t | lost_s)
         if not self.calibration and self.state.status != "failed":
             self._try_calibrate()

@@ -21,11 +21,14 @@ from imuhip import __version__
 from imuhip import quaternion as Q
 from imuhip.calibration_protocol import PHASE_EVENT
 from imuhip.files.session_file import write_session
+from imuhip.fusion.gyro_scale import CONFIG_KEY as GYRO_SCALE_KEY
+from imuhip.fusion.gyro_scale import estimate_gyro_scale
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, Notifications, SensorInfo, SessionHeader
 from imuhip.sim.kinematics import Anthropometry, pose, segments, sensor_positions
 from imuhip.sim.scripts import Script, ScriptOptions, make_script
 from imuhip.sim.sensor_model import G, ImuErrorModel, draw_errors, measure, random_mount
+from imuhip.sim.table_turns import table_turns
 from imuhip.sim.transport import LinkModel, encode, sampling_rate
 
 ROLES = ("thigh", "shin")
@@ -54,6 +57,9 @@ class SimConfig:
         profile: "samples" (decoded samples) or a vendor profile whose notifications the
             session then holds (see :data:`imuhip.sim.transport.SIM_PROFILES`).
         link: BLE link timing and losses for vendor profiles.
+        table_calibration: calibrate each sensor's gyro scale on a simulated table first
+            (:mod:`imuhip.sim.table_turns`, same sensor errors, its own random stream) and put
+            the estimate in the header, as ``imuhip record`` does with a saved calibration.
     """
 
     exercise: str = "prone"
@@ -71,6 +77,7 @@ class SimConfig:
     pelvis: bool = False
     profile: str = "samples"
     link: LinkModel = field(default_factory=LinkModel)
+    table_calibration: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,11 +184,16 @@ def simulate(cfg: SimConfig) -> Simulation:
     if cfg.pelvis:  # drawn after the leg sensors so those stay the same with or without it
         roles = (*ROLES, "pelvis")
     samples: dict[str, ImuSamples] = {}
+    gyro_cal: dict[str, dict] = {r: {} for r in roles}
     rate = sampling_rate(cfg.profile, cfg.rate_hz)
-    for role in roles:
+    for k, role in enumerate(roles):
         if role == "pelvis":
             mounts[role] = random_mount(role, cfg.side, rng, cfg.mount_cone_deg)
         err = draw_errors(cfg.errors, rng)
+        if cfg.table_calibration:
+            table = table_turns(err, cfg.errors, np.random.default_rng([cfg.seed, 7, k]))
+            scale = estimate_gyro_scale(table.t, table.gyr)
+            gyro_cal[role] = {GYRO_SCALE_KEY: scale.as_config()}
         period = 1.0 / (rate * (1 + 1e-6 * err.clock_ppm))
         t0 = rng.uniform(0, 1.0 / rate)
         t = t0 + period * np.arange(int((script.duration_s - t0) / period))
@@ -210,7 +222,7 @@ def simulate(cfg: SimConfig) -> Simulation:
             for ph, ts in marks.items()
         ]
     notes: dict[str, Notifications] = {}
-    sensors = tuple(SensorInfo(r, rate_hz=rate) for r in roles)
+    sensors = tuple(SensorInfo(r, rate_hz=rate, config=gyro_cal[r]) for r in roles)
     if cfg.profile != "samples":
         configs = {}
         for role in roles:
@@ -222,7 +234,7 @@ def simulate(cfg: SimConfig) -> Simulation:
                 address=f"SIM:{i:02X}",
                 name=f"simulated {r}",
                 rate_hz=rate,
-                config=configs[r],
+                config={**configs[r], **gyro_cal[r]},
             )
             for i, r in enumerate(roles)
         )
