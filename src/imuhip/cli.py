@@ -12,6 +12,9 @@ from pathlib import Path
 from imuhip import __version__
 from imuhip.errors import ImuhipError
 
+#: ``imuhip record --exercise sensor-cal``: no calibration prompts (the sensors lie on a table).
+SENSOR_CAL_EXERCISE = "sensor-cal"
+
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from imuhip.files.convert import import_csv
@@ -186,7 +189,42 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return live_command(
         assignments, side, exercise=args.exercise, spec=args.ble, path=path,
         duration_s=args.duration, plain=True, angles=False,
+        guidance=args.exercise != SENSOR_CAL_EXERCISE,
     )  # fmt: skip
+
+
+def _cmd_sensor_cal(args: argparse.Namespace) -> int:
+    from imuhip.align.streams import sensor_streams
+    from imuhip.config import save_gyro_scale
+    from imuhip.files.session_file import read_session
+    from imuhip.fusion.gyro_scale import GyroScaleError, estimate_gyro_scale
+
+    session = read_session(args.session)
+    streams = sensor_streams(session)
+    roles = [args.role] if args.role else [s.role for s in session.header.sensors]
+    done = 0
+    for role in roles:
+        if role not in streams:
+            raise ImuhipError(f"the session has no {role} sensor")
+        info = session.header.sensor(role)
+        s = streams[role].samples
+        label = f"{role} ({info.address or 'no address'})"
+        try:
+            cal = estimate_gyro_scale(s.t, s.gyr)
+        except GyroScaleError as exc:
+            print(f"{label}: {exc}")
+            continue
+        pct = "  ".join(
+            f"{ax} {100 * (v - 1):+.2f} %" if ok else f"{ax} -"
+            for ax, v, ok in zip("xyz", cal.scale, cal.axes_turned, strict=True)
+        )
+        print(f"{label}: {len(cal.turns)} turn(s); gyro reads {pct}")
+        for w in cal.warnings():
+            print(f"  warning: {w}")
+        if not args.no_save:
+            print(f"  saved to {save_gyro_scale(info.address, cal.as_config())}")
+        done += 1
+    return 0 if done else 1
 
 
 def _cmd_live(args: argparse.Namespace) -> int:
@@ -355,12 +393,25 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record", help="record a session (guided calibration, plain text)")
     _add_sensor_args(rec)
     rec.add_argument("--duration", type=float, metavar="S", help="seconds (default: until Ctrl-C)")
-    rec.add_argument("--exercise", default="unspecified", help="e.g. prone, seated, supine")
+    rec.add_argument(
+        "--exercise",
+        default="unspecified",
+        help="e.g. prone, seated, supine; sensor-cal: no prompts (turns on a table)",
+    )
     rec.add_argument("--rate", type=float, default=100.0, metavar="HZ", help="sensor rate")
     out = rec.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="SESSION", help="file to create")
     out.add_argument("--folder", metavar="DIR", help="file named by date, side and exercise")
     rec.set_defaults(func=_cmd_record)
+
+    cal = sub.add_parser(
+        "sensor-cal",
+        help="gyro scales from whole turns on a table (recorded with --exercise sensor-cal)",
+    )
+    cal.add_argument("session", metavar="SESSION")
+    cal.add_argument("--role", choices=["thigh", "shin", "pelvis"], help="one sensor only")
+    cal.add_argument("--no-save", action="store_true", help="only print the result")
+    cal.set_defaults(func=_cmd_sensor_cal)
 
     live = sub.add_parser("live", help="live view: hip angle, reps, hold timer (and record)")
     _add_sensor_args(live)

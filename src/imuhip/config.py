@@ -92,3 +92,49 @@ def load_pairing(path: Path | None = None) -> Pairing:
         raise ConfigError(
             f"{path} is not a valid pairing file ({exc}); run 'imuhip pair' again"
         ) from exc
+
+
+# --------------------------------------------------------------------------- sensor calibration
+
+
+def sensor_calibration_path() -> Path:
+    """Where the sensors' own calibrations (gyro scales, ``imuhip sensor-cal``) are saved:
+    beside the pairing."""
+    return config_path().with_name("sensor-calibration.json")
+
+
+def load_gyro_scales(path: Path | None = None) -> dict[str, list[float]]:
+    """Saved per-axis gyro scales by sensor address (upper case); empty when none saved."""
+    path = path or sensor_calibration_path()
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"{path} is unreadable ({exc}); delete it and run 'imuhip sensor-cal' again"
+        ) from exc
+    try:
+        return {
+            str(a).upper(): [float(v) for v in e["gyro_scale"]] for a, e in doc["sensors"].items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"{path} is not a valid sensor calibration file ({exc}); delete it and run "
+            "'imuhip sensor-cal' again"
+        ) from exc
+
+
+def save_gyro_scale(address: str, scale: list[float], path: Path | None = None) -> Path:
+    """Save (or replace) one sensor's gyro scale, keeping the others; atomic."""
+    if not address:
+        raise ConfigError("the sensor has no address (an import?): its calibration cannot be saved")
+    path = path or sensor_calibration_path()
+    scales = load_gyro_scales(path)
+    scales[address.upper()] = [float(v) for v in scale]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.partial")
+    doc = {"version": 1, "sensors": {a: {"gyro_scale": s} for a, s in sorted(scales.items())}}
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path

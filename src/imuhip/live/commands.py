@@ -16,7 +16,7 @@ from imuhip import __version__
 from imuhip.errors import ImuhipError
 from imuhip.live.pipeline import LOSS_WINDOW_S, LivePipeline
 from imuhip.live.runner import RunOptions, RunResult, run_session, scaled_clock, session_clock
-from imuhip.session import SessionHeader
+from imuhip.session import SensorInfo, SessionHeader
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
 
 DEFAULT_RATE_HZ = 100.0
@@ -244,11 +244,22 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
         _print("not calibrated: the calibration protocol was not completed", out)
 
 
+def _with_saved_calibration(info: SensorInfo) -> SensorInfo:
+    """The header entry with the sensor's saved gyro scale (``imuhip sensor-cal``), if any."""
+    from imuhip.config import load_gyro_scales
+    from imuhip.fusion.gyro_scale import CONFIG_KEY
+
+    scale = load_gyro_scales().get(info.address.upper()) if info.address else None
+    if scale is None:
+        return info
+    return replace(info, config={**info.config, CONFIG_KEY: scale})
+
+
 def _header(assignments: list[Any], side: str, exercise: str, extra: dict | None = None):
     return SessionHeader(
         side=side,
         exercise=exercise,
-        sensors=tuple(a.sensor_info() for a in assignments),
+        sensors=tuple(_with_saved_calibration(a.sensor_info()) for a in assignments),
         imuhip_version=__version__,
         time_base="host-monotonic",
         extra=extra or {},
@@ -268,8 +279,10 @@ def live_command(
     angles: bool = True,
     out: TextIO | None = None,
     settings: Any = None,
+    guidance: bool = True,
 ) -> int:
-    """Record (unless ``path`` is None) and show a live session; prints the summary."""
+    """Record (unless ``path`` is None) and show a live session; prints the summary.
+    ``guidance=False``: no calibration prompts (a table calibration of the sensors)."""
     from imuhip.files.session_file import SessionWriter
 
     backend = backend_for(spec)
@@ -281,6 +294,7 @@ def live_command(
         hold_target_s=hold_target_s,
         title=f"imuhip — {side} leg, {exercise}",
         recording=None if path is None else str(path),
+        guidance=guidance,
     )
     writer = SessionWriter(path, header) if path is not None else None
     try:

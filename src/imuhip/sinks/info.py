@@ -6,6 +6,7 @@ from pathlib import Path
 
 from imuhip.align.gaps import stream_health
 from imuhip.align.streams import SensorStream
+from imuhip.fusion.gyro_scale import GyroScaleError, scale_from_config
 from imuhip.session import Session
 
 
@@ -75,6 +76,14 @@ def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> 
         if st.stats and st.stats.reasons:
             reasons = ", ".join(f"{k}: {v}" for k, v in st.stats.reasons.most_common())
             out.append(f"  {info.role} drops: {reasons}")
+        try:
+            scale = scale_from_config(info.config)
+        except GyroScaleError as exc:
+            out.append(f"  {info.role} warning: {exc}")
+            scale = None
+        if scale is not None:
+            pct = " ".join(f"{a} {100 * (v - 1):+.2f} %" for a, v in zip("xyz", scale, strict=True))
+            out.append(f"  {info.role} gyro scales (table calibration, taken out): {pct}")
         health = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
         if health.gaps:
             longest = max(health.gaps, key=lambda g: g.length_s)

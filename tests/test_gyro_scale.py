@@ -1,0 +1,170 @@
+"""Gyro scale calibration from whole turns on a table (SIMULATED turns with known errors)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from imuhip.cli import main
+from imuhip.config import ConfigError, load_gyro_scales, save_gyro_scale
+from imuhip.files.session_file import read_session, write_session
+from imuhip.fusion.gyro_scale import (
+    CONFIG_KEY,
+    GyroScaleError,
+    estimate_gyro_scale,
+    find_turns,
+    scale_from_config,
+)
+from imuhip.live.pipeline import LivePipeline
+from imuhip.live.replay import replay, session_items
+from imuhip.pipeline import analyze_session
+from imuhip.samples import ImuSamples
+from imuhip.session import SensorInfo, SessionHeader
+from imuhip.sim.sensor_model import ImuErrorModel, draw_errors
+from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+from imuhip.sim.table_turns import table_turns
+
+MODEL = ImuErrorModel()
+
+
+def _turns(seed: int, **kw):
+    rng = np.random.default_rng(seed)
+    errors = draw_errors(MODEL, rng)
+    return errors, table_turns(errors, MODEL, rng, **kw)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_scales_recovered_from_two_turns_per_face(seed):
+    errors, s = _turns(seed)  # put back within 1° (1 sigma) of where each turn began
+    cal = estimate_gyro_scale(s.t, s.gyr)
+    assert len(cal.turns) == 3 and all(t.turns == 2 for t in cal.turns)
+    assert cal.axes_turned.all() and not cal.warnings()
+    np.testing.assert_allclose(cal.scale, errors.gyro_scale, atol=0.004)
+
+
+def test_face_changes_are_not_turns():
+    _, s = _turns(1, turns=1)
+    turns = find_turns(s.t, s.gyr)
+    # three faces, one whole turn each; the two 90° lifts onto the next face are left out
+    assert [t.turns for t in turns] == [1, 1, 1]
+    axes = np.abs(np.array([t.axis for t in turns]))
+    np.testing.assert_array_equal(axes.argmax(axis=1), [0, 1, 2])
+
+
+def test_an_axis_never_turned_keeps_scale_one_and_says_so():
+    errors, s = _turns(2)
+    keep = s.t >= s.t[-1] - 10.5  # only the last face (z up): its still, turns and still
+    cal = estimate_gyro_scale(s.t[keep] - s.t[keep][0], s.gyr[keep])
+    assert cal.axes_turned.tolist() == [False, False, True]
+    assert cal.scale[:2].tolist() == [1.0, 1.0]
+    assert cal.scale[2] == pytest.approx(errors.gyro_scale[2], abs=0.004)
+    assert any("x, y axis" in w for w in cal.warnings())
+
+
+def test_no_turns_is_a_clear_error():
+    t = np.arange(1000) / 100.0
+    with pytest.raises(GyroScaleError, match="no whole turns"):
+        estimate_gyro_scale(t, np.zeros((1000, 3)))
+
+
+@pytest.mark.parametrize(
+    "raw", [[1.0, 1.0], [1.0, "x", 1.0], [1.0, 1.0, 1.3], "1.0", [1.0, float("nan"), 1.0]]
+)
+def test_malformed_config_entry_is_an_error(raw):
+    with pytest.raises(GyroScaleError, match=CONFIG_KEY):
+        scale_from_config({CONFIG_KEY: raw})
+
+
+def test_config_entry_read():
+    assert scale_from_config({}) is None
+    np.testing.assert_array_equal(
+        scale_from_config({CONFIG_KEY: [1.01, 0.99, 1.0]}), [1.01, 0.99, 1]
+    )
+
+
+def test_saved_scales_round_trip_and_damage_is_reported(tmp_path):
+    path = tmp_path / "sensor-calibration.json"
+    assert load_gyro_scales(path) == {}
+    save_gyro_scale("aa:bb", [1.01, 0.99, 1.0], path)
+    save_gyro_scale("CC:DD", [1.0, 1.0, 1.02], path)
+    save_gyro_scale("AA:BB", [1.002, 0.999, 1.0], path)  # replaced, the other kept
+    assert load_gyro_scales(path) == {"AA:BB": [1.002, 0.999, 1.0], "CC:DD": [1.0, 1.0, 1.02]}
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unreadable"):
+        load_gyro_scales(path)
+    path.write_text(json.dumps({"sensors": {"AA": {}}}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a valid"):
+        load_gyro_scales(path)
+    with pytest.raises(ConfigError, match="no address"):
+        save_gyro_scale("", [1.0, 1.0, 1.0], path)
+
+
+def test_sensor_cal_command_saves_each_sensors_scale(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "pairing.json"))
+    truth, samples = {}, {}
+    for k, role in enumerate(("thigh", "shin")):
+        truth[role], samples[role] = _turns(10 + k)
+    header = SessionHeader(
+        side="left",
+        exercise="sensor-cal",
+        sensors=tuple(
+            SensorInfo(r, address=f"AA:0{k}", rate_hz=100.0) for k, r in enumerate(samples)
+        ),
+    )
+    path = tmp_path / "turns.imuhip"
+    write_session(path, header, samples=samples)
+    assert main(["sensor-cal", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "thigh (AA:00): 3 turn(s)" in out and "saved to" in out
+    saved = load_gyro_scales(tmp_path / "sensor-calibration.json")
+    for k, role in enumerate(("thigh", "shin")):
+        np.testing.assert_allclose(saved[f"AA:0{k}"], truth[role].gyro_scale, atol=0.004)
+
+
+def test_sensor_cal_command_without_turns_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "pairing.json"))
+    t = np.arange(500) / 100.0
+    still = ImuSamples(t, np.tile([0.0, 0.0, 9.81], (500, 1)), np.zeros((500, 3)))
+    header = SessionHeader(side="left", exercise="sensor-cal", sensors=(SensorInfo("thigh"),))
+    path = tmp_path / "still.imuhip"
+    write_session(path, header, samples={"thigh": still})
+    assert main(["sensor-cal", str(path), "--no-save"]) == 1
+    assert "no whole turns" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    cfg = SimConfig(duration_s=90.0, content="mixed", marks=True, seed=3, table_calibration=True)
+    sim = simulate(cfg)
+    path = tmp_path_factory.mktemp("tc") / "s.imuhip"
+    write_simulation(sim, path)
+    return path, read_session(path)
+
+
+def test_header_scales_are_applied_live_and_batch_alike(calibrated):
+    _, session = calibrated
+    for info in session.header.sensors:
+        assert scale_from_config(info.config) is not None
+    batch = analyze_session(session)
+    lp = LivePipeline(session.header)
+    replay(session_items(session), lp, step_s=0.25)
+    lp.finish()
+    assert lp.calibration.phase_times == batch.calibration.phase_times
+    assert lp.result.reps == batch.exercise.reps and lp.result.holds == batch.exercise.holds
+    # the scales are really taken out: without them the same data gives other angles
+    bare = analyze_session(
+        session.with_header(
+            sensors=tuple(SensorInfo(s.role, rate_hz=s.rate_hz) for s in session.header.sensors)
+        )
+    )
+    diff = np.nanmax(np.abs(bare.hip_rotation_deg - batch.hip_rotation_deg))
+    assert diff > 0.05
+
+
+def test_info_shows_the_scales(calibrated, capsys):
+    path, _ = calibrated
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "thigh gyro scales (table calibration, taken out): x " in out
