@@ -168,3 +168,26 @@ def test_info_shows_the_scales(calibrated, capsys):
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out
     assert "thigh gyro scales (table calibration, taken out): x " in out
+
+
+def test_record_writes_saved_scales_into_the_header_and_skips_prompts(tmp_path, monkeypatch):
+    import imuhip.cli as cli
+    import imuhip.live.commands as commands
+    from imuhip.sources.ble.connection import Assignment
+
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "pairing.json"))
+    save_gyro_scale("AA:BB:CC:DD:EE:01", [1.012, 0.995, 1.003])
+    sensors = [
+        Assignment("thigh", "aa:bb:cc:dd:ee:01", "witmotion-ble5", 100),
+        Assignment("shin", "AA:BB:CC:DD:EE:02", "witmotion-ble5", 100),
+    ]
+    header = commands._header(sensors, "left", "prone")
+    assert header.sensors[0].config[CONFIG_KEY] == [1.012, 0.995, 1.003]
+    assert CONFIG_KEY not in header.sensors[1].config
+    seen = {}
+    monkeypatch.setattr(cli, "_live_sensors", lambda args: (sensors, "left"))
+    monkeypatch.setattr(commands, "live_command", lambda *a, **kw: seen.update(kw) or 0)
+    assert main(["record", "--exercise", "sensor-cal", "-o", str(tmp_path / "t.imuhip")]) == 0
+    assert seen["guidance"] is False
+    assert main(["record", "--exercise", "prone", "-o", str(tmp_path / "p.imuhip")]) == 0
+    assert seen["guidance"] is True
