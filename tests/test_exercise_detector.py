@@ -244,3 +244,29 @@ def test_effort_power_does_not_depend_on_the_window_length():
         assert band_power(tremor, RATE) == pytest.approx(0.02**2 / 2, rel=1e-3)
         noise = rng.normal(0, 0.002, (n, 3))  # white: 3 axes x σ² x (6 Hz of 50 Hz)
         assert band_power(noise, RATE) == pytest.approx(3 * 0.002**2 * 6 / 50, rel=0.25)
+
+
+def test_leg_relaxing_higher_then_swinging_from_there_is_no_hold():
+    # after the start the leg relaxes 8° inward, pauses 3 s without effort and swings from there:
+    # the pause is its new rest, not a hold, and the reps are measured from it
+    tr = Trace(16).rest(20).settle(8, 3).rep(35).rest(2).rep(30).rest(2)
+    t, a, g = tr.arrays()
+    res = analyze_exercise(t, a, g, RATE)
+    assert not res.holds
+    assert [p.reason for p in res.partial_reps] == ["settled at a new rest"]
+    assert res.partial_reps[0].end_s == pytest.approx(23.8, abs=0.4)
+    assert [r.range_deg for r in res.reps] == pytest.approx([27, 22], abs=1.0)
+    assert res.reps[0].start_s == pytest.approx(23.8, abs=0.4)
+    assert analyze_exercise(t, a, g, RATE, chunk=37) == res
+
+
+def test_hold_with_effort_then_further_is_still_a_hold():
+    tr = Trace(17).rest(20).hold(6, 8, creep=0.0)
+    tr.parts.pop()  # no way back: from the hold the leg goes further, to 30°, and then down
+    tr.tremor.pop()
+    tr.level = float(tr.parts[-1][-1])
+    tr.move(30.0, 1.0).move(0.0, 1.5).rest(3)
+    res = _run(tr)
+    assert len(res.holds) == 1 and not res.reps
+    (start, end) = tr.holds[0]
+    assert abs(res.holds[0].start_s - start) < 0.3 and abs(res.holds[0].end_s - end) < 0.3

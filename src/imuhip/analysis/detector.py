@@ -19,12 +19,15 @@ States:
 - RETURNING: back near rest; the rep ends at rest (within ``low_deg``) or at the lowest point if
   the leg rises again into the next rep.
 
-A hold without effort that goes on for ``settle_s`` is the leg settling at a new rest, not a
-hold: the shin's tremor power over the whole plateau so far is within ``settle_effort_db`` of
-rest's (a leg pushing against a band trembles more; a hold that had effort is kept however long
-it lasts). The excursion becomes a partial rep ("settled at a new rest"), the rest angle jumps to
-the plateau's level, and detection goes on from there (a slow settle is followed by the rest
-filter instead). Without a rest seen before (no effort baseline) a plateau stays a hold.
+Leaving a hold is decided once the leg is ``start_deg`` away from the hold's level: back down,
+or up with effort, ends the hold (timed where the leg left the level); up again from a hold
+without effort (tremor within ``settle_effort_db`` of rest's) means the plateau was the leg
+settling at a new rest, and the rise is a new excursion from it. Likewise a hold that goes on
+for ``settle_s`` without effort (over the whole plateau so far) is the leg settled at a new rest;
+a hold that had effort is kept however long it lasts (a leg pushing against a band trembles
+more). Either way the excursion becomes a partial rep ("settled at a new rest"), the rest angle
+jumps to the plateau's level, and detection goes on from there (a slow settle is followed by the
+rest filter instead). Without a rest seen before (no effort baseline) a plateau stays a hold.
 
 An excursion with a hold is a hold, not a rep. One without a hold is a rep if it peaked at least
 ``min_rep_deg`` above rest, else a partial rep ("below threshold"). An excursion still open when
@@ -38,12 +41,17 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.signal import lfilter
 
 from imuhip.analysis.effort import band_power
 from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
 
 REST, EXCURSION, RETURNING = 0, 1, 2
+
+#: A hold's level follows the still leg within this of it (creep), degrees, with the time
+#: constant ``HOLD_TRACK_TAU_S``; a leg further away is leaving the hold (decided ``start_deg``
+#: away).
+HOLD_TRACK_DEG = 1.0
+HOLD_TRACK_TAU_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,8 @@ class _Excursion:
     plateau_i: int | None = None
     hold_start_i: int | None = None
     hold_depth: float = 0.0  # smoothed angle above rest when the hold was recognised
+    hold_level: float = 0.0  # smoothed angle of the hold (follows creep, not moves)
+    hold_level_i: int = 0  # where hold_level was last set
     holds: list[Hold] = field(default_factory=list)
 
 
@@ -86,9 +96,12 @@ class ExerciseDetector:
         p = self.p
         self._n = max(1, round(p.smooth_s * rate_hz))
         self.delay = (self._n - 1) // 2
-        self._zi = np.zeros(self._n - 1)
+        # running sums of the raw angle (the last n of them): the moving average from their
+        # differences is the same number whatever the chunking (a filter's state is not)
+        self._csum = np.zeros(self._n)
         self._hist: deque[float] = deque(maxlen=self._n + 1)
         self._rest_alpha = 1.0 - math.exp(-1.0 / (p.rest_tau_s * rate_hz))
+        self._hold_alpha = 1.0 - math.exp(-1.0 / (HOLD_TRACK_TAU_S * rate_hz))
         cap = round(p.effort_window_s * rate_hz) + self._n
         self._t0: float | None = None
         self._raw: deque[float] = deque(maxlen=cap)
@@ -115,7 +128,10 @@ class ExerciseDetector:
     ) -> list[AnalysisEvent]:
         """Process the next samples; returns the events they completed."""
         n_before = len(self.events)
-        smooth, self._zi = lfilter(np.full(self._n, 1.0 / self._n), [1.0], angle_deg, zi=self._zi)
+        c = np.cumsum(np.r_[self._csum[-1], np.asarray(angle_deg, np.float64)])[1:]
+        prev = np.r_[self._csum, c][: len(c)]  # the running sum n samples before each
+        smooth = (c - prev) / self._n
+        self._csum = np.r_[self._csum, c][-self._n :]
         if self._t0 is None and len(t):
             self._t0 = float(t[0])
         al, sl = angle_deg.tolist(), smooth.tolist()
@@ -206,19 +222,34 @@ class ExerciseDetector:
         if self.state == EXCURSION:
             if s > exc.peak:
                 exc.peak, exc.peak_i = s, i
+            if exc.hold_start_i is not None:
+                # the leg has left the hold once it is start_deg away from the hold's level
+                # (its end is found afterwards where it left that level); which way decides
+                away = s - exc.hold_level
+                if away > p.start_deg and self._effortless(exc.hold_start_i, i):
+                    # up again from a plateau held without effort: that was the leg settling
+                    # at a new rest, and this is a new excursion from it
+                    self._settle(self._hold_departure(i), exc.hold_level)
+                    return
+                if abs(away) > p.start_deg:
+                    self._close_hold(i)
+                    exc.plateau_i = None
             if still and e >= p.hold_min_deg:
                 if exc.plateau_i is None:
                     exc.plateau_i = i
                 if exc.hold_start_i is None and (i - exc.plateau_i) >= p.min_hold_s * self.rate:
                     exc.hold_start_i = exc.plateau_i
                     exc.hold_depth = e
+                    exc.hold_level, exc.hold_level_i = s, i
                     self.events.append(AnalysisEvent("hold_started", self._time(exc.plateau_i)))
-                elif exc.hold_start_i is not None and self._settled(exc, i):
-                    self._settle(i, s)
-                    return
+                elif exc.hold_start_i is not None:
+                    if self._settled(exc, i):
+                        self._settle(i, s)
+                        return
+                    if abs(s - exc.hold_level) <= HOLD_TRACK_DEG:  # creep, not a move away
+                        exc.hold_level += self._hold_alpha * (s - exc.hold_level)
+                        exc.hold_level_i = i
             else:
-                if exc.hold_start_i is not None:
-                    self._close_hold(i)
                 exc.plateau_i = None
             level = max(p.return_deg, p.return_fraction * (exc.peak - exc.rest))
             if exc.hold_start_i is not None:
@@ -281,28 +312,38 @@ class ExerciseDetector:
         need = round(self.p.settle_s * self.rate)
         if held < need or (held - need) % max(1, round(self.rate)):
             return False
-        effort = self._effort(exc.hold_start_i, i)
+        return self._effortless(exc.hold_start_i, i)
+
+    def _effortless(self, a: int, b: int) -> bool:
+        """Whether samples ``a..b`` show no effort (tremor within ``settle_effort_db`` of rest;
+        False when there is no rest to compare with)."""
+        effort = self._effort(a, b)
         return effort is not None and effort < self.p.settle_effort_db
 
-    def _settle(self, i: int, s: float) -> None:
-        """The plateau is the new rest: the excursion into it becomes a partial rep."""
+    def _hold_departure(self, i: int) -> int:
+        """Index where the leg left the level of the hold in progress (looking back from i)."""
+        exc = self._exc
+        assert exc is not None and exc.hold_start_i is not None
+        a = max(exc.hold_start_i, self._i0)
+        seg = np.asarray(list(self._raw)[a - self._i0 : i - self._i0 + 1])
+        return a + self._departure(seg, exc.hold_level_i - a)
+
+    def _settle(self, end_i: int, level: float) -> None:
+        """The plateau is the new rest (``level``, left at ``end_i``): the excursion into it
+        becomes a partial rep, and its hold none."""
         exc = self._exc
         assert exc is not None
-        peak_t, peak = self._raw_peak(exc.start_i, i)
+        peak_t, peak = self._raw_peak(exc.start_i, end_i)
+        end = self._time(end_i)
         part = PartialRep(
-            self._time(exc.start_i),
-            peak_t,
-            self._time(i),
-            peak,
-            peak - exc.rest,
-            "settled at a new rest",
+            self._time(exc.start_i), peak_t, end, peak, peak - exc.rest, "settled at a new rest"
         )
         self.partial_reps.append(part)
-        self.events.append(AnalysisEvent("partial_rep", self._time(i), part))
+        self.events.append(AnalysisEvent("partial_rep", end, part))
         self._exc = None
         self.state = REST
-        self.rest = s
-        self._last_low_i = i
+        self.rest = level
+        self._last_low_i = end_i
 
     def _effort(self, a: int, b: int) -> float | None:
         """Effort index (dB against rest) of samples ``a..b`` (as far as still buffered)."""
@@ -318,7 +359,7 @@ class ExerciseDetector:
         assert exc is not None and exc.hold_start_i is not None
         a = max(exc.hold_start_i, self._i0)
         end_i = a + self._departure(
-            np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
+            np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1]), exc.hold_level_i - a
         )
         seg = np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
         effort = self._effort(a, end_i)
@@ -334,11 +375,15 @@ class ExerciseDetector:
         self.holds.append(hold)
         self.events.append(AnalysisEvent("hold_ended", hold.end_s, hold))
 
-    def _departure(self, seg: np.ndarray) -> int:
-        """Index in ``seg`` (a hold up to the moment motion was detected) where the leg left the
-        hold's level: the last sample within tolerance of the level held just before."""
+    def _departure(self, seg: np.ndarray, held: int) -> int:
+        """Index in ``seg`` (a hold up to the moment its end was decided) where the leg left the
+        hold's level: the last sample within tolerance of the level held from 1.5 s to 0.5 s
+        before index ``held`` (where the hold's level was last set: the leg may have begun to
+        move off just before)."""
         r = self.rate
-        ref = seg[-round(1.5 * r) : -round(0.5 * r)] if len(seg) > 2 * r else seg[: len(seg) // 2]
+        held = min(max(held, 1), len(seg) - 1)
+        lo, hi = held - round(1.5 * r), held - round(0.5 * r)
+        ref = seg[lo:hi] if lo >= 0 else seg[: max(1, held // 2)]
         level = float(np.median(ref))
         tol = max(0.3, 4.0 * float(np.std(ref)))
         k = max(1, round(0.05 * r))
