@@ -162,3 +162,21 @@ def test_vanishing_peer_disconnects_client_and_bounds_operations():
     assert 0.15 < noticed < 0.5  # the injected supervision timeout
     assert failed_after < 1.0
     assert ok and not after and connections == 2
+
+
+def test_connection_asks_for_a_short_interval():
+    # timestamp-less sensors are timed from arrival times: the shorter the interval the better
+    from imuhip.sources.ble.bumble_backend import PREFERRED_INTERVAL_MS
+
+    async def main():
+        be = ble_backend(VIRTUAL)
+        async with VirtualSensor(FakeImuEmulation(), synthetic_motion(0.5, 40, axis=0)) as sensor:
+            dev = await BleakScanner.find_device_by_address(
+                sensor.address, timeout=2, backend=be.scanner
+            )
+            async with BleakClient(dev, backend=be.client) as c:
+                return c._backend._connection.parameters.connection_interval
+
+    # bumble's virtual controller takes the shortest interval asked for (without the request,
+    # bumble's default range gives 15 ms)
+    assert run(main()) == PREFERRED_INTERVAL_MS[0] == 7.5
