@@ -112,3 +112,32 @@ def test_live_state_counts_the_time_without_a_rest(tmp_path):
         lp.finish()
         assert (longest >= 60.0) == worse, longest
         assert bool(analyze_session(session).warnings) == worse
+
+
+@pytest.mark.parametrize("interval_ms, warned", [(7.5, False), (30.0, True)])
+def test_slow_link_of_a_sensor_without_timestamps_is_reported(
+    tmp_path, capsys, interval_ms, warned
+):
+    from imuhip.cli import main
+    from imuhip.sim.transport import LinkModel
+
+    cfg = SimConfig(
+        duration_s=70.0,
+        content="reps",
+        seed=4,
+        profile="witmotion-ble5",
+        link=LinkModel(connection_interval_s=interval_ms / 1e3),
+    )
+    path = tmp_path / "s.imuhip"
+    write_simulation(simulate(cfg), path)
+    res = analyze_session(read_session(path))
+    for role in ("thigh", "shin"):
+        assert res.streams[role].connection_interval_s == pytest.approx(interval_ms / 1e3)
+    slow = [w for w in res.warnings if "connection interval was" in w]
+    assert len(slow) == (2 if warned else 0)
+    if warned:
+        assert "thigh sensor sends no timestamps" in slow[0] and "30.0 ms" in slow[0]
+    assert main(["info", str(path)]) == 0
+    assert f"shin BLE connection interval (from arrival times): {interval_ms:.2f} ms" in (
+        capsys.readouterr().out
+    )

@@ -290,6 +290,30 @@ def heading_needs_rests(cal: Calibration) -> bool:
     return cal.femur_start is not None and abs(float(cal.femur_start[2])) >= HEADING_SENSITIVITY
 
 
+#: A timestamp-less sensor's connection interval above this (s) gets a warning: its sample
+#: times, rebuilt from arrival times, may then be up to a sample period off (README).
+SLOW_INTERVAL_S = 0.02
+
+
+def timing_warnings(streams: dict[str, SensorStream]) -> tuple[str, ...]:
+    """Warnings for thigh or shin sensors timed from arrivals over a slow BLE link."""
+    out = []
+    for role in ("thigh", "shin"):
+        st = streams.get(role)
+        ci = None if st is None else st.connection_interval_s
+        if st is None or st.timing != "reconstructed" or ci is None or ci <= SLOW_INTERVAL_S:
+            continue
+        t = st.samples.t
+        period = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+        out.append(
+            f"the {role} sensor sends no timestamps and its Bluetooth connection interval was "
+            f"{1e3 * ci:.1f} ms: its sample times, rebuilt from arrival times, may be up to a "
+            f"sample period ({1e3 * period:.0f} ms) off the other sensor's; a 7.5-15 ms interval "
+            "times it to about a millisecond (see firmware_notes/witmotion.md)"
+        )
+    return tuple(out)
+
+
 def heading_warnings(
     t: np.ndarray, rest_seen: np.ndarray | None, cal: Calibration
 ) -> tuple[str, ...]:
@@ -364,5 +388,5 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         streams,
         on_grid(ang.knee_flexion_deg),
         on_grid(ang.hip_flexion_deg),
-        (*refused, *heading_warnings(grid.t[k0:], ang.rest_seen, cal)),
+        (*refused, *timing_warnings(streams), *heading_warnings(grid.t[k0:], ang.rest_seen, cal)),
     )

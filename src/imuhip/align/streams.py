@@ -20,6 +20,7 @@ import numpy as np
 
 from imuhip.align.channels import merge_channels
 from imuhip.align.clock import ClockParams, fit_clock
+from imuhip.align.conn_events import connection_interval
 from imuhip.align.reconstruct import ReconstructParams, reconstruct_times
 from imuhip.decode import DecodeStats, get_decoder
 from imuhip.decode.base import Decoder
@@ -44,6 +45,9 @@ class SensorStream:
             timestamped profiles gaps in the mapped times show them).
         segment_starts_s: host times (s), about where the first sample of each new clock
             segment lies (after a reset or reconnect; the first segment is not listed).
+        connection_interval_s: the BLE connection interval seen in the receive times of a
+            reconstructed stream, s (None where not found or not reconstructed): sample times
+            rebuilt from arrivals are only as good as it is short.
     """
 
     role: str
@@ -54,6 +58,7 @@ class SensorStream:
     timing: str = "stored"
     lost_samples: int = 0
     segment_starts_s: tuple[float, ...] = ()
+    connection_interval_s: float | None = None
 
 
 def decode_indexed(decoder: Decoder, notes: Notifications) -> tuple[list[ChannelBlock], np.ndarray]:
@@ -112,13 +117,14 @@ def _notification_runs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _reconstructed(
     blocks: list[ChannelBlock], rate_hz: float, p: ReconstructParams
-) -> tuple[list[ChannelBlock], int, tuple[float, ...]]:
+) -> tuple[list[ChannelBlock], int, tuple[float, ...], float | None]:
     """Rebuild sample times of host-stamped blocks, per channel kind (a kind whose
     notifications match an earlier kind's reuses its result). The gyro and accelerometer
     values are the signal for placing ambiguous losses (``p.use_signal``)."""
     out: list[ChannelBlock] = []
     lost = 0
     starts: tuple[float, ...] = ()
+    interval = None
     done: dict[bytes, object] = {}
     for kind in ("gyr", "acc", "mag"):
         sel = [b for b in blocks if b.kind == kind and len(b.t)]
@@ -136,7 +142,8 @@ def _reconstructed(
             lost = rec.lost_samples
             first = np.r_[0, np.cumsum(counts)[:-1]]
             starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
-    return out, lost, starts
+            interval = connection_interval(h, p.events)
+    return out, lost, starts, interval
 
 
 def _timestamped(profile: str, config: dict, notes: Notifications) -> bool:
@@ -174,6 +181,7 @@ def sensor_streams(
         aligned: list[ChannelBlock] = []
         lost = 0
         starts: tuple[float, ...] = ()
+        interval = None
         if _timestamped(info.profile, config, notes):
             # few notifications with many samples each: keep each block's notification
             timing = "sensor-clock"
@@ -185,9 +193,9 @@ def sensor_streams(
             # host-stamped samples: the vectorised decode keeps each sample's receive time
             timing = "reconstructed"
             blocks = decoder.decode_joined(notes.t, notes.payload, notes.offsets, notes.channel)
-            aligned, lost, starts = _reconstructed(blocks, info.rate_hz, rp)
+            aligned, lost, starts, interval = _reconstructed(blocks, info.rate_hz, rp)
         merged = merge_channels(aligned)
         out[role] = SensorStream(
-            role, merged.samples, True, decoder.stats, False, timing, lost, starts
+            role, merged.samples, True, decoder.stats, False, timing, lost, starts, interval
         )
     return out

@@ -84,6 +84,9 @@ def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> 
         if scale is not None:
             pct = " ".join(f"{a} {100 * (v - 1):+.2f} %" for a, v in zip("xyz", scale, strict=True))
             out.append(f"  {info.role} gyro scales (table calibration, taken out): {pct}")
+        if st.connection_interval_s is not None:
+            ms = 1e3 * st.connection_interval_s
+            out.append(f"  {info.role} BLE connection interval (from arrival times): {ms:.2f} ms")
         health = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
         if health.gaps:
             longest = max(health.gaps, key=lambda g: g.length_s)
