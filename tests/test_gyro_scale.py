@@ -191,3 +191,14 @@ def test_record_writes_saved_scales_into_the_header_and_skips_prompts(tmp_path, 
     assert seen["guidance"] is False
     assert main(["record", "--exercise", "prone", "-o", str(tmp_path / "p.imuhip")]) == 0
     assert seen["guidance"] is True
+
+
+def test_an_implausible_saved_scale_stops_a_recording_before_it_starts(tmp_path, monkeypatch):
+    import imuhip.live.commands as commands
+    from imuhip.sources.ble.connection import Assignment
+
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "pairing.json"))
+    save_gyro_scale("AA:BB:CC:DD:EE:01", [1.5, 1.0, 1.0])  # edited by hand
+    sensors = [Assignment("thigh", "AA:BB:CC:DD:EE:01", "witmotion-ble5", 100)]
+    with pytest.raises(ConfigError, match=r"sensor-calibration\.json: AA:BB:CC:DD:EE:01"):
+        commands._header(sensors, "left", "prone")

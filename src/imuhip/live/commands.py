@@ -246,12 +246,18 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
 
 def _with_saved_calibration(info: SensorInfo) -> SensorInfo:
     """The header entry with the sensor's saved gyro scale (``imuhip sensor-cal``), if any."""
-    from imuhip.config import load_gyro_scales
-    from imuhip.fusion.gyro_scale import CONFIG_KEY
+    from imuhip.config import ConfigError, load_gyro_scales, sensor_calibration_path
+    from imuhip.fusion.gyro_scale import CONFIG_KEY, GyroScaleError, scale_from_config
 
     scale = load_gyro_scales().get(info.address.upper()) if info.address else None
     if scale is None:
         return info
+    try:
+        scale_from_config({CONFIG_KEY: scale})
+    except GyroScaleError as exc:
+        raise ConfigError(
+            f"{sensor_calibration_path()}: {info.address}: {exc}; run 'imuhip sensor-cal' again"
+        ) from exc
     return replace(info, config={**info.config, CONFIG_KEY: scale})
 
 
