@@ -358,9 +358,7 @@ class ExerciseDetector:
         exc = self._exc
         assert exc is not None and exc.hold_start_i is not None
         a = max(exc.hold_start_i, self._i0)
-        end_i = a + self._departure(
-            np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1]), exc.hold_level_i - a
-        )
+        end_i = self._hold_departure(end_i)
         seg = np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
         effort = self._effort(a, end_i)
         hold = Hold(
