@@ -202,3 +202,17 @@ def test_an_implausible_saved_scale_stops_a_recording_before_it_starts(tmp_path,
     sensors = [Assignment("thigh", "AA:BB:CC:DD:EE:01", "witmotion-ble5", 100)]
     with pytest.raises(ConfigError, match=r"sensor-calibration\.json: AA:BB:CC:DD:EE:01"):
         commands._header(sensors, "left", "prone")
+
+
+def test_a_turn_and_a_half_is_not_a_whole_turn():
+    # flat on the table and back on the same face, but 540° is no whole number of turns
+    rng = np.random.default_rng(20)
+    errors = draw_errors(MODEL, rng)
+    s = table_turns(errors, MODEL, rng, turns=1, put_back_deg=0.0)
+    n = len(s.t)
+    t = np.arange(n + 600) / 100.0
+    gyr = np.vstack([s.gyr, np.zeros((600, 3))])
+    k = np.arange(300)  # then a turn and a half about z (540° in 3 s), then still again
+    gyr[n + k, 2] += 2 * np.pi * np.sin(np.pi * k / 300) ** 2
+    turns = find_turns(t, gyr)
+    assert [tr.turns for tr in turns] == [1, 1, 1]

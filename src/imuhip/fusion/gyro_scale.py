@@ -155,6 +155,8 @@ def find_turns(t: np.ndarray, gyr: np.ndarray) -> list[Turn]:
         turns = round(along / (2 * np.pi))
         if turns < 1 or share < MIN_AXIS_SHARE:
             continue
+        if abs(along / (2 * np.pi * turns) - 1.0) > MAX_SCALE_ERROR:
+            continue  # not whole turns (half a turn more or less is no gyro error)
         net = Q.from_rotvec(rot[:1])[0]
         steps = Q.from_rotvec(rot[1:])
         for s in steps:
