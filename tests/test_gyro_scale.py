@@ -216,3 +216,21 @@ def test_a_turn_and_a_half_is_not_a_whole_turn():
     gyr[n + k, 2] += 2 * np.pi * np.sin(np.pi * k / 300) ** 2
     turns = find_turns(t, gyr)
     assert [tr.turns for tr in turns] == [1, 1, 1]
+
+
+def test_a_turns_recording_ends_by_naming_the_next_command(tmp_path):
+    import io
+
+    from imuhip.live.commands import print_result
+    from imuhip.live.runner import RunResult
+
+    header = SessionHeader(
+        side="left",
+        exercise="sensor-cal",
+        sensors=(SensorInfo("thigh", rate_hz=100.0), SensorInfo("shin", rate_hz=100.0)),
+    )
+    out = io.StringIO()
+    print_result(RunResult(LivePipeline(header), 60.0, {}, 0), tmp_path / "t.imuhip", out)
+    text = out.getvalue()
+    assert f"next, imuhip sensor-cal {tmp_path / 't.imuhip'}" in text
+    assert "not calibrated" not in text

@@ -12,9 +12,6 @@ from pathlib import Path
 from imuhip import __version__
 from imuhip.errors import ImuhipError
 
-#: ``imuhip record --exercise sensor-cal``: no calibration prompts (the sensors lie on a table).
-SENSOR_CAL_EXERCISE = "sensor-cal"
-
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from imuhip.files.convert import import_csv
@@ -182,7 +179,7 @@ def _live_sensors(args: argparse.Namespace):
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from imuhip.live.commands import live_command, output_path
+    from imuhip.live.commands import SENSOR_CAL_EXERCISE, live_command, output_path
 
     assignments, side = _live_sensors(args)
     path = output_path(args.output, args.folder, side, args.exercise)

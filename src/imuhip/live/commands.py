@@ -19,6 +19,9 @@ from imuhip.live.runner import RunOptions, RunResult, run_session, scaled_clock,
 from imuhip.session import SensorInfo, SessionHeader
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
 
+#: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
+SENSOR_CAL_EXERCISE = "sensor-cal"
+
 DEFAULT_RATE_HZ = 100.0
 
 
@@ -235,6 +238,10 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
         )
     if result.guidance is not None and result.guidance.abandoned:
         _print(f"calibration guidance: {result.guidance.detail}", out)
+    if pipe.header.exercise == SENSOR_CAL_EXERCISE:  # turns on a table, not a leg session
+        where = "SESSION" if path is None else str(path)
+        _print(f"gyro calibration recording: next, imuhip sensor-cal {where}", out)
+        return
     st = pipe.state
     if st.status == "ready":
         _print("live result: " + summary_line(pipe.summary()), out)
