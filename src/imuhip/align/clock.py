@@ -202,7 +202,7 @@ def _lower_hull(x: list[float], y: list[float]) -> tuple[list[float], list[float
     return hx, hy
 
 
-def _bridge(a: tuple[list[float], list[float]], b: tuple[list[float], list[float]]) -> _Hull:
+def _bridge(a: _Hull, b: _Hull) -> _Hull:
     """Lower hull of two lower hulls with every x of ``a`` below every x of ``b``: a prefix of
     ``a`` joined to a suffix of ``b`` by their common lower tangent (two-pointer walk; the same
     vertices as the monotone chain over both, collinear points dropped alike)."""
@@ -428,9 +428,10 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             sl = (by[:, None, :] - by[:, :, None]) / (bx[:, None, :] - bx[:, :, None])
         idx = np.arange(width)
-        pair = valid[:, :, None] & valid[:, None, :]
-        right = np.where(pair & (idx[None, :, None] < idx[None, None, :]), sl, np.inf)
-        left = np.where(pair & (idx[None, :, None] < idx[None, None, :]), sl, -np.inf)
+        # pairs (first, second) of valid points with first left of second
+        ordered = valid[:, :, None] & valid[:, None, :] & (idx[:, None] < idx[None, :])
+        right = np.where(ordered, sl, np.inf)
+        left = np.where(ordered, sl, -np.inf)
         lo = left.max(axis=1)  # steepest slope into each point from its left
         hi = right.min(axis=2)  # shallowest slope out of each point to its right
         tol = 1e-9 * (np.abs(lo) + np.abs(hi)) + 1e-15
