@@ -10,7 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imuhip.align.clock import ClockParams
-from imuhip.align.conn_events import EventParams, connection_interval, event_losses
+from imuhip.align.conn_events import (
+    EventParams,
+    arrival_interval,
+    connection_interval,
+    event_losses,
+)
 from imuhip.align.gaps import stream_health
 from imuhip.align.reconstruct import (
     ReconstructParams,
@@ -189,6 +194,22 @@ def test_slow_sensor_with_a_reconnect(seed):
     assert len(rec.segment_starts) == 2
     assert rec.lost_samples == sim.lost_samples
     assert np.sqrt(np.mean(err**2)) < 0.002
+
+
+def test_arrival_interval_is_reported_only_where_told_apart_from_the_notification_period():
+    p = EventParams()
+    rng = np.random.default_rng(3)
+    emitted = np.cumsum(np.full(3000, 0.01 * (1 + 120e-6)))  # 100 Hz, one sample each
+    # on the next connection event, a little host jitter: 7.5 ms is under the notification
+    # period (notifications on changing events), 30 and 50 ms over it (several per event)
+    for ci in (0.0075, 0.030, 0.050):
+        h = np.ceil(emitted / ci) * ci + 0.003 + rng.uniform(0, 2e-4, emitted.size)
+        assert arrival_interval(h, p) == pytest.approx(ci)
+    # one notification every 100 ms, each on an event of its own: the receive times show the
+    # notification period, which says nothing of the interval (imuhip demo's bundles)
+    h = 0.1 * np.arange(600) + rng.uniform(0, 2e-4, 600)
+    assert connection_interval(h, p) == pytest.approx(0.1)
+    assert arrival_interval(h, p) is None
 
 
 def test_event_clock_finds_the_interval_and_steps_aside():

@@ -132,6 +132,22 @@ def _rolling_floor(h: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.interp(h - h[0], bx, m)
 
 
+def arrival_interval(h: np.ndarray, p: EventParams) -> float | None:
+    """The connection interval (s) that receive times ``h`` (s, sorted) show, for reports.
+
+    :func:`connection_interval` is only told apart from the sensor's own rhythm where the two
+    differ: several notifications per event (interval over 1.5 mean notification spacings) or
+    notifications on changing events (interval under 0.9 spacings). In between (one
+    notification per event, e.g. ``imuhip demo``'s bundled notifications at 10x speed) the
+    receive times show the notification period, not the interval: None.
+    """
+    ci = connection_interval(h, p)
+    if ci is None:
+        return None
+    spacing = float(h[-1] - h[0]) / (len(h) - 1)
+    return ci if ci > 1.5 * spacing or ci < 0.9 * spacing else None
+
+
 def event_index(h: np.ndarray, ci: float, window_s: float) -> np.ndarray:
     """Connection event (0, 1, ...) after which each notification arrived (``h``: receive
     times, s; ``ci``: interval, s). The phase of the events is followed through windows of

@@ -20,7 +20,7 @@ import numpy as np
 
 from imuhip.align.channels import merge_channels
 from imuhip.align.clock import ClockParams, fit_clock
-from imuhip.align.conn_events import connection_interval
+from imuhip.align.conn_events import arrival_interval
 from imuhip.align.reconstruct import ReconstructParams, reconstruct_times
 from imuhip.decode import DecodeStats, get_decoder
 from imuhip.decode.base import Decoder
@@ -46,8 +46,10 @@ class SensorStream:
         segment_starts_s: host times (s), about where the first sample of each new clock
             segment lies (after a reset or reconnect; the first segment is not listed).
         connection_interval_s: the BLE connection interval seen in the receive times of a
-            reconstructed stream, s (None where not found or not reconstructed): sample times
-            rebuilt from arrivals are only as good as it is short.
+            reconstructed stream, s (None where not found, not told apart from the
+            notification period, or not reconstructed; see
+            :func:`imuhip.align.conn_events.arrival_interval`): sample times rebuilt from
+            arrivals are only as good as it is short.
     """
 
     role: str
@@ -142,7 +144,7 @@ def _reconstructed(
             lost = rec.lost_samples
             first = np.r_[0, np.cumsum(counts)[:-1]]
             starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
-            interval = connection_interval(h, p.events)
+            interval = arrival_interval(h, p.events)
     return out, lost, starts, interval
 
 
