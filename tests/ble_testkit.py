@@ -250,3 +250,13 @@ def check_samples_match(sensor: VirtualSensor, decoded: dict, factor: dict) -> N
         idx = match_sent(sensor, t)
         assert len(np.unique(idx)) == len(idx)
         np.testing.assert_allclose(v, sent[idx], atol=tol[kind], rtol=0)
+
+
+def without_link_parameters(events: Any) -> list[Any]:
+    """The events other than ``link_parameters`` (one of those per connection)."""
+    return [e for e in events if e.kind != "link_parameters"]
+
+
+def link_parameter_roles(events: Any) -> list[str]:
+    """Sorted sensor roles of the ``link_parameters`` events: one per connection."""
+    return sorted(e.sensor for e in events if e.kind == "link_parameters")

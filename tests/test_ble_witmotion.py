@@ -87,11 +87,16 @@ def test_witmotion_recording_with_dropout_decodes_to_sent_samples(tmp_path):
     assert len(thigh.stats.writes) == 6  # configured again after reconnecting
 
     s = read_session(path)
-    assert [(e.kind, e.sensor) for e in s.events] == [
+    # each connection records the interval asked for and the one in use (bumble: 7.5 ms)
+    links = [(e.sensor, e.data["interval_ms"], e.data["requested"]) for e in s.events
+             if e.kind == "link_parameters"]  # fmt: skip
+    assert sorted(links) == [("shin", 7.5, "7.5-15 ms")] + [("thigh", 7.5, "7.5-15 ms")] * 2
+    gaps = [e for e in s.events if e.kind != "link_parameters"]
+    assert [(e.kind, e.sensor) for e in gaps] == [
         ("connection_lost", "thigh"),
         ("connection_restored", "thigh"),
     ]
-    lost, back = (e.t for e in s.events)
+    lost, back = (e.t for e in gaps)
     for role, sensor in (("thigh", thigh), ("shin", shin)):
         _, acc, gyr, dec = _decoded(s, role)
         assert dec.stats.dropped == 0 and dec.stats.lost_samples == 0

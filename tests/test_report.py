@@ -213,7 +213,13 @@ def test_report_of_damaged_and_gappy_session(tmp_path):
     s = sim.samples["shin"]
     keep = (s.t < 50.0) | (s.t > 52.0)
     samples = {**sim.samples, "shin": replace(s, t=s.t[keep], acc=s.acc[keep], gyr=s.gyr[keep])}
-    events = [Event(50.0, "connection_lost", "shin"), Event(52.0, "connection_restored", "shin")]
+    link = {"stack": "bumble", "requested": "7.5-15 ms", "interval_ms": 7.5, "detail": ""}
+    events = [
+        Event(0.0, "link_parameters", "shin", link),
+        Event(50.0, "connection_lost", "shin"),
+        Event(52.0, "connection_restored", "shin"),
+        Event(52.1, "link_parameters", "shin", {**link, "interval_ms": None}),
+    ]
     path = write_session(tmp_path / "g.imuhip", sim.header, samples=samples, events=events)
     path.write_bytes(path.read_bytes()[:-9])
     session = read_session(path, warn=False)
@@ -222,6 +228,12 @@ def test_report_of_damaged_and_gappy_session(tmp_path):
     page = Page(html)
     assert 'class="gap"' in html
     assert ["50.0", "shin", "connection lost", ""] in page.body("events")
+    assert ["0.0", "shin", "link parameters", "interval 7.5 ms (asked 7.5-15 ms)"] in page.body(
+        "events"
+    )
+    assert ["52.1", "shin", "link parameters", "interval unknown (asked 7.5-15 ms)"] in page.body(
+        "events"
+    )
     assert "incomplete record" in html
     shin = next(r for r in page.body("health") if r[0] == "shin")
     assert shin[5] == "1"  # one gap

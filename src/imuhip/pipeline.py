@@ -295,22 +295,33 @@ def heading_needs_rests(cal: Calibration) -> bool:
 SLOW_INTERVAL_S = 0.02
 
 
+def slow_link(timing: str, interval_s: float | None) -> bool:
+    """Whether a sensor timed from arrivals (``timing == "reconstructed"``) had a connection
+    interval (s) over :data:`SLOW_INTERVAL_S`."""
+    return timing == "reconstructed" and interval_s is not None and interval_s > SLOW_INTERVAL_S
+
+
+def slow_link_warning(role: str, interval_s: float, period_s: float) -> str:
+    """The warning for :func:`slow_link` (``period_s``: the sensor's sample period)."""
+    return (
+        f"the {role} sensor sends no timestamps and its Bluetooth connection interval was "
+        f"{1e3 * interval_s:.1f} ms: its sample times, rebuilt from arrival times, may be up to "
+        f"a sample period ({1e3 * period_s:.0f} ms) off the other sensor's; a 7.5-15 ms "
+        "interval times it to about a millisecond (see firmware_notes/witmotion.md)"
+    )
+
+
 def timing_warnings(streams: dict[str, SensorStream]) -> tuple[str, ...]:
     """Warnings for thigh or shin sensors timed from arrivals over a slow BLE link."""
     out = []
     for role in ("thigh", "shin"):
         st = streams.get(role)
         ci = None if st is None else st.connection_interval_s
-        if st is None or st.timing != "reconstructed" or ci is None or ci <= SLOW_INTERVAL_S:
+        if st is None or ci is None or not slow_link(st.timing, ci):
             continue
         t = st.samples.t
         period = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-        out.append(
-            f"the {role} sensor sends no timestamps and its Bluetooth connection interval was "
-            f"{1e3 * ci:.1f} ms: its sample times, rebuilt from arrival times, may be up to a "
-            f"sample period ({1e3 * period:.0f} ms) off the other sensor's; a 7.5-15 ms interval "
-            "times it to about a millisecond (see firmware_notes/witmotion.md)"
-        )
+        out.append(slow_link_warning(role, ci, period))
     return tuple(out)
 
 

@@ -15,7 +15,15 @@ from typing import Any, TextIO
 from imuhip import __version__
 from imuhip.errors import ImuhipError
 from imuhip.live.pipeline import LOSS_WINDOW_S, LivePipeline
-from imuhip.live.runner import RunOptions, RunResult, run_session, scaled_clock, session_clock
+from imuhip.live.runner import (
+    RunOptions,
+    RunResult,
+    link_interval,
+    run_session,
+    scaled_clock,
+    session_clock,
+)
+from imuhip.pipeline import slow_link, slow_link_warning
 from imuhip.session import SensorInfo, SessionHeader
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
 
@@ -221,15 +229,24 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
     if path is not None:
         _print(f"wrote {path} ({result.duration_s:.1f} s, "
                f"{result.notifications_written} notifications)", out)  # fmt: skip
+    slow = []
     for role, st in result.status.items():
         h = pipe.state.sensors.get(role)
         rate = "-" if h is None or h.rate_hz is None else f"{h.rate_hz:.0f} Hz"
+        interval = link_interval(st, h)
+        link = "" if interval is None else f", interval {1e3 * interval:g} ms"
         _print(
             f"  {role:<7} {st.notifications} notifications, {h.samples if h else 0} samples, "
-            f"rate {rate}, connection losses {st.losses}, "
+            f"rate {rate}{link}, connection losses {st.losses}, "
             f"dropped {h.dropped if h else 0}, lost samples {h.lost_samples if h else 0}",
             out,
         )
+        if h is not None and interval is not None and slow_link(h.timing, interval):
+            nominal = pipe.header.sensor(role).rate_hz
+            period = 1.0 / nominal if nominal else 0.0
+            slow.append(slow_link_warning(role, interval, period))
+    for w in slow:
+        _print(f"warning: {w}", out)
     gaps = [e for e in result.events if e.kind in ("connection_lost", "connection_restored")]
     for e in gaps:
         extra = f" after {e.data['gap_s']:.1f} s" if "gap_s" in e.data else ""

@@ -59,6 +59,7 @@ from typing import Any
 import numpy as np
 
 from imuhip.align.clock import ClockParams, StreamingClock
+from imuhip.align.conn_events import EventParams, arrival_interval
 from imuhip.align.reconstruct import (
     PILE_WINDOW_S,
     ReconstructParams,
@@ -98,6 +99,9 @@ LATE_FRACTION = 0.75
 #: few connection events up (tens of ms) and end with the backlog arriving on time.
 LOSS_WINDOW_S = 0.2
 MIN_LATE_NOTES = 5
+#: A timestamp-less sensor's connection interval is judged once, on the receive times of its
+#: first this many notifications (about 10 s at 100 Hz), as batch judges it on the whole file.
+INTERVAL_PROBE_NOTES = 1000
 #: Another sensor's late run that began within this long (seconds) of this one's, both late by
 #: ``HOST_LATE_MIN_PERIODS`` notification periods or more, is taken for the host falling behind
 #: (a busy event loop delays every callback at once), not a loss: such runs wait until they end
@@ -448,6 +452,9 @@ class _SensorInput:
         self._pile = 0
         self._pile_needed = math.inf
         self._last_note_h = -math.inf
+        # receive times of host-timed notifications until the connection interval is judged
+        self._probe: list[float] | None = []
+        self.interval_s: float | None = None
 
     @property
     def stats(self) -> DecodeStats | None:
@@ -556,6 +563,7 @@ class _SensorInput:
                 host.append(b)
         if host:
             self.timing = self.timing or "reconstructed"
+            self._probe_interval(t_host)
             # blocks of the same frames share one clock and one set of times (the first
             # kind's); a block of another length has its own kind's clock
             same = [b for b in host if len(b.t) == len(host[0].t)]
@@ -564,6 +572,16 @@ class _SensorInput:
                 hc = self._host_clock(g[0].kind)
                 ready += hc.push(float(g[0].t[-1]), len(g[0].t), g, stall=stall)
         self._emit(ready)
+
+    def _probe_interval(self, t_host: float) -> None:
+        """Collect receive times; judge the connection interval once there are enough."""
+        probe = self._probe
+        if probe is None:
+            return
+        probe.append(t_host)
+        if len(probe) >= INTERVAL_PROBE_NOTES:
+            self._probe = None
+            self.interval_s = arrival_interval(np.sort(np.asarray(probe)), EventParams())
 
     def _emit(self, ready: list[tuple[Any, np.ndarray]]) -> None:
         """Queue released ``(blocks, their common sample times)`` for the grid."""
@@ -665,7 +683,11 @@ class _SensorInput:
 
 @dataclass
 class SensorHealth:
-    """Live counters of one sensor's data (not of its radio link)."""
+    """Live counters of one sensor's data (not of its radio link).
+
+    ``interval_s`` is the BLE connection interval judged from a timestamp-less sensor's
+    receive times (s; None for sensors with timestamps and before ``INTERVAL_PROBE_NOTES``).
+    """
 
     role: str
     timing: str
@@ -674,6 +696,7 @@ class SensorHealth:
     rate_hz: float | None
     dropped: int
     lost_samples: int
+    interval_s: float | None = None
 
 
 @dataclass
@@ -1110,6 +1133,7 @@ class LivePipeline:
                 inp.effective_rate(),
                 stats.dropped if stats else 0,
                 inp.lost_samples,
+                inp.interval_s,
             )
 
     def sample_times(self, role: str) -> np.ndarray:

@@ -27,7 +27,8 @@ from typing import Any
 
 from imuhip.analysis.events import AnalysisEvent
 from imuhip.live.guidance import Guidance, GuidanceStatus
-from imuhip.live.pipeline import LivePipeline
+from imuhip.live.pipeline import LivePipeline, SensorHealth
+from imuhip.pipeline import slow_link
 from imuhip.session import Event, SessionHeader
 from imuhip.sinks.live_view import SensorLine, Snapshot
 from imuhip.sources.ble.connection import (
@@ -113,10 +114,13 @@ class _Inbox:
 def sensor_lines(
     status: dict[str, LinkStatus], pipeline: LivePipeline, battery: dict[str, int] | None = None
 ) -> tuple[SensorLine, ...]:
-    """The view's sensor lines from the link status and the pipeline's data counters."""
+    """The view's sensor lines from the link status and the pipeline's data counters. The
+    connection interval is the stack's figure where it gives one, else the one judged from
+    the receive times (timestamp-less sensors)."""
     out = []
     for role, st in status.items():
         h = pipeline.state.sensors.get(role)
+        interval = link_interval(st, h)
         out.append(
             SensorLine(
                 role,
@@ -126,9 +130,18 @@ def sensor_lines(
                 0 if h is None else h.lost_samples,
                 (battery or {}).get(role),
                 st.address,
+                interval,
+                h is not None and slow_link(h.timing, interval),
             )
         )
     return tuple(out)
+
+
+def link_interval(status: LinkStatus, health: SensorHealth | None) -> float | None:
+    """A sensor's connection interval (s): the stack's figure, else the receive times'."""
+    if status.link is not None and status.link.interval_s is not None:
+        return status.link.interval_s
+    return None if health is None else health.interval_s
 
 
 async def run_session(

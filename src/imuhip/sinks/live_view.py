@@ -33,7 +33,9 @@ KEYS_HELP = "m mark   p pause   q end"
 @dataclass(frozen=True)
 class SensorLine:
     """One sensor's line: link state (from the connection manager, or "file" in replay),
-    effective sample rate, dropped notifications, lost samples, battery % if known."""
+    effective sample rate, dropped notifications, lost samples, battery % if known, the BLE
+    connection interval (s) if known, and whether that interval is too slow for a sensor
+    timed from arrivals (:func:`imuhip.pipeline.slow_link`)."""
 
     role: str
     state: str
@@ -42,6 +44,12 @@ class SensorLine:
     lost: int = 0
     battery: int | None = None
     address: str = ""
+    interval_s: float | None = None
+    slow_link: bool = False
+
+
+def _interval_text(interval_s: float | None) -> str:
+    return "-" if interval_s is None else f"{1e3 * interval_s:g} ms"
 
 
 @dataclass(frozen=True)
@@ -209,7 +217,8 @@ class PlainView:
         for s in snap.sensors:
             rate = "" if s.rate_hz is None else f" {s.rate_hz:.0f} Hz"
             drops = f" drops {s.dropped + s.lost}" if s.dropped + s.lost else ""
-            parts.append(f"{s.role} {s.state}{rate}{drops}")
+            slow = f" slow link {_interval_text(s.interval_s)}" if s.slow_link else ""
+            parts.append(f"{s.role} {s.state}{rate}{drops}{slow}")
         live = snap.live
         if self.angles and live.status == "ready":
             parts.append(
@@ -311,13 +320,15 @@ class RichView:
             parts.append(ProgressBar(total=snap.duration_s, completed=done, width=40))
 
         tab = Table(box=None, padding=(0, 2), show_edge=False)
-        for col in ("sensor", "link", "rate", "drops", "battery"):
+        for col in ("sensor", "link", "interval", "rate", "drops", "battery"):
             tab.add_column(col, style="dim" if col == "sensor" else None)
         for s in snap.sensors:
             style = {"streaming": "green", "file": "cyan"}.get(s.state, "yellow")
+            interval = _interval_text(s.interval_s)
             tab.add_row(
                 s.role,
                 Text(s.state, style=style),
+                Text(f"{interval} slow", style="yellow") if s.slow_link else interval,
                 "-" if s.rate_hz is None else f"{s.rate_hz:.0f} Hz",
                 str(s.dropped + s.lost),
                 "-" if s.battery is None else f"{s.battery} %",

@@ -367,11 +367,19 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
         "as malformed; lost: samples the sensor sent that never arrived (from its sequence "
         "numbers).</p>",
     ]
-    link_kinds = ("connection_lost", "connection_restored", "packets_dropped", "pause", "resume")
+    link_kinds = (
+        "connection_lost", "connection_restored", "link_parameters", "packets_dropped", "pause",
+        "resume",
+    )  # fmt: skip
     link = [e for e in session.events if e.kind in link_kinds]
     if link:
 
         def detail(e) -> str:
+            if e.kind == "link_parameters":
+                ms = e.data.get("interval_ms")
+                interval = "interval unknown" if ms is None else f"interval {ms:g} ms"
+                asked = e.data.get("requested")
+                return escape(interval + (f" (asked {asked})" if asked else ""))
             if e.kind != "packets_dropped":
                 return ""
             reason = f" ({e.data['reason']})" if e.data.get("reason") else ""

@@ -578,6 +578,12 @@ class BumbleClient(BaseBleakClient):
     def is_connected(self) -> bool:
         return self._connection is not None and self._lost is not None and not self._lost.done()
 
+    @property
+    def connection_interval_s(self) -> float | None:
+        """The connection interval in use, s (None when not connected)."""
+        conn = self._connection
+        return None if conn is None else 1e-3 * float(conn.parameters.connection_interval)
+
     # -- connection
     async def connect(self, pair: bool = False, **kwargs: Any) -> None:
         if self.is_connected:

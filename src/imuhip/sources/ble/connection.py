@@ -5,8 +5,10 @@ Plain bleak API only; the backend (``None`` = the OS stack, or a
 drives real sensors and virtual ones.
 
 Per sensor, one task loops: find the assigned address (nothing else), connect, subscribe,
-run the profile's start sequence, then stream until the link drops, data stalls or the
-manager stops. Each notification goes to the sink with its host receive time
+ask the stack for a short connection interval where it lets a client
+(:mod:`~imuhip.sources.ble.link_params`; a ``link_parameters`` event records what was asked and
+the interval in use), run the profile's start sequence, then stream until the link drops, data
+stalls or the manager stops. Each notification goes to the sink with its host receive time
 (``time.monotonic``, taken first thing in the callback). When a sensor vanishes the others keep
 running; the sink gets a ``connection_lost`` event, the task reconnects in the background with
 exponential backoff and, once streaming again, emits ``connection_restored``.
@@ -34,6 +36,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
 from imuhip.errors import ImuhipError
 from imuhip.session import Event, SensorInfo
+from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
 
 if TYPE_CHECKING:  # bumble is only needed when a bumble backend is passed
     from imuhip.sources.ble.bumble_backend import BleBackend
@@ -99,6 +102,11 @@ class Assignment:
         )
 
 
+#: Session event kind recording the connection-interval request and the interval in use, once
+#: per connection (:mod:`imuhip.sources.ble.link_params`).
+LINK_EVENT = "link_parameters"
+
+
 class LinkState(enum.Enum):
     IDLE = "idle"
     SEARCHING = "searching"
@@ -123,6 +131,7 @@ class LinkStatus:
     last_rx: float | None = None
     last_error: str = ""
     connected_s: float = 0.0
+    link: LinkParameters | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +232,7 @@ class SensorLink:
         s = self.m.settings
         lost = asyncio.Event()
         client: BleakClient | None = None
+        link: LinkRequest | None = None
         self.status.attempts += 1
         self._attempts_since_loss += 1
         try:
@@ -246,6 +256,7 @@ class SensorLink:
                 )
                 async with asyncio.timeout(s.connect_timeout_s):
                     await client.connect()
+                link = request_short_interval(client)
                 if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
                     self._link_up()
                 self.status.state = LinkState.CONFIGURING
@@ -254,11 +265,13 @@ class SensorLink:
                 except Exception as exc:
                     self._link_down(f"configuration failed: {type(exc).__name__}: {exc}")
                     raise
-            return await self._stream(client, lost)
+            return await self._stream(client, lost, link)
         finally:
             self._streaming.clear()
             if client is not None:
                 await self._close(client, lost)
+            if link is not None:
+                link.close()
 
     async def _configure(self, client: BleakClient, lost: asyncio.Event) -> None:
         s = self.m.settings
@@ -386,7 +399,9 @@ class SensorLink:
             )
         )
 
-    async def _stream(self, client: BleakClient, lost: asyncio.Event) -> bool:
+    async def _stream(
+        self, client: BleakClient, lost: asyncio.Event, link: LinkRequest | None = None
+    ) -> bool:
         s = self.m.settings
         now = self.m.clock()
         self.status.state = LinkState.STREAMING
@@ -394,6 +409,9 @@ class SensorLink:
         self.status.last_rx = max(self.status.last_rx or now, now)
         started = now
         self._link_up()
+        if link is not None:  # read once configured: an interval update takes a few events
+            self.status.link = link.parameters()
+            self.m.emit(Event(now, LINK_EVENT, self.a.role, self.status.link.event_data()))
         self._ever_streamed = True
         self._streaming.set()
         reason = "stopped"
