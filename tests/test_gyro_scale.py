@@ -63,6 +63,24 @@ def test_an_axis_never_turned_keeps_scale_one_and_says_so():
     assert any("x, y axis" in w for w in cal.warnings())
 
 
+def test_non_finite_samples_are_left_out_and_counted_or_refused():
+    errors, s = _turns(3)
+    gyr, t = s.gyr.copy(), s.t.copy()
+    rng = np.random.default_rng(0)
+    bad = rng.choice(len(t), size=len(t) // 200, replace=False)  # 0.5 %, in turns and at rest
+    gyr[bad[::2], 1] = np.nan
+    gyr[bad[1::3], 0] = np.inf
+    t[bad[2::5]] = np.nan
+    cal = estimate_gyro_scale(t, gyr)
+    n_bad = len(set(bad[::2]) | set(bad[1::3]) | set(bad[2::5]))
+    assert cal.left_out == n_bad > 0 and len(cal.turns) == 3
+    assert any(f"{n_bad} samples with a non-finite" in w for w in cal.warnings())
+    np.testing.assert_allclose(cal.scale, errors.gyro_scale, atol=0.004)
+    gyr[: len(t) // 50] = np.nan  # 2 %: refused
+    with pytest.raises(GyroScaleError, match="non-finite time or gyro value"):
+        estimate_gyro_scale(t, gyr)
+
+
 def test_no_turns_is_a_clear_error():
     t = np.arange(1000) / 100.0
     with pytest.raises(GyroScaleError, match="no whole turns"):

@@ -49,6 +49,8 @@ MAX_TILT_DEG = 5.0
 MIN_AXIS_SHARE = 0.95
 #: Largest plausible scale error: readings further off are refused as a failed procedure.
 MAX_SCALE_ERROR = 0.1
+#: Largest share of samples with a non-finite time or gyro value that may be left out.
+MAX_LEFT_OUT = 0.01
 
 
 class GyroScaleError(ImuhipError):
@@ -90,12 +92,14 @@ class GyroScale:
         axes_turned: (3,) bool, which axes the turns determined.
         turns: the turns used.
         residual_pct: RMS misfit of the turns' scales to the per-axis model, percent.
+        left_out: samples left out for a non-finite time or gyro value.
     """
 
     scale: np.ndarray
     axes_turned: np.ndarray
     turns: tuple[Turn, ...]
     residual_pct: float
+    left_out: int = 0
 
     def as_config(self) -> list[float]:
         return [round(float(v), 6) for v in self.scale]
@@ -107,6 +111,10 @@ class GyroScale:
             out.append(
                 f"the sensor was never turned about its {', '.join(missing)} axis: lay it on "
                 "another face and turn it (that axis keeps scale 1)"
+            )
+        if self.left_out:
+            out.append(
+                f"{self.left_out} samples with a non-finite time or gyro value were left out"
             )
         if self.residual_pct > 0.3:
             out.append(
@@ -175,9 +183,24 @@ def find_turns(t: np.ndarray, gyr: np.ndarray) -> list[Turn]:
 def estimate_gyro_scale(t: np.ndarray, gyr: np.ndarray) -> GyroScale:
     """Per-axis gyro scale from a recording of whole turns on a table (module docstring).
 
+    Samples with a non-finite time or gyro value are left out (counted in ``left_out``); the
+    turns' integrals bridge them.
+
     Raises:
-        GyroScaleError: no whole turns found, or a scale more than 10 % off.
+        GyroScaleError: more than ``MAX_LEFT_OUT`` of the samples non-finite, no whole turns
+            found, or a scale more than 10 % off.
     """
+    t = np.asarray(t, np.float64)
+    gyr = np.asarray(gyr, np.float64)
+    ok = np.isfinite(t) & np.isfinite(gyr).all(axis=1)
+    left_out = int(len(t) - ok.sum())
+    if left_out > MAX_LEFT_OUT * len(t):
+        raise GyroScaleError(
+            f"{left_out} of {len(t)} samples have a non-finite time or gyro value: record "
+            "the turns again"
+        )
+    if left_out:
+        t, gyr = t[ok], gyr[ok]
     turns = find_turns(t, gyr)
     if not turns:
         raise GyroScaleError(
@@ -199,7 +222,8 @@ def estimate_gyro_scale(t: np.ndarray, gyr: np.ndarray) -> GyroScale:
             f"{100 * MAX_SCALE_ERROR:.0f} % off: were the turns whole, flat on the table?"
         )
     resid = along - rows @ scale
-    return GyroScale(scale, turned, tuple(turns), float(100 * np.sqrt(np.mean(resid**2))))
+    rms = float(100 * np.sqrt(np.mean(resid**2)))
+    return GyroScale(scale, turned, tuple(turns), rms, left_out)
 
 
 def scale_from_config(config: Mapping[str, Any]) -> np.ndarray | None:
