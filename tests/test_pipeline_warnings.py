@@ -141,3 +141,65 @@ def test_slow_link_of_a_sensor_without_timestamps_is_reported(
     assert f"shin BLE connection interval (from arrival times): {interval_ms:.2f} ms" in (
         capsys.readouterr().out
     )
+
+
+@pytest.mark.parametrize("true_hz, warned", [(50.0, True), (100.0, False)])
+def test_a_sensor_running_slower_than_set_is_reported_in_analyze_and_live(
+    tmp_path, true_hz, warned
+):
+    """A WitMotion whose rate write did not take (a SIMULATED 50 Hz stream recorded as 100 Hz)
+    is timed at 100 Hz with every other sample 'lost': analyze and the live summary say why."""
+    import dataclasses
+    import io
+
+    from imuhip.errors import CalibrationError
+    from imuhip.live.commands import print_result
+    from imuhip.live.pipeline import LivePipeline
+    from imuhip.live.replay import feed, session_items
+    from imuhip.live.runner import RunResult
+    from imuhip.sim.transport import LinkModel
+    from imuhip.sources.ble.connection import LinkStatus
+
+    cfg = SimConfig(
+        duration_s=70.0,
+        content="reps",
+        seed=2,
+        profile="witmotion-ble5",
+        rate_hz=true_hz,
+        link=LinkModel(connection_interval_s=0.015),
+    )
+    path = tmp_path / "s.imuhip"
+    write_simulation(simulate(cfg), path)
+    s = read_session(path)
+    as_set = tuple(dataclasses.replace(x, rate_hz=100.0) for x in s.header.sensors)
+    s = dataclasses.replace(s, header=dataclasses.replace(s.header, sensors=as_set))
+    res = analyze_session(s)
+    for role in ("thigh", "shin"):
+        assert res.streams[role].received_rate_hz == pytest.approx(true_hz, rel=0.02)
+    slow = [w for w in res.warnings if "samples/s of the 100 Hz it was set to" in w]
+    assert len(slow) == (2 if warned else 0)
+    if warned:
+        assert slow[0].startswith("the thigh sensor delivered 50.0 samples/s")
+        assert "power-cycle" in slow[0] and "50 % of its notifications" in slow[0]
+
+    def refuse(*_args, **_kw):
+        raise CalibrationError("the sensors lost data during the calibration")
+
+    with pytest.MonkeyPatch.context() as mp:  # a refusal for lost data names the likely cause
+        mp.setattr("imuhip.pipeline._calibrate", refuse)
+        with pytest.raises(CalibrationError) as err:
+            analyze_session(s)
+    assert ("power-cycle" in str(err.value)) == warned
+    assert str(err.value).startswith("the sensors lost data during the calibration")
+
+    pipe = LivePipeline(s.header)
+    for item in session_items(s):
+        feed(pipe, item)
+    pipe.finish()
+    status = {r: LinkStatus(r, "", connected_s=s.duration_s) for r in ("thigh", "shin")}
+    out = io.StringIO()
+    print_result(RunResult(pipe, s.duration_s, status, 0), None, out)
+    live = [x for x in out.getvalue().splitlines() if "it was set to" in x]
+    assert len(live) == (2 if warned else 0), out.getvalue()
+    if warned:
+        assert live[0].startswith("warning: the thigh sensor delivered 5")

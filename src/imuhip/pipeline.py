@@ -325,6 +325,40 @@ def timing_warnings(streams: dict[str, SensorStream]) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: A timestamp-less sensor that delivers less than this share of its configured rate gets a
+#: warning: its samples are timed at the configured rate, which is then either wrong (the
+#: sensor runs slower: a rate setting that did not take) or right with heavy losses.
+RATE_SHORTFALL = 0.75
+
+
+def rate_warning(role: str, received_hz: float, configured_hz: float) -> str | None:
+    """The warning for a timestamp-less sensor delivering ``received_hz`` samples per second
+    of streaming against ``configured_hz``; None when it delivered enough."""
+    if not configured_hz or received_hz >= RATE_SHORTFALL * configured_hz:
+        return None
+    share = 100 * (1 - received_hz / configured_hz)
+    return (
+        f"the {role} sensor delivered {received_hz:.1f} samples/s of the {configured_hz:g} Hz "
+        "it was set to: either it ran slower (its rate setting did not take: power-cycle it "
+        "and record again; firmware_notes/witmotion.md), and then its lost-sample count and "
+        f"sample times, rebuilt for {configured_hz:g} Hz, are not to be trusted, or "
+        f"{share:.0f} % of its notifications were lost"
+    )
+
+
+def rate_warnings(streams: dict[str, SensorStream], header: SessionHeader) -> tuple[str, ...]:
+    """:func:`rate_warning` for each reconstructed stream of the session."""
+    out = []
+    for info in header.sensors:
+        st = streams.get(info.role)
+        if st is None or st.received_rate_hz is None or not info.rate_hz:
+            continue
+        w = rate_warning(info.role, st.received_rate_hz, info.rate_hz)
+        if w:
+            out.append(w)
+    return tuple(out)
+
+
 def heading_warnings(
     t: np.ndarray, rest_seen: np.ndarray | None, cal: Calibration
 ) -> tuple[str, ...]:
@@ -365,7 +399,13 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         return q[0], q[1]
 
     undefined = _after(lost, round(RECOVERY_S * rate))
-    cal, refused, q_t, q_s = _calibrate(session, grid, fuse, undefined, rate)
+    try:
+        cal, refused, q_t, q_s = _calibrate(session, grid, fuse, undefined, rate)
+    except CalibrationError as exc:  # a sensor at another rate than set looks like lost data
+        hints = rate_warnings(streams, session.header)
+        if hints:
+            raise CalibrationError(f"{exc}; note: {'; '.join(hints)}") from exc
+        raise
     k0, k1 = cal.phases.still_end
     ang = hip_rotation(q_t[k0:], q_s[k0:], cal, rate)
 
@@ -399,5 +439,10 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         streams,
         on_grid(ang.knee_flexion_deg),
         on_grid(ang.hip_flexion_deg),
-        (*refused, *timing_warnings(streams), *heading_warnings(grid.t[k0:], ang.rest_seen, cal)),
+        (
+            *refused,
+            *rate_warnings(streams, session.header),
+            *timing_warnings(streams),
+            *heading_warnings(grid.t[k0:], ang.rest_seen, cal),
+        ),
     )

@@ -45,6 +45,10 @@ class SensorStream:
             timestamped profiles gaps in the mapped times show them).
         segment_starts_s: host times (s), about where the first sample of each new clock
             segment lies (after a reset or reconnect; the first segment is not listed).
+        received_rate_hz: samples received per second of streaming (silences over the
+            reconstruction's restart gap left out) of a reconstructed stream; None otherwise.
+            Far below the configured rate it means a sensor running slower than it was set
+            to, or heavy losses (:func:`imuhip.pipeline.rate_warnings`).
         connection_interval_s: the BLE connection interval seen in the receive times of a
             reconstructed stream, s (None where not found, not told apart from the
             notification period, or not reconstructed; see
@@ -61,6 +65,7 @@ class SensorStream:
     lost_samples: int = 0
     segment_starts_s: tuple[float, ...] = ()
     connection_interval_s: float | None = None
+    received_rate_hz: float | None = None
 
 
 def decode_indexed(decoder: Decoder, notes: Notifications) -> tuple[list[ChannelBlock], np.ndarray]:
@@ -148,6 +153,14 @@ def _reconstructed(
     return out, lost, starts, interval
 
 
+def received_rate(h: np.ndarray, n_samples: int, restart_gap_s: float) -> float | None:
+    """Samples per second over the receive times ``h`` (s, sorted) of ``n_samples``
+    samples, silences over ``restart_gap_s`` left out; None under a second of streaming."""
+    dt = np.diff(h)
+    active = float(dt[dt <= restart_gap_s].sum())
+    return n_samples / active if active >= 1.0 else None
+
+
 def _timestamped(profile: str, config: dict, notes: Notifications) -> bool:
     """Whether the profile's samples carry sensor timestamps (judged on the first frames)."""
     probe = get_decoder(profile, config)
@@ -183,7 +196,7 @@ def sensor_streams(
         aligned: list[ChannelBlock] = []
         lost = 0
         starts: tuple[float, ...] = ()
-        interval = None
+        interval = rate = None
         if _timestamped(info.profile, config, notes):
             # few notifications with many samples each: keep each block's notification
             timing = "sensor-clock"
@@ -197,7 +210,9 @@ def sensor_streams(
             blocks = decoder.decode_joined(notes.t, notes.payload, notes.offsets, notes.channel)
             aligned, lost, starts, interval = _reconstructed(blocks, info.rate_hz, rp)
         merged = merge_channels(aligned)
+        if timing == "reconstructed":
+            rate = received_rate(notes.t, len(merged.samples), rp.restart_gap_s)
         out[role] = SensorStream(
-            role, merged.samples, True, decoder.stats, False, timing, lost, starts, interval
+            role, merged.samples, True, decoder.stats, False, timing, lost, starts, interval, rate
         )
     return out

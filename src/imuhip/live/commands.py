@@ -23,7 +23,7 @@ from imuhip.live.runner import (
     scaled_clock,
     session_clock,
 )
-from imuhip.pipeline import slow_link, slow_link_warning
+from imuhip.pipeline import rate_warning, slow_link, slow_link_warning
 from imuhip.session import SensorInfo, SessionHeader
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
 
@@ -229,7 +229,7 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
     if path is not None:
         _print(f"wrote {path} ({result.duration_s:.1f} s, "
                f"{result.notifications_written} notifications)", out)  # fmt: skip
-    slow = []
+    slow: list[str] = []  # timing warnings for sensors timed from arrivals
     for role, st in result.status.items():
         h = pipe.state.sensors.get(role)
         rate = "-" if h is None or h.rate_hz is None else f"{h.rate_hz:.0f} Hz"
@@ -241,10 +241,13 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
             f"dropped {h.dropped if h else 0}, lost samples {h.lost_samples if h else 0}",
             out,
         )
+        nominal = pipe.header.sensor(role).rate_hz
         if h is not None and interval is not None and slow_link(h.timing, interval):
-            nominal = pipe.header.sensor(role).rate_hz
             period = 1.0 / nominal if nominal else 0.0
             slow.append(slow_link_warning(role, interval, period))
+        if h is not None and h.timing == "reconstructed" and st.connected_s >= 1.0:
+            short = rate_warning(role, h.samples / st.connected_s, nominal)
+            slow += [short] if short else []
     for w in slow:
         _print(f"warning: {w}", out)
     gaps = [e for e in result.events if e.kind in ("connection_lost", "connection_restored")]
