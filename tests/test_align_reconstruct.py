@@ -212,6 +212,24 @@ def test_arrival_interval_is_reported_only_where_told_apart_from_the_notificatio
     assert arrival_interval(h, p) is None
 
 
+def test_whole_period_wraps_of_a_clean_fast_link_are_taken_off():
+    """30 ms at 100 Hz: a wrap moves the floor of the receive times by a whole period. Down (a
+    fast sensor) it can only be a wrap where no loss was found; taking the least wait off
+    across each tread keeps the clock on the line (SIMULATED 10 min, no loss: p99 10.7 ms
+    before, when the clock followed the treads before each wrap)."""
+    cfg = LinkSim(
+        skew_ppm=80.0, drift_ppm=0.0, conn_interval_s=0.03, conn_skew_ppm=0.0, loss_prob=0.0,
+        retransmit_prob=0.0, outlier_prob=0.0, stall_rate_hz=0.0,
+    )  # fmt: skip
+    sim = simulate_link(cfg, 600.0, 2)
+    rp = ReconstructParams(clock=ClockParams(latency_floor_s=cfg.stack_floor_s))
+    rec = reconstruct_times(sim.note_host_t, sim.note_count, 100.0, rp)
+    assert rec.lost_samples == sim.lost_samples == 0
+    err = rec.t - sim.sample_true_t
+    settled = sim.sample_true_t > sim.sample_true_t[0] + 10.0
+    assert np.percentile(np.abs(err[settled]), 99) < 0.0015
+
+
 def test_event_clock_finds_the_interval_and_steps_aside():
     """The interval is found from the receive times alone; the event count is used only where
     the wraps move the floor by half a period or more and form a clear comb (7.5 ms at 100 Hz:
