@@ -1,11 +1,12 @@
 """Short BLE connection intervals: ask the host's stack for one where it lets a client, and
 report the interval in use where the stack tells.
 
-Sensors that send no timestamps (WitMotion, Thingy:52) are timed from when their notifications
-arrive, and notifications only arrive at connection events. With a 7.5-15 ms interval the
-thigh and shin come out within about a millisecond of each other; at 30 ms and more a sensor
-whose clock never drifts across the events keeps an unknown wait of up to one sample period,
-and the two sensors can end up 10 ms apart (SIMULATED; README, time alignment).
+Sensors that send no timestamps (WitMotion, MetaMotion, Thingy:52) are timed from when their
+notifications arrive, and notifications only arrive at connection events. With a 7.5-15 ms
+interval the thigh and shin come out within about a millisecond of each other; at 30 ms and
+more a sensor whose clock never drifts across the events keeps an unknown wait of up to one
+sample period, and the two sensors can end up 10 ms apart (SIMULATED; README, time
+alignment).
 
 What each bleak backend allows a client (the peripheral can also ask; WitMotion's firmware is
 not known to):
