@@ -311,17 +311,17 @@ def slow_link_warning(role: str, interval_s: float, period_s: float) -> str:
     )
 
 
-def timing_warnings(streams: dict[str, SensorStream]) -> tuple[str, ...]:
-    """Warnings for thigh or shin sensors timed from arrivals over a slow BLE link."""
+def timing_warnings(streams: dict[str, SensorStream], header: SessionHeader) -> tuple[str, ...]:
+    """Warnings for thigh or shin sensors timed from arrivals over a slow BLE link (the
+    sample period from the configured rate, as the live summary takes it)."""
     out = []
     for role in ("thigh", "shin"):
         st = streams.get(role)
         ci = None if st is None else st.connection_interval_s
         if st is None or ci is None or not slow_link(st.timing, ci):
             continue
-        t = st.samples.t
-        period = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-        out.append(slow_link_warning(role, ci, period))
+        rate = header.sensor(role).rate_hz
+        out.append(slow_link_warning(role, ci, 1.0 / rate if rate else 0.0))
     return tuple(out)
 
 
@@ -442,7 +442,7 @@ def analyze_session(session: Session, options: PipelineOptions | None = None) ->
         (
             *refused,
             *rate_warnings(streams, session.header),
-            *timing_warnings(streams),
+            *timing_warnings(streams, session.header),
             *heading_warnings(grid.t[k0:], ang.rest_seen, cal),
         ),
     )
