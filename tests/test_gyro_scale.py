@@ -17,11 +17,10 @@ from imuhip.fusion.gyro_scale import (
     find_turns,
     scale_from_config,
 )
-from imuhip.live.pipeline import LivePipeline
-from imuhip.live.replay import replay, session_items
-from imuhip.pipeline import analyze_session
+from imuhip.live.replay import replay
+from imuhip.pipeline import SessionPipeline, analyze_session
 from imuhip.samples import ImuSamples
-from imuhip.session import SensorInfo, SessionHeader
+from imuhip.session import SensorInfo, SessionHeader, session_inputs
 from imuhip.sim.sensor_model import ImuErrorModel, draw_errors
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 from imuhip.sim.table_turns import table_turns
@@ -166,8 +165,8 @@ def test_header_scales_are_applied_live_and_batch_alike(calibrated):
     for info in session.header.sensors:
         assert scale_from_config(info.config) is not None
     batch = analyze_session(session)
-    lp = LivePipeline(session.header)
-    replay(session_items(session), lp, step_s=0.25)
+    lp = SessionPipeline(session.header)
+    replay(session_inputs(session), lp, step_s=0.25)
     lp.finish()
     assert lp.calibration.phase_times == batch.calibration.phase_times
     assert lp.result.reps == batch.exercise.reps and lp.result.holds == batch.exercise.holds
@@ -248,7 +247,7 @@ def test_a_turns_recording_ends_by_naming_the_next_command(tmp_path):
         sensors=(SensorInfo("thigh", rate_hz=100.0), SensorInfo("shin", rate_hz=100.0)),
     )
     out = io.StringIO()
-    print_result(RunResult(LivePipeline(header), 60.0, {}, 0), tmp_path / "t.imuhip", out)
+    print_result(RunResult(SessionPipeline(header), 60.0, {}, 0), tmp_path / "t.imuhip", out)
     text = out.getvalue()
     assert f"next, imuhip sensor-cal {tmp_path / 't.imuhip'}" in text
     assert "not calibrated" not in text

@@ -16,9 +16,9 @@ import pytest
 
 from imuhip.files.session_file import read_session
 from imuhip.live.commands import print_result
-from imuhip.live.pipeline import LivePipeline
-from imuhip.live.replay import feed, session_items
 from imuhip.live.runner import RunResult, sensor_lines
+from imuhip.pipeline import SessionPipeline
+from imuhip.session import session_inputs
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 from imuhip.sim.transport import LinkModel
 from imuhip.sources.ble.connection import LinkStatus
@@ -131,9 +131,9 @@ def slow_witmotion(tmp_path_factory):
     path = tmp_path_factory.mktemp("slow") / "slow.imuhip"
     write_simulation(simulate(cfg), path)
     session = read_session(path)
-    pipe = LivePipeline(session.header)
-    for item in session_items(session):
-        feed(pipe, item)
+    pipe = SessionPipeline(session.header)
+    for item in session_inputs(session):
+        pipe.feed(item)
     pipe.finish()
     return pipe
 

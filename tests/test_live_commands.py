@@ -14,9 +14,8 @@ from imuhip.cli import main
 from imuhip.config import load_pairing
 from imuhip.files.session_file import SessionWriter, read_session
 from imuhip.live.commands import assignments_for, output_path, pair_command, session_filename
-from imuhip.live.replay import session_items
 from imuhip.live.runner import RunOptions, run_session
-from imuhip.session import SessionHeader
+from imuhip.session import SessionHeader, input_time, session_inputs
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 from imuhip.sinks.live_view import PlainView
 from imuhip.sources.ble.bumble_backend import ble_backend
@@ -36,9 +35,10 @@ def _analyze(path, capsys) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def _replay_json(path, capsys) -> dict:
-    assert main(["replay", "--speed", "max", "--plain", "--json", str(path)]) == 0
-    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+def _replay_json(path, capsys, *extra: str) -> dict:
+    """``replay --json``: the analysis document alone on standard output."""
+    assert main(["replay", "--speed", "max", "--plain", "--json", *extra, str(path)]) == 0
+    return json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture(scope="module")
@@ -78,12 +78,13 @@ def test_demo_end_to_end_matches_truth_and_analysis(demo_file, capsys):
 def test_replay_of_demo_file_matches_analyze(demo_file, capsys):
     path = demo_file[0]
     doc = _analyze(path, capsys)
-    got = _replay_json(path, capsys)
-    assert got["status"] == "ready"
+    got = _replay_json(path, capsys)  # timed as live timed it
+    assert got["schema"] == doc["schema"] and len(got["reps"]) == len(doc["reps"])
     assert got["summary"]["rep_count"] == doc["summary"]["rep_count"]
     assert got["summary"]["max_rotation_deg"] == pytest.approx(
         doc["summary"]["max_rotation_deg"], abs=0.5
     )
+    assert _replay_json(path, capsys, "--aligner", "offline") == doc  # timed as analyze does
 
 
 def test_replay_max_speed_prints_analyze_figures_exactly(tmp_path, capsys):
@@ -91,7 +92,7 @@ def test_replay_max_speed_prints_analyze_figures_exactly(tmp_path, capsys):
     path = tmp_path / "s.imuhip"
     write_simulation(sim, path)
     doc = _analyze(path, capsys)
-    assert _replay_json(path, capsys) == {"status": "ready", "summary": doc["summary"]}
+    assert _replay_json(path, capsys) == doc
     assert main(["replay", "--speed", "max", "--plain", str(path)]) == 0
     out = capsys.readouterr().out
     assert "calibration 1/4" in out and "rep counted" in out and "hold ended" in out
@@ -132,8 +133,8 @@ def test_replay_is_paced(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("time.sleep", sleep)
     monkeypatch.setattr("time.monotonic", lambda: now[0])
     assert main(["replay", "--speed", "10", "--plain", str(path)]) == 0
-    items = session_items(read_session(path))
-    span = items[-1].t - items[0].t  # the session's length, s
+    items = session_inputs(read_session(path))
+    span = input_time(items[-1]) - input_time(items[0])  # the session's length, s
     assert span > 40.0
     assert sum(slept) == pytest.approx(span / 10, abs=0.02)  # paced at 10x
     assert max(slept) <= 0.1 / 10 + 1e-9  # one 0.1 s step at a time

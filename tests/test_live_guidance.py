@@ -7,7 +7,7 @@ import io
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES, STEPS
 from imuhip.live.guidance import Guidance
-from imuhip.live.pipeline import LiveState
+from imuhip.pipeline import LiveState
 from imuhip.sinks.live_view import (
     KeyReader,
     PlainView,

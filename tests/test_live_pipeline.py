@@ -7,11 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from imuhip.align.host_clock import LOSS_WARM_UP_S, HostStampedClock
 from imuhip.align.streams import sensor_streams
 from imuhip.files.session_file import read_session
-from imuhip.live.pipeline import LOSS_WARM_UP_S, HostStampedClock, LivePipeline
-from imuhip.live.replay import replay, session_items
-from imuhip.pipeline import analyze_session
+from imuhip.live.replay import replay
+from imuhip.pipeline import SessionPipeline, analyze_session
+from imuhip.session import Notification, SampleBlock, session_inputs
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
 
@@ -24,8 +25,8 @@ def _session(tmp_path, name="s", **kw):
 
 
 def _live(session, step_s=0.1, **kw):
-    lp = LivePipeline(session.header, **kw)
-    replay(session_items(session), lp, step_s=step_s)
+    lp = SessionPipeline(session.header, **kw)
+    replay(session_inputs(session), lp, step_s=step_s)
     lp.finish()
     return lp
 
@@ -62,7 +63,7 @@ def test_stored_samples_live_equals_batch_exactly(sampled):
 def test_witmotion_notifications_live_matches_batch(witmotion):
     sim, s = witmotion
     batch = analyze_session(s).exercise
-    lp = _live(s, keep_sample_times=True)
+    lp = _live(s)
     live = lp.result
     assert len(live.reps) == len(batch.reps) == len(sim.truth.events["reps"])
     for a, b in zip(live.reps, batch.reps, strict=True):
@@ -81,11 +82,11 @@ def test_witmotion_live_sample_times_align_sensors(tmp_path):
     """Causal times of host-stamped samples: thigh-to-shin alignment within 5 ms after the
     first second (SIMULATED link: 15 ms connection interval, retransmissions)."""
     sim, s = _session(tmp_path, seed=2, duration_s=60.0, content="reps", profile="witmotion-ble5")
-    lp = _live(s, keep_sample_times=True)
+    lp = _live(s)
     batch = sensor_streams(s)
     err = {}
     for role in ("thigh", "shin"):
-        t_live, t_true = lp.sample_times(role), sim.samples[role].t
+        t_live, t_true = lp.aligner.streams()[role].samples.t, sim.samples[role].t
         assert len(t_live) == len(t_true) == len(batch[role].samples.t)
         err[role] = (t_true, t_live - t_true)
         # live and batch estimates agree to a few ms after the warm-up
@@ -108,7 +109,7 @@ def test_witmotion_live_counts_and_places_losses_as_batch(tmp_path):
     sim, s = _session(
         tmp_path, seed=5, duration_s=60.0, content="reps", profile="witmotion-ble5", link=link
     )
-    lp = _live(s, keep_sample_times=True)
+    lp = _live(s)
     batch = sensor_streams(s)
     err = {}
     for role in ("thigh", "shin"):
@@ -116,12 +117,12 @@ def test_witmotion_live_counts_and_places_losses_as_batch(tmp_path):
         lost = len(sim.samples[role].t) - len(t_batch)
         assert lost > 10
         assert lp.state.sensors[role].lost_samples == lost
-        t_live = lp.sample_times(role)
+        t_live = lp.aligner.streams()[role].samples.t
         assert len(t_live) == len(t_batch)
         late = t_batch > t_batch[0] + 2.0
         assert np.percentile(np.abs(t_live - t_batch)[late], 99) < 0.002
         err[role] = (t_batch, t_live - t_batch)
-        assert not any(c.holding for c in lp.inputs[role].host_clocks.values())
+        assert not any(c.holding for c in lp.aligner.sensors[role].host_clocks.values())
     g = np.arange(3.0, 58.0, 0.01)
     rel = np.interp(g, *err["thigh"]) - np.interp(g, *err["shin"])
     assert np.percentile(np.abs(rel), 99) < 0.003
@@ -180,10 +181,10 @@ def test_no_calibration_movements_fail_clearly(tmp_path):
     write_simulation(sim, path)
     s = read_session(path)
     # cut the calibration away: keep data from 40 s on only
-    lp = LivePipeline(s.header)
+    lp = SessionPipeline(s.header)
     for role, smp in s.samples.items():
         k = int(np.searchsorted(smp.t, 40.0))
-        lp.samples(role, smp.slice(k, len(smp)), advance=False)
+        lp.feed(SampleBlock(role, smp.slice(k, len(smp))))
     lp.advance()
     lp.finish()
     assert lp.state.status in ("failed", "calibrating")
@@ -326,22 +327,22 @@ def test_host_silence_live_follows_batch(tmp_path, kind):
     it. Either way live sample times match batch to a few ms (before this, live restarted on
     the stall and put the first pile samples about 1.5 s off)."""
     s = _silence_session(tmp_path, kind)
-    lp = _live(s, keep_sample_times=True)
+    lp = _live(s)
     batch = sensor_streams(s)
     for role in ("thigh", "shin"):
-        t_live, t_batch = lp.sample_times(role), batch[role].samples.t
+        t_live, t_batch = lp.aligner.streams()[role].samples.t, batch[role].samples.t
         assert len(t_live) == len(t_batch)
         late = t_batch > 10.0
         limit = 0.002 if kind == "stall" else 0.008
         assert np.max(np.abs(t_live - t_batch)[late]) < limit
-        segments = {c.segments for c in lp.inputs[role].host_clocks.values()}
+        segments = {c.segments for c in lp.aligner.sensors[role].host_clocks.values()}
         if kind == "stall":
             assert segments == {1} and batch[role].segment_starts_s == ()
             pile = (t_batch > 20.0) & (t_batch < 21.5)
             assert pile.sum() > 100  # the held samples, spread over the silence
         else:
             assert segments == {2} and len(batch[role].segment_starts_s) == 1
-    assert not any(inp._held for inp in lp.inputs.values())
+    assert not any(inp._held for inp in lp.aligner.sensors.values())
 
 
 @pytest.mark.parametrize("kind", ["stall", "reconnect"])
@@ -351,16 +352,16 @@ def test_host_silence_hold_back_is_short(tmp_path, kind):
     segment's warm-up (``LOSS_WARM_UP_S``: its first second is placed as batch places it, so
     a loss in it is counted and its samples get their true indices)."""
     s = _silence_session(tmp_path, kind)
-    lp = LivePipeline(s.header)
-    inp = lp.inputs["shin"]
+    lp = SessionPipeline(s.header)
+    inp = lp.aligner.sensors["shin"]
     before = first = None
     release_by = 0.01 if kind == "stall" else LOSS_WARM_UP_S + 0.1
-    for it in session_items(s):
-        if it.kind != "n":
+    for it in session_inputs(s):
+        if not isinstance(it, Notification):
             continue
         if first is None and it.role == "shin" and it.t >= 21.5:
             before, first = inp.samples, it.t
-        lp.notification(it.role, it.channel, it.t, it.payload, advance=False)
+        lp.feed(it)
         if first is None:
             continue
         if it.t >= first + release_by:

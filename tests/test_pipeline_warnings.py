@@ -87,8 +87,9 @@ def test_a_leg_that_settles_away_from_the_start_pose_is_followed(
 
 def test_live_state_counts_the_time_without_a_rest(tmp_path):
     """The live view's rest hint comes from the same rest test as ``analyze``'s warning."""
-    from imuhip.live.pipeline import LivePipeline
-    from imuhip.live.replay import replay, session_items
+    from imuhip.live.replay import replay
+    from imuhip.pipeline import SessionPipeline
+    from imuhip.session import session_inputs
 
     for script, worse in (({"no_pause_prob": 1.0, "slow_rep_prob": 0.0}, True), ({}, False)):
         sim = simulate(
@@ -100,10 +101,10 @@ def test_live_state_counts_the_time_without_a_rest(tmp_path):
         path = tmp_path / "s.imuhip"
         write_simulation(sim, path, overwrite=True)
         session = read_session(path)
-        lp = LivePipeline(session.header)
+        lp = SessionPipeline(session.header)
         seen: list[float] = []
         replay(
-            session_items(session),
+            session_inputs(session),
             lp,
             step_s=1.0,
             on_step=lambda *_, lp=lp, seen=seen: seen.append(lp.state.unrested_s),
@@ -154,9 +155,9 @@ def test_a_sensor_running_slower_than_set_is_reported_in_analyze_and_live(
 
     from imuhip.errors import CalibrationError
     from imuhip.live.commands import print_result
-    from imuhip.live.pipeline import LivePipeline
-    from imuhip.live.replay import feed, session_items
     from imuhip.live.runner import RunResult
+    from imuhip.pipeline import SessionPipeline
+    from imuhip.session import session_inputs
     from imuhip.sim.transport import LinkModel
     from imuhip.sources.ble.connection import LinkStatus
 
@@ -186,15 +187,15 @@ def test_a_sensor_running_slower_than_set_is_reported_in_analyze_and_live(
         raise CalibrationError("the sensors lost data during the calibration")
 
     with pytest.MonkeyPatch.context() as mp:  # a refusal for lost data names the likely cause
-        mp.setattr("imuhip.pipeline._calibrate", refuse)
+        mp.setattr("imuhip.pipeline.session_pipeline.calibrate", refuse)
         with pytest.raises(CalibrationError) as err:
             analyze_session(s)
     assert ("power-cycle" in str(err.value)) == warned
     assert str(err.value).startswith("the sensors lost data during the calibration")
 
-    pipe = LivePipeline(s.header)
-    for item in session_items(s):
-        feed(pipe, item)
+    pipe = SessionPipeline(s.header)
+    for item in session_inputs(s):
+        pipe.feed(item)
     pipe.finish()
     status = {r: LinkStatus(r, "", connected_s=s.duration_s) for r in ("thigh", "shin")}
     out = io.StringIO()

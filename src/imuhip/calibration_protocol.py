@@ -65,3 +65,31 @@ def step(phase: str) -> Step:
         if s.phase == phase:
             return s
     raise KeyError(phase)
+
+
+@dataclass(frozen=True)
+class GuidanceStatus:
+    """What to show for the guidance.
+
+    Attributes:
+        index: current step (0-based); ``len(steps)`` when finished.
+        steps: number of steps.
+        phase: current phase name (None when finished).
+        prompt: what to do now.
+        progress: 0..1 within the current step.
+        detail: a short line (e.g. "still 1.2 / 3.0 s").
+        done: the protocol is complete; abandoned: the guidance gave up (see ``detail``).
+    """
+
+    index: int
+    steps: int
+    phase: str | None
+    prompt: str
+    progress: float
+    detail: str = ""
+    done: bool = False
+    abandoned: bool = False
+
+    @property
+    def active(self) -> bool:
+        return not (self.done or self.abandoned)

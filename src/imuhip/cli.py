@@ -252,7 +252,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     return replay_command(
         args.session, speed=args.speed, hold_target_s=args.hold_target,
-        plain=True if args.plain else None, as_json=args.json,
+        plain=True if args.plain else None, as_json=args.json, aligner=args.aligner,
     )  # fmt: skip
 
 
@@ -440,7 +440,20 @@ def build_parser() -> argparse.ArgumentParser:
     rpl.add_argument("--speed", default="1", metavar="1|10|max", help="pace (default 1)")
     rpl.add_argument("--hold-target", type=float, metavar="S", help="hold timer target")
     rpl.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
-    rpl.add_argument("--json", action="store_true", help="end with one JSON line of figures")
+    rpl.add_argument(
+        "--json",
+        action="store_true",
+        help="print only the analysis document of 'imuhip analyze --json' (the view goes to "
+        "standard error)",
+    )
+    rpl.add_argument(
+        "--aligner",
+        choices=("causal", "offline"),
+        default="causal",
+        help="how sample times are found: 'causal' as live did, from what had arrived "
+        "(default), or 'offline' as 'analyze' does, with the whole file in view (the result "
+        "then equals analyze's; the view fills at the end)",
+    )
     rpl.set_defaults(func=_cmd_replay)
     return p
 

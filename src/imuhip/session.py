@@ -263,3 +263,82 @@ class Session:
     def duration_s(self) -> float:
         a, b = self.time_range()
         return b - a
+
+
+# --------------------------------------------------------------------------- pipeline inputs
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One raw BLE notification of the sensor in ``role``, received at host time ``t`` (s),
+    on notify characteristic ``channel`` (index into the profile's list)."""
+
+    role: str
+    t: float
+    data: bytes
+    channel: int = 0
+
+
+@dataclass(frozen=True)
+class NotificationBlock:
+    """Many raw notifications of one sensor at once, in receive order (a file's records)."""
+
+    role: str
+    notes: Notifications
+
+
+@dataclass(frozen=True)
+class SampleBlock:
+    """Decoded samples of the sensor in ``role`` (imports, simulations), in time order."""
+
+    role: str
+    samples: ImuSamples
+
+
+#: What a session pipeline is fed: data of one sensor, or a session event.
+SessionInput = Notification | NotificationBlock | SampleBlock | Event
+
+#: Stored samples are fed in blocks of this many seconds when a session is replayed as it came.
+SAMPLE_BLOCK_S = 0.05
+
+
+def input_time(item: SessionInput) -> float:
+    """When ``item`` became available, s: a notification's receive time, a sample block's last
+    sample, a notification block's last receive time, an event's time."""
+    if isinstance(item, Notification | Event):
+        return item.t
+    if isinstance(item, SampleBlock):
+        return float(item.samples.t[-1]) if len(item.samples) else -np.inf
+    return float(item.notes.t[-1]) if len(item.notes) else -np.inf
+
+
+def session_inputs(session: Session, *, as_arrived: bool = True) -> list[SessionInput]:
+    """Everything a session fed (or would have fed) the pipeline.
+
+    ``as_arrived``: one :class:`Notification` per notification at its receive time and stored
+    samples in blocks of ``SAMPLE_BLOCK_S``, all in arrival order (replay, and what live
+    saw). Otherwise one block per sensor and the events, for a pipeline that reads the whole
+    session at once (its results do not depend on how the input is cut).
+    """
+    if not as_arrived:
+        items: list[SessionInput] = [
+            NotificationBlock(r, n) for r, n in session.notifications.items() if len(n)
+        ]
+        items += [SampleBlock(r, s) for r, s in session.samples.items() if len(s)]
+        return [*items, *session.events]
+    items = []
+    for role, notes in session.notifications.items():
+        payloads = notes.payloads()
+        ch = notes.channel.tolist()
+        items += [
+            Notification(role, t, payloads[i], int(ch[i])) for i, t in enumerate(notes.t.tolist())
+        ]
+    for role, s in session.samples.items():
+        if len(s) == 0:
+            continue
+        edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
+        bounds = [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
+        items += [SampleBlock(role, s.slice(a, b)) for a, b in pairwise(bounds)]
+    items += session.events
+    order = np.argsort(np.array([input_time(it) for it in items]), kind="stable")
+    return [items[i] for i in order.tolist()]

@@ -395,7 +395,7 @@ def find_segments(
 # --------------------------------------------------------------------------- per-segment fit
 
 
-def _bucket_minima(x: np.ndarray, y: np.ndarray, bucket_s: float) -> tuple[np.ndarray, ...]:
+def bucket_minima(x: np.ndarray, y: np.ndarray, bucket_s: float) -> tuple[np.ndarray, ...]:
     """(bucket id, x, y) of the first minimum of y in each bucket of x (x non-decreasing)."""
     bid = np.floor(x / bucket_s).astype(np.int64)
     starts = np.flatnonzero(np.r_[True, bid[1:] != bid[:-1]])
@@ -443,7 +443,7 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarr
 def _fit_segment(seg: ClockSegment, s: np.ndarray, h: np.ndarray, p: ClockParams) -> None:
     x = s - seg.s0
     y = (h - s) - seg.y0
-    bid, bx, by = _bucket_minima(x, y, p.bucket_s)
+    bid, bx, by = bucket_minima(x, y, p.bucket_s)
     per_block = round(p.block_s / p.bucket_s)
     blk = bid // per_block
     n_blocks = int(blk[-1]) + 1

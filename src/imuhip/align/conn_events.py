@@ -59,7 +59,7 @@ from fractions import Fraction
 import numpy as np
 from scipy.ndimage import grey_closing, median_filter
 
-from imuhip.align.clock import _bucket_minima
+from imuhip.align.clock import bucket_minima
 
 #: BLE connection intervals are whole multiples of this, s (Core spec: 7.5 ms .. 4 s).
 CI_STEP_S = 1.25e-3
@@ -127,7 +127,7 @@ def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
 def _rolling_floor(h: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Floor of ``y`` (s) at each time ``h`` (s): minima of 1 s buckets, median over 11 of them
     (a held-up pile or a mis-assigned arrival moves one bucket, not the median)."""
-    _, bx, by = _bucket_minima(h - h[0], y, 1.0)
+    _, bx, by = bucket_minima(h - h[0], y, 1.0)
     m = median_filter(by, size=min(11, len(by)), mode="nearest")
     return np.interp(h - h[0], bx, m)
 

@@ -25,7 +25,7 @@ from imuhip.align.reconstruct import ReconstructParams, reconstruct_times
 from imuhip.decode import DecodeStats, get_decoder
 from imuhip.decode.base import Decoder
 from imuhip.samples import ChannelBlock, ImuSamples
-from imuhip.session import SAMPLES_PROFILE, Notifications, Session
+from imuhip.session import SAMPLES_PROFILE, Notifications, SensorInfo, Session
 
 
 @dataclass(frozen=True)
@@ -170,6 +170,49 @@ def _timestamped(profile: str, config: dict, notes: Notifications) -> bool:
     return any(b.sensor_clock for b in blocks)
 
 
+def sensor_stream(
+    info: SensorInfo,
+    samples: ImuSamples | None,
+    notes: Notifications | None,
+    clock: ClockParams | None = None,
+    reconstruct: ReconstructParams | None = None,
+) -> SensorStream:
+    """One sensor's samples on the host time base: ``samples`` as stored, or ``notes``
+    decoded with the sensor's profile and put on the host clock (see the module docstring)."""
+    cp = clock or ClockParams()
+    rp = reconstruct or ReconstructParams(clock=cp)
+    role = info.role
+    if samples is not None or info.profile == SAMPLES_PROFILE:
+        s = samples if samples is not None else ImuSamples.concatenate([])
+        return SensorStream(role, s, False, None, False)
+    config = {"rate_hz": info.rate_hz, **info.config}
+    decoder = get_decoder(info.profile, config)
+    if notes is None or len(notes) == 0:
+        merged = merge_channels([])
+        return SensorStream(role, merged.samples, True, decoder.stats, False)
+    lost = 0
+    starts: tuple[float, ...] = ()
+    interval = rate = None
+    if _timestamped(info.profile, config, notes):
+        # few notifications with many samples each: keep each block's notification
+        timing = "sensor-clock"
+        blocks, owner = decode_indexed(decoder, notes)
+        ts = [i for i, b in enumerate(blocks) if b.sensor_clock]
+        aligned, starts = _on_sensor_clock([blocks[i] for i in ts], owner[ts], notes.t, cp)
+        aligned += [b for b in blocks if not b.sensor_clock]
+    else:
+        # host-stamped samples: the vectorised decode keeps each sample's receive time
+        timing = "reconstructed"
+        blocks = decoder.decode_joined(notes.t, notes.payload, notes.offsets, notes.channel)
+        aligned, lost, starts, interval = _reconstructed(blocks, info.rate_hz, rp)
+    merged = merge_channels(aligned)
+    if timing == "reconstructed":
+        rate = received_rate(notes.t, len(merged.samples), rp.restart_gap_s)
+    return SensorStream(
+        role, merged.samples, True, decoder.stats, False, timing, lost, starts, interval, rate
+    )
+
+
 def sensor_streams(
     session: Session,
     clock: ClockParams | None = None,
@@ -177,42 +220,13 @@ def sensor_streams(
 ) -> dict[str, SensorStream]:
     """Every sensor's samples on the host time base, decoding raw notifications where the
     session holds them (see the module docstring)."""
-    cp = clock or ClockParams()
-    rp = reconstruct or ReconstructParams(clock=cp)
-    out: dict[str, SensorStream] = {}
-    for info in session.header.sensors:
-        role = info.role
-        if role in session.samples or info.profile == SAMPLES_PROFILE:
-            s = session.samples.get(role) or ImuSamples.concatenate([])
-            out[role] = SensorStream(role, s, False, None, False)
-            continue
-        notes = session.notifications.get(role)
-        decoder = get_decoder(info.profile, {"rate_hz": info.rate_hz, **info.config})
-        if notes is None or len(notes) == 0:
-            merged = merge_channels([])
-            out[role] = SensorStream(role, merged.samples, True, decoder.stats, False)
-            continue
-        config = {"rate_hz": info.rate_hz, **info.config}
-        aligned: list[ChannelBlock] = []
-        lost = 0
-        starts: tuple[float, ...] = ()
-        interval = rate = None
-        if _timestamped(info.profile, config, notes):
-            # few notifications with many samples each: keep each block's notification
-            timing = "sensor-clock"
-            blocks, owner = decode_indexed(decoder, notes)
-            ts = [i for i, b in enumerate(blocks) if b.sensor_clock]
-            a, starts = _on_sensor_clock([blocks[i] for i in ts], owner[ts], notes.t, cp)
-            aligned += a + [b for b in blocks if not b.sensor_clock]
-        else:
-            # host-stamped samples: the vectorised decode keeps each sample's receive time
-            timing = "reconstructed"
-            blocks = decoder.decode_joined(notes.t, notes.payload, notes.offsets, notes.channel)
-            aligned, lost, starts, interval = _reconstructed(blocks, info.rate_hz, rp)
-        merged = merge_channels(aligned)
-        if timing == "reconstructed":
-            rate = received_rate(notes.t, len(merged.samples), rp.restart_gap_s)
-        out[role] = SensorStream(
-            role, merged.samples, True, decoder.stats, False, timing, lost, starts, interval, rate
+    return {
+        info.role: sensor_stream(
+            info,
+            session.samples.get(info.role),
+            session.notifications.get(info.role),
+            clock,
+            reconstruct,
         )
-    return out
+        for info in session.header.sensors
+    }

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from imuhip import __version__
+from imuhip.align.causal import CausalAligner
+from imuhip.align.host_clock import LOSS_WINDOW_S
 from imuhip.errors import ImuhipError
-from imuhip.live.pipeline import LOSS_WINDOW_S, LivePipeline
 from imuhip.live.runner import (
     RunOptions,
     RunResult,
@@ -23,8 +24,15 @@ from imuhip.live.runner import (
     scaled_clock,
     session_clock,
 )
-from imuhip.pipeline import rate_warning, slow_link, slow_link_warning
-from imuhip.session import SensorInfo, SessionHeader
+from imuhip.pipeline import (
+    AlignerKind,
+    SessionPipeline,
+    make_pipeline,
+    rate_warning,
+    slow_link,
+    slow_link_warning,
+)
+from imuhip.session import SensorInfo, SessionHeader, input_time, session_inputs
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
 
 #: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
@@ -402,7 +410,8 @@ def demo_command(
                     settings=demo_settings(speed), clock=scaled_clock(speed, clock),
                     keys=keys if keys.enabled else None,
                     on_streaming=lambda _t: rig.begin(),
-                    pipeline=LivePipeline(header, loss_window_s=LOSS_WINDOW_S * max(1.0, speed)),
+                    pipeline=SessionPipeline(header, aligner=CausalAligner(
+                        header, loss_window_s=LOSS_WINDOW_S * max(1.0, speed))),
                 )  # fmt: skip
             return result, rig
         finally:
@@ -441,26 +450,31 @@ def replay_command(
     plain: bool | None = None,
     out: TextIO | None = None,
     as_json: bool = False,
+    aligner: AlignerKind = "causal",
 ) -> int:
-    """Show a recorded session through the live pipeline and view, paced by its times."""
+    """Show a recorded session through the session pipeline and the live view, paced by its
+    times. ``aligner``: "causal" times the samples as live did (the view follows the data),
+    "offline" as ``analyze`` does (the result equals ``analyze``'s; the view fills at the
+    end). With ``as_json`` the result is the ``analyze --json`` document, alone on ``out``;
+    the view goes to standard error."""
     from imuhip.files.session_file import read_session
-    from imuhip.live.replay import replay, session_items
+    from imuhip.live.replay import replay
+    from imuhip.sinks.analysis_text import analysis_document
     from imuhip.sinks.live_view import SensorLine, Snapshot
 
     pace = _speed(speed)
     session = read_session(session_path)
-    pipe = LivePipeline(session.header)
-    items = session_items(session)
+    pipe = make_pipeline(session.header, aligner=aligner)
+    items = session_inputs(session)
     if not items:
         raise ImuhipError(f"{session_path} holds no data")
-    view = PlainView(out) if plain else make_view(plain)
+    view = PlainView(sys.stderr) if as_json else PlainView(out) if plain else make_view(plain)
     title = f"imuhip replay — {Path(session_path).name} ({session.header.side} leg, " \
         f"{session.header.exercise})"  # fmt: skip
-    t0 = items[0].t
-    total_s = max(items[-1].t - t0, 1e-3)
+    t0 = input_time(items[0])
+    total_s = max(input_time(items[-1]) - t0, 1e-3)
     marks = [e for e in session.events if e.kind == "calibration_phase"]
-    from imuhip.calibration_protocol import STEPS
-    from imuhip.live.guidance import GuidanceStatus
+    from imuhip.calibration_protocol import STEPS, GuidanceStatus
 
     def guidance_at(t: float) -> GuidanceStatus | None:
         seen = [e for e in marks if e.t <= t]
@@ -507,7 +521,7 @@ def replay_command(
         view.close()
     st = pipe.state
     if as_json:
-        _print(json.dumps({"status": st.status, "summary": pipe.summary()}), out)
+        _print(json.dumps(analysis_document(session, pipe.analysis())), out)
     elif st.status == "ready":
         _print("result: " + summary_line(pipe.summary()), out)
     else:

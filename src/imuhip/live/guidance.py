@@ -27,38 +27,9 @@ step starts: ``imuhip demo`` uses it so that the prompts follow the simulated pe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
-from imuhip.calibration_protocol import PHASE_EVENT, STEPS, Step
+from imuhip.calibration_protocol import PHASE_EVENT, STEPS, GuidanceStatus, Step
 from imuhip.session import Event
-
-
-@dataclass(frozen=True)
-class GuidanceStatus:
-    """What to show for the guidance.
-
-    Attributes:
-        index: current step (0-based); ``len(steps)`` when finished.
-        steps: number of steps.
-        phase: current phase name (None when finished).
-        prompt: what to do now.
-        progress: 0..1 within the current step.
-        detail: a short line (e.g. "still 1.2 / 3.0 s").
-        done: the protocol is complete; abandoned: the guidance gave up (see ``detail``).
-    """
-
-    index: int
-    steps: int
-    phase: str | None
-    prompt: str
-    progress: float
-    detail: str = ""
-    done: bool = False
-    abandoned: bool = False
-
-    @property
-    def active(self) -> bool:
-        return not (self.done or self.abandoned)
 
 
 class Guidance:

@@ -2,7 +2,7 @@
 
     sensors --bleak (OS stack or bumble)--> ConnectionManager --> notification sink
         sink --> WriterThread --> SessionWriter (raw notifications and events, crash-safe)
-        sink --> queue --> [every tick] LivePipeline --> view
+        sink --> queue --> [every tick] SessionPipeline --> view
     Guidance --> calibration_phase events --> file and pipeline
 
 BLE callbacks only append to two deques; the pipeline runs on the event loop every ``tick_s``
@@ -25,11 +25,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from imuhip.align.aligner import SensorHealth
 from imuhip.analysis.events import AnalysisEvent
 from imuhip.live.guidance import Guidance, GuidanceStatus
-from imuhip.live.pipeline import LivePipeline, SensorHealth
-from imuhip.pipeline import slow_link
-from imuhip.session import Event, SessionHeader
+from imuhip.pipeline import SessionPipeline, slow_link
+from imuhip.session import Event, Notification, SessionHeader, SessionInput
 from imuhip.sinks.live_view import SensorLine, Snapshot
 from imuhip.sources.ble.connection import (
     Assignment,
@@ -71,7 +71,7 @@ class RunOptions:
 class RunResult:
     """What a live session did."""
 
-    pipeline: LivePipeline
+    pipeline: SessionPipeline
     duration_s: float
     status: dict[str, LinkStatus]
     notifications_written: int
@@ -85,34 +85,30 @@ class _Inbox:
     """Notifications and events queued from BLE callbacks for the pipeline (and the file)."""
 
     def __init__(self, writer: WriterThread | None) -> None:
-        self.items: collections.deque[tuple[Any, ...]] = collections.deque()
+        self.items: collections.deque[SessionInput] = collections.deque()
         self.writer = writer
         self.events: list[Event] = []
 
     def notification(self, role: str, channel: int, t: float, data: bytes) -> None:
         if self.writer is not None:
             self.writer.notification(role, channel, t, data)
-        self.items.append(("n", role, channel, t, data))
+        self.items.append(Notification(role, t, data, channel))
 
     def event(self, e: Event) -> None:
         if self.writer is not None:
             self.writer.event(e)
-        self.items.append(("e", e))
+        self.items.append(e)
         self.events.append(e)
 
-    def drain(self, pipeline: LivePipeline) -> list[AnalysisEvent]:
+    def drain(self, pipeline: SessionPipeline) -> list[AnalysisEvent]:
         items = self.items
         while items:
-            it = items.popleft()
-            if it[0] == "n":
-                pipeline.notification(it[1], it[2], it[3], it[4], advance=False)
-            else:
-                pipeline.event(it[1], advance=False)
+            pipeline.feed(items.popleft())
         return pipeline.advance()
 
 
 def sensor_lines(
-    status: dict[str, LinkStatus], pipeline: LivePipeline, battery: dict[str, int] | None = None
+    status: dict[str, LinkStatus], pipeline: SessionPipeline, battery: dict[str, int] | None = None
 ) -> tuple[SensorLine, ...]:
     """The view's sensor lines from the link status and the pipeline's data counters. The
     connection interval is the stack's figure where it gives one, else the one judged from
@@ -157,7 +153,7 @@ async def run_session(
     keys: Any | None = None,
     stop_event: asyncio.Event | None = None,
     on_streaming: Callable[[float], None] | None = None,
-    pipeline: LivePipeline | None = None,
+    pipeline: SessionPipeline | None = None,
 ) -> RunResult:
     """Connect, guide, record and analyse one session (see the module docstring).
 
@@ -170,7 +166,7 @@ async def run_session(
         SensorNotFoundError: a sensor never started streaming.
     """
     opts = options or RunOptions()
-    pipe = pipeline or LivePipeline(header)
+    pipe = pipeline or SessionPipeline(header)
     wt = WriterThread(writer) if writer is not None else None
     inbox = _Inbox(wt)
     manager = ConnectionManager(
@@ -302,7 +298,7 @@ async def run_session(
     )
 
 
-def _finish(pipe: LivePipeline) -> list[AnalysisEvent]:
+def _finish(pipe: SessionPipeline) -> list[AnalysisEvent]:
     n = len(pipe.events)
     pipe.finish()
     return pipe.events[n:]

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
-from imuhip.live.guidance import GuidanceStatus
-from imuhip.live.pipeline import LiveState
+from imuhip.calibration_protocol import GuidanceStatus
 from imuhip.pipeline import UNCHECKED_HEADING_S
+from imuhip.pipeline.state import LiveState
 
 KEYS_HELP = "m mark   p pause   q end"
 

@@ -1,0 +1,28 @@
+"""The choices along the session pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from imuhip.analysis.detector import DetectorParams
+
+
+@dataclass(frozen=True)
+class PipelineOptions:
+    """Choices along the pipeline.
+
+    Attributes:
+        fusion_method: orientation filter (see :mod:`imuhip.fusion.orientation`); None = the
+            default (VQF).
+        fusion_params: filter parameters; None = imuhip's defaults (for VQF the package's
+            own except a 3 s rest test, ``VQF_DEFAULTS``). (A faster VQF accelerometer
+            correction, ``tauAcc=1``, helps the thigh on simulated leg sessions a little but
+            costs 30 % on the real BROAD recordings, so it stays VQF's own; docs/fusion.md.)
+        rate_hz: common grid rate; 0 = the thigh sensor's configured or measured rate.
+        detector: rep/hold thresholds.
+    """
+
+    fusion_method: str | None = None
+    fusion_params: dict | None = None
+    rate_hz: float = 0.0
+    detector: DetectorParams = field(default_factory=DetectorParams)
