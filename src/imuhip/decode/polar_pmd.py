@@ -100,12 +100,14 @@ SETTING_TYPES: dict[int, tuple[str, int]] = {
     0: ("sample_rate", 2),
     1: ("resolution", 2),
     2: ("range", 2),
-    3: ("range_milli", 4),
+    3: ("range_milli", 4),  # signed, as the vendor SDK reads it
     4: ("channels", 1),
     5: ("factor", 4),
     6: ("security", 16),
 }
 SETTING_CODES = {name: code for code, (name, _) in SETTING_TYPES.items()}
+#: Settings whose values are signed integers (RANGE_MILLIUNIT: int32; the others are unsigned).
+SIGNED_SETTINGS = frozenset({"range_milli"})
 
 #: Unix time of the PMD epoch 2000-01-01T00:00:00Z, seconds.
 PMD_EPOCH_UNIX_S = 946_684_800
@@ -139,7 +141,7 @@ def encode_settings(settings: Mapping[str, Any]) -> bytes:
         elif name == "security":
             out += bytes(value)[:16].ljust(16, b"\x00")
         else:
-            out += int(value).to_bytes(size, "little")
+            out += int(value).to_bytes(size, "little", signed=name in SIGNED_SETTINGS)
     return bytes(out)
 
 
@@ -176,7 +178,7 @@ def parse_settings(data: bytes) -> dict[str, list[Any]] | None:
             elif name == "security":
                 vals.append(bytes(raw))
             else:
-                vals.append(int.from_bytes(raw, "little"))
+                vals.append(int.from_bytes(raw, "little", signed=name in SIGNED_SETTINGS))
             i += size
         out[name] = vals
     return out
