@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, G, Notification, block, quantise
+from imuhip.decode._common import DEG, G, Notification, block, config_rate, quantise
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -138,8 +138,9 @@ class MetaMotionDecoder(Decoder):
 
     Config: ``chip`` ("bmi160" default, "bmi270"), ``acc_range_g`` (2, 4, 8, 16; default 8),
     ``gyr_range_dps`` (125…2000; default 2000), ``rate_hz`` (ODR, spaces the samples of a
-    packed notification; default 100). Invalid values fall back to the defaults; numbers
-    between ranges snap to the nearest range.
+    packed notification; default 100). Invalid chips and ranges fall back to the defaults;
+    numbers between ranges snap to the nearest range. An unusable ``rate_hz`` raises
+    :class:`~imuhip.errors.DecoderConfigError` (see :func:`~imuhip.decode._common.config_rate`).
 
     Extra state: :attr:`module_info` maps a module id to the payload of its last module-info
     reply (implementation, revision, …); :attr:`detected_chip` reads the chip from it.
@@ -159,11 +160,7 @@ class MetaMotionDecoder(Decoder):
             "gyr": DEG / GYR_LSB_PER_DPS[gyr],
             "mag": 1.0 / MAG_LSB_PER_UT,
         }
-        try:
-            rate = float(self.config.get("rate_hz", DEFAULT_RATE))
-        except (TypeError, ValueError, OverflowError):
-            rate = DEFAULT_RATE
-        self._period = 1.0 / (rate if np.isfinite(rate) and rate > 0 else DEFAULT_RATE)
+        self._period = 1.0 / config_rate(self.config, DEFAULT_RATE, PROFILE)
         #: (module, register) -> (kind, samples per notification)
         self._signals: dict[tuple[int, int], tuple[str, int]] = {}
         for kind, (single, packed) in DATA_REGISTERS[self.chip].items():
