@@ -79,6 +79,7 @@ def _metamotion(rate, opts):
         chip=opts.get("chip", "bmi160"),
         packed=bool(opts.get("packed", False)),
         mag=mag if opts.get("mag") else None,
+        mag_packed=bool(opts.get("mag_packed", False)),
     )
 
 
@@ -125,6 +126,7 @@ CASES = [
     Case("metamotion", 100.0, {}, _metamotion),
     Case("metamotion", 200.0, {"packed": True, "mag": True}, _metamotion),
     Case("metamotion", 200.0, {"chip": "bmi270", "packed": True, "mag": True}, _metamotion),
+    Case("metamotion", 100.0, {"mag": True, "mag_packed": True}, _metamotion),
     Case("polar-pmd", 52.0, {"mag": True}, _polar),
     Case("polar-pmd", 52.0, {"compressed": False}, _polar),
     Case("thingy52", 100.0, {}, _thingy),
