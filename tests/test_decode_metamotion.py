@@ -43,6 +43,58 @@ def decode(dec, notes):
 # --------------------------------------------------------------------------- hand-built frames
 
 
+@pytest.mark.parametrize("chip", ["bmi160", "bmi270"])
+def test_hand_built_packed_magnetometer(chip):
+    # BMM150 packed B-field: 15 09, then three samples of int16 LE x, y, z, 16 counts per µT
+    data = bytes.fromhex(
+        "1509"
+        "1000"
+        "f0ff"
+        "2003"  # 16, -16, 800 counts -> 1, -1, 50 µT
+        "0880"
+        "ff7f"
+        "0000"  # -32760, 32767, 0 -> -2047.5, 2047.9375, 0 µT
+        "0100"
+        "ffff"
+        "60fc"  # 1, -1, -928 -> 0.0625, -0.0625, -58 µT
+    )
+    dec = get_decoder("metamotion", {"chip": chip, "mag_rate_hz": 20.0})
+    (mag,) = dec.feed(data, 3.0)
+    assert mag.kind == "mag" and not mag.sensor_clock
+    np.testing.assert_array_equal(
+        mag.values, [[1.0, -1.0, 50.0], [-2047.5, 2047.9375, 0.0], [0.0625, -0.0625, -58.0]]
+    )
+    np.testing.assert_allclose(mag.t, [2.9, 2.95, 3.0])  # spaced by the magnetometer's ODR
+    assert dec.stats.samples == 3 and dec.stats.dropped == 0
+    # default magnetometer rate: 10 Hz (the preset start() writes)
+    (mag,) = get_decoder("metamotion", {"chip": chip}).feed(data, 3.0)
+    np.testing.assert_allclose(mag.t, [2.8, 2.9, 3.0])
+
+
+def test_packed_magnetometer_round_trip_and_decode_many():
+    t, acc, gyr = motion(60, rate=200.0, seed=4)
+    t_mag = 5.0 + np.arange(9) / 10.0
+    mag = np.random.default_rng(2).normal(0, 40, (9, 3))
+    opts = {"mag": True, "mag_packed": True}
+    cfg = get_profile("metamotion").decoder_config(200, opts)
+    assert cfg["mag_rate_hz"] == 10.0 and cfg["mag_packed"] is True and cfg["packed"] is True
+    notes = encode_notifications(
+        t, acc, gyr, 200, packed=True, mag=mag, t_mag=t_mag, mag_packed=True
+    )
+    mags = [n for n in notes if n.data[:2] == b"\x15\x09"]
+    assert len(mags) == 3 and all(len(n.data) == 20 for n in mags)
+    assert [n.t for n in mags] == [t_mag[2], t_mag[5], t_mag[8]]
+    seq = get_decoder("metamotion", cfg)
+    fed = by_kind([b for n in notes for b in seq.feed(n.data, n.t)])
+    vec = decode(get_decoder("metamotion", cfg), notes)
+    for b in (fed, vec):
+        np.testing.assert_allclose(b["mag"].t, t_mag, atol=1e-12)
+        assert np.abs(b["mag"].values - mag).max() <= 0.5 / 16 + 1e-12
+    np.testing.assert_array_equal(fed["mag"].values, vec["mag"].values)
+    assert "15 09 01" in hexes(get_profile("metamotion").start(200, opts))
+    assert "15 09 00" in hexes(get_profile("metamotion").stop())
+
+
 def test_hand_built_single_samples_bmi160():
     dec = get_decoder("metamotion", {"acc_range_g": 8, "gyr_range_dps": 2000})
     acc = dec.feed(frame(0x03, 0x04, 4096, -4096, 2048), 1.25)
@@ -115,12 +167,13 @@ def test_malformed_are_drops():
     assert dec.feed(frame(0x03, 0x1C, *range(9))[:-2], 0.0) == []  # truncated packed
     assert dec.feed(b"", 0.0) == [] and dec.feed(b"\x03", 0.0) == []
     assert dec.feed(frame(0x04, 0x01, 1, 2, 3), 0.0) == []  # temperature module
-    assert dec.feed(frame(0x15, 0x09, *range(9)), 0.0) == []  # packed mag: not decoded
+    assert dec.feed(frame(0x15, 0x09, *range(9))[:-1], 0.0) == []  # truncated packed mag
+    assert dec.feed(frame(0x15, 0x09, *range(3)), 0.0) == []  # packed mag with one sample
     assert dec.feed(good, 0.0, 1) == []
     assert dict(dec.stats.reasons) == {
-        "bad_length": 3,
+        "bad_length": 5,
         "too_short": 2,
-        "unknown_register": 2,
+        "unknown_register": 1,
         "unknown_channel": 1,
     }
     assert dec.stats.samples == 0 and dec.stats.lost_samples == 0
@@ -242,9 +295,8 @@ def test_fuzz_decode_many_equals_feed(items, chip):
 )
 @FUZZ
 def test_fuzz_never_raises(data, channel, junk):
-    dec = MetaMotionDecoder(
-        {"chip": junk, "acc_range_g": junk, "gyr_range_dps": "x", "rate_hz": junk}
-    )
+    # junk chips and ranges fall back to the defaults (a junk rate is refused: test_fuzz_decoders)
+    dec = MetaMotionDecoder({"chip": junk, "acc_range_g": junk, "gyr_range_dps": "x"})
     dec.feed(data, 0.0, channel)
     dec.decode_many(np.zeros(2), [data, data], np.array([channel, 0]))
     assert dec.stats.notifications == 3
@@ -281,6 +333,8 @@ def test_start_bytes_bmi270_packed_with_mag():
     assert hexes(steps) == [
         "03 03 a9 03",  # 200 Hz with the under-sampling bit (BMI270), ±16 g = 3
         "13 03 29 03",  # 200 Hz, ±250 °/s = 3
+        "15 04 04 0e",  # magnetometer "regular" preset: 9 xy, 15 z repetitions
+        "15 03 00",  # ... at 10 Hz
         "03 05 01",  # packed acc (BMI270)
         "13 05 01",  # packed gyro (BMI270)
         "15 05 01",  # magnetometer single samples
@@ -328,6 +382,10 @@ def test_parse_command_kinds():
     assert parse_command(b"\x13\x05\x01", "bmi270").packed is True
     assert parse_command(b"\x13\x05\x01", "bmi160").packed is False
     assert parse_command(b"\x02\x03\x01").kind == "other"
+    rate = parse_command(b"\x15\x03\x05")  # BMM150 data rate code 5 = 20 Hz
+    assert (rate.kind, rate.sensor, rate.rate_hz) == ("config", "mag", 20.0)
+    packed_mag = parse_command(b"\x15\x09\x01", "bmi270")
+    assert (packed_mag.kind, packed_mag.sensor, packed_mag.packed) == ("subscribe", "mag", True)
 
 
 def test_stop_and_decoder_config():

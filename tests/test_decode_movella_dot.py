@@ -136,7 +136,7 @@ def test_fuzz_decode_many_equals_feed(items):
 @given(st.binary(max_size=80), st.integers(-(2**31), 2**31), st.sampled_from([20, 21, 26, 99]))
 @FUZZ
 def test_fuzz_never_raises(data, channel, mode):
-    dec = MovellaDotDecoder({"mode": mode, "rate_hz": "x"})
+    dec = MovellaDotDecoder({"mode": mode})
     dec.feed(data, 0.0, channel)
     dec.feed(data, 0.0, 0)
     dec.feed(data, 0.0, 1)

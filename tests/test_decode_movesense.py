@@ -121,7 +121,7 @@ def test_fuzz_decode_many_equals_feed(items):
 @given(st.binary(max_size=200), st.integers(-(2**31), 2**31))
 @FUZZ
 def test_fuzz_never_raises(data, channel):
-    dec = MovesenseDecoder({"resource": 5, "rate_hz": "x"})
+    dec = MovesenseDecoder({"resource": 5, "reference": "x"})
     dec.feed(data, 0.0, channel)
     dec.feed(data, 0.0, 0)
     assert dec.stats.notifications == 2

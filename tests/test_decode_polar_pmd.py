@@ -20,6 +20,7 @@ from imuhip.decode.polar_pmd import (
     encode_delta,
     encode_frames,
     encode_notifications,
+    encode_setting_values,
     encode_settings,
     encode_start_response,
     encode_stopped_notification,
@@ -340,6 +341,16 @@ def test_parse_command_and_settings():
     assert parse_command(b"") is None
     assert parse_settings(b"\x05\x01" + struct.pack("<f", 0.25)) == {"factor": [0.25]}
     assert parse_settings(b"\x09\x01\x00") is None
+
+
+def test_range_milliunit_setting_is_signed():
+    # vendor example: type 3 (RANGE_MILLIUNIT), two 32-bit values ffffffff and ff000000
+    data = bytes.fromhex("0302ffffffffff000000")
+    assert parse_settings(data) == {"range_milli": [-1, 255]}
+    assert encode_setting_values({"range_milli": [-1, 255]}) == data
+    assert encode_settings({"range_milli": -2_000_000}) == bytes.fromhex("0301807be1ff")
+    # the other integer settings stay unsigned
+    assert parse_settings(bytes.fromhex("0001ffff")) == {"sample_rate": [65535]}
 
 
 def test_check_response():

@@ -35,3 +35,8 @@ class FusionError(ImuhipError, ValueError):
 
 class ClockModelError(ImuhipError):
     """Sensor or host times cannot be aligned (mismatched, non-finite or missing input)."""
+
+
+class DecoderConfigError(ImuhipError, ValueError):
+    """A decoder setting (from a session header or a pairing) is unusable, e.g. a sample rate
+    that is not a positive number of Hz; the message names the profile, the field and the value."""

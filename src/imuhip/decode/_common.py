@@ -2,18 +2,101 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Iterable
-from typing import NamedTuple
+from collections.abc import Iterable, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from imuhip.errors import DecoderConfigError
 from imuhip.samples import ChannelBlock, ChannelKind
 
 #: Standard gravity, m/s² per g.
 G = 9.80665
 #: Radians per degree.
 DEG = np.pi / 180.0
+
+
+#: Sample rates a decoder accepts in its config, Hz (anything outside is a damaged setting).
+RATE_LIMITS_HZ = (0.01, 100_000.0)
+
+
+def config_rate(
+    config: Mapping[str, Any],
+    default: float,
+    profile: str,
+    key: str = "rate_hz",
+    label: str | None = None,
+) -> float:
+    """The sample rate ``config[key]`` in Hz, validated.
+
+    Missing, ``None`` or ``0`` (the session header's "not known") give ``default``. A real
+    number within :data:`RATE_LIMITS_HZ` is returned as a float. Anything else (a string, a
+    bool, NaN, ±inf, a negative number, 1e9, 1e-9, an int too large for a float) raises
+    :class:`~imuhip.errors.DecoderConfigError` naming the profile, the field (``label``,
+    default ``key``) and the value.
+    """
+    value = config.get(key)
+    if value is None:
+        return float(default)
+    rate = math.nan
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        try:
+            rate = float(value)
+        except OverflowError:
+            rate = math.inf
+    if rate == 0.0:
+        return float(default)
+    lo, hi = RATE_LIMITS_HZ
+    if not lo <= rate <= hi:  # also catches NaN
+        raise DecoderConfigError(
+            f"{profile} decoder: setting {label or key}={_shown(value)} is not a usable "
+            f"sample rate (a number of Hz from {lo:g} to {hi:g}); correct the sensor's rate in the "
+            "session header or pair the sensor again"
+        )
+    return rate
+
+
+def config_number(
+    config: Mapping[str, Any],
+    key: str,
+    default: float,
+    profile: str,
+    limits: tuple[float, float],
+    label: str | None = None,
+) -> float:
+    """A numeric decoder setting ``config[key]`` (a range, a scale factor, a bit count).
+
+    Missing or ``None`` gives ``default``; a real number within ``limits`` (inclusive) is
+    returned as a float; anything else raises :class:`~imuhip.errors.DecoderConfigError`
+    naming the profile, the field (``label``, default ``key``) and the value.
+    """
+    value = config.get(key)
+    if value is None:
+        return float(default)
+    number = math.nan
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+    lo, hi = limits
+    if not lo <= number <= hi:  # also catches NaN
+        raise DecoderConfigError(
+            f"{profile} decoder: setting {label or key}={_shown(value)} is not usable "
+            f"(a number from {lo:g} to {hi:g})"
+        )
+    return number
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def block(kind: ChannelKind, t: np.ndarray, values: np.ndarray, sensor_clock: bool) -> ChannelBlock:

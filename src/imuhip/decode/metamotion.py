@@ -7,7 +7,8 @@ Every command (written without response to 326a9001) and every notification (326
   samples, ``03 1C`` (BMI160) / ``03 05`` (BMI270) + 9 × int16 (20 bytes);
 - gyroscope (module 0x13): one sample ``13 05`` (BMI160) / ``13 04`` (BMI270); packed ``13 07``
   (BMI160) / ``13 05`` (BMI270);
-- magnetometer BMM150 (module 0x15), optional: one sample ``15 05`` + 3 × int16 ÷16 → µT.
+- magnetometer BMM150 (module 0x15), optional: one sample ``15 05`` + 3 × int16 ÷16 → µT;
+  packed, three samples, ``15 09`` + 9 × int16 (20 bytes, both chips).
 
 Raw counts are scaled by the configured range: acc LSB per g 16384/8192/4096/2048 for ±2/4/8/16 g,
 gyro LSB per °/s 16.4/32.8/65.6/131.2/262.4 for ±2000/1000/500/250/125 °/s. The chip
@@ -17,7 +18,9 @@ range codes, so it is part of the decoder config.
 Times: plain streaming carries no sensor timestamp and no counter, so samples get the host
 receive time (``sensor_clock=False``) and lost samples cannot be counted. In a packed
 notification received at ``t_host`` the three samples are the most recent ones:
-``t_host - 2/rate, t_host - 1/rate, t_host``.
+``t_host - 2/rate, t_host - 1/rate, t_host``, with the acc/gyro ODR ``rate_hz`` for those and
+the magnetometer's own ODR ``mag_rate_hz`` (default 10 Hz, the "regular" preset) for packed
+magnetometer notifications.
 
 Module-info replies ``[id, 80, implementation, revision…]`` (answers to the reads :func:`start`
 sends first) are recorded in :attr:`MetaMotionDecoder.module_info`, not dropped.
@@ -32,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, G, Notification, block, quantise
+from imuhip.decode._common import DEG, G, Notification, block, config_rate, quantise
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -62,6 +65,9 @@ _KINDS = ("acc", "gyr", "mag")
 REG_POWER = 0x01
 REG_INTERRUPT = 0x02
 REG_CONFIG = 0x03
+#: BMM150 registers (module 0x15): output data rate code, xy / z repetitions
+REG_MAG_DATA_RATE = 0x03
+REG_MAG_REPETITIONS = 0x04
 REG_INFO = 0x80  # module info read: register 0 with the read bit
 READ_BIT = 0x80
 
@@ -89,6 +95,12 @@ ACC_RANGE_CODES: dict[str, dict[float, int]] = {
 GYR_LSB_PER_DPS = {125.0: 262.4, 250.0: 131.2, 500.0: 65.6, 1000.0: 32.8, 2000.0: 16.4}
 GYR_RANGE_CODES = {2000.0: 0, 1000.0: 1, 500.0: 2, 250.0: 3, 125.0: 4}
 MAG_LSB_PER_UT = 16.0
+#: BMM150 ODR code (``15 03 code``) -> Hz
+MAG_ODR_CODES = {0: 10.0, 1: 2.0, 2: 6.0, 3: 8.0, 4: 15.0, 5: 20.0, 6: 25.0, 7: 30.0}
+#: The "regular" preset :func:`start` writes with ``mag``: 9 xy and 15 z repetitions at 10 Hz,
+#: as ``15 04 (9-1)/2 15-1`` and ``15 03 00``.
+MAG_PRESET_REGULAR = (9, 15, 0)
+DEFAULT_MAG_RATE = 10.0
 
 #: Output data rate (Hz) -> ODR code (low nibble of the config byte); rate = 100 × 2^(code − 8).
 ACC_ODR_CODES = {12.5 * 2**k: 5 + k for k in range(8)}  # 12.5 … 1600 Hz
@@ -138,8 +150,11 @@ class MetaMotionDecoder(Decoder):
 
     Config: ``chip`` ("bmi160" default, "bmi270"), ``acc_range_g`` (2, 4, 8, 16; default 8),
     ``gyr_range_dps`` (125…2000; default 2000), ``rate_hz`` (ODR, spaces the samples of a
-    packed notification; default 100). Invalid values fall back to the defaults; numbers
-    between ranges snap to the nearest range.
+    packed notification; default 100), ``mag_rate_hz`` (magnetometer ODR, spaces the samples
+    of a packed magnetometer notification; default 10). Invalid chips and ranges fall back to
+    the defaults; numbers between ranges snap to the nearest range. An unusable ``rate_hz`` or
+    ``mag_rate_hz`` raises
+    :class:`~imuhip.errors.DecoderConfigError` (see :func:`~imuhip.decode._common.config_rate`).
 
     Extra state: :attr:`module_info` maps a module id to the payload of its last module-info
     reply (implementation, revision, …); :attr:`detected_chip` reads the chip from it.
@@ -159,17 +174,16 @@ class MetaMotionDecoder(Decoder):
             "gyr": DEG / GYR_LSB_PER_DPS[gyr],
             "mag": 1.0 / MAG_LSB_PER_UT,
         }
-        try:
-            rate = float(self.config.get("rate_hz", DEFAULT_RATE))
-        except (TypeError, ValueError, OverflowError):
-            rate = DEFAULT_RATE
-        self._period = 1.0 / (rate if np.isfinite(rate) and rate > 0 else DEFAULT_RATE)
+        self._period = {
+            "acc": 1.0 / config_rate(self.config, DEFAULT_RATE, PROFILE),
+            "mag": 1.0 / config_rate(self.config, DEFAULT_MAG_RATE, PROFILE, "mag_rate_hz"),
+        }
+        self._period["gyr"] = self._period["acc"]
         #: (module, register) -> (kind, samples per notification)
         self._signals: dict[tuple[int, int], tuple[str, int]] = {}
         for kind, (single, packed) in DATA_REGISTERS[self.chip].items():
             self._signals[(MODULES[kind], single)] = (kind, 1)
-            if kind != "mag":  # packed mag: its rate is not known to the decoder
-                self._signals[(MODULES[kind], packed)] = (kind, PACKED_SAMPLES)
+            self._signals[(MODULES[kind], packed)] = (kind, PACKED_SAMPLES)
         self._kind_table = np.full(1 << 16, -1, np.int64)
         self._count_table = np.zeros(1 << 16, np.int64)
         for (module, reg), (kind, n) in self._signals.items():
@@ -213,7 +227,7 @@ class MetaMotionDecoder(Decoder):
             return []
         kind, n = c
         values = np.frombuffer(data, "<i2", offset=2).reshape(-1, 3) * self._scale[kind]
-        t = float(t_host) - (n - 1 - np.arange(n)) * self._period
+        t = float(t_host) - (n - 1 - np.arange(n)) * self._period[kind]
         self.stats.samples += n
         return [block(kind, t, values, False)]  # type: ignore[arg-type]
 
@@ -266,12 +280,12 @@ class MetaMotionDecoder(Decoder):
             first = np.cumsum(cnt) - cnt
             j = np.arange(total) - np.repeat(first, cnt)
             back = np.repeat(cnt, cnt) - 1 - j
-            t = np.repeat(th[idx], cnt) - back * self._period
+            name = _KINDS[k]
+            t = np.repeat(th[idx], cnt) - back * self._period[name]
             nbytes = 6 * cnt
             pos = np.repeat(off[idx] + 2 - (np.cumsum(nbytes) - nbytes), nbytes) + np.arange(
                 int(nbytes.sum())
             )
-            name = _KINDS[k]
             values = buf[pos].view("<i2").reshape(-1, 3) * self._scale[name]
             self.stats.samples += total
             out.append(block(name, t, values, False))  # type: ignore[arg-type]
@@ -292,18 +306,24 @@ def encode_notifications(
     chip: str = DEFAULT_CHIP,
     packed: bool = False,
     mag: np.ndarray | None = None,
+    t_mag: np.ndarray | None = None,
+    mag_packed: bool = False,
 ) -> list[Notification]:
     """Data notifications the sensor would send for samples at times ``t`` (channel 0).
 
     Args:
         t: (N,) sample times, s (the frames carry no time; they set the send times).
-        acc: (N, 3) m/s²; gyr: (N, 3) rad/s; mag: optional (N, 3) µT (single samples only).
+        acc: (N, 3) m/s²; gyr: (N, 3) rad/s; mag: optional (M, 3) µT.
+        t_mag: (M,) magnetometer sample times, s (default ``t``; the BMM150 runs at its own
+            ODR, for which the decoder's ``mag_rate_hz`` spaces packed samples).
         rate_hz: ODR (unused on the wire; the decoder needs it for packed samples).
         acc_range_g, gyr_range_dps: ranges (snapped to the nearest supported one); values are
             rounded to counts and clipped to int16 like a saturating sensor.
         chip: "bmi160" or "bmi270" (register ids).
-        packed: three samples per notification, sent at the time of the third; a final group
-            of fewer than three samples is not sent (the sensor only sends full packs).
+        packed: three acc / gyro samples per notification, sent at the time of the third; a
+            final group of fewer than three samples is not sent (the sensor only sends full
+            packs).
+        mag_packed: the same for the magnetometer (``15 09``).
 
     Returns:
         notifications in send-time order; at equal times acc, then gyro, then mag.
@@ -313,24 +333,26 @@ def encode_notifications(
     t = np.asarray(t, np.float64).reshape(-1)
     a = _nearest(ACC_LSB_PER_G, acc_range_g, DEFAULT_ACC_RANGE_G)
     g = _nearest(GYR_LSB_PER_DPS, gyr_range_dps, DEFAULT_GYR_RANGE_DPS)
+    # (kind, sample times, int16 words, samples per notification)
     streams = [
-        ("acc", quantise(np.asarray(acc).reshape(-1, 3) / G, ACC_LSB_PER_G[a])),
-        ("gyr", quantise(np.asarray(gyr).reshape(-1, 3) / DEG, GYR_LSB_PER_DPS[g])),
+        ("acc", t, quantise(np.asarray(acc).reshape(-1, 3) / G, ACC_LSB_PER_G[a]), packed),
+        ("gyr", t, quantise(np.asarray(gyr).reshape(-1, 3) / DEG, GYR_LSB_PER_DPS[g]), packed),
     ]
     if mag is not None:
-        streams.append(("mag", quantise(np.asarray(mag).reshape(-1, 3), MAG_LSB_PER_UT)))
+        tm = t if t_mag is None else np.asarray(t_mag, np.float64).reshape(-1)
+        words = quantise(np.asarray(mag).reshape(-1, 3), MAG_LSB_PER_UT)
+        streams.append(("mag", tm, words, mag_packed))
     regs = DATA_REGISTERS[chip]
-    n_all = len(t)
-    # per stream: (send times, order, payload rows); mag is always sent as single samples
+    # per stream: (send times, order, payload rows)
     parts: list[tuple[np.ndarray, int, np.ndarray]] = []
-    for order, (kind, words) in enumerate(streams):
-        k = PACKED_SAMPLES if packed and kind != "mag" else 1
-        m = n_all // PACKED_SAMPLES * PACKED_SAMPLES if packed else n_all  # full packs only
+    for order, (kind, ts, words, pack) in enumerate(streams):
+        k = PACKED_SAMPLES if pack else 1
+        m = len(ts) // k * k  # full packs only
         rows = np.empty((m // k, 2 + 6 * k), np.uint8)
         rows[:, 0] = MODULES[kind]
         rows[:, 1] = regs[kind][1 if k > 1 else 0]
         rows[:, 2:] = words[:m].astype("<i2").view(np.uint8).reshape(m // k, 6 * k)
-        parts.append((t[k - 1 : m : k], order, rows))
+        parts.append((ts[k - 1 : m : k], order, rows))
     times = np.concatenate([p[0] for p in parts])
     orders = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
     seq = np.lexsort((orders, times))
@@ -394,6 +416,17 @@ def subscribe_command(kind: str, on: bool, chip: str = DEFAULT_CHIP, packed: boo
     return bytes([MODULES[kind], reg, 1 if on else 0])
 
 
+def mag_preset_commands(
+    xy_reps: int = MAG_PRESET_REGULAR[0],
+    z_reps: int = MAG_PRESET_REGULAR[1],
+    odr_code: int = MAG_PRESET_REGULAR[2],
+) -> list[bytes]:
+    """BMM150 repetitions ``15 04 (xy-1)/2 z-1`` then data rate ``15 03 code``; default the
+    "regular" preset (9, 15, 10 Hz)."""
+    reps = bytes([MODULE_MAG, REG_MAG_REPETITIONS, (xy_reps - 1) // 2, z_reps - 1])
+    return [reps, bytes([MODULE_MAG, REG_MAG_DATA_RATE, odr_code])]
+
+
 def info_command(kind: str) -> bytes:
     """Module-info read ``<module> 80``."""
     return bytes([MODULES[kind], REG_INFO])
@@ -410,7 +443,8 @@ class MetaWearCommand:
         sensor: "acc", "gyr", "mag" or None for other modules.
         enable: power / interrupt / subscribe switched on (True) or off (False).
         packed: for "subscribe", whether the packed data register is meant.
-        rate_hz: for acc/gyro "config", the ODR (None for an unknown code).
+        rate_hz: for "config", the ODR (None for an unknown code); the magnetometer's
+            config is its data-rate write ``15 03 code``.
         range: for acc/gyro "config", ±g or ±°/s (None for an unknown code).
     """
 
@@ -448,6 +482,9 @@ def parse_command(data: bytes, chip: str = DEFAULT_CHIP) -> MetaWearCommand | No
         return MetaWearCommand(
             module, reg, payload, "subscribe", sensor, enable=payload[0] == 1, packed=packed
         )
+    if sensor == "mag" and reg == REG_MAG_DATA_RATE and len(payload) == 1:
+        rate = MAG_ODR_CODES.get(payload[0])
+        return MetaWearCommand(module, reg, payload, "config", sensor, rate_hz=rate)
     if reg == REG_CONFIG and sensor != "mag" and len(payload) == 2:
         rate = odr_rate(payload[0] & 0x0F)
         codes = ACC_RANGE_CODES[chip] if sensor == "acc" else GYR_RANGE_CODES
@@ -471,7 +508,7 @@ def recognise(adv: Advertisement) -> bool:
 def _settings(rate_hz: float, options: Mapping[str, Any], strict: bool) -> dict[str, Any]:
     rate = nearest_rate(RATES_HZ, rate_hz)
     packed = options.get("packed")
-    return {
+    out = {
         "rate_hz": rate,
         "chip": _chip(options.get("chip", DEFAULT_CHIP), strict=strict),
         "acc_range_g": _nearest(ACC_LSB_PER_G, options.get("acc_range_g"), DEFAULT_ACC_RANGE_G),
@@ -481,6 +518,10 @@ def _settings(rate_hz: float, options: Mapping[str, Any], strict: bool) -> dict[
         "packed": bool(packed) if packed is not None else rate > PLAIN_MAX_HZ,
         "mag": bool(options.get("mag", False)),
     }
+    if out["mag"]:  # start() sets the regular preset, so the magnetometer runs at 10 Hz
+        out["mag_rate_hz"] = MAG_ODR_CODES[MAG_PRESET_REGULAR[2]]
+        out["mag_packed"] = bool(options.get("mag_packed", False))
+    return out
 
 
 def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[GattWrite]:
@@ -490,7 +531,8 @@ def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[Gatt
     Options: ``chip`` ("bmi160" default for MetaMotion R/RL/C, "bmi270" for MetaMotion S),
     ``acc_range_g`` (2/4/8/16, default 8), ``gyr_range_dps`` (125…2000, default 2000),
     ``packed`` (three samples per notification; default on above 100 Hz), ``mag`` (also stream
-    the BMM150 magnetometer at its firmware-default preset), ``read_info`` (default True).
+    the BMM150 magnetometer, set to the "regular" preset: 10 Hz), ``mag_packed`` (its packed
+    signal, three samples per notification), ``read_info`` (default True).
     """
     options = dict(options or {})
     s = _settings(rate_hz, options, strict=True)
@@ -504,7 +546,10 @@ def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[Gatt
         acc_config_command(rate, s["acc_range_g"], chip),
         gyr_config_command(rate, s["gyr_range_dps"]),
     ]
-    cmds += [subscribe_command(k, True, chip, packed and k != "mag") for k in kinds]
+    if s["mag"]:
+        cmds += mag_preset_commands()
+    pack = {"acc": packed, "gyr": packed, "mag": s.get("mag_packed", False)}
+    cmds += [subscribe_command(k, True, chip, pack[k]) for k in kinds]
     cmds += [interrupt_command(k, True) for k in kinds]
     cmds += [power_command(k, True, chip, acc_conf if k == "acc" else None) for k in kinds]
     return [GattWrite(COMMAND_UUID, c, False, STEP_DELAY_S) for c in cmds]
@@ -513,8 +558,9 @@ def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[Gatt
 def stop() -> list[GattWrite]:
     """Power off gyro, acc and magnetometer, disable their data interrupts, then unsubscribe the
     data registers whose meaning is the same on both chips (acc ``03 04``, gyro ``13 05``, mag
-    ``15 05``); the stop takes no options, so chip-specific registers are left alone (the
-    sensors are off, and disabling notifications ends the stream on the host side)."""
+    ``15 05``, packed mag ``15 09``); the stop takes no options, so chip-specific registers are
+    left alone (the sensors are off, and disabling notifications ends the stream on the host
+    side)."""
     kinds = ("gyr", "acc", "mag")
     cmds = [power_command(k, False) for k in kinds]
     cmds += [interrupt_command(k, False) for k in kinds]
@@ -522,6 +568,7 @@ def stop() -> list[GattWrite]:
         bytes([MODULE_GYR, 0x05, 0]),
         bytes([MODULE_ACC, 0x04, 0]),
         bytes([MODULE_MAG, 0x05, 0]),
+        bytes([MODULE_MAG, 0x09, 0]),
     ]
     return [GattWrite(COMMAND_UUID, c, False, STEP_DELAY_S) for c in cmds]
 

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, Notification, block, merge_blocks
+from imuhip.decode._common import (
+    DEG,
+    Notification,
+    block,
+    config_number,
+    config_rate,
+    merge_blocks,
+)
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -90,15 +97,12 @@ class MovellaDotDecoder(Decoder):
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
         mode = self.config.get("mode", MODE_RATE)
-        self.mode = int(mode) if mode in MODES else MODE_RATE
+        self.mode = int(mode) if isinstance(mode, int) and mode in MODES else MODE_RATE
         self._channel, self._size, self._max = MODES[self.mode]
         self._dt = _dtype(self.mode)
-        try:
-            rate = float(self.config.get("rate_hz", DEFAULT_RATE))
-        except (TypeError, ValueError):
-            rate = DEFAULT_RATE
-        self._period_us = 1e6 / (rate if rate > 0 and np.isfinite(rate) else DEFAULT_RATE)
-        self._mag_scale = MAG_FIXED_POINT * float(self.config.get("mag_scale", 1.0))
+        self._period_us = 1e6 / config_rate(self.config, DEFAULT_RATE, PROFILE)
+        scale = config_number(self.config, "mag_scale", 1.0, PROFILE, (-1e6, 1e6))
+        self._mag_scale = MAG_FIXED_POINT * scale
         self._last: int | None = None  # last unwrapped timestamp, µs
 
     def reset(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, Notification, block, merge_blocks
+from imuhip.decode._common import DEG, Notification, block, config_rate, merge_blocks
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -77,11 +77,10 @@ class MovesenseDecoder(Decoder):
             RESOURCES.get(res, RESOURCES["IMU6"]) if isinstance(res, str) else ("acc", "gyr")
         )
         try:
-            rate = float(self.config.get("rate_hz", DEFAULT_RATE))
             ref = int(self.config.get("reference", DEFAULT_REF))
-        except (TypeError, ValueError):
-            rate, ref = DEFAULT_RATE, DEFAULT_REF
-        self._period_ms = 1000.0 / (rate if rate > 0 and np.isfinite(rate) else DEFAULT_RATE)
+        except (TypeError, ValueError, OverflowError):
+            ref = DEFAULT_REF
+        self._period_ms = 1000.0 / config_rate(self.config, DEFAULT_RATE, PROFILE)
         self.reference = ref
         self.results: list[tuple[int, bytes]] = []
         self._pending: bytes | None = None

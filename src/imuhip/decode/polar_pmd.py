@@ -44,7 +44,15 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, G, Notification, block, merge_blocks
+from imuhip.decode._common import (
+    DEG,
+    G,
+    Notification,
+    block,
+    config_number,
+    config_rate,
+    merge_blocks,
+)
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -53,6 +61,7 @@ from imuhip.decode.profile import (
     nearest_rate,
     register_profile,
 )
+from imuhip.errors import DecoderConfigError
 from imuhip.samples import ChannelBlock
 
 PROFILE = "polar-pmd"
@@ -100,12 +109,14 @@ SETTING_TYPES: dict[int, tuple[str, int]] = {
     0: ("sample_rate", 2),
     1: ("resolution", 2),
     2: ("range", 2),
-    3: ("range_milli", 4),
+    3: ("range_milli", 4),  # signed, as the vendor SDK reads it
     4: ("channels", 1),
     5: ("factor", 4),
     6: ("security", 16),
 }
 SETTING_CODES = {name: code for code, (name, _) in SETTING_TYPES.items()}
+#: Settings whose values are signed integers (RANGE_MILLIUNIT: int32; the others are unsigned).
+SIGNED_SETTINGS = frozenset({"range_milli"})
 
 #: Unix time of the PMD epoch 2000-01-01T00:00:00Z, seconds.
 PMD_EPOCH_UNIX_S = 946_684_800
@@ -139,7 +150,7 @@ def encode_settings(settings: Mapping[str, Any]) -> bytes:
         elif name == "security":
             out += bytes(value)[:16].ljust(16, b"\x00")
         else:
-            out += int(value).to_bytes(size, "little")
+            out += int(value).to_bytes(size, "little", signed=name in SIGNED_SETTINGS)
     return bytes(out)
 
 
@@ -176,7 +187,7 @@ def parse_settings(data: bytes) -> dict[str, list[Any]] | None:
             elif name == "security":
                 vals.append(bytes(raw))
             else:
-                vals.append(int.from_bytes(raw, "little"))
+                vals.append(int.from_bytes(raw, "little", signed=name in SIGNED_SETTINGS))
             i += size
         out[name] = vals
     return out
@@ -298,6 +309,18 @@ def _default_factor(meas: int, frame_type: int, settings: Mapping[str, Any]) -> 
     return 1.0
 
 
+def _check_factor_settings(kind: str, settings: Mapping[str, Any]) -> None:
+    """DecoderConfigError unless the configured factor, range and resolution of ``kind`` are
+    usable numbers (they are read on every frame, where nothing may raise)."""
+    config_number(settings, "factor", 1.0, PROFILE, (-1e9, 1e9), label=f"{kind}.factor")
+    config_number(settings, "range", 1, PROFILE, (-1e9, 1e9), label=f"{kind}.range")
+    bits = config_number(settings, "resolution", 16, PROFILE, (1, 64), label=f"{kind}.resolution")
+    if bits != int(bits):
+        raise DecoderConfigError(
+            f"{PROFILE} decoder: setting {kind}.resolution={bits!r} is not a whole number of bits"
+        )
+
+
 def _si_scale(meas: int, frame_type: int) -> float:
     """Multiplier from (raw × factor) to SI units."""
     if meas == ACC:
@@ -327,13 +350,17 @@ class PolarPmdDecoder(Decoder):
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
+        config_rate(self.config, DEFAULT_RATE, PROFILE)  # not used, but checked like the rest
         self._settings: dict[int, dict[str, Any]] = {}
+        self._rates: dict[int, float] = {}
         for kind, meas in MEAS_OF.items():
             s = dict(DEFAULTS[kind])
             part = self.config.get(kind)
             if isinstance(part, Mapping):
-                s.update(part)
+                s.update({k: v for k, v in part.items() if v is not None})  # None: not set
             self._settings[meas] = s
+            self._rates[meas] = config_rate(s, DEFAULT_RATE, PROFILE, label=f"{kind}.rate_hz")
+            _check_factor_settings(kind, s)
         self.factors: dict[int, float] = {}
         self.cp_errors: list[tuple[int, int, int]] = []
         self.stopped_by_device = 0
@@ -425,11 +452,7 @@ class PolarPmdDecoder(Decoder):
         return vals * (self.factor(meas, ftype) * _si_scale(meas, ftype))
 
     def _rate(self, meas: int) -> float:
-        try:
-            r = float(self._settings[meas]["rate_hz"])
-        except (KeyError, TypeError, ValueError):
-            r = DEFAULT_RATE
-        return r if r > 0 and np.isfinite(r) else DEFAULT_RATE
+        return self._rates.get(meas, DEFAULT_RATE)
 
     def _times(self, meas: int, ftype: int, ts: int, n: int) -> np.ndarray:
         key = (meas, ftype)

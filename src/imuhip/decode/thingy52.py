@@ -17,7 +17,15 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, G, Notification, block, merge_blocks, quantise
+from imuhip.decode._common import (
+    DEG,
+    G,
+    Notification,
+    block,
+    config_rate,
+    merge_blocks,
+    quantise,
+)
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -47,11 +55,12 @@ DEFAULT_CONFIG = (1000, 500, 500, 10, 1)
 
 
 def _scales(config: Mapping[str, Any]) -> np.ndarray:
-    def frac(kind: str) -> int:
+    def frac(kind: str) -> int:  # junk falls back to the firmware's fixed point
         try:
-            return int(config.get(f"{kind}_frac_bits", FRAC_BITS[kind]))
-        except (TypeError, ValueError):
+            bits = int(config.get(f"{kind}_frac_bits", FRAC_BITS[kind]))
+        except (TypeError, ValueError, OverflowError):
             return FRAC_BITS[kind]
+        return bits if 0 <= bits <= 15 else FRAC_BITS[kind]
 
     return np.array(
         [2.0 ** -frac("acc") * G] * 3 + [2.0 ** -frac("gyr") * DEG] * 3 + [2.0 ** -frac("mag")] * 3
@@ -71,6 +80,7 @@ class Thingy52Decoder(Decoder):
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
+        self.rate_hz = config_rate(self.config, 0.0, PROFILE)
         self._scale = _scales(self.config)
 
     def _convert(self, raw: bytes, t: np.ndarray) -> list[ChannelBlock]:

@@ -32,7 +32,16 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, G, block, merge_blocks, norm_uuid, quantise
+from imuhip.decode._common import (
+    DEG,
+    G,
+    block,
+    config_number,
+    config_rate,
+    merge_blocks,
+    norm_uuid,
+    quantise,
+)
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -101,9 +110,10 @@ def read_command(reg: int) -> bytes:
 
 
 def _scales(config: Mapping[str, Any]) -> tuple[float, float]:
-    acc = float(config.get("acc_range_g", ACC_RANGE_G)) / 32768.0 * G
-    gyr = float(config.get("gyr_range_dps", GYR_RANGE_DPS)) / 32768.0 * DEG
-    return acc, gyr
+    """(m/s² per count, rad/s per count); DecoderConfigError for an unusable range."""
+    acc = config_number(config, "acc_range_g", ACC_RANGE_G, PROFILE, (0.01, 1e4))
+    gyr = config_number(config, "gyr_range_dps", GYR_RANGE_DPS, PROFILE, (0.01, 1e6))
+    return acc / 32768.0 * G, gyr / 32768.0 * DEG
 
 
 def _is_header(buf: bytes, i: int) -> bool:
@@ -141,6 +151,7 @@ class WitMotionDecoder(Decoder):
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
         super().__init__(config)
+        self.rate_hz = config_rate(self.config, 0.0, PROFILE)
         self._acc_scale, self._gyr_scale = _scales(self.config)
         self._buf = b""
         self.registers: dict[int, tuple[int, ...]] = {}
