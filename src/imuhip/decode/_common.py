@@ -22,6 +22,19 @@ DEG = np.pi / 180.0
 RATE_LIMITS_HZ = (0.01, 100_000.0)
 
 
+def _as_number(value: Any) -> float:
+    """``value`` as a float when it is a real number (not a bool); NaN otherwise, infinity for
+    an int too large for a float."""
+    if not isinstance(value, int | float | np.integer | np.floating) or isinstance(
+        value, bool | np.bool_
+    ):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def config_rate(
     config: Mapping[str, Any],
     default: float,
@@ -40,14 +53,7 @@ def config_rate(
     value = config.get(key)
     if value is None:
         return float(default)
-    rate = math.nan
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    ):
-        try:
-            rate = float(value)
-        except OverflowError:
-            rate = math.inf
+    rate = _as_number(value)
     if rate == 0.0:
         return float(default)
     lo, hi = RATE_LIMITS_HZ
@@ -77,14 +83,7 @@ def config_number(
     value = config.get(key)
     if value is None:
         return float(default)
-    number = math.nan
-    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
-        value, bool | np.bool_
-    ):
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
+    number = _as_number(value)
     lo, hi = limits
     if not lo <= number <= hi:  # also catches NaN
         raise DecoderConfigError(
