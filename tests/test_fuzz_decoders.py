@@ -32,7 +32,7 @@ from imuhip.decode import (
     thingy52,
     witmotion,
 )
-from imuhip.decode._common import Notification, merge_blocks
+from imuhip.decode._common import EncodedNotification, merge_blocks
 from imuhip.decode.profile import get_profile
 from imuhip.errors import DecoderConfigError
 
@@ -52,7 +52,7 @@ def _motion(rate: float, n: int = N, seed: int = 3):
 def _wit(rate, opts):
     t, acc, gyr, _ = _motion(rate)
     return [
-        Notification(float(ti), 0, p)
+        EncodedNotification(float(ti), 0, p)
         for ti, p in zip(t, witmotion.encode_notifications(t, acc, gyr), strict=True)
     ]
 
@@ -106,7 +106,7 @@ class Case:
     profile: str
     rate_hz: float
     options: dict[str, Any]
-    encode: Callable[[float, dict[str, Any]], list[Notification]]
+    encode: Callable[[float, dict[str, Any]], list[EncodedNotification]]
 
     @property
     def config(self) -> dict[str, Any]:

@@ -150,7 +150,7 @@ def quantise(values: np.ndarray, scale: float, bits: int = 16) -> np.ndarray:
     return np.clip(v, lo, hi).astype(np.int64)
 
 
-class Notification(NamedTuple):
+class EncodedNotification(NamedTuple):
     """One notification produced by an encoder: send time (s), channel index, payload."""
 
     t: float

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, G, Notification, block, config_rate, quantise
+from imuhip.decode._common import DEG, EncodedNotification, G, block, config_rate, quantise
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -308,7 +308,7 @@ def encode_notifications(
     mag: np.ndarray | None = None,
     t_mag: np.ndarray | None = None,
     mag_packed: bool = False,
-) -> list[Notification]:
+) -> list[EncodedNotification]:
     """Data notifications the sensor would send for samples at times ``t`` (channel 0).
 
     Args:
@@ -361,7 +361,7 @@ def encode_notifications(
     starts = np.cumsum(sizes) - sizes
     raw = flat.tobytes()
     ts, a, b = times[seq].tolist(), starts[seq].tolist(), (starts + sizes)[seq].tolist()
-    return [Notification(ti, 0, raw[i:j]) for ti, i, j in zip(ts, a, b, strict=True)]
+    return [EncodedNotification(ti, 0, raw[i:j]) for ti, i, j in zip(ts, a, b, strict=True)]
 
 
 def encode_module_info(module: int, implementation: int, revision: int = 0) -> bytes:

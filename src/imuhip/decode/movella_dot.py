@@ -27,7 +27,7 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import (
     DEG,
-    Notification,
+    EncodedNotification,
     block,
     config_number,
     config_rate,
@@ -192,7 +192,7 @@ def encode_notifications(
     quat: np.ndarray | None = None,
     mode: int | None = None,
     pad: bool = True,
-) -> list[Notification]:
+) -> list[EncodedNotification]:
     """One notification per sample, as the DOT sends in a rate-quantities mode.
 
     Args:
@@ -204,7 +204,7 @@ def encode_notifications(
         pad: pad to the characteristic length (40 medium / 63 long) with zeros.
 
     Returns:
-        :class:`Notification` per sample, sent at the sample time, on channel 0 (medium) or 1
+        :class:`EncodedNotification` per sample, sent at the sample time, on channel 0 (medium) or 1
         (long payload).
     """
     del rate_hz
@@ -223,7 +223,7 @@ def encode_notifications(
     raw = rec.tobytes()
     tail = bytes(maxlen - size) if pad else b""
     return [
-        Notification(float(t[i]), channel, raw[i * size : (i + 1) * size] + tail)
+        EncodedNotification(float(t[i]), channel, raw[i * size : (i + 1) * size] + tail)
         for i in range(len(t))
     ]
 

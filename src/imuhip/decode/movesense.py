@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from imuhip.decode import register
-from imuhip.decode._common import DEG, Notification, block, config_rate, merge_blocks
+from imuhip.decode._common import DEG, EncodedNotification, block, config_rate, merge_blocks
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
@@ -175,7 +175,7 @@ def encode_notifications(
     mag: np.ndarray | None = None,
     reference: int = DEFAULT_REF,
     samples_per_notification: int | None = None,
-) -> list[Notification]:
+) -> list[EncodedNotification]:
     """GSP data notifications for an IMU6 (or IMU9 with ``mag``) subscription.
 
     Args:
@@ -197,15 +197,17 @@ def encode_notifications(
     if mag is not None:
         arrays.append(np.asarray(mag, np.float32).reshape(-1, 3))
     k = samples_per_notification or max(1, round(rate_hz / 13))
-    out: list[Notification] = []
+    out: list[EncodedNotification] = []
     for a in range(0, len(t), k):
         b = min(a + k, len(t))
         ts = round(float(t[a]) * 1000) % WRAP_MS
         value = ts.to_bytes(4, "little") + b"".join(x[a:b].tobytes() for x in arrays)
-        out.append(Notification(float(t[b - 1]), 0, bytes([DATA, reference]) + value[:PART_LIMIT]))
+        out.append(
+            EncodedNotification(float(t[b - 1]), 0, bytes([DATA, reference]) + value[:PART_LIMIT])
+        )
         if len(value) > PART_LIMIT:
             out.append(
-                Notification(
+                EncodedNotification(
                     float(t[b - 1]), 0, bytes([DATA_PART2, reference]) + value[PART_LIMIT:]
                 )
             )

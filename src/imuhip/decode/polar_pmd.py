@@ -46,8 +46,8 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import (
     DEG,
+    EncodedNotification,
     G,
-    Notification,
     block,
     config_number,
     config_rate,
@@ -557,7 +557,7 @@ def encode_frames(
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     block_size: int | None = None,
     clock_offset_s: float = 0.0,
-) -> list[Notification]:
+) -> list[EncodedNotification]:
     """PMD data frames for one measurement.
 
     Args:
@@ -577,8 +577,8 @@ def encode_frames(
         block_size: deltas per delta block (default: one block per frame).
 
     Returns:
-        one :class:`Notification` (send time = time of the frame's last sample, channel 0) per
-        frame, in time order.
+        one :class:`EncodedNotification` (send time = time of the frame's last sample,
+        channel 0) per frame, in time order.
     """
     del rate_hz
     meas = MEAS_OF[kind]
@@ -593,7 +593,7 @@ def encode_frames(
     if len(raw) != len(t):
         raise ValueError("t and values must have the same length")
     ts_ns = np.rint((t + clock_offset_s) * 1e9).astype(np.int64)
-    out: list[Notification] = []
+    out: list[EncodedNotification] = []
     i, n = 0, len(t)
     while i < n:
         k = _frame_len(fmt, raw[i:], samples_per_frame, max_frame_bytes)
@@ -603,7 +603,7 @@ def encode_frames(
         else:
             body = _raw_body(frame_type, chunk)
         head = bytes([meas]) + int(ts_ns[i + k - 1]).to_bytes(8, "little") + bytes([frame_type])
-        out.append(Notification(float(t[i + k - 1]), 0, head + body))
+        out.append(EncodedNotification(float(t[i + k - 1]), 0, head + body))
         i += k
     return out
 
@@ -641,7 +641,7 @@ def encode_notifications(
     samples_per_frame: int | None = None,
     max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES,
     clock_offset_s: float = 0.0,
-) -> list[Notification]:
+) -> list[EncodedNotification]:
     """All data notifications a Verity Sense streaming ACC + GYRO (+ MAG) would send.
 
     Args:

@@ -19,8 +19,8 @@ import numpy as np
 from imuhip.decode import register
 from imuhip.decode._common import (
     DEG,
+    EncodedNotification,
     G,
-    Notification,
     block,
     config_rate,
     merge_blocks,
@@ -136,7 +136,7 @@ def encode_notifications(
     rate_hz: float | None = None,
     *,
     mag: np.ndarray | None = None,
-) -> list[Notification]:
+) -> list[EncodedNotification]:
     """One 18-byte notification per sample at the sample time (channel 0).
 
     acc m/s², gyr rad/s, mag µT (zeros if None) are rounded to the firmware fixed point and
@@ -151,7 +151,7 @@ def encode_notifications(
     if mag is not None:
         words[:, 6:9] = quantise(np.asarray(mag).reshape(-1, 3), 2.0 ** FRAC_BITS["mag"])
     raw = words.tobytes()
-    return [Notification(float(t[i]), 0, raw[i * 18 : (i + 1) * 18]) for i in range(n)]
+    return [EncodedNotification(float(t[i]), 0, raw[i * 18 : (i + 1) * 18]) for i in range(n)]
 
 
 def config_bytes(

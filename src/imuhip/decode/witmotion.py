@@ -367,15 +367,15 @@ def encode_notifications(
     frames_per_notification: int = 1,
     angles_deg: np.ndarray | None = None,
 ) -> list[bytes]:
-    """Notification payloads the sensor would send for samples at times ``t``.
+    """EncodedNotification payloads the sensor would send for samples at times ``t``.
 
     Args:
         t: (N,) sample times, seconds (only their number matters: the frames carry no time).
         acc: (N, 3) m/s²; gyr: (N, 3) rad/s.
         rate_hz: configured output rate (unused; the frames carry no rate information).
         frames_per_notification: frames concatenated per notification (1 on the documented
-            firmware). Notification ``k`` carries samples ``k*f … k*f+f-1`` and is sent at the
-            time of its last sample, ``t[min(k*f+f-1, N-1)]``.
+            firmware). Notification ``k`` carries samples ``k*f … k*f+f-1`` and is sent at
+            the time of its last sample, ``t[min(k*f+f-1, N-1)]``.
         angles_deg: optional Euler angles, see :func:`encode_frames`.
 
     Returns:
