@@ -1,104 +1,16 @@
-"""Per-sample host times for sensors that send no timestamps.
+"""Per-sample host times for sensors that send no timestamps, fitted over a whole session.
 
 Such sensors (e.g. WitMotion) sample at a steady rate on their own crystal, slightly off the
 configured nominal rate, and send ``n`` samples per notification; the host only knows when each
 notification arrived. With ``P = 1 / nominal_rate`` and ``c_j`` the sample index of the last
-sample in notification ``j``, ``host_j = a + b·(c_j·P) + latency_j`` with one-sided latency, which
-is the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock ``c·P``. So:
-
-1. **Segments**: a host silence longer than ``restart_gap_s`` starts a new segment (after a
-   reconnect the sensor restarts its sampling with an unrelated phase; whether it went on
-   sampling cannot be told without timestamps), unless the silence ends with a pile of held
-   samples arriving at once (a host stall: the sensor went on sampling, the segment goes on;
-   :func:`stall_pile_needed`). The live pipeline (:mod:`imuhip.live.pipeline`) applies the
-   same rule causally, holding the samples of the pile window back.
-2. **Lost notifications**: a lost notification makes every later raw index too small by its
-   sample count, so the lower envelope (floor) of ``host - c·P`` steps *up* by ``m·P``. Steps
-   are found by comparing the minimum of the (de-skewed) offset over ``step_window_s`` before
-   and after each notification (down to 10 notifications before a segment's end); the step
-   ``pre -> post`` counts whole notification periods. Each period of the step is placed right
-   after the last notification that would otherwise have arrived before it was sent (offset
-   below the floor after it, taken as the lower of ``pre + u·step`` and ``post - (units -
-   u)·step``, less a tenth of a period): the earliest place consistent with non-negative
-   latency, i.e. least total latency (the lower-envelope principle). Taking the lower of the
-   two floors matters because the floor itself jumps by a fraction of a period when the
-   connection-event phase wraps (a quarter at 7.5 ms connection intervals and 100 Hz); close
-   losses come out at separate places. Repeated until no step is left.
-
-   Wraps: notifications arrive only at connection events, so with a connection interval
-   commensurate with the period the floor is not a line of slope skew but a staircase: flat
-   while the sensor's emissions drift against the (host-periodic) events, which changes the
-   least wait at the same rate, then a step of gcd(period, interval) when the phase wraps, up
-   for a slow sensor, down for a fast one (half a period at 15 ms and 100 Hz, about once a
-   minute at 80 ppm). The de-skewing slope is the floor's long-term rise leaving out whole
-   periods (:func:`_staircase`; a median of per-bucket changes, mostly zero on a staircase,
-   said ~0). Where the wraps are half a period, a rise of half a period is a wrap for a slow
-   sensor and a loss next to a wrap for a fast one: the floor's falls (only wraps fall) tell
-   which (:func:`_loss_fraction`, decided once per segment on the receive times as they came).
-
-   Limitations (receive times alone cannot tell): a notification just before a loss that
-   arrived unusually late (retransmission, stall) is put after the loss, one notification
-   period off (step 3 corrects this while the sensor moves); with several notifications per
-   connection event the place of a loss inside a burst is ambiguous (step 3 helps while
-   moving). At 15 ms a fast sensor whose only wraps in a segment each fall next to a loss
-   (within a quarter second) is taken for a slow one and its count comes out one short per
-   such wrap; and where a fast sensor's wrap falls inside a cluster of losses, the lower
-   (post-wrap) level can put a loss one notification early, after which a later pass may
-   count one more. On SIMULATED 2-minute WitMotion sessions with 0.3 % loss (transport link
-   model, 60 ppm SD crystals) about one sensor in twenty comes out one or two off at 15 ms
-   (one in four before the staircase was modelled). When the connection interval is a whole
-   number of sample periods (30 ms at 100 Hz) a wrap moves the floor by a whole period,
-   exactly like a loss; there and at 15, 45 and 50 ms the losses are counted on the
-   connection-event clock instead where it applies
-   (:mod:`imuhip.align.conn_events`: the wraps form a regular comb, losses do not), and this
-   step is kept only where it does not. On SIMULATED 10-minute links (``LinkSim``, 250 and
-   -350 ppm, three seeds each) that makes the counts exact at 15, 30, 45 and 50 ms (before:
-   244-279 found of 254, 202-224 of 205 and so on) with sample-time RMS 0.4-1.8 ms timing
-   only (before: 3-15 ms); over a SIMULATED hour at 30 ms, 1362 of 1362 and 1393 of 1393
-   (before 1338 and 1512), RMS 1.1 ms. It needs a clear comb of wraps: when the sensor runs
-   slow against the connection events (the wraps then remove a sample, just as a loss does)
-   about ten wraps per segment. SIMULATED, -350 ppm with a reconnect after 280 s (the bench's
-   shin), 15-50 ms, seeds 2-4: exact in 6 of 12 runs, 7-9 off in 2 (a loss in the last
-   second before the reconnect is not counted; before: 14-29 off), the other 4 keep this
-   step; 3-minute segments, rate differences below about 150 ppm (wraps more than a minute
-   apart; SIMULATED 30 ms, -150 ppm: 261 found of 254), 50 Hz sensors at 30 ms and much
-   higher loss rates keep this step and its errors (at 30 ms a wrap and a loss look alike
-   to it: counts and times there can be several samples and milliseconds off).
-3. **Places from the signal** (optional ``signal``: the samples' values, e.g. the gyro): the
-   receive times only bound a loss from below (the place above). Every later notification
-   arrived at or above the floor after the loss, so it may equally have been sent before the
-   loss with a latency of at least the lost duration; that is plausible for the first one (a
-   single late notification) and for those held up with it (each within ``pile_fraction`` of
-   a period of the one before: one connection event, a stall's pile), and a place the timing
-   put at most one notification further on may be the same loss split in two. Over that
-   range the place is chosen where the signal is smoothest: local quadratic fits
-   (``signal_window`` samples, sample index with the lost samples counted as abscissa) across
-   the candidate places, summed squared residuals; nearby losses are placed jointly. At the
-   right place the gap in the abscissa bridges the missing samples; at a wrong one a period's
-   step carries ``m + 1`` periods of signal change. A loss moves only when the best place
-   beats the timing-only one by ``signal_evidence`` noise variances, so at rest (flat signal)
-   and without a signal the result is exactly the timing-only one. On SIMULATED links with a
-   moving leg this removes the 10-30 ms misplacements while moving (thigh-vs-shin max about
-   1 ms, ``bench/align_accuracy.py``); at rest they stay (the angle barely changes there).
-   It cannot fix counts (a loss the times did not find, or a false one).
-4. **Rate and phase**: :func:`imuhip.align.clock.fit_clock` on the pairs ``(c_j·P, host_j)``,
-   which tracks the true rate (the skew) and its drift. Where the wraps of step 2 are half a
-   period or more (15 ms at 100 Hz), the lower envelope of the staircase only touches the
-   line at the treads' corners, about once a minute at small skews, and a fit over a short
-   session (or between corners) follows the treads: up to a wrap (5 ms) off, differently for
-   each sensor. So the least wait is estimated across each tread (:func:`_least_wait`: it
-   sweeps linearly from a wrap to 0 between the wraps) and taken off the receive times
-   before the fit. Where the interval is a whole number of periods (30 ms at 100 Hz) a wrap
-   is a whole period: up, it is a loss to this method; down (a fast sensor) it is taken as a
-   wrap in a segment where no loss was found (else it may be the dip of a loss placed a
-   little off). On SIMULATED clean 10-minute links at 30 ms that took the fast sensors'
-   p99 error from 10.7 ms to under 1 ms (``LinkSim`` +80 ppm) and the thigh-to-shin p99 of
-   WitMotion sessions (transport link model, no loss) from 2.2-10.0 ms to 0.1-2.4 ms in 5 of
-   6, the sixth held by a false loss count; with losses nothing changes. A sensor whose
-   phase never wraps in a segment (skew under about a wrap per
-   segment length) keeps an unknown least wait between 0 and a wrap: thigh and shin can then
-   still be up to a wrap apart (one of the receive times' limits; the connection-event clock
-   of the other method is the way past it).
+sample in notification ``j``, ``host_j = a + b·(c_j·P) + latency_j`` with one-sided latency,
+the sensor-clock problem of :mod:`imuhip.align.clock` with the sensor clock ``c·P``.
+:func:`reconstruct_times` splits the receive times into segments (reconnects, not host
+stalls: :func:`stall_pile_needed`), counts and places lost notifications from steps of the
+arrival floor (or on the connection-event clock of :mod:`imuhip.align.conn_events` where it
+applies), optionally refines the places with the decoded signal, and fits the rate and phase.
+Times are seconds on the host clock; rates in Hz. The method, its limits and its SIMULATED
+figures: ``docs/alignment.md``.
 """
 
 from __future__ import annotations
