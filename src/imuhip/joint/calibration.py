@@ -266,17 +266,76 @@ def calibrate(
     """
     if side not in SIDE_SIGN:
         raise CalibrationError(f"side must be 'left' or 'right', got {side!r}")
-    dt = 1.0 / rate_hz
     ph = phases or find_phases(t, gyr_thigh, gyr_shin, rate_hz)
-    b0, b1 = ph.bends
-    r0, r1 = ph.rocks
     s0, s1 = ph.still_start
-    sign = SIDE_SIGN[side]
-
+    b0, b1 = ph.bends
     # gyro biases seen in the still start pose would otherwise tilt the integrated angles
     # that sign the axes (a 0.5°/s bias is 4° over a rock phase, as much as a thigh rock)
-    w_shin = gyr_shin - gyr_shin[s0:s1].mean(axis=0)
     w_thigh = gyr_thigh - gyr_thigh[s0:s1].mean(axis=0)
+    w_shin = gyr_shin - gyr_shin[s0:s1].mean(axis=0)
+    axes = _leg_axes(w_thigh, w_shin, q_thigh, q_shin, ph, 1.0 / rate_hz, SIDE_SIGN[side])
+    start = _start_pose(q_thigh[s0:s1], q_shin[s0:s1], axes)
+    end = _end_pose(q_thigh, q_shin, ph, axes, start.delta, shank_tilt_deg)
+    az_start = circular_mean(azimuth(Q.rotate(q_thigh[s0:s1], axes.f_t)))
+    e0, e1 = ph.still_end
+    span = 0.5 * (t[e0] + t[e1 - 1] - t[s0] - t[s1 - 1])
+    # both still poses are the start pose: the femur's heading change between them is the
+    # thigh filter's own heading drift (rad/s), which the angle tracker starts from
+    drift_rate = float(wrap(end.femur_az - az_start)) / span if span > 0 else 0.0
+    still = np.concatenate([gyr_thigh[s0:s1], gyr_shin[s0:s1]])
+    quality = CalibrationQuality(
+        bend_range_deg=axes.bend_range,
+        rock_range_deg=axes.rock_range,
+        knee_axis_fit=axes.knee_fit,
+        femur_axis_fit_thigh=axes.fit_ft,
+        femur_axis_fit_shin=axes.fit_fs,
+        axes_angle_deg=float(np.degrees(np.arccos(np.clip(abs(axes.j_s @ axes.f_s), 0, 1)))),
+        heading_spread_deg=axes.spread,
+        still_rms_dps=float(np.degrees(np.sqrt(np.mean(still**2)))),
+    )
+    _check_movements(quality)  # marked phases come with no check that they were done
+    return Calibration(
+        side, axes.j_s, axes.f_t, axes.f_s, end.delta, axes.c0, start.theta0, ph,
+        _phase_times(t, ph), quality, start.knee0, end.lateral, end.femur_az,
+        end.pelvis_zero, drift_rate, end.v_s, end.femur_start,
+        _knee_axis_thigh(q_thigh[b0:b1], q_shin[b0:b1], axes.j_s, start.delta),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Axes:
+    """The leg's axes in each sensor's frame (unit), with how well the movements showed them.
+
+    ``j_s``: knee axis (shin frame); ``f_t``, ``f_s``: femur axis (thigh, shin frame);
+    ``delta``: the shin-to-thigh heading offset from the rocks (rad); ``c0``: cosine of the
+    knee-femur angle; ranges in degrees, fits 0..1, ``spread`` in degrees."""
+
+    j_s: np.ndarray
+    f_t: np.ndarray
+    f_s: np.ndarray
+    delta: float
+    c0: float
+    knee_fit: float
+    fit_ft: float
+    fit_fs: float
+    bend_range: float
+    rock_range: float
+    spread: float
+
+
+def _leg_axes(
+    w_thigh: np.ndarray,
+    w_shin: np.ndarray,
+    q_thigh: np.ndarray,
+    q_shin: np.ndarray,
+    ph: Phases,
+    dt: float,
+    sign: float,
+) -> _Axes:
+    """Knee axis from the bends, femur axis from the rocks (inward first), heading offset."""
+    b0, b1 = ph.bends
+    r0, r1 = ph.rocks
+    s1 = ph.still_start[1]
     j_s, knee_fit, bend_range = _signed_axis(w_shin[b0:b1], dt, 1.0)
     f_s, fit_fs, rock_range = _signed_axis(w_shin[r0:r1], dt, sign)
     # inward first: judged from the start pose on (the bends turn the shin about the knee
@@ -289,101 +348,123 @@ def calibrate(
     # axis by that agreement (the skin follows the bone only partly, the shin fully)
     if float(np.sum((w_thigh[r0:r1] @ f_t) * (w_shin[r0:r1] @ f_s))) < 0:
         f_t = -f_t
-
-    delta0, spread = _heading_offset(q_thigh[r0:r1], q_shin[r0:r1], f_t, f_s)
+    qt, qs = q_thigh[r0:r1], q_shin[r0:r1]
+    delta0, spread = _heading_offset(qt, qs, f_t, f_s)
     # The rocks' rotation axis is the femur axis only for a pure rock: with the foot planted
     # they bring adduction along, and the thigh's skin follows just part of the axial turn, so
     # the thigh's axis tilts towards the adduction axis (by tens of degrees seated or supine).
     # Adduction moves skin and bone alike: the shin's rate minus the thigh's, in one frame, is
     # the part of the axial turn the skin missed, along the femur axis alone.
     for _ in range(2):
-        refined = _axial_difference_axes(
-            w_thigh[r0:r1], w_shin[r0:r1], q_thigh[r0:r1], q_shin[r0:r1], delta0, f_t, f_s
-        )
+        refined = _axial_difference_axes(w_thigh[r0:r1], w_shin[r0:r1], qt, qs, delta0, f_t, f_s)
         if refined is None:
             break
         f_t, f_s = refined
-        delta0, spread = _heading_offset(q_thigh[r0:r1], q_shin[r0:r1], f_t, f_s)
-
-    # knee and femur axes meet at a fixed angle, seen within the shin's own frame (no heading
-    # involved); the heading that gives that angle in the still start pose refines delta0
+        delta0, spread = _heading_offset(qt, qs, f_t, f_s)
     c0 = float(j_s @ f_s)
-    fw = Q.rotate(q_thigh[s0:s1], f_t)
-    roots, weights = heading_roots(Q.rotate(q_shin[s0:s1], j_s), fw, c0, delta0)
-    if weights.sum() > 0:
-        delta0 = wrap(delta0 + circular_mean(roots, weights))
-    delta_start = delta0  # the bends follow the start pose
-    jw = rotate_z(Q.rotate(q_shin[s0:s1], j_s), delta0)
-    theta0 = circular_mean(leg_plane_angle(fw, jw))
-    fsw = rotate_z(Q.rotate(q_shin[s0:s1], f_s), delta0)
-    knee0 = circular_mean(signed_angle_about(jw, fw, fsw))
-
-    # the pelvis's lateral axis (the knee axis in the start pose, rotation and adduction 0)
-    # and the femur's heading then, from the final still pose (nearest to what follows)
-    e0, e1 = ph.still_end
-    # the thigh's heading may have drifted since the start (up to ~1°/s on cheap sensors): the
-    # heading offset handed on to the tracker is the one in this final still pose
-    roots, weights = heading_roots(
-        Q.rotate(q_shin[e0:e1], j_s), Q.rotate(q_thigh[e0:e1], f_t), c0, delta0
+    return _Axes(
+        j_s, f_t, f_s, delta0, c0, knee_fit, fit_ft, fit_fs, bend_range, rock_range, spread
     )
+
+
+@dataclass(frozen=True)
+class _StartPose:
+    """The still start pose: refined heading offset (rad), leg-plane zero and knee zero
+    (rad)."""
+
+    delta: float
+    theta0: float
+    knee0: float
+
+
+def _start_pose(q_thigh: np.ndarray, q_shin: np.ndarray, axes: _Axes) -> _StartPose:
+    """Knee and femur axes meet at a fixed angle, seen within the shin's own frame (no heading
+    involved): the heading that gives that angle in the still start pose refines the offset;
+    then the zeros of the leg-plane angle and of the knee."""
+    delta0 = axes.delta
+    fw = Q.rotate(q_thigh, axes.f_t)
+    roots, weights = heading_roots(Q.rotate(q_shin, axes.j_s), fw, axes.c0, delta0)
     if weights.sum() > 0:
         delta0 = wrap(delta0 + circular_mean(roots, weights))
-    jw_end = rotate_z(Q.rotate(q_shin[e0:e1], j_s), delta0)
-    fw_end = Q.rotate(q_thigh[e0:e1], f_t)
+    jw = rotate_z(Q.rotate(q_shin, axes.j_s), delta0)
+    theta0 = circular_mean(leg_plane_angle(fw, jw))
+    fsw = rotate_z(Q.rotate(q_shin, axes.f_s), delta0)
+    return _StartPose(delta0, theta0, circular_mean(signed_angle_about(jw, fw, fsw)))
+
+
+@dataclass(frozen=True)
+class _EndPose:
+    """The final still pose: heading offset handed to the tracker (rad), the pelvis's lateral
+    axis (world), the femur's heading (rad) and direction (world), the pelvis-referenced zero
+    (rad) and the shank axis (shin frame; None without the pose's shank tilt)."""
+
+    delta: float
+    lateral: np.ndarray
+    femur_az: float
+    femur_start: np.ndarray
+    pelvis_zero: float
+    v_s: np.ndarray | None
+
+
+def _end_pose(
+    q_thigh: np.ndarray,
+    q_shin: np.ndarray,
+    ph: Phases,
+    axes: _Axes,
+    delta0: float,
+    shank_tilt_deg: float | None,
+) -> _EndPose:
+    """The pelvis's lateral axis (the knee axis in the start pose, rotation and adduction 0)
+    and the femur's heading then, from the final still pose (nearest to what follows). The
+    thigh's heading may have drifted since the start (up to ~1°/s on cheap sensors): the
+    heading offset handed on to the tracker is the one in this pose."""
+    e0, e1 = ph.still_end
+    qt, qs = q_thigh[e0:e1], q_shin[e0:e1]
+    roots, weights = heading_roots(Q.rotate(qs, axes.j_s), Q.rotate(qt, axes.f_t), axes.c0, delta0)
+    if weights.sum() > 0:
+        delta0 = wrap(delta0 + circular_mean(roots, weights))
+    jw_end = rotate_z(Q.rotate(qs, axes.j_s), delta0)
+    fw_end = Q.rotate(qt, axes.f_t)
     lateral = unit(jw_end.mean(axis=0))
     v_s = None
     if shank_tilt_deg is not None:
-        v_s = _shank_axis(q_shin[e0:e1], jw_end, fw_end, delta0, np.radians(shank_tilt_deg))
-        jw_end = shank_plane_normal(fw_end, rotate_z(Q.rotate(q_shin[e0:e1], v_s), delta0), jw_end)
-    femur_az = circular_mean(azimuth(fw_end))
-    femur_start = unit(fw_end.mean(axis=0))
-    # both still poses are the start pose: the femur's heading change between them is the
-    # thigh filter's own heading drift (rad/s), which the angle tracker starts from
-    az_start = circular_mean(azimuth(Q.rotate(q_thigh[s0:s1], f_t)))
-    span = 0.5 * (t[e0] + t[e1 - 1] - t[s0] - t[s1 - 1])
-    drift_rate = float(wrap(femur_az - az_start)) / span if span > 0 else 0.0
-    pelvis_zero = circular_mean(pelvis_referenced_angle(fw_end, jw_end, lateral))
+        v_s = _shank_axis(qs, jw_end, fw_end, delta0, np.radians(shank_tilt_deg))
+        jw_end = shank_plane_normal(fw_end, rotate_z(Q.rotate(qs, v_s), delta0), jw_end)
+    return _EndPose(
+        delta0,
+        lateral,
+        circular_mean(azimuth(fw_end)),
+        unit(fw_end.mean(axis=0)),
+        circular_mean(pelvis_referenced_angle(fw_end, jw_end, lateral)),
+        v_s,
+    )
 
-    still_rms = float(
-        np.degrees(np.sqrt(np.mean(np.concatenate([gyr_thigh[s0:s1], gyr_shin[s0:s1]]) ** 2)))
-    )
-    quality = CalibrationQuality(
-        bend_range_deg=bend_range,
-        rock_range_deg=rock_range,
-        knee_axis_fit=knee_fit,
-        femur_axis_fit_thigh=fit_ft,
-        femur_axis_fit_shin=fit_fs,
-        axes_angle_deg=float(np.degrees(np.arccos(np.clip(abs(j_s @ f_s), 0, 1)))),
-        heading_spread_deg=spread,
-        still_rms_dps=still_rms,
-    )
-    # marked phases (live guidance) come with no check that the movements were done
-    if bend_range < MIN_BEND_DEG:
+
+def _check_movements(q: CalibrationQuality) -> None:
+    """Refuse a calibration whose movements were not done (or not clearly)."""
+    if q.bend_range_deg < MIN_BEND_DEG:
         raise CalibrationError(
-            f"no knee bends found in the bends step (the knee moved {bend_range:.0f}°): bend "
-            "the knee slowly three times, keeping the thigh still"
+            f"no knee bends found in the bends step (the knee moved {q.bend_range_deg:.0f}°): "
+            "bend the knee slowly three times, keeping the thigh still"
         )
-    if rock_range < MIN_ROCK_DEG:
+    if q.rock_range_deg < MIN_ROCK_DEG:
         raise CalibrationError(
-            f"no leg rocks found in the rocks step (the shin turned {rock_range:.1f}° about "
-            "the thigh): rock the leg gently three times, inward first"
+            f"no leg rocks found in the rocks step (the shin turned {q.rock_range_deg:.1f}° "
+            "about the thigh): rock the leg gently three times, inward first"
         )
-    if knee_fit < 0.6:
+    if q.knee_axis_fit < 0.6:
         raise CalibrationError(
             "the knee bends did not rotate the shin about one axis (fit "
-            f"{knee_fit:.2f}); bend only the knee, slowly, keeping the thigh still"
+            f"{q.knee_axis_fit:.2f}); bend only the knee, slowly, keeping the thigh still"
         )
-    times = {
-        name: (float(t[a]), float(t[b - 1]))
-        for name, (a, b) in {
-            "still_start": ph.still_start,
-            "bends": ph.bends,
-            "rocks": ph.rocks,
-            "still_end": ph.still_end,
-        }.items()
+
+
+def _phase_times(t: np.ndarray, ph: Phases) -> dict[str, tuple[float, float]]:
+    """Start and end time (s) of each phase."""
+    ranges = {
+        "still_start": ph.still_start,
+        "bends": ph.bends,
+        "rocks": ph.rocks,
+        "still_end": ph.still_end,
     }
-    return Calibration(
-        side, j_s, f_t, f_s, delta0, c0, theta0, ph, times, quality, knee0,
-        lateral, femur_az, pelvis_zero, drift_rate, v_s, femur_start,
-        _knee_axis_thigh(q_thigh[b0:b1], q_shin[b0:b1], j_s, delta_start),
-    )  # fmt: skip
+    return {name: (float(t[a]), float(t[b - 1])) for name, (a, b) in ranges.items()}
