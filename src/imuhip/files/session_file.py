@@ -47,6 +47,44 @@ SUFFIX = ".imuhip"
 _BLOCK = struct.Struct("<BBI")  # sensor index, flags / reserved, count
 _HAS_MAG = 0x01
 
+#: Longest stretch of one sensor's time (seconds) that one data record covers: a damaged record
+#: costs at most about this much of one sensor.
+MAX_RECORD_S = 1.0
+
+
+def block_bounds(
+    t: np.ndarray,
+    max_n: int,
+    max_s: float = MAX_RECORD_S,
+    *,
+    from_previous: bool = False,
+    before: float | None = None,
+) -> list[tuple[int, int]]:
+    """Split one sensor's times into records: ``[(a, b), ...]`` index ranges of at most
+    ``max_n`` items whose times (seconds, non-decreasing) span less than ``max_s``.
+
+    ``from_previous``: the span starts at the item before the range (notifications: each one
+    carries the samples measured since the one before); ``before`` is the time of the item
+    before ``t[0]``, if any. Every range holds at least one item, so times that jump further
+    than ``max_s`` still make progress.
+    """
+    t = np.asarray(t, np.float64)
+    n = len(t)
+    out: list[tuple[int, int]] = []
+    a = 0
+    while a < n:
+        if not from_previous:
+            start = t[a]
+        elif a > 0:
+            start = t[a - 1]
+        else:
+            start = t[0] if before is None else min(before, t[0])
+        cut = int(np.searchsorted(t, start + max_s, side="left"))
+        b = max(a + 1, min(a + max_n, n, cut))
+        out.append((a, b))
+        a = b
+    return out
+
 
 class SessionFileWarning(UserWarning):
     """A session file was read, but part of it was damaged or missing."""
@@ -155,6 +193,8 @@ class SessionWriter:
         durable: ``fsync`` after each flush (live recording); off for batch writers, which
             ``fsync`` once on close.
         max_block: samples or notifications per block at most.
+        max_block_s: one block covers less than this many seconds of its sensor's time
+            (sample or receive times), so a damaged block loses at most that much.
         clock: monotonic clock used for the flush interval.
 
     Use as a context manager; call :meth:`poll` periodically in live loops so a stalled stream
@@ -170,6 +210,7 @@ class SessionWriter:
         durable: bool = True,
         overwrite: bool = False,
         max_block: int = 512,
+        max_block_s: float = MAX_RECORD_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not header.sensors:
@@ -188,12 +229,15 @@ class SessionWriter:
         self._durable = durable
         self._interval = flush_interval_s
         self._max_block = max_block
+        self._max_block_s = max_block_s
         self._clock = clock
         self._samples: dict[int, list[ImuSamples]] = {}
         self._notes: dict[int, tuple[list[float], bytearray, list[bytes]]] = {}
         self._pending = 0
         self._last_flush = clock()
         self._last_t: dict[int, float] = {}
+        self._last_note_t: dict[int, float] = {}  # last notification time buffered, per sensor
+        self._note_anchor: dict[int, float] = {}  # where the buffered block's coverage starts
         self._f.write(records.MAGIC + records.encode(Kind.HEADER, _header_payload(header)))
         self._sync()
 
@@ -221,8 +265,16 @@ class SessionWriter:
         idx = self.header.index(role)
         if len(data) > 0xFFFF:
             raise ValueError("a BLE notification cannot be longer than 65535 bytes")
-        buf = self._notes.setdefault(idx, ([], bytearray(), []))
-        buf[0].append(float(t_host))
+        t_host = float(t_host)
+        buf = self._notes.get(idx)
+        if buf and buf[0] and t_host - self._note_anchor[idx] >= self._max_block_s:
+            self._write_notes(idx)  # this block holds its second; start the next one
+            buf = None
+        if not buf:
+            buf = self._notes[idx] = ([], bytearray(), [])
+            self._note_anchor[idx] = self._last_note_t.get(idx, t_host)
+        self._last_note_t[idx] = t_host
+        buf[0].append(t_host)
         buf[1].append(channel)
         buf[2].append(bytes(data))
         self._pending += 1
@@ -232,10 +284,16 @@ class SessionWriter:
 
     def add_notifications(self, role: str, notes: Notifications) -> None:
         """Append many notifications of ``role`` at once (e.g. from a simulator)."""
-        for a in range(0, len(notes), self._max_block):
-            b = min(a + self._max_block, len(notes))
-            idx = self.header.index(role)
-            self._write_notes(idx)
+        idx = self.header.index(role)
+        self._write_notes(idx)
+        if not len(notes):
+            return
+        before = self._last_note_t.get(idx)
+        self._last_note_t[idx] = float(notes.t[-1])
+        bounds = block_bounds(
+            notes.t, self._max_block, self._max_block_s, from_previous=True, before=before
+        )
+        for a, b in bounds:
             part = _slice_notes(notes, a, b)
             self._notes[idx] = (part.t.tolist(), bytearray(part.channel.tobytes()), part.payloads())
             self._write_notes(idx)
@@ -295,14 +353,18 @@ class SessionWriter:
         self._pending = 0
 
     def _write_samples(self, idx: int, s: ImuSamples) -> None:
-        for a in range(0, len(s), self._max_block):
-            blk = s.slice(a, a + self._max_block)
+        for a, b in block_bounds(s.t, self._max_block, self._max_block_s):
+            blk = s.slice(a, b)
             self._f.write(records.encode(Kind.SAMPLES, _samples_payload(idx, blk)))
 
     def _write_notes(self, idx: int) -> None:
         t, ch, data = self._notes.pop(idx, ((), b"", ()))
-        if t:
-            payload = _notifications_payload(idx, t, bytes(ch), data)
+        if not t:
+            return
+        chb = bytes(ch)
+        bounds = block_bounds(np.asarray(t), self._max_block, self._max_block_s, from_previous=True)
+        for a, b in bounds:
+            payload = _notifications_payload(idx, t[a:b], chb[a:b], data[a:b])
             self._f.write(records.encode(Kind.NOTIFICATIONS, payload))
 
     def _sync(self) -> None:
@@ -323,7 +385,8 @@ def write_session(
 ) -> Path:
     """Write a whole session at once, atomically: the file appears complete or not at all.
 
-    Data and events are interleaved in time order (blocks of about one second).
+    Data and events are interleaved in time order, in blocks of at most 256 samples or
+    notifications that cover less than :data:`MAX_RECORD_S` of their sensor's time.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial")
@@ -332,13 +395,12 @@ def write_session(
     chunks: list[tuple[float, int, Any]] = []
     for role, s in (samples or {}).items():
         header.index(role)
-        for a in range(0, len(s), 256):
-            blk = s.slice(a, a + 256)
+        for a, b in block_bounds(s.t, 256):
+            blk = s.slice(a, b)
             chunks.append((float(blk.t[0]), 0, (role, blk)))
     for role, n in (notifications or {}).items():
         header.index(role)
-        for a in range(0, len(n), 256):
-            b = min(a + 256, len(n))
+        for a, b in block_bounds(n.t, 256, from_previous=True):
             chunks.append((float(n.t[a]), 1, (role, n, a, b)))
     for e in events:
         chunks.append((e.t, 2, e))
