@@ -10,6 +10,7 @@ monotonic clock for live recordings, the CSV's ``time_s`` for imports.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -186,6 +187,52 @@ class DamagedRegion:
     reason: str
 
 
+class OrderProblem(Enum):
+    """How a record broke its sensor's time order (the format promises per-sensor order)."""
+
+    #: byte-identical to a record already read: dropped, the first one kept
+    DUPLICATE = "duplicate"
+    #: covers times of its sensor already read from another record: dropped, the first kept
+    OVERLAP = "overlap"
+    #: earlier than records before it but overlapping none: put back in time order
+    OUT_OF_ORDER = "out_of_order"
+
+
+@dataclass(frozen=True)
+class OrderIssue:
+    """A record found out of its sensor's time order.
+
+    Attributes:
+        offset: byte offset of the record in the file.
+        role: its sensor's role; ``None`` for an event record.
+        t_first_s: time of its first item, seconds (session time base).
+        t_last_s: time of its last item, seconds.
+        problem: what was wrong, and so what the reader did with it.
+    """
+
+    offset: int
+    role: str | None
+    t_first_s: float
+    t_last_s: float
+    problem: OrderProblem
+
+    @property
+    def dropped(self) -> bool:
+        return self.problem is not OrderProblem.OUT_OF_ORDER
+
+    def message(self) -> str:
+        what = "an event record" if self.role is None else f"a {self.role} record"
+        span = f"{self.t_first_s:.3f}-{self.t_last_s:.3f} s"
+        if self.problem is OrderProblem.DUPLICATE:
+            return f"dropped {what} at offset {self.offset} ({span}): a duplicate of one before it"
+        if self.problem is OrderProblem.OVERLAP:
+            return (
+                f"dropped {what} at offset {self.offset} ({span}): it overlaps data of that "
+                "sensor already read (the first was kept)"
+            )
+        return f"{what} at offset {self.offset} ({span}) was out of time order; put back in order"
+
+
 @dataclass(frozen=True)
 class ReadReport:
     """What reading a session file found besides the data.
@@ -196,16 +243,23 @@ class ReadReport:
         damaged: regions in the middle skipped because a checksum or structure check failed.
         truncated_bytes: bytes at the end that do not form a complete record (the writer was
             stopped mid-write); everything before them was read.
+        order: records out of their sensor's time order: duplicates and overlaps (dropped)
+            and records put back in order.
     """
 
     file_size: int
     records: int
     damaged: tuple[DamagedRegion, ...] = ()
     truncated_bytes: int = 0
+    order: tuple[OrderIssue, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.damaged and self.truncated_bytes == 0
+        return not self.damaged and self.truncated_bytes == 0 and not self.order
+
+    def count(self, problem: OrderProblem) -> int:
+        """Records found with ``problem``."""
+        return sum(o.problem is problem for o in self.order)
 
     def messages(self) -> list[str]:
         """Human-readable warnings, empty for an intact file."""
@@ -220,6 +274,7 @@ class ReadReport:
                 f"file ends in an incomplete record: the last {self.truncated_bytes} bytes "
                 "were lost (recording was cut off); everything before them was read"
             )
+        out += [o.message() for o in self.order]
         return out
 
 

@@ -12,6 +12,7 @@ cut off at any byte and files with damaged records in the middle, and reports bo
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import struct
@@ -34,6 +35,8 @@ from imuhip.session import (
     DamagedRegion,
     Event,
     Notifications,
+    OrderIssue,
+    OrderProblem,
     ReadReport,
     SensorInfo,
     Session,
@@ -140,6 +143,8 @@ def _parse_samples(p: memoryview) -> tuple[int, ImuSamples]:
     acc = a[n : 4 * n].reshape(n, 3)
     gyr = a[4 * n : 7 * n].reshape(n, 3)
     mag = a[7 * n : 10 * n].reshape(n, 3) if flags & _HAS_MAG else None
+    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+        raise ValueError("sample times are not finite and increasing")
     return index, ImuSamples(t, acc, gyr, mag)
 
 
@@ -168,6 +173,8 @@ def _parse_notifications(p: memoryview) -> tuple[int, Notifications]:
     np.cumsum(lengths, out=offsets[1:])
     if start + offsets[-1] != len(p):
         raise ValueError("notifications block length does not match its contents")
+    if not np.all(np.isfinite(t)):
+        raise ValueError("notification times are not finite")
     return index, Notifications(t, ch, offsets, bytes(p[start:]))
 
 
@@ -433,6 +440,57 @@ def _slice_notes(n: Notifications, a: int, b: int) -> Notifications:
 # --------------------------------------------------------------------------- reader
 
 
+class _TimeOrder:
+    """Checks records against their sensor's time order as a file is read.
+
+    Keeps, per sensor and record kind, the time spans of the records accepted so far (sorted,
+    non-overlapping). A record after all of them is in order. One that covers times already
+    read is a duplicate (byte-identical to the record with the same span) or an overlap; both
+    are dropped, so the first copy is kept. One that falls in a hole between spans read is out
+    of order and accepted (the reader puts it back in order). Samples are strictly increasing
+    across records; notifications may share a receive time with the record before.
+    """
+
+    def __init__(self) -> None:
+        self._starts: dict[tuple[str, int], list[float]] = {}
+        self._ends: dict[tuple[str, int], list[float]] = {}
+        self._payloads: dict[tuple[str, int], list[memoryview]] = {}
+        self._events: dict[float, list[memoryview]] = {}
+
+    def data(self, role: str, kind: int, a: float, b: float, payload: memoryview):
+        """Classify a data record spanning ``a``..``b`` seconds; ``None`` when in order."""
+        key = (role, kind)
+        starts = self._starts.setdefault(key, [])
+        ends = self._ends.setdefault(key, [])
+        payloads = self._payloads.setdefault(key, [])
+        touching = kind == Kind.NOTIFICATIONS  # a shared receive time is no overlap
+        if not starts or a > ends[-1]:
+            starts.append(a), ends.append(b), payloads.append(payload)
+            return None
+        j = bisect.bisect_left(starts, a)
+        while j < len(starts) and starts[j] == a:
+            if ends[j] == b and payloads[j] == payload:
+                return OrderProblem.DUPLICATE
+            j += 1
+        if touching and a == ends[-1] and a >= starts[-1]:
+            starts.append(a), ends.append(b), payloads.append(payload)
+            return None
+        # the span read with the latest start at or before b has the latest end of those
+        i = (bisect.bisect_left if touching else bisect.bisect_right)(starts, b)
+        if i > 0 and (ends[i - 1] > a or (not touching and ends[i - 1] == a)):
+            return OrderProblem.OVERLAP
+        starts.insert(i, a), ends.insert(i, b), payloads.insert(i, payload)
+        return OrderProblem.OUT_OF_ORDER
+
+    def event(self, t: float, payload: memoryview) -> OrderProblem | None:
+        """``DUPLICATE`` for an event record byte-identical to one read before."""
+        seen = self._events.setdefault(t, [])
+        if payload in seen:
+            return OrderProblem.DUPLICATE
+        seen.append(payload)
+        return None
+
+
 def _read_bytes(path: Path) -> bytes:
     try:
         data = path.read_bytes()
@@ -455,12 +513,16 @@ def _read_bytes(path: Path) -> bytes:
 
 def scan_session(
     path: str | os.PathLike[str],
+    order_issues: list[OrderIssue] | None = None,
 ) -> tuple[SessionHeader, Iterator[tuple[str, Any]], list[records.Gap]]:
     """Open a session file for streaming.
 
     Returns ``(header, items, gaps)``: ``items`` yields ``("samples", (role, ImuSamples))``,
     ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order; ``gaps``
-    fills with the unreadable regions as iteration proceeds.
+    fills with the unreadable regions as iteration proceeds. Records that break their sensor's
+    time order are appended to ``order_issues`` (when given) as iteration proceeds; duplicates
+    and overlaps are not yielded, out-of-order records are (in file order: a consumer that
+    needs time order sorts them in, as :func:`read_session` does).
     """
     path = Path(path)
     data = _read_bytes(path)
@@ -475,6 +537,8 @@ def scan_session(
     header = _parse_header(first.payload)
     roles = header.roles
     gaps: list[records.Gap] = []
+    issues = order_issues if order_issues is not None else []
+    order = _TimeOrder()
 
     def items() -> Iterator[tuple[str, Any]]:
         for rec in it:
@@ -482,14 +546,26 @@ def scan_session(
                 gaps.append(rec)
                 continue
             try:
-                if rec.kind == Kind.SAMPLES:
-                    idx, s = _parse_samples(rec.payload)
-                    yield "samples", (roles[idx], s)
-                elif rec.kind == Kind.NOTIFICATIONS:
-                    idx, n = _parse_notifications(rec.payload)
-                    yield "notifications", (roles[idx], n)
+                if rec.kind in (Kind.SAMPLES, Kind.NOTIFICATIONS):
+                    is_samples = rec.kind == Kind.SAMPLES
+                    parse = _parse_samples if is_samples else _parse_notifications
+                    idx, x = parse(rec.payload)
+                    role = roles[idx]
+                    if len(x.t):
+                        a, b = float(np.min(x.t)), float(np.max(x.t))
+                        problem = order.data(role, rec.kind, a, b, rec.payload)
+                        if problem is not None:
+                            issues.append(OrderIssue(rec.offset, role, a, b, problem))
+                            if problem is not OrderProblem.OUT_OF_ORDER:
+                                continue
+                    yield ("samples" if is_samples else "notifications"), (role, x)
                 elif rec.kind == Kind.EVENT:
-                    yield "event", _parse_event(rec.payload)
+                    e = _parse_event(rec.payload)
+                    if order.event(e.t, rec.payload) is not None:
+                        dup = OrderIssue(rec.offset, None, e.t, e.t, OrderProblem.DUPLICATE)
+                        issues.append(dup)
+                        continue
+                    yield "event", e
                 # other kinds: written by a newer imuhip; skipped on purpose
             except (ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
                 size = records.HEAD_SIZE + len(rec.payload) + records.CRC_SIZE
@@ -507,7 +583,8 @@ def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
     files or whose header is unreadable.
     """
     path = Path(path)
-    header, items, gaps = scan_session(path)
+    issues: list[OrderIssue] = []
+    header, items, gaps = scan_session(path, issues)
     sample_parts: dict[str, list[ImuSamples]] = {r: [] for r in header.roles}
     note_parts: dict[str, list[Notifications]] = {r: [] for r in header.roles}
     events: list[Event] = []
@@ -520,12 +597,16 @@ def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
             note_parts[item[0]].append(item[1])
         else:
             events.append(item)
+    for o in issues:  # records that came early go back into their place
+        if o.problem is OrderProblem.OUT_OF_ORDER and o.role is not None:
+            for parts in (sample_parts[o.role], note_parts[o.role]):
+                parts.sort(key=lambda x: float(x.t.min()) if len(x.t) else -np.inf)
     samples = {r: ImuSamples.concatenate(p) for r, p in sample_parts.items() if p}
     notes = {r: Notifications.concatenate(p) for r, p in note_parts.items() if p}
     events.sort(key=lambda e: e.t)
     damaged = tuple(DamagedRegion(g.offset, g.length, g.reason) for g in gaps if not g.at_end)
     tail = sum(g.length for g in gaps if g.at_end)
-    report = ReadReport(path.stat().st_size, n_records, damaged, tail)
+    report = ReadReport(path.stat().st_size, n_records, damaged, tail, tuple(issues))
     if warn:
         for msg in report.messages():
             warnings.warn(f"{path.name}: {msg}", SessionFileWarning, stacklevel=2)

@@ -126,8 +126,12 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> Histo
     }
     note = ""
     if not session.report.ok:
-        lost = session.report.truncated_bytes + sum(d.length for d in session.report.damaged)
-        note = f"damaged file: {lost} bytes unreadable"
+        r = session.report
+        lost = r.truncated_bytes + sum(d.length for d in r.damaged)
+        parts = [f"{lost} bytes unreadable"] if lost else []
+        if r.order:
+            parts.append(f"{len(r.order)} records out of time order")
+        note = "damaged file: " + ", ".join(parts)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
