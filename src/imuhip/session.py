@@ -9,13 +9,16 @@ monotonic clock for live recordings, the CSV's ``time_s`` for imports.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
 
+from imuhip.errors import HeaderValueError
 from imuhip.samples import ImuSamples
 
 Side = Literal["left", "right"]
@@ -36,6 +39,82 @@ EVENT_KINDS: dict[str, str] = {
     "resume": "recording resumed",
     "note": "free text (data: text)",
 }
+
+
+#: Sample rates a header may give, Hz (0 means unknown).
+MIN_RATE_HZ = 0.1
+MAX_RATE_HZ = 2000.0
+_MAX_TEXT = 1000  # characters in a header string
+_MAX_JSON_DEPTH = 6  # nesting of config and extra
+_MAX_JSON_ITEMS = 10_000  # list items or dict entries, in all, in one config or extra
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(where: str, name: str, value: Any, *, empty: bool = True) -> None:
+    if not isinstance(value, str) or len(value) > _MAX_TEXT or (not empty and not value):
+        need = "a non-empty string" if not empty else "a string"
+        raise HeaderValueError(f"{where}{name} must be {need} (at most {_MAX_TEXT} characters), "
+                               f"got {_show(value)}")  # fmt: skip
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def check_rate_hz(where: str, value: Any) -> None:
+    """Raise :class:`HeaderValueError` unless ``value`` is a sample rate a header may give:
+    a finite number of Hz in [MIN_RATE_HZ, MAX_RATE_HZ], or 0 (unknown)."""
+    ok = _is_number(value) and math.isfinite(value)
+    if not ok or not (value == 0 or MIN_RATE_HZ <= value <= MAX_RATE_HZ):
+        raise HeaderValueError(
+            f"{where}rate_hz must be a number of Hz from {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} "
+            f"(or 0: unknown), got {_show(value)}"
+        )
+
+
+def _check_json(where: str, name: str, value: Any) -> None:
+    """``value`` must be plain JSON data: finite numbers, bounded strings, nesting and size;
+    a ``rate_hz`` entry at any depth must be a valid rate."""
+    budget = [_MAX_JSON_ITEMS]
+
+    def walk(v: Any, path: str, depth: int) -> None:
+        if depth > _MAX_JSON_DEPTH:
+            raise HeaderValueError(f"{where}{path} is nested too deeply")
+        if isinstance(v, str) and len(v) > _MAX_TEXT:
+            raise HeaderValueError(f"{where}{path} is longer than {_MAX_TEXT} characters")
+        if v is None or isinstance(v, bool | str):
+            return
+        if _is_number(v):
+            if not math.isfinite(v):
+                raise HeaderValueError(f"{where}{path} must be a finite number, got {_show(v)}")
+            return
+        if isinstance(v, list | tuple):
+            budget[0] -= len(v)
+            if budget[0] < 0:
+                raise HeaderValueError(f"{where}{name} holds too many entries")
+            for i, x in enumerate(v):
+                walk(x, f"{path}[{i}]", depth + 1)
+            return
+        if isinstance(v, dict):
+            budget[0] -= len(v)
+            if budget[0] < 0:
+                raise HeaderValueError(f"{where}{name} holds too many entries")
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise HeaderValueError(f"{where}{path} has a key that is not a string: {k!r}")
+                if k == "rate_hz":
+                    check_rate_hz(f"{where}{path}.", x)
+                walk(x, f"{path}.{k}", depth + 1)
+            return
+        raise HeaderValueError(f"{where}{path} must be JSON data, got {_show(v)}")
+
+    if not isinstance(value, dict):
+        raise HeaderValueError(f"{where}{name} must be an object (a dict), got {_show(value)}")
+    walk(value, name, 0)
 
 
 @dataclass(frozen=True)
@@ -61,8 +140,17 @@ class SensorInfo:
     config: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"sensor role must be one of {', '.join(ROLES)}, got {self.role!r}")
+        """Type- and range-check every field (:class:`HeaderValueError` naming it)."""
+        if not isinstance(self.role, str) or self.role not in ROLES:
+            raise HeaderValueError(
+                f"sensor role must be one of {', '.join(ROLES)}, got {_show(self.role)}"
+            )
+        where = f"sensor {self.role!r}: "
+        _text(where, "profile", self.profile, empty=False)
+        for name in ("address", "name", "firmware"):
+            _text(where, name, getattr(self, name))
+        check_rate_hz(where, self.rate_hz)
+        _check_json(where, "config", self.config)
 
 
 @dataclass(frozen=True)
@@ -88,11 +176,33 @@ class SessionHeader:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.side not in SIDES:
-            raise ValueError(f"side must be 'left' or 'right', got {self.side!r}")
+        """Type- and range-check every field (:class:`HeaderValueError` naming it)."""
+        if not isinstance(self.side, str) or self.side not in SIDES:
+            raise HeaderValueError(f"side must be 'left' or 'right', got {_show(self.side)}")
+        _text("", "exercise", self.exercise)
+        if not isinstance(self.sensors, tuple | list) or not all(
+            isinstance(s, SensorInfo) for s in self.sensors
+        ):
+            raise HeaderValueError(f"sensors must be a list of sensors, got {_show(self.sensors)}")
         roles = [s.role for s in self.sensors]
         if len(set(roles)) != len(roles):
-            raise ValueError(f"each sensor role may appear once, got {roles}")
+            raise HeaderValueError(f"each sensor role may appear once, got {roles}")
+        _text("", "created_utc", self.created_utc)
+        if self.created_utc:
+            try:
+                datetime.fromisoformat(self.created_utc)
+            except ValueError:
+                raise HeaderValueError(
+                    f"created_utc must be an ISO-8601 time, got {_show(self.created_utc)}"
+                ) from None
+        _text("", "imuhip_version", self.imuhip_version)
+        _text("", "time_base", self.time_base)
+        _check_json("", "extra", self.extra)
+        origin = self.extra.get("time_origin_monotonic_s")
+        if origin is not None and not _is_number(origin):
+            raise HeaderValueError(
+                f"extra.time_origin_monotonic_s must be a number, got {_show(origin)}"
+            )
 
     @property
     def roles(self) -> tuple[str, ...]:

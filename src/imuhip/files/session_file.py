@@ -27,11 +27,12 @@ from typing import IO, Any
 import numpy as np
 
 from imuhip import __version__
-from imuhip.errors import SessionFileError, SessionFormatVersionError
+from imuhip.errors import HeaderValueError, SessionFileError, SessionFormatVersionError
 from imuhip.files import records
 from imuhip.files.records import Kind
 from imuhip.samples import ImuSamples
 from imuhip.session import (
+    ROLES,
     DamagedRegion,
     Event,
     Notifications,
@@ -101,29 +102,56 @@ def _header_payload(header: SessionHeader) -> bytes:
     return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
 
 
+_SENSOR_FIELDS = ("role", "profile", "address", "name", "firmware", "rate_hz", "config")
+
+
 def _parse_header(payload: memoryview) -> SessionHeader:
+    """The header record's JSON as a :class:`SessionHeader`, every field type- and
+    range-checked (:class:`SessionFileError` naming the field and the value otherwise)."""
     try:
         doc = json.loads(bytes(payload))
-        if doc.get("format") != FORMAT_NAME:
-            raise SessionFileError("the first record is not an imuhip session header")
-        version = int(doc["format_version"])
-        if version > FORMAT_VERSION:
-            raise SessionFormatVersionError(
-                f"session format version {version} is newer than this imuhip supports "
-                f"({FORMAT_VERSION}); upgrade imuhip to read it"
+    except (ValueError, RecursionError) as exc:
+        raise SessionFileError(f"the session header is not readable JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise SessionFileError("the first record is not an imuhip session header")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SessionFileError(
+            f"the session header is invalid: format_version must be a whole number from 1, "
+            f"got {version!r}"[:200]
+        )
+    if version > FORMAT_VERSION:
+        raise SessionFormatVersionError(
+            f"session format version {version} is newer than this imuhip supports "
+            f"({FORMAT_VERSION}); upgrade imuhip to read it"
+        )
+    try:
+        for key in ("side", "exercise", "sensors", "created_utc", "imuhip_version"):
+            if key not in doc:
+                raise HeaderValueError(f"{key} is missing")
+        raw = doc["sensors"]
+        if not isinstance(raw, list) or not 1 <= len(raw) <= len(ROLES):
+            raise HeaderValueError(
+                f"sensors must be a list of 1 to {len(ROLES)} sensors, got {str(raw)[:60]!r}"
             )
-        sensors = tuple(SensorInfo(**s) for s in doc["sensors"])
-        fields = {k: doc[k] for k in ("side", "exercise", "created_utc", "imuhip_version")}
+        sensors = []
+        for i, s in enumerate(raw):
+            if not isinstance(s, dict):
+                raise HeaderValueError(f"sensors[{i}] must be an object, got {str(s)[:60]!r}")
+            if "role" not in s:
+                raise HeaderValueError(f"sensors[{i}]: role is missing")
+            sensors.append(SensorInfo(**{k: s[k] for k in _SENSOR_FIELDS if k in s}))
         return SessionHeader(
-            sensors=sensors,
+            side=doc["side"],
+            exercise=doc["exercise"],
+            sensors=tuple(sensors),
+            created_utc=doc["created_utc"],
+            imuhip_version=doc["imuhip_version"],
             time_base=doc.get("time_base", ""),
             extra=doc.get("extra", {}),
-            **fields,
         )
-    except SessionFileError:
-        raise
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SessionFileError(f"the session header is unreadable: {exc}") from exc
+    except HeaderValueError as exc:
+        raise SessionFileError(f"the session header is invalid: {exc}") from None
 
 
 def _samples_payload(index: int, s: ImuSamples) -> bytes:
@@ -184,7 +212,14 @@ def _event_payload(e: Event) -> bytes:
 
 def _parse_event(p: memoryview) -> Event:
     doc = json.loads(bytes(p))
-    return Event(float(doc["t"]), str(doc["kind"]), doc.get("sensor"), dict(doc.get("data", {})))
+    t, kind, sensor, data = doc["t"], doc["kind"], doc.get("sensor"), doc.get("data", {})
+    if not isinstance(t, int | float) or isinstance(t, bool) or not np.isfinite(t):
+        raise ValueError(f"event time is not a finite number: {str(t)[:40]!r}")
+    if not isinstance(kind, str) or not (sensor is None or isinstance(sensor, str)):
+        raise ValueError("event kind and sensor must be strings")
+    if not isinstance(data, dict):
+        raise ValueError("event data must be an object")
+    return Event(float(t), kind, sensor, data)
 
 
 # --------------------------------------------------------------------------- writer
