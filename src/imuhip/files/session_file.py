@@ -27,6 +27,7 @@ from typing import IO, Any
 import numpy as np
 
 from imuhip import __version__
+from imuhip.atomic import atomic_write
 from imuhip.errors import HeaderValueError, SessionFileError, SessionFormatVersionError
 from imuhip.files import records
 from imuhip.files.records import Kind
@@ -238,6 +239,8 @@ class SessionWriter:
         max_block_s: one block covers less than this many seconds of its sensor's time
             (sample or receive times), so a damaged block loses at most that much.
         clock: monotonic clock used for the flush interval.
+        file: write into this open binary file instead of creating ``path`` (left open on
+            :meth:`close`; batch writers pass a safely created temporary file).
 
     Use as a context manager; call :meth:`poll` periodically in live loops so a stalled stream
     still gets flushed.
@@ -254,6 +257,7 @@ class SessionWriter:
         max_block: int = 512,
         max_block_s: float = MAX_RECORD_S,
         clock: Callable[[], float] = time.monotonic,
+        file: IO[bytes] | None = None,
     ) -> None:
         if not header.sensors:
             raise ValueError("a session needs at least one sensor")
@@ -267,7 +271,11 @@ class SessionWriter:
             )
         self.header = header
         self.path = Path(path)
-        self._f: IO[bytes] = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
+        self._owns_file = file is None
+        self._closed = False
+        if file is None:
+            file = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
+        self._f: IO[bytes] = file
         self._durable = durable
         self._interval = flush_interval_s
         self._max_block = max_block
@@ -358,12 +366,14 @@ class SessionWriter:
         self._sync()
 
     def close(self) -> None:
-        if self._f.closed:
+        if self._closed or self._f.closed:
             return
         self._flush_buffers()
         self._f.flush()
-        os.fsync(self._f.fileno())
-        self._f.close()
+        self._closed = True
+        if self._owns_file:
+            os.fsync(self._f.fileno())
+            self._f.close()
 
     def __enter__(self) -> SessionWriter:
         return self
@@ -373,7 +383,7 @@ class SessionWriter:
 
     @property
     def closed(self) -> bool:
-        return self._f.closed
+        return self._closed or self._f.closed
 
     # -- internals
     def _maybe_flush(self) -> None:
@@ -431,7 +441,6 @@ def write_session(
     notifications that cover less than :data:`MAX_RECORD_S` of their sensor's time.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; choose another name or allow overwriting")
     chunks: list[tuple[float, int, Any]] = []
@@ -447,21 +456,19 @@ def write_session(
     for e in events:
         chunks.append((e.t, 2, e))
     chunks.sort(key=lambda c: (c[0], c[1]))
-    try:
-        with SessionWriter(tmp, header, durable=False, overwrite=True, max_block=256) as w:
-            for _, what, item in chunks:
-                if what == 0:
-                    w.add_samples(*item)
-                    w.flush()  # keep blocks of different sensors in time order
-                elif what == 1:
-                    role, n, a, b = item
-                    w.add_notifications(role, _slice_notes(n, a, b))
-                else:
-                    w.add_event(item)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with (
+        atomic_write(path, "wb", overwrite=overwrite) as f,
+        SessionWriter(path, header, durable=False, max_block=256, file=f) as w,
+    ):
+        for _, what, item in chunks:
+            if what == 0:
+                w.add_samples(*item)
+                w.flush()  # keep blocks of different sensors in time order
+            elif what == 1:
+                role, n, a, b = item
+                w.add_notifications(role, _slice_notes(n, a, b))
+            else:
+                w.add_event(item)
     return path
 
 
