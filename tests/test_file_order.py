@@ -151,3 +151,34 @@ def test_notifications_sharing_a_receive_time_across_records_are_in_order(tmp_pa
     s = read_session(p)
     assert s.report.ok
     np.testing.assert_array_equal(s.notifications["shin"].t, t)
+
+
+def test_analyze_json_carries_the_files_report(tmp_path, mixed, capsys):
+    """``analyze --json`` says the file was damaged (it used to only warn on stderr)."""
+    data, _, doc = mixed
+    assert main(["analyze", str(MIXED), "--json"]) == 0
+    intact = json.loads(capsys.readouterr().out)["file"]
+    assert intact == {
+        "bytes": len(data), "records": len(_records(data)), "intact": True, "damaged": [],
+        "tail_bytes_lost": 0, "duplicates": 0, "overlaps": 0, "out_of_order": 0,
+        "order_issues": [],
+    }  # fmt: skip
+    recs = _records(data)
+    shin = _sensor_records(data, 1)
+    order = list(range(len(recs)))
+    order.insert(shin[30] + 1, shin[30])
+    raw = bytearray(_assemble(data, order))
+    recs = _records(bytes(raw))
+    raw[recs[250][0] + 20] ^= 0x01  # a payload byte of a record after the calibration
+    p = tmp_path / "d.imuhip"
+    p.write_bytes(bytes(raw[:-7]))  # and cut off
+    assert main(["analyze", str(p), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    f = got["file"]
+    assert f["intact"] is False and f["bytes"] == len(raw) - 7
+    assert f["damaged"] == [{"offset": recs[250][0], "length": recs[250][1],
+                             "reason": "checksum mismatch"}]  # fmt: skip
+    assert f["tail_bytes_lost"] == recs[-1][1] - 7
+    assert f["duplicates"] == 1 and f["order_issues"][0]["sensor"] == "shin"
+    assert f["order_issues"][0]["problem"] == "duplicate" and f["order_issues"][0]["dropped"]
+    assert {k: v for k, v in got.items() if k != "file"}.keys() == doc.keys()

@@ -371,6 +371,33 @@ class ReadReport:
         """Records found with ``problem``."""
         return sum(o.problem is problem for o in self.order)
 
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON data (the ``file`` object of ``imuhip analyze --json``): byte
+        counts and offsets, times in seconds."""
+        return {
+            "bytes": self.file_size,
+            "records": self.records,
+            "intact": self.ok,
+            "damaged": [
+                {"offset": d.offset, "length": d.length, "reason": d.reason} for d in self.damaged
+            ],
+            "tail_bytes_lost": self.truncated_bytes,
+            "duplicates": self.count(OrderProblem.DUPLICATE),
+            "overlaps": self.count(OrderProblem.OVERLAP),
+            "out_of_order": self.count(OrderProblem.OUT_OF_ORDER),
+            "order_issues": [
+                {
+                    "offset": o.offset,
+                    "sensor": o.role,
+                    "t_first_s": o.t_first_s,
+                    "t_last_s": o.t_last_s,
+                    "problem": o.problem.value,
+                    "dropped": o.dropped,
+                }
+                for o in self.order
+            ],
+        }
+
     def messages(self) -> list[str]:
         """Human-readable warnings, empty for an intact file."""
         out = []
