@@ -182,3 +182,16 @@ def test_analyze_json_carries_the_files_report(tmp_path, mixed, capsys):
     assert f["duplicates"] == 1 and f["order_issues"][0]["sensor"] == "shin"
     assert f["order_issues"][0]["problem"] == "duplicate" and f["order_issues"][0]["dropped"]
     assert {k: v for k, v in got.items() if k != "file"}.keys() == doc.keys()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), 0.5])
+def test_a_record_whose_own_times_are_broken_is_reported_as_damaged(tmp_path, header, bad):
+    """Sample times inside one record must be finite and increasing (0.5 s goes backwards)."""
+    good = make_samples(100)
+    p = write_session(tmp_path / "a.imuhip", header, {"thigh": good})
+    forged = make_samples(10, t0=5.0)
+    forged.t[4] = bad
+    p.write_bytes(p.read_bytes() + records.encode(Kind.SAMPLES, _samples_payload(0, forged)))
+    s = read_session(p, warn=False)
+    assert len(s.samples["thigh"]) == 100 and not s.report.ok
+    assert "sample times are not finite and increasing" in s.report.damaged[0].reason

@@ -172,7 +172,7 @@ def _parse_samples(p: memoryview) -> tuple[int, ImuSamples]:
     acc = a[n : 4 * n].reshape(n, 3)
     gyr = a[4 * n : 7 * n].reshape(n, 3)
     mag = a[7 * n : 10 * n].reshape(n, 3) if flags & _HAS_MAG else None
-    if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+    if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
         raise ValueError("sample times are not finite and increasing")
     return index, ImuSamples(t, acc, gyr, mag)
 
@@ -202,8 +202,6 @@ def _parse_notifications(p: memoryview) -> tuple[int, Notifications]:
     np.cumsum(lengths, out=offsets[1:])
     if start + offsets[-1] != len(p):
         raise ValueError("notifications block length does not match its contents")
-    if not np.all(np.isfinite(t)):
-        raise ValueError("notification times are not finite")
     return index, Notifications(t, ch, offsets, bytes(p[start:]))
 
 
@@ -594,7 +592,12 @@ def scan_session(
                     idx, x = parse(rec.payload)
                     role = roles[idx]
                     if len(x.t):
-                        a, b = float(np.min(x.t)), float(np.max(x.t))
+                        if is_samples:  # strictly increasing (checked when parsed)
+                            a, b = float(x.t[0]), float(x.t[-1])
+                        else:  # receive times: checked here, min and max also give the span
+                            a, b = float(x.t.min()), float(x.t.max())
+                            if not (np.isfinite(a) and np.isfinite(b)):
+                                raise ValueError("notification times are not finite")
                         problem = order.data(role, rec.kind, a, b, rec.payload)
                         if problem is not None:
                             issues.append(OrderIssue(rec.offset, role, a, b, problem))
