@@ -45,7 +45,8 @@ def test_errors_are_reported_not_raised(tmp_path, capsys):
 
 def test_info_on_a_damaged_file_warns_and_shows_events(tmp_path, capsys, small_session):
     header, samples, _, events = small_session
-    samples = {"thigh": samples["thigh"], "shin": make_samples(100, seed=9)}
+    # 4 s of thigh data: its last one-second record comes after the events, and is the one cut
+    samples = {"thigh": make_samples(400), "shin": make_samples(100, seed=9)}
     header = header.__class__("left", "prone", (header.sensors[0], SensorInfo("shin")))
     path = write_session(tmp_path / "s.imuhip", header, samples, {}, events)
     path.write_bytes(path.read_bytes()[:-5])

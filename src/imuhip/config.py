@@ -13,6 +13,7 @@ from pathlib import Path
 
 from platformdirs import user_config_dir
 
+from imuhip.atomic import atomic_write
 from imuhip.errors import ImuhipError
 from imuhip.session import ROLES, SIDES
 
@@ -62,14 +63,13 @@ def save_pairing(pairing: Pairing, path: Path | None = None) -> Path:
     """Write the pairing atomically; returns the file written."""
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
     doc = {
         "version": 1,
         "side": pairing.side,
         "sensors": {r: asdict(s) for r, s in pairing.sensors.items()},
     }
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        f.write(json.dumps(doc, indent=2) + "\n")
     return path
 
 
@@ -133,8 +133,7 @@ def save_gyro_scale(address: str, scale: list[float], path: Path | None = None) 
     scales = load_gyro_scales(path)
     scales[address.upper()] = [float(v) for v in scale]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.partial")
     doc = {"version": 1, "sensors": {a: {"gyro_scale": s} for a, s in sorted(scales.items())}}
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        f.write(json.dumps(doc, indent=2) + "\n")
     return path

@@ -9,6 +9,12 @@ class SessionFileError(ImuhipError):
     """A session file cannot be opened or read (not a session file, unreadable header)."""
 
 
+class HeaderValueError(ImuhipError, ValueError):
+    """A session header field has the wrong type or an impossible value; the message names the
+    field and the value (raised while building a header, wrapped in :class:`SessionFileError`
+    when read from a file)."""
+
+
 class SessionFormatVersionError(SessionFileError):
     """The session file was written by an incompatible (newer) format version."""
 

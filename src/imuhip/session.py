@@ -9,12 +9,16 @@ monotonic clock for live recordings, the CSV's ``time_s`` for imports.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import Enum
 from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
 
+from imuhip.errors import HeaderValueError
 from imuhip.samples import ImuSamples
 
 Side = Literal["left", "right"]
@@ -35,6 +39,82 @@ EVENT_KINDS: dict[str, str] = {
     "resume": "recording resumed",
     "note": "free text (data: text)",
 }
+
+
+#: Sample rates a header may give, Hz (0 means unknown).
+MIN_RATE_HZ = 0.1
+MAX_RATE_HZ = 2000.0
+_MAX_TEXT = 1000  # characters in a header string
+_MAX_JSON_DEPTH = 6  # nesting of config and extra
+_MAX_JSON_ITEMS = 10_000  # list items or dict entries, in all, in one config or extra
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _text(where: str, name: str, value: Any, *, empty: bool = True) -> None:
+    if not isinstance(value, str) or len(value) > _MAX_TEXT or (not empty and not value):
+        need = "a non-empty string" if not empty else "a string"
+        raise HeaderValueError(f"{where}{name} must be {need} (at most {_MAX_TEXT} characters), "
+                               f"got {_show(value)}")  # fmt: skip
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+def check_rate_hz(where: str, value: Any) -> None:
+    """Raise :class:`HeaderValueError` unless ``value`` is a sample rate a header may give:
+    a finite number of Hz in [MIN_RATE_HZ, MAX_RATE_HZ], or 0 (unknown)."""
+    ok = _is_number(value) and math.isfinite(value)
+    if not ok or not (value == 0 or MIN_RATE_HZ <= value <= MAX_RATE_HZ):
+        raise HeaderValueError(
+            f"{where}rate_hz must be a number of Hz from {MIN_RATE_HZ:g} to {MAX_RATE_HZ:g} "
+            f"(or 0: unknown), got {_show(value)}"
+        )
+
+
+def _check_json(where: str, name: str, value: Any) -> None:
+    """``value`` must be plain JSON data: finite numbers, bounded strings, nesting and size;
+    a ``rate_hz`` entry at any depth must be a valid rate."""
+    budget = [_MAX_JSON_ITEMS]
+
+    def walk(v: Any, path: str, depth: int) -> None:
+        if depth > _MAX_JSON_DEPTH:
+            raise HeaderValueError(f"{where}{path} is nested too deeply")
+        if isinstance(v, str) and len(v) > _MAX_TEXT:
+            raise HeaderValueError(f"{where}{path} is longer than {_MAX_TEXT} characters")
+        if v is None or isinstance(v, bool | str):
+            return
+        if _is_number(v):
+            if not math.isfinite(v):
+                raise HeaderValueError(f"{where}{path} must be a finite number, got {_show(v)}")
+            return
+        if isinstance(v, list | tuple):
+            budget[0] -= len(v)
+            if budget[0] < 0:
+                raise HeaderValueError(f"{where}{name} holds too many entries")
+            for i, x in enumerate(v):
+                walk(x, f"{path}[{i}]", depth + 1)
+            return
+        if isinstance(v, dict):
+            budget[0] -= len(v)
+            if budget[0] < 0:
+                raise HeaderValueError(f"{where}{name} holds too many entries")
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise HeaderValueError(f"{where}{path} has a key that is not a string: {k!r}")
+                if k == "rate_hz":
+                    check_rate_hz(f"{where}{path}.", x)
+                walk(x, f"{path}.{k}", depth + 1)
+            return
+        raise HeaderValueError(f"{where}{path} must be JSON data, got {_show(v)}")
+
+    if not isinstance(value, dict):
+        raise HeaderValueError(f"{where}{name} must be an object (a dict), got {_show(value)}")
+    walk(value, name, 0)
 
 
 @dataclass(frozen=True)
@@ -60,8 +140,17 @@ class SensorInfo:
     config: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"sensor role must be one of {', '.join(ROLES)}, got {self.role!r}")
+        """Type- and range-check every field (:class:`HeaderValueError` naming it)."""
+        if not isinstance(self.role, str) or self.role not in ROLES:
+            raise HeaderValueError(
+                f"sensor role must be one of {', '.join(ROLES)}, got {_show(self.role)}"
+            )
+        where = f"sensor {self.role!r}: "
+        _text(where, "profile", self.profile, empty=False)
+        for name in ("address", "name", "firmware"):
+            _text(where, name, getattr(self, name))
+        check_rate_hz(where, self.rate_hz)
+        _check_json(where, "config", self.config)
 
 
 @dataclass(frozen=True)
@@ -87,11 +176,33 @@ class SessionHeader:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.side not in SIDES:
-            raise ValueError(f"side must be 'left' or 'right', got {self.side!r}")
+        """Type- and range-check every field (:class:`HeaderValueError` naming it)."""
+        if not isinstance(self.side, str) or self.side not in SIDES:
+            raise HeaderValueError(f"side must be 'left' or 'right', got {_show(self.side)}")
+        _text("", "exercise", self.exercise)
+        if not isinstance(self.sensors, tuple | list) or not all(
+            isinstance(s, SensorInfo) for s in self.sensors
+        ):
+            raise HeaderValueError(f"sensors must be a list of sensors, got {_show(self.sensors)}")
         roles = [s.role for s in self.sensors]
         if len(set(roles)) != len(roles):
-            raise ValueError(f"each sensor role may appear once, got {roles}")
+            raise HeaderValueError(f"each sensor role may appear once, got {roles}")
+        _text("", "created_utc", self.created_utc)
+        if self.created_utc:
+            try:
+                datetime.fromisoformat(self.created_utc)
+            except ValueError:
+                raise HeaderValueError(
+                    f"created_utc must be an ISO-8601 time, got {_show(self.created_utc)}"
+                ) from None
+        _text("", "imuhip_version", self.imuhip_version)
+        _text("", "time_base", self.time_base)
+        _check_json("", "extra", self.extra)
+        origin = self.extra.get("time_origin_monotonic_s")
+        if origin is not None and not _is_number(origin):
+            raise HeaderValueError(
+                f"extra.time_origin_monotonic_s must be a number, got {_show(origin)}"
+            )
 
     @property
     def roles(self) -> tuple[str, ...]:
@@ -186,6 +297,52 @@ class DamagedRegion:
     reason: str
 
 
+class OrderProblem(Enum):
+    """How a record broke its sensor's time order (the format promises per-sensor order)."""
+
+    #: byte-identical to a record already read: dropped, the first one kept
+    DUPLICATE = "duplicate"
+    #: covers times of its sensor already read from another record: dropped, the first kept
+    OVERLAP = "overlap"
+    #: earlier than records before it but overlapping none: put back in time order
+    OUT_OF_ORDER = "out_of_order"
+
+
+@dataclass(frozen=True)
+class OrderIssue:
+    """A record found out of its sensor's time order.
+
+    Attributes:
+        offset: byte offset of the record in the file.
+        role: its sensor's role; ``None`` for an event record.
+        t_first_s: time of its first item, seconds (session time base).
+        t_last_s: time of its last item, seconds.
+        problem: what was wrong, and so what the reader did with it.
+    """
+
+    offset: int
+    role: str | None
+    t_first_s: float
+    t_last_s: float
+    problem: OrderProblem
+
+    @property
+    def dropped(self) -> bool:
+        return self.problem is not OrderProblem.OUT_OF_ORDER
+
+    def message(self) -> str:
+        what = "an event record" if self.role is None else f"a {self.role} record"
+        span = f"{self.t_first_s:.3f}-{self.t_last_s:.3f} s"
+        if self.problem is OrderProblem.DUPLICATE:
+            return f"dropped {what} at offset {self.offset} ({span}): a duplicate of one before it"
+        if self.problem is OrderProblem.OVERLAP:
+            return (
+                f"dropped {what} at offset {self.offset} ({span}): it overlaps data of that "
+                "sensor already read (the first was kept)"
+            )
+        return f"{what} at offset {self.offset} ({span}) was out of time order; put back in order"
+
+
 @dataclass(frozen=True)
 class ReadReport:
     """What reading a session file found besides the data.
@@ -196,16 +353,50 @@ class ReadReport:
         damaged: regions in the middle skipped because a checksum or structure check failed.
         truncated_bytes: bytes at the end that do not form a complete record (the writer was
             stopped mid-write); everything before them was read.
+        order: records out of their sensor's time order: duplicates and overlaps (dropped)
+            and records put back in order.
     """
 
     file_size: int
     records: int
     damaged: tuple[DamagedRegion, ...] = ()
     truncated_bytes: int = 0
+    order: tuple[OrderIssue, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.damaged and self.truncated_bytes == 0
+        return not self.damaged and self.truncated_bytes == 0 and not self.order
+
+    def count(self, problem: OrderProblem) -> int:
+        """Records found with ``problem``."""
+        return sum(o.problem is problem for o in self.order)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON data (the ``file`` object of ``imuhip analyze --json``): byte
+        counts and offsets, times in seconds."""
+        return {
+            "bytes": self.file_size,
+            "records": self.records,
+            "intact": self.ok,
+            "damaged": [
+                {"offset": d.offset, "length": d.length, "reason": d.reason} for d in self.damaged
+            ],
+            "tail_bytes_lost": self.truncated_bytes,
+            "duplicates": self.count(OrderProblem.DUPLICATE),
+            "overlaps": self.count(OrderProblem.OVERLAP),
+            "out_of_order": self.count(OrderProblem.OUT_OF_ORDER),
+            "order_issues": [
+                {
+                    "offset": o.offset,
+                    "sensor": o.role,
+                    "t_first_s": o.t_first_s,
+                    "t_last_s": o.t_last_s,
+                    "problem": o.problem.value,
+                    "dropped": o.dropped,
+                }
+                for o in self.order
+            ],
+        }
 
     def messages(self) -> list[str]:
         """Human-readable warnings, empty for an intact file."""
@@ -220,6 +411,7 @@ class ReadReport:
                 f"file ends in an incomplete record: the last {self.truncated_bytes} bytes "
                 "were lost (recording was cut off); everything before them was read"
             )
+        out += [o.message() for o in self.order]
         return out
 
 

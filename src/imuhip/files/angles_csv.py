@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imuhip.atomic import atomic_write
 from imuhip.pipeline import SessionAnalysis
 
 
@@ -24,28 +25,21 @@ def write_angles_csv(path: str | os.PathLike[str], result: SessionAnalysis) -> P
     """
     path = Path(path)
     g = result.grid
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(
-                "time_s,hip_rotation_deg,knee_flexion_deg,hip_flexion_deg,heading_offset_deg,"
-                "valid\n"
-            )
-            none = np.full(len(g.t), np.nan)
-            knee = none if result.knee_flexion_deg is None else result.knee_flexion_deg
-            flex = none if result.hip_flexion_deg is None else result.hip_flexion_deg
-            for t, a, k, fl, h, v in zip(
-                g.t.tolist(),
-                result.hip_rotation_deg.tolist(),
-                knee.tolist(),
-                flex.tolist(),
-                result.heading_offset_deg.tolist(),
-                g.valid.tolist(),
-                strict=True,
-            ):
-                f.write(f"{t!r},{_num(a)},{_num(k)},{_num(fl)},{_num(h)},{int(v)}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", newline="\n") as f:
+        f.write(
+            "time_s,hip_rotation_deg,knee_flexion_deg,hip_flexion_deg,heading_offset_deg,valid\n"
+        )
+        none = np.full(len(g.t), np.nan)
+        knee = none if result.knee_flexion_deg is None else result.knee_flexion_deg
+        flex = none if result.hip_flexion_deg is None else result.hip_flexion_deg
+        for t, a, k, fl, h, v in zip(
+            g.t.tolist(),
+            result.hip_rotation_deg.tolist(),
+            knee.tolist(),
+            flex.tolist(),
+            result.heading_offset_deg.tolist(),
+            g.valid.tolist(),
+            strict=True,
+        ):
+            f.write(f"{t!r},{_num(a)},{_num(k)},{_num(fl)},{_num(h)},{int(v)}\n")
     return path

@@ -10,7 +10,7 @@ from imuhip.errors import CsvImportError
 from imuhip.files.csv_samples import read_imu_csv, write_imu_csv
 from imuhip.files.session_file import write_session
 from imuhip.samples import ImuSamples
-from imuhip.session import SensorInfo, SessionHeader
+from imuhip.session import MAX_RATE_HZ, MIN_RATE_HZ, SensorInfo, SessionHeader
 from imuhip.sinks.progress import track
 
 
@@ -59,6 +59,13 @@ def import_csv(
             f"the files' time ranges do not overlap ({listing}); time_s must be one clock "
             "shared by all files"
         )
+    for role, c in loaded.items():
+        if not MIN_RATE_HZ <= c.rate_hz <= MAX_RATE_HZ:
+            raise CsvImportError(
+                f"{csv_by_role[role]}: time_s steps by {1 / c.rate_hz:.3g} s (median), "
+                f"{c.rate_hz:.3g} samples per second; imuhip takes {MIN_RATE_HZ:g} to "
+                f"{MAX_RATE_HZ:g} Hz: is time_s in seconds?"
+            )
     sensors = tuple(
         SensorInfo(role=r, profile="samples", rate_hz=round(c.rate_hz, 3))
         for r, c in loaded.items()

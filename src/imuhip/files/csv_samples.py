@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from imuhip.atomic import atomic_write
 from imuhip.errors import CsvImportError
 from imuhip.samples import ImuSamples
 
@@ -103,15 +104,9 @@ def write_imu_csv(path: str | os.PathLike[str], samples: ImuSamples) -> Path:
         cols += MAG_COLUMNS
         arrays.append(samples.mag)
     table = np.hstack(arrays).tolist()
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(",".join(cols) + "\n")
-            f.writelines(",".join(map(repr, row)) + "\n" for row in table)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", newline="\n") as f:
+        f.write(",".join(cols) + "\n")
+        f.writelines(",".join(map(repr, row)) + "\n" for row in table)
     return path
 
 

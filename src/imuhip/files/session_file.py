@@ -12,6 +12,7 @@ cut off at any byte and files with damaged records in the middle, and reports bo
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import struct
@@ -26,14 +27,18 @@ from typing import IO, Any
 import numpy as np
 
 from imuhip import __version__
-from imuhip.errors import SessionFileError, SessionFormatVersionError
+from imuhip.atomic import atomic_write
+from imuhip.errors import HeaderValueError, SessionFileError, SessionFormatVersionError
 from imuhip.files import records
 from imuhip.files.records import Kind
 from imuhip.samples import ImuSamples
 from imuhip.session import (
+    ROLES,
     DamagedRegion,
     Event,
     Notifications,
+    OrderIssue,
+    OrderProblem,
     ReadReport,
     SensorInfo,
     Session,
@@ -46,6 +51,44 @@ SUFFIX = ".imuhip"
 
 _BLOCK = struct.Struct("<BBI")  # sensor index, flags / reserved, count
 _HAS_MAG = 0x01
+
+#: Longest stretch of one sensor's time (seconds) that one data record covers: a damaged record
+#: costs at most about this much of one sensor.
+MAX_RECORD_S = 1.0
+
+
+def block_bounds(
+    t: np.ndarray,
+    max_n: int,
+    max_s: float = MAX_RECORD_S,
+    *,
+    from_previous: bool = False,
+    before: float | None = None,
+) -> list[tuple[int, int]]:
+    """Split one sensor's times into records: ``[(a, b), ...]`` index ranges of at most
+    ``max_n`` items whose times (seconds, non-decreasing) span less than ``max_s``.
+
+    ``from_previous``: the span starts at the item before the range (notifications: each one
+    carries the samples measured since the one before); ``before`` is the time of the item
+    before ``t[0]``, if any. Every range holds at least one item, so times that jump further
+    than ``max_s`` still make progress.
+    """
+    t = np.asarray(t, np.float64)
+    n = len(t)
+    out: list[tuple[int, int]] = []
+    a = 0
+    while a < n:
+        if not from_previous:
+            start = t[a]
+        elif a > 0:
+            start = t[a - 1]
+        else:
+            start = t[0] if before is None else min(before, t[0])
+        cut = int(np.searchsorted(t, start + max_s, side="left"))
+        b = max(a + 1, min(a + max_n, n, cut))
+        out.append((a, b))
+        a = b
+    return out
 
 
 class SessionFileWarning(UserWarning):
@@ -60,29 +103,56 @@ def _header_payload(header: SessionHeader) -> bytes:
     return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
 
 
+_SENSOR_FIELDS = ("role", "profile", "address", "name", "firmware", "rate_hz", "config")
+
+
 def _parse_header(payload: memoryview) -> SessionHeader:
+    """The header record's JSON as a :class:`SessionHeader`, every field type- and
+    range-checked (:class:`SessionFileError` naming the field and the value otherwise)."""
     try:
         doc = json.loads(bytes(payload))
-        if doc.get("format") != FORMAT_NAME:
-            raise SessionFileError("the first record is not an imuhip session header")
-        version = int(doc["format_version"])
-        if version > FORMAT_VERSION:
-            raise SessionFormatVersionError(
-                f"session format version {version} is newer than this imuhip supports "
-                f"({FORMAT_VERSION}); upgrade imuhip to read it"
+    except (ValueError, RecursionError) as exc:
+        raise SessionFileError(f"the session header is not readable JSON: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT_NAME:
+        raise SessionFileError("the first record is not an imuhip session header")
+    version = doc.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SessionFileError(
+            f"the session header is invalid: format_version must be a whole number from 1, "
+            f"got {version!r}"[:200]
+        )
+    if version > FORMAT_VERSION:
+        raise SessionFormatVersionError(
+            f"session format version {version} is newer than this imuhip supports "
+            f"({FORMAT_VERSION}); upgrade imuhip to read it"
+        )
+    try:
+        for key in ("side", "exercise", "sensors", "created_utc", "imuhip_version"):
+            if key not in doc:
+                raise HeaderValueError(f"{key} is missing")
+        raw = doc["sensors"]
+        if not isinstance(raw, list) or not 1 <= len(raw) <= len(ROLES):
+            raise HeaderValueError(
+                f"sensors must be a list of 1 to {len(ROLES)} sensors, got {str(raw)[:60]!r}"
             )
-        sensors = tuple(SensorInfo(**s) for s in doc["sensors"])
-        fields = {k: doc[k] for k in ("side", "exercise", "created_utc", "imuhip_version")}
+        sensors = []
+        for i, s in enumerate(raw):
+            if not isinstance(s, dict):
+                raise HeaderValueError(f"sensors[{i}] must be an object, got {str(s)[:60]!r}")
+            if "role" not in s:
+                raise HeaderValueError(f"sensors[{i}]: role is missing")
+            sensors.append(SensorInfo(**{k: s[k] for k in _SENSOR_FIELDS if k in s}))
         return SessionHeader(
-            sensors=sensors,
+            side=doc["side"],
+            exercise=doc["exercise"],
+            sensors=tuple(sensors),
+            created_utc=doc["created_utc"],
+            imuhip_version=doc["imuhip_version"],
             time_base=doc.get("time_base", ""),
             extra=doc.get("extra", {}),
-            **fields,
         )
-    except SessionFileError:
-        raise
-    except (ValueError, KeyError, TypeError) as exc:
-        raise SessionFileError(f"the session header is unreadable: {exc}") from exc
+    except HeaderValueError as exc:
+        raise SessionFileError(f"the session header is invalid: {exc}") from None
 
 
 def _samples_payload(index: int, s: ImuSamples) -> bytes:
@@ -102,6 +172,8 @@ def _parse_samples(p: memoryview) -> tuple[int, ImuSamples]:
     acc = a[n : 4 * n].reshape(n, 3)
     gyr = a[4 * n : 7 * n].reshape(n, 3)
     mag = a[7 * n : 10 * n].reshape(n, 3) if flags & _HAS_MAG else None
+    if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
+        raise ValueError("sample times are not finite and increasing")
     return index, ImuSamples(t, acc, gyr, mag)
 
 
@@ -139,7 +211,14 @@ def _event_payload(e: Event) -> bytes:
 
 def _parse_event(p: memoryview) -> Event:
     doc = json.loads(bytes(p))
-    return Event(float(doc["t"]), str(doc["kind"]), doc.get("sensor"), dict(doc.get("data", {})))
+    t, kind, sensor, data = doc["t"], doc["kind"], doc.get("sensor"), doc.get("data", {})
+    if not isinstance(t, int | float) or isinstance(t, bool) or not np.isfinite(t):
+        raise ValueError(f"event time is not a finite number: {str(t)[:40]!r}")
+    if not isinstance(kind, str) or not (sensor is None or isinstance(sensor, str)):
+        raise ValueError("event kind and sensor must be strings")
+    if not isinstance(data, dict):
+        raise ValueError("event data must be an object")
+    return Event(float(t), kind, sensor, data)
 
 
 # --------------------------------------------------------------------------- writer
@@ -155,7 +234,11 @@ class SessionWriter:
         durable: ``fsync`` after each flush (live recording); off for batch writers, which
             ``fsync`` once on close.
         max_block: samples or notifications per block at most.
+        max_block_s: one block covers less than this many seconds of its sensor's time
+            (sample or receive times), so a damaged block loses at most that much.
         clock: monotonic clock used for the flush interval.
+        file: write into this open binary file instead of creating ``path`` (left open on
+            :meth:`close`; batch writers pass a safely created temporary file).
 
     Use as a context manager; call :meth:`poll` periodically in live loops so a stalled stream
     still gets flushed.
@@ -170,7 +253,9 @@ class SessionWriter:
         durable: bool = True,
         overwrite: bool = False,
         max_block: int = 512,
+        max_block_s: float = MAX_RECORD_S,
         clock: Callable[[], float] = time.monotonic,
+        file: IO[bytes] | None = None,
     ) -> None:
         if not header.sensors:
             raise ValueError("a session needs at least one sensor")
@@ -184,16 +269,23 @@ class SessionWriter:
             )
         self.header = header
         self.path = Path(path)
-        self._f: IO[bytes] = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
+        self._owns_file = file is None
+        self._closed = False
+        if file is None:
+            file = open(self.path, "wb" if overwrite else "xb")  # noqa: SIM115
+        self._f: IO[bytes] = file
         self._durable = durable
         self._interval = flush_interval_s
         self._max_block = max_block
+        self._max_block_s = max_block_s
         self._clock = clock
         self._samples: dict[int, list[ImuSamples]] = {}
         self._notes: dict[int, tuple[list[float], bytearray, list[bytes]]] = {}
         self._pending = 0
         self._last_flush = clock()
         self._last_t: dict[int, float] = {}
+        self._last_note_t: dict[int, float] = {}  # last notification time buffered, per sensor
+        self._note_anchor: dict[int, float] = {}  # where the buffered block's coverage starts
         self._f.write(records.MAGIC + records.encode(Kind.HEADER, _header_payload(header)))
         self._sync()
 
@@ -221,8 +313,16 @@ class SessionWriter:
         idx = self.header.index(role)
         if len(data) > 0xFFFF:
             raise ValueError("a BLE notification cannot be longer than 65535 bytes")
-        buf = self._notes.setdefault(idx, ([], bytearray(), []))
-        buf[0].append(float(t_host))
+        t_host = float(t_host)
+        buf = self._notes.get(idx)
+        if buf and buf[0] and t_host - self._note_anchor[idx] >= self._max_block_s:
+            self._write_notes(idx)  # this block holds its second; start the next one
+            buf = None
+        if not buf:
+            buf = self._notes[idx] = ([], bytearray(), [])
+            self._note_anchor[idx] = self._last_note_t.get(idx, t_host)
+        self._last_note_t[idx] = t_host
+        buf[0].append(t_host)
         buf[1].append(channel)
         buf[2].append(bytes(data))
         self._pending += 1
@@ -232,10 +332,16 @@ class SessionWriter:
 
     def add_notifications(self, role: str, notes: Notifications) -> None:
         """Append many notifications of ``role`` at once (e.g. from a simulator)."""
-        for a in range(0, len(notes), self._max_block):
-            b = min(a + self._max_block, len(notes))
-            idx = self.header.index(role)
-            self._write_notes(idx)
+        idx = self.header.index(role)
+        self._write_notes(idx)
+        if not len(notes):
+            return
+        before = self._last_note_t.get(idx)
+        self._last_note_t[idx] = float(notes.t[-1])
+        bounds = block_bounds(
+            notes.t, self._max_block, self._max_block_s, from_previous=True, before=before
+        )
+        for a, b in bounds:
             part = _slice_notes(notes, a, b)
             self._notes[idx] = (part.t.tolist(), bytearray(part.channel.tobytes()), part.payloads())
             self._write_notes(idx)
@@ -258,12 +364,14 @@ class SessionWriter:
         self._sync()
 
     def close(self) -> None:
-        if self._f.closed:
+        if self._closed or self._f.closed:
             return
         self._flush_buffers()
         self._f.flush()
-        os.fsync(self._f.fileno())
-        self._f.close()
+        self._closed = True
+        if self._owns_file:
+            os.fsync(self._f.fileno())
+            self._f.close()
 
     def __enter__(self) -> SessionWriter:
         return self
@@ -273,7 +381,7 @@ class SessionWriter:
 
     @property
     def closed(self) -> bool:
-        return self._f.closed
+        return self._closed or self._f.closed
 
     # -- internals
     def _maybe_flush(self) -> None:
@@ -295,14 +403,18 @@ class SessionWriter:
         self._pending = 0
 
     def _write_samples(self, idx: int, s: ImuSamples) -> None:
-        for a in range(0, len(s), self._max_block):
-            blk = s.slice(a, a + self._max_block)
+        for a, b in block_bounds(s.t, self._max_block, self._max_block_s):
+            blk = s.slice(a, b)
             self._f.write(records.encode(Kind.SAMPLES, _samples_payload(idx, blk)))
 
     def _write_notes(self, idx: int) -> None:
         t, ch, data = self._notes.pop(idx, ((), b"", ()))
-        if t:
-            payload = _notifications_payload(idx, t, bytes(ch), data)
+        if not t:
+            return
+        chb = bytes(ch)
+        bounds = block_bounds(np.asarray(t), self._max_block, self._max_block_s, from_previous=True)
+        for a, b in bounds:
+            payload = _notifications_payload(idx, t[a:b], chb[a:b], data[a:b])
             self._f.write(records.encode(Kind.NOTIFICATIONS, payload))
 
     def _sync(self) -> None:
@@ -323,41 +435,38 @@ def write_session(
 ) -> Path:
     """Write a whole session at once, atomically: the file appears complete or not at all.
 
-    Data and events are interleaved in time order (blocks of about one second).
+    Data and events are interleaved in time order, in blocks of at most 256 samples or
+    notifications that cover less than :data:`MAX_RECORD_S` of their sensor's time.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; choose another name or allow overwriting")
     chunks: list[tuple[float, int, Any]] = []
     for role, s in (samples or {}).items():
         header.index(role)
-        for a in range(0, len(s), 256):
-            blk = s.slice(a, a + 256)
+        for a, b in block_bounds(s.t, 256):
+            blk = s.slice(a, b)
             chunks.append((float(blk.t[0]), 0, (role, blk)))
     for role, n in (notifications or {}).items():
         header.index(role)
-        for a in range(0, len(n), 256):
-            b = min(a + 256, len(n))
+        for a, b in block_bounds(n.t, 256, from_previous=True):
             chunks.append((float(n.t[a]), 1, (role, n, a, b)))
     for e in events:
         chunks.append((e.t, 2, e))
     chunks.sort(key=lambda c: (c[0], c[1]))
-    try:
-        with SessionWriter(tmp, header, durable=False, overwrite=True, max_block=256) as w:
-            for _, what, item in chunks:
-                if what == 0:
-                    w.add_samples(*item)
-                    w.flush()  # keep blocks of different sensors in time order
-                elif what == 1:
-                    role, n, a, b = item
-                    w.add_notifications(role, _slice_notes(n, a, b))
-                else:
-                    w.add_event(item)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with (
+        atomic_write(path, "wb", overwrite=overwrite) as f,
+        SessionWriter(path, header, durable=False, max_block=256, file=f) as w,
+    ):
+        for _, what, item in chunks:
+            if what == 0:
+                w.add_samples(*item)
+                w.flush()  # keep blocks of different sensors in time order
+            elif what == 1:
+                role, n, a, b = item
+                w.add_notifications(role, _slice_notes(n, a, b))
+            else:
+                w.add_event(item)
     return path
 
 
@@ -369,6 +478,57 @@ def _slice_notes(n: Notifications, a: int, b: int) -> Notifications:
 
 
 # --------------------------------------------------------------------------- reader
+
+
+class _TimeOrder:
+    """Checks records against their sensor's time order as a file is read.
+
+    Keeps, per sensor and record kind, the time spans of the records accepted so far (sorted,
+    non-overlapping). A record after all of them is in order. One that covers times already
+    read is a duplicate (byte-identical to the record with the same span) or an overlap; both
+    are dropped, so the first copy is kept. One that falls in a hole between spans read is out
+    of order and accepted (the reader puts it back in order). Samples are strictly increasing
+    across records; notifications may share a receive time with the record before.
+    """
+
+    def __init__(self) -> None:
+        self._starts: dict[tuple[str, int], list[float]] = {}
+        self._ends: dict[tuple[str, int], list[float]] = {}
+        self._payloads: dict[tuple[str, int], list[memoryview]] = {}
+        self._events: dict[float, list[memoryview]] = {}
+
+    def data(self, role: str, kind: int, a: float, b: float, payload: memoryview):
+        """Classify a data record spanning ``a``..``b`` seconds; ``None`` when in order."""
+        key = (role, kind)
+        starts = self._starts.setdefault(key, [])
+        ends = self._ends.setdefault(key, [])
+        payloads = self._payloads.setdefault(key, [])
+        touching = kind == Kind.NOTIFICATIONS  # a shared receive time is no overlap
+        if not starts or a > ends[-1]:
+            starts.append(a), ends.append(b), payloads.append(payload)
+            return None
+        j = bisect.bisect_left(starts, a)
+        while j < len(starts) and starts[j] == a:
+            if ends[j] == b and payloads[j] == payload:
+                return OrderProblem.DUPLICATE
+            j += 1
+        if touching and a == ends[-1] and a >= starts[-1]:
+            starts.append(a), ends.append(b), payloads.append(payload)
+            return None
+        # the span read with the latest start at or before b has the latest end of those
+        i = (bisect.bisect_left if touching else bisect.bisect_right)(starts, b)
+        if i > 0 and (ends[i - 1] > a or (not touching and ends[i - 1] == a)):
+            return OrderProblem.OVERLAP
+        starts.insert(i, a), ends.insert(i, b), payloads.insert(i, payload)
+        return OrderProblem.OUT_OF_ORDER
+
+    def event(self, t: float, payload: memoryview) -> OrderProblem | None:
+        """``DUPLICATE`` for an event record byte-identical to one read before."""
+        seen = self._events.setdefault(t, [])
+        if payload in seen:
+            return OrderProblem.DUPLICATE
+        seen.append(payload)
+        return None
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -393,12 +553,16 @@ def _read_bytes(path: Path) -> bytes:
 
 def scan_session(
     path: str | os.PathLike[str],
+    order_issues: list[OrderIssue] | None = None,
 ) -> tuple[SessionHeader, Iterator[tuple[str, Any]], list[records.Gap]]:
     """Open a session file for streaming.
 
     Returns ``(header, items, gaps)``: ``items`` yields ``("samples", (role, ImuSamples))``,
     ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order; ``gaps``
-    fills with the unreadable regions as iteration proceeds.
+    fills with the unreadable regions as iteration proceeds. Records that break their sensor's
+    time order are appended to ``order_issues`` (when given) as iteration proceeds; duplicates
+    and overlaps are not yielded, out-of-order records are (in file order: a consumer that
+    needs time order sorts them in, as :func:`read_session` does).
     """
     path = Path(path)
     data = _read_bytes(path)
@@ -413,6 +577,8 @@ def scan_session(
     header = _parse_header(first.payload)
     roles = header.roles
     gaps: list[records.Gap] = []
+    issues = order_issues if order_issues is not None else []
+    order = _TimeOrder()
 
     def items() -> Iterator[tuple[str, Any]]:
         for rec in it:
@@ -420,14 +586,31 @@ def scan_session(
                 gaps.append(rec)
                 continue
             try:
-                if rec.kind == Kind.SAMPLES:
-                    idx, s = _parse_samples(rec.payload)
-                    yield "samples", (roles[idx], s)
-                elif rec.kind == Kind.NOTIFICATIONS:
-                    idx, n = _parse_notifications(rec.payload)
-                    yield "notifications", (roles[idx], n)
+                if rec.kind in (Kind.SAMPLES, Kind.NOTIFICATIONS):
+                    is_samples = rec.kind == Kind.SAMPLES
+                    parse = _parse_samples if is_samples else _parse_notifications
+                    idx, x = parse(rec.payload)
+                    role = roles[idx]
+                    if len(x.t):
+                        if is_samples:  # strictly increasing (checked when parsed)
+                            a, b = float(x.t[0]), float(x.t[-1])
+                        else:  # receive times: checked here, min and max also give the span
+                            a, b = float(x.t.min()), float(x.t.max())
+                            if not (np.isfinite(a) and np.isfinite(b)):
+                                raise ValueError("notification times are not finite")
+                        problem = order.data(role, rec.kind, a, b, rec.payload)
+                        if problem is not None:
+                            issues.append(OrderIssue(rec.offset, role, a, b, problem))
+                            if problem is not OrderProblem.OUT_OF_ORDER:
+                                continue
+                    yield ("samples" if is_samples else "notifications"), (role, x)
                 elif rec.kind == Kind.EVENT:
-                    yield "event", _parse_event(rec.payload)
+                    e = _parse_event(rec.payload)
+                    if order.event(e.t, rec.payload) is not None:
+                        dup = OrderIssue(rec.offset, None, e.t, e.t, OrderProblem.DUPLICATE)
+                        issues.append(dup)
+                        continue
+                    yield "event", e
                 # other kinds: written by a newer imuhip; skipped on purpose
             except (ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
                 size = records.HEAD_SIZE + len(rec.payload) + records.CRC_SIZE
@@ -445,7 +628,8 @@ def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
     files or whose header is unreadable.
     """
     path = Path(path)
-    header, items, gaps = scan_session(path)
+    issues: list[OrderIssue] = []
+    header, items, gaps = scan_session(path, issues)
     sample_parts: dict[str, list[ImuSamples]] = {r: [] for r in header.roles}
     note_parts: dict[str, list[Notifications]] = {r: [] for r in header.roles}
     events: list[Event] = []
@@ -458,12 +642,16 @@ def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
             note_parts[item[0]].append(item[1])
         else:
             events.append(item)
+    for o in issues:  # records that came early go back into their place
+        if o.problem is OrderProblem.OUT_OF_ORDER and o.role is not None:
+            for parts in (sample_parts[o.role], note_parts[o.role]):
+                parts.sort(key=lambda x: float(x.t.min()) if len(x.t) else -np.inf)
     samples = {r: ImuSamples.concatenate(p) for r, p in sample_parts.items() if p}
     notes = {r: Notifications.concatenate(p) for r, p in note_parts.items() if p}
     events.sort(key=lambda e: e.t)
     damaged = tuple(DamagedRegion(g.offset, g.length, g.reason) for g in gaps if not g.at_end)
     tail = sum(g.length for g in gaps if g.at_end)
-    report = ReadReport(path.stat().st_size, n_records, damaged, tail)
+    report = ReadReport(path.stat().st_size, n_records, damaged, tail, tuple(issues))
     if warn:
         for msg in report.messages():
             warnings.warn(f"{path.name}: {msg}", SessionFileWarning, stacklevel=2)

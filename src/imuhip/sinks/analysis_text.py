@@ -13,7 +13,8 @@ SCHEMA = "imuhip.analysis/1"
 
 def analysis_document(session: Session, result: SessionAnalysis) -> dict:
     """The ``imuhip.analysis/1`` JSON object (times in seconds on the session's time base,
-    angles in degrees)."""
+    angles in degrees); ``file`` is what reading the file found
+    (:meth:`imuhip.session.ReadReport.as_dict`: damage, lost tail, records out of order)."""
     t0, t1 = session.time_range()
     ex = result.exercise
     drops = {
@@ -33,6 +34,7 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
         "summary": ex.summary(),
         "sensor_health": drops,
         "warnings": list(result.warnings),
+        "file": session.report.as_dict(),
     }
 
 

@@ -2,8 +2,11 @@
 
 Each session file is analysed with the same pipeline as ``imuhip analyze`` (so the figures agree
 with it); a file that cannot be read or analysed gets a row saying why instead of stopping the
-scan. Results are cached by file (path, size, modification time) and by the imuhip code that
-produced them, so a second look at a folder is instant; uncached files are analysed in parallel.
+scan. Results are cached by file (its path and a hash of its bytes, so a damaged or replaced
+file is analysed again even when its size and time are unchanged) and by the imuhip code that
+produced them, so a second look at a folder is quick; uncached files are analysed in parallel.
+Cache entries are checked on load: one that does not have the shape and types of a row is
+ignored and its file analysed again.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import csv
 import hashlib
 import json
+import math
 import os
 import sys
 import warnings
@@ -22,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from imuhip import __version__
+from imuhip.atomic import atomic_write
 
 SUFFIX = ".imuhip"
 CACHE_SCHEMA = "imuhip.history-cache/1"
@@ -65,6 +70,37 @@ class HistoryRow:
     @property
     def ok(self) -> bool:
         return not self.error
+
+    @staticmethod
+    def from_dict(d: object) -> HistoryRow:
+        """A row from its :func:`dataclasses.asdict` form, every field type-checked
+        (:class:`ValueError` naming the first wrong one): strings, a bool, whole counts and
+        finite figures (or None)."""
+        if not isinstance(d, dict) or set(d) != set(CSV_FIELDS):
+            raise ValueError("not a history row: wrong fields")
+        for k, v in d.items():
+            if k in _INT_FIELDS:
+                ok = v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+            elif k in _FLOAT_FIELDS:
+                ok = v is None or (
+                    isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                )
+            elif k == "simulated":
+                ok = isinstance(v, bool)
+            else:
+                ok = isinstance(v, str) and len(v) <= 10_000
+            if not ok:
+                raise ValueError(f"history row field {k} has a wrong value: {str(v)[:40]!r}")
+        if d["side"] not in ("", "left", "right"):
+            raise ValueError(f"history row side must be left or right, got {d['side'][:40]!r}")
+        if d["date"] or not d["error"]:  # an analysed row has a date, aware ISO-8601
+            try:
+                aware = datetime.fromisoformat(d["date"]).tzinfo is not None
+            except ValueError:
+                aware = False
+            if not aware:
+                raise ValueError(f"history row date is not an ISO-8601 time: {d['date'][:40]!r}")
+        return HistoryRow(**d)
 
 
 CSV_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(HistoryRow))
@@ -126,8 +162,12 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> Histo
     }
     note = ""
     if not session.report.ok:
-        lost = session.report.truncated_bytes + sum(d.length for d in session.report.damaged)
-        note = f"damaged file: {lost} bytes unreadable"
+        r = session.report
+        lost = r.truncated_bytes + sum(d.length for d in r.damaged)
+        parts = [f"{lost} bytes unreadable"] if lost else []
+        if r.order:
+            parts.append(f"{len(r.order)} records out of time order")
+        note = "damaged file: " + ", ".join(parts)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -177,9 +217,12 @@ def default_cache_path() -> Path:
     return Path(user_cache_dir("imuhip")) / "history.json"
 
 
-def _file_key(path: Path) -> str:
-    st = path.stat()
-    return f"{st.st_size}:{st.st_mtime_ns}"
+def file_key(path: Path) -> str:
+    """What a cached result is valid for: the file's size and a BLAKE2b hash of its bytes
+    (read in a stream; bit rot changes neither size nor modification time, but this)."""
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=20)).hexdigest()
+    return f"{path.stat().st_size}:blake2b:{digest}"
 
 
 class _Cache:
@@ -189,6 +232,7 @@ class _Cache:
         self.path = path
         self.code = _code_fingerprint()
         self.entries: dict[str, dict] = {}
+        self.keys: dict[Path, str] = {}  # file keys computed in this scan
         self.dirty = False
         if path is None:
             return
@@ -205,19 +249,24 @@ class _Cache:
             self.entries = doc["entries"]
 
     def get(self, path: Path, name: str) -> HistoryRow | None:
-        e = self.entries.get(str(path.resolve()))
+        """The cached row of ``path`` if its entry is well-formed and for these bytes."""
+        if self.path is None:
+            return None
         try:
-            if e is None or e.get("key") != _file_key(path):
+            key = self.keys[path] = file_key(path)
+            e = self.entries.get(str(path.resolve()))
+            if not isinstance(e, dict) or e.get("key") != key or not isinstance(e.get("row"), dict):
                 return None
-            return HistoryRow(**{**e["row"], "file": name})
-        except (OSError, TypeError, KeyError):
+            return HistoryRow.from_dict({**e["row"], "file": name})
+        except (OSError, ValueError):
             return None
 
     def put(self, path: Path, row: HistoryRow) -> None:
         if self.path is None or row.error.startswith("cannot open"):
             return
         with contextlib.suppress(OSError):
-            self.entries[str(path.resolve())] = {"key": _file_key(path), "row": asdict(row)}
+            key = self.keys.get(path) or file_key(path)
+            self.entries[str(path.resolve())] = {"key": key, "row": asdict(row)}
             self.dirty = True
 
     def save(self) -> None:
@@ -227,9 +276,8 @@ class _Cache:
         doc = {"schema": CACHE_SCHEMA, "code": self.code, "entries": live}
         with contextlib.suppress(OSError):
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.partial")
-            tmp.write_text(json.dumps(doc), encoding="utf-8")
-            os.replace(tmp, self.path)
+            with atomic_write(self.path) as f:
+                f.write(json.dumps(doc))
 
 
 # ---------------------------------------------------------------- scanning a folder
@@ -491,14 +539,12 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
 def write_csv(out: str | os.PathLike[str], rows: Iterable[HistoryRow]) -> Path:
     """The rows as CSV (header :data:`CSV_FIELDS`; empty cells for missing figures)."""
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.partial")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
+    with atomic_write(out, newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(CSV_FIELDS)
         for r in rows:
             d = asdict(r)
             w.writerow(["" if d[k] is None else d[k] for k in CSV_FIELDS])
-    os.replace(tmp, out)
     return out
 
 

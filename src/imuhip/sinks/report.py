@@ -19,6 +19,7 @@ import numpy as np
 
 from imuhip import __version__
 from imuhip.align.gaps import stream_health
+from imuhip.atomic import atomic_write
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.history import HistoryRow, asymmetry
@@ -446,7 +447,7 @@ def _calibration(doc: dict) -> list[str]:
 def _progress_charts(rows: list[HistoryRow]) -> list[str]:
     """Max rotation and longest hold per session against the date, left and right as dots
     (the line joins the left side's sessions, or the only side's)."""
-    dated = sorted((datetime.fromisoformat(r.date), r) for r in rows)
+    dated = sorted(((datetime.fromisoformat(r.date), r) for r in rows), key=lambda p: p[0])
     t0 = dated[0][0]
     out = []
     for attr, label, unit in (("max_rotation_deg", "max rotation (°)", "°"),
@@ -498,12 +499,12 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
             [
                 escape(r.date[:16].replace("T", " ")) + (" (this)" if this else ""),
                 escape(r.side),
-                str(r.reps),
-                fmt(r.max_rotation_deg),
-                fmt(r.mean_peak_deg),
-                str(r.holds),
-                fmt(r.longest_hold_s),
-                fmt(r.total_hold_s),
+                escape(str(r.reps)),
+                escape(fmt(r.max_rotation_deg)),
+                escape(fmt(r.mean_peak_deg)),
+                escape(str(r.holds)),
+                escape(fmt(r.longest_hold_s)),
+                escape(fmt(r.total_hold_s)),
                 escape(r.file) + (" (simulated)" if r.simulated else ""),
             ]
         )
@@ -617,7 +618,6 @@ def render_report(
 def write_report(out: str | os.PathLike[str], html: str) -> Path:
     """Write the page atomically."""
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.partial")
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, out)
+    with atomic_write(out) as f:
+        f.write(html)
     return out
