@@ -104,9 +104,15 @@ class ExerciseDetector:
         self._hold_alpha = 1.0 - math.exp(-1.0 / (HOLD_TRACK_TAU_S * rate_hz))
         cap = round(p.effort_window_s * rate_hz) + self._n
         self._t0: float | None = None
-        self._raw: deque[float] = deque(maxlen=cap)
-        self._gyr: deque[np.ndarray] = deque(maxlen=cap)
-        self._i0 = 0  # global index of the first sample in the buffers
+        # the last ``cap`` raw angles and shin rates (and the chunk being stepped through):
+        # ``_base`` is the global index of their first element, ``_i0`` of the oldest one
+        # still in reach, ``_avail`` one past the newest one stepped to
+        self._cap = cap
+        self._raw = np.empty(0)
+        self._gyr = np.empty((0, 3))
+        self._base = 0
+        self._i0 = 0
+        self._avail = 0
         self._count = 0
         self.state = REST
         self.rest = 0.0
@@ -134,16 +140,27 @@ class ExerciseDetector:
         self._csum = np.r_[self._csum, c][-self._n :]
         if self._t0 is None and len(t):
             self._t0 = float(t[0])
-        al, sl = angle_deg.tolist(), smooth.tolist()
-        cap = self._raw.maxlen
-        for k in range(len(al)):
-            self._raw.append(al[k])
-            self._gyr.append(gyr_shin[k])
-            if self._count >= cap:  # the oldest sample just fell out of the buffers
+        self._raw = np.concatenate([self._raw, np.asarray(angle_deg, np.float64)])
+        self._gyr = np.concatenate([self._gyr, np.asarray(gyr_shin, np.float64).reshape(-1, 3)])
+        cap = self._cap
+        for s in smooth.tolist():
+            self._avail = self._count + 1
+            if self._count >= cap:  # the oldest sample just fell out of reach
                 self._i0 += 1
-            self._step(sl[k])
+            self._step(s)
             self._count += 1
+        keep = self._i0 - self._base  # drop what is out of reach
+        if keep > 0:
+            self._raw, self._gyr, self._base = self._raw[keep:], self._gyr[keep:], self._i0
         return self.events[n_before:]
+
+    def _raw_at(self, a: int, b: int) -> np.ndarray:
+        """Raw angles (degrees) of samples ``a..b`` (inclusive; ``a`` in reach)."""
+        return self._raw[a - self._base : min(b + 1, self._avail) - self._base]
+
+    def _gyr_at(self, a: int, b: int) -> np.ndarray:
+        """Shin rates (N, 3) rad/s of samples ``a..b`` (inclusive; ``a`` in reach)."""
+        return self._gyr[a - self._base : min(b + 1, self._avail) - self._base]
 
     def finish(self) -> list[AnalysisEvent]:
         """End of session: an open excursion becomes a partial rep (or closes its hold); one
@@ -300,7 +317,7 @@ class ExerciseDetector:
     def _raw_peak(self, a: int, b: int) -> tuple[float, float]:
         """(time, angle) of the largest raw angle in [a, b] (as far as still buffered)."""
         lo = max(a, self._i0)
-        seg = list(self._raw)[lo - self._i0 : b - self._i0 + 1]
+        seg = self._raw_at(lo, b)
         k = int(np.argmax(seg))
         return self._time(lo + k), float(seg[k])
 
@@ -325,7 +342,7 @@ class ExerciseDetector:
         exc = self._exc
         assert exc is not None and exc.hold_start_i is not None
         a = max(exc.hold_start_i, self._i0)
-        seg = np.asarray(list(self._raw)[a - self._i0 : i - self._i0 + 1])
+        seg = self._raw_at(a, i)
         return a + self._departure(seg, exc.hold_level_i - a)
 
     def _settle(self, end_i: int, level: float) -> None:
@@ -348,7 +365,7 @@ class ExerciseDetector:
     def _effort(self, a: int, b: int) -> float | None:
         """Effort index (dB against rest) of samples ``a..b`` (as far as still buffered)."""
         lo = max(a, self._i0)
-        gyr = np.asarray(list(self._gyr)[lo - self._i0 : b - self._i0 + 1])
+        gyr = self._gyr_at(lo, b)
         power = band_power(gyr, self.rate)
         if not self._rest_power or not power > 0:
             return None
@@ -359,7 +376,7 @@ class ExerciseDetector:
         assert exc is not None and exc.hold_start_i is not None
         a = max(exc.hold_start_i, self._i0)
         end_i = self._hold_departure(end_i)
-        seg = np.asarray(list(self._raw)[a - self._i0 : end_i - self._i0 + 1])
+        seg = self._raw_at(a, end_i)
         effort = self._effort(a, end_i)
         hold = Hold(
             self._time(exc.hold_start_i),
@@ -394,7 +411,7 @@ class ExerciseDetector:
         win = round(2.0 * self.rate)
         if self._rest_power_n >= 30 or (i - self._i0) < win or i % win:
             return
-        gyr = np.asarray(list(self._gyr)[i - self._i0 - win + 1 : i - self._i0 + 1])
+        gyr = self._gyr_at(i - win + 1, i)
         self._rest_power_sum += band_power(gyr, self.rate)
         self._rest_power_n += 1
         self._rest_power = self._rest_power_sum / self._rest_power_n
