@@ -35,3 +35,15 @@ class FusionError(ImuhipError, ValueError):
 
 class ClockModelError(ImuhipError):
     """Sensor or host times cannot be aligned (mismatched, non-finite or missing input)."""
+
+
+class UnknownFormatError(CsvImportError):
+    """An import file's format is not recognised, or ``--format`` names no known format."""
+
+
+class OrientationOnlyError(CsvImportError):
+    """An import file carries the vendor's orientation but no gyroscope/accelerometer data."""
+
+
+class TimeAlignmentError(CsvImportError):
+    """Two imported sensors cannot be put on one time base (offset found but not resolved)."""
