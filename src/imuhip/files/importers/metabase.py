@@ -103,7 +103,9 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     if packed:
         if not span_s > 0:
             raise CsvImportError(f"{path}: every row has the same epoch; cannot rebuild times")
-        measured = (len(epoch_ms) - 1) / span_s
+        # rows since the first over the time since the first, at the last packet's first row
+        last = int(np.flatnonzero(np.r_[True, d != 0])[-1])
+        measured = last / ((epoch_ms[last] - epoch_ms[0]) / 1000.0)
         rate = nominal if nominal and abs(measured / nominal - 1) > 0.05 else measured
         rel = (epoch_ms - epoch_ms[0]) / 1000.0
         idx = np.round(rel * rate).astype(np.int64)
