@@ -135,10 +135,7 @@ def estimate_offset(
             frac = float(np.clip(0.5 * (r[k - 1] - r[k + 1]) / den, -0.5, 1.0 - 0.5))
     # a at T, b at T + d: b's signal y(t) = x(t - d); corr peaks where x(i + L) = y(i): L = -d
     offset = -(float(lags[k]) + frac * step)
-    # competing peaks: local maxima away from the peak (a broad peak's own flank is no rival)
-    peaks = np.zeros(len(r), dtype=bool)
-    peaks[1:-1] = (r[1:-1] >= r[:-2]) & (r[1:-1] >= r[2:])
-    far = ok & peaks & (np.abs(lags - lags[k]) > p.separation_s)
+    far = ok & (np.abs(lags - lags[k]) > p.separation_s)
     runner = float(r[far].max()) if far.any() else -1.0
     if best < p.min_correlation:
         return SignalOffset(
