@@ -297,3 +297,14 @@ def test_long_gap_is_reported_with_lines_and_kept(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "t.csv: long gap of 2.010 s between lines 301 and 302" in text
     assert "t.csv: 200 sample(s) missing in 1 gap(s)" in text
+
+
+def test_dot_header_with_a_missing_axis_is_named(tmp_path):
+    """Found by fuzzing: Acc_X and Acc_Y without Acc_Z crashed with a KeyError."""
+    p = tmp_path / "d.csv"
+    p.write_text(
+        "sep=,\nDeviceTag:,a\n\nPacketCounter,SampleTimeFine,Acc_X,Acc_Y,Gyr_X,Gyr_Y,Gyr_Z\n"
+        + "".join(f"{i},{1000 + 8333 * i},0.1,9.8,0.1,0.2,0.3\n" for i in range(5))
+    )
+    with pytest.raises(CsvImportError, match=r"line 4: Acc_X without Acc_Z; the header looks"):
+        read_file(p)

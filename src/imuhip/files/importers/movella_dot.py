@@ -138,6 +138,20 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
         raise CsvImportError(f"{path}: needs at least two samples, found {table.shape[0]}")
     lines_arr = np.asarray(numbers, dtype=np.int64)
     c = {n: table[:, i] for i, n in enumerate(want)}
+    for group, axes in (
+        ("Acc", _AXES),
+        ("Gyr", _AXES),
+        ("Quat", ("W", *_AXES)),
+        ("Euler", _AXES),
+        ("FreeAcc", _AXES),
+    ):
+        have = [a for a in axes if f"{group}_{a}" in c]
+        if have and len(have) != len(axes):
+            missing = ", ".join(f"{group}_{a}" for a in axes if a not in have)
+            raise CsvImportError(
+                f"{path}, line {header_no}: {group}_{have[0]} without {missing}; the header "
+                "looks damaged"
+            )
     ticks = c["SampleTimeFine"].astype(np.int64)
     steps = np.diff(ticks)
     steps[steps < 0] += WRAP_US  # the 32-bit µs counter wrapped
