@@ -308,3 +308,10 @@ def test_dot_header_with_a_missing_axis_is_named(tmp_path):
     )
     with pytest.raises(CsvImportError, match=r"line 4: Acc_X without Acc_Z; the header looks"):
         read_file(p)
+
+
+def test_imuhip_csv_with_time_in_milliseconds_asks_about_the_unit(tmp_path):
+    t = np.arange(50) * 10.0  # ms, written where seconds belong
+    p = _imuhip_csv(tmp_path, "ms.csv", t, np.tile([0.0, 0.0, 9.81], (50, 1)), np.zeros((50, 3)))
+    with pytest.raises(CsvImportError, match=r"rate of 0\.1 Hz .*is time in milliseconds\?"):
+        read_file(p)
