@@ -128,9 +128,34 @@ def test_polar_accelerometer_alone_says_what_is_missing(tmp_path):
         import_files({"thigh": [P_ACC], "shin": [DOT_BEI]}, tmp_path / "s.imuhip", side="left")
 
 
-def test_polar_marker_file_is_named_as_such(tmp_path):
-    with pytest.raises(CsvImportError, match=r"marker file .* give the sensor's _ACC and _GYRO"):
-        read_file(P_MARKER)
+def test_polar_marker_file_imports_as_marks_with_its_sensor_files(tmp_path):
+    f = read_file(P_MARKER)
+    assert f.channels == () and [m.label for m in f.marks] == ["MARKER_START", "MARKER_STOP"]
+    with pytest.raises(CsvImportError, match=r"marker file .* no sensor data; give the sensor's"):
+        import_files({"thigh": [P_MARKER], "shin": [DOT_BEI]}, tmp_path / "s.imuhip", side="left")
+    res = import_files(
+        {"thigh": [P_ACC, P_GYR, P_MARKER], "shin": [DOT_BEI]},
+        tmp_path / "s.imuhip",
+        side="left",
+        force=True,
+    )
+    marks = [e for e in read_session(res.path).events if e.kind == "mark"]
+    assert [e.data["label"] for e in marks] == ["MARKER_START", "MARKER_STOP"]
+    # phone time -> sensor time by the median difference of the gyroscope file's rows
+    rows = _rows(P_GYR, ";", 1)
+
+    def phone_ms(text: str) -> int:
+        hms = text.split("T")[1]
+        h, m, sec = hms.split(":")
+        return round((int(h) * 3600 + int(m) * 60 + float(sec)) * 1000)
+
+    diff_ms = np.median(
+        [int(r[1]) / 1e6 - phone_ms(r[0]) for r in rows]
+    )  # sensor ns since 2000 vs phone time of day, same day
+    start_ms = int(rows[0][1]) / 1e6
+    want = (phone_ms("2022-04-25T11:40:02.383") + diff_ms - start_ms) / 1000
+    assert marks[0].t == pytest.approx(want, abs=0.002)
+    assert marks[1].t - marks[0].t == pytest.approx(481.015, abs=1e-6)
 
 
 def test_the_same_file_for_thigh_and_shin_is_refused(tmp_path):

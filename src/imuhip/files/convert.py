@@ -17,7 +17,7 @@ from imuhip.files.importers.sensor import merge_sensor
 from imuhip.files.importers.timebase import align_sensors
 from imuhip.files.session_file import write_session
 from imuhip.samples import ImuSamples
-from imuhip.session import SensorInfo, SessionHeader
+from imuhip.session import Event, SensorInfo, SessionHeader
 from imuhip.sinks.progress import track
 
 
@@ -146,7 +146,15 @@ def import_files(
         extra=extra,
     )
     samples = {r: s.samples for r, s in sensors.items()}
-    write_session(out, header, samples, overwrite=overwrite)
+    events = sorted(
+        (
+            Event(m.t, "mark", None, {"label": m.label, "source": f"{r}: marker file"})
+            for r, s in sensors.items()
+            for m in s.marks
+        ),
+        key=lambda e: e.t,
+    )
+    write_session(out, header, samples, events=events, overwrite=overwrite)
     return ImportResult(out, header, {r: len(s) for r, s in samples.items()}, tuple(notes))
 
 

@@ -155,6 +155,16 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """A mark the app wrote (e.g. Polar Sensor Logger's start/stop), at ``t`` seconds from the
+    file's origin, from line ``line``."""
+
+    t: float
+    label: str
+    line: int
+
+
+@dataclass(frozen=True)
 class FileContents:
     """What one import file holds, in SI units.
 
@@ -169,6 +179,7 @@ class FileContents:
         notes: things the user should know (dropped rows, ignored columns).
         metadata: device facts from the file (device tag, firmware, app version, ...).
         location: what ``lines`` count: "line" for text files, "frame" for binary ones.
+        marks: marks the file holds (a marker file has marks and no channels).
     """
 
     path: Path
@@ -181,6 +192,7 @@ class FileContents:
     notes: tuple[str, ...] = ()
     metadata: dict[str, str] = field(default_factory=dict)
     location: str = "line"
+    marks: tuple[Mark, ...] = ()
 
     def channel(self, kind: str) -> Channel | None:
         """The channel of ``kind``, or None."""

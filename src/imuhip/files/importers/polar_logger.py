@@ -25,6 +25,7 @@ from imuhip.files.importers.base import (
     FileContents,
     ImportFormat,
     ImportOptions,
+    Mark,
     TimeOrigin,
     decode_text,
     gaps_from_times,
@@ -33,6 +34,8 @@ from imuhip.files.importers.base import (
 )
 
 FORMAT = ImportFormat.POLAR_LOGGER
+#: metadata key: median sensor time (Unix ns) minus phone time (ns, as written) of the rows
+PHONE_OFFSET_KEY = "phone_to_sensor_ns"
 _WORDS = {"acc": "accelerometer", "gyr": "gyroscope", "mag": "magnetometer"}
 _UNIT = re.compile(r"^([XYZ])\s*\[([^\]]+)\]$", re.IGNORECASE)
 
@@ -62,10 +65,7 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     names = [f.strip() for f in lines[0].split(";")]
     low = [n.lower() for n in names]
     if len(names) >= 2 and low[1].startswith("marker"):
-        raise CsvImportError(
-            f"{path}: this is Polar Sensor Logger's marker file (start/stop marks), not sensor "
-            "data; give the sensor's _ACC and _GYRO files instead"
-        )
+        return _read_markers(path, lines)
     try:
         ts_col = next(i for i, n in enumerate(low) if n.startswith("sensor timestamp"))
     except StopIteration:
@@ -128,6 +128,11 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     gaps = gaps_from_times(t, line_arr, period)
     found = f"Polar Sensor Logger {_WORDS[kind]} file ({len(t)} samples)"
     meta = {"phone_time_first_sample": lines[1].split(";")[0].strip()}
+    phone = [_phone_ns(lines[no - 1].split(";")[0]) for no in numbers]
+    if all(x is not None for x in phone):
+        # the phone's clock against the sensor's (the app stamps rows when they arrive)
+        diff = np.asarray(ticks, dtype=np.int64) + UNIX_NS_AT_2000 - np.asarray(phone, np.int64)
+        meta[PHONE_OFFSET_KEY] = str(int(np.median(diff)))
     return FileContents(
         path,
         FORMAT,
@@ -136,4 +141,43 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
         found,
         gaps=gaps,
         metadata=meta,
+    )
+
+
+def _phone_ns(text: str) -> int | None:
+    """A phone timestamp (``2022-04-25T11:39:36.978``, no zone) as ns on a naive UTC scale."""
+    try:
+        d = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    d = d.replace(tzinfo=UTC) if d.tzinfo is None else d
+    return int(d.timestamp() * 1_000_000) * 1000
+
+
+def _read_markers(path: Path, lines: list[str]) -> FileContents:
+    """The app's MARKER.txt: phone time and label per line (repeated lines kept once)."""
+    found: list[tuple[int, str, int]] = []
+    for no in range(2, len(lines) + 1):
+        s = lines[no - 1].strip()
+        if not s:
+            continue
+        f = s.split(";")
+        when = _phone_ns(f[0])
+        if when is None or len(f) < 2:
+            raise CsvImportError(
+                f"{path}, line {no}: expected 'phone time;marker', found {s[:60]!r}"
+            )
+        if all((when, f[1].strip()) != (w, lab) for w, lab, _ in found):
+            found.append((when, f[1].strip(), no))
+    if not found:
+        raise CsvImportError(f"{path}: a Polar Sensor Logger marker file without marks")
+    t0 = found[0][0]
+    marks = tuple(Mark((w - t0) / 1e9, lab, no) for w, lab, no in found)
+    return FileContents(
+        path,
+        FORMAT,
+        (),
+        TimeOrigin(ClockDomain.LOCAL_WALL, t0, group="polar-phone"),
+        f"Polar Sensor Logger marker file ({len(marks)} marks, phone time)",
+        marks=marks,
     )

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from imuhip.errors import CsvImportError
-from imuhip.files.importers.base import Channel, FileContents, Gap, TimeOrigin
+from imuhip.files.importers.base import Channel, FileContents, Gap, Mark, TimeOrigin
+from imuhip.files.importers.polar_logger import PHONE_OFFSET_KEY
 from imuhip.samples import ImuSamples
 
 #: A magnetometer covering less of the gyroscope's time than this is left out, not trimmed to.
@@ -33,6 +34,7 @@ class SensorData:
         rate_hz: median sample rate of the merged samples.
         gaps: the gyroscope file's gaps (samples missing in the file).
         notes: what was left out or noticed, in plain words.
+        marks: marks from a marker file, on the same times as ``samples``.
     """
 
     role: str
@@ -42,6 +44,7 @@ class SensorData:
     rate_hz: float
     gaps: tuple[Gap, ...]
     notes: tuple[str, ...]
+    marks: tuple[Mark, ...] = ()
 
     def shifted(self, dt: float) -> SensorData:
         """The same data with ``dt`` seconds added to every time."""
@@ -67,6 +70,13 @@ def _onto(c: Channel, shift: float, t: np.ndarray) -> tuple[np.ndarray, np.ndarr
 def merge_sensor(role: str, files: list[FileContents]) -> SensorData:
     """Merge the files given for ``role``; a missing or doubled channel is an error."""
     names = ", ".join(f.path.name for f in files)
+    marker_files = [f for f in files if not f.channels and f.marks]
+    files = [f for f in files if f not in marker_files]
+    if not files:
+        raise CsvImportError(
+            f"{role} ({names}): {'; '.join(f.found for f in marker_files)} has no sensor data; "
+            f"give the sensor's accelerometer and gyroscope files too (--{role} FILE)"
+        )
     by_kind: dict[str, tuple[FileContents, Channel]] = {}
     for f in files:
         for c in f.channels:
@@ -135,4 +145,19 @@ def merge_sensor(role: str, files: list[FileContents]) -> SensorData:
     if len(samples) < 2:
         raise CsvImportError(f"{role}: fewer than two samples with both acc and gyro ({names})")
     rate = 1.0 / float(np.median(np.diff(samples.t)))
-    return SensorData(role, samples, gfile.origin, tuple(files), rate, gfile.gaps, tuple(notes))
+    marks = tuple(m for f in marker_files for m in _marks_on(role, f, gfile))
+    return SensorData(
+        role, samples, gfile.origin, tuple(files), rate, gfile.gaps, tuple(notes), marks
+    )
+
+
+def _marks_on(role: str, marker: FileContents, gfile: FileContents) -> list[Mark]:
+    """A marker file's marks on the gyroscope file's times (phone clock → sensor clock)."""
+    offset = gfile.metadata.get(PHONE_OFFSET_KEY)
+    if offset is None or marker.format is not gfile.format:
+        raise CsvImportError(
+            f"{role}: {marker.path.name} holds marks on the phone's clock; give it with the "
+            "sensor files of the same recording (which relate phone and sensor time)"
+        )
+    base = marker.origin.start_ns + int(offset) - gfile.origin.start_ns
+    return [Mark(base / 1e9 + m.t, m.label, m.line) for m in marker.marks]
