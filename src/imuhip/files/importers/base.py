@@ -306,8 +306,3 @@ def gaps_from_times(t: np.ndarray, lines: np.ndarray, period_s: float) -> tuple[
         )
         for i in idx
     )
-
-
-def fmt_s(x: float) -> str:
-    """A number of seconds for messages: plain digits, no numpy repr."""
-    return f"{float(x):.6g}"

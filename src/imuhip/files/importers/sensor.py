@@ -89,8 +89,9 @@ def merge_sensor(role: str, files: list[FileContents]) -> SensorData:
     if "gyr" not in by_kind or "acc" not in by_kind:
         has = " and ".join(_WORD[k] for k in by_kind) or "no inertial data"
         need = "gyroscope" if "gyr" not in by_kind else "accelerometer"
+        found = "; ".join(f"{f.path.name}: {f.found}" for f in files)
         raise CsvImportError(
-            f"{role} ({names}): {'an ' if has[0] in 'ao' else ''}{has} but no {need}; imuhip "
+            f"{role} ({found}): {'an ' if has[0] in 'ao' else ''}{has} but no {need}; imuhip "
             f"needs both: give the {need} file too (--{role} FILE --{role} FILE)"
         )
     gfile, gyr = by_kind["gyr"]
