@@ -14,19 +14,28 @@ from imuhip.errors import ImuhipError
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from imuhip.files.convert import import_csv
+    from imuhip.files.convert import import_files
+    from imuhip.files.importers.base import ImportOptions
+    from imuhip.files.importers.column_map import parse_column_map
 
     files = {"thigh": args.thigh, "shin": args.shin}
     if args.pelvis:
         files["pelvis"] = args.pelvis
-    res = import_csv(
+    options = ImportOptions(
+        rate_hz=args.rate,
+        acc_unit=args.acc_unit,
+        gyr_unit=args.gyr_unit,
+        columns=parse_column_map(args.columns) if args.columns else None,
+    )
+    res = import_files(
         files,
         args.output,
         side=args.side,
         exercise=args.exercise,
-        acc_unit=args.acc_unit,
-        gyr_unit=args.gyr_unit,
+        options=options,
+        format=args.format,
         overwrite=args.force,
+        force=args.force,
     )
     for note in res.notes:
         print(f"note: {note}")
@@ -47,23 +56,59 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from imuhip.align.streams import sensor_streams
+    from imuhip.files import field_export
     from imuhip.files.convert import export_samples
     from imuhip.files.session_file import read_session
 
-    if not args.samples and not args.angles:
-        raise ImuhipError("nothing to export: give --samples DIR and/or --angles CSV")
+    if not (args.samples or args.angles or args.mot or args.sto or args.dot):
+        raise ImuhipError(
+            "nothing to export: give --samples DIR, --angles CSV, --mot FILE, --sto FILE "
+            "and/or --dot DIR"
+        )
     session = read_session(args.session)
-    if args.angles:
-        from imuhip.files.angles_csv import write_angles_csv
+    start = field_export.session_start_utc(session.header)
+    if args.angles or args.mot or args.sto:
         from imuhip.pipeline import analyze_session
 
-        print(f"wrote {write_angles_csv(args.angles, analyze_session(session))}")
-        if not args.samples:
-            return 0
+        result = analyze_session(session)
+        if args.angles:
+            from imuhip.files.angles_csv import write_angles_csv
+
+            print(f"wrote {write_angles_csv(args.angles, result, start)}")
+        if args.mot:
+            path = field_export.write_mot(
+                args.mot,
+                result.grid.t,
+                result.hip_rotation_deg,
+                side=session.header.side,
+                start=start,
+            )
+            print(f"wrote {path}")
+        if args.sto:
+            path = field_export.write_sto(
+                args.sto,
+                result.grid.t,
+                field_export.grid_orientations(result.grid),
+                side=session.header.side,
+                rate_hz=result.grid.rate_hz,
+                start=start,
+            )
+            print(f"wrote {path}")
+    if not (args.samples or args.dot):
+        return 0
     streams = sensor_streams(session)  # every stream on the session's (host) time base
-    written = export_samples(args.samples, {r: s.samples for r, s in streams.items()})
-    for p in written:
-        print(f"wrote {p}")
+    if args.samples:
+        written = export_samples(args.samples, {r: s.samples for r, s in streams.items()})
+        for p in written:
+            print(f"wrote {p}")
+    if args.dot:
+        folder = Path(args.dot)
+        folder.mkdir(parents=True, exist_ok=True)
+        for role, st in streams.items():
+            path = field_export.write_dot_csv(
+                folder / f"{role}.csv", st.samples, tag=role, start=start
+            )
+            print(f"wrote {path}")
     return 0
 
 
@@ -284,16 +329,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"imuhip {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    imp = sub.add_parser("import", help="build a session file from per-sensor CSV files")
-    imp.add_argument("--thigh", required=True, metavar="CSV", help="thigh sensor CSV")
-    imp.add_argument("--shin", required=True, metavar="CSV", help="shin sensor CSV")
-    imp.add_argument("--pelvis", metavar="CSV", help="optional pelvis sensor CSV")
+    from imuhip.files.import_formats import FORMAT_NAMES
+
+    imp = sub.add_parser(
+        "import",
+        help="build a session file from sensor files (DOT, Polar, MetaBase, WitMotion, CSV)",
+        description="Build a session from the files of the vendors' apps or any table. The "
+        "format is recognised from each file's content. A role flag may be repeated to give one "
+        "sensor several channel files (--thigh acc.txt --thigh gyro.txt).",
+    )
+    for role, need in (("thigh", True), ("shin", True), ("pelvis", False)):
+        imp.add_argument(
+            f"--{role}",
+            required=need,
+            action="append",
+            metavar="FILE",
+            help=f"{role} sensor file (repeat for its channel files)",
+        )
     imp.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
     imp.add_argument("--exercise", default="unspecified", help="e.g. prone, seated, supine")
-    imp.add_argument("--acc-unit", default="m/s2", choices=["m/s2", "g"])
-    imp.add_argument("--gyr-unit", default="rad/s", choices=["rad/s", "deg/s"])
+    imp.add_argument(
+        "--format", choices=FORMAT_NAMES, help="force the format (default: recognised)"
+    )
+    imp.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="column map for any table: a TOML file or "
+        "'time=T:ms;acc=AX,AY,AZ:g;gyr=GX,GY,GZ:deg/s[;mag=MX,MY,MZ:uT][;sep=;]'",
+    )
+    imp.add_argument(
+        "--rate", type=float, metavar="HZ", help="sample rate of files without time (WitMotion SD)"
+    )
+    imp.add_argument("--acc-unit", default="m/s2", choices=["m/s2", "g"], help="imuhip CSV only")
+    imp.add_argument(
+        "--gyr-unit", default="rad/s", choices=["rad/s", "deg/s"], help="imuhip CSV only"
+    )
     imp.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
-    imp.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
+    imp.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="overwrite SESSION; import sensors whose time offset cannot be resolved (warning)",
+    )
     imp.set_defaults(func=_cmd_import)
 
     info = sub.add_parser("info", help="sensors, duration, rates, gaps, drops and events")
@@ -310,13 +387,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ana.set_defaults(func=_cmd_analyze)
 
-    exp = sub.add_parser("export", help="write a session's data as CSV")
+    exp = sub.add_parser(
+        "export",
+        help="write a session's data: CSV, OpenSim .mot/.sto, DOT-style CSV",
+        description="Every export carries the session's start in UTC where known (imports of "
+        "vendor files, live recordings), so session time can be lined up with a video.",
+    )
     exp.add_argument("session", metavar="SESSION")
     exp.add_argument(
         "--samples", metavar="DIR", help="per-sensor CSVs in the import format (lossless)"
     )
     exp.add_argument(
         "--angles", metavar="CSV", help="time_s, hip_rotation_deg (and diagnostics) per sample"
+    )
+    exp.add_argument(
+        "--mot", metavar="FILE", help="OpenSim motion file of the hip rotation (degrees)"
+    )
+    exp.add_argument(
+        "--sto", metavar="FILE", help="OpenSense orientation file (quaternions per IMU)"
+    )
+    exp.add_argument(
+        "--dot", metavar="DIR", help="per-sensor CSVs laid out like Movella DOT app exports"
     )
     exp.set_defaults(func=_cmd_export)
 

@@ -46,3 +46,15 @@ class ClockModelError(ImuhipError):
 class DecoderConfigError(ImuhipError, ValueError):
     """A decoder setting (from a session header or a pairing) is unusable, e.g. a sample rate
     that is not a positive number of Hz; the message names the profile, the field and the value."""
+
+
+class UnknownFormatError(CsvImportError):
+    """An import file's format is not recognised, or ``--format`` names no known format."""
+
+
+class OrientationOnlyError(CsvImportError):
+    """An import file carries the vendor's orientation but no gyroscope/accelerometer data."""
+
+
+class TimeAlignmentError(CsvImportError):
+    """Two imported sensors cannot be put on one time base (offset found but not resolved)."""

@@ -41,6 +41,7 @@ class CsvSamples:
     samples: ImuSamples
     ignored_columns: tuple[str, ...]
     rate_hz: float
+    lines: np.ndarray | None = None  # (N,) int64 line number of each sample
 
 
 def read_imu_csv(
@@ -89,7 +90,7 @@ def read_imu_csv(
     mag = table[:, 7:10].copy() if mag_present else None
     _check_magnitudes(path, acc, gyr, mag, acc_unit, gyr_unit)
     rate = 1.0 / float(np.median(np.diff(t)))
-    return CsvSamples(ImuSamples(t, acc, gyr, mag), ignored, rate)
+    return CsvSamples(ImuSamples(t, acc, gyr, mag), ignored, rate, line_numbers)
 
 
 def write_imu_csv(path: str | os.PathLike[str], samples: ImuSamples) -> Path:
@@ -206,7 +207,8 @@ def _check_time(path: Path, t: np.ndarray, line_numbers: np.ndarray) -> None:
         i = int(np.argmax(dt <= 0))
         what = "repeats" if dt[i] == 0 else "goes backwards"
         raise CsvImportError(
-            f"{path}, line {line_numbers[i + 1]}: time {what} ({t[i + 1]!r} s after {t[i]!r} s); "
+            f"{path}, line {line_numbers[i + 1]}: time {what} "
+            f"({float(t[i + 1])} s after {float(t[i])} s); "
             "time_s must increase strictly"
         )
 

@@ -1,0 +1,180 @@
+"""Exports for the tools of the field: OpenSim motion (``.mot``) and OpenSense orientation
+(``.sto``) files, and a Movella-DOT-style CSV of the samples.
+
+Layouts (OpenSim Storage files): header lines ``key=value`` up to ``endheader``, then one
+tab-separated line of column labels starting with ``time``, then one tab-separated row per
+time. ``.mot`` (version 1) starts with a name line and carries ``nRows``, ``nColumns`` (time
+included) and ``inDegrees``; the OpenSense orientation ``.sto`` (version 3) carries ``DataRate``
+and ``DataType=Quaternion`` and writes each IMU's quaternion as one ``w,x,y,z`` cell. Every file
+carries the session's start in UTC (``start_utc``, where known), so session time plus that
+start is wall-clock time (for lining up a video).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from imuhip.fusion.orientation import estimate_orientation
+from imuhip.samples import ImuSamples
+from imuhip.session import SessionHeader
+
+if TYPE_CHECKING:
+    from imuhip.pipeline import Grid
+
+#: OpenSense IMU names per role (the side's letter appended for thigh and shin).
+OPENSENSE_NAMES = {"pelvis": "pelvis_imu", "thigh": "femur_{s}_imu", "shin": "tibia_{s}_imu"}
+
+
+def session_start_utc(header: SessionHeader) -> datetime | None:
+    """UTC time of the session's ``t = 0``, where the file says it.
+
+    Imports of vendor files: ``extra.start_utc`` (from the file's epoch or start time). Live
+    recordings (host-monotonic time base): ``created_utc``, written when the session clock
+    started (to the second). Otherwise (simulations, imuhip CSV imports) None.
+    """
+    text = header.extra.get("start_utc") or (
+        header.created_utc if header.time_base == "host-monotonic" else ""
+    )
+    if not text:
+        return None
+    try:
+        d = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return d if d.tzinfo else d.replace(tzinfo=UTC)
+
+
+def utc_strings(t: np.ndarray, start: datetime | None) -> list[str]:
+    """ISO-8601 UTC time (ms) of each session time ``t``, or "" each when the start is unknown."""
+    if start is None:
+        return [""] * len(t)
+    return [
+        (start + timedelta(seconds=float(x))).astimezone(UTC).isoformat(timespec="milliseconds")
+        for x in t
+    ]
+
+
+def _write(path: Path, lines: Iterable[str]) -> Path:
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.writelines(f"{ln}\n" for ln in lines)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_mot(
+    path: str | os.PathLike[str],
+    t: np.ndarray,
+    hip_rotation_deg: np.ndarray,
+    *,
+    side: str,
+    start: datetime | None,
+) -> Path:
+    """OpenSim motion file of the hip rotation (degrees, ``hip_rotation_r``/``_l``).
+
+    Only times where the angle is defined are written (OpenSim reads no empty cells).
+    """
+    ok = np.isfinite(hip_rotation_deg)
+    col = f"hip_rotation_{side[0]}"
+    header = ["Coordinates", "version=1", f"nRows={int(ok.sum())}", "nColumns=2", "inDegrees=yes"]
+    if start is not None:
+        header.append(f"start_utc={start.isoformat(timespec='milliseconds')}")
+    rows = (
+        f"{x!r}\t{a:.6f}"
+        for x, a in zip(t[ok].tolist(), hip_rotation_deg[ok].tolist(), strict=True)
+    )
+    return _write(Path(path), [*header, "endheader", f"time\t{col}", *rows])
+
+
+def write_sto(
+    path: str | os.PathLike[str],
+    t: np.ndarray,
+    quats: dict[str, np.ndarray],
+    *,
+    side: str,
+    rate_hz: float,
+    start: datetime | None,
+) -> Path:
+    """OpenSense orientation file: one ``w,x,y,z`` column per IMU (sensor-to-world, ENU z up).
+
+    OpenSense's world has y up: in its IMU placer, ``sensor_to_opensim_rotations`` -90° about x
+    turns ENU into it. Rows where any orientation is undefined are left out.
+    """
+    roles = [r for r in ("pelvis", "thigh", "shin") if r in quats]
+    names = [OPENSENSE_NAMES[r].format(s=side[0]) for r in roles]
+    ok = np.all([np.isfinite(quats[r]).all(axis=1) for r in roles], axis=0)
+    header = [
+        f"DataRate={rate_hz:.6f}",
+        "DataType=Quaternion",
+        "version=3",
+        "OpenSimVersion=4.1",
+        "world_frame=ENU_z_up",
+    ]
+    if start is not None:
+        header.append(f"start_utc={start.isoformat(timespec='milliseconds')}")
+    rows = []
+    for i in np.flatnonzero(ok):
+        cells = [",".join(f"{v:.9f}" for v in quats[r][i]) for r in roles]
+        rows.append("\t".join([repr(float(t[i])), *cells]))
+    return _write(Path(path), [*header, "endheader", "\t".join(["time", *names]), *rows])
+
+
+def write_dot_csv(
+    path: str | os.PathLike[str], samples: ImuSamples, *, tag: str, start: datetime | None
+) -> Path:
+    """Samples as a Movella DOT app export (``sep=,``, preamble, ``PacketCounter``,
+    ``SampleTimeFine`` = session time in µs, ``Acc_*`` m/s², ``Gyr_*`` °/s).
+
+    ``imuhip import`` reads it back (times to the µs). ``StartTime`` is the first sample's time in
+    UTC where known (to the ms); a ``UTC`` column gives each sample's time.
+    """
+    # SampleTimeFine counts session time, so files of several sensors keep their offsets
+    ticks = np.rint(samples.t * 1e6).astype(np.int64) % (1 << 32)
+    first = None if start is None else start + timedelta(seconds=float(samples.t[0]))
+    when = (
+        first.astimezone(UTC).strftime("%Y-%m-%d_%H:%M:%S_")
+        + f"{first.microsecond // 1000:03d} GMT+0"
+        if first is not None
+        else ""
+    )
+    pre = [
+        "sep=,",
+        f"DeviceTag:,{tag}",
+        "FirmwareVersion:,",
+        "AppVersion:,imuhip",
+        f"StartTime: ,{when}",
+        "© written by imuhip export --dot",
+        "",
+    ]
+    cols = "PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z,Gyr_X,Gyr_Y,Gyr_Z,UTC"
+    gyr = np.degrees(samples.gyr)
+    utc = utc_strings(samples.t, start)
+    rows = (
+        f"{i},{int(ticks[i])},{a[0]!r},{a[1]!r},{a[2]!r},{g[0]!r},{g[1]!r},{g[2]!r},{u}"
+        for i, (a, g, u) in enumerate(zip(samples.acc.tolist(), gyr.tolist(), utc, strict=True))
+    )
+    return _write(Path(path), [*pre, cols, *rows])
+
+
+def grid_orientations(grid: Grid) -> dict[str, np.ndarray]:
+    """Each sensor's orientation on the analysis grid, from the default filter (6D).
+
+    The analysis computes its own (seeded with the still start's gyro bias, not exposed by
+    :class:`imuhip.pipeline.SessionAnalysis`); these run the same default filter without that
+    seed, so the first seconds may differ from the analysis's by the filter's settling.
+    """
+    out = {}
+    for role in ("thigh", "shin"):
+        s: ImuSamples = getattr(grid, role)
+        out[role] = estimate_orientation(s.gyr, s.acc, rate_hz=grid.rate_hz)
+    return out
