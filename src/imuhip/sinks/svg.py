@@ -106,12 +106,14 @@ def line_chart(
     spans: Sequence[Span] = (),
     markers: Sequence[Marker] = (),
     description: str = "",
+    x_ticks: Sequence[tuple[float, str]] | None = None,
 ) -> str:
     """An SVG line chart of ``y`` against ``x``.
 
     ``x_range``/``y_range`` fix the axes (so several charts share a scale); otherwise they come
     from the data (the y range always includes 0). Spans and markers outside the x range are
-    left out; those crossing its edges are clipped. Styling is by CSS class (see the report's
+    left out; those crossing its edges are clipped. ``x_ticks`` (value, label) replaces the
+    numeric x ticks (e.g. dates). Styling is by CSS class (see the report's
     style sheet): ``line``, ``grid``, ``zero``, ``axis``, ``tick``, ``label``, and the span and
     marker classes given.
     """
@@ -204,11 +206,15 @@ def line_chart(
             f'<text class="tick" x="{pad_l - 6}" y="{sy(v) + 4:.1f}" text-anchor="end">'
             f"{_fmt_tick(v)}</text>"
         )
-    for v in ticks(x0, x1, max(2, w // 80)):
+    if x_ticks is None:
+        x_ticks = [(v, _fmt_tick(v)) for v in ticks(x0, x1, max(2, w // 80))]
+    for v, text in x_ticks:
+        if not x0 <= v <= x1:
+            continue
         out.append(
             f'<line class="axis" x1="{sx(v):.1f}" x2="{sx(v):.1f}" y1="{pad_t + h}" '
             f'y2="{pad_t + h + 4}"/><text class="tick" x="{sx(v):.1f}" y="{pad_t + h + 16}" '
-            f'text-anchor="middle">{_fmt_tick(v)}</text>'
+            f'text-anchor="middle">{escape(text)}</text>'
         )
     out.append(
         f'<text class="label" x="{pad_l + w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
