@@ -19,11 +19,14 @@ def write_angles_csv(path: str | os.PathLike[str], result: SessionAnalysis) -> P
     per grid sample (knee and hip flexion relative to the start pose; heading offset is a
     diagnostic).
 
-    Angles are empty before the calibration's final still phase (not yet defined) and ``valid``
-    is 0 where a sensor had no data (a gap).
+    Angles are empty before the calibration's final still phase (not yet defined); ``valid`` is
+    1 only where the hip rotation is defined and both sensors had data (0 in gaps and before the
+    calibration is ready). The file's folder is created if missing.
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     g = result.grid
+    valid = g.valid & np.isfinite(result.hip_rotation_deg)
     tmp = path.with_name(f".{path.name}.partial")
     try:
         with open(tmp, "w", encoding="utf-8", newline="\n") as f:
@@ -40,7 +43,7 @@ def write_angles_csv(path: str | os.PathLike[str], result: SessionAnalysis) -> P
                 knee.tolist(),
                 flex.tolist(),
                 result.heading_offset_deg.tolist(),
-                g.valid.tolist(),
+                valid.tolist(),
                 strict=True,
             ):
                 f.write(f"{t!r},{_num(a)},{_num(k)},{_num(fl)},{_num(h)},{int(v)}\n")
