@@ -186,7 +186,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     return live_command(
         assignments, side, exercise=args.exercise, spec=args.ble, path=path,
         duration_s=args.duration, plain=True, angles=False,
-        guidance=args.exercise != SENSOR_CAL_EXERCISE,
+        guidance=args.exercise != SENSOR_CAL_EXERCISE, overwrite=args.force,
     )  # fmt: skip
 
 
@@ -399,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     out = rec.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="SESSION", help="file to create")
     out.add_argument("--folder", metavar="DIR", help="file named by date, side and exercise")
+    rec.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
     rec.set_defaults(func=_cmd_record)
 
     cal = sub.add_parser(

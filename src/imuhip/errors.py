@@ -35,3 +35,8 @@ class FusionError(ImuhipError, ValueError):
 
 class ClockModelError(ImuhipError):
     """Sensor or host times cannot be aligned (mismatched, non-finite or missing input)."""
+
+
+class BluetoothUnavailableError(ImuhipError):
+    """No usable Bluetooth stack (no system Bluetooth service, no adapter, a bumble transport
+    that cannot be opened); the message says what is missing and what to try instead."""

@@ -26,6 +26,7 @@ from imuhip.live.runner import (
 from imuhip.pipeline import rate_warning, slow_link, slow_link_warning
 from imuhip.session import SensorInfo, SessionHeader
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
+from imuhip.sources.ble.stack import check_os_stack
 
 #: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
 SENSOR_CAL_EXERCISE = "sensor-cal"
@@ -136,8 +137,11 @@ def resolve_sensors(
     if any(p is None for p in chosen.values()):
         from imuhip.sources.ble.scan import scan
 
+        backend = backend_for(spec)
+        if backend is None:
+            check_os_stack()
         _print(f"scanning {timeout:g} s to recognise the sensors…", out)
-        found = {f.address.upper(): f for f in _run(scan(timeout, backend_for(spec)))}
+        found = {f.address.upper(): f for f in _run(scan(timeout, backend))}
         for role, addr in addresses.items():
             f = found.get(addr.upper())
             if f is not None:
@@ -313,11 +317,15 @@ def live_command(
     out: TextIO | None = None,
     settings: Any = None,
     guidance: bool = True,
+    overwrite: bool = False,
 ) -> int:
     """Record (unless ``path`` is None) and show a live session; prints the summary.
-    ``guidance=False``: no calibration prompts (a table calibration of the sensors)."""
+    ``guidance=False``: no calibration prompts (a table calibration of the sensors);
+    ``overwrite``: replace an existing ``path`` (else it is refused before connecting)."""
     from imuhip.files.session_file import SessionWriter
 
+    if path is not None and path.exists() and not overwrite:
+        raise ImuhipError(f"{path} exists; use -f to overwrite it")
     backend = backend_for(spec)
     clock, origin = session_clock()
     header = _header(assignments, side, exercise, {"time_origin_monotonic_s": origin})
@@ -329,7 +337,10 @@ def live_command(
         recording=None if path is None else str(path),
         guidance=guidance,
     )
-    writer = SessionWriter(path, header) if path is not None else None
+    if backend is None:
+        check_os_stack()  # before a file is made or a view shown
+    writer = SessionWriter(path, header, overwrite=overwrite) if path is not None else None
+    result: RunResult | None = None
     try:
         with KeyReader() as keys:
             result = _run(
@@ -348,8 +359,24 @@ def live_command(
     finally:
         if writer is not None:
             writer.close()
+            if result is None or result.notifications_written == 0:
+                path = _remove_empty(path, failed=result is None, out=out)
     print_result(result, path, out)
     return 0
+
+
+def _remove_empty(path: Path | None, *, failed: bool, out: TextIO | None) -> None:
+    """Delete a session file that never received data (a failed start, or ended at once) and
+    say so: on stderr when the session failed (the error follows), else in ``out``."""
+    if path is None:
+        return None
+    path.unlink(missing_ok=True)
+    text = f"removed {path}: no data was received"
+    if failed:
+        print(f"imuhip: {text}", file=sys.stderr, flush=True)
+    else:
+        _print(text, out)
+    return None
 
 
 # --------------------------------------------------------------------------- demo

@@ -67,6 +67,12 @@ class Snapshot:
     recording: str | None = None
     notice: str = ""
     keys: bool = False
+    searching_left_s: float | None = None
+
+
+def searching_text(left_s: float) -> str:
+    """The countdown while the sensors are searched for and connected at the start."""
+    return f"searching for the sensors… {left_s:.0f} s left"
 
 
 def rest_hint(unrested_s: float) -> str:
@@ -154,6 +160,7 @@ class PlainView:
         self.angles = angles
         self._cues = _Cues()
         self._next = 0.0
+        self._next_search: float | None = None  # countdown value of the next search line
         self.origin = 0.0  # session time shown as 0 in event lines
 
     def _print(self, text: str) -> None:
@@ -175,6 +182,10 @@ class PlainView:
 
     def update(self, snap: Snapshot) -> None:
         c = self._cues
+        left = snap.searching_left_s
+        if left is not None and (self._next_search is None or left <= self._next_search):
+            self._print(searching_text(left))
+            self._next_search = left - self.every_s
         g = snap.guidance
         if g is not None:
             key = (g.index, g.done, g.abandoned)
@@ -387,7 +398,9 @@ class RichView:
         else:
             parts.append(Text("waiting for the calibration…", style="dim"))
         parts.extend(Text(n, style="dim") for n in self._notes)
-        if snap.notice:
+        if snap.searching_left_s is not None:
+            parts.append(Text(searching_text(snap.searching_left_s), style="yellow"))
+        elif snap.notice:
             parts.append(Text(snap.notice, style="yellow"))
         if snap.keys:
             parts.append(Text(KEYS_HELP, style="dim"))
