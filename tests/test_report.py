@@ -336,3 +336,20 @@ def test_date_ticks_hours_for_a_single_day(local_tz):
     got = date_ticks(x0 - 1 / 24, x0 + 1 / 24)
     assert [t for _, t in got] == ["1 Mar 09:00", "10:00", "11:00"]
     assert [round(v * DAY_S) for v, _ in got] == [1772355600, 1772359200, 1772362800]
+
+
+def test_analyze_text_explains_effort_and_steadiness_as_the_report_does(simulated, capsys):
+    """Issue #18: ``effort dB`` and ``steadiness °`` had no scale or explanation in analyze."""
+    from imuhip.sinks.analysis_text import EFFORT_NOTE, STEADINESS_NOTE
+
+    assert main(["analyze", str(simulated)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    head = next(i for i, ln in enumerate(lines) if "steadiness °" in ln and "effort dB" in ln)
+    below = lines[head + 1 :]
+    assert f"  {STEADINESS_NOTE}" in below and f"  {EFFORT_NOTE}" in below
+    assert "0 = like resting" in EFFORT_NOTE and "dB" in EFFORT_NOTE
+    session = read_session(simulated)
+    result = analyze_session(session)
+    html = render_report(simulated, session, result, analysis_document(session, result))
+    assert STEADINESS_NOTE in html and EFFORT_NOTE in html

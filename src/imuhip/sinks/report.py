@@ -21,6 +21,7 @@ from imuhip import __version__
 from imuhip.align.gaps import stream_health
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
+from imuhip.sinks.analysis_text import EFFORT_NOTE, STEADINESS_NOTE
 from imuhip.sinks.dates import local_time, local_zone_name, parse_iso
 from imuhip.sinks.history import HistoryRow, asymmetry
 from imuhip.sinks.svg import Marker, Span, line_chart
@@ -634,11 +635,7 @@ def render_report(
     parts.append(f"<h2>Holds ({len(hold_rows)})</h2>")
     if hold_rows:
         parts.append(_table(["#", *(c[0] for c in HOLD_COLUMNS)], hold_rows, "holds"))
-        parts.append(
-            "<p class='muted'>Steadiness: standard deviation of the angle during the hold. "
-            "Effort: shin tremor power in the hold against rest, in dB (0 = like resting; "
-            "pushing against a band typically gives 10 dB and more).</p>"
-        )
+        parts.append(f"<p class='muted'>{escape(STEADINESS_NOTE)} {escape(EFFORT_NOTE)}</p>")
     else:
         parts.append("<p class='muted'>No holds.</p>")
     if history is not None:
