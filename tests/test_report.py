@@ -145,11 +145,15 @@ def test_report_page_shows_the_analysis(simulated, tmp_path, capsys):
     check_page(page, doc, text)
     assert_self_contained(html, page)
     assert "<span class='badge sim'>SIMULATED</span>" in html and "<title>SIMULATED " in html
-    assert html.count("<svg") == 1 and len(html) < 200_000
-    # spans for every rep and hold, one peak marker per rep
-    assert html.count('class="rep"') == len(doc["reps"])
-    assert html.count('class="hold"') == len(doc["holds"])
-    assert html.count('class="peak"') == len(doc["reps"])
+    # the trace twice: for screens, and narrower for phones (see test_report_browser)
+    assert html.count('class="chart wide"') == html.count('class="chart narrow"') == 1
+    assert html.count("<svg") == 2 and len(html) < 200_000
+    for cls in ("wide", "narrow"):
+        svg = re.search(rf'<svg viewBox="[^"]*" class="chart {cls}".*?</svg>', html, re.S).group()
+        # spans for every rep and hold, one peak marker per rep
+        assert svg.count('class="rep"') == len(doc["reps"])
+        assert svg.count('class="hold"') == len(doc["holds"])
+        assert svg.count('class="peak"') == len(doc["reps"])
     assert "time (s)" in html and "hip rotation (°" in html
 
 

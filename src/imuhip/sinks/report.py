@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
@@ -83,6 +84,10 @@ tbody tr:nth-child(even){background:#fafbfc}
 .muted{color:var(--muted)}
 footer{margin-top:36px;padding-top:10px;border-top:1px solid var(--line);color:var(--muted);
 font-size:.85em}
+.chart.narrow{display:none;max-width:480px}
+@media (max-width:911px){.chart.wide{display:none}.chart.narrow{display:block}}
+@media (max-width:600px){main{padding:18px 12px 32px}}
+@media print{.chart.wide{display:block}.chart.narrow{display:none}}
 @media print{main{padding:0;max-width:none}.chart,table,.cards{break-inside:avoid}
 h2{break-after:avoid}}
 """
@@ -208,6 +213,36 @@ def _gaps(g, min_s: float = 0.2, most: int = 200) -> list[tuple[float, float]]:
     return sorted(out, key=lambda ab: ab[0] - ab[1])[:most]
 
 
+#: Every chart is drawn twice: WIDE_W user units wide for screens, NARROW_W for phones (shown
+#: below NARROW_BELOW_PX of viewport, see :data:`CSS`), so its labels keep at least 9 px.
+WIDE_W, NARROW_W = 960, 360
+NARROW_BELOW_PX = 912
+
+
+def _chart(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    chart_id: str,
+    x_ticks_for: Callable[[int], list[tuple[float, str]]] | None = None,
+    **kw,
+) -> str:
+    """The wide and the narrow SVG of one chart (:func:`imuhip.sinks.svg.line_chart` arguments;
+    ``x_ticks_for(most)`` gives x ticks, at most ``most`` of them)."""
+    out = []
+    for width, cls, suffix, most in (
+        (WIDE_W, "chart wide", "", 7),
+        (NARROW_W, "chart narrow", "-n", 3),
+    ):
+        ticks_kw = {} if x_ticks_for is None else {"x_ticks": x_ticks_for(most)}
+        out.append(
+            line_chart(
+                x, y, chart_id=chart_id + suffix, width=width, css_class=cls, **ticks_kw, **kw
+            )
+        )
+    return "".join(out)
+
+
 def _trace(result: SessionAnalysis, doc: dict) -> str:
     g = result.grid
     y = np.where(g.valid, result.hip_rotation_deg, np.nan)
@@ -266,7 +301,7 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
         if len(rows) > 1:
             out.append(f"<h3>{_minutes(a - rows[0][0])} to {_minutes(b - rows[0][0])}</h3>")
         out.append(
-            line_chart(
+            _chart(
                 g.t,
                 y,
                 chart_id=f"trace{k}",
@@ -505,13 +540,13 @@ def _progress_charts(rows: list[HistoryRow]) -> list[str]:
         pad = max(0.05 * (hi - lo), 1.0 / 24.0)
         x_range = (lo - pad, hi + pad)
         out.append(
-            line_chart(
+            _chart(
                 np.array([x for x, _ in left]),
                 np.array([y for _, y in left]),
                 chart_id=f"progress-{attr}",
                 height=220,
                 x_range=x_range,
-                x_ticks=date_ticks(*x_range),
+                x_ticks_for=lambda most, r=x_range: date_ticks(*r, most=most),
                 x_label=f"date ({local_zone_name()})",
                 y_label=label,
                 markers=markers,
