@@ -51,3 +51,17 @@ def small_session(header):
         Event(2.5, "connection_lost", sensor="shin"),
     ]
     return header, {"thigh": thigh}, {"shin": shin}, events
+
+
+@pytest.fixture
+def local_tz(monkeypatch):
+    """Set the process's local time zone (``local_tz("Asia/Kolkata")``); restored afterwards."""
+    import time
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()

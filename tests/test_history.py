@@ -191,3 +191,27 @@ def test_report_with_history(folder, tmp_path, monkeypatch, capsys):
     html = out.read_text(encoding="utf-8")
     assert "Progress: prone sessions over time (4)" in html
     assert "2026-03-08 17:30 (this)" in html and "% less" in html
+
+
+def test_empty_session_files_are_not_listed_and_dates_are_local(
+    folder, tmp_path, capsys, monkeypatch, local_tz
+):
+    """Issue #18: every failed live/record left an empty session file, which history listed
+    as "not analysed"; and its dates were UTC."""
+    from imuhip.files.session_file import SessionWriter
+
+    monkeypatch.setenv("IMUHIP_CACHE_DIR", str(tmp_path / "cache"))
+    local_tz("Asia/Kolkata")  # UTC+05:30
+    root = tmp_path / "h"
+    root.mkdir()
+    (root / "left.imuhip").write_bytes((folder / "2026-03-01/left.imuhip").read_bytes())
+    hdr = read_session(folder / "2026-03-01/left.imuhip").header
+    with SessionWriter(root / "2026-03-02_101010_left_prone.imuhip", hdr):
+        pass  # a session that never received data
+    assert main(["history", str(root), "--jobs", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "1 session(s) (" in text and "not analysed" not in text
+    assert "not listed: 1 file(s) without any data" in text
+    assert "2026-03-02_101010_left_prone.imuhip" in text.splitlines()[1]
+    table = text.splitlines()[3:5]
+    assert table[0].startswith("date (IST)") and table[1].startswith("2026-03-01 14:30"), table

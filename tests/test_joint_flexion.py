@@ -84,3 +84,19 @@ def test_export_angles_csv(analysed, tmp_path, capsys):
         np.testing.assert_allclose(data[ok, col], want[ok], atol=1e-4)
     k0 = res.calibration.phases.still_end[0]
     assert np.isnan(data[:k0, 1]).all() and not np.isnan(data[k0:, 1]).any()
+
+
+def test_export_angles_into_the_samples_folder_not_yet_made(analysed, tmp_path, capsys):
+    """Issue #18: ``export S --samples exp --angles exp/angles.csv`` failed with
+    FileNotFoundError (the angles were written before the folder existed); and rows before the
+    calibration was ready had no angle but ``valid=1``."""
+    _, path, res = analysed
+    exp = tmp_path / "exp"
+    assert main(["export", str(path), "--samples", str(exp), "--angles", str(exp / "a.csv")]) == 0
+    assert (exp / "a.csv").is_file() and (exp / "thigh.csv").is_file()
+    data = np.genfromtxt(exp / "a.csv", delimiter=",", skip_header=1)
+    valid = data[:, 5]
+    k0 = res.calibration.phases.still_end[0]
+    assert k0 > 0 and (valid[:k0] == 0).all()  # no angle yet: not valid
+    np.testing.assert_array_equal(valid == 1, res.grid.valid & ~np.isnan(res.hip_rotation_deg))
+    assert (valid[k0:] == 1).any()

@@ -50,7 +50,8 @@ def demo_file(tmp_path_factory):
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = main(["demo", "--speed", "10", "--plain", "--duration", "60", "-o", str(path)])
+        code = main(["demo", "--speed", "10", "--plain", "--duration", "60", "-o", str(path),
+                     "--exercise", "prone active IR"])  # fmt: skip
     return path, code, out.getvalue()
 
 
@@ -73,6 +74,8 @@ def test_demo_end_to_end_matches_truth_and_analysis(demo_file, capsys):
         "still_start", "bends", "rocks", "still_end",
     ]  # fmt: skip
     assert s.header.sensors[0].profile == "witmotion-ble5" and s.report.ok
+    # the technique name given is stored as its pose, the technique kept in the header
+    assert s.header.exercise == "prone" and s.header.extra["technique"] == "prone-active-ir"
 
 
 def test_replay_of_demo_file_matches_analyze(demo_file, capsys):

@@ -1,4 +1,4 @@
-"""LivePipeline (streaming) against the batch pipeline on simulated sessions."""
+"""The session pipeline fed as data arrive (causal aligner) against analyze (simulated)."""
 
 from __future__ import annotations
 

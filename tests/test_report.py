@@ -145,11 +145,15 @@ def test_report_page_shows_the_analysis(simulated, tmp_path, capsys):
     check_page(page, doc, text)
     assert_self_contained(html, page)
     assert "<span class='badge sim'>SIMULATED</span>" in html and "<title>SIMULATED " in html
-    assert html.count("<svg") == 1 and len(html) < 200_000
-    # spans for every rep and hold, one peak marker per rep
-    assert html.count('class="rep"') == len(doc["reps"])
-    assert html.count('class="hold"') == len(doc["holds"])
-    assert html.count('class="peak"') == len(doc["reps"])
+    # the trace twice: for screens, and narrower for phones (see test_report_browser)
+    assert html.count('class="chart wide"') == html.count('class="chart narrow"') == 1
+    assert html.count("<svg") == 2 and len(html) < 200_000
+    for cls in ("wide", "narrow"):
+        svg = re.search(rf'<svg viewBox="[^"]*" class="chart {cls}".*?</svg>', html, re.S).group()
+        # spans for every rep and hold, one peak marker per rep
+        assert svg.count('class="rep"') == len(doc["reps"])
+        assert svg.count('class="hold"') == len(doc["holds"])
+        assert svg.count('class="peak"') == len(doc["reps"])
     assert "time (s)" in html and "hip rotation (°" in html
 
 
@@ -240,8 +244,10 @@ def test_report_of_damaged_and_gappy_session(tmp_path):
     assert analysis_text(path, analysis_document(session, result))
 
 
-def test_progress_section_from_history(simulated, tmp_path):
+def test_progress_section_from_history(simulated, tmp_path, local_tz):
     from imuhip.sinks.history import HistoryRow, asymmetry
+
+    local_tz("UTC")
 
     session = read_session(simulated)
     result = analyze_session(session)
@@ -274,3 +280,80 @@ def test_progress_section_from_history(simulated, tmp_path):
         assert m, measure
         assert m.group(1).count('class="side-left"') == 1
         assert m.group(1).count('class="side-right"') == 1
+
+
+def test_report_history_with_sessions_of_the_same_time(simulated, tmp_path, monkeypatch, capsys):
+    """Issue #18: two sessions with the same timestamp (two simulate runs in a row) made
+    ``report --history`` crash comparing HistoryRow objects."""
+    monkeypatch.setenv("IMUHIP_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    for name in ("a.imuhip", "b.imuhip"):  # same header, same created_utc
+        (folder / name).write_bytes(simulated.read_bytes())
+    out = tmp_path / "r.html"
+    assert main(["report", str(folder / "a.imuhip"), "-o", str(out), "--history", str(folder)]) == 0
+    html = out.read_text(encoding="utf-8")
+    m = re.search(r'aria-label="max rotation \(°\) per session over time"(.*?)</svg>', html, re.S)
+    assert m and m.group(1).count('class="side-left"') == 2
+
+
+def test_progress_charts_plot_local_dates(simulated, local_tz):
+    """Issue #18: the progress charts' x axis is the date in local time, not "days since the
+    first session" (which went negative for same-day sessions)."""
+    from imuhip.sinks.history import HistoryRow
+
+    local_tz("Asia/Kolkata")  # UTC+05:30, no daylight saving
+    session = read_session(simulated)
+    result = analyze_session(session)
+    doc = analysis_document(session, result)
+
+    def row(name: str, date: str, value: float) -> HistoryRow:
+        return HistoryRow(name, date, "header", "left", "prone", reps=1,
+                          max_rotation_deg=value, holds=0)  # fmt: skip
+
+    rows = [
+        row("x.imuhip", "2026-03-03T10:00:00+00:00", 30.0),
+        row("y.imuhip", "2026-03-01T10:00:00+00:00", 25.0),
+        row("z.imuhip", "2026-03-01T10:00:00+00:00", 26.0),  # same day and time
+    ]
+    html = render_report(simulated, session, result, doc, rows)
+    m = re.search(r'aria-label="max rotation \(°\) per session over time"(.*?)</svg>', html, re.S)
+    assert m
+    chart = m.group(1)
+    assert "days since" not in html
+    assert "date (IST)" in chart
+    labels = re.findall(r'class="tick" x="[^"]*" y="[^"]*" text-anchor="middle">([^<]*)<', chart)
+    assert labels == ["2 Mar", "3 Mar"]  # local midnights within 1 Mar 15:30 .. 3 Mar 15:30
+    # the sessions' dots at their local times, in date order
+    titles = re.findall(r'<circle class="side-left"[^>]*><title>([^<]*)</title>', chart)
+    assert titles == ["2026-03-01 15:30 left: 25.0°", "2026-03-01 15:30 left: 26.0°",
+                      "2026-03-03 15:30 left: 30.0°"]  # fmt: skip
+    table = Page(html).body("progress")
+    assert [r[0] for r in table] == ["2026-03-03 15:30", "2026-03-01 15:30", "2026-03-01 15:30"]
+
+
+def test_date_ticks_hours_for_a_single_day(local_tz):
+    from imuhip.sinks.report import DAY_S, date_ticks
+
+    local_tz("UTC")
+    x0 = 1772359200.0 / DAY_S  # 2026-03-01 10:00 UTC
+    got = date_ticks(x0 - 1 / 24, x0 + 1 / 24)
+    assert [t for _, t in got] == ["1 Mar 09:00", "10:00", "11:00"]
+    assert [round(v * DAY_S) for v, _ in got] == [1772355600, 1772359200, 1772362800]
+
+
+def test_analyze_text_explains_effort_and_steadiness_as_the_report_does(simulated, capsys):
+    """Issue #18: ``effort dB`` and ``steadiness °`` had no scale or explanation in analyze."""
+    from imuhip.sinks.analysis_text import EFFORT_NOTE, STEADINESS_NOTE
+
+    assert main(["analyze", str(simulated)]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    head = next(i for i, ln in enumerate(lines) if "steadiness °" in ln and "effort dB" in ln)
+    below = lines[head + 1 :]
+    assert f"  {STEADINESS_NOTE}" in below and f"  {EFFORT_NOTE}" in below
+    assert "0 = like resting" in EFFORT_NOTE and "dB" in EFFORT_NOTE
+    session = read_session(simulated)
+    result = analyze_session(session)
+    html = render_report(simulated, session, result, analysis_document(session, result))
+    assert STEADINESS_NOTE in html and EFFORT_NOTE in html

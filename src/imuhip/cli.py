@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
         files,
         args.output,
         side=args.side,
-        exercise=args.exercise,
+        exercise=args.exercise.pose,
         options=options,
         format=args.format,
         overwrite=args.force,
@@ -46,7 +45,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_info(args: argparse.Namespace) -> int:
     from imuhip.align.streams import sensor_streams
-    from imuhip.files.session_file import read_session
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
     from imuhip.sinks.info import describe
 
     session = read_session(args.session)
@@ -58,7 +57,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from imuhip.align.streams import sensor_streams
     from imuhip.files import field_export
     from imuhip.files.convert import export_samples
-    from imuhip.files.session_file import read_session
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     if not (args.samples or args.angles or args.mot or args.sto or args.dot):
         raise ImuhipError(
@@ -115,9 +114,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_analyze(args: argparse.Namespace) -> int:
     import json
 
-    from imuhip.files.session_file import read_session
     from imuhip.pipeline import PipelineOptions, analyze_session
     from imuhip.sinks.analysis_text import analysis_document, analysis_text
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     session = read_session(args.session)
     result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
@@ -130,9 +129,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from imuhip.files.session_file import read_session
     from imuhip.pipeline import PipelineOptions, analyze_session
     from imuhip.sinks.analysis_text import analysis_document
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
     from imuhip.sinks.report import render_report, write_report
 
     session = read_session(args.session)
@@ -173,7 +172,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
     cfg = SimConfig(
-        exercise=args.exercise,
+        exercise=args.exercise.pose,
         side=args.side,
         content=args.content,
         duration_s=args.duration,
@@ -227,19 +226,19 @@ def _cmd_record(args: argparse.Namespace) -> int:
     from imuhip.live.commands import SENSOR_CAL_EXERCISE, live_command, output_path
 
     assignments, side = _live_sensors(args)
-    path = output_path(args.output, args.folder, side, args.exercise)
+    path = output_path(args.output, args.folder, side, args.exercise.pose)
     return live_command(
         assignments, side, exercise=args.exercise, spec=args.ble, path=path,
         duration_s=args.duration, plain=True, angles=False,
-        guidance=args.exercise != SENSOR_CAL_EXERCISE,
+        guidance=args.exercise.pose != SENSOR_CAL_EXERCISE, overwrite=args.force,
     )  # fmt: skip
 
 
 def _cmd_sensor_cal(args: argparse.Namespace) -> int:
     from imuhip.align.streams import sensor_streams
     from imuhip.config import save_gyro_scale
-    from imuhip.files.session_file import read_session
     from imuhip.fusion.gyro_scale import GyroScaleError, estimate_gyro_scale
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     session = read_session(args.session)
     streams = sensor_streams(session)
@@ -273,7 +272,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
     from imuhip.live.commands import live_command, output_path
 
     assignments, side = _live_sensors(args)
-    path = None if args.no_record else output_path(None, args.folder, side, args.exercise)
+    path = None if args.no_record else output_path(None, args.folder, side, args.exercise.pose)
     return live_command(
         assignments, side, exercise=args.exercise, spec=args.ble, path=path,
         duration_s=args.duration, hold_target_s=args.hold_target,
@@ -284,7 +283,7 @@ def _cmd_live(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from imuhip.live.commands import demo_command, output_path
 
-    path = output_path(args.output, args.folder, args.side, f"demo-{args.exercise}")
+    path = output_path(args.output, args.folder, args.side, f"demo-{args.exercise.pose}")
     return demo_command(
         exercise=args.exercise, side=args.side, content=args.content, speed=args.speed,
         duration_s=args.duration, seed=args.seed, path=path, hold_target_s=args.hold_target,
@@ -302,11 +301,18 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
 
 def _add_sensor_args(p: argparse.ArgumentParser, side_required: bool = False) -> None:
-    p.add_argument("--thigh", metavar="ADDR", help="thigh sensor address")
-    p.add_argument("--shin", metavar="ADDR", help="shin sensor address")
+    p.add_argument(
+        "--thigh", metavar="ADDR", help="thigh sensor address (default: the saved pairing)"
+    )
+    p.add_argument(
+        "--shin", metavar="ADDR", help="shin sensor address (default: the saved pairing)"
+    )
     p.add_argument("--pelvis", metavar="ADDR", help="optional pelvis sensor address")
     p.add_argument(
-        "--side", required=side_required, choices=["left", "right"], help="instrumented leg"
+        "--side",
+        required=side_required,
+        choices=["left", "right"],
+        help="instrumented leg (default: the saved pairing's)",
     )
     p.add_argument(
         "--profile",
@@ -319,6 +325,47 @@ def _add_sensor_args(p: argparse.ArgumentParser, side_required: bool = False) ->
 
 
 _BLE_HELP = "Bluetooth backend: os, bumble:virtual, bumble:<transport> (default: $IMUHIP_BLE, os)"
+_SESSION_HELP = "session file (.imuhip)"
+_SIDE_HELP = "instrumented leg (default: %(default)s)"
+_RATE_HELP = "sensor rate, Hz (default: %(default)g)"
+_SEED_HELP = "random seed, the same seed gives the same session (default: %(default)s)"
+_HOLD_HELP = "hold timer target, seconds (default: no target)"
+_SCAN_HELP = "scan seconds (default: %(default)g)"
+
+
+def _add_exercise(
+    p: argparse.ArgumentParser, default: str, extra: tuple[str, ...] = (), note: str = ""
+) -> None:
+    """``--exercise``, the same in every command: a pose or a technique (an alias of its pose),
+    parsed by :func:`imuhip.exercises.parse_exercise` into an ``ExerciseName``."""
+    from imuhip.errors import UnknownExerciseError
+    from imuhip.exercises import choices_text, parse_exercise
+
+    def exercise(text: str):
+        try:
+            return parse_exercise(text, extra)
+        except UnknownExerciseError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    p.add_argument(
+        "--exercise",
+        type=exercise,
+        default=default,
+        metavar="NAME",
+        help=f"{choices_text(extra)}{note} (default: {default})",
+    )
+
+
+def _add_fusion(p: argparse.ArgumentParser) -> None:
+    from imuhip.fusion.orientation import DEFAULT_METHOD, METHODS
+
+    p.add_argument(
+        "--fusion",
+        choices=METHODS,
+        metavar="METHOD",
+        help=f"orientation filter: {', '.join(METHODS)} (default: {DEFAULT_METHOD}, the most "
+        "accurate in the benchmarks)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -347,9 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
             help=f"{role} sensor file (repeat for its channel files)",
         )
     imp.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
-    imp.add_argument("--exercise", default="unspecified", help="e.g. prone, seated, supine")
+    _add_exercise(imp, "unspecified", ("unspecified",))
     imp.add_argument(
-        "--format", choices=FORMAT_NAMES, help="force the format (default: recognised)"
+        "--format",
+        choices=FORMAT_NAMES,
+        help="force the format (default: recognised from the content)",
     )
     imp.add_argument(
         "--columns",
@@ -360,9 +409,17 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument(
         "--rate", type=float, metavar="HZ", help="sample rate of files without time (WitMotion SD)"
     )
-    imp.add_argument("--acc-unit", default="m/s2", choices=["m/s2", "g"], help="imuhip CSV only")
     imp.add_argument(
-        "--gyr-unit", default="rad/s", choices=["rad/s", "deg/s"], help="imuhip CSV only"
+        "--acc-unit",
+        default="m/s2",
+        choices=["m/s2", "g"],
+        help="accelerometer unit in imuhip CSVs: m/s2 or g (default: %(default)s)",
+    )
+    imp.add_argument(
+        "--gyr-unit",
+        default="rad/s",
+        choices=["rad/s", "deg/s"],
+        help="gyroscope unit in imuhip CSVs: rad/s or deg/s (default: %(default)s)",
     )
     imp.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
     imp.add_argument(
@@ -374,17 +431,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=_cmd_import)
 
     info = sub.add_parser("info", help="sensors, duration, rates, gaps, drops and events")
-    info.add_argument("session", metavar="SESSION")
+    info.add_argument("session", metavar="SESSION", help=_SESSION_HELP)
     info.set_defaults(func=_cmd_info)
 
     ana = sub.add_parser("analyze", help="calibrate, compute the hip angle, count reps, time holds")
-    ana.add_argument("session", metavar="SESSION")
+    ana.add_argument("session", metavar="SESSION", help=_SESSION_HELP)
     ana.add_argument(
         "--json", action="store_true", help="print one JSON object (imuhip.analysis/1)"
     )
-    ana.add_argument(
-        "--fusion", metavar="METHOD", help="orientation filter (default: the best measured)"
-    )
+    _add_fusion(ana)
     ana.set_defaults(func=_cmd_analyze)
 
     exp = sub.add_parser(
@@ -393,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Every export carries the session's start in UTC where known (imports of "
         "vendor files, live recordings), so session time can be lined up with a video.",
     )
-    exp.add_argument("session", metavar="SESSION")
+    exp.add_argument("session", metavar="SESSION", help=_SESSION_HELP)
     exp.add_argument(
         "--samples", metavar="DIR", help="per-sensor CSVs in the import format (lossless)"
     )
@@ -412,9 +467,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.set_defaults(func=_cmd_export)
 
     rep = sub.add_parser("report", help="one self-contained HTML page: trace, reps, holds, health")
-    rep.add_argument("session", metavar="SESSION")
+    rep.add_argument("session", metavar="SESSION", help=_SESSION_HELP)
     rep.add_argument("-o", "--output", metavar="HTML", help="default: SESSION with .html")
-    rep.add_argument("--fusion", default=None, help="orientation filter (default: vqf)")
+    _add_fusion(rep)
     rep.add_argument(
         "--history", metavar="DIR", help="add progress over time from the sessions in DIR"
     )
@@ -429,18 +484,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="write a simulated session and its ground truth")
     sim.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
-    sim.add_argument("--exercise", default="prone", choices=["prone", "seated", "supine"])
-    sim.add_argument("--side", default="left", choices=["left", "right"])
-    sim.add_argument("--content", default="mixed", choices=["reps", "holds", "mixed", "rest"])
-    sim.add_argument("--duration", type=float, default=120.0, metavar="S", help="seconds")
-    sim.add_argument("--rate", type=float, default=100.0, metavar="HZ", help="sensor rate")
-    sim.add_argument("--seed", type=int, default=0)
+    _add_exercise(sim, "prone")
+    sim.add_argument("--side", default="left", choices=["left", "right"], help=_SIDE_HELP)
+    sim.add_argument(
+        "--content",
+        default="mixed",
+        choices=["reps", "holds", "mixed", "rest"],
+        help="what the leg does after the calibration (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--duration", type=float, default=120.0, metavar="S", help="seconds (default: %(default)g)"
+    )
+    sim.add_argument("--rate", type=float, default=100.0, metavar="HZ", help=_RATE_HELP)
+    sim.add_argument("--seed", type=int, default=0, help=_SEED_HELP)
     sim.add_argument(
         "--mount-cone",
         type=float,
         default=25.0,
         metavar="DEG",
-        help="sensors strapped within this angle of a neat placement",
+        help="sensors strapped within this angle of a neat placement (default: %(default)g)",
     )
     sim.add_argument("--any-way-up", action="store_true", help="random sensor orientations")
     sim.add_argument("--ideal", action="store_true", help="perfect sensors (no noise or bias)")
@@ -453,83 +515,126 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         default="samples",
         choices=["samples", "witmotion-ble5", "polar-pmd"],
-        help="store decoded samples or the vendor's BLE notifications",
+        help="store decoded samples or the vendor's BLE notifications (default: %(default)s)",
     )
     sim.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
     sim.set_defaults(func=_cmd_simulate)
 
     scan = sub.add_parser("scan", help="list Bluetooth LE devices; recognised sensors first")
-    scan.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds")
+    scan.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="scan seconds (default: %(default)g)",
+    )
     scan.add_argument("--ble", metavar="SPEC", help=_BLE_HELP)
     scan.set_defaults(func=_cmd_scan)
 
     pair = sub.add_parser("pair", help="save which sensor is on the thigh and the shin")
-    pair.add_argument("--thigh", required=True, metavar="ADDR")
-    pair.add_argument("--shin", required=True, metavar="ADDR")
-    pair.add_argument("--pelvis", metavar="ADDR")
-    pair.add_argument("--side", required=True, choices=["left", "right"])
+    pair.add_argument("--thigh", required=True, metavar="ADDR", help="thigh sensor address")
+    pair.add_argument("--shin", required=True, metavar="ADDR", help="shin sensor address")
+    pair.add_argument("--pelvis", metavar="ADDR", help="optional pelvis sensor address")
+    pair.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
     pair.add_argument(
         "--profile",
         action="append",
         metavar="P",
         help="profile for every sensor, or ROLE=P (default: recognised by a scan)",
     )
-    pair.add_argument("--timeout", type=float, default=5.0, metavar="S", help="scan seconds")
+    pair.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="scan seconds (default: %(default)g)",
+    )
     pair.add_argument("--ble", metavar="SPEC", help=_BLE_HELP)
     pair.set_defaults(func=_cmd_pair)
 
     rec = sub.add_parser("record", help="record a session (guided calibration, plain text)")
     _add_sensor_args(rec)
     rec.add_argument("--duration", type=float, metavar="S", help="seconds (default: until Ctrl-C)")
-    rec.add_argument(
-        "--exercise",
-        default="unspecified",
-        help="e.g. prone, seated, supine; sensor-cal: no prompts (turns on a table)",
+    _add_exercise(
+        rec,
+        "unspecified",
+        ("unspecified", "sensor-cal"),
+        "; sensor-cal: turns on a table, no prompts",
     )
-    rec.add_argument("--rate", type=float, default=100.0, metavar="HZ", help="sensor rate")
+    rec.add_argument("--rate", type=float, default=100.0, metavar="HZ", help=_RATE_HELP)
     out = rec.add_mutually_exclusive_group()
     out.add_argument("-o", "--output", metavar="SESSION", help="file to create")
-    out.add_argument("--folder", metavar="DIR", help="file named by date, side and exercise")
+    out.add_argument(
+        "--folder", metavar="DIR", help="file named by date, side and exercise (default: .)"
+    )
+    rec.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
     rec.set_defaults(func=_cmd_record)
 
     cal = sub.add_parser(
         "sensor-cal",
         help="gyro scales from whole turns on a table (recorded with --exercise sensor-cal)",
     )
-    cal.add_argument("session", metavar="SESSION")
-    cal.add_argument("--role", choices=["thigh", "shin", "pelvis"], help="one sensor only")
+    cal.add_argument("session", metavar="SESSION", help=_SESSION_HELP)
+    cal.add_argument(
+        "--role", choices=["thigh", "shin", "pelvis"], help="one sensor only (default: all)"
+    )
     cal.add_argument("--no-save", action="store_true", help="only print the result")
     cal.set_defaults(func=_cmd_sensor_cal)
 
     live = sub.add_parser("live", help="live view: hip angle, reps, hold timer (and record)")
     _add_sensor_args(live)
-    live.add_argument("--exercise", default="unspecified", help="e.g. prone, seated, supine")
-    live.add_argument("--hold-target", type=float, metavar="S", help="hold timer target")
+    _add_exercise(live, "unspecified", ("unspecified",))
+    live.add_argument("--hold-target", type=float, metavar="S", help=_HOLD_HELP)
     live.add_argument("--duration", type=float, metavar="S", help="seconds (default: until q)")
-    live.add_argument("--rate", type=float, default=100.0, metavar="HZ", help="sensor rate")
+    live.add_argument("--rate", type=float, default=100.0, metavar="HZ", help=_RATE_HELP)
     live.add_argument("--no-record", action="store_true", help="do not write a session file")
     live.add_argument("--folder", metavar="DIR", help="where the session file goes (default .)")
     live.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
     live.set_defaults(func=_cmd_live)
 
     demo = sub.add_parser("demo", help="the live path with virtual sensors and a simulated leg")
-    demo.add_argument("--exercise", default="prone", choices=["prone", "seated", "supine"])
-    demo.add_argument("--side", default="left", choices=["left", "right"])
-    demo.add_argument("--content", default="mixed", choices=["reps", "holds", "mixed"])
-    demo.add_argument("--speed", type=float, default=1.0, metavar="X", help="time acceleration")
-    demo.add_argument("--duration", type=float, default=90.0, metavar="S", help="session seconds")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--hold-target", type=float, metavar="S", help="hold timer target")
+    _add_exercise(demo, "prone")
+    demo.add_argument("--side", default="left", choices=["left", "right"], help=_SIDE_HELP)
+    demo.add_argument(
+        "--content",
+        default="mixed",
+        choices=["reps", "holds", "mixed"],
+        help="what the leg does after the calibration (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="time acceleration, e.g. 10 (default: %(default)g, real time)",
+    )
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=90.0,
+        metavar="S",
+        help="session seconds (default: %(default)g)",
+    )
+    demo.add_argument("--seed", type=int, default=0, help=_SEED_HELP)
+    demo.add_argument("--hold-target", type=float, metavar="S", help=_HOLD_HELP)
     demo.add_argument("-o", "--output", metavar="SESSION", help="file to create")
-    demo.add_argument("--folder", metavar="DIR", help="file named by date, side and exercise")
+    demo.add_argument(
+        "--folder", metavar="DIR", help="file named by date, side and exercise (default: .)"
+    )
     demo.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
     demo.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
     demo.set_defaults(func=_cmd_demo)
 
     rpl = sub.add_parser("replay", help="show a session file through the live view")
-    rpl.add_argument("session", metavar="SESSION")
-    rpl.add_argument("--speed", default="1", metavar="1|10|max", help="pace (default 1)")
-    rpl.add_argument("--hold-target", type=float, metavar="S", help="hold timer target")
+    rpl.add_argument("session", metavar="SESSION", help=_SESSION_HELP)
+    rpl.add_argument(
+        "--speed",
+        default="1",
+        metavar="X|max",
+        help="pace: a positive number (1 real time, 10 ten times faster, 0.5 half speed) or "
+        "max, as fast as possible (default: %(default)s)",
+    )
+    rpl.add_argument("--hold-target", type=float, metavar="S", help=_HOLD_HELP)
     rpl.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
     rpl.add_argument(
         "--json",
@@ -552,11 +657,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 2 error, 130 interrupted)."""
     args = build_parser().parse_args(argv)
-
-    def show_warning(message, category, filename, lineno, file=None, line=None):
-        print(f"imuhip: warning: {message}", file=sys.stderr)
-
-    warnings.showwarning = show_warning
     try:
         return int(args.func(args) or 0)
     except ImuhipError as exc:

@@ -58,3 +58,13 @@ class OrientationOnlyError(CsvImportError):
 
 class TimeAlignmentError(CsvImportError):
     """Two imported sensors cannot be put on one time base (offset found but not resolved)."""
+
+
+class BluetoothUnavailableError(ImuhipError):
+    """No usable Bluetooth stack (no system Bluetooth service, no adapter, a bumble transport
+    that cannot be opened); the message says what is missing and what to try instead."""
+
+
+class UnknownExerciseError(ImuhipError, ValueError):
+    """An ``--exercise`` name that is neither a start pose nor a technique imuhip knows; the
+    message suggests the closest names."""

@@ -25,11 +25,14 @@ def write_angles_csv(
     diagnostic), and ``utc`` (ISO-8601 wall-clock time, ms) when the session's start in UTC is
     given.
 
-    Angles are empty before the calibration's final still phase (not yet defined) and ``valid``
-    is 0 where a sensor had no data (a gap).
+    Angles are empty before the calibration's final still phase (not yet defined); ``valid`` is
+    1 only where the hip rotation is defined and both sensors had data (0 in gaps and before the
+    calibration is ready). The file's folder is created if missing.
     """
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     g = result.grid
+    valid = g.valid & np.isfinite(result.hip_rotation_deg)
     with atomic_write(path, "w", newline="\n") as f:
         f.write(
             "time_s,hip_rotation_deg,knee_flexion_deg,hip_flexion_deg,heading_offset_deg,"
@@ -45,7 +48,7 @@ def write_angles_csv(
             knee.tolist(),
             flex.tolist(),
             result.heading_offset_deg.tolist(),
-            g.valid.tolist(),
+            valid.tolist(),
             utc,
             strict=True,
         ):

@@ -16,6 +16,13 @@ from imuhip import __version__
 from imuhip.align.causal import CausalAligner
 from imuhip.align.host_clock import LOSS_WINDOW_S
 from imuhip.errors import ImuhipError
+from imuhip.exercises import (
+    SENSOR_CAL,
+    TECHNIQUE_KEY,
+    UNSPECIFIED,
+    ExerciseName,
+    parse_exercise,
+)
 from imuhip.live.runner import (
     RunOptions,
     RunResult,
@@ -34,9 +41,10 @@ from imuhip.pipeline import (
 )
 from imuhip.session import SensorInfo, SessionHeader, input_time, session_inputs
 from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
+from imuhip.sources.ble.stack import check_os_stack
 
 #: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
-SENSOR_CAL_EXERCISE = "sensor-cal"
+SENSOR_CAL_EXERCISE = SENSOR_CAL
 
 DEFAULT_RATE_HZ = 100.0
 
@@ -144,8 +152,11 @@ def resolve_sensors(
     if any(p is None for p in chosen.values()):
         from imuhip.sources.ble.scan import scan
 
+        backend = backend_for(spec)
+        if backend is None:
+            check_os_stack()
         _print(f"scanning {timeout:g} s to recognise the sensors…", out)
-        found = {f.address.upper(): f for f in _run(scan(timeout, backend_for(spec)))}
+        found = {f.address.upper(): f for f in _run(scan(timeout, backend))}
         for role, addr in addresses.items():
             f = found.get(addr.upper())
             if f is not None:
@@ -230,8 +241,9 @@ def assignments_for(
 # --------------------------------------------------------------------------- record, live
 
 
-def print_result(result: RunResult, path: Path | None, out: TextIO | None = None) -> None:
-    """The end-of-session summary: recording, then the live analysis's figures."""
+def print_result(result: RunResult, path: Path | None, out: TextIO | None = None) -> list[str]:
+    """The end-of-session summary: recording, then the live analysis's figures. Returns the
+    warnings it printed (so an analysis printed after it need not repeat them)."""
     pipe = result.pipeline
     _print("", out)
     if path is not None:
@@ -269,7 +281,7 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
     if pipe.header.exercise == SENSOR_CAL_EXERCISE:  # turns on a table, not a leg session
         where = "SESSION" if path is None else str(path)
         _print(f"gyro calibration recording: next, imuhip sensor-cal {where}", out)
-        return
+        return slow
     st = pipe.state
     if st.status == "ready":
         _print("live result: " + summary_line(pipe.summary()), out)
@@ -277,6 +289,7 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
         _print(f"not calibrated: {st.message}", out)
     else:
         _print("not calibrated: the calibration protocol was not completed", out)
+    return slow
 
 
 def _with_saved_calibration(info: SensorInfo) -> SensorInfo:
@@ -296,6 +309,11 @@ def _with_saved_calibration(info: SensorInfo) -> SensorInfo:
     return replace(info, config={**info.config, CONFIG_KEY: scale})
 
 
+def _technique(name: ExerciseName) -> dict[str, str]:
+    """The header ``extra`` entry naming the technique the user gave (none for a pose)."""
+    return {TECHNIQUE_KEY: name.technique} if name.technique else {}
+
+
 def _header(assignments: list[Any], side: str, exercise: str, extra: dict | None = None):
     return SessionHeader(
         side=side,
@@ -311,7 +329,7 @@ def live_command(
     assignments: list[Any],
     side: str,
     *,
-    exercise: str,
+    exercise: ExerciseName | str,
     spec: str | None,
     path: Path | None,
     duration_s: float | None,
@@ -321,23 +339,36 @@ def live_command(
     out: TextIO | None = None,
     settings: Any = None,
     guidance: bool = True,
+    overwrite: bool = False,
 ) -> int:
     """Record (unless ``path`` is None) and show a live session; prints the summary.
-    ``guidance=False``: no calibration prompts (a table calibration of the sensors)."""
+    ``guidance=False``: no calibration prompts (a table calibration of the sensors);
+    ``overwrite``: replace an existing ``path`` (else it is refused before connecting)."""
     from imuhip.files.session_file import SessionWriter
 
+    if path is not None and path.exists() and not overwrite:
+        raise ImuhipError(f"{path} exists; use -f to overwrite it")
+    name = (
+        exercise
+        if isinstance(exercise, ExerciseName)
+        else parse_exercise(exercise, (UNSPECIFIED, SENSOR_CAL))
+    )
     backend = backend_for(spec)
     clock, origin = session_clock()
-    header = _header(assignments, side, exercise, {"time_origin_monotonic_s": origin})
+    extra = {"time_origin_monotonic_s": origin, **_technique(name)}
+    header = _header(assignments, side, name.pose, extra)
     view = PlainView(out, angles=angles) if plain else make_view(plain, angles=angles)
     opts = RunOptions(
         duration_s=duration_s,
         hold_target_s=hold_target_s,
-        title=f"imuhip — {side} leg, {exercise}",
+        title=f"imuhip — {side} leg, {name}",
         recording=None if path is None else str(path),
         guidance=guidance,
     )
-    writer = SessionWriter(path, header) if path is not None else None
+    if backend is None:
+        check_os_stack()  # before a file is made or a view shown
+    writer = SessionWriter(path, header, overwrite=overwrite) if path is not None else None
+    result: RunResult | None = None
     try:
         with KeyReader() as keys:
             result = _run(
@@ -356,8 +387,24 @@ def live_command(
     finally:
         if writer is not None:
             writer.close()
+            if result is None or result.notifications_written == 0:
+                path = _remove_empty(path, failed=result is None, out=out)
     print_result(result, path, out)
     return 0
+
+
+def _remove_empty(path: Path | None, *, failed: bool, out: TextIO | None) -> None:
+    """Delete a session file that never received data (a failed start, or ended at once) and
+    say so: on stderr when the session failed (the error follows), else in ``out``."""
+    if path is None:
+        return None
+    path.unlink(missing_ok=True)
+    text = f"removed {path}: no data was received"
+    if failed:
+        print(f"imuhip: {text}", file=sys.stderr, flush=True)
+    else:
+        _print(text, out)
+    return None
 
 
 # --------------------------------------------------------------------------- demo
@@ -365,7 +412,7 @@ def live_command(
 
 def demo_command(
     *,
-    exercise: str,
+    exercise: ExerciseName | str,
     side: str,
     content: str,
     speed: float,
@@ -378,11 +425,14 @@ def demo_command(
     overwrite: bool = False,
 ) -> int:
     """Run the demo (see :mod:`imuhip.live.demo`), then print the analysis of its file."""
-    from imuhip.files.session_file import SessionWriter, read_session
+    from imuhip.files.session_file import SessionWriter
     from imuhip.live.demo import demo_settings, start_rig
     from imuhip.pipeline import analyze_session
     from imuhip.sinks.analysis_text import analysis_document, analysis_text
+    from imuhip.sinks.file_warnings import read_session_noting
 
+    name = exercise if isinstance(exercise, ExerciseName) else parse_exercise(exercise)
+    exercise = name.pose
     if speed <= 0:
         raise ImuhipError("--speed must be positive")
     if path.exists() and not overwrite:
@@ -394,7 +444,8 @@ def demo_command(
         try:
             clock, origin = session_clock()
             header = rig.header()
-            header = replace(header, extra={**header.extra, "time_origin_monotonic_s": origin})
+            extra = {**header.extra, "time_origin_monotonic_s": origin, **_technique(name)}
+            header = replace(header, extra=extra)
             opts = RunOptions(
                 duration_s=rig.sim.script.duration_s,
                 schedule=dict(rig.sim.script.phase_starts),
@@ -418,14 +469,14 @@ def demo_command(
             await rig.stop()
 
     result, rig = _run(main())
-    print_result(result, path, out)
+    shown = print_result(result, path, out)
     truth = rig.sim.truth.events
     _print(f"simulator truth: {len(truth['reps'])} reps, {len(truth['holds'])} holds", out)
     for r, sensor in rig.sensors.items():
         st = sensor.stats
         _print(f"  virtual {r}: sent {st.notifications} notifications, {st.samples_sent} samples"
                f" ({st.samples_unsent} while not streaming)", out)  # fmt: skip
-    session = read_session(path)
+    session = read_session_noting(path)
     try:
         analysis = analyze_session(session)
     except ImuhipError as exc:
@@ -434,8 +485,10 @@ def demo_command(
     except Exception as exc:  # the file is complete; a failing analysis must not hide that
         _print(f"analysis of {path} failed: {type(exc).__name__}: {exc}", out)
         return 0
+    doc = analysis_document(session, analysis)
+    doc["warnings"] = [w for w in doc["warnings"] if w not in shown]  # printed just above
     _print("", out)
-    _print(analysis_text(path, analysis_document(session, analysis)), out)
+    _print(analysis_text(path, doc), out)
     return 0
 
 
@@ -457,13 +510,13 @@ def replay_command(
     "offline" as ``analyze`` does (the result equals ``analyze``'s; the view fills at the
     end). With ``as_json`` the result is the ``analyze --json`` document, alone on ``out``;
     the view goes to standard error."""
-    from imuhip.files.session_file import read_session
     from imuhip.live.replay import replay
     from imuhip.sinks.analysis_text import analysis_document
+    from imuhip.sinks.file_warnings import read_session_noting
     from imuhip.sinks.live_view import SensorLine, Snapshot
 
     pace = _speed(speed)
-    session = read_session(session_path)
+    session = read_session_noting(session_path)
     pipe = make_pipeline(session.header, aligner=aligner)
     items = session_inputs(session)
     if not items:

@@ -187,6 +187,7 @@ async def run_session(
     try:
         await manager.start()
         waiter = asyncio.ensure_future(manager.wait_streaming(opts.wait_connected_s))
+        search_end = loop.time() + opts.wait_connected_s  # real seconds, whatever ``clock``
         while not waiter.done():
             view.update(
                 Snapshot(
@@ -196,6 +197,7 @@ async def run_session(
                     sensor_lines(manager.status, pipe),
                     notice="connecting…",
                     recording=opts.recording,
+                    searching_left_s=max(0.0, search_end - loop.time()),
                 )
             )
             await asyncio.wait({waiter}, timeout=0.2)

@@ -10,6 +10,13 @@ from imuhip.session import Session
 
 SCHEMA = "imuhip.analysis/1"
 
+#: What a hold's steadiness and effort figures mean (the text output and the report).
+STEADINESS_NOTE = "Steadiness: standard deviation of the angle during the hold."
+EFFORT_NOTE = (
+    "Effort: shin tremor power in the hold against rest, in dB (0 = like resting; pushing "
+    "against a band typically gives 10 dB and more)."
+)
+
 
 def analysis_document(session: Session, result: SessionAnalysis) -> dict:
     """The ``imuhip.analysis/1`` JSON object (times in seconds on the session's time base,
@@ -89,4 +96,5 @@ def analysis_text(path: Path, doc: dict) -> str:
                 f"  {i:2d}  {h['start_s']:8.2f} {h['end_s']:8.2f} {h['duration_s']:11.2f}"
                 f" {h['mean_deg']:8.1f} {h['steadiness_deg']:13.2f}  {_fmt(h['effort_index'])}"
             )
+        lines += [f"  {STEADINESS_NOTE}", f"  {EFFORT_NOTE}"]
     return "\n".join(lines)

@@ -102,6 +102,11 @@ class HistoryRow:
                 raise ValueError(f"history row date is not an ISO-8601 time: {d['date'][:40]!r}")
         return HistoryRow(**d)
 
+    @property
+    def empty(self) -> bool:
+        """A readable session file without any data (a live session that never started)."""
+        return bool(self.error) and self.duration_s == 0.0
+
 
 CSV_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(HistoryRow))
 _INT_FIELDS = {"reps", "holds"}
@@ -458,7 +463,9 @@ def _minsec(seconds: float | None) -> str:
 
 
 def _short_date(iso: str) -> str:
-    return iso[:16].replace("T", " ") if iso else "?"
+    from imuhip.sinks.dates import local_time
+
+    return local_time(iso)
 
 
 def _text_table(header: list[str], rows: list[list[str]], left: set[int]) -> list[str]:
@@ -476,7 +483,8 @@ def _text_table(header: list[str], rows: list[list[str]], left: set[int]) -> lis
 
 def history_text(root: Path, result: ScanResult, seconds: float | None = None) -> str:
     """The table and the asymmetry sentences ``imuhip history`` prints (plain text)."""
-    rows = result.rows
+    empty = [r for r in result.rows if r.empty]
+    rows = [r for r in result.rows if not r.empty]
     failed = sum(not r.ok for r in rows)
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     out = [
@@ -485,11 +493,19 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
         + f" ({result.analysed} analysed{took}, {result.cached} from cache)",
         "",
     ]
+    if empty:
+        out.insert(
+            1,
+            f"not listed: {len(empty)} file(s) without any data (sessions that never "
+            "received data; safe to delete): " + ", ".join(r.file for r in empty),
+        )
     if not rows:
-        return out[0]
+        return "\n".join(out[:2] if empty else out[:1])
+    from imuhip.sinks.dates import local_zone_name
+
     header = [
-        "date (UTC)", "side", "exercise", "length", "reps", "max °", "mean peak °", "holds",
-        "longest s", "total hold s", "file", "note",
+        f"date ({local_zone_name()})", "side", "exercise", "length", "reps", "max °",
+        "mean peak °", "holds", "longest s", "total hold s", "file", "note",
     ]  # fmt: skip
     body = []
     for r in rows:

@@ -8,6 +8,7 @@ from imuhip.align.gaps import stream_health
 from imuhip.align.streams import SensorStream
 from imuhip.fusion.gyro_scale import GyroScaleError, scale_from_config
 from imuhip.session import Session
+from imuhip.sinks.dates import local_time
 
 
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
@@ -24,7 +25,7 @@ def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> 
     t0, t1 = session.time_range()
     out = [
         f"session    {path}",
-        f"written    {h.created_utc or '?'} by imuhip {h.imuhip_version or '?'}",
+        f"written    {local_time(h.created_utc, zone=True)} by imuhip {h.imuhip_version or '?'}",
         f"side       {h.side}",
         f"exercise   {h.exercise}",
         f"time base  {h.time_base}",

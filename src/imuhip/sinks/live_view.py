@@ -67,6 +67,12 @@ class Snapshot:
     recording: str | None = None
     notice: str = ""
     keys: bool = False
+    searching_left_s: float | None = None
+
+
+def searching_text(left_s: float) -> str:
+    """The countdown while the sensors are searched for and connected at the start."""
+    return f"searching for the sensors… {left_s:.0f} s left"
 
 
 def rest_hint(unrested_s: float) -> str:
@@ -91,6 +97,11 @@ def summary_line(summary: dict) -> str:
         f"holds {summary['hold_count']}   total hold {summary['total_hold_s']:.2f} s   "
         f"longest hold {'-' if longest is None else f'{longest:.2f} s'}"
     )
+
+
+def hold_target_text(snap: Snapshot) -> str:
+    """The event line when the hold in progress reaches ``--hold-target``."""
+    return f"hold target {snap.hold_target_s:g} s reached at {snap.elapsed_s:.1f} s"
 
 
 def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
@@ -154,6 +165,7 @@ class PlainView:
         self.angles = angles
         self._cues = _Cues()
         self._next = 0.0
+        self._next_search: float | None = None  # countdown value of the next search line
         self.origin = 0.0  # session time shown as 0 in event lines
 
     def _print(self, text: str) -> None:
@@ -175,6 +187,10 @@ class PlainView:
 
     def update(self, snap: Snapshot) -> None:
         c = self._cues
+        left = snap.searching_left_s
+        if left is not None and (self._next_search is None or left <= self._next_search):
+            self._print(searching_text(left))
+            self._next_search = left - self.every_s
         g = snap.guidance
         if g is not None:
             key = (g.index, g.done, g.abandoned)
@@ -205,7 +221,7 @@ class PlainView:
             self._print(rest_hint(snap.live.unrested_s))
         if c.hold_target_reached(snap):
             bell = "\a" if getattr(self.out, "isatty", lambda: False)() else ""
-            self._print(f"{bell}hold target {snap.hold_target_s:g} s reached")
+            self._print(f"{bell}{hold_target_text(snap)}")
         if snap.elapsed_s >= self._next:
             self._next = snap.elapsed_s + self.every_s
             self._print(self.status_line(snap))
@@ -262,6 +278,17 @@ def big_text(text: str) -> str:
     return "\n".join(rows)
 
 
+def _own_line(bar, label: str):
+    """A progress bar with its label on a line of its own (a bare ``ProgressBar`` ends no line:
+    what follows it would be drawn on the same line)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row(bar, Text(label, style="dim"))
+    return grid
+
+
 class RichView:
     """Full-screen-ish live view with ``rich`` (see module docstring)."""
 
@@ -294,6 +321,7 @@ class RichView:
     def update(self, snap: Snapshot) -> None:
         if self._cues.hold_target_reached(snap):
             self.console.bell()
+            self.note(hold_target_text(snap))
         if self._live is not None:
             self._live.update(self.render(snap), refresh=True)
 
@@ -317,7 +345,8 @@ class RichView:
         parts.append(head)
         if snap.duration_s:  # replays and timed sessions: how far along
             done = min(max(snap.elapsed_s, 0.0), snap.duration_s)
-            parts.append(ProgressBar(total=snap.duration_s, completed=done, width=40))
+            bar = ProgressBar(total=snap.duration_s, completed=done, width=40)
+            parts.append(_own_line(bar, f"session {100 * done / snap.duration_s:.0f} %"))
 
         tab = Table(box=None, padding=(0, 2), show_edge=False)
         for col in ("sensor", "link", "interval", "rate", "drops", "battery"):
@@ -350,8 +379,11 @@ class RichView:
             angle = "-" if live.angle_deg is None else f"{live.angle_deg:.1f}°"
             big = Text(big_text(angle), style="bold cyan")
             side = Text()
-            side.append(f"hip rotation (internal +)\nmax {fmt_deg(live.best_rep_deg)}")
-            side.append(f"   highest {fmt_deg(live.highest_deg)}\n", style="dim")
+            side.append("hip rotation (internal +)\n")
+            side.append(f"max rotation {fmt_deg(live.best_rep_deg)}")
+            side.append(" (best rep)\n", style="dim")
+            side.append(f"highest angle {fmt_deg(live.highest_deg)}")
+            side.append(" (at any moment)\n", style="dim")
             side.append(f"reps {live.reps}", style="bold")
             side.append(f"   last peak {fmt_deg(live.last_rep_peak_deg)}\n")
             if live.hold_start_s is not None:
@@ -370,14 +402,13 @@ class RichView:
             grid.add_row(big, side)
             parts.append(grid)
             if live.hold_start_s is not None and snap.hold_target_s:
-                parts.append(
-                    ProgressBar(
-                        total=snap.hold_target_s,
-                        completed=min(live.hold_s, snap.hold_target_s),
-                        width=50,
-                        complete_style="green",
-                    )
+                bar = ProgressBar(
+                    total=snap.hold_target_s,
+                    completed=min(live.hold_s, snap.hold_target_s),
+                    width=50,
+                    complete_style="green",
                 )
+                parts.append(_own_line(bar, f"hold target {snap.hold_target_s:g} s"))
             if live.message:
                 parts.append(Text(f"note: {live.message}", style="yellow"))
             if live.unrested_s >= UNCHECKED_HEADING_S:
@@ -387,7 +418,9 @@ class RichView:
         else:
             parts.append(Text("waiting for the calibration…", style="dim"))
         parts.extend(Text(n, style="dim") for n in self._notes)
-        if snap.notice:
+        if snap.searching_left_s is not None:
+            parts.append(Text(searching_text(snap.searching_left_s), style="yellow"))
+        elif snap.notice:
             parts.append(Text(snap.notice, style="yellow"))
         if snap.keys:
             parts.append(Text(KEYS_HELP, style="dim"))

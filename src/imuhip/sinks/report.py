@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from html import escape
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from imuhip.align.gaps import stream_health
 from imuhip.atomic import atomic_write
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
+from imuhip.sinks.analysis_text import EFFORT_NOTE, STEADINESS_NOTE
+from imuhip.sinks.dates import local_time, local_zone_name, parse_iso
 from imuhip.sinks.history import HistoryRow, asymmetry
 from imuhip.sinks.svg import Marker, Span, line_chart
 
@@ -82,6 +85,10 @@ tbody tr:nth-child(even){background:#fafbfc}
 .muted{color:var(--muted)}
 footer{margin-top:36px;padding-top:10px;border-top:1px solid var(--line);color:var(--muted);
 font-size:.85em}
+.chart.narrow{display:none;max-width:480px}
+@media (max-width:911px){.chart.wide{display:none}.chart.narrow{display:block}}
+@media (max-width:600px){main{padding:18px 12px 32px}}
+@media print{.chart.wide{display:block}.chart.narrow{display:none}}
 @media print{main{padding:0;max-width:none}.chart,table,.cards{break-inside:avoid}
 h2{break-after:avoid}}
 """
@@ -153,16 +160,9 @@ def format_duration(seconds: float) -> str:
 
 
 def format_created(created_utc: str) -> str:
-    """The header's ISO-8601 creation time as ``2026-03-01 14:05 UTC`` (as is if unparsable)."""
-    if not created_utc:
-        return "date unknown"
-    try:
-        d = datetime.fromisoformat(created_utc)
-    except ValueError:
-        return created_utc
-    if d.tzinfo is not None:
-        d = d.astimezone(UTC)
-    return d.strftime("%Y-%m-%d %H:%M UTC")
+    """The header's ISO-8601 creation time in local time, ``2026-03-01 15:05 CET`` (as is if
+    unparsable)."""
+    return local_time(created_utc, zone=True, missing="date unknown")
 
 
 def _table(headers: list[str], rows: list[list[str]], cls: str, left: tuple[int, ...] = ()) -> str:
@@ -212,6 +212,36 @@ def _gaps(g, min_s: float = 0.2, most: int = 200) -> list[tuple[float, float]]:
         if b - a >= min_s:
             out.append((a, b))
     return sorted(out, key=lambda ab: ab[0] - ab[1])[:most]
+
+
+#: Every chart is drawn twice: WIDE_W user units wide for screens, NARROW_W for phones (shown
+#: below NARROW_BELOW_PX of viewport, see :data:`CSS`), so its labels keep at least 9 px.
+WIDE_W, NARROW_W = 960, 360
+NARROW_BELOW_PX = 912
+
+
+def _chart(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    chart_id: str,
+    x_ticks_for: Callable[[int], list[tuple[float, str]]] | None = None,
+    **kw,
+) -> str:
+    """The wide and the narrow SVG of one chart (:func:`imuhip.sinks.svg.line_chart` arguments;
+    ``x_ticks_for(most)`` gives x ticks, at most ``most`` of them)."""
+    out = []
+    for width, cls, suffix, most in (
+        (WIDE_W, "chart wide", "", 7),
+        (NARROW_W, "chart narrow", "-n", 3),
+    ):
+        ticks_kw = {} if x_ticks_for is None else {"x_ticks": x_ticks_for(most)}
+        out.append(
+            line_chart(
+                x, y, chart_id=chart_id + suffix, width=width, css_class=cls, **ticks_kw, **kw
+            )
+        )
+    return "".join(out)
 
 
 def _trace(result: SessionAnalysis, doc: dict) -> str:
@@ -272,7 +302,7 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
         if len(rows) > 1:
             out.append(f"<h3>{_minutes(a - rows[0][0])} to {_minutes(b - rows[0][0])}</h3>")
         out.append(
-            line_chart(
+            _chart(
                 g.t,
                 y,
                 chart_id=f"trace{k}",
@@ -444,34 +474,81 @@ def _calibration(doc: dict) -> list[str]:
     return parts
 
 
+DAY_S = 86400.0
+
+
+def date_ticks(x0: float, x1: float, most: int = 7) -> list[tuple[float, str]]:
+    """Ticks for a date axis: ``x0..x1`` in days since the POSIX epoch (UTC instants), labels in
+    local time: hours (``14:00``, a day's first tick ``3 Mar 14:00``) for spans up to 36 h,
+    else days (``3 Mar``), else months (``Mar 2026``)."""
+    span_h = (x1 - x0) * 24.0
+    start = datetime.fromtimestamp(x0 * DAY_S).astimezone()
+    end = datetime.fromtimestamp(x1 * DAY_S).astimezone()
+    out: list[tuple[float, str]] = []
+    step_h = next((s for s in (1, 2, 3, 6, 12) if span_h / s <= most), None)
+    if step_h is not None and span_h <= 36:
+        d = start.replace(minute=0, second=0, microsecond=0)
+        last_day = None
+        while d <= end:
+            if d >= start and d.hour % step_h == 0:
+                label = d.strftime("%H:%M") if d.date() == last_day else d.strftime("%-d %b %H:%M")
+                last_day = d.date()
+                out.append((d.timestamp() / DAY_S, label))
+            d = (d + timedelta(hours=1)).astimezone()
+        return out
+    step_d = next((s for s in (1, 2, 7, 14) if span_h / 24 / s <= most), None)
+    if step_d is not None:
+        d = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        k = 0
+        while d <= end:
+            if d >= start and k % step_d == 0:
+                out.append((d.timestamp() / DAY_S, d.strftime("%-d %b")))
+            d = (d.replace(tzinfo=None) + timedelta(days=1)).astimezone()
+            k += 1
+        return out
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    step_m = next((s for s in (1, 2, 3, 6, 12, 24, 60) if months / s <= most), 120)
+    y, m = start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        d = datetime(y, m, 1).astimezone()
+        if d >= start and (y * 12 + m - 1) % step_m == 0:
+            out.append((d.timestamp() / DAY_S, d.strftime("%b %Y")))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 def _progress_charts(rows: list[HistoryRow]) -> list[str]:
-    """Max rotation and longest hold per session against the date, left and right as dots
-    (the line joins the left side's sessions, or the only side's)."""
-    dated = sorted(((datetime.fromisoformat(r.date), r) for r in rows), key=lambda p: p[0])
-    t0 = dated[0][0]
+    """Max rotation and longest hold per session against the date (local time), left and right
+    as dots (the line joins the left side's sessions, or the only side's)."""
+    dated = sorted(
+        ((d.timestamp() / DAY_S, r) for r in rows if (d := parse_iso(r.date)) is not None),
+        key=lambda xr: (xr[0], xr[1].file),
+    )
     out = []
     for attr, label, unit in (("max_rotation_deg", "max rotation (°)", "°"),
                               ("longest_hold_s", "longest hold (s)", " s")):  # fmt: skip
-        pts = [((d - t0).total_seconds() / 86400.0, r) for d, r in dated]
-        pts = [(x, r) for x, r in pts if getattr(r, attr) is not None]
+        pts = [(x, r) for x, r in dated if getattr(r, attr) is not None]
         if not pts:
             continue
         side = "left" if any(r.side == "left" for _, r in pts) else pts[0][1].side
         left = [(x, getattr(r, attr)) for x, r in pts if r.side == side]
         markers = [
             Marker(x, getattr(r, attr), f"side-{r.side}",
-                   f"{r.date[:16].replace('T', ' ')} {r.side}: {fmt(getattr(r, attr))}{unit}")
+                   f"{local_time(r.date)} {r.side}: {fmt(getattr(r, attr))}{unit}")
             for x, r in pts
         ]  # fmt: skip
-        span = max(x for x, _ in pts)
+        lo, hi = pts[0][0], pts[-1][0]
+        pad = max(0.05 * (hi - lo), 1.0 / 24.0)
+        x_range = (lo - pad, hi + pad)
         out.append(
-            line_chart(
+            _chart(
                 np.array([x for x, _ in left]),
                 np.array([y for _, y in left]),
                 chart_id=f"progress-{attr}",
                 height=220,
-                x_range=(-0.05 * max(span, 1.0), span + 0.05 * max(span, 1.0)),
-                x_label="days since the first session",
+                x_range=x_range,
+                x_ticks_for=lambda most, r=x_range: date_ticks(*r, most=most),
+                x_label=f"date ({local_zone_name()})",
                 y_label=label,
                 markers=markers,
                 description=f"{label} per session over time",
@@ -497,7 +574,7 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
         this = Path(r.file).name == path.name and r.side == h.side
         rows.append(
             [
-                escape(r.date[:16].replace("T", " ")) + (" (this)" if this else ""),
+                escape(local_time(r.date)) + (" (this)" if this else ""),
                 escape(r.side),
                 escape(str(r.reps)),
                 escape(fmt(r.max_rotation_deg)),
@@ -511,8 +588,8 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
     parts += _progress_charts(same)
     parts.append(
         _table(
-            ["date (UTC)", "side", "reps", "max °", "mean peak °", "holds", "longest hold s",
-             "total hold s", "file"],
+            [f"date ({local_zone_name()})", "side", "reps", "max °", "mean peak °", "holds",
+             "longest hold s", "total hold s", "file"],
             rows,
             "progress",
             left=(0, 1, 8),
@@ -594,11 +671,7 @@ def render_report(
     parts.append(f"<h2>Holds ({len(hold_rows)})</h2>")
     if hold_rows:
         parts.append(_table(["#", *(c[0] for c in HOLD_COLUMNS)], hold_rows, "holds"))
-        parts.append(
-            "<p class='muted'>Steadiness: standard deviation of the angle during the hold. "
-            "Effort: shin tremor power in the hold against rest, in dB (0 = like resting; "
-            "pushing against a band typically gives 10 dB and more).</p>"
-        )
+        parts.append(f"<p class='muted'>{escape(STEADINESS_NOTE)} {escape(EFFORT_NOTE)}</p>")
     else:
         parts.append("<p class='muted'>No holds.</p>")
     if history is not None:

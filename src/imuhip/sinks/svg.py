@@ -88,6 +88,12 @@ class Marker:
     title: str
 
 
+#: Width of a span label's character and the least gap between two labels, user units (the
+#: report draws span labels at 10 px: digits are about 0.6 em wide).
+SPAN_LABEL_CHAR_W = 6.5
+SPAN_LABEL_GAP = 3.0
+
+
 def _fmt_tick(v: float) -> str:
     return f"{v:g}".replace("-", "\u2212")
 
@@ -106,14 +112,18 @@ def line_chart(
     spans: Sequence[Span] = (),
     markers: Sequence[Marker] = (),
     description: str = "",
+    x_ticks: Sequence[tuple[float, str]] | None = None,
+    css_class: str = "chart",
 ) -> str:
     """An SVG line chart of ``y`` against ``x``.
 
     ``x_range``/``y_range`` fix the axes (so several charts share a scale); otherwise they come
     from the data (the y range always includes 0). Spans and markers outside the x range are
-    left out; those crossing its edges are clipped. Styling is by CSS class (see the report's
-    style sheet): ``line``, ``grid``, ``zero``, ``axis``, ``tick``, ``label``, and the span and
-    marker classes given.
+    left out; those crossing its edges are clipped. ``x_ticks`` (value, label) replaces the
+    numeric x ticks (e.g. dates). Span labels that would overlap the previous one are left out
+    (the span keeps its hover title). ``css_class`` is the ``<svg>``'s class. Styling is by CSS
+    class (see the report's style sheet): ``line``, ``grid``, ``zero``, ``axis``, ``tick``,
+    ``label``, and the span and marker classes given.
     """
     pad_l, pad_r, pad_t, pad_b = 52, 14, 22, 40
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
@@ -146,7 +156,8 @@ def line_chart(
     clip = f"clip-{escape(chart_id)}"
     label = escape(description or y_label)
     out = [
-        f'<svg viewBox="0 0 {width} {height}" class="chart" role="img" aria-label="{label}" '
+        f'<svg viewBox="0 0 {width} {height}" class="{escape(css_class)}" role="img" '
+        f'aria-label="{label}" '
         f'preserveAspectRatio="xMidYMid meet">',
         f'<defs><clipPath id="{clip}"><rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>'
         "</clipPath></defs>",
@@ -154,6 +165,7 @@ def line_chart(
         f'<g clip-path="url(#{clip})">',
     ]
     labels = []
+    label_end = -math.inf  # right edge of the last span label drawn, user units
     for s in spans:
         if s.x1 < x0 or s.x0 > x1:
             continue
@@ -162,7 +174,9 @@ def line_chart(
             f'<rect class="{escape(s.cls)}" x="{a:.1f}" y="{pad_t}" width="{max(1.0, b - a):.1f}" '
             f'height="{h}"><title>{escape(s.title)}</title></rect>'
         )
-        if s.label:
+        half = SPAN_LABEL_CHAR_W * len(s.label) / 2
+        if s.label and (a + b) / 2 - half >= label_end + SPAN_LABEL_GAP:
+            label_end = (a + b) / 2 + half
             labels.append(
                 f'<text class="spanlabel" x="{(a + b) / 2:.1f}" y="{pad_t - 6}" '
                 f'text-anchor="middle">{escape(s.label)}</text>'
@@ -204,11 +218,15 @@ def line_chart(
             f'<text class="tick" x="{pad_l - 6}" y="{sy(v) + 4:.1f}" text-anchor="end">'
             f"{_fmt_tick(v)}</text>"
         )
-    for v in ticks(x0, x1, max(2, w // 80)):
+    if x_ticks is None:
+        x_ticks = [(v, _fmt_tick(v)) for v in ticks(x0, x1, max(4, w // 80))]
+    for v, text in x_ticks:
+        if not x0 <= v <= x1:
+            continue
         out.append(
             f'<line class="axis" x1="{sx(v):.1f}" x2="{sx(v):.1f}" y1="{pad_t + h}" '
             f'y2="{pad_t + h + 4}"/><text class="tick" x="{sx(v):.1f}" y="{pad_t + h + 16}" '
-            f'text-anchor="middle">{_fmt_tick(v)}</text>'
+            f'text-anchor="middle">{escape(text)}</text>'
         )
     out.append(
         f'<text class="label" x="{pad_l + w / 2:.1f}" y="{height - 6}" text-anchor="middle">'

@@ -355,7 +355,16 @@ class _Radio:
         else:
             from bumble.transport import open_transport
 
-            self._transport = await open_transport(self.transport_name)
+            try:
+                self._transport = await open_transport(self.transport_name)
+            except Exception as exc:
+                from imuhip.sources.ble.stack import unavailable
+
+                raise unavailable(
+                    f"bumble cannot open the transport '{self.transport_name}' "
+                    f"({type(exc).__name__}: {exc})",
+                    PREFIX + self.transport_name,
+                ) from exc
             self.device = Device.with_hci(
                 "imuhip",
                 hci.Address(CENTRAL_ADDRESS),

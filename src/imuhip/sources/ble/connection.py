@@ -34,9 +34,10 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 
 from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
-from imuhip.errors import ImuhipError
+from imuhip.errors import BluetoothUnavailableError, ImuhipError
 from imuhip.session import Event, SensorInfo
 from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
+from imuhip.sources.ble.stack import check_os_stack, stack_failure
 
 if TYPE_CHECKING:  # bumble is only needed when a bumble backend is passed
     from imuhip.sources.ble.bumble_backend import BleBackend
@@ -214,6 +215,10 @@ class SensorLink:
             except Exception as exc:
                 self.status.last_error = f"{type(exc).__name__}: {exc}"
                 logger.info("%s (%s): %s", self.a.role, self.a.address, self.status.last_error)
+                fatal = None if self._ever_streamed else stack_failure(exc, self.m.spec)
+                if fatal is not None:  # no stack to search with: retrying cannot help
+                    self.m.fail(fatal)
+                    break
             if self.m.stopping:
                 break
             failures = 0 if streamed else failures + 1
@@ -509,6 +514,20 @@ class ConnectionManager:
         self.connect_lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self.links = {a.role: SensorLink(self, a) for a in self.assignments}
+        #: why no sensor can be reached at all (no Bluetooth stack), once a link found out
+        self.fatal: BluetoothUnavailableError | None = None
+        self._fatal = asyncio.Event()
+
+    @property
+    def spec(self) -> str:
+        """The ``--ble`` spec of the backend ("" for the OS stack)."""
+        return "" if self.backend is None else self.backend.spec
+
+    def fail(self, error: BluetoothUnavailableError) -> None:
+        """Record that the Bluetooth stack is unusable: :meth:`wait_streaming` raises it."""
+        if self.fatal is None:
+            self.fatal = error
+        self._fatal.set()
 
     @property
     def status(self) -> dict[str, LinkStatus]:
@@ -540,6 +559,13 @@ class ConnectionManager:
                 w.cancel()
 
     async def start(self) -> None:
+        """Start every sensor's task.
+
+        Raises:
+            BluetoothUnavailableError: the OS stack is known to be unusable (no D-Bus on Linux).
+        """
+        if self.backend is None:
+            check_os_stack()
         for link in self.links.values():
             link.start()
 
@@ -547,10 +573,26 @@ class ConnectionManager:
         """Wait until every sensor has streamed (or ``timeout``); returns the roles that never did.
 
         A sensor that streamed and dropped meanwhile counts as started: it is reconnecting.
+
+        Raises:
+            BluetoothUnavailableError: as soon as a sensor's task finds there is no Bluetooth
+                stack to search with (rather than after ``timeout``).
         """
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await asyncio.gather(*(link.wait_streaming() for link in self.links.values()))
+        streaming = asyncio.ensure_future(
+            asyncio.gather(*(link.wait_streaming() for link in self.links.values()))
+        )
+        fatal = asyncio.ensure_future(self._fatal.wait())
+        try:
+            await asyncio.wait(
+                {streaming, fatal}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for f in (streaming, fatal):
+                f.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await f
+        if self.fatal is not None:
+            raise self.fatal
         return [r for r, link in self.links.items() if not link._ever_streamed]
 
     async def stop(self) -> None:

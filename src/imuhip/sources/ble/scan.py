@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from bleak import BleakScanner
 
 from imuhip.decode.profile import Advertisement, SensorProfile, recognise
+from imuhip.sources.ble.stack import check_os_stack, stack_failure
 
 if TYPE_CHECKING:  # bumble is only needed when a bumble backend is passed
     from imuhip.sources.ble.bumble_backend import BleBackend
@@ -51,10 +52,23 @@ async def scan(
 
     ``backend`` is None for the OS stack, or from
     :func:`~imuhip.sources.ble.bumble_backend.ble_backend`.
+
+    Raises:
+        BluetoothUnavailableError: there is no Bluetooth stack to scan with (what is missing,
+            what to try).
     """
-    seen = await BleakScanner.discover(
-        timeout=timeout, return_adv=True, backend=scanner_backend(backend)
-    )
+    spec = "" if backend is None else backend.spec
+    if backend is None:
+        check_os_stack()
+    try:
+        seen = await BleakScanner.discover(
+            timeout=timeout, return_adv=True, backend=scanner_backend(backend)
+        )
+    except Exception as exc:
+        fatal = stack_failure(exc, spec)
+        if fatal is None:
+            raise
+        raise fatal from exc
     out = []
     for device, adv in seen.values():
         info = Advertisement(
