@@ -95,8 +95,8 @@ def test_import_stores_the_pose_of_a_technique(tmp_path, capsys):
     from imuhip.files.session_file import read_session
 
     t = np.arange(200) / 100.0
-    for role in ("thigh", "shin"):
-        rows = "\n".join(f"{x:.2f},0,0,9.81,0,0,0" for x in t)
+    for role, az in (("thigh", 9.81), ("shin", 9.8)):  # two different recordings
+        rows = "\n".join(f"{x:.2f},0,0,{az},0,0,0" for x in t)
         (tmp_path / f"{role}.csv").write_text("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n" + rows)
     out = tmp_path / "s.imuhip"
     argv = ["import", "--thigh", str(tmp_path / "thigh.csv"), "--shin", str(tmp_path / "shin.csv"),
