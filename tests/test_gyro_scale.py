@@ -188,7 +188,7 @@ def test_info_shows_the_scales(calibrated, capsys):
 
 
 def test_record_writes_saved_scales_into_the_header_and_skips_prompts(tmp_path, monkeypatch):
-    import imuhip.cli as cli
+    import imuhip.cli.options as cli_options
     import imuhip.live.commands as commands
     from imuhip.sources.ble.connection import Assignment
 
@@ -202,7 +202,7 @@ def test_record_writes_saved_scales_into_the_header_and_skips_prompts(tmp_path, 
     assert header.sensors[0].config[CONFIG_KEY] == [1.012, 0.995, 1.003]
     assert CONFIG_KEY not in header.sensors[1].config
     seen = {}
-    monkeypatch.setattr(cli, "_live_sensors", lambda args: (sensors, "left"))
+    monkeypatch.setattr(cli_options, "live_sensors", lambda args: (sensors, "left"))
     monkeypatch.setattr(commands, "live_command", lambda *a, **kw: seen.update(kw) or 0)
     assert main(["record", "--exercise", "sensor-cal", "-o", str(tmp_path / "t.imuhip")]) == 0
     assert seen["guidance"] is False

@@ -1,0 +1,5 @@
+"""``python -m imuhip.cli``."""
+
+from imuhip.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,35 @@
+"""``imuhip analyze``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imuhip.cli import options
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from imuhip.pipeline import PipelineOptions, analyze_session
+    from imuhip.sinks.analysis_text import analysis_document, analysis_text
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
+
+    session = read_session(args.session)
+    result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
+    doc = analysis_document(session, result)
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        print(analysis_text(Path(args.session), doc))
+    return 0
+
+
+def add_parser(sub: options.Subcommands) -> None:
+    ana = sub.add_parser("analyze", help="calibrate, compute the hip angle, count reps, time holds")
+    ana.add_argument("session", metavar="SESSION", help=options.SESSION_HELP)
+    ana.add_argument(
+        "--json", action="store_true", help="print one JSON object (imuhip.analysis/1)"
+    )
+    options.add_fusion(ana)
+    ana.set_defaults(func=run)

@@ -1,0 +1,93 @@
+"""``imuhip export``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imuhip.cli import options
+from imuhip.errors import ImuhipError
+
+
+def run(args: argparse.Namespace) -> int:
+    from imuhip.align.streams import sensor_streams
+    from imuhip.files import field_export
+    from imuhip.files.convert import export_samples
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
+
+    if not (args.samples or args.angles or args.mot or args.sto or args.dot):
+        raise ImuhipError(
+            "nothing to export: give --samples DIR, --angles CSV, --mot FILE, --sto FILE "
+            "and/or --dot DIR"
+        )
+    session = read_session(args.session)
+    start = field_export.session_start_utc(session.header)
+    if args.angles or args.mot or args.sto:
+        from imuhip.pipeline import analyze_session
+
+        result = analyze_session(session)
+        if args.angles:
+            from imuhip.files.angles_csv import write_angles_csv
+
+            print(f"wrote {write_angles_csv(args.angles, result, start)}")
+        if args.mot:
+            path = field_export.write_mot(
+                args.mot,
+                result.grid.t,
+                result.hip_rotation_deg,
+                side=session.header.side,
+                start=start,
+            )
+            print(f"wrote {path}")
+        if args.sto:
+            path = field_export.write_sto(
+                args.sto,
+                result.grid.t,
+                field_export.grid_orientations(result.grid),
+                side=session.header.side,
+                rate_hz=result.grid.rate_hz,
+                start=start,
+            )
+            print(f"wrote {path}")
+    if not (args.samples or args.dot):
+        return 0
+    streams = sensor_streams(session)  # every stream on the session's (host) time base
+    if args.samples:
+        written = export_samples(args.samples, {r: s.samples for r, s in streams.items()})
+        for p in written:
+            print(f"wrote {p}")
+    if args.dot:
+        folder = Path(args.dot)
+        folder.mkdir(parents=True, exist_ok=True)
+        for role, st in streams.items():
+            path = field_export.write_dot_csv(
+                folder / f"{role}.csv", st.samples, tag=role, start=start
+            )
+            print(f"wrote {path}")
+    return 0
+
+
+def add_parser(sub: options.Subcommands) -> None:
+    exp = sub.add_parser(
+        "export",
+        help="write a session's data: CSV, OpenSim .mot/.sto, DOT-style CSV",
+        description="Every export carries the session's start in UTC where known (imports of "
+        "vendor files, live recordings), so session time can be lined up with a video.",
+    )
+    exp.add_argument("session", metavar="SESSION", help=options.SESSION_HELP)
+    exp.add_argument(
+        "--samples", metavar="DIR", help="per-sensor CSVs in the import format (lossless)"
+    )
+    exp.add_argument(
+        "--angles", metavar="CSV", help="time_s, hip_rotation_deg (and diagnostics) per sample"
+    )
+    exp.add_argument(
+        "--mot", metavar="FILE", help="OpenSim motion file of the hip rotation (degrees)"
+    )
+    exp.add_argument(
+        "--sto", metavar="FILE", help="OpenSense orientation file (quaternions per IMU)"
+    )
+    exp.add_argument(
+        "--dot", metavar="DIR", help="per-sensor CSVs laid out like Movella DOT app exports"
+    )
+    exp.set_defaults(func=run)

@@ -1,0 +1,94 @@
+"""``imuhip import``."""
+
+from __future__ import annotations
+
+import argparse
+
+from imuhip.cli import options
+
+
+def run(args: argparse.Namespace) -> int:
+    from imuhip.files.convert import import_files
+    from imuhip.files.importers.base import ImportOptions
+    from imuhip.files.importers.column_map import parse_column_map
+
+    files = {"thigh": args.thigh, "shin": args.shin}
+    if args.pelvis:
+        files["pelvis"] = args.pelvis
+    options = ImportOptions(
+        rate_hz=args.rate,
+        acc_unit=args.acc_unit,
+        gyr_unit=args.gyr_unit,
+        columns=parse_column_map(args.columns) if args.columns else None,
+    )
+    res = import_files(
+        files,
+        args.output,
+        side=args.side,
+        exercise=args.exercise.pose,
+        options=options,
+        format=args.format,
+        overwrite=args.force,
+        force=args.force,
+    )
+    for note in res.notes:
+        print(f"note: {note}")
+    counts = ", ".join(f"{r} {n} samples" for r, n in res.counts.items())
+    print(f"wrote {res.path} ({counts})")
+    return 0
+
+
+def add_parser(sub: options.Subcommands) -> None:
+    from imuhip.files.import_formats import FORMAT_NAMES
+
+    imp = sub.add_parser(
+        "import",
+        help="build a session file from sensor files (DOT, Polar, MetaBase, WitMotion, CSV)",
+        description="Build a session from the files of the vendors' apps or any table. The "
+        "format is recognised from each file's content. A role flag may be repeated to give one "
+        "sensor several channel files (--thigh acc.txt --thigh gyro.txt).",
+    )
+    for role, need in (("thigh", True), ("shin", True), ("pelvis", False)):
+        imp.add_argument(
+            f"--{role}",
+            required=need,
+            action="append",
+            metavar="FILE",
+            help=f"{role} sensor file (repeat for its channel files)",
+        )
+    imp.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
+    options.add_exercise(imp, "unspecified", ("unspecified",))
+    imp.add_argument(
+        "--format",
+        choices=FORMAT_NAMES,
+        help="force the format (default: recognised from the content)",
+    )
+    imp.add_argument(
+        "--columns",
+        metavar="MAP",
+        help="column map for any table: a TOML file or "
+        "'time=T:ms;acc=AX,AY,AZ:g;gyr=GX,GY,GZ:deg/s[;mag=MX,MY,MZ:uT][;sep=;]'",
+    )
+    imp.add_argument(
+        "--rate", type=float, metavar="HZ", help="sample rate of files without time (WitMotion SD)"
+    )
+    imp.add_argument(
+        "--acc-unit",
+        default="m/s2",
+        choices=["m/s2", "g"],
+        help="accelerometer unit in imuhip CSVs: m/s2 or g (default: %(default)s)",
+    )
+    imp.add_argument(
+        "--gyr-unit",
+        default="rad/s",
+        choices=["rad/s", "deg/s"],
+        help="gyroscope unit in imuhip CSVs: rad/s or deg/s (default: %(default)s)",
+    )
+    imp.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
+    imp.add_argument(
+        "-f",
+        "--force",
+        action="store_true",
+        help="overwrite SESSION; import sensors whose time offset cannot be resolved (warning)",
+    )
+    imp.set_defaults(func=run)

@@ -1,0 +1,42 @@
+"""``imuhip report``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imuhip.cli import options
+from imuhip.errors import ImuhipError
+
+
+def run(args: argparse.Namespace) -> int:
+    from imuhip.pipeline import PipelineOptions, analyze_session
+    from imuhip.sinks.analysis_text import analysis_document
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
+    from imuhip.sinks.report import render_report, write_report
+
+    session = read_session(args.session)
+    result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
+    doc = analysis_document(session, result)
+    rows = None
+    if args.history:
+        from imuhip.sinks import history
+
+        if not Path(args.history).is_dir():
+            raise ImuhipError(f"--history {args.history}: not a folder")
+        rows = history.scan(args.history, cache=history.default_cache_path()).rows
+    out = args.output or str(Path(args.session).with_suffix(".html"))
+    html = render_report(Path(args.session), session, result, doc, rows)
+    print(f"wrote {write_report(out, html)}")
+    return 0
+
+
+def add_parser(sub: options.Subcommands) -> None:
+    rep = sub.add_parser("report", help="one self-contained HTML page: trace, reps, holds, health")
+    rep.add_argument("session", metavar="SESSION", help=options.SESSION_HELP)
+    rep.add_argument("-o", "--output", metavar="HTML", help="default: SESSION with .html")
+    options.add_fusion(rep)
+    rep.add_argument(
+        "--history", metavar="DIR", help="add progress over time from the sessions in DIR"
+    )
+    rep.set_defaults(func=run)

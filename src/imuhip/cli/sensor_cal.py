@@ -1,0 +1,55 @@
+"""``imuhip sensor-cal``."""
+
+from __future__ import annotations
+
+import argparse
+
+from imuhip.cli import options
+from imuhip.errors import ImuhipError
+
+
+def run(args: argparse.Namespace) -> int:
+    from imuhip.align.streams import sensor_streams
+    from imuhip.config import save_gyro_scale
+    from imuhip.fusion.gyro_scale import GyroScaleError, estimate_gyro_scale
+    from imuhip.sinks.file_warnings import read_session_noting as read_session
+
+    session = read_session(args.session)
+    streams = sensor_streams(session)
+    roles = [args.role] if args.role else [s.role for s in session.header.sensors]
+    done = 0
+    for role in roles:
+        if role not in streams:
+            raise ImuhipError(f"the session has no {role} sensor")
+        info = session.header.sensor(role)
+        s = streams[role].samples
+        label = f"{role} ({info.address or 'no address'})"
+        try:
+            cal = estimate_gyro_scale(s.t, s.gyr)
+        except GyroScaleError as exc:
+            print(f"{label}: {exc}")
+            continue
+        pct = "  ".join(
+            f"{ax} {100 * (v - 1):+.2f} %" if ok else f"{ax} -"
+            for ax, v, ok in zip("xyz", cal.scale, cal.axes_turned, strict=True)
+        )
+        print(f"{label}: {len(cal.turns)} turn(s); gyro reads {pct}")
+        for w in cal.warnings():
+            print(f"  warning: {w}")
+        if not args.no_save:
+            print(f"  saved to {save_gyro_scale(info.address, cal.as_config())}")
+        done += 1
+    return 0 if done else 1
+
+
+def add_parser(sub: options.Subcommands) -> None:
+    cal = sub.add_parser(
+        "sensor-cal",
+        help="gyro scales from whole turns on a table (recorded with --exercise sensor-cal)",
+    )
+    cal.add_argument("session", metavar="SESSION", help=options.SESSION_HELP)
+    cal.add_argument(
+        "--role", choices=["thigh", "shin", "pelvis"], help="one sensor only (default: all)"
+    )
+    cal.add_argument("--no-save", action="store_true", help="only print the result")
+    cal.set_defaults(func=run)

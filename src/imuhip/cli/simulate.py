@@ -1,0 +1,80 @@
+"""``imuhip simulate``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from imuhip.cli import options
+from imuhip.errors import ImuhipError
+
+
+def run(args: argparse.Namespace) -> int:
+    from imuhip.sim.sensor_model import ImuErrorModel
+    from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+    cfg = SimConfig(
+        exercise=args.exercise.pose,
+        side=args.side,
+        content=args.content,
+        duration_s=args.duration,
+        rate_hz=args.rate,
+        seed=args.seed,
+        mount_cone_deg=None if args.any_way_up else args.mount_cone,
+        errors=ImuErrorModel.ideal() if args.ideal else ImuErrorModel(),
+        with_mag=args.mag,
+        marks=args.marks,
+        pelvis=args.pelvis,
+        profile=args.profile,
+    )
+    if Path(args.output).exists() and not args.force:
+        raise ImuhipError(f"{args.output} exists; use -f to overwrite it")
+    sim = simulate(cfg)
+    truth = write_simulation(sim, args.output, overwrite=args.force)
+    ev = sim.truth.events
+    print(
+        f"wrote {args.output} (simulated {cfg.exercise}, {cfg.side} leg,"
+        f" {sim.script.duration_s:.0f} s,"
+        f" {len(ev['reps'])} reps, {len(ev['holds'])} holds) and its truth {truth}"
+    )
+    return 0
+
+
+def add_parser(sub: options.Subcommands) -> None:
+    sim = sub.add_parser("simulate", help="write a simulated session and its ground truth")
+    sim.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
+    options.add_exercise(sim, "prone")
+    sim.add_argument("--side", default="left", choices=["left", "right"], help=options.SIDE_HELP)
+    sim.add_argument(
+        "--content",
+        default="mixed",
+        choices=["reps", "holds", "mixed", "rest"],
+        help="what the leg does after the calibration (default: %(default)s)",
+    )
+    sim.add_argument(
+        "--duration", type=float, default=120.0, metavar="S", help="seconds (default: %(default)g)"
+    )
+    sim.add_argument("--rate", type=float, default=100.0, metavar="HZ", help=options.RATE_HELP)
+    sim.add_argument("--seed", type=int, default=0, help=options.SEED_HELP)
+    sim.add_argument(
+        "--mount-cone",
+        type=float,
+        default=25.0,
+        metavar="DEG",
+        help="sensors strapped within this angle of a neat placement (default: %(default)g)",
+    )
+    sim.add_argument("--any-way-up", action="store_true", help="random sensor orientations")
+    sim.add_argument("--ideal", action="store_true", help="perfect sensors (no noise or bias)")
+    sim.add_argument("--mag", action="store_true", help="simulate magnetometers")
+    sim.add_argument("--pelvis", action="store_true", help="add a third sensor on the pelvis")
+    sim.add_argument(
+        "--marks", action="store_true", help="write the calibration marks live guidance would write"
+    )
+    sim.add_argument(
+        "--profile",
+        default="samples",
+        choices=["samples", "witmotion-ble5", "polar-pmd"],
+        help="store decoded samples or the vendor's BLE notifications (default: %(default)s)",
+    )
+    sim.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
+    sim.set_defaults(func=run)
