@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES, STEPS
 from imuhip.live.guidance import Guidance
@@ -173,3 +175,35 @@ def test_views_ask_for_a_rest_once_after_a_minute_without_one():
     r.console.print(r.render(unrested))
     r.console.print(r.render(rested))
     assert buf.getvalue().count("rest a moment") == 1
+
+
+def test_guidance_waits_for_a_slow_movement_to_finish():
+    """A person still rocking when the rocks step's time is up gets the next prompt only once
+    the leg is still (or at the latest after 1.6 times the step's time)."""
+    from imuhip.live.guidance import MOVEMENT_PATIENCE
+
+    events = []
+    g = Guidance(events.append)
+    rocks_end = {}
+
+    def still(t):
+        starts = {e.data["phase"]: e.t for e in events}
+        if "rocks" in starts:  # rocks last 2.5 s longer than the prompt allows
+            end = starts["rocks"] + STEPS[2].duration_s + 2.5
+            rocks_end["t"] = end
+            return max(0.0, t - end)
+        if "bends" in starts:
+            return 0.0 if t < starts["bends"] + STEPS[1].duration_s else 99.0
+        return t
+
+    st, _ = _drive(g, still, 80.0)
+    assert st.done
+    starts = {e.data["phase"]: e.t for e in events}
+    assert starts["still_end"] >= rocks_end["t"] + 0.3 - 1e-9
+    # a leg that never stops moving: on at 1.6 times the step's time
+    events.clear()
+    g = Guidance(events.append)
+    st, _ = _drive(g, lambda t: 10.0 if t < 4 else 0.0, 80.0)
+    starts = {e.data["phase"]: e.t for e in events}
+    gap = starts["rocks"] - starts["bends"]
+    assert gap == pytest.approx(MOVEMENT_PATIENCE * STEPS[1].duration_s, abs=0.2)

@@ -12,7 +12,10 @@ Advancing:
   it) for the step's ``min_duration_s`` (3 s) within the step. Without stillness for
   ``still_timeout_s`` the guidance stops with a clear message (``abandoned``); the analysis
   then searches the recording for the protocol's movements instead.
-- ``bends``, ``rocks``: after the step's ``duration_s``.
+- ``bends``, ``rocks``: after the step's ``duration_s``, once the movement is over (the leg
+  still for ``MOVEMENT_DONE_STILL_S``), or at the latest after ``MOVEMENT_PATIENCE`` times the
+  step's duration: a person slower than the prompt finishes before the next one. (The analysis
+  takes the marks as a prior and finds the phases in the data around them.)
 - ``still_end``: after ``duration_s`` once the leg has been still ``min_duration_s`` (or, if it
   never is, after ``still_timeout_s``, with a warning: the calibration may then be poor).
 
@@ -31,6 +34,10 @@ from collections.abc import Callable, Mapping
 from imuhip.calibration_protocol import PHASE_EVENT, STEPS, GuidanceStatus, Step
 from imuhip.session import Event
 
+#: A movement step ends once the leg has been still this long (s) after its duration ...
+MOVEMENT_DONE_STILL_S = 0.3
+#: ... or after this many times its duration, still or not.
+MOVEMENT_PATIENCE = 1.6
 
 class Guidance:
     """The calibration guidance state machine (see module docstring).
@@ -138,8 +145,11 @@ class Guidance:
     def _complete(self, now: float, still_s: float | None) -> bool:
         s = self.steps[self.index]
         elapsed = now - self.step_start
-        if s.repetitions:  # a movement step
-            return elapsed >= s.duration_s
+        if s.repetitions:  # a movement step: its time, and the movement over
+            if elapsed < s.duration_s:
+                return False
+            over = still_s is None or min(still_s, elapsed) >= MOVEMENT_DONE_STILL_S
+            return over or elapsed >= MOVEMENT_PATIENCE * s.duration_s
         if still_s is None:
             return elapsed >= s.duration_s
         still = min(still_s, elapsed)
