@@ -54,6 +54,51 @@ def phases_from_marks(t: np.ndarray, marks: dict[str, float], min_still_end_s: f
     return Phases((idx[0], idx[1]), (idx[1], idx[2]), (idx[2], idx[3]), (idx[3], end))
 
 
+#: The still start pose is looked for from this long (s) before the guidance's first mark.
+MARK_LEAD_S = 1.0
+
+
+def phases_near_marks(
+    t: np.ndarray,
+    gyr_thigh: np.ndarray,
+    gyr_shin: np.ndarray,
+    rate_hz: float,
+    marks: dict[str, float],
+    min_still_end_s: float = 1.5,
+) -> Phases | None:
+    """The phases the person actually did, found in the data around live guidance's marks.
+
+    The marks (phase -> start time of its prompt, seconds) are a prior: a person slower or
+    faster than the prompts moves later or earlier than them. The movements are searched for
+    (:func:`find_phases`) from ``MARK_LEAD_S`` before the first mark on, and taken when they
+    agree with the marks: the knee bends start before the rocks' prompt, the rocks split off
+    after the bends' prompt, and the final still pose begins after the rocks' prompt. Returns
+    None when the data show no such protocol (the caller falls back on
+    :func:`phases_from_marks`).
+    """
+    names = ("still_start", "bends", "rocks", "still_end")
+    if any(n not in marks for n in names) or len(t) < 2:
+        return None
+    a = int(np.searchsorted(t, marks["still_start"] - MARK_LEAD_S))
+    span = marks["still_end"] - marks["still_start"]
+    try:
+        ph = find_phases(
+            t[a:], gyr_thigh[a:], gyr_shin[a:], rate_hz,
+            search_start_s=MARK_LEAD_S + max(0.0, marks["bends"] - marks["still_start"]),
+            search_motion_s=1.5 * span + 5.0, min_still_end_s=min_still_end_s,
+        )  # fmt: skip
+    except CalibrationError:
+        return None
+    shifted = Phases(
+        *((x + a, y + a) for x, y in (ph.still_start, ph.bends, ph.rocks, ph.still_end))
+    )
+    bends_t, rocks_t, end_t = (float(t[shifted.bends[0]]), float(t[shifted.rocks[0]]),
+                               float(t[shifted.still_end[0]]))  # fmt: skip
+    if not (bends_t < marks["rocks"] and rocks_t > marks["bends"] and end_t > marks["rocks"]):
+        return None
+    return shifted
+
+
 @dataclass(frozen=True)
 class AxisSplit:
     """Result of splitting a motion into two rotation-axis clusters."""

@@ -37,7 +37,14 @@ from imuhip.fusion.gyro_scale import correct_gyro, scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
 from imuhip.joint.hip_rotation import HipRotationTracker
-from imuhip.joint.phases import STILL_RATE, Phases, find_phases, phases_from_marks
+from imuhip.joint.phases import (
+    STILL_RATE,
+    Phases,
+    find_phases,
+    phases_from_marks,
+    phases_near_marks,
+    still_mask,
+)
 from imuhip.pipeline.advice import (
     heading_needs_rests,
     heading_warnings,
@@ -63,6 +70,9 @@ RECOVERY_S = 3.0
 MIN_STILL_END_S = 1.5
 #: Without guidance marks the phases are searched for until the data span this long (s).
 SEARCH_SPAN_S = 100.0
+#: How long (s) after a complete set of marks is ready the data are searched for the phases
+#: the person did, before the marks' own phases are taken.
+MARKS_RETRY_S = 10.0
 #: Guidance marks that stop coming leave the search to the data after this long (s).
 MARKS_PATIENCE_S = 30.0
 #: The grid rate of a sensor without a configured rate is measured over this many samples.
@@ -230,6 +240,7 @@ class SessionPipeline:
         self._mark_seq = 0
         self.marks: dict[str, float] = {}
         self._marks_seen = False
+        self._mark_tries = 0  # data searches around the current attempt's marks so far
         self._next_search_t = math.nan
         self._last_error: CalibrationError | None = None
         self.refused: list[str] = []
@@ -529,7 +540,7 @@ class SessionPipeline:
         if n < 2:
             return
         if self._marks_ready_at() is not None:
-            self._attempt_marks(n)
+            self._attempt_marks(n, final=True)
         if self.calibration is None and self.state.status != Status.FAILED:
             self._search(n, final=True)
 
@@ -541,21 +552,42 @@ class SessionPipeline:
                 self.state.status = Status.CALIBRATING
                 self.state.message = ""
         self.marks[phase] = t
+        self._mark_tries = 0
         self._marks_seen = True
 
     def _marks_ready_at(self) -> float | None:
         """When the current attempt's marks can be calibrated (None: incomplete)."""
         if not all(p in self.marks for p in PHASES):
             return None
-        return self.marks["still_end"] + MIN_STILL_END_S
+        return self.marks["still_end"] + MIN_STILL_END_S + self._mark_tries * self._auto_every
 
-    def _attempt_marks(self, n: int) -> None:
-        t = self._buf.get("t")[:n]
-        phases = phases_from_marks(t, self.marks, MIN_STILL_END_S)
+    def _attempt_marks(self, n: int, *, final: bool = False) -> None:
+        """Calibrate the current attempt: the phases the person did, found in the data around
+        the marks (:func:`~imuhip.joint.phases.phases_near_marks`; looked for again every
+        ``auto_search_every_s`` for up to ``MARKS_RETRY_S`` while the leg is still moving: a
+        slow person's final still pose comes late), else the marks' own phases."""
+        b = self._buf
+        t = b.get("t")[:n]
+        phases = phases_near_marks(t, b.get("gt")[:n], b.get("gs")[:n], self.rate, self.marks)
+        waited = self._mark_tries * self._auto_every
+        if phases is None and not final and waited < MARKS_RETRY_S and self._moving_at(n):
+            self._mark_tries += 1  # still moving: the final still pose may yet come
+            return
+        if phases is None:
+            phases = phases_from_marks(t, self.marks, MIN_STILL_END_S)
         self.marks = {}
         if phases is None:  # marks out of order: the data are searched instead
             return
         self._calibrate(phases, n, noted=True)
+
+    def _moving_at(self, n: int) -> bool:
+        """Whether the leg moved in the last ``MIN_STILL_END_S`` of the first ``n`` buffered
+        samples (so it has not yet held the final still pose)."""
+        b = self._buf
+        w = max(1, round(MIN_STILL_END_S * self.rate))
+        k = max(0, n - w - round(self.rate))
+        still = still_mask(b.get("gt")[k:n], b.get("gs")[k:n], self.rate)
+        return not still[-w:].all()
 
     def _search(self, n: int, *, final: bool = False) -> None:
         """Look for the calibration movements in the first ``n`` buffered samples."""
