@@ -39,6 +39,7 @@ MOVEMENT_DONE_STILL_S = 0.3
 #: ... or after this many times its duration, still or not.
 MOVEMENT_PATIENCE = 1.6
 
+
 class Guidance:
     """The calibration guidance state machine (see module docstring).
 
