@@ -34,12 +34,14 @@ class GridChunk:
         samples: role -> samples on ``t`` (acc, gyr; no magnetometer).
         valid: (n,) every sensor had a real sample within 1.5 periods.
         lost: (n,) inside a gap over ``LONG_GAP_S`` of some sensor.
+        lost_by_role: role -> (n,) inside a gap over ``LONG_GAP_S`` of that sensor.
     """
 
     t: np.ndarray
     samples: dict[str, ImuSamples]
     valid: np.ndarray
     lost: np.ndarray
+    lost_by_role: dict[str, np.ndarray]
 
     def __len__(self) -> int:
         return len(self.t)
@@ -100,20 +102,23 @@ class StreamingGrid:
         valid = np.ones(len(t), bool)
         lost = np.zeros(len(t), bool)
         out = {}
+        lost_by_role = {}
         for role in self.roles:
             s = self._joined(role)
             i = np.clip(np.searchsorted(s.t, t), 1, max(1, len(s.t) - 1))
             if len(s.t) > 1:
                 nearest = np.minimum(np.abs(s.t[i] - t), np.abs(s.t[i - 1] - t))
                 valid &= nearest <= 1.5 / self.rate_hz
-                lost |= (s.t[i] - s.t[i - 1]) > LONG_GAP_S
+                lost_by_role[role] = (s.t[i] - s.t[i - 1]) > LONG_GAP_S
             else:
                 valid &= np.abs(s.t[0] - t) <= 1.5 / self.rate_hz
+                lost_by_role[role] = np.zeros(len(t), bool)
+            lost |= lost_by_role[role]
             out[role] = ImuSamples(t, _interp(t, s.t, s.acc), _interp(t, s.t, s.gyr))
             # keep the samples the next grid point may still need (its left neighbour on)
             keep = max(0, int(np.searchsorted(s.t, t[-1], side="right")) - 2)
             self._buf[role] = [s.slice(keep, len(s))]
-        return GridChunk(t, out, valid, lost)
+        return GridChunk(t, out, valid, lost, lost_by_role)
 
     def _joined(self, role: str) -> ImuSamples:
         parts = self._buf[role]

@@ -85,6 +85,7 @@ class _Excursion:
     hold_level: float = 0.0  # smoothed angle of the hold (follows creep, not moves)
     hold_level_i: int = 0  # where hold_level was last set
     holds: list[Hold] = field(default_factory=list)
+    from_gap: bool = False  # already under way when the data came back after a gap
 
 
 class ExerciseDetector:
@@ -116,6 +117,7 @@ class ExerciseDetector:
         self._count = 0
         self.state = REST
         self.rest = 0.0
+        self._resumed = False  # after a gap: an excursion at the first sample began in it
         self._exc: _Excursion | None = None
         self._ret_min_i = 0
         self._ret_min = 0.0
@@ -206,6 +208,7 @@ class ExerciseDetector:
         """Start from where ``previous`` stopped (after a gap): its rest angle and effort
         baseline; this detector's times start with the first sample it is fed."""
         self.rest = previous.rest
+        self._resumed = True
         self._rest_power = previous._rest_power
         self._rest_power_sum = previous._rest_power_sum
         self._rest_power_n = previous._rest_power_n
@@ -222,6 +225,7 @@ class ExerciseDetector:
         if len(hist) <= self._n:
             return  # filling the smoother
         i = self._count - self.delay  # index of the sample this smoothed value describes
+        resumed, self._resumed = self._resumed, False
         rate = (s - hist[0]) * self.rate / self._n
         still = abs(rate) < p.still_dps
         e = s - self.rest
@@ -231,6 +235,8 @@ class ExerciseDetector:
                 self._learn_rest_power(i)
             if e > p.start_deg:
                 self._begin(i, s, self._last_low_i if self._last_low_i is not None else i)
+                assert self._exc is not None
+                self._exc.from_gap = resumed
             elif e < p.low_deg:
                 self._last_low_i = i
             return
@@ -304,7 +310,11 @@ class ExerciseDetector:
             return
         start, peak_t, end = self._time(exc.start_i), self._time(exc.peak_i), self._time(end_i)
         rng = exc.peak - exc.rest
-        if rng >= self.p.min_rep_deg:
+        if exc.from_gap:  # its start (and maybe its peak) fell in the gap
+            part = PartialRep(start, peak_t, end, exc.peak, rng, "began during a sensor gap")
+            self.partial_reps.append(part)
+            self.events.append(AnalysisEvent("partial_rep", end, part))
+        elif rng >= self.p.min_rep_deg:
             peak = self._raw_peak(exc.start_i, end_i)
             rep = Rep(start, peak[0], end, peak[1], peak[1] - exc.rest)
             self.reps.append(rep)

@@ -154,6 +154,16 @@ def initial_orientation(acc: np.ndarray, mag: np.ndarray | None = None) -> np.nd
     return Q.from_matrix(np.stack([east, north, up]))
 
 
+def _levelling(up: np.ndarray) -> np.ndarray:
+    """The smallest rotation (quaternion) turning the direction ``up`` (3,) onto +z."""
+    u = up / np.linalg.norm(up)
+    axis = np.array([u[1], -u[0], 0.0])  # u x z
+    s = float(np.linalg.norm(axis))
+    if s < 1e-12:
+        return np.array([1.0, 0.0, 0.0, 0.0]) if u[2] > 0 else np.array([0.0, 1.0, 0.0, 0.0])
+    return Q.from_axis_angle(axis / s, float(np.arctan2(s, u[2])))
+
+
 class OrientationFilter:
     """Streaming orientation estimator; chunks of any size give exactly the batch result.
 
@@ -213,6 +223,52 @@ class OrientationFilter:
         if self._bias is not None:
             gyr = gyr - self._bias
         return self._update_ahrs(gyr, acc, mag)
+
+    def hold(self, n: int) -> np.ndarray:
+        """(n, 4) copies of the current orientation (sensor-to-ENU), the filter unchanged: the
+        output for a sensor's lost stretch, where there is no input to give it (feeding it
+        zeros would teach VQF a false gyro bias). Identity before the first update."""
+        if self.method == "vqf":
+            q = None if self._impl is None else np.asarray(self._impl.getQuat6D())
+            if q is not None and self.uses_mag:
+                q = np.asarray(self._impl.getQuat9D())
+        elif self._q is None:
+            q = None
+        else:
+            native = np.asarray(self._q, dtype=float)
+            q = Q.multiply(_ENU_FROM_NWU, native) if self.method == "madgwick" else native
+        if q is None:
+            q = np.array([1.0, 0.0, 0.0, 0.0])
+        return np.tile(q, (n, 1))
+
+    def level(self, acc: np.ndarray) -> None:
+        """Set the inclination from one specific-force sample ``acc`` (3,) m/s², sensor frame,
+        keeping the heading; the accelerometer's low-pass starts afresh from it.
+
+        For the first sample after a sensor's lost stretch: the filter saw a still sensor
+        there, so the turn it missed shows in its tilt, which the accelerometer correction
+        alone would take tens of seconds to remove. No effect before the first update (the
+        filter starts level) or for a sample that is not a usable force (under 1 m/s²)."""
+        a = np.asarray(acc, dtype=float)
+        if a.shape != (3,) or not np.all(np.isfinite(a)) or np.linalg.norm(a) < 1.0:
+            return
+        if self.method == "vqf":
+            if self._impl is None:
+                return
+            st = self._impl.state
+            acc_q, gyr_q = np.asarray(st["accQuat"]), np.asarray(st["gyrQuat"])
+            a_i = Q.rotate(gyr_q, a)  # in VQF's gyro-integrated frame
+            st["accQuat"] = Q.normalize(Q.multiply(_levelling(Q.rotate(acc_q, a_i)), acc_q))
+            st["lastAccLp"] = a_i
+            st["accLpState"] = np.array([np.nan, np.nan, 0.0, 0.0, 0.0, np.nan])  # re-init
+            self._impl.state = st
+            return
+        if self._q is None:
+            return
+        native = np.asarray(self._q, dtype=float)
+        enu = Q.multiply(_ENU_FROM_NWU, native) if self.method == "madgwick" else native
+        enu = Q.normalize(Q.multiply(_levelling(Q.rotate(enu, a)), enu))
+        self._q = Q.multiply(_NWU_FROM_ENU, enu) if self.method == "madgwick" else enu
 
     # -- vqf: C++ batch update, state kept between chunks ------------------------------------
     def _update_vqf(self, gyr, acc, mag) -> np.ndarray:

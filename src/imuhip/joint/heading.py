@@ -147,6 +147,12 @@ class HeadingTracker:
                 self._ref = float(out[-1][-1])
         return np.concatenate(out) if out else np.empty(0)
 
+    def forget(self, keep: float) -> None:
+        """Keep only the share ``keep`` (0..1] of the weight of everything seen so far, so the
+        samples to come decide the offset (after a sensor's lost stretch, when its heading
+        jumped by the turn its filter missed). The estimate itself stays where it was."""
+        self._zi = self._zi * float(keep)
+
     def _chunk(self, phi: np.ndarray, spread: np.ndarray, w: np.ndarray) -> np.ndarray:
         d = _nearest_root(phi, spread, self._ref)
         w = np.where(np.abs(d) <= self.max_step, w, 0.0)

@@ -100,6 +100,10 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     return level[len(buf) - len(x) :], buf[-(w - 1) :]
 
 
+#: Share of the heading trackers' past weight kept over a lost stretch (:meth:`after_gap`).
+GAP_MEMORY = 0.02
+
+
 class HipRotationTracker:
     """Streaming hip rotation: feed orientation chunks, get angles; batch ≡ one big chunk.
 
@@ -148,6 +152,13 @@ class HipRotationTracker:
         self._start_until = (k1 - k0) + round(START_REST_S * rate_hz)
         self._seen = 0  # samples processed
         self._still_run = 0  # consecutive still samples up to the last one seen
+
+    def after_gap(self) -> None:
+        """The data were lost just before the next sample: the filters' headings may have
+        jumped, so the heading trackers start over from where they were, with
+        ``GAP_MEMORY`` of their past weight."""
+        self.heading.forget(GAP_MEMORY)
+        self.thigh_drift.forget(GAP_MEMORY)
 
     def _resting(self, still: np.ndarray) -> np.ndarray:
         """Samples (N,) that end a run of stillness at least ``REST_MIN_S`` long."""

@@ -18,9 +18,10 @@ Times are seconds on the session time base; angles in degrees (internal rotation
 
 from __future__ import annotations
 
+import itertools
 import math
 from bisect import insort
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -36,7 +37,7 @@ from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fusion.gyro_scale import correct_gyro, scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate
-from imuhip.joint.hip_rotation import HipRotationTracker
+from imuhip.joint.hip_rotation import HipAngles, HipRotationTracker
 from imuhip.joint.phases import (
     STILL_RATE,
     Phases,
@@ -246,7 +247,9 @@ class SessionPipeline:
         self.refused: list[str] = []
         # the current attempt's grid data, and every filter input since the session's start
         self._buf = _Columns("t", "gt", "gs", "u", "l")
-        self._raw = _Columns("gt", "at", "gs", "as")
+        self._raw = _Columns("gt", "at", "gs", "as", "lt", "ls")
+        self._was_lost = {"thigh": False, "shin": False}  # a sensor's last grid sample lost
+        self._tracker_was_lost = False
         self._last_lost = -(10**12)  # grid index of the last lost sample, relative to the next
         self._still_tail = np.empty(0)
         self._still_count = 0
@@ -413,19 +416,23 @@ class SessionPipeline:
                 t=t, th_a=th.acc, th_g=gyr_t, sh_a=sh.acc, sh_g=gyr_s, valid=chunk.valid,
                 lost=lost,
             )  # fmt: skip
-        # no motion is invented inside a lost stretch: the filters see a still sensor there
-        in_t = np.where(lost[:, None], 0.0, gyr_t)
-        in_s = np.where(lost[:, None], 0.0, gyr_s)
+        # no motion is invented inside a sensor's lost stretch: its filter sees a still sensor
+        # there (the other sensor's filter goes on with its data)
+        in_t = np.where(chunk.lost_by_role["thigh"][:, None], 0.0, gyr_t)
+        in_s = np.where(chunk.lost_by_role["shin"][:, None], 0.0, gyr_s)
         self.state.t = float(t[-1])
         if self.tracker is None:
             self._buf.add(t=t, gt=gyr_t, gs=gyr_s, u=undefined, l=lost)
-            self._raw.add(gt=in_t, at=th.acc, gs=in_s, **{"as": sh.acc})
+            self._raw.add(
+                gt=in_t, at=th.acc, gs=in_s, lt=chunk.lost_by_role["thigh"],
+                ls=chunk.lost_by_role["shin"], **{"as": sh.acc},
+            )  # fmt: skip
             if self.state.status == Status.WAITING:
                 self.state.status = Status.CALIBRATING
             return
-        q_t = self._filters["thigh"].update(in_t, th.acc)
-        q_s = self._filters["shin"].update(in_s, sh.acc)
-        self._track(t, q_t, q_s, gyr_s, undefined, detect_from=0)
+        q_t = self._filter("thigh", in_t, th.acc, chunk.lost_by_role["thigh"])
+        q_s = self._filter("shin", in_s, sh.acc, chunk.lost_by_role["shin"])
+        self._track(t, q_t, q_s, gyr_s, undefined, lost, detect_from=0)
 
     def _track(
         self,
@@ -434,12 +441,13 @@ class SessionPipeline:
         q_s: np.ndarray,
         gyr_s: np.ndarray,
         undefined: np.ndarray,
+        lost: np.ndarray,
         detect_from: int,
     ) -> None:
         """Angles for a chunk (the tracker's whole input), kept and shown; the detector
         gets them from ``detect_from`` on."""
         assert self.tracker is not None and self.calibration is not None
-        h = self.tracker.update(q_t, q_s)
+        h = self._tracked(q_t, q_s, lost)
         if h.rest_seen is not None and heading_needs_rests(self.calibration) and len(t):
             seen = np.flatnonzero(h.rest_seen)
             if len(seen):
@@ -466,6 +474,29 @@ class SessionPipeline:
         self._detect(
             t[detect_from:], ang[detect_from:], gyr_s[detect_from:], undefined[detect_from:]
         )
+
+    def _tracked(self, q_t: np.ndarray, q_s: np.ndarray, lost: np.ndarray) -> HipAngles:
+        """The hip rotation tracker over a chunk, told of every end of a lost stretch."""
+        assert self.tracker is not None
+        ends = np.flatnonzero(~lost & np.r_[self._tracker_was_lost, lost[:-1]]) if len(lost) else []
+        if len(lost):
+            self._tracker_was_lost = bool(lost[-1])
+        if not len(ends):
+            return self.tracker.update(q_t, q_s)
+        parts, a = [], 0
+        for e in [*ends, len(lost)]:
+            if e > a:
+                parts.append(self.tracker.update(q_t[a:e], q_s[a:e]))
+            if e < len(lost):
+                self.tracker.after_gap()
+            a = e
+        return HipAngles(
+            *(
+                None if getattr(parts[0], f.name) is None
+                else np.concatenate([getattr(x, f.name) for x in parts])
+                for f in fields(HipAngles)
+            )
+        )  # fmt: skip
 
     def _detect(
         self, t: np.ndarray, ang: np.ndarray, gyr_s: np.ndarray, undefined: np.ndarray
@@ -633,12 +664,37 @@ class SessionPipeline:
         raw, b = self._raw, self._buf
         off = len(raw.get("gt")) - len(b)  # the buffer is the tail of the raw inputs
         out = []
-        for role, g, a in (("thigh", "gt", "at"), ("shin", "gs", "as")):
+        for role, g, a, lo in (("thigh", "gt", "at", "lt"), ("shin", "gs", "as", "ls")):
             bias = still_start_bias(raw.get(g)[off:], phases, b.get("l"))
-            f = OrientationFilter(self._method, self.rate, self.opts.fusion_params, bias)
-            self._filters[role] = f
-            out.append(f.update(raw.get(g), raw.get(a))[off:])
+            self._filters[role] = OrientationFilter(
+                self._method, self.rate, self.opts.fusion_params, bias
+            )
+            self._was_lost[role] = False
+            out.append(self._filter(role, raw.get(g), raw.get(a), raw.get(lo))[off:])
         return out[0], out[1]
+
+    def _filter(self, role: str, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> np.ndarray:
+        """The orientation filter of ``role`` over a chunk. Inside the sensor's lost stretches
+        it gets no input (its orientation is held; no motion is invented, and no false bias
+        learnt); at the first sample after each it is levelled from the accelerometer (the
+        turn it missed shows as tilt; ``OrientationFilter.level``)."""
+        f = self._filters[role]
+        if not len(lost):
+            return np.empty((0, 4))
+        edges = np.flatnonzero(np.diff(np.r_[self._was_lost[role], lost].astype(np.int8)))
+        bounds = [0, *edges.tolist(), len(lost)]
+        parts = []
+        for a, b in itertools.pairwise(bounds):
+            if b <= a:
+                continue
+            if lost[a]:
+                parts.append(f.hold(b - a))
+                continue
+            if a > 0 or self._was_lost[role]:
+                f.level(acc[a])
+            parts.append(f.update(gyr[a:b], acc[a:b]))
+        self._was_lost[role] = bool(lost[-1])
+        return np.concatenate(parts)
 
     def _fail(self, exc: CalibrationError, n: int) -> None:
         """A refused attempt: say why, drop its data (up to the decision) and wait for the
@@ -667,7 +723,9 @@ class SessionPipeline:
         st.status = Status.READY
         st.calibrated_at_s = cal.end_s
         st.message = "; ".join(cal.quality.warnings())
-        self._track(t[k0:], q_t[k0:], q_s[k0:], gs[k0:], u[k0:], detect_from=k1 - k0)
+        self._track(
+            t[k0:], q_t[k0:], q_s[k0:], gs[k0:], u[k0:], b.get("l")[k0:], detect_from=k1 - k0
+        )
         self._buf.clear()
         self._raw.clear()
         self.marks = {}
