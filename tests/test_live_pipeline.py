@@ -380,8 +380,12 @@ def test_calibration_over_lost_data_is_refused(tmp_path):
     from imuhip.errors import CalibrationError
 
     s = _silence_session(tmp_path, "reconnect")
-    with pytest.raises(CalibrationError, match="lost data during the calibration"):
+    with pytest.raises(CalibrationError, match="lost data during the calibration") as err:
         analyze_session(s)
+    # a saved file cannot be calibrated again: the message says what can be done with it
+    assert "do the calibration again" not in str(err.value)
+    assert "imuhip export --samples" in str(err.value)
     live = _live(s)
     assert live.state.status == "failed"
     assert "lost data during the calibration" in live.state.message
+    assert "do the calibration again" in live.state.message

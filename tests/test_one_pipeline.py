@@ -17,7 +17,7 @@ RECORDINGS = sorted((Path(__file__).parent.parent / "recordings").glob("*.imuhip
 
 
 def _replayed(session, aligner: str, step_s: float = 0.1):
-    pipe = make_pipeline(session.header, aligner=aligner)
+    pipe = make_pipeline(session.header, aligner=aligner, saved=True)
     replay(session_inputs(session), pipe, step_s=step_s)
     pipe.finish()
     return pipe.analysis()

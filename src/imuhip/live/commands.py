@@ -517,7 +517,7 @@ def replay_command(
 
     pace = _speed(speed)
     session = read_session_noting(session_path)
-    pipe = make_pipeline(session.header, aligner=aligner)
+    pipe = make_pipeline(session.header, aligner=aligner, saved=True)
     items = session_inputs(session)
     if not items:
         raise ImuhipError(f"{session_path} holds no data")

@@ -43,7 +43,7 @@ def analyze_session(
         CalibrationError: no calibration could be made (what was missing or refused).
         ImuhipError: the thigh or shin data is missing or they never overlap.
     """
-    pipe = make_pipeline(session.header, options, aligner)
+    pipe = make_pipeline(session.header, options, aligner, saved=True)
     pipe.feed_all(session_inputs(session, as_arrived=aligner == "causal"))
     pipe.finish()
     return pipe.analysis()

@@ -143,26 +143,38 @@ def still_start_bias(gyr: np.ndarray, phases: Phases, lost: np.ndarray) -> np.nd
     return g.mean(axis=0) if len(g) else None
 
 
-def check_calibration_data(t: np.ndarray, undefined: np.ndarray, cal: Calibration) -> None:
-    """Refuse a calibration whose movements overlap lost data: the filters saw a still sensor
-    there (no motion is invented), so the axes, the heading offset and the zero would be
-    silently wrong.
+#: What to do about a calibration that lost data, live (the protocol can be done again) ...
+REDO_LIVE = "do the calibration again (keep the sensors in range and charged)"
+#: ... and in a saved file (it cannot).
+REDO_FILE = (
+    "a saved session cannot be calibrated again: imuhip takes a later attempt of the protocol "
+    "in the file where there is one (there is none that works here), so this session's angles "
+    "cannot be computed; its raw samples can still be exported (imuhip export --samples DIR), "
+    "and the next recording should start with the protocol in range of the sensors"
+)
+
+
+def check_calibration_data(
+    t: np.ndarray, undefined: np.ndarray, cal: Calibration, advice: str = REDO_LIVE
+) -> None:
+    """Refuse a calibration whose movements overlap lost data: the filters saw no motion
+    there, so the axes, the heading offset and the zero would be silently wrong.
 
     Args:
         t: (N,) grid times, seconds.
         undefined: (N,) lost samples and the recovery after them (as the angle uses).
         cal: the calibration found on the same grid.
+        advice: what the user can do about it (live or for a saved file).
 
     Raises:
-        CalibrationError: with where the data was lost and what to do.
+        CalibrationError: with where the data was lost and ``advice``.
     """
     a, b = cal.phases.still_start[0], cal.phases.still_end[1]
     bad = np.flatnonzero(undefined[a:b])
     if len(bad):
         raise CalibrationError(
             f"the sensors lost data during the calibration (from {t[a + bad[0]]:.1f} s to "
-            f"{t[a + bad[-1]]:.1f} s), so it cannot be trusted: do the calibration again "
-            "(keep the sensors in range and charged)"
+            f"{t[a + bad[-1]]:.1f} s), so it cannot be trusted: {advice}"
         )
 
 
@@ -207,6 +219,8 @@ class SessionPipeline:
             the session has no guidance marks.
         keep: keep the grid and the angles for :meth:`analysis` (off: only the exercise
             events and the state, for long live sessions).
+        saved: the inputs come from a saved file (the advice for a refused calibration says
+            what can be done with the file, not to do the protocol again).
     """
 
     def __init__(
@@ -217,6 +231,7 @@ class SessionPipeline:
         aligner: Aligner | None = None,
         auto_search_every_s: float = 1.0,
         keep: bool = True,
+        saved: bool = False,
     ) -> None:
         for role in LEG_ROLES:
             if role not in header.roles:
@@ -236,6 +251,7 @@ class SessionPipeline:
         self._gyro_scale = gyro_scales(header)
         self._auto_every = auto_search_every_s
         self._keep = keep
+        self.redo_advice = REDO_FILE if saved else REDO_LIVE
         # calibration: pending guidance marks (time-ordered), the current attempt's marks
         self._pending_marks: list[tuple[float, int, str]] = []
         self._mark_seq = 0
@@ -647,7 +663,7 @@ class SessionPipeline:
                 side=self.header.side, rate_hz=self.rate, phases=phases,
                 shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(self.header.exercise),
             )  # fmt: skip
-            check_calibration_data(t, b.get("u")[:n], cal)
+            check_calibration_data(t, b.get("u")[:n], cal, self.redo_advice)
         except CalibrationError as exc:
             if noted:
                 self.refused.append(
