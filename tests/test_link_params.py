@@ -158,3 +158,27 @@ def test_live_judges_a_slow_link_from_arrival_times(slow_witmotion):
     warnings = [line for line in text.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "the thigh sensor sends no timestamps" in warnings[0]
     assert "30.0 ms" in warnings[0] and "(10 ms)" in warnings[0]
+
+
+def test_analyze_takes_the_stacks_interval_where_the_file_records_one(tmp_path):
+    """The arrival times of a busy host (or a demo at 10x speed) can look like a slow link;
+    where a ``link_parameters`` event records the interval the stack reported, analyze warns
+    from that figure, as the live summary does."""
+    import dataclasses
+
+    from imuhip.pipeline import analyze_session
+    from imuhip.session import LINK_EVENT, Event
+
+    cfg = SimConfig(
+        duration_s=60.0, content="reps", seed=5, marks=True, profile="witmotion-ble5",
+        link=LinkModel(connection_interval_s=0.03),
+    )  # fmt: skip
+    path = tmp_path / "slow.imuhip"
+    write_simulation(simulate(cfg), path)
+    s = read_session(path)
+    slow = [w for w in analyze_session(s).warnings if "connection interval was 30.0 ms" in w]
+    assert len(slow) == 2
+    told = Event(0.5, LINK_EVENT, "shin", {"stack": "bumble", "interval_ms": 7.5})
+    s2 = dataclasses.replace(s, events=(*s.events, told))
+    slow2 = [w for w in analyze_session(s2).warnings if "connection interval was" in w]
+    assert len(slow2) == 1 and slow2[0].startswith("the thigh sensor")

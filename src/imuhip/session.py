@@ -38,7 +38,13 @@ EVENT_KINDS: dict[str, str] = {
     "pause": "recording paused by the user",
     "resume": "recording resumed",
     "note": "free text (data: text)",
+    "link_parameters": "a connection's interval request and the interval in use (sensor; data: "
+    "stack, requested, interval_ms, detail)",
 }
+
+#: Session event kind recording the connection-interval request and the interval in use, once
+#: per connection (:mod:`imuhip.sources.ble.link_params`).
+LINK_EVENT = "link_parameters"
 
 
 #: Sample rates a header may give, Hz (0 means unknown).

@@ -60,14 +60,23 @@ def slow_link_warning(role: str, interval_s: float, period_s: float) -> str:
     )
 
 
-def timing_warnings(streams: dict[str, SensorStream], header: SessionHeader) -> tuple[str, ...]:
+def timing_warnings(
+    streams: dict[str, SensorStream],
+    header: SessionHeader,
+    stack_interval_s: dict[str, float] | None = None,
+) -> tuple[str, ...]:
     """Warnings for thigh or shin sensors timed from arrivals over a slow BLE link (the
-    sample period from the configured rate, as the live summary takes it)."""
+    sample period from the configured rate, as the live summary takes it). The interval is
+    the Bluetooth stack's figure where it reported one (``stack_interval_s``: role -> s, from
+    the ``link_parameters`` events), else the one seen in the arrival times (which a busy host
+    can make look slower), as the live summary takes it."""
     out = []
     for role in ("thigh", "shin"):
         st = streams.get(role)
-        ci = None if st is None else st.connection_interval_s
-        if st is None or ci is None or not slow_link(st.timing, ci):
+        if st is None:
+            continue
+        ci = (stack_interval_s or {}).get(role, st.connection_interval_s)
+        if ci is None or not slow_link(st.timing, ci):
             continue
         rate = header.sensor(role).rate_hz
         out.append(slow_link_warning(role, ci, 1.0 / rate if rate else 0.0))

@@ -56,6 +56,7 @@ from imuhip.pipeline.options import PipelineOptions
 from imuhip.pipeline.state import LiveState, Status
 from imuhip.samples import ImuSamples
 from imuhip.session import (
+    LINK_EVENT,
     Event,
     Notification,
     NotificationBlock,
@@ -261,6 +262,7 @@ class SessionPipeline:
         self._next_search_t = math.nan
         self._last_error: CalibrationError | None = None
         self.refused: list[str] = []
+        self._stack_interval: dict[str, float] = {}  # role -> interval the BLE stack reported
         # the current attempt's grid data, and every filter input since the session's start
         self._buf = _Columns("t", "gt", "gs", "u", "l")
         self._raw = _Columns("gt", "at", "gs", "as", "lt", "ls")
@@ -311,6 +313,8 @@ class SessionPipeline:
         return self.advance()
 
     def _event(self, e: Event) -> None:
+        if e.kind == LINK_EVENT and e.sensor and isinstance(e.data.get("interval_ms"), int | float):
+            self._stack_interval[e.sensor] = 1e-3 * float(e.data["interval_ms"])
         if e.kind == PHASE_EVENT and e.data.get("phase") in PHASES:
             self._mark_seq += 1
             insort(self._pending_marks, (float(e.t), self._mark_seq, str(e.data["phase"])))
@@ -836,7 +840,7 @@ class SessionPipeline:
             (
                 *self.refused,
                 *rate_warnings(streams, self.header),
-                *timing_warnings(streams, self.header),
+                *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, self.calibration),
             ),
         )

@@ -35,7 +35,7 @@ from bleak.backends.characteristic import BleakGATTCharacteristic
 
 from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
 from imuhip.errors import BluetoothUnavailableError, ImuhipError
-from imuhip.session import Event, SensorInfo
+from imuhip.session import LINK_EVENT, Event, SensorInfo
 from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
 from imuhip.sources.ble.stack import check_os_stack, stack_failure
 
@@ -101,11 +101,6 @@ class Assignment:
             rate_hz=rate,
             config=p.decoder_config(rate, self.options),
         )
-
-
-#: Session event kind recording the connection-interval request and the interval in use, once
-#: per connection (:mod:`imuhip.sources.ble.link_params`).
-LINK_EVENT = "link_parameters"
 
 
 class LinkState(enum.Enum):
