@@ -20,6 +20,9 @@ from dataclasses import dataclass
 
 #: Event kind written when a calibration step starts.
 PHASE_EVENT = "calibration_phase"
+#: Event kind of the calibration a live session made (data: ``calibration``, the record of
+#: :func:`imuhip.joint.calibration.calibration_record`), kept for damaged files.
+CALIBRATION_EVENT = "calibration"
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ EVENT_KINDS: dict[str, str] = {
     "pause": "recording paused by the user",
     "resume": "recording resumed",
     "note": "free text (data: text)",
+    "calibration": "the calibration the live analysis made (data: calibration record)",
     "link_parameters": "a connection's interval request and the interval in use (sensor; data: "
     "stack, requested, interval_ms, detail)",
 }

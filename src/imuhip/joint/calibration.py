@@ -144,6 +144,71 @@ class Calibration:
         }
 
 
+#: Version of :func:`calibration_record`'s layout.
+RECORD_VERSION = 1
+_VECTORS = (
+    "knee_axis_shin", "femur_axis_thigh", "femur_axis_shin", "pelvis_lateral", "shank_axis_shin",
+    "femur_start", "knee_axis_thigh",
+)  # fmt: skip
+_SCALARS = (
+    "heading_offset", "perpendicularity", "zero_angle", "knee_zero", "femur_azimuth",
+    "pelvis_zero_angle", "thigh_drift_rate",
+)  # fmt: skip
+
+
+def calibration_record(cal: Calibration) -> dict:
+    """A calibration as plain JSON values, exactly (floats round-trip): what a live session
+    stores in its file when it calibrates, so that an analysis whose calibration window was
+    damaged can still use it (:func:`calibration_from_record`). Phases are stored as times."""
+    rec: dict = {"version": RECORD_VERSION, "side": cal.side}
+    for k in _VECTORS:
+        v = getattr(cal, k)
+        rec[k] = None if v is None else [float(x) for x in v]
+    for k in _SCALARS:
+        rec[k] = float(getattr(cal, k))
+    rec["phase_times"] = {k: [float(a), float(b)] for k, (a, b) in cal.phase_times.items()}
+    rec["quality"] = {k: float(v) for k, v in asdict(cal.quality).items()}
+    return rec
+
+
+def calibration_from_record(rec: object, t: np.ndarray) -> Calibration:
+    """The calibration :func:`calibration_record` stored, its phases put on the grid ``t``
+    (seconds). Raises :class:`CalibrationError` for a record that is not one."""
+    try:
+        if not isinstance(rec, dict) or rec.get("version") != RECORD_VERSION:
+            raise ValueError("not a calibration record of this version")
+        side = rec["side"]
+        if side not in SIDE_SIGN:
+            raise ValueError(f"side {side!r}")
+        vec = {}
+        for k in _VECTORS:
+            v = rec[k]
+            vec[k] = None if v is None else np.asarray(v, dtype=float).reshape(3)
+        for k in ("knee_axis_shin", "femur_axis_thigh", "femur_axis_shin"):
+            if vec[k] is None:
+                raise ValueError(f"{k} missing")
+        sc = {k: float(rec[k]) for k in _SCALARS}
+        times = {k: (float(a), float(b)) for k, (a, b) in rec["phase_times"].items()}
+        names = ("still_start", "bends", "rocks", "still_end")
+        idx = [
+            (int(np.searchsorted(t, times[n][0])), int(np.searchsorted(t, times[n][1])) + 1)
+            for n in names
+        ]
+        quality = CalibrationQuality(**{k: float(v) for k, v in rec["quality"].items()})
+        values = [*vec.values(), *sc.values()]
+        if not all(np.all(np.isfinite(x)) for x in values if x is not None):
+            raise ValueError("a value is not finite")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CalibrationError(f"the stored calibration is unusable ({exc})") from exc
+    return Calibration(
+        side, vec["knee_axis_shin"], vec["femur_axis_thigh"], vec["femur_axis_shin"],
+        sc["heading_offset"], sc["perpendicularity"], sc["zero_angle"], Phases(*idx), times,
+        quality, sc["knee_zero"], vec["pelvis_lateral"], sc["femur_azimuth"],
+        sc["pelvis_zero_angle"], sc["thigh_drift_rate"], vec["shank_axis_shin"],
+        vec["femur_start"], vec["knee_axis_thigh"],
+    )  # fmt: skip
+
+
 def _signed_axis(w: np.ndarray, dt: float, sign: float) -> tuple[np.ndarray, float, float]:
     moving = w[np.linalg.norm(w, axis=1) > MOVING_RATE]
     if len(moving) < 5:

@@ -101,10 +101,17 @@ class _Inbox:
         self.events.append(e)
 
     def drain(self, pipeline: SessionPipeline) -> list[AnalysisEvent]:
+        """Feed what came to the pipeline; record what it has for the file (its calibration)."""
         items = self.items
         while items:
             pipeline.feed(items.popleft())
-        return pipeline.advance()
+        out = pipeline.advance()
+        while pipeline.outbox:
+            e = pipeline.outbox.pop(0)
+            if self.writer is not None:
+                self.writer.event(e)
+            self.events.append(e)
+        return out
 
 
 def sensor_lines(

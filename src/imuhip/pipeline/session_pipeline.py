@@ -32,11 +32,21 @@ from imuhip.align.streams import SensorStream
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
 from imuhip.analysis.exercise import ExerciseResult
-from imuhip.calibration_protocol import PHASE_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
+from imuhip.calibration_protocol import (
+    CALIBRATION_EVENT,
+    PHASE_EVENT,
+    PHASES,
+    START_POSE_SHANK_TILT_DEG,
+)
 from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fusion.gyro_scale import correct_gyro, scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
-from imuhip.joint.calibration import Calibration, calibrate
+from imuhip.joint.calibration import (
+    Calibration,
+    calibrate,
+    calibration_from_record,
+    calibration_record,
+)
 from imuhip.joint.hip_rotation import HipAngles, HipRotationTracker
 from imuhip.joint.phases import (
     STILL_RATE,
@@ -265,7 +275,9 @@ class SessionPipeline:
         self._stack_interval: dict[str, float] = {}  # role -> interval the BLE stack reported
         # the current attempt's grid data, and every filter input since the session's start
         self._buf = _Columns("t", "gt", "gs", "u", "l")
-        self._raw = _Columns("gt", "at", "gs", "as", "lt", "ls")
+        self._raw = _Columns("t", "gt", "at", "gs", "as", "lt", "ls", "u", "l")
+        self._stored: dict | None = None  # the calibration a live session stored in its file
+        self.outbox: list[Event] = []  # session events for the recorder (the calibration)
         self._was_lost = {"thigh": False, "shin": False}  # a sensor's last grid sample lost
         self._tracker_was_lost = False
         self._last_lost = -(10**12)  # grid index of the last lost sample, relative to the next
@@ -315,6 +327,8 @@ class SessionPipeline:
     def _event(self, e: Event) -> None:
         if e.kind == LINK_EVENT and e.sensor and isinstance(e.data.get("interval_ms"), int | float):
             self._stack_interval[e.sensor] = 1e-3 * float(e.data["interval_ms"])
+        if e.kind == CALIBRATION_EVENT and isinstance(e.data.get("calibration"), dict):
+            self._stored = e.data["calibration"]
         if e.kind == PHASE_EVENT and e.data.get("phase") in PHASES:
             self._mark_seq += 1
             insort(self._pending_marks, (float(e.t), self._mark_seq, str(e.data["phase"])))
@@ -333,6 +347,8 @@ class SessionPipeline:
         self.advance()
         if self.calibration is None and self.state.status != Status.FAILED:
             self._decide_at_end()
+        if self.calibration is None and self._stored is not None:
+            self._use_stored(self._stored)
         self._finished = True
         if self.detector is not None:
             if not self._interrupted:
@@ -444,8 +460,8 @@ class SessionPipeline:
         if self.tracker is None:
             self._buf.add(t=t, gt=gyr_t, gs=gyr_s, u=undefined, l=lost)
             self._raw.add(
-                gt=in_t, at=th.acc, gs=in_s, lt=chunk.lost_by_role["thigh"],
-                ls=chunk.lost_by_role["shin"], **{"as": sh.acc},
+                t=t, gt=in_t, at=th.acc, gs=in_s, lt=chunk.lost_by_role["thigh"],
+                ls=chunk.lost_by_role["shin"], u=undefined, l=lost, **{"as": sh.acc},
             )  # fmt: skip
             if self.state.status == Status.WAITING:
                 self.state.status = Status.CALIBRATING
@@ -724,10 +740,36 @@ class SessionPipeline:
         self.state.message = str(exc)
         self._buf.drop_before(n)
 
-    def _calibrated(self, cal: Calibration, q_t: np.ndarray, q_s: np.ndarray) -> None:
+    def _use_stored(self, rec: dict) -> None:
+        """No attempt in the data worked (a damaged file): calibrate with the result the live
+        session stored when it calibrated, on all the data since the start, and say so."""
+        raw = self._raw
+        t = raw.get("t")
+        try:
+            cal = calibration_from_record(rec, t)
+        except CalibrationError as exc:
+            self.refused.append(str(exc))
+            return
+        if cal.phases.end > len(t) or cal.phases.still_start[0] >= len(t):
+            return
+        self._buf.clear()
+        self._buf.add(t=t, gt=raw.get("gt"), gs=raw.get("gs"), u=raw.get("u"), l=raw.get("l"))
+        q_t, q_s = self._fuse(cal.phases)
+        self.refused.append(
+            f"no calibration attempt in this file could be used ({self._last_error}); the "
+            "calibration the live session made and stored in the file was used instead"
+        )
+        self._calibrated(cal, q_t, q_s, stored=True)
+
+    def _calibrated(
+        self, cal: Calibration, q_t: np.ndarray, q_s: np.ndarray, *, stored: bool = False
+    ) -> None:
         b = self._buf
         t, gs, u = b.get("t"), b.get("gs"), b.get("u")
         self.calibration = cal
+        if not stored:  # the recorder keeps it, for an analysis of a damaged file
+            record = {"calibration": calibration_record(cal)}
+            self.outbox.append(Event(cal.end_s, CALIBRATION_EVENT, None, record))
         k0, k1 = cal.phases.still_end
         self.tracker = HipRotationTracker(cal, self.rate)
         self._rested_at = float(t[k0])

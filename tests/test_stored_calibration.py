@@ -1,0 +1,69 @@
+"""A calibration that survives damage: the calibration a live session made is stored in its
+file, and an analysis whose calibration window was lost uses it, and says so (SIMULATED)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from imuhip.calibration_protocol import CALIBRATION_EVENT
+from imuhip.errors import CalibrationError
+from imuhip.files.session_file import read_session
+from imuhip.joint.calibration import calibration_from_record, calibration_record
+from imuhip.live.replay import replay
+from imuhip.pipeline import SessionPipeline, analyze_session
+from imuhip.session import session_inputs
+from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A session as live recorded it: the pipeline's calibration event in the file."""
+    sim = simulate(SimConfig(duration_s=90.0, content="reps", marks=True, seed=6))
+    path = tmp_path_factory.mktemp("stored") / "s.imuhip"
+    write_simulation(sim, path)
+    s = read_session(path)
+    live = SessionPipeline(s.header)
+    replay(session_inputs(s), live)
+    live.finish()
+    (event,) = [e for e in live.outbox if e.kind == CALIBRATION_EVENT]
+    return sim, dataclasses.replace(s, events=(*s.events, event)), live
+
+
+def _damaged(s, role: str, a: float, b: float):
+    smp = s.samples[role]
+    keep = (smp.t < a) | (smp.t > b)
+    cut = dataclasses.replace(smp, t=smp.t[keep], acc=smp.acc[keep], gyr=smp.gyr[keep])
+    return dataclasses.replace(s, samples={**s.samples, role: cut})
+
+
+def test_the_record_round_trips_exactly(recorded):
+    _, _, live = recorded
+    cal = live.calibration
+    t = live.analysis().grid.t
+    again = calibration_from_record(calibration_record(cal), t)
+    assert again.phases == cal.phases and again.phase_times == cal.phase_times
+    for k in ("knee_axis_shin", "femur_axis_thigh", "femur_axis_shin", "pelvis_lateral"):
+        np.testing.assert_array_equal(getattr(again, k), getattr(cal, k))
+    assert again.heading_offset == cal.heading_offset and again.quality == cal.quality
+    with pytest.raises(CalibrationError, match="stored calibration is unusable"):
+        calibration_from_record({"version": 1, "side": "left"}, t)
+
+
+def test_a_damaged_calibration_window_uses_the_stored_calibration(recorded):
+    sim, s, live = recorded
+    rocks = live.calibration.phase_times["rocks"]
+    mid = 0.5 * (rocks[0] + rocks[1])
+    damaged = _damaged(s, "shin", mid - 0.6, mid + 0.6)  # a lost second in the rocks
+    without = dataclasses.replace(damaged, events=s.events[:-1])
+    with pytest.raises(CalibrationError, match="lost data during the calibration"):
+        analyze_session(without)
+    res = analyze_session(damaged)
+    assert any("stored in the file was used" in w for w in res.warnings)
+    after = res.grid.t > sim.truth.events["calibration_end_s"] + 1.0
+    truth = np.interp(res.grid.t[after], sim.truth.t, sim.truth.hip_rotation_deg)
+    err = res.hip_rotation_deg[after] - truth
+    assert float(np.sqrt(np.nanmean(err**2))) < 1.0
+    assert len(res.exercise.reps) == len(sim.truth.events["reps"])
