@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from imuhip.cli import main
-from imuhip.files.field_export import write_dot_csv
 from imuhip.files.session_file import read_session
 from imuhip.pipeline import analyze_session
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+from imuhip.sinks.field_export import write_dot_csv
 
 
 def read_storage(path) -> tuple[list[str], dict[str, str], list[str], list[list[str]]]:

@@ -11,8 +11,8 @@ from imuhip.errors import ImuhipError
 
 def run(args: argparse.Namespace) -> int:
     from imuhip.align.streams import sensor_streams
-    from imuhip.files import field_export
     from imuhip.files.convert import export_samples
+    from imuhip.sinks import field_export
     from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     if not (args.samples or args.angles or args.mot or args.sto or args.dot):
@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
         result = analyze_session(session)
         if args.angles:
-            from imuhip.files.angles_csv import write_angles_csv
+            from imuhip.sinks.angles_csv import write_angles_csv
 
             print(f"wrote {write_angles_csv(args.angles, result, start)}")
         if args.mot:
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             path = field_export.write_sto(
                 args.sto,
                 result.grid.t,
-                field_export.grid_orientations(result.grid),
+                result.orientations or {},
                 side=session.header.side,
                 rate_hz=result.grid.rate_hz,
                 start=start,
@@ -53,7 +53,11 @@ def run(args: argparse.Namespace) -> int:
         return 0
     streams = sensor_streams(session)  # every stream on the session's (host) time base
     if args.samples:
-        written = export_samples(args.samples, {r: s.samples for r, s in streams.items()})
+        from imuhip.sinks.progress import track
+
+        written = export_samples(
+            args.samples, {r: s.samples for r, s in streams.items()}, progress=track
+        )
         for p in written:
             print(f"wrote {p}")
     if args.dot:

@@ -11,6 +11,7 @@ def run(args: argparse.Namespace) -> int:
     from imuhip.files.convert import import_files
     from imuhip.files.importers.base import ImportOptions
     from imuhip.files.importers.column_map import parse_column_map
+    from imuhip.sinks.progress import track
 
     files = {"thigh": args.thigh, "shin": args.shin}
     if args.pelvis:
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
         format=args.format,
         overwrite=args.force,
         force=args.force,
+        progress=track,
     )
     for note in res.notes:
         print(f"note: {note}")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from imuhip.errors import CsvImportError
 from imuhip.files.csv_samples import write_imu_csv
@@ -18,7 +19,8 @@ from imuhip.files.importers.timebase import align_sensors
 from imuhip.files.session_file import write_session
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, SensorInfo, SessionHeader
-from imuhip.sinks.progress import track
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,15 @@ def _refuse_same_file(files_by_role: dict[str, list[Path]]) -> None:
             seen[digest] = (role, p)
 
 
+def quiet(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """No progress shown (the default ``progress`` of the converters; the CLI passes a bar)."""
+    yield from items
+
+
+#: How a converter reports progress: ``progress(items, description, total)`` yields the items.
+Progress = Callable[[Iterable[T], str, int | None], Iterator[T]]
+
+
 def import_files(
     files_by_role: Mapping[str, Sequence[str | os.PathLike[str]]],
     out: str | os.PathLike[str],
@@ -59,6 +70,7 @@ def import_files(
     format: str | None = None,
     overwrite: bool = False,
     force: bool = False,
+    progress: Progress = quiet,
 ) -> ImportResult:
     """Build a session file from each sensor's files (any supported format, recognised).
 
@@ -80,7 +92,7 @@ def import_files(
     _refuse_same_file(paths)
     todo = [(role, p) for role, ps in paths.items() for p in ps]
     contents: dict[str, list[FileContents]] = {role: [] for role in paths}
-    for role, p in track(todo, "reading files", len(todo)):
+    for role, p in progress(todo, "reading files", len(todo)):
         contents[role].append(read_file(p, options, format=format))
     notes: list[str] = []
     sensors = {}
@@ -179,9 +191,11 @@ def import_csv(
     )
 
 
-def export_samples(folder: str | os.PathLike[str], imu: dict[str, ImuSamples]) -> list[Path]:
+def export_samples(
+    folder: str | os.PathLike[str], imu: dict[str, ImuSamples], progress: Progress = quiet
+) -> list[Path]:
     """Write ``<folder>/<role>.csv`` for each role in ``imu`` (import format, SI units)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    items = track(imu.items(), "writing CSV files", len(imu))
+    items = progress(imu.items(), "writing CSV files", len(imu))
     return [write_imu_csv(folder / f"{role}.csv", s) for role, s in items]

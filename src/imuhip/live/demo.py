@@ -112,7 +112,7 @@ class DemoRig:
     def begin(self) -> None:
         """Start the script now (called once both sensors stream)."""
         for r in ROLES:
-            self.motions[r].begin(self.sensors[r]._sensor_now())
+            self.motions[r].begin(self.sensors[r].sensor_now())
 
     async def stop(self) -> None:
         for s in self.sensors.values():

@@ -127,6 +127,9 @@ class SessionAnalysis:
         knee_flexion_deg, hip_flexion_deg: (N,) relative to the start pose (hip: knee
             forward/up positive), NaN where not tracked.
         warnings: doubts about stretches of the result, in plain words.
+        orientations: role -> (N, 4) sensor-to-world quaternions ``[w, x, y, z]`` on
+            ``grid.t``, each in its own filter's world frame (ENU, heading arbitrary without a
+            magnetometer), as the analysis used them.
     """
 
     grid: Grid
@@ -138,6 +141,7 @@ class SessionAnalysis:
     knee_flexion_deg: np.ndarray | None = None
     hip_flexion_deg: np.ndarray | None = None
     warnings: tuple[str, ...] = ()
+    orientations: dict[str, np.ndarray] | None = None
 
 
 def gyro_scales(header: SessionHeader) -> dict[str, np.ndarray | None]:
@@ -292,7 +296,7 @@ class SessionPipeline:
         self._interrupted = False
         self._rested_at = 0.0
         self._out = _Columns("t", "th_a", "th_g", "sh_a", "sh_g", "valid", "lost")
-        self._ang = _Columns("rot", "head", "knee", "flex", "rest")
+        self._ang = _Columns("rot", "head", "knee", "flex", "rest", "qt", "qs")
         self.state = LiveState()
         self.events: list[AnalysisEvent] = []
         self.result: ExerciseResult | None = None
@@ -500,6 +504,8 @@ class SessionPipeline:
                 if h.hip_flexion_deg is None
                 else np.where(undefined, np.nan, h.hip_flexion_deg),
                 rest=np.zeros(len(t), bool) if h.rest_seen is None else h.rest_seen,
+                qt=q_t,
+                qs=q_s,
             )
         st = self.state
         if len(ang):
@@ -777,7 +783,12 @@ class SessionPipeline:
         if self._keep:  # no angle before the final still pose
             before = len(self._out) - (len(t) - k0)
             none = np.full(before, np.nan)
-            self._ang.add(rot=none, head=none, knee=none, flex=none, rest=np.zeros(before, bool))
+            # orientations from the attempt's buffer on (earlier ones are not kept)
+            q_none = np.full((before - k0, 4), np.nan)
+            self._ang.add(
+                rot=none, head=none, knee=none, flex=none, rest=np.zeros(before, bool),
+                qt=np.concatenate([q_none, q_t[:k0]]), qs=np.concatenate([q_none, q_s[:k0]]),
+            )  # fmt: skip
         probe = HipRotationTracker(cal, self.rate).update(q_t[k0:k1], q_s[k0:k1])
         rest = np.where(u[k0:k1], np.nan, probe.hip_rotation_deg)
         self.detector.rest = float(np.nanmean(rest)) if np.isfinite(rest).any() else 0.0
@@ -885,6 +896,7 @@ class SessionPipeline:
                 *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, self.calibration),
             ),
+            {"thigh": a.get("qt"), "shin": a.get("qs")},
         )
 
     def calibration_index(self) -> int:

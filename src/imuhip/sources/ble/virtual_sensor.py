@@ -454,12 +454,12 @@ class VirtualSensor:
 
     def _after_state_change(self, was_streaming: bool) -> None:
         if self.state.rate_hz != self._rate_now:  # a new rate starts from the current time
-            now = self._sensor_now()
+            now = self.sensor_now()
             self._rate_base_t = now
             self._next_k = 0
             self._rate_now = self.state.rate_hz
         if self.state.streaming and not was_streaming:  # start from now: no backlog
-            self._rate_base_t = self._sensor_now()
+            self._rate_base_t = self.sensor_now()
             self._next_k = 0
         self._wake.set()
 
@@ -478,7 +478,8 @@ class VirtualSensor:
         await self._send(uuid.lower(), bytes(payload), indicate_too=True)
 
     # -- the sample clock
-    def _sensor_now(self) -> float:
+    def sensor_now(self) -> float:
+        """The sensor's own clock now, s (the event loop's time, sped up and skewed)."""
         loop_t = asyncio.get_running_loop().time() - self._t0
         return loop_t * self.speed * self.clock_scale
 
@@ -488,7 +489,7 @@ class VirtualSensor:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while self._running:
-            now = self._sensor_now()
+            now = self.sensor_now()
             batch = max(1, self.emulation.batch(self.state))
             # samples due up to now, in whole notifications
             k_end = math.floor((now - self._rate_base_t) * self._rate_now + 1e-9) + 1

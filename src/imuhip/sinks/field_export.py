@@ -16,16 +16,11 @@ import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from imuhip.fusion.orientation import estimate_orientation
 from imuhip.samples import ImuSamples
 from imuhip.session import SessionHeader
-
-if TYPE_CHECKING:
-    from imuhip.pipeline import Grid
 
 #: OpenSense IMU names per role (the side's letter appended for thigh and shin).
 OPENSENSE_NAMES = {"pelvis": "pelvis_imu", "thigh": "femur_{s}_imu", "shin": "tibia_{s}_imu"}
@@ -164,17 +159,3 @@ def write_dot_csv(
         for i, (a, g, u) in enumerate(zip(samples.acc.tolist(), gyr.tolist(), utc, strict=True))
     )
     return _write(Path(path), [*pre, cols, *rows])
-
-
-def grid_orientations(grid: Grid) -> dict[str, np.ndarray]:
-    """Each sensor's orientation on the analysis grid, from the default filter (6D).
-
-    The analysis computes its own (seeded with the still start's gyro bias, not exposed by
-    :class:`imuhip.pipeline.SessionAnalysis`); these run the same default filter without that
-    seed, so the first seconds may differ from the analysis's by the filter's settling.
-    """
-    out = {}
-    for role in ("thigh", "shin"):
-        s: ImuSamples = getattr(grid, role)
-        out[role] = estimate_orientation(s.gyr, s.acc, rate_hz=grid.rate_hz)
-    return out

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from imuhip.atomic import atomic_write
-from imuhip.files.field_export import utc_strings
 from imuhip.pipeline import SessionAnalysis
+from imuhip.sinks.field_export import utc_strings
 
 
 def _num(x: float) -> str:
