@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,6 +38,7 @@ SEEDS = [s.encode() for s in (DOT, POLAR, META, WIT)] + [SD]
 @settings(
     max_examples=300,
     deadline=None,
+    derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
@@ -65,3 +67,13 @@ def test_damaged_vendor_files_raise_clear_errors(tmp_path: Path, which, edits):
         read_file(p, ImportOptions(rate_hz=100.0))
     except ImuhipError as exc:
         assert str(exc) and "np.float64" not in str(exc)
+
+
+def test_a_polar_timestamp_beyond_int64_is_a_clear_error(tmp_path):
+    """Found by the fuzz test: digits inserted into a sensor timestamp overflowed int64."""
+    text = POLAR.replace(";704201974831222483;", ";70420197483122248300000;", 1)
+    assert text != POLAR
+    p = tmp_path / "x_GYRO.txt"
+    p.write_text(text)
+    with pytest.raises(ImuhipError, match="not a whole number of nanoseconds"):
+        read_file(p, ImportOptions())

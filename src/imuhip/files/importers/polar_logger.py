@@ -97,7 +97,10 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
                 f"{path}, line {no}: expected {len(names)} fields like the header, found {len(f)}"
             )
         try:
-            ticks.append(int(f[ts_col]))
+            tick = int(f[ts_col])
+            if not -(2**63) <= tick < 2**63:  # not an int64 of nanoseconds
+                raise ValueError(tick)
+            ticks.append(tick)
         except ValueError:
             raise CsvImportError(
                 f"{path}, line {no}: sensor timestamp {f[ts_col].strip()!r} is not a whole "
