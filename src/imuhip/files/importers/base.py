@@ -292,6 +292,21 @@ def parse_numbers(
     return table
 
 
+def gaps_from_indices(idx: np.ndarray, lines: np.ndarray, t: np.ndarray) -> tuple[Gap, ...]:
+    """Gaps where consecutive sample indices ``idx`` (from a counter or a rate) skip samples;
+    ``lines`` are the samples' line (or frame) numbers, ``t`` their times (s)."""
+    return tuple(
+        Gap(
+            int(lines[i]),
+            int(lines[i + 1]),
+            float(t[i]),
+            float(t[i + 1] - t[i]),
+            int(idx[i + 1] - idx[i] - 1),
+        )
+        for i in np.flatnonzero(np.diff(idx) > 1)
+    )
+
+
 def gaps_from_times(t: np.ndarray, lines: np.ndarray, period_s: float) -> tuple[Gap, ...]:
     """Gaps where consecutive times are more than 1.5 sample periods apart."""
     dt = np.diff(t)

@@ -22,11 +22,11 @@ from imuhip.files.importers.base import (
     Channel,
     ClockDomain,
     FileContents,
-    Gap,
     ImportFormat,
     ImportOptions,
     TimeOrigin,
     decode_text,
+    gaps_from_indices,
     gaps_from_times,
     head_text,
     parse_numbers,
@@ -113,16 +113,7 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
             if idx[i] <= idx[i - 1]:
                 idx[i] = idx[i - 1] + 1
         t = idx / rate
-        gaps = tuple(
-            Gap(
-                int(line_arr[i]),
-                int(line_arr[i + 1]),
-                float(t[i]),
-                float(t[i + 1] - t[i]),
-                int(idx[i + 1] - idx[i] - 1),
-            )
-            for i in np.flatnonzero(np.diff(idx) > 1)
-        )
+        gaps = gaps_from_indices(idx, line_arr, t)
         notes.append(
             f"{path.name}: rows share epochs (packed streaming): sample times rebuilt at "
             f"{rate:.4g} Hz"

@@ -20,10 +20,10 @@ from imuhip.files.importers.base import (
     Channel,
     ClockDomain,
     FileContents,
-    Gap,
     ImportFormat,
     ImportOptions,
     TimeOrigin,
+    gaps_from_indices,
 )
 
 FORMAT = ImportFormat.WITMOTION_SD
@@ -95,16 +95,7 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     g = np.frombuffer(b"".join(cycles[j][GYR] for j in k), dtype="<i2").reshape(-1, 3)
     t = k / float(options.rate_hz)
     frames = np.asarray(frame_no, dtype=np.int64)[k]
-    gaps = tuple(
-        Gap(
-            int(frames[j]),
-            int(frames[j + 1]),
-            float(t[j]),
-            float(t[j + 1] - t[j]),
-            int(k[j + 1] - k[j] - 1),
-        )
-        for j in np.flatnonzero(np.diff(k) > 1)
-    )
+    gaps = gaps_from_indices(k, frames, t)
     notes = []
     if bad:
         notes.append(f"{path.name}: {bad} frame(s) with a bad checksum skipped")
