@@ -427,6 +427,87 @@ def _quadratic_rss(tau: np.ndarray, x: np.ndarray) -> np.ndarray:
     )
 
 
+def _place_choices(
+    lo: np.ndarray, hi: np.ndarray, fs: np.ndarray, ns: int, rp: ReconstructParams
+) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, ...]], list[int]]:
+    """Groups of losses whose place ranges ``lo..hi`` (notification indices) touch, each
+    ``(first loss, last loss, first window, windows)``, and every non-decreasing choice of
+    places per group (rows, with their group)."""
+    L = rp.signal_window
+    # groups of losses whose ranges touch
+    brk = np.flatnonzero(hi[:-1] < lo[1:]) + 1
+    g_first = np.r_[0, brk]
+    g_last = np.r_[brk, len(lo)]
+    rows_places: list[tuple[int, ...]] = []
+    rows_group: list[int] = []
+    groups: list[tuple[int, int, int, int]] = []  # (first loss, last loss, window0, windows)
+    lo_l, hi_l = lo.tolist(), hi.tolist()
+    fs_l = dict(zip(np.r_[lo, hi].tolist(), fs[np.r_[lo, hi]].tolist(), strict=True))
+    for a, b in zip(g_first.tolist(), g_last.tolist(), strict=True):
+        spans = [range(lo_l[i], hi_l[i] + 1) for i in range(a, b)]
+        sizes = [len(r) for r in spans]
+        if max(sizes) == 1 or math.prod(sizes) > rp.signal_max_choices:
+            continue
+        w0 = max(0, fs_l[lo_l[a]] - L + 1)
+        w1 = min(ns - L, fs_l[max(hi_l[a:b])] - 1)
+        if w1 < w0:
+            continue
+        g = len(groups)
+        groups.append((a, b, w0, w1 - w0 + 1))
+        if b - a == 1:
+            choices = [(p,) for p in spans[0]]
+        else:
+            choices = [q for q in itertools.product(*spans) if all(np.diff(q) >= 0)]
+        rows_places += choices
+        rows_group += [g] * len(choices)
+    return groups, rows_places, rows_group
+
+
+def _best_places(
+    groups: list[tuple[int, int, int, int]],
+    rows_places: list[tuple[int, ...]],
+    rows_group: list[int],
+    lo: np.ndarray,
+    m: np.ndarray,
+    c: np.ndarray,
+    n: np.ndarray,
+    fs: np.ndarray,
+    sig: np.ndarray,
+    rp: ReconstructParams,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score every choice by the local quadratic fits' residuals; per group the cheapest row
+    and whether it beats the timing-only one by ``signal_evidence`` noise variances."""
+    L = rp.signal_window
+    gi = np.array(groups, np.int64)
+    u_max = int((gi[:, 1] - gi[:, 0]).max())
+    row_g = np.array(rows_group, np.int64)
+    n_rows = len(row_g)
+    # per row and unit: timing-only place, chosen place, samples (padded units move nothing)
+    unit = np.minimum(gi[row_g, 0][:, None] + np.arange(u_max), len(lo) - 1)
+    m_u = np.where(np.arange(u_max) < (gi[row_g, 1] - gi[row_g, 0])[:, None], m[unit], 0)
+    lo_u = lo[unit]
+    places = np.array([q + q[-1:] * (u_max - len(q)) for q in rows_places], np.int64)
+    nw = gi[row_g, 3]
+    tri_row = np.repeat(np.arange(n_rows), nw)
+    w_start = gi[row_g, 2][tri_row] + (np.arange(len(tri_row)) - np.repeat(np.cumsum(nw) - nw, nw))
+    smp = w_start[:, None] + np.arange(L)  # (T, L)
+    note = np.searchsorted(fs, smp, side="right") - 1
+    tau = (c[note] - n[note] + 1 + (smp - fs[note])).astype(np.float64)  # timing-only index
+    for j in range(u_max):
+        a_s = fs[lo_u[tri_row, j]][:, None]
+        b_s = fs[places[tri_row, j]][:, None]
+        tau -= ((smp >= a_s) & (smp < b_s)) * m_u[tri_row, j][:, None]
+    rss = _quadratic_rss(tau, sig[smp])
+    cost = np.bincount(tri_row, rss, minlength=n_rows)
+    row0 = np.r_[0, np.flatnonzero(np.diff(row_g)) + 1]  # first row of each group: timing-only
+    srt = np.lexsort((cost, row_g))
+    best = srt[np.r_[0, np.flatnonzero(np.diff(row_g[srt])) + 1]]  # cheapest row per group
+    dof = gi[:, 3] * (L - 3) * sig.shape[1]
+    noise = np.maximum(cost[best] / dof, _noise_var(sig))
+    move = (best != row0) & (cost[row0] - cost[best] > rp.signal_evidence * noise)
+    return gi, places, best, move
+
+
 def _signal_places(
     h: np.ndarray,
     n: np.ndarray,
@@ -468,61 +549,10 @@ def _signal_places(
         if lo[i + 1] <= hi[i] + 1:
             hi[i] = max(hi[i], lo[i + 1])
     fs = np.r_[0, np.cumsum(n)[:-1]]  # first sample of each notification
-    # groups of losses whose ranges touch
-    brk = np.flatnonzero(hi[:-1] < lo[1:]) + 1
-    g_first = np.r_[0, brk]
-    g_last = np.r_[brk, len(lo)]
-    rows_places: list[tuple[int, ...]] = []
-    rows_group: list[int] = []
-    groups: list[tuple[int, int, int, int]] = []  # (first loss, last loss, window0, windows)
-    lo_l, hi_l = lo.tolist(), hi.tolist()
-    fs_l = dict(zip(np.r_[lo, hi].tolist(), fs[np.r_[lo, hi]].tolist(), strict=True))
-    for a, b in zip(g_first.tolist(), g_last.tolist(), strict=True):
-        spans = [range(lo_l[i], hi_l[i] + 1) for i in range(a, b)]
-        sizes = [len(r) for r in spans]
-        if max(sizes) == 1 or math.prod(sizes) > rp.signal_max_choices:
-            continue
-        w0 = max(0, fs_l[lo_l[a]] - L + 1)
-        w1 = min(ns - L, fs_l[max(hi_l[a:b])] - 1)
-        if w1 < w0:
-            continue
-        g = len(groups)
-        groups.append((a, b, w0, w1 - w0 + 1))
-        if b - a == 1:
-            choices = [(p,) for p in spans[0]]
-        else:
-            choices = [q for q in itertools.product(*spans) if all(np.diff(q) >= 0)]
-        rows_places += choices
-        rows_group += [g] * len(choices)
+    groups, rows_places, rows_group = _place_choices(lo, hi, fs, ns, rp)
     if not groups:
         return c, losses
-    gi = np.array(groups, np.int64)
-    u_max = int((gi[:, 1] - gi[:, 0]).max())
-    row_g = np.array(rows_group, np.int64)
-    n_rows = len(row_g)
-    # per row and unit: timing-only place, chosen place, samples (padded units move nothing)
-    unit = np.minimum(gi[row_g, 0][:, None] + np.arange(u_max), len(lo) - 1)
-    m_u = np.where(np.arange(u_max) < (gi[row_g, 1] - gi[row_g, 0])[:, None], m[unit], 0)
-    lo_u = lo[unit]
-    places = np.array([q + q[-1:] * (u_max - len(q)) for q in rows_places], np.int64)
-    nw = gi[row_g, 3]
-    tri_row = np.repeat(np.arange(n_rows), nw)
-    w_start = gi[row_g, 2][tri_row] + (np.arange(len(tri_row)) - np.repeat(np.cumsum(nw) - nw, nw))
-    smp = w_start[:, None] + np.arange(L)  # (T, L)
-    note = np.searchsorted(fs, smp, side="right") - 1
-    tau = (c[note] - n[note] + 1 + (smp - fs[note])).astype(np.float64)  # timing-only index
-    for j in range(u_max):
-        a_s = fs[lo_u[tri_row, j]][:, None]
-        b_s = fs[places[tri_row, j]][:, None]
-        tau -= ((smp >= a_s) & (smp < b_s)) * m_u[tri_row, j][:, None]
-    rss = _quadratic_rss(tau, sig[smp])
-    cost = np.bincount(tri_row, rss, minlength=n_rows)
-    row0 = np.r_[0, np.flatnonzero(np.diff(row_g)) + 1]  # first row of each group: timing-only
-    srt = np.lexsort((cost, row_g))
-    best = srt[np.r_[0, np.flatnonzero(np.diff(row_g[srt])) + 1]]  # cheapest row per group
-    dof = gi[:, 3] * (L - 3) * sig.shape[1]
-    noise = np.maximum(cost[best] / dof, _noise_var(sig))
-    move = (best != row0) & (cost[row0] - cost[best] > rp.signal_evidence * noise)
+    gi, places, best, move = _best_places(groups, rows_places, rows_group, lo, m, c, n, fs, sig, rp)
     new_lo = lo.copy()
     for g in np.flatnonzero(move).tolist():
         a, b = int(gi[g, 0]), int(gi[g, 1])
@@ -564,6 +594,35 @@ def _restarts(h: np.ndarray, n: np.ndarray, period: float, gap_s: float) -> np.n
     return after[pile < stall_pile_needed(gap, period)]
 
 
+def _checked_inputs(
+    host_t: np.ndarray, counts: np.ndarray, rate_hz: float, signal: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The inputs of :func:`reconstruct_times` as arrays (the signal (N, k), non-finite values
+    zeroed), or :class:`ClockModelError`."""
+    h = np.asarray(host_t, np.float64)
+    n = np.asarray(counts, np.int64)
+    if not rate_hz or rate_hz <= 0:
+        raise ClockModelError(
+            "a sensor without timestamps needs its configured sample rate (rate_hz) to rebuild "
+            "sample times; the session header has none"
+        )
+    if h.shape != n.shape or h.ndim != 1:
+        raise ClockModelError(
+            f"host times and counts must be 1-D of equal length, got {h.shape} and {n.shape}"
+        )
+    sig = None
+    if signal is not None:
+        sig = np.asarray(signal, np.float64)
+        sig = sig[:, None] if sig.ndim == 1 else sig
+        if sig.ndim != 2 or len(sig) != int(n.sum()):
+            raise ClockModelError(
+                f"the signal must have one row per sample ({int(n.sum())}), got {sig.shape}"
+            )
+        if not np.isfinite(sig).all():
+            sig = np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0)
+    return h, n, sig
+
+
 def reconstruct_times(
     host_t: np.ndarray,
     counts: np.ndarray,
@@ -587,28 +646,8 @@ def reconstruct_times(
         ClockModelError: for a non-positive rate or mismatched inputs.
     """
     rp = params or ReconstructParams()
-    h = np.asarray(host_t, np.float64)
-    n = np.asarray(counts, np.int64)
-    if not rate_hz or rate_hz <= 0:
-        raise ClockModelError(
-            "a sensor without timestamps needs its configured sample rate (rate_hz) to rebuild "
-            "sample times; the session header has none"
-        )
-    if h.shape != n.shape or h.ndim != 1:
-        raise ClockModelError(
-            f"host times and counts must be 1-D of equal length, got {h.shape} and {n.shape}"
-        )
+    h, n, sig = _checked_inputs(host_t, counts, rate_hz, signal)
     period = 1.0 / rate_hz
-    sig = None
-    if signal is not None:
-        sig = np.asarray(signal, np.float64)
-        sig = sig[:, None] if sig.ndim == 1 else sig
-        if sig.ndim != 2 or len(sig) != int(n.sum()):
-            raise ClockModelError(
-                f"the signal must have one row per sample ({int(n.sum())}), got {sig.shape}"
-            )
-        if not np.isfinite(sig).all():
-            sig = np.nan_to_num(sig, nan=0.0, posinf=0.0, neginf=0.0)
     if len(h) == 0:
         model = fit_clock(np.empty(0), np.empty(0), rp.clock)
         return Reconstruction(np.empty(0), np.empty(0, np.int64), 0, (), (), model)
