@@ -67,3 +67,17 @@ def test_a_damaged_calibration_window_uses_the_stored_calibration(recorded):
     err = res.hip_rotation_deg[after] - truth
     assert float(np.sqrt(np.nanmean(err**2))) < 1.0
     assert len(res.exercise.reps) == len(sim.truth.events["reps"])
+
+
+def test_the_shins_data_given_for_the_thigh_too_is_doubted(recorded):
+    """Prone, the thigh lies still while the knee bends; a 'thigh' that turned as much as the
+    shin means swapped sensors or the same data twice: the calibration says so."""
+    _, s, live = recorded
+    assert live.calibration.quality.thigh_bend_share < 0.1
+    assert not any("swapped" in w for w in live.calibration.quality.warnings())
+    shin = s.samples["shin"]
+    copy = dataclasses.replace(shin, acc=shin.acc + 1e-3, gyr=shin.gyr + 1e-5)
+    twice = dataclasses.replace(s, samples={"thigh": copy, "shin": shin}, events=s.events[:-1])
+    res = analyze_session(twice)
+    assert res.calibration.quality.thigh_bend_share > 0.9
+    assert any("swapped" in w for w in res.calibration.quality.warnings())

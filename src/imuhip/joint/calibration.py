@@ -54,6 +54,12 @@ from imuhip.quaternion import cross
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
 
 
+#: A thigh turning more than this share of the shin's rate during the knee bends is doubted ...
+THIGH_BEND_SHARE_MAX = 0.5
+#: ... where the femur lies level: the vertical component of its direction under this.
+LEVEL_FEMUR_Z = 0.2
+
+
 @dataclass(frozen=True)
 class CalibrationQuality:
     """How well the movements fit the model (all angles in degrees).
@@ -67,6 +73,10 @@ class CalibrationQuality:
         axes_angle_deg: angle between knee and femur axes in the shin frame (ideally 90).
         heading_spread_deg: circular spread of the per-sample heading offsets in the rocks.
         still_rms_dps: angular-rate RMS in the still start pose, °/s.
+        thigh_bend_share: the thigh's angular-rate RMS over the shin's during the knee bends,
+            where the femur lies level (prone: the thigh stays on the floor, about 0.03; near 1
+            the two sensors moved alike: swapped, or the same data); 0 where the femur is
+            raised (seated, supine: the foot slides and the hip flexes along with the knee).
     """
 
     bend_range_deg: float
@@ -77,6 +87,7 @@ class CalibrationQuality:
     axes_angle_deg: float
     heading_spread_deg: float
     still_rms_dps: float
+    thigh_bend_share: float = 0.0
 
     def warnings(self) -> list[str]:
         """Plain-language doubts about this calibration (empty when all is well)."""
@@ -91,6 +102,12 @@ class CalibrationQuality:
             out.append("the two sensors disagree on the thigh axis during the rocks")
         if self.still_rms_dps > 3.0:
             out.append("the leg was not quite still in the start pose")
+        if self.thigh_bend_share > THIGH_BEND_SHARE_MAX:
+            out.append(
+                "the thigh sensor turned about as much as the shin during the knee bends "
+                f"({100 * self.thigh_bend_share:.0f} %): are the thigh and shin sensors (or "
+                "files) swapped, or both on the shin?"
+            )
         return out
 
 
@@ -357,6 +374,11 @@ def calibrate(
         axes_angle_deg=float(np.degrees(np.arccos(np.clip(abs(axes.j_s @ axes.f_s), 0, 1)))),
         heading_spread_deg=axes.spread,
         still_rms_dps=float(np.degrees(np.sqrt(np.mean(still**2)))),
+        thigh_bend_share=(
+            _rms_share(w_thigh[b0:b1], w_shin[b0:b1])
+            if abs(float(end.femur_start[2])) < LEVEL_FEMUR_Z
+            else 0.0
+        ),
     )
     _check_movements(quality)  # marked phases come with no check that they were done
     return Calibration(
@@ -503,6 +525,13 @@ def _end_pose(
         circular_mean(pelvis_referenced_angle(fw_end, jw_end, lateral)),
         v_s,
     )
+
+
+def _rms_share(a: np.ndarray, b: np.ndarray) -> float:
+    """RMS of the rates ``a`` over that of ``b`` (0 when ``b`` is still)."""
+    rb = float(np.sqrt(np.mean(np.sum(b * b, axis=1)))) if len(b) else 0.0
+    ra = float(np.sqrt(np.mean(np.sum(a * a, axis=1)))) if len(a) else 0.0
+    return ra / rb if rb > 0 else 0.0
 
 
 def _check_movements(q: CalibrationQuality) -> None:
