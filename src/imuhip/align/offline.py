@@ -70,9 +70,15 @@ class OfflineAligner:
         for info in self.header.sensors:
             role = info.role
             self._pending_singles(role)
-            parts = self._samples[role]
-            samples = ImuSamples.concatenate(parts) if parts else None
-            notes = Notifications.concatenate(self._notes[role]) if self._notes[role] else None
+            parts, note_parts = self._samples[role], self._notes[role]
+            samples = (
+                (parts[0] if len(parts) == 1 else ImuSamples.concatenate(parts)) if parts else None
+            )
+            notes = (
+                (note_parts[0] if len(note_parts) == 1 else Notifications.concatenate(note_parts))
+                if note_parts
+                else None
+            )
             self._notes[role], self._samples[role] = [], []
             streams[role] = sensor_stream(info, samples, notes, self._cp, self._rp)
             if len(streams[role].samples):
