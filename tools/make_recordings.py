@@ -14,6 +14,9 @@ from pathlib import Path
 
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
+sys.path.insert(0, str(Path(__file__).parent))
+from store_calibration import store  # noqa: E402
+
 RECORDINGS: dict[str, SimConfig] = {
     "prone-left-mixed-simulated": SimConfig(
         exercise="prone", side="left", content="mixed", duration_s=150, seed=101,
@@ -45,6 +48,7 @@ def main(folder: str = "recordings") -> None:
         sim = simulate(cfg)
         path = out / f"{name}.imuhip"
         write_simulation(sim, path, overwrite=True)
+        store(str(path))  # the calibration event a live session stores
         ev = sim.truth.events
         print(
             f"{path}: {len(ev['reps'])} reps, {len(ev['holds'])} holds, "
