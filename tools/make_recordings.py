@@ -15,7 +15,7 @@ from pathlib import Path
 from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
 sys.path.insert(0, str(Path(__file__).parent))
-from store_calibration import store  # noqa: E402
+from store_calibration import store
 
 RECORDINGS: dict[str, SimConfig] = {
     "prone-left-mixed-simulated": SimConfig(
