@@ -38,6 +38,11 @@ EVENT_KINDS: dict[str, str] = {
     "pause": "recording paused by the user",
     "resume": "recording resumed",
     "note": "free text (data: text)",
+    "program": "a training program started (data: program, sets)",
+    "prompt": "a training cue said and shown (data: text, kind, priority)",
+    "set_start": "a training set began (data: the set and its targets)",
+    "set_end": "a training set ended (data: the set, its targets and results)",
+    "rest_start": "a rest between training sets began (data: duration_s, after_set)",
 }
 
 
