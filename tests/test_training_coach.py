@@ -170,9 +170,9 @@ def test_reps_are_counted_and_short_of_range_said():
 def test_reps_set_ends_when_the_leg_stops():
     prog = parse_program(REPS)
     coach = Coach(prog, plan(prog, "left", "prone"))
-    prompts, _ = drive(coach, lambda p: [], until=40.0)
+    prompts, _ = drive(coach, lambda p: [], until=60.0)
     result = next(p for p in prompts if p.kind is PromptKind.RESULT)
-    assert (result.t, result.text) == (30.0, "0 reps of 3")
+    assert (result.t, result.text) == (45.0, "0 reps of 3")  # cue at 15, REP_START_S 30
     assert result.priority is Priority.INFO
 
 
@@ -193,3 +193,20 @@ def test_same_inputs_same_prompts_whatever_the_tick():
     a, _ = drive(Coach(prog, plan(prog, "left", "prone")), holder())
     b, _ = drive(Coach(prog, plan(prog, "left", "prone")), holder(), step_s=0.125)
     assert [(p.t, p.text) for p in a] == [(p.t, p.text) for p in b]
+
+
+def test_hold_still_going_after_relax_counts_as_far_as_it_went():
+    prog = parse_program(HOLDS)
+    coach = Coach(prog, plan(prog, "left", "prone"))
+
+    def keeps_holding(p):  # starts 2 s after the cue and never lets go (no hold_ended)
+        if p.kind is not PromptKind.SET_START or p.t > 20:
+            return []
+        return [(p.t + 3.0, AnalysisEvent("hold_started", p.t + 2.0))]
+
+    prompts, events = drive(coach, keeps_holding, until=50.0)
+    # relax at 17 + 20 = 37; the detector has not seen the end 5 s later: the set ends
+    result = next(p for p in prompts if p.kind is PromptKind.RESULT)
+    assert (result.t, result.text) == (42.0, "held 25 seconds, target reached")
+    end = next(e for e in events if e.kind == "set_end")
+    assert end.data["hold_s"] == 25.0 and end.data["met"]

@@ -18,7 +18,8 @@ Schedule (times in seconds on the session time base):
   hold; a reminder if no hold has started :data:`REMINDER_S` after the cue;
 - a set of reps: the cue ("swing"), each counted rep's number, "short of range" when a rep's
   peak misses the range target or an excursion is too small to count, "relax" at the rep
-  target; the set also ends :data:`REP_IDLE_S` after the last rep (or the cue);
+  target; the set also ends :data:`REP_IDLE_S` after the last rep (:data:`REP_START_S`
+  after the cue while no rep has come);
 - after a set: how it went against its target and last time, then "rest N seconds", and
   "next: …" :data:`NEXT_LEAD_S` before the rest ends (at its start if the rest is shorter);
 - after the last set: a summary line per exercise and side, and "done".
@@ -49,6 +50,8 @@ RELAX_GRACE_S = 5.0
 NO_HOLD_S = 20.0
 #: Seconds without a counted rep after which a set of reps ends.
 REP_IDLE_S = 15.0
+#: Seconds from a set of reps' cue to wait for its first rep (getting into position).
+REP_START_S = 30.0
 #: Seconds before the end of a rest at which the next set is announced.
 NEXT_LEAD_S = 10.0
 
@@ -123,11 +126,16 @@ class SetResult:
     reps: tuple[Rep, ...] = ()
     short: int = 0
     last: LastTime | None = None
+    open_hold_s: float | None = None
 
     @property
     def hold_s(self) -> float | None:
-        """The longest hold, seconds."""
-        return max((h.duration_s for h in self.holds), default=None)
+        """The longest hold, seconds (one still going at the set's end counts as far as it
+        went: ``open_hold_s``)."""
+        durations = [h.duration_s for h in self.holds]
+        if self.open_hold_s is not None:
+            durations.append(self.open_hold_s)
+        return max(durations, default=None)
 
     @property
     def best_peak_deg(self) -> float | None:
@@ -237,6 +245,7 @@ class Coach:
         self._i = -1  # index of the current (or last) set
         self._set_start = 0.0
         self._hold_start: float | None = None
+        self._hold_over = False  # the hold ended without a Hold (settled at a new rest)
         self._holds: list[Hold] = []
         self._reps: list[Rep] = []
         self._short = 0
@@ -333,6 +342,7 @@ class Coach:
         self.phase = _Phase.SET
         self._set_start = t
         self._hold_start = None
+        self._hold_over = False
         self._holds, self._reps, self._short = [], [], 0
         self._events.append(Event(t, SET_START_EVENT, None, p.as_dict()))
         self._say(t, p.cue, PromptKind.SET_START, Priority.URGENT)
@@ -341,7 +351,7 @@ class Coach:
             self._at(t + REMINDER_S, self._remind)
             self._at(t + target + NO_HOLD_S, self._end_set)
         else:
-            self._at(t + REP_IDLE_S, self._end_set)
+            self._at(t + REP_START_S, self._end_set)
 
     def _remind(self, t: float) -> None:
         if self.phase is _Phase.SET and self._hold_start is None:
@@ -374,6 +384,7 @@ class Coach:
             self._clear_set_timers()
             self._end_set(t)
         elif e.kind == "partial_rep" and self._hold_start is not None:
+            self._hold_over = True
             self._clear_set_timers()  # the plateau was the leg settling at a new rest
             self._end_set(t)
 
@@ -405,8 +416,11 @@ class Coach:
             return
         self._clear_set_timers()
         p = self.plan[self._i]
-        r = SetResult(p, self._set_start, t, tuple(self._holds), tuple(self._reps), self._short,
-                      self.last)  # fmt: skip
+        still = self._hold_start is not None and not self._holds and not self._hold_over
+        r = SetResult(
+            p, self._set_start, t, tuple(self._holds), tuple(self._reps), self._short, self.last,
+            open_hold_s=t - self._hold_start if still and self._hold_start is not None else None,
+        )  # fmt: skip
         self.results.append(r)
         self._events.append(Event(t, SET_END_EVENT, None, r.as_dict()))
         self._say(t, r.sentence(), PromptKind.RESULT, Priority.INFO)
