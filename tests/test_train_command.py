@@ -134,6 +134,9 @@ def test_demo_runs_a_program_end_to_end_on_virtual_sensors(tmp_path, capsys):
     assert [(s["kind"], s["set"]) for s in sets] == [("hold", 1), ("reps", 1)]
     assert all(s["complete"] for s in sets)
     assert sets[0]["targets"] == {"hold_s": 6.0} and sets[1]["targets"] == {"reps": 3.0}
-    # the simulated person follows its script (holds, then reps to the end), not the cues:
-    # the set of reps finds reps in its window
-    assert sets[1]["result"]["reps"] >= 1
+    # the simulated person follows its script, not the cues: what falls in each window is
+    # incidental, but it is what the analysis timed from the signal
+    signal_holds = {(h["start_s"], h["duration_s"]) for h in doc["holds"]}
+    for s in sets:
+        assert {(h["start_s"], h["duration_s"]) for h in s["result"]["holds"]} <= signal_holds
+        assert s["end_s"] > s["start_s"] >= doc["calibration"]["phases"]["still_end"][1] - 1.0

@@ -384,7 +384,7 @@ def train_session_command(
     trainer = make_trainer(program, side, pose, sound=sound, note=inner.note, last=last)
     view = PromptView(inner, trainer)
     sets = trainer.coach.plan
-    length = duration_s or CALIBRATION_ALLOWANCE_S + estimated_s(sets)
+    length = duration_s or CALIBRATION_ALLOWANCE_S + 1.25 * estimated_s(sets) + 30.0
     extra = {"training": {"program": program.name, "source": program.source}}
 
     async def main() -> RunResult:
@@ -394,6 +394,13 @@ def train_session_command(
 
         stop = asyncio.Event()
         done_at: list[float] = []
+        started: list[float] = []
+        limit = length if demo or duration_s is not None else None
+
+        def on_streaming(t: float) -> None:
+            started.append(t)
+            if rig is not None:
+                rig.begin()
 
         def on_tick(now: float, state: LiveState, evs: list[AnalysisEvent]) -> list[Event]:
             events = trainer.step(now, state, evs)
@@ -401,6 +408,9 @@ def train_session_command(
                 done_at.append(now)
                 if now - done_at[0] >= END_AFTER_DONE_S:
                     stop.set()  # the program is over: end the session
+            elif limit is not None and started and now - started[0] >= limit:
+                events += trainer.finish(now)  # time is up: close the set, recorded
+                stop.set()
             return events
 
         rig = None
@@ -421,7 +431,8 @@ def train_session_command(
                                      {"time_origin_monotonic_s": origin, **extra})  # fmt: skip
                 backend, settings = backend_for(spec), None
             opts = RunOptions(
-                duration_s=rig.sim.script.duration_s if rig is not None else duration_s,
+                # a backstop: the session ends from on_tick, so the coach's end is recorded
+                duration_s=None if limit is None else limit + 5.0,
                 schedule=dict(rig.sim.script.phase_starts) if rig is not None else None,
                 title=f"imuhip train — {program.name}, {side} leg, {pose}"
                 + (" (demo: simulated leg)" if demo else ""),
@@ -434,7 +445,7 @@ def train_session_command(
                     sensors, header, view, writer=writer, backend=backend, options=opts,
                     settings=settings, clock=clock, keys=keys if keys.enabled else None,
                     stop_event=stop,
-                    on_streaming=(lambda _t: rig.begin()) if rig is not None else None,
+                    on_streaming=on_streaming,
                     pipeline=SessionPipeline(header, aligner=CausalAligner(
                         header, loss_window_s=loss_window)),
                 )  # fmt: skip
@@ -448,7 +459,8 @@ def train_session_command(
         result = run_ble(main())
     finally:
         trainer.sound.close()
-    trainer.finish(result.t_start + result.duration_s)  # said and shown; the file is closed
+    if not trainer.coach.done:  # ended by the user: said and shown, the file is closed
+        trainer.finish(result.t_start + result.duration_s)
     shown = print_result(result, path, out)
     _print("", out)
     _print(f"{program.name}: {len(trainer.coach.results)} of {len(sets)} sets "
