@@ -77,6 +77,12 @@ def test_replay_runs_the_program_and_the_file_analyses_to_its_sets(program, tmp_
     assert kinds.count("program") == 1 and kinds.count("set_start") == 3
     assert kinds.count("set_end") == 3 and kinds.count("rest_start") == 2
     assert kinds.count("prompt") > 10
+    # the report shows each set against its target
+    html = tmp_path / "trained.html"
+    assert main(["report", str(out), "-o", str(html)]) == 0
+    page = html.read_text(encoding="utf-8")
+    assert "<h2>Training sets (3, " in page
+    assert page.count("<td class='t'>8 s</td>") == 2 and "<td class='t'>4 reps, 25°</td>" in page
     # the original recording is untouched
     assert RECORDING.read_bytes() == before
 
