@@ -274,7 +274,7 @@ class Coach:
             data = {"program": self.program.as_dict(), "sets": [p.as_dict() for p in self.plan]}
             self._events.append(Event(t, PROGRAM_EVENT, None, data))
         if self.phase is _Phase.WAITING:
-            if state.status is Status.READY or state.status == "ready":
+            if state.status == Status.READY:
                 self._begin(t)
             elif not self._waited:
                 self._waited = True
