@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from imuhip.errors import ProgramError
 from imuhip.exercises import TECHNIQUES
@@ -124,3 +126,35 @@ def test_default_program_text_is_the_shipped_program():
     assert parse_program(DEFAULT_PROGRAM_TOML) == default_program()
     d = default_program().as_dict()
     assert d["exercises"][2]["hold_s"] == {"beat_last": 2.0, "first": 10.0}
+
+
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5000), st.floats(allow_nan=True),
+    st.text(max_size=8), st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["beat_last", "first", "x"]), st.integers(-3, 50), max_size=3),
+)  # fmt: skip
+_FIELDS = ["kind", "count", "hold_s", "reps", "range_deg", "rest_s", "extra"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    sets=st.dictionaries(st.sampled_from(_FIELDS), _VALUES, max_size=5),
+    technique=st.sampled_from(["prone-active-ir", "knee-to-floor", "bogus", 3]),
+    side=st.sampled_from(["left", "both", "up", None]),
+)
+def test_any_program_data_is_a_program_or_a_program_error(sets, technique, side):
+    """Whatever the fields hold, parsing gives a program or a ProgramError naming a field."""
+    from imuhip.training.program import program_from_dict
+
+    ex = {"technique": technique, "sets": {k: v for k, v in sets.items() if v is not None}}
+    if side is not None:
+        ex["side"] = side
+    try:
+        prog = program_from_dict({"exercise": [ex]}, "p.toml")
+    except ProgramError as exc:
+        assert str(exc).startswith("p.toml: exercise[1]")
+    else:
+        spec = prog.exercises[0]
+        assert spec.sets.count >= 1 and spec.sets.rest_s >= 0
+        assert spec.sets.kind.timed == (spec.sets.hold_s is not None)
+        assert plan(prog, "left", spec.pose) or "left" not in spec.sides

@@ -378,15 +378,27 @@ def parse_program(text: str, source: str = "") -> Program:
 
     Raises:
         ProgramError: a TOML syntax error (with its line and column) or a field that is
-            missing or wrong (named by its path, e.g. ``exercise[2].sets.hold_s``; exercises
-            are counted from 1).
+            missing or wrong (see :func:`program_from_dict`).
     """
     where = f"{source}: " if source else ""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgramError(f"{where}not a valid TOML program: {exc}") from None
+    return program_from_dict(doc, source)
+
+
+def program_from_dict(doc: dict[str, Any], source: str = "") -> Program:
+    """The program in ``doc`` (a parsed TOML document: plain data).
+
+    Raises:
+        ProgramError: a field that is missing or wrong, named by its path, e.g.
+            ``exercise[2].sets.hold_s`` (exercises are counted from 1), after ``source: ``.
+    """
+    where = f"{source}: " if source else ""
     try:
+        if not isinstance(doc, dict):
+            raise ProgramError(f"a program is a table of fields, got {doc!r}")
         _check_keys(doc, {"name", "countdown_s", "exercise"}, "")
         name = doc.get("name", Path(source).stem if source else "program")
         if not isinstance(name, str) or len(name) > 200:
