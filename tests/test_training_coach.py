@@ -210,3 +210,23 @@ def test_hold_still_going_after_relax_counts_as_far_as_it_went():
     assert (result.t, result.text) == (42.0, "held 25 seconds, target reached")
     end = next(e for e in events if e.kind == "set_end")
     assert end.data["hold_s"] == 25.0 and end.data["met"]
+
+
+def test_hold_begun_just_before_the_cue_counts_for_the_set():
+    prog = parse_program(HOLDS)
+    coach = Coach(prog, plan(prog, "left", "prone"))
+
+    def eager(p):  # starts 1.5 s before the cue, reported 1 s later (before the cue)
+        if p.kind is not PromptKind.NEXT:
+            return []
+        h = p.t + 5.0 - 1.5  # "first: …" comes LEAD_IN_S (5 s) before the cue
+        hold = Hold(h, h + 22.0, 12.0, 0.4, 30.0)
+        return [(h + 1.0, AnalysisEvent("hold_started", h)),
+                (h + 22.5, AnalysisEvent("hold_ended", h + 22.0, hold))]  # fmt: skip
+
+    prompts, _ = drive(coach, eager, until=60.0)
+    got = [(p.t, p.text) for p in prompts if 15.0 <= p.t <= 40.0]
+    # hold from 13.5: countdown at 30.5, 31.5, 32.5, relax 33.5, ended (seen) at 36
+    result = "held 22 seconds, target reached"
+    assert got == [(15.0, "push"), (30.5, "3"), (31.5, "2"), (32.5, "1"), (33.5, "relax"),
+                   (36.0, result), (36.0, "rest 60 seconds")]  # fmt: skip

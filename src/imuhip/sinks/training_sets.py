@@ -19,9 +19,8 @@ from typing import Any
 
 from imuhip.analysis.exercise import ExerciseResult
 from imuhip.session import Event
+from imuhip.training.coach import HOLD_EARLY_S
 
-#: Seconds before a set's cue from which a hold starting counts for the set.
-HOLD_EARLY_S = 2.0
 #: Seconds after a set's end within which a rep's end still counts for it (the live coach
 #: ends a set of reps when the last rep is counted, a step after the rep's end).
 END_SLACK_S = 0.5

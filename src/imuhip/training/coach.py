@@ -12,7 +12,8 @@ Schedule (times in seconds on the session time base):
 - before the calibration is done: one "calibrate first" prompt; the program starts when the
   pipeline is ready, with "first: …" and the first set :data:`LEAD_IN_S` later;
 - a hold or stretch set: the cue ("push") at its start; once the detector reports the hold's
-  start ``h`` (from the signal, not the prompt), the countdown at ``h + T - k`` for
+  start ``h`` (from the signal, not the prompt; a hold begun up to :data:`HOLD_EARLY_S`
+  before the cue counts), the countdown at ``h + T - k`` for
   ``k = countdown_s … 1`` and "relax" at ``h + T``; the set ends when the hold ends (at the
   latest :data:`RELAX_GRACE_S` after "relax"), or :data:`NO_HOLD_S` after ``T`` without a
   hold; a reminder if no hold has started :data:`REMINDER_S` after the cue;
@@ -54,6 +55,9 @@ REP_IDLE_S = 15.0
 REP_START_S = 30.0
 #: Seconds before the end of a rest at which the next set is announced.
 NEXT_LEAD_S = 10.0
+#: Seconds before a hold set's cue from which a hold starting counts for the set (a person
+#: may start as the cue begins; the analysis's ``sets`` use the same rule).
+HOLD_EARLY_S = 2.0
 
 #: Session event kinds the coach writes (also in :data:`imuhip.session.EVENT_KINDS`).
 PROGRAM_EVENT = "program"
@@ -246,6 +250,7 @@ class Coach:
         self._set_start = 0.0
         self._hold_start: float | None = None
         self._hold_over = False  # the hold ended without a Hold (settled at a new rest)
+        self._open_hold: float | None = None  # start of a hold under way, seconds
         self._holds: list[Hold] = []
         self._reps: list[Rep] = []
         self._short = 0
@@ -282,6 +287,7 @@ class Coach:
                           Priority.INFO)  # fmt: skip
         for e in events:
             self._fire_due(e.t if e.t < t else t)
+            self._track_hold(e)
             self._on_event(t, e)
         self._fire_due(t)
         step = CoachStep(tuple(self._prompts), tuple(self._events))
@@ -350,8 +356,17 @@ class Coach:
             target = p.hold_s or 0.0
             self._at(t + REMINDER_S, self._remind)
             self._at(t + target + NO_HOLD_S, self._end_set)
+            if self._open_hold is not None:  # begun as the cue came: it counts
+                self._on_hold_event(t, AnalysisEvent("hold_started", self._open_hold), p)
         else:
             self._at(t + REP_START_S, self._end_set)
+
+    def _track_hold(self, e: AnalysisEvent) -> None:
+        """The hold under way, whatever the phase (one begun just before a cue counts)."""
+        if e.kind == "hold_started":
+            self._open_hold = e.t
+        elif e.kind in ("hold_ended", "partial_rep"):
+            self._open_hold = None
 
     def _remind(self, t: float) -> None:
         if self.phase is _Phase.SET and self._hold_start is None:
@@ -367,7 +382,11 @@ class Coach:
             self._on_rep_event(t, e, p)
 
     def _on_hold_event(self, t: float, e: AnalysisEvent, p: PlannedSet) -> None:
-        if e.kind == "hold_started" and self._hold_start is None and e.t >= self._set_start - 2.0:
+        if (
+            e.kind == "hold_started"
+            and self._hold_start is None
+            and e.t >= self._set_start - HOLD_EARLY_S
+        ):
             self._hold_start = h = e.t
             target = p.hold_s or 0.0
             self._clear_set_timers()
