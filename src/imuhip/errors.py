@@ -68,3 +68,13 @@ class BluetoothUnavailableError(ImuhipError):
 class UnknownExerciseError(ImuhipError, ValueError):
     """An ``--exercise`` name that is neither a start pose nor a technique imuhip knows; the
     message suggests the closest names."""
+
+
+class ProgramError(ImuhipError, ValueError):
+    """A training program that cannot be used (TOML syntax, a missing or wrong field); the
+    message names the file, the line or the field (``exercise[2].sets.hold_s``)."""
+
+
+class SoundUnavailableError(ImuhipError):
+    """No speech engine or audio output for the training cues (the message says which is
+    missing and how to install it); ``imuhip train`` then goes on silently."""

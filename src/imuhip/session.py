@@ -41,6 +41,11 @@ EVENT_KINDS: dict[str, str] = {
     "calibration": "the calibration the live analysis made (data: calibration record)",
     "link_parameters": "a connection's interval request and the interval in use (sensor; data: "
     "stack, requested, interval_ms, detail)",
+    "program": "a training program started (data: program, sets)",
+    "prompt": "a training cue said and shown (data: text, kind, priority)",
+    "set_start": "a training set began (data: the set and its targets)",
+    "set_end": "a training set ended (data: the set, its targets and results)",
+    "rest_start": "a rest between training sets began (data: duration_s, after_set)",
 }
 
 #: Session event kind recording the connection-interval request and the interval in use, once

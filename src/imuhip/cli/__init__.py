@@ -28,13 +28,14 @@ from imuhip.cli import (
     scan,
     sensor_cal,
     simulate,
+    train,
 )
 from imuhip.errors import ImuhipError
 
 #: The commands, in the order ``imuhip --help`` lists them.
 COMMANDS = (
     import_files, info, analyze, export, report, history, simulate, scan, pair, record,
-    sensor_cal, live, demo, replay,
+    sensor_cal, live, demo, replay, train,
 )  # fmt: skip
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from imuhip.align.aligner import SensorHealth
 from imuhip.analysis.events import AnalysisEvent
 from imuhip.live.guidance import Guidance, GuidanceStatus
-from imuhip.pipeline import SessionPipeline, slow_link
+from imuhip.pipeline import LiveState, SessionPipeline, slow_link
 from imuhip.session import Event, Notification, SessionHeader, SessionInput
 from imuhip.sinks.live_view import SensorLine, Snapshot
 from imuhip.sources.ble.connection import (
@@ -54,6 +54,9 @@ class RunOptions:
         wait_connected_s: longest wait for every sensor to stream at the start.
         title: view title.
         recording: file name shown in the view (None: not recording).
+        on_tick: called every loop step with the session time, the pipeline's state and the
+            new analysis events; the events it returns are recorded (``imuhip train``'s
+            coach). None: nothing.
     """
 
     duration_s: float | None = None
@@ -65,6 +68,7 @@ class RunOptions:
     wait_connected_s: float = 30.0
     title: str = "imuhip"
     recording: str | None = None
+    on_tick: Callable[[float, LiveState, list[AnalysisEvent]], Sequence[Event]] | None = None
 
 
 @dataclass
@@ -228,6 +232,8 @@ async def run_session(
             now = clock()
             evs = inbox.drain(pipe)
             view.analysis(evs)
+            for e in opts.on_tick(now, pipe.state, evs) if opts.on_tick is not None else ():
+                inbox.event(e)
             g = None
             if guidance is not None:
                 # refused: guide the protocol again (the analysis takes the first attempt that

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
+from imuhip.sinks.training_sets import sets_text, training_sets
 
 SCHEMA = "imuhip.analysis/1"
 
@@ -29,6 +30,7 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
         for role, s in result.streams.items()
         if s.stats is not None
     }
+    sets, set_warnings = training_sets(session.events, ex, t1)
     return {
         "schema": SCHEMA,
         "side": session.header.side,
@@ -40,8 +42,9 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
         "holds": [h.as_dict() for h in ex.holds],
         "summary": ex.summary(),
         "sensor_health": drops,
-        "warnings": list(result.warnings),
+        "warnings": [*result.warnings, *set_warnings],
         "file": session.report.as_dict(),
+        "sets": sets,
     }
 
 
@@ -97,4 +100,5 @@ def analysis_text(path: Path, doc: dict) -> str:
                 f" {h['mean_deg']:8.1f} {h['steadiness_deg']:13.2f}  {_fmt(h['effort_index'])}"
             )
         lines += [f"  {STEADINESS_NOTE}", f"  {EFFORT_NOTE}"]
+    lines += sets_text(doc.get("sets", []))
     return "\n".join(lines)

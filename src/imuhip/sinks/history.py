@@ -27,6 +27,7 @@ from pathlib import Path
 
 from imuhip import __version__
 from imuhip.atomic import atomic_write
+from imuhip.training.program import LastTime
 
 SUFFIX = ".imuhip"
 CACHE_SCHEMA = "imuhip.history-cache/1"
@@ -589,3 +590,22 @@ def tty_progress(done: int, total: int) -> None:
     if sys.stderr.isatty():
         end = "\n" if done == total else ""
         print(f"\ranalysing sessions: {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+
+def last_time(
+    rows: Iterable[HistoryRow], side: str, exercise: str, *, exclude: Iterable[str] = ()
+) -> LastTime | None:
+    """Figures of the newest analysed session of ``side`` and ``exercise`` (the start pose)
+    among ``rows`` (:func:`scan`'s, oldest first), skipping files named in ``exclude``; None
+    when there is none (the "beat last time" targets of a training program)."""
+    skip = set(exclude)
+    for r in reversed(list(rows)):
+        if r.ok and r.side == side and r.exercise == exercise and r.file not in skip:
+            return LastTime(
+                longest_hold_s=r.longest_hold_s,
+                best_range_deg=r.max_rotation_deg,
+                reps=r.reps,
+                file=r.file,
+                date=r.date,
+            )
+    return None

@@ -68,6 +68,7 @@ class Snapshot:
     notice: str = ""
     keys: bool = False
     searching_left_s: float | None = None
+    prompt: str = ""  # the training coach's latest cue (``imuhip train``), shown large
 
 
 def searching_text(left_s: float) -> str:
@@ -363,6 +364,10 @@ class RichView:
                 "-" if s.battery is None else f"{s.battery} %",
             )
         parts.append(tab)
+        if snap.prompt:  # training cue, for whoever can see the screen
+            cue = big_text(snap.prompt) if snap.prompt.isdigit() else snap.prompt.upper()
+            parts.append(Panel(Text(cue, style="bold magenta"), title="coach",
+                               border_style="magenta", expand=False))  # fmt: skip
 
         g = snap.guidance
         if g is not None and (g.active or g.abandoned):

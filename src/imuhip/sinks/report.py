@@ -674,6 +674,7 @@ def render_report(
         parts.append(f"<p class='muted'>{escape(STEADINESS_NOTE)} {escape(EFFORT_NOTE)}</p>")
     else:
         parts.append("<p class='muted'>No holds.</p>")
+    parts += _sets(doc)
     if history is not None:
         parts += _progress(path, session, history)
     parts += _calibration(doc)
@@ -686,6 +687,37 @@ def render_report(
     )
     parts.append("</main></body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _sets(doc: dict) -> list[str]:
+    """The training sets (``imuhip train``) against their targets, when the session has any."""
+    sets = doc.get("sets") or []
+    if not sets:
+        return []
+    rows = []
+    for i, x in enumerate(sets, 1):
+        t, r = x["targets"], x["result"]
+        units = (("hold_s", " s"), ("reps", " reps"), ("range_deg", "°"))
+        target = ", ".join(f"{t[k]:g}{unit}" for k, unit in units if k in t)
+        if x["kind"] == "reps":
+            got = f"{r['reps']} reps"
+        else:
+            got = "no hold" if r["longest_hold_s"] is None else f"{fmt(r['longest_hold_s'])} s"
+        if r["best_deg"] is not None:
+            got += f", best {fmt(r['best_deg'])}°"
+        rows.append([
+            str(i), escape(f"{x['technique']} {x['side']}"), escape(x["kind"]),
+            f"{x['set']}/{x['of']}", f"{fmt(x['start_s'])}-{fmt(x['end_s'])}",
+            escape(target or "-"), escape(got),
+            ("✓" if r["met"] else "✗") + ("" if x["complete"] else " (not finished)"),
+        ])  # fmt: skip
+    met = sum(x["result"]["met"] for x in sets)
+    headers = ["#", "exercise", "kind", "set", "window s", "target", "result", "met"]
+    return [
+        f"<h2>Training sets ({len(sets)}, {met} on target)</h2>",
+        _table(headers, rows, "sets", left=(1, 2, 5, 6)),
+        "<p class='muted'>Reps and holds inside each set's window, timed from the signal.</p>",
+    ]
 
 
 def write_report(out: str | os.PathLike[str], html: str) -> Path:
