@@ -25,8 +25,8 @@ STAGES: tuple[frozenset[str], ...] = tuple(
         "files",
         "sim",
         "pipeline",
-        "sinks",
         "training",
+        "sinks",
         "live",
         "cli __main__",
     )
