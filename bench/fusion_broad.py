@@ -7,6 +7,9 @@ RMS total / heading / inclination error in degrees per trial (the BROAD metric o
 reference), the mean total error, throughput in × real time and the speed ratio against ahrs
 Madgwick measured in the same run. These are sensor-orientation errors, not hip-angle errors.
 
+``--candidates`` runs VQF with each of ``VQF_CANDIDATES`` (the settings compared on simulated
+slow movement by ``bench/slow_motion.py``) and prints the mean total error per mode.
+
 ``--tune`` instead runs a small parameter grid per method (one parameter set for all trials, the
 mean total RMSE over the trials decides) to document how ``PARAMS`` were chosen.
 
@@ -51,6 +54,20 @@ GRID: dict[str, dict[str, list]] = {
     "mahony": {"k_P": [0.3, 1.0, 3.0], "k_I": [0.0, 0.3]},
     "ekf": {"var_acc": [0.1, 0.5**2, 1.0]},
 }
+#: VQF settings compared by ``--candidates`` (over imuhip's VQF_DEFAULTS; "now" = those alone)
+VQF_CANDIDATES: dict[str, dict] = {
+    "now": {},
+    "restBiasEstEnabled=False": {"restBiasEstEnabled": False},
+    "restThGyr=0.5": {"restThGyr": 0.5},
+    "restThGyr=1": {"restThGyr": 1.0},
+    "restThAcc=0.2": {"restThAcc": 0.2},
+    "restThAcc=0.1": {"restThAcc": 0.1},
+    "restThAcc=0.1, restFilterTau=2": {"restThAcc": 0.1, "restFilterTau": 2.0},
+    "tauAcc=1": {"tauAcc": 1.0},
+    "restBiasEstEnabled=False, tauAcc=1": {"restBiasEstEnabled": False, "tauAcc": 1.0},
+    "package defaults (restMinT=1.5)": {"restMinT": 1.5},
+}
+
 # grid points to skip (to keep the pure-Python ahrs runs affordable)
 SKIP: dict[str, list[dict]] = {
     "mahony": [{"k_P": 0.3, "k_I": 0.0}, {"k_P": 3.0, "k_I": 0.0}],
@@ -136,6 +153,9 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--modes", default="6D,9D")
     ap.add_argument("--tune", action="store_true", help="run the parameter grid instead")
+    ap.add_argument(
+        "--candidates", action="store_true", help="run VQF_CANDIDATES instead (VQF only)"
+    )
     ap.add_argument("--jobs", type=int, default=1, help="processes (timings: use 1)")
     args = ap.parse_args()
     trials = load_trials(args.data)
@@ -146,6 +166,28 @@ def main() -> None:
     print(f"# BROAD fusion benchmark, {date.today()}, {platform.processor() or platform.machine()}"
           f", {os.cpu_count()} CPUs, Python {platform.python_version()}")  # fmt: skip
     print(f"trials: {', '.join(f.stem for f in sorted(args.data.glob('*.npz')))}\n")
+
+    if args.candidates:
+        tasks = [
+            ("vqf", mode, params, n, trials[n])
+            for mode in modes
+            for params in VQF_CANDIDATES.values()
+            for n in names
+        ]
+        results = _map(args.jobs, tasks)
+        print("| VQF setting | mode | " + " | ".join(names) + " | mean total ° |")
+        print("|---|---|" + "---|" * len(names) + "---|")
+        for mode in modes:
+            for label, params in VQF_CANDIDATES.items():
+                by = {
+                    r["trial"]: r["err"].total_rmse_deg
+                    for r in results
+                    if r["mode"] == mode and r["params"] == params
+                }
+                print(f"| {label} | {mode} | "
+                      + " | ".join(f"{by[n]:.2f}" for n in names)
+                      + f" | {np.mean(list(by.values())):.3f} |")  # fmt: skip
+        return
 
     if args.tune:
         tasks = []
