@@ -1,0 +1,34 @@
+"""No drift in slow movement (issue 19, part 3): the hip angle stays on the truth through
+crawling reps and long still stretches, through the real pipeline (SIMULATED sessions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imuhip.files.session_file import read_session
+from imuhip.pipeline import PipelineOptions, analyze_session
+from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+
+def _run(tmp_path, options: PipelineOptions | None = None, **kw):
+    sim = simulate(SimConfig(**kw))
+    path = tmp_path / "s.imuhip"
+    write_simulation(sim, path, overwrite=True)
+    res = analyze_session(read_session(path), options)
+    t = res.grid.t
+    err = res.hip_rotation_deg - sim.truth.hip_rotation_at(t)
+    return sim, t, err
+
+
+@pytest.mark.parametrize("exercise", ["seated", "supine"])
+def test_a_still_stretch_is_not_taken_for_a_new_rest(tmp_path, exercise):
+    """A 40–60 s passive stretch right after the calibration: the angle used to run off by
+    up to 18° (the stretch became the rest level and its adduction was read as the thigh's
+    heading drift)."""
+    sim, t, err = _run(tmp_path, exercise=exercise, content="stretch", duration_s=120.0, seed=1)
+    x = sim.truth.events["stretches"][0]
+    held = (t >= x["end_range_s"]) & (t <= x["end_s"])
+    assert abs(err[held]).max() < 1.5
+    after = (t > x["returned_s"]) & np.isfinite(err)
+    assert abs(err[after]).max() < 1.0
