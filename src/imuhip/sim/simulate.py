@@ -99,7 +99,8 @@ class Truth:
         t: (N,) uniform grid at the nominal rate, seconds (session time base).
         hip_rotation_deg, hip_flexion_deg, hip_adduction_deg, knee_flexion_deg: (N,) true
             joint angles (ISB order; internal rotation and adduction positive).
-        events: calibration end, phase starts, reps and holds (see Script.truth_events).
+        events: calibration end, phase marks and phases as performed, reps, holds,
+            stretches, rests and effort windows (see Script.truth_events, docs/simulator.md).
         mounts: role -> quaternion sensor frame -> anatomical segment frame.
         config: the SimConfig as plain data.
     """
