@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import tempfile
 import time
 from dataclasses import replace
@@ -40,13 +41,13 @@ def _match(found: list[float], true: list[float], tol: float) -> list[tuple[int,
     return pairs
 
 
-def run_one(cfg: SimConfig, folder: Path, method: str | None) -> dict:
+def run_one(cfg: SimConfig, folder: Path, method: str | None, params: dict | None = None) -> dict:
     sim = simulate(cfg)
     path = folder / f"{cfg.exercise}-{cfg.side}-{cfg.seed}.imuhip"
     write_simulation(sim, path, overwrite=True)
     session = read_session(path)
     t0 = time.perf_counter()
-    res = analyze_session(session, PipelineOptions(fusion_method=method))
+    res = analyze_session(session, PipelineOptions(fusion_method=method, fusion_params=params))
     elapsed = time.perf_counter() - t0
     ev = sim.truth.events
     t = res.grid.t
@@ -94,6 +95,13 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--profile", default="samples")
     ap.add_argument("--fusion", default=None)
+    ap.add_argument(
+        "--fusion-params",
+        type=json.loads,
+        default=None,
+        metavar="JSON",
+        help="filter parameters, e.g. '{\"restBiasEstEnabled\": true}'",
+    )
     ap.add_argument("--content", default="mixed")
     ap.add_argument("--knee-play", type=float, default=2.0, help="tibial rotation per rep, °")
     ap.add_argument("--ideal", action="store_true", help="perfect sensors")
@@ -155,7 +163,7 @@ def main() -> None:
                     loss_burst=1.5,
                 ),
             )
-            r = run_one(cfg, Path(tmp), args.fusion)
+            r = run_one(cfg, Path(tmp), args.fusion, args.fusion_params)
             rows.append(r)
             print(
                 f"{r['name']:22} {r['rmse']:6.2f} {r['rmse_first']:7.2f} {r['rmse_last']:6.2f}"

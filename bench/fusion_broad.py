@@ -7,6 +7,11 @@ RMS total / heading / inclination error in degrees per trial (the BROAD metric o
 reference), the mean total error, throughput in × real time and the speed ratio against ahrs
 Madgwick measured in the same run. These are sensor-orientation errors, not hip-angle errors.
 
+``--candidates`` runs VQF with each of ``VQF_CANDIDATES`` (the settings compared on simulated
+slow movement by ``bench/slow_motion.py``) and prints the mean total error per mode;
+``--seed-bias`` with it starts VQF from the mean rate over each trial's still start, as the hip
+pipeline does with the calibration's still start.
+
 ``--tune`` instead runs a small parameter grid per method (one parameter set for all trials, the
 mean total RMSE over the trials decides) to document how ``PARAMS`` were chosen.
 
@@ -51,6 +56,21 @@ GRID: dict[str, dict[str, list]] = {
     "mahony": {"k_P": [0.3, 1.0, 3.0], "k_I": [0.0, 0.3]},
     "ekf": {"var_acc": [0.1, 0.5**2, 1.0]},
 }
+#: VQF settings compared by ``--candidates`` (over imuhip's VQF_DEFAULTS, each naming its rest
+#: bias estimation explicitly so the labels hold whatever the defaults)
+_ON = {"restBiasEstEnabled": True}
+VQF_CANDIDATES: dict[str, dict] = {
+    "rest estimation on (before)": {**_ON},
+    "rest estimation off (now)": {"restBiasEstEnabled": False},
+    "on, restThGyr=0.5": {**_ON, "restThGyr": 0.5},
+    "on, restThGyr=1": {**_ON, "restThGyr": 1.0},
+    "on, restThAcc=0.2": {**_ON, "restThAcc": 0.2},
+    "on, restThAcc=0.1": {**_ON, "restThAcc": 0.1},
+    "on, tauAcc=1": {**_ON, "tauAcc": 1.0},
+    "off, tauAcc=1": {"restBiasEstEnabled": False, "tauAcc": 1.0},
+    "on, restMinT=1.5 (package defaults)": {**_ON, "restMinT": 1.5},
+}
+
 # grid points to skip (to keep the pure-Python ahrs runs affordable)
 SKIP: dict[str, list[dict]] = {
     "mahony": [{"k_P": 0.3, "k_I": 0.0}, {"k_P": 3.0, "k_I": 0.0}],
@@ -68,13 +88,18 @@ def load_trials(data: Path) -> dict[str, dict[str, np.ndarray]]:
 
 
 def run_one(args) -> dict:
-    method, mode, params, name, trial = args
+    method, mode, params, name, trial, *seed = args
     mag = trial["mag"] if mode == "9D" else None
     rate = float(trial["rate_hz"])
+    bias = None
+    if seed and seed[0]:  # the mean rate over the still start (up to 5 s), as the pipeline does
+        n0 = int(min(np.argmax(trial["movement"]), 5 * rate))
+        bias = trial["gyr"][:n0].mean(axis=0)
     t0 = time.perf_counter()
     q = estimate_orientation(
-        trial["gyr"], trial["acc"], mag, rate_hz=rate, method=method, params=params
-    )
+        trial["gyr"], trial["acc"], mag, rate_hz=rate, method=method, params=params,
+        initial_bias=bias,
+    )  # fmt: skip
     elapsed = time.perf_counter() - t0
     err = orientation_errors(q, trial["opt_quat"], trial["movement"])
     return {
@@ -136,6 +161,14 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--modes", default="6D,9D")
     ap.add_argument("--tune", action="store_true", help="run the parameter grid instead")
+    ap.add_argument(
+        "--candidates", action="store_true", help="run VQF_CANDIDATES instead (VQF only)"
+    )
+    ap.add_argument(
+        "--seed-bias",
+        action="store_true",
+        help="--candidates: start VQF from the mean rate of each trial's still start",
+    )
     ap.add_argument("--jobs", type=int, default=1, help="processes (timings: use 1)")
     args = ap.parse_args()
     trials = load_trials(args.data)
@@ -146,6 +179,28 @@ def main() -> None:
     print(f"# BROAD fusion benchmark, {date.today()}, {platform.processor() or platform.machine()}"
           f", {os.cpu_count()} CPUs, Python {platform.python_version()}")  # fmt: skip
     print(f"trials: {', '.join(f.stem for f in sorted(args.data.glob('*.npz')))}\n")
+
+    if args.candidates:
+        tasks = [
+            ("vqf", mode, params, n, trials[n], args.seed_bias)
+            for mode in modes
+            for params in VQF_CANDIDATES.values()
+            for n in names
+        ]
+        results = _map(args.jobs, tasks)
+        print("| VQF setting | mode | " + " | ".join(names) + " | mean total ° |")
+        print("|---|---|" + "---|" * len(names) + "---|")
+        for mode in modes:
+            for label, params in VQF_CANDIDATES.items():
+                by = {
+                    r["trial"]: r["err"].total_rmse_deg
+                    for r in results
+                    if r["mode"] == mode and r["params"] == params
+                }
+                print(f"| {label} | {mode} | "
+                      + " | ".join(f"{by[n]:.2f}" for n in names)
+                      + f" | {np.mean(list(by.values())):.3f} |")  # fmt: skip
+        return
 
     if args.tune:
         tasks = []

@@ -272,9 +272,34 @@ def test_vqf_runs_with_imuhip_defaults_under_given_params():
         return VQF(1.0 / RATE, **kw).updateBatch(gyr, acc)["quat6D"]
 
     assert np.allclose(estimate_orientation(gyr, acc, rate_hz=RATE), raw(**VQF_DEFAULTS))
-    own = estimate_orientation(gyr, acc, rate_hz=RATE, params={"restMinT": 1.5})
-    assert np.allclose(own, raw(restMinT=1.5))
+    own = estimate_orientation(gyr, acc, rate_hz=RATE, params={"tauAcc": 1.0})
+    assert np.allclose(own, raw(**{**VQF_DEFAULTS, "tauAcc": 1.0}))
     assert not np.allclose(own, raw(**VQF_DEFAULTS))
+    # rest bias estimation is off by default and can be switched back on
+    rest = estimate_orientation(gyr, acc, rate_hz=RATE, params={"restBiasEstEnabled": True})
+    assert np.allclose(rest, raw(restMinT=3.0))
+    assert not np.allclose(rest, raw(**VQF_DEFAULTS))
+
+
+def test_vqf_defaults_do_not_take_a_slow_turn_for_gyro_bias():
+    """A sensor seeded with its bias turning at a steady 1.5 °/s (slower than VQF's rest
+    thresholds, so the package's rest test passes) about a horizontal axis: with rest bias
+    estimation VQF learns the turn as bias and its tilt runs off; with imuhip's defaults not."""
+    n = int(40 * RATE)
+    rate = np.radians(1.5)
+    t = np.arange(n) / RATE
+    q_true = Q.from_axis_angle(np.array([1.0, 0.0, 0.0]), rate * t)
+    rng = np.random.default_rng(5)
+    bias = np.radians([0.4, -0.3, 0.2])
+    gyr = np.tile([rate, 0.0, 0.0], (n, 1)) + bias + np.radians(0.05) * rng.normal(size=(n, 3))
+    acc = Q.rotate(Q.conjugate(q_true), np.array([0.0, 0.0, G])) + 0.01 * rng.normal(size=(n, 3))
+    ours = estimate_orientation(gyr, acc, rate_hz=RATE, initial_bias=bias)
+    rest_on = estimate_orientation(
+        gyr, acc, rate_hz=RATE, initial_bias=bias, params={"restBiasEstEnabled": True}
+    )
+    late = slice(int(30 * RATE), None)
+    assert _tilt_error_deg(ours, q_true)[late].max() < 0.5
+    assert _tilt_error_deg(rest_on, q_true)[late].max() > 2.0
 
 
 def _tilt_error_deg(q_est: np.ndarray, q_true: np.ndarray) -> np.ndarray:

@@ -11,13 +11,13 @@ Methods (``METHODS``):
 - ``"vqf"`` (default): VQF (Laidig & Seel 2023), the causal/online filter run through the C++
   ``VQF.updateBatch`` (no Python loop), so live streaming and file replay give identical results.
   6D output without ``mag``, 9D with it. It initialises its inclination from the first
-  accelerometer samples by itself. imuhip changes one of the package's defaults
-  (``VQF_DEFAULTS``): rest must last 3 s, not 1.5 s, before VQF learns the gyro bias from it. A
-  leg between reps is seldom quite still: it settles by a fraction of a degree over a second or
-  two, slowly enough to pass VQF's rest test, and learning that motion as bias turned each
-  sensor's heading by up to 10° a minute in simulated sessions. With 3 s the hip angle's error
-  fell (median RMSE 0.51° to 0.41° supine, SIMULATED) and the real BROAD trials are unchanged
-  (mean total error 2.169° to 2.167°, 6D).
+  accelerometer samples by itself. imuhip changes the package's defaults (``VQF_DEFAULTS``):
+  its rest bias estimation is off. VQF's rest test compares each gyro and accelerometer sample
+  with its own low-pass mean, so a steady turn slower than its ``biasClip`` (2 °/s) passes it
+  (a rep at a crawl, a leg sinking into a stretch) and would be learned as gyro bias. The bias
+  then comes from the still start pose (``initial_bias``) and VQF's motion bias estimation.
+  ``restMinT`` is 3 s for callers who switch rest estimation back on
+  (``{"restBiasEstEnabled": True}``). The evidence: ``docs/fusion.md``.
 - ``"madgwick"``, ``"mahony"``, ``"ekf"``: the ``ahrs`` package filters stepped per sample
   (slow, pure Python; alternatives for comparison). Their frames differ and are converted here:
   ahrs Madgwick works in north-west-up (its magnetic reference lies on +x), so its quaternion is
@@ -29,8 +29,7 @@ Methods (``METHODS``):
 A known gyro bias (``initial_bias``, rad/s, e.g. the mean rate over a still start pose) can be
 handed to the filter: VQF starts its bias estimate there (uncertainty ``BIAS_SEED_SIGMA_DPS``)
 instead of at zero; the ahrs filters, which do not estimate bias, get it subtracted from every
-sample. Without it VQF learns the bias only from 3 s of rest or slowly during motion; a thigh
-whose skin sways with breathing is never at rest by VQF's test, and until the bias is learned
+sample. Without it VQF learns the bias only slowly during motion, and until the bias is learned
 the accelerometer correction leaves an inclination error of about bias × ``tauAcc`` (up to 3°
 in SIMULATED supine sessions, which tilted the calibrated femur axis by 3.5°).
 """
@@ -48,9 +47,10 @@ from imuhip.errors import FusionError
 METHODS: tuple[str, ...] = ("vqf", "madgwick", "mahony", "ekf")
 DEFAULT_METHOD = "vqf"
 
-#: VQF parameters imuhip uses unless told otherwise (see the module docstring); the rest are
-#: the ``vqf`` package's own defaults.
-VQF_DEFAULTS: dict[str, Any] = {"restMinT": 3.0}
+#: VQF parameters imuhip uses unless told otherwise (see the module docstring: rest bias
+#: estimation off, and a 3 s rest test if it is switched back on); the rest are the ``vqf``
+#: package's own defaults.
+VQF_DEFAULTS: dict[str, Any] = {"restMinT": 3.0, "restBiasEstEnabled": False}
 
 #: Uncertainty (°/s, 1 sigma) VQF is told for an ``initial_bias`` (VQF's own initial value for
 #: an unknown bias is 0.5 °/s).

@@ -40,8 +40,11 @@ from imuhip.joint.heading import HeadingTracker
 NEAR_REST_DEG = 4.0
 #: The rest level is the lowest resting vertical-plane angle over this trailing window (seconds):
 #: reps and holds go into internal rotation, so between them the leg comes back to the lowest
-#: still position, wherever it settles (not necessarily the calibrated start pose).
-REST_WINDOW_S = 60.0
+#: still position, wherever it settles (not necessarily the calibrated start pose). Longer than
+#: a passive stretch held still at end range (40–60 s, and its slow way there), which would
+#: otherwise become the rest level and turn the thigh's heading by the adduction that comes
+#: with it (docs/fusion.md).
+REST_WINDOW_S = 120.0
 #: Only stillness lasting this long (seconds) sets the rest level (a rep's top is shorter).
 REST_MIN_S = 1.0
 #: For this long after the calibration's final still pose (seconds) the rest level also
@@ -49,6 +52,9 @@ REST_MIN_S = 1.0
 #: the rest; afterwards only rests from then on count, so a leg that relaxed into a new rest
 #: is followed soon.
 START_REST_S = 20.0
+#: Stillness this far above the lowest rest of the trailing window (degrees) is a held position
+#: (a passive stretch at end range), not a leg that relaxed into a new rest.
+NEW_REST_MAX_DEG = 15.0
 
 #: Samples per tracker call in batch :func:`hip_rotation`.
 BATCH_CHUNK = 16384
@@ -172,16 +178,23 @@ class HipRotationTracker:
 
     def _rest_level(self, theta: np.ndarray, resting: np.ndarray) -> np.ndarray:
         """Causal rest level (N,) radians: the lowest resting angle of the trailing window,
-        counting the start period (the start pose, ``START_REST_S``) only during it."""
+        counting the start period (the start pose, ``START_REST_S``) only during it or while
+        the window holds no later rest; later stillness ``NEW_REST_MAX_DEG`` or more above the
+        level of all rests is a held position, not a rest."""
         n = len(theta)
         i = self._seen + np.arange(n)
         self._seen += n
         x = np.where(resting, theta, np.inf)
         every, self._rest_tail = _trailing_min(self._rest_tail, x, self._rest_n)
+        # where x is finite, so is every (it is the minimum over x among others)
+        above = np.subtract(x, every, out=np.zeros(n), where=np.isfinite(x))
+        far = (i < self._start_until) | (above >= np.radians(NEW_REST_MAX_DEG))
         later, self._rest_tail_later = _trailing_min(
-            self._rest_tail_later, np.where(i < self._start_until, np.inf, x), self._rest_n
+            self._rest_tail_later, np.where(far, np.inf, x), self._rest_n
         )
-        return np.where(i < self._start_until, every, later)
+        # no rest since the start period in the window (a stretch begun right after the
+        # calibration): the start pose still stands for the rest, not the stretch
+        return np.where((i < self._start_until) | ~np.isfinite(later), every, later)
 
     def _stillness(self, q_shin: np.ndarray) -> np.ndarray:
         prev = q_shin[:1] if self._last_q_shin is None else self._last_q_shin[None]

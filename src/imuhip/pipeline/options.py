@@ -15,9 +15,8 @@ class PipelineOptions:
         fusion_method: orientation filter (see :mod:`imuhip.fusion.orientation`); None = the
             default (VQF).
         fusion_params: filter parameters; None = imuhip's defaults (for VQF the package's
-            own except a 3 s rest test, ``VQF_DEFAULTS``). (A faster VQF accelerometer
-            correction, ``tauAcc=1``, helps the thigh on simulated leg sessions a little but
-            costs 30 % on the real BROAD recordings, so it stays VQF's own; docs/fusion.md.)
+            own with rest bias estimation off, ``VQF_DEFAULTS``; the evidence is in
+            docs/fusion.md).
         rate_hz: common grid rate; 0 = the thigh sensor's configured or measured rate.
         detector: rep/hold thresholds.
     """

@@ -26,8 +26,16 @@ from imuhip.fusion.gyro_scale import estimate_gyro_scale
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, Notifications, SensorInfo, SessionHeader
 from imuhip.sim.kinematics import Anthropometry, pose, segments, sensor_positions
-from imuhip.sim.scripts import Script, ScriptOptions, make_script
-from imuhip.sim.sensor_model import G, ImuErrorModel, draw_errors, measure, random_mount
+from imuhip.sim.scripts import NEW_OPTION_FIELDS, Script, ScriptOptions, make_script
+from imuhip.sim.sensor_model import (
+    EffortModel,
+    G,
+    ImuErrorModel,
+    draw_errors,
+    effort_vibration,
+    measure,
+    random_mount,
+)
 from imuhip.sim.table_turns import table_turns
 from imuhip.sim.transport import LinkModel, encode, sampling_rate
 
@@ -41,7 +49,7 @@ class SimConfig:
     Attributes:
         exercise: "prone", "seated" or "supine".
         side: "left" or "right".
-        content: "reps", "holds", "mixed" or "rest".
+        content: one of :data:`imuhip.sim.scripts.CONTENTS` (see ``make_script``).
         duration_s: session length, seconds (at least the protocol plus a little).
         rate_hz: nominal sensor output rate.
         seed: random seed; the same config and seed give the same session.
@@ -60,6 +68,8 @@ class SimConfig:
         table_calibration: calibrate each sensor's gyro scale on a simulated table first
             (:mod:`imuhip.sim.table_turns`, same sensor errors, its own random stream) and put
             the estimate in the header, as ``imuhip record`` does with a saved calibration.
+        effort: what muscular effort (isometric holds, overpressure) adds to the sensors'
+            signals; ``EffortModel.loose_strap()`` for loosely strapped sensors.
     """
 
     exercise: str = "prone"
@@ -78,6 +88,7 @@ class SimConfig:
     profile: str = "samples"
     link: LinkModel = field(default_factory=LinkModel)
     table_calibration: bool = False
+    effort: EffortModel = field(default_factory=EffortModel)
 
 
 @dataclass(frozen=True)
@@ -88,7 +99,8 @@ class Truth:
         t: (N,) uniform grid at the nominal rate, seconds (session time base).
         hip_rotation_deg, hip_flexion_deg, hip_adduction_deg, knee_flexion_deg: (N,) true
             joint angles (ISB order; internal rotation and adduction positive).
-        events: calibration end, phase starts, reps and holds (see Script.truth_events).
+        events: calibration end, phase marks and phases as performed, reps, holds,
+            stretches, rests and effort windows (see Script.truth_events, docs/simulator.md).
         mounts: role -> quaternion sensor frame -> anatomical segment frame.
         config: the SimConfig as plain data.
     """
@@ -198,6 +210,11 @@ def simulate(cfg: SimConfig) -> Simulation:
         t0 = rng.uniform(0, 1.0 / rate)
         t = t0 + period * np.arange(int((script.duration_s - t0) / period))
         q, gyr, acc = _sensor_motion(script, cfg, mounts, t, role)
+        if script.efforts:  # its own random stream: the other draws stay as they were
+            envelope = script.effort_envelope(t)
+            vib_rng = np.random.default_rng([cfg.seed, 11, k])
+            d_gyr, d_acc = effort_vibration(role, envelope, rate, cfg.effort, vib_rng)
+            gyr, acc = gyr + d_gyr, acc + d_acc
         gyr_m, acc_m, mag_m = measure(t, gyr, acc, q, cfg.errors, err, rng, cfg.with_mag)
         samples[role] = ImuSamples(t, acc_m, gyr_m, mag_m)
 
@@ -250,9 +267,17 @@ def simulate(cfg: SimConfig) -> Simulation:
 
 
 def _plain(cfg: SimConfig) -> dict:
+    """The config as plain data; options added after the classic kinds are left out while at
+    their defaults, so classic sessions keep byte-identical headers."""
     d = asdict(cfg)
     d["script"] = asdict(cfg.script)
     d["link"] = asdict(cfg.link)
+    if cfg.effort == EffortModel():
+        del d["effort"]
+    defaults = asdict(ScriptOptions())
+    for name in NEW_OPTION_FIELDS:
+        if d["script"][name] == defaults[name]:
+            del d["script"][name]
     return json.loads(json.dumps(d))
 
 

@@ -45,6 +45,8 @@ class Track:
     times: list[float] = field(default_factory=lambda: [0.0])
     values: list[float] = field(default_factory=lambda: [0.0])
     oscillations: list[Oscillation] = field(default_factory=list)
+    #: keyframe index -> ramp share of a constant-speed ("cruise") transition ending there
+    cruise: dict[int, float] = field(default_factory=dict)
 
     @property
     def end_s(self) -> float:
@@ -60,12 +62,18 @@ class Track:
         """Stay at the current value for ``duration_s``."""
         return self.move(self.value, duration_s)
 
-    def move(self, value: float, duration_s: float) -> Track:
-        """Move to ``value`` over ``duration_s`` (minimum jerk)."""
+    def move(self, value: float, duration_s: float, cruise: float = 0.0) -> Track:
+        """Move to ``value`` over ``duration_s``: minimum jerk, or with ``cruise`` in (0, 0.5]
+        at constant speed except for smooth speed ramps over that share of the move at each
+        end (:func:`cruise_profile`; the peak speed is ``1 / (1 - cruise)`` times the mean)."""
         if duration_s <= 0:
             raise ValueError("a move needs a positive duration")
+        if not 0.0 <= cruise <= 0.5:
+            raise ValueError("cruise must be a share of the move in [0, 0.5]")
         self.times.append(self.end_s + float(duration_s))
         self.values.append(float(value))
+        if cruise > 0:
+            self.cruise[len(self.times) - 1] = float(cruise)
         return self
 
     def wait_until(self, time_s: float) -> Track:
@@ -89,12 +97,34 @@ class Track:
         u = np.where(span > 0, (t - tk[i]) / np.where(span > 0, span, 1.0), 0.0)
         u = np.clip(u, 0.0, 1.0)
         s = u**3 * (10.0 - 15.0 * u + 6.0 * u**2)
+        for k, ramp in self.cruise.items():
+            seg = j == k
+            if np.any(seg):
+                s = np.where(seg, cruise_profile(u, ramp), s)
         out = vk[i] + (vk[j] - vk[i]) * s
         for o in self.oscillations:
             out = out + _window(t, o) * o.amplitude * np.sin(
                 2 * np.pi * o.freq_hz * (t - o.start_s) + o.phase
             )
         return out
+
+
+def cruise_profile(u: np.ndarray, ramp: float) -> np.ndarray:
+    """Progress 0..1 of a move at constant speed between two speed ramps.
+
+    ``u`` is the move's normalised time (0..1); over the first and last ``ramp`` share of it
+    the speed rises from and falls to zero along the quintic smoothstep (so acceleration is
+    continuous), in between it is constant at ``1 / (1 - ramp)`` times the mean speed.
+    """
+    u = np.clip(np.asarray(u, dtype=float), 0.0, 1.0)
+    r = float(ramp)
+
+    def head(x: np.ndarray) -> np.ndarray:  # distance covered during the first ramp
+        x = np.clip(x / r, 0.0, 1.0)
+        return r * x**4 * (2.5 - 3.0 * x + x**2) / (1.0 - r)
+
+    middle = (0.5 * r + (u - r)) / (1.0 - r)
+    return np.where(u < r, head(u), np.where(u > 1.0 - r, 1.0 - head(1.0 - u), middle))
 
 
 def _window(t: np.ndarray, o: Oscillation) -> np.ndarray:
