@@ -60,3 +60,20 @@ def test_the_marks_alone_would_be_off_for_a_slow_person(session, monkeypatch):
     monkeypatch.setattr("imuhip.pipeline.session_pipeline.phases_near_marks", lambda *a: None)
     off, _ = _rmse(s, sim, SLOW)
     assert off > 1.5
+
+
+@pytest.mark.parametrize("pose", ["prone", "supine"])
+@pytest.mark.parametrize("pace", [0.7, 1.3])
+def test_a_person_at_their_own_pace_against_the_prompts(tmp_path, pose, pace):
+    """The simulator's person 30 % slower or faster than every prompt (marks at the prompts'
+    times, the movements at their own pace): the angle as with exact marks."""
+    from imuhip.sim.scripts import ScriptOptions
+
+    sim = simulate(
+        SimConfig(duration_s=100.0, content="reps", marks=True, seed=7, exercise=pose,
+                  script=ScriptOptions(pace=pace))
+    )  # fmt: skip
+    path = tmp_path / "s.imuhip"
+    write_simulation(sim, path)
+    rmse, reps = _rmse(read_session(path), sim, {})
+    assert rmse < 0.6 and reps == len(sim.truth.events["reps"])
