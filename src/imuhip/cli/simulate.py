@@ -10,7 +10,8 @@ from imuhip.errors import ImuhipError
 
 
 def run(args: argparse.Namespace) -> int:
-    from imuhip.sim.sensor_model import ImuErrorModel
+    from imuhip.sim.scripts import ScriptOptions
+    from imuhip.sim.sensor_model import EffortModel, ImuErrorModel
     from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
     cfg = SimConfig(
@@ -26,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         marks=args.marks,
         pelvis=args.pelvis,
         profile=args.profile,
+        script=ScriptOptions(pace=args.pace),
+        effort=EffortModel.loose_strap() if args.loose_strap else EffortModel(),
     )
     if Path(args.output).exists() and not args.force:
         raise ImuhipError(f"{args.output} exists; use -f to overwrite it")
@@ -41,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: options.Subcommands) -> None:
+    from imuhip.sim.scripts import CONTENTS
+
     sim = sub.add_parser("simulate", help="write a simulated session and its ground truth")
     sim.add_argument("-o", "--output", required=True, metavar="SESSION", help="file to create")
     options.add_exercise(sim, "prone")
@@ -48,8 +53,20 @@ def add_parser(sub: options.Subcommands) -> None:
     sim.add_argument(
         "--content",
         default="mixed",
-        choices=["reps", "holds", "mixed", "rest"],
-        help="what the leg does after the calibration (default: %(default)s)",
+        choices=CONTENTS,
+        help="what the leg does after the calibration: "
+        + ", ".join(CONTENTS)
+        + " (docs/simulator.md; default: %(default)s)",
+    )
+    sim.add_argument(
+        "--pace",
+        type=float,
+        metavar="X",
+        help="the person's tempo against the guidance prompts, e.g. 1.3 for 30 %% slower "
+        "(needs --marks; default: follows the prompts exactly)",
+    )
+    sim.add_argument(
+        "--loose-strap", action="store_true", help="sensors strapped loosely (damped tremor)"
     )
     sim.add_argument(
         "--duration", type=float, default=120.0, metavar="S", help="seconds (default: %(default)g)"
