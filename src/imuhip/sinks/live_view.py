@@ -54,7 +54,12 @@ def _interval_text(interval_s: float | None) -> str:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything on screen at one moment."""
+    """Everything on screen at one moment.
+
+    Times are session times (the file's time base, the one ``analyze``, the report and the
+    exports print): ``elapsed_s`` is the session time now, ``started_s`` the session time the
+    recording's progress counts from (the bar against ``duration_s``).
+    """
 
     title: str
     elapsed_s: float
@@ -68,6 +73,7 @@ class Snapshot:
     notice: str = ""
     keys: bool = False
     searching_left_s: float | None = None
+    started_s: float = 0.0
 
 
 def searching_text(left_s: float) -> str:
@@ -336,7 +342,7 @@ class RichView:
         head = Text(snap.title, style="bold")
         clock = f"  {snap.elapsed_s:5.0f} s"
         if snap.duration_s:
-            clock += f" / {snap.duration_s:.0f} s"
+            clock += f" / {snap.started_s + snap.duration_s:.0f} s"
         head.append(clock)
         if snap.recording:
             head.append(f"  ● {snap.recording}", style="red")
@@ -344,7 +350,7 @@ class RichView:
             head.append("  PAUSED", style="bold yellow")
         parts.append(head)
         if snap.duration_s:  # replays and timed sessions: how far along
-            done = min(max(snap.elapsed_s, 0.0), snap.duration_s)
+            done = min(max(snap.elapsed_s - snap.started_s, 0.0), snap.duration_s)
             bar = ProgressBar(total=snap.duration_s, completed=done, width=40)
             parts.append(_own_line(bar, f"session {100 * done / snap.duration_s:.0f} %"))
 
