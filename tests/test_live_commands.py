@@ -92,6 +92,17 @@ def test_live_lines_and_the_analysis_below_name_the_same_times(demo_file):
     assert len(counted) == len(rows) >= 2, out
     for t, (_, _, end) in zip(counted, rows, strict=True):
         assert t == pytest.approx(float(end), abs=0.15)  # counted at the rep's end
+    # the same words and figures in the live lines and the summary: samples found missing
+    # and notifications the decoder rejected, never summed into one "drops" figure
+    for role in ("thigh", "shin"):
+        missing, rejected = re.search(
+            rf"{role} .*, missing samples (\d+), rejected notifications (\d+)", live
+        ).groups()
+        last = re.findall(rf"\| {role} streaming 1\d\d Hz([^|]*)", live)[-1]
+        assert last.strip() == " ".join(
+            f"{w} {n}" for w, n in (("missing", missing), ("rejected", rejected)) if n != "0"
+        )
+    assert "drops" not in live and "dropped" not in live
     started = [float(t) for t in re.findall(r"hold started at ([\d.]+) s", live)]
     holds = re.findall(r"^\s+\d+\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+  ",
                        analysis.split("\nholds")[1], re.M)  # fmt: skip

@@ -40,7 +40,14 @@ from imuhip.pipeline import (
     slow_link_warning,
 )
 from imuhip.session import SensorInfo, SessionHeader, input_time, session_inputs
-from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
+from imuhip.sinks.live_view import (
+    MISSING,
+    REJECTED,
+    KeyReader,
+    PlainView,
+    make_view,
+    summary_line,
+)
 from imuhip.sources.ble.stack import check_os_stack
 
 #: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
@@ -275,7 +282,8 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
         _print(
             f"  {role:<7} {st.notifications} notifications, {h.samples if h else 0} samples, "
             f"rate {rate}{link}, connection losses {st.losses}, "
-            f"dropped {h.dropped if h else 0}, lost samples {h.lost_samples if h else 0}",
+            f"{MISSING} samples {h.lost_samples if h else 0}, "
+            f"{REJECTED} notifications {h.dropped if h else 0}",
             out,
         )
         nominal = pipe.header.sensor(role).rate_hz

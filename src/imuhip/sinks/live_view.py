@@ -28,14 +28,20 @@ from imuhip.pipeline import UNCHECKED_HEADING_S
 from imuhip.pipeline.state import LiveState
 
 KEYS_HELP = "m mark   p pause   q end"
+#: Samples found missing (lost on the link or in the sensor: counter or time jumps).
+MISSING = "missing"
+#: Notifications the decoder rejected (malformed, wrong length or header).
+REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
 class SensorLine:
     """One sensor's line: link state (from the connection manager, or "file" in replay),
-    effective sample rate, dropped notifications, lost samples, battery % if known, the BLE
-    connection interval (s) if known, and whether that interval is too slow for a sensor
-    timed from arrivals (:func:`imuhip.pipeline.slow_link`)."""
+    effective sample rate, ``dropped``: notifications the decoder rejected (shown as
+    "rejected"), ``lost``: samples found missing (shown as "missing"; the words of
+    :data:`MISSING` and :data:`REJECTED`, in the summary and ``info`` too), battery % if
+    known, the BLE connection interval (s) if known, and whether that interval is too slow
+    for a sensor timed from arrivals (:func:`imuhip.pipeline.slow_link`)."""
 
     role: str
     state: str
@@ -238,7 +244,8 @@ class PlainView:
             parts.append("PAUSED")
         for s in snap.sensors:
             rate = "" if s.rate_hz is None else f" {s.rate_hz:.0f} Hz"
-            drops = f" drops {s.dropped + s.lost}" if s.dropped + s.lost else ""
+            drops = f" {MISSING} {s.lost}" if s.lost else ""
+            drops += f" {REJECTED} {s.dropped}" if s.dropped else ""
             slow = f" slow link {_interval_text(s.interval_s)}" if s.slow_link else ""
             parts.append(f"{s.role} {s.state}{rate}{drops}{slow}")
         live = snap.live
@@ -354,8 +361,8 @@ class RichView:
             bar = ProgressBar(total=snap.duration_s, completed=done, width=40)
             parts.append(_own_line(bar, f"session {100 * done / snap.duration_s:.0f} %"))
 
-        tab = Table(box=None, padding=(0, 2), show_edge=False)
-        for col in ("sensor", "link", "interval", "rate", "drops", "battery"):
+        tab = Table(box=None, padding=(0, 1), show_edge=False)
+        for col in ("sensor", "link", "interval", "rate", MISSING, REJECTED, "battery"):
             tab.add_column(col, style="dim" if col == "sensor" else None)
         for s in snap.sensors:
             style = {"streaming": "green", "file": "cyan"}.get(s.state, "yellow")
@@ -365,7 +372,8 @@ class RichView:
                 Text(s.state, style=style),
                 Text(f"{interval} slow", style="yellow") if s.slow_link else interval,
                 "-" if s.rate_hz is None else f"{s.rate_hz:.0f} Hz",
-                str(s.dropped + s.lost),
+                str(s.lost),
+                str(s.dropped),
                 "-" if s.battery is None else f"{s.battery} %",
             )
         parts.append(tab)
