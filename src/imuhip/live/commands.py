@@ -270,7 +270,10 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
         from imuhip.files.session_file import read_session
         from imuhip.sinks.analysis_text import data_span_text
 
-        span = data_span_text(*read_session(path).time_range())  # as analyze will say it
+        try:
+            span = data_span_text(*read_session(path).time_range())  # as analyze will say it
+        except ImuhipError:  # not there (or not readable): what the session lasted
+            span = f"{result.duration_s:.1f} s"
         _print(f"wrote {path} ({span}, {result.notifications_written} notifications)",
                out)  # fmt: skip
     slow: list[str] = []  # timing warnings for sensors timed from arrivals
