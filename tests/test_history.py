@@ -105,7 +105,15 @@ def test_rows_errors_and_asymmetry(folder):
 def test_cli_output_csv_and_cache(folder, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("IMUHIP_CACHE_DIR", str(tmp_path / "cache"))
     out = tmp_path / "history.csv"
+    shown = []
+
+    def track(items, description, total=None):  # the one progress mechanism, sinks.progress
+        shown.append((description, total))
+        yield from items
+
+    monkeypatch.setattr("imuhip.sinks.progress.track", track)
     assert main(["history", str(folder), "--csv", str(out), "--jobs", "1"]) == 0
+    assert shown == [("analysing sessions", 6)]
     text = capsys.readouterr().out
     assert "\x1b" not in text and "\r" not in text  # clean when piped
     assert "6 session(s), 2 not analysed (6 analysed" in text

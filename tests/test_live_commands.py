@@ -78,6 +78,39 @@ def test_demo_end_to_end_matches_truth_and_analysis(demo_file, capsys):
     assert s.header.exercise == "prone" and s.header.extra["technique"] == "prone-active-ir"
 
 
+def test_live_lines_and_the_analysis_below_name_the_same_times(demo_file):
+    """One time base: the live event lines, the recording's length in the summary, and the
+    analysis printed right below them (issue 18: "hold started at 28.9 s" over "hold
+    35.85-64.37", "93.1 s" over "98.8 s")."""
+    out = demo_file[2]
+    live, analysis = out.split("simulator truth:")
+    span = re.search(r"wrote .* \(([\d.]+ s of data \([\d.]+-[\d.]+ s\)),", live).group(1)
+    assert f"left leg, prone, {span}" in analysis
+    rows = re.findall(r"^\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+$",
+                      analysis.split("\nholds")[0], re.M)  # fmt: skip
+    counted = [float(t) for t in re.findall(r"rep counted at ([\d.]+) s", live)]
+    assert len(counted) == len(rows) >= 2, out
+    for t, (_, _, end) in zip(counted, rows, strict=True):
+        assert t == pytest.approx(float(end), abs=0.15)  # counted at the rep's end
+    # the same words and figures in the live lines and the summary: samples found missing
+    # and notifications the decoder rejected, never summed into one "drops" figure
+    for role in ("thigh", "shin"):
+        missing, rejected = re.search(
+            rf"{role} .*, missing samples (\d+), rejected notifications (\d+)", live
+        ).groups()
+        last = re.findall(rf"\| {role} streaming 1\d\d Hz([^|]*)", live)[-1]
+        assert last.strip() == " ".join(
+            f"{w} {n}" for w, n in (("missing", missing), ("rejected", rejected)) if n != "0"
+        )
+    assert "drops" not in live and "dropped" not in live
+    started = [float(t) for t in re.findall(r"hold started at ([\d.]+) s", live)]
+    holds = re.findall(r"^\s+\d+\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+  ",
+                       analysis.split("\nholds")[1], re.M)  # fmt: skip
+    assert len(started) == len(holds), out
+    for t, (start, _) in zip(started, holds, strict=True):
+        assert t == pytest.approx(float(start), abs=0.15)
+
+
 def test_replay_of_demo_file_matches_analyze(demo_file, capsys):
     path = demo_file[0]
     doc = _analyze(path, capsys)

@@ -131,7 +131,7 @@ def test_plain_view_prints_status_events_and_hold_target_once():
     v.analysis([AnalysisEvent("rep_counted", 103.0, rep), AnalysisEvent("hold_ended", 109, hold)])
     text = out.getvalue()
     assert text.count("hold target 5 s reached") == 1
-    assert "angle 21.4° max 30.0° reps 2" in text and "shin lost drops 5" in text
+    assert "angle 21.4° max 30.0° reps 2" in text and "shin lost missing 3 rejected 2" in text
     assert "rep counted at 3.0 s: peak 28.0°" in text and "hold ended: 5.0 s at 12.0°" in text
 
 

@@ -38,7 +38,7 @@ def test_progress_bar_and_sensor_table_header_have_their_own_lines():
     assert all(len(ln) <= 80 for ln in lines)
     header = next(ln for ln in lines if "sensor" in ln)
     assert "━" not in header
-    for col in ("sensor", "link", "interval", "rate", "drops", "battery"):
+    for col in ("sensor", "link", "interval", "rate", "missing", "rejected", "battery"):
         assert col in header, header
     bar = next(ln for ln in lines if "━" in ln)
     assert "session 44 %" in bar

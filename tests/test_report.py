@@ -145,9 +145,10 @@ def test_report_page_shows_the_analysis(simulated, tmp_path, capsys):
     check_page(page, doc, text)
     assert_self_contained(html, page)
     assert "<span class='badge sim'>SIMULATED</span>" in html and "<title>SIMULATED " in html
-    # the trace twice: for screens, and narrower for phones (see test_report_browser)
-    assert html.count('class="chart wide"') == html.count('class="chart narrow"') == 1
-    assert html.count("<svg") == 2 and len(html) < 200_000
+    # the trace, the rep peaks and the calibration movements, each twice: for screens, and
+    # narrower for phones (see test_report_browser)
+    assert html.count('class="chart wide"') == html.count('class="chart narrow"') == 3
+    assert html.count("<svg") == 6 and len(html) < 200_000
     for cls in ("wide", "narrow"):
         svg = re.search(rf'<svg viewBox="[^"]*" class="chart {cls}".*?</svg>', html, re.S).group()
         # spans for every rep and hold, one peak marker per rep
@@ -357,3 +358,37 @@ def test_analyze_text_explains_effort_and_steadiness_as_the_report_does(simulate
     result = analyze_session(session)
     html = render_report(simulated, session, result, analysis_document(session, result))
     assert STEADINESS_NOTE in html and EFFORT_NOTE in html
+
+
+def test_calibration_movements_rep_peaks_and_notes(simulated, tmp_path):
+    """Issue 18: the trace was blank during the calibration, there was no per-rep peak chart
+    and no notes field."""
+    out = tmp_path / "r.html"
+    notes = "felt <tight> & sore\nsecond line"
+    assert main(["report", str(simulated), "-o", str(out), "--notes", notes]) == 0
+    html = out.read_text(encoding="utf-8")
+    page = Page(html)
+    assert_self_contained(html, page)
+    assert "<p class='notes'>felt &lt;tight&gt; &amp; sore\nsecond line</p>" in html
+    session = read_session(simulated)
+    doc = analysis_document(session, analyze_session(session))
+    ph = doc["calibration"]["phases"]
+    for cls in ("wide", "narrow"):
+        cal = re.search(rf'<svg[^>]*class="chart {cls}"[^>]*aria-label="shin angular speed'
+                        r'.*?</svg>', html, re.S).group()  # fmt: skip
+        # the calibration's movements are drawn (a line, not "no angle data"), phases labelled
+        assert '<path class="line" d="M' in cal and "no angle data" not in cal
+        assert cal.count('class="bends"') == cal.count('class="rocks"') == 1
+        assert f"knee bends: {ph['bends'][0]:.1f}-{ph['bends'][1]:.1f} s" in cal
+        peaks = re.search(rf'<svg[^>]*class="chart {cls}"[^>]*aria-label="hip rotation peak'
+                          r'.*?</svg>', html, re.S).group()  # fmt: skip
+        heights = [float(h) for h in re.findall(r'class="bar"[^>]*height="([\d.]+)"', peaks)]
+        assert len(heights) == len(doc["reps"]) >= 2
+        # taller bar for the higher peak
+        order = np.argsort([r["peak_deg"] for r in doc["reps"]])
+        assert np.all(np.diff(np.asarray(heights)[order]) >= 0)
+        for i, r in enumerate(doc["reps"], 1):
+            assert f"<title>rep {i}: {r['peak_deg']:.1f}° at {r['peak_s']:.2f} s</title>" in peaks
+    # without notes, no notes section
+    assert main(["report", str(simulated), "-o", str(out)]) == 0
+    assert "class='notes'" not in out.read_text(encoding="utf-8")

@@ -13,13 +13,14 @@ def run(args: argparse.Namespace) -> int:
     import time
 
     from imuhip.sinks import history
+    from imuhip.sinks.progress import track
 
     root = Path(args.dir)
     if not root.is_dir():
         raise ImuhipError(f"{root} is not a folder; give the folder that holds the sessions")
     cache = None if args.no_cache else history.default_cache_path()
     t0 = time.perf_counter()
-    res = history.scan(root, jobs=args.jobs, cache=cache, progress=history.tty_progress)
+    res = history.scan(root, jobs=args.jobs, cache=cache, progress=track)
     print(history.history_text(root, res, time.perf_counter() - t0))
     if args.csv:
         print(f"wrote {history.write_csv(args.csv, res.rows)}")

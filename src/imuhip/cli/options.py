@@ -8,7 +8,10 @@ from typing import Any
 #: argparse's sub-command registry (its class is private to argparse).
 Subcommands = Any
 
-BLE_HELP = "Bluetooth backend: os, bumble:virtual, bumble:<transport> (default: $IMUHIP_BLE, os)"
+BLE_HELP = (
+    "Bluetooth backend: os, virtual (virtual sensors on a simulated leg, to rehearse; options "
+    "virtual:seed=N,speed=X), bumble:virtual, bumble:<transport> (default: $IMUHIP_BLE, os)"
+)
 SESSION_HELP = "session file (.imuhip)"
 SIDE_HELP = "instrumented leg (default: %(default)s)"
 RATE_HELP = "sensor rate, Hz (default: %(default)g)"

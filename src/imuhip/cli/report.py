@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
             raise ImuhipError(f"--history {args.history}: not a folder")
         rows = history.scan(args.history, cache=history.default_cache_path()).rows
     out = args.output or str(Path(args.session).with_suffix(".html"))
-    html = render_report(Path(args.session), session, result, doc, rows)
+    html = render_report(Path(args.session), session, result, doc, rows, notes=args.notes)
     print(f"wrote {write_report(out, html)}")
     return 0
 
@@ -38,5 +38,8 @@ def add_parser(sub: options.Subcommands) -> None:
     options.add_fusion(rep)
     rep.add_argument(
         "--history", metavar="DIR", help="add progress over time from the sessions in DIR"
+    )
+    rep.add_argument(
+        "--notes", metavar="TEXT", help="your notes, shown on the page (e.g. how it felt)"
     )
     rep.set_defaults(func=run)

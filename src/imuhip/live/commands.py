@@ -40,7 +40,14 @@ from imuhip.pipeline import (
     slow_link_warning,
 )
 from imuhip.session import SensorInfo, SessionHeader, input_time, session_inputs
-from imuhip.sinks.live_view import KeyReader, PlainView, make_view, summary_line
+from imuhip.sinks.live_view import (
+    MISSING,
+    REJECTED,
+    KeyReader,
+    PlainView,
+    make_view,
+    summary_line,
+)
 from imuhip.sources.ble.stack import check_os_stack
 
 #: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
@@ -79,13 +86,18 @@ def output_path(output: str | None, folder: str | None, side: str, exercise: str
     return d / session_filename(side, exercise)
 
 
-def _run(coro: Any) -> Any:
-    """Run a coroutine on a fresh loop and close bumble radios it opened."""
+def _run(coro: Any, rig: Any = None) -> Any:
+    """Run a coroutine on a fresh loop and close bumble radios it opened; ``rig`` (a
+    :class:`~imuhip.live.rehearsal.VirtualRig`) puts virtual sensors on the air meanwhile."""
 
     async def main() -> Any:
         try:
+            if rig is not None:
+                await rig.start()
             return await coro
         finally:
+            if rig is not None:
+                await rig.stop()
             if "imuhip.sources.ble.bumble_backend" in sys.modules:
                 from imuhip.sources.ble.bumble_backend import close_radios
 
@@ -103,10 +115,12 @@ def _print(text: str = "", out: TextIO | None = None) -> None:
 
 def scan_command(timeout: float, spec: str | None, out: TextIO | None = None) -> int:
     """Print every advertising device, recognised sensors first."""
+    from imuhip.live.rehearsal import rehearsal_for, scan_rig
     from imuhip.sources.ble.scan import scan
 
+    rehearsal = rehearsal_for(spec)
     backend = backend_for(spec)
-    found = _run(scan(timeout, backend))
+    found = _run(scan(timeout, backend), scan_rig(rehearsal))
     if not found:
         _print(f"no Bluetooth LE devices found in {timeout:g} s", out)
         return 0
@@ -114,6 +128,10 @@ def scan_command(timeout: float, spec: str | None, out: TextIO | None = None) ->
     for f in found:
         _print(f"{f.address:<20} {f.rssi:>5}  {f.profile or '-':<16} {f.name}", out)
     n = sum(f.recognised for f in found)
+    if rehearsal is not None:
+        _print(f"{n} virtual sensor(s) of a simulated leg; pair them with: "
+               f"{rehearsal.pair_hint()}", out)  # fmt: skip
+        return 0
     _print(f"{n} recognised sensor(s); pair them with: imuhip pair --thigh ADDR --shin ADDR "
            "--side left|right", out)  # fmt: skip
     return 0
@@ -150,13 +168,15 @@ def resolve_sensors(
             get_profile(name)  # unknown profile: a clear error now
     names = dict.fromkeys(addresses, "")
     if any(p is None for p in chosen.values()):
+        from imuhip.live.rehearsal import rehearsal_for, scan_rig
         from imuhip.sources.ble.scan import scan
 
         backend = backend_for(spec)
         if backend is None:
             check_os_stack()
         _print(f"scanning {timeout:g} s to recognise the sensors…", out)
-        found = {f.address.upper(): f for f in _run(scan(timeout, backend))}
+        rig = scan_rig(rehearsal_for(spec))
+        found = {f.address.upper(): f for f in _run(scan(timeout, backend), rig)}
         for role, addr in addresses.items():
             f = found.get(addr.upper())
             if f is not None:
@@ -247,8 +267,15 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
     pipe = result.pipeline
     _print("", out)
     if path is not None:
-        _print(f"wrote {path} ({result.duration_s:.1f} s, "
-               f"{result.notifications_written} notifications)", out)  # fmt: skip
+        from imuhip.files.session_file import read_session
+        from imuhip.sinks.analysis_text import data_span_text
+
+        try:
+            span = data_span_text(*read_session(path).time_range())  # as analyze will say it
+        except ImuhipError:  # not there (or not readable): what the session lasted
+            span = f"{result.duration_s:.1f} s"
+        _print(f"wrote {path} ({span}, {result.notifications_written} notifications)",
+               out)  # fmt: skip
     slow: list[str] = []  # timing warnings for sensors timed from arrivals
     for role, st in result.status.items():
         h = pipe.state.sensors.get(role)
@@ -258,7 +285,8 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
         _print(
             f"  {role:<7} {st.notifications} notifications, {h.samples if h else 0} samples, "
             f"rate {rate}{link}, connection losses {st.losses}, "
-            f"dropped {h.dropped if h else 0}, lost samples {h.lost_samples if h else 0}",
+            f"{MISSING} samples {h.lost_samples if h else 0}, "
+            f"{REJECTED} notifications {h.dropped if h else 0}",
             out,
         )
         nominal = pipe.header.sensor(role).rate_hz
@@ -273,9 +301,7 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
     gaps = [e for e in result.events if e.kind in ("connection_lost", "connection_restored")]
     for e in gaps:
         extra = f" after {e.data['gap_s']:.1f} s" if "gap_s" in e.data else ""
-        _print(
-            f"  {e.t - result.t_start:7.1f} s  {e.sensor} {e.kind.replace('_', ' ')}{extra}", out
-        )
+        _print(f"  {e.t:7.1f} s  {e.sensor} {e.kind.replace('_', ' ')}{extra}", out)
     if result.guidance is not None and result.guidance.abandoned:
         _print(f"calibration guidance: {result.guidance.detail}", out)
     if pipe.header.exercise == SENSOR_CAL_EXERCISE:  # turns on a table, not a leg session
@@ -345,6 +371,7 @@ def live_command(
     ``guidance=False``: no calibration prompts (a table calibration of the sensors);
     ``overwrite``: replace an existing ``path`` (else it is refused before connecting)."""
     from imuhip.files.session_file import SessionWriter
+    from imuhip.live.rehearsal import rehearsal_for, session_rig
 
     if path is not None and path.exists() and not overwrite:
         raise ImuhipError(f"{path} exists; use -f to overwrite it")
@@ -354,8 +381,12 @@ def live_command(
         else parse_exercise(exercise, (UNSPECIFIED, SENSOR_CAL))
     )
     backend = backend_for(spec)
+    rehearsal = rehearsal_for(spec)
+    rig = session_rig(rehearsal, assignments, side, name.pose, duration_s)
     clock, origin = session_clock()
     extra = {"time_origin_monotonic_s": origin, **_technique(name)}
+    if rig is not None:  # a simulated leg on virtual sensors, guided as in the demo
+        extra.update(rig.header_extra())
     header = _header(assignments, side, name.pose, extra)
     view = PlainView(out, angles=angles) if plain else make_view(plain, angles=angles)
     opts = RunOptions(
@@ -364,7 +395,16 @@ def live_command(
         title=f"imuhip — {side} leg, {name}",
         recording=None if path is None else str(path),
         guidance=guidance,
+        schedule=None if rig is None or not guidance else rig.schedule,
     )
+    pipeline = None
+    if rig is not None and rehearsal is not None and rehearsal.speed != 1:
+        from imuhip.live.demo import demo_settings
+
+        settings = settings or demo_settings(rehearsal.speed)
+        clock = scaled_clock(rehearsal.speed, clock)
+        window = LOSS_WINDOW_S * rehearsal.speed
+        pipeline = SessionPipeline(header, aligner=CausalAligner(header, loss_window_s=window))
     if backend is None:
         check_os_stack()  # before a file is made or a view shown
     writer = SessionWriter(path, header, overwrite=overwrite) if path is not None else None
@@ -382,7 +422,10 @@ def live_command(
                     keys=keys if keys.enabled else None,
                     settings=settings,
                     clock=clock,
-                )
+                    on_streaming=None if rig is None else rig.begin,
+                    pipeline=pipeline,
+                ),
+                rig,
             )
     finally:
         if writer is not None:
@@ -546,7 +589,7 @@ def replay_command(
         view.analysis(evs)
         for e in events:
             if e.kind in ("connection_lost", "connection_restored", "mark", "pause", "resume"):
-                view.note(f"{e.t - t0:.1f} s: {e.kind}" + (f" ({e.sensor})" if e.sensor else ""))
+                view.note(f"{e.t:.1f} s: {e.kind}" + (f" ({e.sensor})" if e.sensor else ""))
         lines = tuple(
             SensorLine(r, "file", h.rate_hz, h.dropped, h.lost_samples)
             for r, h in pipe.state.sensors.items()
@@ -554,16 +597,16 @@ def replay_command(
         view.update(
             Snapshot(
                 title,
-                t - t0,
+                t,
                 pipe.state,
                 lines,
                 guidance_at(t),
                 duration_s=total_s,
                 hold_target_s=hold_target_s,
+                started_s=t0,
             )
         )
 
-    view.origin = t0
     view.start(title)
     try:
         replay(items, pipe, speed=pace, on_step=on_step)

@@ -203,7 +203,7 @@ async def run_session(
             view.update(
                 Snapshot(
                     opts.title,
-                    0.0,
+                    clock(),
                     pipe.state,
                     sensor_lines(manager.status, pipe),
                     notice="connecting…",
@@ -220,7 +220,6 @@ async def run_session(
         if missing:
             raise manager.not_found(missing)
         t_start = clock()
-        view.origin = t_start
         if on_streaming is not None:
             on_streaming(t_start)
         if opts.guidance and not stop.is_set():
@@ -251,7 +250,7 @@ async def run_session(
                 elif k == "m":
                     marks += 1
                     inbox.event(Event(now, "mark", None, {"label": f"mark {marks}"}))
-                    notice = f"mark {marks} at {now - t_start:.1f} s"
+                    notice = f"mark {marks} at {now:.1f} s"
                 elif k == "p":
                     if paused_at is None:
                         paused_at = now
@@ -267,7 +266,7 @@ async def run_session(
             view.update(
                 Snapshot(
                     opts.title,
-                    now - t_start,
+                    now,
                     pipe.state,
                     sensor_lines(manager.status, pipe),
                     g,
@@ -277,6 +276,7 @@ async def run_session(
                     opts.recording,
                     notice,
                     keys is not None and bool(getattr(keys, "enabled", True)),
+                    started_s=t_start,
                 )
             )
             if opts.duration_s is not None and elapsed >= opts.duration_s:

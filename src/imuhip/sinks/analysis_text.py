@@ -20,8 +20,10 @@ EFFORT_NOTE = (
 
 
 def analysis_document(session: Session, result: SessionAnalysis) -> dict:
-    """The ``imuhip.analysis/1`` JSON object (times in seconds on the session's time base,
-    angles in degrees); ``file`` is what reading the file found
+    """The ``imuhip.analysis/1`` JSON object (times in seconds on the session's time base, the
+    one the live view, replay, the report and the exports show; angles in degrees):
+    ``duration_s`` is the span of the data, ``data_s`` its first and last sample's time;
+    ``file`` is what reading the file found
     (:meth:`imuhip.session.ReadReport.as_dict`: damage, lost tail, records out of order)."""
     t0, t1 = session.time_range()
     ex = result.exercise
@@ -36,6 +38,7 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
         "side": session.header.side,
         "exercise": session.header.exercise,
         "duration_s": round(t1 - t0, 3),
+        "data_s": [round(t0, 3), round(t1, 3)],
         "calibration": result.calibration.summary(),
         "reps": [r.as_dict() for r in ex.reps],
         "partial_reps": [p.as_dict() for p in ex.partial_reps],
@@ -46,6 +49,12 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
         "file": session.report.as_dict(),
         "sets": sets,
     }
+
+
+def data_span_text(t0: float, t1: float) -> str:
+    """How long the data lasts and when, on the session's time base: "66.9 s of data
+    (1.7-68.6 s)" (the live summary and ``analyze`` say it alike)."""
+    return f"{t1 - t0:.1f} s of data ({t0:.1f}-{t1:.1f} s)"
 
 
 def _fmt(x: float | None, unit: str = "", digits: int = 1) -> str:
@@ -59,7 +68,7 @@ def analysis_text(path: Path, doc: dict) -> str:
     s = doc["summary"]
     cal = doc["calibration"]
     lines = [
-        f"{path.name}: {doc['side']} leg, {doc['exercise']}, {doc['duration_s']:.1f} s",
+        f"{path.name}: {doc['side']} leg, {doc['exercise']}, {data_span_text(*doc['data_s'])}",
         "",
         f"calibration  bends {cal['phases']['bends'][0]:.1f}-{cal['phases']['bends'][1]:.1f} s, "
         f"rocks {cal['phases']['rocks'][0]:.1f}-{cal['phases']['rocks'][1]:.1f} s, "

@@ -17,9 +17,8 @@ import hashlib
 import json
 import math
 import os
-import sys
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from imuhip import __version__
 from imuhip.atomic import atomic_write
+from imuhip.files.convert import Progress, quiet
 from imuhip.training.program import LastTime
 
 SUFFIX = ".imuhip"
@@ -308,19 +308,24 @@ class ScanResult:
     cached: int
 
 
+#: What the progress bar says while uncached files are analysed.
+PROGRESS_TEXT = "analysing sessions"
+
+
 def scan(
     root: str | os.PathLike[str],
     *,
     jobs: int | None = None,
     cache: Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress = quiet,
 ) -> ScanResult:
     """Analyse every session under ``root`` (see :func:`analyze_file`).
 
     Args:
         jobs: worker processes for uncached files (None: one per CPU; 1: in this process).
         cache: cache file to read and update (None: no cache).
-        progress: called with (done, total) as uncached files finish.
+        progress: ``progress(items, description, total)`` yields the uncached files' rows as
+            they finish (:func:`imuhip.sinks.progress.track` shows a bar; default: nothing).
     """
     root = Path(root)
     files = find_sessions(root)
@@ -337,21 +342,17 @@ def scan(
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(work)))
     if n_jobs == 1:
         results: Iterable[HistoryRow] = map(_analyze_job, work)
-        for k, (p, row) in enumerate(zip(todo, results, strict=True), 1):
+        for p, row in zip(todo, progress(results, PROGRESS_TEXT, len(todo)), strict=True):
             rows[p] = row
             store.put(p, row)
-            if progress:
-                progress(k, len(todo))
     else:
         import imuhip.pipeline  # noqa: F401  (imported once here, inherited by forked workers)
 
         with ProcessPoolExecutor(max_workers=n_jobs) as pool:
             results = pool.map(_analyze_job, work, chunksize=1)
-            for k, (p, row) in enumerate(zip(todo, results, strict=True), 1):
+            for p, row in zip(todo, progress(results, PROGRESS_TEXT, len(todo)), strict=True):
                 rows[p] = row
                 store.put(p, row)
-                if progress:
-                    progress(k, len(todo))
     store.save()
     ordered = sorted(rows.values(), key=lambda r: (r.date, r.file))
     return ScanResult(ordered, len(todo), len(files) - len(todo))
@@ -583,13 +584,6 @@ def read_csv(path: str | os.PathLike[str]) -> list[HistoryRow]:
                     vals[k] = s
             rows.append(HistoryRow(**vals))
     return rows
-
-
-def tty_progress(done: int, total: int) -> None:
-    """Progress on stderr when it is a terminal (nothing when piped)."""
-    if sys.stderr.isatty():
-        end = "\n" if done == total else ""
-        print(f"\ranalysing sessions: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
 def last_time(

@@ -9,6 +9,7 @@ from imuhip.align.streams import SensorStream
 from imuhip.fusion.gyro_scale import GyroScaleError, scale_from_config
 from imuhip.session import Session
 from imuhip.sinks.dates import local_time
+from imuhip.sinks.live_view import MISSING, REJECTED
 
 
 def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
@@ -43,8 +44,8 @@ def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> 
             "samples",
             "eff. rate",
             "gaps",
-            "missing",
-            "dropped",
+            MISSING,
+            REJECTED,
         ]
     ]
     dropped_events: dict[str, int] = {}

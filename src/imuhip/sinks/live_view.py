@@ -28,14 +28,20 @@ from imuhip.pipeline import UNCHECKED_HEADING_S
 from imuhip.pipeline.state import LiveState
 
 KEYS_HELP = "m mark   p pause   q end"
+#: Samples found missing (lost on the link or in the sensor: counter or time jumps).
+MISSING = "missing"
+#: Notifications the decoder rejected (malformed, wrong length or header).
+REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
 class SensorLine:
     """One sensor's line: link state (from the connection manager, or "file" in replay),
-    effective sample rate, dropped notifications, lost samples, battery % if known, the BLE
-    connection interval (s) if known, and whether that interval is too slow for a sensor
-    timed from arrivals (:func:`imuhip.pipeline.slow_link`)."""
+    effective sample rate, ``dropped``: notifications the decoder rejected (shown as
+    "rejected"), ``lost``: samples found missing (shown as "missing"; the words of
+    :data:`MISSING` and :data:`REJECTED`, in the summary and ``info`` too), battery % if
+    known, the BLE connection interval (s) if known, and whether that interval is too slow
+    for a sensor timed from arrivals (:func:`imuhip.pipeline.slow_link`)."""
 
     role: str
     state: str
@@ -54,7 +60,12 @@ def _interval_text(interval_s: float | None) -> str:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Everything on screen at one moment."""
+    """Everything on screen at one moment.
+
+    Times are session times (the file's time base, the one ``analyze``, the report and the
+    exports print): ``elapsed_s`` is the session time now, ``started_s`` the session time the
+    recording's progress counts from (the bar against ``duration_s``).
+    """
 
     title: str
     elapsed_s: float
@@ -69,6 +80,7 @@ class Snapshot:
     keys: bool = False
     searching_left_s: float | None = None
     prompt: str = ""  # the training coach's latest cue (``imuhip train``), shown large
+    started_s: float = 0.0
 
 
 def searching_text(left_s: float) -> str:
@@ -233,7 +245,8 @@ class PlainView:
             parts.append("PAUSED")
         for s in snap.sensors:
             rate = "" if s.rate_hz is None else f" {s.rate_hz:.0f} Hz"
-            drops = f" drops {s.dropped + s.lost}" if s.dropped + s.lost else ""
+            drops = f" {MISSING} {s.lost}" if s.lost else ""
+            drops += f" {REJECTED} {s.dropped}" if s.dropped else ""
             slow = f" slow link {_interval_text(s.interval_s)}" if s.slow_link else ""
             parts.append(f"{s.role} {s.state}{rate}{drops}{slow}")
         live = snap.live
@@ -337,7 +350,7 @@ class RichView:
         head = Text(snap.title, style="bold")
         clock = f"  {snap.elapsed_s:5.0f} s"
         if snap.duration_s:
-            clock += f" / {snap.duration_s:.0f} s"
+            clock += f" / {snap.started_s + snap.duration_s:.0f} s"
         head.append(clock)
         if snap.recording:
             head.append(f"  ● {snap.recording}", style="red")
@@ -345,12 +358,12 @@ class RichView:
             head.append("  PAUSED", style="bold yellow")
         parts.append(head)
         if snap.duration_s:  # replays and timed sessions: how far along
-            done = min(max(snap.elapsed_s, 0.0), snap.duration_s)
+            done = min(max(snap.elapsed_s - snap.started_s, 0.0), snap.duration_s)
             bar = ProgressBar(total=snap.duration_s, completed=done, width=40)
             parts.append(_own_line(bar, f"session {100 * done / snap.duration_s:.0f} %"))
 
-        tab = Table(box=None, padding=(0, 2), show_edge=False)
-        for col in ("sensor", "link", "interval", "rate", "drops", "battery"):
+        tab = Table(box=None, padding=(0, 1), show_edge=False)
+        for col in ("sensor", "link", "interval", "rate", MISSING, REJECTED, "battery"):
             tab.add_column(col, style="dim" if col == "sensor" else None)
         for s in snap.sensors:
             style = {"streaming": "green", "file": "cyan"}.get(s.state, "yellow")
@@ -360,7 +373,8 @@ class RichView:
                 Text(s.state, style=style),
                 Text(f"{interval} slow", style="yellow") if s.slow_link else interval,
                 "-" if s.rate_hz is None else f"{s.rate_hz:.0f} Hz",
-                str(s.dropped + s.lost),
+                str(s.lost),
+                str(s.dropped),
                 "-" if s.battery is None else f"{s.battery} %",
             )
         parts.append(tab)

@@ -26,7 +26,7 @@ from imuhip.session import Session
 from imuhip.sinks.analysis_text import EFFORT_NOTE, STEADINESS_NOTE
 from imuhip.sinks.dates import local_time, local_zone_name, parse_iso
 from imuhip.sinks.history import HistoryRow, asymmetry
-from imuhip.sinks.svg import Marker, Span, line_chart
+from imuhip.sinks.svg import Bar, Marker, Span, bar_chart, line_chart
 
 CSS = """
 :root{--ink:#1d2330;--muted:#5f6b7a;--line:#e3e7ed;--soft:#f5f7fa;--rep:#2f6fd6;
@@ -70,6 +70,10 @@ vertical-align:-1px}
 .chart .peak{fill:var(--peak);stroke:#fff;stroke-width:1}
 .legend .rep{background:var(--rep);opacity:.35}.legend .hold{background:var(--hold);opacity:.45}
 .legend .cal{background:var(--cal);opacity:.4}
+.chart .bar{fill:var(--rep)}.chart .still{fill:var(--cal);opacity:.10}
+.chart .bends{fill:var(--rep);opacity:.12}.chart .rocks{fill:var(--hold);opacity:.14}
+.notes{white-space:pre-wrap;overflow-wrap:anywhere;border-left:4px solid var(--line);
+padding:6px 12px;margin:6px 0;background:var(--soft);border-radius:0 6px 6px 0}
 .legend .gap{background:#c8372d;opacity:.25}.legend .partial{background:var(--partial);opacity:.4}
 table{border-collapse:collapse;margin:6px 0 4px;font-variant-numeric:tabular-nums;
 font-size:.92em}
@@ -318,6 +322,83 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
     return "\n".join(out)
 
 
+#: The calibration phases as the calibration chart labels them: key, label, span class.
+CAL_PHASES = (
+    ("still_start", "still", "still"),
+    ("bends", "knee bends", "bends"),
+    ("rocks", "leg rocks", "rocks"),
+    ("still_end", "still", "still"),
+)
+#: Seconds shown before and after the calibration in its chart.
+CAL_MARGIN_S = 2.0
+
+
+def _calibration_movements(result: SessionAnalysis, doc: dict) -> list[str]:
+    """The shin's angular speed (°/s, from its gyroscope) over the calibration, phases shaded:
+    the movements the calibration was found from, which the angle trace cannot show (there is
+    no angle before the calibration is done)."""
+    ph = doc["calibration"]["phases"]
+    if not all(k in ph for k, _, _ in CAL_PHASES):
+        return []
+    g = result.grid
+    speed = np.degrees(np.linalg.norm(g.shin.gyr, axis=1))
+    speed = np.where(g.valid, speed, np.nan)
+    a = max(float(g.t[0]), ph["still_start"][0] - CAL_MARGIN_S)
+    b = min(float(g.t[-1]), ph["still_end"][1] + CAL_MARGIN_S)
+    spans = [
+        Span(ph[k][0], ph[k][1], cls, f"{label}: {fmt(ph[k][0])}-{fmt(ph[k][1])} s", label)
+        for k, label, cls in CAL_PHASES
+    ]
+    return [
+        "<h3>Calibration movements</h3>",
+        "<p class='muted'>How fast the shin sensor turned during the calibration. Check it: "
+        "flat near 0 in both still poses, two humps for each of the three knee bends (down "
+        "and back) and for each of the three rocks of the leg (in and out).</p>",
+        _chart(
+            g.t,
+            speed,
+            chart_id="calibration",
+            height=200,
+            x_range=(a, b),
+            x_label="time (s)",
+            y_label="shin speed (°/s)",
+            spans=spans,
+            description=f"shin angular speed during the calibration, {a:.0f} s to {b:.0f} s",
+        ),
+    ]
+
+
+def _rep_peaks(doc: dict) -> list[str]:
+    """Each rep's peak as a bar, in order (rep numbers under the bars)."""
+    reps = doc["reps"]
+    if not reps:
+        return []
+    bars = [
+        Bar(r["peak_deg"], str(i), f"rep {i}: {fmt(r['peak_deg'])}° at {fmt(r['peak_s'], 2)} s")
+        for i, r in enumerate(reps, 1)
+    ]
+    out = ["<h3>Peak of each rep</h3>"]
+    for width, cls, suffix in ((WIDE_W, "chart wide", ""), (NARROW_W, "chart narrow", "-n")):
+        out.append(
+            bar_chart(
+                bars,
+                chart_id=f"peaks{suffix}",
+                width=width,
+                css_class=cls,
+                x_label="rep",
+                y_label="peak (°)",
+                description="hip rotation peak of each rep",
+            )
+        )
+    return out
+
+
+def _notes(notes: str | None) -> list[str]:
+    if not notes or not notes.strip():
+        return []
+    return ["<h2>Notes</h2>", f"<p class='notes'>{escape(notes.strip())}</p>"]
+
+
 def _header(path: Path, session: Session, doc: dict) -> list[str]:
     h = session.header
     simulated = bool(h.extra.get("simulated"))
@@ -385,7 +466,7 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
                 "gaps",
                 "longest gap s",
                 "missing",
-                "dropped",
+                "rejected",
                 "lost",
             ],
             rows,
@@ -394,9 +475,9 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
         ),
         "<p class='muted'>Rate: samples per second received, against the rate the sensor was "
         "set to. Gaps: pauses longer than 1.5 sample periods (the trace is broken there); "
-        "missing: samples estimated lost in them. Dropped: notifications the decoder rejected "
-        "as malformed; lost: samples the sensor sent that never arrived (from its sequence "
-        "numbers).</p>",
+        "missing: samples estimated lost in them. Rejected: notifications the decoder "
+        "rejected as malformed; lost: samples the sensor sent that never arrived (from its "
+        "sequence numbers).</p>",
     ]
     link_kinds = (
         "connection_lost", "connection_restored", "link_parameters", "packets_dropped", "pause",
@@ -440,7 +521,7 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
     return parts
 
 
-def _calibration(doc: dict) -> list[str]:
+def _calibration(result: SessionAnalysis, doc: dict) -> list[str]:
     cal = doc["calibration"]
     ph = cal["phases"]
     phase_rows = [
@@ -471,7 +552,7 @@ def _calibration(doc: dict) -> list[str]:
         parts += [f"<p class='warn'>⚠ {escape(w)}</p>" for w in cal["warnings"]]
     else:
         parts.append("<p class='ok'>No calibration warnings.</p>")
-    return parts
+    return parts + _calibration_movements(result, doc)
 
 
 DAY_S = 86400.0
@@ -614,11 +695,13 @@ def render_report(
     result: SessionAnalysis,
     doc: dict,
     history: list[HistoryRow] | None = None,
+    notes: str | None = None,
 ) -> str:
     """The report page as a string. ``doc`` is the ``imuhip.analysis/1`` document of
     ``result`` (:func:`imuhip.sinks.analysis_text.analysis_document`); ``history`` (rows of
     :func:`imuhip.sinks.history.scan`) adds a progress section: the sessions of the same
-    exercise over time, and left/right asymmetry."""
+    exercise over time, and left/right asymmetry; ``notes`` (the user's own text, escaped,
+    line breaks kept) a notes section under the header."""
     h = session.header
     s = doc["summary"]
     cards = "".join(
@@ -644,19 +727,21 @@ def render_report(
         f"<title>{escape(title)}</title>",
         f"<style>{CSS}</style></head><body><main>",
         *_header(path, session, doc),
+        *_notes(notes),
         f"<section class='cards' aria-label='summary'>{cards}</section>",
         "<h2>Hip rotation over the session</h2>",
         "<p class='legend'><span><i class='rep'></i>rep (number above)</span>"
         "<span><i class='dot'></i>rep peak</span>"
         "<span><i class='hold'></i>hold (H1, H2, ...)</span>"
         "<span><i class='partial'></i>not counted</span>"
-        "<span><i class='cal'></i>calibration</span>"
+        "<span><i class='cal'></i>calibration (its movements: under Calibration)</span>"
         "<span><i class='gap'></i>sensor gap</span></p>",
         _trace(result, doc),
         f"<h2>Repetitions ({len(rep_rows)})</h2>",
     ]
     if rep_rows:
         parts.append(_table(["#", *(c[0] for c in REP_COLUMNS)], rep_rows, "reps"))
+        parts += _rep_peaks(doc)
     else:
         parts.append("<p class='muted'>No repetitions.</p>")
     if doc["partial_reps"]:
@@ -677,7 +762,7 @@ def render_report(
     parts += _sets(doc)
     if history is not None:
         parts += _progress(path, session, history)
-    parts += _calibration(doc)
+    parts += _calibration(result, doc)
     parts += _health(session, result, doc)
     parts.append(
         f"<footer>imuhip {escape(__version__)} &middot; {escape(path.name)} &middot; "

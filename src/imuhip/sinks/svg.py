@@ -1,4 +1,4 @@
-"""Tiny dependency-free SVG line charts for the self-contained HTML report.
+"""Tiny dependency-free SVG line and bar charts for the self-contained HTML report.
 
 Charts scale with the page (``viewBox``), clip everything to the plot area, break the line where
 the data are NaN (sensor gaps), and keep at most two points per horizontal pixel so an hour of
@@ -227,6 +227,89 @@ def line_chart(
             f'<line class="axis" x1="{sx(v):.1f}" x2="{sx(v):.1f}" y1="{pad_t + h}" '
             f'y2="{pad_t + h + 4}"/><text class="tick" x="{sx(v):.1f}" y="{pad_t + h + 16}" '
             f'text-anchor="middle">{escape(text)}</text>'
+        )
+    out.append(
+        f'<text class="label" x="{pad_l + w / 2:.1f}" y="{height - 6}" text-anchor="middle">'
+        f"{escape(x_label)}</text>"
+        f'<text class="label" x="14" y="{pad_t + h / 2:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {pad_t + h / 2:.1f})">{escape(y_label)}</text></svg>'
+    )
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of :func:`bar_chart`: ``value`` drawn up from 0, ``label`` under it (may be
+    left out where labels would crowd), ``title`` on hover."""
+
+    value: float
+    label: str
+    title: str
+
+
+#: Widest bar, user units (a few reps would otherwise give slabs).
+BAR_MAX_W = 36.0
+
+
+def bar_chart(
+    bars: Sequence[Bar],
+    *,
+    chart_id: str = "b",
+    width: int = 960,
+    height: int = 220,
+    y_label: str = "",
+    x_label: str = "",
+    description: str = "",
+    css_class: str = "chart",
+    bar_class: str = "bar",
+) -> str:
+    """An SVG bar chart, one bar per item in order; the y range includes 0. Styling by CSS
+    class as :func:`line_chart` (``bar_class`` for the bars)."""
+    pad_l, pad_r, pad_t, pad_b = 52, 14, 14, 40
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    vals = [b.value for b in bars if math.isfinite(b.value)]
+    lo = min([0.0, *vals])
+    hi = max([1.0, *vals])
+    pad = 0.06 * (hi - lo)
+    y0, y1 = lo - (pad if lo < 0 else 0.0), hi + pad
+
+    def sy(v: float) -> float:
+        return pad_t + (y1 - v) / (y1 - y0) * h
+
+    n = max(1, len(bars))
+    slot = w / n
+    bw = min(max(1.0, 0.7 * slot), BAR_MAX_W)
+    every = max(1, math.ceil(SPAN_LABEL_CHAR_W * 3 / slot))  # labels at least 3 digits apart
+    out = [
+        f'<svg viewBox="0 0 {width} {height}" class="{escape(css_class)}" role="img" '
+        f'aria-label="{escape(description or y_label)}" preserveAspectRatio="xMidYMid meet">',
+        f'<rect class="plot" x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>',
+    ]
+    grid = ticks(y0, y1, max(2, h // 36))
+    for v in grid:
+        cls = "zero" if v == 0 else "grid"
+        out.append(
+            f'<line class="{cls}" x1="{pad_l}" x2="{pad_l + w}" y1="{sy(v):.1f}" y2="{sy(v):.1f}"/>'
+        )
+    for i, b in enumerate(bars):
+        cx = pad_l + (i + 0.5) * slot
+        if math.isfinite(b.value):
+            top, base = sy(max(b.value, 0.0)), sy(min(b.value, 0.0))
+            out.append(
+                f'<rect class="{escape(bar_class)}" x="{cx - bw / 2:.1f}" y="{top:.1f}" '
+                f'width="{bw:.1f}" height="{max(0.5, base - top):.1f}">'
+                f"<title>{escape(b.title)}</title></rect>"
+            )
+        if b.label and i % every == 0:
+            out.append(
+                f'<text class="tick" x="{cx:.1f}" y="{pad_t + h + 16}" text-anchor="middle">'
+                f"{escape(b.label)}</text>"
+            )
+    out.append(f'<path class="axis" d="M{pad_l} {pad_t}V{pad_t + h}H{pad_l + w}"/>')
+    for v in grid:
+        out.append(
+            f'<text class="tick" x="{pad_l - 6}" y="{sy(v) + 4:.1f}" text-anchor="end">'
+            f"{_fmt_tick(v)}</text>"
         )
     out.append(
         f'<text class="label" x="{pad_l + w / 2:.1f}" y="{height - 6}" text-anchor="middle">'

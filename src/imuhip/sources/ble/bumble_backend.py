@@ -110,7 +110,9 @@ def ble_backend(spec: str | None = None) -> BleBackend | None:
     """The bleak backend for ``spec``; None means the operating system's Bluetooth stack.
 
     ``spec`` is ``"bumble:<transport>"`` (any bumble transport name, or ``virtual`` for the
-    in-process virtual radio), or ``"os"`` / empty for the OS stack. When ``spec`` is None the
+    in-process virtual radio), ``"virtual[:options]"`` (the same radio; the live commands then
+    start virtual sensors on it, :mod:`imuhip.live.rehearsal`), or ``"os"`` / empty for the OS
+    stack. When ``spec`` is None the
     ``IMUHIP_BLE`` environment variable is used, and when that is unset too, the OS stack.
 
     Raises:
@@ -121,9 +123,12 @@ def ble_backend(spec: str | None = None) -> BleBackend | None:
     spec = spec.strip()
     if spec in ("", "os", "system"):
         return None
+    if spec == VIRTUAL or spec.startswith(VIRTUAL + ":"):
+        spec = PREFIX + VIRTUAL  # the live commands put their virtual sensors on it
     if not spec.startswith(PREFIX) or len(spec) == len(PREFIX):
         raise ValueError(
-            f"unknown BLE backend {spec!r}: use 'os', 'bumble:virtual' or 'bumble:<transport>' "
+            f"unknown BLE backend {spec!r}: use 'os', 'virtual', 'bumble:virtual' or "
+            "'bumble:<transport>' "
             "(a bumble transport name such as usb:0, hci-socket:0 or tcp-client:HOST:PORT)"
         )
     if spec not in _BACKENDS:

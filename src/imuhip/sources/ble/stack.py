@@ -17,7 +17,10 @@ DEFAULT_SYSTEM_BUS_SOCKETS = ("/run/dbus/system_bus_socket", "/var/run/dbus/syst
 DONGLE = (
     "To drive a USB Bluetooth dongle directly (no system service needed), add '--ble bumble:usb:0'."
 )
-NO_HARDWARE = "To try the live path without any hardware, run 'imuhip demo'."
+NO_HARDWARE = (
+    "To rehearse without any hardware, add '--ble virtual' (virtual sensors and a simulated "
+    "leg: scan, pair, then record or live), or run 'imuhip demo'."
+)
 
 
 def system_bus_socket(environ: dict[str, str] | None = None) -> str | None:
