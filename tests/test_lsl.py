@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,9 +16,10 @@ import numpy as np
 import pytest
 
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
+from imuhip.cli import main
 from imuhip.files.session_file import read_session
 from imuhip.live.replay import replay
-from imuhip.pipeline import make_pipeline
+from imuhip.pipeline import analyze_session, make_pipeline
 from imuhip.session import session_inputs
 from imuhip.sinks.lsl import (
     ANGLE_CHANNELS,
@@ -45,6 +48,7 @@ TIMEOUT_S = 10.0
 def _inlet(sid: str):
     found = pylsl.resolve_byprop("source_id", sid, 1, TIMEOUT_S)
     assert found, f"no LSL stream {sid} within {TIMEOUT_S} s"
+    # no recovery: a lost outlet fails the pull at once (a recovering inlet can block in it)
     inlet = pylsl.StreamInlet(found[0], max_buflen=3600, recover=False)
     inlet.open_stream(timeout=TIMEOUT_S)
     return inlet
@@ -147,3 +151,43 @@ def test_replay_published_to_an_inlet_equals_the_analysis():
     assert eroot.findtext("type") == "Markers"
     assert float(eroot.findtext("nominal_srate")) == 0.0
     assert eroot.findtext("channel_format") == "string"
+
+
+def test_replay_command_publishes_the_analysis_to_a_recorder(capsys):
+    """``imuhip replay --speed max --lsl --lsl-wait S`` of a shipped recording, the recorder
+    an inlet in this process: it gets every angle of ``analyze`` (the offline aligner) and
+    every event."""
+    session = read_session(HOLDS)
+    a = analyze_session(session)
+    k0 = int(np.flatnonzero(np.isfinite(a.heading_offset_deg))[0])
+    n = len(a.grid.t) - k0
+    rc: list[int] = []
+    args = ["replay", "--speed", "max", "--plain", "--aligner", "offline", "--lsl",
+            "--lsl-wait", str(TIMEOUT_S), str(HOLDS)]  # fmt: skip
+    th = threading.Thread(target=lambda: rc.append(main(args)), daemon=True)
+    th.start()
+    try:
+        angles = _inlet(source_id(session.header, "replay", "angles"))
+        events = _inlet(source_id(session.header, "replay", "events"))
+        data, _ = _pull(angles, n)
+        markers, _ = _pull(events, 1 + len(a.exercise.events))
+        angles.close_stream()  # the recorder stops: the replay ends
+        events.close_stream()
+    finally:
+        th.join(60)
+    assert not th.is_alive()
+    assert rc == [0]
+    x = np.asarray(data)
+    assert x.shape == (n, 3)
+    np.testing.assert_array_equal(x[:, 0], a.hip_rotation_deg[k0:])
+    kinds = [json.loads(m[0])["kind"] for m in markers]
+    assert kinds == ["calibrated", *(e.kind for e in a.exercise.events)]
+    err = capsys.readouterr().err
+    assert "publishing LSL streams imuhip-angles and imuhip-events" in err
+
+
+def test_lsl_without_pylsl_is_a_clear_error(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pylsl", None)  # import pylsl raises ImportError
+    assert main(["replay", "--speed", "max", "--plain", "--lsl", str(HOLDS)]) == 2
+    err = capsys.readouterr().err
+    assert "needs pylsl" in err and "pip install 'imuhip[lsl]'" in err

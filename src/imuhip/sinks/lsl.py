@@ -65,6 +65,9 @@ ANGLES_STREAM = "imuhip-angles"
 ANGLES_TYPE = "Angles"
 EVENTS_STREAM = "imuhip-events"
 EVENTS_TYPE = "Markers"
+#: At the end, connected recorders get this long (s) for the last samples before the outlets
+#: close.
+LAST_SAMPLES_S = 0.25
 #: The hip's sign convention, in the angle stream's description.
 SIGN_CONVENTION = "internal rotation positive, 0 in the calibrated start pose"
 
@@ -226,6 +229,15 @@ class LslPublisher:
         self.clock = LslClock.now(session_now, self.speed)
         return self.clock
 
+    def wait_for_disconnect(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` seconds for every recorder to disconnect; whether all did."""
+        end = time.monotonic() + max(0.0, timeout_s)
+        while self._angles.have_consumers() or self._events.have_consumers():
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.02)
+        return True
+
     def wait_for_consumers(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` seconds for a recorder to connect to both streams; whether
         one did."""
@@ -273,23 +285,28 @@ class LslPublisher:
         self._angles.push_chunk(x, self.clock.to_lsl(a.t).tolist())
         self.samples_sent += len(a.t)
 
-    def close(self) -> None:
-        """Publish what is left and close the outlets (recorders see the streams end)."""
+    def close(self, linger_s: float = 0.0) -> None:
+        """Publish what is left and close the outlets (recorders see the streams end): with
+        recorders connected, after up to ``linger_s`` seconds waiting for them to disconnect
+        (at least ``LAST_SAMPLES_S``, for the last samples to leave)."""
         if self._angles is None:
             return
         if self.clock is not None:
             self.step()
+        self.wait_for_disconnect(max(linger_s, LAST_SAMPLES_S))
         self._angles = self._events = None
 
 
 class LslView:
     """A live view that also publishes to LSL: after each pipeline step (the runner and the
     replay hand the view the step's analysis events) the publisher sends what is new; closing
-    the view publishes the rest and closes the outlets. Everything else goes to ``inner``."""
+    the view publishes the rest and closes the outlets (waiting up to ``linger_s`` for the
+    recorders to disconnect). Everything else goes to ``inner``."""
 
-    def __init__(self, inner: Any, publisher: LslPublisher) -> None:
+    def __init__(self, inner: Any, publisher: LslPublisher, linger_s: float = 0.0) -> None:
         self.__dict__["inner"] = inner
         self.__dict__["publisher"] = publisher
+        self.__dict__["linger_s"] = linger_s
 
     def analysis(self, events: list[AnalysisEvent]) -> None:
         self.inner.analysis(events)
@@ -297,7 +314,7 @@ class LslView:
 
     def close(self) -> None:
         try:
-            self.publisher.close()
+            self.publisher.close(self.linger_s)
         finally:
             self.inner.close()
 
