@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -120,7 +121,7 @@ def test_replay_published_to_an_inlet_equals_the_analysis():
         markers, marker_stamps = _pull(events, n_markers)
     finally:
         pub.close()
-    assert pub.samples_sent == n and pub.markers_sent == n_markers
+    assert pub.samples_sent == n and pub.markers_sent == n_markers + 1  # and session_end
     x = np.asarray(data)
     assert x.shape == (n, 3)
     np.testing.assert_array_equal(x[:, 0], a.hip_rotation_deg[k0:])
@@ -170,7 +171,7 @@ def test_replay_command_publishes_the_analysis_to_a_recorder(capsys):
         angles = _inlet(source_id(session.header, "replay", "angles"))
         events = _inlet(source_id(session.header, "replay", "events"))
         data, _ = _pull(angles, n)
-        markers, _ = _pull(events, 1 + len(a.exercise.events))
+        markers, _ = _pull(events, 2 + len(a.exercise.events))
         angles.close_stream()  # the recorder stops: the replay ends
         events.close_stream()
     finally:
@@ -181,7 +182,10 @@ def test_replay_command_publishes_the_analysis_to_a_recorder(capsys):
     assert x.shape == (n, 3)
     np.testing.assert_array_equal(x[:, 0], a.hip_rotation_deg[k0:])
     kinds = [json.loads(m[0])["kind"] for m in markers]
-    assert kinds == ["calibrated", *(e.kind for e in a.exercise.events)]
+    assert kinds == ["calibrated", *(e.kind for e in a.exercise.events), "session_end"]
+    end = json.loads(markers[-1][0])
+    assert end == {"kind": "session_end", "t": round(float(a.grid.t[-1]), 3), "samples": n,
+                   "markers": len(markers) - 1}  # fmt: skip
     err = capsys.readouterr().err
     assert "publishing LSL streams imuhip-angles and imuhip-events" in err
 
@@ -191,3 +195,46 @@ def test_lsl_without_pylsl_is_a_clear_error(monkeypatch, capsys):
     assert main(["replay", "--speed", "max", "--plain", "--lsl", str(HOLDS)]) == 2
     err = capsys.readouterr().err
     assert "needs pylsl" in err and "pip install 'imuhip[lsl]'" in err
+
+
+def test_demo_publishes_the_live_angles_and_events(tmp_path, capsys):
+    """``imuhip demo --lsl``: the live path (virtual sensors, the session runner) publishes as
+    it goes; the stream ends with ``session_end`` counting what was sent, the angles come at
+    the grid rate stamped at the demo's speed, and the reps are the live result's."""
+    path = tmp_path / "demo.imuhip"
+    speed, rate = 10.0, 100.0  # as the demo tests of test_live_commands.py
+    args = ["demo", "--speed", str(speed), "--plain", "--duration", "50", "--content", "reps",
+            "-o", str(path), "--lsl", "--lsl-wait", str(TIMEOUT_S)]  # fmt: skip
+    rc: list[int] = []
+    th = threading.Thread(target=lambda: rc.append(main(args)), daemon=True)
+    th.start()
+    try:
+        found = pylsl.resolve_byprop("name", EVENTS_STREAM, 1, TIMEOUT_S)
+        assert found
+        sid = found[0].source_id()
+        assert sid.startswith("imuhip:demo:left:")
+        events = _inlet(sid)
+        angles = _inlet(sid.removesuffix("events") + "angles")
+        markers: list = []
+        end = time.monotonic() + 60.0
+        while time.monotonic() < end and not (markers and "session_end" in markers[-1][0]):
+            markers += _pull(events, 1)[0]
+        docs = [json.loads(m[0]) for m in markers]
+        assert docs and docs[-1]["kind"] == "session_end", docs
+        data, stamps = _pull(angles, docs[-1]["samples"])
+        angles.close_stream()
+        events.close_stream()
+    finally:
+        th.join(60)
+    assert rc == [0] and not th.is_alive()
+    out = capsys.readouterr().out
+    reps = int(re.search(r"live result: reps (\d+)", out).group(1))
+    assert reps > 0
+    assert len(data) == docs[-1]["samples"] > 10 * rate  # from the final still pose to the end
+    assert len(docs) - 1 == docs[-1]["markers"]
+    assert [d["kind"] for d in docs].count("rep_counted") == reps
+    assert docs[0]["kind"] == "calibrated"
+    np.testing.assert_allclose(np.diff(stamps), 1 / rate / speed, rtol=1e-6)
+    x = np.asarray(data)
+    assert np.mean(x[:, 2]) > 0.95 and np.isfinite(x[x[:, 2] == 1, :2]).all()
+    assert np.nanmax(x[:, 0]) > 20  # the reps' rotation

@@ -26,7 +26,9 @@ Two streams, published while ``imuhip live``, ``demo`` or ``replay`` runs with `
     with the rep's or hold's figures (``peak_deg``, ``range_deg``, ``duration_s``,
     ``mean_deg`` …, as in ``imuhip analyze --json``); ``kind`` is ``rep_started``,
     ``rep_counted``, ``partial_rep``, ``hold_started``, ``hold_ended``, and also
-    ``calibrated`` (angles follow) and ``calibration_refused`` (with ``message``).
+    ``calibrated`` (angles follow), ``calibration_refused`` (with ``message``) and, last,
+    ``session_end`` (``t`` the last grid time, with the number of angle ``samples`` and of
+    ``markers`` sent before it: a recorder can check it has them all).
 
 Both streams' ``desc()`` carry the channels (label, unit, type), the side, the exercise, the
 imuhip version, what publishes (live, demo, replay) and the time mapping.
@@ -293,6 +295,14 @@ class LslPublisher:
             return
         if self.clock is not None:
             self.step()
+            t = self.pipeline.state.t
+            if t is not None:
+                doc = {"kind": "session_end", "t": round(t, 3), "samples": self.samples_sent,
+                       "markers": self.markers_sent}  # fmt: skip
+                self._events.push_sample(
+                    [json.dumps(doc, separators=(",", ":"))], self.clock.to_lsl(t).item()
+                )
+                self.markers_sent += 1
         self.wait_for_disconnect(max(linger_s, LAST_SAMPLES_S))
         self._angles = self._events = None
 
