@@ -20,7 +20,7 @@ from imuhip.analysis.events import AnalysisEvent, Hold, Rep
 from imuhip.cli import main
 from imuhip.files.session_file import read_session
 from imuhip.live.replay import replay
-from imuhip.pipeline import analyze_session, make_pipeline
+from imuhip.pipeline import Status, TrackedAngles, analyze_session, make_pipeline
 from imuhip.session import session_inputs
 from imuhip.sinks.lsl import (
     ANGLE_CHANNELS,
@@ -238,3 +238,50 @@ def test_demo_publishes_the_live_angles_and_events(tmp_path, capsys):
     x = np.asarray(data)
     assert np.mean(x[:, 2]) > 0.95 and np.isfinite(x[x[:, 2] == 1, :2]).all()
     assert np.nanmax(x[:, 0]) > 20  # the reps' rotation
+
+
+class _Pipeline:
+    """What the publisher reads of a pipeline, set by hand: a refused then a good calibration."""
+
+    def __init__(self, header) -> None:
+        from imuhip.pipeline import LiveState
+
+        self.header, self.rate, self.state, self.events = header, 50.0, LiveState(), []
+        self.fresh = TrackedAngles(np.empty(0), np.empty(0), np.empty(0))
+
+    def new_angles(self) -> TrackedAngles:
+        out, self.fresh = self.fresh, TrackedAngles(np.empty(0), np.empty(0), np.empty(0))
+        return out
+
+
+def test_calibration_status_markers_and_lost_data_as_invalid():
+    header = read_session(HOLDS).header
+    pipe = _Pipeline(header)
+    pub = LslPublisher(pipe, "test")  # type: ignore[arg-type]
+    sid = source_id(header, "test", "events")
+    events, angles = _inlet(sid), _inlet(sid.removesuffix("events") + "angles")
+    assert pub.wait_for_consumers(TIMEOUT_S)
+    clock = pub.anchor(lambda: 0.0)
+    assert clock.speed == 1.0
+    pipe.state.t, pipe.state.status, pipe.state.message = 20.0, Status.FAILED, "no knee bends"
+    pub.step()
+    pipe.state.status, pipe.state.calibrated_at_s, pipe.state.t = Status.READY, 45.5, 46.0
+    rot = np.array([1.0, np.nan, 3.0])
+    pipe.fresh = TrackedAngles(np.array([44.0, 44.02, 44.04]), rot, np.array([90.0, np.nan, 91]))
+    pub.step()
+    pub.step()  # nothing new: nothing sent
+    try:
+        markers, stamps = _pull(events, 2)
+        data, _ = _pull(angles, 3)
+    finally:
+        pub.close()
+    docs = [json.loads(m[0]) for m in markers]
+    assert docs == [
+        {"kind": "calibration_refused", "t": 20.0, "message": "no knee bends"},
+        {"kind": "calibrated", "t": 45.5},
+    ]
+    np.testing.assert_allclose(stamps, clock.to_lsl([20.0, 45.5]), rtol=0, atol=1e-9)
+    x = np.asarray(data)
+    np.testing.assert_array_equal(x[:, 0], rot)
+    np.testing.assert_array_equal(x[:, 2], [1.0, 0.0, 1.0])  # lost: NaN and not valid
+    assert pub.samples_sent == 3 and pub.markers_sent == 3  # and session_end

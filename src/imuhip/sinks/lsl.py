@@ -242,7 +242,7 @@ class LslPublisher:
 
     def wait_for_consumers(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` seconds for a recorder to connect to both streams; whether
-        one did."""
+        it did."""
         end = time.monotonic() + max(0.0, timeout_s)
         if not self._angles.wait_for_consumers(max(0.0, timeout_s)):
             return False
