@@ -15,6 +15,7 @@ def run(args: argparse.Namespace) -> int:
         exercise=args.exercise, side=args.side, content=args.content, speed=args.speed,
         duration_s=args.duration, seed=args.seed, path=path, hold_target_s=args.hold_target,
         plain=True if args.plain else None, overwrite=args.force,
+        lsl=args.lsl, lsl_wait_s=args.lsl_wait,
     )  # fmt: skip
 
 
@@ -50,4 +51,5 @@ def add_parser(sub: options.Subcommands) -> None:
     )
     demo.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
     demo.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
+    options.add_lsl(demo)
     demo.set_defaults(func=run)

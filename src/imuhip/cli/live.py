@@ -16,6 +16,7 @@ def run(args: argparse.Namespace) -> int:
         assignments, side, exercise=args.exercise, spec=args.ble, path=path,
         duration_s=args.duration, hold_target_s=args.hold_target,
         plain=True if args.plain else None,
+        lsl=args.lsl, lsl_wait_s=args.lsl_wait,
     )  # fmt: skip
 
 
@@ -29,4 +30,5 @@ def add_parser(sub: options.Subcommands) -> None:
     live.add_argument("--no-record", action="store_true", help="do not write a session file")
     live.add_argument("--folder", metavar="DIR", help="where the session file goes (default .)")
     live.add_argument("--plain", action="store_true", help="plain status lines, no full screen")
+    options.add_lsl(live)
     live.set_defaults(func=run)

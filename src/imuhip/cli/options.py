@@ -44,6 +44,24 @@ def add_sensor_args(p: argparse.ArgumentParser, side_required: bool = False) -> 
     p.add_argument("--ble", metavar="SPEC", help=BLE_HELP)
 
 
+def add_lsl(p: argparse.ArgumentParser) -> None:
+    """``--lsl`` and ``--lsl-wait``, the same in ``live``, ``demo`` and ``replay``."""
+    p.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish the hip angle and the exercise events as Lab Streaming Layer streams "
+        "imuhip-angles and imuhip-events, for a lab recorder (needs imuhip[lsl])",
+    )
+    p.add_argument(
+        "--lsl-wait",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="with --lsl: wait up to S seconds for a recorder to connect before starting, and "
+        "at the end for it to disconnect (default: %(default)g)",
+    )
+
+
 def add_exercise(
     p: argparse.ArgumentParser, default: str, extra: tuple[str, ...] = (), note: str = ""
 ) -> None:

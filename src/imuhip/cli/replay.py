@@ -13,6 +13,7 @@ def run(args: argparse.Namespace) -> int:
     return replay_command(
         args.session, speed=args.speed, hold_target_s=args.hold_target,
         plain=True if args.plain else None, as_json=args.json, aligner=args.aligner,
+        lsl=args.lsl, lsl_wait_s=args.lsl_wait,
     )  # fmt: skip
 
 
@@ -42,4 +43,5 @@ def add_parser(sub: options.Subcommands) -> None:
         "(default), or 'offline' as 'analyze' does, with the whole file in view (the result "
         "then equals analyze's; the view fills at the end)",
     )
+    options.add_lsl(rpl)
     rpl.set_defaults(func=run)

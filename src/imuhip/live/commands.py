@@ -110,6 +110,20 @@ def _print(text: str = "", out: TextIO | None = None) -> None:
     print(text, file=out or sys.stdout, flush=True)
 
 
+def _lsl_publisher(pipe: SessionPipeline, source: str, speed: float, wait_s: float) -> Any:
+    """The LSL outlets of ``--lsl`` (:mod:`imuhip.sinks.lsl`), announced on standard error;
+    waits up to ``wait_s`` for a recorder to connect (``--lsl-wait``)."""
+    from imuhip.sinks.lsl import ANGLES_STREAM, EVENTS_STREAM, LslPublisher
+
+    pub = LslPublisher(pipe, source, speed)
+    print(f"imuhip: publishing LSL streams {ANGLES_STREAM} and {EVENTS_STREAM}",
+          file=sys.stderr, flush=True)  # fmt: skip
+    if wait_s > 0 and not pub.wait_for_consumers(wait_s):
+        print(f"imuhip: no LSL recorder connected within {wait_s:g} s; going on",
+              file=sys.stderr, flush=True)  # fmt: skip
+    return pub
+
+
 # --------------------------------------------------------------------------- scan, pair
 
 
@@ -366,10 +380,14 @@ def live_command(
     settings: Any = None,
     guidance: bool = True,
     overwrite: bool = False,
+    lsl: bool = False,
+    lsl_wait_s: float = 0.0,
 ) -> int:
     """Record (unless ``path`` is None) and show a live session; prints the summary.
     ``guidance=False``: no calibration prompts (a table calibration of the sensors);
-    ``overwrite``: replace an existing ``path`` (else it is refused before connecting)."""
+    ``overwrite``: replace an existing ``path`` (else it is refused before connecting);
+    ``lsl``: publish the angles and events as LSL streams (after waiting up to
+    ``lsl_wait_s`` for a recorder)."""
     from imuhip.files.session_file import SessionWriter
     from imuhip.live.rehearsal import rehearsal_for, session_rig
 
@@ -404,9 +422,18 @@ def live_command(
         settings = settings or demo_settings(rehearsal.speed)
         clock = scaled_clock(rehearsal.speed, clock)
         window = LOSS_WINDOW_S * rehearsal.speed
-        pipeline = SessionPipeline(header, aligner=CausalAligner(header, loss_window_s=window))
+        pipeline = SessionPipeline(
+            header, aligner=CausalAligner(header, loss_window_s=window), angle_feed=lsl
+        )
     if backend is None:
         check_os_stack()  # before a file is made or a view shown
+    if lsl:
+        from imuhip.sinks.lsl import LslView
+
+        pipeline = pipeline or SessionPipeline(header, angle_feed=True)
+        pub = _lsl_publisher(pipeline, "live", 1.0, lsl_wait_s)
+        pub.anchor(clock)
+        view = LslView(view, pub, lsl_wait_s)
     writer = SessionWriter(path, header, overwrite=overwrite) if path is not None else None
     result: RunResult | None = None
     try:
@@ -466,8 +493,11 @@ def demo_command(
     plain: bool | None = None,
     out: TextIO | None = None,
     overwrite: bool = False,
+    lsl: bool = False,
+    lsl_wait_s: float = 0.0,
 ) -> int:
-    """Run the demo (see :mod:`imuhip.live.demo`), then print the analysis of its file."""
+    """Run the demo (see :mod:`imuhip.live.demo`), then print the analysis of its file;
+    ``lsl``: publish the angles and events as LSL streams (as :func:`live_command`)."""
     from imuhip.files.session_file import SessionWriter
     from imuhip.live.demo import demo_settings, start_rig
     from imuhip.pipeline import analyze_session
@@ -497,15 +527,23 @@ def demo_command(
                 + (f", {speed:g}x speed" if speed != 1 else ""),
                 recording=str(path),
             )
+            pipe = SessionPipeline(header, aligner=CausalAligner(
+                header, loss_window_s=LOSS_WINDOW_S * max(1.0, speed)), angle_feed=lsl)  # fmt: skip
+            demo_clock = scaled_clock(speed, clock)
+            shown = view
+            if lsl:
+                from imuhip.sinks.lsl import LslView
+
+                pub = _lsl_publisher(pipe, "demo", speed, lsl_wait_s)
+                pub.anchor(demo_clock)
+                shown = LslView(view, pub, lsl_wait_s)
             with SessionWriter(path, header, overwrite=overwrite) as writer, KeyReader() as keys:
                 result = await run_session(
-                    rig.assignments(), header, view, writer=writer,
+                    rig.assignments(), header, shown, writer=writer,
                     backend=backend_for("bumble:virtual"), options=opts,
-                    settings=demo_settings(speed), clock=scaled_clock(speed, clock),
+                    settings=demo_settings(speed), clock=demo_clock,
                     keys=keys if keys.enabled else None,
-                    on_streaming=lambda _t: rig.begin(),
-                    pipeline=SessionPipeline(header, aligner=CausalAligner(
-                        header, loss_window_s=LOSS_WINDOW_S * max(1.0, speed))),
+                    on_streaming=lambda _t: rig.begin(), pipeline=pipe,
                 )  # fmt: skip
             return result, rig
         finally:
@@ -547,12 +585,15 @@ def replay_command(
     out: TextIO | None = None,
     as_json: bool = False,
     aligner: AlignerKind = "causal",
+    lsl: bool = False,
+    lsl_wait_s: float = 0.0,
 ) -> int:
     """Show a recorded session through the session pipeline and the live view, paced by its
     times. ``aligner``: "causal" times the samples as live did (the view follows the data),
     "offline" as ``analyze`` does (the result equals ``analyze``'s; the view fills at the
     end). With ``as_json`` the result is the ``analyze --json`` document, alone on ``out``;
-    the view goes to standard error."""
+    the view goes to standard error. ``lsl``: publish the angles and events as LSL streams
+    (after waiting up to ``lsl_wait_s`` for a recorder), stamped at the replay's pace."""
     from imuhip.live.replay import replay
     from imuhip.sinks.analysis_text import analysis_document
     from imuhip.sinks.file_warnings import read_session_noting
@@ -560,7 +601,7 @@ def replay_command(
 
     pace = _speed(speed)
     session = read_session_noting(session_path)
-    pipe = make_pipeline(session.header, aligner=aligner, saved=True)
+    pipe = make_pipeline(session.header, aligner=aligner, saved=True, angle_feed=lsl)
     items = session_inputs(session)
     if not items:
         raise ImuhipError(f"{session_path} holds no data")
@@ -607,8 +648,16 @@ def replay_command(
             )
         )
 
+    pub = None
+    if lsl:
+        from imuhip.sinks.lsl import LslView
+
+        pub = _lsl_publisher(pipe, "replay", pace or 1.0, lsl_wait_s)
+        view = LslView(view, pub, lsl_wait_s)
     view.start(title)
     try:
+        if pub is not None:
+            pub.anchor(lambda: t0)
         replay(items, pipe, speed=pace, on_step=on_step)
         n = len(pipe.events)
         pipe.finish()

@@ -144,6 +144,23 @@ class SessionAnalysis:
     orientations: dict[str, np.ndarray] | None = None
 
 
+@dataclass(frozen=True)
+class TrackedAngles:
+    """Angles the hip tracker produced since the last :meth:`SessionPipeline.new_angles`.
+
+    Attributes:
+        t: (N,) grid times, seconds on the session time base, increasing.
+        hip_rotation_deg: (N,) degrees, internal positive, 0 in the calibrated start pose;
+            NaN where lost data (and the recovery after it) leave it undefined. Equal to
+            ``SessionAnalysis.hip_rotation_deg`` at the same grid points.
+        knee_flexion_deg: (N,) degrees relative to the start pose, NaN where undefined.
+    """
+
+    t: np.ndarray
+    hip_rotation_deg: np.ndarray
+    knee_flexion_deg: np.ndarray
+
+
 def gyro_scales(header: SessionHeader) -> dict[str, np.ndarray | None]:
     """Per-axis gyro scale (measured / true) of each role from its header entry (a table
     calibration, :mod:`imuhip.fusion.gyro_scale`), None where there is none."""
@@ -236,6 +253,8 @@ class SessionPipeline:
             events and the state, for long live sessions).
         saved: the inputs come from a saved file (the advice for a refused calibration says
             what can be done with the file, not to do the protocol again).
+        angle_feed: collect the tracked angles for :meth:`new_angles` (a streaming output
+            such as LSL; off: nothing is collected).
     """
 
     def __init__(
@@ -247,6 +266,7 @@ class SessionPipeline:
         auto_search_every_s: float = 1.0,
         keep: bool = True,
         saved: bool = False,
+        angle_feed: bool = False,
     ) -> None:
         for role in LEG_ROLES:
             if role not in header.roles:
@@ -301,6 +321,8 @@ class SessionPipeline:
         self.events: list[AnalysisEvent] = []
         self.result: ExerciseResult | None = None
         self._finished = False
+        self._angle_feed = angle_feed
+        self._fresh: list[TrackedAngles] = []  # tracked since the last new_angles()
 
     def _configured_rate(self) -> float:
         if self.opts.rate_hz > 0:
@@ -494,12 +516,15 @@ class SessionPipeline:
                 self._rested_at = float(t[seen[-1]])
             self.state.unrested_s = float(t[-1]) - self._rested_at
         ang = np.where(undefined, np.nan, h.hip_rotation_deg)
+        knee = np.where(undefined, np.nan, h.knee_flexion_deg)
+        if self._angle_feed and len(t):
+            self._fresh.append(TrackedAngles(t, ang, knee))
         if self._keep:
             none = np.full(len(t), np.nan)
             self._ang.add(
                 rot=ang,
                 head=h.heading_offset_deg,
-                knee=np.where(undefined, np.nan, h.knee_flexion_deg),
+                knee=knee,
                 flex=none
                 if h.hip_flexion_deg is None
                 else np.where(undefined, np.nan, h.hip_flexion_deg),
@@ -897,6 +922,23 @@ class SessionPipeline:
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, self.calibration),
             ),
             {"thigh": a.get("qt"), "shin": a.get("qs")},
+        )
+
+    def new_angles(self) -> TrackedAngles:
+        """The angles tracked since the last call (empty arrays if none), in time order, each
+        grid point once; they start at the calibration's final still phase (the tracker's
+        first sample), which is in the past when the calibration is decided.
+
+        Raises:
+            RuntimeError: the pipeline was created without ``angle_feed``.
+        """
+        if not self._angle_feed:
+            raise RuntimeError("create the pipeline with angle_feed=True to get new_angles()")
+        parts, self._fresh = self._fresh, []
+        if not parts:
+            return TrackedAngles(np.empty(0), np.empty(0), np.empty(0))
+        return TrackedAngles(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(TrackedAngles))
         )
 
     def calibration_index(self) -> int:
