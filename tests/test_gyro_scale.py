@@ -198,7 +198,7 @@ def test_record_writes_saved_scales_into_the_header_and_skips_prompts(tmp_path, 
         Assignment("thigh", "aa:bb:cc:dd:ee:01", "witmotion-ble5", 100),
         Assignment("shin", "AA:BB:CC:DD:EE:02", "witmotion-ble5", 100),
     ]
-    header = commands._header(sensors, "left", "prone")
+    header = commands.live_header(sensors, "left", "prone")
     assert header.sensors[0].config[CONFIG_KEY] == [1.012, 0.995, 1.003]
     assert CONFIG_KEY not in header.sensors[1].config
     seen = {}
@@ -218,7 +218,7 @@ def test_an_implausible_saved_scale_stops_a_recording_before_it_starts(tmp_path,
     save_gyro_scale("AA:BB:CC:DD:EE:01", [1.5, 1.0, 1.0])  # edited by hand
     sensors = [Assignment("thigh", "AA:BB:CC:DD:EE:01", "witmotion-ble5", 100)]
     with pytest.raises(ConfigError, match=r"sensor-calibration\.json: AA:BB:CC:DD:EE:01"):
-        commands._header(sensors, "left", "prone")
+        commands.live_header(sensors, "left", "prone")
 
 
 def test_a_turn_and_a_half_is_not_a_whole_turn():

@@ -86,7 +86,7 @@ def output_path(output: str | None, folder: str | None, side: str, exercise: str
     return d / session_filename(side, exercise)
 
 
-def _run(coro: Any, rig: Any = None) -> Any:
+def run_ble(coro: Any, rig: Any = None) -> Any:
     """Run a coroutine on a fresh loop and close bumble radios it opened; ``rig`` (a
     :class:`~imuhip.live.rehearsal.VirtualRig`) puts virtual sensors on the air meanwhile."""
 
@@ -134,7 +134,7 @@ def scan_command(timeout: float, spec: str | None, out: TextIO | None = None) ->
 
     rehearsal = rehearsal_for(spec)
     backend = backend_for(spec)
-    found = _run(scan(timeout, backend), scan_rig(rehearsal))
+    found = run_ble(scan(timeout, backend), scan_rig(rehearsal))
     if not found:
         _print(f"no Bluetooth LE devices found in {timeout:g} s", out)
         return 0
@@ -190,7 +190,7 @@ def resolve_sensors(
             check_os_stack()
         _print(f"scanning {timeout:g} s to recognise the sensors…", out)
         rig = scan_rig(rehearsal_for(spec))
-        found = {f.address.upper(): f for f in _run(scan(timeout, backend), rig)}
+        found = {f.address.upper(): f for f in run_ble(scan(timeout, backend), rig)}
         for role, addr in addresses.items():
             f = found.get(addr.upper())
             if f is not None:
@@ -354,7 +354,9 @@ def _technique(name: ExerciseName) -> dict[str, str]:
     return {TECHNIQUE_KEY: name.technique} if name.technique else {}
 
 
-def _header(assignments: list[Any], side: str, exercise: str, extra: dict | None = None):
+def live_header(assignments: Sequence[Any], side: str, exercise: str, extra: dict | None = None):
+    """The header of a live session: the sensors with their saved gyro scales (``imuhip
+    sensor-cal``), on the host's monotonic clock."""
     return SessionHeader(
         side=side,
         exercise=exercise,
@@ -405,7 +407,7 @@ def live_command(
     extra = {"time_origin_monotonic_s": origin, **_technique(name)}
     if rig is not None:  # a simulated leg on virtual sensors, guided as in the demo
         extra.update(rig.header_extra())
-    header = _header(assignments, side, name.pose, extra)
+    header = live_header(assignments, side, name.pose, extra)
     view = PlainView(out, angles=angles) if plain else make_view(plain, angles=angles)
     opts = RunOptions(
         duration_s=duration_s,
@@ -438,7 +440,7 @@ def live_command(
     result: RunResult | None = None
     try:
         with KeyReader() as keys:
-            result = _run(
+            result = run_ble(
                 run_session(
                     assignments,
                     header,
@@ -549,7 +551,7 @@ def demo_command(
         finally:
             await rig.stop()
 
-    result, rig = _run(main())
+    result, rig = run_ble(main())
     shown = print_result(result, path, out)
     truth = rig.sim.truth.events
     _print(f"simulator truth: {len(truth['reps'])} reps, {len(truth['holds'])} holds", out)

@@ -235,49 +235,6 @@ def train_replay_command(
 # --------------------------------------------------------------------------- demo and live
 
 
-def run_ble(coro: Any) -> Any:
-    """Run a coroutine on a fresh loop, closing the bumble radios it opened."""
-    import asyncio
-
-    async def main() -> Any:
-        try:
-            return await coro
-        finally:
-            if "imuhip.sources.ble.bumble_backend" in sys.modules:
-                from imuhip.sources.ble.bumble_backend import close_radios
-
-                await close_radios()
-
-    return asyncio.run(main())
-
-
-def live_header(assignments: Sequence[Any], side: str, pose: str, extra: dict[str, Any]):
-    """The header of a live training session: the sensors with their saved gyro scales
-    (``imuhip sensor-cal``), as ``imuhip live`` writes them."""
-    from imuhip import __version__
-    from imuhip.config import ConfigError, load_gyro_scales, sensor_calibration_path
-    from imuhip.fusion.gyro_scale import CONFIG_KEY, GyroScaleError, scale_from_config
-    from imuhip.session import SessionHeader
-
-    scales = load_gyro_scales()
-    infos = []
-    for a in assignments:
-        info = a.sensor_info()
-        scale = scales.get(info.address.upper()) if info.address else None
-        if scale is not None:
-            try:
-                scale_from_config({CONFIG_KEY: scale})
-            except GyroScaleError as exc:
-                raise ConfigError(f"{sensor_calibration_path()}: {info.address}: {exc}; run "
-                                  "'imuhip sensor-cal' again") from exc  # fmt: skip
-            info = replace(info, config={**info.config, CONFIG_KEY: scale})
-        infos.append(info)
-    return SessionHeader(
-        side=side, exercise=pose, sensors=tuple(infos), imuhip_version=__version__,
-        time_base="host-monotonic", extra=extra,
-    )  # fmt: skip
-
-
 class PromptView:
     """A live view that also shows the trainer's latest cue (``Snapshot.prompt``)."""
 
@@ -366,7 +323,7 @@ def train_session_command(
     from imuhip.align.causal import CausalAligner
     from imuhip.align.host_clock import LOSS_WINDOW_S
     from imuhip.files.session_file import SessionWriter
-    from imuhip.live.commands import backend_for, print_result
+    from imuhip.live.commands import backend_for, live_header, print_result, run_ble
     from imuhip.live.runner import RunOptions, run_session, scaled_clock, session_clock
     from imuhip.pipeline import SessionPipeline, analyze_session
     from imuhip.sinks.analysis_text import analysis_document, analysis_text
