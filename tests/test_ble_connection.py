@@ -251,3 +251,23 @@ def test_responses_on_the_data_channel_are_recorded_with_the_data():
     _, acc_s, _ = s.sent_samples()
     assert len(acc) >= 50
     np.testing.assert_allclose(acc, acc_s[: len(acc)], atol=0.003)
+
+
+def test_one_address_for_two_roles_is_refused_before_connecting(tmp_path, capsys):
+    """``record`` with the thigh's address for the shin too: a clear error, no traceback, no
+    file (issue 21); the manager refuses it as well (addresses compare case-insensitively)."""
+    from imuhip.cli import main
+    from imuhip.errors import SensorAssignmentError
+
+    path = tmp_path / "same.imuhip"
+    code = main(["record", "--thigh", "AA:BB:CC:DD:EE:01", "--shin", "aa:bb:cc:dd:ee:01",
+                 "--side", "left", "--profile", "test-imu", "--ble", "bumble:virtual",
+                 "--duration", "1", "-o", str(path)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert "same address AA:BB:CC:DD:EE:01" in err and "cannot take two roles" in err
+    assert not path.exists()
+    a = Assignment("thigh", "D0:5E:00:00:00:01", "test-imu")
+    b = Assignment("shin", "d0:5e:00:00:00:01", "test-imu")
+    with pytest.raises(SensorAssignmentError, match="thigh and shin"):
+        ConnectionManager([a, b], lambda *x: None)

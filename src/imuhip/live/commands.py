@@ -345,7 +345,9 @@ def live_command(
     ``guidance=False``: no calibration prompts (a table calibration of the sensors);
     ``overwrite``: replace an existing ``path`` (else it is refused before connecting)."""
     from imuhip.files.session_file import SessionWriter
+    from imuhip.sources.ble.connection import check_assignments
 
+    check_assignments(assignments)  # one sensor for two roles: refused before any file or scan
     if path is not None and path.exists() and not overwrite:
         raise ImuhipError(f"{path} exists; use -f to overwrite it")
     name = (

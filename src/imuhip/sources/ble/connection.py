@@ -34,7 +34,7 @@ from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 
 from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
-from imuhip.errors import BluetoothUnavailableError, ImuhipError
+from imuhip.errors import BluetoothUnavailableError, ImuhipError, SensorAssignmentError
 from imuhip.session import Event, SensorInfo
 from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
 from imuhip.sources.ble.stack import check_os_stack, stack_failure
@@ -106,6 +106,29 @@ class Assignment:
 #: Session event kind recording the connection-interval request and the interval in use, once
 #: per connection (:mod:`imuhip.sources.ble.link_params`).
 LINK_EVENT = "link_parameters"
+
+
+def check_assignments(assignments: Sequence[Assignment]) -> None:
+    """Refuse sensors that cannot be recorded together, before anything connects.
+
+    Raises:
+        SensorAssignmentError: a role given twice, or one address for two roles (addresses
+            compare case-insensitively).
+    """
+    roles = [a.role for a in assignments]
+    twice = sorted({r for r in roles if roles.count(r) > 1})
+    if twice:
+        raise SensorAssignmentError(f"each role may appear once; given twice: {', '.join(twice)}")
+    by_address: dict[str, list[str]] = {}
+    for a in assignments:
+        by_address.setdefault(a.address.strip().upper(), []).append(a.role)
+    for address, shared in by_address.items():
+        if len(shared) > 1:
+            raise SensorAssignmentError(
+                f"the {' and '.join(shared)} sensors have the same address {address}: one "
+                "sensor cannot take two roles. Give each role its own sensor (--thigh and "
+                "--shin, or run 'imuhip pair' again)."
+            )
 
 
 class LinkState(enum.Enum):
@@ -498,12 +521,7 @@ class ConnectionManager:
         settings: ManagerSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        roles = [a.role for a in assignments]
-        if len(set(roles)) != len(roles):
-            raise ValueError(f"each role may appear once, got {roles}")
-        addrs = [a.address.upper() for a in assignments]
-        if len(set(addrs)) != len(addrs):
-            raise ValueError("one sensor cannot take two roles")
+        check_assignments(assignments)
         self.assignments = tuple(assignments)
         self.on_notification = on_notification
         self.on_event = on_event
@@ -633,12 +651,21 @@ class WriterThread:
     GIL hand-overs to a few per second; waking the thread per notification made the loop
     thread wait for the GIL for milliseconds. The writer is not closed here: its owner closes
     it after :meth:`close`.
+
+    The thread also flushes the writer on its own timer, every ``flush_interval_s`` of
+    wall-clock time (``time.monotonic``, whatever clock the writer was given), so a killed
+    program loses at most ``flush_interval_s + poll_interval_s`` plus the time of one write
+    (0.45 s and a few ms by default: within the 0.5 s the session format promises).
     """
 
-    def __init__(self, writer: Any, poll_interval_s: float = 0.05) -> None:
+    def __init__(
+        self, writer: Any, poll_interval_s: float = 0.05, flush_interval_s: float = 0.4
+    ) -> None:
         self.writer = writer
         self._items: collections.deque[tuple[Any, ...]] = collections.deque()
         self._poll = poll_interval_s
+        self._flush_every = flush_interval_s
+        self._last_flush = time.monotonic()
         self._closing = threading.Event()
         self.error: BaseException | None = None
         self.written = 0
@@ -670,7 +697,12 @@ class WriterThread:
                 logger.exception("session writer failed")
         if self.error is None:
             try:
-                w.poll()
+                now = time.monotonic()
+                if now - self._last_flush >= self._flush_every:
+                    self._last_flush = now
+                    w.flush()
+                else:
+                    w.poll()
             except BaseException as exc:
                 self.error = exc
                 logger.exception("session writer failed")
@@ -756,5 +788,6 @@ __all__ = [
     "SensorLink",
     "SensorNotFoundError",
     "WriterThread",
+    "check_assignments",
     "record",
 ]
