@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 
-from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
+from imuhip.decode.profile import (
+    ConfigReadback,
+    GattWrite,
+    ReadbackAnswer,
+    SensorProfile,
+    get_profile,
+)
 from imuhip.errors import BluetoothUnavailableError, ImuhipError, SensorAssignmentError
 from imuhip.session import Event, SensorInfo
 from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
@@ -106,6 +112,11 @@ class Assignment:
 #: Session event kind recording the connection-interval request and the interval in use, once
 #: per connection (:mod:`imuhip.sources.ble.link_params`).
 LINK_EVENT = "link_parameters"
+#: Session event kind marking when a sensor's configuration was read back as in effect (once
+#: per connection, for profiles with a read-back; data: rate_hz, confirmed, detail, left_out).
+CONFIG_EVENT = "config_applied"
+#: Read-back requests sent before a sensor that does not answer is recorded as it streams.
+READBACK_TRIES = 3
 
 
 def check_assignments(assignments: Sequence[Assignment]) -> None:
@@ -156,6 +167,7 @@ class LinkStatus:
     last_error: str = ""
     connected_s: float = 0.0
     link: LinkParameters | None = None
+    before_config: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +214,10 @@ class SensorLink:
         self._ever_streamed = False
         self._configured = False  # the start sequence of the current connection is done
         self._trouble = ""  # why the sensor itself ended streaming, if it did
+        # while the configuration is not read back as in effect: notifications are left out
+        self._holding = False
+        self._answers: asyncio.Queue[tuple[float, ReadbackAnswer]] | None = None
+        self._readback: ConfigReadback | None = None
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle
@@ -307,6 +323,13 @@ class SensorLink:
         responses: asyncio.Queue[bytes] = asyncio.Queue()
         self._configured = False
         self._trouble = ""
+        # data may flow as soon as notifications are on: hold it until the read-back says the
+        # configuration is in effect
+        readback = p.readback(self.rate, self.a.options) if p.readback is not None else None
+        self._answers = asyncio.Queue() if readback is not None else None
+        self._readback = readback
+        held_from = self.status.before_config
+        self._holding = readback is not None
         if p.response_uuid is not None:
             await self._bounded(
                 client.start_notify(p.response_uuid, self._response_callback(responses, lost)),
@@ -332,7 +355,57 @@ class SensorLink:
                     raise ProfileCommandError(f"{self.a.role}: command {w.data.hex()}: {err}")
             if w.delay_s > 0:
                 await asyncio.sleep(w.delay_s)
+        if readback is not None:
+            await self._confirm(client, readback, lost, held_from)
         self._configured = True
+
+    async def _confirm(
+        self, client: BleakClient, readback: ConfigReadback, lost: asyncio.Event, held_from: int
+    ) -> None:
+        """Read the configuration back until the sensor says it is in effect, then let its
+        notifications through (and emit ``config_applied``). Notifications before that were
+        sent under the sensor's old settings: they are left out and counted
+        (``status.before_config``). A sensor that reports other settings is refused
+        (ProfileCommandError: the link is dropped and tried again); one that does not answer
+        at all is recorded from then on, and the event says it was not confirmed."""
+        assert self._answers is not None
+        got: ReadbackAnswer | None = None
+        t_answer = self.m.clock()
+        for _ in range(READBACK_TRIES):
+            while not self._answers.empty():
+                self._answers.get_nowait()
+            await self._write(client, readback.request, lost)
+            try:
+                t_answer, got = await self._bounded(self._answers.get(), lost)
+            except TimeoutError:
+                got = None
+                continue
+            if got.applied:
+                break
+            await asyncio.sleep(0.1)  # the write may not have taken yet: read again
+        left_out = self.status.before_config - held_from
+        self._holding = False
+        if got is not None and not got.applied:
+            raise ProfileCommandError(
+                f"{self.a.role}: the sensor did not take the configuration ({self.rate:g} Hz): "
+                f"it reads back {got.detail}. Switch it off and on, and connect again."
+            )
+        if got is None:
+            t_answer = self.m.clock()
+            logger.warning("%s: no answer to the configuration read-back", self.a.role)
+        self.m.emit(
+            Event(
+                t_answer,
+                CONFIG_EVENT,
+                self.a.role,
+                {
+                    "rate_hz": self.rate,
+                    "confirmed": got is not None,
+                    "detail": got.detail if got is not None else "no answer to the read-back",
+                    "left_out": left_out,
+                },
+            )
+        )
 
     def _callback(self, channel: int) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
         role = self.a.role
@@ -344,12 +417,23 @@ class SensorLink:
             t = clock()
             status.notifications += 1
             status.last_rx = t
+            if self._holding:  # the configuration is not yet read back as in effect
+                rb = self._readback_answer(channel, bytes(data))
+                if rb is None:
+                    status.before_config += 1
+                    return
+                assert self._answers is not None
+                self._answers.put_nowait((t, rb))
             try:
                 sink(role, channel, t, bytes(data))
             except Exception:
                 logger.exception("%s: notification sink failed", role)
 
         return on_notify
+
+    def _readback_answer(self, channel: int, data: bytes) -> ReadbackAnswer | None:
+        rb = self._readback
+        return rb.answer(data) if rb is not None and channel == rb.channel else None
 
     def _response_callback(
         self, responses: asyncio.Queue[bytes], lost: asyncio.Event | None = None
