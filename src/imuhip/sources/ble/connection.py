@@ -115,6 +115,10 @@ LINK_EVENT = "link_parameters"
 #: Session event kind marking when a sensor's configuration was read back as in effect (once
 #: per connection, for profiles with a read-back; data: rate_hz, confirmed, detail, left_out).
 CONFIG_EVENT = "config_applied"
+#: Longest single search for a sensor while holding the connect lock, s: a search is sliced so
+#: that a sensor that is away does not keep another one that is back waiting for the whole
+#: ``scan_timeout_s``.
+SCAN_SLICE_S = 1.0
 #: Read-back requests sent before a sensor that does not answer is recorded as it streams.
 READBACK_TRIES = 3
 
@@ -279,36 +283,27 @@ class SensorLink:
         link: LinkRequest | None = None
         self.status.attempts += 1
         self._attempts_since_loss += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + s.scan_timeout_s
         try:
-            async with self.m.connect_lock:  # one search/connect at a time: OS stacks need it
-                if self.m.stopping:
-                    return False
-                self.status.state = LinkState.SEARCHING
-                device = await BleakScanner.find_device_by_address(
-                    self.a.address,
-                    timeout=s.scan_timeout_s,
-                    backend=scanner_backend(self.m.backend),
-                )
-                if device is None:
+            while True:
+                # one search/connect at a time (OS stacks need it), searched in slices so that
+                # a sensor that is away does not hold up one that is back for a whole timeout
+                async with self.m.connect_lock:
+                    if self.m.stopping:
+                        return False
+                    self.status.state = LinkState.SEARCHING
+                    device = await BleakScanner.find_device_by_address(
+                        self.a.address,
+                        timeout=max(0.05, min(SCAN_SLICE_S, deadline - loop.time())),
+                        backend=scanner_backend(self.m.backend),
+                    )
+                    if device is not None:
+                        client, link = await self._connect(device, lost)
+                        break
+                if loop.time() >= deadline:
                     raise SensorNotFoundError(f"{self.a.address} not found while scanning")
-                self.status.state = LinkState.CONNECTING
-                client = BleakClient(
-                    device,
-                    disconnected_callback=lambda _c: lost.set(),
-                    timeout=s.connect_timeout_s,
-                    backend=client_backend(self.m.backend),
-                )
-                async with asyncio.timeout(s.connect_timeout_s):
-                    await client.connect()
-                link = request_short_interval(client)
-                if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
-                    self._link_up()
-                self.status.state = LinkState.CONFIGURING
-                try:
-                    await self._configure(client, lost)
-                except Exception as exc:
-                    self._link_down(f"configuration failed: {type(exc).__name__}: {exc}")
-                    raise
+            assert client is not None
             return await self._stream(client, lost, link)
         finally:
             self._streaming.clear()
@@ -316,6 +311,38 @@ class SensorLink:
                 await self._close(client, lost)
             if link is not None:
                 link.close()
+
+    async def _connect(
+        self, device: Any, lost: asyncio.Event
+    ) -> tuple[BleakClient, LinkRequest | None]:
+        """Connect to ``device``, ask for a short interval, run the start sequence."""
+        s = self.m.settings
+        self.status.state = LinkState.CONNECTING
+        client = BleakClient(
+            device,
+            disconnected_callback=lambda _c: lost.set(),
+            timeout=s.connect_timeout_s,
+            backend=client_backend(self.m.backend),
+        )
+        link: LinkRequest | None = None
+        try:
+            async with asyncio.timeout(s.connect_timeout_s):
+                await client.connect()
+            link = request_short_interval(client)
+            if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
+                self._link_up()
+            self.status.state = LinkState.CONFIGURING
+            try:
+                await self._configure(client, lost)
+            except Exception as exc:
+                self._link_down(f"configuration failed: {type(exc).__name__}: {exc}")
+                raise
+        except BaseException:
+            await self._close(client, lost)
+            if link is not None:
+                link.close()
+            raise
+        return client, link
 
     async def _configure(self, client: BleakClient, lost: asyncio.Event) -> None:
         s = self.m.settings
