@@ -222,6 +222,7 @@ class SensorLink:
         self._holding = False
         self._answers: asyncio.Queue[tuple[float, ReadbackAnswer]] | None = None
         self._readback: ConfigReadback | None = None
+        self._held_from = 0  # status.before_config when this connection began holding
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle
@@ -355,7 +356,7 @@ class SensorLink:
         readback = p.readback(self.rate, self.a.options) if p.readback is not None else None
         self._answers = asyncio.Queue() if readback is not None else None
         self._readback = readback
-        held_from = self.status.before_config
+        self._held_from = self.status.before_config
         self._holding = readback is not None
         if p.response_uuid is not None:
             await self._bounded(
@@ -383,53 +384,54 @@ class SensorLink:
             if w.delay_s > 0:
                 await asyncio.sleep(w.delay_s)
         if readback is not None:
-            await self._confirm(client, readback, lost, held_from)
+            await self._confirm(client, readback, lost)
         self._configured = True
 
     async def _confirm(
-        self, client: BleakClient, readback: ConfigReadback, lost: asyncio.Event, held_from: int
+        self, client: BleakClient, readback: ConfigReadback, lost: asyncio.Event
     ) -> None:
-        """Read the configuration back until the sensor says it is in effect, then let its
-        notifications through (and emit ``config_applied``). Notifications before that were
-        sent under the sensor's old settings: they are left out and counted
-        (``status.before_config``). A sensor that reports other settings is refused
-        (ProfileCommandError: the link is dropped and tried again); one that does not answer
+        """Read the configuration back until the sensor says it is in effect. Notifications
+        before the answer were sent under the sensor's old settings: they are left out and
+        counted (``status.before_config``); the answer itself lets the notifications through
+        and emits ``config_applied``, both in the notification callback, so nothing after it
+        is held. A sensor that reports other settings is refused (ProfileCommandError: the
+        link is dropped and tried again, nothing more is recorded); one that does not answer
         at all is recorded from then on, and the event says it was not confirmed."""
         assert self._answers is not None
         got: ReadbackAnswer | None = None
-        t_answer = self.m.clock()
         for _ in range(READBACK_TRIES):
             while not self._answers.empty():
                 self._answers.get_nowait()
             await self._write(client, readback.request, lost)
             try:
-                t_answer, got = await self._bounded(self._answers.get(), lost)
+                _, got = await self._bounded(self._answers.get(), lost)
             except TimeoutError:
                 got = None
                 continue
             if got.applied:
-                break
+                return
             await asyncio.sleep(0.1)  # the write may not have taken yet: read again
-        left_out = self.status.before_config - held_from
-        self._holding = False
-        if got is not None and not got.applied:
+        if got is not None:
             raise ProfileCommandError(
                 f"{self.a.role}: the sensor did not take the configuration ({self.rate:g} Hz): "
                 f"it reads back {got.detail}. Switch it off and on, and connect again."
             )
-        if got is None:
-            t_answer = self.m.clock()
-            logger.warning("%s: no answer to the configuration read-back", self.a.role)
+        logger.warning("%s: no answer to the configuration read-back", self.a.role)
+        self._release(self.m.clock(), None)
+
+    def _release(self, t: float, answer: ReadbackAnswer | None) -> None:
+        """Stop holding notifications back; emit ``config_applied`` (time ``t``)."""
+        self._holding = False
         self.m.emit(
             Event(
-                t_answer,
+                t,
                 CONFIG_EVENT,
                 self.a.role,
                 {
                     "rate_hz": self.rate,
-                    "confirmed": got is not None,
-                    "detail": got.detail if got is not None else "no answer to the read-back",
-                    "left_out": left_out,
+                    "confirmed": answer is not None,
+                    "detail": answer.detail if answer is not None else "no answer to the read-back",
+                    "left_out": self.status.before_config - self._held_from,
                 },
             )
         )
@@ -449,6 +451,8 @@ class SensorLink:
                 if rb is None:
                     status.before_config += 1
                     return
+                if rb.applied:  # data flow from here on, the event before the answer itself
+                    self._release(t, rb)
                 assert self._answers is not None
                 self._answers.put_nowait((t, rb))
             try:
