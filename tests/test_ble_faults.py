@@ -21,11 +21,14 @@ import numpy as np
 import pytest
 
 from imuhip.sources.ble.connection import Assignment
+from tests.peripherals.thingy import counters as thingy_counters
 from tests.peripherals.world import (
     POLAR,
     POLAR_ADDRESS,
     SUPERVISION_S,
     TAIL,
+    THINGY,
+    THINGY_ADDRESS,
     WIT,
     WIT_ADDRESS,
     Sensor,
@@ -282,3 +285,32 @@ def test_accelerated_session_with_random_disconnects_keeps_memory_flat(world):
     # connect and the start sequence): a third of what an unbroken stream would give
     per_s = 20.0 * (100 / 10 + 2 * 104 / 20)
     assert n_notes > per_s * r.real_s / 3
+
+
+def test_first_connection_records_no_sample_sent_at_the_saved_rate(world):
+    """Out of the box a Thingy:52 and a WitMotion stream at 10 Hz from the moment
+    notifications are on. The Thingy is configured before its notifications are enabled, so it
+    never sends at 10 Hz; the WitMotion's 10 Hz frames (and those before its rate read-back)
+    are left out and counted. Every sample in the file was sent at the configured 100 Hz."""
+    thingy = world.sensor(THINGY)
+    wit = world.sensor(WIT)
+    a = [
+        Assignment("thigh", THINGY_ADDRESS, "thingy52", 100),
+        Assignment("shin", WIT_ADDRESS, "witmotion-ble5", 100),
+    ]
+    s, _ = world.record(a, 1.5)
+    tr, wr = thingy.stop(), wit.stop()
+    assert set(tr["rates"]) == {"100"}, tr["rates"]  # nothing ever sent at 10 Hz
+    n = s.notifications["thigh"]
+    got = [thingy_counters(p)[1] for p in n.payloads()]
+    sent = sent_indices(tr)
+    assert got == sent[: len(got)] and len(sent) - len(got) <= TAIL and got[0] == 0
+    assert np.median(np.diff(n.t)) == pytest.approx(0.01, abs=0.002)
+    assert events(s, "config_applied", "thigh") == []  # nothing to read back, nothing held
+
+    slow = wr["rates"]["10"]
+    assert slow > 0 and wr["rates"]["100"] > 100
+    (skip,) = left_out(s, "shin")
+    frames = [k for _, _, k in wit_frames(s, "shin")]
+    assert frames[0] == skip >= slow  # every 10 Hz frame left out (and counted)
+    assert frames == sent_indices(wr)[skip : skip + len(frames)]

@@ -47,6 +47,7 @@ class Report:
         mtu: the MTU after the peripheral's own mid-session exchange, or None.
         payload_max: the largest payload in use at the end, bytes.
         origin_ns: sensor-clock time of sample 0 (sensors with timestamps), ns since 2000.
+        rates: output rate (Hz, as text) -> samples sent at it.
     """
 
     run: int = 0
@@ -58,9 +59,13 @@ class Report:
     mtu: int | None = None
     payload_max: int = DEFAULT_PAYLOAD
     origin_ns: int | None = None
+    rates: dict[str, int] = field(default_factory=dict)
 
-    def mark_sent(self, first: int, last: int) -> None:
-        """Samples ``first..last`` (inclusive) went out."""
+    def mark_sent(self, first: int, last: int, rate_hz: float | None = None) -> None:
+        """Samples ``first..last`` (inclusive) went out (at ``rate_hz``, when given)."""
+        if rate_hz is not None:
+            key = f"{rate_hz:g}"
+            self.rates[key] = self.rates.get(key, 0) + last - first + 1
         if self.sent and self.sent[-1][1] == first - 1:
             self.sent[-1][1] = last
         else:

@@ -120,7 +120,7 @@ class WitMotion(Peripheral):
             self.k += 1
             self.t_next += period
         if self.k > first:
-            self.report.mark_sent(first, self.k - 1)
+            self.report.mark_sent(first, self.k - 1, self.rate)
         # a byte stream: notifications of a group of frames each, cut to the payload the MTU
         # allows; a register reply goes out at once with whatever precedes it
         while self.out and (len(self.out) >= group or self._reply):

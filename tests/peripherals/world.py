@@ -36,7 +36,9 @@ from tests.ble_testkit import decode_sensor_clock
 ROOT = Path(__file__).resolve().parents[2]
 WIT = "tests.peripherals.witmotion"
 POLAR = "tests.peripherals.polar"
+THINGY = "tests.peripherals.thingy"
 WIT_ADDRESS = "D0:A1:00:00:00:01"
+THINGY_ADDRESS = "D0:C3:00:00:00:01"
 POLAR_ADDRESS = "D0:B2:00:00:00:01"
 SUPERVISION_S = 0.5
 FAST = ManagerSettings(

@@ -109,6 +109,10 @@ class SensorProfile:
         readback: ``(rate_hz, options) -> ConfigReadback``: how to confirm the configuration
             took effect before recording data (None: the start sequence's responses, or the
             sensor's own timestamps, are enough).
+        configure_first: write the start sequence before enabling notifications, for sensors
+            that stream from the moment notifications are on and take a configuration when it
+            is written (no notification is then ever sent under the old settings). Only for
+            profiles without command responses (``response_uuid`` None).
     """
 
     name: str
@@ -124,6 +128,7 @@ class SensorProfile:
     response_uuid: str | None = None
     check_response: Callable[[bytes], str | None] | None = None
     readback: Callable[[float, Mapping[str, Any]], ConfigReadback] | None = None
+    configure_first: bool = False
 
     def nearest_rate(self, rate_hz: float) -> float:
         """The supported rate closest to ``rate_hz``."""

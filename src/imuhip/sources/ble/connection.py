@@ -346,7 +346,8 @@ class SensorLink:
         return client, link
 
     async def _configure(self, client: BleakClient, lost: asyncio.Event) -> None:
-        s = self.m.settings
+        """Subscribe and run the start sequence (the other way round for ``configure_first``
+        profiles), then read the configuration back where the profile can."""
         p = self.profile
         responses: asyncio.Queue[bytes] = asyncio.Queue()
         self._configured = False
@@ -358,6 +359,21 @@ class SensorLink:
         self._readback = readback
         self._held_from = self.status.before_config
         self._holding = readback is not None
+        if p.configure_first and p.response_uuid is None:
+            # the sensor streams once notifications are on: configure it before
+            await self._start_sequence(client, lost, responses)
+            await self._subscribe(client, lost, responses)
+        else:
+            await self._subscribe(client, lost, responses)
+            await self._start_sequence(client, lost, responses)
+        if readback is not None:
+            await self._confirm(client, readback, lost)
+        self._configured = True
+
+    async def _subscribe(
+        self, client: BleakClient, lost: asyncio.Event, responses: asyncio.Queue[bytes]
+    ) -> None:
+        p = self.profile
         if p.response_uuid is not None:
             await self._bounded(
                 client.start_notify(p.response_uuid, self._response_callback(responses, lost)),
@@ -367,6 +383,12 @@ class SensorLink:
             if uuid == p.response_uuid:
                 continue
             await self._bounded(client.start_notify(uuid, self._callback(ch)), lost)
+
+    async def _start_sequence(
+        self, client: BleakClient, lost: asyncio.Event, responses: asyncio.Queue[bytes]
+    ) -> None:
+        s = self.m.settings
+        p = self.profile
         for w in p.start(self.rate, self.a.options):
             while not responses.empty():  # a stale answer must not pass for this one's
                 responses.get_nowait()
@@ -383,9 +405,6 @@ class SensorLink:
                     raise ProfileCommandError(f"{self.a.role}: command {w.data.hex()}: {err}")
             if w.delay_s > 0:
                 await asyncio.sleep(w.delay_s)
-        if readback is not None:
-            await self._confirm(client, readback, lost)
-        self._configured = True
 
     async def _confirm(
         self, client: BleakClient, readback: ConfigReadback, lost: asyncio.Event
