@@ -253,8 +253,17 @@ def check_samples_match(sensor: VirtualSensor, decoded: dict, factor: dict) -> N
 
 
 def without_link_parameters(events: Any) -> list[Any]:
-    """The events other than ``link_parameters`` (one of those per connection)."""
-    return [e for e in events if e.kind != "link_parameters"]
+    """The events other than the per-connection notes: ``link_parameters`` (every profile) and
+    ``config_applied`` (profiles with a configuration read-back, e.g. WitMotion)."""
+    return [e for e in events if e.kind not in ("link_parameters", "config_applied")]
+
+
+def left_out(events: Any, role: str) -> int:
+    """Notifications of ``role`` left out before its configuration was read back (all
+    connections)."""
+    return sum(
+        int(e.data["left_out"]) for e in events if e.kind == "config_applied" and e.sensor == role
+    )
 
 
 def link_parameter_roles(events: Any) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 import pytest
@@ -251,3 +252,61 @@ def test_responses_on_the_data_channel_are_recorded_with_the_data():
     _, acc_s, _ = s.sent_samples()
     assert len(acc) >= 50
     np.testing.assert_allclose(acc, acc_s[: len(acc)], atol=0.003)
+
+
+def test_one_address_for_two_roles_is_refused_before_connecting(tmp_path, capsys):
+    """``record`` with the thigh's address for the shin too: a clear error, no traceback, no
+    file (issue 21); the manager refuses it as well (addresses compare case-insensitively)."""
+    from imuhip.cli import main
+    from imuhip.errors import SensorAssignmentError
+
+    path = tmp_path / "same.imuhip"
+    code = main(["record", "--thigh", "AA:BB:CC:DD:EE:01", "--shin", "aa:bb:cc:dd:ee:01",
+                 "--side", "left", "--profile", "test-imu", "--ble", "bumble:virtual",
+                 "--duration", "1", "-o", str(path)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code != 0 and "Traceback" not in err
+    assert "same address AA:BB:CC:DD:EE:01" in err and "cannot take two roles" in err
+    assert not path.exists()
+    a = Assignment("thigh", "D0:5E:00:00:00:01", "test-imu")
+    b = Assignment("shin", "d0:5e:00:00:00:01", "test-imu")
+    with pytest.raises(SensorAssignmentError, match="thigh and shin"):
+        ConnectionManager([a, b], lambda *x: None)
+
+
+def test_a_sensor_away_does_not_hold_up_the_reconnection_of_one_that_is_back():
+    """The thigh vanishes for good and the shin for 1 s: the thigh's search (8 s per attempt)
+    runs in slices, so the shin is connected again within about a slice of its return, not
+    after the thigh's whole search (it waited up to ``scan_timeout_s`` before)."""
+    settings = ManagerSettings(
+        scan_timeout_s=8.0, connect_timeout_s=2.0, op_timeout_s=1.0,
+        backoff_initial_s=0.1, backoff_max_s=0.4, stall_timeout_s=1.0, stop_timeout_s=1.0,
+    )  # fmt: skip
+    events: list = []
+    marks: dict[str, float] = {}
+
+    async def main():
+        be = ble_backend("bumble:virtual")
+        async with (
+            VirtualSensor(FakeImuEmulation(), synthetic_motion(0.5, 30, 0)) as thigh,
+            VirtualSensor(FakeImuEmulation(), synthetic_motion(0.3, 20, 1)) as shin,
+        ):
+            a = [Assignment("thigh", thigh.address, "test-imu", 50),
+                 Assignment("shin", shin.address, "test-imu", 50)]  # fmt: skip
+            async with ConnectionManager(a, lambda *x: None, events.append, be, settings) as m:
+                assert await m.wait_streaming(10.0) == []
+                await thigh.vanish()
+                await asyncio.sleep(0.4)  # the thigh is being searched for now
+                await shin.vanish()
+                await asyncio.sleep(1.0)
+                marks["back"] = time.monotonic()
+                await shin.reappear()
+                deadline = time.monotonic() + 10.0
+                while time.monotonic() < deadline and not any(
+                    e.kind == "connection_restored" and e.sensor == "shin" for e in events
+                ):
+                    await asyncio.sleep(0.02)
+
+    run(main(), timeout=40)
+    (back,) = [e for e in events if e.kind == "connection_restored" and e.sensor == "shin"]
+    assert back.t - marks["back"] < 1.5, back.t - marks["back"]

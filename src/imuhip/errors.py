@@ -65,6 +65,11 @@ class BluetoothUnavailableError(ImuhipError):
     that cannot be opened); the message says what is missing and what to try instead."""
 
 
+class SensorAssignmentError(ImuhipError, ValueError):
+    """The sensors given for a session cannot be recorded together (a role twice, or one
+    sensor's address for two roles); raised before anything is connected or written."""
+
+
 class UnknownExerciseError(ImuhipError, ValueError):
     """An ``--exercise`` name that is neither a start pose nor a technique imuhip knows; the
     message suggests the closest names."""

@@ -35,6 +35,8 @@ EVENT_KINDS: dict[str, str] = {
     "connection_lost": "a sensor disconnected (sensor)",
     "connection_restored": "a sensor reconnected (sensor)",
     "packets_dropped": "notifications rejected or lost (sensor; data: count, reason)",
+    "config_applied": "a sensor's configuration read back as in effect (sensor; data: rate_hz, "
+    "confirmed, detail, left_out)",
     "pause": "recording paused by the user",
     "resume": "recording resumed",
     "note": "free text (data: text)",

@@ -50,6 +50,41 @@ class GattWrite:
 
 
 @dataclass(frozen=True)
+class ReadbackAnswer:
+    """What a sensor answered to a configuration read-back.
+
+    Attributes:
+        applied: the configuration asked for is in effect.
+        detail: what was read, in words (for messages and the ``config_applied`` event).
+    """
+
+    applied: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ConfigReadback:
+    """How to learn that a sensor's configuration took effect, for sensors that stream before
+    it does (WitMotion streams at its saved rate from the moment notifications are enabled).
+
+    The BLE layer writes ``request`` after the start sequence and waits for a notification on
+    ``channel`` for which ``answer`` returns an answer; notifications on the profile's channels
+    before it are left out of the recording and counted (they were sent under the old
+    configuration, and a sensor without timestamps gives no way to time them).
+
+    Attributes:
+        request: the write that asks the sensor what is in effect.
+        channel: notify channel (index into ``notify_uuids``) the answer arrives on.
+        answer: ``bytes -> ReadbackAnswer | None``; None when the notification is not the
+            answer (e.g. a data frame).
+    """
+
+    request: GattWrite
+    channel: int
+    answer: Callable[[bytes], ReadbackAnswer | None]
+
+
+@dataclass(frozen=True)
 class SensorProfile:
     """A sensor family as the BLE layer sees it.
 
@@ -71,6 +106,13 @@ class SensorProfile:
             (stored in the session header so replay decodes identically).
         check_response: ``bytes -> str | None``: an error message if a command response
             reports a failure, else None. None when the profile has no responses.
+        readback: ``(rate_hz, options) -> ConfigReadback``: how to confirm the configuration
+            took effect before recording data (None: the start sequence's responses, or the
+            sensor's own timestamps, are enough).
+        configure_first: write the start sequence before enabling notifications, for sensors
+            that stream from the moment notifications are on and take a configuration when it
+            is written (no notification is then ever sent under the old settings). Only for
+            profiles without command responses (``response_uuid`` None).
     """
 
     name: str
@@ -85,6 +127,8 @@ class SensorProfile:
     decoder_config: Callable[[float, Mapping[str, Any]], dict[str, Any]]
     response_uuid: str | None = None
     check_response: Callable[[bytes], str | None] | None = None
+    readback: Callable[[float, Mapping[str, Any]], ConfigReadback] | None = None
+    configure_first: bool = False
 
     def nearest_rate(self, rate_hz: float) -> float:
         """The supported rate closest to ``rate_hz``."""

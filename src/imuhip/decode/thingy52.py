@@ -194,7 +194,8 @@ def recognise(adv: Advertisement) -> bool:
 
 def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[GattWrite]:
     """Write the motion configuration with the processing frequency (other fields: firmware
-    defaults). Streaming starts when raw notifications are enabled."""
+    defaults). Streaming starts when raw notifications are enabled, so the profile writes it
+    before enabling them (``configure_first``)."""
     rate = nearest_rate(RATES_HZ, rate_hz)
     return [GattWrite(CONFIG_UUID, config_bytes(rate), True, 0.1)]
 
@@ -221,5 +222,8 @@ PROFILE_INFO = register_profile(
         start=start,
         stop=stop,
         decoder_config=decoder_config,
+        # it streams at the saved frequency (10 Hz out of the box) once notifications are on,
+        # and the config write takes effect when written: configure, then subscribe
+        configure_first=True,
     )
 )

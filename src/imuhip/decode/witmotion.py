@@ -25,7 +25,7 @@ Resynchronisation rules (see :meth:`WitMotionDecoder.feed`):
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,7 +45,9 @@ from imuhip.decode._common import (
 from imuhip.decode.base import Decoder
 from imuhip.decode.profile import (
     Advertisement,
+    ConfigReadback,
     GattWrite,
+    ReadbackAnswer,
     SensorProfile,
     nearest_rate,
     register_profile,
@@ -472,6 +474,39 @@ def start(rate_hz: float, options: Mapping[str, Any] | None = None) -> list[Gatt
     return steps
 
 
+#: Pattern of a register reply for the rate register: ``55 71`` then start register 0x0003.
+_RATE_REPLY = bytes([HEADER, FLAG_REG, REG_RATE, 0x00])
+
+
+def rate_answer(rate_hz: float) -> Callable[[bytes], ReadbackAnswer | None]:
+    """``bytes -> ReadbackAnswer | None``: whether a notification holds the reply to the rate
+    read-back (``55 71 03 00 code ...``) and, if so, whether ``rate_hz`` is in effect."""
+    want = RATE_CODES[nearest_rate(RATE_CODES, rate_hz)]
+    names = {v: k for k, v in RATE_CODES.items()}
+
+    def answer(data: bytes) -> ReadbackAnswer | None:
+        i = bytes(data).find(_RATE_REPLY)
+        if i < 0 or len(data) < i + 6:
+            return None
+        code = data[i + 4] | (data[i + 5] << 8)
+        rate = names.get(code)
+        shown = f"{rate:g} Hz" if rate is not None else "unknown"
+        return ReadbackAnswer(code == want, f"rate code 0x{code:02X} ({shown})")
+
+    return answer
+
+
+def readback(rate_hz: float, options: Mapping[str, Any] | None = None) -> ConfigReadback:
+    """Read the rate register back after the start sequence (``FF AA 27 03 00``).
+
+    The sensor streams at its saved rate (10 Hz out of the box) from the moment notifications
+    are enabled, and frames carry no timestamp or rate: the reply, which comes in the same
+    stream as the frames and after the rate took effect, marks where frames at the configured
+    rate begin.
+    """
+    return ConfigReadback(GattWrite(WRITE_UUID, read_command(REG_RATE)), 0, rate_answer(rate_hz))
+
+
 def stop() -> list[GattWrite]:
     """Nothing to write: streaming stops when notifications are disabled."""
     return []
@@ -494,5 +529,6 @@ PROFILE_INFO = register_profile(
         start=start,
         stop=stop,
         decoder_config=decoder_config,
+        readback=readback,
     )
 )

@@ -392,7 +392,9 @@ def live_command(
     ``lsl_wait_s`` for a recorder)."""
     from imuhip.files.session_file import SessionWriter
     from imuhip.live.rehearsal import rehearsal_for, session_rig
+    from imuhip.sources.ble.connection import check_assignments
 
+    check_assignments(assignments)  # one sensor for two roles: refused before any file or scan
     if path is not None and path.exists() and not overwrite:
         raise ImuhipError(f"{path} exists; use -f to overwrite it")
     name = (

@@ -319,29 +319,33 @@ def _finish(pipe: SessionPipeline) -> list[AnalysisEvent]:
     return pipe.events[n:]
 
 
+#: Signals that end a session like Ctrl-C (SIGTERM: ``kill``, a service manager, a logout).
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _install_sigint(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> dict:
-    """First Ctrl-C ends the session cleanly; the handler is then removed, so a second one
-    interrupts. Only possible in the main thread on POSIX; elsewhere Ctrl-C cancels the loop
-    and the cleanup in ``run_session``'s ``finally`` still closes the file."""
+    """First Ctrl-C (or SIGTERM) ends the session cleanly; the handlers are then removed, so a
+    second one interrupts. Only possible in the main thread on POSIX; elsewhere Ctrl-C cancels
+    the loop and the cleanup in ``run_session``'s ``finally`` still closes the file."""
     state: dict = {"installed": False}
 
     def on_sigint() -> None:
         state["hit"] = True
         stop.set()
-        with contextlib.suppress(Exception):
-            loop.remove_signal_handler(signal.SIGINT)
-        state["installed"] = False
+        _remove_sigint(loop, state)
 
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        state["installed"] = True
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, on_sigint)
+            state["installed"] = True
     return state
 
 
 def _remove_sigint(loop: asyncio.AbstractEventLoop, state: dict) -> None:
     if state.get("installed"):
-        with contextlib.suppress(Exception):
-            loop.remove_signal_handler(signal.SIGINT)
+        for sig in _STOP_SIGNALS:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
         state["installed"] = False
 
 

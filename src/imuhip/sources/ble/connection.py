@@ -33,8 +33,14 @@ from typing import TYPE_CHECKING, Any
 from bleak import BleakClient, BleakScanner
 from bleak.backends.characteristic import BleakGATTCharacteristic
 
-from imuhip.decode.profile import GattWrite, SensorProfile, get_profile
-from imuhip.errors import BluetoothUnavailableError, ImuhipError
+from imuhip.decode.profile import (
+    ConfigReadback,
+    GattWrite,
+    ReadbackAnswer,
+    SensorProfile,
+    get_profile,
+)
+from imuhip.errors import BluetoothUnavailableError, ImuhipError, SensorAssignmentError
 from imuhip.session import LINK_EVENT, Event, SensorInfo
 from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
 from imuhip.sources.ble.stack import check_os_stack, stack_failure
@@ -103,6 +109,40 @@ class Assignment:
         )
 
 
+#: Session event kind marking when a sensor's configuration was read back as in effect (once
+#: per connection, for profiles with a read-back; data: rate_hz, confirmed, detail, left_out).
+CONFIG_EVENT = "config_applied"
+#: Longest single search for a sensor while holding the connect lock, s: a search is sliced so
+#: that a sensor that is away does not keep another one that is back waiting for the whole
+#: ``scan_timeout_s``.
+SCAN_SLICE_S = 1.0
+#: Read-back requests sent before a sensor that does not answer is recorded as it streams.
+READBACK_TRIES = 3
+
+
+def check_assignments(assignments: Sequence[Assignment]) -> None:
+    """Refuse sensors that cannot be recorded together, before anything connects.
+
+    Raises:
+        SensorAssignmentError: a role given twice, or one address for two roles (addresses
+            compare case-insensitively).
+    """
+    roles = [a.role for a in assignments]
+    twice = sorted({r for r in roles if roles.count(r) > 1})
+    if twice:
+        raise SensorAssignmentError(f"each role may appear once; given twice: {', '.join(twice)}")
+    by_address: dict[str, list[str]] = {}
+    for a in assignments:
+        by_address.setdefault(a.address.strip().upper(), []).append(a.role)
+    for address, shared in by_address.items():
+        if len(shared) > 1:
+            raise SensorAssignmentError(
+                f"the {' and '.join(shared)} sensors have the same address {address}: one "
+                "sensor cannot take two roles. Give each role its own sensor (--thigh and "
+                "--shin, or run 'imuhip pair' again)."
+            )
+
+
 class LinkState(enum.Enum):
     IDLE = "idle"
     SEARCHING = "searching"
@@ -128,6 +168,7 @@ class LinkStatus:
     last_error: str = ""
     connected_s: float = 0.0
     link: LinkParameters | None = None
+    before_config: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +215,11 @@ class SensorLink:
         self._ever_streamed = False
         self._configured = False  # the start sequence of the current connection is done
         self._trouble = ""  # why the sensor itself ended streaming, if it did
+        # while the configuration is not read back as in effect: notifications are left out
+        self._holding = False
+        self._answers: asyncio.Queue[tuple[float, ReadbackAnswer]] | None = None
+        self._readback: ConfigReadback | None = None
+        self._held_from = 0  # status.before_config when this connection began holding
         self._task: asyncio.Task[None] | None = None
 
     # -- lifecycle
@@ -235,36 +281,27 @@ class SensorLink:
         link: LinkRequest | None = None
         self.status.attempts += 1
         self._attempts_since_loss += 1
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + s.scan_timeout_s
         try:
-            async with self.m.connect_lock:  # one search/connect at a time: OS stacks need it
-                if self.m.stopping:
-                    return False
-                self.status.state = LinkState.SEARCHING
-                device = await BleakScanner.find_device_by_address(
-                    self.a.address,
-                    timeout=s.scan_timeout_s,
-                    backend=scanner_backend(self.m.backend),
-                )
-                if device is None:
+            while True:
+                # one search/connect at a time (OS stacks need it), searched in slices so that
+                # a sensor that is away does not hold up one that is back for a whole timeout
+                async with self.m.connect_lock:
+                    if self.m.stopping:
+                        return False
+                    self.status.state = LinkState.SEARCHING
+                    device = await BleakScanner.find_device_by_address(
+                        self.a.address,
+                        timeout=max(0.05, min(SCAN_SLICE_S, deadline - loop.time())),
+                        backend=scanner_backend(self.m.backend),
+                    )
+                    if device is not None:
+                        client, link = await self._connect(device, lost)
+                        break
+                if loop.time() >= deadline:
                     raise SensorNotFoundError(f"{self.a.address} not found while scanning")
-                self.status.state = LinkState.CONNECTING
-                client = BleakClient(
-                    device,
-                    disconnected_callback=lambda _c: lost.set(),
-                    timeout=s.connect_timeout_s,
-                    backend=client_backend(self.m.backend),
-                )
-                async with asyncio.timeout(s.connect_timeout_s):
-                    await client.connect()
-                link = request_short_interval(client)
-                if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
-                    self._link_up()
-                self.status.state = LinkState.CONFIGURING
-                try:
-                    await self._configure(client, lost)
-                except Exception as exc:
-                    self._link_down(f"configuration failed: {type(exc).__name__}: {exc}")
-                    raise
+            assert client is not None
             return await self._stream(client, lost, link)
         finally:
             self._streaming.clear()
@@ -273,12 +310,67 @@ class SensorLink:
             if link is not None:
                 link.close()
 
-    async def _configure(self, client: BleakClient, lost: asyncio.Event) -> None:
+    async def _connect(
+        self, device: Any, lost: asyncio.Event
+    ) -> tuple[BleakClient, LinkRequest | None]:
+        """Connect to ``device``, ask for a short interval, run the start sequence."""
         s = self.m.settings
+        self.status.state = LinkState.CONNECTING
+        client = BleakClient(
+            device,
+            disconnected_callback=lambda _c: lost.set(),
+            timeout=s.connect_timeout_s,
+            backend=client_backend(self.m.backend),
+        )
+        link: LinkRequest | None = None
+        try:
+            async with asyncio.timeout(s.connect_timeout_s):
+                await client.connect()
+            link = request_short_interval(client)
+            if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
+                self._link_up()
+            self.status.state = LinkState.CONFIGURING
+            try:
+                await self._configure(client, lost)
+            except Exception as exc:
+                self._link_down(f"configuration failed: {type(exc).__name__}: {exc}")
+                raise
+        except BaseException:
+            await self._close(client, lost)
+            if link is not None:
+                link.close()
+            raise
+        return client, link
+
+    async def _configure(self, client: BleakClient, lost: asyncio.Event) -> None:
+        """Subscribe and run the start sequence (the other way round for ``configure_first``
+        profiles), then read the configuration back where the profile can."""
         p = self.profile
         responses: asyncio.Queue[bytes] = asyncio.Queue()
         self._configured = False
         self._trouble = ""
+        # data may flow as soon as notifications are on: hold it until the read-back says the
+        # configuration is in effect
+        readback = p.readback(self.rate, self.a.options) if p.readback is not None else None
+        self._answers = asyncio.Queue() if readback is not None else None
+        self._readback = readback
+        self._held_from = self.status.before_config
+        self._holding = readback is not None
+        if p.configure_first and p.response_uuid is None:
+            # the sensor streams once notifications are on: configure it before
+            await self._start_sequence(client, lost, responses)
+            await self._subscribe(client, lost, responses)
+        else:
+            await self._subscribe(client, lost, responses)
+            await self._start_sequence(client, lost, responses)
+        if readback is not None:
+            await self._confirm(client, readback, lost)
+        self._configured = True
+
+    async def _subscribe(
+        self, client: BleakClient, lost: asyncio.Event, responses: asyncio.Queue[bytes]
+    ) -> None:
+        p = self.profile
         if p.response_uuid is not None:
             await self._bounded(
                 client.start_notify(p.response_uuid, self._response_callback(responses, lost)),
@@ -288,6 +380,12 @@ class SensorLink:
             if uuid == p.response_uuid:
                 continue
             await self._bounded(client.start_notify(uuid, self._callback(ch)), lost)
+
+    async def _start_sequence(
+        self, client: BleakClient, lost: asyncio.Event, responses: asyncio.Queue[bytes]
+    ) -> None:
+        s = self.m.settings
+        p = self.profile
         for w in p.start(self.rate, self.a.options):
             while not responses.empty():  # a stale answer must not pass for this one's
                 responses.get_nowait()
@@ -304,7 +402,55 @@ class SensorLink:
                     raise ProfileCommandError(f"{self.a.role}: command {w.data.hex()}: {err}")
             if w.delay_s > 0:
                 await asyncio.sleep(w.delay_s)
-        self._configured = True
+
+    async def _confirm(
+        self, client: BleakClient, readback: ConfigReadback, lost: asyncio.Event
+    ) -> None:
+        """Read the configuration back until the sensor says it is in effect. Notifications
+        before the answer were sent under the sensor's old settings: they are left out and
+        counted (``status.before_config``); the answer itself lets the notifications through
+        and emits ``config_applied``, both in the notification callback, so nothing after it
+        is held. A sensor that reports other settings is refused (ProfileCommandError: the
+        link is dropped and tried again, nothing more is recorded); one that does not answer
+        at all is recorded from then on, and the event says it was not confirmed."""
+        assert self._answers is not None
+        got: ReadbackAnswer | None = None
+        for _ in range(READBACK_TRIES):
+            while not self._answers.empty():
+                self._answers.get_nowait()
+            await self._write(client, readback.request, lost)
+            try:
+                _, got = await self._bounded(self._answers.get(), lost)
+            except TimeoutError:
+                got = None
+                continue
+            if got.applied:
+                return
+            await asyncio.sleep(0.1)  # the write may not have taken yet: read again
+        if got is not None:
+            raise ProfileCommandError(
+                f"{self.a.role}: the sensor did not take the configuration ({self.rate:g} Hz): "
+                f"it reads back {got.detail}. Switch it off and on, and connect again."
+            )
+        logger.warning("%s: no answer to the configuration read-back", self.a.role)
+        self._release(self.m.clock(), None)
+
+    def _release(self, t: float, answer: ReadbackAnswer | None) -> None:
+        """Stop holding notifications back; emit ``config_applied`` (time ``t``)."""
+        self._holding = False
+        self.m.emit(
+            Event(
+                t,
+                CONFIG_EVENT,
+                self.a.role,
+                {
+                    "rate_hz": self.rate,
+                    "confirmed": answer is not None,
+                    "detail": answer.detail if answer is not None else "no answer to the read-back",
+                    "left_out": self.status.before_config - self._held_from,
+                },
+            )
+        )
 
     def _callback(self, channel: int) -> Callable[[BleakGATTCharacteristic, bytearray], None]:
         role = self.a.role
@@ -316,12 +462,25 @@ class SensorLink:
             t = clock()
             status.notifications += 1
             status.last_rx = t
+            if self._holding:  # the configuration is not yet read back as in effect
+                rb = self._readback_answer(channel, bytes(data))
+                if rb is None:
+                    status.before_config += 1
+                    return
+                if rb.applied:  # data flow from here on, the event before the answer itself
+                    self._release(t, rb)
+                assert self._answers is not None
+                self._answers.put_nowait((t, rb))
             try:
                 sink(role, channel, t, bytes(data))
             except Exception:
                 logger.exception("%s: notification sink failed", role)
 
         return on_notify
+
+    def _readback_answer(self, channel: int, data: bytes) -> ReadbackAnswer | None:
+        rb = self._readback
+        return rb.answer(data) if rb is not None and channel == rb.channel else None
 
     def _response_callback(
         self, responses: asyncio.Queue[bytes], lost: asyncio.Event | None = None
@@ -493,12 +652,7 @@ class ConnectionManager:
         settings: ManagerSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        roles = [a.role for a in assignments]
-        if len(set(roles)) != len(roles):
-            raise ValueError(f"each role may appear once, got {roles}")
-        addrs = [a.address.upper() for a in assignments]
-        if len(set(addrs)) != len(addrs):
-            raise ValueError("one sensor cannot take two roles")
+        check_assignments(assignments)
         self.assignments = tuple(assignments)
         self.on_notification = on_notification
         self.on_event = on_event
@@ -628,12 +782,21 @@ class WriterThread:
     GIL hand-overs to a few per second; waking the thread per notification made the loop
     thread wait for the GIL for milliseconds. The writer is not closed here: its owner closes
     it after :meth:`close`.
+
+    The thread also flushes the writer on its own timer, every ``flush_interval_s`` of
+    wall-clock time (``time.monotonic``, whatever clock the writer was given), so a killed
+    program loses at most ``flush_interval_s + poll_interval_s`` plus the time of one write
+    (0.45 s and a few ms by default: within the 0.5 s the session format promises).
     """
 
-    def __init__(self, writer: Any, poll_interval_s: float = 0.05) -> None:
+    def __init__(
+        self, writer: Any, poll_interval_s: float = 0.05, flush_interval_s: float = 0.4
+    ) -> None:
         self.writer = writer
         self._items: collections.deque[tuple[Any, ...]] = collections.deque()
         self._poll = poll_interval_s
+        self._flush_every = flush_interval_s
+        self._last_flush = time.monotonic()
         self._closing = threading.Event()
         self.error: BaseException | None = None
         self.written = 0
@@ -665,7 +828,12 @@ class WriterThread:
                 logger.exception("session writer failed")
         if self.error is None:
             try:
-                w.poll()
+                now = time.monotonic()
+                if now - self._last_flush >= self._flush_every:
+                    self._last_flush = now
+                    w.flush()
+                else:
+                    w.poll()
             except BaseException as exc:
                 self.error = exc
                 logger.exception("session writer failed")
@@ -751,5 +919,6 @@ __all__ = [
     "SensorLink",
     "SensorNotFoundError",
     "WriterThread",
+    "check_assignments",
     "record",
 ]
