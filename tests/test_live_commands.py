@@ -76,7 +76,7 @@ def test_demo_end_to_end_matches_truth_and_analysis(demo_file, capsys):
     assert s.header.sensors[0].profile == "witmotion-ble5" and s.report.ok
     # a perfect virtual link loses nothing: the frames the sensors sent at their saved 10 Hz
     # before the rate write took are left out and counted, not reported missing (issue 21)
-    assert re.findall(r"lost samples (\d+)", out) == ["0", "0"], out
+    assert re.findall(r"missing samples (\d+)", out) == ["0", "0"], out
     assert " drops " not in out, out
     assert doc["sensor_health"] == {r: {"dropped": 0, "lost_samples": 0} for r in ("thigh", "shin")}
     applied = [e for e in s.events if e.kind == "config_applied"]
