@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from imuhip.files.session_file import read_session, write_session
 from imuhip.pipeline import RECOVERY_S, analyze_session
@@ -54,3 +55,21 @@ def test_no_gap_leaves_every_angle_defined(tmp_path):
     assert not np.isnan(res.hip_rotation_deg[after]).any()
     assert len(res.exercise.reps) == len(sim.truth.events["reps"])
     assert not res.exercise.partial_reps
+
+
+def test_a_clock_jump_in_both_sensors_is_a_clear_error_not_a_huge_grid(tmp_path):
+    """Both sensors' times jumping by 10^6 s (a damaged file or import) would ask for a grid
+    of 10^8 points (gigabytes); it is refused, naming the span, before anything is allocated."""
+    import dataclasses
+
+    from imuhip.errors import ImuhipError
+
+    sim = simulate(SimConfig(duration_s=40.0, content="rest", seed=6))
+    jumped = {}
+    for role, s in sim.samples.items():
+        t = s.t.copy()
+        t[t > 30.0] += 1e6
+        jumped[role] = dataclasses.replace(s, t=t)
+    path = write_session(tmp_path / "jump.imuhip", sim.header, samples=jumped)
+    with pytest.raises(ImuhipError, match=r"longer than any session \(48 h\)"):
+        analyze_session(read_session(path))

@@ -23,6 +23,9 @@ from imuhip.samples import ImuSamples
 LONG_GAP_S = 0.25
 #: The grid must cover at least this long (seconds) of data from every sensor.
 MIN_OVERLAP_S = 1.0
+#: ... and at most this long (seconds, two days): times spanning more are damaged (a clock
+#: jump), and a grid over them would not fit in memory.
+MAX_SPAN_S = 48 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,13 @@ class StreamingGrid:
         if end <= self.emitted:
             return None
         assert self.start is not None
+        if end / self.rate_hz > MAX_SPAN_S:
+            raise ImuhipError(
+                f"the sensors' sample times run from {self.start:.3f} s to "
+                f"{self.start + end / self.rate_hz:.6g} s, longer than any session "
+                f"({MAX_SPAN_S / 3600:.0f} h): the times are damaged (a clock jump?) and cannot "
+                "be put on one time grid"
+            )
         t = self.start + np.arange(self.emitted, end) / self.rate_hz
         self.emitted = end
         valid = np.ones(len(t), bool)
