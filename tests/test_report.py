@@ -392,3 +392,24 @@ def test_calibration_movements_rep_peaks_and_notes(simulated, tmp_path):
     # without notes, no notes section
     assert main(["report", str(simulated), "-o", str(out)]) == 0
     assert "class='notes'" not in out.read_text(encoding="utf-8")
+
+
+def test_history_report_overlays_the_other_sides_rep_peaks(tmp_path, monkeypatch):
+    """With --history, the latest session of the other side (same exercise) is drawn rep by rep
+    beside this one: left and right bars, and the mean peaks."""
+    import shutil
+
+    root = Path(__file__).parent.parent / "recordings"
+    for name in ("prone-left-mixed-simulated.imuhip", "prone-right-reps-simulated.imuhip"):
+        shutil.copy(root / name, tmp_path / name)
+    monkeypatch.setenv("IMUHIP_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "r.html"
+    left = tmp_path / "prone-left-mixed-simulated.imuhip"
+    assert main(["report", str(left), "--history", str(tmp_path), "-o", str(out)]) == 0
+    html = out.read_text()
+    assert "Left and right: peak of each rep" in html
+    assert "prone-right-reps-simulated.imuhip" in html
+    # 11 left reps and 10 right ones, in the wide and the narrow chart
+    assert html.count('class="bar-left"') == 2 * 11
+    assert html.count('class="bar-right"') == 2 * 10
+    assert "mean peak: left" in html and "(11 reps), right" in html

@@ -25,10 +25,33 @@ def run(args: argparse.Namespace) -> int:
         if not Path(args.history).is_dir():
             raise ImuhipError(f"--history {args.history}: not a folder")
         rows = history.scan(args.history, cache=history.default_cache_path()).rows
+    other = _other_side(args.history, rows, session.header) if rows else None
     out = args.output or str(Path(args.session).with_suffix(".html"))
-    html = render_report(Path(args.session), session, result, doc, rows, notes=args.notes)
+    html = render_report(
+        Path(args.session), session, result, doc, rows, notes=args.notes, other_side=other
+    )
     print(f"wrote {write_report(out, html)}")
     return 0
+
+
+def _other_side(folder: str, rows: list, header) -> tuple[str, dict] | None:
+    """(file, analysis document) of the newest analysed session of the other side and the same
+    exercise under ``folder``; None when there is none or it no longer analyses."""
+    from imuhip.errors import ImuhipError
+    from imuhip.files.session_file import read_session
+    from imuhip.pipeline import analyze_session
+    from imuhip.sinks.analysis_text import analysis_document
+
+    other = "right" if header.side == "left" else "left"
+    same = [r for r in rows if r.ok and r.side == other and r.exercise == header.exercise]
+    if not same:
+        return None
+    newest = max(same, key=lambda r: r.date)
+    try:
+        s = read_session(Path(folder) / newest.file, warn=False)
+        return newest.file, analysis_document(s, analyze_session(s))
+    except ImuhipError:
+        return None
 
 
 def add_parser(sub: options.Subcommands) -> None:

@@ -71,6 +71,7 @@ vertical-align:-1px}
 .legend .rep{background:var(--rep);opacity:.35}.legend .hold{background:var(--hold);opacity:.45}
 .legend .cal{background:var(--cal);opacity:.4}
 .chart .bar{fill:var(--rep)}.chart .still{fill:var(--cal);opacity:.10}
+.chart .bar-left{fill:#2f6db5}.chart .bar-right{fill:#d07a2a}
 .chart .bends{fill:var(--rep);opacity:.12}.chart .rocks{fill:var(--hold);opacity:.14}
 .notes{white-space:pre-wrap;overflow-wrap:anywhere;border-left:4px solid var(--line);
 padding:6px 12px;margin:6px 0;background:var(--soft);border-radius:0 6px 6px 0}
@@ -393,6 +394,50 @@ def _rep_peaks(doc: dict) -> list[str]:
     return out
 
 
+def _left_right(session: Session, doc: dict, other: tuple[str, dict] | None) -> list[str]:
+    """This session's rep peaks beside the latest session of the other side's (same
+    exercise), rep by rep: left and right bars side by side, and the mean peaks."""
+    if other is None:
+        return []
+    name, odoc = other
+    side = session.header.side
+    by_side = {side: doc, odoc["side"]: odoc}
+    if set(by_side) != {"left", "right"}:
+        return []
+    left, right = by_side["left"]["reps"], by_side["right"]["reps"]
+    out = [
+        "<h3>Left and right: peak of each rep</h3>",
+        "<p class='muted'>This session and the latest "
+        f"{escape(odoc['side'])} session of the same exercise ({escape(name)}), rep by rep: "
+        "<span style='color:#2f6db5'>■ left</span> <span style='color:#d07a2a'>■ right</span>."
+        "</p>",
+    ]
+    if not left and not right:
+        return [*out, "<p class='muted'>Neither session has counted reps.</p>"]
+    bars = []
+    for i in range(max(len(left), len(right))):
+        for label, reps, cls in (("L", left, "bar-left"), ("R", right, "bar-right")):
+            v = reps[i]["peak_deg"] if i < len(reps) else float("nan")
+            title = f"{label}{i + 1}: {fmt(v)}°" if i < len(reps) else f"{label}{i + 1}: none"
+            bars.append(Bar(v, f"{i + 1}" if label == "L" else "", title, cls))
+    for width, cls, suffix in ((WIDE_W, "chart wide", ""), (NARROW_W, "chart narrow", "-n")):
+        out.append(
+            bar_chart(
+                bars, chart_id=f"lr{suffix}", width=width, css_class=cls, x_label="rep",
+                y_label="peak (°)", description="left and right rep peaks, rep by rep",
+            )
+        )  # fmt: skip
+    means = {
+        s: (sum(r["peak_deg"] for r in reps) / len(reps) if reps else None)
+        for s, reps in (("left", left), ("right", right))
+    }
+    out.append(
+        f"<p>mean peak: left {escape(fmt(means['left']))}° ({len(left)} reps), right "
+        f"{escape(fmt(means['right']))}° ({len(right)} reps)</p>"
+    )
+    return out
+
+
 def _notes(notes: str | None) -> list[str]:
     if not notes or not notes.strip():
         return []
@@ -696,12 +741,15 @@ def render_report(
     doc: dict,
     history: list[HistoryRow] | None = None,
     notes: str | None = None,
+    other_side: tuple[str, dict] | None = None,
 ) -> str:
     """The report page as a string. ``doc`` is the ``imuhip.analysis/1`` document of
     ``result`` (:func:`imuhip.sinks.analysis_text.analysis_document`); ``history`` (rows of
     :func:`imuhip.sinks.history.scan`) adds a progress section: the sessions of the same
-    exercise over time, and left/right asymmetry; ``notes`` (the user's own text, escaped,
-    line breaks kept) a notes section under the header."""
+    exercise over time, and left/right asymmetry; ``other_side`` (file name, analysis
+    document of the latest session of the other side) the two sides' rep peaks overlaid;
+    ``notes`` (the user's own text, escaped, line breaks kept) a notes section under the
+    header."""
     h = session.header
     s = doc["summary"]
     cards = "".join(
@@ -762,6 +810,7 @@ def render_report(
     parts += _sets(doc)
     if history is not None:
         parts += _progress(path, session, history)
+        parts += _left_right(session, doc, other_side)
     parts += _calibration(result, doc)
     parts += _health(session, result, doc)
     parts.append(

@@ -245,6 +245,7 @@ class Bar:
     value: float
     label: str
     title: str
+    cls: str = ""  # CSS class of this bar (default: the chart's ``bar_class``)
 
 
 #: Widest bar, user units (a few reps would otherwise give slabs).
@@ -296,7 +297,7 @@ def bar_chart(
         if math.isfinite(b.value):
             top, base = sy(max(b.value, 0.0)), sy(min(b.value, 0.0))
             out.append(
-                f'<rect class="{escape(bar_class)}" x="{cx - bw / 2:.1f}" y="{top:.1f}" '
+                f'<rect class="{escape(b.cls or bar_class)}" x="{cx - bw / 2:.1f}" y="{top:.1f}" '
                 f'width="{bw:.1f}" height="{max(0.5, base - top):.1f}">'
                 f"<title>{escape(b.title)}</title></rect>"
             )
