@@ -51,7 +51,7 @@ from imuhip.decode import get_decoder
 from imuhip.decode import polar_pmd as pmd
 from imuhip.decode import witmotion as wit
 from imuhip.files.session_file import SessionWriter, read_session
-from imuhip.session import ROLES, Event, SessionHeader
+from imuhip.session import ROLES, Event, Notification, SessionHeader
 from imuhip.sources.ble.bumble_backend import ble_backend, close_radios
 from imuhip.sources.ble.connection import Assignment, ConnectionManager, WriterThread
 from imuhip.sources.ble.emulations import PolarPmdEmulation, WitMotionEmulation
@@ -105,10 +105,10 @@ async def run(
         stamp[0] = time.perf_counter_ns()
         return time.monotonic()
 
-    def on_note(role: str, ch: int, t: float, data: bytes) -> None:
-        counts[role] += 1
-        sink, file_role = route[role]
-        sink.notification(file_role, ch, t, data)
+    def on_note(n: Notification) -> None:
+        counts[n.role] += 1
+        sink, file_role = route[n.role]
+        sink.notification(replace(n, role=file_role))
         cb_ns.append(time.perf_counter_ns() - stamp[0])
 
     def on_event(event: Event) -> None:

@@ -138,8 +138,8 @@ def test_four_sensors_at_once_with_one_dropping():
             Assignment(r, s.address, "test-imu", 100) for r, s in zip(roles, sensors, strict=True)
         ]
 
-        def on_note(role, ch, t, data):
-            got[role] = got.get(role, 0) + 1
+        def on_note(n):
+            got[n.role] = got.get(n.role, 0) + 1
 
         m = ConnectionManager(assignments, on_note, events.append, be, FAST)
         async with m:
@@ -230,7 +230,7 @@ def test_responses_on_the_data_channel_are_recorded_with_the_data():
         async with VirtualSensor(FakeImuSharedEmulation(), synthetic_motion(0.5, 30, 0)) as s:
             m = ConnectionManager(
                 [Assignment("thigh", s.address, "test-imu-shared", 100)],
-                lambda *a: notes.append(a),
+                notes.append,
                 None,
                 be,
                 FAST,
@@ -242,11 +242,11 @@ def test_responses_on_the_data_channel_are_recorded_with_the_data():
             return s
 
     s = run(main())
-    assert {n[1] for n in notes} == {0}
-    payloads = [n[3] for n in notes]
+    assert {n.channel for n in notes} == {0}
+    payloads = [n.data for n in notes]
     assert payloads[:2] == [bytes([0xF0, 0x01, 0]), bytes([0xF0, 0x02, 0])]
     dec = FakeImuSharedDecoder({"rate_hz": 100.0})
-    blocks = dec.decode_many(np.array([n[2] for n in notes]), payloads)
+    blocks = dec.decode_many(np.array([n.t for n in notes]), payloads)
     acc = np.concatenate([b.values for b in blocks if b.kind == "acc"])
     assert dec.stats.dropped == 0 and dec.stats.lost_samples == 0
     _, acc_s, _ = s.sent_samples()

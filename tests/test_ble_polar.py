@@ -261,7 +261,7 @@ def test_sensor_stopping_by_itself_is_restarted_at_once():
         async with VirtualSensor(emu, synthetic_motion(0.5, 40, 0)) as s:
             m = ConnectionManager(
                 [Assignment("thigh", s.address, pmd.PROFILE, 52)],
-                lambda *a: notes.append(a),
+                notes.append,
                 events.append,
                 be,
                 FAST,
@@ -291,4 +291,4 @@ def test_sensor_stopping_by_itself_is_restarted_at_once():
     assert lost.t - t_stop < 0.5 * FAST.stall_timeout_s  # not the stall detector
     assert st.connects == 2 and connections == 2
     stopped = pmd.encode_stopped_notification([pmd.ACC, pmd.GYRO])
-    assert [(n[1], n[3]) for n in notes if n[3] == stopped] == [(1, stopped)]  # recorded
+    assert [(n.channel, n.data) for n in notes if n.data == stopped] == [(1, stopped)]  # recorded

@@ -93,10 +93,10 @@ class _Inbox:
         self.writer = writer
         self.events: list[Event] = []
 
-    def notification(self, role: str, channel: int, t: float, data: bytes) -> None:
+    def notification(self, n: Notification) -> None:
         if self.writer is not None:
-            self.writer.notification(role, channel, t, data)
-        self.items.append(Notification(role, t, data, channel))
+            self.writer.notification(n)
+        self.items.append(n)
 
     def event(self, e: Event) -> None:
         if self.writer is not None:

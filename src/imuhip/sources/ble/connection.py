@@ -41,7 +41,7 @@ from imuhip.decode.profile import (
     get_profile,
 )
 from imuhip.errors import BluetoothUnavailableError, ImuhipError, SensorAssignmentError
-from imuhip.session import LINK_EVENT, Event, SensorInfo
+from imuhip.session import LINK_EVENT, Event, Notification, SensorInfo
 from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
 from imuhip.sources.ble.stack import check_os_stack, stack_failure
 
@@ -59,7 +59,7 @@ def client_backend(backend: BleBackend | None) -> Any:
 
 logger = logging.getLogger(__name__)
 
-NotificationSink = Callable[[str, int, float, bytes], None]
+NotificationSink = Callable[[Notification], None]
 """``(role, channel, t_host, data)``: one notification, host receive time in seconds."""
 EventSink = Callable[[Event], None]
 
@@ -472,7 +472,7 @@ class SensorLink:
                 assert self._answers is not None
                 self._answers.put_nowait((t, rb))
             try:
-                sink(role, channel, t, bytes(data))
+                sink(Notification(role, t, bytes(data), channel))
             except Exception:
                 logger.exception("%s: notification sink failed", role)
 
@@ -634,7 +634,8 @@ class ConnectionManager:
 
     Args:
         assignments: the sensors (one per role).
-        on_notification: ``(role, channel, t_host, data)`` for every notification.
+        on_notification: called with every :class:`~imuhip.session.Notification` (role,
+            receive time on ``clock``, payload, channel index).
         on_event: receives ``connection_lost`` / ``connection_restored`` events.
         backend: ``None`` for the OS stack, or a bumble backend from ``ble_backend(spec)``.
         settings: timing (timeouts, backoff, stall detection).
@@ -793,7 +794,7 @@ class WriterThread:
         self, writer: Any, poll_interval_s: float = 0.05, flush_interval_s: float = 0.4
     ) -> None:
         self.writer = writer
-        self._items: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._items: collections.deque[Notification | Event] = collections.deque()
         self._poll = poll_interval_s
         self._flush_every = flush_interval_s
         self._last_flush = time.monotonic()
@@ -803,11 +804,11 @@ class WriterThread:
         self._thread = threading.Thread(target=self._main, name="imuhip-writer", daemon=True)
         self._thread.start()
 
-    def notification(self, role: str, channel: int, t_host: float, data: bytes) -> None:
-        self._items.append(("n", role, channel, t_host, data))
+    def notification(self, n: Notification) -> None:
+        self._items.append(n)
 
     def event(self, event: Event) -> None:
-        self._items.append(("e", event))
+        self._items.append(event)
 
     def _drain(self) -> None:
         w = self.writer
@@ -817,12 +818,11 @@ class WriterThread:
             if self.error is not None:
                 continue  # keep draining so memory stays bounded; the error is re-raised
             try:
-                if item[0] == "n":
-                    _, role, ch, t, data = item
-                    w.add_notification(role, t, data, channel=ch)
+                if isinstance(item, Notification):
+                    w.add_notification(item.role, item.t, item.data, channel=item.channel)
                     self.written += 1
                 else:
-                    w.add_event(item[1])
+                    w.add_event(item)
             except BaseException as exc:
                 self.error = exc
                 logger.exception("session writer failed")
