@@ -162,9 +162,12 @@ async def run(
     }
 
 
-def _latency(profile: str, sensor: VirtualSensor, t_host: np.ndarray, payloads, channel) -> list:
+def _latency(
+    profile: str, sensor: VirtualSensor, t_host: np.ndarray, payloads, channel, skip: int = 0
+) -> list:
     """Receive time minus the loop time at which the sensor took the notification's last
-    sample, per data notification (seconds)."""
+    sample, per data notification (seconds). ``skip``: the sensor's first notifications left
+    out of the file (sent before its configuration took effect: ``config_applied``)."""
     if profile == pmd.PROFILE:
         origin = sensor.emulation.clock_origin_s
         out = []
@@ -173,7 +176,9 @@ def _latency(profile: str, sensor: VirtualSensor, t_host: np.ndarray, payloads, 
                 ts = int.from_bytes(p[1:9], "little") * 1e-9 - origin
                 out.append(t - float(sensor.loop_time(ts)))
         return out
-    t_sent = sensor.sent_samples()[0]
+    t_sent = sensor.sent_samples()[0][skip:]
+    data = np.array([len(p) == 20 and p[:2] == b"\x55\x61" for p in payloads], bool)
+    t_host = t_host[data]  # the configuration's answer is recorded too: not a sample
     n = min(len(t_sent), len(t_host))
     return list(t_host[:n] - sensor.loop_time(t_sent[:n]))
 
@@ -225,13 +230,19 @@ def main() -> None:
             all_sent = sensor.stats.samples_sent
             missing_in_file = r["received_total"][name] - len(n)
             lost_inside += missing_in_file
-            lat = np.array(_latency(info.profile, sensor, n.t, n.payloads(), n.channel))
+            left_out = sum(
+                int(e.data.get("left_out", 0))
+                for e in session.events
+                if e.kind == "config_applied" and e.sensor == role
+            )
+            lat = np.array(_latency(info.profile, sensor, n.t, n.payloads(), n.channel, left_out))
             lat_all += lat.tolist()
             print(
                 f"  {name} {info.profile:15s} {info.rate_hz:g} Hz: notifications received "
                 f"{r['got'][name]} in the window, {r['received_total'][name]} in all, in file "
                 f"{len(n)} (lost inside imuhip {missing_in_file}); samples sent {all_sent}, "
-                f"decoded {decoded}, missing {all_sent - decoded} (in flight at stop), decoder "
+                f"decoded {decoded}, left out before the configuration took {left_out}, missing "
+                f"{all_sent - decoded - left_out} (in flight at stop), decoder "
                 f"lost {dec.stats.lost_samples}, dropped {dec.stats.dropped}; latency p50 "
                 f"{1e3 * np.percentile(lat, 50):.2f} ms, p99 {1e3 * np.percentile(lat, 99):.2f} ms"
             )
