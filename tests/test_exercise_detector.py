@@ -270,3 +270,15 @@ def test_hold_with_effort_then_further_is_still_a_hold():
     assert len(res.holds) == 1 and not res.reps
     (start, end) = tr.holds[0]
     assert abs(res.holds[0].start_s - start) < 0.3 and abs(res.holds[0].end_s - end) < 0.3
+
+
+def test_a_rep_reports_its_dwell_at_end_range():
+    """The time a rep spends within 2 degrees of its peak: about 0.35 s for a quick swing's
+    turn, its pause plus that for a rep held briefly at end range (under the hold time)."""
+    tr = Trace(2).rest(3).rep(30).rest(1.5).rep(30, top_s=1.5).rest(1.5)
+    res = _run(tr)
+    assert len(res.reps) == 2 and not res.holds
+    quick, paused = res.reps
+    assert 0.2 < quick.dwell_s < 0.6
+    assert paused.dwell_s == pytest.approx(quick.dwell_s + 1.5, abs=0.15)
+    assert paused.as_dict()["dwell_s"] == round(paused.dwell_s, 3)

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from imuhip.analysis.effort import band_power
-from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+from imuhip.analysis.events import DWELL_DEG, AnalysisEvent, Hold, PartialRep, Rep
 
 REST, EXCURSION, RETURNING = 0, 1, 2
 
@@ -316,7 +316,10 @@ class ExerciseDetector:
             self.events.append(AnalysisEvent("partial_rep", end, part))
         elif rng >= self.p.min_rep_deg:
             peak = self._raw_peak(exc.start_i, end_i)
-            rep = Rep(start, peak[0], end, peak[1], peak[1] - exc.rest)
+            rep = Rep(
+                start, peak[0], end, peak[1], peak[1] - exc.rest,
+                self._dwell(exc.start_i, end_i, peak[1]),
+            )  # fmt: skip
             self.reps.append(rep)
             self.events.append(AnalysisEvent("rep_counted", end, rep))
         else:
@@ -330,6 +333,12 @@ class ExerciseDetector:
         seg = self._raw_at(lo, b)
         k = int(np.argmax(seg))
         return self._time(lo + k), float(seg[k])
+
+    def _dwell(self, a: int, b: int, peak: float) -> float:
+        """Seconds of samples ``a..b`` (as far as still buffered) within ``DWELL_DEG`` of
+        ``peak``."""
+        seg = self._raw_at(max(a, self._i0), b)
+        return float(np.count_nonzero(seg >= peak - DWELL_DEG)) / self.rate
 
     def _settled(self, exc: _Excursion, i: int) -> bool:
         """Whether the hold in progress is the leg at rest at a new level: effortless for

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+#: A rep dwells at its peak while the angle stays within this of it, degrees.
+DWELL_DEG = 2.0
+
 
 @dataclass(frozen=True)
 class Rep:
@@ -19,6 +22,7 @@ class Rep:
         end_s: when it was back at rest.
         peak_deg: largest rotation (absolute angle).
         range_deg: peak minus the rest angle at the start.
+        dwell_s: time spent within ``DWELL_DEG`` of the peak (a pause at end range).
         duration_s: end minus start.
     """
 
@@ -27,6 +31,7 @@ class Rep:
     end_s: float
     peak_deg: float
     range_deg: float
+    dwell_s: float = 0.0
 
     @property
     def duration_s(self) -> float:
