@@ -24,31 +24,14 @@ from bumble.controller import Controller
 from bumble.link import LocalLink
 from bumble.transport.common import StreamPacketSource
 
+from imuhip.sources.ble.bumble_backend import CancellingController
+
 LOOPBACK = "127.0.0.1"
 
 
-class HubController(Controller):
-    """bumble's controller with an LE Create Connection Cancel that cancels: upstream only
-    acknowledges it, so the pending connection would complete later, which the host no longer
-    expects. Per the Core spec (Vol 4, Part E, 7.8.13) the pending attempt ends with an LE
-    Connection Complete event of status 0x02 (unknown connection identifier)."""
-
-    def on_hci_le_create_connection_cancel_command(self, command):
-        pending, self.pending_le_connection = self.pending_le_connection, None
-        if pending is not None:
-            done = hci.HCI_LE_Connection_Complete_Event(
-                status=hci.HCI_ErrorCode.UNKNOWN_CONNECTION_IDENTIFIER_ERROR,
-                connection_handle=0,
-                role=hci.Role.CENTRAL,
-                peer_address_type=pending.peer_address.address_type,
-                peer_address=pending.peer_address,
-                connection_interval=0,
-                peripheral_latency=0,
-                supervision_timeout=0,
-                central_clock_accuracy=0,
-            )
-            asyncio.get_running_loop().call_soon(self.send_hci_packet, done)
-        return hci.HCI_StatusReturnParameters(hci.HCI_ErrorCode.SUCCESS)
+#: bumble's controller with an LE Create Connection Cancel that really cancels (upstream only
+#: acknowledges it): the same fix imuhip's in-process radio uses.
+HubController = CancellingController
 
 
 class Hub:

@@ -219,7 +219,7 @@ def parse_ad(data: AdvertisingData) -> _AdFields:
 # --------------------------------------------------------------------------- the virtual air
 
 
-class _VirtualController(Controller):
+class CancellingController(Controller):
     """bumble's virtual controller, with LE Create Connection Cancel that really cancels.
 
     Upstream only acknowledges the cancel: the pending connection stays armed and completes
@@ -275,7 +275,7 @@ class VirtualAir:
         if address in self.used:
             raise ValueError(f"address {address} is already used on this virtual radio")
         self.used.add(address)
-        controller = _VirtualController(name, link=self.link, public_address=address)
+        controller = CancellingController(name, link=self.link, public_address=address)
         controller.random_address = hci.Address(address)
         host = Host(controller, AsyncPipeSink(controller))
         return controller, host
