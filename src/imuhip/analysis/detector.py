@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from imuhip.analysis.effort import band_power
-from imuhip.analysis.events import DWELL_DEG, AnalysisEvent, Hold, PartialRep, Rep
+from imuhip.analysis.events import DWELL_DEG, AnalysisEvent, EventKind, Hold, PartialRep, Rep
 
 REST, EXCURSION, RETURNING = 0, 1, 2
 
@@ -199,7 +199,7 @@ class ExerciseDetector:
                     reason,
                 )
                 self.partial_reps.append(part)
-                self.events.append(AnalysisEvent("partial_rep", self._time(last), part))
+                self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, self._time(last), part))
         self._exc = None
         self.state = REST
         return self.events[n_before:]
@@ -264,7 +264,9 @@ class ExerciseDetector:
                     exc.hold_start_i = exc.plateau_i
                     exc.hold_depth = e
                     exc.hold_level, exc.hold_level_i = s, i
-                    self.events.append(AnalysisEvent("hold_started", self._time(exc.plateau_i)))
+                    self.events.append(
+                        AnalysisEvent(EventKind.HOLD_STARTED, self._time(exc.plateau_i))
+                    )
                 elif exc.hold_start_i is not None:
                     if self._settled(exc, i):
                         self._settle(i, s)
@@ -300,7 +302,7 @@ class ExerciseDetector:
     def _begin(self, i: int, s: float, start_i: int) -> None:
         self._exc = _Excursion(start_i=start_i, rest=self.rest, peak_i=i, peak=s)
         self.state = EXCURSION
-        self.events.append(AnalysisEvent("rep_started", self._time(start_i)))
+        self.events.append(AnalysisEvent(EventKind.REP_STARTED, self._time(start_i)))
 
     def _finish_excursion(self, end_i: int) -> None:
         exc = self._exc
@@ -313,7 +315,7 @@ class ExerciseDetector:
         if exc.from_gap:  # its start (and maybe its peak) fell in the gap
             part = PartialRep(start, peak_t, end, exc.peak, rng, "began during a sensor gap")
             self.partial_reps.append(part)
-            self.events.append(AnalysisEvent("partial_rep", end, part))
+            self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
         elif rng >= self.p.min_rep_deg:
             peak = self._raw_peak(exc.start_i, end_i)
             rep = Rep(
@@ -321,11 +323,11 @@ class ExerciseDetector:
                 self._dwell(exc.start_i, end_i, peak[1]),
             )  # fmt: skip
             self.reps.append(rep)
-            self.events.append(AnalysisEvent("rep_counted", end, rep))
+            self.events.append(AnalysisEvent(EventKind.REP_COUNTED, end, rep))
         else:
             part = PartialRep(start, peak_t, end, exc.peak, rng, "below threshold")
             self.partial_reps.append(part)
-            self.events.append(AnalysisEvent("partial_rep", end, part))
+            self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
 
     def _raw_peak(self, a: int, b: int) -> tuple[float, float]:
         """(time, angle) of the largest raw angle in [a, b] (as far as still buffered)."""
@@ -375,7 +377,7 @@ class ExerciseDetector:
             self._time(exc.start_i), peak_t, end, peak, peak - exc.rest, "settled at a new rest"
         )
         self.partial_reps.append(part)
-        self.events.append(AnalysisEvent("partial_rep", end, part))
+        self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
         self._exc = None
         self.state = REST
         self.rest = level
@@ -407,7 +409,7 @@ class ExerciseDetector:
         exc.holds.append(hold)
         exc.hold_start_i = None
         self.holds.append(hold)
-        self.events.append(AnalysisEvent("hold_ended", hold.end_s, hold))
+        self.events.append(AnalysisEvent(EventKind.HOLD_ENDED, hold.end_s, hold))
 
     def _departure(self, seg: np.ndarray, held: int) -> int:
         """Index in ``seg`` (a hold up to the moment its end was decided) where the leg left the

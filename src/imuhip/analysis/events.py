@@ -7,9 +7,46 @@ positive, 0 in the calibrated start pose).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 
 #: A rep dwells at its peak while the angle stays within this of it, degrees.
 DWELL_DEG = 2.0
+
+#: A stretch is at end range while the angle stays within this of its maximum, degrees.
+END_RANGE_DEG = 2.0
+
+
+class Direction(StrEnum):
+    """Which way a movement went from rest: into internal (angle rising) or external rotation
+    (angle falling)."""
+
+    INTERNAL = "internal"
+    EXTERNAL = "external"
+
+
+class EventKind(StrEnum):
+    """What an :class:`AnalysisEvent` announces."""
+
+    REP_STARTED = "rep_started"
+    REP_COUNTED = "rep_counted"
+    PARTIAL_REP = "partial_rep"
+    HOLD_STARTED = "hold_started"
+    HOLD_ENDED = "hold_ended"
+    STRETCH_STARTED = "stretch_started"
+    OVERPRESSURE_STARTED = "overpressure_started"
+    STRETCH_ENDED = "stretch_ended"
+
+
+class ActivityKind(StrEnum):
+    """The label of one stretch of a session's timeline."""
+
+    CALIBRATION = "calibration"
+    REST = "rest"
+    REP = "rep"
+    PARTIAL_REP = "partial_rep"
+    HOLD = "hold"
+    STRETCH = "stretch"
+    GAP = "gap"
 
 
 @dataclass(frozen=True)
@@ -20,9 +57,11 @@ class Rep:
         start_s: when the leg left rest.
         peak_s: time of the largest rotation.
         end_s: when it was back at rest.
-        peak_deg: largest rotation (absolute angle).
-        range_deg: peak minus the rest angle at the start.
+        peak_deg: the extreme rotation reached (absolute angle; the largest for an internal
+            rep, the smallest, most external, for an external one).
+        range_deg: distance of the peak from the rest angle at the start, positive either way.
         dwell_s: time spent within ``DWELL_DEG`` of the peak (a pause at end range).
+        direction: internal (the angle rose from rest) or external (it fell).
         duration_s: end minus start.
     """
 
@@ -32,6 +71,7 @@ class Rep:
     peak_deg: float
     range_deg: float
     dwell_s: float = 0.0
+    direction: Direction = Direction.INTERNAL
 
     @property
     def duration_s(self) -> float:
@@ -51,6 +91,7 @@ class PartialRep:
     peak_deg: float
     range_deg: float
     reason: str  # "below threshold" or "not finished"
+    direction: Direction = Direction.INTERNAL
 
     def as_dict(self) -> dict:
         return _rounded(asdict(self))
@@ -86,20 +127,72 @@ class Hold:
 
 
 @dataclass(frozen=True)
+class Stretch:
+    """A passive end-range hold: the leg kept at the end of its range with little effort of its
+    own (gravity, a hand or the other foot doing the work), as in knee-to-floor or knee inward
+    tilts.
+
+    Attributes:
+        start_s: when the leg arrived at the stretch (the movement into it stopped).
+        end_s: when the leg started back.
+        mean_deg: mean rotation during the stretch.
+        max_deg: the extreme rotation during the stretch (the largest for an internal stretch,
+            the smallest for an external one).
+        time_at_end_range_s: time spent within ``END_RANGE_DEG`` of ``max_deg``.
+        overpressure_start_s: when overpressure (the other foot or a hand pushing further at
+            the end of the stretch) began; None when there was none.
+        overpressure_gain_deg: how much further the overpressure took the angle, from the
+            stretch's level before it to the maximum under it, positive; None without one.
+        direction: internal or external rotation.
+    """
+
+    start_s: float
+    end_s: float
+    mean_deg: float
+    max_deg: float
+    time_at_end_range_s: float
+    overpressure_start_s: float | None = None
+    overpressure_gain_deg: float | None = None
+    direction: Direction = Direction.INTERNAL
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def as_dict(self) -> dict:
+        return {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One labelled stretch of the session's timeline, seconds on the session time base
+    (``end_s`` None while it is still going on)."""
+
+    kind: ActivityKind
+    start_s: float
+    end_s: float | None
+
+    def as_dict(self) -> dict:
+        return _rounded(asdict(self))
+
+
+@dataclass(frozen=True)
 class AnalysisEvent:
     """Something the live view shows as it happens.
 
-    ``kind`` is one of "rep_started", "rep_counted", "partial_rep", "hold_started",
-    "hold_ended"; ``t`` is when it happened (seconds); ``item`` is the Rep, PartialRep or Hold
-    (for hold_started: the hold's start time in ``t`` and no item). A partial rep with reason
-    "settled at a new rest" ends a hold that had started without a hold_ended: the plateau was
-    the leg relaxing at a new level.
+    ``kind`` says what; ``t`` is when it happened (seconds); ``item`` is the Rep, PartialRep,
+    Hold or Stretch (for hold_started, stretch_started and overpressure_started: their start
+    time in ``t`` and no item). A partial rep with reason "settled at a new rest" ends a hold
+    that had started without a hold_ended: the plateau was the leg relaxing at a new level.
     """
 
-    kind: str
+    kind: EventKind
     t: float
-    item: Rep | PartialRep | Hold | None = None
+    item: Rep | PartialRep | Hold | Stretch | None = None
 
 
 def _rounded(d: dict) -> dict:
-    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in d.items()}
+    return {
+        k: (round(v, 3) if isinstance(v, float) else str(v) if isinstance(v, StrEnum) else v)
+        for k, v in d.items()
+    }

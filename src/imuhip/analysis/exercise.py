@@ -7,15 +7,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from imuhip.analysis.detector import DetectorParams, ExerciseDetector
-from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+from imuhip.analysis.events import Activity, AnalysisEvent, Hold, PartialRep, Rep, Stretch
 
 
 @dataclass(frozen=True)
 class ExerciseResult:
+    """What the detector found after the calibration, in time order within each kind.
+
+    ``timeline`` labels every part of the analysed span (rest, reps, partial reps, holds,
+    stretches, gaps) without overlap; the pipeline adds the calibration before it.
+    """
+
     reps: tuple[Rep, ...]
     partial_reps: tuple[PartialRep, ...]
     holds: tuple[Hold, ...]
     events: tuple[AnalysisEvent, ...]
+    stretches: tuple[Stretch, ...] = ()
+    timeline: tuple[Activity, ...] = ()
 
     def summary(self) -> dict:
         """Counts and extremes as reported by ``imuhip analyze``."""

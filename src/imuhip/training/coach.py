@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, PartialRep, Rep
 from imuhip.pipeline import LiveState, Status
 from imuhip.session import Event
 from imuhip.training.program import LastTime, PlannedSet, Program, SetKind
@@ -357,7 +357,7 @@ class Coach:
             self._at(t + REMINDER_S, self._remind)
             self._at(t + target + NO_HOLD_S, self._end_set)
             if self._open_hold is not None:  # begun as the cue came: it counts
-                self._on_hold_event(t, AnalysisEvent("hold_started", self._open_hold), p)
+                self._on_hold_event(t, AnalysisEvent(EventKind.HOLD_STARTED, self._open_hold), p)
         else:
             self._at(t + REP_START_S, self._end_set)
 
