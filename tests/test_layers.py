@@ -15,7 +15,8 @@ SRC = Path(__file__).parent.parent / "src" / "imuhip"
 STAGES: tuple[frozenset[str], ...] = tuple(
     frozenset(s.split())
     for s in (
-        "<root> errors samples session quaternion calibration_protocol exercises atomic config",
+        "<root> errors samples layout session quaternion calibration_protocol exercises atomic"
+        " config",
         "decode",
         "sources",
         "align",

@@ -15,7 +15,7 @@ from platformdirs import user_config_dir
 
 from imuhip.atomic import atomic_write
 from imuhip.errors import ImuhipError
-from imuhip.session import ROLES, SIDES
+from imuhip.layout import ROLES, SIDES
 
 CONFIG_ENV = "IMUHIP_CONFIG"
 

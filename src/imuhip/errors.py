@@ -83,3 +83,8 @@ class ProgramError(ImuhipError, ValueError):
 class SoundUnavailableError(ImuhipError):
     """No speech engine or audio output for the training cues (the message says which is
     missing and how to install it); ``imuhip train`` then goes on silently."""
+
+
+class LayoutError(ImuhipError, ValueError):
+    """The sensors of a session do not form a usable layout (see :mod:`imuhip.layout`): the
+    message names the roles and what is missing or contradictory."""

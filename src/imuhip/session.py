@@ -19,11 +19,10 @@ from typing import Any, Literal
 import numpy as np
 
 from imuhip.errors import HeaderValueError
+from imuhip.layout import BOTH, ROLES, SIDES, Layout, layout_of
 from imuhip.samples import ImuSamples
 
 Side = Literal["left", "right"]
-ROLES: tuple[str, ...] = ("thigh", "shin", "pelvis")
-SIDES: tuple[str, ...] = ("left", "right")
 
 #: Profile name of sensors whose data is stored as decoded samples (no vendor decoder needed).
 SAMPLES_PROFILE = "samples"
@@ -136,7 +135,8 @@ class SensorInfo:
     """One sensor of a session.
 
     Attributes:
-        role: "thigh", "shin" or "pelvis"; unique within a session.
+        role: one of :data:`imuhip.layout.ROLES` ("thigh", "shin", "left_thigh", "pelvis",
+            ...); unique within a session.
         profile: vendor decoder profile (see :mod:`imuhip.decode`) or ``"samples"``.
         address: BLE address (or platform UUID on macOS); empty for imports.
         name: advertised name, if known.
@@ -172,7 +172,8 @@ class SessionHeader:
     """Metadata written once at the start of a session file.
 
     Attributes:
-        side: instrumented leg, "left" or "right".
+        side: instrumented leg, "left" or "right"; "both" for a session instrumenting both
+            legs (sided roles on both sides).
         exercise: exercise name, e.g. "prone", "seated", "supine" (free text allowed).
         sensors: the sensors, in the order their index is stored in the file.
         created_utc: ISO-8601 creation time in UTC.
@@ -191,8 +192,10 @@ class SessionHeader:
 
     def __post_init__(self) -> None:
         """Type- and range-check every field (:class:`HeaderValueError` naming it)."""
-        if not isinstance(self.side, str) or self.side not in SIDES:
-            raise HeaderValueError(f"side must be 'left' or 'right', got {_show(self.side)}")
+        if not isinstance(self.side, str) or self.side not in (*SIDES, BOTH):
+            raise HeaderValueError(
+                f"side must be 'left', 'right' or 'both', got {_show(self.side)}"
+            )
         _text("", "exercise", self.exercise)
         if not isinstance(self.sensors, tuple | list) or not all(
             isinstance(s, SensorInfo) for s in self.sensors
@@ -221,6 +224,12 @@ class SessionHeader:
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(s.role for s in self.sensors)
+
+    @property
+    def layout(self) -> Layout:
+        """The legs (and pelvis, trunk) these sensors instrument (:class:`LayoutError` when
+        they form no valid layout, e.g. a thigh without a shin)."""
+        return layout_of(self.roles, self.side)
 
     def sensor(self, role: str) -> SensorInfo:
         """The sensor in ``role`` (KeyError naming the roles present otherwise)."""
