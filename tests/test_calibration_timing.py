@@ -57,7 +57,7 @@ def test_the_marks_alone_would_be_off_for_a_slow_person(session, monkeypatch):
     """What the data search fixes: calibrated on the marks' own windows, the slow person's
     final still pose holds the end of the rocks, and every angle is off by degrees."""
     sim, s = session
-    monkeypatch.setattr("imuhip.pipeline.session_pipeline.phases_near_marks", lambda *a: None)
+    monkeypatch.setattr("imuhip.pipeline.leg.phases_near_marks", lambda *a: None)
     off, _ = _rmse(s, sim, SLOW)
     assert off > 1.5
 

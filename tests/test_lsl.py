@@ -81,7 +81,8 @@ def test_marker_text_is_compact_json_of_the_event():
     rep = Rep(1.0, 1.5, 2.25, 30.1234, 28.0, 0.4)
     assert json.loads(marker_text(AnalysisEvent("rep_counted", 2.25, rep))) == {
         "kind": "rep_counted", "t": 2.25, "start_s": 1.0, "peak_s": 1.5, "end_s": 2.25,
-        "peak_deg": 30.123, "range_deg": 28.0, "dwell_s": 0.4, "duration_s": 1.25,
+        "peak_deg": 30.123, "range_deg": 28.0, "dwell_s": 0.4, "direction": "internal",
+        "duration_s": 1.25,
     }  # fmt: skip
     hold = Hold(3.0, 13.5, 20.0, 0.5, None)
     doc = json.loads(marker_text(AnalysisEvent("hold_ended", 13.5, hold)))

@@ -187,7 +187,7 @@ def test_a_sensor_running_slower_than_set_is_reported_in_analyze_and_live(
         raise CalibrationError("the sensors lost data during the calibration")
 
     with pytest.MonkeyPatch.context() as mp:  # a refusal for lost data names the likely cause
-        mp.setattr("imuhip.pipeline.session_pipeline.calibrate", refuse)
+        mp.setattr("imuhip.pipeline.leg.calibrate", refuse)
         with pytest.raises(CalibrationError) as err:
             analyze_session(s)
     assert ("power-cycle" in str(err.value)) == warned

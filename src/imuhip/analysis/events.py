@@ -189,6 +189,7 @@ class AnalysisEvent:
     kind: EventKind
     t: float
     item: Rep | PartialRep | Hold | Stretch | None = None
+    side: str = ""  # the leg ("left", "right") in sessions of both legs; "" with one leg
 
 
 def _rounded(d: dict) -> dict:

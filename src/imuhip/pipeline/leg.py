@@ -1,0 +1,685 @@
+"""One instrumented leg's chain: its sensors' grid samples in, the hip angle and exercise events
+of that leg out.
+
+    grid chunk (the leg's thigh and shin columns)
+      -> [buffered until the calibration phases are known]
+      -> orientation per sensor (seeded with the still start's gyro bias, from the first sample)
+      -> calibration -> hip rotation tracker -> rep/hold detector
+
+A session pipeline (:mod:`imuhip.pipeline.session_pipeline`) runs one chain per leg of the
+layout on the same grid. Times are seconds on the session time base; angles in degrees
+(internal rotation positive, 0 in the calibrated start pose).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+
+from imuhip.analysis.detector import ExerciseDetector
+from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, Rep
+from imuhip.analysis.exercise import ExerciseResult
+from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
+from imuhip.errors import CalibrationError
+from imuhip.fusion.gyro_scale import correct_gyro
+from imuhip.fusion.orientation import OrientationFilter
+from imuhip.joint.calibration import Calibration, calibrate, calibration_from_record
+from imuhip.joint.calibration import calibration_record as make_calibration_record
+from imuhip.joint.hip_rotation import HipAngles, HipRotationTracker
+from imuhip.joint.phases import (
+    STILL_RATE,
+    Phases,
+    find_phases,
+    phases_from_marks,
+    phases_near_marks,
+    still_mask,
+)
+from imuhip.layout import Leg
+from imuhip.pipeline.advice import heading_needs_rests
+from imuhip.pipeline.calibration_schedule import (
+    MARKS_RETRY_S,
+    MIN_STILL_END_S,
+    CalibrationSchedule,
+    DecisionKind,
+)
+from imuhip.pipeline.options import PipelineOptions
+from imuhip.pipeline.state import LiveState, Status
+from imuhip.samples import ImuSamples
+from imuhip.session import Event
+
+#: After a lost stretch the orientation filters re-settle on gravity for this long (seconds);
+#: the angle is left undefined meanwhile.
+RECOVERY_S = 3.0
+#: Without guidance marks the phases are searched for until the data span this long (s).
+SEARCH_SPAN_S = 100.0
+
+#: What to do about a calibration that lost data, live (the protocol can be done again) ...
+REDO_LIVE = "do the calibration again (keep the sensors in range and charged)"
+#: ... and in a saved file (it cannot).
+REDO_FILE = (
+    "a saved session cannot be calibrated again: imuhip takes a later attempt of the protocol "
+    "in the file where there is one (there is none that works here), so this session's angles "
+    "cannot be computed; its raw samples can still be exported (imuhip export --samples DIR), "
+    "and the next recording should start with the protocol in range of the sensors"
+)
+
+
+@dataclass(frozen=True)
+class TrackedAngles:
+    """Angles the hip tracker produced since the last :meth:`SessionPipeline.new_angles`.
+
+    Attributes:
+        t: (N,) grid times, seconds on the session time base, increasing.
+        hip_rotation_deg: (N,) degrees, internal positive, 0 in the calibrated start pose;
+            NaN where lost data (and the recovery after it) leave it undefined. Equal to
+            ``SessionAnalysis.hip_rotation_deg`` at the same grid points.
+        knee_flexion_deg: (N,) degrees relative to the start pose, NaN where undefined.
+    """
+
+    t: np.ndarray
+    hip_rotation_deg: np.ndarray
+    knee_flexion_deg: np.ndarray
+
+
+@dataclass(frozen=True)
+class LegSettings:
+    """What a leg chain needs to know of its session.
+
+    Attributes:
+        leg: the leg's side and sensor roles.
+        exercise: the session's exercise (the start pose's shank tilt depends on it).
+        rate_hz: the grid rate.
+        method: orientation filter method.
+        options: filter, grid rate and detector choices.
+        gyro_scale: role -> per-axis gyro scale (measured / true), None where there is none.
+        every_s: how often (data time) the data are searched for the calibration phases.
+        keep: keep the grid and the angles for the analysis.
+        angle_feed: collect the tracked angles for :meth:`LegChain.new_angles`.
+        redo_advice: what a user can do about a refused calibration.
+        tag_events: put the leg's side on its detector events (sessions of both legs).
+    """
+
+    leg: Leg
+    exercise: str
+    rate_hz: float
+    method: str
+    options: PipelineOptions
+    gyro_scale: dict[str, np.ndarray | None]
+    every_s: float
+    keep: bool
+    angle_feed: bool
+    redo_advice: str
+    tag_events: bool = False
+
+
+def check_calibration_data(
+    t: np.ndarray, undefined: np.ndarray, cal: Calibration, advice: str = REDO_LIVE
+) -> None:
+    """Refuse a calibration whose movements overlap lost data: the filters saw no motion
+    there, so the axes, the heading offset and the zero would be silently wrong.
+
+    Args:
+        t: (N,) grid times, seconds.
+        undefined: (N,) lost samples and the recovery after them (as the angle uses).
+        cal: the calibration found on the same grid.
+        advice: what the user can do about it (live or for a saved file).
+
+    Raises:
+        CalibrationError: with where the data was lost and ``advice``.
+    """
+    a, b = cal.phases.still_start[0], cal.phases.still_end[1]
+    bad = np.flatnonzero(undefined[a:b])
+    if len(bad):
+        raise CalibrationError(
+            f"the sensors lost data during the calibration (from {t[a + bad[0]]:.1f} s to "
+            f"{t[a + bad[-1]]:.1f} s), so it cannot be trusted: {advice}"
+        )
+
+
+def still_start_bias(gyr: np.ndarray, phases: Phases, lost: np.ndarray) -> np.ndarray | None:
+    """Gyro bias (3,) rad/s seen in the calibration's still start pose: the mean rate there,
+    lost samples left out (None when none is left). Seeds the orientation filter."""
+    s0, s1 = phases.still_start
+    g = gyr[s0:s1][~lost[s0:s1]]
+    return g.mean(axis=0) if len(g) else None
+
+
+class Columns:
+    """Growing arrays kept as chunks, joined on demand."""
+
+    def __init__(self, *names: str) -> None:
+        self.parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+
+    def add(self, **arrays: np.ndarray) -> None:
+        for k, v in arrays.items():
+            self.parts[k].append(v)
+
+    def get(self, name: str) -> np.ndarray:
+        p = self.parts[name]
+        if len(p) > 1:
+            p[:] = [np.concatenate(p)]
+        return p[0] if p else np.empty(0)
+
+    def __len__(self) -> int:
+        return len(self.get("t"))
+
+    def drop_before(self, n: int) -> None:
+        for k in self.parts:
+            x = self.get(k)
+            self.parts[k] = [x[n:]] if len(x) else []
+
+    def clear(self) -> None:
+        for p in self.parts.values():
+            p.clear()
+
+
+class LegChain:
+    """Calibration, angle and exercise detection of one leg (see the module docstring)."""
+
+    def __init__(self, s: LegSettings, state: LiveState | None = None) -> None:
+        self.s = s
+        self.leg = s.leg
+        self.rate = s.rate_hz
+        self.schedule = CalibrationSchedule(s.every_s)
+        self._last_error: CalibrationError | None = None
+        self.refused: list[str] = []
+        # the current attempt's grid data, and every filter input since the session's start
+        self._buf = Columns("t", "gt", "gs", "u", "l")
+        self._raw = Columns("t", "gt", "at", "gs", "as", "lt", "ls", "u", "l")
+        self.outbox: list[Event] = []  # session events for the recorder (the calibration)
+        self._was_lost = {"thigh": False, "shin": False}  # a sensor's last grid sample lost
+        self._tracker_was_lost = False
+        self._last_lost = -(10**12)  # grid index of the last lost sample, relative to the next
+        self._still_tail = np.empty(0)
+        self._still_count = 0
+        self._still_from: float | None = None
+        self._filters: dict[str, OrientationFilter] = {}
+        self.calibration: Calibration | None = None
+        self.tracker: HipRotationTracker | None = None
+        self.detector: ExerciseDetector | None = None
+        self._done_detectors: list[ExerciseDetector] = []
+        self._interrupted = False
+        self._rested_at = 0.0
+        self._out = Columns("t", "th_a", "th_g", "sh_a", "sh_g", "valid", "lost")
+        self._ang = Columns("rot", "head", "knee", "flex", "rest", "qt", "qs")
+        self.state = state or LiveState()
+        self.events: list[AnalysisEvent] = []
+        self.result: ExerciseResult | None = None
+        self._fresh: list[TrackedAngles] = []  # tracked since the last new_angles()
+        self._taken = 0  # events handed on by take_events()
+
+    # ------------------------------------------------------------------ grid
+    def undefined(self, lost: np.ndarray) -> np.ndarray:
+        """Lost samples and the ``RECOVERY_S`` after each lost stretch (advances the chain's
+        memory of the last lost sample: call once per chunk)."""
+        n = round(RECOVERY_S * self.rate)
+        idx = np.arange(len(lost))
+        last = np.maximum.accumulate(np.where(lost, idx, -(10**12)))
+        last = np.maximum(last, self._last_lost)
+        self._last_lost = int(last[-1]) - len(lost) if len(lost) else self._last_lost
+        return (idx - last) <= n
+
+    def _stillness(self, t: np.ndarray, gyr_t: np.ndarray, gyr_s: np.ndarray) -> None:
+        """``state.still_s``: how long both sensors have been still (0.25 s mean rate under
+        ``STILL_RATE``)."""
+        w = max(1, round(0.25 * self.rate))
+        m = np.maximum(np.linalg.norm(gyr_t, axis=1), np.linalg.norm(gyr_s, axis=1))
+        x = np.concatenate([self._still_tail, m])
+        c = np.concatenate([[0.0], np.cumsum(x)])
+        end = np.arange(len(self._still_tail), len(x)) + 1  # window ends (exclusive)
+        begin = np.maximum(end - w, 0)
+        mean = (c[end] - c[begin]) / np.maximum(end - begin, 1)
+        count = self._still_count + np.arange(1, len(m) + 1)
+        still = (count >= w) & (mean < STILL_RATE)
+        self._still_count += len(m)
+        self._still_tail = x[-(w - 1) :] if w > 1 else np.empty(0)
+        moving = np.flatnonzero(~still)
+        if len(moving):
+            k = int(moving[-1]) + 1
+            self._still_from = float(t[k]) if k < len(t) else None
+        elif self._still_from is None and len(t):
+            self._still_from = float(t[0])
+        self.state.still_s = 0.0 if self._still_from is None else float(t[-1]) - self._still_from
+
+    def process(self, chunk: LegChunk) -> None:
+        """Take the leg's next grid chunk through every stage the calibration allows."""
+        th, sh = chunk.thigh, chunk.shin
+        t, lost = chunk.t, chunk.lost
+        leg = self.leg
+        gyr_t = correct_gyro(th.gyr, self.s.gyro_scale.get(leg.thigh or ""))
+        gyr_s = correct_gyro(sh.gyr, self.s.gyro_scale.get(leg.shin))
+        self._stillness(t, gyr_t, gyr_s)
+        undefined = self.undefined(lost)
+        if self.s.keep:
+            self._out.add(
+                t=t, th_a=th.acc, th_g=gyr_t, sh_a=sh.acc, sh_g=gyr_s, valid=chunk.valid,
+                lost=lost,
+            )  # fmt: skip
+        # no motion is invented inside a sensor's lost stretch: its filter sees a still sensor
+        # there (the other sensor's filter goes on with its data)
+        in_t = np.where(chunk.lost_thigh[:, None], 0.0, gyr_t)
+        in_s = np.where(chunk.lost_shin[:, None], 0.0, gyr_s)
+        self.state.t = float(t[-1])
+        if self.tracker is None:
+            self._buf.add(t=t, gt=gyr_t, gs=gyr_s, u=undefined, l=lost)
+            self._raw.add(
+                t=t, gt=in_t, at=th.acc, gs=in_s, lt=chunk.lost_thigh, ls=chunk.lost_shin,
+                u=undefined, l=lost, **{"as": sh.acc},
+            )  # fmt: skip
+            if self.state.status == Status.WAITING:
+                self.state.status = Status.CALIBRATING
+            return
+        q_t = self._filter("thigh", in_t, th.acc, chunk.lost_thigh)
+        q_s = self._filter("shin", in_s, sh.acc, chunk.lost_shin)
+        self._track(t, q_t, q_s, gyr_s, undefined, lost, detect_from=0)
+
+    def _track(
+        self,
+        t: np.ndarray,
+        q_t: np.ndarray,
+        q_s: np.ndarray,
+        gyr_s: np.ndarray,
+        undefined: np.ndarray,
+        lost: np.ndarray,
+        detect_from: int,
+    ) -> None:
+        """Angles for a chunk (the tracker's whole input), kept and shown; the detector
+        gets them from ``detect_from`` on."""
+        assert self.tracker is not None and self.calibration is not None
+        h = self._tracked(q_t, q_s, lost)
+        if h.rest_seen is not None and heading_needs_rests(self.calibration) and len(t):
+            seen = np.flatnonzero(h.rest_seen)
+            if len(seen):
+                self._rested_at = float(t[seen[-1]])
+            self.state.unrested_s = float(t[-1]) - self._rested_at
+        ang = np.where(undefined, np.nan, h.hip_rotation_deg)
+        knee = np.where(undefined, np.nan, h.knee_flexion_deg)
+        if self.s.angle_feed and len(t):
+            self._fresh.append(TrackedAngles(t, ang, knee))
+        if self.s.keep:
+            none = np.full(len(t), np.nan)
+            self._ang.add(
+                rot=ang,
+                head=h.heading_offset_deg,
+                knee=knee,
+                flex=none
+                if h.hip_flexion_deg is None
+                else np.where(undefined, np.nan, h.hip_flexion_deg),
+                rest=np.zeros(len(t), bool) if h.rest_seen is None else h.rest_seen,
+                qt=q_t,
+                qs=q_s,
+            )
+        st = self.state
+        if len(ang):
+            st.angle_deg = None if undefined[-1] else float(ang[-1])
+            if not undefined.all():
+                hi = float(np.nanmax(ang))
+                st.highest_deg = hi if st.highest_deg is None else max(st.highest_deg, hi)
+        self._detect(
+            t[detect_from:], ang[detect_from:], gyr_s[detect_from:], undefined[detect_from:]
+        )
+
+    def _tracked(self, q_t: np.ndarray, q_s: np.ndarray, lost: np.ndarray) -> HipAngles:
+        """The hip rotation tracker over a chunk, told of every end of a lost stretch."""
+        assert self.tracker is not None
+        ends = np.flatnonzero(~lost & np.r_[self._tracker_was_lost, lost[:-1]]) if len(lost) else []
+        if len(lost):
+            self._tracker_was_lost = bool(lost[-1])
+        if not len(ends):
+            return self.tracker.update(q_t, q_s)
+        parts, a = [], 0
+        for e in [*ends, len(lost)]:
+            if e > a:
+                parts.append(self.tracker.update(q_t[a:e], q_s[a:e]))
+            if e < len(lost):
+                self.tracker.after_gap()
+            a = e
+        return HipAngles(
+            *(
+                None if getattr(parts[0], f.name) is None
+                else np.concatenate([getattr(x, f.name) for x in parts])
+                for f in fields(HipAngles)
+            )
+        )  # fmt: skip
+
+    def _detect(
+        self, t: np.ndarray, ang: np.ndarray, gyr_s: np.ndarray, undefined: np.ndarray
+    ) -> None:
+        """The rep/hold detector over a chunk; interrupted across lost stretches and resumed
+        after them with the same rest."""
+        assert self.detector is not None
+        edges = np.flatnonzero(np.diff(undefined.astype(np.int8))) + 1
+        for a, b in zip(np.r_[0, edges], np.r_[edges, len(t)], strict=True):
+            if b <= a:
+                continue
+            if undefined[a]:  # a lost stretch: the open excursion cannot be finished
+                if not self._interrupted:
+                    self._handle(self.detector.interrupt())
+                    self._interrupted = True
+                continue
+            if self._interrupted:  # data again: a fresh detector from where the last stopped
+                self._done_detectors.append(self.detector)
+                fresh = ExerciseDetector(self.rate, self.s.options.detector)
+                fresh.resume_from(self.detector)
+                self.detector = fresh
+                self._interrupted = False
+            self._handle(self.detector.update(t[a:b], ang[a:b], gyr_s[a:b]))
+        st = self.state
+        if st.hold_start_s is not None and st.t is not None:
+            st.hold_s = max(0.0, st.t - st.hold_start_s)
+
+    # ------------------------------------------------------------------ calibration
+    def decide(self) -> None:
+        """Take every calibration decision the buffered data allow, in time order: apply the
+        guidance marks, calibrate a complete attempt once its final still phase is in, search
+        the data every ``every_s`` when there are no usable marks."""
+        while self.calibration is None:
+            t = self._buf.get("t")
+            if not len(t):
+                return
+            failed = self.state.status == Status.FAILED
+            d = self.schedule.next_decision(float(t[0]), float(t[-1]), failed=failed)
+            if d is None:
+                return
+            if d.kind == DecisionKind.MARKS_READY:
+                self._attempt_marks(int(np.searchsorted(t, d.t, side="right")))
+            elif d.kind == DecisionKind.MARK:
+                self._apply_mark(d.t, d.phase)
+            else:
+                self._search(int(np.searchsorted(t, d.t, side="right")))
+
+    def decide_at_end(self) -> None:
+        """The last decision, on all the data (the session ended before a regular one)."""
+        if self.calibration is not None or self.state.status == Status.FAILED:
+            return
+        for t, phase in self.schedule.pending_marks():
+            self._apply_mark(t, phase)
+        n = len(self._buf)
+        if n < 2:
+            return
+        if self.schedule.ready_at() is not None:
+            self._attempt_marks(n, final=True)
+        if self.calibration is None and self.state.status != Status.FAILED:
+            self._search(n, final=True)
+
+    def _apply_mark(self, t: float, phase: str) -> None:
+        # the guidance starts (over, after a refused calibration): a new attempt
+        if self.schedule.apply_mark(t, phase) and self.state.status == Status.FAILED:
+            self.state.status = Status.CALIBRATING
+            self.state.message = ""
+
+    def _attempt_marks(self, n: int, *, final: bool = False) -> None:
+        """Calibrate the current attempt: the phases the person did, found in the data around
+        the marks (:func:`~imuhip.joint.phases.phases_near_marks`; looked for again every
+        ``every_s`` for up to ``MARKS_RETRY_S`` while the leg is still moving: a slow
+        person's final still pose comes late), else the marks' own phases."""
+        b, sch = self._buf, self.schedule
+        t = b.get("t")[:n]
+        phases = phases_near_marks(t, b.get("gt")[:n], b.get("gs")[:n], self.rate, sch.marks)
+        if phases is None and not final and sch.waited_s() < MARKS_RETRY_S and self._moving_at(n):
+            sch.mark_tries += 1  # still moving: the final still pose may yet come
+            return
+        if phases is None:
+            phases = phases_from_marks(t, sch.marks, MIN_STILL_END_S)
+        sch.marks = {}
+        if phases is None:  # marks out of order: the data are searched instead
+            return
+        self._calibrate(phases, n, noted=True)
+
+    def _moving_at(self, n: int) -> bool:
+        """Whether the leg moved in the last ``MIN_STILL_END_S`` of the first ``n`` buffered
+        samples (so it has not yet held the final still pose)."""
+        b = self._buf
+        w = max(1, round(MIN_STILL_END_S * self.rate))
+        k = max(0, n - w - round(self.rate))
+        still = still_mask(b.get("gt")[k:n], b.get("gs")[k:n], self.rate)
+        return not still[-w:].all()
+
+    def _search(self, n: int, *, final: bool = False) -> None:
+        """Look for the calibration movements in the first ``n`` buffered samples."""
+        b = self._buf
+        t = b.get("t")[:n]
+        if len(t) < 2:
+            return
+        try:
+            phases = find_phases(t, b.get("gt")[:n], b.get("gs")[:n], self.rate)
+        except CalibrationError as exc:
+            self._last_error = exc
+            if final or float(t[-1]) - float(t[0]) > SEARCH_SPAN_S:
+                self._fail(exc, n)
+            return
+        self._calibrate(phases, n, noted=False)
+
+    def _calibrate(self, phases: Phases, n: int, *, noted: bool) -> None:
+        """Calibrate on the first ``n`` buffered samples with ``phases``; on success start the
+        tracker and the detector on everything buffered."""
+        b = self._buf
+        t = b.get("t")[:n]
+        q_t, q_s = self._fuse(phases)
+        try:
+            cal = calibrate(
+                t, b.get("gt")[:n], b.get("gs")[:n], q_t[:n], q_s[:n],
+                side=self.leg.side, rate_hz=self.rate, phases=phases,
+                shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(self.s.exercise),
+            )  # fmt: skip
+            check_calibration_data(t, b.get("u")[:n], cal, self.s.redo_advice)
+        except CalibrationError as exc:
+            if noted:
+                self.refused.append(
+                    f"the calibration begun at {t[phases.still_start[0]]:.1f} s was refused ({exc})"
+                )
+            self._fail(exc, n)
+            return
+        self._calibrated(cal, q_t, q_s)
+
+    def _fuse(self, phases: Phases) -> tuple[np.ndarray, np.ndarray]:
+        """Start both orientation filters, seeded with the gyro bias of the still start in
+        ``phases`` (indices into the attempt's buffer), and run them over every grid sample
+        since the session's start; the buffer's part of their output."""
+        raw, b = self._raw, self._buf
+        off = len(raw.get("gt")) - len(b)  # the buffer is the tail of the raw inputs
+        out = []
+        for seg, g, a, lo in (("thigh", "gt", "at", "lt"), ("shin", "gs", "as", "ls")):
+            bias = still_start_bias(raw.get(g)[off:], phases, b.get("l"))
+            self._filters[seg] = OrientationFilter(
+                self.s.method, self.rate, self.s.options.fusion_params, bias
+            )
+            self._was_lost[seg] = False
+            out.append(self._filter(seg, raw.get(g), raw.get(a), raw.get(lo))[off:])
+        return out[0], out[1]
+
+    def _filter(self, seg: str, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> np.ndarray:
+        """The orientation filter of segment ``seg`` over a chunk. Inside the sensor's lost
+        stretches it gets no input (its orientation is held; no motion is invented, and no
+        false bias learnt); at the first sample after each it is levelled from the
+        accelerometer (the turn it missed shows as tilt; ``OrientationFilter.level``)."""
+        f = self._filters[seg]
+        if not len(lost):
+            return np.empty((0, 4))
+        edges = np.flatnonzero(np.diff(np.r_[self._was_lost[seg], lost].astype(np.int8)))
+        bounds = [0, *edges.tolist(), len(lost)]
+        parts = []
+        for a, b in itertools.pairwise(bounds):
+            if b <= a:
+                continue
+            if lost[a]:
+                parts.append(f.hold(b - a))
+                continue
+            if a > 0 or self._was_lost[seg]:
+                f.level(acc[a])
+            parts.append(f.update(gyr[a:b], acc[a:b]))
+        self._was_lost[seg] = bool(lost[-1])
+        return np.concatenate(parts)
+
+    def _fail(self, exc: CalibrationError, n: int) -> None:
+        """A refused attempt: say why, drop its data (up to the decision) and wait for the
+        next attempt."""
+        self._last_error = exc
+        self.state.status = Status.FAILED
+        self.state.message = str(exc)
+        self._buf.drop_before(n)
+
+    def use_stored(self, rec: dict) -> None:
+        """No attempt in the data worked (a damaged file): calibrate with the result the live
+        session stored when it calibrated, on all the data since the start, and say so."""
+        raw = self._raw
+        t = raw.get("t")
+        try:
+            cal = calibration_from_record(rec, t)
+        except CalibrationError as exc:
+            self.refused.append(str(exc))
+            return
+        if cal.phases.end > len(t) or cal.phases.still_start[0] >= len(t):
+            return
+        self._buf.clear()
+        self._buf.add(t=t, gt=raw.get("gt"), gs=raw.get("gs"), u=raw.get("u"), l=raw.get("l"))
+        q_t, q_s = self._fuse(cal.phases)
+        self.refused.append(
+            f"no calibration attempt in this file could be used ({self._last_error}); the "
+            "calibration the live session made and stored in the file was used instead"
+        )
+        self._calibrated(cal, q_t, q_s, stored=True)
+
+    def _calibrated(
+        self, cal: Calibration, q_t: np.ndarray, q_s: np.ndarray, *, stored: bool = False
+    ) -> None:
+        b = self._buf
+        t, gs, u = b.get("t"), b.get("gs"), b.get("u")
+        self.calibration = cal
+        if not stored:  # the recorder keeps it, for an analysis of a damaged file
+            record: dict = {"calibration": make_calibration_record(cal)}
+            if self.s.tag_events:
+                record["side"] = self.leg.side
+            self.outbox.append(Event(cal.end_s, CALIBRATION_EVENT, None, record))
+        k0, k1 = cal.phases.still_end
+        self.tracker = HipRotationTracker(cal, self.rate)
+        self._rested_at = float(t[k0])
+        self.detector = ExerciseDetector(self.rate, self.s.options.detector)
+        if self.s.keep:  # no angle before the final still pose
+            before = len(self._out) - (len(t) - k0)
+            none = np.full(before, np.nan)
+            # orientations from the attempt's buffer on (earlier ones are not kept)
+            q_none = np.full((before - k0, 4), np.nan)
+            self._ang.add(
+                rot=none, head=none, knee=none, flex=none, rest=np.zeros(before, bool),
+                qt=np.concatenate([q_none, q_t[:k0]]), qs=np.concatenate([q_none, q_s[:k0]]),
+            )  # fmt: skip
+        probe = HipRotationTracker(cal, self.rate).update(q_t[k0:k1], q_s[k0:k1])
+        rest = np.where(u[k0:k1], np.nan, probe.hip_rotation_deg)
+        self.detector.rest = float(np.nanmean(rest)) if np.isfinite(rest).any() else 0.0
+        st = self.state
+        st.status = Status.READY
+        st.calibrated_at_s = cal.end_s
+        st.message = "; ".join(cal.quality.warnings())
+        self._track(
+            t[k0:], q_t[k0:], q_s[k0:], gs[k0:], u[k0:], b.get("l")[k0:], detect_from=k1 - k0
+        )
+        self._buf.clear()
+        self._raw.clear()
+        self.schedule.calibrated()
+
+    # ------------------------------------------------------------------ events
+    def _handle(self, evs: list[AnalysisEvent]) -> None:
+        st = self.state
+        for e in evs:
+            self.events.append(replace(e, side=self.leg.side) if self.s.tag_events else e)
+            if e.kind == EventKind.REP_COUNTED and isinstance(e.item, Rep):
+                st.reps += 1
+                st.last_rep_peak_deg = e.item.peak_deg
+                st.best_rep_deg = (
+                    e.item.peak_deg
+                    if st.best_rep_deg is None
+                    else max(st.best_rep_deg, e.item.peak_deg)
+                )
+            elif e.kind == EventKind.PARTIAL_REP:
+                st.partial_reps += 1
+                st.hold_start_s = None  # a plateau re-read as a new rest was no hold
+                st.hold_s = 0.0
+            elif e.kind == EventKind.HOLD_STARTED:
+                st.hold_start_s = e.t
+                st.hold_s = max(0.0, (st.t or e.t) - e.t)
+            elif e.kind == EventKind.HOLD_ENDED and isinstance(e.item, Hold):
+                st.holds += 1
+                st.hold_start_s = None
+                st.hold_s = 0.0
+                st.last_hold_s = e.item.duration_s
+                st.total_hold_s += e.item.duration_s
+
+    # ------------------------------------------------------------------ results
+    def finish(self) -> ExerciseResult | None:
+        """Close an open excursion; the leg's reps and holds (None: never calibrated)."""
+        if self.detector is not None and self.result is None:
+            if not self._interrupted:
+                self._handle(self.detector.finish())
+            dets = [*self._done_detectors, self.detector]
+            self.result = ExerciseResult(
+                tuple(r for d in dets for r in d.reps),
+                tuple(r for d in dets for r in d.partial_reps),
+                tuple(h for d in dets for h in d.holds),
+                tuple(e for d in dets for e in d.events),
+            )
+        return self.result
+
+    def summary(self) -> dict:
+        """Counts and extremes in the form of ``ExerciseResult.summary`` (after
+        :meth:`finish`: exactly that)."""
+        if self.result is not None:
+            return self.result.summary()
+        d = self.detector
+        if d is None:
+            return ExerciseResult((), (), (), ()).summary()
+        return ExerciseResult(tuple(d.reps), (), tuple(d.holds), ()).summary()
+
+    def take_events(self) -> list[AnalysisEvent]:
+        """The detector events since the last call, in the order they came."""
+        new = self.events[self._taken :]
+        self._taken = len(self.events)
+        return new
+
+    def last_error(self) -> CalibrationError | None:
+        """Why the last calibration attempt or search failed (None: none failed)."""
+        return self._last_error
+
+    def kept(self) -> tuple[Columns, Columns]:
+        """The kept grid columns (t, th_a, th_g, sh_a, sh_g, valid, lost) and angle columns
+        (rot, head, knee, flex, rest, qt, qs), on the same grid points."""
+        return self._out, self._ang
+
+    def new_angles(self) -> TrackedAngles:
+        """The angles tracked since the last call (empty arrays if none), in time order."""
+        parts, self._fresh = self._fresh, []
+        if not parts:
+            return TrackedAngles(np.empty(0), np.empty(0), np.empty(0))
+        return TrackedAngles(
+            *(np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(TrackedAngles))
+        )
+
+    def calibration_index(self) -> int:
+        """Grid index of the start of the calibration's final still phase."""
+        rot = self._ang.get("rot")
+        head = self._ang.get("head")
+        finite = np.flatnonzero(np.isfinite(head))
+        return int(finite[0]) if len(finite) else len(rot)
+
+
+@dataclass(frozen=True)
+class LegChunk:
+    """A leg's columns of a grid chunk.
+
+    Attributes:
+        t: (n,) seconds.
+        thigh, shin: the two sensors' samples on ``t``.
+        valid: (n,) every sensor had a real sample within 1.5 periods.
+        lost: (n,) inside a gap over ``LONG_GAP_S`` of either of the leg's sensors.
+        lost_thigh, lost_shin: (n,) inside such a gap of that sensor.
+    """
+
+    t: np.ndarray
+    thigh: ImuSamples
+    shin: ImuSamples
+    valid: np.ndarray
+    lost: np.ndarray
+    lost_thigh: np.ndarray
+    lost_shin: np.ndarray
