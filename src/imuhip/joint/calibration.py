@@ -226,7 +226,10 @@ def calibration_from_record(rec: object, t: np.ndarray) -> Calibration:
     )  # fmt: skip
 
 
-def _signed_axis(w: np.ndarray, dt: float, sign: float) -> tuple[np.ndarray, float, float]:
+def signed_axis(w: np.ndarray, dt: float, sign: float) -> tuple[np.ndarray, float, float]:
+    """The principal rotation axis (unit, sensor frame) of rates ``w`` (N, 3) rad/s over one
+    calibration phase, signed so that its first clear excursion is positive, times ``sign``;
+    with its fit (energy share, 0..1) and the rotation range about it, degrees."""
     moving = w[np.linalg.norm(w, axis=1) > MOVING_RATE]
     if len(moving) < 5:
         moving = w
@@ -423,14 +426,14 @@ def _leg_axes(
     b0, b1 = ph.bends
     r0, r1 = ph.rocks
     s1 = ph.still_start[1]
-    j_s, knee_fit, bend_range = _signed_axis(w_shin[b0:b1], dt, 1.0)
-    f_s, fit_fs, rock_range = _signed_axis(w_shin[r0:r1], dt, sign)
+    j_s, knee_fit, bend_range = signed_axis(w_shin[b0:b1], dt, 1.0)
+    f_s, fit_fs, rock_range = signed_axis(w_shin[r0:r1], dt, sign)
     # inward first: judged from the start pose on (the bends turn the shin about the knee
     # axis, not about f, so they barely move this angle), so that a split point found a little
     # late, after the first inward rock had begun, cannot flip the sign
     if first_excursion_sign(w_shin[s1:r1], f_s, dt) != sign:
         f_s = -f_s
-    f_t, fit_ft, _ = _signed_axis(w_thigh[r0:r1], dt, sign)
+    f_t, fit_ft, _ = signed_axis(w_thigh[r0:r1], dt, sign)
     # thigh and shin turn together about the femur axis during the rocks: sign the thigh's
     # axis by that agreement (the skin follows the bone only partly, the shin fully)
     if float(np.sum((w_thigh[r0:r1] @ f_t) * (w_shin[r0:r1] @ f_s))) < 0:

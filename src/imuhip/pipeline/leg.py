@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, fields, replace
+from typing import Protocol
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from imuhip.joint.phases import (
     phases_near_marks,
     still_mask,
 )
+from imuhip.joint.shin_only import ShinOnlyCalibration, ShinOnlyTracker, calibrate_shin_only
 from imuhip.layout import Leg
 from imuhip.pipeline.advice import heading_needs_rests
 from imuhip.pipeline.calibration_schedule import (
@@ -175,6 +177,14 @@ class Columns:
             p.clear()
 
 
+class Tracker(Protocol):
+    """A leg's streaming angle tracker (two sensors, or the shin alone)."""
+
+    def update(self, q_thigh: np.ndarray, q_shin: np.ndarray) -> HipAngles: ...
+
+    def after_gap(self) -> None: ...
+
+
 class LegChain:
     """Calibration, angle and exercise detection of one leg (see the module docstring)."""
 
@@ -196,8 +206,8 @@ class LegChain:
         self._still_count = 0
         self._still_from: float | None = None
         self._filters: dict[str, OrientationFilter] = {}
-        self.calibration: Calibration | None = None
-        self.tracker: HipRotationTracker | None = None
+        self.calibration: Calibration | ShinOnlyCalibration | None = None
+        self.tracker: Tracker | None = None
         self.detector: ExerciseDetector | None = None
         self._done_detectors: list[ExerciseDetector] = []
         self._interrupted = False
@@ -244,8 +254,10 @@ class LegChain:
         self.state.still_s = 0.0 if self._still_from is None else float(t[-1]) - self._still_from
 
     def process(self, chunk: LegChunk) -> None:
-        """Take the leg's next grid chunk through every stage the calibration allows."""
-        th, sh = chunk.thigh, chunk.shin
+        """Take the leg's next grid chunk through every stage the calibration allows (a
+        shin-only leg's thigh columns are zeros: a still, absent thigh)."""
+        sh = chunk.shin
+        th = chunk.thigh or ImuSamples(chunk.t, np.zeros_like(sh.acc), np.zeros_like(sh.gyr))
         t, lost = chunk.t, chunk.lost
         leg = self.leg
         gyr_t = correct_gyro(th.gyr, self.s.gyro_scale.get(leg.thigh or ""))
@@ -459,11 +471,7 @@ class LegChain:
         t = b.get("t")[:n]
         q_t, q_s = self._fuse(phases)
         try:
-            cal = calibrate(
-                t, b.get("gt")[:n], b.get("gs")[:n], q_t[:n], q_s[:n],
-                side=self.leg.side, rate_hz=self.rate, phases=phases,
-                shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(self.s.exercise),
-            )  # fmt: skip
+            cal = self._calibration(t, b.get("gt")[:n], b.get("gs")[:n], q_t[:n], q_s[:n], phases)
             check_calibration_data(t, b.get("u")[:n], cal, self.s.redo_advice)
         except CalibrationError as exc:
             if noted:
@@ -474,14 +482,39 @@ class LegChain:
             return
         self._calibrated(cal, q_t, q_s)
 
+    def _calibration(
+        self,
+        t: np.ndarray,
+        gyr_t: np.ndarray,
+        gyr_s: np.ndarray,
+        q_t: np.ndarray,
+        q_s: np.ndarray,
+        phases: Phases,
+    ) -> Calibration | ShinOnlyCalibration:
+        """The calibration of this leg's method (two sensors, or the shin alone)."""
+        if self.leg.shin_only:
+            return calibrate_shin_only(
+                t, gyr_s, q_s, side=self.leg.side, rate_hz=self.rate, phases=phases
+            )
+        return calibrate(
+            t, gyr_t, gyr_s, q_t, q_s, side=self.leg.side, rate_hz=self.rate, phases=phases,
+            shank_tilt_deg=START_POSE_SHANK_TILT_DEG.get(self.s.exercise),
+        )  # fmt: skip
+
+    def _tracker(self, cal: Calibration | ShinOnlyCalibration) -> Tracker:
+        if isinstance(cal, ShinOnlyCalibration):
+            return ShinOnlyTracker(cal, self.rate)
+        return HipRotationTracker(cal, self.rate)
+
     def _fuse(self, phases: Phases) -> tuple[np.ndarray, np.ndarray]:
         """Start both orientation filters, seeded with the gyro bias of the still start in
         ``phases`` (indices into the attempt's buffer), and run them over every grid sample
         since the session's start; the buffer's part of their output."""
         raw, b = self._raw, self._buf
         off = len(raw.get("gt")) - len(b)  # the buffer is the tail of the raw inputs
-        out = []
-        for seg, g, a, lo in (("thigh", "gt", "at", "lt"), ("shin", "gs", "as", "ls")):
+        out = [np.full((len(b), 4), np.nan)] if self.leg.shin_only else []
+        segs = (("thigh", "gt", "at", "lt"), ("shin", "gs", "as", "ls"))
+        for seg, g, a, lo in segs[1:] if self.leg.shin_only else segs:
             bias = still_start_bias(raw.get(g)[off:], phases, b.get("l"))
             self._filters[seg] = OrientationFilter(
                 self.s.method, self.rate, self.s.options.fusion_params, bias
@@ -495,9 +528,11 @@ class LegChain:
         stretches it gets no input (its orientation is held; no motion is invented, and no
         false bias learnt); at the first sample after each it is levelled from the
         accelerometer (the turn it missed shows as tilt; ``OrientationFilter.level``)."""
-        f = self._filters[seg]
         if not len(lost):
             return np.empty((0, 4))
+        if seg not in self._filters:  # a shin-only leg's absent thigh
+            return np.full((len(lost), 4), np.nan)
+        f = self._filters[seg]
         edges = np.flatnonzero(np.diff(np.r_[self._was_lost[seg], lost].astype(np.int8)))
         bounds = [0, *edges.tolist(), len(lost)]
         parts = []
@@ -543,18 +578,23 @@ class LegChain:
         self._calibrated(cal, q_t, q_s, stored=True)
 
     def _calibrated(
-        self, cal: Calibration, q_t: np.ndarray, q_s: np.ndarray, *, stored: bool = False
+        self,
+        cal: Calibration | ShinOnlyCalibration,
+        q_t: np.ndarray,
+        q_s: np.ndarray,
+        *,
+        stored: bool = False,
     ) -> None:
         b = self._buf
         t, gs, u = b.get("t"), b.get("gs"), b.get("u")
         self.calibration = cal
-        if not stored:  # the recorder keeps it, for an analysis of a damaged file
+        if not stored and isinstance(cal, Calibration):  # kept for a damaged file's analysis
             record: dict = {"calibration": make_calibration_record(cal)}
             if self.s.tag_events:
                 record["side"] = self.leg.side
             self.outbox.append(Event(cal.end_s, CALIBRATION_EVENT, None, record))
         k0, k1 = cal.phases.still_end
-        self.tracker = HipRotationTracker(cal, self.rate)
+        self.tracker = self._tracker(cal)
         self._rested_at = float(t[k0])
         self.detector = ExerciseDetector(self.rate, self.s.options.detector)
         if self.s.keep:  # no angle before the final still pose
@@ -566,7 +606,7 @@ class LegChain:
                 rot=none, head=none, knee=none, flex=none, rest=np.zeros(before, bool),
                 qt=np.concatenate([q_none, q_t[:k0]]), qs=np.concatenate([q_none, q_s[:k0]]),
             )  # fmt: skip
-        probe = HipRotationTracker(cal, self.rate).update(q_t[k0:k1], q_s[k0:k1])
+        probe = self._tracker(cal).update(q_t[k0:k1], q_s[k0:k1])
         rest = np.where(u[k0:k1], np.nan, probe.hip_rotation_deg)
         self.detector.rest = float(np.nanmean(rest)) if np.isfinite(rest).any() else 0.0
         st = self.state
@@ -670,14 +710,14 @@ class LegChunk:
 
     Attributes:
         t: (n,) seconds.
-        thigh, shin: the two sensors' samples on ``t``.
+        thigh, shin: the two sensors' samples on ``t`` (no thigh on a shin-only leg).
         valid: (n,) every sensor had a real sample within 1.5 periods.
         lost: (n,) inside a gap over ``LONG_GAP_S`` of either of the leg's sensors.
         lost_thigh, lost_shin: (n,) inside such a gap of that sensor.
     """
 
     t: np.ndarray
-    thigh: ImuSamples
+    thigh: ImuSamples | None
     shin: ImuSamples
     valid: np.ndarray
     lost: np.ndarray

@@ -32,6 +32,7 @@ from imuhip.errors import CalibrationError, ImuhipError, LayoutError
 from imuhip.fusion.gyro_scale import scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
 from imuhip.joint.calibration import Calibration
+from imuhip.joint.shin_only import ShinOnlyCalibration
 from imuhip.layout import Layout, Leg
 from imuhip.pipeline.advice import heading_warnings, rate_warnings, timing_warnings
 from imuhip.pipeline.leg import (
@@ -62,6 +63,8 @@ from imuhip.session import (
 RATE_PROBE_SAMPLES = 200
 #: The roles of a one-leg session's sensors (the plain roles).
 LEG_ROLES = ("thigh", "shin")
+#: The exercise in which a shin sensor alone gives the hip's rotation.
+SHIN_ONLY_EXERCISE = "prone"
 
 __all__ = [
     "RECOVERY_S",
@@ -84,14 +87,14 @@ class Grid:
     Attributes:
         t: (N,) seconds.
         rate_hz: grid rate.
-        thigh, shin: samples on ``t`` (gyro scales taken out).
+        thigh, shin: samples on ``t`` (gyro scales taken out); no thigh on a shin-only leg.
         valid: (N,) False where a sensor had no real sample within 1.5 periods.
         lost: (N,) True inside gaps over ``LONG_GAP_S`` of either sensor.
     """
 
     t: np.ndarray
     rate_hz: float
-    thigh: ImuSamples
+    thigh: ImuSamples | None
     shin: ImuSamples
     valid: np.ndarray
     lost: np.ndarray | None = None
@@ -123,7 +126,7 @@ class SessionAnalysis:
     grid: Grid
     hip_rotation_deg: np.ndarray
     heading_offset_deg: np.ndarray
-    calibration: Calibration
+    calibration: Calibration | ShinOnlyCalibration
     exercise: ExerciseResult
     streams: dict[str, SensorStream]
     knee_flexion_deg: np.ndarray | None = None
@@ -435,7 +438,7 @@ class SessionPipeline:
         grid = Grid(
             t,
             self.rate,
-            ImuSamples(t, o.get("th_a"), o.get("th_g")),
+            None if leg.leg.shin_only else ImuSamples(t, o.get("th_a"), o.get("th_g")),
             ImuSamples(t, o.get("sh_a"), o.get("sh_g")),
             o.get("valid"),
             o.get("lost"),
@@ -459,7 +462,10 @@ class SessionPipeline:
                 *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, leg.calibration),
             ),
-            {leg.leg.thigh or "thigh": a.get("qt"), leg.leg.shin: a.get("qs")},
+            {
+                **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt")}),
+                leg.leg.shin: a.get("qs"),
+            },
             side=leg.leg.side,
         )
 
@@ -484,24 +490,26 @@ class SessionPipeline:
 
 def analysable_layout(header: SessionHeader) -> Layout:
     """The header's layout, if the pipeline can analyse it (:class:`LayoutError` otherwise:
-    no valid layout, or shin-only legs, which need the shin-only method)."""
+    no valid layout, or a shin-only leg in a pose where the shin alone cannot tell the hip's
+    rotation: only prone does the femur lie still on the floor)."""
     layout = header.layout
     for leg in layout.legs:
-        if leg.shin_only:
+        if leg.shin_only and header.exercise != SHIN_ONLY_EXERCISE:
             raise LayoutError(
                 f"the {leg.side} leg has only a shin sensor: the hip angle from the shin alone "
-                "is not analysed yet; add the thigh sensor"
+                f"holds only prone, with the thigh on the floor (this session is "
+                f"{header.exercise!r}); add a thigh sensor for this exercise"
             )
     return layout
 
 
 def leg_chunk(chunk: GridChunk, leg: Leg) -> LegChunk:
     """The columns of ``leg``'s sensors in a grid chunk."""
-    assert leg.thigh is not None
-    lt, ls = chunk.lost_by_role[leg.thigh], chunk.lost_by_role[leg.shin]
+    ls = chunk.lost_by_role[leg.shin]
+    lt = np.zeros_like(ls) if leg.thigh is None else chunk.lost_by_role[leg.thigh]
     return LegChunk(
         chunk.t,
-        chunk.samples[leg.thigh],
+        None if leg.thigh is None else chunk.samples[leg.thigh],
         chunk.samples[leg.shin],
         chunk.valid,
         lt | ls,
