@@ -39,6 +39,11 @@ class FusionError(ImuhipError, ValueError):
     """Orientation fusion got unusable input or settings (shape, NaN, unknown method/parameter)."""
 
 
+class LostCalibrationDataError(CalibrationError):
+    """The calibration's movements overlap data the sensors lost, so they cannot be trusted as
+    they are (a later attempt, a stored calibration or the intact parts may still serve)."""
+
+
 class ClockModelError(ImuhipError):
     """Sensor or host times cannot be aligned (mismatched, non-finite or missing input)."""
 

@@ -19,11 +19,12 @@ from typing import Protocol
 
 import numpy as np
 
+from imuhip import quaternion as Q
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, Rep
 from imuhip.analysis.exercise import ExerciseResult
-from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
-from imuhip.errors import CalibrationError
+from imuhip.calibration_protocol import CALIBRATION_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
+from imuhip.errors import CalibrationError, LostCalibrationDataError
 from imuhip.fusion.gyro_scale import correct_gyro
 from imuhip.fusion.orientation import OrientationFilter
 from imuhip.joint.calibration import Calibration, calibrate, calibration_from_record
@@ -35,6 +36,7 @@ from imuhip.joint.phases import (
     find_phases,
     phases_from_marks,
     phases_near_marks,
+    runs,
     still_mask,
 )
 from imuhip.joint.shin_only import ShinOnlyCalibration, ShinOnlyTracker, calibrate_shin_only
@@ -134,10 +136,73 @@ def check_calibration_data(
     a, b = cal.phases.still_start[0], cal.phases.still_end[1]
     bad = np.flatnonzero(undefined[a:b])
     if len(bad):
-        raise CalibrationError(
+        raise LostCalibrationDataError(
             f"the sensors lost data during the calibration (from {t[a + bad[0]]:.1f} s to "
             f"{t[a + bad[-1]]:.1f} s), so it cannot be trusted: {advice}"
         )
+
+
+#: A still phase cut to its intact part must keep at least this long (s).
+MIN_INTACT_STILL_S = 1.0
+#: A sensor's lost stretch inside the knee bends or the rocks is bridged up to this long (s);
+#: a longer one may hide a whole bend, and the axes' signs with it.
+MAX_BRIDGED_S = 1.0
+
+
+def phase_times(t: np.ndarray, phases: Phases) -> dict[str, tuple[float, float]]:
+    """Phase name -> (first, last) sample time, seconds."""
+    ranges = (phases.still_start, phases.bends, phases.rocks, phases.still_end)
+    return {
+        name: (float(t[a]), float(t[min(b, len(t)) - 1]))
+        for name, (a, b) in zip(PHASES, ranges, strict=True)
+    }
+
+
+def intact_phases(
+    t: np.ndarray,
+    undefined: np.ndarray,
+    lost: np.ndarray,
+    times: dict[str, tuple[float, float]],
+    rate_hz: float,
+) -> Phases | None:
+    """The phases at ``times`` on the grid ``t``, each still phase cut to its longest intact
+    stretch (None when one keeps under ``MIN_INTACT_STILL_S``, when a moving phase has no
+    intact sample, or a lost stretch in it is over ``MAX_BRIDGED_S``; ``undefined``: lost and
+    recovering samples, ``lost``: samples lost by either sensor)."""
+    idx = {
+        n: (int(np.searchsorted(t, a)), int(np.searchsorted(t, b, side="right")))
+        for n, (a, b) in times.items()
+    }
+    out = {}
+    for name, (a, b) in idx.items():
+        good = runs(~undefined[a:b])
+        if not good:
+            return None
+        if not name.startswith("still"):
+            longest = max((d - c for c, d in runs(lost[a:b])), default=0)
+            if longest / rate_hz > MAX_BRIDGED_S:
+                return None
+        else:
+            ga, gb = max(good, key=lambda r: r[1] - r[0])
+            if (gb - ga) / rate_hz < MIN_INTACT_STILL_S:
+                return None
+            a, b = a + ga, a + gb
+        out[name] = (a, b)
+    return Phases(out["still_start"], out["bends"], out["rocks"], out["still_end"])
+
+
+def bridged_rates(gyr: np.ndarray, q: np.ndarray, lost: np.ndarray, rate_hz: float) -> np.ndarray:
+    """Angular rates (N, 3) rad/s, sensor frame, with each lost stretch filled by the steady
+    rate of the turn the orientations ``q`` (N, 4) show across it (the filter is levelled after
+    a gap, so that turn is the tilt it missed): integrals over the stretch then agree with the
+    orientations, where zeros would lose the turn."""
+    out = np.array(gyr, dtype=float)
+    for a, b in runs(lost):
+        if a == 0 or b >= len(q) or not (np.isfinite(q[a - 1]).all() and np.isfinite(q[b]).all()):
+            continue
+        turn = Q.to_rotvec(Q.multiply(Q.conjugate(q[a - 1]), q[b]))
+        out[a:b] = turn * rate_hz / (b - a + 1)
+    return out
 
 
 def still_start_bias(gyr: np.ndarray, phases: Phases, lost: np.ndarray) -> np.ndarray | None:
@@ -195,6 +260,8 @@ class LegChain:
         self.schedule = CalibrationSchedule(s.every_s)
         self._last_error: CalibrationError | None = None
         self.refused: list[str] = []
+        # attempts refused for lost data in their window: phase name -> (start, end) seconds
+        self._damaged: list[dict[str, tuple[float, float]]] = []
         # the current attempt's grid data, and every filter input since the session's start
         self._buf = Columns("t", "gt", "gs", "u", "l")
         self._raw = Columns("t", "gt", "at", "gs", "as", "lt", "ls", "u", "l")
@@ -473,6 +540,14 @@ class LegChain:
         try:
             cal = self._calibration(t, b.get("gt")[:n], b.get("gs")[:n], q_t[:n], q_s[:n], phases)
             check_calibration_data(t, b.get("u")[:n], cal, self.s.redo_advice)
+        except LostCalibrationDataError as exc:
+            self._damaged.append(phase_times(t, phases))
+            if noted:
+                self.refused.append(
+                    f"the calibration begun at {t[phases.still_start[0]]:.1f} s was refused ({exc})"
+                )
+            self._fail(exc, n)
+            return
         except CalibrationError as exc:
             if noted:
                 self.refused.append(
@@ -574,6 +649,38 @@ class LegChain:
         self.refused.append(
             f"no calibration attempt in this file could be used ({self._last_error}); the "
             "calibration the live session made and stored in the file was used instead"
+        )
+        self._calibrated(cal, q_t, q_s, stored=True)
+
+    def use_intact(self) -> None:
+        """No attempt in the data worked and no calibration was stored: calibrate from the
+        intact parts of the first attempt that was refused only for lost data (its still
+        phases cut to their longest intact stretch; no rates from inside the lost stretches in
+        the axes), and say so."""
+        if not self._damaged or self.calibration is not None:
+            return
+        raw = self._raw
+        t, u = raw.get("t"), raw.get("u")
+        phases = intact_phases(t, u, raw.get("l"), self._damaged[0], self.rate)
+        if phases is None:
+            return
+        self._buf.clear()
+        self._buf.add(t=t, gt=raw.get("gt"), gs=raw.get("gs"), u=u, l=raw.get("l"))
+        q_t, q_s = self._fuse(phases)
+        gt = bridged_rates(raw.get("gt"), q_t, raw.get("lt"), self.rate)
+        gs = bridged_rates(raw.get("gs"), q_s, raw.get("ls"), self.rate)
+        try:
+            cal = self._calibration(t, gt, gs, q_t, q_s, phases)
+        except CalibrationError as exc:
+            self.refused.append(f"a calibration from the intact parts failed too ({exc})")
+            return
+        lost = runs(u[phases.still_start[0] : phases.still_end[1]])
+        a0 = phases.still_start[0]
+        spans = ", ".join(f"{t[a0 + a]:.1f}-{t[a0 + b - 1]:.1f} s" for a, b in lost)
+        self.refused.append(
+            f"the calibration lost data ({spans}) and no other attempt or stored calibration "
+            "could be used: it was made from the intact parts of the movements, so the angles "
+            "may be less accurate than usual"
         )
         self._calibrated(cal, q_t, q_s, stored=True)
 

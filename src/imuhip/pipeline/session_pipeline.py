@@ -293,6 +293,8 @@ class SessionPipeline:
             stored = self._stored.get(leg.leg.side, self._stored.get(""))
             if leg.calibration is None and stored is not None:
                 leg.use_stored(stored)
+            if leg.calibration is None:
+                leg.use_intact()
         self._finished = True
         for leg in self.legs:
             leg.finish()
