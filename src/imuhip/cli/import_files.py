@@ -13,9 +13,7 @@ def run(args: argparse.Namespace) -> int:
     from imuhip.files.importers.column_map import parse_column_map
     from imuhip.sinks.progress import track
 
-    files = {"thigh": args.thigh, "shin": args.shin}
-    if args.pelvis:
-        files["pelvis"] = args.pelvis
+    files, side = import_roles(args)
     options = ImportOptions(
         rate_hz=args.rate,
         acc_unit=args.acc_unit,
@@ -25,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     res = import_files(
         files,
         args.output,
-        side=args.side,
+        side=side,
         exercise=args.exercise.pose,
         options=options,
         format=args.format,
@@ -34,10 +32,66 @@ def run(args: argparse.Namespace) -> int:
         progress=track,
     )
     for note in res.notes:
-        print(f"note: {note}")
+        print(note if note.startswith("warning: ") else f"note: {note}")
     counts = ", ".join(f"{r} {n} samples" for r, n in res.counts.items())
     print(f"wrote {res.path} ({counts})")
     return 0
+
+
+#: The sensor flags of ``import``, in layout order: (flag, role).
+ROLE_FLAGS: tuple[tuple[str, str], ...] = (
+    ("--thigh", "thigh"),
+    ("--shin", "shin"),
+    ("--left-thigh", "left_thigh"),
+    ("--left-shin", "left_shin"),
+    ("--right-thigh", "right_thigh"),
+    ("--right-shin", "right_shin"),
+    ("--pelvis", "pelvis"),
+    ("--trunk", "trunk"),
+)
+
+
+def import_roles(args: argparse.Namespace) -> tuple[dict[str, list[str]], str | None]:
+    """The files by role and the side from the flags, checked as a layout before anything is
+    read (:class:`LayoutError` naming the flags)."""
+    from imuhip.errors import LayoutError
+    from imuhip.layout import PLAIN_LEG_ROLES, layout_of
+
+    files = {role: paths for flag, role in ROLE_FLAGS if (paths := _given(args, role))}
+    flags = [flag for flag, role in ROLE_FLAGS if role in files]
+    plain = [flag for flag, role in ROLE_FLAGS if role in files and role in PLAIN_LEG_ROLES]
+    sided = [flag for flag, role in ROLE_FLAGS if role in files and "_" in role]
+    if plain and sided:
+        raise LayoutError(
+            f"{', '.join(plain)} cannot be combined with {', '.join(sided)}: for one leg give "
+            "--thigh/--shin with --side, for both legs --left-thigh, --left-shin, "
+            "--right-thigh, --right-shin"
+        )
+    if not plain and not sided:
+        raise LayoutError(
+            "no leg sensor given: give --thigh FILE --shin FILE --side left|right for one leg, "
+            "or --left-thigh, --left-shin, --right-thigh, --right-shin FILE for both"
+        )
+    if plain and args.side is None:
+        raise LayoutError(f"{', '.join(plain)} need --side left|right (the instrumented leg)")
+    side = args.side
+    if sided:
+        legs = {role.split("_", 1)[0] for role in files if "_" in role}
+        side = "both" if len(legs) == 2 else legs.pop()
+        if args.side is not None and args.side != side:
+            raise LayoutError(
+                f"--side {args.side} disagrees with {', '.join(sided)}: the sided flags name "
+                "the legs, drop --side"
+            )
+    try:
+        layout_of(list(files), side)
+    except LayoutError as exc:
+        raise LayoutError(f"{', '.join(flags)}: {exc}") from None
+    return files, side
+
+
+def _given(args: argparse.Namespace, role: str) -> list[str]:
+    return list(getattr(args, role, None) or ())
 
 
 def add_parser(sub: options.Subcommands) -> None:
@@ -48,17 +102,24 @@ def add_parser(sub: options.Subcommands) -> None:
         help="build a session file from sensor files (DOT, Polar, MetaBase, WitMotion, CSV)",
         description="Build a session from the files of the vendors' apps or any table. The "
         "format is recognised from each file's content. A role flag may be repeated to give one "
-        "sensor several channel files (--thigh acc.txt --thigh gyro.txt).",
+        "sensor several channel files (--thigh acc.txt --thigh gyro.txt). One leg: --thigh and "
+        "--shin with --side; both legs: --left-thigh, --left-shin, --right-thigh, --right-shin "
+        "(shin-only: the shin flags alone; the angle then holds only prone).",
     )
-    for role, need in (("thigh", True), ("shin", True), ("pelvis", False)):
+    for flag, role in ROLE_FLAGS:
+        where = role.replace("_", " ")
         imp.add_argument(
-            f"--{role}",
-            required=need,
+            flag,
+            dest=role,
             action="append",
             metavar="FILE",
-            help=f"{role} sensor file (repeat for its channel files)",
+            help=f"{where} sensor file (repeat for its channel files)",
         )
-    imp.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
+    imp.add_argument(
+        "--side",
+        choices=["left", "right"],
+        help="instrumented leg, with --thigh/--shin (the sided flags name their legs)",
+    )
     options.add_exercise(imp, "unspecified", ("unspecified",))
     imp.add_argument(
         "--format",
