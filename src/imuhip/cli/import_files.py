@@ -38,60 +38,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: The sensor flags of ``import``, in layout order: (flag, role).
-ROLE_FLAGS: tuple[tuple[str, str], ...] = (
-    ("--thigh", "thigh"),
-    ("--shin", "shin"),
-    ("--left-thigh", "left_thigh"),
-    ("--left-shin", "left_shin"),
-    ("--right-thigh", "right_thigh"),
-    ("--right-shin", "right_shin"),
-    ("--pelvis", "pelvis"),
-    ("--trunk", "trunk"),
-)
-
-
-def import_roles(args: argparse.Namespace) -> tuple[dict[str, list[str]], str | None]:
+def import_roles(args: argparse.Namespace) -> tuple[dict[str, list[str]], str]:
     """The files by role and the side from the flags, checked as a layout before anything is
-    read (:class:`LayoutError` naming the flags)."""
-    from imuhip.errors import LayoutError
-    from imuhip.layout import PLAIN_LEG_ROLES, layout_of
-
-    files = {role: paths for flag, role in ROLE_FLAGS if (paths := _given(args, role))}
-    flags = [flag for flag, role in ROLE_FLAGS if role in files]
-    plain = [flag for flag, role in ROLE_FLAGS if role in files and role in PLAIN_LEG_ROLES]
-    sided = [flag for flag, role in ROLE_FLAGS if role in files and "_" in role]
-    if plain and sided:
-        raise LayoutError(
-            f"{', '.join(plain)} cannot be combined with {', '.join(sided)}: for one leg give "
-            "--thigh/--shin with --side, for both legs --left-thigh, --left-shin, "
-            "--right-thigh, --right-shin"
-        )
-    if not plain and not sided:
-        raise LayoutError(
-            "no leg sensor given: give --thigh FILE --shin FILE --side left|right for one leg, "
-            "or --left-thigh, --left-shin, --right-thigh, --right-shin FILE for both"
-        )
-    if plain and args.side is None:
-        raise LayoutError(f"{', '.join(plain)} need --side left|right (the instrumented leg)")
-    side = args.side
-    if sided:
-        legs = {role.split("_", 1)[0] for role in files if "_" in role}
-        side = "both" if len(legs) == 2 else legs.pop()
-        if args.side is not None and args.side != side:
-            raise LayoutError(
-                f"--side {args.side} disagrees with {', '.join(sided)}: the sided flags name "
-                "the legs, drop --side"
-            )
-    try:
-        layout_of(list(files), side)
-    except LayoutError as exc:
-        raise LayoutError(f"{', '.join(flags)}: {exc}") from None
-    return files, side
-
-
-def _given(args: argparse.Namespace, role: str) -> list[str]:
-    return list(getattr(args, role, None) or ())
+    read (:class:`~imuhip.errors.LayoutError` naming the flags)."""
+    files = options.given_roles(args)
+    return files, options.flags_layout(list(files), args.side).side
 
 
 def add_parser(sub: options.Subcommands) -> None:
@@ -106,15 +57,9 @@ def add_parser(sub: options.Subcommands) -> None:
         "--shin with --side; both legs: --left-thigh, --left-shin, --right-thigh, --right-shin "
         "(shin-only: the shin flags alone; the angle then holds only prone).",
     )
-    for flag, role in ROLE_FLAGS:
-        where = role.replace("_", " ")
-        imp.add_argument(
-            flag,
-            dest=role,
-            action="append",
-            metavar="FILE",
-            help=f"{where} sensor file (repeat for its channel files)",
-        )
+    options.add_role_args(
+        imp, "FILE", "sensor file (repeat for its channel files)", action="append"
+    )
     imp.add_argument(
         "--side",
         choices=["left", "right"],
