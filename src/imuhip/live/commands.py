@@ -24,7 +24,7 @@ from imuhip.exercises import (
     parse_exercise,
 )
 from imuhip.layout import BOTH, layout_of
-from imuhip.live.one_leg import live_pipeline
+from imuhip.live.one_leg import check_analysable, live_pipeline
 from imuhip.live.runner import (
     RunOptions,
     RunResult,
@@ -610,6 +610,7 @@ def replay_command(
 
     pace = _speed(speed)
     session = read_session_noting(session_path)
+    check_analysable(session.header, "replay")
     pipe = make_pipeline(session.header, aligner=aligner, saved=True, angle_feed=lsl)
     items = session_inputs(session)
     if not items:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from imuhip.errors import ImuhipError
+from imuhip.errors import ImuhipError, LayoutError
 from imuhip.layout import Leg
 from imuhip.pipeline import LiveState, SessionPipeline
 from imuhip.session import (
@@ -58,6 +58,30 @@ def live_pipeline(header: SessionHeader, build: PipelineBuilder) -> tuple[Any, s
         f"{recorded} recorded, not analysed live"
     )
     return OneLegPipeline(header, leg, build), note
+
+
+def check_analysable(header: SessionHeader, command: str) -> None:
+    """Refuse, in plain words, a session whose layout the session pipeline does not take yet
+    (``command`` names what was asked: "analyze", "replay"...). Asks the pipeline itself, so
+    every layout it takes passes.
+
+    Raises:
+        LayoutError: the sensors form no valid layout, or one the pipeline does not analyse.
+    """
+    layout = header.layout
+    try:
+        SessionPipeline(header)
+    except LayoutError:
+        raise
+    except ImuhipError as exc:
+        if layout.legs[0].thigh == "thigh":  # the layout it takes: its own error, when it runs
+            return
+        raise LayoutError(
+            f"{command} cannot analyse this session yet: it instruments "
+            f"{layout.describe()} ({', '.join(layout.roles)}), and the analysis takes one "
+            f"leg with thigh and shin sensors ({exc}). The file holds every sensor: "
+            "'imuhip info' shows them, 'imuhip export --samples DIR' writes their data"
+        ) from None
 
 
 def leg_header(header: SessionHeader, leg: Leg) -> SessionHeader:
