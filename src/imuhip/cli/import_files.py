@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from imuhip.cli import options
+from imuhip.layout import SIDES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,7 +63,7 @@ def add_parser(sub: options.Subcommands) -> None:
     )
     imp.add_argument(
         "--side",
-        choices=["left", "right"],
+        choices=SIDES,
         help="instrumented leg, with --thigh/--shin (the sided flags name their legs)",
     )
     options.add_exercise(imp, "unspecified", ("unspecified",))

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from imuhip.layout import Layout
+from imuhip.layout import SIDES, Layout
 
 #: argparse's sub-command registry (its class is private to argparse).
 Subcommands = Any
@@ -91,7 +90,7 @@ def add_sensor_args(p: argparse.ArgumentParser, side_required: bool = False) -> 
     p.add_argument(
         "--side",
         required=side_required,
-        choices=["left", "right"],
+        choices=SIDES,
         help="instrumented leg with --thigh/--shin (default: the saved pairing's; with a "
         "pairing of both legs: record that leg's sensors only)",
     )

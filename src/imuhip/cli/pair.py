@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from imuhip.cli import options
+from imuhip.layout import SIDES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -24,9 +25,7 @@ def add_parser(sub: options.Subcommands) -> None:
         "--pelvis and --trunk. Up to six sensors.",
     )
     options.add_role_args(pair, "ADDR", "sensor address")
-    pair.add_argument(
-        "--side", choices=["left", "right"], help="instrumented leg, with --thigh/--shin"
-    )
+    pair.add_argument("--side", choices=SIDES, help="instrumented leg, with --thigh/--shin")
     pair.add_argument(
         "--profile",
         action="append",
