@@ -348,3 +348,38 @@ def test_pair_both_legs_then_record_all_or_one_leg(tmp_path, monkeypatch, capsys
     ]  # fmt: skip
     assert main(["pair", *flags, "--profile", "test-imu"]) == 2  # no right shin
     assert "--right-thigh: the right leg has a thigh sensor but no shin" in capsys.readouterr().err
+
+
+def test_one_leg_pipeline_renames_its_legs_inputs_and_leaves_the_others_out():
+    from imuhip.live.one_leg import OneLegPipeline
+    from imuhip.session import Event, Notification, SensorInfo
+
+    fed = []
+
+    class Inner:
+        def __init__(self, header):
+            self.header, self.outbox = header, [Event(1.0, "calibration", None, {})]
+
+        def feed(self, item):
+            fed.append(item)
+
+        def advance(self):
+            return []
+
+    roles = ("left_thigh", "left_shin", "right_thigh", "right_shin")
+    header = SessionHeader("both", "prone", tuple(SensorInfo(r, "test-imu") for r in roles))
+    pipe = OneLegPipeline(header, header.layout.leg("right"), Inner)
+    assert pipe.inner.header.roles == ("thigh", "shin") and pipe.inner.header.side == "right"
+    for item in (
+        Notification("right_shin", 0.1, b"x"),
+        Notification("left_shin", 0.1, b"x"),
+        Event(0.2, "connection_lost", "left_thigh"),
+        Event(0.3, "connection_lost", "right_thigh"),
+        Event(0.4, "mark", None, {"label": "m"}),
+    ):
+        pipe.feed(item)
+    assert [(getattr(i, "role", None) or i.sensor, i.t) for i in fed] == [
+        ("shin", 0.1), ("thigh", 0.3), (None, 0.4),
+    ]  # fmt: skip
+    pipe.advance()
+    assert pipe.outbox == [] and pipe.inner.outbox == []  # one leg's calibration is not filed
