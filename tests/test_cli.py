@@ -54,3 +54,35 @@ def test_info_on_a_damaged_file_warns_and_shows_events(tmp_path, capsys, small_s
     cap = capsys.readouterr()
     assert "imuhip: warning:" in cap.err and "bytes were lost" in cap.err
     assert "DAMAGED" in cap.out and "connection_lost" in cap.out
+
+
+def test_every_command_takes_a_file_of_both_legs_without_a_traceback(tmp_path, capsys):
+    """Before: analyze/report/replay said 'the session has no thigh sensor' of a file that has
+    two; now they name the layout, and info/export show and write every sensor."""
+    from imuhip.session import SessionHeader
+
+    roles = ("left_thigh", "left_shin", "right_thigh", "right_shin", "pelvis", "trunk")
+    header = SessionHeader(
+        "both", "prone", tuple(SensorInfo(r, rate_hz=100.0) for r in roles), time_base="csv"
+    )
+    samples = {r: make_samples(200, seed=i) for i, r in enumerate(roles)}
+    path = write_session(tmp_path / "both.imuhip", header, samples)
+    for argv in (
+        ["analyze", str(path)],
+        ["report", str(path), "-o", str(tmp_path / "r.html")],
+        ["replay", "--speed", "max", "--plain", str(path)],
+        ["export", str(path), "--angles", str(tmp_path / "a.csv")],
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert "cannot analyse this session yet: it instruments both legs (thigh + shin) " in err
+        assert "with pelvis and trunk" in err and "Traceback" not in err
+    assert main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "side       both" in text and "layout     both legs (thigh + shin) with pelvis" in text
+    rows = {line.split()[0]: line.split() for line in text.splitlines() if line.startswith("  ")}
+    assert all(rows[r][1:2] == ["samples"] and "200" in rows[r] for r in roles)
+    assert main(["export", str(path), "--samples", str(tmp_path / "csv")]) == 0
+    assert sorted(p.stem for p in (tmp_path / "csv").iterdir()) == sorted(roles)
+    assert main(["history", str(tmp_path), "--no-cache", "--jobs", "1"]) == 0
+    assert "both.imuhip" in capsys.readouterr().out

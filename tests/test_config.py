@@ -1,6 +1,7 @@
 import pytest
 
 from imuhip.config import ConfigError, PairedSensor, Pairing, load_pairing, save_pairing
+from imuhip.errors import LayoutError
 
 
 def test_round_trip(tmp_path):
@@ -37,3 +38,22 @@ def test_validation():
         Pairing("middle")
     with pytest.raises(ConfigError, match="two roles"):
         Pairing("left", {"thigh": PairedSensor("aa", "x"), "shin": PairedSensor("AA", "x")})
+
+
+def test_round_trip_with_sided_roles_and_the_layout_checked_when_used(tmp_path):
+    roles = ("left_thigh", "left_shin", "right_thigh", "right_shin", "pelvis", "trunk")
+    p = Pairing(
+        "both", {r: PairedSensor(f"AA:0{i}", "witmotion-ble5") for i, r in enumerate(roles)}
+    )
+    path = save_pairing(p, tmp_path / "pairing.json")
+    back = load_pairing(path)
+    assert back == p and back.layout.roles == roles and back.layout.side == "both"
+    left = back.for_side("left")
+    assert left.side == "left" and list(left.sensors) == ["thigh", "shin", "pelvis", "trunk"]
+    assert left.sensors["shin"].address == "AA:01"
+    odd = Pairing(
+        "both", {"left_thigh": PairedSensor("A", "x"), "right_shin": PairedSensor("B", "x")}
+    )
+    save_pairing(odd, path)  # stored as given; refused where it is used
+    with pytest.raises(LayoutError, match=r"saved pairing .* left leg has a thigh .* pair' again"):
+        assert load_pairing(path).layout is None  # raises first

@@ -14,8 +14,8 @@ from pathlib import Path
 from platformdirs import user_config_dir
 
 from imuhip.atomic import atomic_write
-from imuhip.errors import ImuhipError
-from imuhip.layout import ROLES, SIDES
+from imuhip.errors import ImuhipError, LayoutError
+from imuhip.layout import BOTH, PELVIS, ROLES, SIDES, TRUNK, Layout, layout_of
 
 CONFIG_ENV = "IMUHIP_CONFIG"
 
@@ -35,20 +35,46 @@ class PairedSensor:
 
 @dataclass(frozen=True)
 class Pairing:
-    """Sensors by role ("thigh", "shin", optionally "pelvis") and the instrumented side."""
+    """Sensors by role (:data:`imuhip.layout.ROLES`: "thigh" and "shin" with the side "left"
+    or "right", or sided roles "left_thigh"... with the side they give, "both" for two legs;
+    optionally "pelvis", "trunk") and the instrumented side."""
 
     side: str
     sensors: dict[str, PairedSensor] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.side not in SIDES:
-            raise ConfigError(f"side must be 'left' or 'right', got {self.side!r}")
+        if self.side not in (*SIDES, BOTH):
+            raise ConfigError(f"side must be 'left', 'right' or 'both', got {self.side!r}")
         unknown = set(self.sensors) - set(ROLES)
         if unknown:
             raise ConfigError(f"unknown sensor role(s): {', '.join(sorted(unknown))}")
         addresses = [s.address.upper() for s in self.sensors.values()]
         if len(set(addresses)) != len(addresses):
             raise ConfigError("one sensor cannot take two roles; pair a different sensor")
+
+    @property
+    def layout(self) -> Layout:
+        """The legs these sensors instrument (:class:`LayoutError` saying to pair again when
+        they form no valid layout, e.g. a thigh without a shin)."""
+        try:
+            return layout_of(list(self.sensors), self.side)
+        except LayoutError as exc:
+            raise LayoutError(
+                f"the saved pairing ({', '.join(self.sensors) or 'no sensors'}, side "
+                f"{self.side}) is not a usable set of sensors: {exc}; run 'imuhip pair' again"
+            ) from None
+
+    def for_side(self, side: str) -> Pairing:
+        """The pairing for a one-leg session on ``side``: of a pairing of both legs, that
+        leg's sensors under the plain ``thigh``/``shin`` roles (one-leg files keep them), with
+        the pelvis and trunk; a one-leg pairing moved to ``side`` (the same sensors on the
+        other leg)."""
+        layout = self.layout
+        if layout.side != BOTH:
+            return Pairing(side, self.sensors)
+        leg = layout.leg(side)
+        plain = {leg.thigh: "thigh", leg.shin: "shin", PELVIS: PELVIS, TRUNK: TRUNK}
+        return Pairing(side, {plain[r]: s for r, s in self.sensors.items() if r in plain})
 
 
 def config_path() -> Path:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from imuhip.cli import options
+from imuhip.layout import SIDES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -13,9 +14,7 @@ def run(args: argparse.Namespace) -> int:
     from imuhip.files.importers.column_map import parse_column_map
     from imuhip.sinks.progress import track
 
-    files = {"thigh": args.thigh, "shin": args.shin}
-    if args.pelvis:
-        files["pelvis"] = args.pelvis
+    files, side = import_roles(args)
     options = ImportOptions(
         rate_hz=args.rate,
         acc_unit=args.acc_unit,
@@ -25,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     res = import_files(
         files,
         args.output,
-        side=args.side,
+        side=side,
         exercise=args.exercise.pose,
         options=options,
         format=args.format,
@@ -34,10 +33,17 @@ def run(args: argparse.Namespace) -> int:
         progress=track,
     )
     for note in res.notes:
-        print(f"note: {note}")
+        print(note if note.startswith("warning: ") else f"note: {note}")
     counts = ", ".join(f"{r} {n} samples" for r, n in res.counts.items())
     print(f"wrote {res.path} ({counts})")
     return 0
+
+
+def import_roles(args: argparse.Namespace) -> tuple[dict[str, list[str]], str]:
+    """The files by role and the side from the flags, checked as a layout before anything is
+    read (:class:`~imuhip.errors.LayoutError` naming the flags)."""
+    files = options.given_roles(args)
+    return files, options.flags_layout(list(files), args.side).side
 
 
 def add_parser(sub: options.Subcommands) -> None:
@@ -48,17 +54,18 @@ def add_parser(sub: options.Subcommands) -> None:
         help="build a session file from sensor files (DOT, Polar, MetaBase, WitMotion, CSV)",
         description="Build a session from the files of the vendors' apps or any table. The "
         "format is recognised from each file's content. A role flag may be repeated to give one "
-        "sensor several channel files (--thigh acc.txt --thigh gyro.txt).",
+        "sensor several channel files (--thigh acc.txt --thigh gyro.txt). One leg: --thigh and "
+        "--shin with --side; both legs: --left-thigh, --left-shin, --right-thigh, --right-shin "
+        "(shin-only: the shin flags alone; the angle then holds only prone).",
     )
-    for role, need in (("thigh", True), ("shin", True), ("pelvis", False)):
-        imp.add_argument(
-            f"--{role}",
-            required=need,
-            action="append",
-            metavar="FILE",
-            help=f"{role} sensor file (repeat for its channel files)",
-        )
-    imp.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
+    options.add_role_args(
+        imp, "FILE", "sensor file (repeat for its channel files)", action="append"
+    )
+    imp.add_argument(
+        "--side",
+        choices=SIDES,
+        help="instrumented leg, with --thigh/--shin (the sided flags name their legs)",
+    )
     options.add_exercise(imp, "unspecified", ("unspecified",))
     imp.add_argument(
         "--format",

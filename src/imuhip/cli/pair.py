@@ -5,23 +5,27 @@ from __future__ import annotations
 import argparse
 
 from imuhip.cli import options
+from imuhip.layout import SIDES
 
 
 def run(args: argparse.Namespace) -> int:
     from imuhip.live.commands import pair_command
 
-    return pair_command(
-        args.thigh, args.shin, args.pelvis, args.side, args.profile,
-        spec=args.ble, timeout=args.timeout,
-    )  # fmt: skip
+    addresses = options.given_roles(args)
+    side = options.flags_layout(list(addresses), args.side).side
+    return pair_command(addresses, side, args.profile, spec=args.ble, timeout=args.timeout)
 
 
 def add_parser(sub: options.Subcommands) -> None:
-    pair = sub.add_parser("pair", help="save which sensor is on the thigh and the shin")
-    pair.add_argument("--thigh", required=True, metavar="ADDR", help="thigh sensor address")
-    pair.add_argument("--shin", required=True, metavar="ADDR", help="shin sensor address")
-    pair.add_argument("--pelvis", metavar="ADDR", help="optional pelvis sensor address")
-    pair.add_argument("--side", required=True, choices=["left", "right"], help="instrumented leg")
+    pair = sub.add_parser(
+        "pair",
+        help="save which sensor is on which segment (thigh, shin, of one or both legs)",
+        description="One leg: --thigh and --shin with --side. Both legs: --left-thigh, "
+        "--left-shin, --right-thigh, --right-shin (shin-only: the shin flags alone). Optionally "
+        "--pelvis and --trunk. Up to six sensors.",
+    )
+    options.add_role_args(pair, "ADDR", "sensor address")
+    pair.add_argument("--side", choices=SIDES, help="instrumented leg, with --thigh/--shin")
     pair.add_argument(
         "--profile",
         action="append",

@@ -6,6 +6,7 @@ import argparse
 
 from imuhip.cli import options
 from imuhip.errors import ImuhipError
+from imuhip.layout import ROLES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,8 +49,6 @@ def add_parser(sub: options.Subcommands) -> None:
         help="gyro scales from whole turns on a table (recorded with --exercise sensor-cal)",
     )
     cal.add_argument("session", metavar="SESSION", help=options.SESSION_HELP)
-    cal.add_argument(
-        "--role", choices=["thigh", "shin", "pelvis"], help="one sensor only (default: all)"
-    )
+    cal.add_argument("--role", choices=ROLES, help="one sensor only (default: all)")
     cal.add_argument("--no-save", action="store_true", help="only print the result")
     cal.set_defaults(func=run)

@@ -33,12 +33,10 @@ def run(args: argparse.Namespace) -> int:
     assignments: list = []
     side = args.side
     if not args.demo:
-        from imuhip.live.commands import assignments_for
-
-        assignments, side = assignments_for(
-            thigh=args.thigh, shin=args.shin, pelvis=None, side=side, profiles=args.profile,
-            spec=args.ble,
-        )  # fmt: skip
+        assignments, side = options.live_sensors(args)
+        if side == "both":
+            raise ImuhipError("train runs one leg per session: give --side left|right to "
+                              "train that leg of the sensors of both legs")  # fmt: skip
     side = side or "left"
     from imuhip.live.commands import output_path
 

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from imuhip.errors import CsvImportError
+from imuhip.errors import CsvImportError, LayoutError
 from imuhip.files.csv_samples import write_imu_csv
 from imuhip.files.importers import read_file
 from imuhip.files.importers.base import FileContents, ImportFormat, ImportOptions
 from imuhip.files.importers.sanity import gap_notes
-from imuhip.files.importers.sensor import merge_sensor
-from imuhip.files.importers.timebase import align_sensors
+from imuhip.files.importers.sensor import SensorData, merge_sensor
+from imuhip.files.importers.timebase import Alignment, align_sensors
 from imuhip.files.session_file import write_session
+from imuhip.layout import BOTH, PLAIN_LEG_ROLES, SIDES, Layout, layout_of
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, SensorInfo, SessionHeader
 
@@ -60,11 +61,18 @@ def quiet(items: Iterable[T], description: str, total: int | None = None) -> Ite
 Progress = Callable[[Iterable[T], str, int | None], Iterator[T]]
 
 
+#: The warning of a shin-only import (no thigh sensor on any leg).
+SHIN_ONLY_WARNING = (
+    "warning: no thigh sensor: the hip angle comes from the shin alone, which holds only "
+    "prone (the thigh lying on the floor); seated and supine sessions need a thigh sensor"
+)
+
+
 def import_files(
     files_by_role: Mapping[str, Sequence[str | os.PathLike[str]]],
     out: str | os.PathLike[str],
     *,
-    side: str,
+    side: str | None = None,
     exercise: str = "unspecified",
     options: ImportOptions | None = None,
     format: str | None = None,
@@ -74,15 +82,18 @@ def import_files(
 ) -> ImportResult:
     """Build a session file from each sensor's files (any supported format, recognised).
 
-    Each role may have several files (channel files of one sensor, merged on its clock). The
-    sensors are put on one time base from their clocks and checked against the gyroscopes
+    ``files_by_role`` maps roles (:mod:`imuhip.layout`: plain ``thigh``/``shin`` with
+    ``side`` "left" or "right", or sided ``left_thigh``... for which ``side`` may be omitted;
+    ``pelvis``, ``trunk``) to files; the roles must form a valid layout (:class:`LayoutError`
+    otherwise, before anything is read). Each role may have several files (channel files of
+    one sensor, merged on its clock). The sensors are put on one time base from their clocks
+    and each leg's shin is checked against its thigh from the gyroscopes
     (:mod:`imuhip.files.importers.timebase`); ``force`` imports sensors whose offset cannot be
     resolved (with a warning). Every file is read and checked before anything is written.
     """
-    if side not in ("left", "right"):
-        raise CsvImportError(f"side must be 'left' or 'right', got {side!r}")
     options = options or ImportOptions()
     out = Path(out)
+    layout = _import_layout(list(files_by_role), side)
     if out.exists() and not overwrite:
         raise CsvImportError(f"{out} exists; choose another output name")
     paths = {role: [Path(p) for p in ps] for role, ps in files_by_role.items()}
@@ -90,11 +101,48 @@ def import_files(
         if not ps:
             raise CsvImportError(f"no file given for the {role}")
     _refuse_same_file(paths)
+    notes: list[str] = [SHIN_ONLY_WARNING] if layout.shin_only else []
+    sensors = _read_sensors(paths, options, format, progress, notes)
+    sensors, alignment = align_sensors(sensors, layout, force=force)
+    notes.extend(alignment.notes)
+    _check_overlap(sensors)
+    header = SessionHeader(
+        side=layout.side,
+        exercise=exercise,
+        sensors=tuple(_sensor_info(r, s) for r, s in sensors.items()),
+        time_base=_time_base(sensors),
+        extra=_import_extra(sensors, alignment),
+    )
+    samples = {r: s.samples for r, s in sensors.items()}
+    write_session(out, header, samples, events=_marker_events(sensors), overwrite=overwrite)
+    return ImportResult(out, header, {r: len(s) for r, s in samples.items()}, tuple(notes))
+
+
+def _import_layout(roles: list[str], side: str | None) -> Layout:
+    """The layout of the roles given: plain roles need ``side`` left or right; sided roles
+    give their own (a ``side`` given must agree)."""
+    if side is not None and side not in (*SIDES, BOTH):
+        raise CsvImportError(f"side must be 'left', 'right' or 'both', got {side!r}")
+    if side is None:
+        if any(r in PLAIN_LEG_ROLES for r in roles):
+            raise LayoutError("plain thigh/shin roles need the side: give side 'left' or 'right'")
+        sided = {r.split("_", 1)[0] for r in roles if "_" in r}
+        side = BOTH if len(sided) == 2 else next(iter(sided), "left")
+    return layout_of(roles, side)
+
+
+def _read_sensors(
+    paths: dict[str, list[Path]],
+    options: ImportOptions,
+    format: str | None,
+    progress: Progress,
+    notes: list[str],
+) -> dict[str, SensorData]:
+    """Read every file and merge each role's files into one sensor (notes appended)."""
     todo = [(role, p) for role, ps in paths.items() for p in ps]
     contents: dict[str, list[FileContents]] = {role: [] for role in paths}
     for role, p in progress(todo, "reading files", len(todo)):
         contents[role].append(read_file(p, options, format=format))
-    notes: list[str] = []
     sensors = {}
     for role, fs in contents.items():
         for f in fs:
@@ -102,8 +150,10 @@ def import_files(
             notes.extend(gap_notes(f))
         sensors[role] = merge_sensor(role, fs)
         notes.extend(sensors[role].notes)
-    sensors, alignment = align_sensors(sensors, force=force)
-    notes.extend(alignment.notes)
+    return sensors
+
+
+def _check_overlap(sensors: dict[str, SensorData]) -> None:
     spans = {r: (float(s.samples.t[0]), float(s.samples.t[-1])) for r, s in sensors.items()}
     start = max(a for a, _ in spans.values())
     stop = min(b for _, b in spans.values())
@@ -113,19 +163,29 @@ def import_files(
             f"the files' time ranges do not overlap ({listing}); the sensors must be recorded "
             "at the same time (for imuhip CSV files time_s must be one clock shared by all files)"
         )
-    infos = []
-    for r, s in sensors.items():
-        meta = {k: v for f in s.files for k, v in f.metadata.items()}
-        infos.append(
-            SensorInfo(
-                role=r,
-                profile="samples",
-                name=meta.get("DeviceTag", ""),
-                firmware=meta.get("FirmwareVersion", ""),
-                rate_hz=round(s.rate_hz, 3),
-            )
-        )
-    ref = sensors[alignment.reference]
+
+
+def _sensor_info(role: str, s: SensorData) -> SensorInfo:
+    meta = {k: v for f in s.files for k, v in f.metadata.items()}
+    return SensorInfo(
+        role=role,
+        profile="samples",
+        name=meta.get("DeviceTag", ""),
+        firmware=meta.get("FirmwareVersion", ""),
+        rate_hz=round(s.rate_hz, 3),
+    )
+
+
+def _time_base(sensors: dict[str, SensorData]) -> str:
+    formats = {f.format for s in sensors.values() for f in s.files}
+    return "csv" if formats <= {ImportFormat.IMUHIP_CSV} else "import"
+
+
+def _import_extra(sensors: dict[str, SensorData], alignment: Alignment) -> dict:
+    """The header's ``extra`` of an import: source files, formats, losses, time alignment."""
+    corrected: float | dict[str, float] = {r: round(v, 6) for r, v in alignment.corrected_s.items()}
+    if len(alignment.corrected_s) <= 1:  # one leg: a number, as every earlier file has it
+        corrected = round(next(iter(alignment.corrected_s.values()), 0.0), 6)
     extra: dict = {
         "imported_from": {
             r: (s.files[0].path.name if len(s.files) == 1 else [f.path.name for f in s.files])
@@ -139,9 +199,10 @@ def import_files(
             "reference": alignment.reference,
             "shared_clock": list(alignment.shared_clock),
             "shifts_s": {r: round(v, 9) for r, v in alignment.shifts_s.items()},
-            "signal_offset_corrected_s": round(alignment.corrected_s, 6),
+            "signal_offset_corrected_s": corrected,
         },
     }
+    ref = sensors[alignment.reference]
     if ref.origin.start_utc:
         extra["start_utc"] = ref.origin.start_utc
     if any(s.origin.domain.value in ("utc", "sensor-ticks") for s in sensors.values()):
@@ -149,16 +210,12 @@ def import_files(
             r: {"clock": s.origin.domain.value, "start_ns": s.origin.start_ns}
             for r, s in sensors.items()
         }
-    formats = {f.format for s in sensors.values() for f in s.files}
-    header = SessionHeader(
-        side=side,
-        exercise=exercise,
-        sensors=tuple(infos),
-        time_base="csv" if formats <= {ImportFormat.IMUHIP_CSV} else "import",
-        extra=extra,
-    )
-    samples = {r: s.samples for r, s in sensors.items()}
-    events = sorted(
+    return extra
+
+
+def _marker_events(sensors: dict[str, SensorData]) -> list[Event]:
+    """The marks of the sensors' marker files, in time order."""
+    return sorted(
         (
             Event(m.t, "mark", None, {"label": m.label, "source": f"{r}: marker file"})
             for r, s in sensors.items()
@@ -166,15 +223,13 @@ def import_files(
         ),
         key=lambda e: e.t,
     )
-    write_session(out, header, samples, events=events, overwrite=overwrite)
-    return ImportResult(out, header, {r: len(s) for r, s in samples.items()}, tuple(notes))
 
 
 def import_csv(
     csv_by_role: dict[str, str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
-    side: str,
+    side: str | None = None,
     exercise: str = "unspecified",
     acc_unit: str = "m/s2",
     gyr_unit: str = "rad/s",

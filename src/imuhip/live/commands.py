@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +23,8 @@ from imuhip.exercises import (
     ExerciseName,
     parse_exercise,
 )
+from imuhip.layout import BOTH, layout_of
+from imuhip.live.one_leg import check_analysable, live_pipeline
 from imuhip.live.runner import (
     RunOptions,
     RunResult,
@@ -211,9 +213,7 @@ def resolve_sensors(
 
 
 def pair_command(
-    thigh: str,
-    shin: str,
-    pelvis: str | None,
+    addresses: Mapping[str, str],
     side: str,
     profiles: Sequence[str] | None,
     *,
@@ -221,26 +221,26 @@ def pair_command(
     timeout: float,
     out: TextIO | None = None,
 ) -> int:
-    """Save which sensor sits where (and the side) for ``record`` and ``live``."""
+    """Save which sensor sits where (address by role, :mod:`imuhip.layout`) and the side
+    ("both" for two legs) for ``record`` and ``live``; the roles must form a valid layout."""
     from imuhip.config import PairedSensor, Pairing, save_pairing
 
-    addresses = {"thigh": thigh, "shin": shin}
-    if pelvis:
-        addresses["pelvis"] = pelvis
-    got = resolve_sensors(addresses, profiles, spec=spec, timeout=timeout, out=out)
+    layout_of(list(addresses), side)  # a set that cannot be recorded: refused before a scan
+    got = resolve_sensors(dict(addresses), profiles, spec=spec, timeout=timeout, out=out)
     pairing = Pairing(side, {r: PairedSensor(a.upper(), p, n) for r, (a, p, n) in got.items()})
     path = save_pairing(pairing)
+    width = max(7, *(len(r) for r in pairing.sensors))
     for role, s in pairing.sensors.items():
-        _print(f"{role:<7} {s.address}  {s.profile}  {s.name}", out)
-    _print(f"saved the pairing ({side} leg) to {path}", out)
+        _print(f"{role:<{width}} {s.address}  {s.profile}  {s.name}", out)
+    layout = pairing.layout
+    what = f"{side} leg" if len(layout.legs) == 1 and not layout.shin_only else layout.describe()
+    _print(f"saved the pairing ({what}) to {path}", out)
     return 0
 
 
 def assignments_for(
     *,
-    thigh: str | None,
-    shin: str | None,
-    pelvis: str | None,
+    addresses: Mapping[str, str] | None,
     side: str | None,
     profiles: Sequence[str] | None,
     spec: str | None,
@@ -248,28 +248,31 @@ def assignments_for(
     timeout: float = 5.0,
     out: TextIO | None = None,
 ) -> tuple[list[Any], str]:
-    """The sensors to record and the side: from ``--thigh/--shin`` (profiles given or
-    recognised by a scan) or else the saved pairing."""
+    """The sensors to record and the side: from ``addresses`` by role (the role flags,
+    checked as a layout by the CLI; profiles given or recognised by a scan) or else the saved
+    pairing (every sensor of its layout, up to six; ``side`` of a pairing of both legs: that
+    leg's sensors only)."""
     from imuhip.config import load_pairing
     from imuhip.sources.ble.connection import Assignment
 
-    if thigh or shin:
-        if not (thigh and shin):
-            raise ImuhipError("give both --thigh ADDRESS and --shin ADDRESS (or neither)")
+    if addresses:
         if side is None:
             raise ImuhipError("give --side left|right with --thigh and --shin")
-        addresses = {"thigh": thigh, "shin": shin}
-        if pelvis:
-            addresses["pelvis"] = pelvis
-        got = resolve_sensors(addresses, profiles, spec=spec, timeout=timeout, out=out)
+        layout_of(list(addresses), side)
+        got = resolve_sensors(dict(addresses), profiles, spec=spec, timeout=timeout, out=out)
         sensors = [(r, a, p, n) for r, (a, p, n) in got.items()]
     else:
         pairing = load_pairing()
-        side = side or pairing.side
-        if "thigh" not in pairing.sensors or "shin" not in pairing.sensors:
-            raise ImuhipError("the saved pairing lacks a thigh or shin sensor: run 'imuhip pair'")
-        sensors = [(r, s.address, s.profile, s.name) for r, s in pairing.sensors.items()]
+        if side is not None and side != pairing.side:
+            pairing = pairing.for_side(side)
+        layout = pairing.layout
+        side = layout.side
+        sensors = [(r, *_paired(pairing.sensors[r])) for r in layout.roles]
     return [Assignment(r, a, p, rate_hz, name=n) for r, a, p, n in sensors], side
+
+
+def _paired(s: Any) -> tuple[str, str, str]:
+    return s.address, s.profile, s.name
 
 
 # --------------------------------------------------------------------------- record, live
@@ -414,27 +417,27 @@ def live_command(
     opts = RunOptions(
         duration_s=duration_s,
         hold_target_s=hold_target_s,
-        title=f"imuhip — {side} leg, {name}",
+        title=f"imuhip — {'both legs' if side == BOTH else f'{side} leg'}, {name}",
         recording=None if path is None else str(path),
         guidance=guidance,
         schedule=None if rig is None or not guidance else rig.schedule,
     )
-    pipeline = None
+    window = LOSS_WINDOW_S
     if rig is not None and rehearsal is not None and rehearsal.speed != 1:
         from imuhip.live.demo import demo_settings
 
         settings = settings or demo_settings(rehearsal.speed)
         clock = scaled_clock(rehearsal.speed, clock)
         window = LOSS_WINDOW_S * rehearsal.speed
-        pipeline = SessionPipeline(
-            header, aligner=CausalAligner(header, loss_window_s=window), angle_feed=lsl
-        )
+    pipeline, not_live = live_pipeline(header, lambda h: SessionPipeline(
+        h, aligner=CausalAligner(h, loss_window_s=window), angle_feed=lsl))  # fmt: skip
+    if not_live:
+        _print(f"note: {not_live}", out)
     if backend is None:
         check_os_stack()  # before a file is made or a view shown
     if lsl:
         from imuhip.sinks.lsl import LslView
 
-        pipeline = pipeline or SessionPipeline(header, angle_feed=True)
         pub = _lsl_publisher(pipeline, "live", 1.0, lsl_wait_s)
         pub.anchor(clock)
         view = LslView(view, pub, lsl_wait_s)
@@ -464,6 +467,8 @@ def live_command(
             if result is None or result.notifications_written == 0:
                 path = _remove_empty(path, failed=result is None, out=out)
     print_result(result, path, out)
+    if not_live:
+        _print(f"note: {not_live}", out)
     return 0
 
 
@@ -605,6 +610,7 @@ def replay_command(
 
     pace = _speed(speed)
     session = read_session_noting(session_path)
+    check_analysable(session.header, "replay")
     pipe = make_pipeline(session.header, aligner=aligner, saved=True, angle_feed=lsl)
     items = session_inputs(session)
     if not items:

@@ -77,7 +77,7 @@ class Assignment:
     """One sensor to record.
 
     Attributes:
-        role: "thigh", "shin" or "pelvis".
+        role: the sensor's role (:data:`imuhip.layout.ROLES`: "thigh", "left_shin", "pelvis"...).
         address: BLE address (platform UUID on macOS) from pairing.
         profile: sensor profile name (see :mod:`imuhip.decode.profile`).
         rate_hz: requested output rate; the profile's nearest supported rate is used.
