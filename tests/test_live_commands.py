@@ -271,13 +271,12 @@ def test_scan_on_an_empty_virtual_radio_and_missing_pairing(tmp_path, monkeypatc
     assert "--thigh: the left leg has a thigh sensor but no shin sensor" in capsys.readouterr().err
 
 
-def test_a_live_session_of_both_legs_records_every_sensor_and_analyses_one_leg(tmp_path):
-    """Before: the live pipeline refused the header (no 'thigh' role) and nothing was recorded.
-    Now all six sensors are recorded under their roles; the left leg is analysed live."""
+def test_a_live_session_of_both_legs_records_every_sensor_and_analyses_both_legs(tmp_path):
+    """Six sensors recorded under their roles; the one session pipeline takes the layout (a
+    chain per leg), its state naming every sensor by its session role."""
     from contextlib import AsyncExitStack
 
     from imuhip.live.commands import live_header
-    from imuhip.live.one_leg import OneLegPipeline, live_pipeline
     from imuhip.pipeline import SessionPipeline
 
     roles = ("left_thigh", "left_shin", "right_thigh", "right_shin", "pelvis", "trunk")
@@ -297,40 +296,23 @@ def test_a_live_session_of_both_legs_records_every_sensor_and_analyses_one_leg(t
                 for r, s in zip(roles, sensors, strict=True)
             ]
             header = live_header(assignments, "both", "prone")
-            pipe, note = live_pipeline(header, SessionPipeline)
+            pipe = SessionPipeline(header)
             with SessionWriter(path, header) as writer:
                 res = await run_session(
                     assignments, header, PlainView(every_s=0.5, angles=False), writer=writer,
                     backend=be, settings=FAST, options=RunOptions(duration_s=2.5, guidance=False),
                     pipeline=pipe,
                 )  # fmt: skip
-            return res, pipe, note
+            return res, pipe
 
-    res, pipe, note = run(go(), timeout=60)
-    assert isinstance(pipe, OneLegPipeline) and pipe.leg.side == "left"
-    assert note == (
-        "both legs (thigh + shin) with pelvis and trunk: the live analysis follows the left leg "
-        "only; right_thigh, right_shin, pelvis, trunk recorded, not analysed live"
-    )
+    res, pipe = run(go(), timeout=60)
+    assert [leg.leg.side for leg in pipe.legs] == ["left", "right"]
     s = read_session(path)
     assert s.header.side == "both" and s.header.roles == roles
     assert all(len(s.notifications[r].t) > 20 for r in roles)
     assert set(res.status) == set(roles)
-    assert res.pipeline.state.sensors["left_thigh"].samples > 100  # under the session's role
-    assert "right_thigh" not in res.pipeline.state.sensors
-
-
-def test_shin_only_live_session_is_recorded_not_analysed():
-    from imuhip.live.one_leg import NoLivePipeline, live_pipeline
-    from imuhip.pipeline import SessionPipeline
-    from imuhip.session import SensorInfo
-
-    sensors = (SensorInfo("left_shin", "test-imu"), SensorInfo("right_shin", "test-imu"))
-    pipe, note = live_pipeline(SessionHeader("both", "prone", sensors), SessionPipeline)
-    assert isinstance(pipe, NoLivePipeline) and "not analysed live" in note
-    assert pipe.advance() == [] and pipe.state.status == "waiting"
-    plain = SessionHeader("left", "prone", (SensorInfo("thigh", "test-imu"), SensorInfo("shin")))
-    assert isinstance(live_pipeline(plain, SessionPipeline)[0], SessionPipeline)
+    for side in ("left", "right"):
+        assert pipe.leg_state(side).sensors[f"{side}_thigh"].samples > 100
 
 
 def test_pair_both_legs_then_record_all_or_one_leg(tmp_path, monkeypatch, capsys):
@@ -348,38 +330,3 @@ def test_pair_both_legs_then_record_all_or_one_leg(tmp_path, monkeypatch, capsys
     ]  # fmt: skip
     assert main(["pair", *flags, "--profile", "test-imu"]) == 2  # no right shin
     assert "--right-thigh: the right leg has a thigh sensor but no shin" in capsys.readouterr().err
-
-
-def test_one_leg_pipeline_renames_its_legs_inputs_and_leaves_the_others_out():
-    from imuhip.live.one_leg import OneLegPipeline
-    from imuhip.session import Event, Notification, SensorInfo
-
-    fed = []
-
-    class Inner:
-        def __init__(self, header):
-            self.header, self.outbox = header, [Event(1.0, "calibration", None, {})]
-
-        def feed(self, item):
-            fed.append(item)
-
-        def advance(self):
-            return []
-
-    roles = ("left_thigh", "left_shin", "right_thigh", "right_shin")
-    header = SessionHeader("both", "prone", tuple(SensorInfo(r, "test-imu") for r in roles))
-    pipe = OneLegPipeline(header, header.layout.leg("right"), Inner)
-    assert pipe.inner.header.roles == ("thigh", "shin") and pipe.inner.header.side == "right"
-    for item in (
-        Notification("right_shin", 0.1, b"x"),
-        Notification("left_shin", 0.1, b"x"),
-        Event(0.2, "connection_lost", "left_thigh"),
-        Event(0.3, "connection_lost", "right_thigh"),
-        Event(0.4, "mark", None, {"label": "m"}),
-    ):
-        pipe.feed(item)
-    assert [(getattr(i, "role", None) or i.sensor, i.t) for i in fed] == [
-        ("shin", 0.1), ("thigh", 0.3), (None, 0.4),
-    ]  # fmt: skip
-    pipe.advance()
-    assert pipe.outbox == [] and pipe.inner.outbox == []  # one leg's calibration is not filed

@@ -11,13 +11,11 @@ from imuhip.cli import options
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from imuhip.live.one_leg import check_analysable
     from imuhip.pipeline import PipelineOptions, analyze_session
     from imuhip.sinks.analysis_text import analysis_document, analysis_text
     from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     session = read_session(args.session)
-    check_analysable(session.header, "analyze")
     result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
     doc = analysis_document(session, result)
     if args.json:

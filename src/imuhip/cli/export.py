@@ -23,10 +23,8 @@ def run(args: argparse.Namespace) -> int:
     session = read_session(args.session)
     start = field_export.session_start_utc(session.header)
     if args.angles or args.mot or args.sto:
-        from imuhip.live.one_leg import check_analysable
         from imuhip.pipeline import analyze_session
 
-        check_analysable(session.header, "export of the angles and orientations")
         result = analyze_session(session)
         if args.angles:
             from imuhip.sinks.angles_csv import write_angles_csv

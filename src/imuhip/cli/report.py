@@ -10,14 +10,12 @@ from imuhip.errors import ImuhipError
 
 
 def run(args: argparse.Namespace) -> int:
-    from imuhip.live.one_leg import check_analysable
     from imuhip.pipeline import PipelineOptions, analyze_session
     from imuhip.sinks.analysis_text import analysis_document
     from imuhip.sinks.file_warnings import read_session_noting as read_session
     from imuhip.sinks.report import render_report, write_report
 
     session = read_session(args.session)
-    check_analysable(session.header, "report")
     result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
     doc = analysis_document(session, result)
     rows = None

@@ -24,7 +24,6 @@ from imuhip.exercises import (
     parse_exercise,
 )
 from imuhip.layout import BOTH, layout_of
-from imuhip.live.one_leg import check_analysable, live_pipeline
 from imuhip.live.runner import (
     RunOptions,
     RunResult,
@@ -429,10 +428,9 @@ def live_command(
         settings = settings or demo_settings(rehearsal.speed)
         clock = scaled_clock(rehearsal.speed, clock)
         window = LOSS_WINDOW_S * rehearsal.speed
-    pipeline, not_live = live_pipeline(header, lambda h: SessionPipeline(
-        h, aligner=CausalAligner(h, loss_window_s=window), angle_feed=lsl))  # fmt: skip
-    if not_live:
-        _print(f"note: {not_live}", out)
+    pipeline = SessionPipeline(
+        header, aligner=CausalAligner(header, loss_window_s=window), angle_feed=lsl
+    )
     if backend is None:
         check_os_stack()  # before a file is made or a view shown
     if lsl:
@@ -467,8 +465,6 @@ def live_command(
             if result is None or result.notifications_written == 0:
                 path = _remove_empty(path, failed=result is None, out=out)
     print_result(result, path, out)
-    if not_live:
-        _print(f"note: {not_live}", out)
     return 0
 
 
@@ -610,7 +606,6 @@ def replay_command(
 
     pace = _speed(speed)
     session = read_session_noting(session_path)
-    check_analysable(session.header, "replay")
     pipe = make_pipeline(session.header, aligner=aligner, saved=True, angle_feed=lsl)
     items = session_inputs(session)
     if not items:
