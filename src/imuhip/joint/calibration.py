@@ -386,7 +386,7 @@ def calibrate(
     _check_movements(quality)  # marked phases come with no check that they were done
     return Calibration(
         side, axes.j_s, axes.f_t, axes.f_s, end.delta, axes.c0, start.theta0, ph,
-        _phase_times(t, ph), quality, start.knee0, end.lateral, end.femur_az,
+        phase_times(t, ph), quality, start.knee0, end.lateral, end.femur_az,
         end.pelvis_zero, drift_rate, end.v_s, end.femur_start,
         _knee_axis_thigh(q_thigh[b0:b1], q_shin[b0:b1], axes.j_s, start.delta),
     )  # fmt: skip
@@ -556,12 +556,12 @@ def _check_movements(q: CalibrationQuality) -> None:
         )
 
 
-def _phase_times(t: np.ndarray, ph: Phases) -> dict[str, tuple[float, float]]:
-    """Start and end time (s) of each phase."""
+def phase_times(t: np.ndarray, ph: Phases) -> dict[str, tuple[float, float]]:
+    """Phase name -> its first and last sample's time (s) on the grid ``t``."""
     ranges = {
         "still_start": ph.still_start,
         "bends": ph.bends,
         "rocks": ph.rocks,
         "still_end": ph.still_end,
     }
-    return {name: (float(t[a]), float(t[b - 1])) for name, (a, b) in ranges.items()}
+    return {name: (float(t[a]), float(t[min(b, len(t)) - 1])) for name, (a, b) in ranges.items()}

@@ -29,7 +29,7 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.errors import CalibrationError
-from imuhip.joint.calibration import LEVEL_FEMUR_Z, SIDE_SIGN, signed_axis
+from imuhip.joint.calibration import LEVEL_FEMUR_Z, SIDE_SIGN, phase_times, signed_axis
 from imuhip.joint.hip_rotation import HipAngles
 from imuhip.joint.phases import MIN_BEND_DEG, MIN_ROCK_DEG, Phases, first_excursion_sign
 
@@ -176,15 +176,9 @@ def calibrate_shin_only(
         still_rms_dps=float(np.degrees(np.sqrt(np.mean(still**2)))),
         femur_elevation_deg=float(np.degrees(np.arcsin(np.clip(float(f @ up), -1.0, 1.0)))),
     )
-    names = ("still_start", "bends", "rocks", "still_end")
-    times = {
-        n: (float(t[a]), float(t[min(b, len(t)) - 1]))
-        for n, (a, b) in zip(names, (phases.still_start, phases.bends, phases.rocks,
-                                      phases.still_end), strict=True)
-    }  # fmt: skip
     return ShinOnlyCalibration(
         side, j, f, float(j_par @ up), float(j_perp @ up), float(np.cross(f, j) @ up), phases,
-        times, quality,
+        phase_times(t, phases), quality,
     )  # fmt: skip
 
 

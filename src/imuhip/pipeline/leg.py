@@ -23,11 +23,16 @@ from imuhip import quaternion as Q
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, Rep
 from imuhip.analysis.exercise import ExerciseResult
-from imuhip.calibration_protocol import CALIBRATION_EVENT, PHASES, START_POSE_SHANK_TILT_DEG
+from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
 from imuhip.errors import CalibrationError, LostCalibrationDataError
 from imuhip.fusion.gyro_scale import correct_gyro
 from imuhip.fusion.orientation import OrientationFilter
-from imuhip.joint.calibration import Calibration, calibrate, calibration_from_record
+from imuhip.joint.calibration import (
+    Calibration,
+    calibrate,
+    calibration_from_record,
+    phase_times,
+)
 from imuhip.joint.calibration import calibration_record as make_calibration_record
 from imuhip.joint.hip_rotation import HipAngles, HipRotationTracker
 from imuhip.joint.phases import (
@@ -147,15 +152,6 @@ MIN_INTACT_STILL_S = 1.0
 #: A sensor's lost stretch inside the knee bends or the rocks is bridged up to this long (s);
 #: a longer one may hide a whole bend, and the axes' signs with it.
 MAX_BRIDGED_S = 1.0
-
-
-def phase_times(t: np.ndarray, phases: Phases) -> dict[str, tuple[float, float]]:
-    """Phase name -> (first, last) sample time, seconds."""
-    ranges = (phases.still_start, phases.bends, phases.rocks, phases.still_end)
-    return {
-        name: (float(t[a]), float(t[min(b, len(t)) - 1]))
-        for name, (a, b) in zip(PHASES, ranges, strict=True)
-    }
 
 
 def intact_phases(
