@@ -3,12 +3,21 @@ detected on its own sensors (SIMULATED sessions: two one-leg simulations put sid
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from imuhip.errors import LayoutError
 from imuhip.pipeline import SessionPipeline, analyze_session
-from imuhip.session import ReadReport, SensorInfo, Session, SessionHeader, session_inputs
+from imuhip.session import (
+    ReadReport,
+    SensorInfo,
+    Session,
+    SessionHeader,
+    input_time,
+    session_inputs,
+)
 from imuhip.sim.simulate import SimConfig, simulate
 
 
@@ -114,3 +123,30 @@ def test_shin_only_outside_prone_is_refused_with_a_reason():
     header = SessionHeader(side="left", exercise="seated", sensors=sensors)
     with pytest.raises(LayoutError, match="holds only prone"):
         SessionPipeline(header)
+
+
+def test_a_silent_sensor_of_one_leg_does_not_hold_up_the_other_leg():
+    """Live: the right shin goes silent for 25 s (out of range); the left leg's reps are still
+    counted as they happen, and the right leg's gap is its own."""
+    session, sims = _both(content="reps")
+    shin = session.samples["right_shin"]
+    cut = (shin.t > 30.0) & (shin.t < 55.0)
+    gone = dataclasses.replace(
+        shin, t=shin.t[~cut], acc=shin.acc[~cut], gyr=shin.gyr[~cut],
+        mag=None if shin.mag is None else shin.mag[~cut],
+    )  # fmt: skip
+    session = dataclasses.replace(session, samples={**session.samples, "right_shin": gone})
+    pipe = SessionPipeline(session.header)
+    late = []
+    for item in session_inputs(session, as_arrived=True):
+        pipe.feed(item)
+        now = input_time(item)
+        for e in pipe.advance():
+            if e.kind == "rep_counted" and e.side == "left":
+                late.append(now - e.t)
+    pipe.finish()
+    left_truth = [r for r in sims["left"].truth.events["reps"] if 30.0 < r["end_s"] < 55.0]
+    assert left_truth and len(late) == len(sims["left"].truth.events["reps"])
+    assert max(late) < 2.0  # not held until the right shin came back
+    right = pipe.legs[1]
+    assert right.state.reps < len(sims["right"].truth.events["reps"])  # it lost some

@@ -11,6 +11,7 @@ any sensor (``lost``: a sensor vanished; nothing there is to be trusted).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,13 +56,19 @@ def _interp(t: np.ndarray, st: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 class StreamingGrid:
-    """Resample ``roles``' samples onto one grid at ``rate_hz`` (see the module docstring)."""
+    """Resample ``roles``' samples onto one grid at ``rate_hz`` (see the module docstring).
 
-    def __init__(self, roles: tuple[str, ...], rate_hz: float) -> None:
+    The grid starts at the latest first sample of its roles; with ``lattice`` at the first
+    point of the lattice ``k / rate_hz`` (k integer) from there, so that grids of other roles
+    (another leg's) at the same rate share their points.
+    """
+
+    def __init__(self, roles: tuple[str, ...], rate_hz: float, *, lattice: bool = False) -> None:
         if not rate_hz > 0 or not np.isfinite(rate_hz):
             raise ImuhipError(f"the grid rate must be a positive number of Hz, not {rate_hz}")
         self.roles = roles
         self.rate_hz = float(rate_hz)
+        self.lattice = lattice
         self._buf: dict[str, list[ImuSamples]] = {r: [] for r in roles}
         self._first: dict[str, float] = {}
         self._last: dict[str, float] = {}
@@ -81,7 +88,10 @@ class StreamingGrid:
         if len(self._last) < len(self.roles):
             return 0
         if self.start is None:
-            self.start = max(self._first.values())
+            first = max(self._first.values())
+            self.start = (
+                math.ceil(first * self.rate_hz - 1e-9) / self.rate_hz if self.lattice else first
+            )
         stop = min(self._last.values())
         if stop < self.start:
             return 0

@@ -2,7 +2,8 @@
 
     inputs (notifications, sample blocks, events)
       -> aligner (decode, sample times on the session clock; causal or offline)
-      -> one time grid (:class:`~imuhip.align.grid.StreamingGrid`) of every leg sensor
+      -> a time grid per leg (:class:`~imuhip.align.grid.StreamingGrid`) of its sensors (two
+         legs' grids share one lattice; a leg whose sensor is silent does not hold up the other)
       -> one leg chain per instrumented leg (:mod:`imuhip.pipeline.leg`): orientation per
          sensor, calibration, hip rotation tracker, rep/hold detector
 
@@ -185,7 +186,9 @@ class SessionPipeline:
         self.rate = self._configured_rate()
         if self.rate:
             OrientationFilter(method, self.rate, self.opts.fusion_params)  # bad ones raise here
-        self._grid: StreamingGrid | None = None
+        # one grid per leg (on one lattice when there are two), made once the rate is known
+        self._grids: dict[str, StreamingGrid] = {}
+        self._side_of = {r: leg.side for leg in self.layout.legs for r in leg.roles}
         # aligned samples held until the grid rate is measured (no rate in the header)
         self._probe: list[tuple[str, ImuSamples]] = []
         self._flushing = False
@@ -312,11 +315,10 @@ class SessionPipeline:
             s = self.aligner.take(role)
             if s is not None:
                 self._to_grid(role, s)
-        if self._grid is not None:
-            chunk = self._grid.emit()
+        for leg in self.legs:  # each leg goes on with its own sensors' data
+            chunk = self._grids[leg.leg.side].emit()
             if chunk is not None:
-                for leg in self.legs:
-                    leg.process(leg_chunk(chunk, leg.leg))
+                leg.process(leg_chunk(chunk, leg.leg))
         for leg in self.legs:
             if leg.calibration is None:
                 leg.decide()
@@ -336,7 +338,7 @@ class SessionPipeline:
             st.sensors = health
 
     def _to_grid(self, role: str, s: ImuSamples) -> None:
-        if self._grid is None:
+        if not self._grids:
             self._probe.append((role, s))
             if not self.rate:
                 first = self._roles[0]
@@ -345,13 +347,15 @@ class SessionPipeline:
                     return
                 self.rate = self._measured_rate()
                 OrientationFilter(self._method, self.rate, self.opts.fusion_params)
-            self._grid = StreamingGrid(self._roles, self.rate)
+            lattice = len(self.layout.legs) > 1
+            for leg in self.layout.legs:
+                self._grids[leg.side] = StreamingGrid(leg.roles, self.rate, lattice=lattice)
             self._start_legs()
             probe, self._probe = self._probe, []
             for r, p in probe:
-                self._grid.add(r, p)
+                self._grids[self._side_of[r]].add(r, p)
             return
-        self._grid.add(role, s)
+        self._grids[self._side_of[role]].add(role, s)
 
     def _start_legs(self) -> None:
         """One chain per leg, once the grid rate is known; marks that came before go to it."""
@@ -421,10 +425,10 @@ class SessionPipeline:
             raise RuntimeError("finish() the pipeline first")
         if not self._keep:
             raise RuntimeError("create the pipeline with keep=True to get the analysis")
-        if self._grid is None:
+        if not self._grids:
             StreamingGrid(self._roles, self.rate or 1.0).check_overlap()
-        assert self._grid is not None
-        self._grid.check_overlap()
+        for grid in self._grids.values():
+            grid.check_overlap()
         legs = tuple(self._leg_analysis(leg) for leg in self.legs)
         first = legs[0]
         return SessionAnalysis(
