@@ -7,6 +7,7 @@ from pathlib import Path
 
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
+from imuhip.sinks.legs_document import asymmetry_text, both_legs_document, leg_sides, leg_view
 from imuhip.sinks.training_sets import sets_text, training_sets
 
 SCHEMA = "imuhip.analysis/1"
@@ -20,6 +21,15 @@ EFFORT_NOTE = (
 
 
 def analysis_document(session: Session, result: SessionAnalysis) -> dict:
+    """The analysis document: of one leg (below), or of both legs
+    (:func:`imuhip.sinks.legs_document.both_legs_document`: the session's fields once, each
+    leg's under ``legs``, and their ``asymmetry``)."""
+    if len(result.legs) > 1:
+        return both_legs_document(session, result, one_leg_document)
+    return one_leg_document(session, result)
+
+
+def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
     """The ``imuhip.analysis/1`` JSON object (times in seconds on the session's time base, the
     one the live view, replay, the report and the exports show; angles in degrees):
     ``duration_s`` is the span of the data, ``data_s`` its first and last sample's time;
@@ -64,7 +74,22 @@ def _fmt(x: float | None, unit: str = "", digits: int = 1) -> str:
 
 
 def analysis_text(path: Path, doc: dict) -> str:
-    """Readable summary of :func:`analysis_document`'s output."""
+    """Readable summary of :func:`analysis_document`'s output (each leg in turn, then their
+    asymmetry, for a session of both legs)."""
+    if "legs" not in doc:
+        return one_leg_text(path, doc)
+    lines = [f"{path.name}: both legs, {doc['exercise']}, {data_span_text(*doc['data_s'])}"]
+    lines += [f"warning: {w}" for w in doc.get("warnings", [])]
+    for side in leg_sides(doc):
+        leg = leg_view(doc, side)
+        leg["warnings"] = [w for w in leg["warnings"] if w not in doc.get("warnings", [])]
+        lines += ["", f"== {side} leg ==", *one_leg_text(path, leg).splitlines()[1:]]
+    lines += asymmetry_text(doc)
+    return "\n".join(lines)
+
+
+def one_leg_text(path: Path, doc: dict) -> str:
+    """Readable summary of a one-leg document."""
     s = doc["summary"]
     cal = doc["calibration"]
     lines = [

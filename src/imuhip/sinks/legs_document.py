@@ -1,0 +1,119 @@
+"""The analysis document of a session of both legs, and its one-leg views.
+
+A both-legs document has the session's fields once (schema, exercise, span, sensor health,
+file state, the session's own warnings) and, under ``legs``, one entry per leg with what a
+one-leg document has at its top (``side``, ``calibration``, ``reps``, ``partial_reps``,
+``holds``, ``stretches``, ``timeline``, ``summary``, ``warnings``, ``sets``), plus
+``asymmetry`` (:mod:`imuhip.analysis.asymmetry`). :func:`leg_view` gives back one leg as a
+one-leg document, so every reader of one-leg documents (text, report, history) serves each leg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from imuhip.analysis.asymmetry import asymmetry
+from imuhip.pipeline import SessionAnalysis
+from imuhip.session import Session
+
+#: The fields of a one-leg document that belong to its leg.
+LEG_FIELDS: tuple[str, ...] = (
+    "calibration",
+    "reps",
+    "partial_reps",
+    "holds",
+    "stretches",
+    "timeline",
+    "summary",
+    "warnings",
+    "sets",
+)
+
+OneLegDocument = Callable[[Session, SessionAnalysis], dict]
+
+
+def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLegDocument) -> dict:
+    """The document of a session of both legs; ``one_leg`` makes a one-leg document of one
+    leg's analysis (:func:`imuhip.sinks.analysis_text.analysis_document`)."""
+    docs = [one_leg(session, leg) for leg in result.legs]
+    first = docs[0]
+    common = {k: v for k, v in first.items() if k not in LEG_FIELDS and k != "side"}
+    shared = set(first["warnings"]).intersection(*(d["warnings"] for d in docs[1:]))
+    legs = []
+    for leg, doc in zip(result.legs, docs, strict=True):
+        entry: dict[str, Any] = {"side": leg.side}
+        for k in LEG_FIELDS:
+            if k in doc:
+                entry[k] = doc[k]
+        entry["warnings"] = [w for w in doc["warnings"] if w not in shared]
+        entry["sets"] = [s for s in doc.get("sets", []) if s.get("side") in (None, leg.side)]
+        legs.append(entry)
+    by_side = {leg.side: leg.exercise for leg in result.legs}
+    left, right = by_side.get("left"), by_side.get("right")
+    asym = None
+    if left is not None and right is not None:
+        asym = asymmetry(left.reps, right.reps, left.holds, right.holds).as_dict()
+    return {
+        "schema": first["schema"],
+        "side": session.header.side,
+        **{k: v for k, v in common.items() if k != "schema"},
+        "warnings": [w for w in first["warnings"] if w in shared],
+        "legs": legs,
+        "asymmetry": asym,
+    }
+
+
+def leg_view(doc: dict, side: str) -> dict:
+    """Leg ``side`` of a both-legs document as a one-leg document (a one-leg document is
+    returned as it is when it is of that side)."""
+    if "legs" not in doc:
+        if doc.get("side") != side:
+            raise KeyError(f"this session has no {side} leg (it is of the {doc.get('side')} leg)")
+        return doc
+    for leg in doc["legs"]:
+        if leg["side"] == side:
+            common = {k: v for k, v in doc.items() if k not in ("legs", "asymmetry", "warnings")}
+            return {**common, **leg, "warnings": [*doc["warnings"], *leg["warnings"]]}
+    raise KeyError(f"this session has no {side} leg")
+
+
+def leg_sides(doc: dict) -> list[str]:
+    """The sides a document covers, in left, right order."""
+    return [leg["side"] for leg in doc["legs"]] if "legs" in doc else [doc["side"]]
+
+
+def asymmetry_text(doc: dict) -> list[str]:
+    """The asymmetry lines of ``imuhip analyze``'s text output of a both-legs document."""
+    a = doc.get("asymmetry")
+    if not a:
+        return []
+    floor = a["noise_floor"]
+    lines = ["", "left/right asymmetry (left minus right; index 100·(L-R)/max(L,R))"]
+    if a["rep_pairs"]:
+        lines.append(
+            f"  reps paired {len(a['rep_pairs'])}: range {a['mean_range_diff_deg']:+.1f}° "
+            f"({a['range_index_pct']:+.0f} %), noise floor {floor['range_deg']:g}°"
+        )
+        for p in a["rep_pairs"]:
+            note = "  (within noise)" if p["within_noise"] else ""
+            lines.append(
+                f"    {p['left_peak_s']:7.1f} s  L {p['left_range_deg']:5.1f}°  "
+                f"R {p['right_range_deg']:5.1f}°  {p['range_diff_deg']:+5.1f}°{note}"
+            )
+    unpaired = len(a["unpaired_left_reps"]) + len(a["unpaired_right_reps"])
+    if unpaired:
+        lines.append(
+            f"  not paired: {len(a['unpaired_left_reps'])} left and "
+            f"{len(a['unpaired_right_reps'])} right rep(s) with no partner in time"
+        )
+    if a["hold_pairs"]:
+        effort = a["mean_effort_diff_db"]
+        effort_text = (
+            "-" if effort is None else f"{effort:+.1f} dB ({a['effort_index_pct']:+.0f} %)"
+        )
+        lines.append(
+            f"  holds paired {len(a['hold_pairs'])}: effort {effort_text}, noise floor "
+            f"{floor['effort_db']:g} dB"
+        )
+    return lines
