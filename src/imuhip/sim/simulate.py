@@ -12,7 +12,7 @@ slow) with a random phase, so the two sensors' samples are not simultaneous.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -298,7 +298,9 @@ class Simulation:
     """A simulated session: header, per-role samples or notifications, events, truth.
 
     ``samples`` always holds the measured samples at their true sampling instants;
-    ``notifications`` holds what the vendor profile sent (empty for the "samples" profile).
+    ``notifications`` holds what the vendor profile sent (empty for the "samples" profile);
+    ``body`` the moving legs, pelvis and trunk of a session made with a layout (None for a
+    classic one-leg session, whose leg is ``script``).
     """
 
     header: SessionHeader
@@ -307,6 +309,7 @@ class Simulation:
     events: list[Event]
     truth: Truth
     script: Script
+    body: Body | None = None
 
 
 def _sensor_motion(
@@ -640,7 +643,8 @@ def _simulate_body(cfg: SimConfig) -> Simulation:
         leg_truth,
         **body_arrays,
     )
-    return _finish(cfg, roles, layout.side, samples, gyro_cal, rate, rng, script, truth)
+    sim = _finish(cfg, roles, layout.side, samples, gyro_cal, rate, rng, script, truth)
+    return replace(sim, body=body)
 
 
 def write_simulation(sim: Simulation, path: str | Path, *, overwrite: bool = False) -> Path:
