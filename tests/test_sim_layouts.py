@@ -205,6 +205,8 @@ def test_shin_only_leg_is_the_one_leg_leg_without_its_thigh_sensor():
         simulate(SimConfig(layout="shin-only", exercise="seated"))
     with pytest.raises(ValueError, match="unknown layout"):
         simulate(SimConfig(layout="three-legs"))
+    with pytest.raises(ValueError, match="needs both legs"):  # not silently ignored
+        simulate(SimConfig(layout="shin-only", asymmetry_deg=5.0))
 
 
 def test_truth_round_trips_and_old_truth_files_still_load(tmp_path):

@@ -360,6 +360,12 @@ def _check(cfg: SimConfig) -> None:
             f"a shin-only layout needs the prone exercise (the thigh lying on the floor), not "
             f"{cfg.exercise!r}"
         )
+    one_leg = cfg.layout in ("one-leg", "shin-only")
+    if one_leg and (cfg.asymmetry_deg != 0.0 or cfg.effort_ratio != 1.0):
+        raise ValueError(
+            f"an asymmetry between the legs needs both legs (layout both-legs or both-shins), "
+            f"not {cfg.layout!r}"
+        )
     if not cfg.effort_ratio > 0:
         raise ValueError(f"effort_ratio must be positive, not {cfg.effort_ratio!r}")
     lo, hi = cfg.leg_lag_s
