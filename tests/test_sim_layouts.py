@@ -121,6 +121,8 @@ def test_per_leg_truth_matches_the_segment_orientations(exercise):
         start_pelvis = np.broadcast_to(POSES[exercise].pelvis, (len(tr.t), 4))
         apparent = _scipy_hip(start_pelvis, femur, side)[:, 2]
         np.testing.assert_allclose(apparent, leg.apparent_rotation_deg, atol=1e-3)
+    assert np.abs(tr.pelvis_rotation_deg).max() == pytest.approx(3.0, abs=0.01)
+    assert np.abs(tr.pelvis_obliquity_deg).max() == pytest.approx(7.0, abs=0.01)
     # the pelvis moved, so the floor-referenced rotation differs from the hip's
     lead = tr.leg("left")
     assert np.abs(lead.apparent_rotation_deg - lead.hip_rotation_deg).max() > 0.3 * 7.0
