@@ -73,7 +73,7 @@ def with_stretches(
         targets = {"hold_s": 20.0, "reps": 1.0, "range_deg": 5.0}
         data = {"exercise": 0, "technique": "prone-active-ir", "side": "left", "kind": "hold",
                 "set": 1, "of": 1, "targets": targets}  # fmt: skip
-        events = (Event(28.0, "set_start", None, data), Event(60.0, "set_end", None, data))
+        events = (Event(28.0, "set_start", None, data), Event(130.0, "set_end", None, data))
         session = replace(session, events=(*session.events, *events))
     if damage:
         rep = replace(
