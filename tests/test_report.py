@@ -271,7 +271,8 @@ def test_progress_section_from_history(simulated, tmp_path, local_tz):
     rows = [
         HistoryRow("old/right.imuhip", "2026-01-01T10:00:00+00:00", "header", "right", "prone",
                    reps=5, max_rotation_deg=30.0, mean_peak_deg=25.0, holds=1,
-                   longest_hold_s=20.0, total_hold_s=20.0),
+                   longest_hold_s=20.0, total_hold_s=20.0, stretches=1, longest_stretch_s=40.0,
+                   longest_stretch_max_deg=35.5),
         HistoryRow(simulated.name, "2026-01-02T10:00:00+00:00", "header", "left", "prone", True,
                    reps=s["rep_count"], max_rotation_deg=s["max_rotation_deg"],
                    mean_peak_deg=s["mean_peak_deg"], holds=s["hold_count"],
@@ -284,6 +285,7 @@ def test_progress_section_from_history(simulated, tmp_path, local_tz):
     progress = page.body("progress")
     assert [r[0] for r in progress] == ["2026-01-01 10:00", "2026-01-02 10:00 (this)"]
     assert progress[1][3] == f"{s['max_rotation_deg']:.1f}"
+    assert progress[0][8:10] == ["40.0", "35.5"] and progress[1][8:10] == [DASH, DASH]
     for c in asymmetry(rows)[0].comparisons:
         assert c.sentence() in " ".join(page.text)
     assert_self_contained(html, page)

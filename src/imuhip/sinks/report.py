@@ -287,6 +287,8 @@ def _chart(
 
 
 def _trace(result: SessionAnalysis, doc: dict) -> str:
+    """The hip angle over the session in chart rows: the items shaded, rep peaks and
+    overpressure marked, the timeline as a strip along the bottom."""
     g = result.grid
     y = np.where(g.valid, result.hip_rotation_deg, np.nan)
     fin = y[np.isfinite(y)]
@@ -294,71 +296,21 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
     hi = float(max(fin.max(), 10.0)) if len(fin) else 10.0
     pad = 0.06 * (hi - lo)
     y_range = (lo - pad, hi + pad)
-    phases = doc["calibration"]["phases"]
-    spans = [
-        Span(phases["still_start"][0], phases["still_end"][1], "cal", "calibration", "calibration")
-    ]
-    spans += [
-        Span(
-            p["start_s"],
-            p["end_s"] if p["end_s"] is not None else p["peak_s"],
-            "partial",
-            f"not counted ({p['reason']}): {fmt(p['range_deg'])}° range",
-        )
-        for p in doc["partial_reps"]
-    ]
-    spans += [Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in _gaps(g)]
-    spans += [
-        Span(
-            x["start_s"],
-            x["end_s"],
-            "stretch",
-            f"stretch {i}: {fmt(x['duration_s'], 2)} s, max {fmt(x['max_deg'])}°"
-            + (
-                ""
-                if x["overpressure_start_s"] is None
-                else f", overpressure from {fmt(x['overpressure_start_s'])} s"
-            ),
-            f"S{i}",
-        )
-        for i, x in enumerate(doc.get("stretches", []), 1)
-    ]
+    spans = _background_spans(result, doc)
+    holds = _hold_spans(doc)
     bands = _timeline_bands(doc, float(g.t[-1]))
-    pressure = _overpressure_markers(doc, g.t, y)
-    rows = _rows_layout(float(g.t[0]), float(g.t[-1]))
     reps = doc["reps"]
+    markers = [
+        Marker(r["peak_s"], r["peak_deg"], "peak", f"rep {i} peak {fmt(r['peak_deg'])}°")
+        for i, r in enumerate(reps, 1)
+    ] + _overpressure_markers(doc, g.t, y)
+    rows = _rows_layout(float(g.t[0]), float(g.t[-1]))
     out = []
     for k, (a, b) in enumerate(rows):
         in_row = [
             r for r in reps if a <= r["peak_s"] < b or (k == len(rows) - 1 and r["peak_s"] == b)
         ]
-        labelled = len(in_row) <= MAX_REP_LABELS
-        row_spans = list(spans)
-        row_spans += [
-            Span(
-                r["start_s"],
-                r["end_s"],
-                "rep",
-                f"rep {i} ({r.get('direction', 'internal')}): peak {fmt(r['peak_deg'])}° at "
-                f"{fmt(r['peak_s'], 2)} s",
-                str(i) if labelled else "",
-            )
-            for i, r in enumerate(reps, 1)
-        ]
-        row_spans += [
-            Span(
-                h["start_s"],
-                h["end_s"],
-                "hold",
-                f"hold {i}: {fmt(h['duration_s'], 2)} s at {fmt(h['mean_deg'])}°",
-                f"H{i}",
-            )
-            for i, h in enumerate(doc["holds"], 1)
-        ]
-        markers = [
-            Marker(r["peak_s"], r["peak_deg"], "peak", f"rep {i} peak {fmt(r['peak_deg'])}°")
-            for i, r in enumerate(reps, 1)
-        ] + pressure
+        row_spans = [*spans, *_rep_spans(reps, len(in_row) <= MAX_REP_LABELS), *holds]
         if len(rows) > 1:
             out.append(f"<h3>{_minutes(a - rows[0][0])} to {_minutes(b - rows[0][0])}</h3>")
         out.append(
@@ -377,6 +329,61 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
             )
         )
     return "\n".join(out)
+
+
+def _background_spans(result: SessionAnalysis, doc: dict) -> list[Span]:
+    """The trace's shading under the reps: calibration, partial reps, sensor gaps, stretches."""
+    phases = doc["calibration"]["phases"]
+    spans = [
+        Span(phases["still_start"][0], phases["still_end"][1], "cal", "calibration", "calibration")
+    ]
+    spans += [
+        Span(
+            p["start_s"],
+            p["end_s"] if p["end_s"] is not None else p["peak_s"],
+            "partial",
+            f"not counted ({p['reason']}): {fmt(p['range_deg'])}° range",
+        )
+        for p in doc["partial_reps"]
+    ]
+    spans += [
+        Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in _gaps(result.grid)
+    ]
+    for i, x in enumerate(doc.get("stretches", []), 1):
+        title = f"stretch {i}: {fmt(x['duration_s'], 2)} s, max {fmt(x['max_deg'])}°"
+        if x["overpressure_start_s"] is not None:
+            title += f", overpressure from {fmt(x['overpressure_start_s'])} s"
+        spans.append(Span(x["start_s"], x["end_s"], "stretch", title, f"S{i}"))
+    return spans
+
+
+def _rep_spans(reps: list[dict], labelled: bool) -> list[Span]:
+    """Each rep shaded, numbered above the trace when ``labelled``."""
+    return [
+        Span(
+            r["start_s"],
+            r["end_s"],
+            "rep",
+            f"rep {i} ({r.get('direction', 'internal')}): peak {fmt(r['peak_deg'])}° at "
+            f"{fmt(r['peak_s'], 2)} s",
+            str(i) if labelled else "",
+        )
+        for i, r in enumerate(reps, 1)
+    ]
+
+
+def _hold_spans(doc: dict) -> list[Span]:
+    """Each hold shaded, labelled H1, H2, ..."""
+    return [
+        Span(
+            h["start_s"],
+            h["end_s"],
+            "hold",
+            f"hold {i}: {fmt(h['duration_s'], 2)} s at {fmt(h['mean_deg'])}°",
+            f"H{i}",
+        )
+        for i, h in enumerate(doc["holds"], 1)
+    ]
 
 
 def _timeline_bands(doc: dict, t_end: float) -> list[Span]:
@@ -825,6 +832,8 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
                 escape(str(r.holds)),
                 escape(fmt(r.longest_hold_s)),
                 escape(fmt(r.total_hold_s)),
+                escape(fmt(r.longest_stretch_s)),
+                escape(fmt(r.longest_stretch_max_deg)),
                 escape(r.file) + (" (simulated)" if r.simulated else ""),
             ]
         )
@@ -832,10 +841,10 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
     parts.append(
         _table(
             [f"date ({local_zone_name()})", "side", "reps", "max °", "mean peak °", "holds",
-             "longest hold s", "total hold s", "file"],
+             "longest hold s", "total hold s", "longest stretch s", "its end range °", "file"],
             rows,
             "progress",
-            left=(0, 1, 8),
+            left=(0, 1, 10),
         )
     )  # fmt: skip
     for a in asymmetry(same):
