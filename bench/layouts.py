@@ -50,7 +50,8 @@ def run_one(cfg: SimConfig, folder: Path) -> dict:
         want = truth.events["reps"]
         exact &= len(leg.exercise.reps) == len(want)
         if len(leg.exercise.reps) == len(want):
-            peak += [abs(r.peak_deg - w["peak_deg"]) for r, w in zip(leg.exercise.reps, want, strict=True)]
+            pairs = zip(leg.exercise.reps, want, strict=True)
+            peak += [abs(r.peak_deg - w["peak_deg"]) for r, w in pairs]
     asym_err = None
     if len(res.legs) == 2:
         left, right = res.legs[0].exercise, res.legs[1].exercise

@@ -19,10 +19,12 @@ SHIPPED = ROOT / "recordings" / "prone-left-mixed-simulated.imuhip"
 def test_json_document(capsys):
     assert main(["analyze", str(SHIPPED), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["schema"] == "imuhip.analysis/1"
+    assert doc["schema"] == "imuhip.analysis/2"
     assert doc["side"] == "left" and doc["exercise"] == "prone"
-    for key in ("duration_s", "calibration", "reps", "partial_reps", "holds", "summary"):
+    for key in ("duration_s", "calibration", "reps", "partial_reps", "holds", "summary",
+                "stretches", "timeline"):  # fmt: skip
         assert key in doc
+    assert s_has_stretch_fields(doc["summary"])
     s = doc["summary"]
     assert s["rep_count"] == len(doc["reps"]) > 0
     assert s["hold_count"] == len(doc["holds"]) > 0
@@ -56,3 +58,43 @@ def test_session_without_the_calibration_movements_is_refused(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "error" in err and ("still" in err or "bend" in err or "rock" in err)
     assert np.all(np.isfinite(samples["shin"].t))
+
+
+def s_has_stretch_fields(summary: dict) -> bool:
+    keys = ("stretch_count", "longest_stretch_s", "max_stretch_deg", "external_rep_count")
+    return all(k in summary for k in keys)
+
+
+def test_readable_summary_lists_stretches_and_marks_external_reps():
+    from imuhip.sinks.analysis_text import analysis_document, analysis_text
+    from tests.stretch_analysis import shipped, with_stretches
+
+    doc = analysis_document(*with_stretches(*shipped()))
+    lines = analysis_text(SHIPPED, doc).splitlines()
+    head = next(ln for ln in lines if ln.startswith("stretches"))
+    assert head.split()[:2] == ["stretches", "2"] and "longest 12.5 s" in head
+    assert "farthest 34.5°" in head
+    rows = [ln.split() for ln in lines if ln.split()[:2] in (["1", "100.00"], ["2", "120.00"])]
+    # start, end, duration, mean, max, time at end range, overpressure
+    assert rows[0] == ["1", "100.00", "112.50", "12.50", "30.2", "34.5", "6.00", "from",
+                       "108.0", "s,", "+4.2°"]  # fmt: skip
+    assert rows[1] == ["2", "120.00", "128.00", "8.00", "-20.0", "-24.5", "3.50", "-", "ext"]
+    rep_lines = [ln for ln in lines if ln.split()[:2] == [str(len(doc["reps"])), "130.00"]]
+    assert len(rep_lines) == 1 and rep_lines[0].split()[-1] == "ext"
+    assert sum(ln.rstrip().endswith("ext") for ln in lines) == 2  # that rep and the stretch
+    assert "1 into external rotation" in next(ln for ln in lines if ln.startswith("reps"))
+
+
+def test_readable_summary_of_a_version_1_document_has_no_stretch_lines():
+    from imuhip.sinks.analysis_text import analysis_document, analysis_text
+    from tests.stretch_analysis import shipped
+
+    doc = analysis_document(*shipped())
+    old = {k: v for k, v in doc.items() if k not in ("stretches", "timeline")}
+    old["schema"] = "imuhip.analysis/1"
+    old["summary"] = {k: v for k, v in doc["summary"].items()
+                      if k not in ("stretch_count", "longest_stretch_s", "max_stretch_deg",
+                                   "external_rep_count")}  # fmt: skip
+    text = analysis_text(SHIPPED, old)
+    assert "stretches" not in text and "reps   " in text
+    assert "stretches  0" in analysis_text(SHIPPED, doc)

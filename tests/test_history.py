@@ -223,3 +223,41 @@ def test_empty_session_files_are_not_listed_and_dates_are_local(
     assert "2026-03-02_101010_left_prone.imuhip" in text.splitlines()[1]
     table = text.splitlines()[3:5]
     assert table[0].startswith("date (IST)") and table[1].startswith("2026-03-01 14:30"), table
+
+
+def test_rows_carry_the_longest_stretch_and_its_end_range(tmp_path, monkeypatch):
+    """Per session: how many stretches, the longest one's duration and its end-range angle
+    (its ``max_deg``, not the farthest of all stretches); in the text, the CSV and the cache."""
+    import shutil
+
+    import imuhip.pipeline
+    from imuhip.sinks.history import analyze_file, history_text
+    from tests.stretch_analysis import SHIPPED, with_stretches
+
+    real = imuhip.pipeline.analyze_session
+
+    def with_fake_stretches(session, *a, **kw):
+        return with_stretches(session, real(session, *a, **kw))[1]
+
+    monkeypatch.setattr(imuhip.pipeline, "analyze_session", with_fake_stretches)
+    d = tmp_path / "s"
+    d.mkdir()
+    shutil.copy2(SHIPPED, d / SHIPPED.name)
+    row = analyze_file(d / SHIPPED.name)
+    assert row.ok and row.stretches == 2
+    assert row.longest_stretch_s == 12.5 and row.longest_stretch_max_deg == 34.5
+    assert read_csv(write_csv(tmp_path / "h.csv", [row])) == [row]
+    cache = tmp_path / "cache.json"
+    first = scan(d, jobs=1, cache=cache)
+    again = scan(d, jobs=1, cache=cache)
+    assert again.cached == 1 and again.rows == first.rows
+    assert again.rows[0].longest_stretch_max_deg == 34.5
+    lines = history_text(d, again).splitlines()
+    assert "stretch s" in lines[2] and "stretch °" in lines[2]
+    assert lines[3].split()[-4:] == ["12.5", "34.5", SHIPPED.name, "SIMULATED"]
+
+
+def test_rows_without_stretches_show_none(folder):
+    rows = [r for r in scan(folder, jobs=1).rows if r.ok]
+    assert rows and all(r.stretches == 0 and r.longest_stretch_s is None for r in rows)
+    assert all(r.longest_stretch_max_deg is None for r in rows)

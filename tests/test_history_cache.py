@@ -100,6 +100,9 @@ def test_forged_entries_neither_crash_nor_reach_the_report_as_script(
         {"date": "2026-03-01T09:00:00"},  # naive: cannot be ordered with the others
         {"note": 5},
         {"extra_field": 1},
+        {"stretches": 1.5},
+        {"longest_stretch_s": float("inf")},
+        {"longest_stretch_max_deg": "30"},
     ],
 )
 def test_history_row_from_dict_checks_every_field(bad):
@@ -107,7 +110,8 @@ def test_history_row_from_dict_checks_every_field(bad):
         "file": "a.imuhip", "date": "2026-03-01T09:00:00+00:00", "date_source": "header",
         "side": "left", "exercise": "prone", "simulated": True, "duration_s": 90.0, "reps": 10,
         "max_rotation_deg": 40.7, "mean_peak_deg": 38.0, "holds": 0, "longest_hold_s": None,
-        "total_hold_s": 0.0, "error": "", "note": "",
+        "total_hold_s": 0.0, "error": "", "note": "", "stretches": 1, "longest_stretch_s": 30.5,
+        "longest_stretch_max_deg": -22.0,
     }  # fmt: skip
     assert HistoryRow.from_dict(good) == HistoryRow(**good)
     with pytest.raises(ValueError):
@@ -124,3 +128,23 @@ def test_garbage_cache_files_are_ignored(folder, tmp_path, text):
     doc = {"schema": CACHE_SCHEMA, "code": _code_fingerprint(), "entries": {"x": [1], "y": 2}}
     cache.write_text(json.dumps(doc))
     assert scan(folder, jobs=1, cache=cache).analysed == 2
+
+
+def test_an_entry_of_the_old_layout_is_analysed_again(folder, tmp_path):
+    """A /1 cache (rows without the stretch figures) is not trusted: its files are analysed
+    again, and an entry of the old layout under the new schema fails the row check."""
+    from imuhip.sinks.history import CACHE_SCHEMA, _code_fingerprint
+
+    cache = tmp_path / "cache.json"
+    scan(folder, jobs=1, cache=cache)
+    doc = json.loads(cache.read_text())
+    assert doc["schema"] == CACHE_SCHEMA == "imuhip.history-cache/2"
+    old = {k: {**e, "row": {f: v for f, v in e["row"].items() if "stretch" not in f}}
+           for k, e in doc["entries"].items()}  # fmt: skip
+    cache.write_text(json.dumps({"schema": "imuhip.history-cache/1", "code": doc["code"],
+                                 "entries": old}))  # fmt: skip
+    assert scan(folder, jobs=1, cache=cache).analysed == 2
+    cache.write_text(json.dumps({"schema": CACHE_SCHEMA, "code": _code_fingerprint(),
+                                 "entries": old}))  # fmt: skip
+    assert scan(folder, jobs=1, cache=cache).analysed == 2
+    assert scan(folder, jobs=1, cache=cache).cached == 2  # rewritten in the new layout

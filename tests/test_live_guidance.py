@@ -207,3 +207,101 @@ def test_guidance_waits_for_a_slow_movement_to_finish():
     starts = {e.data["phase"]: e.t for e in events}
     gap = starts["rocks"] - starts["bends"]
     assert gap == pytest.approx(MOVEMENT_PATIENCE * STEPS[1].duration_s, abs=0.2)
+
+
+def _stretch_events():
+    from imuhip.analysis.events import Direction, EventKind, Stretch
+
+    stretch = Stretch(20.0, 32.5, 30.0, 34.5, 6.0, 26.0, 4.25)
+    ext = Rep(40.0, 41.0, 42.5, -25.0, 25.0, 0.25, Direction.EXTERNAL)
+    started = [AnalysisEvent(EventKind.STRETCH_STARTED, 20.0)]
+    pressed = [AnalysisEvent(EventKind.OVERPRESSURE_STARTED, 26.0)]
+    ended = [AnalysisEvent(EventKind.STRETCH_ENDED, 32.5, stretch),
+             AnalysisEvent(EventKind.REP_COUNTED, 42.5, ext)]  # fmt: skip
+    return started, pressed, ended
+
+
+def _ready(t: float, angle: float, reps: int = 0) -> LiveState:
+    return LiveState(t=t, status="ready", angle_deg=angle, reps=reps)
+
+
+def test_stretch_timer_times_the_stretch_and_its_end_range():
+    from imuhip.sinks.live_view import StretchTimer
+
+    started, pressed, ended = _stretch_events()
+    st = StretchTimer()
+    st.on_angle(19.0, 30.0)  # before any stretch: ignored
+    st.on_events(started)
+    assert st.active and st.status(20.0) == "stretch 0.0 s, 0.0 s at end range"
+    # 20-24 s at 30°, then to 34° (the farthest: the end range restarts from there)
+    for k in range(9):
+        st.on_angle(20.0 + 0.5 * k, 30.0)
+    for k in range(1, 5):
+        st.on_angle(24.0 + 0.5 * k, 34.0)
+    assert st.at_end_range_s == 2.0  # 30° until 24 s: not within 2° of the farthest, 34°
+    st.on_events(pressed)
+    assert st.status(26.0) == "stretch 6.0 s, 2.0 s at end range, overpressure"
+    st.on_events(ended)
+    assert not st.active and st.status(33.0) == "" and st.stretches == 1
+    assert st.last is not None and st.last.time_at_end_range_s == 6.0
+    assert st.external_reps == 1
+
+
+def test_plain_view_prints_stretch_lines_and_external_reps():
+    out = io.StringIO()
+    v = PlainView(out, every_s=1.0)
+    started, pressed, ended = _stretch_events()
+    v.update(_snap(elapsed_s=19.0, live=_ready(19.0, 0.0)))
+    v.analysis(started)
+    v.update(_snap(elapsed_s=21.0, live=_ready(21.0, 30.0)))
+    v.update(_snap(elapsed_s=23.0, live=_ready(23.0, 30.5)))
+    v.analysis(pressed)
+    v.update(_snap(elapsed_s=27.0, live=_ready(27.0, 34.0)))
+    v.analysis(ended)
+    v.update(_snap(elapsed_s=43.0, live=_ready(43.0, 0.0, reps=1)))
+    lines = out.getvalue().splitlines()
+    assert "stretch started at 20.0 s" in lines and "overpressure at 26.0 s" in lines
+    assert "stretch ended: 12.5 s, max 34.5°, 6.0 s at end range, overpressure +4.2°" in lines
+    assert "rep counted (external) at 42.5 s: peak -25.0°" in lines
+    status = [ln for ln in lines if ln.lstrip().startswith(("21.0 s", "23.0 s", "27.0 s"))]
+    assert status[0].endswith("stretch 1.0 s, 1.0 s at end range")
+    assert status[1].endswith("stretch 3.0 s, 3.0 s at end range")  # 30° and 30.5°: within 2°
+    assert status[2].endswith("stretch 7.0 s, 4.0 s at end range, overpressure")  # only 34°
+    assert lines[-1].endswith("reps 1 (1 external)")  # the stretch is over: no timer
+
+
+def test_rich_view_shows_the_stretch_timer_and_overpressure():
+    from rich.console import Console
+
+    started, pressed, ended = _stretch_events()
+    v = RichView(Console(width=80, record=True, force_terminal=False, color_system=None))
+
+    def screen(live: LiveState) -> str:
+        snap = _snap(elapsed_s=live.t, live=live)
+        v.update(snap)
+        v.console.print(v.render(snap))
+        return v.console.export_text(clear=True)
+
+    assert "stretch" not in screen(_ready(19.0, 0.0))
+    v.analysis(started)
+    during = screen(_ready(24.0, 30.0))
+    assert "stretch   4.0 s   end range 4.0 s" in during and "OVERPRESSURE" not in during
+    v.analysis(pressed)
+    assert "OVERPRESSURE" in screen(_ready(27.0, 30.5))
+    v.analysis(ended)
+    after = screen(_ready(43.0, 0.0, reps=1))
+    assert "OVERPRESSURE" not in after and "stretch ended" in after
+    assert "stretches 1   last 12.5 s, 6.0 s at end range" in after
+    assert "reps 1 (1 external)" in after
+
+
+def test_summary_line_adds_stretches_and_external_reps_when_there_are_any():
+    s = {"rep_count": 3, "max_rotation_deg": 31.29, "hold_count": 0, "total_hold_s": 0.0,
+         "longest_hold_s": None, "mean_peak_deg": 30.0, "stretch_count": 2,
+         "longest_stretch_s": 12.5, "max_stretch_deg": -24.5, "external_rep_count": 1}  # fmt: skip
+    assert summary_line(s) == (
+        "reps 3 (1 external)   max rotation 31.29°   holds 0   total hold 0.00 s   "
+        "longest hold -   stretches 2   longest stretch 12.50 s   farthest -24.50°"
+    )
+    none = {**s, "stretch_count": 0, "external_rep_count": 0}
+    assert "stretch" not in summary_line(none) and "external" not in summary_line(none)

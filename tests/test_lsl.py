@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imuhip.analysis.events import AnalysisEvent, Hold, Rep
+from imuhip.analysis.events import AnalysisEvent, Direction, EventKind, Hold, Rep, Stretch
 from imuhip.cli import main
 from imuhip.files.session_file import read_session
 from imuhip.live.replay import replay
@@ -286,3 +286,40 @@ def test_calibration_status_markers_and_lost_data_as_invalid():
     np.testing.assert_array_equal(x[:, 0], rot)
     np.testing.assert_array_equal(x[:, 2], [1.0, 0.0, 1.0])  # lost: NaN and not valid
     assert pub.samples_sent == 3 and pub.markers_sent == 3  # and session_end
+
+
+def test_stretch_events_are_markers_with_the_stretch_figures():
+    """stretch_started and overpressure_started carry their time; stretch_ended the stretch's
+    figures as ``imuhip analyze --json`` writes them; an external rep says its direction.
+    Published through a real outlet, stamped at their session times."""
+    stretch = Stretch(10.0, 22.5, -30.25, -34.5, 6.0, 18.0, 4.25, Direction.EXTERNAL)
+    rep = Rep(30.0, 31.0, 32.5, -25.0, 25.0, 0.25, Direction.EXTERNAL)
+    sent = [
+        AnalysisEvent(EventKind.STRETCH_STARTED, 10.0),
+        AnalysisEvent(EventKind.OVERPRESSURE_STARTED, 18.0),
+        AnalysisEvent(EventKind.STRETCH_ENDED, 22.5, stretch),
+        AnalysisEvent(EventKind.REP_COUNTED, 32.5, rep),
+    ]
+    header = read_session(HOLDS).header
+    pipe = _Pipeline(header)
+    pub = LslPublisher(pipe, "test")  # type: ignore[arg-type]
+    sid = source_id(header, "test", "events")
+    events, _angles = _inlet(sid), _inlet(sid.removesuffix("events") + "angles")
+    assert pub.wait_for_consumers(TIMEOUT_S)
+    clock = pub.anchor(lambda: 0.0)
+    pipe.events.extend(sent)
+    pub.step()
+    try:
+        markers, stamps = _pull(events, 4)
+    finally:
+        pub.close()
+    docs = [json.loads(m[0]) for m in markers]
+    assert docs[:2] == [
+        {"kind": "stretch_started", "t": 10.0},
+        {"kind": "overpressure_started", "t": 18.0},
+    ]
+    assert docs[2] == {"kind": "stretch_ended", "t": 22.5, **stretch.as_dict()}
+    assert docs[2]["overpressure_start_s"] == 18.0 and docs[2]["direction"] == "external"
+    assert docs[2]["time_at_end_range_s"] == 6.0 and docs[2]["duration_s"] == 12.5
+    assert docs[3]["kind"] == "rep_counted" and docs[3]["direction"] == "external"
+    np.testing.assert_allclose(stamps, clock.to_lsl([10.0, 18.0, 22.5, 32.5]), rtol=0, atol=1e-9)

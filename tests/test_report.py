@@ -24,6 +24,9 @@ REP_DIGITS = (("start_s", 2), ("peak_s", 2), ("end_s", 2), ("peak_deg", 1), ("ra
               ("duration_s", 2))  # fmt: skip
 HOLD_DIGITS = (("start_s", 2), ("end_s", 2), ("duration_s", 2), ("mean_deg", 1),
                ("steadiness_deg", 2), ("effort_index", 1))  # fmt: skip
+STRETCH_DIGITS = (("start_s", 2), ("end_s", 2), ("duration_s", 2), ("mean_deg", 1),
+                  ("max_deg", 1), ("time_at_end_range_s", 2), ("overpressure_start_s", 1),
+                  ("overpressure_gain_deg", 1))  # fmt: skip
 DASH = "\u2013"
 
 
@@ -81,7 +84,7 @@ class Page(HTMLParser):
 
 
 def check_page(page: Page, doc: dict, text: str) -> None:
-    """Every figure of ``doc`` (``imuhip.analysis/1``) is on ``page`` as ``imuhip analyze``
+    """Every figure of ``doc`` (``imuhip.analysis/2``) is on ``page`` as ``imuhip analyze``
     prints it (``text``: its text output)."""
     s = doc["summary"]
     assert page.values["rep_count"] == str(s["rep_count"])
@@ -95,13 +98,24 @@ def check_page(page: Page, doc: dict, text: str) -> None:
     assert len(reps) == len(doc["reps"])
     for i, (row, r) in enumerate(zip(reps, doc["reps"], strict=True), 1):
         want = [str(i), *(fmt(r[k], d) for k, d in REP_DIGITS)]
-        assert row == want
+        assert row == [*want, r.get("direction", "internal")]
         line = next(ln for ln in text_lines if ln.split()[:2] == [str(i), want[1]])
-        assert line.split() == want  # the same strings as `imuhip analyze` prints
+        ext = ["ext"] if r.get("direction") == "external" else []
+        assert line.split() == want + ext  # the same strings as `imuhip analyze` prints
     holds = page.body("holds") if doc["holds"] else []
     assert len(holds) == len(doc["holds"])
     for i, (row, h) in enumerate(zip(holds, doc["holds"], strict=True), 1):
         assert row == [str(i), *(fmt(h[k], d) for k, d in HOLD_DIGITS)]
+    if "stretches" in doc:
+        for key, unit in (("longest_stretch_s", " s"), ("max_stretch_deg", "°")):
+            want = DASH if s[key] is None else f"{s[key]:.1f}{unit}"
+            assert page.values[key] == want, key
+        assert page.values["stretch_count"] == str(s["stretch_count"])
+        stretches = page.body("stretches") if doc["stretches"] else []
+        assert len(stretches) == len(doc["stretches"])
+        for i, (row, x) in enumerate(zip(stretches, doc["stretches"], strict=True), 1):
+            want = [str(i), *(fmt(x[k], d) for k, d in STRETCH_DIGITS), x["direction"]]
+            assert row == want
     quality = {r[0]: r[1] for r in page.body("calibration")}
     assert len(quality) == len(doc["calibration"]["quality"])
     all_text = " ".join(" ".join(page.text).split())
@@ -257,7 +271,8 @@ def test_progress_section_from_history(simulated, tmp_path, local_tz):
     rows = [
         HistoryRow("old/right.imuhip", "2026-01-01T10:00:00+00:00", "header", "right", "prone",
                    reps=5, max_rotation_deg=30.0, mean_peak_deg=25.0, holds=1,
-                   longest_hold_s=20.0, total_hold_s=20.0),
+                   longest_hold_s=20.0, total_hold_s=20.0, stretches=1, longest_stretch_s=40.0,
+                   longest_stretch_max_deg=35.5),
         HistoryRow(simulated.name, "2026-01-02T10:00:00+00:00", "header", "left", "prone", True,
                    reps=s["rep_count"], max_rotation_deg=s["max_rotation_deg"],
                    mean_peak_deg=s["mean_peak_deg"], holds=s["hold_count"],
@@ -270,6 +285,7 @@ def test_progress_section_from_history(simulated, tmp_path, local_tz):
     progress = page.body("progress")
     assert [r[0] for r in progress] == ["2026-01-01 10:00", "2026-01-02 10:00 (this)"]
     assert progress[1][3] == f"{s['max_rotation_deg']:.1f}"
+    assert progress[0][8:10] == ["40.0", "35.5"] and progress[1][8:10] == [DASH, DASH]
     for c in asymmetry(rows)[0].comparisons:
         assert c.sentence() in " ".join(page.text)
     assert_self_contained(html, page)
@@ -413,3 +429,55 @@ def test_history_report_overlays_the_other_sides_rep_peaks(tmp_path, monkeypatch
     assert html.count('class="bar-left"') == 2 * 11
     assert html.count('class="bar-right"') == 2 * 10
     assert "mean peak: left" in html and "(11 reps), right" in html
+
+
+def test_report_shows_stretches_timeline_overpressure_and_rep_directions():
+    from tests.stretch_analysis import SHIPPED, shipped, with_stretches
+
+    session, result = with_stretches(*shipped())
+    doc = analysis_document(session, result)
+    html = render_report(SHIPPED, session, result, doc)
+    page = Page(html)
+    check_page(page, doc, analysis_text(SHIPPED, doc))
+    assert_self_contained(html, page)
+    text = " ".join(" ".join(page.text).split())
+    assert "Stretches (2)" in text and "overpressure starts" in text
+    # the timeline strip: one band per activity (wide and narrow chart), each kind's class
+    # in the legend
+    for kind in ("calibration", "rest", "rep", "hold", "stretch", "gap"):
+        assert f"<i class='tl-{kind}'></i>" in html, kind
+    bands = re.findall(r'<rect class="tl-([a-z_]+)"', html)
+    assert len(bands) == 2 * len(doc["timeline"])
+    assert [b for b in bands[: len(bands) // 2]] == [a["kind"] for a in doc["timeline"]]
+    # the overpressure ring, drawn once per chart at the trace's angle then
+    rings = re.findall(r'<circle class="overpressure"[^>]*><title>([^<]*)</title>', html)
+    assert rings == ["stretch 1: overpressure from 108.0 s, 4.2° further"] * 2
+    assert len(re.findall(r'<rect class="stretch"', html)) == 2 * 2
+    reps = page.body("reps")
+    assert reps[-1][-1] == "external" and reps[0][-1] == "internal"
+
+
+def test_report_escapes_the_new_texts():
+    """A forged document (a saved /2 file) cannot put markup on the page."""
+    from tests.stretch_analysis import SHIPPED, shipped, with_stretches
+
+    session, result = with_stretches(*shipped())
+    doc = analysis_document(session, result)
+    bad = "<script>alert(1)</script>"
+    doc["stretches"][0]["direction"] = bad
+    doc["reps"][0]["direction"] = bad
+    doc["timeline"][1]["kind"] = bad
+    html = render_report(SHIPPED, session, result, doc)
+    assert "<script" not in html.lower()
+
+
+def test_report_of_a_version_1_document_has_no_stretch_section():
+    from tests.stretch_analysis import SHIPPED, shipped
+
+    session, result = shipped()
+    doc = analysis_document(session, result)
+    old = {k: v for k, v in doc.items() if k not in ("stretches", "timeline")}
+    old["schema"] = "imuhip.analysis/1"
+    html = render_report(SHIPPED, session, result, old)
+    assert "Stretches (" not in html and "tl-" not in html.split("</style>")[1]
+    assert "Stretches (0)" in render_report(SHIPPED, session, result, doc)

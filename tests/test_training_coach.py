@@ -230,3 +230,40 @@ def test_hold_begun_just_before_the_cue_counts_for_the_set():
     result = "held 22 seconds, target reached"
     assert got == [(15.0, "push"), (30.5, "3"), (31.5, "2"), (32.5, "1"), (33.5, "relax"),
                    (36.0, result), (36.0, "rest 60 seconds")]  # fmt: skip
+
+
+STRETCH = """
+[[exercise]]
+technique = "knee-to-floor"
+side = "left"
+[exercise.sets]
+kind = "stretch"
+count = 1
+hold_s = 30
+"""
+
+
+def test_a_stretch_set_is_timed_from_the_detectors_stretch_events():
+    """The detector reports a passive end-range hold as a stretch (with overpressure inside
+    it), not as a hold: a timed set counts it the same way."""
+    from imuhip.analysis.events import EventKind, Stretch
+
+    def stretcher(p):
+        if p.kind is not PromptKind.SET_START:
+            return []
+        s = p.t + 2.0
+        x = Stretch(s, s + 31.0, 40.0, 44.0, 12.0, s + 10.0, 3.0)
+        return [(s + 1.0, AnalysisEvent(EventKind.STRETCH_STARTED, s)),
+                (s + 10.5, AnalysisEvent(EventKind.OVERPRESSURE_STARTED, s + 10.0)),
+                (s + 31.5, AnalysisEvent(EventKind.STRETCH_ENDED, s + 31.0, x))]  # fmt: skip
+
+    program = parse_program(STRETCH)
+    coach = Coach(program, plan(program, "left", "seated"))
+    prompts, _ = drive(coach, stretcher, until=120.0)
+    said = [(p.t, str(p.kind), p.text) for p in prompts]
+    h = 15.0 + 2.0  # the stretch's start: the set's cue at 15 s, 2 s later
+    assert (h + 27, "countdown", "3") in said and (h + 30, "relax", "relax") in said
+    assert (h + 31.5, "result", "held 31 seconds, target reached") in said
+    assert not any(p.kind is PromptKind.REMINDER for p in prompts)
+    (r,) = coach.results
+    assert r.met and r.holds == () and len(r.stretches) == 1 and r.best_peak_deg == 40.0

@@ -75,3 +75,20 @@ def test_malformed_set_events_are_skipped_and_counted():
 def test_no_training_events_no_sets():
     sets, warnings = training_sets([Event(1.0, "mark", None, {"label": "m"})], result(), 9.0)
     assert sets == [] and warnings == [] and sets_text(sets) == []
+
+
+def test_a_timed_set_counts_the_stretches_in_its_window():
+    """The detector reports a passive end-range hold as a stretch: a stretch set gets it."""
+    from imuhip.analysis.events import Stretch
+
+    x = Stretch(11.0, 42.0, 38.0, 44.0, 12.0, 30.0, 3.0)
+    res = ExerciseResult((), (), (), (), stretches=(x, Stretch(90.0, 99.0, 5.0, 6.0, 1.0)))
+    events = [set_event("set_start", 12.0, 1, "stretch", {"hold_s": 30.0}),
+              set_event("set_end", 43.0, 1, "stretch", {"hold_s": 30.0})]  # fmt: skip
+    (s,), warnings = training_sets(events, res, 140.0)
+    assert warnings == [] and s["result"]["holds"] == []
+    assert s["result"]["stretches"] == [
+        {"start_s": 11.0, "duration_s": 31.0, "mean_deg": 38.0, "max_deg": 44.0}
+    ]
+    assert s["result"]["longest_hold_s"] == 31.0 and s["result"]["best_deg"] == 38.0
+    assert s["result"]["met"]

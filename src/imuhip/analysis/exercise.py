@@ -7,7 +7,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from imuhip.analysis.detector import DetectorParams, ExerciseDetector
-from imuhip.analysis.events import Activity, AnalysisEvent, Hold, PartialRep, Rep, Stretch
+from imuhip.analysis.events import (
+    Activity,
+    AnalysisEvent,
+    Direction,
+    Hold,
+    PartialRep,
+    Rep,
+    Stretch,
+)
 
 
 @dataclass(frozen=True)
@@ -26,9 +34,15 @@ class ExerciseResult:
     timeline: tuple[Activity, ...] = ()
 
     def summary(self) -> dict:
-        """Counts and extremes as reported by ``imuhip analyze``."""
+        """Counts and extremes as reported by ``imuhip analyze`` (degrees, seconds):
+        ``longest_stretch_s`` the longest stretch's duration, ``max_stretch_deg`` the
+        farthest end-range angle of any stretch (the largest ``|max_deg|``, signed; None
+        without stretches), ``external_rep_count`` the counted reps into external rotation
+        (they are also in ``rep_count``)."""
         peaks = [r.peak_deg for r in self.reps]
         durations = [h.duration_s for h in self.holds]
+        longest = max(self.stretches, key=lambda s: s.duration_s, default=None)
+        extreme = max(self.stretches, key=lambda s: abs(s.max_deg), default=None)
         return {
             "rep_count": len(self.reps),
             "max_rotation_deg": round(max(peaks), 2) if peaks else None,
@@ -36,6 +50,10 @@ class ExerciseResult:
             "hold_count": len(self.holds),
             "total_hold_s": round(float(sum(durations)), 2),
             "longest_hold_s": round(max(durations), 2) if durations else None,
+            "stretch_count": len(self.stretches),
+            "longest_stretch_s": round(longest.duration_s, 2) if longest else None,
+            "max_stretch_deg": round(extreme.max_deg, 2) if extreme else None,
+            "external_rep_count": sum(r.direction is Direction.EXTERNAL for r in self.reps),
         }
 
 

@@ -29,7 +29,7 @@ def add_parser(sub: options.Subcommands) -> None:
     ana = sub.add_parser("analyze", help="calibrate, compute the hip angle, count reps, time holds")
     ana.add_argument("session", metavar="SESSION", help=options.SESSION_HELP)
     ana.add_argument(
-        "--json", action="store_true", help="print one JSON object (imuhip.analysis/1)"
+        "--json", action="store_true", help="print one JSON object (imuhip.analysis/2)"
     )
     options.add_fusion(ana)
     ana.set_defaults(func=run)

@@ -5,12 +5,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from imuhip.analysis.events import END_RANGE_DEG, Direction
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.legs_document import asymmetry_text, both_legs_document, leg_sides, leg_view
 from imuhip.sinks.training_sets import sets_text, training_sets
 
-SCHEMA = "imuhip.analysis/1"
+SCHEMA = "imuhip.analysis/2"
+#: Every analysis schema the readers of a saved document (report, history, tests) accept:
+#: /2 adds ``stretches``, ``timeline``, ``direction`` on reps and the stretch summary fields
+#: to /1 without changing what /1's fields mean.
+SCHEMAS = ("imuhip.analysis/1", SCHEMA)
 
 #: What a hold's steadiness and effort figures mean (the text output and the report).
 STEADINESS_NOTE = "Steadiness: standard deviation of the angle during the hold."
@@ -18,6 +23,12 @@ EFFORT_NOTE = (
     "Effort: shin tremor power in the hold against rest, in dB (0 = like resting; pushing "
     "against a band typically gives 10 dB and more)."
 )
+
+END_RANGE_NOTE = (
+    f"End range: time within {END_RANGE_DEG:g}° of the stretch's farthest angle; overpressure: "
+    "pushed further at the end (a hand or the other foot), and how much further."
+)
+EXTERNAL = str(Direction.EXTERNAL)
 
 
 def analysis_document(session: Session, result: SessionAnalysis) -> dict:
@@ -30,11 +41,12 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
 
 
 def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
-    """The ``imuhip.analysis/1`` JSON object (times in seconds on the session's time base, the
-    one the live view, replay, the report and the exports show; angles in degrees):
-    ``duration_s`` is the span of the data, ``data_s`` its first and last sample's time;
-    ``file`` is what reading the file found
-    (:meth:`imuhip.session.ReadReport.as_dict`: damage, lost tail, records out of order)."""
+    """The ``imuhip.analysis/2`` JSON object of one leg, every field described in
+    ``docs/analysis-schema.md`` (times in seconds on the session's time base, the one the live
+    view, replay, the report and the exports show; angles in degrees): ``duration_s`` is the
+    span of the data, ``data_s`` its first and last sample's time; ``file`` is what reading
+    the file found (:meth:`imuhip.session.ReadReport.as_dict`: damage, lost tail, records out
+    of order); ``stretches`` and ``timeline`` are the detector's."""
     t0, t1 = session.time_range()
     ex = result.exercise
     drops = {
@@ -53,6 +65,8 @@ def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
         "reps": [r.as_dict() for r in ex.reps],
         "partial_reps": [p.as_dict() for p in ex.partial_reps],
         "holds": [h.as_dict() for h in ex.holds],
+        "stretches": [x.as_dict() for x in ex.stretches],
+        "timeline": [a.as_dict() for a in ex.timeline],
         "summary": ex.summary(),
         "sensor_health": drops,
         "warnings": [*result.warnings, *set_warnings],
@@ -71,6 +85,36 @@ def _fmt(x: float | None, unit: str = "", digits: int = 1) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
     return f"{x:.{digits}f}{unit}"
+
+
+def stretches_text(doc: dict) -> list[str]:
+    """The stretches' lines of :func:`analysis_text` (none for a /1 document)."""
+    if "stretches" not in doc:
+        return []
+    s = doc["summary"]
+    out = [
+        "",
+        f"stretches  {s['stretch_count']}   longest {_fmt(s['longest_stretch_s'], ' s')}   "
+        f"farthest {_fmt(s['max_stretch_deg'], '°')}",
+    ]
+    if doc["stretches"]:
+        out.append(
+            "   #   start s    end s  duration s   mean °    max °  end range s  overpressure"
+        )
+        for i, x in enumerate(doc["stretches"], 1):
+            over = (
+                "-"
+                if x["overpressure_start_s"] is None
+                else f"from {x['overpressure_start_s']:.1f} s, "
+                f"+{_fmt(x['overpressure_gain_deg'], '°')}"
+            )
+            out.append(
+                f"  {i:2d}  {x['start_s']:8.2f} {x['end_s']:8.2f} {x['duration_s']:11.2f}"
+                f" {x['mean_deg']:8.1f} {x['max_deg']:8.1f} {x['time_at_end_range_s']:12.2f}"
+                f"  {over}" + ("  ext" if x["direction"] == EXTERNAL else "")
+            )
+        out.append(f"  {END_RANGE_NOTE}")
+    return out
 
 
 def analysis_text(path: Path, doc: dict) -> str:
@@ -106,12 +150,16 @@ def one_leg_text(path: Path, doc: dict) -> str:
         f"reps   {s['rep_count']}   max rotation {_fmt(s['max_rotation_deg'], '°')}   "
         f"mean peak {_fmt(s['mean_peak_deg'], '°')}",
     ]
+    external = s.get("external_rep_count") or 0
+    if external:
+        lines[-1] += f"   ({external} into external rotation, marked ext)"
     if doc["reps"]:
         lines.append("   #   start s   peak s    end s   peak °  range °  duration s")
         for i, r in enumerate(doc["reps"], 1):
             lines.append(
                 f"  {i:2d}  {r['start_s']:8.2f} {r['peak_s']:8.2f} {r['end_s']:8.2f}"
                 f" {r['peak_deg']:8.1f} {r['range_deg']:8.1f} {r['duration_s']:11.2f}"
+                + ("  ext" if r.get("direction") == EXTERNAL else "")
             )
     if doc["partial_reps"]:
         lines.append(
@@ -134,5 +182,6 @@ def one_leg_text(path: Path, doc: dict) -> str:
                 f" {h['mean_deg']:8.1f} {h['steadiness_deg']:13.2f}  {_fmt(h['effort_index'])}"
             )
         lines += [f"  {STEADINESS_NOTE}", f"  {EFFORT_NOTE}"]
+    lines += stretches_text(doc)
     lines += sets_text(doc.get("sets", []))
     return "\n".join(lines)

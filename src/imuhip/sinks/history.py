@@ -30,7 +30,9 @@ from imuhip.files.convert import Progress, quiet
 from imuhip.training.program import LastTime
 
 SUFFIX = ".imuhip"
-CACHE_SCHEMA = "imuhip.history-cache/1"
+#: /2: rows carry the stretch figures (``stretches``, ``longest_stretch_s``,
+#: ``longest_stretch_max_deg``); entries of /1 are analysed again.
+CACHE_SCHEMA = "imuhip.history-cache/2"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class HistoryRow:
             extremes) there is nothing to measure.
         error: why the session could not be analysed ("" when it was).
         note: other remarks (a damaged file that was still analysed).
+        stretches: stretches found (``summary.stretch_count``); longest_stretch_s: the
+            longest one's duration, seconds; longest_stretch_max_deg: its end-range angle
+            (``max_deg``, degrees, signed: negative for an external stretch). None when the
+            analysis failed or (the last two) there were no stretches.
     """
 
     file: str
@@ -67,6 +73,9 @@ class HistoryRow:
     total_hold_s: float | None = None
     error: str = ""
     note: str = ""
+    stretches: int | None = None
+    longest_stretch_s: float | None = None
+    longest_stretch_max_deg: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -110,13 +119,15 @@ class HistoryRow:
 
 
 CSV_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(HistoryRow))
-_INT_FIELDS = {"reps", "holds"}
+_INT_FIELDS = {"reps", "holds", "stretches"}
 _FLOAT_FIELDS = {
     "duration_s",
     "max_rotation_deg",
     "mean_peak_deg",
     "longest_hold_s",
     "total_hold_s",
+    "longest_stretch_s",
+    "longest_stretch_max_deg",
 }
 
 
@@ -181,8 +192,12 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> Histo
     except Exception as exc:
         return HistoryRow(**base, error=_reason(exc), note=note)
     s = result.exercise.summary()
+    longest = max(result.exercise.stretches, key=lambda x: x.duration_s, default=None)
     return HistoryRow(
         **base,
+        stretches=s["stretch_count"],
+        longest_stretch_s=s["longest_stretch_s"],
+        longest_stretch_max_deg=None if longest is None else round(longest.max_deg, 2),
         reps=s["rep_count"],
         max_rotation_deg=s["max_rotation_deg"],
         mean_peak_deg=s["mean_peak_deg"],
@@ -507,7 +522,8 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
 
     header = [
         f"date ({local_zone_name()})", "side", "exercise", "length", "reps", "max °",
-        "mean peak °", "holds", "longest s", "total hold s", "file", "note",
+        "mean peak °", "holds", "longest s", "total hold s", "stretch s", "stretch °", "file",
+        "note",
     ]  # fmt: skip
     body = []
     for r in rows:
@@ -527,11 +543,13 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
                 _v(r.holds),
                 _v(r.longest_hold_s),
                 _v(r.total_hold_s),
+                _v(r.longest_stretch_s),
+                _v(r.longest_stretch_max_deg),
                 r.file,
                 "; ".join(notes),
             ]
         )
-    out += _text_table(header, body, {0, 1, 2, 10, 11})
+    out += _text_table(header, body, {0, 1, 2, 12, 13})
     if any(r.date_source == "file time" for r in rows):
         out.append("* date from the file's modification time (no creation time in the header)")
     out += [

@@ -4,11 +4,13 @@ Two renderings of the same :class:`Snapshot`:
 
 - :class:`RichView` (a terminal): per-sensor connection state, effective rate, drops and battery
   (when the profile reports it); the hip rotation in large digits with the session's best rep;
-  the rep counter with the last rep's peak; the hold timer against ``--hold-target`` (the bar
-  turns green and the terminal bell rings when reached); calibration prompts with progress;
-  the keys.
+  the rep counter with the last rep's peak (and how many went into external rotation); the
+  hold timer against ``--hold-target`` (the bar turns green and the terminal bell rings when
+  reached); the stretch timer (:class:`StretchTimer`: from the detector's stretch_started to
+  its stretch_ended, the time at end range, "overpressure" once it began); calibration
+  prompts with progress; the keys.
 - :class:`PlainView` (no terminal, logs, tests): plain status lines at a fixed interval, plus
-  one line per prompt, rep, hold and connection change.
+  one line per prompt, rep, hold, stretch and connection change.
 
 :class:`KeyReader` reads single keys (``m`` mark, ``p`` pause, ``q`` end) from a terminal in
 cbreak mode, only when stdin is a TTY; otherwise it reads nothing.
@@ -22,7 +24,16 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+from imuhip.analysis.events import (
+    END_RANGE_DEG,
+    AnalysisEvent,
+    Direction,
+    EventKind,
+    Hold,
+    PartialRep,
+    Rep,
+    Stretch,
+)
 from imuhip.calibration_protocol import GuidanceStatus
 from imuhip.pipeline import UNCHECKED_HEADING_S
 from imuhip.pipeline.state import LiveState
@@ -102,14 +113,23 @@ def fmt_deg(x: float | None) -> str:
 
 def summary_line(summary: dict) -> str:
     """The final figures, as :meth:`ExerciseResult.summary` gives them (the same numbers as
-    ``imuhip analyze --json``'s ``summary``)."""
+    ``imuhip analyze --json``'s ``summary``); stretches and external reps only when there
+    were any."""
     mx = summary.get("max_rotation_deg")
     longest = summary.get("longest_hold_s")
-    return (
-        f"reps {summary['rep_count']}   max rotation {'-' if mx is None else f'{mx:.2f}°'}   "
+    external = summary.get("external_rep_count") or 0
+    line = (
+        f"reps {summary['rep_count']}" + (f" ({external} external)" if external else "")
+        + f"   max rotation {'-' if mx is None else f'{mx:.2f}°'}   "
         f"holds {summary['hold_count']}   total hold {summary['total_hold_s']:.2f} s   "
         f"longest hold {'-' if longest is None else f'{longest:.2f} s'}"
-    )
+    )  # fmt: skip
+    if summary.get("stretch_count"):
+        line += (
+            f"   stretches {summary['stretch_count']}   longest stretch "
+            f"{summary['longest_stretch_s']:.2f} s   farthest {summary['max_stretch_deg']:.2f}°"
+        )
+    return line
 
 
 def hold_target_text(snap: Snapshot) -> str:
@@ -117,20 +137,113 @@ def hold_target_text(snap: Snapshot) -> str:
     return f"hold target {snap.hold_target_s:g} s reached at {snap.elapsed_s:.1f} s"
 
 
+def _external(direction: Direction) -> str:
+    return " (external)" if direction is Direction.EXTERNAL else ""
+
+
+def stretch_text(x: Stretch) -> str:
+    """The event line of a finished stretch: duration, farthest angle, time at end range and
+    the overpressure's gain if there was one."""
+    over = (
+        "" if x.overpressure_gain_deg is None else f", overpressure +{x.overpressure_gain_deg:.1f}°"
+    )
+    return (
+        f"stretch ended{_external(x.direction)}: {x.duration_s:.1f} s, max {x.max_deg:.1f}°, "
+        f"{x.time_at_end_range_s:.1f} s at end range{over}"
+    )
+
+
 def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
     """One line for a detector event (None for events not worth a line); times are shown
     from ``origin``."""
     t = e.t - origin
-    if e.kind == "rep_counted" and isinstance(e.item, Rep):
-        return f"rep counted at {t:.1f} s: peak {e.item.peak_deg:.1f}°"
-    if e.kind == "partial_rep" and isinstance(e.item, PartialRep):
+    if e.kind == EventKind.REP_COUNTED and isinstance(e.item, Rep):
+        return f"rep counted{_external(e.item.direction)} at {t:.1f} s: peak {e.item.peak_deg:.1f}°"
+    if e.kind == EventKind.PARTIAL_REP and isinstance(e.item, PartialRep):
         return f"partial rep at {t:.1f} s ({e.item.reason}, {e.item.range_deg:.1f}°)"
-    if e.kind == "hold_started":
+    if e.kind == EventKind.HOLD_STARTED:
         return f"hold started at {t:.1f} s"
-    if e.kind == "hold_ended" and isinstance(e.item, Hold):
+    if e.kind == EventKind.HOLD_ENDED and isinstance(e.item, Hold):
         h = e.item
         return f"hold ended: {h.duration_s:.1f} s at {h.mean_deg:.1f}°"
+    if e.kind == EventKind.STRETCH_STARTED:
+        return f"stretch started at {t:.1f} s"
+    if e.kind == EventKind.OVERPRESSURE_STARTED:
+        return f"overpressure at {t:.1f} s"
+    if e.kind == EventKind.STRETCH_ENDED and isinstance(e.item, Stretch):
+        return stretch_text(e.item)
     return None
+
+
+@dataclass
+class StretchTimer:
+    """The stretch in progress and the external reps, from the detector's events and the
+    angles the views are shown (the pipeline's :class:`LiveState` has neither).
+
+    A stretch runs from stretch_started to stretch_ended. While it runs,
+    :attr:`at_end_range_s` is the time so far within ``END_RANGE_DEG`` of the farthest angle so
+    far (from the snapshots' angles, each standing for the time since the one before it; the
+    farthest is the largest in magnitude); once it ends, the detector's own figures are in
+    :attr:`last`. Session seconds, degrees.
+    """
+
+    start_s: float | None = None
+    overpressure_s: float | None = None
+    stretches: int = 0
+    last: Stretch | None = None
+    external_reps: int = 0
+    _dt: list[float] = field(default_factory=list)
+    _deg: list[float] = field(default_factory=list)
+    _prev_t: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.start_s is not None
+
+    @property
+    def at_end_range_s(self) -> float:
+        """Seconds of the stretch in progress within ``END_RANGE_DEG`` of its farthest angle
+        so far (0 without one)."""
+        if not self._deg:
+            return 0.0
+        far = max(self._deg, key=abs)
+        return float(sum(dt for dt, a in zip(self._dt, self._deg, strict=True)
+                         if abs(a - far) <= END_RANGE_DEG))  # fmt: skip
+
+    def elapsed_s(self, t: float) -> float:
+        """Seconds since the stretch in progress began (0 without one)."""
+        return 0.0 if self.start_s is None else max(0.0, t - self.start_s)
+
+    def on_events(self, events: list[AnalysisEvent]) -> None:
+        for e in events:
+            if e.kind == EventKind.STRETCH_STARTED:
+                self.start_s = self._prev_t = e.t
+                self.overpressure_s = None
+                self._dt, self._deg = [], []
+            elif e.kind == EventKind.OVERPRESSURE_STARTED and self.active:
+                self.overpressure_s = e.t
+            elif e.kind == EventKind.STRETCH_ENDED and isinstance(e.item, Stretch):
+                self.start_s = self.overpressure_s = self._prev_t = None
+                self._dt, self._deg = [], []
+                self.stretches += 1
+                self.last = e.item
+            elif e.kind == EventKind.REP_COUNTED and isinstance(e.item, Rep):
+                self.external_reps += e.item.direction is Direction.EXTERNAL
+
+    def on_angle(self, t: float | None, angle_deg: float | None) -> None:
+        """The angle ``angle_deg`` at session time ``t`` (one snapshot)."""
+        if self._prev_t is None or t is None or angle_deg is None or t < self._prev_t:
+            return
+        self._dt.append(t - self._prev_t)
+        self._deg.append(angle_deg)
+        self._prev_t = t
+
+    def status(self, t: float) -> str:
+        """``stretch 12.3 s, 4.0 s at end range, overpressure`` (empty without a stretch)."""
+        if self.start_s is None:
+            return ""
+        over = ", overpressure" if self.overpressure_s is not None else ""
+        return f"stretch {self.elapsed_s(t):.1f} s, {self.at_end_range_s:.1f} s at end range{over}"
 
 
 @dataclass
@@ -160,6 +273,11 @@ class _Cues:
         return False
 
 
+def _now(snap: Snapshot) -> float:
+    """The session time of a snapshot's data (its newest grid sample), else its clock."""
+    return snap.elapsed_s if snap.live.t is None else snap.live.t
+
+
 class PlainView:
     """Plain status lines (see module docstring).
 
@@ -180,6 +298,7 @@ class PlainView:
         self._next = 0.0
         self._next_search: float | None = None  # countdown value of the next search line
         self.origin = 0.0  # session time shown as 0 in event lines
+        self.stretch = StretchTimer()
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -193,6 +312,7 @@ class PlainView:
     def analysis(self, events: list[AnalysisEvent]) -> None:
         if not self.angles:
             return
+        self.stretch.on_events(events)
         for e in events:
             line = event_text(e, self.origin)
             if line:
@@ -200,6 +320,7 @@ class PlainView:
 
     def update(self, snap: Snapshot) -> None:
         c = self._cues
+        self.stretch.on_angle(snap.live.t, snap.live.angle_deg)
         left = snap.searching_left_s
         if left is not None and (self._next_search is None or left <= self._next_search):
             self._print(searching_text(left))
@@ -251,11 +372,15 @@ class PlainView:
             parts.append(f"{s.role} {s.state}{rate}{drops}{slow}")
         live = snap.live
         if self.angles and live.status == "ready":
+            ext = self.stretch.external_reps
             parts.append(
                 f"angle {fmt_deg(live.angle_deg)} max {fmt_deg(live.best_rep_deg)} reps {live.reps}"
+                + (f" ({ext} external)" if ext else "")
             )
             if live.hold_start_s is not None:
                 parts.append(f"hold {live.hold_s:.1f} s")
+            if self.stretch.active:
+                parts.append(self.stretch.status(_now(snap)))
         return " | ".join(parts)
 
     def close(self) -> None:
@@ -315,6 +440,7 @@ class RichView:
         self._notes: list[str] = []
         self._rps = refresh_per_second
         self.origin = 0.0
+        self.stretch = StretchTimer()
 
     def start(self, title: str) -> None:
         from rich.live import Live
@@ -327,12 +453,14 @@ class RichView:
         self._notes = [*self._notes[-4:], text]
 
     def analysis(self, events: list[AnalysisEvent]) -> None:
+        self.stretch.on_events(events)
         for e in events:
             line = event_text(e, self.origin)
             if line:
                 self.note(line)
 
     def update(self, snap: Snapshot) -> None:
+        self.stretch.on_angle(snap.live.t, snap.live.angle_deg)
         if self._cues.hold_target_reached(snap):
             self.console.bell()
             self.note(hold_target_text(snap))
@@ -340,13 +468,39 @@ class RichView:
             self._live.update(self.render(snap), refresh=True)
 
     def render(self, snap: Snapshot):
+        """The whole screen for ``snap``: header, sensors, coach cue, calibration, the angle
+        block (or the calibration's state), the event notes and the footer lines."""
         from rich.console import Group
         from rich.panel import Panel
-        from rich.progress_bar import ProgressBar
-        from rich.table import Table
         from rich.text import Text
 
-        parts: list = []
+        parts: list = [*self._header(snap), self._sensor_table(snap)]
+        if snap.prompt:  # training cue, for whoever can see the screen
+            cue = big_text(snap.prompt) if snap.prompt.isdigit() else snap.prompt.upper()
+            parts.append(Panel(Text(cue, style="bold magenta"), title="coach",
+                               border_style="magenta", expand=False))  # fmt: skip
+        parts += self._guidance(snap)
+        live = snap.live
+        if live.status == "ready":
+            parts += self._angle_block(snap)
+        elif live.status == "failed":
+            parts.append(Text(f"calibration failed: {live.message}", style="bold red"))
+        else:
+            parts.append(Text("waiting for the calibration…", style="dim"))
+        parts.extend(Text(n, style="dim") for n in self._notes)
+        if snap.searching_left_s is not None:
+            parts.append(Text(searching_text(snap.searching_left_s), style="yellow"))
+        elif snap.notice:
+            parts.append(Text(snap.notice, style="yellow"))
+        if snap.keys:
+            parts.append(Text(KEYS_HELP, style="dim"))
+        return Panel(Group(*parts), border_style="cyan")
+
+    def _header(self, snap: Snapshot) -> list:
+        """Title, session clock, recording and pause marks; the session's progress bar."""
+        from rich.progress_bar import ProgressBar
+        from rich.text import Text
+
         head = Text(snap.title, style="bold")
         clock = f"  {snap.elapsed_s:5.0f} s"
         if snap.duration_s:
@@ -356,11 +510,18 @@ class RichView:
             head.append(f"  ● {snap.recording}", style="red")
         if snap.paused:
             head.append("  PAUSED", style="bold yellow")
-        parts.append(head)
+        out: list = [head]
         if snap.duration_s:  # replays and timed sessions: how far along
             done = min(max(snap.elapsed_s - snap.started_s, 0.0), snap.duration_s)
             bar = ProgressBar(total=snap.duration_s, completed=done, width=40)
-            parts.append(_own_line(bar, f"session {100 * done / snap.duration_s:.0f} %"))
+            out.append(_own_line(bar, f"session {100 * done / snap.duration_s:.0f} %"))
+        return out
+
+    @staticmethod
+    def _sensor_table(snap: Snapshot):
+        """One row per sensor: link, interval, rate, missing, rejected, battery."""
+        from rich.table import Table
+        from rich.text import Text
 
         tab = Table(box=None, padding=(0, 1), show_edge=False)
         for col in ("sensor", "link", "interval", "rate", MISSING, REJECTED, "battery"):
@@ -377,73 +538,91 @@ class RichView:
                 str(s.dropped),
                 "-" if s.battery is None else f"{s.battery} %",
             )
-        parts.append(tab)
-        if snap.prompt:  # training cue, for whoever can see the screen
-            cue = big_text(snap.prompt) if snap.prompt.isdigit() else snap.prompt.upper()
-            parts.append(Panel(Text(cue, style="bold magenta"), title="coach",
-                               border_style="magenta", expand=False))  # fmt: skip
+        return tab
+
+    @staticmethod
+    def _guidance(snap: Snapshot) -> list:
+        """The calibration step under way (or why it was abandoned), with its progress."""
+        from rich.console import Group
+        from rich.panel import Panel
+        from rich.progress_bar import ProgressBar
+        from rich.text import Text
 
         g = snap.guidance
-        if g is not None and (g.active or g.abandoned):
-            body = Group(
-                Text(g.prompt, style="bold"),
-                ProgressBar(total=1.0, completed=g.progress, width=40),
-                Text(g.detail, style="dim"),
-            )
-            title = f"calibration {min(g.index + 1, g.steps)}/{g.steps}"
-            parts.append(Panel(body, title=title, border_style="yellow", expand=False))
+        if g is None or not (g.active or g.abandoned):
+            return []
+        body = Group(
+            Text(g.prompt, style="bold"),
+            ProgressBar(total=1.0, completed=g.progress, width=40),
+            Text(g.detail, style="dim"),
+        )
+        title = f"calibration {min(g.index + 1, g.steps)}/{g.steps}"
+        return [Panel(body, title=title, border_style="yellow", expand=False)]
+
+    def _angle_block(self, snap: Snapshot) -> list:
+        """The angle in large digits beside the figures; the hold target bar; notes."""
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
 
         live = snap.live
-        if live.status == "ready":
-            angle = "-" if live.angle_deg is None else f"{live.angle_deg:.1f}°"
-            big = Text(big_text(angle), style="bold cyan")
-            side = Text()
-            side.append("hip rotation (internal +)\n")
-            side.append(f"max rotation {fmt_deg(live.best_rep_deg)}")
-            side.append(" (best rep)\n", style="dim")
-            side.append(f"highest angle {fmt_deg(live.highest_deg)}")
-            side.append(" (at any moment)\n", style="dim")
-            side.append(f"reps {live.reps}", style="bold")
-            side.append(f"   last peak {fmt_deg(live.last_rep_peak_deg)}\n")
-            if live.hold_start_s is not None:
-                target = snap.hold_target_s
-                done = target is not None and live.hold_s >= target
-                side.append(
-                    f"hold {live.hold_s:5.1f} s" + (f" / {target:g} s" if target else ""),
-                    style="bold green" if done else "bold",
-                )
-                if done:
-                    side.append("  TARGET ✓", style="bold green")
-            else:
-                last = "" if live.last_hold_s is None else f"   last {live.last_hold_s:.1f} s"
-                side.append(f"holds {live.holds}{last}")
-            grid = Table.grid(padding=(0, 4))
-            grid.add_row(big, side)
-            parts.append(grid)
-            if live.hold_start_s is not None and snap.hold_target_s:
-                bar = ProgressBar(
-                    total=snap.hold_target_s,
-                    completed=min(live.hold_s, snap.hold_target_s),
-                    width=50,
-                    complete_style="green",
-                )
-                parts.append(_own_line(bar, f"hold target {snap.hold_target_s:g} s"))
-            if live.message:
-                parts.append(Text(f"note: {live.message}", style="yellow"))
-            if live.unrested_s >= UNCHECKED_HEADING_S:
-                parts.append(Text(rest_hint(live.unrested_s), style="yellow"))
-        elif live.status == "failed":
-            parts.append(Text(f"calibration failed: {live.message}", style="bold red"))
+        angle = "-" if live.angle_deg is None else f"{live.angle_deg:.1f}°"
+        grid = Table.grid(padding=(0, 4))
+        grid.add_row(Text(big_text(angle), style="bold cyan"), self._figures(snap))
+        out: list = [grid]
+        if live.hold_start_s is not None and snap.hold_target_s:
+            bar = ProgressBar(
+                total=snap.hold_target_s,
+                completed=min(live.hold_s, snap.hold_target_s),
+                width=50,
+                complete_style="green",
+            )
+            out.append(_own_line(bar, f"hold target {snap.hold_target_s:g} s"))
+        if live.message:
+            out.append(Text(f"note: {live.message}", style="yellow"))
+        if live.unrested_s >= UNCHECKED_HEADING_S:
+            out.append(Text(rest_hint(live.unrested_s), style="yellow"))
+        return out
+
+    def _figures(self, snap: Snapshot):
+        """The text beside the big angle: maxima, reps, the hold and the stretch."""
+        from rich.text import Text
+
+        live = snap.live
+        side = Text()
+        side.append("hip rotation (internal +)\n")
+        side.append(f"max rotation {fmt_deg(live.best_rep_deg)}")
+        side.append(" (best rep)\n", style="dim")
+        side.append(f"highest angle {fmt_deg(live.highest_deg)}")
+        side.append(" (at any moment)\n", style="dim")
+        side.append(f"reps {live.reps}", style="bold")
+        ext = self.stretch.external_reps
+        side.append((f" ({ext} external)" if ext else "") + "   ")
+        side.append(f"last peak {fmt_deg(live.last_rep_peak_deg)}\n")
+        if live.hold_start_s is not None:
+            target = snap.hold_target_s
+            done = target is not None and live.hold_s >= target
+            side.append(
+                f"hold {live.hold_s:5.1f} s" + (f" / {target:g} s" if target else ""),
+                style="bold green" if done else "bold",
+            )
+            if done:
+                side.append("  TARGET ✓", style="bold green")
         else:
-            parts.append(Text("waiting for the calibration…", style="dim"))
-        parts.extend(Text(n, style="dim") for n in self._notes)
-        if snap.searching_left_s is not None:
-            parts.append(Text(searching_text(snap.searching_left_s), style="yellow"))
-        elif snap.notice:
-            parts.append(Text(snap.notice, style="yellow"))
-        if snap.keys:
-            parts.append(Text(KEYS_HELP, style="dim"))
-        return Panel(Group(*parts), border_style="cyan")
+            last = "" if live.last_hold_s is None else f"   last {live.last_hold_s:.1f} s"
+            side.append(f"holds {live.holds}{last}")
+        st = self.stretch
+        if st.active:
+            side.append(f"\nstretch {st.elapsed_s(_now(snap)):5.1f} s", style="bold")
+            side.append(f"   end range {st.at_end_range_s:.1f} s")
+            if st.overpressure_s is not None:
+                side.append("  OVERPRESSURE", style="bold magenta")
+        elif st.last is not None:
+            side.append(
+                f"\nstretches {st.stretches}   last {st.last.duration_s:.1f} s, "
+                f"{st.last.time_at_end_range_s:.1f} s at end range"
+            )
+        return side
 
     def close(self) -> None:
         if self._live is not None:

@@ -23,9 +23,13 @@ Two streams, published while ``imuhip live``, ``demo`` or ``replay`` runs with `
 
 ``imuhip-events`` (type ``Markers``, irregular rate, one ``cf_string`` channel ``event``)
     one marker per exercise event, compact JSON: ``{"kind": ..., "t": <session s>, ...}``
-    with the rep's or hold's figures (``peak_deg``, ``range_deg``, ``duration_s``,
-    ``mean_deg`` …, as in ``imuhip analyze --json``); ``kind`` is ``rep_started``,
-    ``rep_counted``, ``partial_rep``, ``hold_started``, ``hold_ended``, and also
+    with the rep's, hold's or stretch's figures (``peak_deg``, ``range_deg``, ``direction``,
+    ``duration_s``, ``mean_deg`` …, as in ``imuhip analyze --json``); ``kind`` is
+    ``rep_started``, ``rep_counted``, ``partial_rep`` (both with ``direction``: ``internal``
+    or ``external``), ``hold_started``, ``hold_ended``, ``stretch_started`` (``t`` the
+    stretch's start), ``overpressure_started`` (``t`` when the push further began),
+    ``stretch_ended`` (with ``max_deg``, ``time_at_end_range_s``, ``overpressure_start_s``,
+    ``overpressure_gain_deg`` and ``direction``), and also
     ``calibrated`` (angles follow), ``calibration_refused`` (with ``message``) and, last,
     ``session_end`` (``t`` the last grid time, with the number of angle ``samples`` and of
     ``markers`` sent before it: a recorder can check it has them all).
@@ -144,8 +148,8 @@ class LslClock:
 
 
 def marker_text(e: AnalysisEvent) -> str:
-    """The compact JSON marker of an exercise event: kind, session time and the rep's or
-    hold's figures (as ``imuhip analyze --json`` writes them)."""
+    """The compact JSON marker of an exercise event: kind, session time and the rep's, hold's
+    or stretch's figures (as ``imuhip analyze --json`` writes them)."""
     doc: dict[str, Any] = {"kind": e.kind, "t": round(e.t, 3)}
     if e.item is not None:
         doc.update({k: v for k, v in e.item.as_dict().items() if k not in doc})

@@ -1,7 +1,7 @@
 """``imuhip report``: one self-contained HTML page per session.
 
 The page has no scripts and loads nothing: the style sheet is inline and the angle trace is
-inline SVG. Every figure in it comes from the ``imuhip.analysis/1`` document (the one
+inline SVG. Every figure in it comes from the ``imuhip.analysis/2`` document (the one
 ``imuhip analyze --json`` prints), formatted as ``imuhip analyze`` prints it, so the page, the
 text summary and the JSON always agree. Long sessions are drawn in rows of equal length with at
 most two points per pixel, so an hour-long session gives a page of a few hundred kilobytes.
@@ -23,14 +23,14 @@ from imuhip.align.gaps import stream_health
 from imuhip.atomic import atomic_write
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
-from imuhip.sinks.analysis_text import EFFORT_NOTE, STEADINESS_NOTE
+from imuhip.sinks.analysis_text import EFFORT_NOTE, END_RANGE_NOTE, STEADINESS_NOTE
 from imuhip.sinks.dates import local_time, local_zone_name, parse_iso
 from imuhip.sinks.history import HistoryRow, asymmetry
 from imuhip.sinks.svg import Bar, Marker, Span, bar_chart, line_chart
 
 CSS = """
 :root{--ink:#1d2330;--muted:#5f6b7a;--line:#e3e7ed;--soft:#f5f7fa;--rep:#2f6fd6;
---hold:#1f9d63;--cal:#8a94a3;--partial:#e08a1e;--peak:#c8372d;--warn:#8a5300;color-scheme:light}
+--hold:#1f9d63;--stretch:#7b4fc9;--cal:#8a94a3;--partial:#e08a1e;--peak:#c8372d;--warn:#8a5300;color-scheme:light}
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
 color:var(--ink);margin:0;background:#fff}
@@ -70,6 +70,17 @@ vertical-align:-1px}
 .chart .peak{fill:var(--peak);stroke:#fff;stroke-width:1}
 .legend .rep{background:var(--rep);opacity:.35}.legend .hold{background:var(--hold);opacity:.45}
 .legend .cal{background:var(--cal);opacity:.4}
+.chart .stretch{fill:var(--stretch);opacity:.16}
+.chart .overpressure{fill:#fff;stroke:var(--stretch);stroke-width:2}
+.legend .stretch{background:var(--stretch);opacity:.4}
+.legend i.ring{width:9px;height:9px;border-radius:50%;border:2px solid var(--stretch)}
+.chart .tl-calibration,.legend .tl-calibration{fill:var(--cal);background:var(--cal)}
+.chart .tl-rest,.legend .tl-rest{fill:#d5dbe3;background:#d5dbe3}
+.chart .tl-rep,.legend .tl-rep{fill:var(--rep);background:var(--rep)}
+.chart .tl-partial_rep,.legend .tl-partial_rep{fill:var(--partial);background:var(--partial)}
+.chart .tl-hold,.legend .tl-hold{fill:var(--hold);background:var(--hold)}
+.chart .tl-stretch,.legend .tl-stretch{fill:var(--stretch);background:var(--stretch)}
+.chart .tl-gap,.legend .tl-gap{fill:#c8372d;background:#c8372d}
 .chart .bar{fill:var(--rep)}.chart .still{fill:var(--cal);opacity:.10}
 .chart .bar-left{fill:#2f6db5}.chart .bar-right{fill:#d07a2a}
 .chart .bends{fill:var(--rep);opacity:.12}.chart .rocks{fill:var(--hold);opacity:.14}
@@ -126,7 +137,7 @@ def fmt(x: float | None, digits: int = 1) -> str:
     return f"{x:.{digits}f}"
 
 
-#: Table columns: heading, ``imuhip.analysis/1`` key, digits (those of ``imuhip analyze``).
+#: Table columns: heading, ``imuhip.analysis/2`` key, digits (those of ``imuhip analyze``).
 REP_COLUMNS = (
     ("start s", "start_s", 2),
     ("peak s", "peak_s", 2),
@@ -143,6 +154,26 @@ HOLD_COLUMNS = (
     ("steadiness °", "steadiness_deg", 2),
     ("effort dB", "effort_index", 1),
 )
+STRETCH_COLUMNS = (
+    ("start s", "start_s", 2),
+    ("end s", "end_s", 2),
+    ("duration s", "duration_s", 2),
+    ("mean °", "mean_deg", 1),
+    ("max °", "max_deg", 1),
+    ("end range s", "time_at_end_range_s", 2),
+    ("overpressure from s", "overpressure_start_s", 1),
+    ("overpressure gain °", "overpressure_gain_deg", 1),
+)
+#: The timeline's activity kinds as the trace's strip shows them: kind, legend label.
+TIMELINE_KINDS = (
+    ("calibration", "calibration"),
+    ("rest", "rest"),
+    ("rep", "rep"),
+    ("partial_rep", "not counted"),
+    ("hold", "hold"),
+    ("stretch", "stretch"),
+    ("gap", "gap"),
+)
 #: Summary cards: label, key of ``doc["summary"]``, digits, unit.
 SUMMARY_CARDS = (
     ("reps", "rep_count", 0, ""),
@@ -151,6 +182,12 @@ SUMMARY_CARDS = (
     ("holds", "hold_count", 0, ""),
     ("longest hold", "longest_hold_s", 1, " s"),
     ("total hold time", "total_hold_s", 1, " s"),
+)
+#: Summary cards of a document with stretches (``imuhip.analysis/2``).
+STRETCH_CARDS = (
+    ("stretches", "stretch_count", 0, ""),
+    ("longest stretch", "longest_stretch_s", 1, " s"),
+    ("farthest stretch", "max_stretch_deg", 1, "°"),
 )
 
 
@@ -250,6 +287,8 @@ def _chart(
 
 
 def _trace(result: SessionAnalysis, doc: dict) -> str:
+    """The hip angle over the session in chart rows: the items shaded, rep peaks and
+    overpressure marked, the timeline as a strip along the bottom."""
     g = result.grid
     y = np.where(g.valid, result.hip_rotation_deg, np.nan)
     fin = y[np.isfinite(y)]
@@ -257,53 +296,21 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
     hi = float(max(fin.max(), 10.0)) if len(fin) else 10.0
     pad = 0.06 * (hi - lo)
     y_range = (lo - pad, hi + pad)
-    phases = doc["calibration"]["phases"]
-    spans = [
-        Span(phases["still_start"][0], phases["still_end"][1], "cal", "calibration", "calibration")
-    ]
-    spans += [
-        Span(
-            p["start_s"],
-            p["end_s"] if p["end_s"] is not None else p["peak_s"],
-            "partial",
-            f"not counted ({p['reason']}): {fmt(p['range_deg'])}° range",
-        )
-        for p in doc["partial_reps"]
-    ]
-    spans += [Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in _gaps(g)]
-    rows = _rows_layout(float(g.t[0]), float(g.t[-1]))
+    spans = _background_spans(result, doc)
+    holds = _hold_spans(doc)
+    bands = _timeline_bands(doc, float(g.t[-1]))
     reps = doc["reps"]
+    markers = [
+        Marker(r["peak_s"], r["peak_deg"], "peak", f"rep {i} peak {fmt(r['peak_deg'])}°")
+        for i, r in enumerate(reps, 1)
+    ] + _overpressure_markers(doc, g.t, y)
+    rows = _rows_layout(float(g.t[0]), float(g.t[-1]))
     out = []
     for k, (a, b) in enumerate(rows):
         in_row = [
             r for r in reps if a <= r["peak_s"] < b or (k == len(rows) - 1 and r["peak_s"] == b)
         ]
-        labelled = len(in_row) <= MAX_REP_LABELS
-        row_spans = list(spans)
-        row_spans += [
-            Span(
-                r["start_s"],
-                r["end_s"],
-                "rep",
-                f"rep {i}: peak {fmt(r['peak_deg'])}° at {fmt(r['peak_s'], 2)} s",
-                str(i) if labelled else "",
-            )
-            for i, r in enumerate(reps, 1)
-        ]
-        row_spans += [
-            Span(
-                h["start_s"],
-                h["end_s"],
-                "hold",
-                f"hold {i}: {fmt(h['duration_s'], 2)} s at {fmt(h['mean_deg'])}°",
-                f"H{i}",
-            )
-            for i, h in enumerate(doc["holds"], 1)
-        ]
-        markers = [
-            Marker(r["peak_s"], r["peak_deg"], "peak", f"rep {i} peak {fmt(r['peak_deg'])}°")
-            for i, r in enumerate(reps, 1)
-        ]
+        row_spans = [*spans, *_rep_spans(reps, len(in_row) <= MAX_REP_LABELS), *holds]
         if len(rows) > 1:
             out.append(f"<h3>{_minutes(a - rows[0][0])} to {_minutes(b - rows[0][0])}</h3>")
         out.append(
@@ -317,10 +324,124 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
                 y_label="hip rotation (°, internal +)",
                 spans=row_spans,
                 markers=markers,
+                bands=bands,
                 description=f"hip rotation from {a:.0f} s to {b:.0f} s",
             )
         )
     return "\n".join(out)
+
+
+def _background_spans(result: SessionAnalysis, doc: dict) -> list[Span]:
+    """The trace's shading under the reps: calibration, partial reps, sensor gaps, stretches."""
+    phases = doc["calibration"]["phases"]
+    spans = [
+        Span(phases["still_start"][0], phases["still_end"][1], "cal", "calibration", "calibration")
+    ]
+    spans += [
+        Span(
+            p["start_s"],
+            p["end_s"] if p["end_s"] is not None else p["peak_s"],
+            "partial",
+            f"not counted ({p['reason']}): {fmt(p['range_deg'])}° range",
+        )
+        for p in doc["partial_reps"]
+    ]
+    spans += [
+        Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in _gaps(result.grid)
+    ]
+    for i, x in enumerate(doc.get("stretches", []), 1):
+        title = f"stretch {i}: {fmt(x['duration_s'], 2)} s, max {fmt(x['max_deg'])}°"
+        if x["overpressure_start_s"] is not None:
+            title += f", overpressure from {fmt(x['overpressure_start_s'])} s"
+        spans.append(Span(x["start_s"], x["end_s"], "stretch", title, f"S{i}"))
+    return spans
+
+
+def _rep_spans(reps: list[dict], labelled: bool) -> list[Span]:
+    """Each rep shaded, numbered above the trace when ``labelled``."""
+    return [
+        Span(
+            r["start_s"],
+            r["end_s"],
+            "rep",
+            f"rep {i} ({r.get('direction', 'internal')}): peak {fmt(r['peak_deg'])}° at "
+            f"{fmt(r['peak_s'], 2)} s",
+            str(i) if labelled else "",
+        )
+        for i, r in enumerate(reps, 1)
+    ]
+
+
+def _hold_spans(doc: dict) -> list[Span]:
+    """Each hold shaded, labelled H1, H2, ..."""
+    return [
+        Span(
+            h["start_s"],
+            h["end_s"],
+            "hold",
+            f"hold {i}: {fmt(h['duration_s'], 2)} s at {fmt(h['mean_deg'])}°",
+            f"H{i}",
+        )
+        for i, h in enumerate(doc["holds"], 1)
+    ]
+
+
+def _timeline_bands(doc: dict, t_end: float) -> list[Span]:
+    """The document's timeline as bands of the trace's strip (one still going on at the end of
+    the data reaches ``t_end``)."""
+    labels = dict(TIMELINE_KINDS)
+    out = []
+    for a in doc.get("timeline", []):
+        end = t_end if a["end_s"] is None else a["end_s"]
+        label = labels.get(a["kind"], a["kind"])
+        out.append(
+            Span(a["start_s"], end, f"tl-{a['kind']}", f"{label}: {fmt(a['start_s'])}-{fmt(end)} s")
+        )
+    return out
+
+
+def _overpressure_markers(doc: dict, t: np.ndarray, y: np.ndarray) -> list[Marker]:
+    """A ring on the trace where each stretch's overpressure began (at the angle there)."""
+    ok = np.isfinite(y)
+    out = []
+    for i, x in enumerate(doc.get("stretches", []), 1):
+        t_op = x["overpressure_start_s"]
+        if t_op is None or not ok.any():
+            continue
+        angle = float(np.interp(t_op, t[ok], y[ok]))
+        title = (
+            f"stretch {i}: overpressure from {fmt(t_op)} s, "
+            f"{fmt(x['overpressure_gain_deg'])}° further"
+        )
+        out.append(Marker(t_op, angle, "overpressure", title))
+    return out
+
+
+def _legend(doc: dict) -> str:
+    """The trace's legend: the shaded items, the markers and (with a timeline) the strip."""
+    items = [
+        "<span><i class='rep'></i>rep (number above)</span>",
+        "<span><i class='dot'></i>rep peak</span>",
+        "<span><i class='hold'></i>hold (H1, H2, ...)</span>",
+    ]
+    if "stretches" in doc:
+        items += [
+            "<span><i class='stretch'></i>stretch (S1, S2, ...)</span>",
+            "<span><i class='ring'></i>overpressure starts</span>",
+        ]
+    items += [
+        "<span><i class='partial'></i>not counted</span>",
+        "<span><i class='cal'></i>calibration (its movements: under Calibration)</span>",
+        "<span><i class='gap'></i>sensor gap</span>",
+    ]
+    out = "<p class='legend'>" + "".join(items) + "</p>"
+    if doc.get("timeline"):
+        strip = "".join(
+            f"<span><i class='tl-{kind}'></i>{escape(label)}</span>"
+            for kind, label in TIMELINE_KINDS
+        )
+        out += f"<p class='legend timeline'><span>strip under the trace:</span>{strip}</p>"
+    return out
 
 
 #: The calibration phases as the calibration chart labels them: key, label, span class.
@@ -473,7 +594,38 @@ def _header(path: Path, session: Session, doc: dict) -> list[str]:
     return parts
 
 
+#: Columns of the sensor health table.
+HEALTH_HEADINGS = (
+    "sensor", "profile", "address", "samples", "rate / set Hz", "gaps", "longest gap s",
+    "missing", "rejected", "lost",
+)  # fmt: skip
+HEALTH_NOTE = (
+    "Rate: samples per second received, against the rate the sensor was set to. Gaps: pauses "
+    "longer than 1.5 sample periods (the trace is broken there); missing: samples estimated "
+    "lost in them. Rejected: notifications the decoder rejected as malformed; lost: samples "
+    "the sensor sent that never arrived (from its sequence numbers)."
+)
+#: Session event kinds listed under "Connection events".
+LINK_KINDS = (
+    "connection_lost", "connection_restored", "link_parameters", "packets_dropped", "pause",
+    "resume",
+)  # fmt: skip
+
+
 def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
+    """Sensor health: one row per sensor, the connection events, the file's state."""
+    return [
+        "<h2>Sensor health</h2>",
+        _table(list(HEALTH_HEADINGS), _health_rows(session, result, doc), "health", left=(0, 1, 2)),
+        f"<p class='muted'>{escape(HEALTH_NOTE)}</p>",
+        *_connection_events(session),
+        *_file_state(session),
+    ]
+
+
+def _health_rows(session: Session, result: SessionAnalysis, doc: dict) -> list[list[str]]:
+    """Per sensor of the header with data: samples, rate against the set rate, gaps, and what
+    the decoder rejected and the sensor lost (from ``doc["sensor_health"]``)."""
     rows = []
     for info in session.header.sensors:
         st = result.streams.get(info.role)
@@ -499,71 +651,43 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
                 str(dec.get("lost_samples", 0)),
             ]
         )
-    parts = [
-        "<h2>Sensor health</h2>",
-        _table(
-            [
-                "sensor",
-                "profile",
-                "address",
-                "samples",
-                "rate / set Hz",
-                "gaps",
-                "longest gap s",
-                "missing",
-                "rejected",
-                "lost",
-            ],
-            rows,
-            "health",
-            left=(0, 1, 2),
-        ),
-        "<p class='muted'>Rate: samples per second received, against the rate the sensor was "
-        "set to. Gaps: pauses longer than 1.5 sample periods (the trace is broken there); "
-        "missing: samples estimated lost in them. Rejected: notifications the decoder "
-        "rejected as malformed; lost: samples the sensor sent that never arrived (from its "
-        "sequence numbers).</p>",
+    return rows
+
+
+def _link_detail(e) -> str:
+    """The detail cell of a connection event (escaped): interval, or packets dropped."""
+    if e.kind == "link_parameters":
+        ms = e.data.get("interval_ms")
+        interval = "interval unknown" if ms is None else f"interval {ms:g} ms"
+        asked = e.data.get("requested")
+        return escape(interval + (f" (asked {asked})" if asked else ""))
+    if e.kind != "packets_dropped":
+        return ""
+    reason = f" ({e.data['reason']})" if e.data.get("reason") else ""
+    return escape(f"{e.data.get('count', '?')} packets{reason}")
+
+
+def _connection_events(session: Session) -> list[str]:
+    """The session's link events as a table (nothing when there were none)."""
+    link = [e for e in session.events if e.kind in LINK_KINDS]
+    if not link:
+        return []
+    rows = [
+        [f"{e.t:.1f}", escape(e.sensor or "\u2013"), escape(e.kind.replace("_", " ")),
+         _link_detail(e)]
+        for e in link
+    ]  # fmt: skip
+    return [
+        "<h3>Connection events</h3>",
+        _table(["time s", "sensor", "event", ""], rows, "events", left=(1, 2, 3)),
     ]
-    link_kinds = (
-        "connection_lost", "connection_restored", "link_parameters", "packets_dropped", "pause",
-        "resume",
-    )  # fmt: skip
-    link = [e for e in session.events if e.kind in link_kinds]
-    if link:
 
-        def detail(e) -> str:
-            if e.kind == "link_parameters":
-                ms = e.data.get("interval_ms")
-                interval = "interval unknown" if ms is None else f"interval {ms:g} ms"
-                asked = e.data.get("requested")
-                return escape(interval + (f" (asked {asked})" if asked else ""))
-            if e.kind != "packets_dropped":
-                return ""
-            reason = f" ({e.data['reason']})" if e.data.get("reason") else ""
-            return escape(f"{e.data.get('count', '?')} packets{reason}")
 
-        parts.append("<h3>Connection events</h3>")
-        parts.append(
-            _table(
-                ["time s", "sensor", "event", ""],
-                [
-                    [
-                        f"{e.t:.1f}",
-                        escape(e.sensor or "\u2013"),
-                        escape(e.kind.replace("_", " ")),
-                        detail(e),
-                    ]
-                    for e in link
-                ],
-                "events",
-                left=(1, 2, 3),
-            )
-        )
+def _file_state(session: Session) -> list[str]:
+    """Whether the session file was intact, else what reading it found."""
     if session.report.ok:
-        parts.append("<p class='ok'>Session file intact.</p>")
-    else:
-        parts += [f"<p class='warn'>⚠ {escape(m)}</p>" for m in session.report.messages()]
-    return parts
+        return ["<p class='ok'>Session file intact.</p>"]
+    return [f"<p class='warn'>⚠ {escape(m)}</p>" for m in session.report.messages()]
 
 
 def _calibration(result: SessionAnalysis, doc: dict) -> list[str]:
@@ -708,6 +832,8 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
                 escape(str(r.holds)),
                 escape(fmt(r.longest_hold_s)),
                 escape(fmt(r.total_hold_s)),
+                escape(fmt(r.longest_stretch_s)),
+                escape(fmt(r.longest_stretch_max_deg)),
                 escape(r.file) + (" (simulated)" if r.simulated else ""),
             ]
         )
@@ -715,10 +841,10 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
     parts.append(
         _table(
             [f"date ({local_zone_name()})", "side", "reps", "max °", "mean peak °", "holds",
-             "longest hold s", "total hold s", "file"],
+             "longest hold s", "total hold s", "longest stretch s", "its end range °", "file"],
             rows,
             "progress",
-            left=(0, 1, 8),
+            left=(0, 1, 10),
         )
     )  # fmt: skip
     for a in asymmetry(same):
@@ -743,7 +869,7 @@ def render_report(
     notes: str | None = None,
     other_side: tuple[str, dict] | None = None,
 ) -> str:
-    """The report page as a string. ``doc`` is the ``imuhip.analysis/1`` document of
+    """The report page as a string. ``doc`` is the ``imuhip.analysis/2`` (or /1) document of
     ``result`` (:func:`imuhip.sinks.analysis_text.analysis_document`); ``history`` (rows of
     :func:`imuhip.sinks.history.scan`) adds a progress section: the sessions of the same
     exercise over time, and left/right asymmetry; ``other_side`` (file name, analysis
@@ -758,8 +884,16 @@ def render_report(
         "</span></div>"
         for label, key, digits, unit in SUMMARY_CARDS
     )
+    if "stretch_count" in s:
+        cards += "".join(
+            f"<div class='card'><span class='k'>{escape(label)}</span>"
+            f"<span class='v' data-k='{key}'>{fmt(s[key], digits)}"
+            f"{unit if s[key] is not None else ''}</span></div>"
+            for label, key, digits, unit in STRETCH_CARDS
+        )
     rep_rows = [
-        [str(i), *(fmt(r[k], d) for _, k, d in REP_COLUMNS)] for i, r in enumerate(doc["reps"], 1)
+        [str(i), *(fmt(r[k], d) for _, k, d in REP_COLUMNS), escape(r.get("direction", "internal"))]
+        for i, r in enumerate(doc["reps"], 1)
     ]
     hold_rows = [
         [str(i), *(fmt(x[k], d) for _, k, d in HOLD_COLUMNS)] for i, x in enumerate(doc["holds"], 1)
@@ -778,17 +912,14 @@ def render_report(
         *_notes(notes),
         f"<section class='cards' aria-label='summary'>{cards}</section>",
         "<h2>Hip rotation over the session</h2>",
-        "<p class='legend'><span><i class='rep'></i>rep (number above)</span>"
-        "<span><i class='dot'></i>rep peak</span>"
-        "<span><i class='hold'></i>hold (H1, H2, ...)</span>"
-        "<span><i class='partial'></i>not counted</span>"
-        "<span><i class='cal'></i>calibration (its movements: under Calibration)</span>"
-        "<span><i class='gap'></i>sensor gap</span></p>",
+        _legend(doc),
         _trace(result, doc),
         f"<h2>Repetitions ({len(rep_rows)})</h2>",
     ]
     if rep_rows:
-        parts.append(_table(["#", *(c[0] for c in REP_COLUMNS)], rep_rows, "reps"))
+        last = len(REP_COLUMNS) + 1
+        heads = ["#", *(c[0] for c in REP_COLUMNS), "direction"]
+        parts.append(_table(heads, rep_rows, "reps", left=(last,)))
         parts += _rep_peaks(doc)
     else:
         parts.append("<p class='muted'>No repetitions.</p>")
@@ -807,6 +938,7 @@ def render_report(
         parts.append(f"<p class='muted'>{escape(STEADINESS_NOTE)} {escape(EFFORT_NOTE)}</p>")
     else:
         parts.append("<p class='muted'>No holds.</p>")
+    parts += _stretches(doc)
     parts += _sets(doc)
     if history is not None:
         parts += _progress(path, session, history)
@@ -821,6 +953,25 @@ def render_report(
     )
     parts.append("</main></body></html>")
     return "\n".join(p for p in parts if p)
+
+
+def _stretches(doc: dict) -> list[str]:
+    """The stretches' table (none for a document without stretches, ``imuhip.analysis/1``)."""
+    if "stretches" not in doc:
+        return []
+    rows = [
+        [str(i), *(fmt(x[k], d) for _, k, d in STRETCH_COLUMNS), escape(x["direction"])]
+        for i, x in enumerate(doc["stretches"], 1)
+    ]
+    parts = [f"<h2>Stretches ({len(rows)})</h2>"]
+    if not rows:
+        return [*parts, "<p class='muted'>No stretches.</p>"]
+    heads = ["#", *(c[0] for c in STRETCH_COLUMNS), "direction"]
+    return [
+        *parts,
+        _table(heads, rows, "stretches", left=(len(heads) - 1,)),
+        f"<p class='muted'>{escape(END_RANGE_NOTE)}</p>",
+    ]
 
 
 def _sets(doc: dict) -> list[str]:

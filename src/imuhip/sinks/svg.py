@@ -88,6 +88,9 @@ class Marker:
     title: str
 
 
+#: Height of the timeline strip along the bottom of a line chart's plot, user units.
+BAND_H = 8
+
 #: Width of a span label's character and the least gap between two labels, user units (the
 #: report draws span labels at 10 px: digits are about 0.6 em wide).
 SPAN_LABEL_CHAR_W = 6.5
@@ -114,6 +117,7 @@ def line_chart(
     description: str = "",
     x_ticks: Sequence[tuple[float, str]] | None = None,
     css_class: str = "chart",
+    bands: Sequence[Span] = (),
 ) -> str:
     """An SVG line chart of ``y`` against ``x``.
 
@@ -123,7 +127,10 @@ def line_chart(
     numeric x ticks (e.g. dates). Span labels that would overlap the previous one are left out
     (the span keeps its hover title). ``css_class`` is the ``<svg>``'s class. Styling is by CSS
     class (see the report's style sheet): ``line``, ``grid``, ``zero``, ``axis``, ``tick``,
-    ``label``, and the span and marker classes given.
+    ``label``, and the span and marker classes given. ``bands`` are drawn as a strip
+    :data:`BAND_H` high along the bottom of the plot (a timeline: one band per labelled stretch
+    of time, its class saying the kind), over the spans and under the line; their labels are
+    not drawn.
     """
     pad_l, pad_r, pad_t, pad_b = 52, 14, 22, 40
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
@@ -185,6 +192,15 @@ def line_chart(
         cls = "zero" if v == 0 else "grid"
         out.append(
             f'<line class="{cls}" x1="{pad_l}" x2="{pad_l + w}" y1="{sy(v):.1f}" y2="{sy(v):.1f}"/>'
+        )
+    for s in bands:
+        if s.x1 < x0 or s.x0 > x1:
+            continue
+        a, b = sx(max(s.x0, x0)), sx(min(s.x1, x1))
+        out.append(
+            f'<rect class="{escape(s.cls)}" x="{a:.1f}" y="{pad_t + h - BAND_H}" '
+            f'width="{max(1.0, b - a):.1f}" height="{BAND_H}">'
+            f"<title>{escape(s.title)}</title></rect>"
         )
     # the trace, broken at NaNs
     path = []

@@ -113,15 +113,21 @@ def training_sets(
     Each set: its window (``start_s``, ``end_s``, ``complete``), ``exercise``, ``technique``,
     ``side``, ``kind``, ``set``, ``of``, ``targets`` (``hold_s`` s, ``reps``, ``range_deg``
     degrees), and ``result``: ``reps`` (count), ``rep_peaks_deg``, ``best_deg`` (largest rep
-    peak or hold mean angle, degrees), ``holds`` (each hold's start_s, duration_s, mean_deg),
-    ``longest_hold_s``, ``met`` (every target reached)."""
+    peak or hold or stretch mean angle, degrees), ``holds`` (each hold's start_s, duration_s,
+    mean_deg), ``stretches`` (each stretch's start_s, duration_s, mean_deg, max_deg),
+    ``longest_hold_s`` (the longest hold or stretch: a timed set counts either), ``met``
+    (every target reached)."""
     windows, bad = set_windows(events, t_end)
     sets = []
     for w in windows:
         reps = [r for r in exercise.reps if w.start_s <= r.end_s <= w.end_s + END_SLACK_S]
         holds = [h for h in exercise.holds if w.start_s - HOLD_EARLY_S <= h.start_s <= w.end_s]
-        longest = max((h.duration_s for h in holds), default=None)
-        best = max([r.peak_deg for r in reps] + [h.mean_deg for h in holds], default=None)
+        stretches = [
+            x for x in exercise.stretches if w.start_s - HOLD_EARLY_S <= x.start_s <= w.end_s
+        ]
+        timed = [*holds, *stretches]
+        longest = max((h.duration_s for h in timed), default=None)
+        best = max([r.peak_deg for r in reps] + [h.mean_deg for h in timed], default=None)
         t = w.targets
         if w.kind == "reps":
             met = bool(reps) and len(reps) >= t.get("reps", 0)
@@ -151,6 +157,15 @@ def training_sets(
                             "mean_deg": round(h.mean_deg, 2),
                         }
                         for h in holds
+                    ],
+                    "stretches": [
+                        {
+                            "start_s": round(x.start_s, 3),
+                            "duration_s": round(x.duration_s, 3),
+                            "mean_deg": round(x.mean_deg, 2),
+                            "max_deg": round(x.max_deg, 2),
+                        }
+                        for x in stretches
                     ],
                     "longest_hold_s": None if longest is None else round(longest, 3),
                     "best_deg": None if best is None else round(best, 2),

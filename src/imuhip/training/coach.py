@@ -12,6 +12,7 @@ Schedule (times in seconds on the session time base):
 - before the calibration is done: one "calibrate first" prompt; the program starts when the
   pipeline is ready, with "first: …" and the first set :data:`LEAD_IN_S` later;
 - a hold or stretch set: the cue ("push") at its start; once the detector reports the hold's
+  (or a stretch's: the detector tells a passive stretch from a hold, either times the set)
   start ``h`` (from the signal, not the prompt; a hold begun up to :data:`HOLD_EARLY_S`
   before the cue counts), the countdown at ``h + T - k`` for
   ``k = countdown_s … 1`` and "relax" at ``h + T``; the set ends when the hold ends (at the
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, PartialRep, Rep
+from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, PartialRep, Rep, Stretch
 from imuhip.pipeline import LiveState, Status
 from imuhip.session import Event
 from imuhip.training.program import LastTime, PlannedSet, Program, SetKind
@@ -58,6 +59,11 @@ NEXT_LEAD_S = 10.0
 #: Seconds before a hold set's cue from which a hold starting counts for the set (a person
 #: may start as the cue begins; the analysis's ``sets`` use the same rule).
 HOLD_EARLY_S = 2.0
+
+#: Detector events that start and end what a timed set times: a hold or a stretch
+#: (overpressure_started, the push further within a stretch, changes nothing).
+_TIMED_STARTS = (EventKind.HOLD_STARTED, EventKind.STRETCH_STARTED)
+_TIMED_ENDS = (EventKind.HOLD_ENDED, EventKind.STRETCH_ENDED)
 
 #: Session event kinds the coach writes (also in :data:`imuhip.session.EVENT_KINDS`).
 PROGRAM_EVENT = "program"
@@ -121,6 +127,8 @@ class SetResult:
         holds: holds that ended in it; reps: reps counted in it; short: reps or excursions
             that missed the range target or were too small to count.
         last: last time's figures (None: no earlier session).
+        stretches: stretches that ended in it (a timed set counts them as holds: their
+            duration and mean angle).
     """
 
     set: PlannedSet
@@ -131,20 +139,22 @@ class SetResult:
     short: int = 0
     last: LastTime | None = None
     open_hold_s: float | None = None
+    stretches: tuple[Stretch, ...] = ()
 
     @property
     def hold_s(self) -> float | None:
-        """The longest hold, seconds (one still going at the set's end counts as far as it
-        went: ``open_hold_s``)."""
-        durations = [h.duration_s for h in self.holds]
+        """The longest hold or stretch, seconds (one still going at the set's end counts as
+        far as it went: ``open_hold_s``)."""
+        durations = [h.duration_s for h in (*self.holds, *self.stretches)]
         if self.open_hold_s is not None:
             durations.append(self.open_hold_s)
         return max(durations, default=None)
 
     @property
     def best_peak_deg(self) -> float | None:
-        """The largest rep peak (reps) or hold mean angle (holds), degrees."""
-        peaks = [r.peak_deg for r in self.reps] + [h.mean_deg for h in self.holds]
+        """The largest rep peak (reps) or hold or stretch mean angle (timed sets), degrees."""
+        peaks = [r.peak_deg for r in self.reps]
+        peaks += [h.mean_deg for h in (*self.holds, *self.stretches)]
         return max(peaks, default=None)
 
     @property
@@ -252,6 +262,7 @@ class Coach:
         self._hold_over = False  # the hold ended without a Hold (settled at a new rest)
         self._open_hold: float | None = None  # start of a hold under way, seconds
         self._holds: list[Hold] = []
+        self._stretches: list[Stretch] = []
         self._reps: list[Rep] = []
         self._short = 0
         self._prompts: list[Prompt] = []
@@ -349,7 +360,7 @@ class Coach:
         self._set_start = t
         self._hold_start = None
         self._hold_over = False
-        self._holds, self._reps, self._short = [], [], 0
+        self._holds, self._stretches, self._reps, self._short = [], [], [], 0
         self._events.append(Event(t, SET_START_EVENT, None, p.as_dict()))
         self._say(t, p.cue, PromptKind.SET_START, Priority.URGENT)
         if p.kind.timed:
@@ -362,10 +373,11 @@ class Coach:
             self._at(t + REP_START_S, self._end_set)
 
     def _track_hold(self, e: AnalysisEvent) -> None:
-        """The hold under way, whatever the phase (one begun just before a cue counts)."""
-        if e.kind == "hold_started":
+        """The hold or stretch under way, whatever the phase (one begun just before a cue
+        counts)."""
+        if e.kind in _TIMED_STARTS:
             self._open_hold = e.t
-        elif e.kind in ("hold_ended", "partial_rep"):
+        elif e.kind in (*_TIMED_ENDS, EventKind.PARTIAL_REP):
             self._open_hold = None
 
     def _remind(self, t: float) -> None:
@@ -383,7 +395,7 @@ class Coach:
 
     def _on_hold_event(self, t: float, e: AnalysisEvent, p: PlannedSet) -> None:
         if (
-            e.kind == "hold_started"
+            e.kind in _TIMED_STARTS
             and self._hold_start is None
             and e.t >= self._set_start - HOLD_EARLY_S
         ):
@@ -398,8 +410,13 @@ class Coach:
             relax = max(h + target, t)
             self._at(relax, lambda d: self._say(d, "relax", PromptKind.RELAX, Priority.URGENT))
             self._at(relax + RELAX_GRACE_S, self._end_set)
-        elif e.kind == "hold_ended" and self._hold_start is not None and isinstance(e.item, Hold):
-            self._holds.append(e.item)
+        elif e.kind in _TIMED_ENDS and self._hold_start is not None:
+            if isinstance(e.item, Hold):
+                self._holds.append(e.item)
+            elif isinstance(e.item, Stretch):
+                self._stretches.append(e.item)
+            else:
+                return
             self._clear_set_timers()
             self._end_set(t)
         elif e.kind == "partial_rep" and self._hold_start is not None:
@@ -435,10 +452,12 @@ class Coach:
             return
         self._clear_set_timers()
         p = self.plan[self._i]
-        still = self._hold_start is not None and not self._holds and not self._hold_over
+        ended = self._holds or self._stretches or self._hold_over
+        still = self._hold_start is not None and not ended
         r = SetResult(
             p, self._set_start, t, tuple(self._holds), tuple(self._reps), self._short, self.last,
             open_hold_s=t - self._hold_start if still and self._hold_start is not None else None,
+            stretches=tuple(self._stretches),
         )  # fmt: skip
         self.results.append(r)
         self._events.append(Event(t, SET_END_EVENT, None, r.as_dict()))
