@@ -25,12 +25,15 @@ def documented() -> set[str]:
 
 
 def paths(value: object, prefix: str = "") -> set[str]:
-    """Every key path of a JSON value: ``a.b``, ``a[].c`` for list elements."""
+    """Every key path of a JSON value: ``a.b``, ``a[].c`` for list elements; a leg's fields
+    of a both-legs document (``legs[].reps``...) as the one-leg fields they are."""
     out: set[str] = set()
     if isinstance(value, dict):
         for k, v in value.items():
             name = NAMED_KEYS.get(prefix, k)
             p = f"{prefix}.{name}" if prefix else name
+            if prefix == "legs[]" and k != "side":
+                p = name
             out |= {p} | paths(v, p)
     elif isinstance(value, list):
         for v in value:
@@ -38,16 +41,32 @@ def paths(value: object, prefix: str = "") -> set[str]:
     return out
 
 
+def _layout_documents() -> list[dict]:
+    """SIMULATED: a both-legs session with holds and reps, and a shin-only one."""
+    from imuhip.pipeline import analyze_session
+    from tests.test_both_legs import _simulated
+
+    out = []
+    for kw in ({"layout": "both-legs", "content": "mixed", "asymmetry_deg": 3.0},
+               {"layout": "shin-only"}):  # fmt: skip
+        session, _ = _simulated(**kw)
+        out.append(analysis_document(session, analyze_session(session)))
+    return out
+
+
 def test_schema_doc_names_every_key_of_the_documents():
     session, result = shipped()
     plain = analysis_document(session, result)
     full = analysis_document(*with_stretches(session, result, sets=True, damage=True))
+    both, shin = _layout_documents()
+    assert both["asymmetry"]["hold_pairs"] and both["asymmetry"]["rep_pairs"]
     listed = documented()
-    for doc in (plain, full):
+    for doc in (plain, full, both, shin):
         missing = paths(doc) - listed
         assert not missing, f"not in docs/analysis-schema.md: {sorted(missing)}"
     # and the doc lists nothing the documents cannot have (but the optional knee axis)
-    stale = listed - paths(full) - {"calibration.knee_axis_thigh"}
+    seen = paths(full) | paths(both) | paths(shin)
+    stale = listed - seen - {"calibration.knee_axis_thigh"}
     assert not stale, f"in docs/analysis-schema.md but in no document: {sorted(stale)}"
     assert f"`{SCHEMA}`" in DOC.read_text(encoding="utf-8")
 
