@@ -16,7 +16,12 @@ from imuhip.files.importers.base import FileContents, ImportFormat, ImportOption
 from imuhip.files.importers.sanity import gap_notes
 from imuhip.files.importers.sensor import merge_sensor
 from imuhip.files.importers.timebase import align_sensors
-from imuhip.files.session_file import write_session
+from imuhip.files.importers.vendor_orientation import (
+    is_orientation_only,
+    stored_orientation,
+    vendor_sensor,
+)
+from imuhip.files.session_file import ORIENTATION_SOURCE_KEY, write_session
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, SensorInfo, SessionHeader
 
@@ -100,7 +105,8 @@ def import_files(
         for f in fs:
             notes.extend(f.notes)
             notes.extend(gap_notes(f))
-        sensors[role] = merge_sensor(role, fs)
+        merge = vendor_sensor if is_orientation_only(fs) else merge_sensor
+        sensors[role] = merge(role, fs)
         notes.extend(sensors[role].notes)
     sensors, alignment = align_sensors(sensors, force=force)
     notes.extend(alignment.notes)
@@ -123,6 +129,7 @@ def import_files(
                 name=meta.get("DeviceTag", ""),
                 firmware=meta.get("FirmwareVersion", ""),
                 rate_hz=round(s.rate_hz, 3),
+                config={} if s.samples.quat is None else {ORIENTATION_SOURCE_KEY: "vendor"},
             )
         )
     ref = sensors[alignment.reference]
@@ -157,7 +164,12 @@ def import_files(
         time_base="csv" if formats <= {ImportFormat.IMUHIP_CSV} else "import",
         extra=extra,
     )
-    samples = {r: s.samples for r, s in sensors.items()}
+    samples = {r: s.samples for r, s in sensors.items() if s.samples.quat is None}
+    orientation = {  # the vendor's orientation (DOT "Extended" modes), stored as such
+        r: stored_orientation(s.samples, s.files[0].orientation.free_acc is not None)  # type: ignore[union-attr]
+        for r, s in sensors.items()
+        if s.samples.quat is not None
+    }
     events = sorted(
         (
             Event(m.t, "mark", None, {"label": m.label, "source": f"{r}: marker file"})
@@ -166,8 +178,9 @@ def import_files(
         ),
         key=lambda e: e.t,
     )
-    write_session(out, header, samples, events=events, overwrite=overwrite)
-    return ImportResult(out, header, {r: len(s) for r, s in samples.items()}, tuple(notes))
+    write_session(out, header, samples, events=events, overwrite=overwrite, orientation=orientation)
+    counts = {r: len(s.samples) for r, s in sensors.items()}
+    return ImportResult(out, header, counts, tuple(notes))
 
 
 def import_csv(

@@ -41,6 +41,7 @@ from imuhip.calibration_protocol import (
 from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fusion.gyro_scale import correct_gyro, scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
+from imuhip.fusion.vendor import VendorOrientation, VendorTrack
 from imuhip.joint.calibration import (
     Calibration,
     calibrate,
@@ -210,6 +211,15 @@ def check_calibration_data(
         )
 
 
+def vendor_orientation_warning(role: str) -> str:
+    """What an analysis says of a sensor that came as its vendor's orientation."""
+    return (
+        f"the vendor's orientation was used for the {role} (its file holds orientation, not "
+        "raw gyroscope and accelerometer: imuhip's fusion was skipped for it, its angular "
+        "rate derived from the orientation)"
+    )
+
+
 class _Columns:
     """Growing arrays kept as chunks, joined on demand."""
 
@@ -308,7 +318,8 @@ class SessionPipeline:
         self._still_tail = np.empty(0)
         self._still_count = 0
         self._still_from: float | None = None
-        self._filters: dict[str, OrientationFilter] = {}
+        self._filters: dict[str, OrientationFilter | VendorOrientation] = {}
+        self._vendor: dict[str, VendorTrack] = {}  # role -> the vendor's orientation, if given
         self.calibration: Calibration | None = None
         self.tracker: HipRotationTracker | None = None
         self.detector: ExerciseDetector | None = None
@@ -338,6 +349,9 @@ class SessionPipeline:
         elif isinstance(item, NotificationBlock):
             self.aligner.notifications(item)
         elif isinstance(item, SampleBlock):
+            if item.samples.quat is not None:  # the vendor's orientation: see _orientation_filter
+                track = self._vendor.setdefault(item.role, VendorTrack())
+                track.add(item.samples.t, item.samples.quat)
             self.aligner.samples(item)
         elif isinstance(item, Event):
             self._event(item)
@@ -733,12 +747,22 @@ class SessionPipeline:
         out = []
         for role, g, a, lo in (("thigh", "gt", "at", "lt"), ("shin", "gs", "as", "ls")):
             bias = still_start_bias(raw.get(g)[off:], phases, b.get("l"))
-            self._filters[role] = OrientationFilter(
-                self._method, self.rate, self.opts.fusion_params, bias
-            )
+            self._filters[role] = self._orientation_filter(role, bias)
             self._was_lost[role] = False
             out.append(self._filter(role, raw.get(g), raw.get(a), raw.get(lo))[off:])
         return out[0], out[1]
+
+    def _orientation_filter(
+        self, role: str, bias: np.ndarray | None
+    ) -> OrientationFilter | VendorOrientation:
+        """A fusion filter for ``role``, or the vendor's orientation on the grid when the
+        sensor came with one (an orientation-only import; its gyro and accelerometer are
+        derived from it, :mod:`imuhip.fusion.vendor`). Either runs from grid point 0."""
+        track = self._vendor.get(role)
+        if track is None:
+            return OrientationFilter(self._method, self.rate, self.opts.fusion_params, bias)
+        assert self._grid is not None and self._grid.start is not None
+        return VendorOrientation(track, self._grid.start, self.rate)
 
     def _filter(self, role: str, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> np.ndarray:
         """The orientation filter of ``role`` over a chunk. Inside the sensor's lost stretches
@@ -920,6 +944,7 @@ class SessionPipeline:
                 *rate_warnings(streams, self.header),
                 *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, self.calibration),
+                *(vendor_orientation_warning(r) for r in LEG_ROLES if r in self._vendor),
             ),
             {"thigh": a.get("qt"), "shin": a.get("qs")},
         )
