@@ -3,6 +3,7 @@ the fusion filter, the rates derived from it, the session file's orientation rec
 
 from __future__ import annotations
 
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -367,3 +368,39 @@ def test_derived_shin_rate_follows_the_true_body_rate(vendor_session):
     d = np.linalg.norm(derived.gyr - true, axis=1)
     size = np.sqrt(np.mean(np.sum(true**2, axis=1)))
     assert size > 0.2 and np.sqrt(np.mean(d**2)) < 0.03  # rad/s (measured 0.013)
+
+
+def test_analyze_info_report_and_export_say_the_vendors_orientation_was_used(
+    vendor_session, tmp_path, capsys
+):
+    from imuhip.cli import main
+
+    _, res, _, _ = vendor_session
+    path = str(res.path)
+    said = "the vendor's orientation was used for the"
+    assert main(["analyze", "--json", path]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["orientation_source"] == {"thigh": "vendor", "shin": "vendor"}
+    assert sum(said in w for w in doc["warnings"]) == 2
+    assert main(["analyze", path]) == 0
+    assert capsys.readouterr().out.count(said) == 2
+    assert main(["info", path]) == 0
+    assert capsys.readouterr().out.count(said) == 2
+    out = tmp_path / "r.html"
+    assert main(["report", path, "-o", str(out)]) == 0
+    assert out.read_text().count("The vendor&#x27;s orientation was used for the") == 2
+    capsys.readouterr()
+    assert main(["export", path, "--samples", str(tmp_path / "csv")]) == 0
+    assert capsys.readouterr().out.count(said) == 2
+
+
+def test_a_raw_session_says_fused(tmp_path, capsys):
+    from imuhip.cli import main
+
+    sim = simulate(SimConfig(duration_s=60.0, content="reps", seed=3))
+    path = tmp_path / "s.imuhip"
+    write_simulation(sim, path)
+    assert main(["analyze", "--json", str(path)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["orientation_source"] == {"thigh": "fused", "shin": "fused"}
+    assert not any("vendor" in w for w in doc["warnings"])

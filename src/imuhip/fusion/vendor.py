@@ -32,6 +32,16 @@ GRAVITY = 9.80665
 NORM_RANGE = (0.5, 2.0)
 
 
+def vendor_orientation_note(role: str) -> str:
+    """What the outputs (analysis warnings, info, report, export) say of a sensor whose data
+    are its vendor's orientation."""
+    return (
+        f"the vendor's orientation was used for the {role} (its file holds orientation, not "
+        "raw gyroscope and accelerometer: imuhip's fusion was skipped for it, its angular "
+        "rate and specific force derived from the orientation)"
+    )
+
+
 def euler_zyx_deg_to_quat(euler_deg: np.ndarray) -> np.ndarray:
     """Quaternions ``[w, x, y, z]`` (N, 4) from Euler angles (N, 3) in degrees, columns x (roll),
     y (pitch), z (yaw), in the ZYX (aerospace) sequence: ``q = Rz(z) ⊗ Ry(y) ⊗ Rx(x)``, sensor

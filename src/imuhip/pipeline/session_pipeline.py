@@ -41,7 +41,7 @@ from imuhip.calibration_protocol import (
 from imuhip.errors import CalibrationError, ImuhipError
 from imuhip.fusion.gyro_scale import correct_gyro, scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
-from imuhip.fusion.vendor import VendorOrientation, VendorTrack
+from imuhip.fusion.vendor import VendorOrientation, VendorTrack, vendor_orientation_note
 from imuhip.joint.calibration import (
     Calibration,
     calibrate,
@@ -209,15 +209,6 @@ def check_calibration_data(
             f"the sensors lost data during the calibration (from {t[a + bad[0]]:.1f} s to "
             f"{t[a + bad[-1]]:.1f} s), so it cannot be trusted: {advice}"
         )
-
-
-def vendor_orientation_warning(role: str) -> str:
-    """What an analysis says of a sensor that came as its vendor's orientation."""
-    return (
-        f"the vendor's orientation was used for the {role} (its file holds orientation, not "
-        "raw gyroscope and accelerometer: imuhip's fusion was skipped for it, its angular "
-        "rate derived from the orientation)"
-    )
 
 
 class _Columns:
@@ -944,7 +935,7 @@ class SessionPipeline:
                 *rate_warnings(streams, self.header),
                 *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, self.calibration),
-                *(vendor_orientation_warning(r) for r in LEG_ROLES if r in self._vendor),
+                *(vendor_orientation_note(r) for r in LEG_ROLES if r in self._vendor),
             ),
             {"thigh": a.get("qt"), "shin": a.get("qs")},
         )

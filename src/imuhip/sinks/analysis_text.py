@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from imuhip.files.session_file import vendor_orientation_roles
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.training_sets import sets_text, training_sets
@@ -45,6 +46,10 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
         "holds": [h.as_dict() for h in ex.holds],
         "summary": ex.summary(),
         "sensor_health": drops,
+        "orientation_source": {  # "vendor": an orientation-only import, no fusion by imuhip
+            s.role: "vendor" if s.role in vendor_orientation_roles(session.header) else "fused"
+            for s in session.header.sensors
+        },
         "warnings": [*result.warnings, *set_warnings],
         "file": session.report.as_dict(),
         "sets": sets,

@@ -21,6 +21,8 @@ import numpy as np
 from imuhip import __version__
 from imuhip.align.gaps import stream_health
 from imuhip.atomic import atomic_write
+from imuhip.files.session_file import vendor_orientation_roles
+from imuhip.fusion.vendor import vendor_orientation_note
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.analysis_text import EFFORT_NOTE, STEADINESS_NOTE
@@ -523,6 +525,10 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
         "missing: samples estimated lost in them. Rejected: notifications the decoder "
         "rejected as malformed; lost: samples the sensor sent that never arrived (from its "
         "sequence numbers).</p>",
+    ]
+    parts += [
+        f"<p class='warn'>{escape(vendor_orientation_note(r).capitalize())}.</p>"
+        for r in vendor_orientation_roles(session.header)
     ]
     link_kinds = (
         "connection_lost", "connection_restored", "link_parameters", "packets_dropped", "pause",
