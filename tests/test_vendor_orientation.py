@@ -404,3 +404,17 @@ def test_a_raw_session_says_fused(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["orientation_source"] == {"thigh": "fused", "shin": "fused"}
     assert not any("vendor" in w for w in doc["warnings"])
+
+
+def test_the_causal_replay_gives_the_offline_angles(vendor_session):
+    """One pipeline: the vendor session fed as it arrived (small sample blocks, causal aligner)
+    gives the same angles and reps as the offline analysis."""
+    _, res, _, ven = vendor_session
+    causal = analyze_session(read_session(res.path), aligner="causal")
+    n = min(len(causal.grid.t), len(ven.grid.t))
+    assert np.allclose(causal.grid.t[:n], ven.grid.t[:n])
+    a, b = causal.hip_rotation_deg[:n], ven.hip_rotation_deg[:n]
+    both = np.isfinite(a) & np.isfinite(b)
+    assert np.array_equal(np.isfinite(a), np.isfinite(b)) and both.mean() > 0.8
+    assert np.abs(a[both] - b[both]).max() < 1e-6
+    assert [r.peak_s for r in causal.exercise.reps] == [r.peak_s for r in ven.exercise.reps]
