@@ -418,3 +418,25 @@ def test_the_causal_replay_gives_the_offline_angles(vendor_session):
     assert np.array_equal(np.isfinite(a), np.isfinite(b)) and both.mean() > 0.8
     assert np.abs(a[both] - b[both]).max() < 1e-6
     assert [r.peak_s for r in causal.exercise.reps] == [r.peak_s for r in ven.exercise.reps]
+
+
+def test_rewriting_a_read_session_keeps_the_vendors_orientation(tmp_path):
+    """Tools that rewrite a session from what they read (reblock, train --replay -o) store a
+    vendor sensor's samples as its orientation again, free acceleration only where there was."""
+    rng = np.random.default_rng(8)
+    t = np.arange(0, 3, 1 / 60)
+    q = Q.multiply(_random_rotations(rng, 1)[0], Q.from_rotvec(np.outer(t, [0.2, -0.4, 0.1])))
+    fa = rng.normal(scale=0.2, size=(len(t), 3))
+    o = {"thigh": OrientationSamples(t, q, fa), "shin": OrientationSamples(t, q)}
+    first = read_session(write_session(tmp_path / "a.imuhip", _vendor_header(), orientation=o))
+    path = write_session(tmp_path / "b.imuhip", first.header, samples=first.samples)
+    again = read_session(path)
+    assert b'"format_version":2' in path.read_bytes()[:200]
+    for role in ("thigh", "shin"):
+        a, b = first.samples[role], again.samples[role]
+        assert b.quat is not None and np.allclose(a.quat, b.quat)
+        assert np.allclose(a.gyr, b.gyr) and np.allclose(a.acc, b.acc)
+    from imuhip.fusion.vendor import orientation_of
+
+    assert orientation_of(again.samples["shin"]).free_acc is None
+    assert np.allclose(orientation_of(again.samples["thigh"]).free_acc, fa)

@@ -16,11 +16,7 @@ from imuhip.files.importers.base import FileContents, ImportFormat, ImportOption
 from imuhip.files.importers.sanity import gap_notes
 from imuhip.files.importers.sensor import merge_sensor
 from imuhip.files.importers.timebase import align_sensors
-from imuhip.files.importers.vendor_orientation import (
-    is_orientation_only,
-    stored_orientation,
-    vendor_sensor,
-)
+from imuhip.files.importers.vendor_orientation import is_orientation_only, vendor_sensor
 from imuhip.files.session_file import ORIENTATION_SOURCE_KEY, write_session
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, SensorInfo, SessionHeader
@@ -164,12 +160,7 @@ def import_files(
         time_base="csv" if formats <= {ImportFormat.IMUHIP_CSV} else "import",
         extra=extra,
     )
-    samples = {r: s.samples for r, s in sensors.items() if s.samples.quat is None}
-    orientation = {  # the vendor's orientation (DOT "Extended" modes), stored as such
-        r: stored_orientation(s.samples, s.files[0].orientation.free_acc is not None)  # type: ignore[union-attr]
-        for r, s in sensors.items()
-        if s.samples.quat is not None
-    }
+    samples = {r: s.samples for r, s in sensors.items()}
     events = sorted(
         (
             Event(m.t, "mark", None, {"label": m.label, "source": f"{r}: marker file"})
@@ -178,9 +169,8 @@ def import_files(
         ),
         key=lambda e: e.t,
     )
-    write_session(out, header, samples, events=events, overwrite=overwrite, orientation=orientation)
-    counts = {r: len(s.samples) for r, s in sensors.items()}
-    return ImportResult(out, header, counts, tuple(notes))
+    write_session(out, header, samples, events=events, overwrite=overwrite)
+    return ImportResult(out, header, {r: len(s) for r, s in samples.items()}, tuple(notes))
 
 
 def import_csv(

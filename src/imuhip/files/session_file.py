@@ -31,7 +31,7 @@ from imuhip.atomic import atomic_write
 from imuhip.errors import HeaderValueError, SessionFileError, SessionFormatVersionError
 from imuhip.files import records
 from imuhip.files.records import Kind
-from imuhip.fusion.vendor import usable_quaternions, vendor_samples
+from imuhip.fusion.vendor import orientation_of, usable_quaternions, vendor_samples
 from imuhip.samples import ImuSamples, OrientationSamples
 from imuhip.session import (
     ROLES,
@@ -506,13 +506,20 @@ def write_session(
     Data and events are interleaved in time order, in blocks of at most 256 samples or
     notifications that cover less than :data:`MAX_RECORD_S` of their sensor's time.
     ``orientation``: role -> vendor orientation, for roles the header marks so
-    (:func:`vendor_orientation_roles`).
+    (:func:`vendor_orientation_roles`); samples of such a role that carry the vendor's
+    quaternions (``quat``, as read from a file) are stored as that orientation.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; choose another name or allow overwriting")
     chunks: list[tuple[float, int, Any]] = []
+    vendor = vendor_orientation_roles(header)
+    orientation = dict(orientation or {})
     for role, s in (samples or {}).items():
+        if role in vendor and s.quat is not None:
+            orientation[role] = orientation_of(s)
+    samples = {r: s for r, s in (samples or {}).items() if r not in orientation}
+    for role, s in samples.items():
         header.index(role)
         for a, b in block_bounds(s.t, 256):
             blk = s.slice(a, b)
@@ -521,7 +528,7 @@ def write_session(
         header.index(role)
         for a, b in block_bounds(n.t, 256, from_previous=True):
             chunks.append((float(n.t[a]), 1, (role, n, a, b)))
-    for role, o in (orientation or {}).items():
+    for role, o in orientation.items():
         header.index(role)
         for a, b in block_bounds(o.t, 256):
             chunks.append((float(o.t[a]), 0, (role, o.slice(a, b))))

@@ -122,6 +122,16 @@ def vendor_samples(o: OrientationSamples, gravity: float = GRAVITY) -> ImuSample
     return ImuSamples(o.t, acc, body_rate(o.t, q), None, q)
 
 
+def orientation_of(s: ImuSamples, gravity: float = GRAVITY) -> OrientationSamples:
+    """The vendor orientation that :func:`vendor_samples` derived ``s`` from (``s.quat`` set):
+    the quaternions and the free acceleration (m/s², earth frame: the specific force turned to
+    earth, gravity taken out; None where that is zero, i.e. there was none)."""
+    if s.quat is None:
+        raise ValueError("these samples carry no vendor orientation (quat is None)")
+    fa = Q.rotate(s.quat, s.acc) - np.array([0.0, 0.0, gravity])
+    return OrientationSamples(s.t, s.quat, fa if len(fa) and np.abs(fa).max() > 1e-9 else None)
+
+
 def slerp(q0: np.ndarray, q1: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Spherical interpolation between unit quaternions (N, 4) at fractions ``u`` (N,) in
     [0, 1], along the shorter arc."""

@@ -3,21 +3,21 @@
 Such a sensor has no gyroscope or raw accelerometer: its data are the vendor's orientation
 (quaternions, sensor to local earth, ENU) and free acceleration. For the import's checks and
 time alignment (which use the gyroscopes) it is presented as samples with the angular rate and
-specific force derived from the orientation (:func:`imuhip.fusion.vendor.vendor_samples`); the
-session file stores the orientation itself (:func:`stored_orientation`).
+specific force derived from the orientation (:func:`imuhip.fusion.vendor.vendor_samples`, the
+quaternions kept as ``quat``); the session file stores the orientation itself
+(:func:`imuhip.files.session_file.write_session`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from imuhip import quaternion as Q
 from imuhip.errors import CsvImportError
 from imuhip.files.importers.base import FileContents, OrientationKind
 from imuhip.files.importers.sanity import MAX_RATE_HZ, MIN_RATE_HZ
 from imuhip.files.importers.sensor import SensorData
-from imuhip.fusion.vendor import GRAVITY, clean_orientation, vendor_samples
-from imuhip.samples import ImuSamples, OrientationSamples
+from imuhip.fusion.vendor import clean_orientation, vendor_samples
+from imuhip.samples import OrientationSamples
 
 
 def is_orientation_only(files: list[FileContents]) -> bool:
@@ -48,14 +48,3 @@ def vendor_sensor(role: str, files: list[FileContents]) -> SensorData:
         )
     notes = (f"{role}: {dropped} unusable orientation sample(s) left out",) if dropped else ()
     return SensorData(role, vendor_samples(clean), f.origin, (f,), rate, f.gaps, notes)
-
-
-def stored_orientation(s: ImuSamples, free_acc: bool) -> OrientationSamples:
-    """What the session file stores for a vendor-orientation sensor: its quaternions and, when
-    the file had it, the free acceleration (m/s², earth frame: the specific force turned back
-    to earth, gravity taken out)."""
-    assert s.quat is not None
-    fa = None
-    if free_acc:
-        fa = Q.rotate(s.quat, s.acc) - np.array([0.0, 0.0, GRAVITY])
-    return OrientationSamples(s.t, s.quat, fa)
