@@ -8,8 +8,10 @@ import struct
 import zlib
 from pathlib import Path
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from imuhip import quaternion as Q
 from imuhip.errors import CsvImportError, SessionFormatVersionError
@@ -23,6 +25,7 @@ from imuhip.fusion.vendor import (
     clean_orientation,
     euler_zyx_deg_to_quat,
     slerp,
+    vendor_orientation_note,
     vendor_samples,
 )
 from imuhip.pipeline.analyze import analyze_session
@@ -332,13 +335,14 @@ def vendor_session(tmp_path_factory):
                                              tag=role)  # fmt: skip
     out = tmp / "vendor.imuhip"
     res = import_files({r: [p] for r, p in files.items()}, out, side="left", exercise="prone")
-    return sim, res, analyze_session(read_session(raw_path)), analyze_session(read_session(out))
+    ven = analyze_session(read_session(out))
+    return sim, res, analyze_session(read_session(raw_path)), ven, files
 
 
 def test_simulated_vendor_orientation_session_matches_truth_and_the_raw_session(vendor_session):
     """SIMULATED: the session imported from the vendor's orientations analyses to the true hip
     rotation within 1.5° RMSE and the same reps as the raw-sample session."""
-    sim, res, raw, ven = vendor_session
+    sim, res, raw, ven, _ = vendor_session
     assert res.header.sensors[0].config == {"orientation_source": "vendor"}
     t = ven.grid.t
     after = t > sim.truth.events["calibration_end_s"] + 1.0
@@ -358,7 +362,7 @@ def test_simulated_vendor_orientation_session_matches_truth_and_the_raw_session(
 def test_derived_shin_rate_follows_the_true_body_rate(vendor_session):
     """SIMULATED: the shin's angular rate derived from the vendor's quaternions (what the
     calibration's phase finding and the detector see), against the true body rate."""
-    sim, res, _, _ = vendor_session
+    sim, res, _, _, _ = vendor_session
     derived = read_session(res.path).samples["shin"]
     t = sim.samples["shin"].t
     assert len(derived) == len(t)  # one derived sample per row of the export
@@ -375,7 +379,7 @@ def test_analyze_info_report_and_export_say_the_vendors_orientation_was_used(
 ):
     from imuhip.cli import main
 
-    _, res, _, _ = vendor_session
+    _, res, _, _, _ = vendor_session
     path = str(res.path)
     said = "the vendor's orientation was used for the"
     assert main(["analyze", "--json", path]) == 0
@@ -409,7 +413,7 @@ def test_a_raw_session_says_fused(tmp_path, capsys):
 def test_the_causal_replay_gives_the_offline_angles(vendor_session):
     """One pipeline: the vendor session fed as it arrived (small sample blocks, causal aligner)
     gives the same angles and reps as the offline analysis."""
-    _, res, _, ven = vendor_session
+    _, res, _, ven, _ = vendor_session
     causal = analyze_session(read_session(res.path), aligner="causal")
     n = min(len(causal.grid.t), len(ven.grid.t))
     assert np.allclose(causal.grid.t[:n], ven.grid.t[:n])
@@ -440,3 +444,46 @@ def test_rewriting_a_read_session_keeps_the_vendors_orientation(tmp_path):
 
     assert orientation_of(again.samples["shin"]).free_acc is None
     assert np.allclose(orientation_of(again.samples["thigh"]).free_acc, fa)
+
+
+def test_a_vendor_thigh_with_a_raw_shin_partner_is_aligned_and_analysed(vendor_session, tmp_path):
+    """SIMULATED: the thigh as a DOT Extended export, the shin as raw samples (imuhip CSV, its
+    own clock): the import lines them up from the gyroscopes (the thigh's derived from its
+    orientation), and the analysis, one sensor fused and one the vendor's, follows the truth."""
+    from imuhip.files.csv_samples import write_imu_csv
+
+    sim, _, raw, _, files = vendor_session
+    sh = sim.samples["shin"]
+    sh = sh.slice(int(np.searchsorted(sh.t, sh.t[0] + 0.5)), len(sh))  # starts 0.5 s later
+    shin = write_imu_csv(tmp_path / "shin.csv", sh)
+    res = import_files({"thigh": [files["thigh"]], "shin": [shin]}, tmp_path / "m.imuhip",
+                       side="left", exercise="prone")  # fmt: skip
+    assert res.header.sensor("shin").config == {}
+    s = read_session(res.path)
+    got = s.samples["shin"].t[0] - s.samples["thigh"].t[0]
+    want = sh.t[0] - sim.samples["thigh"].t[0]  # about 0.5 s: found from the gyroscopes
+    assert want > 0.4 and got == pytest.approx(want, abs=2 / 60)  # (under 2 periods: kept)
+    mixed = analyze_session(s)
+    t = mixed.grid.t + sim.samples["thigh"].t[0]  # back on the simulator's time base
+    after = t > sim.truth.events["calibration_end_s"] + 1.0
+    err = mixed.hip_rotation_deg[after] - sim.truth.hip_rotation_at(t[after])
+    ok = np.isfinite(err)
+    assert ok.mean() > 0.95 and np.sqrt(np.mean(err[ok] ** 2)) < 1.5
+    assert len(mixed.exercise.reps) == len(raw.exercise.reps)
+    assert [w for w in mixed.warnings if "vendor" in w] == [vendor_orientation_note("thigh")]
+
+
+_VALUES = st.sampled_from([0.0, 1.0, -0.5, 0.3, 1e-9, 5.0, float("nan"), float("inf")])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(_VALUES, _VALUES, _VALUES, _VALUES), max_size=30))
+def test_any_quaternion_values_are_cleaned_or_dropped_never_a_crash(rows):
+    n = len(rows)
+    q = np.array(rows, dtype=float).reshape(n, 4)
+    t = np.arange(n) / 60.0
+    o, dropped = clean_orientation(OrientationSamples(t, q))
+    assert dropped + len(o) == n
+    s = vendor_samples(o)
+    assert np.isfinite(s.gyr).all() and np.isfinite(s.acc).all() and np.isfinite(s.quat).all()
+    assert np.allclose(np.linalg.norm(s.quat, axis=1), 1.0)
