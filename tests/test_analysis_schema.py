@@ -11,7 +11,7 @@ from tests.stretch_analysis import STRETCHES, shipped, with_stretches
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "analysis-schema.md"
 #: Objects whose keys are names (sensor roles), written ``<role>`` in the schema doc.
-NAMED_KEYS = {"sensor_health": "<role>"}
+NAMED_KEYS = {"sensor_health": "<role>", "orientation_source": "<role>"}
 
 
 def documented() -> set[str]:

@@ -9,9 +9,14 @@ import numpy as np
 import pytest
 
 from imuhip.cli import main
-from imuhip.errors import CsvImportError, OrientationOnlyError, UnknownFormatError
+from imuhip.errors import CsvImportError, UnknownFormatError
 from imuhip.files.importers import read_file
-from imuhip.files.importers.base import STANDARD_GRAVITY, ImportFormat, ImportOptions
+from imuhip.files.importers.base import (
+    STANDARD_GRAVITY,
+    ImportFormat,
+    ImportOptions,
+    OrientationKind,
+)
 from imuhip.files.importers.column_map import parse_column_map
 from imuhip.files.importers.sensor import merge_sensor
 from imuhip.files.importers.witmotion_sd import encode_frames
@@ -90,7 +95,7 @@ def test_newer_dot_export_with_java_exponents_wrap_and_lost_samples(tmp_path):
         ("Euler_X,Euler_Y,Euler_Z,FreeAcc_X,FreeAcc_Y,FreeAcc_Z,Status", "Extended (Euler)"),
     ],
 )
-def test_dot_extended_modes_name_the_mode_and_the_export_to_use(tmp_path, columns, mode):
+def test_dot_extended_modes_are_read_as_the_vendors_orientation(tmp_path, columns, mode):
     n = len(columns.split(","))
     rows = [f"{i},{1000 + i * 16667}," + ",".join(["0.5"] * (n - 1) + ["0"]) for i in range(5)]
     p = tmp_path / "ext.csv"
@@ -98,11 +103,23 @@ def test_dot_extended_modes_name_the_mode_and_the_export_to_use(tmp_path, column
         "sep=,\nDeviceTag:,a\nMeasurement Mode:," + mode + "\nStartTime:,2024-03-01_10:00:00_000"
         " GMT+1\n\nPacketCounter,SampleTimeFine," + columns + "\n" + "\n".join(rows) + "\n"
     )
-    with pytest.raises(OrientationOnlyError) as e:
+    f = read_file(p)
+    assert not f.channels and f.orientation is not None
+    assert f.orientation.kind is OrientationKind.QUATERNION and len(f.orientation.t) == 5
+    assert np.allclose(np.linalg.norm(f.orientation.values, axis=1), 1.0)
+    assert f.orientation.free_acc is not None and np.allclose(f.orientation.free_acc, 0.5)
+    assert any("the vendor's orientation is used" in n for n in f.notes)
+
+
+def test_a_dot_export_without_inertial_data_or_orientation_is_refused(tmp_path):
+    p = tmp_path / "ext.csv"
+    rows = [f"{i},{1000 + i * 16667},0.1,0.2,0.3,0" for i in range(5)]
+    p.write_text(
+        "sep=,\nDeviceTag:,a\n\nPacketCounter,SampleTimeFine,FreeAcc_X,FreeAcc_Y,FreeAcc_Z,"
+        "Status\n" + "\n".join(rows) + "\n"
+    )
+    with pytest.raises(CsvImportError, match="neither Acc_\\* and Gyr_\\* nor an orientation"):
         read_file(p)
-    msg = str(e.value)
-    assert f"mode '{mode}'" in msg and "no gyroscope (Gyr_*) and accelerometer (Acc_*)" in msg
-    assert "export it with Acc and Gyr selected" in msg
 
 
 def _metabase(tmp_path, name, first, rate, n, unit, t0_ms, packed=1, epoch="epoch (ms)"):

@@ -7,11 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imuhip.errors import CsvImportError
+from imuhip.errors import CalibrationError, CsvImportError
 from imuhip.files.convert import import_files
 from imuhip.files.importers import read_file
 from imuhip.files.importers.base import STANDARD_GRAVITY, ClockDomain, ImportFormat
 from imuhip.files.session_file import read_session
+from imuhip.pipeline.analyze import analyze_session
 
 VENDOR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "vendor_files"
 pytestmark = pytest.mark.skipif(
@@ -66,6 +67,60 @@ def test_two_dot_sensors_share_their_synchronised_clock(tmp_path):
     assert s.header.sensor("thigh").name == "ydt" and s.header.sensor("shin").firmware == "1.6.0"
     assert s.header.extra["start_utc"] == "2021-08-30T09:05:05.000+00:00"
     assert s.header.extra["import_formats"] == {"thigh": ["movella-dot"], "shin": ["movella-dot"]}
+
+
+def _extended(path: Path, out: Path) -> Path:
+    """The real export as the DOT app writes an "Extended (Euler)" one: the same preamble,
+    counter, sensor clock and the vendor's Euler angles, Acc and Gyr left out. (No real
+    Extended-mode export is among the shared vendor files; these carry the real orientation.)"""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    head, rows = lines[:8], lines[8:]
+    head[7] = "PacketCounter,SampleTimeFine,Euler_X,Euler_Y,Euler_Z"
+    out.write_text(
+        "\n".join(head + [",".join(r.split(",")[:5]) for r in rows if r.strip()]) + "\n",
+        encoding="utf-8",
+    )
+    return out
+
+
+@pytest.mark.parametrize(("path", "n_rows"), [(DOT_YDT, 2992), (DOT_BEI, 1953)])
+def test_dot_orientation_only_exports_import_alone_with_the_files_numbers(tmp_path, path, n_rows):
+    ext = _extended(path, tmp_path / path.name)
+    f = read_file(ext)
+    assert not f.channels and f.orientation is not None
+    rows = _rows(path, ",", 8)
+    ticks = np.array([int(r[1]) for r in rows])
+    assert len(f.orientation.t) == n_rows  # every row: the orientation has no zeroed first row
+    np.testing.assert_allclose(f.orientation.t, (ticks - ticks[0]) / 1e6, rtol=0, atol=1e-12)
+    # alone it is a shin (a thigh alone is no layout)
+    res = import_files({"shin": [ext]}, tmp_path / "s.imuhip", side="left")
+    s = read_session(res.path)
+    th = s.samples["shin"]
+    assert res.counts == {"shin": n_rows} and len(th) == n_rows and th.quat is not None
+    assert s.header.sensor("shin").rate_hz == pytest.approx(120.0, rel=1e-3)
+    assert th.t[-1] - th.t[0] == pytest.approx((ticks[-1] - ticks[0]) / 1e6, abs=1e-9)
+    assert s.header.sensor("shin").config == {"orientation_source": "vendor"}
+    # the derived rate is the real gyroscope's, within the vendor filter's smoothing
+    gyr = np.radians(np.array([[float(x) for x in r[8:11]] for r in rows[1:]]))
+    err = np.sqrt(np.mean((th.gyr[1:] - gyr) ** 2))
+    assert err < 0.2 * np.sqrt(np.mean(gyr**2)) + 0.02
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_dot_orientation_only_exports_paired_run_through_the_analysis(tmp_path, mixed):
+    """Two real recordings (orientation only, or one with its raw samples) run through the
+    whole pipeline; they hold no calibration movements (they are not a hip session), so the
+    analysis ends in the calibration's clear error, not a crash."""
+    thigh = DOT_YDT if mixed else _extended(DOT_YDT, tmp_path / "t.csv")
+    shin = _extended(DOT_BEI, tmp_path / "s.csv")
+    res = import_files({"thigh": [thigh], "shin": [shin]}, tmp_path / "s.imuhip", side="right")
+    s = read_session(res.path)
+    assert s.samples["shin"].t[0] - s.samples["thigh"].t[0] == pytest.approx(
+        0.052822 - (1 / 120 if mixed else 0), abs=2e-3
+    )
+    assert (s.samples["thigh"].quat is None) == mixed
+    with pytest.raises(CalibrationError, match="still start pose"):
+        analyze_session(s)
 
 
 def test_polar_channels_join_on_the_sensor_clock_with_integer_nanoseconds():

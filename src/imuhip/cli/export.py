@@ -22,6 +22,11 @@ def run(args: argparse.Namespace) -> int:
         )
     session = read_session(args.session)
     start = field_export.session_start_utc(session.header)
+    from imuhip.files.session_file import vendor_orientation_roles
+    from imuhip.fusion.vendor import vendor_orientation_note
+
+    for role in vendor_orientation_roles(session.header):
+        print(f"note: {vendor_orientation_note(role)}")
     if args.angles or args.mot or args.sto:
         from imuhip.pipeline import analyze_session
 

@@ -16,7 +16,8 @@ from imuhip.files.importers.base import FileContents, ImportFormat, ImportOption
 from imuhip.files.importers.sanity import gap_notes
 from imuhip.files.importers.sensor import SensorData, merge_sensor
 from imuhip.files.importers.timebase import Alignment, align_sensors
-from imuhip.files.session_file import write_session
+from imuhip.files.importers.vendor_orientation import is_orientation_only, vendor_sensor
+from imuhip.files.session_file import ORIENTATION_SOURCE_KEY, write_session
 from imuhip.layout import BOTH, PLAIN_LEG_ROLES, SIDES, Layout, layout_of
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, SensorInfo, SessionHeader
@@ -148,7 +149,8 @@ def _read_sensors(
         for f in fs:
             notes.extend(f.notes)
             notes.extend(gap_notes(f))
-        sensors[role] = merge_sensor(role, fs)
+        merge = vendor_sensor if is_orientation_only(fs) else merge_sensor
+        sensors[role] = merge(role, fs)
         notes.extend(sensors[role].notes)
     return sensors
 
@@ -173,6 +175,7 @@ def _sensor_info(role: str, s: SensorData) -> SensorInfo:
         name=meta.get("DeviceTag", ""),
         firmware=meta.get("FirmwareVersion", ""),
         rate_hz=round(s.rate_hz, 3),
+        config={} if s.samples.quat is None else {ORIENTATION_SOURCE_KEY: "vendor"},
     )
 
 

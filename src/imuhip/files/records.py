@@ -37,6 +37,7 @@ class Kind(IntEnum):
     SAMPLES = 2
     NOTIFICATIONS = 3
     EVENT = 4
+    ORIENTATION = 5  # a sensor's vendor orientation (format version 2)
 
 
 def encode(kind: int, payload: bytes) -> bytes:

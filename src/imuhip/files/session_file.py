@@ -31,7 +31,8 @@ from imuhip.atomic import atomic_write
 from imuhip.errors import HeaderValueError, SessionFileError, SessionFormatVersionError
 from imuhip.files import records
 from imuhip.files.records import Kind
-from imuhip.samples import ImuSamples
+from imuhip.fusion.vendor import orientation_of, usable_quaternions, vendor_samples
+from imuhip.samples import ImuSamples, OrientationSamples
 from imuhip.session import (
     ROLES,
     DamagedRegion,
@@ -46,11 +47,19 @@ from imuhip.session import (
 )
 
 FORMAT_NAME = "imuhip-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Files without vendor orientation records are written as version 1 (readable by every
+#: imuhip); version 2 adds the orientation record (kind 5) for sensors whose config says
+#: ``ORIENTATION_SOURCE_KEY: "vendor"``, so an older imuhip refuses such a file
+#: ("newer than this imuhip supports") instead of skipping the records and losing the sensor.
+VERSION_PLAIN = 1
+#: Sensor config key marking a sensor stored as its vendor's orientation (value "vendor").
+ORIENTATION_SOURCE_KEY = "orientation_source"
 SUFFIX = ".imuhip"
 
 _BLOCK = struct.Struct("<BBI")  # sensor index, flags / reserved, count
 _HAS_MAG = 0x01
+_HAS_FREE_ACC = 0x01  # orientation blocks
 
 #: Longest stretch of one sensor's time (seconds) that one data record covers: a damaged record
 #: costs at most about this much of one sensor.
@@ -98,8 +107,14 @@ class SessionFileWarning(UserWarning):
 # --------------------------------------------------------------------------- payload codecs
 
 
+def vendor_orientation_roles(header: SessionHeader) -> tuple[str, ...]:
+    """Roles stored as their vendor's orientation (orientation records, format version 2)."""
+    return tuple(s.role for s in header.sensors if s.config.get(ORIENTATION_SOURCE_KEY) == "vendor")
+
+
 def _header_payload(header: SessionHeader) -> bytes:
-    doc = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, **asdict(header)}
+    version = FORMAT_VERSION if vendor_orientation_roles(header) else VERSION_PLAIN
+    doc = {"format": FORMAT_NAME, "format_version": version, **asdict(header)}
     return json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
 
 
@@ -175,6 +190,33 @@ def _parse_samples(p: memoryview) -> tuple[int, ImuSamples]:
     if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
         raise ValueError("sample times are not finite and increasing")
     return index, ImuSamples(t, acc, gyr, mag)
+
+
+def _orientation_payload(index: int, o: OrientationSamples) -> bytes:
+    flags = _HAS_FREE_ACC if o.free_acc is not None else 0
+    parts = [_BLOCK.pack(index, flags, len(o)), o.t.astype("<f8").tobytes()]
+    parts.append(o.quat.astype("<f8").tobytes())
+    if o.free_acc is not None:
+        parts.append(o.free_acc.astype("<f8").tobytes())
+    return b"".join(parts)
+
+
+def _parse_orientation(p: memoryview) -> tuple[int, OrientationSamples]:
+    index, flags, n = _BLOCK.unpack_from(p)
+    width = 1 + 4 + (3 if flags & _HAS_FREE_ACC else 0)
+    if len(p) != _BLOCK.size + 8 * n * width:
+        raise ValueError("orientation block length does not match its count")
+    a = np.frombuffer(p, "<f8", offset=_BLOCK.size)
+    t = a[:n]
+    quat = a[n : 5 * n].reshape(n, 4)
+    fa = a[5 * n : 8 * n].reshape(n, 3) if flags & _HAS_FREE_ACC else None
+    if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
+        raise ValueError("sample times are not finite and increasing")
+    if not usable_quaternions(quat).all():
+        raise ValueError("quaternions that are not finite or not of unit length")
+    if fa is not None and not np.isfinite(fa).all():
+        raise ValueError("free acceleration that is not finite")
+    return index, OrientationSamples(t, quat, fa)
 
 
 def _notifications_payload(index: int, t: Sequence[float], ch: bytes, data: Sequence[bytes]):
@@ -308,6 +350,31 @@ class SessionWriter:
         self._pending += len(samples)
         self._maybe_flush()
 
+    def add_orientation(self, role: str, o: OrientationSamples) -> None:
+        """Write a vendor orientation of ``role`` now, in bounded blocks (times strictly
+        increasing; unit quaternions; the header marks the role: ``ORIENTATION_SOURCE_KEY``)."""
+        idx = self.header.index(role)
+        if role not in vendor_orientation_roles(self.header):
+            raise ValueError(
+                f"{role}: the header must mark the sensor's config with "
+                f"{ORIENTATION_SOURCE_KEY!r}: 'vendor' to store its orientation"
+            )
+        if len(o) == 0:
+            return
+        t = o.t
+        if not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
+            raise ValueError(f"{role}: sample times must be finite and strictly increasing")
+        if not usable_quaternions(o.quat).all():
+            raise ValueError(f"{role}: quaternions must be finite and of unit length")
+        if idx in self._last_t and t[0] <= self._last_t[idx]:
+            raise ValueError(f"{role}: samples must come after the ones already written")
+        self._last_t[idx] = float(t[-1])
+        self._flush_buffers()
+        for a, b in block_bounds(t, self._max_block, self._max_block_s):
+            payload = _orientation_payload(idx, o.slice(a, b))
+            self._f.write(records.encode(Kind.ORIENTATION, payload))
+        self._maybe_flush()
+
     def add_notification(self, role: str, t_host: float, data: bytes, channel: int = 0) -> None:
         """Append one raw notification received at host time ``t_host`` (seconds)."""
         idx = self.header.index(role)
@@ -432,17 +499,27 @@ def write_session(
     events: Sequence[Event] = (),
     *,
     overwrite: bool = False,
+    orientation: dict[str, OrientationSamples] | None = None,
 ) -> Path:
     """Write a whole session at once, atomically: the file appears complete or not at all.
 
     Data and events are interleaved in time order, in blocks of at most 256 samples or
     notifications that cover less than :data:`MAX_RECORD_S` of their sensor's time.
+    ``orientation``: role -> vendor orientation, for roles the header marks so
+    (:func:`vendor_orientation_roles`); samples of such a role that carry the vendor's
+    quaternions (``quat``, as read from a file) are stored as that orientation.
     """
     path = Path(path)
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; choose another name or allow overwriting")
     chunks: list[tuple[float, int, Any]] = []
+    vendor = vendor_orientation_roles(header)
+    orientation = dict(orientation or {})
     for role, s in (samples or {}).items():
+        if role in vendor and s.quat is not None:
+            orientation[role] = orientation_of(s)
+    samples = {r: s for r, s in (samples or {}).items() if r not in orientation}
+    for role, s in samples.items():
         header.index(role)
         for a, b in block_bounds(s.t, 256):
             blk = s.slice(a, b)
@@ -451,6 +528,10 @@ def write_session(
         header.index(role)
         for a, b in block_bounds(n.t, 256, from_previous=True):
             chunks.append((float(n.t[a]), 1, (role, n, a, b)))
+    for role, o in orientation.items():
+        header.index(role)
+        for a, b in block_bounds(o.t, 256):
+            chunks.append((float(o.t[a]), 0, (role, o.slice(a, b))))
     for e in events:
         chunks.append((e.t, 2, e))
     chunks.sort(key=lambda c: (c[0], c[1]))
@@ -459,7 +540,9 @@ def write_session(
         SessionWriter(path, header, durable=False, max_block=256, file=f) as w,
     ):
         for _, what, item in chunks:
-            if what == 0:
+            if what == 0 and isinstance(item[1], OrientationSamples):
+                w.add_orientation(*item)
+            elif what == 0:
                 w.add_samples(*item)
                 w.flush()  # keep blocks of different sensors in time order
             elif what == 1:
@@ -558,7 +641,9 @@ def scan_session(
     """Open a session file for streaming.
 
     Returns ``(header, items, gaps)``: ``items`` yields ``("samples", (role, ImuSamples))``,
-    ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order; ``gaps``
+    ``("orientation", (role, OrientationSamples))`` (a vendor's orientation, format version
+    2), ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order;
+    ``gaps``
     fills with the unreadable regions as iteration proceeds. Records that break their sensor's
     time order are appended to ``order_issues`` (when given) as iteration proceeds; duplicates
     and overlaps are not yielded, out-of-order records are (in file order: a consumer that
@@ -586,9 +671,13 @@ def scan_session(
                 gaps.append(rec)
                 continue
             try:
-                if rec.kind in (Kind.SAMPLES, Kind.NOTIFICATIONS):
-                    is_samples = rec.kind == Kind.SAMPLES
-                    parse = _parse_samples if is_samples else _parse_notifications
+                if rec.kind in (Kind.SAMPLES, Kind.NOTIFICATIONS, Kind.ORIENTATION):
+                    is_samples = rec.kind in (Kind.SAMPLES, Kind.ORIENTATION)
+                    parse = {
+                        Kind.SAMPLES: _parse_samples,
+                        Kind.NOTIFICATIONS: _parse_notifications,
+                        Kind.ORIENTATION: _parse_orientation,
+                    }[Kind(rec.kind)]
                     idx, x = parse(rec.payload)
                     role = roles[idx]
                     if len(x.t):
@@ -603,7 +692,8 @@ def scan_session(
                             issues.append(OrderIssue(rec.offset, role, a, b, problem))
                             if problem is not OrderProblem.OUT_OF_ORDER:
                                 continue
-                    yield ("samples" if is_samples else "notifications"), (role, x)
+                    what = {Kind.SAMPLES: "samples", Kind.ORIENTATION: "orientation"}
+                    yield what.get(Kind(rec.kind), "notifications"), (role, x)
                 elif rec.kind == Kind.EVENT:
                     e = _parse_event(rec.payload)
                     if order.event(e.t, rec.payload) is not None:
@@ -632,6 +722,7 @@ def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
     header, items, gaps = scan_session(path, issues)
     sample_parts: dict[str, list[ImuSamples]] = {r: [] for r in header.roles}
     note_parts: dict[str, list[Notifications]] = {r: [] for r in header.roles}
+    orient_parts: dict[str, list[OrientationSamples]] = {r: [] for r in header.roles}
     events: list[Event] = []
     n_records = 1
     for what, item in items:
@@ -640,13 +731,18 @@ def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
             sample_parts[item[0]].append(item[1])
         elif what == "notifications":
             note_parts[item[0]].append(item[1])
+        elif what == "orientation":
+            orient_parts[item[0]].append(item[1])
         else:
             events.append(item)
     for o in issues:  # records that came early go back into their place
         if o.problem is OrderProblem.OUT_OF_ORDER and o.role is not None:
-            for parts in (sample_parts[o.role], note_parts[o.role]):
+            for parts in (sample_parts[o.role], note_parts[o.role], orient_parts[o.role]):
                 parts.sort(key=lambda x: float(x.t.min()) if len(x.t) else -np.inf)
     samples = {r: ImuSamples.concatenate(p) for r, p in sample_parts.items() if p}
+    for r, p in orient_parts.items():  # the vendor's orientation with the rates derived from it
+        if p and r not in samples:
+            samples[r] = vendor_samples(OrientationSamples.concatenate(p))
     notes = {r: Notifications.concatenate(p) for r, p in note_parts.items() if p}
     events.sort(key=lambda e: e.t)
     damaged = tuple(DamagedRegion(g.offset, g.length, g.reason) for g in gaps if not g.at_end)

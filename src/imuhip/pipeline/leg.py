@@ -14,7 +14,7 @@ layout on the same grid. Times are seconds on the session time base; angles in d
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
 import numpy as np
@@ -27,6 +27,7 @@ from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT
 from imuhip.errors import CalibrationError, LostCalibrationDataError
 from imuhip.fusion.gyro_scale import correct_gyro
 from imuhip.fusion.orientation import OrientationFilter
+from imuhip.fusion.vendor import VendorOrientation, VendorTrack
 from imuhip.joint.calibration import (
     Calibration,
     calibrate,
@@ -108,6 +109,8 @@ class LegSettings:
         angle_feed: collect the tracked angles for :meth:`LegChain.new_angles`.
         redo_advice: what a user can do about a refused calibration.
         tag_events: put the leg's side on its detector events (sessions of both legs).
+        vendor: role -> the vendor's orientation of a sensor that gave one instead of raw data
+            (the session pipeline fills it as such data come); such a sensor is not fused.
     """
 
     leg: Leg
@@ -121,6 +124,7 @@ class LegSettings:
     angle_feed: bool
     redo_advice: str
     tag_events: bool = False
+    vendor: dict[str, VendorTrack] = field(default_factory=dict)
 
 
 def check_calibration_data(
@@ -268,7 +272,7 @@ class LegChain:
         self._still_tail = np.empty(0)
         self._still_count = 0
         self._still_from: float | None = None
-        self._filters: dict[str, OrientationFilter] = {}
+        self._filters: dict[str, OrientationFilter | VendorOrientation] = {}
         self.calibration: Calibration | ShinOnlyCalibration | None = None
         self.tracker: Tracker | None = None
         self.detector: ExerciseDetector | None = None
@@ -587,12 +591,23 @@ class LegChain:
         segs = (("thigh", "gt", "at", "lt"), ("shin", "gs", "as", "ls"))
         for seg, g, a, lo in segs[1:] if self.leg.shin_only else segs:
             bias = still_start_bias(raw.get(g)[off:], phases, b.get("l"))
-            self._filters[seg] = OrientationFilter(
-                self.s.method, self.rate, self.s.options.fusion_params, bias
-            )
+            self._filters[seg] = self._new_filter(seg, bias, float(raw.get("t")[0]))
             self._was_lost[seg] = False
             out.append(self._filter(seg, raw.get(g), raw.get(a), raw.get(lo))[off:])
         return out[0], out[1]
+
+    def _new_filter(
+        self, seg: str, bias: np.ndarray | None, t0: float
+    ) -> OrientationFilter | VendorOrientation:
+        """The fusion filter of segment ``seg``, or the vendor's orientation on the grid from
+        ``t0`` (the first grid point) when its sensor gave one (no fusion; the rates the
+        calibration and the detector use are derived from it, :mod:`imuhip.fusion.vendor`).
+        Either runs from the first grid point on."""
+        role = self.leg.thigh if seg == "thigh" else self.leg.shin
+        track = self.s.vendor.get(role or "")
+        if track is None:
+            return OrientationFilter(self.s.method, self.rate, self.s.options.fusion_params, bias)
+        return VendorOrientation(track, t0, self.rate)
 
     def _filter(self, seg: str, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> np.ndarray:
         """The orientation filter of segment ``seg`` over a chunk. Inside the sensor's lost

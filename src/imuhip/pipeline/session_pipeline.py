@@ -32,6 +32,7 @@ from imuhip.calibration_protocol import CALIBRATION_EVENT, PHASE_EVENT, PHASES
 from imuhip.errors import CalibrationError, ImuhipError, LayoutError
 from imuhip.fusion.gyro_scale import scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
+from imuhip.fusion.vendor import VendorTrack, vendor_orientation_note
 from imuhip.joint.calibration import Calibration
 from imuhip.joint.shin_only import ShinOnlyCalibration
 from imuhip.layout import Layout, Leg
@@ -198,6 +199,7 @@ class SessionPipeline:
         self._angle_feed = angle_feed
         self.redo_advice = REDO_FILE if saved else REDO_LIVE
         self._stack_interval: dict[str, float] = {}  # role -> interval the BLE stack reported
+        self._vendor: dict[str, VendorTrack] = {}  # role -> the vendor's orientation, if given
         # guidance marks and stored calibrations that came before the legs were set up
         self._early_marks: list[tuple[float, str, str]] = []
         self._stored: dict[str, dict] = {}  # side ("" for any) -> stored calibration record
@@ -248,6 +250,9 @@ class SessionPipeline:
         elif isinstance(item, NotificationBlock):
             self.aligner.notifications(item)
         elif isinstance(item, SampleBlock):
+            if item.samples.quat is not None:  # the vendor's orientation (LegChain._new_filter)
+                track = self._vendor.setdefault(item.role, VendorTrack())
+                track.add(item.samples.t, item.samples.quat)
             self.aligner.samples(item)
         elif isinstance(item, Event):
             self._event(item)
@@ -373,6 +378,7 @@ class SessionPipeline:
                 angle_feed=self._angle_feed,
                 redo_advice=self.redo_advice,
                 tag_events=tag,
+                vendor=self._vendor,
             )
             self.legs.append(LegChain(settings, self._states[leg.side]))
         for mark in self._early_marks:
@@ -467,6 +473,7 @@ class SessionPipeline:
                 *rate_warnings(streams, self.header),
                 *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, leg.calibration),
+                *(vendor_orientation_note(r) for r in leg.leg.roles if r in self._vendor),
             ),
             {
                 **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt")}),

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 from imuhip.analysis.events import END_RANGE_DEG, Direction
+from imuhip.files.session_file import vendor_orientation_roles
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.legs_document import asymmetry_text, both_legs_document, leg_sides, leg_view
@@ -69,6 +70,10 @@ def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
         "timeline": [a.as_dict() for a in ex.timeline],
         "summary": ex.summary(),
         "sensor_health": drops,
+        "orientation_source": {  # "vendor": an orientation-only import, no fusion by imuhip
+            s.role: "vendor" if s.role in vendor_orientation_roles(session.header) else "fused"
+            for s in session.header.sensors
+        },
         "warnings": [*result.warnings, *set_warnings],
         "file": session.report.as_dict(),
         "sets": sets,

@@ -7,7 +7,9 @@ from pathlib import Path
 from imuhip.align.gaps import stream_health
 from imuhip.align.streams import SensorStream
 from imuhip.errors import LayoutError
+from imuhip.files.session_file import ORIENTATION_SOURCE_KEY
 from imuhip.fusion.gyro_scale import GyroScaleError, scale_from_config
+from imuhip.fusion.vendor import vendor_orientation_note
 from imuhip.session import SensorInfo, Session
 from imuhip.sinks.dates import local_time
 from imuhip.sinks.live_view import MISSING, REJECTED
@@ -109,6 +111,8 @@ def _sensor_notes(info: SensorInfo, st: SensorStream) -> list[str]:
     if scale is not None:
         pct = " ".join(f"{a} {100 * (v - 1):+.2f} %" for a, v in zip("xyz", scale, strict=True))
         out.append(f"  {info.role} gyro scales (table calibration, taken out): {pct}")
+    if info.config.get(ORIENTATION_SOURCE_KEY) == "vendor":
+        out.append(f"  {info.role}: {vendor_orientation_note(info.role)}")
     if st.connection_interval_s is not None:
         ms = 1e3 * st.connection_interval_s
         out.append(f"  {info.role} BLE connection interval (from arrival times): {ms:.2f} ms")

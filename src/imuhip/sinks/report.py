@@ -21,6 +21,8 @@ import numpy as np
 from imuhip import __version__
 from imuhip.align.gaps import stream_health
 from imuhip.atomic import atomic_write
+from imuhip.files.session_file import vendor_orientation_roles
+from imuhip.fusion.vendor import vendor_orientation_note
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.analysis_text import EFFORT_NOTE, END_RANGE_NOTE, STEADINESS_NOTE
@@ -618,6 +620,10 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
         "<h2>Sensor health</h2>",
         _table(list(HEALTH_HEADINGS), _health_rows(session, result, doc), "health", left=(0, 1, 2)),
         f"<p class='muted'>{escape(HEALTH_NOTE)}</p>",
+        *(
+            f"<p class='warn'>{escape(vendor_orientation_note(r).capitalize())}.</p>"
+            for r in vendor_orientation_roles(session.header)
+        ),
         *_connection_events(session),
         *_file_state(session),
     ]

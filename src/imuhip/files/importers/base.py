@@ -124,17 +124,19 @@ class OrientationKind(Enum):
 
 @dataclass(frozen=True)
 class Orientation:
-    """A vendor orientation track (kept for a later orientation-only import).
+    """A vendor orientation track (an orientation-only file imports it as the sensor's data).
 
     Attributes:
         kind: quaternion [w, x, y, z] or Euler angles in degrees (vendor convention).
         t: (n,) float64 seconds from the file's origin.
         values: (n, 4) or (n, 3).
+        free_acc: (n, 3) acceleration with gravity removed, m/s², earth frame, or None.
     """
 
     kind: OrientationKind
     t: np.ndarray
     values: np.ndarray
+    free_acc: np.ndarray | None = None
 
 
 @dataclass(frozen=True)

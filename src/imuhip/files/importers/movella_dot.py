@@ -6,7 +6,11 @@ OutputRate, FilterProfile, Measurement Mode; padded with commas in newer version
 a ``©`` line, a blank line, then the header ``PacketCounter,SampleTimeFine,<columns>``.
 ``SampleTimeFine`` is the sensor clock in µs (uint32, wraps every 2³² µs ≈ 71.6 min);
 ``PacketCounter`` jumps where samples were lost. ``Acc_*`` is m/s² with gravity, ``Gyr_*`` °/s.
-The real-time "Extended" modes carry only ``Quat_*``/``Euler_*`` and ``FreeAcc_*``.
+The real-time "Extended" modes carry only ``Quat_*`` (scalar first) or ``Euler_*`` (degrees,
+ZYX sequence) and ``FreeAcc_*`` (m/s², earth frame, gravity removed): such a file is read as
+the sensor's orientation (:class:`Orientation` as quaternions, sensor to the DOT's local earth
+frame, ENU), with rows whose quaternion is unusable (not a number, zero length) left out and
+counted.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imuhip.errors import CsvImportError, OrientationOnlyError
+from imuhip.errors import CsvImportError
 from imuhip.files.importers.base import (
     DEG,
     Channel,
@@ -33,6 +37,7 @@ from imuhip.files.importers.base import (
     head_text,
     parse_numbers,
 )
+from imuhip.fusion.vendor import euler_zyx_deg_to_quat, usable_quaternions
 
 FORMAT = ImportFormat.MOVELLA_DOT
 WRAP_US = 1 << 32
@@ -79,7 +84,8 @@ def _mode(names: list[str]) -> str:
 
 
 def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
-    """Read a DOT export; raises :class:`OrientationOnlyError` for the orientation-only modes."""
+    """Read a DOT export: acc and gyr channels, or (the orientation-only "Extended" modes) no
+    channels and the orientation with its free acceleration."""
     lines = decode_text(path, raw, encodings=("utf-8-sig", "cp1252")).splitlines()
     sep = ","
     meta: dict[str, str] = {}
@@ -127,17 +133,22 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
             n,
         )
     ]
-    col = [names.index(n) for n in want]
     for r, no in zip(rows, numbers, strict=True):
         if len(r) != len(names):
             raise CsvImportError(
                 f"{path}, line {no}: expected {len(names)} fields like the header, found {len(r)}"
             )
-    table = parse_numbers(path, [[r[i] for i in col] for r in rows], numbers, want)
+    # orientation columns may hold unusable values (NaN): those rows are dropped and counted
+    soft = [n for n in want if n.split("_")[0] in ("Quat", "Euler", "FreeAcc")]
+    hard = [n for n in want if n not in soft]
+    hard_col = [names.index(n) for n in hard]
+    soft_col = [names.index(n) for n in soft]
+    table = parse_numbers(path, [[r[i] for i in hard_col] for r in rows], numbers, hard)
     if table.shape[0] < 2:
         raise CsvImportError(f"{path}: needs at least two samples, found {table.shape[0]}")
     lines_arr = np.asarray(numbers, dtype=np.int64)
-    c = {n: table[:, i] for i, n in enumerate(want)}
+    c = {n: table[:, i] for i, n in enumerate(hard)}
+    c.update(_numbers_or_nan(path, [[r[i] for i in soft_col] for r in rows], numbers, soft))
     for group, axes in (
         ("Acc", _AXES),
         ("Gyr", _AXES),
@@ -185,24 +196,19 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     elif "Euler_X" in c:
         e = np.column_stack([c[f"Euler_{a}"] for a in _AXES])
         orientation = Orientation(OrientationKind.EULER_DEG, t[keep], e[keep])
+    channels: tuple[Channel, ...] = ()
     if "Acc_X" not in c or "Gyr_X" not in c:
-        missing = " and ".join(
-            w
-            for w, p in (("gyroscope (Gyr_*)", "Gyr_X"), ("accelerometer (Acc_*)", "Acc_X"))
-            if p not in c
+        if orientation is None:
+            raise CsvImportError(
+                f"{path}: {found} has no inertial data: neither Acc_* and Gyr_* nor an "
+                "orientation (Quat_* or Euler_*); export it again with those columns selected"
+            )
+        orientation = _orientation_only(path, c, t, numbers, orientation, notes)
+    else:
+        channels = (
+            Channel("acc", t[keep], acc[keep], lines_arr[keep]),
+            Channel("gyr", t[keep], gyr[keep] * DEG, lines_arr[keep]),
         )
-        what = "orientation" if orientation is not None else "no inertial data"
-        extra = " (FreeAcc_* is acceleration with gravity removed)" if "FreeAcc_X" in c else ""
-        raise OrientationOnlyError(
-            f"{path}: {found} has {what} but no {missing}{extra}. This is one of the DOT app's "
-            "real-time 'Extended' modes, which imuhip cannot use yet: record with the app's "
-            "offline recording and export it with Acc and Gyr selected (or stream in a "
-            "'rate quantities' mode)"
-        )
-    channels = (
-        Channel("acc", t[keep], acc[keep], lines_arr[keep]),
-        Channel("gyr", t[keep], gyr[keep] * DEG, lines_arr[keep]),
-    )
     if "Mag_X" in c:
         notes.append(f"{path.name}: magnetometer columns ignored (the DOT writes arbitrary units)")
     sync = meta.get("SyncStatus", "")
@@ -222,6 +228,61 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     meta = {k: v for k, v in meta.items() if v}
     return FileContents(
         path, FORMAT, channels, origin, found, orientation, gaps, tuple(notes), meta
+    )
+
+
+def _numbers_or_nan(
+    path: Path, rows: list[list[str]], lines: list[int], names: list[str]
+) -> dict[str, np.ndarray]:
+    """Columns ``names`` of ``rows`` as float64, non-finite values kept (text that is no
+    number at all is still an error naming the line)."""
+    if not names:
+        return {}
+    try:
+        table = np.array(rows, dtype=np.float64).reshape(len(rows), len(names))
+    except ValueError:
+        parse_numbers(path, rows, lines, names)  # raises, naming the first bad field
+        raise
+    return {n: table[:, i] for i, n in enumerate(names)}
+
+
+def _orientation_only(
+    path: Path,
+    c: dict[str, np.ndarray],
+    t: np.ndarray,
+    numbers: list[int],
+    orientation: Orientation,
+    notes: list[str],
+) -> Orientation:
+    """The orientation of an "Extended"-mode file as quaternions, with its free acceleration;
+    rows with an unusable quaternion or free acceleration (not a number, zero length) are left
+    out and counted in ``notes``."""
+    if orientation.kind is OrientationKind.EULER_DEG:
+        with np.errstate(invalid="ignore"):
+            q = euler_zyx_deg_to_quat(orientation.values)
+    else:
+        q = orientation.values
+    fa = np.column_stack([c[f"FreeAcc_{a}"] for a in _AXES]) if "FreeAcc_X" in c else None
+    ok = usable_quaternions(q)
+    if fa is not None:
+        ok &= np.isfinite(fa).all(axis=1)
+    if not ok.all():
+        where = ", ".join(str(numbers[i]) for i in np.flatnonzero(~ok)[:5])
+        notes.append(
+            f"{path.name}: {int((~ok).sum())} row(s) with an unusable orientation (not a number "
+            f"or a quaternion of zero length) left out (line {where})"
+        )
+    if ok.sum() < 2:
+        raise CsvImportError(
+            f"{path}: fewer than two rows with a usable orientation; the file looks damaged"
+        )
+    q = q[ok] / np.linalg.norm(q[ok], axis=1, keepdims=True)
+    notes.append(
+        f"{path.name}: orientation only (the DOT's 'Extended' mode, no gyroscope or raw "
+        "accelerometer): the vendor's orientation is used, its angular rate derived from it"
+    )
+    return Orientation(
+        OrientationKind.QUATERNION, orientation.t[ok], q, None if fa is None else fa[ok]
     )
 
 

@@ -49,7 +49,7 @@ class SensorData:
     def shifted(self, dt: float) -> SensorData:
         """The same data with ``dt`` seconds added to every time."""
         s = self.samples
-        moved = ImuSamples(s.t + dt, s.acc, s.gyr, s.mag)
+        moved = ImuSamples(s.t + dt, s.acc, s.gyr, s.mag, s.quat)
         gaps = tuple(
             Gap(g.line_before, g.line_after, g.t + dt, g.duration_s, g.lost) for g in self.gaps
         )
