@@ -217,11 +217,7 @@ def train_replay_command(
     finally:
         view.close()
         trainer.sound.close()
-    _print("", out)
-    _print(f"{program.name}: {len(trainer.coach.results)} of {len(trainer.coach.plan)} sets "
-           f"({side} leg, {pose})", out)  # fmt: skip
-    for line in result_lines(trainer):
-        _print(line, out)
+    _print_sets(program, trainer, side, pose, out)
     if output is not None:
         events = sorted([*session.events, *recorded], key=lambda e: e.t)
         write_session(
@@ -230,6 +226,17 @@ def train_replay_command(
         )  # fmt: skip
         _print(f"wrote {output} with the program's sets: imuhip analyze --json {output}", out)
     return 0
+
+
+def _print_sets(
+    program: Program, trainer: Trainer, side: str, pose: str, out: TextIO | None
+) -> None:
+    """How many of the program's sets were done, and each against its target."""
+    _print("", out)
+    _print(f"{program.name}: {len(trainer.coach.results)} of {len(trainer.coach.plan)} sets "
+           f"({side} leg, {pose})", out)  # fmt: skip
+    for line in result_lines(trainer):
+        _print(line, out)
 
 
 # --------------------------------------------------------------------------- demo and live
@@ -488,11 +495,7 @@ def _training_summary(
     if not trainer.coach.done:  # ended by the user: said and shown, the file is closed
         trainer.finish(result.t_start + result.duration_s)
     shown = print_result(result, path, out)
-    _print("", out)
-    _print(f"{program.name}: {len(trainer.coach.results)} of {len(trainer.coach.plan)} sets "
-           f"({side} leg, {pose})", out)  # fmt: skip
-    for line in result_lines(trainer):
-        _print(line, out)
+    _print_sets(program, trainer, side, pose, out)
     session = read_session_noting(path)
     try:
         analysis = analyze_session(session)
