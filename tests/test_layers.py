@@ -144,3 +144,24 @@ def test_the_length_check_finds_a_long_function():
     tree = ast.parse("class A:\n    def f(self):\n" + "        x = 1\n" * 90)
     ((qual, fn),) = list(_functions(tree))
     assert qual == "A.f" and fn.end_lineno - fn.lineno > MAX_FUNCTION_LINES
+
+
+def test_replay_runs_without_asyncio():
+    """``imuhip replay`` never loads the BLE edge: no event loop, no bleak."""
+    import subprocess
+    import sys
+
+    rec = SRC.parent.parent / "recordings" / "prone-left-holds-polar-simulated.imuhip"
+    code = (
+        "import sys\n"
+        "from imuhip.cli import main\n"
+        f"assert main(['replay', '--speed', 'max', '--plain', {str(rec)!r}]) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('asyncio', 'bleak'))\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(SRC.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "result:" in done.stdout or "not calibrated" in done.stdout

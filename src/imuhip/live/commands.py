@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from imuhip import __version__
 from imuhip.align.causal import CausalAligner
@@ -47,8 +47,10 @@ from imuhip.sinks.live_view import (
     make_view,
     summary_line,
 )
-from imuhip.sources.ble.edge import LinkThread
 from imuhip.sources.ble.stack import check_os_stack
+
+if TYPE_CHECKING:  # the BLE edge (and its event loop) is loaded only when a session runs
+    from imuhip.sources.ble.edge import LinkThread
 
 #: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
 SENSOR_CAL_EXERCISE = SENSOR_CAL
@@ -90,6 +92,8 @@ def scan_devices(timeout: float, backend: Any, rig: Any = None) -> list[Any]:
     """What advertises during ``timeout`` seconds (:class:`~imuhip.sources.ble.scan.Found`),
     scanned on the BLE edge's thread; ``rig`` (a :class:`~imuhip.live.rehearsal.VirtualRig`)
     puts virtual sensors on the air meanwhile."""
+    from imuhip.sources.ble.edge import LinkThread
+
     with LinkThread(backend) as link:
         if rig is not None:
             rig.power_on(link)
@@ -485,6 +489,8 @@ def _run_live(
     rig: Any,
 ) -> RunResult:
     """The session on a BLE edge of its own (``rig``'s virtual sensors on its radio)."""
+    from imuhip.sources.ble.edge import LinkThread
+
     with KeyReader() as keys, LinkThread(backend) as link:
         if rig is not None:
             rig.power_on(link)
@@ -532,6 +538,7 @@ def demo_command(
     """Run the demo (see :mod:`imuhip.live.demo`), then print the analysis of its file;
     ``lsl``: publish the angles and events as LSL streams (as :func:`live_command`)."""
     from imuhip.live.demo import demo_rig
+    from imuhip.sources.ble.edge import LinkThread
 
     name = exercise if isinstance(exercise, ExerciseName) else parse_exercise(exercise)
     if speed <= 0:

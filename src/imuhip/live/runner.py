@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from imuhip.align.aligner import SensorHealth
 from imuhip.analysis.events import AnalysisEvent
@@ -34,13 +34,15 @@ from imuhip.live.guidance import Guidance, GuidanceStatus
 from imuhip.pipeline import LiveState, SessionPipeline, slow_link
 from imuhip.session import Event, Notification, SessionHeader, SessionInput
 from imuhip.sinks.live_view import SensorLine, Snapshot
-from imuhip.sources.ble.connection import (
-    Assignment,
-    LinkStatus,
-    ManagerSettings,
-    WriterThread,
-)
-from imuhip.sources.ble.edge import LinkThread
+
+if TYPE_CHECKING:  # the BLE edge (and its event loop) is loaded only when a session runs
+    from imuhip.sources.ble.connection import (
+        Assignment,
+        LinkStatus,
+        ManagerSettings,
+        WriterThread,
+    )
+    from imuhip.sources.ble.edge import LinkThread
 
 
 @dataclass
@@ -184,6 +186,8 @@ def run_session(
     Raises:
         SensorNotFoundError: a sensor never started streaming.
     """
+    from imuhip.sources.ble.edge import LinkThread
+
     edge = link or LinkThread(backend).start()
     try:
         session = _LiveSession(
@@ -218,6 +222,8 @@ class _LiveSession:
         self.clock = clock
         self.keys = keys
         self.stop = stop
+        from imuhip.sources.ble.connection import WriterThread
+
         self.pipe = pipe
         self.wt = WriterThread(writer) if writer is not None else None
         self.inbox = _Inbox(self.wt)
