@@ -182,3 +182,20 @@ def test_both_legs_moving_together_give_their_asymmetry(layout, asym):
     assert abs(a["mean_range_diff_deg"] - (-asym)) <= 1.5  # left minus right
     text = analysis_text(Path("both.imuhip"), doc)
     assert "== left leg ==" in text and "== right leg ==" in text and "asymmetry" in text
+
+
+def test_report_and_history_of_both_legs(tmp_path):
+    """The report shows each leg and their asymmetry; history lists the session."""
+    from imuhip.cli import main
+    from imuhip.sim.simulate import write_simulation
+
+    _, sim = _simulated(layout="both-legs", asymmetry_deg=-6.0)
+    path = tmp_path / "both.imuhip"
+    write_simulation(sim, path)
+    out = tmp_path / "r.html"
+    assert main(["report", str(path), "-o", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "Left leg</h2>" in page and "Right leg</h2>" in page
+    assert "Left / right asymmetry" in page and "data-k='mean_range_diff_deg'" in page
+    assert ">both legs<" in page
+    assert main(["history", str(tmp_path), "--no-cache", "--jobs", "1"]) == 0

@@ -243,7 +243,7 @@ def test_rows_carry_the_longest_stretch_and_its_end_range(tmp_path, monkeypatch)
     d = tmp_path / "s"
     d.mkdir()
     shutil.copy2(SHIPPED, d / SHIPPED.name)
-    row = analyze_file(d / SHIPPED.name)
+    (row,) = analyze_file(d / SHIPPED.name)
     assert row.ok and row.stretches == 2
     assert row.longest_stretch_s == 12.5 and row.longest_stretch_max_deg == 34.5
     assert read_csv(write_csv(tmp_path / "h.csv", [row])) == [row]

@@ -50,7 +50,7 @@ def test_a_damaged_file_with_an_old_entry_gets_a_fresh_result(folder, tmp_path):
 def _forge(cache: Path, name: str, **row) -> None:
     doc = json.loads(cache.read_text())
     key = next(k for k in doc["entries"] if k.endswith(name))
-    doc["entries"][key]["row"].update(row)
+    doc["entries"][key]["rows"][0].update(row)
     cache.write_text(json.dumps(doc))
 
 
@@ -138,8 +138,9 @@ def test_an_entry_of_the_old_layout_is_analysed_again(folder, tmp_path):
     cache = tmp_path / "cache.json"
     scan(folder, jobs=1, cache=cache)
     doc = json.loads(cache.read_text())
-    assert doc["schema"] == CACHE_SCHEMA == "imuhip.history-cache/2"
-    old = {k: {**e, "row": {f: v for f, v in e["row"].items() if "stretch" not in f}}
+    assert doc["schema"] == CACHE_SCHEMA == "imuhip.history-cache/3"
+    old = {k: {"key": e["key"], "row": {f: v for f, v in e["rows"][0].items()
+                                        if "stretch" not in f}}
            for k, e in doc["entries"].items()}  # fmt: skip
     cache.write_text(json.dumps({"schema": "imuhip.history-cache/1", "code": doc["code"],
                                  "entries": old}))  # fmt: skip

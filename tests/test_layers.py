@@ -78,3 +78,82 @@ def test_no_upward_imports_and_no_private_names(name, tree):
         assert not private, f"{name} imports private {private} from {module}"
         hidden = [p for p in module.split(".")[1:] if p.startswith("_") and p != "__init__"]
         assert not hidden, f"{name} imports the private module {module}"
+
+
+def _imports_asyncio(tree: ast.AST) -> bool:
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import) and any(a.name.split(".")[0] == "asyncio" for a in n.names):
+            return True
+        if isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "asyncio":
+            return True
+    return False
+
+
+def test_asyncio_only_at_the_ble_edge():
+    """The event loop lives in ``sources/ble`` (its own thread, ``sources/ble/edge.py``);
+    everything else, the live runner included, is plain synchronous code."""
+    users = [name for name, tree in MODULES if _imports_asyncio(tree)]
+    outside = [u for u in users if not u.startswith("imuhip.sources.ble")]
+    assert not outside, f"asyncio imported outside imuhip.sources.ble: {outside}"
+    assert "imuhip.sources.ble.edge" in users  # the check sees imports (it can fail)
+
+
+#: Longest function body, lines (``end_lineno - lineno``): a function reads at once.
+MAX_FUNCTION_LINES = 80
+
+#: Functions allowed over the limit, "module:qualified name" -> why.
+LONG_FUNCTIONS_ALLOWED = {}
+
+
+def _functions(tree: ast.AST, prefix: str = ""):
+    for n in ast.iter_child_nodes(tree):
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield f"{prefix}{n.name}", n
+            yield from _functions(n, f"{prefix}{n.name}.")
+        elif isinstance(n, ast.ClassDef):
+            yield from _functions(n, f"{prefix}{n.name}.")
+
+
+def _long_functions() -> dict[str, int]:
+    out = {}
+    for name, tree in MODULES:
+        for qual, fn in _functions(tree):
+            length = fn.end_lineno - fn.lineno
+            if length > MAX_FUNCTION_LINES:
+                out[f"{name}:{qual}"] = length
+    return out
+
+
+def test_functions_are_short_enough_to_read_at_once():
+    long = _long_functions()
+    new = {f: n for f, n in long.items() if f not in LONG_FUNCTIONS_ALLOWED}
+    assert not new, f"functions over {MAX_FUNCTION_LINES} lines: split them into steps: {new}"
+    stale = sorted(set(LONG_FUNCTIONS_ALLOWED) - set(long))
+    assert not stale, f"allowed long functions that are short now (drop them): {stale}"
+
+
+def test_the_length_check_finds_a_long_function():
+    tree = ast.parse("class A:\n    def f(self):\n" + "        x = 1\n" * 90)
+    ((qual, fn),) = list(_functions(tree))
+    assert qual == "A.f" and fn.end_lineno - fn.lineno > MAX_FUNCTION_LINES
+
+
+def test_replay_runs_without_asyncio():
+    """``imuhip replay`` never loads the BLE edge: no event loop, no bleak."""
+    import subprocess
+    import sys
+
+    rec = SRC.parent.parent / "recordings" / "prone-left-holds-polar-simulated.imuhip"
+    code = (
+        "import sys\n"
+        "from imuhip.cli import main\n"
+        f"assert main(['replay', '--speed', 'max', '--plain', {str(rec)!r}]) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('asyncio', 'bleak'))\n"
+        "assert not loaded, loaded\n"
+    )
+    env = {**__import__("os").environ, "PYTHONPATH": str(SRC.parent)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "result:" in done.stdout or "not calibrated" in done.stdout

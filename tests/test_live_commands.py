@@ -20,8 +20,9 @@ from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 from imuhip.sinks.live_view import PlainView
 from imuhip.sources.ble.bumble_backend import ble_backend
 from imuhip.sources.ble.connection import Assignment, ManagerSettings
+from imuhip.sources.ble.edge import LinkThread
 from imuhip.sources.ble.virtual_sensor import VirtualSensor, synthetic_motion
-from tests.ble_testkit import FakeImuEmulation, run
+from tests.ble_testkit import FakeImuEmulation
 
 FAST = ManagerSettings(
     scan_timeout_s=1.0, connect_timeout_s=2.0, op_timeout_s=1.0,
@@ -186,35 +187,34 @@ def test_replay_is_paced(tmp_path, capsys, monkeypatch):
 
 def test_record_loop_with_vanishing_sensor_keeps_the_other_and_marks_the_gap(tmp_path):
     path = tmp_path / "rec.imuhip"
+    sensors: dict[str, VirtualSensor] = {}
 
-    async def go():
-        be = ble_backend("bumble:virtual")
-        async with (
-            VirtualSensor(FakeImuEmulation(), synthetic_motion(0.5, 30, 0)) as thigh,
-            VirtualSensor(FakeImuEmulation(), synthetic_motion(0.3, 20, 1)) as shin,
-        ):
-            assignments = [
-                Assignment("thigh", thigh.address, "test-imu", 100),
-                Assignment("shin", shin.address, "test-imu", 100),
-            ]
-            header = SessionHeader("left", "prone", tuple(a.sensor_info() for a in assignments))
+    def make():
+        sensors["thigh"] = VirtualSensor(FakeImuEmulation(), synthetic_motion(0.5, 30, 0))
+        sensors["shin"] = VirtualSensor(FakeImuEmulation(), synthetic_motion(0.3, 20, 1))
+        return list(sensors.values())
 
-            async def trouble():
-                while shin.stats.samples_sent < 50:
-                    await asyncio.sleep(0.02)
-                await shin.vanish(duration_s=1.5)
+    async def trouble():
+        shin = sensors["shin"]
+        while shin.stats.samples_sent < 50:
+            await asyncio.sleep(0.02)
+        await shin.vanish(duration_s=1.5)
 
-            view = PlainView(every_s=0.5, angles=False)
-            with SessionWriter(path, header) as writer:
-                task = asyncio.create_task(trouble())
-                res = await run_session(
-                    assignments, header, view, writer=writer, backend=be, settings=FAST,
-                    options=RunOptions(duration_s=4.0, guidance=False),
-                )  # fmt: skip
-                await task
-            return res
-
-    res = run(go(), timeout=60)
+    with LinkThread(ble_backend("bumble:virtual")) as link:
+        link.power_on(make)
+        assignments = [
+            Assignment("thigh", sensors["thigh"].address, "test-imu", 100),
+            Assignment("shin", sensors["shin"].address, "test-imu", 100),
+        ]
+        header = SessionHeader("left", "prone", tuple(a.sensor_info() for a in assignments))
+        view = PlainView(every_s=0.5, angles=False)
+        with SessionWriter(path, header) as writer:
+            task = link.submit(trouble())  # on the link's loop, beside the sensors
+            res = run_session(
+                assignments, header, view, writer=writer, settings=FAST, link=link,
+                options=RunOptions(duration_s=4.0, guidance=False),
+            )  # fmt: skip
+            task.result(timeout=30)
     s = read_session(path)
     gaps = [e for e in s.events if e.kind != "link_parameters"]  # one of those per connection
     assert [(e.kind, e.sensor) for e in gaps] == [
@@ -274,38 +274,33 @@ def test_scan_on_an_empty_virtual_radio_and_missing_pairing(tmp_path, monkeypatc
 def test_a_live_session_of_both_legs_records_every_sensor_and_analyses_both_legs(tmp_path):
     """Six sensors recorded under their roles; the one session pipeline takes the layout (a
     chain per leg), its state naming every sensor by its session role."""
-    from contextlib import AsyncExitStack
-
     from imuhip.live.commands import live_header
     from imuhip.pipeline import SessionPipeline
 
     roles = ("left_thigh", "left_shin", "right_thigh", "right_shin", "pelvis", "trunk")
     path = tmp_path / "both.imuhip"
+    sensors: list[VirtualSensor] = []
 
-    async def go():
-        be = ble_backend("bumble:virtual")
-        async with AsyncExitStack() as stack:
-            sensors = [
-                await stack.enter_async_context(
-                    VirtualSensor(FakeImuEmulation(), synthetic_motion(0.3 + 0.1 * i, 20, i % 3))
-                )
-                for i in range(len(roles))
-            ]
-            assignments = [
-                Assignment(r, s.address, "test-imu", 100)
-                for r, s in zip(roles, sensors, strict=True)
-            ]
-            header = live_header(assignments, "both", "prone")
-            pipe = SessionPipeline(header)
-            with SessionWriter(path, header) as writer:
-                res = await run_session(
-                    assignments, header, PlainView(every_s=0.5, angles=False), writer=writer,
-                    backend=be, settings=FAST, options=RunOptions(duration_s=2.5, guidance=False),
-                    pipeline=pipe,
-                )  # fmt: skip
-            return res, pipe
+    def make():
+        sensors.extend(
+            VirtualSensor(FakeImuEmulation(), synthetic_motion(0.3 + 0.1 * i, 20, i % 3))
+            for i in range(len(roles))
+        )
+        return sensors
 
-    res, pipe = run(go(), timeout=60)
+    with LinkThread(ble_backend("bumble:virtual")) as link:
+        link.power_on(make)
+        assignments = [
+            Assignment(r, s.address, "test-imu", 100) for r, s in zip(roles, sensors, strict=True)
+        ]
+        header = live_header(assignments, "both", "prone")
+        pipe = SessionPipeline(header)
+        with SessionWriter(path, header) as writer:
+            res = run_session(
+                assignments, header, PlainView(every_s=0.5, angles=False), writer=writer,
+                settings=FAST, link=link, options=RunOptions(duration_s=2.5, guidance=False),
+                pipeline=pipe,
+            )  # fmt: skip
     assert [leg.leg.side for leg in pipe.legs] == ["left", "right"]
     s = read_session(path)
     assert s.header.side == "both" and s.header.roles == roles

@@ -70,6 +70,11 @@ class BluetoothUnavailableError(ImuhipError):
     that cannot be opened); the message says what is missing and what to try instead."""
 
 
+class BluetoothTimeoutError(ImuhipError):
+    """The Bluetooth side of a session (its own thread, :mod:`imuhip.sources.ble.edge`) did
+    not answer within its time bound; the message says which step."""
+
+
 class SensorAssignmentError(ImuhipError, ValueError):
     """The sensors given for a session cannot be recorded together (a role twice, or one
     sensor's address for two roles); raised before anything is connected or written."""

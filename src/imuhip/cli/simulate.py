@@ -54,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: options.Subcommands) -> None:
-    from imuhip.sim.body import LAYOUTS
     from imuhip.sim.scripts import CONTENTS
 
     sim = sub.add_parser("simulate", help="write a simulated session and its ground truth")
@@ -94,6 +93,24 @@ def add_parser(sub: options.Subcommands) -> None:
     sim.add_argument("--any-way-up", action="store_true", help="random sensor orientations")
     sim.add_argument("--ideal", action="store_true", help="perfect sensors (no noise or bias)")
     sim.add_argument("--mag", action="store_true", help="simulate magnetometers")
+    _add_layout_args(sim)
+    sim.add_argument(
+        "--marks", action="store_true", help="write the calibration marks live guidance would write"
+    )
+    sim.add_argument(
+        "--profile",
+        default="samples",
+        choices=["samples", "witmotion-ble5", "polar-pmd"],
+        help="store decoded samples or the vendor's BLE notifications (default: %(default)s)",
+    )
+    sim.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
+    sim.set_defaults(func=run)
+
+
+def _add_layout_args(sim: argparse.ArgumentParser) -> None:
+    """The sensor layout and the movements of both legs, the pelvis and the trunk."""
+    from imuhip.sim.body import LAYOUTS
+
     sim.add_argument(
         "--layout",
         default="one-leg",
@@ -141,14 +158,3 @@ def add_parser(sub: options.Subcommands) -> None:
         metavar="DEG",
         help="the trunk leans sideways towards --side this far at each peak (default: %(default)g)",
     )
-    sim.add_argument(
-        "--marks", action="store_true", help="write the calibration marks live guidance would write"
-    )
-    sim.add_argument(
-        "--profile",
-        default="samples",
-        choices=["samples", "witmotion-ble5", "polar-pmd"],
-        help="store decoded samples or the vendor's BLE notifications (default: %(default)s)",
-    )
-    sim.add_argument("-f", "--force", action="store_true", help="overwrite SESSION")
-    sim.set_defaults(func=run)

@@ -3,14 +3,13 @@ only parses arguments and calls these)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from imuhip import __version__
 from imuhip.align.causal import CausalAligner
@@ -51,6 +50,9 @@ from imuhip.sinks.live_view import (
 )
 from imuhip.sources.ble.stack import check_os_stack
 
+if TYPE_CHECKING:  # the BLE edge (and its event loop) is loaded only when a session runs
+    from imuhip.sources.ble.edge import LinkThread
+
 #: The exercise name of a recording of table turns (``imuhip sensor-cal``): no leg prompts.
 SENSOR_CAL_EXERCISE = SENSOR_CAL
 
@@ -87,24 +89,16 @@ def output_path(output: str | None, folder: str | None, side: str, exercise: str
     return d / session_filename(side, exercise)
 
 
-def run_ble(coro: Any, rig: Any = None) -> Any:
-    """Run a coroutine on a fresh loop and close bumble radios it opened; ``rig`` (a
-    :class:`~imuhip.live.rehearsal.VirtualRig`) puts virtual sensors on the air meanwhile."""
+def scan_devices(timeout: float, backend: Any, rig: Any = None) -> list[Any]:
+    """What advertises during ``timeout`` seconds (:class:`~imuhip.sources.ble.scan.Found`),
+    scanned on the BLE edge's thread; ``rig`` (a :class:`~imuhip.live.rehearsal.VirtualRig`)
+    puts virtual sensors on the air meanwhile."""
+    from imuhip.sources.ble.edge import LinkThread
 
-    async def main() -> Any:
-        try:
-            if rig is not None:
-                await rig.start()
-            return await coro
-        finally:
-            if rig is not None:
-                await rig.stop()
-            if "imuhip.sources.ble.bumble_backend" in sys.modules:
-                from imuhip.sources.ble.bumble_backend import close_radios
-
-                await close_radios()
-
-    return asyncio.run(main())
+    with LinkThread(backend) as link:
+        if rig is not None:
+            rig.power_on(link)
+        return link.scan(timeout)
 
 
 def _print(text: str = "", out: TextIO | None = None) -> None:
@@ -131,11 +125,10 @@ def _lsl_publisher(pipe: SessionPipeline, source: str, speed: float, wait_s: flo
 def scan_command(timeout: float, spec: str | None, out: TextIO | None = None) -> int:
     """Print every advertising device, recognised sensors first."""
     from imuhip.live.rehearsal import rehearsal_for, scan_rig
-    from imuhip.sources.ble.scan import scan
 
     rehearsal = rehearsal_for(spec)
     backend = backend_for(spec)
-    found = run_ble(scan(timeout, backend), scan_rig(rehearsal))
+    found = scan_devices(timeout, backend, scan_rig(rehearsal))
     if not found:
         _print(f"no Bluetooth LE devices found in {timeout:g} s", out)
         return 0
@@ -184,14 +177,13 @@ def resolve_sensors(
     names = dict.fromkeys(addresses, "")
     if any(p is None for p in chosen.values()):
         from imuhip.live.rehearsal import rehearsal_for, scan_rig
-        from imuhip.sources.ble.scan import scan
 
         backend = backend_for(spec)
         if backend is None:
             check_os_stack()
         _print(f"scanning {timeout:g} s to recognise the sensors…", out)
         rig = scan_rig(rehearsal_for(spec))
-        found = {f.address.upper(): f for f in run_ble(scan(timeout, backend), rig)}
+        found = {f.address.upper(): f for f in scan_devices(timeout, backend, rig)}
         for role, addr in addresses.items():
             f = found.get(addr.upper())
             if f is not None:
@@ -407,11 +399,7 @@ def live_command(
     backend = backend_for(spec)
     rehearsal = rehearsal_for(spec)
     rig = session_rig(rehearsal, assignments, side, name.pose, duration_s)
-    clock, origin = session_clock()
-    extra = {"time_origin_monotonic_s": origin, **_technique(name)}
-    if rig is not None:  # a simulated leg on virtual sensors, guided as in the demo
-        extra.update(rig.header_extra())
-    header = live_header(assignments, side, name.pose, extra)
+    plan = _live_plan(assignments, side, name, rig, rehearsal, settings, lsl)
     view = PlainView(out, angles=angles) if plain else make_view(plain, angles=angles)
     opts = RunOptions(
         duration_s=duration_s,
@@ -421,44 +409,14 @@ def live_command(
         guidance=guidance,
         schedule=None if rig is None or not guidance else rig.schedule,
     )
-    window = LOSS_WINDOW_S
-    if rig is not None and rehearsal is not None and rehearsal.speed != 1:
-        from imuhip.live.demo import demo_settings
-
-        settings = settings or demo_settings(rehearsal.speed)
-        clock = scaled_clock(rehearsal.speed, clock)
-        window = LOSS_WINDOW_S * rehearsal.speed
-    pipeline = SessionPipeline(
-        header, aligner=CausalAligner(header, loss_window_s=window), angle_feed=lsl
-    )
     if backend is None:
         check_os_stack()  # before a file is made or a view shown
     if lsl:
-        from imuhip.sinks.lsl import LslView
-
-        pub = _lsl_publisher(pipeline, "live", 1.0, lsl_wait_s)
-        pub.anchor(clock)
-        view = LslView(view, pub, lsl_wait_s)
-    writer = SessionWriter(path, header, overwrite=overwrite) if path is not None else None
+        plan, view = _with_lsl(plan, view, "live", 1.0, lsl_wait_s)
+    writer = SessionWriter(path, plan.header, overwrite=overwrite) if path is not None else None
     result: RunResult | None = None
     try:
-        with KeyReader() as keys:
-            result = run_ble(
-                run_session(
-                    assignments,
-                    header,
-                    view,
-                    writer=writer,
-                    backend=backend,
-                    options=opts,
-                    keys=keys if keys.enabled else None,
-                    settings=settings,
-                    clock=clock,
-                    on_streaming=None if rig is None else rig.begin,
-                    pipeline=pipeline,
-                ),
-                rig,
-            )
+        result = _run_live(assignments, plan, view, writer, backend, opts, rig)
     finally:
         if writer is not None:
             writer.close()
@@ -466,6 +424,84 @@ def live_command(
                 path = _remove_empty(path, failed=result is None, out=out)
     print_result(result, path, out)
     return 0
+
+
+@dataclass(frozen=True)
+class _LivePlan:
+    """What a live session runs on: its header, session clock, pipeline (None: the default
+    one) and connection timing (None: the default)."""
+
+    header: SessionHeader
+    clock: Callable[[], float]
+    pipeline: SessionPipeline | None
+    settings: Any
+
+
+def _live_plan(
+    assignments: Sequence[Any],
+    side: str,
+    name: ExerciseName,
+    rig: Any,
+    rehearsal: Any,
+    settings: Any,
+    lsl: bool,
+) -> _LivePlan:
+    """The header (the rig's simulated leg noted), and for an accelerated rehearsal its
+    scaled clock, demo timing and a causal pipeline with a loss window on that clock."""
+    clock, origin = session_clock()
+    extra = {"time_origin_monotonic_s": origin, **_technique(name)}
+    if rig is not None:  # a simulated leg on virtual sensors, guided as in the demo
+        extra.update(rig.header_extra())
+    header = live_header(assignments, side, name.pose, extra)
+    if rig is None or rehearsal is None or rehearsal.speed == 1:
+        return _LivePlan(header, clock, None, settings)
+    from imuhip.live.demo import demo_settings
+
+    window = LOSS_WINDOW_S * rehearsal.speed
+    pipeline = SessionPipeline(
+        header, aligner=CausalAligner(header, loss_window_s=window), angle_feed=lsl
+    )
+    return _LivePlan(
+        header,
+        scaled_clock(rehearsal.speed, clock),
+        pipeline,
+        settings or demo_settings(rehearsal.speed),
+    )
+
+
+def _with_lsl(
+    plan: _LivePlan, view: Any, source: str, speed: float, wait_s: float
+) -> tuple[_LivePlan, Any]:
+    """The plan with an angle-feeding pipeline, and the view wrapped to publish it on LSL."""
+    from imuhip.sinks.lsl import LslView
+
+    pipeline = plan.pipeline or SessionPipeline(plan.header, angle_feed=True)
+    pub = _lsl_publisher(pipeline, source, speed, wait_s)
+    pub.anchor(plan.clock)
+    return replace(plan, pipeline=pipeline), LslView(view, pub, wait_s)
+
+
+def _run_live(
+    assignments: Sequence[Any],
+    plan: _LivePlan,
+    view: Any,
+    writer: Any,
+    backend: Any,
+    opts: RunOptions,
+    rig: Any,
+) -> RunResult:
+    """The session on a BLE edge of its own (``rig``'s virtual sensors on its radio)."""
+    from imuhip.sources.ble.edge import LinkThread
+
+    with KeyReader() as keys, LinkThread(backend) as link:
+        if rig is not None:
+            rig.power_on(link)
+        return run_session(
+            assignments, plan.header, view, writer=writer, options=opts,
+            keys=keys if keys.enabled else None, settings=plan.settings, clock=plan.clock,
+            on_streaming=None if rig is None else rig.begin, pipeline=plan.pipeline,
+            link=link,
+        )  # fmt: skip
 
 
 def _remove_empty(path: Path | None, *, failed: bool, out: TextIO | None) -> None:
@@ -503,58 +539,77 @@ def demo_command(
 ) -> int:
     """Run the demo (see :mod:`imuhip.live.demo`), then print the analysis of its file;
     ``lsl``: publish the angles and events as LSL streams (as :func:`live_command`)."""
-    from imuhip.files.session_file import SessionWriter
-    from imuhip.live.demo import demo_settings, start_rig
-    from imuhip.pipeline import analyze_session
-    from imuhip.sinks.analysis_text import analysis_document, analysis_text
-    from imuhip.sinks.file_warnings import read_session_noting
+    from imuhip.live.demo import demo_rig
+    from imuhip.sources.ble.edge import LinkThread
 
     name = exercise if isinstance(exercise, ExerciseName) else parse_exercise(exercise)
-    exercise = name.pose
     if speed <= 0:
         raise ImuhipError("--speed must be positive")
     if path.exists() and not overwrite:
         raise ImuhipError(f"{path} exists; use -f to overwrite it")
     view = PlainView(out) if plain else make_view(plain)
+    rig = demo_rig(name.pose, side, content, duration_s, speed, seed)
+    with LinkThread(backend_for("bumble:virtual")) as link:
+        rig.power_on(link)
+        title = f"imuhip demo — simulated {side} leg, {name.pose}, {content}" + (
+            f", {speed:g}x speed" if speed != 1 else ""
+        )
+        plan = _demo_plan(rig, name, speed, lsl)
+        if lsl:
+            plan, view = _with_lsl(plan, view, "demo", speed, lsl_wait_s)
+        opts = RunOptions(
+            duration_s=rig.sim.script.duration_s,
+            schedule=dict(rig.sim.script.phase_starts),
+            hold_target_s=hold_target_s,
+            title=title,
+            recording=str(path),
+        )
+        result = _record_demo(rig, link, plan, view, opts, path, overwrite)
+    return _demo_summary(result, rig, path, out)
 
-    async def main() -> tuple[RunResult, Any]:
-        rig = await start_rig(exercise, side, content, duration_s, speed, seed)
-        try:
-            clock, origin = session_clock()
-            header = rig.header()
-            extra = {**header.extra, "time_origin_monotonic_s": origin, **_technique(name)}
-            header = replace(header, extra=extra)
-            opts = RunOptions(
-                duration_s=rig.sim.script.duration_s,
-                schedule=dict(rig.sim.script.phase_starts),
-                hold_target_s=hold_target_s,
-                title=f"imuhip demo — simulated {side} leg, {exercise}, {content}"
-                + (f", {speed:g}x speed" if speed != 1 else ""),
-                recording=str(path),
-            )
-            pipe = SessionPipeline(header, aligner=CausalAligner(
-                header, loss_window_s=LOSS_WINDOW_S * max(1.0, speed)), angle_feed=lsl)  # fmt: skip
-            demo_clock = scaled_clock(speed, clock)
-            shown = view
-            if lsl:
-                from imuhip.sinks.lsl import LslView
 
-                pub = _lsl_publisher(pipe, "demo", speed, lsl_wait_s)
-                pub.anchor(demo_clock)
-                shown = LslView(view, pub, lsl_wait_s)
-            with SessionWriter(path, header, overwrite=overwrite) as writer, KeyReader() as keys:
-                result = await run_session(
-                    rig.assignments(), header, shown, writer=writer,
-                    backend=backend_for("bumble:virtual"), options=opts,
-                    settings=demo_settings(speed), clock=demo_clock,
-                    keys=keys if keys.enabled else None,
-                    on_streaming=lambda _t: rig.begin(), pipeline=pipe,
-                )  # fmt: skip
-            return result, rig
-        finally:
-            await rig.stop()
+def _demo_plan(rig: Any, name: ExerciseName, speed: float, lsl: bool) -> _LivePlan:
+    """The demo's header (the simulation noted), its clock (``speed`` times real time) and a
+    causal pipeline with a loss window on that clock."""
+    from imuhip.live.demo import demo_settings
 
-    result, rig = run_ble(main())
+    clock, origin = session_clock()
+    header = rig.header()
+    extra = {**header.extra, "time_origin_monotonic_s": origin, **_technique(name)}
+    header = replace(header, extra=extra)
+    window = LOSS_WINDOW_S * max(1.0, speed)
+    pipe = SessionPipeline(
+        header, aligner=CausalAligner(header, loss_window_s=window), angle_feed=lsl
+    )
+    return _LivePlan(header, scaled_clock(speed, clock), pipe, demo_settings(speed))
+
+
+def _record_demo(
+    rig: Any,
+    link: LinkThread,
+    plan: _LivePlan,
+    view: Any,
+    opts: RunOptions,
+    path: Path,
+    overwrite: bool,
+) -> RunResult:
+    """The demo session recorded to ``path`` through ``link`` (the rig's sensors on it)."""
+    from imuhip.files.session_file import SessionWriter
+
+    with SessionWriter(path, plan.header, overwrite=overwrite) as writer, KeyReader() as keys:
+        return run_session(
+            rig.assignments(), plan.header, view, writer=writer, options=opts,
+            settings=plan.settings, clock=plan.clock, keys=keys if keys.enabled else None,
+            on_streaming=rig.begin, pipeline=plan.pipeline, link=link,
+        )  # fmt: skip
+
+
+def _demo_summary(result: RunResult, rig: Any, path: Path, out: TextIO | None) -> int:
+    """The session's summary, the simulator's truth and the analysis of the file."""
+    from imuhip.pipeline import analyze_session
+    from imuhip.sinks.analysis_text import analysis_document, analysis_text
+    from imuhip.sinks.file_warnings import read_session_noting
+
     shown = print_result(result, path, out)
     truth = rig.sim.truth.events
     _print(f"simulator truth: {len(truth['reps'])} reps, {len(truth['holds'])} holds", out)
@@ -600,9 +655,7 @@ def replay_command(
     the view goes to standard error. ``lsl``: publish the angles and events as LSL streams
     (after waiting up to ``lsl_wait_s`` for a recorder), stamped at the replay's pace."""
     from imuhip.live.replay import replay
-    from imuhip.sinks.analysis_text import analysis_document
     from imuhip.sinks.file_warnings import read_session_noting
-    from imuhip.sinks.live_view import SensorLine, Snapshot
 
     pace = _speed(speed)
     session = read_session_noting(session_path)
@@ -614,27 +667,77 @@ def replay_command(
     title = f"imuhip replay — {Path(session_path).name} ({session.header.side} leg, " \
         f"{session.header.exercise})"  # fmt: skip
     t0 = input_time(items[0])
-    total_s = max(input_time(items[-1]) - t0, 1e-3)
-    marks = [e for e in session.events if e.kind == "calibration_phase"]
-    from imuhip.calibration_protocol import STEPS, GuidanceStatus
+    pub = None
+    if lsl:
+        from imuhip.sinks.lsl import LslView
 
-    def guidance_at(t: float) -> GuidanceStatus | None:
-        seen = [e for e in marks if e.t <= t]
-        if not marks or not seen:
+        pub = _lsl_publisher(pipe, "replay", pace or 1.0, lsl_wait_s)
+        view = LslView(view, pub, lsl_wait_s)
+    shown = _ReplayShow(pipe, view, title, session.events, t0, input_time(items[-1]),
+                        hold_target_s)  # fmt: skip
+    view.start(title)
+    try:
+        if pub is not None:
+            pub.anchor(lambda: t0)
+        replay(items, pipe, speed=pace, on_step=shown.on_step)
+        n = len(pipe.events)
+        pipe.finish()
+        view.analysis(pipe.events[n:])
+    finally:
+        view.close()
+    _print_replay_result(session, pipe, as_json, out)
+    return 0
+
+
+class _ReplayShow:
+    """The live view of a replay: updated after every step, the guidance shown from the
+    file's calibration phase marks."""
+
+    #: Session events a replay notes in the view.
+    NOTED = ("connection_lost", "connection_restored", "mark", "pause", "resume")
+
+    def __init__(
+        self,
+        pipe: SessionPipeline,
+        view: Any,
+        title: str,
+        events: Sequence[Any],
+        t0: float,
+        t_end: float,
+        hold_target_s: float | None,
+    ) -> None:
+        self.pipe = pipe
+        self.view = view
+        self.title = title
+        self.marks = [e for e in events if e.kind == "calibration_phase"]
+        self.t0 = t0
+        self.total_s = max(t_end - t0, 1e-3)
+        self.hold_target_s = hold_target_s
+
+    def guidance_at(self, t: float) -> Any:
+        """The guidance as it stood at ``t`` (the step of the latest mark), or None."""
+        from imuhip.calibration_protocol import STEPS, GuidanceStatus
+
+        seen = [e for e in self.marks if e.t <= t]
+        if not seen:
             return None
         # the step of the latest mark (a refused calibration is guided again: marks repeat)
         phase = seen[-1].data.get("phase")
         i = next((k for k, s in enumerate(STEPS) if s.phase == phase), len(STEPS) - 1)
         step = STEPS[i]
-        if pipe.state.status == "ready":
+        if self.pipe.state.status == "ready":
             return GuidanceStatus(len(STEPS), len(STEPS), None, "Calibration done", 1.0, done=True)
         prog = min(1.0, (t - seen[-1].t) / step.duration_s)
         return GuidanceStatus(i, len(STEPS), step.phase, step.prompt, prog)
 
-    def on_step(t: float, evs, events) -> None:
+    def on_step(self, t: float, evs: list[Any], events: list[Any]) -> None:
+        """After a replay step: the analysis events, the noted session events, the view."""
+        from imuhip.sinks.live_view import SensorLine, Snapshot
+
+        view, pipe = self.view, self.pipe
         view.analysis(evs)
         for e in events:
-            if e.kind in ("connection_lost", "connection_restored", "mark", "pause", "resume"):
+            if e.kind in self.NOTED:
                 view.note(f"{e.t:.1f} s: {e.kind}" + (f" ({e.sensor})" if e.sensor else ""))
         lines = tuple(
             SensorLine(r, "file", h.rate_hz, h.dropped, h.lost_samples)
@@ -642,33 +745,24 @@ def replay_command(
         )
         view.update(
             Snapshot(
-                title,
+                self.title,
                 t,
                 pipe.state,
                 lines,
-                guidance_at(t),
-                duration_s=total_s,
-                hold_target_s=hold_target_s,
-                started_s=t0,
+                self.guidance_at(t),
+                duration_s=self.total_s,
+                hold_target_s=self.hold_target_s,
+                started_s=self.t0,
             )
         )
 
-    pub = None
-    if lsl:
-        from imuhip.sinks.lsl import LslView
 
-        pub = _lsl_publisher(pipe, "replay", pace or 1.0, lsl_wait_s)
-        view = LslView(view, pub, lsl_wait_s)
-    view.start(title)
-    try:
-        if pub is not None:
-            pub.anchor(lambda: t0)
-        replay(items, pipe, speed=pace, on_step=on_step)
-        n = len(pipe.events)
-        pipe.finish()
-        view.analysis(pipe.events[n:])
-    finally:
-        view.close()
+def _print_replay_result(
+    session: Any, pipe: SessionPipeline, as_json: bool, out: TextIO | None
+) -> None:
+    """The replay's result: the ``analyze --json`` document, or its summary line."""
+    from imuhip.sinks.analysis_text import analysis_document
+
     st = pipe.state
     if as_json:
         _print(json.dumps(analysis_document(session, pipe.analysis())), out)
@@ -676,7 +770,6 @@ def replay_command(
         _print("result: " + summary_line(pipe.summary()), out)
     else:
         _print(f"not calibrated: {st.message or 'no calibration protocol found'}", out)
-    return 0
 
 
 def _speed(speed: str) -> float | None:

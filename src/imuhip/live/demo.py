@@ -19,7 +19,7 @@ per second per sensor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from imuhip.samples import ImuSamples
 from imuhip.session import SessionHeader
 from imuhip.sim.simulate import SimConfig, Simulation, simulate
 from imuhip.sources.ble.connection import Assignment, ManagerSettings
+from imuhip.sources.ble.edge import LinkThread
 
 ROLES = ("thigh", "shin")
 #: Most notifications per second per virtual sensor at any speed.
@@ -81,13 +82,35 @@ def demo_settings(speed: float) -> ManagerSettings:
 
 @dataclass
 class DemoRig:
-    """The simulation and its virtual sensors (started by :func:`start_rig`)."""
+    """The simulation and its virtual sensors (made by :func:`demo_rig`; the sensors exist
+    once :meth:`power_on` put them on a link's radio)."""
 
     sim: Simulation
-    sensors: dict[str, Any]
     motions: dict[str, ScriptedMotion]
     speed: float
     rate_hz: float
+    sensors: dict[str, Any] = field(default_factory=dict)
+    link: LinkThread | None = None
+
+    def power_on(self, link: LinkThread) -> None:
+        """Put the two virtual sensors on ``link``'s radio (they are stopped with it)."""
+        link.power_on(self._build)
+        self.link = link
+
+    def _build(self) -> list[Any]:
+        from imuhip.sources.ble.emulations import WitMotionEmulation
+        from imuhip.sources.ble.virtual_sensor import VirtualSensor
+
+        frames = frames_per_notification(self.speed, self.rate_hz)
+        for r in ROLES:
+            self.sensors[r] = VirtualSensor(
+                WitMotionEmulation(frames_per_notification=frames),
+                self.motions[r],
+                name=f"WT901BLE68 {r}",
+                speed=self.speed,
+                keep_sent=False,
+            )
+        return list(self.sensors.values())
 
     def assignments(self) -> list[Assignment]:
         return [
@@ -109,17 +132,17 @@ class DemoRig:
             },
         )
 
-    def begin(self) -> None:
+    def begin(self, _t: float = 0.0) -> None:
         """Start the script now (called once both sensors stream)."""
+        if self.link is not None:
+            self.link.call(self._begin)
+
+    def _begin(self) -> None:
         for r in ROLES:
             self.motions[r].begin(self.sensors[r].sensor_now())
 
-    async def stop(self) -> None:
-        for s in self.sensors.values():
-            await s.stop()
 
-
-async def start_rig(
+def demo_rig(
     exercise: str = "prone",
     side: str = "left",
     content: str = "mixed",
@@ -128,10 +151,8 @@ async def start_rig(
     seed: int = 0,
     rate_hz: float = 100.0,
 ) -> DemoRig:
-    """Simulate the session and power on two virtual WitMotion sensors playing it."""
-    from imuhip.sources.ble.emulations import WitMotionEmulation
-    from imuhip.sources.ble.virtual_sensor import VirtualSensor
-
+    """Simulate the session; its two virtual WitMotion sensors are made by
+    :meth:`DemoRig.power_on`."""
     sim = simulate(
         SimConfig(
             exercise=exercise,
@@ -142,17 +163,5 @@ async def start_rig(
             seed=seed,
         )
     )
-    frames = frames_per_notification(speed, rate_hz)
     motions = {r: ScriptedMotion(sim.samples[r]) for r in ROLES}
-    sensors = {}
-    for r in ROLES:
-        s = VirtualSensor(
-            WitMotionEmulation(frames_per_notification=frames),
-            motions[r],
-            name=f"WT901BLE68 {r}",
-            speed=speed,
-            keep_sent=False,
-        )
-        await s.start()
-        sensors[r] = s
-    return DemoRig(sim, sensors, motions, speed, rate_hz)
+    return DemoRig(sim, motions, speed, rate_hz)

@@ -26,6 +26,7 @@ import numpy as np
 from imuhip.errors import ImuhipError
 from imuhip.live.demo import ROLES, ScriptedMotion, frames_per_notification
 from imuhip.sources.ble.bumble_backend import ENV_VAR, VIRTUAL
+from imuhip.sources.ble.edge import LinkThread
 
 #: The profile the virtual sensors speak.
 PROFILE = "witmotion-ble5"
@@ -109,7 +110,7 @@ def _still(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class VirtualRig:
-    """The virtual sensors of a :class:`Rehearsal` on the running loop's virtual radio.
+    """The virtual sensors of a :class:`Rehearsal` on a link's virtual radio.
 
     ``sim`` None: the sensors lie still (scan, pair); else they play ``sim`` (a
     :class:`~imuhip.sim.simulate.Simulation`) from :meth:`begin` on, by role as assigned.
@@ -121,9 +122,14 @@ class VirtualRig:
     rate_hz: float = 100.0
     sensors: dict[str, Any] = field(default_factory=dict)
     motions: dict[str, ScriptedMotion] = field(default_factory=dict)
+    link: LinkThread | None = None
 
-    async def start(self) -> None:
-        """Power the sensors on (inside the loop the command's client runs on)."""
+    def power_on(self, link: LinkThread) -> None:
+        """Put the sensors on ``link``'s radio (they are stopped with it)."""
+        link.power_on(self._build)
+        self.link = link
+
+    def _build(self) -> list[Any]:
         from imuhip.sources.ble.emulations import WitMotionEmulation
         from imuhip.sources.ble.virtual_sensor import VirtualSensor
 
@@ -135,24 +141,22 @@ class VirtualRig:
             motion: Any = _still
             if self.sim is not None:
                 motion = self.motions[played] = ScriptedMotion(self.sim.samples[played])
-            s = VirtualSensor(
+            self.sensors[role] = VirtualSensor(
                 WitMotionEmulation(frames_per_notification=frames), motion, address=address,
                 name=NAME, speed=speed, keep_sent=False,
             )  # fmt: skip
-            await s.start()
-            self.sensors[role] = s
+        return list(self.sensors.values())
 
     def begin(self, _t: float = 0.0) -> None:
         """Start the simulated person's script now (once every sensor streams)."""
+        if self.link is not None:
+            self.link.call(self._begin)
+
+    def _begin(self) -> None:
         for role, m in self.motions.items():
             address = self.roles[role]
             sensor = next(s for s in self.sensors.values() if s.address == address)
             m.begin(sensor.sensor_now())
-
-    async def stop(self) -> None:
-        for s in self.sensors.values():
-            await s.stop()
-        self.sensors.clear()
 
     @property
     def schedule(self) -> dict[str, float] | None:

@@ -217,11 +217,7 @@ def train_replay_command(
     finally:
         view.close()
         trainer.sound.close()
-    _print("", out)
-    _print(f"{program.name}: {len(trainer.coach.results)} of {len(trainer.coach.plan)} sets "
-           f"({side} leg, {pose})", out)  # fmt: skip
-    for line in result_lines(trainer):
-        _print(line, out)
+    _print_sets(program, trainer, side, pose, out)
     if output is not None:
         events = sorted([*session.events, *recorded], key=lambda e: e.t)
         write_session(
@@ -230,6 +226,17 @@ def train_replay_command(
         )  # fmt: skip
         _print(f"wrote {output} with the program's sets: imuhip analyze --json {output}", out)
     return 0
+
+
+def _print_sets(
+    program: Program, trainer: Trainer, side: str, pose: str, out: TextIO | None
+) -> None:
+    """How many of the program's sets were done, and each against its target."""
+    _print("", out)
+    _print(f"{program.name}: {len(trainer.coach.results)} of {len(trainer.coach.plan)} sets "
+           f"({side} leg, {pose})", out)  # fmt: skip
+    for line in result_lines(trainer):
+        _print(line, out)
 
 
 # --------------------------------------------------------------------------- demo and live
@@ -320,15 +327,7 @@ def train_session_command(
     else on ``assignments``, the sensors, through ``spec``'s BLE backend), recording to
     ``path`` with the coach's events, then print the sets against their targets and the
     file's analysis with its sets."""
-    from imuhip.align.causal import CausalAligner
-    from imuhip.align.host_clock import LOSS_WINDOW_S
-    from imuhip.files.session_file import SessionWriter
-    from imuhip.live.commands import backend_for, live_header, print_result, run_ble
-    from imuhip.live.runner import RunOptions, run_session, scaled_clock, session_clock
-    from imuhip.pipeline import SessionPipeline, analyze_session
-    from imuhip.sinks.analysis_text import analysis_document, analysis_text
-    from imuhip.sinks.file_warnings import read_session_noting
-    from imuhip.sinks.live_view import KeyReader, PlainView, make_view
+    from imuhip.sinks.live_view import PlainView, make_view
 
     if speed <= 0:
         raise ImuhipError("--speed must be positive")
@@ -339,91 +338,164 @@ def train_session_command(
     last = last_time_in(history, side, pose, exclude=[path])
     inner = PlainView(out) if plain else make_view(plain)
     trainer = make_trainer(program, side, pose, sound=sound, note=inner.note, last=last)
-    view = PromptView(inner, trainer)
     sets = trainer.coach.plan
     length = duration_s or CALIBRATION_ALLOWANCE_S + 1.25 * estimated_s(sets) + 30.0
-    extra = {"training": {"program": program.name, "source": program.source}}
-
-    async def main() -> RunResult:
-        import asyncio
-
-        from imuhip.live.demo import demo_settings, start_rig
-
-        stop = asyncio.Event()
-        done_at: list[float] = []
-        started: list[float] = []
-        limit = length if demo or duration_s is not None else None
-
-        def on_streaming(t: float) -> None:
-            started.append(t)
-            if rig is not None:
-                rig.begin()
-
-        def on_tick(now: float, state: LiveState, evs: list[AnalysisEvent]) -> list[Event]:
-            events = trainer.step(now, state, evs)
-            if trainer.coach.done:
-                done_at.append(now)
-                if now - done_at[0] >= END_AFTER_DONE_S:
-                    stop.set()  # the program is over: end the session
-            elif limit is not None and started and now - started[0] >= limit:
-                events += trainer.finish(now)  # time is up: close the set, recorded
-                stop.set()
-            return events
-
-        rig = None
-        if demo:
-            rig = await start_rig(pose, side, demo_content(sets), length, speed, seed)
-        try:
-            clock, origin = session_clock()
-            if rig is not None:
-                header = rig.header()
-                sensors = rig.assignments()
-                header = replace(header, extra={**header.extra, **extra,
-                                                "time_origin_monotonic_s": origin})  # fmt: skip
-                backend, settings = backend_for("bumble:virtual"), demo_settings(speed)
-                clock = scaled_clock(speed, clock)
-            else:
-                sensors = list(assignments)
-                header = live_header(sensors, side, pose,
-                                     {"time_origin_monotonic_s": origin, **extra})  # fmt: skip
-                backend, settings = backend_for(spec), None
-            opts = RunOptions(
-                # a backstop: the session ends from on_tick, so the coach's end is recorded
-                duration_s=None if limit is None else limit + 5.0,
-                schedule=dict(rig.sim.script.phase_starts) if rig is not None else None,
-                title=f"imuhip train — {program.name}, {side} leg, {pose}"
-                + (" (demo: simulated leg)" if demo else ""),
-                recording=str(path),
-                on_tick=on_tick,
-            )
-            loss_window = LOSS_WINDOW_S * max(1.0, speed)
-            with SessionWriter(path, header, overwrite=overwrite) as writer, KeyReader() as keys:
-                return await run_session(
-                    sensors, header, view, writer=writer, backend=backend, options=opts,
-                    settings=settings, clock=clock, keys=keys if keys.enabled else None,
-                    stop_event=stop,
-                    on_streaming=on_streaming,
-                    pipeline=SessionPipeline(header, aligner=CausalAligner(
-                        header, loss_window_s=loss_window)),
-                )  # fmt: skip
-        finally:
-            if rig is not None:
-                await rig.stop()
-
-    from imuhip.live.runner import RunResult
-
+    training = _Training(
+        program, trainer, PromptView(inner, trainer), side, pose, path, overwrite,
+        limit=length if demo or duration_s is not None else None,
+    )  # fmt: skip
     try:
-        result = run_ble(main())
+        if demo:
+            result = training.run_demo(length, speed, seed)
+        else:
+            result = training.run_live(assignments, spec, speed)
     finally:
         trainer.sound.close()
+    return _training_summary(result, program, trainer, side, pose, path, out)
+
+
+class _Training:
+    """A training session run on the BLE edge: the coach stepped with the pipeline, and the
+    session ended by the program's end (or its time limit)."""
+
+    def __init__(
+        self,
+        program: Program,
+        trainer: Trainer,
+        view: PromptView,
+        side: str,
+        pose: str,
+        path: Path,
+        overwrite: bool,
+        *,
+        limit: float | None,
+    ) -> None:
+        import threading
+
+        self.program = program
+        self.trainer = trainer
+        self.view = view
+        self.side = side
+        self.pose = pose
+        self.path = path
+        self.overwrite = overwrite
+        self.limit = limit
+        self.stop = threading.Event()
+        self.rig: Any = None
+        self.started: list[float] = []
+        self.done_at: list[float] = []
+        self.extra = {"training": {"program": program.name, "source": program.source}}
+
+    def on_streaming(self, t: float) -> None:
+        self.started.append(t)
+        if self.rig is not None:
+            self.rig.begin()
+
+    def on_tick(self, now: float, state: LiveState, evs: list[AnalysisEvent]) -> list[Event]:
+        """The coach's step; ends the session after the program's end or at the limit."""
+        trainer = self.trainer
+        events = trainer.step(now, state, evs)
+        if trainer.coach.done:
+            self.done_at.append(now)
+            if now - self.done_at[0] >= END_AFTER_DONE_S:
+                self.stop.set()  # the program is over: end the session
+        elif self.limit is not None and self.started and now - self.started[0] >= self.limit:
+            events += trainer.finish(now)  # time is up: close the set, recorded
+            self.stop.set()
+        return events
+
+    def run_demo(self, length: float, speed: float, seed: int) -> Any:
+        """On virtual sensors playing a simulated leg, at ``speed``."""
+        from imuhip.live.commands import backend_for
+        from imuhip.live.demo import demo_rig, demo_settings
+        from imuhip.live.runner import scaled_clock, session_clock
+        from imuhip.sources.ble.edge import LinkThread
+
+        content = demo_content(self.trainer.coach.plan)
+        self.rig = demo_rig(self.pose, self.side, content, length, speed, seed)
+        with LinkThread(backend_for("bumble:virtual")) as link:
+            self.rig.power_on(link)
+            clock, origin = session_clock()
+            header = self.rig.header()
+            header = replace(header, extra={**header.extra, **self.extra,
+                                            "time_origin_monotonic_s": origin})  # fmt: skip
+            schedule = dict(self.rig.sim.script.phase_starts)
+            return self._run(
+                link, self.rig.assignments(), header, scaled_clock(speed, clock),
+                demo_settings(speed), schedule, speed,
+            )  # fmt: skip
+
+    def run_live(self, assignments: Sequence[Any], spec: str | None, speed: float) -> Any:
+        """On the sensors ``assignments``, through ``spec``'s BLE backend."""
+        from imuhip.live.commands import backend_for, live_header
+        from imuhip.live.runner import session_clock
+        from imuhip.sources.ble.edge import LinkThread
+
+        with LinkThread(backend_for(spec)) as link:
+            clock, origin = session_clock()
+            sensors = list(assignments)
+            header = live_header(sensors, self.side, self.pose,
+                                 {"time_origin_monotonic_s": origin, **self.extra})  # fmt: skip
+            return self._run(link, sensors, header, clock, None, None, speed)
+
+    def _run(
+        self,
+        link: Any,
+        sensors: Sequence[Any],
+        header: Any,
+        clock: Callable[[], float],
+        settings: Any,
+        schedule: dict[str, float] | None,
+        speed: float,
+    ) -> Any:
+        from imuhip.align.causal import CausalAligner
+        from imuhip.align.host_clock import LOSS_WINDOW_S
+        from imuhip.files.session_file import SessionWriter
+        from imuhip.live.runner import RunOptions, run_session
+        from imuhip.pipeline import SessionPipeline
+        from imuhip.sinks.live_view import KeyReader
+
+        opts = RunOptions(
+            # a backstop: the session ends from on_tick, so the coach's end is recorded
+            duration_s=None if self.limit is None else self.limit + 5.0,
+            schedule=schedule,
+            title=f"imuhip train — {self.program.name}, {self.side} leg, {self.pose}"
+            + (" (demo: simulated leg)" if self.rig is not None else ""),
+            recording=str(self.path),
+            on_tick=self.on_tick,
+        )
+        loss_window = LOSS_WINDOW_S * max(1.0, speed)
+        pipeline = SessionPipeline(header, aligner=CausalAligner(header, loss_window_s=loss_window))
+        with (
+            SessionWriter(self.path, header, overwrite=self.overwrite) as writer,
+            KeyReader() as keys,
+        ):
+            return run_session(
+                sensors, header, self.view, writer=writer, options=opts, settings=settings,
+                clock=clock, keys=keys if keys.enabled else None, stop_event=self.stop,
+                on_streaming=self.on_streaming, pipeline=pipeline, link=link,
+            )  # fmt: skip
+
+
+def _training_summary(
+    result: Any,
+    program: Program,
+    trainer: Trainer,
+    side: str,
+    pose: str,
+    path: Path,
+    out: TextIO | None,
+) -> int:
+    """The session's summary, the sets against their targets, the file's analysis."""
+    from imuhip.live.commands import print_result
+    from imuhip.pipeline import analyze_session
+    from imuhip.sinks.analysis_text import analysis_document, analysis_text
+    from imuhip.sinks.file_warnings import read_session_noting
+
     if not trainer.coach.done:  # ended by the user: said and shown, the file is closed
         trainer.finish(result.t_start + result.duration_s)
     shown = print_result(result, path, out)
-    _print("", out)
-    _print(f"{program.name}: {len(trainer.coach.results)} of {len(sets)} sets "
-           f"({side} leg, {pose})", out)  # fmt: skip
-    for line in result_lines(trainer):
-        _print(line, out)
+    _print_sets(program, trainer, side, pose, out)
     session = read_session_noting(path)
     try:
         analysis = analyze_session(session)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from imuhip import __version__
+from imuhip.analysis.exercise import ExerciseResult
 from imuhip.atomic import atomic_write
 from imuhip.files.convert import Progress, quiet
 from imuhip.training.program import LastTime
@@ -32,7 +33,7 @@ from imuhip.training.program import LastTime
 SUFFIX = ".imuhip"
 #: /2: rows carry the stretch figures (``stretches``, ``longest_stretch_s``,
 #: ``longest_stretch_max_deg``); entries of /1 are analysed again.
-CACHE_SCHEMA = "imuhip.history-cache/2"
+CACHE_SCHEMA = "imuhip.history-cache/3"
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,9 @@ def session_date(created_utc: str, mtime: float) -> tuple[str, str]:
     return _utc_iso(datetime.fromtimestamp(mtime, UTC)), "file time"
 
 
-def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> HistoryRow:
-    """Analyse one session file into a row; never raises for a bad file (the row says why)."""
+def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[HistoryRow]:
+    """Analyse one session file into a row per leg (one, or left and right for a session of
+    both legs); never raises for a bad file (a single row says why)."""
     from imuhip.files.session_file import read_session
     from imuhip.pipeline import analyze_session
 
@@ -158,14 +160,14 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> Histo
     try:
         mtime = path.stat().st_mtime
     except OSError as exc:
-        return HistoryRow(name, "", "", error=f"cannot open: {exc.strerror or exc}")
+        return [HistoryRow(name, "", "", error=f"cannot open: {exc.strerror or exc}")]
     date, source = session_date("", mtime)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             session = read_session(path, warn=False)
     except Exception as exc:
-        return HistoryRow(name, date, source, error=_reason(exc))
+        return [HistoryRow(name, date, source, error=_reason(exc))]
     h = session.header
     date, source = session_date(h.created_utc, mtime)
     base = {
@@ -190,9 +192,17 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> Histo
             warnings.simplefilter("ignore")
             result = analyze_session(session)
     except Exception as exc:
-        return HistoryRow(**base, error=_reason(exc), note=note)
-    s = result.exercise.summary()
-    longest = max(result.exercise.stretches, key=lambda x: x.duration_s, default=None)
+        return [HistoryRow(**base, error=_reason(exc), note=note)]
+    if len(result.legs) > 1:
+        note = "; ".join(n for n in ("both legs in one session", note) if n)
+        return [_leg_row({**base, "side": leg.side}, leg.exercise, note) for leg in result.legs]
+    return [_leg_row(base, result.exercise, note)]
+
+
+def _leg_row(base: dict, exercise: ExerciseResult, note: str) -> HistoryRow:
+    """The row of one leg's reps, holds and stretches."""
+    s = exercise.summary()
+    longest = max(exercise.stretches, key=lambda x: x.duration_s, default=None)
     return HistoryRow(
         **base,
         stretches=s["stretch_count"],
@@ -269,25 +279,28 @@ class _Cache:
         ):
             self.entries = doc["entries"]
 
-    def get(self, path: Path, name: str) -> HistoryRow | None:
-        """The cached row of ``path`` if its entry is well-formed and for these bytes."""
+    def get(self, path: Path, name: str) -> list[HistoryRow] | None:
+        """The cached rows of ``path`` if its entry is well-formed and for these bytes."""
         if self.path is None:
             return None
         try:
             key = self.keys[path] = file_key(path)
             e = self.entries.get(str(path.resolve()))
-            if not isinstance(e, dict) or e.get("key") != key or not isinstance(e.get("row"), dict):
+            if not isinstance(e, dict) or e.get("key") != key:
                 return None
-            return HistoryRow.from_dict({**e["row"], "file": name})
-        except (OSError, ValueError):
+            rows = e.get("rows")
+            if not isinstance(rows, list) or not 1 <= len(rows) <= 2:
+                return None
+            return [HistoryRow.from_dict({**r, "file": name}) for r in rows]
+        except (OSError, ValueError, TypeError):
             return None
 
-    def put(self, path: Path, row: HistoryRow) -> None:
-        if self.path is None or row.error.startswith("cannot open"):
+    def put(self, path: Path, rows: list[HistoryRow]) -> None:
+        if self.path is None or any(r.error.startswith("cannot open") for r in rows):
             return
         with contextlib.suppress(OSError):
             key = self.keys.get(path) or file_key(path)
-            self.entries[str(path.resolve())] = {"key": key, "row": asdict(row)}
+            self.entries[str(path.resolve())] = {"key": key, "rows": [asdict(r) for r in rows]}
             self.dirty = True
 
     def save(self) -> None:
@@ -310,7 +323,7 @@ def find_sessions(root: str | os.PathLike[str]) -> list[Path]:
     return sorted(p for p in root.rglob(f"*{SUFFIX}") if p.is_file())
 
 
-def _analyze_job(args: tuple[str, str]) -> HistoryRow:
+def _analyze_job(args: tuple[str, str]) -> list[HistoryRow]:
     return analyze_file(args[0], args[1])
 
 
@@ -345,7 +358,7 @@ def scan(
     root = Path(root)
     files = find_sessions(root)
     store = _Cache(cache)
-    rows: dict[Path, HistoryRow] = {}
+    rows: dict[Path, list[HistoryRow]] = {}
     todo: list[Path] = []
     for p in files:
         hit = store.get(p, p.relative_to(root).as_posix())
@@ -356,7 +369,7 @@ def scan(
     work = [(str(p), p.relative_to(root).as_posix()) for p in todo]
     n_jobs = max(1, min(jobs or os.cpu_count() or 1, len(work)))
     if n_jobs == 1:
-        results: Iterable[HistoryRow] = map(_analyze_job, work)
+        results: Iterable[list[HistoryRow]] = map(_analyze_job, work)
         for p, row in zip(todo, progress(results, PROGRESS_TEXT, len(todo)), strict=True):
             rows[p] = row
             store.put(p, row)
@@ -369,7 +382,7 @@ def scan(
                 rows[p] = row
                 store.put(p, row)
     store.save()
-    ordered = sorted(rows.values(), key=lambda r: (r.date, r.file))
+    ordered = sorted((r for rs in rows.values() for r in rs), key=lambda r: (r.date, r.file))
     return ScanResult(ordered, len(todo), len(files) - len(todo))
 
 
@@ -505,7 +518,8 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
     failed = sum(not r.ok for r in rows)
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     out = [
-        f"{root}: {len(rows)} session(s)"
+        f"{root}: {len({r.file for r in rows})} session(s)"
+        + (f" ({len(rows)} legs)" if len(rows) > len({r.file for r in rows}) else "")
         + (f", {failed} not analysed" if failed else "")
         + f" ({result.analysed} analysed{took}, {result.cached} from cache)",
         "",

@@ -23,11 +23,13 @@ from imuhip.align.gaps import stream_health
 from imuhip.atomic import atomic_write
 from imuhip.files.session_file import vendor_orientation_roles
 from imuhip.fusion.vendor import vendor_orientation_note
+from imuhip.layout import BOTH
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.analysis_text import EFFORT_NOTE, END_RANGE_NOTE, STEADINESS_NOTE
 from imuhip.sinks.dates import local_time, local_zone_name, parse_iso
 from imuhip.sinks.history import HistoryRow, asymmetry
+from imuhip.sinks.legs_document import leg_view
 from imuhip.sinks.svg import Bar, Marker, Span, bar_chart, line_chart
 
 CSS = """
@@ -573,7 +575,7 @@ def _header(path: Path, session: Session, doc: dict) -> list[str]:
     badge = "<span class='badge sim'>SIMULATED</span>" if simulated else ""
     meta = [
         ("date", escape(format_created(h.created_utc))),
-        ("side", f"{escape(h.side)} leg"),
+        ("side", "both legs" if h.side == BOTH else f"{escape(h.side)} leg"),
         ("exercise", escape(h.exercise)),
         ("duration", escape(format_duration(doc["duration_s"]))),
         ("file", escape(path.name)),
@@ -881,29 +883,8 @@ def render_report(
     exercise over time, and left/right asymmetry; ``other_side`` (file name, analysis
     document of the latest session of the other side) the two sides' rep peaks overlaid;
     ``notes`` (the user's own text, escaped, line breaks kept) a notes section under the
-    header."""
+    header. A session of both legs shows each leg in turn, then their asymmetry."""
     h = session.header
-    s = doc["summary"]
-    cards = "".join(
-        f"<div class='card'><span class='k'>{escape(label)}</span>"
-        f"<span class='v' data-k='{key}'>{fmt(s[key], digits)}{unit if s[key] is not None else ''}"
-        "</span></div>"
-        for label, key, digits, unit in SUMMARY_CARDS
-    )
-    if "stretch_count" in s:
-        cards += "".join(
-            f"<div class='card'><span class='k'>{escape(label)}</span>"
-            f"<span class='v' data-k='{key}'>{fmt(s[key], digits)}"
-            f"{unit if s[key] is not None else ''}</span></div>"
-            for label, key, digits, unit in STRETCH_CARDS
-        )
-    rep_rows = [
-        [str(i), *(fmt(r[k], d) for _, k, d in REP_COLUMNS), escape(r.get("direction", "internal"))]
-        for i, r in enumerate(doc["reps"], 1)
-    ]
-    hold_rows = [
-        [str(i), *(fmt(x[k], d) for _, k, d in HOLD_COLUMNS)] for i, x in enumerate(doc["holds"], 1)
-    ]
     title = f"Hip rotation {h.side} {h.exercise} {format_created(h.created_utc)}"
     if h.extra.get("simulated"):
         title = "SIMULATED " + title
@@ -916,7 +897,52 @@ def render_report(
         f"<style>{CSS}</style></head><body><main>",
         *_header(path, session, doc),
         *_notes(notes),
-        f"<section class='cards' aria-label='summary'>{cards}</section>",
+    ]
+    if "legs" in doc:
+        for leg in result.legs:
+            leg_doc = leg_view(doc, leg.side)
+            parts.append(f"<h2 class='leg'>{escape(leg.side.capitalize())} leg</h2>")
+            parts += _leg_sections(leg, leg_doc)
+            parts += _sets(leg_doc)
+            parts += _calibration(leg, leg_doc)
+        parts += _asymmetry(doc)
+    else:
+        parts += _leg_sections(result, doc)
+        parts += _sets(doc)
+        if history is not None:
+            parts += _progress(path, session, history)
+            parts += _left_right(session, doc, other_side)
+        parts += _calibration(result, doc)
+    parts += _health(session, result, doc)
+    parts.append(
+        f"<footer>imuhip {escape(__version__)} &middot; {escape(path.name)} &middot; "
+        f"analysis schema {escape(doc['schema'])} &middot; angles in degrees of hip rotation "
+        "(internal positive, 0 in the calibrated start pose), times in seconds on the "
+        "recording's clock.</footer>"
+    )
+    parts.append("</main></body></html>")
+    return "\n".join(p for p in parts if p)
+
+
+def _cards(s: dict) -> str:
+    """The summary cards (the stretch ones where the document has them)."""
+    rows = [*SUMMARY_CARDS, *(STRETCH_CARDS if "stretch_count" in s else ())]
+    return "".join(
+        f"<div class='card'><span class='k'>{escape(label)}</span>"
+        f"<span class='v' data-k='{key}'>{fmt(s[key], digits)}{unit if s[key] is not None else ''}"
+        "</span></div>"
+        for label, key, digits, unit in rows
+    )
+
+
+def _leg_sections(result: SessionAnalysis, doc: dict) -> list[str]:
+    """One leg's summary cards, angle trace, reps, holds and stretches."""
+    rep_rows = [
+        [str(i), *(fmt(r[k], d) for _, k, d in REP_COLUMNS), escape(r.get("direction", "internal"))]
+        for i, r in enumerate(doc["reps"], 1)
+    ]
+    parts = [
+        f"<section class='cards' aria-label='summary'>{_cards(doc['summary'])}</section>",
         "<h2>Hip rotation over the session</h2>",
         _legend(doc),
         _trace(result, doc),
@@ -938,27 +964,63 @@ def render_report(
             )
             + "</p>"
         )
-    parts.append(f"<h2>Holds ({len(hold_rows)})</h2>")
-    if hold_rows:
-        parts.append(_table(["#", *(c[0] for c in HOLD_COLUMNS)], hold_rows, "holds"))
-        parts.append(f"<p class='muted'>{escape(STEADINESS_NOTE)} {escape(EFFORT_NOTE)}</p>")
-    else:
-        parts.append("<p class='muted'>No holds.</p>")
-    parts += _stretches(doc)
-    parts += _sets(doc)
-    if history is not None:
-        parts += _progress(path, session, history)
-        parts += _left_right(session, doc, other_side)
-    parts += _calibration(result, doc)
-    parts += _health(session, result, doc)
+    return parts + _holds(doc) + _stretches(doc)
+
+
+def _holds(doc: dict) -> list[str]:
+    """The holds' table with what steadiness and effort mean."""
+    rows = [
+        [str(i), *(fmt(x[k], d) for _, k, d in HOLD_COLUMNS)] for i, x in enumerate(doc["holds"], 1)
+    ]
+    parts = [f"<h2>Holds ({len(rows)})</h2>"]
+    if not rows:
+        return [*parts, "<p class='muted'>No holds.</p>"]
+    return [
+        *parts,
+        _table(["#", *(c[0] for c in HOLD_COLUMNS)], rows, "holds"),
+        f"<p class='muted'>{escape(STEADINESS_NOTE)} {escape(EFFORT_NOTE)}</p>",
+    ]
+
+
+#: Columns of the asymmetry table: heading, rep pair key, digits.
+ASYMMETRY_COLUMNS = (
+    ("left peak s", "left_peak_s", 2),
+    ("left range °", "left_range_deg", 1),
+    ("right range °", "right_range_deg", 1),
+    ("L - R °", "range_diff_deg", 1),
+    ("index %", "range_index_pct", 0),
+)
+
+
+def _asymmetry(doc: dict) -> list[str]:
+    """The two legs compared: rep pairs' range differences and holds' effort (both legs)."""
+    a = doc.get("asymmetry")
+    if not a:
+        return []
+    floor = a["noise_floor"]
+    parts = [
+        "<h2>Left / right asymmetry</h2>",
+        "<p>Reps of the two legs done together, left minus right; index "
+        "100·(L-R)/max(L,R). Over the session: range "
+        f"<b data-k='mean_range_diff_deg'>{fmt(a['mean_range_diff_deg'])}°</b> "
+        f"({fmt(a['range_index_pct'], 0)} %), hold effort "
+        f"<b data-k='mean_effort_diff_db'>{fmt(a['mean_effort_diff_db'])} dB</b> "
+        f"({fmt(a['effort_index_pct'], 0)} %).</p>",
+    ]
+    rows = [
+        [*(fmt(p[k], d) for _, k, d in ASYMMETRY_COLUMNS), "yes" if p["within_noise"] else ""]
+        for p in a["rep_pairs"]
+    ]
+    if rows:
+        heads = [*(c[0] for c in ASYMMETRY_COLUMNS), "within noise"]
+        parts.append(_table(heads, rows, "asymmetry"))
     parts.append(
-        f"<footer>imuhip {escape(__version__)} &middot; {escape(path.name)} &middot; "
-        f"analysis schema {escape(doc['schema'])} &middot; angles in degrees of hip rotation "
-        "(internal positive, 0 in the calibrated start pose), times in seconds on the "
-        "recording's clock.</footer>"
+        f"<p class='muted'>Noise floor: {fmt(floor['range_deg'])}° of range, "
+        f"{fmt(floor['effort_db'])} dB of effort (SIMULATED); "
+        f"{len(a['unpaired_left_reps'])} left and {len(a['unpaired_right_reps'])} right "
+        "rep(s) had no partner in time.</p>"
     )
-    parts.append("</main></body></html>")
-    return "\n".join(p for p in parts if p)
+    return parts
 
 
 def _stretches(doc: dict) -> list[str]:

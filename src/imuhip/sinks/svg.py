@@ -88,13 +88,13 @@ class Marker:
     title: str
 
 
-#: Height of the timeline strip along the bottom of a line chart's plot, user units.
-BAND_H = 8
-
 #: Width of a span label's character and the least gap between two labels, user units (the
 #: report draws span labels at 10 px: digits are about 0.6 em wide).
 SPAN_LABEL_CHAR_W = 6.5
 SPAN_LABEL_GAP = 3.0
+
+#: Height of the timeline strip along the bottom of a line chart's plot, user units.
+BAND_H = 8
 
 
 def _fmt_tick(v: float) -> str:
@@ -132,6 +132,60 @@ def line_chart(
     of time, its class saying the kind), over the spans and under the line; their labels are
     not drawn.
     """
+    plot, xs, ys = _line_plot(x, y, width, height, x_range, y_range)
+    clip = f"clip-{escape(chart_id)}"
+    label = escape(description or y_label)
+    pad_l, pad_t, w, h = plot.pad_l, plot.pad_t, plot.w, plot.h
+    out = [
+        f'<svg viewBox="0 0 {width} {height}" class="{escape(css_class)}" role="img" '
+        f'aria-label="{label}" '
+        f'preserveAspectRatio="xMidYMid meet">',
+        f'<defs><clipPath id="{clip}"><rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>'
+        "</clipPath></defs>",
+        f'<rect class="plot" x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>',
+        f'<g clip-path="url(#{clip})">',
+    ]
+    span_rects, labels = _span_svg(plot, spans)
+    out += span_rects
+    out += _grid_svg(plot)
+    out += _band_svg(plot, bands)
+    out += _trace_svg(plot, xs, ys)
+    out += _marker_svg(plot, markers)
+    out.append("</g>")
+    out += labels
+    out += _axes_svg(plot, ys, x_ticks, x_label, y_label, height)
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Plot:
+    """A line chart's plot area (user units) and the data ranges it shows."""
+
+    pad_l: int
+    pad_t: int
+    w: int
+    h: int
+    x0: float
+    x1: float
+    y0: float
+    y1: float
+
+    def sx(self, v: float) -> float:
+        return self.pad_l + (v - self.x0) / (self.x1 - self.x0) * self.w
+
+    def sy(self, v: float) -> float:
+        return self.pad_t + (self.y1 - v) / (self.y1 - self.y0) * self.h
+
+
+def _line_plot(
+    x: np.ndarray,
+    y: np.ndarray,
+    width: int,
+    height: int,
+    x_range: tuple[float, float] | None,
+    y_range: tuple[float, float] | None,
+) -> tuple[_Plot, np.ndarray, np.ndarray]:
+    """The plot area with its ranges (given, else from the data), and the decimated trace."""
     pad_l, pad_r, pad_t, pad_b = 52, 14, 22, 40
     w, h = width - pad_l - pad_r, height - pad_t - pad_b
     x = np.asarray(x, float)
@@ -142,8 +196,7 @@ def line_chart(
     if x1 <= x0:
         x1 = x0 + 1.0
     inside = (x >= x0) & (x <= x1)
-    x, y = x[inside], y[inside]
-    xs, ys = decimate_minmax(x, y, w)
+    xs, ys = decimate_minmax(x[inside], y[inside], w)
     if y_range is None:
         fin = ys[np.isfinite(ys)]
         lo = float(min(fin.min(), 0.0)) if len(fin) else 0.0
@@ -153,95 +206,120 @@ def line_chart(
     y0, y1 = y_range
     if y1 <= y0:
         y1 = y0 + 1.0
+    return _Plot(pad_l, pad_t, w, h, x0, x1, y0, y1), xs, ys
 
-    def sx(v: float) -> float:
-        return pad_l + (v - x0) / (x1 - x0) * w
 
-    def sy(v: float) -> float:
-        return pad_t + (y1 - v) / (y1 - y0) * h
-
-    clip = f"clip-{escape(chart_id)}"
-    label = escape(description or y_label)
-    out = [
-        f'<svg viewBox="0 0 {width} {height}" class="{escape(css_class)}" role="img" '
-        f'aria-label="{label}" '
-        f'preserveAspectRatio="xMidYMid meet">',
-        f'<defs><clipPath id="{clip}"><rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>'
-        "</clipPath></defs>",
-        f'<rect class="plot" x="{pad_l}" y="{pad_t}" width="{w}" height="{h}"/>',
-        f'<g clip-path="url(#{clip})">',
-    ]
-    labels = []
+def _span_svg(plot: _Plot, spans: Sequence[Span]) -> tuple[list[str], list[str]]:
+    """The spans' bands (clipped to the x range) and their labels (overlaps left out)."""
+    out: list[str] = []
+    labels: list[str] = []
     label_end = -math.inf  # right edge of the last span label drawn, user units
     for s in spans:
-        if s.x1 < x0 or s.x0 > x1:
+        if s.x1 < plot.x0 or s.x0 > plot.x1:
             continue
-        a, b = sx(max(s.x0, x0)), sx(min(s.x1, x1))
+        a, b = plot.sx(max(s.x0, plot.x0)), plot.sx(min(s.x1, plot.x1))
         out.append(
-            f'<rect class="{escape(s.cls)}" x="{a:.1f}" y="{pad_t}" width="{max(1.0, b - a):.1f}" '
-            f'height="{h}"><title>{escape(s.title)}</title></rect>'
+            f'<rect class="{escape(s.cls)}" x="{a:.1f}" y="{plot.pad_t}" '
+            f'width="{max(1.0, b - a):.1f}" '
+            f'height="{plot.h}"><title>{escape(s.title)}</title></rect>'
         )
         half = SPAN_LABEL_CHAR_W * len(s.label) / 2
         if s.label and (a + b) / 2 - half >= label_end + SPAN_LABEL_GAP:
             label_end = (a + b) / 2 + half
             labels.append(
-                f'<text class="spanlabel" x="{(a + b) / 2:.1f}" y="{pad_t - 6}" '
+                f'<text class="spanlabel" x="{(a + b) / 2:.1f}" y="{plot.pad_t - 6}" '
                 f'text-anchor="middle">{escape(s.label)}</text>'
             )
-    for v in ticks(y0, y1, max(2, h // 36)):
+    return out, labels
+
+
+def _y_ticks(plot: _Plot) -> list[float]:
+    return ticks(plot.y0, plot.y1, max(2, plot.h // 36))
+
+
+def _grid_svg(plot: _Plot) -> list[str]:
+    """Horizontal grid lines at the y ticks (the zero line its own class)."""
+    out = []
+    for v in _y_ticks(plot):
         cls = "zero" if v == 0 else "grid"
+        y = plot.sy(v)
         out.append(
-            f'<line class="{cls}" x1="{pad_l}" x2="{pad_l + w}" y1="{sy(v):.1f}" y2="{sy(v):.1f}"/>'
+            f'<line class="{cls}" x1="{plot.pad_l}" x2="{plot.pad_l + plot.w}" '
+            f'y1="{y:.1f}" y2="{y:.1f}"/>'
         )
+    return out
+
+
+def _band_svg(plot: _Plot, bands: Sequence[Span]) -> list[str]:
+    """The timeline strip: each band :data:`BAND_H` high along the plot's bottom, clipped."""
+    out = []
     for s in bands:
-        if s.x1 < x0 or s.x0 > x1:
+        if s.x1 < plot.x0 or s.x0 > plot.x1:
             continue
-        a, b = sx(max(s.x0, x0)), sx(min(s.x1, x1))
+        a, b = plot.sx(max(s.x0, plot.x0)), plot.sx(min(s.x1, plot.x1))
         out.append(
-            f'<rect class="{escape(s.cls)}" x="{a:.1f}" y="{pad_t + h - BAND_H}" '
+            f'<rect class="{escape(s.cls)}" x="{a:.1f}" y="{plot.pad_t + plot.h - BAND_H}" '
             f'width="{max(1.0, b - a):.1f}" height="{BAND_H}">'
             f"<title>{escape(s.title)}</title></rect>"
         )
-    # the trace, broken at NaNs
+    return out
+
+
+def _trace_svg(plot: _Plot, xs: np.ndarray, ys: np.ndarray) -> list[str]:
+    """The trace as one path, broken at NaNs."""
     path = []
     pen_up = True
     for a, b in zip(xs.tolist(), ys.tolist(), strict=True):
         if not math.isfinite(b):
             pen_up = True
             continue
-        path.append(f"{'M' if pen_up else 'L'}{sx(a):.1f} {sy(b):.1f}")
+        path.append(f"{'M' if pen_up else 'L'}{plot.sx(a):.1f} {plot.sy(b):.1f}")
         pen_up = False
-    if path:
-        out.append(f'<path class="line" d="{"".join(path)}"/>')
+    return [f'<path class="line" d="{"".join(path)}"/>'] if path else []
+
+
+def _marker_svg(plot: _Plot, markers: Sequence[Marker]) -> list[str]:
+    """The markers inside the x range with a finite y."""
+    out = []
     for m in markers:
-        if not (x0 <= m.x <= x1) or not math.isfinite(m.y):
+        if not (plot.x0 <= m.x <= plot.x1) or not math.isfinite(m.y):
             continue
         out.append(
-            f'<circle class="{escape(m.cls)}" cx="{sx(m.x):.1f}" cy="{sy(m.y):.1f}" r="3.2">'
-            f"<title>{escape(m.title)}</title></circle>"
+            f'<circle class="{escape(m.cls)}" cx="{plot.sx(m.x):.1f}" cy="{plot.sy(m.y):.1f}" '
+            f'r="3.2"><title>{escape(m.title)}</title></circle>'
         )
-    out.append("</g>")
-    out += labels
-    # axes, ticks and labels
-    out.append(f'<path class="axis" d="M{pad_l} {pad_t}V{pad_t + h}H{pad_l + w}"/>')
+    return out
+
+
+def _axes_svg(
+    plot: _Plot,
+    ys: np.ndarray,
+    x_ticks: Sequence[tuple[float, str]] | None,
+    x_label: str,
+    y_label: str,
+    height: int,
+) -> list[str]:
+    """The axes, their ticks and labels (and a note when there is no data), closing the svg."""
+    pad_l, pad_t, w, h = plot.pad_l, plot.pad_t, plot.w, plot.h
+    out = [f'<path class="axis" d="M{pad_l} {pad_t}V{pad_t + h}H{pad_l + w}"/>']
     if not np.isfinite(ys).any():
         out.append(
             f'<text class="label" x="{pad_l + w / 2:.1f}" y="{pad_t + h / 2:.1f}" '
             'text-anchor="middle">no angle data</text>'
         )
-    for v in ticks(y0, y1, max(2, h // 36)):
+    for v in _y_ticks(plot):
         out.append(
-            f'<text class="tick" x="{pad_l - 6}" y="{sy(v) + 4:.1f}" text-anchor="end">'
+            f'<text class="tick" x="{pad_l - 6}" y="{plot.sy(v) + 4:.1f}" text-anchor="end">'
             f"{_fmt_tick(v)}</text>"
         )
     if x_ticks is None:
-        x_ticks = [(v, _fmt_tick(v)) for v in ticks(x0, x1, max(4, w // 80))]
+        x_ticks = [(v, _fmt_tick(v)) for v in ticks(plot.x0, plot.x1, max(4, w // 80))]
     for v, text in x_ticks:
-        if not x0 <= v <= x1:
+        if not plot.x0 <= v <= plot.x1:
             continue
         out.append(
-            f'<line class="axis" x1="{sx(v):.1f}" x2="{sx(v):.1f}" y1="{pad_t + h}" '
-            f'y2="{pad_t + h + 4}"/><text class="tick" x="{sx(v):.1f}" y="{pad_t + h + 16}" '
+            f'<line class="axis" x1="{plot.sx(v):.1f}" x2="{plot.sx(v):.1f}" y1="{pad_t + h}" '
+            f'y2="{pad_t + h + 4}"/><text class="tick" x="{plot.sx(v):.1f}" y="{pad_t + h + 16}" '
             f'text-anchor="middle">{escape(text)}</text>'
         )
     out.append(
@@ -250,7 +328,7 @@ def line_chart(
         f'<text class="label" x="14" y="{pad_t + h / 2:.1f}" text-anchor="middle" '
         f'transform="rotate(-90 14 {pad_t + h / 2:.1f})">{escape(y_label)}</text></svg>'
     )
-    return "".join(out)
+    return out
 
 
 @dataclass(frozen=True)

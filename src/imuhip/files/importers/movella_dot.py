@@ -6,11 +6,7 @@ OutputRate, FilterProfile, Measurement Mode; padded with commas in newer version
 a ``©`` line, a blank line, then the header ``PacketCounter,SampleTimeFine,<columns>``.
 ``SampleTimeFine`` is the sensor clock in µs (uint32, wraps every 2³² µs ≈ 71.6 min);
 ``PacketCounter`` jumps where samples were lost. ``Acc_*`` is m/s² with gravity, ``Gyr_*`` °/s.
-The real-time "Extended" modes carry only ``Quat_*`` (scalar first) or ``Euler_*`` (degrees,
-ZYX sequence) and ``FreeAcc_*`` (m/s², earth frame, gravity removed): such a file is read as
-the sensor's orientation (:class:`Orientation` as quaternions, sensor to the DOT's local earth
-frame, ENU), with rows whose quaternion is unusable (not a number, zero length) left out and
-counted.
+The real-time "Extended" modes carry only ``Quat_*``/``Euler_*`` and ``FreeAcc_*``.
 """
 
 from __future__ import annotations
@@ -87,25 +83,7 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     """Read a DOT export: acc and gyr channels, or (the orientation-only "Extended" modes) no
     channels and the orientation with its free acceleration."""
     lines = decode_text(path, raw, encodings=("utf-8-sig", "cp1252")).splitlines()
-    sep = ","
-    meta: dict[str, str] = {}
-    header_no = 0
-    for no, line in enumerate(lines, 1):
-        s = line.strip()
-        if no == 1 and s.startswith("sep="):
-            sep = s[4:5] or ","
-            continue
-        fields = _split(s, sep)
-        if fields and fields[0] == "PacketCounter":
-            header_no = no
-            break
-        if fields and fields[0].endswith(":"):
-            meta[fields[0][:-1].strip()] = next((f for f in fields[1:] if f), "")
-    if not header_no:
-        raise CsvImportError(
-            f"{path}: a Movella DOT export without its header line "
-            "'PacketCounter,SampleTimeFine,...'; is the file complete?"
-        )
+    sep, meta, header_no = _preamble(path, lines)
     names = _split(lines[header_no - 1], sep)
     while names and names[-1] == "":
         names.pop()
@@ -113,6 +91,71 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
         raise CsvImportError(f"{path}, line {header_no}: no SampleTimeFine column")
     mode = meta.get("Measurement Mode", "")
     found = f"Movella DOT export ({_mode(names)} columns" + (f", mode {mode!r})" if mode else ")")
+    c, numbers = _columns(path, lines, header_no, sep, names)
+    lines_arr = np.asarray(numbers, dtype=np.int64)
+    ticks_unwrapped = _unwrapped_ticks(path, c, numbers)
+    t = (ticks_unwrapped - ticks_unwrapped[0]).astype(np.float64) / 1e6
+    keep, notes = _nonzero_rows(path, c, numbers)
+    period = float(np.median(np.diff(t)))
+    gaps = _gaps(c, t, lines_arr, period)
+    orientation = _orientation(c, t, keep)
+    channels: tuple[Channel, ...] = ()
+    if "Acc_X" not in c or "Gyr_X" not in c:
+        if orientation is None:
+            raise CsvImportError(
+                f"{path}: {found} has no inertial data: neither Acc_* and Gyr_* nor an "
+                "orientation (Quat_* or Euler_*); export it again with those columns selected"
+            )
+        orientation = _orientation_only(path, c, t, numbers, orientation, notes)
+    else:
+        acc = np.column_stack([c[f"Acc_{a}"] for a in _AXES])
+        gyr = np.column_stack([c[f"Gyr_{a}"] for a in _AXES])
+        channels = (
+            Channel("acc", t[keep], acc[keep], lines_arr[keep]),
+            Channel("gyr", t[keep], gyr[keep] * DEG, lines_arr[keep]),
+        )
+    if "Mag_X" in c:
+        notes.append(f"{path.name}: magnetometer columns ignored (the DOT writes arbitrary units)")
+    origin = _origin(path, meta, ticks_unwrapped, notes)
+    meta = {k: v for k, v in meta.items() if v}
+    return FileContents(
+        path, FORMAT, channels, origin, found, orientation, gaps, tuple(notes), meta
+    )
+
+
+def _preamble(path: Path, lines: list[str]) -> tuple[str, dict[str, str], int]:
+    """The field separator, the ``Key:,value`` lines and the header's line number (1-based)."""
+    sep = ","
+    meta: dict[str, str] = {}
+    for no, line in enumerate(lines, 1):
+        s = line.strip()
+        if no == 1 and s.startswith("sep="):
+            sep = s[4:5] or ","
+            continue
+        fields = _split(s, sep)
+        if fields and fields[0] == "PacketCounter":
+            return sep, meta, no
+        if fields and fields[0].endswith(":"):
+            meta[fields[0][:-1].strip()] = next((f for f in fields[1:] if f), "")
+    raise CsvImportError(
+        f"{path}: a Movella DOT export without its header line "
+        "'PacketCounter,SampleTimeFine,...'; is the file complete?"
+    )
+
+
+#: The numeric columns read (Status and other text columns are not numbers).
+_WANTED = re.compile(r"(PacketCounter|SampleTimeFine|(Quat|Euler|FreeAcc|Acc|Gyr|Mag)_[WXYZ])")
+
+
+def _columns(
+    path: Path, lines: list[str], header_no: int, sep: str, names: list[str]
+) -> tuple[dict[str, np.ndarray], list[int]]:
+    """The numeric columns by name, and each row's line number; every axis group complete.
+
+    Raises:
+        CsvImportError: a row with another field count than the header, a value that is not a
+            number, fewer than two samples, or an axis group missing an axis.
+    """
     rows, numbers = [], []
     for no in range(header_no + 1, len(lines) + 1):
         s = lines[no - 1].strip()
@@ -123,16 +166,7 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
             f.pop()
         rows.append(f)
         numbers.append(no)
-    # Status and other text columns are not numbers: keep only the numeric columns we use.
-    want = [
-        n
-        for n in names
-        if re.fullmatch(
-            r"(PacketCounter|SampleTimeFine|(Quat|Euler|"
-            r"FreeAcc|Acc|Gyr|Mag)_[WXYZ])",
-            n,
-        )
-    ]
+    want = [n for n in names if _WANTED.fullmatch(n)]
     for r, no in zip(rows, numbers, strict=True):
         if len(r) != len(names):
             raise CsvImportError(
@@ -141,14 +175,12 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     # orientation columns may hold unusable values (NaN): those rows are dropped and counted
     soft = [n for n in want if n.split("_")[0] in ("Quat", "Euler", "FreeAcc")]
     hard = [n for n in want if n not in soft]
-    hard_col = [names.index(n) for n in hard]
-    soft_col = [names.index(n) for n in soft]
-    table = parse_numbers(path, [[r[i] for i in hard_col] for r in rows], numbers, hard)
+    table = parse_numbers(path, [[r[names.index(n)] for n in hard] for r in rows], numbers, hard)
     if table.shape[0] < 2:
         raise CsvImportError(f"{path}: needs at least two samples, found {table.shape[0]}")
-    lines_arr = np.asarray(numbers, dtype=np.int64)
     c = {n: table[:, i] for i, n in enumerate(hard)}
-    c.update(_numbers_or_nan(path, [[r[i] for i in soft_col] for r in rows], numbers, soft))
+    soft_rows = [[r[names.index(n)] for n in soft] for r in rows]
+    c.update(_numbers_or_nan(path, soft_rows, numbers, soft))
     for group, axes in (
         ("Acc", _AXES),
         ("Gyr", _AXES),
@@ -163,19 +195,35 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
                 f"{path}, line {header_no}: {group}_{have[0]} without {missing}; the header "
                 "looks damaged"
             )
+    return c, numbers
+
+
+def _unwrapped_ticks(path: Path, c: dict[str, np.ndarray], numbers: list[int]) -> np.ndarray:
+    """SampleTimeFine (µs) with the 32-bit wraps undone.
+
+    Raises:
+        CsvImportError: a time stamp repeats.
+    """
     ticks = c["SampleTimeFine"].astype(np.int64)
     steps = np.diff(ticks)
     steps[steps < 0] += WRAP_US  # the 32-bit µs counter wrapped
-    ticks_unwrapped = np.concatenate([[ticks[0]], ticks[0] + np.cumsum(steps)])
+    unwrapped = np.concatenate([[ticks[0]], ticks[0] + np.cumsum(steps)])
     if (steps == 0).any():
         i = int(np.argmax(steps == 0))
         raise CsvImportError(
             f"{path}, line {numbers[i + 1]}: SampleTimeFine repeats ({int(ticks[i])} µs); "
             "the file looks damaged"
         )
-    t = (ticks_unwrapped - ticks_unwrapped[0]).astype(np.float64) / 1e6
+    return unwrapped
+
+
+def _nonzero_rows(
+    path: Path, c: dict[str, np.ndarray], numbers: list[int]
+) -> tuple[np.ndarray, list[str]]:
+    """The rows to keep (not accelerometer and gyroscope all exactly 0), and a note of those
+    left out."""
+    keep = np.ones(len(numbers), dtype=bool)
     notes: list[str] = []
-    keep = np.ones(len(t), dtype=bool)
     if "Acc_X" in c and "Gyr_X" in c:
         acc = np.column_stack([c[f"Acc_{a}"] for a in _AXES])
         gyr = np.column_stack([c[f"Gyr_{a}"] for a in _AXES])
@@ -187,47 +235,36 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
                 f"{path.name}: {int(zero.sum())} row(s) with accelerometer and gyroscope exactly "
                 f"0 left out (line {where}; the DOT app writes such a first row)"
             )
-    period = float(np.median(np.diff(t)))
-    gaps = _gaps(c, t, lines_arr, period)
-    orientation = None
+    return keep, notes
+
+
+def _orientation(c: dict[str, np.ndarray], t: np.ndarray, keep: np.ndarray) -> Orientation | None:
+    """The vendor's orientation (quaternion, else Euler angles), None when there is none."""
     if "Quat_W" in c:
         q = np.column_stack([c[f"Quat_{a}"] for a in ("W", "X", "Y", "Z")])
-        orientation = Orientation(OrientationKind.QUATERNION, t[keep], q[keep])
-    elif "Euler_X" in c:
+        return Orientation(OrientationKind.QUATERNION, t[keep], q[keep])
+    if "Euler_X" in c:
         e = np.column_stack([c[f"Euler_{a}"] for a in _AXES])
-        orientation = Orientation(OrientationKind.EULER_DEG, t[keep], e[keep])
-    channels: tuple[Channel, ...] = ()
-    if "Acc_X" not in c or "Gyr_X" not in c:
-        if orientation is None:
-            raise CsvImportError(
-                f"{path}: {found} has no inertial data: neither Acc_* and Gyr_* nor an "
-                "orientation (Quat_* or Euler_*); export it again with those columns selected"
-            )
-        orientation = _orientation_only(path, c, t, numbers, orientation, notes)
-    else:
-        channels = (
-            Channel("acc", t[keep], acc[keep], lines_arr[keep]),
-            Channel("gyr", t[keep], gyr[keep] * DEG, lines_arr[keep]),
-        )
-    if "Mag_X" in c:
-        notes.append(f"{path.name}: magnetometer columns ignored (the DOT writes arbitrary units)")
+        return Orientation(OrientationKind.EULER_DEG, t[keep], e[keep])
+    return None
+
+
+def _origin(
+    path: Path, meta: dict[str, str], ticks_unwrapped: np.ndarray, notes: list[str]
+) -> TimeOrigin:
+    """The sensor clock shared by synced DOTs, else the app's start time (noted in ``notes``)."""
     sync = meta.get("SyncStatus", "")
     start_utc = _start_utc(meta.get("StartTime", ""))
     if sync and not re.search(r"^\s*(synced|synchronized|success)", sync, re.IGNORECASE):
         # Not synchronised: each sensor's µs counter is its own; the app's start time is all.
-        origin = _wall_origin(start_utc)
         notes.append(f"{path.name}: SyncStatus {sync!r}: the sensor clock is not shared")
-    else:
-        origin = TimeOrigin(
-            ClockDomain.SENSOR_TICKS,
-            int(ticks_unwrapped[0]) * 1000,
-            group="movella-dot",
-            wrap_ns=WRAP_US * 1000,
-            start_utc=start_utc,
-        )
-    meta = {k: v for k, v in meta.items() if v}
-    return FileContents(
-        path, FORMAT, channels, origin, found, orientation, gaps, tuple(notes), meta
+        return _wall_origin(start_utc)
+    return TimeOrigin(
+        ClockDomain.SENSOR_TICKS,
+        int(ticks_unwrapped[0]) * 1000,
+        group="movella-dot",
+        wrap_ns=WRAP_US * 1000,
+        start_utc=start_utc,
     )
 
 

@@ -66,6 +66,46 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     low = [n.lower() for n in names]
     if len(names) >= 2 and low[1].startswith("marker"):
         return _read_markers(path, lines)
+    ts_col, axes, (kind, scale) = _columns(path, names, low)
+    values, ticks, numbers = _rows(path, lines, names, ts_col, axes)
+    ns = np.asarray(ticks, dtype=np.int64)
+    t = (ns - ns[0]).astype(np.float64) / 1e9
+    line_arr = np.asarray(numbers, dtype=np.int64)
+    dt = np.diff(t)
+    if (dt <= 0).any():
+        i = int(np.argmax(dt <= 0))
+        raise CsvImportError(
+            f"{path}, line {numbers[i + 1]}: sensor timestamp "
+            f"{'repeats' if dt[i] == 0 else 'goes backwards'} ({ticks[i + 1]} ns after "
+            f"{ticks[i]} ns)"
+        )
+    start_unix_ns = int(ns[0]) + UNIX_NS_AT_2000
+    start_utc = datetime.fromtimestamp(start_unix_ns // 1000 / 1e6, UTC).isoformat(
+        timespec="microseconds"
+    )
+    origin = TimeOrigin(ClockDomain.UTC, start_unix_ns, group="", start_utc=start_utc)
+    gaps = gaps_from_times(t, line_arr, float(np.median(dt)))
+    found = f"Polar Sensor Logger {_WORDS[kind]} file ({len(t)} samples)"
+    return FileContents(
+        path,
+        FORMAT,
+        (Channel(kind, t, values * scale, line_arr),),  # type: ignore[arg-type]
+        origin,
+        found,
+        gaps=gaps,
+        metadata=_metadata(lines, numbers, ticks),
+    )
+
+
+def _columns(
+    path: Path, names: list[str], low: list[str]
+) -> tuple[int, dict[str, tuple[int, str]], tuple[str, float]]:
+    """The sensor timestamp's column, axis -> (column, unit), and the channel kind with its
+    scale to SI.
+
+    Raises:
+        CsvImportError: no timestamp column, not X, Y and Z with units, or mixed units.
+    """
     try:
         ts_col = next(i for i, n in enumerate(low) if n.startswith("sensor timestamp"))
     except StopIteration:
@@ -85,7 +125,22 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     units = {u for _, u in axes.values()}
     if len(units) != 1:
         raise CsvImportError(f"{path}, line 1: the axes have different units ({units})")
-    kind, scale = _kind(path, units.pop())
+    return ts_col, axes, _kind(path, units.pop())
+
+
+def _rows(
+    path: Path,
+    lines: list[str],
+    names: list[str],
+    ts_col: int,
+    axes: dict[str, tuple[int, str]],
+) -> tuple[np.ndarray, list[int], list[int]]:
+    """The X, Y, Z values (file units), the sensor timestamps (ns) and the line numbers.
+
+    Raises:
+        CsvImportError: a row with another field count, a timestamp that is not a whole
+            number of nanoseconds, a value that is not a number, or fewer than two samples.
+    """
     rows, numbers, ticks = [], [], []
     for no in range(2, len(lines) + 1):
         s = lines[no - 1].strip()
@@ -111,40 +166,19 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     values = parse_numbers(path, rows, numbers, [names[axes[a][0]] for a in "XYZ"])
     if len(ticks) < 2:
         raise CsvImportError(f"{path}: needs at least two samples, found {len(ticks)}")
-    ns = np.asarray(ticks, dtype=np.int64)
-    t = (ns - ns[0]).astype(np.float64) / 1e9
-    line_arr = np.asarray(numbers, dtype=np.int64)
-    dt = np.diff(t)
-    if (dt <= 0).any():
-        i = int(np.argmax(dt <= 0))
-        raise CsvImportError(
-            f"{path}, line {numbers[i + 1]}: sensor timestamp "
-            f"{'repeats' if dt[i] == 0 else 'goes backwards'} ({ticks[i + 1]} ns after "
-            f"{ticks[i]} ns)"
-        )
-    start_unix_ns = int(ns[0]) + UNIX_NS_AT_2000
-    start_utc = datetime.fromtimestamp(start_unix_ns // 1000 / 1e6, UTC).isoformat(
-        timespec="microseconds"
-    )
-    origin = TimeOrigin(ClockDomain.UTC, start_unix_ns, group="", start_utc=start_utc)
-    period = float(np.median(dt))
-    gaps = gaps_from_times(t, line_arr, period)
-    found = f"Polar Sensor Logger {_WORDS[kind]} file ({len(t)} samples)"
+    return values, ticks, numbers
+
+
+def _metadata(lines: list[str], numbers: list[int], ticks: list[int]) -> dict[str, str]:
+    """The phone's time of the first sample, and the phone clock's offset from the sensor's
+    (ns, the median) when every row has a phone time."""
     meta = {"phone_time_first_sample": lines[1].split(";")[0].strip()}
     phone = [_phone_ns(lines[no - 1].split(";")[0]) for no in numbers]
     if all(x is not None for x in phone):
         # the phone's clock against the sensor's (the app stamps rows when they arrive)
         diff = np.asarray(ticks, dtype=np.int64) + UNIX_NS_AT_2000 - np.asarray(phone, np.int64)
         meta[PHONE_OFFSET_KEY] = str(int(np.median(diff)))
-    return FileContents(
-        path,
-        FORMAT,
-        (Channel(kind, t, values * scale, line_arr),),  # type: ignore[arg-type]
-        origin,
-        found,
-        gaps=gaps,
-        metadata=meta,
-    )
+    return meta
 
 
 def _phone_ns(text: str) -> int | None:

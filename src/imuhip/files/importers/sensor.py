@@ -77,6 +77,46 @@ def merge_sensor(role: str, files: list[FileContents]) -> SensorData:
             f"{role} ({names}): {'; '.join(f.found for f in marker_files)} has no sensor data; "
             f"give the sensor's accelerometer and gyroscope files too (--{role} FILE)"
         )
+    by_kind = _channels_by_kind(role, files)
+    gfile, gyr = by_kind["gyr"]
+    for f in files:
+        if f is not gfile and not f.origin.shares_clock(gfile.origin):
+            raise CsvImportError(
+                f"{role}: {f.path.name} and {gfile.path.name} do not share a clock "
+                f"({f.origin.domain.value} and {gfile.origin.domain.value}); the files of one "
+                "sensor must come from one recording"
+            )
+    t = gyr.t
+    keep, values, notes = _onto_gyro_times(role, by_kind, gfile, t)
+    if not keep.any():
+        raise CsvImportError(
+            f"{role}: the accelerometer and gyroscope files do not overlap in time ({names})"
+        )
+    dropped = int((~keep).sum())
+    if dropped:
+        notes.append(
+            f"{role}: {dropped} gyroscope sample(s) outside the accelerometer's time or in its "
+            "gaps left out"
+        )
+    mag = values["mag"][keep] if "mag" in values else None
+    samples = ImuSamples(t[keep].copy(), values["acc"][keep], gyr.values[keep], mag)
+    if len(samples) < 2:
+        raise CsvImportError(f"{role}: fewer than two samples with both acc and gyro ({names})")
+    rate = 1.0 / float(np.median(np.diff(samples.t)))
+    marks = tuple(m for f in marker_files for m in _marks_on(role, f, gfile))
+    return SensorData(
+        role, samples, gfile.origin, tuple(files), rate, gfile.gaps, tuple(notes), marks
+    )
+
+
+def _channels_by_kind(
+    role: str, files: list[FileContents]
+) -> dict[str, tuple[FileContents, Channel]]:
+    """kind -> (its file, the channel), each kind once, gyroscope and accelerometer there.
+
+    Raises:
+        CsvImportError: a channel given twice, or no gyroscope or no accelerometer.
+    """
     by_kind: dict[str, tuple[FileContents, Channel]] = {}
     for f in files:
         for c in f.channels:
@@ -94,15 +134,18 @@ def merge_sensor(role: str, files: list[FileContents]) -> SensorData:
             f"{role} ({found}): {'an ' if has[0] in 'ao' else ''}{has} but no {need}; imuhip "
             f"needs both: give the {need} file too (--{role} FILE --{role} FILE)"
         )
-    gfile, gyr = by_kind["gyr"]
-    for f in files:
-        if f is not gfile and not f.origin.shares_clock(gfile.origin):
-            raise CsvImportError(
-                f"{role}: {f.path.name} and {gfile.path.name} do not share a clock "
-                f"({f.origin.domain.value} and {gfile.origin.domain.value}); the files of one "
-                "sensor must come from one recording"
-            )
-    t = gyr.t
+    return by_kind
+
+
+def _onto_gyro_times(
+    role: str,
+    by_kind: dict[str, tuple[FileContents, Channel]],
+    gfile: FileContents,
+    t: np.ndarray,
+) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """The accelerometer (and magnetometer) on the gyroscope's times ``t`` (s): a mask of the
+    times kept (covered by the accelerometer, and by the magnetometer when it covers enough),
+    kind -> values, and notes of what was left out."""
     keep = np.ones(len(t), dtype=bool)
     values: dict[str, np.ndarray] = {}
     notes: list[str] = []
@@ -131,25 +174,7 @@ def merge_sensor(role: str, files: list[FileContents]) -> SensorData:
             )
             continue
         values[kind] = vals
-    if not keep.any():
-        raise CsvImportError(
-            f"{role}: the accelerometer and gyroscope files do not overlap in time ({names})"
-        )
-    dropped = int((~keep).sum())
-    if dropped:
-        notes.append(
-            f"{role}: {dropped} gyroscope sample(s) outside the accelerometer's time or in its "
-            "gaps left out"
-        )
-    mag = values["mag"][keep] if "mag" in values else None
-    samples = ImuSamples(t[keep].copy(), values["acc"][keep], gyr.values[keep], mag)
-    if len(samples) < 2:
-        raise CsvImportError(f"{role}: fewer than two samples with both acc and gyro ({names})")
-    rate = 1.0 / float(np.median(np.diff(samples.t)))
-    marks = tuple(m for f in marker_files for m in _marks_on(role, f, gfile))
-    return SensorData(
-        role, samples, gfile.origin, tuple(files), rate, gfile.gaps, tuple(notes), marks
-    )
+    return keep, values, notes
 
 
 def _marks_on(role: str, marker: FileContents, gfile: FileContents) -> list[Mark]:

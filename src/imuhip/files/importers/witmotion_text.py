@@ -77,58 +77,10 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
     names = [n.strip() for n in lines[0].split("\t")]
     while names and not names[-1]:
         names.pop()
-    low = [n.lower() for n in names]
-    acc, gyr = {}, {}
-    for i, n in enumerate(names):
-        if m := _ACC.match(n):
-            acc[m.group(1).lower()] = (i, m.group(2).lower())
-        elif m := _GYR.match(n):
-            gyr[m.group(1).lower()] = (i, m.group(2).lower())
-    tcol = next((i for i, n in enumerate(low) if n in _CHIPTIME), None)
-    if tcol is None:
-        tcol = next((i for i, n in enumerate(low) if n in ("time", "时间")), None)
-    missing = [
-        w
-        for w, d in (("acceleration ax(g)..az(g)", acc), ("angular rate wx(deg/s)..", gyr))
-        if set(d) != set("xyz")
-    ]
-    if tcol is None:
-        missing.append("a ChipTime column")
-    if missing:
-        raise CsvImportError(
-            f"{path}, line 1: a WitMotion text export without {', '.join(missing)} (found "
-            f"{', '.join(names)}); export the data with acceleration, angular velocity and "
-            "chip time"
-        )
+    acc, gyr, tcol = _columns(path, names)
     cols = [acc[a][0] for a in "xyz"] + [gyr[a][0] for a in "xyz"]
-    rows, numbers, times = [], [], []
-    for no in range(2, len(lines) + 1):
-        s = lines[no - 1]
-        if not s.strip():
-            continue
-        f = [x.strip() for x in s.split("\t")]
-        if len(f) < len(names):
-            raise CsvImportError(
-                f"{path}, line {no}: expected {len(names)} fields like the header, found {len(f)}"
-            )
-        when = _parse_time(f[tcol].replace(",", "."))
-        if when is None:
-            raise CsvImportError(
-                f"{path}, line {no}: {names[tcol]} {f[tcol]!r} is not a time like "
-                "2024-05-01 10:20:30.125"
-            )
-        times.append(when)
-        rows.append([f[c].replace(",", ".") for c in cols])  # decimal commas
-        numbers.append(no)
-    table = parse_numbers(path, rows, numbers, [names[c] for c in cols])
-    if table.shape[0] < 2:
-        raise CsvImportError(f"{path}: needs at least two samples, found {table.shape[0]}")
-    us = np.array([(w - times[0]) // timedelta(microseconds=1) for w in times], dtype=np.int64)
-    day = 86_400 * 1_000_000
-    back = np.diff(us) < -day // 2  # a time without a date passed midnight
-    if back.any():
-        us = us + np.concatenate([[0], np.cumsum(back)]) * day
-    t = us / 1e6
+    table, times, numbers = _rows(path, lines, names, cols, tcol)
+    t = _seconds(times)
     line_arr = np.asarray(numbers, dtype=np.int64)
     dt = np.diff(t)
     if (dt <= 0).any():
@@ -153,3 +105,82 @@ def read(path: Path, raw: bytes, options: ImportOptions) -> FileContents:
         gaps=gaps_from_times(t, line_arr, float(np.median(dt))),
         metadata={"chip_time_first_sample": times[0].isoformat(timespec="milliseconds")},
     )
+
+
+_Axes = dict[str, tuple[int, str]]
+
+
+def _columns(path: Path, names: list[str]) -> tuple[_Axes, _Axes, int]:
+    """Accelerometer and gyroscope axis -> (column, unit), and the time column.
+
+    Raises:
+        CsvImportError: an axis group is incomplete or there is no (Chip)Time column.
+    """
+    low = [n.lower() for n in names]
+    acc, gyr = {}, {}
+    for i, n in enumerate(names):
+        if m := _ACC.match(n):
+            acc[m.group(1).lower()] = (i, m.group(2).lower())
+        elif m := _GYR.match(n):
+            gyr[m.group(1).lower()] = (i, m.group(2).lower())
+    tcol = next((i for i, n in enumerate(low) if n in _CHIPTIME), None)
+    if tcol is None:
+        tcol = next((i for i, n in enumerate(low) if n in ("time", "时间")), None)
+    missing = [
+        w
+        for w, d in (("acceleration ax(g)..az(g)", acc), ("angular rate wx(deg/s)..", gyr))
+        if set(d) != set("xyz")
+    ]
+    if tcol is None:
+        missing.append("a ChipTime column")
+    if missing or tcol is None:
+        raise CsvImportError(
+            f"{path}, line 1: a WitMotion text export without {', '.join(missing)} (found "
+            f"{', '.join(names)}); export the data with acceleration, angular velocity and "
+            "chip time"
+        )
+    return acc, gyr, tcol
+
+
+def _rows(
+    path: Path, lines: list[str], names: list[str], cols: list[int], tcol: int
+) -> tuple[np.ndarray, list[datetime], list[int]]:
+    """The ``cols`` values (file units, decimal commas read), each row's time and line number.
+
+    Raises:
+        CsvImportError: a short row, a time that does not parse, a value that is not a
+            number, or fewer than two samples.
+    """
+    rows, numbers, times = [], [], []
+    for no in range(2, len(lines) + 1):
+        s = lines[no - 1]
+        if not s.strip():
+            continue
+        f = [x.strip() for x in s.split("\t")]
+        if len(f) < len(names):
+            raise CsvImportError(
+                f"{path}, line {no}: expected {len(names)} fields like the header, found {len(f)}"
+            )
+        when = _parse_time(f[tcol].replace(",", "."))
+        if when is None:
+            raise CsvImportError(
+                f"{path}, line {no}: {names[tcol]} {f[tcol]!r} is not a time like "
+                "2024-05-01 10:20:30.125"
+            )
+        times.append(when)
+        rows.append([f[c].replace(",", ".") for c in cols])  # decimal commas
+        numbers.append(no)
+    table = parse_numbers(path, rows, numbers, [names[c] for c in cols])
+    if table.shape[0] < 2:
+        raise CsvImportError(f"{path}: needs at least two samples, found {table.shape[0]}")
+    return table, times, numbers
+
+
+def _seconds(times: list[datetime]) -> np.ndarray:
+    """Seconds from the first time; a time without a date that passes midnight goes on."""
+    us = np.array([(w - times[0]) // timedelta(microseconds=1) for w in times], dtype=np.int64)
+    day = 86_400 * 1_000_000
+    back = np.diff(us) < -day // 2  # a time without a date passed midnight
+    if back.any():
+        us = us + np.concatenate([[0], np.cumsum(back)]) * day
+    return us / 1e6

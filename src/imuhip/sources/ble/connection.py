@@ -155,7 +155,8 @@ class LinkState(enum.Enum):
 
 @dataclass
 class LinkStatus:
-    """Live counters of one sensor link (read them from the event loop thread)."""
+    """Live counters of one sensor link (read them on the event loop thread; other threads
+    read the copies :attr:`~imuhip.sources.ble.edge.LinkThread.status` takes)."""
 
     role: str
     address: str
