@@ -416,3 +416,135 @@ def soak(world: World, minutes: float, speed: float = 20.0, drop_mean_s: float =
     ]
     s, rep = world.record(a, 10 * real_s + 60, watch, stop=stop, timeout=real_s + 60)
     return Soak(s, rep.status, {"shin": wit.stop(), "thigh": pol.stop()}, real_s, rss, objects)
+
+
+# --------------------------------------------------------------------------- the other vendors
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One of the peripherals written for the fault scenarios of every family.
+
+    Attributes:
+        label: vendor name for messages and figures.
+        module: the peripheral's module (run with ``python -m``).
+        address: its default address.
+        profile: imuhip's profile name.
+        rate_hz: the rate asked for.
+        args: extra peripheral arguments (a saved rate other than the one asked for, so the
+            configuration write is seen to take effect).
+    """
+
+    label: str
+    module: str
+    address: str
+    profile: str
+    rate_hz: float
+    args: tuple[str, ...] = ()
+
+    def assignment(self, role: str) -> Assignment:
+        return Assignment(role, self.address, self.profile, self.rate_hz)
+
+    def streams(self, session: Any, role: str) -> dict[str, list[tuple[float, int, int]]]:
+        """Stream name -> (receive time, run, k) of every sample recorded for ``role``, read
+        from the raw notifications with the peripheral's own reader (not imuhip's decoder)."""
+        from tests.peripherals import metamotion, movella_dot, movesense
+
+        if self.module == MOVESENSE:
+            return {"imu": movesense.samples(session, role)}
+        if self.module == METAMOTION:
+            return {
+                "acc": metamotion.samples(session, role, metamotion.ACC),
+                "gyr": metamotion.samples(session, role, metamotion.GYR),
+            }
+        return {"imu": [(t, r, k) for t, r, k, _ in movella_dot.samples(session, role)]}
+
+    def sent(self, report: dict) -> dict[str, list[int]]:
+        """Stream name -> sample indices the peripheral notified (its report)."""
+        if self.module == METAMOTION:
+            return {"acc": sent_indices(report), "gyr": sent_indices({"sent": report["gyr_sent"]})}
+        return {"imu": sent_indices(report)}
+
+
+MOVESENSE_VENDOR = Vendor("Movesense", MOVESENSE, MOVESENSE_ADDRESS, "movesense", 104)
+METAMOTION_VENDOR = Vendor(
+    "MetaMotion", METAMOTION, METAMOTION_ADDRESS, "metamotion", 100, ("--saved-rate", "50")
+)
+DOT_VENDOR = Vendor("Movella DOT", DOT, DOT_ADDRESS, "movella-dot", 60, ("--saved-rate", "20"))
+#: the three families, each in its own role of one recording
+OTHERS = {"thigh": MOVESENSE_VENDOR, "shin": METAMOTION_VENDOR, "pelvis": DOT_VENDOR}
+
+
+def got_of(vendor: Vendor, session: Any, role: str, run: int) -> dict[str, list[int]]:
+    """Stream name -> indices of process ``run``'s samples in the file, in file order."""
+    return {
+        name: [k for _, r, k in rows if r == run]
+        for name, rows in vendor.streams(session, role).items()
+    }
+
+
+@dataclass
+class VanishOthers:
+    """A recording of :data:`OTHERS` in which each sensor vanished for ``away_s`` and came
+    back as a new process (attributes as :class:`Vanish`; ``vendors``: role -> vendor)."""
+
+    session: Any
+    status: dict[str, Any]
+    vendors: dict[str, Vendor]
+    first: dict[str, dict]
+    second: dict[str, dict]
+    gone: dict[str, float]
+    back: dict[str, float]
+
+    def noticed_s(self, role: str) -> float:
+        return events(self.session, "connection_lost", role)[0].t - self.gone[role]
+
+    def reconnected_s(self, role: str) -> float:
+        return events(self.session, "connection_restored", role)[0].t - self.back[role]
+
+    def first_data_s(self, role: str) -> float:
+        """From the new process advertising to its first sample in the file."""
+        rows = self.vendors[role].streams(self.session, role)
+        return min(t for r in rows.values() for t, run, _ in r if run == 1) - self.back[role]
+
+    def lost_outside_gap(self, role: str) -> int:
+        """Samples the first process sent that are not in the file (every stream)."""
+        v = self.vendors[role]
+        got = got_of(v, self.session, role, 0)
+        return sum(len(s) - len(got[name]) for name, s in v.sent(self.first[role]).items())
+
+
+def vanish_others(world: World, away_s: float = 5.0, after_s: float = 2.5) -> VanishOthers:
+    """Record :data:`OTHERS`; 1 s into streaming end the first sensor's process, each next one
+    0.4 s later; ``away_s`` after each, start a new process for it with the same address;
+    stop ``after_s`` after the last is back."""
+    vendors = dict(OTHERS)
+    first = {r: world.sensor(v.module, *v.args, "--run", "0") for r, v in vendors.items()}
+    second: dict[str, Sensor] = {}
+    gone: dict[str, float] = {}
+    stop = asyncio.Event()
+
+    async def away() -> None:
+        await asyncio.sleep(1.0)
+        for role in vendors:
+            gone[role] = time.monotonic()
+            await asyncio.to_thread(first[role].stop)
+            await asyncio.sleep(0.4)
+        await asyncio.sleep(away_s - 0.4 * len(vendors))
+        for role, v in vendors.items():
+            second[role] = await world.sensor_async(v.module, *v.args, "--run", "1")
+            await asyncio.sleep(0.4)
+        await asyncio.sleep(after_s)
+        stop.set()
+
+    a = [v.assignment(r) for r, v in vendors.items()]
+    s, rep = world.record(a, 60.0, away, stop=stop, timeout=away_s + after_s + 40)
+    return VanishOthers(
+        s,
+        rep.status,
+        vendors,
+        {r: p.stop() for r, p in first.items()},
+        {r: p.stop() for r, p in second.items()},
+        gone,
+        {r: p.advertising_t for r, p in second.items()},
+    )
