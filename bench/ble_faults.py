@@ -1,16 +1,19 @@
 """Sensor faults against independent peripherals: reconnect time, loss outside gaps, memory.
 
 Runs imuhip's recorder (bleak over bumble, the connection manager, the session writer)
-against the minimal WitMotion and Polar PMD GATT servers of ``tests/peripherals`` (written
-from the vendor protocol notes, not from imuhip's virtual sensors), each in its own process
-on a radio hub process reached over TCP on 127.0.0.1 (``tests/peripherals/world.py``):
+against the minimal WitMotion, Polar PMD, Movesense, MetaMotion and Movella DOT GATT servers
+of ``tests/peripherals`` (written from the vendor protocol notes, not from imuhip's virtual
+sensors), each in its own process on a radio hub process reached over TCP on 127.0.0.1
+(``tests/peripherals/world.py``):
 
-- ``--vanish N``: N recordings in which both sensors vanish for ``--away`` seconds (the
-  process ends, no LL terminate; the hub reports the loss after a 0.5 s supervision timeout)
-  and come back as new processes. Per sensor: when the loss was noticed, how long after it
-  advertised again it was connected (``connection_restored``) and its first data were
-  recorded (after the start sequence), and the samples it sent outside the gap that are not
-  in the file (WitMotion: less the ones counted as left out before the rate read-back);
+- ``--vanish N``: N recordings in which a WitMotion and a Polar vanish for ``--away`` seconds
+  (the process ends, no LL terminate; the hub reports the loss after a 0.5 s supervision
+  timeout) and come back as new processes, and N in which a Movesense, a MetaMotion and a
+  Movella DOT do (0.4 s apart, all three away at once). Per sensor: when the loss was
+  noticed, how long after it advertised again it was connected (``connection_restored``) and
+  its first data were recorded (after the start sequence), and the samples it sent outside
+  the gap that are not in the file (WitMotion: less the ones counted as left out before the
+  rate read-back);
 - ``--soak-minutes M``: M sensor minutes at 20x with random disconnects (seeded, 3 s apart
   on average per sensor): notifications, disconnects, and this (recording) process's resident
   memory from 30 % of the soak to its end.
@@ -33,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.peripherals
 
-from tests.peripherals.world import World, soak, vanish_both
+from tests.peripherals.world import OTHERS, World, soak, vanish_both, vanish_others
 
 
 def main() -> None:
@@ -60,10 +63,29 @@ def main() -> None:
                         v.lost_outside_gap(role),
                     )
                 )
-        for role, name in (("shin", "WitMotion"), ("thigh", "Polar PMD")):
-            if not rows[role]:
+        others: dict[str, list[tuple[float, float, float, int]]] = {r: [] for r in OTHERS}
+        for i in range(args.vanish):
+            (Path(tmp) / f"o{i}").mkdir()
+            world = World(Path(tmp) / f"o{i}")
+            try:
+                o = vanish_others(world, away_s=args.away)
+            finally:
+                world.close()
+            for role in others:
+                others[role].append(
+                    (
+                        o.noticed_s(role),
+                        o.reconnected_s(role),
+                        o.first_data_s(role),
+                        o.lost_outside_gap(role),
+                    )
+                )
+        table = [("WitMotion", rows["shin"]), ("Polar PMD", rows["thigh"])]
+        table += [(OTHERS[r].label, others[r]) for r in OTHERS]
+        for name, runs in table:
+            if not runs:
                 continue
-            noticed, back, data, lost = (list(col) for col in zip(*rows[role], strict=True))
+            noticed, back, data, lost = (list(col) for col in zip(*runs, strict=True))
             print(
                 f"{name} away {args.away:g} s, {len(back)} runs: loss noticed after "
                 f"{statistics.median(noticed):.2f} s; after it advertised again: connected "
