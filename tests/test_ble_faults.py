@@ -22,6 +22,8 @@ import pytest
 
 from imuhip.sources.ble.connection import Assignment
 from tests.peripherals import movella_dot
+from tests.peripherals.movesense import values
+from tests.peripherals.tags import read_tag as tag
 from tests.peripherals.thingy import counters as thingy_counters
 from tests.peripherals.world import (
     OTHERS,
@@ -386,6 +388,13 @@ def test_other_families_gone_for_5_s_are_reconnected_their_gaps_marked_nothing_e
     first = min(ts for _, r, _, ts in rows if r == 1)
     dec = wit_decode(s, "pelvis")
     assert dec.stats.lost_samples == round((first - last) * 60 / 1e6) - 1
+    # so does the Movesense's, from the first-sample times (ms) of its values
+    vals = [(tag(v[4:16])[0], int.from_bytes(v[:4], "little"), v) for _, _, v in values(s, "thigh")]
+    period = 1000 / 104
+    ts0, n0 = max((ts, (len(v) - 4) // 24) for r, ts, v in vals if r == 0)
+    ts1 = min(ts for r, ts, _ in vals if r == 1)
+    dec = wit_decode(s, "thigh")
+    assert dec.stats.lost_samples == round((ts1 - ts0 - n0 * period) / period)
 
 
 def test_look_alikes_of_the_other_families_at_other_addresses_are_never_connected(world):
