@@ -133,6 +133,12 @@ class World:
         proc = self._spawn(module, "--transport", self.transport, *args)
         return Sensor(proc, _read_json_line(proc, "advertising", 20.0)["advertising"])
 
+    def sensors(self, *specs: tuple[str, ...]) -> list[Sensor]:
+        """Start several peripheral processes at once (each spec: module, then its
+        arguments) and wait until each advertises."""
+        procs = [self._spawn(m, "--transport", self.transport, *a) for m, *a in specs]
+        return [Sensor(p, _read_json_line(p, "advertising", 20.0)["advertising"]) for p in procs]
+
     async def sensor_async(self, module: str, *args: str) -> Sensor:
         return await asyncio.to_thread(self.sensor, module, *args)
 
@@ -519,7 +525,8 @@ def vanish_others(world: World, away_s: float = 5.0, after_s: float = 2.5) -> Va
     0.4 s later; ``away_s`` after each, start a new process for it with the same address;
     stop ``after_s`` after the last is back."""
     vendors = dict(OTHERS)
-    first = {r: world.sensor(v.module, *v.args, "--run", "0") for r, v in vendors.items()}
+    started = world.sensors(*((v.module, *v.args, "--run", "0") for v in vendors.values()))
+    first = dict(zip(vendors, started, strict=True))
     second: dict[str, Sensor] = {}
     gone: dict[str, float] = {}
     stop = asyncio.Event()
