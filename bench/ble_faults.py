@@ -14,6 +14,8 @@ sensors), each in its own process on a radio hub process reached over TCP on 127
   its first data were recorded (after the start sequence), and the samples it sent outside
   the gap that are not in the file (WitMotion: less the ones counted as left out before the
   rate read-back);
+- ``--soak-others-minutes M``: the same for a Movesense, a MetaMotion (200 Hz, packed) and
+  a Movella DOT, at 10x (their notifications come one or three samples at a time);
 - ``--soak-minutes M``: M sensor minutes at 20x with random disconnects (seeded, 3 s apart
   on average per sensor): notifications, disconnects, and this (recording) process's resident
   memory from 30 % of the soak to its end.
@@ -36,7 +38,28 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.peripherals
 
-from tests.peripherals.world import OTHERS, World, soak, vanish_both, vanish_others
+from tests.peripherals.world import (
+    OTHERS,
+    Soak,
+    World,
+    soak,
+    soak_others,
+    vanish_both,
+    vanish_others,
+)
+
+
+def _print_soak(label: str, minutes: float, speed: float, r: Soak) -> None:
+    start, end = r.growth_mib()
+    n = sum(st.notifications for st in r.status.values())
+    drops = sum(rep["drops"] for rep in r.reports.values())
+    peak = max(m for _, m in r.rss)
+    print(
+        f"{label}soak {minutes:g} sensor minutes ({r.real_s:.0f} s at {speed:g}x): {n} "
+        f"notifications, {drops} random disconnects; resident memory {start:.1f} -> "
+        f"{end:.1f} MiB from 30 % to the end (peak {peak:.1f} MiB); Python objects "
+        f"{r.objects[0]} -> {r.objects[-1]}"
+    )
 
 
 def main() -> None:
@@ -44,6 +67,12 @@ def main() -> None:
     ap.add_argument("--vanish", type=int, default=3, help="vanish runs")
     ap.add_argument("--away", type=float, default=5.0, help="seconds each sensor is away")
     ap.add_argument("--soak-minutes", type=float, default=30.0, help="sensor minutes (0: none)")
+    ap.add_argument(
+        "--soak-others-minutes",
+        type=float,
+        default=0.0,
+        help="sensor minutes of Movesense, MetaMotion and DOT at 10x (0: none)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         rows: dict[str, list[tuple[float, float, float, int]]] = {"shin": [], "thigh": []}
@@ -100,16 +129,15 @@ def main() -> None:
                 r = soak(world, args.soak_minutes)
             finally:
                 world.close()
-            start, end = r.growth_mib()
-            n = sum(st.notifications for st in r.status.values())
-            drops = r.reports["shin"]["drops"] + r.reports["thigh"]["drops"]
-            peak = max(m for _, m in r.rss)
-            print(
-                f"soak {args.soak_minutes:g} sensor minutes ({r.real_s:.0f} s at 20x): {n} "
-                f"notifications, {drops} random disconnects; resident memory {start:.1f} -> "
-                f"{end:.1f} MiB from 30 % to the end (peak {peak:.1f} MiB); Python objects "
-                f"{r.objects[0]} -> {r.objects[-1]}"
-            )
+            _print_soak("WitMotion + Polar ", args.soak_minutes, 20.0, r)
+        if args.soak_others_minutes > 0:
+            (Path(tmp) / "soak-others").mkdir()
+            world = World(Path(tmp) / "soak-others")
+            try:
+                r = soak_others(world, args.soak_others_minutes, speed=10.0)
+            finally:
+                world.close()
+            _print_soak("Movesense + MetaMotion + DOT ", args.soak_others_minutes, 10.0, r)
 
 
 if __name__ == "__main__":

@@ -555,3 +555,45 @@ def vanish_others(world: World, away_s: float = 5.0, after_s: float = 2.5) -> Va
         gone,
         {r: p.advertising_t for r, p in second.items()},
     )
+
+
+def soak_others(
+    world: World, minutes: float, speed: float = 10.0, drop_mean_s: float = 3.0
+) -> Soak:
+    """:func:`soak` for :data:`OTHERS`: ``minutes`` of sensor time at ``speed`` (the
+    MetaMotion at 200 Hz, packed three samples a notification; Movesense 104 Hz, eight samples
+    a value; the DOT 60 Hz, one a notification), each dropping its link at random,
+    ``drop_mean_s`` apart on average (seeded)."""
+    import gc
+
+    real_s = minutes * 60.0 / speed
+    common = ("--speed", str(speed), "--drop-mean-s", str(drop_mean_s))
+    vendors = dict(OTHERS)
+    started = world.sensors(
+        *(
+            (v.module, *v.args, *common, "--seed", str(20 + i))
+            for i, v in enumerate(vendors.values())
+        )
+    )
+    rss: list[tuple[float, float]] = []
+    objects: list[int] = []
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        t0 = time.monotonic()
+        while (el := time.monotonic() - t0) < real_s:
+            if not objects and el > 0.3 * real_s:
+                gc.collect()
+                objects.append(len(gc.get_objects()))
+            rss.append((el, rss_mib()))
+            await asyncio.sleep(0.25)
+        gc.collect()
+        objects.append(len(gc.get_objects()))
+        rss.append((time.monotonic() - t0, rss_mib()))
+        stop.set()
+
+    rate = {"shin": 200.0}
+    a = [Assignment(r, v.address, v.profile, rate.get(r, v.rate_hz)) for r, v in vendors.items()]
+    s, rep = world.record(a, 10 * real_s + 60, watch, stop=stop, timeout=real_s + 60)
+    reports = {r: p.stop() for r, p in zip(vendors, started, strict=True)}
+    return Soak(s, rep.status, reports, real_s, rss, objects)
