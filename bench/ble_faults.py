@@ -14,15 +14,15 @@ sensors), each in its own process on a radio hub process reached over TCP on 127
   its first data were recorded (after the start sequence), and the samples it sent outside
   the gap that are not in the file (WitMotion: less the ones counted as left out before the
   rate read-back);
-- ``--soak-others-minutes M``: the same for a Movesense, a MetaMotion (200 Hz, packed) and
-  a Movella DOT, at 10x (their notifications come one or three samples at a time);
 - ``--soak-minutes M``: M sensor minutes at 20x with random disconnects (seeded, 3 s apart
   on average per sensor): notifications, disconnects, and this (recording) process's resident
-  memory from 30 % of the soak to its end.
+  memory from 30 % of the soak to its end;
+- ``--soak-others-minutes M``: the same for a Movesense, a MetaMotion (200 Hz, packed) and
+  a Movella DOT, at 10x (their notifications come one or three samples at a time).
 
 Usage::
 
-    PYTHONPATH=src python bench/ble_faults.py --vanish 3 --soak-minutes 30
+    PYTHONPATH=src python bench/ble_faults.py --vanish 3 --soak-minutes 30 --soak-others-minutes 30
 
 Measured (2-core shared VM, Python 3.11, bumble 0.0.236), 3 vanish runs and a 30-minute soak:
 see the README ("BLE, independent peripherals").
