@@ -11,6 +11,7 @@ from imuhip.decode.metamotion import (
     ACC_LSB_PER_G,
     COMMAND_UUID,
     GYR_LSB_PER_DPS,
+    NOTIFY_UUID,
     MetaMotionDecoder,
     encode_module_info,
     encode_notifications,
@@ -308,6 +309,20 @@ def test_fuzz_never_raises(data, channel, junk):
 
 def hexes(steps):
     return [s.data.hex(" ") for s in steps]
+
+
+def test_the_profile_waits_for_no_answer_to_writes_the_board_does_not_answer():
+    """MetaWear answers reads only (module info ``[id, 80]``); its configuration, subscribe,
+    interrupt and power writes get no notification (protocols.md section 5). A profile that
+    names a response characteristic makes the BLE layer wait for an answer to every command
+    write, so a real board never started streaming: found by the independent peripheral of
+    ``tests/peripherals/metamotion.py`` ("no answer to command 03032808")."""
+    prof = get_profile("metamotion")
+    unanswered = [s for s in prof.start(100, {}) if not s.data[1] & 0x80]
+    assert unanswered  # config, subscribe, interrupt and power writes
+    assert prof.response_uuid is None and prof.check_response is None
+    # the answers to the reads still arrive on the recorded data channel
+    assert prof.notify_uuids == (NOTIFY_UUID,)
 
 
 def test_start_bytes_default_bmi160_100hz():

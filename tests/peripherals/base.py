@@ -117,6 +117,10 @@ class Peripheral:
     def service(self) -> Service:
         raise NotImplementedError
 
+    def services(self) -> list[Service]:
+        """Every GATT service of the sensor (by default :meth:`service` alone)."""
+        return [self.service()]
+
     def service_uuid(self) -> UUID:
         raise NotImplementedError
 
@@ -242,7 +246,8 @@ class Peripheral:
             dev = self.device = Device.with_hci(
                 self.args.name, hci.Address(self.args.address), transport.source, transport.sink
             )
-            dev.add_service(self.service())
+            for service in self.services():
+                dev.add_service(service)
             dev.on(dev.EVENT_CONNECTION, self._on_connection)
             await dev.power_on()
             await dev.start_advertising(

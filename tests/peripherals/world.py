@@ -37,7 +37,13 @@ ROOT = Path(__file__).resolve().parents[2]
 WIT = "tests.peripherals.witmotion"
 POLAR = "tests.peripherals.polar"
 THINGY = "tests.peripherals.thingy"
+MOVESENSE = "tests.peripherals.movesense"
+METAMOTION = "tests.peripherals.metamotion"
+DOT = "tests.peripherals.movella_dot"
 WIT_ADDRESS = "D0:A1:00:00:00:01"
+MOVESENSE_ADDRESS = "D0:D4:00:00:00:01"
+METAMOTION_ADDRESS = "D0:F6:00:00:00:01"
+DOT_ADDRESS = "D0:E5:00:00:00:01"
 THINGY_ADDRESS = "D0:C3:00:00:00:01"
 POLAR_ADDRESS = "D0:B2:00:00:00:01"
 SUPERVISION_S = 0.5
@@ -126,6 +132,12 @@ class World:
     def sensor(self, module: str, *args: str) -> Sensor:
         proc = self._spawn(module, "--transport", self.transport, *args)
         return Sensor(proc, _read_json_line(proc, "advertising", 20.0)["advertising"])
+
+    def sensors(self, *specs: tuple[str, ...]) -> list[Sensor]:
+        """Start several peripheral processes at once (each spec: module, then its
+        arguments) and wait until each advertises."""
+        procs = [self._spawn(m, "--transport", self.transport, *a) for m, *a in specs]
+        return [Sensor(p, _read_json_line(p, "advertising", 20.0)["advertising"]) for p in procs]
 
     async def sensor_async(self, module: str, *args: str) -> Sensor:
         return await asyncio.to_thread(self.sensor, module, *args)
@@ -410,3 +422,178 @@ def soak(world: World, minutes: float, speed: float = 20.0, drop_mean_s: float =
     ]
     s, rep = world.record(a, 10 * real_s + 60, watch, stop=stop, timeout=real_s + 60)
     return Soak(s, rep.status, {"shin": wit.stop(), "thigh": pol.stop()}, real_s, rss, objects)
+
+
+# --------------------------------------------------------------------------- the other vendors
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """One of the peripherals written for the fault scenarios of every family.
+
+    Attributes:
+        label: vendor name for messages and figures.
+        module: the peripheral's module (run with ``python -m``).
+        address: its default address.
+        profile: imuhip's profile name.
+        rate_hz: the rate asked for.
+        args: extra peripheral arguments (a saved rate other than the one asked for, so the
+            configuration write is seen to take effect).
+    """
+
+    label: str
+    module: str
+    address: str
+    profile: str
+    rate_hz: float
+    args: tuple[str, ...] = ()
+
+    def assignment(self, role: str) -> Assignment:
+        return Assignment(role, self.address, self.profile, self.rate_hz)
+
+    def streams(self, session: Any, role: str) -> dict[str, list[tuple[float, int, int]]]:
+        """Stream name -> (receive time, run, k) of every sample recorded for ``role``, read
+        from the raw notifications with the peripheral's own reader (not imuhip's decoder)."""
+        from tests.peripherals import metamotion, movella_dot, movesense
+
+        if self.module == MOVESENSE:
+            return {"imu": movesense.samples(session, role)}
+        if self.module == METAMOTION:
+            return {
+                "acc": metamotion.samples(session, role, metamotion.ACC),
+                "gyr": metamotion.samples(session, role, metamotion.GYR),
+            }
+        return {"imu": [(t, r, k) for t, r, k, _ in movella_dot.samples(session, role)]}
+
+    def sent(self, report: dict) -> dict[str, list[int]]:
+        """Stream name -> sample indices the peripheral notified (its report)."""
+        if self.module == METAMOTION:
+            return {"acc": sent_indices(report), "gyr": sent_indices({"sent": report["gyr_sent"]})}
+        return {"imu": sent_indices(report)}
+
+
+MOVESENSE_VENDOR = Vendor("Movesense", MOVESENSE, MOVESENSE_ADDRESS, "movesense", 104)
+METAMOTION_VENDOR = Vendor(
+    "MetaMotion", METAMOTION, METAMOTION_ADDRESS, "metamotion", 100, ("--saved-rate", "50")
+)
+DOT_VENDOR = Vendor("Movella DOT", DOT, DOT_ADDRESS, "movella-dot", 60, ("--saved-rate", "20"))
+#: the three families, each in its own role of one recording
+OTHERS = {"thigh": MOVESENSE_VENDOR, "shin": METAMOTION_VENDOR, "pelvis": DOT_VENDOR}
+
+
+def got_of(vendor: Vendor, session: Any, role: str, run: int) -> dict[str, list[int]]:
+    """Stream name -> indices of process ``run``'s samples in the file, in file order."""
+    return {
+        name: [k for _, r, k in rows if r == run]
+        for name, rows in vendor.streams(session, role).items()
+    }
+
+
+@dataclass
+class VanishOthers:
+    """A recording of :data:`OTHERS` in which each sensor vanished for ``away_s`` and came
+    back as a new process (attributes as :class:`Vanish`; ``vendors``: role -> vendor)."""
+
+    session: Any
+    status: dict[str, Any]
+    vendors: dict[str, Vendor]
+    first: dict[str, dict]
+    second: dict[str, dict]
+    gone: dict[str, float]
+    back: dict[str, float]
+
+    def noticed_s(self, role: str) -> float:
+        return events(self.session, "connection_lost", role)[0].t - self.gone[role]
+
+    def reconnected_s(self, role: str) -> float:
+        return events(self.session, "connection_restored", role)[0].t - self.back[role]
+
+    def first_data_s(self, role: str) -> float:
+        """From the new process advertising to its first sample in the file."""
+        rows = self.vendors[role].streams(self.session, role)
+        return min(t for r in rows.values() for t, run, _ in r if run == 1) - self.back[role]
+
+    def lost_outside_gap(self, role: str) -> int:
+        """Samples the first process sent that are not in the file (every stream)."""
+        v = self.vendors[role]
+        got = got_of(v, self.session, role, 0)
+        return sum(len(s) - len(got[name]) for name, s in v.sent(self.first[role]).items())
+
+
+def vanish_others(world: World, away_s: float = 5.0, after_s: float = 2.5) -> VanishOthers:
+    """Record :data:`OTHERS`; 1 s into streaming end the first sensor's process, each next one
+    0.4 s later; ``away_s`` after each, start a new process for it with the same address;
+    stop ``after_s`` after the last is back."""
+    vendors = dict(OTHERS)
+    started = world.sensors(*((v.module, *v.args, "--run", "0") for v in vendors.values()))
+    first = dict(zip(vendors, started, strict=True))
+    second: dict[str, Sensor] = {}
+    gone: dict[str, float] = {}
+    stop = asyncio.Event()
+
+    async def away() -> None:
+        await asyncio.sleep(1.0)
+        for role in vendors:
+            gone[role] = time.monotonic()
+            await asyncio.to_thread(first[role].stop)
+            await asyncio.sleep(0.4)
+        await asyncio.sleep(away_s - 0.4 * len(vendors))
+        for role, v in vendors.items():
+            second[role] = await world.sensor_async(v.module, *v.args, "--run", "1")
+            await asyncio.sleep(0.4)
+        await asyncio.sleep(after_s)
+        stop.set()
+
+    a = [v.assignment(r) for r, v in vendors.items()]
+    s, rep = world.record(a, 60.0, away, stop=stop, timeout=away_s + after_s + 40)
+    return VanishOthers(
+        s,
+        rep.status,
+        vendors,
+        {r: p.stop() for r, p in first.items()},
+        {r: p.stop() for r, p in second.items()},
+        gone,
+        {r: p.advertising_t for r, p in second.items()},
+    )
+
+
+def soak_others(
+    world: World, minutes: float, speed: float = 10.0, drop_mean_s: float = 3.0
+) -> Soak:
+    """:func:`soak` for :data:`OTHERS`: ``minutes`` of sensor time at ``speed`` (the
+    MetaMotion at 200 Hz, packed three samples a notification; Movesense 104 Hz, eight samples
+    a value; the DOT 60 Hz, one a notification), each dropping its link at random,
+    ``drop_mean_s`` apart on average (seeded)."""
+    import gc
+
+    real_s = minutes * 60.0 / speed
+    common = ("--speed", str(speed), "--drop-mean-s", str(drop_mean_s))
+    vendors = dict(OTHERS)
+    started = world.sensors(
+        *(
+            (v.module, *v.args, *common, "--seed", str(20 + i))
+            for i, v in enumerate(vendors.values())
+        )
+    )
+    rss: list[tuple[float, float]] = []
+    objects: list[int] = []
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        t0 = time.monotonic()
+        while (el := time.monotonic() - t0) < real_s:
+            if not objects and el > 0.3 * real_s:
+                gc.collect()
+                objects.append(len(gc.get_objects()))
+            rss.append((el, rss_mib()))
+            await asyncio.sleep(0.25)
+        gc.collect()
+        objects.append(len(gc.get_objects()))
+        rss.append((time.monotonic() - t0, rss_mib()))
+        stop.set()
+
+    rate = {"shin": 200.0}
+    a = [Assignment(r, v.address, v.profile, rate.get(r, v.rate_hz)) for r, v in vendors.items()]
+    s, rep = world.record(a, 10 * real_s + 60, watch, stop=stop, timeout=real_s + 60)
+    reports = {r: p.stop() for r, p in zip(vendors, started, strict=True)}
+    return Soak(s, rep.status, reports, real_s, rss, objects)

@@ -590,6 +590,7 @@ PROFILE_INFO = register_profile(
         start=start,
         stop=stop,
         decoder_config=decoder_config,
-        response_uuid=NOTIFY_UUID,
+        # no response_uuid: the board answers reads only, so the BLE layer must not wait for
+        # an answer to each write; the module-info replies arrive on channel 0 and are recorded
     )
 )

@@ -490,7 +490,7 @@ class SensorLink:
         of the profile's notify characteristics (Polar PMD: the control point is channel 1),
         every response is recorded on that channel too, start responses included, so a
         replay decodes exactly as live (e.g. with the conversion factor they announce). Where
-        responses share the data characteristic (Movesense, MetaMotion: channel 0), this is
+        responses share the data characteristic (Movesense: channel 0), this is
         what records the data. Only answers to the start sequence are queued.
 
         Once streaming, a message the profile's check flags (e.g. Polar's "measurement
