@@ -181,3 +181,46 @@ def test_optional_pelvis_sensor_sees_a_still_pelvis_and_leaves_the_leg_unchanged
     pelvis = withp.samples["pelvis"]
     assert np.abs(np.degrees(pelvis.gyr)).max() < 5.0  # bias and noise only
     np.testing.assert_allclose(np.linalg.norm(pelvis.acc, axis=1), G, atol=0.3)
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_hip_angles_undo_the_hip_composition(side):
+    from imuhip.sim.kinematics import hip_angles
+
+    rng = np.random.default_rng(8)
+    n = 40
+    a = JointAngles(*(np.radians(rng.uniform(-40, 40, n)) for _ in range(7)))
+    pelvis = Q.normalize(rng.normal(size=(n, 4)))  # any pelvis orientation
+    femur = segments(POSES["seated"], side, a, pelvis).femur
+    flex, add, rot = hip_angles(pelvis, femur, side)
+    np.testing.assert_allclose(flex, a.hip_flexion, atol=1e-9)
+    np.testing.assert_allclose(add, a.hip_adduction, atol=1e-9)
+    np.testing.assert_allclose(rot, a.hip_rotation, atol=1e-9)
+
+
+def test_sensors_of_every_segment_measure_their_true_motion():
+    """Both legs, a rolling and turning pelvis and a leaning trunk: each sensor's integrated
+    gyro follows its true orientation and its accelerometer reads g when the body is still."""
+    from imuhip.sim.simulate import body_sensor_motion
+
+    cfg = _cfg(
+        layout="both-legs", pelvis=True, trunk=True, pelvic_lift_deg=6.0,
+        pelvic_rotation_deg=3.0, trunk_lean_deg=5.0, content="reps", duration_s=45.0,
+    )  # fmt: skip
+    sim = simulate(cfg)
+    assert sim.body is not None
+    for role, s in sim.samples.items():
+        side, segment = role.split("_") if "_" in role else (cfg.side, role)
+        mount = np.asarray(sim.truth.mounts[role])
+        q_true, _, _ = body_sensor_motion(sim.body, segment, side, mount, s.t)
+        dt = np.diff(s.t)[:, None]
+        step = Q.from_rotvec(0.5 * (s.gyr[1:] + s.gyr[:-1]) * dt)  # trapezoidal, each step
+        predicted = Q.multiply(q_true[:-1], step)
+        err = np.degrees(Q.angle(Q.multiply(Q.conjugate(predicted), q_true[1:])))
+        assert err.sum() < 0.5, (role, err.sum())  # bounds the drift of the integrated gyro
+        assert np.degrees(Q.angle(Q.multiply(Q.conjugate(q_true[0]), q_true))).max() > 2.0
+        still = s.t < 3.0
+        np.testing.assert_allclose(np.linalg.norm(s.acc[still], axis=1), G, atol=0.05)
+    # the pelvis and trunk sensors moved (the reps drive them)
+    for role in ("pelvis", "trunk"):
+        assert np.abs(sim.samples[role].gyr).max() > np.radians(2.0)

@@ -272,3 +272,25 @@ def test_unknown_content_and_bad_pace_are_refused():
     with pytest.raises(ValueError, match="pace"):
         _sim("rest", script=ScriptOptions(pace=0.0))
     assert set(CLASSIC_CONTENTS).isdisjoint(EVERYDAY_CONTENTS)
+
+
+def test_both_legs_push_together_with_the_asked_effort_ratio():
+    """Isometric both legs against the band: each shin's tremor follows its own leg's effort
+    windows (the following leg's lag behind) and the weaker leg's is weaker by the ratio."""
+    from imuhip.sim.scripts import ScriptOptions
+
+    sim = _sim(
+        "isometric", duration_s=80.0, seed=3, layout="both-shins", effort_ratio=0.5,
+        script=ScriptOptions(hold_s=(8.0, 10.0)),
+    )  # fmt: skip
+    rate = sim.header.sensors[0].rate_hz
+    left, right = (sim.truth.leg(s).events for s in ("left", "right"))
+    assert len(left["holds"]) == len(right["holds"]) >= 2
+    for a, b in zip(left["holds"], right["holds"], strict=True):
+        assert 0.0 < b["start_s"] - a["start_s"] < 0.34  # the right leg follows
+        assert b["effort"] == pytest.approx(0.5 * a["effort"])
+        inside = (max(a["start_s"], b["start_s"]) + 0.5, min(a["end_s"], b["end_s"]) - 0.5)
+        gap = _band_db(_window(sim, "left_shin", *inside), rate) - _band_db(
+            _window(sim, "right_shin", *inside), rate
+        )
+        assert gap == pytest.approx(20 * np.log10(2.0), abs=2.5)  # power ∝ amplitude²

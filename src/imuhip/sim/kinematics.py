@@ -138,11 +138,14 @@ class Segments:
     shank: np.ndarray
 
 
-def segments(p: Pose, side: str, a: JointAngles) -> Segments:
-    """Femur, thigh-skin and shank orientations for joint angles ``a`` on ``side``."""
+def segments(p: Pose, side: str, a: JointAngles, pelvis: np.ndarray | None = None) -> Segments:
+    """Femur, thigh-skin and shank orientations for joint angles ``a`` on ``side``; ``pelvis``
+    (N, 4) is the pelvis orientation (anatomical frame -> world) when it moves, None for the
+    pose's fixed one."""
     s = SIDE_SIGN[side]
     n = len(a.hip_flexion)
-    pelvis = np.broadcast_to(p.pelvis, (n, 4))
+    if pelvis is None:
+        pelvis = np.broadcast_to(p.pelvis, (n, 4))
     hip_fa = Q.multiply(
         Q.multiply(pelvis, Q.from_axis_angle(Z, a.hip_flexion)),
         Q.from_axis_angle(X, s * a.hip_adduction),
@@ -179,12 +182,31 @@ class Anthropometry:
 
 
 def sensor_positions(
-    segs: Segments, side: str, body: Anthropometry
+    segs: Segments, side: str, body: Anthropometry, hip: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """World positions (N, 3) of the thigh and shin sensor sites, metres (hip at the origin)."""
+    """World positions (N, 3) of the thigh and shin sensor sites, metres: relative to the hip
+    joint centre, or with ``hip`` ((N, 3) or (3,), metres) its world position added."""
     s = SIDE_SIGN[side]
     mirror = np.array([1.0, 1.0, s])
     thigh = Q.rotate(segs.thigh_skin, np.asarray(body.thigh_site) * mirror)
     knee = Q.rotate(segs.femur, np.array([0.0, -body.femur_m, 0.0]))
     shin = knee + Q.rotate(segs.shank, np.asarray(body.shin_site) * mirror)
+    if hip is not None:
+        thigh, shin = thigh + hip, shin + hip
     return thigh, shin
+
+
+def hip_angles(
+    pelvis: np.ndarray, femur: np.ndarray, side: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hip flexion, adduction and internal rotation (radians, each (N,)) of ``femur`` relative
+    to ``pelvis`` (both (N, 4) or (4,), anatomical frame -> world), in the ISB order of
+    :func:`segments` (the inverse of its hip composition)."""
+    s = SIDE_SIGN[side]
+    r = Q.to_matrix(Q.multiply(Q.conjugate(pelvis), femur))
+    # r = Rz(f) Rx(a) Ry(y): r[2,1] = sin a, r[2,0] = -cos a sin y, r[2,2] = cos a cos y,
+    # r[0,1] = -sin f cos a, r[1,1] = cos f cos a
+    add = np.arcsin(np.clip(r[..., 2, 1], -1.0, 1.0))
+    rot = np.arctan2(-r[..., 2, 0], r[..., 2, 2])
+    flex = np.arctan2(-r[..., 0, 1], r[..., 1, 1])
+    return flex, s * add, s * rot

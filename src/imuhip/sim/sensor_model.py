@@ -182,7 +182,8 @@ def nominal_mount(segment: str, side: str) -> np.ndarray:
 
     Thigh: sensor x along the femur towards the hip, z out of the lateral skin. Shin: sensor x
     along the tibia towards the knee, z out of the flat front-inner surface. Pelvis: on the
-    sacrum, x towards the head, z out of the back.
+    sacrum, x towards the head, z out of the back. Trunk: on the sternum, x towards the head,
+    z out of the chest.
     """
     s = 1.0 if side == "right" else -1.0
     x_ax, y_ax, z_ax = np.eye(3)
@@ -190,6 +191,8 @@ def nominal_mount(segment: str, side: str) -> np.ndarray:
         z = s * z_ax
     elif segment == "pelvis":
         z = -x_ax
+    elif segment == "trunk":
+        z = x_ax
     elif segment == "shin":
         z = x_ax - 0.7 * s * z_ax
         z = z / np.linalg.norm(z)
