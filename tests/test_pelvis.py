@@ -1,0 +1,142 @@
+"""The pelvis and the trunk: obliquity, pelvic rotation, trunk lean, and the hip angle relative
+to the pelvis (maths on synthetic rotations; simulated sessions, SIMULATED)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from imuhip import quaternion as Q
+from imuhip.errors import CalibrationError
+from imuhip.joint.pelvis import (
+    UP,
+    find_step,
+    hip_correction_scale,
+    obliquity_deg,
+    pelvic_rotation_deg,
+    rotation_about_deg,
+    signed_extreme,
+    step_axes,
+    step_from_data,
+    trunk_lateral_flexion_deg,
+)
+
+RATE = 100.0
+
+
+def _random_q(rng: np.random.Generator) -> np.ndarray:
+    return Q.normalize(rng.normal(size=4))
+
+
+def _bumps(t: np.ndarray, amp_deg: float, start: float = 1.0) -> np.ndarray:
+    """Two smooth excursions to ``amp_deg`` and back (1.6 s each), radians."""
+    x = np.zeros_like(t)
+    for k in range(2):
+        s = (t - start - 2.0 * k) / 1.6
+        inside = (s > 0) & (s < 1)
+        x[inside] = np.sin(np.pi * s[inside]) ** 2
+    return np.radians(amp_deg) * x
+
+
+def _rolled(rng, t, theta_about_axis, axis_world, q_start):
+    """Orientations (sensor -> world) rotated by ``theta`` about world ``axis_world`` from
+    ``q_start``, and their body rates in the sensor frame."""
+    q = Q.multiply(Q.from_axis_angle(axis_world, theta_about_axis), q_start[None])
+    rate = np.gradient(theta_about_axis, t)[:, None] * axis_world[None]
+    gyr = Q.rotate(Q.conjugate(q), rate)
+    return q, gyr
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_obliquity_is_exact_for_a_roll_and_blind_to_tilt_and_turn(seed):
+    rng = np.random.default_rng(seed)
+    heading = rng.uniform(0, 2 * np.pi)
+    a_w = np.array([np.cos(heading), np.sin(heading), 0.0])  # any horizontal roll axis
+    q0 = Q.multiply(Q.from_axis_angle(UP, rng.uniform(0, 6.3)), _random_q(rng))
+    t = np.arange(0, 6.0, 1 / RATE)
+    q, gyr = _rolled(rng, t, _bumps(t, 8.0), a_w, q0)
+    axes = step_axes(gyr[90:], q[0], RATE)
+    np.testing.assert_allclose(Q.rotate(q0, axes.axis), a_w, atol=1e-3)
+    assert abs(axes.lateral @ axes.up) < 1e-9
+    # a later movement: roll by 7°, then a tilt about the lateral axis and a turn about up
+    lat_w = Q.rotate(q0, axes.lateral)
+    roll = Q.from_axis_angle(a_w, np.radians(7.0))
+    tilt = Q.from_axis_angle(Q.rotate(roll, lat_w), np.radians(rng.uniform(-20, 20)))
+    yaw = Q.from_axis_angle(UP, np.radians(rng.uniform(-40, 40)))
+    q_late = Q.multiply(yaw, Q.multiply(tilt, Q.multiply(roll, q0)))[None]
+    assert obliquity_deg(q_late, axes)[0] == pytest.approx(7.0, abs=1e-6)
+    # the obliquity's sign: the lateral axis points to the side the step's first lift raised
+    assert obliquity_deg(q[150:151], axes)[0] > 0
+    # the turn: only the yaw shows (the roll moves the axis in a vertical plane)
+    q_turn = Q.multiply(yaw, Q.multiply(roll, q0))[None]
+    turn = np.degrees(2 * np.arctan2(yaw[3], yaw[0]))
+    assert pelvic_rotation_deg(q_turn, axes, 1.0)[0] == pytest.approx(turn, abs=1e-6)
+    assert pelvic_rotation_deg(q_turn, axes, -1.0)[0] == pytest.approx(-turn, abs=1e-6)
+
+
+def test_rotation_about_an_axis_is_its_twist():
+    rng = np.random.default_rng(3)
+    q0 = _random_q(rng)
+    axis = np.array([0.0, 0.6, 0.8])
+    q = Q.multiply(q0[None], Q.from_axis_angle(axis, np.radians([12.0, -5.0])))
+    np.testing.assert_allclose(rotation_about_deg(q, q0, axis), [12.0, -5.0], atol=1e-9)
+
+
+def test_trunk_lean_relative_to_the_pelvis_takes_the_pelvis_roll_out():
+    # a trunk whose step axis is horizontal (seated): the pelvis rolling its working side up
+    # by 6° tilts the trunk 6° away; a lean of 10° towards the working side on top of it
+    # is 4° in the world and 10° relative to the pelvis
+    rng = np.random.default_rng(5)
+    q0 = _random_q(rng)
+    q0 = Q.multiply(Q.from_axis_angle(UP, 0.3), q0)
+    a_w = np.array([1.0, 0.0, 0.0])
+    t = np.arange(0, 6.0, 1 / RATE)
+    q, gyr = _rolled(rng, t, _bumps(t, 10.0), a_w, q0)
+    trunk = step_axes(gyr[90:], q[0], RATE)
+    q_late = Q.multiply(Q.from_axis_angle(a_w, np.radians(10.0 - 6.0)), q0)[None]
+    lean = trunk_lateral_flexion_deg(q_late, trunk, np.array([6.0]))
+    assert lean[0] == pytest.approx(10.0, abs=1e-6)
+    # a vertical step axis (lying): the pelvis's turn is taken out, its obliquity is not
+    q_v, g_v = _rolled(rng, t, _bumps(t, 10.0), UP, q0)
+    lying = step_axes(g_v[90:], q_v[0], RATE)
+    q_late = Q.multiply(Q.from_axis_angle(UP, np.radians(9.0)), q0)[None]
+    lean = trunk_lateral_flexion_deg(q_late, lying, np.array([5.0]), np.array([3.0]))
+    assert lean[0] == pytest.approx(6.0, abs=1e-6)
+
+
+def test_a_step_is_found_after_the_still_pose_with_and_without_a_mark():
+    rng = np.random.default_rng(1)
+    q0 = _random_q(rng)
+    t = np.arange(0, 9.0, 1 / RATE)
+    q, gyr = _rolled(rng, t, _bumps(t, 6.0, start=3.0), np.array([0.0, 1.0, 0.0]), q0)
+    ref, a, b = find_step(gyr, RATE, after=50)
+    assert t[a] == pytest.approx(3.0, abs=0.3) and t[b] == pytest.approx(6.6, abs=0.3)
+    assert ref < a
+    found = step_from_data(gyr, q, t, RATE, after=50)
+    marked = step_from_data(gyr, q, t, RATE, mark=(2.5, 9.0))
+    assert found is not None and marked is not None
+    np.testing.assert_allclose(found.axis, marked.axis)
+    assert found.range_deg == pytest.approx(6.0, abs=0.2)
+    # not complete yet (no still pose after the movement): nothing
+    assert step_from_data(gyr[:500], q[:500], t[:500], RATE, after=50) is None
+
+
+def test_a_step_that_barely_moved_is_refused_with_advice():
+    t = np.arange(0, 6.0, 1 / RATE)
+    q, gyr = _rolled(None, t, _bumps(t, 1.0), np.array([1.0, 0.0, 0.0]), np.array([1.0, 0, 0, 0]))
+    with pytest.raises(CalibrationError, match="lift the hip"):
+        step_axes(gyr[90:], q[0], RATE)
+
+
+def test_hip_correction_scale_is_the_femur_horizontal_share_signed_by_pose():
+    level = np.array([0.3, 0.95, 0.0])
+    raised = np.array([np.cos(np.radians(45)), 0.0, np.sin(np.radians(45))])
+    assert hip_correction_scale(level, "seated") == pytest.approx(1.0)
+    assert hip_correction_scale(raised, "supine") == pytest.approx(np.sqrt(0.5))
+    assert hip_correction_scale(level, "prone") == pytest.approx(-1.0)
+    assert hip_correction_scale(None, "seated") == 1.0
+
+
+def test_signed_extreme():
+    assert signed_extreme(np.array([1.0, -3.0, 2.0, np.nan])) == -3.0
+    assert signed_extreme(np.array([np.nan])) is None
