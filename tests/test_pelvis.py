@@ -140,3 +140,33 @@ def test_hip_correction_scale_is_the_femur_horizontal_share_signed_by_pose():
 def test_signed_extreme():
     assert signed_extreme(np.array([1.0, -3.0, 2.0, np.nan])) == -3.0
     assert signed_extreme(np.array([np.nan])) is None
+
+
+def test_guidance_prompts_the_pelvis_and_trunk_steps_only_with_those_sensors():
+    from imuhip.calibration_protocol import PHASE_EVENT, STEPS
+    from imuhip.live.guidance import Guidance, protocol_steps
+
+    assert protocol_steps(("thigh", "shin")) == STEPS
+    steps = protocol_steps(("thigh", "shin", "pelvis", "trunk"))
+    assert [s.phase for s in steps[len(STEPS) :]] == ["pelvis_lift", "trunk_lean"]
+    assert [s.phase for s in protocol_steps(("shin", "trunk"))[len(STEPS) :]] == ["trunk_lean"]
+    marks = []
+    g = Guidance(marks.append, steps=steps)
+    g.start(0.0)
+    now = 0.0
+    while not g.done and now < 120:
+        now += 0.1
+        status = g.update(now, 5.0)
+        if status.phase == "pelvis_lift":
+            assert "Lift the hip" in status.prompt
+    assert g.done
+    phases = [e.data["phase"] for e in marks if e.kind == PHASE_EVENT]
+    assert phases == [*(s.phase for s in STEPS), "pelvis_lift", "trunk_lean"]
+    # a scripted schedule without the body steps runs them after the last scheduled step
+    marks.clear()
+    g = Guidance(marks.append, steps=steps, schedule={"still_start": 0, "bends": 4,
+                                                      "rocks": 13, "still_end": 20})  # fmt: skip
+    g.start(0.0)
+    g.update(60.0, None)
+    times = {e.data["phase"]: e.t for e in marks}
+    assert times["pelvis_lift"] == 23.0 and times["trunk_lean"] == 31.0

@@ -53,6 +53,34 @@ STEPS: tuple[Step, ...] = (
 
 PHASES: tuple[str, ...] = tuple(s.phase for s in STEPS)
 
+#: The pelvis's step, after the leg calibration's final still pose, in layouts with a pelvis
+#: sensor only (it shows the pelvis's roll axis; :mod:`imuhip.joint.pelvis`).
+PELVIS_STEP = Step(
+    "pelvis_lift",
+    8.0,
+    1.0,
+    "Lift the hip of the working side a little off the floor, twice, then hold still",
+    repetitions=2,
+)
+#: The trunk's step, after the pelvis's (or the leg calibration), in layouts with a trunk
+#: sensor only (it shows the trunk's lateral flexion axis).
+TRUNK_STEP = Step(
+    "trunk_lean",
+    8.0,
+    1.0,
+    "Lean sideways towards the working side, twice, then hold still",
+    repetitions=2,
+)
+#: Phase names of the pelvis and trunk steps (their ``calibration_phase`` marks).
+BODY_PHASES: tuple[str, ...] = (PELVIS_STEP.phase, TRUNK_STEP.phase)
+
+
+def body_steps(roles: tuple[str, ...]) -> tuple[Step, ...]:
+    """The pelvis and trunk steps a layout with sensor ``roles`` does after the leg
+    calibration, in order (none without a pelvis or trunk sensor)."""
+    return tuple(s for s, role in ((PELVIS_STEP, "pelvis"), (TRUNK_STEP, "trunk")) if role in roles)
+
+
 #: How far the shank leans from vertical towards the feet in each exercise's start pose,
 #: degrees (prone: shin vertical; seated on the floor: feet under the knees; supine
 #: hook-lying: hips ~45°, knees ~90°). The calibration takes the shank's long axis from it.

@@ -27,7 +27,7 @@ from typing import Any
 
 from imuhip.align.aligner import SensorHealth
 from imuhip.analysis.events import AnalysisEvent
-from imuhip.live.guidance import Guidance, GuidanceStatus
+from imuhip.live.guidance import Guidance, GuidanceStatus, protocol_steps
 from imuhip.pipeline import LiveState, SessionPipeline, slow_link
 from imuhip.session import Event, Notification, SessionHeader, SessionInput
 from imuhip.sinks.live_view import SensorLine, Snapshot
@@ -224,7 +224,10 @@ async def run_session(
             on_streaming(t_start)
         if opts.guidance and not stop.is_set():
             guidance = Guidance(
-                inbox.event, still_timeout_s=opts.still_timeout_s, schedule=opts.schedule
+                inbox.event,
+                steps=protocol_steps(header.layout.roles),
+                still_timeout_s=opts.still_timeout_s,
+                schedule=opts.schedule,
             )
             guidance.start(t_start)
         while not stop.is_set():
