@@ -98,6 +98,14 @@ def step(phase: str) -> Step:
     raise KeyError(phase)
 
 
+def step_of(phase: str) -> Step:
+    """The leg, pelvis or trunk step called ``phase`` (KeyError if there is none)."""
+    for s in (*STEPS, PELVIS_STEP, TRUNK_STEP):
+        if s.phase == phase:
+            return s
+    raise KeyError(phase)
+
+
 @dataclass(frozen=True)
 class GuidanceStatus:
     """What to show for the guidance.

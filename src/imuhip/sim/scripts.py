@@ -267,6 +267,8 @@ class Script:
         performed: the calibration phases as the person did them.
         efforts: windows of muscular effort (tremor in the sensors).
         pace: ScriptOptions.pace.
+        body_steps: the pelvis and trunk steps after the calibration (layouts with those
+            sensors): phase -> (start_s, end_s), the guidance's mark and the step's end.
     """
 
     exercise: str
@@ -284,6 +286,7 @@ class Script:
     performed: list[PhaseTruth] = field(default_factory=list)
     efforts: list[EffortWindow] = field(default_factory=list)
     pace: float | None = None
+    body_steps: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def effort_envelope(self, t: np.ndarray) -> np.ndarray:
         """Relative effort (0 = relaxed) at times ``t`` (seconds): the sum of the windows."""
@@ -313,6 +316,7 @@ class Script:
             "calibration_performed": [asdict(ph) for ph in self.performed],
             "efforts": [asdict(w) for w in self.efforts],
             "pace": self.pace,
+            **({"body_steps": {k: list(v) for k, v in self.body_steps.items()}} if self.body_steps else {}),
         }
 
 
@@ -700,8 +704,15 @@ def make_script(
     duration_s: float,
     rng: np.random.Generator,
     opts: ScriptOptions | None = None,
+    body_steps: tuple[str, ...] = (),
 ) -> Script:
     """A session: the calibration protocol, then ``content`` until ``duration_s``.
+
+    ``body_steps`` (phase names of :data:`imuhip.calibration_protocol.BODY_PHASES`): after the
+    calibration the leg holds still through each of those steps (the guidance's time for it;
+    the pelvis or trunk moves, :class:`imuhip.sim.body.TrunkPelvis`); no random draw is
+    taken, so the rest of the script is the same, later by their length (and the session
+    longer by it).
 
     Classic content: "reps" (AROM repetitions with the pose's peak range), "holds" (holds
     4–10° into rotation with tremor drawn into the joint angles), "mixed" (two holds, then
@@ -735,6 +746,11 @@ def make_script(
         marks, performed = _paced_calibration(b, opts.pace)
     cal_end = b.now
     script = Script(p.name, side, b.tr, marks, cal_end, soft_tissue=soft, pace=opts.pace)
+    for phase in body_steps:
+        start = b.now
+        b.hold(protocol.step_of(phase).duration_s)
+        script.body_steps[phase] = (start, b.now)
+        duration_s += b.now - start  # the content keeps its length
     script.failed_phase_starts = failed
     script.performed = performed
     b.rest = opts.rest_start_deg
