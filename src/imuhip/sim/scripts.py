@@ -288,6 +288,10 @@ class Script:
     pace: float | None = None
     body_steps: dict[str, tuple[float, float]] = field(default_factory=dict)
 
+    def body_steps_lists(self) -> dict[str, list[float]]:
+        """``body_steps`` as plain JSON data."""
+        return {k: list(v) for k, v in self.body_steps.items()}
+
     def effort_envelope(self, t: np.ndarray) -> np.ndarray:
         """Relative effort (0 = relaxed) at times ``t`` (seconds): the sum of the windows."""
         t = np.asarray(t, dtype=float)
@@ -316,7 +320,7 @@ class Script:
             "calibration_performed": [asdict(ph) for ph in self.performed],
             "efforts": [asdict(w) for w in self.efforts],
             "pace": self.pace,
-            **({"body_steps": {k: list(v) for k, v in self.body_steps.items()}} if self.body_steps else {}),
+            **({"body_steps": self.body_steps_lists()} if self.body_steps else {}),
         }
 
 
