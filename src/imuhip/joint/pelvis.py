@@ -39,8 +39,9 @@ from imuhip.errors import CalibrationError
 from imuhip.joint.phases import MOVING_RATE, first_excursion_sign, principal_axis, runs
 
 UP = np.array([0.0, 0.0, 1.0])
-#: Smoothed angular rate (rad/s) under which the pelvis or trunk sensor counts as still.
-STEP_STILL_RATE = 0.12
+#: Smoothed angular rate (rad/s) under which the pelvis or trunk sensor counts as still (a
+#: lift of the hip is slow: lower than the leg's threshold).
+STEP_STILL_RATE = 0.05
 #: Least rotation about the step axis (degrees) that counts as the step's movement.
 MIN_STEP_DEG = 2.0
 #: A step axis closer to vertical than this (|a·u|) shows no roll: its lateral axis is undefined.
