@@ -3,6 +3,8 @@ to the pelvis (maths on synthetic rotations; simulated sessions, SIMULATED)."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -170,3 +172,129 @@ def test_guidance_prompts_the_pelvis_and_trunk_steps_only_with_those_sensors():
     g.update(60.0, None)
     times = {e.data["phase"]: e.t for e in marks}
     assert times["pelvis_lift"] == 23.0 and times["trunk_lean"] == 31.0
+
+
+# ---------------------------------------------------------------------- simulated sessions
+# (SIMULATED: the simulator's pelvis and trunk, imuhip.sim.body.TrunkPelvis)
+
+LIFT_DEG = 10.0
+
+
+@functools.cache
+def _session(exercise: str, side: str, pelvis: bool, trunk: bool = False, marks: bool = False,
+             lift: float = LIFT_DEG, lean: float = 0.0, seed: int = 5):  # fmt: skip
+    import tempfile
+    from pathlib import Path
+
+    from imuhip.files.session_file import read_session
+    from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+    cfg = SimConfig(
+        duration_s=60.0, seed=seed, exercise=exercise, side=side, content="reps", pelvis=pelvis,
+        trunk=trunk, pelvic_lift_deg=lift, trunk_lean_deg=lean, marks=marks,
+    )  # fmt: skip
+    sim = simulate(cfg)
+    path = Path(tempfile.mkdtemp()) / "s.imuhip"
+    write_simulation(sim, path)
+    return sim, read_session(path)
+
+
+def _analysed(session):
+    from imuhip.pipeline.analyze import make_pipeline, session_inputs
+
+    pipe = make_pipeline(session.header, None, "offline", saved=True)
+    pipe.feed_all(session_inputs(session, as_arrived=False))
+    pipe.finish()
+    return pipe, pipe.analysis()
+
+
+def _rmse(res, truth_t, truth_deg):
+    k = np.isfinite(res.hip_rotation_deg)
+    ref = np.interp(res.grid.t[k], truth_t, truth_deg)
+    return float(np.sqrt(np.mean((res.hip_rotation_deg[k] - ref) ** 2)))
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_knee_to_floor_with_a_pelvic_lift_gives_the_hip_angle_relative_to_the_pelvis(side):
+    from imuhip.analysis.events import EventKind
+
+    sim, session = _session("seated", side, True, trunk=True, lean=6.0)
+    pipe, res = _analysed(session)
+    leg = sim.truth.leg(side)
+    assert res.hip_reference == "pelvis sensor"
+    assert _rmse(res, sim.truth.t, leg.hip_rotation_deg) < 1.5
+    # without the correction the angle would be the apparent one, the lift's worth larger
+    assert _rmse(res, sim.truth.t, leg.apparent_rotation_deg) > 2.0
+    reps = res.exercise.reps
+    truth = leg.events["reps"]
+    assert len(reps) == len(truth) >= 3
+    for r, q in zip(reps, truth, strict=True):
+        assert r.peak_deg == pytest.approx(q["peak_deg"], abs=1.5)
+        assert q["apparent_peak_deg"] - q["peak_deg"] > 0.8 * LIFT_DEG  # what it corrects
+        c = r.compensation
+        assert c.pelvis_obliquity_deg == pytest.approx(q["pelvis_obliquity_max_deg"], abs=2.0)
+        assert c.trunk_lateral_flexion_deg == pytest.approx(q["trunk_lean_max_deg"], abs=2.0)
+        assert c.flags() == ("pelvis_obliquity_deg",)
+        assert r.as_dict()["compensation"]["flagged"] == ["pelvis_obliquity_deg"]
+    flagged = [e for e in pipe.events if e.kind == EventKind.COMPENSATION]
+    assert len(flagged) == len(reps)
+    assert all(e.item.compensation.pelvis_obliquity_deg > 5.0 for e in flagged)
+
+
+def test_without_a_pelvis_sensor_the_angle_is_the_apparent_one_and_says_so():
+    from imuhip.sinks.analysis_text import analysis_document
+
+    sim, session = _session("seated", "right", False)
+    _, res = _analysed(session)
+    leg = sim.truth.leg("right")
+    assert res.hip_reference == "start pose"
+    assert res.pelvis_obliquity_deg is None
+    assert _rmse(res, sim.truth.t, leg.apparent_rotation_deg) < 1.5
+    for r, q in zip(res.exercise.reps, leg.events["reps"], strict=True):
+        assert r.peak_deg - q["peak_deg"] > 0.7 * LIFT_DEG  # larger than the truth by the lift
+        assert r.compensation is None and "compensation" not in r.as_dict()
+    doc = analysis_document(session, res)
+    assert doc["hip_reference"] == "start pose"
+
+
+def test_prone_lift_of_the_other_hip_is_corrected_with_the_pose_sign():
+    sim, session = _session("prone", "left", True)
+    _, res = _analysed(session)
+    leg = sim.truth.leg("left")
+    assert res.hip_reference == "pelvis sensor"
+    assert _rmse(res, sim.truth.t, leg.hip_rotation_deg) < 1.5
+    for r, q in zip(res.exercise.reps, leg.events["reps"], strict=True):
+        assert r.peak_deg == pytest.approx(q["peak_deg"], abs=1.5)
+        assert r.compensation.pelvis_obliquity_deg == pytest.approx(-LIFT_DEG, abs=2.0)
+        assert r.compensation.trunk_lateral_flexion_deg is None
+
+
+def test_marks_and_any_chunking_give_the_same_analysis():
+    from imuhip.pipeline.analyze import make_pipeline, session_inputs
+
+    sim, session = _session("seated", "right", True, marks=True)
+    assert [e.data["phase"] for e in sim.events][-1] == "pelvis_lift"
+    _, whole = _analysed(session)
+    pipe = make_pipeline(session.header, None, "offline", saved=True)
+    items = session_inputs(session, as_arrived=False)
+    for k in range(0, len(items), 7):
+        pipe.feed_all(items[k : k + 7])
+    pipe.finish()
+    pieces = pipe.analysis()
+    np.testing.assert_array_equal(pieces.hip_rotation_deg, whole.hip_rotation_deg)
+    assert pieces.exercise.reps == whole.exercise.reps
+    assert whole.hip_reference == "pelvis sensor"
+    _, unmarked = _analysed(_session("seated", "right", True)[1])
+    assert [r.compensation for r in unmarked.exercise.reps] == [
+        r.compensation for r in whole.exercise.reps
+    ]
+
+
+def test_a_pelvis_sensor_without_its_step_leaves_the_apparent_angle_and_says_why():
+    # a classic one-leg session with a still sacrum sensor: no pelvis step is ever done
+    sim, session = _session("seated", "right", True, lift=0.0)
+    pipe, res = _analysed(session)
+    assert res.hip_reference == "start pose"
+    assert any("pelvis sensor could not be used" in w for w in pipe.body.warnings)
+    assert len(res.exercise.reps) == len(sim.truth.events["reps"])
+    assert _rmse(res, sim.truth.t, sim.truth.hip_rotation_deg) < 1.5
