@@ -526,7 +526,7 @@ def demo_command(
             header = replace(header, extra=extra)
             opts = RunOptions(
                 duration_s=rig.sim.script.duration_s,
-                schedule=dict(rig.sim.script.phase_starts),
+                schedule=rig.sim.script.guidance_schedule(),
                 hold_target_s=hold_target_s,
                 title=f"imuhip demo — simulated {side} leg, {exercise}, {content}"
                 + (f", {speed:g}x speed" if speed != 1 else ""),

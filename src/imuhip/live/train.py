@@ -390,7 +390,7 @@ def train_session_command(
             opts = RunOptions(
                 # a backstop: the session ends from on_tick, so the coach's end is recorded
                 duration_s=None if limit is None else limit + 5.0,
-                schedule=dict(rig.sim.script.phase_starts) if rig is not None else None,
+                schedule=rig.sim.script.guidance_schedule() if rig is not None else None,
                 title=f"imuhip train — {program.name}, {side} leg, {pose}"
                 + (" (demo: simulated leg)" if demo else ""),
                 recording=str(path),

@@ -288,6 +288,11 @@ class Script:
     pace: float | None = None
     body_steps: dict[str, tuple[float, float]] = field(default_factory=dict)
 
+    def guidance_schedule(self) -> dict[str, float]:
+        """Phase -> time (s) a scripted guidance prompts it: the calibration's phases, then the
+        pelvis and trunk steps (layouts with those sensors)."""
+        return {**self.phase_starts, **{k: v[0] for k, v in self.body_steps.items()}}
+
     def body_steps_lists(self) -> dict[str, list[float]]:
         """``body_steps`` as plain JSON data."""
         return {k: list(v) for k, v in self.body_steps.items()}
