@@ -78,6 +78,40 @@ PELVIS_REFERENCE = "pelvis sensor"
 START_POSE_REFERENCE = "start pose"
 
 
+#: Without ``keep`` (long live sessions) the pelvis and trunk series are kept this long (s):
+#: enough for the longest rep or stretch.
+KEEP_S = 300.0
+
+
+class Series:
+    """Growing columns (time and two angles, degrees) with amortised appends."""
+
+    def __init__(self) -> None:
+        self._a = np.empty((1024, 3))
+        self._n = 0
+        self._start = 0
+
+    def append(self, t: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        n = len(t)
+        if self._n + n > len(self._a):
+            live = self._a[self._start : self._n]
+            grown = np.empty((max(2 * len(live), len(live) + n, 1024), 3))
+            grown[: len(live)] = live
+            self._a, self._n, self._start = grown, len(live), 0
+        self._a[self._n : self._n + n] = np.column_stack([t, x, y])
+        self._n += n
+
+    def column(self, k: int) -> np.ndarray:
+        return self._a[self._start : self._n, k]
+
+    def drop_before(self, t0: float) -> None:
+        """Forget the points before ``t0`` (s)."""
+        self._start += int(np.searchsorted(self.column(0), t0))
+
+    def __len__(self) -> int:
+        return self._n - self._start
+
+
 class BodySensor:
     """One pelvis or trunk sensor: its grid, its step, its filter and its angle columns."""
 
@@ -97,8 +131,10 @@ class BodySensor:
         self.refused: str | None = None
         self._filter: OrientationFilter | None = None
         self._raw: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        self.t = np.empty(0)
-        self.q = np.empty((0, 4))
+        # after the step: t, and for the pelvis obliquity and azimuth (unwrapped), for the
+        # trunk its tilt about its step axis (degrees)
+        self.series = Series()
+        self.keep = True
 
     def process(self, chunk: GridChunk) -> None:
         s = chunk.samples[self.role]
@@ -106,7 +142,8 @@ class BodySensor:
         lost = chunk.lost_by_role[self.role]
         gyr = np.where(lost[:, None], 0.0, gyr)
         if self._filter is None:
-            self._raw.append((chunk.t, gyr, s.acc, lost))
+            if not self.refused:  # kept until the step is found
+                self._raw.append((chunk.t, gyr, s.acc, lost))
             return
         self._append(chunk.t, self._run(gyr, s.acc, lost))
 
@@ -120,8 +157,39 @@ class BodySensor:
         return q
 
     def _append(self, t: np.ndarray, q: np.ndarray) -> None:
-        self.t = np.concatenate([self.t, t])
-        self.q = np.concatenate([self.q, q])
+        ax = self.axes
+        assert ax is not None
+        if self.phase == PELVIS_STEP.phase:
+            if np.isfinite(ax.lateral).all():
+                x = obliquity_deg(q, ax)
+                y = azimuth_deg(q, ax.lateral)
+                if len(self.series) and len(y):  # unwrapped across chunks
+                    last = self.series.column(2)[-1]
+                    y = y + 360.0 * np.round((last - y[0]) / 360.0)
+            else:  # a step about the vertical: no lateral axis
+                x = y = np.full(len(t), np.nan)
+        else:
+            x = rotation_about_deg(q, ax.q_ref, ax.axis)
+            y = np.zeros(len(t))
+        self.series.append(t, x, y)
+        if not self.keep and len(t):
+            self.series.drop_before(float(t[-1]) - KEEP_S)
+
+    def stop(self, why: str) -> None:
+        """Give the step up (``why``): no more data is kept for it."""
+        if self.axes is None and not self.refused:
+            self.refused = why
+        self._raw = []
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.series.column(0)
+
+    def at(self, t: np.ndarray, k: int) -> np.ndarray:
+        """Column ``k`` (1, 2) interpolated at times ``t``, NaN outside the data."""
+        if not len(self.series):
+            return np.full(len(t), np.nan)
+        return np.interp(t, self.t, self.series.column(k), left=np.nan, right=np.nan)
 
     def decide(self, after_s: float | None) -> None:
         """Look for the step once the leg is calibrated (``after_s``: its final still pose's
@@ -134,6 +202,9 @@ class BodySensor:
         after = int(np.searchsorted(t, start))
         found = find_step(gyr, self.rate, after=after)
         if found is None:
+            if len(t) and t[-1] - start > GIVE_UP_S:
+                self.stop(f"no {self.phase.replace('_', ' ')} step was found in the "
+                          f"{GIVE_UP_S:g} s after {start:.1f} s")  # fmt: skip
             return
         ref, _a, _b = found
         acc = np.concatenate([r[2] for r in self._raw])
@@ -145,8 +216,8 @@ class BodySensor:
         try:
             self.axes = step_from_data(gyr, q, t, self.rate, after=after)
         except CalibrationError as exc:
-            self.refused = f"the {self.role} step was refused ({exc})"
             self._filter = None
+            self.stop(f"its step was refused ({exc})")
             return
         self._raw = []
         self._append(t, q)
@@ -168,7 +239,7 @@ class CompensationStage:
 
     def __init__(
         self, layout: Layout, exercise: str, rate_hz: float, method: str,
-        options: PipelineOptions, gyro_scales: dict[str, np.ndarray | None],
+        options: PipelineOptions, gyro_scales: dict[str, np.ndarray | None], keep: bool = True,
     ) -> None:  # fmt: skip
         self.layout = layout
         self.exercise = exercise
@@ -181,7 +252,11 @@ class CompensationStage:
 
         self.pelvis = body(layout.pelvis, PELVIS_STEP.phase)
         self.trunk = body(layout.trunk, TRUNK_STEP.phase)
+        for sensor in self.sensors:
+            sensor.keep = keep
+        self.keep = keep
         self.gave_up = self.pelvis is None
+        self._seen: dict[tuple[str, float, float], Compensation] = {}  # annotated live
         self.warnings: list[str] = []
 
     @property
@@ -227,6 +302,8 @@ class CompensationStage:
             return
         self.gave_up = True
         p = self.pelvis
+        if p is not None:
+            p.stop("its step was not found")
         why = p.refused if p is not None and p.refused else "its step was not found"
         self.warnings.append(
             f"the pelvis sensor could not be used ({why}): the hip angle is the femur's rotation "
@@ -235,8 +312,17 @@ class CompensationStage:
         )
 
     def finish(self) -> None:
+        """End of the session: a pelvis whose step was not found is given up."""
         if self.pelvis is not None and self.pelvis.axes is None:
             self.give_up()
+        t = self.trunk
+        if t is not None and t.axes is None:
+            t.stop("its step was not found")
+            self.warnings.append(
+                f"the trunk sensor could not be used ({t.refused}): no trunk lateral flexion; "
+                "lean sideways towards the working side twice after the leg calibration (and "
+                "the pelvis step), then hold still"
+            )
 
     # ------------------------------------------------------------------ the hip correction
     @property
@@ -269,18 +355,17 @@ class CompensationStage:
         """Pelvic obliquity at ``t``, degrees, positive with ``side``'s hip higher (NaN before
         the pelvis's data or without its step)."""
         p = self.pelvis
-        if p is None or p.axes is None or not np.isfinite(p.axes.lateral).all():
+        if p is None or p.axes is None:
             return np.full(len(t), np.nan)
-        o = obliquity_deg(p.q, p.axes)
-        return self._sign(side) * np.interp(t, p.t, o, left=np.nan, right=np.nan)
+        return self._sign(side) * p.at(t, 1)
 
     def turn_ccw(self, t: np.ndarray) -> np.ndarray:
         """The pelvis's counter-clockwise turn at ``t`` (degrees, arbitrary zero; NaN where
         unknown)."""
         p = self.pelvis
-        if p is None or p.axes is None or not np.isfinite(p.axes.lateral).all():
+        if p is None or p.axes is None:
             return np.full(len(t), np.nan)
-        return np.interp(t, p.t, azimuth_deg(p.q, p.axes.lateral), left=np.nan, right=np.nan)
+        return p.at(t, 2)
 
     def trunk_flexion(self, t: np.ndarray, side: str) -> np.ndarray:
         """The trunk's lateral flexion relative to the pelvis at ``t`` (degrees, positive
@@ -289,8 +374,7 @@ class CompensationStage:
         s = self.trunk
         if s is None or s.axes is None:
             return np.full(len(t), np.nan)
-        tilt = np.interp(t, s.t, rotation_about_deg(s.q, s.axes.q_ref, s.axes.axis),
-                         left=np.nan, right=np.nan)  # fmt: skip
+        tilt = s.at(t, 1)
         v = s.axes.vertical_share
         h = float(np.sqrt(max(0.0, 1.0 - v * v)))
         if self.pelvis is not None and self.pelvis.axes is not None:
@@ -336,8 +420,12 @@ class CompensationStage:
     def annotated(self, item: Rep | Stretch, side: str) -> Rep | Stretch:
         if not self.sensors:
             return item
-        start = item.start_s
-        return replace(item, compensation=self.compensation(side, start, item.end_s))
+        key = (side, item.start_s, item.end_s)
+        if not self.keep and key in self._seen:  # its data may be gone by now
+            return replace(item, compensation=self._seen[key])
+        c = self.compensation(side, item.start_s, item.end_s)
+        self._seen[key] = c
+        return replace(item, compensation=c)
 
     def annotate_result(self, result: ExerciseResult, side: str) -> ExerciseResult:
         """``result`` with every rep given its compensation (the whole session's data)."""

@@ -429,7 +429,7 @@ class SessionPipeline:
         if self._body_roles:
             self.body = CompensationStage(
                 self.layout, self.header.exercise, self.rate, self._method, self.opts,
-                self._gyro_scale,
+                self._gyro_scale, keep=self._keep,
             )  # fmt: skip
             for t, phase in self._early_body_marks:
                 self.body.mark(t, phase)
@@ -525,6 +525,7 @@ class SessionPipeline:
                 *rate_warnings(streams, self.header),
                 *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, leg.calibration),
+                *(() if self.body is None else self.body.warnings),
             ),
             {
                 **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt")}),
