@@ -293,8 +293,35 @@ def test_marks_and_any_chunking_give_the_same_analysis():
 def test_a_pelvis_sensor_without_its_step_leaves_the_apparent_angle_and_says_why():
     # a classic one-leg session with a still sacrum sensor: no pelvis step is ever done
     sim, session = _session("seated", "right", True, lift=0.0)
-    pipe, res = _analysed(session)
+    _, res = _analysed(session)
     assert res.hip_reference == "start pose"
     assert any("pelvis sensor could not be used" in w for w in res.warnings)
     assert len(res.exercise.reps) == len(sim.truth.events["reps"])
     assert _rmse(res, sim.truth.t, sim.truth.hip_rotation_deg) < 1.5
+
+
+def test_both_legs_lift_the_right_hip_and_each_leg_gets_its_own_sign():
+    import tempfile
+    from pathlib import Path
+
+    from imuhip.files.session_file import read_session
+    from imuhip.live.guidance import protocol_steps
+    from imuhip.pipeline.analyze import analyze_session
+    from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+    roles = ("left_thigh", "left_shin", "right_thigh", "right_shin", "pelvis")
+    assert "your right side" in protocol_steps(roles)[-1].prompt
+    cfg = SimConfig(duration_s=60.0, seed=5, exercise="seated", side="left", layout="both-legs",
+                    content="reps", pelvis=True, pelvic_lift_deg=LIFT_DEG)  # fmt: skip
+    sim = simulate(cfg)
+    path = Path(tempfile.mkdtemp()) / "b.imuhip"
+    write_simulation(sim, path)
+    res = analyze_session(read_session(path))
+    for leg in res.legs:
+        truth = sim.truth.leg(leg.side)
+        assert leg.hip_reference == "pelvis sensor"
+        assert _rmse(leg, sim.truth.t, truth.hip_rotation_deg) < 1.5
+        # the leading (left) leg's hip rises in its reps: positive for it, negative for the right
+        sign = 1.0 if leg.side == "left" else -1.0
+        for r in leg.exercise.reps:
+            assert r.compensation.pelvis_obliquity_deg == pytest.approx(sign * LIFT_DEG, abs=2.0)

@@ -16,7 +16,7 @@ starts; replayed or imported data without those marks is searched automatically
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Event kind written when a calibration step starts.
 PHASE_EVENT = "calibration_phase"
@@ -75,10 +75,22 @@ TRUNK_STEP = Step(
 BODY_PHASES: tuple[str, ...] = (PELVIS_STEP.phase, TRUNK_STEP.phase)
 
 
+#: With both legs instrumented there is no single working side: the steps lift the right hip
+#: and lean to the right (the obliquity is then reported for each leg's own side).
+BOTH_LEGS_STEP_SIDE = "right"
+
+
 def body_steps(roles: tuple[str, ...]) -> tuple[Step, ...]:
     """The pelvis and trunk steps a layout with sensor ``roles`` does after the leg
-    calibration, in order (none without a pelvis or trunk sensor)."""
-    return tuple(s for s, role in ((PELVIS_STEP, "pelvis"), (TRUNK_STEP, "trunk")) if role in roles)
+    calibration, in order (none without a pelvis or trunk sensor); with both legs the prompts
+    name the right side (:data:`BOTH_LEGS_STEP_SIDE`)."""
+    steps = tuple(
+        s for s, role in ((PELVIS_STEP, "pelvis"), (TRUNK_STEP, "trunk")) if role in roles
+    )
+    if any(r.startswith("left_") for r in roles) and any(r.startswith("right_") for r in roles):
+        side = f"your {BOTH_LEGS_STEP_SIDE} side"
+        steps = tuple(replace(s, prompt=s.prompt.replace("the working side", side)) for s in steps)
+    return steps
 
 
 #: How far the shank leans from vertical towards the feet in each exercise's start pose,

@@ -41,7 +41,7 @@ from imuhip.analysis.events import (
     Stretch,
 )
 from imuhip.analysis.exercise import ExerciseResult
-from imuhip.calibration_protocol import PELVIS_STEP, TRUNK_STEP
+from imuhip.calibration_protocol import BOTH_LEGS_STEP_SIDE, PELVIS_STEP, TRUNK_STEP
 from imuhip.errors import CalibrationError
 from imuhip.fusion.gyro_scale import correct_gyro
 from imuhip.fusion.orientation import OrientationFilter
@@ -243,7 +243,8 @@ class CompensationStage:
     ) -> None:  # fmt: skip
         self.layout = layout
         self.exercise = exercise
-        self.working = layout.legs[0].side if len(layout.legs) == 1 else "right"
+        # the side the steps lift (with both legs: the protocol's fixed side)
+        self.working = layout.legs[0].side if len(layout.legs) == 1 else BOTH_LEGS_STEP_SIDE
 
         def body(role: str | None, phase: str) -> BodySensor | None:
             if role is None:

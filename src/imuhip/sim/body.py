@@ -329,6 +329,8 @@ class TrunkPelvis:
             ``pelvis_lift`` the pelvis raises the working side's hip by ``STEP_LIFT_DEG``
             twice, in ``trunk_lean`` the trunk leans towards it by ``STEP_LEAN_DEG`` twice
             (relative to the pelvis), each then still.
+        step_side: the side the steps lift and lean towards ("": the leading leg's; sessions of
+            both legs: "right", :data:`imuhip.calibration_protocol.BOTH_LEGS_STEP_SIDE`).
     """
 
     pose: Pose
@@ -340,6 +342,7 @@ class TrunkPelvis:
     windows: tuple[tuple[float, float, float, float], ...]
     leading: LegMotion
     steps: tuple[tuple[str, float, float], ...] = ()
+    step_side: str = ""
 
     @property
     def moves(self) -> bool:
@@ -386,7 +389,9 @@ class TrunkPelvis:
         sigma = SIDE_SIGN[self.side]
         lift = self.lift_sign * sigma * self.lift_deg * d
         if self.steps:
-            lift = lift + sigma * self.step_deg(PELVIS_STEP.phase, t)
+            lift = lift + SIDE_SIGN[self.step_side or self.side] * self.step_deg(
+                PELVIS_STEP.phase, t
+            )
         roll = Q.from_axis_angle(self.roll_axis(), np.radians(lift))
         turn = Q.from_axis_angle(UP, np.radians(sigma * self.rotation_deg * d))
         return Q.multiply(Q.multiply(turn, roll), np.broadcast_to(self.pose.pelvis, (len(d), 4)))
@@ -394,10 +399,10 @@ class TrunkPelvis:
     def trunk(self, t: np.ndarray) -> np.ndarray:
         """Trunk orientation (anatomical frame -> world), (N, 4)."""
         d = self.drive(t)
-        deg = self.lean_deg * d
+        deg = SIDE_SIGN[self.side] * self.lean_deg * d
         if self.steps:
-            deg = deg + self.step_deg(TRUNK_STEP.phase, t)
-        lean = Q.from_axis_angle(X, np.radians(SIDE_SIGN[self.side] * deg))
+            deg = deg + SIDE_SIGN[self.step_side or self.side] * self.step_deg(TRUNK_STEP.phase, t)
+        lean = Q.from_axis_angle(X, np.radians(deg))
         return Q.multiply(self.pelvis(t), lean)
 
     def centre(self, t: np.ndarray) -> np.ndarray:
@@ -420,6 +425,7 @@ def trunk_pelvis(
     rotation_deg: float,
     lean_deg: float,
     steps: tuple[tuple[str, float, float], ...] = (),
+    step_side: str = "",
 ) -> TrunkPelvis:
     """The pelvis and trunk coupled to ``lead``'s reps and stretches (see :class:`TrunkPelvis`);
     the roll's direction is the one that adds to the leading leg's apparent internal
@@ -442,8 +448,9 @@ def trunk_pelvis(
     apparent = hip_angles(p.pelvis, femur, lead.side)[2][0]
     sign = 1.0 if apparent > 0 else -1.0
     return TrunkPelvis(
-        p, lead.side, lift_deg, rotation_deg, lean_deg, sign, tuple(windows), lead, steps
-    )
+        p, lead.side, lift_deg, rotation_deg, lean_deg, sign, tuple(windows), lead, steps,
+        step_side,
+    )  # fmt: skip
 
 
 def pelvis_angles(q_pelvis: np.ndarray, p: Pose, side: str) -> tuple[np.ndarray, np.ndarray]:

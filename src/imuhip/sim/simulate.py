@@ -19,7 +19,7 @@ import numpy as np
 
 from imuhip import __version__
 from imuhip import quaternion as Q
-from imuhip.calibration_protocol import PHASE_EVENT, body_steps
+from imuhip.calibration_protocol import BOTH_LEGS_STEP_SIDE, PHASE_EVENT, body_steps
 from imuhip.files.session_file import write_session
 from imuhip.fusion.gyro_scale import CONFIG_KEY as GYRO_SCALE_KEY
 from imuhip.fusion.gyro_scale import estimate_gyro_scale
@@ -593,9 +593,11 @@ def _simulate_body(cfg: SimConfig) -> Simulation:
         own = np.random.default_rng([cfg.seed, 13])  # the leading leg stays as in one-leg
         legs[o] = other_leg(script, o, cfg.asymmetry_deg, cfg.effort_ratio, cfg.leg_lag_s, own)
     done = tuple((ph, a, z) for ph, (a, z) in script.body_steps.items())
+    step_side = BOTH_LEGS_STEP_SIDE if len(layout.legs) == 2 else ""
     tp = trunk_pelvis(
-        p, lead, cfg.pelvic_lift_deg, cfg.pelvic_rotation_deg, cfg.trunk_lean_deg, done
-    )
+        p, lead, cfg.pelvic_lift_deg, cfg.pelvic_rotation_deg, cfg.trunk_lean_deg, done,
+        step_side,
+    )  # fmt: skip
     body = Body(p, cfg.body, legs, tp)
     roles = layout.roles
     where = {r: _role_segment(r, cfg.side) for r in roles}
