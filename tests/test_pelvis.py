@@ -325,3 +325,23 @@ def test_both_legs_lift_the_right_hip_and_each_leg_gets_its_own_sign():
         sign = 1.0 if leg.side == "left" else -1.0
         for r in leg.exercise.reps:
             assert r.compensation.pelvis_obliquity_deg == pytest.approx(sign * LIFT_DEG, abs=2.0)
+
+
+def test_stretches_get_their_compensation_and_a_flag_event():
+    from imuhip.analysis.events import AnalysisEvent, EventKind, Stretch
+
+    _, session = _session("seated", "right", True, trunk=True, lean=6.0)
+    pipe, res = _analysed(session)
+    rep = res.exercise.reps[0]
+    stretch = Stretch(rep.start_s, rep.end_s, 20.0, rep.peak_deg, 1.0)
+    events = pipe.body.annotate(
+        [AnalysisEvent(EventKind.STRETCH_ENDED, rep.end_s, stretch)], "right"
+    )
+    assert [e.kind for e in events] == [EventKind.STRETCH_ENDED, EventKind.COMPENSATION]
+    assert events[0].item.compensation == rep.compensation
+    assert events[0].item.as_dict()["compensation"]["pelvis_obliquity_deg"] == pytest.approx(
+        rep.compensation.pelvis_obliquity_deg, abs=1e-3
+    )
+    # the other leg sees the same lift as its own hip dropping
+    other = pipe.body.compensation("left", rep.start_s, rep.end_s)
+    assert other.pelvis_obliquity_deg == pytest.approx(-rep.compensation.pelvis_obliquity_deg)
