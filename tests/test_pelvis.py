@@ -345,3 +345,17 @@ def test_stretches_get_their_compensation_and_a_flag_event():
     # the other leg sees the same lift as its own hip dropping
     other = pipe.body.compensation("left", rep.start_s, rep.end_s)
     assert other.pelvis_obliquity_deg == pytest.approx(-rep.compensation.pelvis_obliquity_deg)
+
+
+@pytest.mark.parametrize("exercise", ["seated", "supine", "prone"])
+def test_the_correction_scale_matches_the_simulated_gain_of_the_apparent_angle(exercise):
+    # (apparent − true) per degree of obliquity in the simulator's kinematics, against the
+    # rule's scale from the femur's start direction as the calibration measured it
+    sim, session = _session(exercise, "right", True)
+    leg = sim.truth.leg("right")
+    obl = sim.truth.pelvis_obliquity_deg
+    lifted = np.abs(obl) > 3.0
+    gain = np.median((leg.apparent_rotation_deg - leg.hip_rotation_deg)[lifted] / obl[lifted])
+    _, res = _analysed(session)
+    scale = hip_correction_scale(res.calibration.femur_start, exercise)
+    assert scale == pytest.approx(gain, abs=0.05)
