@@ -239,6 +239,11 @@ def test_knee_to_floor_with_a_pelvic_lift_gives_the_hip_angle_relative_to_the_pe
     flagged = [e for e in pipe.events if e.kind == EventKind.COMPENSATION]
     assert len(flagged) == len(reps)
     assert all(e.item.compensation.pelvis_obliquity_deg > 5.0 for e in flagged)
+    # the live view's cue
+    from imuhip.sinks.live_view import event_text
+
+    cue = event_text(flagged[0])
+    assert "the hip lifted" in cue and "keep it on the floor" in cue
 
 
 def test_without_a_pelvis_sensor_the_angle_is_the_apparent_one_and_says_so():

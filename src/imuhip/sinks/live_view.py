@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
+from imuhip.analysis.events import AnalysisEvent, Compensation, Hold, PartialRep, Rep, Stretch
 from imuhip.calibration_protocol import GuidanceStatus
 from imuhip.pipeline import UNCHECKED_HEADING_S
 from imuhip.pipeline.state import LiveState
@@ -117,6 +117,21 @@ def hold_target_text(snap: Snapshot) -> str:
     return f"hold target {snap.hold_target_s:g} s reached at {snap.elapsed_s:.1f} s"
 
 
+def compensation_cue(c: Compensation) -> str:
+    """What to tell the user about a rep's or stretch's flagged compensations (degrees)."""
+    parts = []
+    for name in c.flags():
+        v = getattr(c, name)
+        if name == "pelvis_obliquity_deg":
+            which = "the hip" if v > 0 else "the other hip"
+            parts.append(f"{which} lifted {abs(v):.0f}°: keep it on the floor")
+        elif name == "pelvis_rotation_deg":
+            parts.append(f"the pelvis turned {abs(v):.0f}°: keep it square")
+        else:
+            parts.append(f"the trunk leaned {abs(v):.0f}°: keep it upright")
+    return "; ".join(parts)
+
+
 def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
     """One line for a detector event (None for events not worth a line); times are shown
     from ``origin``."""
@@ -125,6 +140,8 @@ def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
         return f"rep counted at {t:.1f} s: peak {e.item.peak_deg:.1f}°"
     if e.kind == "partial_rep" and isinstance(e.item, PartialRep):
         return f"partial rep at {t:.1f} s ({e.item.reason}, {e.item.range_deg:.1f}°)"
+    if e.kind == "compensation" and isinstance(e.item, Rep | Stretch) and e.item.compensation:
+        return f"at {t:.1f} s: {compensation_cue(e.item.compensation)}"
     if e.kind == "hold_started":
         return f"hold started at {t:.1f} s"
     if e.kind == "hold_ended" and isinstance(e.item, Hold):
