@@ -364,3 +364,29 @@ def test_the_correction_scale_matches_the_simulated_gain_of_the_apparent_angle(e
     _, res = _analysed(session)
     scale = hip_correction_scale(res.calibration.femur_start, exercise)
     assert scale == pytest.approx(gain, abs=0.05)
+
+
+def test_a_silent_pelvis_sensor_does_not_hold_the_leg_up_for_long():
+    # the sacrum sensor never sends (live, causal): the leg's angles go on uncorrected once the
+    # leg has GIVE_UP_S of data after its calibration, not only at the session's end
+    from imuhip.pipeline.analyze import make_pipeline, session_inputs
+    from imuhip.pipeline.compensation import GIVE_UP_S
+
+    sim, session = _session("seated", "right", True)
+    items = session_inputs(session, as_arrived=True)
+    items = [i for i in items if getattr(i, "role", "") != "pelvis"]
+    pipe = make_pipeline(session.header, None, "causal", saved=True, angle_feed=True)
+    fed = 0
+    while fed < len(items) and (pipe.body is None or not pipe.body.gave_up):
+        pipe.feed_all(items[fed : fed + 50])
+        fed += 50
+    assert pipe.body.gave_up and fed < len(items)  # before the end of the session
+    cal_end = pipe.legs[0].calibration.end_s
+    assert pipe.legs[0].state.t - cal_end == pytest.approx(GIVE_UP_S, abs=1.0)
+    assert len(pipe.new_angles().t) > 0  # released
+    pipe.feed_all(items[fed:])
+    pipe.finish()
+    res = pipe.analysis()
+    assert res.hip_reference == "start pose"
+    assert any("pelvis sensor could not be used" in w for w in res.warnings)
+    assert len(res.exercise.reps) == len(sim.truth.events["reps"])

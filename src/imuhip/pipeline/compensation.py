@@ -16,9 +16,10 @@ relative to the pelvis.
        the thresholds below.
 
 The leg's correction waits only where it must: a leg's angles are held until the pelvis's
-obliquity covers them; if the pelvis step is not found within ``GIVE_UP_S`` of leg data after
-the leg's calibration (or by the end of the session), the angle stays the apparent one (the
-femur relative to the start pose) and the analysis says so (``hip_reference``).
+obliquity covers them; if the pelvis step is not found within ``GIVE_UP_S`` of its data after
+the leg's calibration, or the pelvis is silent (``SILENT_S``), or the session ends first, the
+angle stays the apparent one (the femur relative to the start pose) and the analysis says so
+(``hip_reference``).
 
 Degrees at the outputs, seconds on the session time base.
 """
@@ -58,9 +59,12 @@ from imuhip.joint.pelvis import (
 from imuhip.layout import Layout
 from imuhip.pipeline.options import PipelineOptions
 
-#: Leg data (s) after the leg calibration within which the pelvis step must be found, else the
-#: hip angle stays the apparent one (the guidance gives the step 8 s).
+#: The pelvis (trunk) data (s) after the leg calibration within which its step must be found,
+#: else the hip angle stays the apparent one (the guidance gives the step 8 s); a pelvis whose
+#: data lag the leg's by over ``SILENT_S`` is given up once the leg has ``GIVE_UP_S`` of data
+#: after its calibration (a silent pelvis holds the leg up that long, no longer).
 GIVE_UP_S = 30.0
+SILENT_S = 10.0
 #: The flag thresholds (``OBLIQUITY_FLAG_DEG`` etc., :class:`~imuhip.analysis.events.
 #: Compensation`), degrees. Obliquity 5°: one hip ~1.5 cm higher over a 0.18 m hip width, a
 #: visible lift ("keep your butt on the floor") and several times the measurement's error
@@ -135,9 +139,12 @@ class BodySensor:
         # trunk its tilt about its step axis (degrees)
         self.series = Series()
         self.keep = True
+        self.last_t = -np.inf  # the last grid time of its data (s)
 
     def process(self, chunk: GridChunk) -> None:
         s = chunk.samples[self.role]
+        if len(chunk.t):
+            self.last_t = float(chunk.t[-1])
         gyr = correct_gyro(s.gyr, self.scale)
         lost = chunk.lost_by_role[self.role]
         gyr = np.where(lost[:, None], 0.0, gyr)
@@ -275,8 +282,8 @@ class CompensationStage:
 
     def advance(self, calibrated_s: float | None, leg_time_s: float | None) -> None:
         """Process the grids' new points; decide the steps once the leg calibration ended
-        (``calibrated_s``); give the pelvis up ``GIVE_UP_S`` of leg data (``leg_time_s``) after
-        it."""
+        (``calibrated_s``); give the pelvis up when its search failed, or when it is silent
+        (see ``SILENT_S``; ``leg_time_s``: the legs' last grid time)."""
         for s in self.sensors:
             chunk = s.grid.emit()
             if chunk is not None:
@@ -293,7 +300,10 @@ class CompensationStage:
             and p.axes is None
             and calibrated_s is not None
             and leg_time_s is not None
-            and (p.refused or leg_time_s - calibrated_s > GIVE_UP_S)
+            and (
+                p.refused
+                or (leg_time_s - calibrated_s > GIVE_UP_S and leg_time_s - p.last_t > SILENT_S)
+            )
         ):
             self.give_up()
 
