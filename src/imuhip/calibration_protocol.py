@@ -16,7 +16,7 @@ starts; replayed or imported data without those marks is searched automatically
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Event kind written when a calibration step starts.
 PHASE_EVENT = "calibration_phase"
@@ -53,6 +53,46 @@ STEPS: tuple[Step, ...] = (
 
 PHASES: tuple[str, ...] = tuple(s.phase for s in STEPS)
 
+#: The pelvis's step, after the leg calibration's final still pose, in layouts with a pelvis
+#: sensor only (it shows the pelvis's roll axis; :mod:`imuhip.joint.pelvis`).
+PELVIS_STEP = Step(
+    "pelvis_lift",
+    8.0,
+    1.0,
+    "Lift the hip of the working side a little off the floor, twice, then hold still",
+    repetitions=2,
+)
+#: The trunk's step, after the pelvis's (or the leg calibration), in layouts with a trunk
+#: sensor only (it shows the trunk's lateral flexion axis).
+TRUNK_STEP = Step(
+    "trunk_lean",
+    8.0,
+    1.0,
+    "Lean sideways towards the working side, twice, then hold still",
+    repetitions=2,
+)
+#: Phase names of the pelvis and trunk steps (their ``calibration_phase`` marks).
+BODY_PHASES: tuple[str, ...] = (PELVIS_STEP.phase, TRUNK_STEP.phase)
+
+
+#: With both legs instrumented there is no single working side: the steps lift the right hip
+#: and lean to the right (the obliquity is then reported for each leg's own side).
+BOTH_LEGS_STEP_SIDE = "right"
+
+
+def body_steps(roles: tuple[str, ...]) -> tuple[Step, ...]:
+    """The pelvis and trunk steps a layout with sensor ``roles`` does after the leg
+    calibration, in order (none without a pelvis or trunk sensor); with both legs the prompts
+    name the right side (:data:`BOTH_LEGS_STEP_SIDE`)."""
+    steps = tuple(
+        s for s, role in ((PELVIS_STEP, "pelvis"), (TRUNK_STEP, "trunk")) if role in roles
+    )
+    if any(r.startswith("left_") for r in roles) and any(r.startswith("right_") for r in roles):
+        side = f"your {BOTH_LEGS_STEP_SIDE} side"
+        steps = tuple(replace(s, prompt=s.prompt.replace("the working side", side)) for s in steps)
+    return steps
+
+
 #: How far the shank leans from vertical towards the feet in each exercise's start pose,
 #: degrees (prone: shin vertical; seated on the floor: feet under the knees; supine
 #: hook-lying: hips ~45°, knees ~90°). The calibration takes the shank's long axis from it.
@@ -65,6 +105,14 @@ MAX_ROCK_DEG = 10.0
 def step(phase: str) -> Step:
     """The step called ``phase`` (KeyError if there is none)."""
     for s in STEPS:
+        if s.phase == phase:
+            return s
+    raise KeyError(phase)
+
+
+def step_of(phase: str) -> Step:
+    """The leg, pelvis or trunk step called ``phase`` (KeyError if there is none)."""
+    for s in (*STEPS, PELVIS_STEP, TRUNK_STEP):
         if s.phase == phase:
             return s
     raise KeyError(phase)

@@ -35,6 +35,9 @@ class EventKind(StrEnum):
     STRETCH_STARTED = "stretch_started"
     OVERPRESSURE_STARTED = "overpressure_started"
     STRETCH_ENDED = "stretch_ended"
+    #: a rep or stretch (the item, with its ``compensation``) went over a compensation
+    #: threshold (:meth:`Compensation.flags`); comes right after its rep_counted/stretch_ended
+    COMPENSATION = "compensation"
 
 
 class ActivityKind(StrEnum):
@@ -47,6 +50,53 @@ class ActivityKind(StrEnum):
     HOLD = "hold"
     STRETCH = "stretch"
     GAP = "gap"
+
+
+#: Compensation flag thresholds, degrees (justified in :mod:`imuhip.pipeline.compensation`).
+OBLIQUITY_FLAG_DEG = 5.0
+ROTATION_FLAG_DEG = 10.0
+LEAN_FLAG_DEG = 10.0
+
+
+@dataclass(frozen=True)
+class Compensation:
+    """How the pelvis and trunk moved during one rep or stretch: the largest magnitude during
+    it, signed, degrees; None where that sensor is absent (or its step was not found).
+
+    Attributes:
+        pelvis_obliquity_deg: the leg's side's hip higher positive, from the still pose
+            before the pelvis step.
+        pelvis_rotation_deg: the pelvis's turn about the vertical from the movement's start
+            (counter-clockwise seen from above positive for a right leg, clockwise for a left).
+        trunk_lateral_flexion_deg: the trunk's sideways bend relative to the pelvis from the
+            movement's start, towards the leg's side positive.
+    """
+
+    pelvis_obliquity_deg: float | None = None
+    pelvis_rotation_deg: float | None = None
+    trunk_lateral_flexion_deg: float | None = None
+
+    def flags(self) -> tuple[str, ...]:
+        """The names of the figures over their threshold."""
+        limits = (
+            ("pelvis_obliquity_deg", OBLIQUITY_FLAG_DEG),
+            ("pelvis_rotation_deg", ROTATION_FLAG_DEG),
+            ("trunk_lateral_flexion_deg", LEAN_FLAG_DEG),
+        )
+        return tuple(
+            name for name, lim in limits
+            if (v := getattr(self, name)) is not None and abs(v) > lim
+        )  # fmt: skip
+
+    def as_dict(self) -> dict:
+        return {**_rounded(asdict(self)), "flagged": list(self.flags())}
+
+
+def _with_compensation(d: dict, c: Compensation | None) -> dict:
+    """A rep's or stretch's dict with its compensation (left out without one: sessions with
+    neither a pelvis nor a trunk sensor keep their output)."""
+    d.pop("compensation", None)
+    return d if c is None else {**d, "compensation": c.as_dict()}
 
 
 @dataclass(frozen=True)
@@ -63,6 +113,8 @@ class Rep:
         dwell_s: time spent within ``DWELL_DEG`` of the peak (a pause at end range).
         direction: internal (the angle rose from rest) or external (it fell).
         duration_s: end minus start.
+        compensation: the pelvis's and trunk's movement during it (None without those
+            sensors).
     """
 
     start_s: float
@@ -72,13 +124,15 @@ class Rep:
     range_deg: float
     dwell_s: float = 0.0
     direction: Direction = Direction.INTERNAL
+    compensation: Compensation | None = None
 
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
 
     def as_dict(self) -> dict:
-        return {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
+        d = {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
+        return _with_compensation(d, self.compensation)
 
 
 @dataclass(frozen=True)
@@ -144,6 +198,8 @@ class Stretch:
         overpressure_gain_deg: how much further the overpressure took the angle, from the
             stretch's level before it to the maximum under it, positive; None without one.
         direction: internal or external rotation.
+        compensation: the pelvis's and trunk's movement during it (None without those
+            sensors).
     """
 
     start_s: float
@@ -154,13 +210,15 @@ class Stretch:
     overpressure_start_s: float | None = None
     overpressure_gain_deg: float | None = None
     direction: Direction = Direction.INTERNAL
+    compensation: Compensation | None = None
 
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
 
     def as_dict(self) -> dict:
-        return {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
+        d = {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
+        return _with_compensation(d, self.compensation)
 
 
 @dataclass(frozen=True)

@@ -559,7 +559,7 @@ def demo_command(
             plan, view = _with_lsl(plan, view, "demo", speed, lsl_wait_s)
         opts = RunOptions(
             duration_s=rig.sim.script.duration_s,
-            schedule=dict(rig.sim.script.phase_starts),
+            schedule=rig.sim.script.guidance_schedule(),
             hold_target_s=hold_target_s,
             title=title,
             recording=str(path),

@@ -22,6 +22,9 @@ Advancing:
 After a refused calibration the caller starts the protocol over with :meth:`Guidance.retry`
 (new marks; the analysis takes the first attempt that works), up to ``max_attempts`` in all.
 
+Layouts with a pelvis or trunk sensor add their steps after ``still_end``
+(:func:`protocol_steps`): movement steps, advancing like ``bends`` and ``rocks``.
+
 Without stillness information (``still_s=None``: no data yet) still steps advance on time.
 A ``schedule`` (phase -> seconds after :meth:`Guidance.start`) replaces all of this with fixed
 step starts: ``imuhip demo`` uses it so that the prompts follow the simulated person's script.
@@ -31,13 +34,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from imuhip.calibration_protocol import PHASE_EVENT, STEPS, GuidanceStatus, Step
+from imuhip.calibration_protocol import PHASE_EVENT, STEPS, GuidanceStatus, Step, body_steps
 from imuhip.session import Event
 
 #: A movement step ends once the leg has been still this long (s) after its duration ...
 MOVEMENT_DONE_STILL_S = 0.3
 #: ... or after this many times its duration, still or not.
 MOVEMENT_PATIENCE = 1.6
+
+
+def protocol_steps(roles: tuple[str, ...]) -> tuple[Step, ...]:
+    """The steps guided for a layout with sensor ``roles``: the leg calibration
+    (:data:`~imuhip.calibration_protocol.STEPS`), then the pelvis step and the trunk step where
+    the layout has those sensors (``pelvis_lift``, ``trunk_lean`` marks)."""
+    return (*STEPS, *body_steps(roles))
 
 
 class Guidance:
@@ -135,8 +145,10 @@ class Guidance:
         assert self.schedule is not None
         while not self.done:
             nxt = self.index + 1
-            if nxt < len(self.steps):
+            if nxt < len(self.steps) and self.steps[nxt].phase in self.schedule:
                 t_next = self.t0 + self.schedule[self.steps[nxt].phase]
+            elif nxt < len(self.steps):  # unscheduled (a pelvis/trunk step): after the last
+                t_next = self.step_start + self.steps[self.index].duration_s
             else:
                 t_next = self.step_start + self.steps[-1].duration_s
             if now < t_next:

@@ -161,7 +161,7 @@ class VirtualRig:
     @property
     def schedule(self) -> dict[str, float] | None:
         """When the guidance announces each calibration step (session seconds after start)."""
-        return None if self.sim is None else dict(self.sim.script.phase_starts)
+        return None if self.sim is None else self.sim.script.guidance_schedule()
 
     def header_extra(self) -> dict[str, Any]:
         """What the session header says about the simulated leg."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from imuhip.align.aligner import SensorHealth
 from imuhip.analysis.events import AnalysisEvent
-from imuhip.live.guidance import Guidance, GuidanceStatus
+from imuhip.live.guidance import Guidance, GuidanceStatus, protocol_steps
 from imuhip.pipeline import LiveState, SessionPipeline, slow_link
 from imuhip.session import Event, Notification, SessionHeader, SessionInput
 from imuhip.sinks.live_view import SensorLine, Snapshot
@@ -304,7 +304,10 @@ class _LiveSession:
         opts = self.opts
         if opts.guidance and not self.stop.is_set():
             self.guidance = Guidance(
-                self.inbox.event, still_timeout_s=opts.still_timeout_s, schedule=opts.schedule
+                self.inbox.event,
+                steps=protocol_steps(self.header.layout.roles),
+                still_timeout_s=opts.still_timeout_s,
+                schedule=opts.schedule,
             )
             self.guidance.start(self.t_start)
 

@@ -419,7 +419,7 @@ class _Training:
             header = self.rig.header()
             header = replace(header, extra={**header.extra, **self.extra,
                                             "time_origin_monotonic_s": origin})  # fmt: skip
-            schedule = dict(self.rig.sim.script.phase_starts)
+            schedule = self.rig.sim.script.guidance_schedule()
             return self._run(
                 link, self.rig.assignments(), header, scaled_clock(speed, clock),
                 demo_settings(speed), schedule, speed,

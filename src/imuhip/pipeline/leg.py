@@ -250,6 +250,20 @@ class Tracker(Protocol):
     def after_gap(self) -> None: ...
 
 
+class AngleCorrection(Protocol):
+    """What a leg's hip angle is corrected by (:mod:`imuhip.pipeline.compensation`)."""
+
+    def ready_until(self) -> float:
+        """Angles up to this time (s) can be corrected now."""
+        ...
+
+    def correction_deg(
+        self, t: np.ndarray, side: str, femur_start: np.ndarray | None
+    ) -> np.ndarray:
+        """Degrees to take from the apparent hip rotation at ``t``."""
+        ...
+
+
 class LegChain:
     """Calibration, angle and exercise detection of one leg (see the module docstring)."""
 
@@ -285,6 +299,10 @@ class LegChain:
         self.events: list[AnalysisEvent] = []
         self.result: ExerciseResult | None = None
         self._fresh: list[TrackedAngles] = []  # tracked since the last new_angles()
+        # the pelvis correction of the hip angle (set by the pipeline with a pelvis sensor)
+        # and the tracked chunks held until it covers them
+        self.correction: AngleCorrection | None = None
+        self._held: list[tuple] = []
         self._taken = 0  # events handed on by take_events()
 
     # ------------------------------------------------------------------ grid
@@ -373,7 +391,40 @@ class LegChain:
             if len(seen):
                 self._rested_at = float(t[seen[-1]])
             self.state.unrested_s = float(t[-1]) - self._rested_at
-        ang = np.where(undefined, np.nan, h.hip_rotation_deg)
+        if self.correction is not None:  # held until the pelvis's obliquity covers them
+            self._held.append((t, h, q_t, q_s, gyr_s, undefined, detect_from))
+            self.release()
+            return
+        self._emit(t, h, q_t, q_s, gyr_s, undefined, detect_from, None)
+
+    def release(self, *, final: bool = False) -> None:
+        """Angles held for the correction (:attr:`correction`) that it now covers (``final``:
+        all of them) go on, corrected, to the outputs and the detector."""
+        if self.correction is None:
+            return
+        until = self.correction.ready_until()
+        cal = self.calibration
+        femur = getattr(cal, "femur_start", None)
+        while self._held and (final or not len(self._held[0][0]) or self._held[0][0][-1] <= until):
+            t, h, q_t, q_s, gyr_s, undefined, detect_from = self._held.pop(0)
+            corr = np.nan_to_num(self.correction.correction_deg(t, self.leg.side, femur))
+            self._emit(t, h, q_t, q_s, gyr_s, undefined, detect_from, corr)
+
+    def _emit(
+        self,
+        t: np.ndarray,
+        h: HipAngles,
+        q_t: np.ndarray,
+        q_s: np.ndarray,
+        gyr_s: np.ndarray,
+        undefined: np.ndarray,
+        detect_from: int,
+        corr: np.ndarray | None,
+    ) -> None:
+        """A chunk's tracked angles (less ``corr``, degrees, where given) kept, shown and
+        detected from ``detect_from`` on."""
+        rot = h.hip_rotation_deg if corr is None else h.hip_rotation_deg - corr
+        ang = np.where(undefined, np.nan, rot)
         knee = np.where(undefined, np.nan, h.knee_flexion_deg)
         if self.s.angle_feed and len(t):
             self._fresh.append(TrackedAngles(t, ang, knee))

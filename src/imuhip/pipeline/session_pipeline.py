@@ -28,7 +28,7 @@ from imuhip.align.grid import GridChunk, StreamingGrid
 from imuhip.align.streams import SensorStream
 from imuhip.analysis.events import AnalysisEvent
 from imuhip.analysis.exercise import ExerciseResult
-from imuhip.calibration_protocol import CALIBRATION_EVENT, PHASE_EVENT, PHASES
+from imuhip.calibration_protocol import BODY_PHASES, CALIBRATION_EVENT, PHASE_EVENT, PHASES
 from imuhip.errors import CalibrationError, ImuhipError, LayoutError
 from imuhip.fusion.gyro_scale import scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
@@ -37,6 +37,7 @@ from imuhip.joint.calibration import Calibration
 from imuhip.joint.shin_only import ShinOnlyCalibration
 from imuhip.layout import Layout, Leg
 from imuhip.pipeline.advice import heading_warnings, rate_warnings, timing_warnings
+from imuhip.pipeline.compensation import START_POSE_REFERENCE, CompensationStage
 from imuhip.pipeline.leg import (
     RECOVERY_S,
     REDO_FILE,
@@ -123,6 +124,11 @@ class SessionAnalysis:
             magnetometer), as the analysis used them.
         side: the leg ("left" or "right").
         legs: every leg's analysis, in left, right order (this one among them).
+        hip_reference: what the hip angle is relative to: "pelvis sensor" (corrected by the
+            pelvis's obliquity) or "start pose" (the apparent angle: includes any movement of
+            the pelvis).
+        pelvis_obliquity_deg: (N,) on ``grid.t``, the leg's side's hip higher positive; None
+            without a usable pelvis sensor.
     """
 
     grid: Grid
@@ -137,6 +143,8 @@ class SessionAnalysis:
     orientations: dict[str, np.ndarray] | None = None
     side: str = ""
     legs: tuple[SessionAnalysis, ...] = ()
+    hip_reference: str = START_POSE_REFERENCE
+    pelvis_obliquity_deg: np.ndarray | None = None
 
 
 def gyro_scales(header: SessionHeader) -> dict[str, np.ndarray | None]:
@@ -205,6 +213,10 @@ class SessionPipeline:
         self._stored: dict[str, dict] = {}  # side ("" for any) -> stored calibration record
         self._states = {leg.side: LiveState() for leg in self.layout.legs}
         self.legs: list[LegChain] = []
+        # the pelvis and trunk (pipeline/compensation.py), made with the legs
+        self._body_roles = tuple(r for r in (self.layout.pelvis, self.layout.trunk) if r)
+        self.body: CompensationStage | None = None
+        self._early_body_marks: list[tuple[float, str]] = []
         self.outbox: list[Event] = []  # session events for the recorder (the calibrations)
         self.events: list[AnalysisEvent] = []
         self._finished = False
@@ -271,6 +283,11 @@ class SessionPipeline:
         side = e.data.get("side") if isinstance(e.data.get("side"), str) else ""
         if e.kind == CALIBRATION_EVENT and isinstance(e.data.get("calibration"), dict):
             self._stored[side] = e.data["calibration"]
+        if e.kind == PHASE_EVENT and e.data.get("phase") in BODY_PHASES:
+            if self.body is not None:
+                self.body.mark(float(e.t), str(e.data["phase"]))
+            else:
+                self._early_body_marks.append((float(e.t), str(e.data["phase"])))
         if e.kind == PHASE_EVENT and e.data.get("phase") in PHASES:
             mark = (float(e.t), str(e.data["phase"]), side)
             if self.legs:
@@ -303,10 +320,17 @@ class SessionPipeline:
                 leg.use_stored(stored)
             if leg.calibration is None:
                 leg.use_intact()
+        if self.body is not None:
+            self._advance_body()
+            self.body.finish()
+            for leg in self.legs:
+                leg.release(final=True)
         self._finished = True
         for leg in self.legs:
             leg.finish()
-            self.events += leg.take_events()
+            self.events += self._annotated(leg.take_events(), leg)
+            if self.body is not None and leg.result is not None:
+                leg.result = self.body.annotate_result(leg.result, leg.leg.side)
         self._collect_outbox()
         self._update_health()
         return self.result
@@ -316,7 +340,7 @@ class SessionPipeline:
         """Process what has been fed: new grid samples through every stage; the detector
         events that completed."""
         n_before = len(self.events)
-        for role in self._roles:
+        for role in (*self._roles, *self._body_roles):
             s = self.aligner.take(role)
             if s is not None:
                 self._to_grid(role, s)
@@ -327,10 +351,25 @@ class SessionPipeline:
         for leg in self.legs:
             if leg.calibration is None:
                 leg.decide()
-            self.events += leg.take_events()
+        if self.body is not None:
+            self._advance_body()
+        for leg in self.legs:
+            self.events += self._annotated(leg.take_events(), leg)
         self._collect_outbox()
         self._update_health()
         return self.events[n_before:]
+
+    def _advance_body(self) -> None:
+        """The pelvis and trunk go on; the legs' angles they now cover are released."""
+        assert self.body is not None
+        ends = [leg.calibration.end_s for leg in self.legs if leg.calibration is not None]
+        times = [leg.state.t for leg in self.legs if leg.state.t is not None]
+        self.body.advance(min(ends) if ends else None, max(times) if times else None)
+        for leg in self.legs:
+            leg.release()
+
+    def _annotated(self, events: list[AnalysisEvent], leg: LegChain) -> list[AnalysisEvent]:
+        return events if self.body is None else self.body.annotate(events, leg.leg.side)
 
     def _collect_outbox(self) -> None:
         for leg in self.legs:
@@ -343,6 +382,12 @@ class SessionPipeline:
             st.sensors = health
 
     def _to_grid(self, role: str, s: ImuSamples) -> None:
+        if self._grids and role in self._body_roles:
+            if self.body is not None:
+                sensor = self.body.sensor(role)
+                if sensor is not None:
+                    sensor.grid.add(role, s)
+            return
         if not self._grids:
             self._probe.append((role, s))
             if not self.rate:
@@ -352,13 +397,16 @@ class SessionPipeline:
                     return
                 self.rate = self._measured_rate()
                 OrientationFilter(self._method, self.rate, self.opts.fusion_params)
-            lattice = len(self.layout.legs) > 1
+            lattice = len(self.layout.legs) > 1 or bool(self._body_roles)
             for leg in self.layout.legs:
                 self._grids[leg.side] = StreamingGrid(leg.roles, self.rate, lattice=lattice)
             self._start_legs()
             probe, self._probe = self._probe, []
             for r, p in probe:
-                self._grids[self._side_of[r]].add(r, p)
+                if r in self._body_roles:
+                    self._to_grid(r, p)
+                else:
+                    self._grids[self._side_of[r]].add(r, p)
             return
         self._grids[self._side_of[role]].add(role, s)
 
@@ -384,6 +432,16 @@ class SessionPipeline:
         for mark in self._early_marks:
             self._mark(*mark)
         self._early_marks.clear()
+        if self._body_roles:
+            self.body = CompensationStage(
+                self.layout, self.header.exercise, self.rate, self._method, self.opts,
+                self._gyro_scale, keep=self._keep,
+            )  # fmt: skip
+            for t, phase in self._early_body_marks:
+                self.body.mark(t, phase)
+            if self.body.pelvis is not None:
+                for leg in self.legs:
+                    leg.correction = self.body
 
     def _measured_rate(self) -> float:
         """The first leg sensor's sample rate (Hz) from its first samples (no rate in the
@@ -474,12 +532,17 @@ class SessionPipeline:
                 *timing_warnings(streams, self.header, self._stack_interval),
                 *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, leg.calibration),
                 *(vendor_orientation_note(r) for r in leg.leg.roles if r in self._vendor),
+                *(() if self.body is None else self.body.warnings),
             ),
             {
                 **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt")}),
                 leg.leg.shin: a.get("qs"),
             },
             side=leg.leg.side,
+            hip_reference=START_POSE_REFERENCE if self.body is None else self.body.hip_reference,
+            pelvis_obliquity_deg=None
+            if self.body is None or self.body.hip_reference == START_POSE_REFERENCE
+            else self.body.obliquity(t, leg.leg.side),
         )
 
     def new_angles(self) -> TrackedAngles:

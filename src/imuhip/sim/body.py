@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from imuhip import quaternion as Q
+from imuhip.calibration_protocol import PELVIS_STEP, TRUNK_STEP
 from imuhip.joint.geometry import UP, signed_angle_about, unit
 from imuhip.layout import PELVIS, TRUNK, Layout, Leg, sided_role
 from imuhip.layout import Segment as LayoutSegment
@@ -42,6 +43,10 @@ LAYOUTS: tuple[str, ...] = ("one-leg", "both-legs", "shin-only", "both-shins")
 
 #: Half the distance between the hip joint centres, metres.
 HALF_HIP_WIDTH_M = 0.09
+#: How far the pelvis step lifts the working side's hip (pelvic obliquity), degrees.
+STEP_LIFT_DEG = 6.0
+#: How far the trunk step leans the trunk towards the working side, degrees.
+STEP_LEAN_DEG = 10.0
 #: Sacrum sensor site relative to the leading hip joint centre, pelvis frame, metres (as the
 #: one-leg simulator always had it).
 SACRUM_SITE = np.array([-0.1, 0.05, 0.0])
@@ -320,6 +325,12 @@ class TrunkPelvis:
         lift_sign: +1 or −1 (see above).
         windows: (start_s, end_s, rest_deg, excursion_deg) of each driving movement.
         leading: the leading leg's hip rotation track (degrees, session time).
+        steps: the protocol's pelvis and trunk steps (phase, start_s, end_s): in
+            ``pelvis_lift`` the pelvis raises the working side's hip by ``STEP_LIFT_DEG``
+            twice, in ``trunk_lean`` the trunk leans towards it by ``STEP_LEAN_DEG`` twice
+            (relative to the pelvis), each then still.
+        step_side: the side the steps lift and lean towards ("": the leading leg's; sessions of
+            both legs: "right", :data:`imuhip.calibration_protocol.BOTH_LEGS_STEP_SIDE`).
     """
 
     pose: Pose
@@ -330,11 +341,30 @@ class TrunkPelvis:
     lift_sign: float
     windows: tuple[tuple[float, float, float, float], ...]
     leading: LegMotion
+    steps: tuple[tuple[str, float, float], ...] = ()
+    step_side: str = ""
 
     @property
     def moves(self) -> bool:
         """True when the pelvis moves at all (a fixed pelvis keeps the classic kinematics)."""
-        return self.lift_deg != 0.0 or self.rotation_deg != 0.0
+        lifts = any(ph == PELVIS_STEP.phase for ph, _, _ in self.steps)
+        return self.lift_deg != 0.0 or self.rotation_deg != 0.0 or lifts
+
+    def step_deg(self, phase: str, t: np.ndarray) -> np.ndarray:
+        """The movement of the protocol step ``phase`` at times ``t``, degrees (0 outside it):
+        two smooth excursions of 2.5 s, 0.5 s apart, 0.5 s after the step's start (2 s still
+        at the end of the step's 8 s)."""
+        t = np.asarray(t, dtype=float)
+        out = np.zeros_like(t)
+        amp = STEP_LIFT_DEG if phase == PELVIS_STEP.phase else STEP_LEAN_DEG
+        for ph, a, _z in self.steps:
+            if ph != phase:
+                continue
+            for k in range(2):
+                u = (t - a - 0.5 - 3.0 * k) / 2.5
+                inside = (u > 0) & (u < 1)
+                out[inside] += amp * np.sin(np.pi * u[inside]) ** 2
+        return out
 
     def drive(self, t: np.ndarray) -> np.ndarray:
         """The drive d(t) (see the class), dimensionless."""
@@ -357,16 +387,22 @@ class TrunkPelvis:
         """Pelvis orientation (anatomical frame -> world), (N, 4)."""
         d = self.drive(t)
         sigma = SIDE_SIGN[self.side]
-        roll = Q.from_axis_angle(
-            self.roll_axis(), np.radians(self.lift_sign * sigma * self.lift_deg * d)
-        )
+        lift = self.lift_sign * sigma * self.lift_deg * d
+        if self.steps:
+            lift = lift + SIDE_SIGN[self.step_side or self.side] * self.step_deg(
+                PELVIS_STEP.phase, t
+            )
+        roll = Q.from_axis_angle(self.roll_axis(), np.radians(lift))
         turn = Q.from_axis_angle(UP, np.radians(sigma * self.rotation_deg * d))
         return Q.multiply(Q.multiply(turn, roll), np.broadcast_to(self.pose.pelvis, (len(d), 4)))
 
     def trunk(self, t: np.ndarray) -> np.ndarray:
         """Trunk orientation (anatomical frame -> world), (N, 4)."""
         d = self.drive(t)
-        lean = Q.from_axis_angle(X, np.radians(SIDE_SIGN[self.side] * self.lean_deg * d))
+        deg = SIDE_SIGN[self.side] * self.lean_deg * d
+        if self.steps:
+            deg = deg + SIDE_SIGN[self.step_side or self.side] * self.step_deg(TRUNK_STEP.phase, t)
+        lean = Q.from_axis_angle(X, np.radians(deg))
         return Q.multiply(self.pelvis(t), lean)
 
     def centre(self, t: np.ndarray) -> np.ndarray:
@@ -388,6 +424,8 @@ def trunk_pelvis(
     lift_deg: float,
     rotation_deg: float,
     lean_deg: float,
+    steps: tuple[tuple[str, float, float], ...] = (),
+    step_side: str = "",
 ) -> TrunkPelvis:
     """The pelvis and trunk coupled to ``lead``'s reps and stretches (see :class:`TrunkPelvis`);
     the roll's direction is the one that adds to the leading leg's apparent internal
@@ -409,7 +447,10 @@ def trunk_pelvis(
     femur = segments(p, lead.side, zero, rolled).femur
     apparent = hip_angles(p.pelvis, femur, lead.side)[2][0]
     sign = 1.0 if apparent > 0 else -1.0
-    return TrunkPelvis(p, lead.side, lift_deg, rotation_deg, lean_deg, sign, tuple(windows), lead)
+    return TrunkPelvis(
+        p, lead.side, lift_deg, rotation_deg, lean_deg, sign, tuple(windows), lead, steps,
+        step_side,
+    )  # fmt: skip
 
 
 def pelvis_angles(q_pelvis: np.ndarray, p: Pose, side: str) -> tuple[np.ndarray, np.ndarray]:

@@ -267,6 +267,8 @@ class Script:
         performed: the calibration phases as the person did them.
         efforts: windows of muscular effort (tremor in the sensors).
         pace: ScriptOptions.pace.
+        body_steps: the pelvis and trunk steps after the calibration (layouts with those
+            sensors): phase -> (start_s, end_s), the guidance's mark and the step's end.
     """
 
     exercise: str
@@ -284,6 +286,16 @@ class Script:
     performed: list[PhaseTruth] = field(default_factory=list)
     efforts: list[EffortWindow] = field(default_factory=list)
     pace: float | None = None
+    body_steps: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def guidance_schedule(self) -> dict[str, float]:
+        """Phase -> time (s) a scripted guidance prompts it: the calibration's phases, then the
+        pelvis and trunk steps (layouts with those sensors)."""
+        return {**self.phase_starts, **{k: v[0] for k, v in self.body_steps.items()}}
+
+    def body_steps_lists(self) -> dict[str, list[float]]:
+        """``body_steps`` as plain JSON data."""
+        return {k: list(v) for k, v in self.body_steps.items()}
 
     def effort_envelope(self, t: np.ndarray) -> np.ndarray:
         """Relative effort (0 = relaxed) at times ``t`` (seconds): the sum of the windows."""
@@ -313,6 +325,7 @@ class Script:
             "calibration_performed": [asdict(ph) for ph in self.performed],
             "efforts": [asdict(w) for w in self.efforts],
             "pace": self.pace,
+            **({"body_steps": self.body_steps_lists()} if self.body_steps else {}),
         }
 
 
@@ -700,8 +713,15 @@ def make_script(
     duration_s: float,
     rng: np.random.Generator,
     opts: ScriptOptions | None = None,
+    body_steps: tuple[str, ...] = (),
 ) -> Script:
     """A session: the calibration protocol, then ``content`` until ``duration_s``.
+
+    ``body_steps`` (phase names of :data:`imuhip.calibration_protocol.BODY_PHASES`): after the
+    calibration the leg holds still through each of those steps (the guidance's time for it;
+    the pelvis or trunk moves, :class:`imuhip.sim.body.TrunkPelvis`); no random draw is
+    taken, so the rest of the script is the same, later by their length (and the session
+    longer by it).
 
     Classic content: "reps" (AROM repetitions with the pose's peak range), "holds" (holds
     4–10° into rotation with tremor drawn into the joint angles), "mixed" (two holds, then
@@ -735,11 +755,37 @@ def make_script(
         marks, performed = _paced_calibration(b, opts.pace)
     cal_end = b.now
     script = Script(p.name, side, b.tr, marks, cal_end, soft_tissue=soft, pace=opts.pace)
+    for phase in body_steps:
+        start = b.now
+        b.hold(protocol.step_of(phase).duration_s)
+        script.body_steps[phase] = (start, b.now)
+        duration_s += b.now - start  # the content keeps its length
     script.failed_phase_starts = failed
     script.performed = performed
     b.rest = opts.rest_start_deg
     _settle(b, opts, rng.uniform(2.0, 4.0))
     end_by = duration_s - 3.0
+    busy = _content(b, script, content, opts, rng, end_by)
+    for tr in b.tr.values():
+        tr.wait_until(max(duration_s, b.now + 3.0))
+    skin = b.tr["thigh_skin_rotation"]
+    skin.oscillate(Oscillation(0.0, skin.end_s, rng.uniform(0.3, 0.8), rng.uniform(0.2, 0.6)))
+    script.duration_s = skin.end_s
+    script.rests = _rests(script, busy)
+    return script
+
+
+def _content(
+    b: _Builder,
+    script: Script,
+    content: str,
+    opts: ScriptOptions,
+    rng: np.random.Generator,
+    end_by: float,
+) -> list[tuple[float, float]]:
+    """Append ``content``'s holds, reps or everyday blocks to ``script`` until ``end_by`` (s);
+    the (start, end) of each movement, for the rests between them."""
+    p = b.p
     busy: list[tuple[float, float]] = []
     n_holds = {"holds": opts.holds if opts.holds is not None else 10**6, "mixed": 2}.get(content, 0)
     while n_holds > 0 and b.now + opts.hold_s[1] + 10.0 < end_by:
@@ -764,10 +810,4 @@ def make_script(
         long_rest = block == "isometric" or block.startswith("stretch")
         _settle(b, opts, rng.uniform(5.0, 10.0) if long_rest else rng.uniform(2.0, 5.0))
         k += 1
-    for tr in b.tr.values():
-        tr.wait_until(max(duration_s, b.now + 3.0))
-    skin = b.tr["thigh_skin_rotation"]
-    skin.oscillate(Oscillation(0.0, skin.end_s, rng.uniform(0.3, 0.8), rng.uniform(0.2, 0.6)))
-    script.duration_s = skin.end_s
-    script.rests = _rests(script, busy)
-    return script
+    return busy

@@ -19,7 +19,7 @@ import numpy as np
 
 from imuhip import __version__
 from imuhip import quaternion as Q
-from imuhip.calibration_protocol import PHASE_EVENT
+from imuhip.calibration_protocol import BOTH_LEGS_STEP_SIDE, PHASE_EVENT, body_steps
 from imuhip.files.session_file import write_session
 from imuhip.fusion.gyro_scale import CONFIG_KEY as GYRO_SCALE_KEY
 from imuhip.fusion.gyro_scale import estimate_gyro_scale
@@ -443,6 +443,9 @@ def _finish(
             for marks in attempts
             for ph, ts in marks.items()
         ]
+        events += [
+            Event(a, PHASE_EVENT, None, {"phase": ph}) for ph, (a, _) in script.body_steps.items()
+        ]
     notes: dict[str, Notifications] = {}
     sensors = tuple(SensorInfo(r, rate_hz=rate, config=gyro_cal[r]) for r in roles)
     if cfg.profile != "samples":
@@ -580,7 +583,8 @@ def _simulate_body(cfg: SimConfig) -> Simulation:
     """A session with a layout, or a moving pelvis or a trunk (see :mod:`imuhip.sim.body`)."""
     rng = np.random.default_rng(cfg.seed)
     p = pose(cfg.exercise)
-    script = make_script(p, cfg.side, cfg.content, cfg.duration_s, rng, cfg.script)
+    steps = tuple(s.phase for s in body_steps(("pelvis",) * cfg.pelvis + ("trunk",) * cfg.trunk))
+    script = make_script(p, cfg.side, cfg.content, cfg.duration_s, rng, cfg.script, steps)
     layout = sim_layout(cfg.layout, cfg.side, cfg.pelvis, cfg.trunk)
     lead = leading_leg(script, cfg.side)
     legs = {cfg.side: lead}
@@ -588,7 +592,12 @@ def _simulate_body(cfg: SimConfig) -> Simulation:
         o = other_side(cfg.side)
         own = np.random.default_rng([cfg.seed, 13])  # the leading leg stays as in one-leg
         legs[o] = other_leg(script, o, cfg.asymmetry_deg, cfg.effort_ratio, cfg.leg_lag_s, own)
-    tp = trunk_pelvis(p, lead, cfg.pelvic_lift_deg, cfg.pelvic_rotation_deg, cfg.trunk_lean_deg)
+    done = tuple((ph, a, z) for ph, (a, z) in script.body_steps.items())
+    step_side = BOTH_LEGS_STEP_SIDE if len(layout.legs) == 2 else ""
+    tp = trunk_pelvis(
+        p, lead, cfg.pelvic_lift_deg, cfg.pelvic_rotation_deg, cfg.trunk_lean_deg, done,
+        step_side,
+    )  # fmt: skip
     body = Body(p, cfg.body, legs, tp)
     roles = layout.roles
     where = {r: _role_segment(r, cfg.side) for r in roles}

@@ -45,9 +45,12 @@ def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
     """The ``imuhip.analysis/2`` JSON object of one leg, every field described in
     ``docs/analysis-schema.md`` (times in seconds on the session's time base, the one the live
     view, replay, the report and the exports show; angles in degrees): ``duration_s`` is the
-    span of the data, ``data_s`` its first and last sample's time; ``file`` is what reading
-    the file found (:meth:`imuhip.session.ReadReport.as_dict`: damage, lost tail, records out
-    of order); ``stretches`` and ``timeline`` are the detector's."""
+    span of the data, ``data_s`` its first and last sample's time; ``hip_reference`` says what
+    the hip angle is relative to ("pelvis sensor": corrected by the pelvis's obliquity; "start
+    pose": the femur relative to the start pose, including any movement of the pelvis);
+    ``file`` is what reading the file found (:meth:`imuhip.session.ReadReport.as_dict`:
+    damage, lost tail, records out of order); ``stretches`` and ``timeline`` are the
+    detector's."""
     t0, t1 = session.time_range()
     ex = result.exercise
     drops = {
@@ -63,6 +66,7 @@ def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
         "duration_s": round(t1 - t0, 3),
         "data_s": [round(t0, 3), round(t1, 3)],
         "calibration": result.calibration.summary(),
+        "hip_reference": result.hip_reference,
         "reps": [r.as_dict() for r in ex.reps],
         "partial_reps": [p.as_dict() for p in ex.partial_reps],
         "holds": [h.as_dict() for h in ex.holds],

@@ -27,6 +27,7 @@ from typing import TextIO
 from imuhip.analysis.events import (
     END_RANGE_DEG,
     AnalysisEvent,
+    Compensation,
     Direction,
     EventKind,
     Hold,
@@ -153,6 +154,21 @@ def stretch_text(x: Stretch) -> str:
     )
 
 
+def compensation_cue(c: Compensation) -> str:
+    """What to tell the user about a rep's or stretch's flagged compensations (degrees)."""
+    parts = []
+    for name in c.flags():
+        v = getattr(c, name)
+        if name == "pelvis_obliquity_deg":
+            which = "the hip" if v > 0 else "the other hip"
+            parts.append(f"{which} lifted {abs(v):.0f}°: keep it on the floor")
+        elif name == "pelvis_rotation_deg":
+            parts.append(f"the pelvis turned {abs(v):.0f}°: keep it square")
+        else:
+            parts.append(f"the trunk leaned {abs(v):.0f}°: keep it upright")
+    return "; ".join(parts)
+
+
 def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
     """One line for a detector event (None for events not worth a line); times are shown
     from ``origin``."""
@@ -161,6 +177,12 @@ def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
         return f"rep counted{_external(e.item.direction)} at {t:.1f} s: peak {e.item.peak_deg:.1f}°"
     if e.kind == EventKind.PARTIAL_REP and isinstance(e.item, PartialRep):
         return f"partial rep at {t:.1f} s ({e.item.reason}, {e.item.range_deg:.1f}°)"
+    if (
+        e.kind == EventKind.COMPENSATION
+        and isinstance(e.item, Rep | Stretch)
+        and e.item.compensation
+    ):
+        return f"at {t:.1f} s: {compensation_cue(e.item.compensation)}"
     if e.kind == EventKind.HOLD_STARTED:
         return f"hold started at {t:.1f} s"
     if e.kind == EventKind.HOLD_ENDED and isinstance(e.item, Hold):

@@ -1,0 +1,449 @@
+"""The pelvis and trunk stage of the session pipeline: the compensations and the hip angle
+relative to the pelvis.
+
+    pelvis / trunk samples -> their own grid each (:class:`~imuhip.align.grid.StreamingGrid`
+      on the legs' lattice; a silent pelvis does not hold up the legs)
+    -> raw columns kept until the sensor's protocol step is found (the first movement after
+       the leg calibration's final still pose, or after the step's ``calibration_phase``
+       mark, then still; the trunk's after the pelvis's step, in which it moves with the
+       pelvis; :func:`imuhip.joint.pelvis.step_from_data`)
+    -> orientation filter (seeded with the gyro bias of the still pose before the step), run
+       over everything kept, then streaming
+    -> per grid point: pelvic obliquity, the pelvis's turn, the trunk's tilt about its step axis
+    -> each leg's hip angle corrected by the obliquity's share about its femur
+       (:func:`imuhip.joint.pelvis.hip_correction_scale`); each rep and stretch gets its
+       :class:`~imuhip.analysis.events.Compensation`, flagged by a ``COMPENSATION`` event above
+       the thresholds below.
+
+The leg's correction waits only where it must: a leg's angles are held until the pelvis's
+obliquity covers them; if the pelvis step is not found within ``GIVE_UP_S`` of its data after
+the leg's calibration, or the pelvis is silent (``SILENT_S``), or the session ends first, the
+angle stays the apparent one (the femur relative to the start pose) and the analysis says so
+(``hip_reference``).
+
+Degrees at the outputs, seconds on the session time base.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from imuhip.align.grid import GridChunk, StreamingGrid
+from imuhip.analysis.events import (
+    LEAN_FLAG_DEG,
+    OBLIQUITY_FLAG_DEG,
+    ROTATION_FLAG_DEG,
+    AnalysisEvent,
+    Compensation,
+    EventKind,
+    Rep,
+    Stretch,
+)
+from imuhip.analysis.exercise import ExerciseResult
+from imuhip.calibration_protocol import BOTH_LEGS_STEP_SIDE, PELVIS_STEP, TRUNK_STEP
+from imuhip.errors import CalibrationError
+from imuhip.fusion.gyro_scale import correct_gyro
+from imuhip.fusion.orientation import OrientationFilter
+from imuhip.joint.pelvis import (
+    StepAxes,
+    azimuth_deg,
+    find_step,
+    hip_correction_scale,
+    obliquity_deg,
+    rotation_about_deg,
+    signed_extreme,
+    step_from_data,
+)
+from imuhip.layout import Layout
+from imuhip.pipeline.options import PipelineOptions
+
+#: The pelvis (trunk) data (s) after the leg calibration within which its step must be found,
+#: else the hip angle stays the apparent one (the guidance gives the step 8 s); a pelvis whose
+#: data lag the leg's by over ``SILENT_S`` is given up once the leg has ``GIVE_UP_S`` of data
+#: after its calibration (a silent pelvis holds the leg up that long, no longer).
+GIVE_UP_S = 30.0
+SILENT_S = 10.0
+#: The flag thresholds (``OBLIQUITY_FLAG_DEG`` etc., :class:`~imuhip.analysis.events.
+#: Compensation`), degrees. Obliquity 5°: one hip ~1.5 cm higher over a 0.18 m hip width, a
+#: visible lift ("keep your butt on the floor") and several times the measurement's error
+#: (SIMULATED: under 1°). Pelvic rotation 10°: above the heading drift a rep of under 10 s can
+#: carry (a few degrees). Trunk lateral flexion 10°: beyond postural sway (a few degrees) and
+#: the trunk measurement's error (SIMULATED: about 1°).
+THRESHOLDS_DEG = {
+    "pelvis_obliquity_deg": OBLIQUITY_FLAG_DEG,
+    "pelvis_rotation_deg": ROTATION_FLAG_DEG,
+    "trunk_lateral_flexion_deg": LEAN_FLAG_DEG,
+}
+SIDE_SIGNS = {"left": -1.0, "right": 1.0}
+#: Hip reference names (``SessionAnalysis.hip_reference``, the analysis JSON).
+PELVIS_REFERENCE = "pelvis sensor"
+START_POSE_REFERENCE = "start pose"
+
+
+#: Without ``keep`` (long live sessions) the pelvis and trunk series are kept this long (s):
+#: enough for the longest rep or stretch.
+KEEP_S = 300.0
+
+
+class Series:
+    """Growing columns (time and two angles, degrees) with amortised appends."""
+
+    def __init__(self) -> None:
+        self._a = np.empty((1024, 3))
+        self._n = 0
+        self._start = 0
+
+    def append(self, t: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+        n = len(t)
+        if self._n + n > len(self._a):
+            live = self._a[self._start : self._n]
+            grown = np.empty((max(2 * len(live), len(live) + n, 1024), 3))
+            grown[: len(live)] = live
+            self._a, self._n, self._start = grown, len(live), 0
+        self._a[self._n : self._n + n] = np.column_stack([t, x, y])
+        self._n += n
+
+    def column(self, k: int) -> np.ndarray:
+        return self._a[self._start : self._n, k]
+
+    def drop_before(self, t0: float) -> None:
+        """Forget the points before ``t0`` (s)."""
+        self._start += int(np.searchsorted(self.column(0), t0))
+
+    def __len__(self) -> int:
+        return self._n - self._start
+
+
+class BodySensor:
+    """One pelvis or trunk sensor: its grid, its step, its filter and its angle columns."""
+
+    def __init__(
+        self, role: str, phase: str, rate_hz: float, method: str, options: PipelineOptions,
+        gyro_scale: np.ndarray | None,
+    ) -> None:  # fmt: skip
+        self.role = role
+        self.phase = phase
+        self.rate = rate_hz
+        self.method = method
+        self.options = options
+        self.scale = gyro_scale
+        self.grid = StreamingGrid((role,), rate_hz, lattice=True)
+        self.axes: StepAxes | None = None
+        self.mark_s: float | None = None
+        self.refused: str | None = None
+        self._filter: OrientationFilter | None = None
+        self._raw: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        # after the step: t, and for the pelvis obliquity and azimuth (unwrapped), for the
+        # trunk its tilt about its step axis (degrees)
+        self.series = Series()
+        self.keep = True
+        self.last_t = -np.inf  # the last grid time of its data (s)
+
+    def process(self, chunk: GridChunk) -> None:
+        s = chunk.samples[self.role]
+        if len(chunk.t):
+            self.last_t = float(chunk.t[-1])
+        gyr = correct_gyro(s.gyr, self.scale)
+        lost = chunk.lost_by_role[self.role]
+        gyr = np.where(lost[:, None], 0.0, gyr)
+        if self._filter is None:
+            if not self.refused:  # kept until the step is found
+                self._raw.append((chunk.t, gyr, s.acc, lost))
+            return
+        self._append(chunk.t, self._run(gyr, s.acc, lost))
+
+    def _run(self, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> np.ndarray:
+        assert self._filter is not None
+        q = self._filter.update(gyr, acc)
+        if lost.any():  # no tilt is invented inside a lost stretch: the last one is held
+            q = q.copy()
+            k = np.maximum.accumulate(np.where(~lost, np.arange(len(q)), 0))
+            q = q[k]
+        return q
+
+    def _append(self, t: np.ndarray, q: np.ndarray) -> None:
+        ax = self.axes
+        assert ax is not None
+        if self.phase == PELVIS_STEP.phase:
+            if np.isfinite(ax.lateral).all():
+                x = obliquity_deg(q, ax)
+                y = azimuth_deg(q, ax.lateral)
+                if len(self.series) and len(y):  # unwrapped across chunks
+                    last = self.series.column(2)[-1]
+                    y = y + 360.0 * np.round((last - y[0]) / 360.0)
+            else:  # a step about the vertical: no lateral axis
+                x = y = np.full(len(t), np.nan)
+        else:
+            x = rotation_about_deg(q, ax.q_ref, ax.axis)
+            y = np.zeros(len(t))
+        self.series.append(t, x, y)
+        if not self.keep and len(t):
+            self.series.drop_before(float(t[-1]) - KEEP_S)
+
+    def stop(self, why: str) -> None:
+        """Give the step up (``why``): no more data is kept for it."""
+        if self.axes is None and not self.refused:
+            self.refused = why
+        self._raw = []
+
+    @property
+    def t(self) -> np.ndarray:
+        return self.series.column(0)
+
+    def at(self, t: np.ndarray, k: int) -> np.ndarray:
+        """Column ``k`` (1, 2) interpolated at times ``t``, NaN outside the data."""
+        if not len(self.series):
+            return np.full(len(t), np.nan)
+        return np.interp(t, self.t, self.series.column(k), left=np.nan, right=np.nan)
+
+    def decide(self, after_s: float | None) -> None:
+        """Look for the step once the leg is calibrated (``after_s``: its final still pose's
+        end); on success start the filter over everything kept."""
+        if self._filter is not None or after_s is None or self.refused or not self._raw:
+            return
+        t = np.concatenate([r[0] for r in self._raw])
+        gyr = np.concatenate([r[1] for r in self._raw])
+        start = after_s if self.mark_s is None else max(after_s, self.mark_s)
+        after = int(np.searchsorted(t, start))
+        found = find_step(gyr, self.rate, after=after)
+        if found is None:
+            if len(t) and t[-1] - start > GIVE_UP_S:
+                self.stop(f"no {self.phase.replace('_', ' ')} step was found in the "
+                          f"{GIVE_UP_S:g} s after {start:.1f} s")  # fmt: skip
+            return
+        ref, _a, _b = found
+        acc = np.concatenate([r[2] for r in self._raw])
+        lost = np.concatenate([r[3] for r in self._raw])
+        w0 = max(0, ref - round(self.rate))
+        bias = gyr[w0 : ref + 1].mean(axis=0)
+        self._filter = OrientationFilter(self.method, self.rate, self.options.fusion_params, bias)
+        q = self._run(gyr, acc, lost)
+        try:
+            self.axes = step_from_data(gyr, q, t, self.rate, after=after)
+        except CalibrationError as exc:
+            self._filter = None
+            self.stop(f"its step was refused ({exc})")
+            return
+        self._raw = []
+        self._append(t, q)
+
+    @property
+    def ready_until(self) -> float:
+        """Last time (s) with an orientation; −inf before the step is found."""
+        return float(self.t[-1]) if len(self.t) else -np.inf
+
+
+class CompensationStage:
+    """The pelvis and trunk of a session (see the module docstring).
+
+    Args:
+        layout: the session's layout (its ``pelvis`` and ``trunk`` roles).
+        exercise: the exercise (the pose decides the correction's sign).
+        rate_hz, method, options, gyro_scales: as the legs'.
+    """
+
+    def __init__(
+        self, layout: Layout, exercise: str, rate_hz: float, method: str,
+        options: PipelineOptions, gyro_scales: dict[str, np.ndarray | None], keep: bool = True,
+    ) -> None:  # fmt: skip
+        self.layout = layout
+        self.exercise = exercise
+        # the side the steps lift (with both legs: the protocol's fixed side)
+        self.working = layout.legs[0].side if len(layout.legs) == 1 else BOTH_LEGS_STEP_SIDE
+
+        def body(role: str | None, phase: str) -> BodySensor | None:
+            if role is None:
+                return None
+            return BodySensor(role, phase, rate_hz, method, options, gyro_scales.get(role))
+
+        self.pelvis = body(layout.pelvis, PELVIS_STEP.phase)
+        self.trunk = body(layout.trunk, TRUNK_STEP.phase)
+        for sensor in self.sensors:
+            sensor.keep = keep
+        self.keep = keep
+        self.gave_up = self.pelvis is None
+        self._seen: dict[tuple[str, float, float], Compensation] = {}  # annotated live
+        self.warnings: list[str] = []
+
+    @property
+    def sensors(self) -> tuple[BodySensor, ...]:
+        return tuple(s for s in (self.pelvis, self.trunk) if s is not None)
+
+    def sensor(self, role: str) -> BodySensor | None:
+        return next((s for s in self.sensors if s.role == role), None)
+
+    def mark(self, t: float, phase: str) -> None:
+        """A guidance mark of a pelvis or trunk step."""
+        for s in self.sensors:
+            if s.phase == phase and s.mark_s is None:
+                s.mark_s = t
+
+    def advance(self, calibrated_s: float | None, leg_time_s: float | None) -> None:
+        """Process the grids' new points; decide the steps once the leg calibration ended
+        (``calibrated_s``); give the pelvis up when its search failed, or when it is silent
+        (see ``SILENT_S``; ``leg_time_s``: the legs' last grid time)."""
+        for s in self.sensors:
+            chunk = s.grid.emit()
+            if chunk is not None:
+                s.process(chunk)
+            after = calibrated_s
+            if s is self.trunk and self.pelvis is not None and not self.gave_up:
+                # the trunk moves with the pelvis in the pelvis step: its own step comes after
+                after = None if self.pelvis.axes is None else self.pelvis.axes.end_s
+            s.decide(after)
+        p = self.pelvis
+        if (
+            p is not None
+            and not self.gave_up
+            and p.axes is None
+            and calibrated_s is not None
+            and leg_time_s is not None
+            and (
+                p.refused
+                or (leg_time_s - calibrated_s > GIVE_UP_S and leg_time_s - p.last_t > SILENT_S)
+            )
+        ):
+            self.give_up()
+
+    def give_up(self) -> None:
+        """No pelvis correction (the step was not found or refused): say so."""
+        if self.gave_up:
+            return
+        self.gave_up = True
+        p = self.pelvis
+        if p is not None:
+            p.stop("its step was not found")
+        why = p.refused if p is not None and p.refused else "its step was not found"
+        self.warnings.append(
+            f"the pelvis sensor could not be used ({why}): the hip angle is the femur's rotation "
+            "relative to the start pose and includes any movement of the pelvis; lift the hip "
+            "of the working side twice after the leg calibration, then hold still"
+        )
+
+    def finish(self) -> None:
+        """End of the session: a pelvis whose step was not found is given up."""
+        if self.pelvis is not None and self.pelvis.axes is None:
+            self.give_up()
+        t = self.trunk
+        if t is not None and t.axes is None:
+            t.stop("its step was not found")
+            self.warnings.append(
+                f"the trunk sensor could not be used ({t.refused}): no trunk lateral flexion; "
+                "lean sideways towards the working side twice after the leg calibration (and "
+                "the pelvis step), then hold still"
+            )
+
+    # ------------------------------------------------------------------ the hip correction
+    @property
+    def hip_reference(self) -> str:
+        """What the hip angle is relative to (see the module's constants)."""
+        p = self.pelvis
+        return PELVIS_REFERENCE if p is not None and p.axes is not None else START_POSE_REFERENCE
+
+    def ready_until(self) -> float:
+        """Leg angles up to this time (s) can be corrected now (+inf: no correction)."""
+        if self.gave_up:
+            return np.inf
+        assert self.pelvis is not None
+        return self.pelvis.ready_until
+
+    def correction_deg(
+        self, t: np.ndarray, side: str, femur_start: np.ndarray | None
+    ) -> np.ndarray:
+        """Degrees to take from ``side``'s apparent hip rotation at times ``t`` (0 without a
+        pelvis correction)."""
+        if self.gave_up:
+            return np.zeros(len(t))
+        return hip_correction_scale(femur_start, self.exercise) * self.obliquity(t, side)
+
+    # ------------------------------------------------------------------ the angles
+    def _sign(self, side: str) -> float:
+        return 1.0 if side == self.working else -1.0
+
+    def obliquity(self, t: np.ndarray, side: str) -> np.ndarray:
+        """Pelvic obliquity at ``t``, degrees, positive with ``side``'s hip higher (NaN before
+        the pelvis's data or without its step)."""
+        p = self.pelvis
+        if p is None or p.axes is None:
+            return np.full(len(t), np.nan)
+        return self._sign(side) * p.at(t, 1)
+
+    def turn_ccw(self, t: np.ndarray) -> np.ndarray:
+        """The pelvis's counter-clockwise turn at ``t`` (degrees, arbitrary zero; NaN where
+        unknown)."""
+        p = self.pelvis
+        if p is None or p.axes is None:
+            return np.full(len(t), np.nan)
+        return p.at(t, 2)
+
+    def trunk_flexion(self, t: np.ndarray, side: str) -> np.ndarray:
+        """The trunk's lateral flexion relative to the pelvis at ``t`` (degrees, positive
+        towards ``side``; arbitrary zero: compare differences), NaN where unknown. Without a
+        pelvis sensor the pelvis is taken to stay still."""
+        s = self.trunk
+        if s is None or s.axes is None:
+            return np.full(len(t), np.nan)
+        tilt = s.at(t, 1)
+        v = s.axes.vertical_share
+        h = float(np.sqrt(max(0.0, 1.0 - v * v)))
+        if self.pelvis is not None and self.pelvis.axes is not None:
+            tilt = tilt + h * self.obliquity(t, self.working) - v * self.turn_ccw(t)
+        return self._sign(side) * tilt
+
+    # ------------------------------------------------------------------ reps and stretches
+    def compensation(self, side: str, start_s: float, end_s: float) -> Compensation:
+        """The signed extremes during ``[start_s, end_s]`` for ``side``'s leg: obliquity (from
+        the still pose before the step), pelvic rotation and trunk lateral flexion (both from
+        the movement's start); None where that sensor is absent or unusable."""
+        n = max(2, round((end_s - start_s) * 50.0) + 1)
+        t = np.linspace(start_s, end_s, n)
+        obl = rot = lean = None
+        if self.pelvis is not None:
+            obl = signed_extreme(self.obliquity(t, side))
+            turn = self.turn_ccw(t)
+            rot = signed_extreme(SIDE_SIGNS[side] * (turn - turn[0]))
+        if self.trunk is not None:
+            x = self.trunk_flexion(t, side)
+            lean = signed_extreme(x - x[0])
+        return Compensation(obl, rot, lean)
+
+    def annotate(self, events: list[AnalysisEvent], side: str) -> list[AnalysisEvent]:
+        """``events`` with each counted rep and ended stretch given its compensation, and a
+        ``COMPENSATION`` event after each that goes over a threshold."""
+        if not self.sensors:
+            return events
+        out = []
+        for e in events:
+            if e.kind in (EventKind.REP_COUNTED, EventKind.STRETCH_ENDED) and isinstance(
+                e.item, Rep | Stretch
+            ):
+                item = self.annotated(e.item, side)
+                e = replace(e, item=item)
+                out.append(e)
+                if item.compensation is not None and item.compensation.flags():
+                    out.append(replace(e, kind=EventKind.COMPENSATION))
+                continue
+            out.append(e)
+        return out
+
+    def annotated(self, item: Rep | Stretch, side: str) -> Rep | Stretch:
+        if not self.sensors:
+            return item
+        key = (side, item.start_s, item.end_s)
+        if not self.keep and key in self._seen:  # its data may be gone by now
+            return replace(item, compensation=self._seen[key])
+        c = self.compensation(side, item.start_s, item.end_s)
+        self._seen[key] = c
+        return replace(item, compensation=c)
+
+    def annotate_result(self, result: ExerciseResult, side: str) -> ExerciseResult:
+        """``result`` with every rep given its compensation (the whole session's data)."""
+        if not self.sensors:
+            return result
+        return replace(
+            result,
+            reps=tuple(self.annotated(r, side) for r in result.reps),
+            stretches=tuple(self.annotated(x, side) for x in result.stretches),
+        )
