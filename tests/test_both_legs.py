@@ -199,3 +199,26 @@ def test_report_and_history_of_both_legs(tmp_path):
     assert "Left / right asymmetry" in page and "data-k='mean_range_diff_deg'" in page
     assert ">both legs<" in page
     assert main(["history", str(tmp_path), "--no-cache", "--jobs", "1"]) == 0
+
+
+def test_live_view_shows_both_angles_and_their_difference(tmp_path, capsys):
+    """Replay of a both-legs session (the live path): each line shows both legs' angles side
+    by side, their difference and each leg's reps."""
+    from imuhip.cli import main
+    from imuhip.pipeline import LiveState
+    from imuhip.sim.simulate import write_simulation
+    from imuhip.sinks.live_view import legs_text
+
+    left = LiveState(angle_deg=23.4, reps=3)
+    right = LiveState(angle_deg=18.1, reps=2)
+    assert legs_text((("left", left), ("right", right))) == (
+        "L 23.4° R 18.1° L-R +5.3° | reps L 3 R 2"
+    )
+    assert "L-R -" in legs_text((("left", LiveState()), ("right", right)))
+    _, sim = _simulated(layout="both-legs", asymmetry_deg=-6.0)
+    path = tmp_path / "both.imuhip"
+    write_simulation(sim, path)
+    assert main(["replay", "--speed", "max", "--plain", str(path)]) == 0
+    out = capsys.readouterr().out
+    lines = [x for x in out.splitlines() if "L-R" in x]
+    assert lines and any("reps L 7 R 7" in x for x in lines)

@@ -753,6 +753,7 @@ class _ReplayShow:
                 duration_s=self.total_s,
                 hold_target_s=self.hold_target_s,
                 started_s=self.t0,
+                legs=pipe.leg_states(),
             )
         )
 

@@ -392,6 +392,7 @@ class _LiveSession:
             self.notice,
             keys is not None and bool(getattr(keys, "enabled", True)),
             started_s=self.t_start,
+            legs=self.pipe.leg_states(),
         )
 
     def _lines(self) -> tuple[SensorLine, ...]:

@@ -248,6 +248,13 @@ class SessionPipeline:
         """Refused calibration attempts and stored-calibration notes, of every leg."""
         return [r for leg in self.legs for r in leg.refused]
 
+    def leg_states(self) -> tuple[tuple[str, LiveState], ...]:
+        """(side, live state) of every leg in left, right order, for a session of both legs;
+        empty with one leg (its state is :attr:`state`)."""
+        if len(self.layout.legs) < 2:
+            return ()
+        return tuple((leg.side, self._states[leg.side]) for leg in self.layout.legs)
+
     def leg_state(self, side: str) -> LiveState:
         """The live state of the leg on ``side``."""
         if side not in self._states:

@@ -93,6 +93,25 @@ class Snapshot:
     searching_left_s: float | None = None
     prompt: str = ""  # the training coach's latest cue (``imuhip train``), shown large
     started_s: float = 0.0
+    legs: tuple[tuple[str, LiveState], ...] = ()  # both legs: (side, state) each, left first
+
+
+def legs_text(legs: tuple[tuple[str, LiveState], ...]) -> str:
+    """Both legs' angles side by side and their difference as it happens (left minus right),
+    with each leg's reps: "L 23.4° R 18.1° L-R +5.3° | reps L 3 R 3"."""
+    by = dict(legs)
+    left, right = by.get("left"), by.get("right")
+    if left is None or right is None:
+        return ""
+    diff = (
+        "-"
+        if left.angle_deg is None or right.angle_deg is None
+        else f"{left.angle_deg - right.angle_deg:+.1f}°"
+    )
+    return (
+        f"L {fmt_deg(left.angle_deg)} R {fmt_deg(right.angle_deg)} L-R {diff} | "
+        f"reps L {left.reps} R {right.reps}"
+    )
 
 
 def searching_text(left_s: float) -> str:
@@ -393,7 +412,9 @@ class PlainView:
             slow = f" slow link {_interval_text(s.interval_s)}" if s.slow_link else ""
             parts.append(f"{s.role} {s.state}{rate}{drops}{slow}")
         live = snap.live
-        if self.angles and live.status == "ready":
+        if self.angles and snap.legs:
+            parts.append(legs_text(snap.legs))
+        elif self.angles and live.status == "ready":
             ext = self.stretch.external_reps
             parts.append(
                 f"angle {fmt_deg(live.angle_deg)} max {fmt_deg(live.best_rep_deg)} reps {live.reps}"
@@ -592,6 +613,8 @@ class RichView:
         grid = Table.grid(padding=(0, 4))
         grid.add_row(Text(big_text(angle), style="bold cyan"), self._figures(snap))
         out: list = [grid]
+        if snap.legs:  # the first leg is the big angle; both side by side and their difference
+            out.append(Text(legs_text(snap.legs), style="bold"))
         if live.hold_start_s is not None and snap.hold_target_s:
             bar = ProgressBar(
                 total=snap.hold_target_s,
