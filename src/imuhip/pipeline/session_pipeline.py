@@ -31,7 +31,7 @@ from imuhip.align.grid import GridChunk, StreamingGrid
 from imuhip.align.streams import SensorStream
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, Hold, Rep
-from imuhip.analysis.exercise import ExerciseResult
+from imuhip.analysis.exercise import ExerciseResult, combine_detectors
 from imuhip.calibration_protocol import (
     CALIBRATION_EVENT,
     PHASE_EVENT,
@@ -379,13 +379,7 @@ class SessionPipeline:
         if self.detector is not None:
             if not self._interrupted:
                 self._handle(self.detector.finish())
-            dets = [*self._done_detectors, self.detector]
-            self.result = ExerciseResult(
-                tuple(r for d in dets for r in d.reps),
-                tuple(r for d in dets for r in d.partial_reps),
-                tuple(h for d in dets for h in d.holds),
-                tuple(e for d in dets for e in d.events),
-            )
+            self.result = combine_detectors([*self._done_detectors, self.detector])
         self.state.sensors = self.aligner.health()
         return self.result
 
