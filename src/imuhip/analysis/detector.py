@@ -159,7 +159,9 @@ class ExerciseDetector:
         # running sums of the raw angle (the last n of them): the moving average from their
         # differences is the same number whatever the chunking (a filter's state is not)
         self._csum = np.zeros(self._n)
-        self._hist_s = np.zeros(self._n + 1)  # the last n + 1 smoothed values (ring)
+        self._stail = np.empty(0)  # the last n smoothed values (fewer at the start)
+        self._on = 10.0 ** (p.effort_on_db / 10.0)  # effort thresholds as power ratios
+        self._off = 10.0 ** (p.effort_off_db / 10.0)
         self._rest_alpha = 1.0 - math.exp(-1.0 / (p.rest_tau_s * rate_hz))
         self._hold_alpha = 1.0 - math.exp(-1.0 / (HOLD_TRACK_TAU_S * rate_hz))
         self._fir = tremor_fir(rate_hz)
@@ -244,12 +246,27 @@ class ExerciseDetector:
         self._raw = np.concatenate([self._raw, angle])
         self._pow = np.concatenate([self._pow, y2])
         self._pcs = np.concatenate([self._pcs, pcs])
+        # rate of change of the smoothed angle over n samples (NaN while filling), deg/s
+        n = self._n
+        ext = np.concatenate([self._stail, smooth])
+        back = len(self._stail) + np.arange(m) - n
+        rate = (smooth - ext[np.maximum(back, 0)]) * (self.rate / n)
+        rate[back < 0] = np.nan
+        self._stail = ext[-n:]
+        # mean tremor power over the trailing window ending at the newest known power
+        w = self._win
+        js = self._count + np.arange(m) - self._fd
+        ok = js - w + 1 >= 0
+        hi = np.where(ok, js - self._base + 1, 0)
+        trail = (self._pcs[hi] - self._pcs[np.where(ok, hi - w, 0)]) / w
+        trail[~ok] = np.nan
         cap = self._cap
-        for s in smooth.tolist():
+        for s, r, tw in zip(smooth.tolist(), rate.tolist(), trail.tolist(), strict=True):
             self._avail = self._count + 1
             if self._count >= cap:  # the oldest sample just fell out of reach
                 self._i0 += 1
-            self._step(s)
+            if self._count >= n:  # the smoother is full
+                self._step(s, r, tw)
             self._count += 1
         keep = self._i0 - self._base  # drop what is out of reach
         if keep > 0:
@@ -334,23 +351,21 @@ class ExerciseDetector:
         return db is None or db >= self.p.effort_on_db
 
     # ------------------------------------------------------------------ the state machine
-    def _step(self, s: float) -> None:
+    def _step(self, s: float, rate: float, trail: float) -> None:
+        """One sample: ``s`` the smoothed angle (degrees), ``rate`` its rate (deg/s), ``trail``
+        the trailing window's tremor power (rad²/s², NaN while unknown)."""
         p = self.p
-        ring = self._n + 1
-        old = self._hist_s[(self._count + 1) % ring]  # the smoothed value n samples ago
-        self._hist_s[self._count % ring] = s
-        if self._count < self._n:
-            return  # filling the smoother
         i = self._count - self.delay  # index of the sample this smoothed value describes
         resumed, self._resumed = self._resumed, False
-        rate = (s - old) * self.rate / self._n
+        # the trailing tremor power against rest's (None without a baseline)
+        ratio = trail / self._rest_power if self._rest_power and trail == trail else None
         still = abs(rate) < p.still_dps
         e = s - self.rest
         if self.state == REST:
-            self._rest_step(i, s, e, rate, resumed)
+            self._rest_step(i, s, e, rate, ratio, resumed)
             return
         if self.state == HOLDING:
-            self._holding_step(i, s, still)
+            self._holding_step(i, s, still, ratio)
             return
         exc = self._exc
         assert exc is not None
@@ -372,7 +387,9 @@ class ExerciseDetector:
             self._finish_excursion(end_i)
             self._begin(i, end_i, sg, sg * sd)
 
-    def _rest_step(self, i: int, s: float, e: float, rate: float, resumed: bool) -> None:
+    def _rest_step(
+        self, i: int, s: float, e: float, rate: float, ratio: float | None, resumed: bool
+    ) -> None:
         p = self.p
         still = abs(rate) < p.still_dps
         near = abs(e) < p.start_deg
@@ -383,10 +400,9 @@ class ExerciseDetector:
             self._still_since = None
         # effort at rest: an isometric hold once it lasts min_hold_s
         j = self._pow_top()
-        db = self._effort(j - self._win + 1, j)
         settled = self._still_since is not None and j - self._win + 1 >= self._still_since
-        if db is not None and settled:
-            on = db >= (p.effort_off_db if self._iso_run_i is not None else p.effort_on_db)
+        if ratio is not None and settled:
+            on = ratio >= (self._off if self._iso_run_i is not None else self._on)
             if on and self._iso_run_i is None:
                 self._iso_run_i = i
             elif not on:
@@ -398,7 +414,8 @@ class ExerciseDetector:
             self._iso_run_i = None
         if still and near and self._iso_run_i is None and abs(rate) < p.rest_still_dps:
             self.rest += self._rest_alpha * (s - self.rest)
-            self._learn_rest_power(i, j, db)
+            if not j % self._win and len(self._rest_windows) < REST_WINDOWS:
+                self._learn_rest_power(j, ratio)
         if e > p.start_deg or e < -p.start_deg:
             self._iso_run_i = None
             start = self._last_low_i if self._last_low_i is not None else i
@@ -609,7 +626,7 @@ class ExerciseDetector:
         self.state = HOLDING
         self.events.append(AnalysisEvent(EventKind.HOLD_STARTED, self._time(start)))
 
-    def _holding_step(self, i: int, s: float, still: bool) -> None:
+    def _holding_step(self, i: int, s: float, still: bool, ratio: float | None) -> None:
         p = self.p
         iso = self._iso
         assert iso is not None
@@ -621,10 +638,8 @@ class ExerciseDetector:
         if still and abs(s - iso.level) <= HOLD_TRACK_DEG:
             iso.level += self._hold_alpha * (s - iso.level)
             iso.level_i = i
-        j = self._pow_top()
-        db = self._effort(j - self._win + 1, j)
-        if db is not None and db < p.effort_off_db:
-            self._close_iso(j)
+        if ratio is not None and ratio < self._off:
+            self._close_iso(self._pow_top())
 
     def _close_iso(self, end_i: int, by_effort: bool = True) -> None:
         iso = self._iso
@@ -772,7 +787,7 @@ class ExerciseDetector:
         self.events.append(AnalysisEvent(EventKind.STRETCH_ENDED, stretch.end_s, stretch))
 
     # ------------------------------------------------------------------ rest baseline
-    def _learn_rest_power(self, i: int, j: int, db: float | None) -> None:
+    def _learn_rest_power(self, j: int, ratio: float | None) -> None:
         """Shin tremor power at rest: windows of ``EFFORT_WINDOW_S`` of still rest without
         effort (the first ``REST_WINDOWS`` of them); the baseline is their low quantile."""
         win = self._win
@@ -781,7 +796,7 @@ class ExerciseDetector:
             or j % win
             or self._still_since is None
             or j - win + 1 < max(self._still_since, self._i0, 0)
-            or (db is not None and db >= self.p.effort_on_db)
+            or (ratio is not None and ratio >= self._on)
         ):
             return
         power = self._mean_pow(j - win + 1, j)
