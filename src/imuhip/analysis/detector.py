@@ -72,6 +72,10 @@ REST_QUANTILE = 25.0
 REST_WINDOWS = 60
 #: How far back from where a hold was recognised its effort edge is searched for, seconds.
 EDGE_SEARCH_S = 3.0
+#: A hold's effort begins (ends) where the tremor power over ``ONSET_S`` is within this ratio
+#: of the quiet side's (searched from the most likely split between the two levels).
+ONSET_RATIO = 2.0
+ONSET_S = 0.1
 #: Overpressure starts where the leg was last within this of the stretch's level, degrees; a
 #: stretch starts where the leg arrived within ``ARRIVED_DEG`` of it.
 OVERPRESSURE_TOL_DEG = 0.1
@@ -677,7 +681,18 @@ class ExerciseDetector:
         left = c[k - 1] / k
         right = (c[-1] - c[k - 1]) / (n - k)
         cost = k * np.log(left) + (n - k) * np.log(right)
-        return a + int(k[int(np.argmin(cost))])
+        q = int(np.argmin(cost))
+        split = int(k[q])
+        # from the split (the middle of the rise), out to where the effort begins: the first
+        # sample, going toward the quiet side, whose short-window power is back within
+        # ONSET_RATIO of the quiet side's level
+        r = max(1, round(ONSET_S * self.rate))
+        short = np.convolve(y, np.full(r, 1.0 / r), mode="same")
+        if left[q] < right[q]:
+            quiet = np.flatnonzero(short[:split] <= ONSET_RATIO * left[q])
+            return a + (int(quiet[-1]) + 1 if len(quiet) else split)
+        quiet = np.flatnonzero(short[split:] <= ONSET_RATIO * right[q])
+        return a + split + (int(quiet[0]) if len(quiet) else 0)
 
     def _close_hold(self, end_i: int) -> None:
         exc = self._exc
