@@ -103,9 +103,9 @@ def build_timeline(
 
 def _paint(painted: list[tuple[float, float, ActivityKind]], new) -> None:
     """Add the parts of ``new`` intervals (start, end, kind) not yet covered to ``painted``
-    (sorted, not overlapping), keeping it sorted; consecutive rest pieces merge."""
+    (sorted, not overlapping), keeping it sorted."""
+    starts = [p[0] for p in painted]
     for a, b, kind in new:
-        starts = [p[0] for p in painted]
         k = max(0, bisect_left(starts, a) - 1)
         pieces = []
         cur = a
@@ -120,7 +120,9 @@ def _paint(painted: list[tuple[float, float, ActivityKind]], new) -> None:
             pieces.append((cur, b, kind))
         for piece in pieces:
             if piece[1] > piece[0]:
-                painted.insert(bisect_left(painted, piece), piece)
+                at = bisect_left(painted, piece)
+                painted.insert(at, piece)
+                starts.insert(at, piece[0])
 
 
 def analyze_exercise(
