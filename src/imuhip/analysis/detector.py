@@ -48,6 +48,8 @@ from imuhip.analysis.effort import tremor_fir
 from imuhip.analysis.events import (
     DWELL_DEG,
     END_RANGE_DEG,
+    Activity,
+    ActivityKind,
     AnalysisEvent,
     Direction,
     EventKind,
@@ -236,6 +238,9 @@ class ExerciseDetector:
         self.partial_reps: list[PartialRep] = []
         self.holds: list[Hold] = []
         self.stretches: list[Stretch] = []
+        #: the whole movement (out of rest and back) around an excursion's single hold or
+        #: stretch, for the timeline
+        self.envelopes: list[Activity] = []
         self.events: list[AnalysisEvent] = []
 
     # ------------------------------------------------------------------ public
@@ -647,6 +652,7 @@ class ExerciseDetector:
         assert exc is not None
         self._exc = None
         if exc.holds or exc.stretches:
+            self._envelope(exc, end_i)
             return
         sg = exc.sign
         direction = Direction.INTERNAL if sg > 0 else Direction.EXTERNAL
@@ -671,6 +677,13 @@ class ExerciseDetector:
             part = PartialRep(start, peak_t, end, sg * exc.peak, rng, "below threshold", direction)
             self.partial_reps.append(part)
             self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
+
+    def _envelope(self, exc: _Excursion, end_i: int) -> None:
+        """The timeline's span of an excursion that was one hold or one stretch: from leaving
+        rest to being back (an excursion with more than one is left to its items)."""
+        if len(exc.holds) + len(exc.stretches) == 1:
+            kind = ActivityKind.HOLD if exc.holds else ActivityKind.STRETCH
+            self.envelopes.append(Activity(kind, self._time(exc.start_i), self._time(end_i)))
 
     def _raw_peak(self, a: int, b: int, sign: int = 1) -> tuple[float, float]:
         """(time, angle) of the extreme raw angle in [a, b] in direction ``sign`` (as far as
@@ -699,7 +712,9 @@ class ExerciseDetector:
                 self._close_hold(last)
             if exc.stretch is not None:
                 self._close_stretch(last, depart=False)
-            if not exc.holds and not exc.stretches:
+            if exc.holds or exc.stretches:
+                self._envelope(exc, last)
+            else:
                 sg = exc.sign
                 part = PartialRep(
                     self._time(exc.start_i),

@@ -61,10 +61,9 @@ def combine_detectors(detectors: Sequence[ExerciseDetector]) -> ExerciseResult:
     stretches = tuple(s for d in detectors for s in d.stretches)
     events = tuple(e for d in detectors for e in d.events)
     spans = [(d.first_s, d.last_s) for d in detectors if d.first_s is not None]
-    return ExerciseResult(
-        reps, partial, holds, events, stretches, build_timeline(spans, reps, partial, holds,
-                                                                stretches)
-    )  # fmt: skip
+    envelopes = [a for d in detectors for a in d.envelopes]
+    timeline = build_timeline(spans, reps, partial, holds, stretches, envelopes)
+    return ExerciseResult(reps, partial, holds, events, stretches, timeline)
 
 
 def build_timeline(
@@ -73,11 +72,14 @@ def build_timeline(
     partial_reps: Sequence[PartialRep],
     holds: Sequence[Hold],
     stretches: Sequence[Stretch],
+    envelopes: Sequence[Activity] = (),
 ) -> tuple[Activity, ...]:
     """Label every part of the analysed ``spans`` (seconds; consecutive stretches of data, the
     time between them a gap) as hold, stretch, rep, partial rep or rest, in time order without
-    overlap. Where two overlap the first of hold/stretch, rep, partial rep wins (a partial rep
-    "settled at a new rest" may contain no hold; one open at the end runs to its span's end)."""
+    overlap. ``envelopes`` (from :attr:`ExerciseDetector.envelopes`) widen a hold or stretch to
+    the whole movement out of rest and back around it. Where two overlap the first of
+    hold/stretch, rep, partial rep wins (a partial rep open at the end runs to its span's
+    end)."""
     if not spans:
         return ()
     end_all = spans[-1][1] if spans[-1][1] is not None else spans[-1][0]
@@ -86,7 +88,8 @@ def build_timeline(
         if a[1] is not None and b[0] > a[1]:
             _paint(painted, [(a[1], b[0], ActivityKind.GAP)])
     _paint(painted, sorted(
-        [(h.start_s, h.end_s, ActivityKind.HOLD) for h in holds]
+        [(a.start_s, a.end_s, a.kind) for a in envelopes if a.end_s is not None]
+        + [(h.start_s, h.end_s, ActivityKind.HOLD) for h in holds]
         + [(s.start_s, s.end_s, ActivityKind.STRETCH) for s in stretches]
     ))  # fmt: skip
     _paint(painted, [(r.start_s, r.end_s, ActivityKind.REP) for r in reps])
