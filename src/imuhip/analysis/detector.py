@@ -74,6 +74,8 @@ REST_QUANTILE = 25.0
 REST_WINDOWS = 60
 #: Longest run of quiet rest samples stepped at once (a speed-up, same result).
 QUIET_BLOCK = 512
+#: Inputs longer than this many samples are stepped in parts (bounded memory, same result).
+PART = 4096
 QUIET_MIN = 48
 QUIET_MARGIN_DEG = 0.5
 #: How far back from where a hold was recognised its effort edge is searched for, seconds.
@@ -258,19 +260,25 @@ class ExerciseDetector:
         self, t: np.ndarray, angle_deg: np.ndarray, gyr_shin: np.ndarray
     ) -> list[AnalysisEvent]:
         """Process the next samples (times s, angles degrees, shin rates (N, 3) rad/s); returns
-        the events they completed."""
+        the events they completed. Long inputs go through in parts of ``PART`` samples (the
+        result does not depend on it; the memory does)."""
         n_before = len(self.events)
         angle = np.asarray(angle_deg, np.float64)
+        gyr = np.asarray(gyr_shin, np.float64).reshape(-1, 3)
+        for a in range(0, len(angle), PART):
+            self._update_part(t[a : a + PART], angle[a : a + PART], gyr[a : a + PART])
+        return self.events[n_before:]
+
+    def _update_part(self, t: np.ndarray, angle: np.ndarray, gyr: np.ndarray) -> None:
         m = len(angle)
         if not m:
-            return []
+            return
         c = np.cumsum(np.r_[self._csum[-1], angle])[1:]
         prev = np.r_[self._csum, c][:m]  # the running sum n samples before each
         smooth = (c - prev) / self._n
         self._csum = np.r_[self._csum, c][-self._n :]
         if self._t0 is None:
             self._t0 = float(t[0])
-        gyr = np.asarray(gyr_shin, np.float64).reshape(-1, 3)
         # tremor power: the band-passed rate squared; sample k's value needs rates to k + fd
         if self._ghist is None:
             self._ghist = np.repeat(gyr[:1], len(self._fir) - 1, axis=0)
@@ -331,7 +339,6 @@ class ExerciseDetector:
                 b.drop(keep)
             self._raw, self._pow, self._pcs = self._rawb.a, self._powb.a, self._pcsb.a
             self._base = self._i0
-        return self.events[n_before:]
 
     def finish(self) -> list[AnalysisEvent]:
         """End of session: an open excursion becomes a partial rep (or closes its hold or
