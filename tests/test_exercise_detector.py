@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -147,7 +149,9 @@ def test_shallow_hold_creeping_down_ends_when_the_leg_starts_back():
 def test_short_holds_and_plain_rest_are_not_holds():
     tr = Trace(5).rest(30).hold(5, 1.2).rest(20, drift=2.0)
     res = _run(tr)
-    assert not res.holds and not res.reps
+    assert not res.holds
+    # 5 degrees out and back is a movement (a rep at the 5-degree floor), not a hold
+    assert len(res.reps) == 1 and not res.partial_reps
 
 
 def test_session_ending_mid_rep_is_partial():
@@ -167,13 +171,28 @@ def test_very_slow_reps():
 
 
 def test_tiny_wiggles_under_threshold_are_not_reps():
+    # 4 degrees at the start (under the 5-degree floor), then 6 degrees after 60-degree reps
+    # (under 0.12 x 60 = 7.2 degrees): not reps
     tr = Trace(8).rest(3)
-    for _ in range(4):
+    for _ in range(2):
+        tr.rep(4, up_s=0.6, down_s=0.6).rest(1)
+    tr.rep(60).rest(1.5).rep(60).rest(1.5)
+    for _ in range(2):
         tr.rep(6, up_s=0.6, down_s=0.6).rest(1)
     res = _run(tr)
-    assert not res.reps
+    assert len(res.reps) == 2
     assert len(res.partial_reps) == 4
     assert all(p.reason == "below threshold" for p in res.partial_reps)
+
+
+def test_small_reps_of_a_stiff_hip_are_counted():
+    """Someone who can only move 7 degrees gets their 7-degree reps counted."""
+    tr = Trace(18).rest(3)
+    for peak in (7, 6.5, 7.5, 7):
+        tr.rep(peak).rest(1.5)
+    res = _run(tr)
+    assert len(res.reps) == 4 and not res.partial_reps
+    assert [r.peak_deg for r in res.reps] == pytest.approx([7, 6.5, 7.5, 7], abs=0.3)
 
 
 def test_two_reps_without_pause():
@@ -211,7 +230,9 @@ def test_leg_settling_suddenly_at_a_new_rest_is_no_hold():
     assert part.start_s == pytest.approx(20, abs=0.4) and part.end_s == pytest.approx(51, abs=1)
     assert len(res.reps) == 2
     assert [r.range_deg for r in res.reps] == pytest.approx([22, 20], abs=1.0)
-    assert [e.kind for e in res.events][:2] == ["rep_started", "hold_started"]
+    # no effort: never a hold, not even for a while
+    assert [e.kind for e in res.events][:2] == ["rep_started", "partial_rep"]
+    assert "hold_started" not in [e.kind for e in res.events]
     for chunk in (1, 250):  # live feeds it in pieces: the same result
         assert analyze_exercise(t, a, g, RATE, chunk=chunk) == res
 
@@ -225,12 +246,15 @@ def test_long_hold_with_effort_stays_a_hold():
     assert abs(hold.start_s - start) < 0.3 and abs(hold.end_s - end) < 0.3
 
 
-def test_effortless_plateau_shorter_than_the_settle_time_is_a_hold():
+def test_effortless_pause_then_back_is_a_rep_with_its_dwell_not_a_hold():
+    # a relaxed leg resting 20 s at 6 degrees then back to rest: a hold needs effort, so this
+    # is a rep that paused (and too close to rest to be a stretch)
     tr = Trace(14).rest(20).settle(6, 20)
     tr.move(0.0).rest(5)  # back down to the old rest
     res = _run(tr)
-    assert len(res.holds) == 1 and res.holds[0].duration_s == pytest.approx(20, abs=0.6)
-    assert res.holds[0].effort_index is not None and res.holds[0].effort_index < 3
+    assert not res.holds and not res.stretches
+    (rep,) = res.reps
+    assert rep.dwell_s == pytest.approx(20.8, abs=0.6)
 
 
 def test_effort_power_does_not_depend_on_the_window_length():
@@ -282,3 +306,91 @@ def test_a_rep_reports_its_dwell_at_end_range():
     assert 0.2 < quick.dwell_s < 0.6
     assert paused.dwell_s == pytest.approx(quick.dwell_s + 1.5, abs=0.15)
     assert paused.as_dict()["dwell_s"] == round(paused.dwell_s, 3)
+
+
+def test_isometric_without_movement_is_a_hold_from_its_effort():
+    """Pushing against a band that does not give: the angle does not move, the tremor shows."""
+    tr = Trace(19).rest(10)
+    start = tr.now
+    tr._add(np.full(round(8 * RATE), tr.level), tremor=1.0)
+    end = tr.now
+    tr.rest(6)
+    tr._add(np.full(round(12 * RATE), tr.level), tremor=1.0)
+    tr.rest(5)
+    t, a, g = tr.arrays()
+    res = analyze_exercise(t, a, g, RATE)
+    assert len(res.holds) == 2 and not res.reps and not res.partial_reps
+    assert abs(res.holds[0].start_s - start) < 0.3 and abs(res.holds[0].end_s - end) < 0.3
+    assert res.holds[0].effort_index > 6 and abs(res.holds[0].mean_deg) < 0.2
+    for chunk in (1, 64, 333):  # the quiet-rest shortcut and the per-sample steps agree
+        assert analyze_exercise(t, a, g, RATE, chunk=chunk) == res
+
+
+def _stretch(tr: Trace, to: float, hold_s: float, push: float = 0.0, push_s: float = 0.0):
+    tr.move(to, 5.0).rest(hold_s, drift=0.5)
+    if push:
+        tr.move(tr.level + push, 2.0).rest(push_s)
+    tr.move(0.0, 4.0)
+    return tr
+
+
+def test_a_relaxed_stretch_is_a_stretch_and_does_not_move_the_rest():
+    tr = Trace(20).rest(10)
+    _stretch(tr, 30.0, 30.0).rest(6)
+    _stretch(tr, 30.0, 30.0).rest(6)
+    t, a, g = tr.arrays()
+    res = analyze_exercise(t, a, g, RATE)
+    assert not res.holds and not res.reps and not res.partial_reps
+    assert len(res.stretches) == 2
+    for s in res.stretches:
+        assert s.max_deg == pytest.approx(30.5, abs=0.3)  # the second reads like the first
+        assert s.duration_s == pytest.approx(30.0, abs=1.0)
+        assert s.time_at_end_range_s == pytest.approx(s.duration_s, abs=0.5)
+        assert s.overpressure_start_s is None and s.overpressure_gain_deg is None
+    kinds = [e.kind for e in res.events]
+    assert kinds.count("stretch_started") == 2 and kinds.count("stretch_ended") == 2
+    assert "hold_started" not in kinds
+    acts = [x for x in res.timeline if x.kind == "stretch"]
+    assert len(acts) == 2  # labelled from leaving rest (a 5 s descent) to being back
+    for act, s in zip(acts, res.stretches, strict=True):
+        assert act.start_s < s.start_s - 3.0 and act.end_s > s.end_s + 2.0
+
+
+def test_overpressure_at_the_end_of_a_stretch():
+    tr = Trace(21).rest(10)
+    tr.move(28.0, 5.0).rest(25)
+    op_start = tr.now
+    tr.move(33.0, 2.0).rest(8)
+    end = tr.now
+    tr.move(0.0, 4.0).rest(5)
+    t, a, g = tr.arrays()
+    res = analyze_exercise(t, a, g, RATE)
+    (s,) = res.stretches
+    assert s.overpressure_start_s == pytest.approx(op_start, abs=0.5)
+    assert s.overpressure_gain_deg == pytest.approx(5.0, abs=0.5)
+    assert s.end_s == pytest.approx(end, abs=0.4) and s.max_deg == pytest.approx(33.0, abs=0.3)
+    kinds = [e.kind for e in res.events]
+    assert kinds.index("stretch_started") < kinds.index("overpressure_started")
+    assert kinds.index("overpressure_started") < kinds.index("stretch_ended")
+
+
+def test_reps_into_external_rotation_are_counted_with_their_direction():
+    tr = Trace(22).rest(3)
+    for peak in (-20, -25, 30):
+        tr.rep(peak).rest(1.5)
+    res = _run(tr)
+    assert [r.direction for r in res.reps] == ["external", "external", "internal"]
+    assert [r.peak_deg for r in res.reps] == pytest.approx([-20, -25, 30], abs=0.3)
+    assert [r.range_deg for r in res.reps] == pytest.approx([20, 25, 30], abs=0.4)
+
+
+def test_timeline_marks_a_sensor_gap():
+    tr = Trace(23).rest(3).rep(30).rest(3).rep(30).rest(3)
+    t, a, g = tr.arrays()
+    valid = np.ones(len(t), bool)
+    valid[round(5.5 * RATE) : round(6.5 * RATE)] = False
+    res = analyze_exercise(t, a, g, RATE, valid=valid)
+    kinds = [x.kind for x in res.timeline]
+    assert "gap" in kinds and kinds.count("rep") == len(res.reps)
+    for x, y in pairwise(res.timeline):
+        assert x.end_s <= y.start_s + 1e-9 and x.end_s > x.start_s

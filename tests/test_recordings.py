@@ -15,6 +15,18 @@ RECORDINGS = sorted((Path(__file__).resolve().parents[1] / "recordings").glob("*
 
 def test_there_are_shipped_recordings():
     assert RECORDINGS
+    names = {p.stem for p in RECORDINGS}
+    # a stretch with overpressure and an isometric that does not move the leg ship too
+    assert {"seated-right-stretch-simulated", "prone-left-isometric-simulated"} <= names
+
+
+def test_the_stretch_and_isometric_recordings_hold_what_they_say():
+    folder = RECORDINGS[0].parent
+    stretch = Truth.load(truth_path_for(folder / "seated-right-stretch-simulated.imuhip"))
+    assert [s["overpressure_start_s"] is not None for s in stretch.events["stretches"]] == [True]
+    iso = Truth.load(truth_path_for(folder / "prone-left-isometric-simulated.imuhip"))
+    assert iso.events["holds"] and all(h["isometric"] for h in iso.events["holds"])
+    assert all(h["range_deg"] < 2.0 for h in iso.events["holds"])  # the leg barely moves
 
 
 @pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.name)
@@ -43,9 +55,25 @@ def test_shipped_recording_analysis_matches_its_truth(path):
     for got, want in zip(holds, ev["holds"], strict=True):
         assert abs(got.start_s - want["start_s"]) < 0.3
         assert abs(got.end_s - want["end_s"]) < 0.3
+        assert abs(got.mean_deg - want["mean_deg"]) < 1.5
+        assert got.effort_index is not None and got.effort_index > 6  # a hold has effort
+    stretches = result.exercise.stretches
+    assert len(stretches) == len(ev.get("stretches", []))  # older truths list none
+    for got, want in zip(stretches, ev.get("stretches", []), strict=True):
+        assert abs(got.start_s - want["end_range_s"]) < 1.0
+        assert abs(got.end_s - want["end_s"]) < 0.5
+        assert abs(got.max_deg - want["max_deg"]) < 2.0
+        assert abs(got.time_at_end_range_s - want["time_at_end_range_s"]) < 1.5
+        assert (got.overpressure_start_s is None) == (want["overpressure_start_s"] is None)
+        if want["overpressure_start_s"] is not None:
+            assert abs(got.overpressure_start_s - want["overpressure_start_s"]) < 0.5
+            assert abs(got.overpressure_gain_deg - want["overpressure_gain_deg"]) <= 1.5
     after = result.grid.t > ev["calibration_end_s"]
     err = result.hip_rotation_deg[after] - truth.hip_rotation_at(result.grid.t[after])
-    assert np.sqrt(np.mean(err**2)) < 0.6
+    # the issue's target is 1 degree; the classic sessions keep their tighter 0.6. A minute at
+    # a 60-degree end range reads 1.5 degrees high at its top (SIMULATED): reported, not hidden
+    bound = 1.0 if ev.get("stretches") else 0.6
+    assert np.sqrt(np.mean(err**2)) < bound
     # knee flexion relative to the start pose comes for free from the two femur-axis estimates
     knee_true = (
         np.interp(result.grid.t, truth.t, truth.knee_flexion_deg) - truth.knee_flexion_deg[0]

@@ -1,6 +1,7 @@
 """Regenerate the SIMULATED example sessions shipped in ``recordings/`` (deterministic).
 
     python tools/make_recordings.py            # writes recordings/*.imuhip and *.truth.npz
+    python tools/make_recordings.py recordings seated-right-stretch-simulated   # only that one
 
 Each session is written by the simulator through the same session writer as a live recording,
 as raw vendor notifications (so replay runs the real decoders and time alignment), with its
@@ -38,13 +39,23 @@ RECORDINGS: dict[str, SimConfig] = {
         exercise="prone", side="left", content="holds", duration_s=110, seed=105,
         profile="polar-pmd", marks=True,
     ),
+    "seated-right-stretch-simulated": SimConfig(
+        exercise="seated", side="right", content="stretch", duration_s=115, seed=106,
+        profile="witmotion-ble5", marks=True,
+    ),
+    "prone-left-isometric-simulated": SimConfig(
+        exercise="prone", side="left", content="isometric", duration_s=100, seed=107,
+        profile="witmotion-ble5", marks=True,
+    ),
 }  # fmt: skip
 
 
-def main(folder: str = "recordings") -> None:
+def main(folder: str = "recordings", *names: str) -> None:
     out = Path(folder)
     out.mkdir(exist_ok=True)
     for name, cfg in RECORDINGS.items():
+        if names and name not in names:
+            continue
         sim = simulate(cfg)
         path = out / f"{name}.imuhip"
         write_simulation(sim, path, overwrite=True)
@@ -52,6 +63,7 @@ def main(folder: str = "recordings") -> None:
         ev = sim.truth.events
         print(
             f"{path}: {len(ev['reps'])} reps, {len(ev['holds'])} holds, "
+            f"{len(ev['stretches'])} stretches, "
             f"{path.stat().st_size / 1e6:.2f} MB"
         )
 

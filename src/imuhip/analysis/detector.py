@@ -1,51 +1,65 @@
-"""Streaming detection of AROM repetitions and isometric holds from the hip rotation angle.
+"""Streaming detection of reps, isometric holds and passive stretches from the hip rotation
+angle and the shin's angular rate.
 
 One state machine serves live use and offline analysis: offline analysis is this detector run
-over the whole recording, so both give the same result on the same data (chunking does not
-matter; tested).
+over the whole recording, so both give the same result on the same data whatever the chunking
+(every decision is taken at a sample index fixed by the data; tested). The rules, thresholds and
+their limits are described in ``docs/detector.md``.
 
-Signals: the angle is smoothed by a causal moving average over ``smooth_s``; its constant delay
-of ``(n - 1) / 2`` samples is removed from every reported time, so events are reported that much
-later than they happen (0.1 s by default) and timed correctly. Rate of change: difference of the
-smoothed angle over ``smooth_s``.
+Signals:
+- the angle, smoothed by a causal moving average over ``smooth_s``; its constant delay of
+  ``(n - 1) / 2`` samples is removed from every reported time. Its rate of change (degrees per
+  second) says whether the leg is still (under ``still_dps``).
+- effort: the shin's 6–12 Hz tremor power (its angular rate through a band-pass FIR, squared and
+  summed over the axes; rad²/s²) against the person's rest baseline (a low quantile of 1 s
+  windows of still rest), in dB. A contraction makes the leg tremble: ``effort_on_db`` over
+  rest is effort, under ``effort_off_db`` is none.
 
 States:
-- REST: the leg is at rest; the rest angle follows slowly (time constant ``rest_tau_s``) while
-  the leg is still, so a leg that settles does not create reps.
-- EXCURSION: the angle rose more than ``start_deg`` above rest. A still plateau at least
-  ``hold_min_deg`` above rest lasting ``min_hold_s`` makes it a hold (start: where the movement
-  into it stopped; end: where the leg starts back). Falling back below
-  ``max(return_deg, return_fraction × excursion)`` ends the excursion.
-- RETURNING: back near rest; the rep ends at rest (within ``low_deg``) or at the lowest point if
-  the leg rises again into the next rep.
+- REST: the leg is near the rest angle, which follows slowly (``rest_tau_s``) while the leg is
+  still there. Effort at rest for ``min_hold_s`` is an isometric hold (HOLDING).
+- HOLDING: an isometric hold at the rest level (the leg pushes and does not move); it ends
+  when the effort stops or the leg moves off. Its edges are where the tremor power changes
+  level (the two-level split of highest likelihood).
+- EXCURSION: the angle left rest by ``start_deg`` either way (internal: up; external: down).
+  A still plateau lasting ``min_hold_s`` away from rest is a hold if it carries effort, else a
+  pause (a rep's dwell at end range). A pause at least ``stretch_min_deg`` from rest that lasts
+  ``stretch_min_s`` is a stretch; a further move on from a stretch by ``overpressure_min_deg``
+  is its overpressure. A pause closer to rest that lasts ``settle_s`` or that the leg leaves
+  further away from rest is the leg settling at a new rest (a partial rep; rest jumps there).
+- RETURNING: back near rest; the excursion ends at rest (within ``low_deg``) or at its lowest
+  point if the leg moves out again into the next one.
 
-Leaving a hold is decided once the leg is ``start_deg`` away from the hold's level: back down,
-or up with effort, ends the hold (timed where the leg left the level); up again from a hold
-without effort (tremor within ``settle_effort_db`` of rest's) means the plateau was the leg
-settling at a new rest, and the rise is a new excursion from it. Likewise a hold that goes on
-for ``settle_s`` without effort (over the whole plateau so far) is the leg settled at a new rest;
-a hold that had effort is kept however long it lasts (a leg pushing against a band trembles
-more). Either way the excursion becomes a partial rep ("settled at a new rest"), the rest angle
-jumps to the plateau's level, and detection goes on from there (a slow settle is followed by the
-rest filter instead). Without a rest seen before (no effort baseline) a plateau stays a hold.
-
-An excursion with a hold is a hold, not a rep. One without a hold is a rep if it peaked at least
-``min_rep_deg`` above rest, else a partial rep ("below threshold"). An excursion still open when
+An excursion that held or stretched is that hold or stretch, not a rep. Otherwise it is a rep
+if its range reached the rep threshold: ``rep_fraction`` of the largest rep counted so far in
+the session, at least ``min_rep_floor_deg`` and at most ``min_rep_deg`` (only the past is used,
+so live and offline agree); else a partial rep ("below threshold"). An excursion still open when
 the session ends is a partial rep ("not finished").
 """
 
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from imuhip.analysis.effort import band_power
-from imuhip.analysis.events import DWELL_DEG, AnalysisEvent, EventKind, Hold, PartialRep, Rep
+from imuhip.analysis.effort import tremor_fir
+from imuhip.analysis.events import (
+    DWELL_DEG,
+    END_RANGE_DEG,
+    Activity,
+    ActivityKind,
+    AnalysisEvent,
+    Direction,
+    EventKind,
+    Hold,
+    PartialRep,
+    Rep,
+    Stretch,
+)
 
-REST, EXCURSION, RETURNING = 0, 1, 2
+REST, EXCURSION, RETURNING, HOLDING = 0, 1, 2, 3
 
 #: A hold's level follows the still leg within this of it (creep), degrees, with the time
 #: constant ``HOLD_TRACK_TAU_S``; a leg further away is leaving the hold (decided ``start_deg``
@@ -53,12 +67,36 @@ REST, EXCURSION, RETURNING = 0, 1, 2
 HOLD_TRACK_DEG = 1.0
 HOLD_TRACK_TAU_S = 2.0
 
+#: Window of the effort decisions (trailing), seconds; rest baseline windows have this length.
+EFFORT_WINDOW_S = 1.0
+#: The rest baseline is this quantile of up to ``REST_WINDOWS`` windows of still rest.
+REST_QUANTILE = 25.0
+REST_WINDOWS = 60
+#: Longest run of quiet rest samples stepped at once (a speed-up, same result).
+QUIET_BLOCK = 512
+#: Inputs longer than this many samples are stepped in parts (bounded memory, same result).
+PART = 4096
+QUIET_MIN = 48
+QUIET_MARGIN_DEG = 0.5
+#: How far back from where a hold was recognised its effort edge is searched for, seconds.
+EDGE_SEARCH_S = 3.0
+#: A hold's effort begins (ends) where the tremor power over ``ONSET_S`` is within this ratio
+#: of the quiet side's (searched from the most likely split between the two levels).
+ONSET_RATIO = 2.0
+ONSET_S = 0.1
+#: Overpressure starts where the leg was last within this of the stretch's level, degrees; a
+#: stretch starts where the leg arrived within ``ARRIVED_DEG`` of it.
+OVERPRESSURE_TOL_DEG = 0.1
+ARRIVED_DEG = 0.5
+
 
 @dataclass(frozen=True)
 class DetectorParams:
-    """Thresholds (degrees, seconds, degrees per second)."""
+    """Thresholds (degrees, seconds, degrees per second, dB); see ``docs/detector.md``."""
 
     min_rep_deg: float = 10.0
+    min_rep_floor_deg: float = 5.0
+    rep_fraction: float = 0.12
     start_deg: float = 3.0
     low_deg: float = 1.5
     return_deg: float = 3.0
@@ -66,11 +104,26 @@ class DetectorParams:
     min_hold_s: float = 2.0
     hold_min_deg: float = 1.5
     still_dps: float = 4.0
+    rest_still_dps: float = 1.0
+    pause_range_deg: float = 1.5
     smooth_s: float = 0.2
     rest_tau_s: float = 10.0
     effort_window_s: float = 120.0
     settle_s: float = 30.0
-    settle_effort_db: float = 3.0
+    effort_on_db: float = 6.0
+    effort_off_db: float = 3.0
+    stretch_min_s: float = 8.0
+    stretch_min_deg: float = 12.0
+    overpressure_min_deg: float = 2.0
+
+
+@dataclass
+class _Stretch:
+    start_i: int
+    level: float  # directed (sign × angle), follows creep
+    level_i: int
+    op_start_i: int | None = None
+    pre_level: float = 0.0  # directed level before the overpressure
 
 
 @dataclass
@@ -78,18 +131,63 @@ class _Excursion:
     start_i: int
     rest: float
     peak_i: int
-    peak: float
+    peak: float  # directed: sign × angle
+    sign: int = 1  # +1 internal (angle rises), -1 external
     plateau_i: int | None = None
+    plat_lo: float = 0.0  # directed extremes of the plateau so far
+    plat_hi: float = 0.0
     hold_start_i: int | None = None
-    hold_depth: float = 0.0  # smoothed angle above rest when the hold was recognised
-    hold_level: float = 0.0  # smoothed angle of the hold (follows creep, not moves)
+    hold_depth: float = 0.0  # directed angle from rest when the hold was recognised
+    hold_level: float = 0.0  # directed smoothed angle of the hold (follows creep)
     hold_level_i: int = 0  # where hold_level was last set
+    pause_i: int | None = None  # an effortless plateau (a dwell) in progress
+    pause_level: float = 0.0
+    pause_level_i: int = 0
+    stretch: _Stretch | None = None
     holds: list[Hold] = field(default_factory=list)
+    stretches: list[Stretch] = field(default_factory=list)
     from_gap: bool = False  # already under way when the data came back after a gap
 
 
+class _Tail:
+    """A growing 1-D float array that drops from its front, without copying it all each time
+    (``a`` is the current contents, a view)."""
+
+    def __init__(self) -> None:
+        self._buf = np.empty(1024)
+        self._lo = 0
+        self._hi = 0
+        self.a = self._buf[0:0]
+
+    def append(self, x: np.ndarray) -> None:
+        n = len(x)
+        if self._hi + n > len(self._buf):
+            size = self._hi - self._lo
+            # grow, or move the contents to the front
+            buf = np.empty(2 * (size + n)) if size + n > len(self._buf) // 2 else self._buf
+            buf[:size] = self._buf[self._lo : self._hi]
+            self._buf, self._lo, self._hi = buf, 0, size
+        self._buf[self._hi : self._hi + n] = x
+        self._hi += n
+        self.a = self._buf[self._lo : self._hi]
+
+    def drop(self, k: int) -> None:
+        self._lo += k
+        self.a = self._buf[self._lo : self._hi]
+
+
+@dataclass
+class _Iso:
+    """An isometric hold at the rest level in progress."""
+
+    start_i: int
+    level: float
+    level_i: int
+
+
 class ExerciseDetector:
-    """Feed (time, angle, shin gyro) chunks; collect reps, partial reps, holds and events."""
+    """Feed (time, angle, shin gyro) chunks; collect reps, partial reps, holds, stretches and
+    events."""
 
     def __init__(self, rate_hz: float, params: DetectorParams | None = None) -> None:
         self.p = params or DetectorParams()
@@ -100,17 +198,26 @@ class ExerciseDetector:
         # running sums of the raw angle (the last n of them): the moving average from their
         # differences is the same number whatever the chunking (a filter's state is not)
         self._csum = np.zeros(self._n)
-        self._hist: deque[float] = deque(maxlen=self._n + 1)
+        self._stail = np.empty(0)  # the last n smoothed values (fewer at the start)
+        self._on = 10.0 ** (p.effort_on_db / 10.0)  # effort thresholds as power ratios
+        self._off = 10.0 ** (p.effort_off_db / 10.0)
         self._rest_alpha = 1.0 - math.exp(-1.0 / (p.rest_tau_s * rate_hz))
         self._hold_alpha = 1.0 - math.exp(-1.0 / (HOLD_TRACK_TAU_S * rate_hz))
-        cap = round(p.effort_window_s * rate_hz) + self._n
+        self._fir = tremor_fir(rate_hz)
+        self._fd = (len(self._fir) - 1) // 2  # the filter's delay, samples
+        self._win = max(2, round(EFFORT_WINDOW_S * rate_hz))
+        cap = round(p.effort_window_s * rate_hz) + self._n + self._win
         self._t0: float | None = None
-        # the last ``cap`` raw angles and shin rates (and the chunk being stepped through):
-        # ``_base`` is the global index of their first element, ``_i0`` of the oldest one
-        # still in reach, ``_avail`` one past the newest one stepped to
+        # the last ``cap`` raw angles, tremor powers and their running sum (and the chunk being
+        # stepped through): ``_base`` is the global index of their first element, ``_i0`` of
+        # the oldest one still in reach, ``_avail`` one past the newest one stepped to
         self._cap = cap
-        self._raw = np.empty(0)
-        self._gyr = np.empty((0, 3))
+        self._rawb = _Tail()
+        self._powb = _Tail()  # tremor power of sample k (aligned: the filter delay removed)
+        self._pcsb = _Tail()  # running sum of _pow, one leading element (index base - 1)
+        self._pcsb.append(np.zeros(1))
+        self._raw, self._pow, self._pcs = self._rawb.a, self._powb.a, self._pcsb.a
+        self._ghist: np.ndarray | None = None  # the last len(fir) - 1 shin rates
         self._base = 0
         self._i0 = 0
         self._avail = 0
@@ -119,54 +226,123 @@ class ExerciseDetector:
         self.rest = 0.0
         self._resumed = False  # after a gap: an excursion at the first sample began in it
         self._exc: _Excursion | None = None
+        self._iso: _Iso | None = None
+        self._iso_run_i: int | None = None  # where effort at rest was first seen
         self._ret_min_i = 0
         self._ret_min = 0.0
         self._last_low_i: int | None = None
+        self._still_since: int | None = None  # still at rest since this index
+        self._rest_from = 0  # at rest (REST) since this index
+        self._rest_windows: list[float] = []
         self._rest_power: float | None = None
-        self._rest_power_sum = 0.0
-        self._rest_power_n = 0
+        self._largest = 0.0  # the largest counted rep's range, degrees
         self.reps: list[Rep] = []
         self.partial_reps: list[PartialRep] = []
         self.holds: list[Hold] = []
+        self.stretches: list[Stretch] = []
+        #: the whole movement (out of rest and back) around an excursion's single hold or
+        #: stretch, for the timeline
+        self.envelopes: list[Activity] = []
         self.events: list[AnalysisEvent] = []
 
     # ------------------------------------------------------------------ public
+    @property
+    def first_s(self) -> float | None:
+        """Time of the first sample fed (None before any)."""
+        return self._t0
+
+    @property
+    def last_s(self) -> float | None:
+        """Time of the last sample fed (None before any)."""
+        return None if self._t0 is None or not self._count else self._time(self._count - 1)
+
     def update(
         self, t: np.ndarray, angle_deg: np.ndarray, gyr_shin: np.ndarray
     ) -> list[AnalysisEvent]:
-        """Process the next samples; returns the events they completed."""
+        """Process the next samples (times s, angles degrees, shin rates (N, 3) rad/s); returns
+        the events they completed. Long inputs go through in parts of ``PART`` samples (the
+        result does not depend on it; the memory does)."""
         n_before = len(self.events)
-        c = np.cumsum(np.r_[self._csum[-1], np.asarray(angle_deg, np.float64)])[1:]
-        prev = np.r_[self._csum, c][: len(c)]  # the running sum n samples before each
-        smooth = (c - prev) / self._n
-        self._csum = np.r_[self._csum, c][-self._n :]
-        if self._t0 is None and len(t):
-            self._t0 = float(t[0])
-        self._raw = np.concatenate([self._raw, np.asarray(angle_deg, np.float64)])
-        self._gyr = np.concatenate([self._gyr, np.asarray(gyr_shin, np.float64).reshape(-1, 3)])
-        cap = self._cap
-        for s in smooth.tolist():
-            self._avail = self._count + 1
-            if self._count >= cap:  # the oldest sample just fell out of reach
-                self._i0 += 1
-            self._step(s)
-            self._count += 1
-        keep = self._i0 - self._base  # drop what is out of reach
-        if keep > 0:
-            self._raw, self._gyr, self._base = self._raw[keep:], self._gyr[keep:], self._i0
+        angle = np.asarray(angle_deg, np.float64)
+        gyr = np.asarray(gyr_shin, np.float64).reshape(-1, 3)
+        for a in range(0, len(angle), PART):
+            self._update_part(t[a : a + PART], angle[a : a + PART], gyr[a : a + PART])
         return self.events[n_before:]
 
-    def _raw_at(self, a: int, b: int) -> np.ndarray:
-        """Raw angles (degrees) of samples ``a..b`` (inclusive; ``a`` in reach)."""
-        return self._raw[a - self._base : min(b + 1, self._avail) - self._base]
-
-    def _gyr_at(self, a: int, b: int) -> np.ndarray:
-        """Shin rates (N, 3) rad/s of samples ``a..b`` (inclusive; ``a`` in reach)."""
-        return self._gyr[a - self._base : min(b + 1, self._avail) - self._base]
+    def _update_part(self, t: np.ndarray, angle: np.ndarray, gyr: np.ndarray) -> None:
+        m = len(angle)
+        if not m:
+            return
+        c = np.cumsum(np.r_[self._csum[-1], angle])[1:]
+        prev = np.r_[self._csum, c][:m]  # the running sum n samples before each
+        smooth = (c - prev) / self._n
+        self._csum = np.r_[self._csum, c][-self._n :]
+        if self._t0 is None:
+            self._t0 = float(t[0])
+        # tremor power: the band-passed rate squared; sample k's value needs rates to k + fd
+        if self._ghist is None:
+            self._ghist = np.repeat(gyr[:1], len(self._fir) - 1, axis=0)
+        g = np.concatenate([self._ghist, gyr])
+        self._ghist = g[-(len(self._fir) - 1) :]
+        y2 = np.zeros(m)
+        for ax in range(3):
+            y2 += np.convolve(g[:, ax], self._fir, mode="valid") ** 2
+        # y2[q] describes global sample count + q - fd; the first fd outputs describe samples
+        # before the first one fed (the padding): dropped
+        first_new = self._count - self._fd
+        if first_new < 0:
+            y2 = y2[-first_new:]
+        pcs = np.cumsum(np.r_[self._pcsb.a[-1], y2])[1:]
+        self._rawb.append(angle)
+        self._powb.append(y2)
+        self._pcsb.append(pcs)
+        self._raw, self._pow, self._pcs = self._rawb.a, self._powb.a, self._pcsb.a
+        # rate of change of the smoothed angle over n samples (NaN while filling), deg/s
+        n = self._n
+        ext = np.concatenate([self._stail, smooth])
+        back = len(self._stail) + np.arange(m) - n
+        rate = (smooth - ext[np.maximum(back, 0)]) * (self.rate / n)
+        rate[back < 0] = np.nan
+        self._stail = ext[-n:]
+        # mean tremor power over the trailing window ending at the newest known power
+        w = self._win
+        js = self._count + np.arange(m) - self._fd
+        ok = js - w + 1 >= 0
+        hi = np.where(ok, js - self._base + 1, 0)
+        trail = (self._pcs[hi] - self._pcs[np.where(ok, hi - w, 0)]) / w
+        trail[~ok] = np.nan
+        cap = self._cap
+        sl, rl, tl = smooth.tolist(), rate.tolist(), trail.tolist()
+        step = self._step
+        q = 0
+        while q < m:
+            c = self._count
+            if self.state == REST and m - q >= QUIET_MIN and self._iso_run_i is None and c >= n:
+                k = self._quiet_rest(q, sl, smooth, rate, trail)
+                if k > q:  # samples q..k-1 done: only the rest angle and bookkeeping moved
+                    c1 = c + k - q
+                    self._i0 += max(0, c1 - max(c, cap))
+                    self._count = self._avail = c1
+                    self._resumed = False
+                    q = k
+                    continue
+            self._avail = c + 1
+            if c >= cap:  # the oldest sample just fell out of reach
+                self._i0 += 1
+            if c >= n:  # the smoother is full
+                step(sl[q], rl[q], tl[q])
+            self._count = c + 1
+            q += 1
+        keep = self._i0 - self._base  # drop what is out of reach
+        if keep > 0:
+            for b in (self._rawb, self._powb, self._pcsb):
+                b.drop(keep)
+            self._raw, self._pow, self._pcs = self._rawb.a, self._powb.a, self._pcsb.a
+            self._base = self._i0
 
     def finish(self) -> list[AnalysisEvent]:
-        """End of session: an open excursion becomes a partial rep (or closes its hold); one
-        already on its way back is counted."""
+        """End of session: an open excursion becomes a partial rep (or closes its hold or
+        stretch); one already on its way back is counted."""
         if self._exc is not None and self.state == RETURNING:
             n_before = len(self.events)
             self._finish_excursion(self._ret_min_i)
@@ -178,25 +354,387 @@ class ExerciseDetector:
     def interrupt(self, reason: str = "interrupted by a sensor gap") -> list[AnalysisEvent]:
         """The data stop here for a while (a sensor vanished): an open excursion becomes a
         partial rep with ``reason`` even if it was on its way back (its end is unknown); a hold
-        in progress ends here. Rest and the effort baseline are kept for :meth:`resume_from`."""
+        or stretch in progress ends here. Rest and the effort baseline are kept for
+        :meth:`resume_from`."""
         return self._cut(reason)
 
+    def resume_from(self, previous: ExerciseDetector) -> None:
+        """Start from where ``previous`` stopped (after a gap): its rest angle, effort baseline
+        and largest rep; this detector's times start with the first sample it is fed."""
+        self.rest = previous.rest
+        self._resumed = True
+        self._rest_windows = list(previous._rest_windows)
+        self._rest_power = previous._rest_power
+        self._largest = previous._largest
+
+    def rep_threshold(self) -> float:
+        """The smallest range (degrees) counted as a rep now: ``rep_fraction`` of the largest
+        rep so far, within [``min_rep_floor_deg``, ``min_rep_deg``]."""
+        p = self.p
+        return min(p.min_rep_deg, max(p.min_rep_floor_deg, p.rep_fraction * self._largest))
+
+    # ------------------------------------------------------------------ buffers
+    def _time(self, i: int) -> float:
+        """Time of sample ``i`` (the input is on a uniform grid)."""
+        return (self._t0 or 0.0) + i / self.rate
+
+    def _raw_at(self, a: int, b: int) -> np.ndarray:
+        """Raw angles (degrees) of samples ``a..b`` (inclusive; clipped to what is in reach)."""
+        return self._raw[max(a, self._i0) - self._base : min(b + 1, self._avail) - self._base]
+
+    def _pow_top(self) -> int:
+        """Index of the newest sample whose tremor power is known."""
+        return self._count - self._fd
+
+    def _pow_at(self, a: int, b: int) -> np.ndarray:
+        """Tremor powers (rad²/s²) of samples ``a..b`` (inclusive, clipped to what is known)."""
+        b = min(b, self._pow_top())
+        return self._pow[max(a, self._i0) - self._base : b + 1 - self._base]
+
+    def _mean_pow(self, a: int, b: int) -> float | None:
+        """Mean tremor power of samples ``a..b`` (clipped to what is known; None if none)."""
+        a = max(a, self._i0)
+        b = min(b, self._pow_top())
+        if b < a:
+            return None
+        return float(self._pcs[b + 1 - self._base] - self._pcs[a - self._base]) / (b - a + 1)
+
+    def _db(self, power: float | None) -> float | None:
+        """Power against the rest baseline, dB (None without a baseline)."""
+        if power is None or not self._rest_power or not power > 0:
+            return None
+        return float(10.0 * np.log10(power / self._rest_power))
+
+    def _effort(self, a: int, b: int) -> float | None:
+        """Effort index (dB against rest) of samples ``a..b`` (as far as known)."""
+        return self._db(self._mean_pow(a, b))
+
+    def _effortful(self, a: int, b: int) -> bool:
+        """Whether samples ``a..b`` carry effort (True when there is no rest to compare with:
+        then a still plateau away from rest is taken for a hold, as before effort was known)."""
+        db = self._effort(a, b)
+        return db is None or db >= self.p.effort_on_db
+
+    # ------------------------------------------------------------------ the state machine
+    def _step(self, s: float, rate: float, trail: float) -> None:
+        """One sample: ``s`` the smoothed angle (degrees), ``rate`` its rate (deg/s), ``trail``
+        the trailing window's tremor power (rad²/s², NaN while unknown)."""
+        p = self.p
+        i = self._count - self.delay  # index of the sample this smoothed value describes
+        state = self.state
+        if state in (REST, HOLDING):
+            resumed, self._resumed = self._resumed, False
+            # the trailing tremor power against rest's (None without a baseline)
+            ratio = trail / self._rest_power if self._rest_power and trail == trail else None
+            if state == REST:
+                self._rest_step(i, s, s - self.rest, rate, ratio, resumed)
+            else:
+                self._holding_step(i, s, abs(rate) < p.still_dps, ratio)
+            return
+        self._resumed = False
+        exc = self._exc
+        assert exc is not None
+        sg = exc.sign
+        sd = sg * s  # directed: positive away from rest
+        ed = sd - sg * self.rest
+        if state == EXCURSION:
+            self._excursion_step(exc, i, sd, ed, abs(rate) < p.still_dps)
+            return
+        # RETURNING
+        if sd < self._ret_min:
+            self._ret_min_i, self._ret_min = i, sd
+        if ed < p.low_deg:
+            self._finish_excursion(i)
+            self.state = REST
+            self._last_low_i = i
+            self._rest_from = i
+        elif sd > self._ret_min + p.start_deg:
+            end_i = self._ret_min_i
+            self._finish_excursion(end_i)
+            self._begin(i, end_i, sg, sg * sd)
+
+    def _rest_step(
+        self, i: int, s: float, e: float, rate: float, ratio: float | None, resumed: bool
+    ) -> None:
+        p = self.p
+        still = abs(rate) < p.still_dps
+        near = abs(e) < p.start_deg
+        if still and near:
+            if self._still_since is None:
+                self._still_since = i
+        else:
+            self._still_since = None
+        # effort at rest: an isometric hold once it lasts min_hold_s
+        j = self._pow_top()
+        settled = self._still_since is not None and j - self._win + 1 >= self._still_since
+        if ratio is not None and settled:
+            on = ratio >= (self._off if self._iso_run_i is not None else self._on)
+            if on and self._iso_run_i is None:
+                self._iso_run_i = i
+            elif not on:
+                self._iso_run_i = None
+            if self._iso_run_i is not None and i - self._iso_run_i >= p.min_hold_s * self.rate:
+                self._start_iso(i, s)
+                return
+        else:
+            self._iso_run_i = None
+        if still and near and self._iso_run_i is None and abs(rate) < p.rest_still_dps:
+            self.rest += self._rest_alpha * (s - self.rest)
+            if not j % self._win and len(self._rest_windows) < REST_WINDOWS:
+                self._learn_rest_power(j, ratio)
+        if e > p.start_deg or e < -p.start_deg:
+            self._iso_run_i = None
+            start = self._last_low_i if self._last_low_i is not None else i
+            self._begin(i, start, 1 if e > 0 else -1, s)
+            assert self._exc is not None
+            self._exc.from_gap = resumed
+        elif abs(e) < p.low_deg:
+            self._last_low_i = i
+
+    def _quiet_rest(
+        self, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray, trail: np.ndarray
+    ) -> int:
+        """The run of samples from ``q`` (of this chunk; REST, no effort run) in which
+        :meth:`_rest_step` would only move the rest angle and its bookkeeping: done here at
+        once, with the very same arithmetic; returns where the run stops (``q`` when the next
+        sample needs a full step: it may leave rest, start an effort run or teach the
+        baseline)."""
+        p = self.p
+        end = min(len(sl), q + QUIET_BLOCK)
+        c0 = self._count
+        win = self._win
+        if len(self._rest_windows) < REST_WINDOWS:  # stop before a baseline window ends
+            end = min(end, q + (self._fd - c0) % win)
+        # where the leg may leave rest (judged against today's rest; checked exactly below)
+        e0 = smooth[q:end] - self.rest
+        far = np.flatnonzero(~(np.abs(e0) < p.start_deg - QUIET_MARGIN_DEG))
+        if len(far):
+            end = q + int(far[0])
+        if end <= q:
+            return q
+        n = end - q
+        ii = c0 + np.arange(n) - self.delay
+        r = rate[q:end]
+        still = np.abs(r) < p.still_dps
+        if self._rest_power:  # effort seen while settled would start an effort run
+            ns = np.flatnonzero(~still)
+            last_ns = np.full(n, -1)
+            last_ns[ns] = ns
+            last_ns = np.maximum.accumulate(last_ns)
+            prev = self._still_since if self._still_since is not None else int(ii[0])
+            since = np.where(last_ns >= 0, ii[np.minimum(last_ns + 1, n - 1)], prev)
+            settled = still & (last_ns < np.arange(n))
+            settled &= ii + (self.delay - self._fd) - win + 1 >= since
+            tw = trail[q:end]
+            on = np.flatnonzero(settled & (tw == tw) & (tw >= self._on * self._rest_power))
+            if len(on):
+                n = int(on[0])
+                if n == 0:
+                    return q
+        # the rest angle before each sample, as _rest_step moves it (the leg near rest)
+        calm = (still & (np.abs(r) < p.rest_still_dps))[:n].tolist()
+        rest = self.rest
+        alpha = self._rest_alpha
+        before = []
+        keep = before.append
+        for x, c in zip(sl[q : q + n], calm, strict=True):
+            keep(rest)
+            if c:
+                rest += alpha * (x - rest)
+        e = smooth[q : q + n] - np.array(before)
+        left = np.flatnonzero(~(np.abs(e) < p.start_deg))
+        cut = int(left[0]) if len(left) else n
+        if cut == 0:
+            return q
+        still_c = still[:cut]
+        ns = np.flatnonzero(~still_c)
+        if len(ns):
+            self._still_since = None if ns[-1] == cut - 1 else int(ii[ns[-1] + 1])
+        elif self._still_since is None:
+            self._still_since = int(ii[0])
+        low = np.flatnonzero(np.abs(e[:cut]) < p.low_deg)
+        if len(low):
+            self._last_low_i = int(ii[low[-1]])
+        self.rest = before[cut] if cut < n else rest
+        return q + cut
+
+    def _begin(self, i: int, start_i: int, sign: int, s: float) -> None:
+        self._exc = _Excursion(start_i=start_i, rest=self.rest, peak_i=i, peak=sign * s, sign=sign)
+        self.state = EXCURSION
+        self.events.append(AnalysisEvent(EventKind.REP_STARTED, self._time(start_i)))
+
+    def _stretch_step(self, st: _Stretch, i: int, sd: float, still: bool) -> None:
+        """One sample in a stretch: its end when the leg starts back, overpressure when it goes
+        further, else the level creeping as the tissue gives."""
+        p = self.p
+        away = sd - st.level
+        if away < -p.start_deg:  # the leg starts back: the stretch is over
+            self._close_stretch(i)
+        elif st.op_start_i is None and away > p.overpressure_min_deg:
+            self._start_overpressure(st, i)
+        elif st.op_start_i is not None and sd > st.level:
+            st.level, st.level_i = sd, i  # under overpressure: the level is its top
+        elif still and abs(away) <= HOLD_TRACK_DEG:  # creep as the tissue gives
+            st.level += self._hold_alpha * (sd - st.level)
+            st.level_i = i
+
+    def _excursion_step(self, exc: _Excursion, i: int, sd: float, ed: float, still: bool) -> None:
+        p = self.p
+        if sd > exc.peak:
+            exc.peak, exc.peak_i = sd, i
+        if exc.stretch is not None:
+            self._stretch_step(exc.stretch, i, sd, still)
+            return
+        # the leg has left the hold once it is start_deg away from the hold's level (its end
+        # is found afterwards where it left that level)
+        if exc.hold_start_i is not None and abs(sd - exc.hold_level) > p.start_deg:
+            self._close_hold(i)
+            exc.plateau_i = None
+        if exc.pause_i is not None:
+            away = sd - exc.pause_level
+            if away > p.start_deg:
+                if exc.pause_level - exc.rest * exc.sign < p.stretch_min_deg:
+                    # further out from a pause without effort near rest: the leg had settled
+                    # there, and this is a new excursion from it
+                    self._settle(self._departure_from(exc.pause_i, exc.pause_level_i, i),
+                                 exc.sign * exc.pause_level)  # fmt: skip
+                    return
+                exc.pause_i = None
+                exc.plateau_i = None
+            elif away < -p.start_deg:
+                exc.pause_i = None
+                exc.plateau_i = None
+        if still and ed >= p.hold_min_deg:
+            if exc.plateau_i is None or (
+                exc.pause_i is None
+                and exc.hold_start_i is None
+                and max(exc.plat_hi, sd) - min(exc.plat_lo, sd) > p.pause_range_deg
+                and not self._effortful(exc.plateau_i, i)
+            ):  # a pause keeps within pause_range_deg (a crawl does not)
+                exc.plateau_i = i
+                exc.plat_lo = exc.plat_hi = sd
+            exc.plat_lo, exc.plat_hi = min(exc.plat_lo, sd), max(exc.plat_hi, sd)
+            held = i - exc.plateau_i
+            if exc.hold_start_i is None and exc.pause_i is None:
+                if held >= p.min_hold_s * self.rate:
+                    if self._effortful(exc.plateau_i, i):
+                        exc.hold_start_i = exc.plateau_i
+                        exc.hold_depth = ed
+                        exc.hold_level, exc.hold_level_i = sd, i
+                        self.events.append(
+                            AnalysisEvent(EventKind.HOLD_STARTED, self._time(exc.plateau_i))
+                        )
+                    else:
+                        exc.pause_i = exc.plateau_i
+                        exc.pause_level, exc.pause_level_i = sd, i
+            elif exc.hold_start_i is not None:
+                if abs(sd - exc.hold_level) <= HOLD_TRACK_DEG:  # creep, not a move away
+                    exc.hold_level += self._hold_alpha * (sd - exc.hold_level)
+                    exc.hold_level_i = i
+            else:
+                assert exc.pause_i is not None
+                if abs(sd - exc.pause_level) <= HOLD_TRACK_DEG:
+                    exc.pause_level += self._hold_alpha * (sd - exc.pause_level)
+                    exc.pause_level_i = i
+                paused = i - exc.pause_i
+                far = exc.pause_level - exc.sign * exc.rest >= p.stretch_min_deg
+                if far and paused >= p.stretch_min_s * self.rate:
+                    self._start_stretch(exc, i)
+                    return
+                if not far and paused >= p.settle_s * self.rate:
+                    self._settle(i, exc.sign * sd)
+                    return
+        else:
+            exc.plateau_i = None
+        level = max(p.return_deg, p.return_fraction * (exc.peak - exc.sign * exc.rest))
+        if exc.hold_start_i is not None:
+            # a shallow hold (a few degrees) creeps and trembles around the fixed return
+            # level; while holding, only a drop to half the hold's depth is a return
+            level = min(level, 0.5 * exc.hold_depth)
+        if ed < level:
+            if exc.hold_start_i is not None:
+                self._close_hold(i)
+            self.state = RETURNING
+            self._ret_min_i, self._ret_min = i, sd
+
+    # ------------------------------------------------------------------ reps
+    def _finish_excursion(self, end_i: int) -> None:
+        exc = self._exc
+        assert exc is not None
+        self._exc = None
+        if exc.holds or exc.stretches:
+            self._envelope(exc, end_i)
+            return
+        sg = exc.sign
+        direction = Direction.INTERNAL if sg > 0 else Direction.EXTERNAL
+        start, peak_t, end = self._time(exc.start_i), self._time(exc.peak_i), self._time(end_i)
+        rng = exc.peak - sg * exc.rest
+        if exc.from_gap:  # its start (and maybe its peak) fell in the gap
+            part = PartialRep(
+                start, peak_t, end, sg * exc.peak, rng, "began during a sensor gap", direction
+            )
+            self.partial_reps.append(part)
+            self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
+        elif rng >= self.rep_threshold():
+            peak_t, peak = self._raw_peak(exc.start_i, end_i, sg)
+            rep = Rep(
+                start, peak_t, end, peak, sg * (peak - exc.rest),
+                self._dwell(exc.start_i, end_i, peak, sg), direction,
+            )  # fmt: skip
+            self._largest = max(self._largest, rep.range_deg)
+            self.reps.append(rep)
+            self.events.append(AnalysisEvent(EventKind.REP_COUNTED, end, rep))
+        else:
+            part = PartialRep(start, peak_t, end, sg * exc.peak, rng, "below threshold", direction)
+            self.partial_reps.append(part)
+            self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
+
+    def _envelope(self, exc: _Excursion, end_i: int) -> None:
+        """The timeline's span of an excursion that was one hold or one stretch: from leaving
+        rest to being back (an excursion with more than one is left to its items)."""
+        if len(exc.holds) + len(exc.stretches) == 1:
+            kind = ActivityKind.HOLD if exc.holds else ActivityKind.STRETCH
+            self.envelopes.append(Activity(kind, self._time(exc.start_i), self._time(end_i)))
+
+    def _raw_peak(self, a: int, b: int, sign: int = 1) -> tuple[float, float]:
+        """(time, angle) of the extreme raw angle in [a, b] in direction ``sign`` (as far as
+        still buffered)."""
+        lo = max(a, self._i0)
+        seg = self._raw_at(lo, b)
+        k = int(np.argmax(sign * seg))
+        return self._time(lo + k), float(seg[k])
+
+    def _dwell(self, a: int, b: int, peak: float, sign: int = 1) -> float:
+        """Seconds of samples ``a..b`` (as far as still buffered) within ``DWELL_DEG`` of
+        ``peak`` (degrees; direction ``sign``)."""
+        seg = sign * self._raw_at(a, b)
+        return float(np.count_nonzero(seg >= sign * peak - DWELL_DEG)) / self.rate
+
     def _cut(self, reason: str) -> list[AnalysisEvent]:
-        """End an open excursion here: its hold closes, and without a hold it is partial."""
+        """End an open excursion or hold here: its hold or stretch closes, and without one it
+        is partial."""
         n_before = len(self.events)
         last = self._count - 1 - self.delay
+        if self.state == HOLDING:
+            self._close_iso(last, by_effort=False)
         exc = self._exc
         if exc is not None and self.state in (EXCURSION, RETURNING):
             if exc.hold_start_i is not None:
                 self._close_hold(last)
-            if not exc.holds:
+            if exc.stretch is not None:
+                self._close_stretch(last, depart=False)
+            if exc.holds or exc.stretches:
+                self._envelope(exc, last)
+            else:
+                sg = exc.sign
                 part = PartialRep(
                     self._time(exc.start_i),
                     self._time(exc.peak_i),
                     None,
-                    exc.peak,
-                    exc.peak - exc.rest,
+                    sg * exc.peak,
+                    exc.peak - sg * exc.rest,
                     reason,
+                    Direction.INTERNAL if sg > 0 else Direction.EXTERNAL,
                 )
                 self.partial_reps.append(part)
                 self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, self._time(last), part))
@@ -204,178 +742,18 @@ class ExerciseDetector:
         self.state = REST
         return self.events[n_before:]
 
-    def resume_from(self, previous: ExerciseDetector) -> None:
-        """Start from where ``previous`` stopped (after a gap): its rest angle and effort
-        baseline; this detector's times start with the first sample it is fed."""
-        self.rest = previous.rest
-        self._resumed = True
-        self._rest_power = previous._rest_power
-        self._rest_power_sum = previous._rest_power_sum
-        self._rest_power_n = previous._rest_power_n
-
-    # ------------------------------------------------------------------ internals
-    def _time(self, i: int) -> float:
-        """Time of sample ``i`` (the input is on a uniform grid)."""
-        return (self._t0 or 0.0) + i / self.rate
-
-    def _step(self, s: float) -> None:
-        p = self.p
-        hist = self._hist
-        hist.append(s)
-        if len(hist) <= self._n:
-            return  # filling the smoother
-        i = self._count - self.delay  # index of the sample this smoothed value describes
-        resumed, self._resumed = self._resumed, False
-        rate = (s - hist[0]) * self.rate / self._n
-        still = abs(rate) < p.still_dps
-        e = s - self.rest
-        if self.state == REST:
-            if still and e < p.start_deg:
-                self.rest += self._rest_alpha * (s - self.rest)
-                self._learn_rest_power(i)
-            if e > p.start_deg:
-                self._begin(i, s, self._last_low_i if self._last_low_i is not None else i)
-                assert self._exc is not None
-                self._exc.from_gap = resumed
-            elif e < p.low_deg:
-                self._last_low_i = i
-            return
-        exc = self._exc
-        assert exc is not None
-        if self.state == EXCURSION:
-            if s > exc.peak:
-                exc.peak, exc.peak_i = s, i
-            if exc.hold_start_i is not None:
-                # the leg has left the hold once it is start_deg away from the hold's level
-                # (its end is found afterwards where it left that level); which way decides
-                away = s - exc.hold_level
-                if away > p.start_deg and self._effortless(exc.hold_start_i, i):
-                    # up again from a plateau held without effort: that was the leg settling
-                    # at a new rest, and this is a new excursion from it
-                    self._settle(self._hold_departure(i), exc.hold_level)
-                    return
-                if abs(away) > p.start_deg:
-                    self._close_hold(i)
-                    exc.plateau_i = None
-            if still and e >= p.hold_min_deg:
-                if exc.plateau_i is None:
-                    exc.plateau_i = i
-                if exc.hold_start_i is None and (i - exc.plateau_i) >= p.min_hold_s * self.rate:
-                    exc.hold_start_i = exc.plateau_i
-                    exc.hold_depth = e
-                    exc.hold_level, exc.hold_level_i = s, i
-                    self.events.append(
-                        AnalysisEvent(EventKind.HOLD_STARTED, self._time(exc.plateau_i))
-                    )
-                elif exc.hold_start_i is not None:
-                    if self._settled(exc, i):
-                        self._settle(i, s)
-                        return
-                    if abs(s - exc.hold_level) <= HOLD_TRACK_DEG:  # creep, not a move away
-                        exc.hold_level += self._hold_alpha * (s - exc.hold_level)
-                        exc.hold_level_i = i
-            else:
-                exc.plateau_i = None
-            level = max(p.return_deg, p.return_fraction * (exc.peak - exc.rest))
-            if exc.hold_start_i is not None:
-                # a shallow hold (a few degrees) creeps and trembles around the fixed return
-                # level; while holding, only a drop to half the hold's depth is a return
-                level = min(level, 0.5 * exc.hold_depth)
-            if e < level:
-                if exc.hold_start_i is not None:
-                    self._close_hold(i)
-                self.state = RETURNING
-                self._ret_min_i, self._ret_min = i, s
-            return
-        # RETURNING
-        if s < self._ret_min:
-            self._ret_min_i, self._ret_min = i, s
-        if e < p.low_deg:
-            self._finish_excursion(i)
-            self.state = REST
-            self._last_low_i = i
-        elif s > self._ret_min + p.start_deg:
-            end_i = self._ret_min_i
-            self._finish_excursion(end_i)
-            self._begin(i, s, end_i)
-
-    def _begin(self, i: int, s: float, start_i: int) -> None:
-        self._exc = _Excursion(start_i=start_i, rest=self.rest, peak_i=i, peak=s)
-        self.state = EXCURSION
-        self.events.append(AnalysisEvent(EventKind.REP_STARTED, self._time(start_i)))
-
-    def _finish_excursion(self, end_i: int) -> None:
-        exc = self._exc
-        assert exc is not None
-        self._exc = None
-        if exc.holds:
-            return
-        start, peak_t, end = self._time(exc.start_i), self._time(exc.peak_i), self._time(end_i)
-        rng = exc.peak - exc.rest
-        if exc.from_gap:  # its start (and maybe its peak) fell in the gap
-            part = PartialRep(start, peak_t, end, exc.peak, rng, "began during a sensor gap")
-            self.partial_reps.append(part)
-            self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
-        elif rng >= self.p.min_rep_deg:
-            peak = self._raw_peak(exc.start_i, end_i)
-            rep = Rep(
-                start, peak[0], end, peak[1], peak[1] - exc.rest,
-                self._dwell(exc.start_i, end_i, peak[1]),
-            )  # fmt: skip
-            self.reps.append(rep)
-            self.events.append(AnalysisEvent(EventKind.REP_COUNTED, end, rep))
-        else:
-            part = PartialRep(start, peak_t, end, exc.peak, rng, "below threshold")
-            self.partial_reps.append(part)
-            self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
-
-    def _raw_peak(self, a: int, b: int) -> tuple[float, float]:
-        """(time, angle) of the largest raw angle in [a, b] (as far as still buffered)."""
-        lo = max(a, self._i0)
-        seg = self._raw_at(lo, b)
-        k = int(np.argmax(seg))
-        return self._time(lo + k), float(seg[k])
-
-    def _dwell(self, a: int, b: int, peak: float) -> float:
-        """Seconds of samples ``a..b`` (as far as still buffered) within ``DWELL_DEG`` of
-        ``peak``."""
-        seg = self._raw_at(max(a, self._i0), b)
-        return float(np.count_nonzero(seg >= peak - DWELL_DEG)) / self.rate
-
-    def _settled(self, exc: _Excursion, i: int) -> bool:
-        """Whether the hold in progress is the leg at rest at a new level: effortless for
-        ``settle_s`` (checked once a second from then on)."""
-        assert exc.hold_start_i is not None
-        held = i - exc.hold_start_i
-        need = round(self.p.settle_s * self.rate)
-        if held < need or (held - need) % max(1, round(self.rate)):
-            return False
-        return self._effortless(exc.hold_start_i, i)
-
-    def _effortless(self, a: int, b: int) -> bool:
-        """Whether samples ``a..b`` show no effort (tremor within ``settle_effort_db`` of rest;
-        False when there is no rest to compare with)."""
-        effort = self._effort(a, b)
-        return effort is not None and effort < self.p.settle_effort_db
-
-    def _hold_departure(self, i: int) -> int:
-        """Index where the leg left the level of the hold in progress (looking back from i)."""
-        exc = self._exc
-        assert exc is not None and exc.hold_start_i is not None
-        a = max(exc.hold_start_i, self._i0)
-        seg = self._raw_at(a, i)
-        return a + self._departure(seg, exc.hold_level_i - a)
-
     def _settle(self, end_i: int, level: float) -> None:
-        """The plateau is the new rest (``level``, left at ``end_i``): the excursion into it
-        becomes a partial rep, and its hold none."""
+        """The pause is the new rest (``level`` degrees, left at ``end_i``): the excursion into
+        it becomes a partial rep."""
         exc = self._exc
         assert exc is not None
-        peak_t, peak = self._raw_peak(exc.start_i, end_i)
+        peak_t, peak = self._raw_peak(exc.start_i, end_i, exc.sign)
         end = self._time(end_i)
         part = PartialRep(
-            self._time(exc.start_i), peak_t, end, peak, peak - exc.rest, "settled at a new rest"
-        )
+            self._time(exc.start_i), peak_t, end, peak, exc.sign * (peak - exc.rest),
+            "settled at a new rest",
+            Direction.INTERNAL if exc.sign > 0 else Direction.EXTERNAL,
+        )  # fmt: skip
         self.partial_reps.append(part)
         self.events.append(AnalysisEvent(EventKind.PARTIAL_REP, end, part))
         self._exc = None
@@ -383,33 +761,105 @@ class ExerciseDetector:
         self.rest = level
         self._last_low_i = end_i
 
-    def _effort(self, a: int, b: int) -> float | None:
-        """Effort index (dB against rest) of samples ``a..b`` (as far as still buffered)."""
-        lo = max(a, self._i0)
-        gyr = self._gyr_at(lo, b)
-        power = band_power(gyr, self.rate)
-        if not self._rest_power or not power > 0:
-            return None
-        return float(10.0 * np.log10(power / self._rest_power))
+    # ------------------------------------------------------------------ holds
+    def _start_iso(self, i: int, s: float) -> None:
+        """Effort at rest has lasted ``min_hold_s``: an isometric hold from where it began."""
+        assert self._iso_run_i is not None
+        j = self._pow_top()
+        lo = max(self._iso_run_i - round(EDGE_SEARCH_S * self.rate), self._rest_from, self._i0)
+        start = self._change(lo, j)
+        self._iso = _Iso(start_i=start, level=s, level_i=i)
+        self._iso_run_i = None
+        self.state = HOLDING
+        self.events.append(AnalysisEvent(EventKind.HOLD_STARTED, self._time(start)))
+
+    def _holding_step(self, i: int, s: float, still: bool, ratio: float | None) -> None:
+        p = self.p
+        iso = self._iso
+        assert iso is not None
+        if abs(s - iso.level) > p.start_deg:  # the leg moves off: the hold ended where it left
+            seg = self._raw_at(iso.start_i, i)
+            end = iso.start_i + self._departure(seg, iso.level_i - iso.start_i)
+            self._close_iso(end, by_effort=False)
+            return
+        if still and abs(s - iso.level) <= HOLD_TRACK_DEG:
+            iso.level += self._hold_alpha * (s - iso.level)
+            iso.level_i = i
+        if ratio is not None and ratio < self._off:
+            self._close_iso(self._pow_top())
+
+    def _close_iso(self, end_i: int, by_effort: bool = True) -> None:
+        iso = self._iso
+        assert iso is not None
+        if by_effort:
+            lo = max(iso.start_i + 1, end_i - round(EDGE_SEARCH_S * self.rate))
+            end_i = self._change(lo, end_i)
+        end_i = max(end_i, iso.start_i + 1)
+        seg = self._raw_at(iso.start_i, end_i)
+        hold = Hold(
+            self._time(iso.start_i),
+            self._time(end_i),
+            float(seg.mean()),
+            float(seg.std()),
+            self._effort(iso.start_i, end_i),
+        )
+        self.holds.append(hold)
+        self.events.append(AnalysisEvent(EventKind.HOLD_ENDED, hold.end_s, hold))
+        self._iso = None
+        self.state = REST
+        self._last_low_i = end_i
+        self._rest_from = end_i
+
+    def _change(self, a: int, b: int) -> int:
+        """Index in ``a..b`` where the tremor power changes level: the split into two constant
+        levels of highest likelihood (the band-passed rate taken as Gaussian)."""
+        y = self._pow_at(a, b) + 1e-12
+        a = max(a, self._i0)
+        n = len(y)
+        m = max(2, round(0.1 * self.rate))
+        if n < 2 * m + 1:
+            return a + n // 2
+        c = np.cumsum(y)
+        k = np.arange(m, n - m)
+        left = c[k - 1] / k
+        right = (c[-1] - c[k - 1]) / (n - k)
+        cost = k * np.log(left) + (n - k) * np.log(right)
+        q = int(np.argmin(cost))
+        split = int(k[q])
+        # from the split (the middle of the rise), out to where the effort begins: the first
+        # sample, going toward the quiet side, whose short-window power is back within
+        # ONSET_RATIO of the quiet side's level
+        r = max(1, round(ONSET_S * self.rate))
+        short = np.convolve(y, np.full(r, 1.0 / r), mode="same")
+        if left[q] < right[q]:
+            quiet = np.flatnonzero(short[:split] <= ONSET_RATIO * left[q])
+            return a + (int(quiet[-1]) + 1 if len(quiet) else split)
+        quiet = np.flatnonzero(short[split:] <= ONSET_RATIO * right[q])
+        return a + split + (int(quiet[0]) if len(quiet) else 0)
 
     def _close_hold(self, end_i: int) -> None:
         exc = self._exc
         assert exc is not None and exc.hold_start_i is not None
         a = max(exc.hold_start_i, self._i0)
-        end_i = self._hold_departure(end_i)
+        end_i = self._departure_from(a, exc.hold_level_i, end_i)
         seg = self._raw_at(a, end_i)
-        effort = self._effort(a, end_i)
         hold = Hold(
             self._time(exc.hold_start_i),
             self._time(end_i),
             float(seg.mean()),
             float(seg.std()),
-            effort,
+            self._effort(a, end_i),
         )
         exc.holds.append(hold)
         exc.hold_start_i = None
         self.holds.append(hold)
         self.events.append(AnalysisEvent(EventKind.HOLD_ENDED, hold.end_s, hold))
+
+    def _departure_from(self, a: int, level_i: int, i: int) -> int:
+        """Index where the leg left a level held from ``a`` (last set at ``level_i``), looking
+        back from ``i``."""
+        a = max(a, self._i0)
+        return a + self._departure(self._raw_at(a, i), level_i - a)
 
     def _departure(self, seg: np.ndarray, held: int) -> int:
         """Index in ``seg`` (a hold up to the moment its end was decided) where the leg left the
@@ -427,12 +877,88 @@ class ExerciseDetector:
         inside = np.flatnonzero(np.abs(smooth - level) <= tol)
         return int(inside[-1]) if len(inside) else len(seg) - 1
 
-    def _learn_rest_power(self, i: int) -> None:
-        """Shin tremor power at rest, from 2 s windows of still rest (first minute of rest)."""
-        win = round(2.0 * self.rate)
-        if self._rest_power_n >= 30 or (i - self._i0) < win or i % win:
+    # ------------------------------------------------------------------ stretches
+    def _start_stretch(self, exc: _Excursion, i: int) -> None:
+        """A pause far from rest has lasted ``stretch_min_s``: a stretch, from where the leg
+        arrived within ``ARRIVED_DEG`` of the level."""
+        assert exc.pause_i is not None
+        sg = exc.sign
+        lo = max(exc.start_i, self._i0)
+        seg = sg * self._raw_at(lo, i)
+        k = max(1, round(0.05 * self.rate))
+        smooth = np.convolve(seg, np.full(k, 1.0 / k), mode="same")
+        arrived = np.flatnonzero(smooth >= exc.pause_level - ARRIVED_DEG)
+        start = lo + int(arrived[0]) if len(arrived) else exc.pause_i
+        exc.stretch = _Stretch(start_i=start, level=exc.pause_level, level_i=exc.pause_level_i)
+        exc.pause_i = None
+        exc.plateau_i = None
+        self.events.append(AnalysisEvent(EventKind.STRETCH_STARTED, self._time(start)))
+
+    def _start_overpressure(self, st: _Stretch, i: int) -> None:
+        """The leg went further from a stretch's level: overpressure, from where it left the
+        level (the last sample within ``OVERPRESSURE_TOL_DEG`` of it)."""
+        exc = self._exc
+        assert exc is not None
+        a = max(st.start_i, self._i0)
+        seg = exc.sign * self._raw_at(a, i)
+        k = max(1, round(0.05 * self.rate))
+        smooth = np.convolve(seg, np.full(k, 1.0 / k), mode="same")
+        # the level before the push: the 2 s before it could have begun (a push takes the leg
+        # overpressure_min_deg further within 2 s), not the tracked level it has dragged along
+        r = round(self.rate)
+        ref = smooth[max(0, len(seg) - 4 * r) : max(1, len(seg) - 2 * r)]
+        level = float(np.median(ref))
+        inside = np.flatnonzero(smooth[: len(seg) - k] <= level + OVERPRESSURE_TOL_DEG)
+        st.op_start_i = a + (int(inside[-1]) if len(inside) else len(seg) - 1)
+        st.pre_level = level
+        st.level, st.level_i = float(smooth[-1]), i
+        self.events.append(AnalysisEvent(EventKind.OVERPRESSURE_STARTED, self._time(st.op_start_i)))
+
+    def _close_stretch(self, i: int, depart: bool = True) -> None:
+        exc = self._exc
+        assert exc is not None and exc.stretch is not None
+        st, sg = exc.stretch, exc.sign
+        a = max(st.start_i, self._i0)
+        end_i = self._departure_from(a, st.level_i, i) if depart else i
+        end_i = max(end_i, a + 1)
+        seg = self._raw_at(a, end_i)
+        top = float(np.max(sg * seg))
+        at_end = float(np.count_nonzero(sg * seg >= top - END_RANGE_DEG)) / self.rate
+        gain = None
+        if st.op_start_i is not None:
+            k = max(1, round(0.5 * self.rate))
+            gain = float(np.mean(sg * seg[-k:])) - st.pre_level
+        stretch = Stretch(
+            self._time(st.start_i),
+            self._time(end_i),
+            float(seg.mean()),
+            sg * top,
+            at_end,
+            None if st.op_start_i is None else self._time(st.op_start_i),
+            gain,
+            Direction.INTERNAL if sg > 0 else Direction.EXTERNAL,
+        )
+        exc.stretches.append(stretch)
+        exc.stretch = None
+        exc.plateau_i = None
+        self.stretches.append(stretch)
+        self.events.append(AnalysisEvent(EventKind.STRETCH_ENDED, stretch.end_s, stretch))
+
+    # ------------------------------------------------------------------ rest baseline
+    def _learn_rest_power(self, j: int, ratio: float | None) -> None:
+        """Shin tremor power at rest: windows of ``EFFORT_WINDOW_S`` of still rest without
+        effort (the first ``REST_WINDOWS`` of them); the baseline is their low quantile."""
+        win = self._win
+        if (
+            len(self._rest_windows) >= REST_WINDOWS
+            or j % win
+            or self._still_since is None
+            or j - win + 1 < max(self._still_since, self._i0, 0)
+            or (ratio is not None and ratio >= self._on)
+        ):
             return
-        gyr = self._gyr_at(i - win + 1, i)
-        self._rest_power_sum += band_power(gyr, self.rate)
-        self._rest_power_n += 1
-        self._rest_power = self._rest_power_sum / self._rest_power_n
+        power = self._mean_pow(j - win + 1, j)
+        if power is None or not power > 0:
+            return
+        self._rest_windows.append(power)
+        self._rest_power = float(np.percentile(self._rest_windows, REST_QUANTILE))

@@ -25,3 +25,21 @@ def band_power(gyr: np.ndarray, rate_hz: float, band: tuple[float, float] = BAND
     freqs = np.fft.rfftfreq(n, 1.0 / rate_hz)
     sel = (freqs >= band[0]) & (freqs <= band[1])
     return float(2.0 * spec[sel].sum() / (n * np.sum(w * w)))
+
+
+#: Length of the tremor band-pass filter, seconds (its delay is half of it).
+FIR_S = 0.3
+
+
+def tremor_fir(rate_hz: float, band: tuple[float, float] = BAND_HZ, length_s: float = FIR_S):
+    """Taps (odd length, linear phase) of a Hamming-windowed band-pass FIR over ``band`` Hz at
+    ``rate_hz``, scaled to unit gain at the band's centre: the filtered angular rate squared
+    and summed over the axes is the tremor power (rad²/s²) sample by sample, delayed by half
+    the filter's length."""
+    n = max(3, round(length_s * rate_hz) | 1)
+    m = np.arange(n) - (n - 1) / 2
+    f1, f2 = band[0] / rate_hz, band[1] / rate_hz
+    h = (2 * f2 * np.sinc(2 * f2 * m) - 2 * f1 * np.sinc(2 * f1 * m)) * np.hamming(n)
+    fc = 0.5 * (f1 + f2)
+    gain = abs(np.sum(h * np.exp(-2j * np.pi * fc * np.arange(n))))
+    return h / gain

@@ -140,6 +140,7 @@ class BodySensor:
         self.series = Series()
         self.keep = True
         self.last_t = -np.inf  # the last grid time of its data (s)
+        self.step_end_s: float | None = None  # when the step found in the data ended (s)
 
     def process(self, chunk: GridChunk) -> None:
         s = chunk.samples[self.role]
@@ -213,7 +214,8 @@ class BodySensor:
                 self.stop(f"no {self.phase.replace('_', ' ')} step was found in the "
                           f"{GIVE_UP_S:g} s after {start:.1f} s")  # fmt: skip
             return
-        ref, _a, _b = found
+        ref, _a, b = found
+        self.step_end_s = float(t[min(b, len(t)) - 1])
         acc = np.concatenate([r[2] for r in self._raw])
         lost = np.concatenate([r[3] for r in self._raw])
         w0 = max(0, ref - round(self.rate))

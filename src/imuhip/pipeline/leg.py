@@ -22,7 +22,7 @@ import numpy as np
 from imuhip import quaternion as Q
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, Rep
-from imuhip.analysis.exercise import ExerciseResult
+from imuhip.analysis.exercise import ExerciseResult, combine_detectors
 from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
 from imuhip.errors import CalibrationError, LostCalibrationDataError
 from imuhip.fusion.gyro_scale import correct_gyro
@@ -304,6 +304,7 @@ class LegChain:
         self.correction: AngleCorrection | None = None
         self._held: list[tuple] = []
         self._taken = 0  # events handed on by take_events()
+        self._detect_after = -np.inf  # the protocol's steps go on until then (s)
 
     # ------------------------------------------------------------------ grid
     def undefined(self, lost: np.ndarray) -> np.ndarray:
@@ -447,6 +448,7 @@ class LegChain:
             if not undefined.all():
                 hi = float(np.nanmax(ang))
                 st.highest_deg = hi if st.highest_deg is None else max(st.highest_deg, hi)
+        detect_from = max(detect_from, int(np.searchsorted(t, self._detect_after)))
         self._detect(
             t[detect_from:], ang[detect_from:], gyr_s[detect_from:], undefined[detect_from:]
         )
@@ -822,13 +824,7 @@ class LegChain:
         if self.detector is not None and self.result is None:
             if not self._interrupted:
                 self._handle(self.detector.finish())
-            dets = [*self._done_detectors, self.detector]
-            self.result = ExerciseResult(
-                tuple(r for d in dets for r in d.reps),
-                tuple(r for d in dets for r in d.partial_reps),
-                tuple(h for d in dets for h in d.holds),
-                tuple(e for d in dets for e in d.events),
-            )
+            self.result = combine_detectors([*self._done_detectors, self.detector])
         return self.result
 
     def summary(self) -> dict:
@@ -840,6 +836,11 @@ class LegChain:
         if d is None:
             return ExerciseResult((), (), (), ()).summary()
         return ExerciseResult(tuple(d.reps), (), tuple(d.holds), ()).summary()
+
+    def protocol_until(self, t: float) -> None:
+        """The protocol's steps (a guidance mark says so) go on until ``t`` (s): no reps or
+        holds are looked for before it."""
+        self._detect_after = max(self._detect_after, t)
 
     def take_events(self) -> list[AnalysisEvent]:
         """The detector events since the last call, in the order they came."""

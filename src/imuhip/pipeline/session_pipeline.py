@@ -28,7 +28,13 @@ from imuhip.align.grid import GridChunk, StreamingGrid
 from imuhip.align.streams import SensorStream
 from imuhip.analysis.events import AnalysisEvent
 from imuhip.analysis.exercise import ExerciseResult
-from imuhip.calibration_protocol import BODY_PHASES, CALIBRATION_EVENT, PHASE_EVENT, PHASES
+from imuhip.calibration_protocol import (
+    BODY_PHASES,
+    CALIBRATION_EVENT,
+    PHASE_EVENT,
+    PHASES,
+    step_of,
+)
 from imuhip.errors import CalibrationError, ImuhipError, LayoutError
 from imuhip.fusion.gyro_scale import scale_from_config
 from imuhip.fusion.orientation import DEFAULT_METHOD, OrientationFilter
@@ -291,6 +297,7 @@ class SessionPipeline:
         if e.kind == CALIBRATION_EVENT and isinstance(e.data.get("calibration"), dict):
             self._stored[side] = e.data["calibration"]
         if e.kind == PHASE_EVENT and e.data.get("phase") in BODY_PHASES:
+            self._body_mark_to_legs(float(e.t), str(e.data["phase"]))
             if self.body is not None:
                 self.body.mark(float(e.t), str(e.data["phase"]))
             else:
@@ -301,6 +308,12 @@ class SessionPipeline:
                 self._mark(*mark)
             else:
                 self._early_marks.append(mark)
+
+    def _body_mark_to_legs(self, t: float, phase: str) -> None:
+        """A pelvis or trunk step began at ``t``: the legs look for no reps until its prompted
+        time is over (the step moves the knee too)."""
+        for leg in self.legs:
+            leg.protocol_until(t + step_of(phase).duration_s)
 
     def _mark(self, t: float, phase: str, side: str) -> None:
         """A guidance mark for the leg on ``side`` ("": every leg)."""
@@ -372,6 +385,10 @@ class SessionPipeline:
         ends = [leg.calibration.end_s for leg in self.legs if leg.calibration is not None]
         times = [leg.state.t for leg in self.legs if leg.state.t is not None]
         self.body.advance(min(ends) if ends else None, max(times) if times else None)
+        for sensor in self.body.sensors:
+            if sensor.step_end_s is not None:  # the step moved the knee too: no reps in it
+                for leg in self.legs:
+                    leg.protocol_until(sensor.step_end_s)
         for leg in self.legs:
             leg.release()
 
@@ -446,6 +463,7 @@ class SessionPipeline:
             )  # fmt: skip
             for t, phase in self._early_body_marks:
                 self.body.mark(t, phase)
+                self._body_mark_to_legs(t, phase)
             if self.body.pelvis is not None:
                 for leg in self.legs:
                     leg.correction = self.body

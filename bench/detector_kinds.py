@@ -1,0 +1,178 @@
+"""The detector on every simulated way of exercising, against the simulator's truth
+(SIMULATED data only; real-leg accuracy is NOT measured here).
+
+Every session goes through the real path (simulator -> session file -> read -> align -> fuse ->
+calibrate -> angle -> detector), for each content kind at three poses and two mountings
+(careful: within 25 degrees of a neat placement; any way up), over a few seeds. Prints one row
+per kind: counts found / true, the largest errors (hold edges, rep peaks, stretch edges,
+overpressure start and gain) and the angle's RMSE after the calibration.
+
+    python bench/detector_kinds.py                     # 2 seeds, 4-minute sessions
+    python bench/detector_kinds.py --seeds 1 --minutes 2 --kinds isometric,stretch
+    python bench/detector_kinds.py --loose-strap       # the sensors strapped loosely
+    python bench/detector_kinds.py --markdown          # the table for the README
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from imuhip.files.session_file import read_session
+from imuhip.pipeline import analyze_session
+from imuhip.sim.scripts import EVERYDAY_CONTENTS
+from imuhip.sim.sensor_model import EffortModel
+from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+POSES = ("prone", "seated", "supine")
+MOUNTS = (25.0, None)
+
+
+def _pairs(found: list[float], true: list[float], tol: float) -> list[tuple[int, int]]:
+    """(true index, found index) of each true time matched to the nearest unused found one
+    within ``tol`` seconds."""
+    pairs, used = [], set()
+    for i, t in enumerate(true):
+        d = [abs(f - t) if j not in used else np.inf for j, f in enumerate(found)]
+        if d and min(d) <= tol:
+            j = int(np.argmin(d))
+            used.add(j)
+            pairs.append((i, j))
+    return pairs
+
+
+def run_one(cfg: SimConfig, folder: Path) -> dict:
+    """One session: counts and errors against its truth (events inside the analysed span)."""
+    sim = simulate(cfg)
+    path = folder / "session.imuhip"
+    write_simulation(sim, path, overwrite=True)
+    res = analyze_session(read_session(path))
+    ex = res.exercise
+    ev = sim.truth.events
+    t = res.grid.t
+    start = ex.timeline[0].start_s if ex.timeline else ev["calibration_end_s"]
+    end = float(t[-1]) - 1.0
+
+    def inside(items: list[dict]) -> list[dict]:
+        return [x for x in items if x["start_s"] > start and x["end_s"] < end]
+
+    reps, holds, stretches = inside(ev["reps"]), inside(ev["holds"]), inside(ev["stretches"])
+    rp = _pairs([r.peak_s for r in ex.reps], [r["peak_s"] for r in reps], 1.5 + 3.0)
+    hp = _pairs([h.start_s for h in ex.holds], [h["start_s"] for h in holds], 2.0)
+    sp = _pairs([s.start_s for s in ex.stretches], [s["end_range_s"] for s in stretches], 3.0)
+    peak = [abs(ex.reps[j].peak_deg - reps[i]["peak_deg"]) for i, j in rp]
+    edge = [
+        max(abs(h.start_s - want["start_s"]), abs(h.end_s - want["end_s"]))
+        for want, h in ((holds[i], ex.holds[j]) for i, j in hp)
+    ]
+    s_edge, op_t, op_gain = [], [], []
+    for i, j in sp:
+        got, want = ex.stretches[j], stretches[i]
+        s_edge.append(max(abs(got.start_s - want["end_range_s"]), abs(got.end_s - want["end_s"])))
+        if want["overpressure_start_s"] is not None and got.overpressure_start_s is not None:
+            op_t.append(abs(got.overpressure_start_s - want["overpressure_start_s"]))
+            op_gain.append(abs(got.overpressure_gain_deg - want["overpressure_gain_deg"]))
+        elif (want["overpressure_start_s"] is None) != (got.overpressure_start_s is None):
+            op_gain.append(np.inf)  # overpressure missed or invented
+    after = t > ev["calibration_end_s"]
+    err = res.hip_rotation_deg[after] - sim.truth.hip_rotation_at(t[after])
+    err = err[np.isfinite(err)]
+    return {
+        "reps": (len(ex.reps), len(reps)),
+        "holds": (len(ex.holds), len(holds)),
+        "stretches": (len(ex.stretches), len(stretches)),
+        "exact": len(ex.reps) == len(reps)
+        and len(ex.holds) == len(holds)
+        and len(ex.stretches) == len(stretches),
+        "peak": max(peak, default=0.0),
+        "edge": max(edge, default=0.0),
+        "s_edge": max(s_edge, default=0.0),
+        "op_t": max(op_t, default=0.0),
+        "op_gain": max(op_gain, default=0.0),
+        "rmse": float(np.sqrt(np.mean(err**2))) if len(err) else float("nan"),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=4.0)
+    ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--kinds", default=",".join(("mixed", *EVERYDAY_CONTENTS)))
+    ap.add_argument("--loose-strap", action="store_true", help="sensors strapped loosely")
+    ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = ap.parse_args()
+    effort = EffortModel.loose_strap() if args.loose_strap else EffortModel()
+    rows = []
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in args.kinds.split(","):
+            runs = [
+                run_one(
+                    SimConfig(
+                        exercise=pose,
+                        content=kind,
+                        duration_s=60.0 * args.minutes,
+                        seed=seed,
+                        mount_cone_deg=cone,
+                        effort=effort,
+                    ),
+                    Path(tmp),
+                )
+                for seed in range(1, args.seeds + 1)
+                for pose in POSES
+                for cone in MOUNTS
+            ]
+            total = {k: tuple(sum(r[k][n] for r in runs) for n in (0, 1)) for k in
+                     ("reps", "holds", "stretches")}  # fmt: skip
+            rows.append({
+                "kind": kind,
+                "sessions": len(runs),
+                "exact": sum(r["exact"] for r in runs),
+                **total,
+                **{k: max(r[k] for r in runs) for k in ("peak", "edge", "s_edge", "op_t",
+                                                       "op_gain", "rmse")},
+            })  # fmt: skip
+    label = "SIMULATED" + (", loosely strapped sensors" if args.loose_strap else "")
+    head = (
+        "kind", "sessions exact", "reps found/true", "holds found/true",
+        "stretches found/true", "max hold edge s", "max peak err deg", "max stretch edge s",
+        "max overpressure start s", "max overpressure gain err deg", "max angle RMSE deg",
+    )  # fmt: skip
+    cells = [
+        (
+            r["kind"],
+            f"{r['exact']}/{r['sessions']}",
+            "{}/{}".format(*r["reps"]),
+            "{}/{}".format(*r["holds"]),
+            "{}/{}".format(*r["stretches"]),
+            f"{r['edge']:.2f}",
+            f"{r['peak']:.2f}",
+            f"{r['s_edge']:.2f}",
+            f"{r['op_t']:.2f}",
+            f"{r['op_gain']:.2f}",
+            f"{r['rmse']:.2f}",
+        )
+        for r in rows
+    ]
+    print(
+        f"{label}: {args.seeds} seed(s) x 3 poses x 2 mountings, {args.minutes:g}-minute "
+        f"sessions ({time.perf_counter() - t0:.0f} s)"
+    )
+    if args.markdown:
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for c in cells:
+            print("| " + " | ".join(c) + " |")
+    else:
+        widths = [max(len(h), *(len(c[n]) for c in cells)) for n, h in enumerate(head)]
+        print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
+        for c in cells:
+            print("  ".join(x.rjust(w) for x, w in zip(c, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()
