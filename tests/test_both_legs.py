@@ -222,3 +222,33 @@ def test_live_view_shows_both_angles_and_their_difference(tmp_path, capsys):
     out = capsys.readouterr().out
     lines = [x for x in out.splitlines() if "L-R" in x]
     assert lines and any("reps L 7 R 7" in x for x in lines)
+
+
+@pytest.mark.parametrize(
+    ("flags", "roles"),
+    [
+        (["--layout", "both-legs"], ("left_thigh", "left_shin", "right_thigh", "right_shin")),
+        (["--pelvis", "--exercise", "seated"], ("thigh", "shin", "pelvis")),
+    ],
+)
+def test_demo_runs_the_layouts_on_virtual_sensors(tmp_path, capsys, flags, roles):
+    """The whole live path (virtual WitMotion sensors over bumble, one per role) for both legs
+    and for a leg with a pelvis sensor (its step guided); the file analyses per leg, the pelvis
+    session relative to the pelvis (SIMULATED)."""
+    from imuhip.cli import main
+    from imuhip.files.session_file import read_session
+    from imuhip.sinks.analysis_text import analysis_document
+
+    path = tmp_path / "demo.imuhip"
+    argv = ["demo", *flags, "--content", "reps", "--duration", "70", "--speed", "10"]
+    assert main([*argv, "--plain", "-o", str(path)]) == 0
+    capsys.readouterr()
+    session = read_session(path)
+    assert session.header.roles == roles
+    doc = analysis_document(session, analyze_session(session))
+    legs = doc.get("legs") or [doc]
+    assert len(legs) == (2 if "--layout" in flags else 1)
+    assert all(leg["reps"] for leg in legs)
+    if "--pelvis" in flags:
+        assert doc["hip_reference"] == "pelvis sensor"
+        assert all("compensation" in r for r in doc["reps"])

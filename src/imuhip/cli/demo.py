@@ -15,7 +15,7 @@ def run(args: argparse.Namespace) -> int:
         exercise=args.exercise, side=args.side, content=args.content, speed=args.speed,
         duration_s=args.duration, seed=args.seed, path=path, hold_target_s=args.hold_target,
         plain=True if args.plain else None, overwrite=args.force,
-        lsl=args.lsl, lsl_wait_s=args.lsl_wait,
+        lsl=args.lsl, lsl_wait_s=args.lsl_wait, layout=args.layout, pelvis=args.pelvis,
     )  # fmt: skip
 
 
@@ -44,6 +44,16 @@ def add_parser(sub: options.Subcommands) -> None:
         help="session seconds (default: %(default)g)",
     )
     demo.add_argument("--seed", type=int, default=0, help=options.SEED_HELP)
+    demo.add_argument(
+        "--layout",
+        default="one-leg",
+        choices=["one-leg", "both-legs", "shin-only", "both-shins"],
+        help="the simulated sensors: one leg (thigh + shin on --side), both legs (four), the "
+        "shin only, both shins (prone only; default: %(default)s)",
+    )
+    demo.add_argument(
+        "--pelvis", action="store_true", help="a sacrum sensor too (its step is guided)"
+    )
     demo.add_argument("--hold-target", type=float, metavar="S", help=options.HOLD_HELP)
     demo.add_argument("-o", "--output", metavar="SESSION", help="file to create")
     demo.add_argument(

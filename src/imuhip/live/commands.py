@@ -536,9 +536,12 @@ def demo_command(
     overwrite: bool = False,
     lsl: bool = False,
     lsl_wait_s: float = 0.0,
+    layout: str = "one-leg",
+    pelvis: bool = False,
 ) -> int:
     """Run the demo (see :mod:`imuhip.live.demo`), then print the analysis of its file;
-    ``lsl``: publish the angles and events as LSL streams (as :func:`live_command`)."""
+    ``lsl``: publish the angles and events as LSL streams (as :func:`live_command`);
+    ``layout``/``pelvis``: the simulated sensors (both legs, shin only, a sacrum sensor)."""
     from imuhip.live.demo import demo_rig
     from imuhip.sources.ble.edge import LinkThread
 
@@ -548,10 +551,11 @@ def demo_command(
     if path.exists() and not overwrite:
         raise ImuhipError(f"{path} exists; use -f to overwrite it")
     view = PlainView(out) if plain else make_view(plain)
-    rig = demo_rig(name.pose, side, content, duration_s, speed, seed)
+    rig = demo_rig(name.pose, side, content, duration_s, speed, seed, layout=layout, pelvis=pelvis)
     with LinkThread(backend_for("bumble:virtual")) as link:
         rig.power_on(link)
-        title = f"imuhip demo — simulated {side} leg, {name.pose}, {content}" + (
+        legs = rig.sim.header.layout.describe()
+        title = f"imuhip demo — simulated {legs}, {name.pose}, {content}" + (
             f", {speed:g}x speed" if speed != 1 else ""
         )
         plan = _demo_plan(rig, name, speed, lsl)
@@ -611,8 +615,10 @@ def _demo_summary(result: RunResult, rig: Any, path: Path, out: TextIO | None) -
     from imuhip.sinks.file_warnings import read_session_noting
 
     shown = print_result(result, path, out)
-    truth = rig.sim.truth.events
-    _print(f"simulator truth: {len(truth['reps'])} reps, {len(truth['holds'])} holds", out)
+    for leg in rig.sim.header.layout.legs:
+        truth = rig.sim.truth.leg(leg.side).events
+        who = f" ({leg.side} leg)" if len(rig.sim.header.layout.legs) > 1 else ""
+        _print(f"simulator truth{who}: {len(truth['reps'])} reps, {len(truth['holds'])} holds", out)
     for r, sensor in rig.sensors.items():
         st = sensor.stats
         _print(f"  virtual {r}: sent {st.notifications} notifications, {st.samples_sent} samples"

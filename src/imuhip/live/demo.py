@@ -102,7 +102,7 @@ class DemoRig:
         from imuhip.sources.ble.virtual_sensor import VirtualSensor
 
         frames = frames_per_notification(self.speed, self.rate_hz)
-        for r in ROLES:
+        for r in self.roles:
             self.sensors[r] = VirtualSensor(
                 WitMotionEmulation(frames_per_notification=frames),
                 self.motions[r],
@@ -115,7 +115,7 @@ class DemoRig:
     def assignments(self) -> list[Assignment]:
         return [
             Assignment(r, self.sensors[r].address, "witmotion-ble5", self.rate_hz, name=f"demo {r}")
-            for r in ROLES
+            for r in self.roles
         ]
 
     def header(self) -> SessionHeader:
@@ -137,8 +137,13 @@ class DemoRig:
         if self.link is not None:
             self.link.call(self._begin)
 
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """The simulated session's sensor roles (its layout's)."""
+        return self.sim.header.roles
+
     def _begin(self) -> None:
-        for r in ROLES:
+        for r in self.roles:
             self.motions[r].begin(self.sensors[r].sensor_now())
 
 
@@ -150,8 +155,12 @@ def demo_rig(
     speed: float = 1.0,
     seed: int = 0,
     rate_hz: float = 100.0,
+    layout: str = "one-leg",
+    pelvis: bool = False,
 ) -> DemoRig:
-    """Simulate the session; its two virtual WitMotion sensors are made by
+    """Simulate the session (``layout``: one leg, both legs, shin only... as
+    :class:`~imuhip.sim.simulate.SimConfig`; ``pelvis``: a sacrum sensor, whose step the
+    guidance then prompts); its virtual WitMotion sensors, one per role, are made by
     :meth:`DemoRig.power_on`."""
     sim = simulate(
         SimConfig(
@@ -161,7 +170,10 @@ def demo_rig(
             duration_s=duration_s,
             rate_hz=rate_hz,
             seed=seed,
+            layout=layout,
+            pelvis=pelvis,
+            pelvic_lift_deg=6.0 if pelvis else 0.0,
         )
     )
-    motions = {r: ScriptedMotion(sim.samples[r]) for r in ROLES}
+    motions = {r: ScriptedMotion(sim.samples[r]) for r in sim.header.roles}
     return DemoRig(sim, motions, speed, rate_hz)
