@@ -80,3 +80,27 @@ def test_shipped_recording_analysis_matches_its_truth(path):
     )
     knee_err = result.knee_flexion_deg[after] - knee_true[after]
     assert np.sqrt(np.mean(knee_err**2)) < 1.0
+
+
+def test_the_both_legs_and_pelvis_recordings_analyse_per_leg_and_against_the_pelvis():
+    """SIMULATED: each leg of the both-legs recording matches its own truth and their
+    asymmetry the stiffer right hip; the pelvis recording's hip angle is the pelvis-relative one
+    and its lifts are flagged."""
+    from imuhip.sinks.analysis_text import analysis_document
+
+    folder = RECORDINGS[0].parent
+    both = folder / "prone-both-reps-simulated.imuhip"
+    truth = Truth.load(truth_path_for(both))
+    session = read_session(both)
+    result = analyze_session(session)
+    for leg in result.legs:
+        want = truth.leg(leg.side).events["reps"]
+        assert len(leg.exercise.reps) == len(want)
+        for got, w in zip(leg.exercise.reps, want, strict=True):
+            assert abs(got.peak_deg - w["peak_deg"]) < 1.5
+    doc = analysis_document(session, result)
+    assert abs(doc["asymmetry"]["mean_range_diff_deg"] - 5.0) < 1.5  # left minus right
+    pelvis = folder / "seated-left-pelvis-reps-simulated.imuhip"
+    res = analyze_session(read_session(pelvis))
+    assert res.hip_reference == "pelvis sensor"
+    assert all("pelvis_obliquity_deg" in r.compensation.flags() for r in res.exercise.reps)

@@ -47,6 +47,14 @@ RECORDINGS: dict[str, SimConfig] = {
         exercise="prone", side="left", content="isometric", duration_s=100, seed=107,
         profile="witmotion-ble5", marks=True,
     ),
+    "prone-both-reps-simulated": SimConfig(
+        exercise="prone", side="left", content="reps", duration_s=90, seed=108,
+        profile="witmotion-ble5", marks=True, layout="both-legs", asymmetry_deg=-5.0,
+    ),
+    "seated-left-pelvis-reps-simulated": SimConfig(
+        exercise="seated", side="left", content="reps", duration_s=90, seed=109,
+        profile="witmotion-ble5", marks=True, pelvis=True, pelvic_lift_deg=8.0,
+    ),
 }  # fmt: skip
 
 
