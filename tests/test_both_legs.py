@@ -252,3 +252,30 @@ def test_demo_runs_the_layouts_on_virtual_sensors(tmp_path, capsys, flags, roles
     if "--pelvis" in flags:
         assert doc["hip_reference"] == "pelvis sensor"
         assert all("compensation" in r for r in doc["reps"])
+
+
+def test_exports_of_both_legs_have_a_column_per_leg(tmp_path):
+    """export --angles: hip_rotation_left_deg and _right_deg on one time axis, equal to each
+    leg's angles; --mot: hip_rotation_l and hip_rotation_r; --sto: every leg's IMU."""
+    import csv
+
+    from imuhip.cli import main
+    from imuhip.files.session_file import read_session
+
+    rec = Path(__file__).resolve().parents[1] / "recordings" / "prone-both-reps-simulated.imuhip"
+    a, mot, sto = tmp_path / "a.csv", tmp_path / "a.mot", tmp_path / "a.sto"
+    argv = ["export", str(rec), "--angles", str(a), "--mot", str(mot), "--sto", str(sto)]
+    assert main(argv) == 0
+    rows = list(csv.DictReader(a.open()))
+    assert {"hip_rotation_left_deg", "hip_rotation_right_deg"} <= set(rows[0])
+    result = analyze_session(read_session(rec))
+    for leg in result.legs:
+        got = {round(float(r["time_s"]), 6): r[f"hip_rotation_{leg.side}_deg"] for r in rows}
+        ok = np.isfinite(leg.hip_rotation_deg)
+        k = int(np.flatnonzero(ok)[len(np.flatnonzero(ok)) // 2])
+        want = leg.hip_rotation_deg[k]
+        assert float(got[round(float(leg.grid.t[k]), 6)]) == pytest.approx(want, abs=1e-4)
+    header = next(ln for ln in mot.read_text().splitlines() if ln.startswith("time"))
+    assert header.split("\t") == ["time", "hip_rotation_l", "hip_rotation_r"]
+    names = next(ln for ln in sto.read_text().splitlines() if ln.startswith("time")).split("\t")
+    assert names == ["time", "femur_l_imu", "tibia_l_imu", "femur_r_imu", "tibia_r_imu"]

@@ -29,30 +29,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {vendor_orientation_note(role)}")
     if args.angles or args.mot or args.sto:
         from imuhip.pipeline import analyze_session
+        from imuhip.sinks.angles_csv import legs_on_one_axis
 
         result = analyze_session(session)
         if args.angles:
             from imuhip.sinks.angles_csv import write_angles_csv
 
             print(f"wrote {write_angles_csv(args.angles, result, start)}")
+        t, angles, quats = legs_on_one_axis(result)
         if args.mot:
-            path = field_export.write_mot(
-                args.mot,
-                result.grid.t,
-                result.hip_rotation_deg,
-                side=session.header.side,
-                start=start,
-            )
+            path = field_export.write_mot(args.mot, t, angles, start=start)
             print(f"wrote {path}")
         if args.sto:
             path = field_export.write_sto(
-                args.sto,
-                result.grid.t,
-                result.orientations or {},
-                side=session.header.side,
-                rate_hz=result.grid.rate_hz,
+                args.sto, t, quats, side=session.header.side, rate_hz=result.grid.rate_hz,
                 start=start,
-            )
+            )  # fmt: skip
             print(f"wrote {path}")
     if not (args.samples or args.dot):
         return 0

@@ -25,12 +25,17 @@ def write_angles_csv(
     diagnostic), and ``utc`` (ISO-8601 wall-clock time, ms) when the session's start in UTC is
     given.
 
+    A session of both legs has ``hip_rotation_left_deg``, ``hip_rotation_right_deg`` (and
+    knee flexion and ``valid`` per leg) on one time axis instead.
+
     Angles are empty before the calibration's final still phase (not yet defined); ``valid`` is
     1 only where the hip rotation is defined and both sensors had data (0 in gaps and before the
     calibration is ready). The file's folder is created if missing.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if len(result.legs) > 1:
+        return _write_legs(path, result, start)
     g = result.grid
     valid = g.valid & np.isfinite(result.hip_rotation_deg)
     with atomic_write(path, "w", newline="\n") as f:
@@ -55,3 +60,62 @@ def write_angles_csv(
             tail = f",{u}\n" if start is not None else "\n"
             f.write(f"{t!r},{_num(a)},{_num(k)},{_num(fl)},{_num(h)},{int(v)}{tail}")
     return path
+
+
+def _on_one_axis(legs: tuple[SessionAnalysis, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The legs' grids (points of one lattice, ``k / rate``) on one time axis: the times, and
+    per leg the index on it of each of its grid points."""
+    rate = legs[0].grid.rate_hz
+    ks = [np.rint(leg.grid.t * rate).astype(np.int64) for leg in legs]
+    k0 = min(int(k[0]) for k in ks if len(k))
+    k1 = max(int(k[-1]) for k in ks if len(k))
+    return np.arange(k0, k1 + 1) / rate, [k - k0 for k in ks]
+
+
+def _write_legs(path: Path, result: SessionAnalysis, start: datetime | None) -> Path:
+    """Both legs: ``time_s`` and per leg ``hip_rotation_<side>_deg``, ``knee_flexion_<side>_deg``
+    and ``valid_<side>`` (empty / 0 where that leg has no grid point), then ``utc``."""
+    t, where = _on_one_axis(result.legs)
+    columns, heads = [], ["time_s"]
+    for leg, idx in zip(result.legs, where, strict=True):
+        rot = np.full(len(t), np.nan)
+        knee = np.full(len(t), np.nan)
+        valid = np.zeros(len(t), bool)
+        rot[idx] = leg.hip_rotation_deg
+        if leg.knee_flexion_deg is not None:
+            knee[idx] = leg.knee_flexion_deg
+        valid[idx] = leg.grid.valid & np.isfinite(leg.hip_rotation_deg)
+        columns += [rot, knee, valid]
+        side = leg.side
+        heads += [f"hip_rotation_{side}_deg", f"knee_flexion_{side}_deg", f"valid_{side}"]
+    utc = utc_strings(t, start)
+    with atomic_write(path, "w", newline="\n") as f:
+        f.write(",".join(heads) + (",utc\n" if start is not None else "\n"))
+        for i, ti in enumerate(t.tolist()):
+            cells = [repr(ti)]
+            for c in range(0, len(columns), 3):
+                cells += [_num(columns[c][i]), _num(columns[c + 1][i]), str(int(columns[c + 2][i]))]
+            f.write(",".join(cells) + (f",{utc[i]}\n" if start is not None else "\n"))
+    return path
+
+
+def legs_on_one_axis(
+    result: SessionAnalysis,
+) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every leg's hip rotation (side -> (N,) degrees) and every sensor's orientation (role ->
+    (N, 4)) on one time axis (N,) s, NaN where a leg has no grid point."""
+    legs = result.legs or (result,)
+    if len(legs) == 1:  # its own grid (on no lattice)
+        t, where = legs[0].grid.t, [np.arange(len(legs[0].grid.t))]
+    else:
+        t, where = _on_one_axis(legs)
+    angles: dict[str, np.ndarray] = {}
+    quats: dict[str, np.ndarray] = {}
+    for leg, idx in zip(legs, where, strict=True):
+        a = np.full(len(t), np.nan)
+        a[idx] = leg.hip_rotation_deg
+        angles[leg.side or "left"] = a
+        for role, q in (leg.orientations or {}).items():
+            quats[role] = np.full((len(t), 4), np.nan)
+            quats[role][idx] = q
+    return t, angles, quats

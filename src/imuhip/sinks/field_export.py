@@ -70,25 +70,38 @@ def _write(path: Path, lines: Iterable[str]) -> Path:
 def write_mot(
     path: str | os.PathLike[str],
     t: np.ndarray,
-    hip_rotation_deg: np.ndarray,
+    angles: dict[str, np.ndarray],
     *,
-    side: str,
     start: datetime | None,
 ) -> Path:
-    """OpenSim motion file of the hip rotation (degrees, ``hip_rotation_r``/``_l``).
+    """OpenSim motion file of the hip rotation (degrees): ``angles`` side -> (N,) on ``t``,
+    one column each (``hip_rotation_l``, ``hip_rotation_r``).
 
-    Only times where the angle is defined are written (OpenSim reads no empty cells).
+    Only times where every angle is defined are written (OpenSim reads no empty cells).
     """
-    ok = np.isfinite(hip_rotation_deg)
-    col = f"hip_rotation_{side[0]}"
-    header = ["Coordinates", "version=1", f"nRows={int(ok.sum())}", "nColumns=2", "inDegrees=yes"]
+    sides = [s for s in ("left", "right") if s in angles]
+    ok = np.all([np.isfinite(angles[s]) for s in sides], axis=0)
+    cols = [f"hip_rotation_{s[0]}" for s in sides]
+    header = [
+        "Coordinates", "version=1", f"nRows={int(ok.sum())}", f"nColumns={1 + len(sides)}",
+        "inDegrees=yes",
+    ]  # fmt: skip
     if start is not None:
         header.append(f"start_utc={start.isoformat(timespec='milliseconds')}")
     rows = (
-        f"{x!r}\t{a:.6f}"
-        for x, a in zip(t[ok].tolist(), hip_rotation_deg[ok].tolist(), strict=True)
+        "\t".join([repr(float(t[i])), *(f"{angles[s][i]:.6f}" for s in sides)])
+        for i in np.flatnonzero(ok)
     )
-    return _write(Path(path), [*header, "endheader", f"time\t{col}", *rows])
+    return _write(Path(path), [*header, "endheader", "\t".join(["time", *cols]), *rows])
+
+
+def opensense_name(role: str, side: str) -> str:
+    """The OpenSense IMU name of a sensor role (``left_thigh`` or ``thigh`` of a left leg:
+    ``femur_l_imu``; ``pelvis``: ``pelvis_imu``)."""
+    seg = role.split("_", 1)[1] if "_" in role else role
+    if "_" in role:
+        side = role.split("_", 1)[0]
+    return OPENSENSE_NAMES[seg].format(s=side[0])
 
 
 def write_sto(
@@ -105,8 +118,9 @@ def write_sto(
     OpenSense's world has y up: in its IMU placer, ``sensor_to_opensim_rotations`` -90° about x
     turns ENU into it. Rows where any orientation is undefined are left out.
     """
-    roles = [r for r in ("pelvis", "thigh", "shin") if r in quats]
-    names = [OPENSENSE_NAMES[r].format(s=side[0]) for r in roles]
+    order = ("pelvis", "thigh", "shin", "left_thigh", "left_shin", "right_thigh", "right_shin")
+    roles = [r for r in order if r in quats]
+    names = [opensense_name(r, side) for r in roles]
     ok = np.all([np.isfinite(quats[r]).all(axis=1) for r in roles], axis=0)
     header = [
         f"DataRate={rate_hz:.6f}",
