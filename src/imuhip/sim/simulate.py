@@ -12,6 +12,7 @@ slow) with a random phase, so the two sensors' samples are not simultaneous.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -327,16 +328,7 @@ def _sensor_motion(
         pos = sensor_positions(segs, cfg.side, cfg.body)[ROLES.index(role)]
         return Q.multiply(seg, mounts[role]), pos
 
-    h_rot, h_pos = 1e-4, 2e-3
-    q, p0 = state(t)
-    q_minus, _ = state(t - h_rot)
-    q_plus, _ = state(t + h_rot)
-    gyr = Q.to_rotvec(Q.multiply(Q.conjugate(q_minus), q_plus)) / (2 * h_rot)
-    _, p_minus = state(t - h_pos)
-    _, p_plus = state(t + h_pos)
-    acc_world = (p_plus - 2 * p0 + p_minus) / h_pos**2
-    acc_world[:, 2] += G
-    return q, gyr, Q.rotate(Q.conjugate(q), acc_world)
+    return motion_of(state, t)
 
 
 def _is_classic(cfg: SimConfig) -> bool:
@@ -542,16 +534,7 @@ def body_sensor_motion(
         q, pos = body.state(segment, side, tt)
         return Q.multiply(q, mount), pos
 
-    h_rot, h_pos = 1e-4, 2e-3
-    q, p0 = state(t)
-    q_minus, _ = state(t - h_rot)
-    q_plus, _ = state(t + h_rot)
-    gyr = Q.to_rotvec(Q.multiply(Q.conjugate(q_minus), q_plus)) / (2 * h_rot)
-    _, p_minus = state(t - h_pos)
-    _, p_plus = state(t + h_pos)
-    acc_world = (p_plus - 2 * p0 + p_minus) / h_pos**2
-    acc_world[:, 2] += G
-    return q, gyr, Q.rotate(Q.conjugate(q), acc_world)
+    return motion_of(state, t)
 
 
 def _extreme(x: np.ndarray) -> float:
@@ -685,3 +668,21 @@ def truth_path_for(session_path: str | Path) -> Path:
     """Where the truth of a simulated session file lives."""
     p = Path(session_path)
     return p.with_name(p.stem + ".truth.npz")
+
+
+def motion_of(
+    state: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], t: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sensor's true orientation (N, 4), body rate (N, 3) rad/s in its frame and specific
+    force (N, 3) m/s² in its frame at times ``t``, from ``state(t) -> (orientation, position)``
+    (sensor to world ENU, metres) by central differences."""
+    h_rot, h_pos = 1e-4, 2e-3
+    q, p0 = state(t)
+    q_minus, _ = state(t - h_rot)
+    q_plus, _ = state(t + h_rot)
+    gyr = Q.to_rotvec(Q.multiply(Q.conjugate(q_minus), q_plus)) / (2 * h_rot)
+    _, p_minus = state(t - h_pos)
+    _, p_plus = state(t + h_pos)
+    acc_world = (p_plus - 2 * p0 + p_minus) / h_pos**2
+    acc_world[:, 2] += G
+    return q, gyr, Q.rotate(Q.conjugate(q), acc_world)
