@@ -99,8 +99,23 @@ def _with_compensation(d: dict, c: Compensation | None) -> dict:
     return d if c is None else {**d, "compensation": c.as_dict()}
 
 
+class _Span:
+    """What a rep, a hold and a stretch share: a start and an end (s), and their dict with the
+    duration."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+    def _span_dict(self) -> dict:
+        return {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
+
+
 @dataclass(frozen=True)
-class Rep:
+class Rep(_Span):
     """One AROM repetition: from rest into internal rotation and back.
 
     Attributes:
@@ -126,13 +141,8 @@ class Rep:
     direction: Direction = Direction.INTERNAL
     compensation: Compensation | None = None
 
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
     def as_dict(self) -> dict:
-        d = {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
-        return _with_compensation(d, self.compensation)
+        return _with_compensation(self._span_dict(), self.compensation)
 
 
 @dataclass(frozen=True)
@@ -152,7 +162,7 @@ class PartialRep:
 
 
 @dataclass(frozen=True)
-class Hold:
+class Hold(_Span):
     """An isometric hold: the leg kept still in internal rotation away from rest.
 
     Attributes:
@@ -172,16 +182,12 @@ class Hold:
     steadiness_deg: float
     effort_index: float | None
 
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
     def as_dict(self) -> dict:
-        return {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
+        return self._span_dict()
 
 
 @dataclass(frozen=True)
-class Stretch:
+class Stretch(_Span):
     """A passive end-range hold: the leg kept at the end of its range with little effort of its
     own (gravity, a hand or the other foot doing the work), as in knee-to-floor or knee inward
     tilts.
@@ -212,13 +218,8 @@ class Stretch:
     direction: Direction = Direction.INTERNAL
     compensation: Compensation | None = None
 
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
-
     def as_dict(self) -> dict:
-        d = {**_rounded(asdict(self)), "duration_s": round(self.duration_s, 3)}
-        return _with_compensation(d, self.compensation)
+        return _with_compensation(self._span_dict(), self.compensation)
 
 
 @dataclass(frozen=True)
