@@ -54,6 +54,7 @@ from imuhip.sim.sensor_model import (
     EffortModel,
     G,
     ImuErrorModel,
+    SensorErrors,
     draw_errors,
     effort_vibration,
     measure,
@@ -383,14 +384,7 @@ def simulate(cfg: SimConfig) -> Simulation:
     for k, role in enumerate(roles):
         if role == "pelvis":
             mounts[role] = random_mount(role, cfg.side, rng, cfg.mount_cone_deg)
-        err = draw_errors(cfg.errors, rng)
-        if cfg.table_calibration:
-            table = table_turns(err, cfg.errors, np.random.default_rng([cfg.seed, 7, k]))
-            scale = estimate_gyro_scale(table.t, table.gyr)
-            gyro_cal[role] = {GYRO_SCALE_KEY: scale.as_config()}
-        period = 1.0 / (rate * (1 + 1e-6 * err.clock_ppm))
-        t0 = rng.uniform(0, 1.0 / rate)
-        t = t0 + period * np.arange(int((script.duration_s - t0) / period))
+        err, t, gyro_cal[role] = _sensor_clock(cfg, rng, k, rate, script.duration_s)
         q, gyr, acc = _sensor_motion(script, cfg, mounts, t, role)
         if script.efforts:  # its own random stream: the other draws stay as they were
             envelope = script.effort_envelope(t)
@@ -590,14 +584,7 @@ def _simulate_body(cfg: SimConfig) -> Simulation:
     rate = sampling_rate(cfg.profile, cfg.rate_hz)
     for k, role in enumerate(roles):
         segment, side = where[role]
-        err = draw_errors(cfg.errors, rng)
-        if cfg.table_calibration:
-            table = table_turns(err, cfg.errors, np.random.default_rng([cfg.seed, 7, k]))
-            scale = estimate_gyro_scale(table.t, table.gyr)
-            gyro_cal[role] = {GYRO_SCALE_KEY: scale.as_config()}
-        period = 1.0 / (rate * (1 + 1e-6 * err.clock_ppm))
-        t0 = rng.uniform(0, 1.0 / rate)
-        t = t0 + period * np.arange(int((script.duration_s - t0) / period))
+        err, t, gyro_cal[role] = _sensor_clock(cfg, rng, k, rate, script.duration_s)
         q, gyr, acc = body_sensor_motion(body, segment, side, mounts[role], t)
         if segment in ("thigh", "shin") and legs[side].efforts:
             envelope = legs[side].effort_envelope(t)
@@ -686,3 +673,19 @@ def motion_of(
     acc_world = (p_plus - 2 * p0 + p_minus) / h_pos**2
     acc_world[:, 2] += G
     return q, gyr, Q.rotate(Q.conjugate(q), acc_world)
+
+
+def _sensor_clock(
+    cfg: SimConfig, rng: np.random.Generator, k: int, rate: float, duration_s: float
+) -> tuple[SensorErrors, np.ndarray, dict]:
+    """Sensor ``k``'s errors (drawn from ``rng``), its sample times (s: its own crystal and a
+    random phase) and its header config (the table calibration's gyro scales, if asked; the
+    table's own random stream, so the other draws stay as they were)."""
+    err = draw_errors(cfg.errors, rng)
+    config = {}
+    if cfg.table_calibration:
+        table = table_turns(err, cfg.errors, np.random.default_rng([cfg.seed, 7, k]))
+        config = {GYRO_SCALE_KEY: estimate_gyro_scale(table.t, table.gyr).as_config()}
+    period = 1.0 / (rate * (1 + 1e-6 * err.clock_ppm))
+    t0 = rng.uniform(0, 1.0 / rate)
+    return err, t0 + period * np.arange(int((duration_s - t0) / period)), config
