@@ -367,6 +367,18 @@ class ExerciseDetector:
         self._rest_power = previous._rest_power
         self._largest = previous._largest
 
+    def add_hold(self, hold: Hold) -> list[AnalysisEvent]:
+        """A hold found beside the detector (:mod:`imuhip.analysis.hold_prior`: an asked-for
+        hold on weaker evidence) joins its holds, in time order; returns its events."""
+        k = sum(h.start_s <= hold.start_s for h in self.holds)
+        self.holds.insert(k, hold)
+        new = [
+            AnalysisEvent(EventKind.HOLD_STARTED, hold.start_s),
+            AnalysisEvent(EventKind.HOLD_ENDED, hold.end_s, hold),
+        ]
+        self.events += new
+        return new
+
     def rep_threshold(self) -> float:
         """The smallest range (degrees) counted as a rep now: ``rep_fraction`` of the largest
         rep so far, within [``min_rep_floor_deg``, ``min_rep_deg``]."""

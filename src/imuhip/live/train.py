@@ -194,7 +194,10 @@ def train_replay_command(
 
     def on_step(t: float, evs: list[AnalysisEvent], _events: list[Event]) -> None:
         view.analysis(evs)
-        recorded.extend(trainer.step(t, pipe.state, evs))
+        new = trainer.step(t, pipe.state, evs)
+        for e in new:  # as live: the asked-for hold windows reach the pipeline
+            pipe.feed(e)
+        recorded.extend(new)
         cur = trainer.coach.current
         lines = tuple(
             SensorLine(r, "file", h.rate_hz, h.dropped, h.lost_samples)

@@ -23,6 +23,7 @@ from imuhip import quaternion as Q
 from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, Rep
 from imuhip.analysis.exercise import ExerciseResult, combine_detectors
+from imuhip.analysis.hold_prior import HoldPrior
 from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
 from imuhip.errors import CalibrationError, LostCalibrationDataError
 from imuhip.fusion.gyro_scale import correct_gyro
@@ -305,6 +306,8 @@ class LegChain:
         self._held: list[tuple] = []
         self._taken = 0  # events handed on by take_events()
         self._detect_after = -np.inf  # the protocol's steps go on until then (s)
+        #: holds on weaker evidence where the training program asked for one
+        self.prior = HoldPrior(self.rate)
 
     # ------------------------------------------------------------------ grid
     def undefined(self, lost: np.ndarray) -> np.ndarray:
@@ -489,6 +492,7 @@ class LegChain:
             if undefined[a]:  # a lost stretch: the open excursion cannot be finished
                 if not self._interrupted:
                     self._handle(self.detector.interrupt())
+                    self.prior.gap()
                     self._interrupted = True
                 continue
             if self._interrupted:  # data again: a fresh detector from where the last stopped
@@ -498,6 +502,7 @@ class LegChain:
                 self.detector = fresh
                 self._interrupted = False
             self._handle(self.detector.update(t[a:b], ang[a:b], gyr_s[a:b]))
+            self._prior_holds(self.prior.update(t[a:b], ang[a:b], gyr_s[a:b]))
         st = self.state
         if st.hold_start_s is not None and st.t is not None:
             st.hold_s = max(0.0, st.t - st.hold_start_s)
@@ -792,8 +797,16 @@ class LegChain:
         self.schedule.calibrated()
 
     # ------------------------------------------------------------------ events
+    def _prior_holds(self, holds: list[Hold]) -> None:
+        """Holds the asked-for windows let through (:mod:`imuhip.analysis.hold_prior`) join
+        the detector's."""
+        assert self.detector is not None
+        for h in holds:
+            self._handle(self.detector.add_hold(h))
+
     def _handle(self, evs: list[AnalysisEvent]) -> None:
         st = self.state
+        self.prior.observe(evs)
         for e in evs:
             self.events.append(replace(e, side=self.leg.side) if self.s.tag_events else e)
             if e.kind == EventKind.REP_COUNTED and isinstance(e.item, Rep):
@@ -824,6 +837,7 @@ class LegChain:
         if self.detector is not None and self.result is None:
             if not self._interrupted:
                 self._handle(self.detector.finish())
+                self._prior_holds(self.prior.finish())
             self.result = combine_detectors([*self._done_detectors, self.detector])
         return self.result
 
