@@ -21,7 +21,7 @@ SET = {"exercise": 0, "technique": "prone-active-ir", "side": "left", "kind": "h
 
 
 @functools.cache
-def _session(level: float = WEAK, seed: int = 3):
+def _session(level: float = WEAK, seed: int = 9):
     """A prone session: set 1 asks for a hold and gets a push of ``level`` 2.5 s after its
     cue; set 2 asks and gets nothing; later an unasked push of the same level. Returns the
     person, the set windows (cue, end) and the file without and with the set events."""
@@ -83,6 +83,12 @@ def test_live_with_the_cues_arriving_late_gives_the_analysis_holds():
     for a in range(0, len(order), 25):
         pipe.feed_all(order[a : a + 25])
     pipe.finish()
+    (leg,) = pipe.legs
+    (cue1, end1), (cue2, end2) = _session()[1]
+    assert [(w.start_s, w.end_s) for w in leg.prior.windows()] == [
+        (pytest.approx(cue1 - 2.0), pytest.approx(end1)),
+        (pytest.approx(cue2 - 2.0), pytest.approx(end2)),
+    ]  # fmt: skip
     live = pipe.analysis().exercise.holds
     offline = analyze_session(trained).exercise.holds
     assert len(live) == len(offline) == 1

@@ -346,3 +346,22 @@ def test_compensation_under_its_thresholds_or_outside_a_set_gets_no_cue():
             AnalysisEvent(EventKind.REP_COUNTED, t, item),
             AnalysisEvent(EventKind.COMPENSATION, t, item)]).prompts]  # fmt: skip
     assert texts.count("don't lean") == 1 and "keep your hip down" not in texts
+
+
+def test_a_hold_reported_only_once_over_still_counts_for_its_set():
+    # a weak hold let through by the asked-for window is reported when decided, after it
+    # ended: its start and end in one step, before the set's time-out
+    from imuhip.analysis.events import EventKind
+
+    coach = Coach(parse_program(HOLDS), plan(parse_program(HOLDS), "left", "prone"))
+    ready = LiveState(t=0.0, status=Status.READY)
+    coach.update(0.0, ready)
+    assert coach.update(5.0, ready).prompts[0].text == "push"  # the first set's cue at 5 s
+    hold = Hold(7.0, 28.0, 0.5, 0.1, 3.5)
+    late = [
+        AnalysisEvent(EventKind.HOLD_STARTED, 7.0),
+        AnalysisEvent(EventKind.HOLD_ENDED, 28.0, hold),
+    ]
+    texts = [p.text for p in coach.update(32.0, ready, late).prompts]
+    assert texts[:2] == ["held 21 seconds, target reached", "rest 60 seconds"]
+    assert coach.results[0].holds == (hold,) and coach.results[0].met

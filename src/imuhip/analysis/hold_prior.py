@@ -6,8 +6,9 @@ push whose shin tremor is only :attr:`PriorParams.on_db` over rest (the detector
 ``effort_on_db``, 6 dB) and lasts :attr:`PriorParams.min_hold_s` is accepted as a hold.
 Outside the windows nothing changes: a hold needs the detector's full evidence. The hold is
 still timed from the signal, not from the prompt: its edges are where the tremor power
-changes level, and it must begin inside the window (from :data:`WINDOW_EARLY_S` before the
-cue). A window in which the person did not push gives nothing.
+changes level (the pulse that fits the raw power best), and it must begin inside the window
+(from :data:`WINDOW_EARLY_S` before the cue). A window in which the person did not push gives
+nothing.
 
 :class:`HoldPrior` is streaming, beside the detector (:class:`~imuhip.analysis.detector.
 ExerciseDetector`): fed the same samples (time s, hip angle degrees, shin rate rad/s, on the
@@ -20,9 +21,7 @@ are prompted) and the analysis of the file (all known at once) give the same hol
 Effort: the shin's tremor power (:func:`imuhip.analysis.effort.tremor_fir`, squared and
 summed over the axes, rad²/s²) as a centred moving mean over :attr:`PriorParams.smooth_s`,
 in dB against the rest before the window (the 25th percentile of 1 s means over
-:attr:`PriorParams.baseline_s` before it). SIMULATED: pushes at a quarter to a third of the
-simulator's usual effort give 3-5 dB (missed by the detector, found with the prior); 1 s means
-at rest stay within about ±2 dB of their median. ``docs/detector.md`` has the figures.
+:attr:`PriorParams.baseline_s` before it). ``docs/detector.md`` has the figures.
 """
 
 from __future__ import annotations
@@ -89,7 +88,6 @@ class _Window:
     end_s: float | None = None
     searched_s: float = -math.inf  # runs ending before this are decided
     baseline: float | None = None  # rest tremor power: its 25th percentile (rad²/s²)
-    rest: float = 0.0  # and its mean
     skipped: bool = False  # no rest before it to compare with
 
 
@@ -204,7 +202,7 @@ class HoldPrior:
         if w.skipped or not len(t) or t[-1] < w.start_s:
             return []
         if w.baseline is None:
-            w.baseline, w.rest = self._baseline(w.start_s)
+            w.baseline = self._baseline(w.start_s)
             if w.baseline is None:
                 w.skipped = True  # not enough rest before it to compare with
                 return []
@@ -220,29 +218,24 @@ class HoldPrior:
             if (b == len(t) and not final) or tb > horizon:
                 break  # not over yet: decided later
             w.searched_s = tb
-            hold = self._hold(a, b, w.baseline, w.rest)
+            hold = self._hold(a, b, w.baseline)
             if hold is not None:
                 out.append(hold)
                 w.searched_s = max(tb, hold.end_s)
         return out
 
-    def _hold(self, a: int, b: int, baseline: float, rest: float) -> Hold | None:
+    def _hold(self, a: int, b: int, baseline: float) -> Hold | None:
         """The run ``a..b-1`` as a hold, if it is one: long, strong and still enough, and not
         what the detector found. Its edges are refined on the raw power."""
         p = self.params
         db = self._smoothed_db(baseline)
         if not np.any(db[a:b] >= p.on_db):
             return None
-        # the edges: where the centred mean crosses halfway between rest and the run's level
-        # (a step in the power crosses there at the step, the mean being symmetric)
+        # the edges: the pulse (rest, push, rest) that fits the raw power best, searched over
+        # the run and the smoothing's length either side of it
         reach = round(p.smooth_s * self.rate_hz)
-        smooth = self._smoothed(self._pow[: self._known])
         lo, hi = max(0, a - reach), min(self._known, b + reach)
-        half = 0.5 * (rest + float(np.median(smooth[a:b])))
-        above = np.flatnonzero(smooth[lo:hi] >= half)
-        if not len(above):
-            return None
-        start, end = lo + int(above[0]), lo + int(above[-1]) + 1
+        start, end = _pulse(self._pow, lo, hi)
         t = self._t
         t0, t1 = float(t[start]), float(t[end - 1])
         seg = self._ang[start:end]
@@ -253,19 +246,19 @@ class HoldPrior:
         effort = float(10.0 * np.log10(np.mean(self._pow[start:end]) / baseline))
         return Hold(t0, t1, float(seg.mean()), float(seg.std()), effort)
 
-    def _baseline(self, start_s: float) -> tuple[float | None, float]:
-        """Rest tremor power before a window (rad²/s²): the 25th percentile and the mean of 1 s
-        means over ``baseline_s`` before it (None with fewer than 5 of them)."""
+    def _baseline(self, start_s: float) -> float | None:
+        """Rest tremor power before a window (rad²/s²): the 25th percentile of 1 s means over
+        ``baseline_s`` before it (None with fewer than 5 of them)."""
         t = self._t[: self._known]
         hi = int(np.searchsorted(t, start_s))
         lo = int(np.searchsorted(t, start_s - self.params.baseline_s))
         n = max(1, round(self.rate_hz))
         k = (hi - lo) // n
         if k < 5:
-            return None, 0.0
+            return None
         blocks = self._pow[hi - k * n : hi].reshape(k, n).mean(axis=1)
         base = float(np.percentile(blocks, 25.0))
-        return (base if base > 0 else None), float(blocks.mean())
+        return base if base > 0 else None
 
     def _smoothed(self, y: np.ndarray) -> np.ndarray:
         """The centred moving mean of ``y`` over ``smooth_s`` (shorter at the ends)."""
@@ -305,3 +298,30 @@ def _runs(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
         else:
             runs.append((int(a), int(b)))
     return runs
+
+
+#: Most candidate edges per side of a pulse fit (a long hold is searched on a coarser step).
+PULSE_STEPS = 400
+
+
+def _pulse(y: np.ndarray, a: int, b: int) -> tuple[int, int]:
+    """The pulse in the power ``y[a:b]``: (start, stop) indices of the stretch whose level
+    differs from the one level around it (before and after) with the best fit (each sample
+    taken as exponential about its level's mean: the split of least ``sum n·log(mean)``), on a
+    step of at least 5 samples."""
+    seg = y[a:b] + 1e-30
+    n = len(seg)
+    step = max(5, -(-n // PULSE_STEPS))
+    if n < 3 * step:
+        return a, b
+    c = np.concatenate([[0.0], np.cumsum(seg)])
+    cand = np.arange(step, n - step + 1, step)
+    s, e = np.meshgrid(cand, cand, indexing="ij")
+    inside = np.maximum(e - s, 1)
+    outside = n - inside
+    power_in = c[e] - c[s]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total = inside * np.log(power_in / inside) + outside * np.log((c[n] - power_in) / outside)
+    total = np.where((e - s >= step) & np.isfinite(total), total, np.inf)
+    k = int(np.argmin(total))
+    return a + int(s.flat[k]), a + int(e.flat[k])

@@ -194,10 +194,7 @@ def train_replay_command(
 
     def on_step(t: float, evs: list[AnalysisEvent], _events: list[Event]) -> None:
         view.analysis(evs)
-        new = trainer.step(t, pipe.state, evs)
-        for e in new:  # as live: the asked-for hold windows reach the pipeline
-            pipe.feed(e)
-        recorded.extend(new)
+        recorded.extend(fed_back(pipe, trainer.step(t, pipe.state, evs)))
         cur = trainer.coach.current
         lines = tuple(
             SensorLine(r, "file", h.rate_hz, h.dropped, h.lost_samples)
@@ -233,6 +230,14 @@ def train_replay_command(
         )  # fmt: skip
         _print(f"wrote {output} with the program's sets: imuhip analyze --json {output}", out)
     return 0
+
+
+def fed_back(pipe: Any, events: list[Event]) -> list[Event]:
+    """``events`` (the coach's), fed to the pipeline ``pipe`` as live does (the asked-for hold
+    windows are the detector's prior) and returned."""
+    for e in events:
+        pipe.feed(e)
+    return events
 
 
 def _print_sets(
