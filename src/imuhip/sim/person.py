@@ -9,8 +9,9 @@ number of reps (:meth:`swing`) or a passive stretch with overpressure at its end
 (:meth:`stretch`). Each request is carried out from the time it is asked for (a reaction time
 later is the caller's choice), or when the person is done with the previous one.
 
-The sensors' samples are made on demand (:meth:`samples`) in blocks of :data:`BLOCK_S` of
-script time, with the simulator's kinematics, muscle-effort tremor and sensor error model
+The sensors' samples are made on demand (:meth:`samples`), up to the next multiple of
+:data:`BLOCK_S` of script time past what is asked for (blocks of that length as virtual
+sensors stream), with the simulator's kinematics, muscle-effort tremor and sensor error model
 (:mod:`imuhip.sim.sensor_model`): a movement asked for after a block was made starts after
 it (the past is not rewritten). Times are seconds of script time (0 = the protocol's start);
 angles degrees of hip rotation, internal positive, from the start pose.
