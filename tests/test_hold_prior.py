@@ -101,3 +101,16 @@ def test_the_window_starts_as_early_as_the_coach_counts_a_hold():
     from imuhip.training.coach import HOLD_EARLY_S
 
     assert WINDOW_EARLY_S == HOLD_EARLY_S
+
+
+def test_damaged_or_unpaired_set_events_ask_for_nothing():
+    from imuhip.analysis.hold_prior import HoldPrior, HoldWindow
+
+    prior = HoldPrior(100.0)
+    prior.close(10.0)  # an end without its start
+    prior.open(float("nan"))
+    prior.open(20.0)
+    prior.close(float("inf"))
+    assert prior.windows() == [HoldWindow(18.0, None)]
+    prior.close(35.0)
+    assert prior.windows() == [HoldWindow(18.0, 35.0)]

@@ -119,11 +119,16 @@ class HoldPrior:
 
     # ------------------------------------------------------------------ inputs
     def open(self, t: float) -> None:
-        """The program asked for a hold at ``t`` (its set's cue), seconds."""
-        self._windows.append(_Window(t - WINDOW_EARLY_S))
+        """The program asked for a hold at ``t`` (its set's cue), seconds (a time that is not
+        a finite number is ignored: a damaged event asks for nothing)."""
+        if math.isfinite(t):
+            self._windows.append(_Window(t - WINDOW_EARLY_S))
 
     def close(self, t: float) -> None:
-        """The set asking for it ended at ``t``, seconds (ignored without an open window)."""
+        """The set asking for it ended at ``t``, seconds (ignored without an open window or
+        a finite time)."""
+        if not math.isfinite(t):
+            return
         for w in reversed(self._windows):
             if w.end_s is None:
                 w.end_s = max(t, w.start_s)
