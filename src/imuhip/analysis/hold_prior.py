@@ -89,6 +89,7 @@ class _Window:
     searched_s: float = -math.inf  # runs ending before this are decided
     baseline: float | None = None  # rest tremor power: its 25th percentile (rad²/s²)
     skipped: bool = False  # no rest before it to compare with
+    done: bool = False  # over and decided
 
 
 @dataclass
@@ -108,11 +109,13 @@ class HoldPrior:
     def __post_init__(self) -> None:
         self._fir = tremor_fir(self.rate_hz)
         self._fd = (len(self._fir) - 1) // 2
-        self._ghist: np.ndarray | None = None
+        # the samples in reach (time s, hip angle degrees, shin rate rad/s), and while the
+        # windows are searched, those whose tremor power is known (the filter's reach of
+        # neighbours on both sides) with it: _vt, _va, _vp
         self._t = np.empty(0)
         self._ang = np.empty(0)
-        self._pow = np.empty(0)  # tremor power of each sample (known up to _known)
-        self._known = 0
+        self._gyr = np.empty((0, 3))
+        self._vt = self._va = self._vp = np.empty(0)
         self._windows: list[_Window] = []
         self._spans: list[_Span] = []
         self.holds: list[Hold] = []
@@ -156,55 +159,51 @@ class HoldPrior:
     def gap(self) -> None:
         """The data stop here for a while (a lost stretch): the samples so far are dropped
         (a run cannot span the gap); the windows stay."""
-        self._ghist = None
-        self._t, self._ang, self._pow = np.empty(0), np.empty(0), np.empty(0)
-        self._known = 0
+        self._t, self._ang, self._gyr = np.empty(0), np.empty(0), np.empty((0, 3))
 
     def update(self, t: np.ndarray, angle_deg: np.ndarray, gyr_shin: np.ndarray) -> list[Hold]:
         """The next samples on the grid (times s, hip angles degrees, shin rates (N, 3)
         rad/s); returns the holds accepted with them, in time order."""
-        gyr = np.asarray(gyr_shin, np.float64).reshape(-1, 3)
         if not len(t):
             return []
-        if self._ghist is None:
-            self._ghist = np.repeat(gyr[:1], len(self._fir) - 1, axis=0)
-        g = np.concatenate([self._ghist, gyr])
-        self._ghist = g[-(len(self._fir) - 1) :]
-        y2 = np.zeros(len(t))
-        for ax in range(3):
-            y2 += np.convolve(g[:, ax], self._fir, mode="valid") ** 2
-        # y2[q] is the power of sample (count + q - fd): the first fd describe the padding
-        n0 = len(self._t)
         self._t = np.concatenate([self._t, np.asarray(t, np.float64)])
         self._ang = np.concatenate([self._ang, np.asarray(angle_deg, np.float64)])
-        first = n0 - self._fd
-        self._pow = np.concatenate([self._pow, y2[max(0, -first) :]])
-        self._known = len(self._pow)
+        gyr = np.asarray(gyr_shin, np.float64).reshape(-1, 3)
+        self._gyr = np.concatenate([self._gyr, gyr])
         return self._decide()
 
     def finish(self) -> list[Hold]:
         """End of the session: runs still open are decided on what there is."""
-        if not len(self._t):
-            return []
         return self._decide(final=True)
 
     # ------------------------------------------------------------------ decisions
     def _decide(self, *, final: bool = False) -> list[Hold]:
-        if not self._known:
-            return []
         out: list[Hold] = []
-        for w in self._windows:
-            out += self._search(w, final)
+        active = [w for w in self._windows if not (w.skipped or w.done)]
+        if active and len(self._t) > 2 * self._fd:
+            self._view()
+            for w in active:
+                out += self._search(w, final)
         self._trim()
         out.sort(key=lambda h: h.start_s)
         self.holds += out
         return out
 
+    def _view(self) -> None:
+        """The samples whose tremor power is known, with it (rad²/s²): the band-passed shin
+        rate squared and summed over the axes, for those with the filter's reach of
+        neighbours in the buffer (so the same number however the input was cut)."""
+        fd, n = self._fd, len(self._t)
+        power = np.zeros(n - 2 * fd)
+        for ax in range(3):
+            power += np.convolve(self._gyr[:, ax], self._fir, mode="valid") ** 2
+        self._vt, self._va, self._vp = self._t[fd : n - fd], self._ang[fd : n - fd], power
+
     def _search(self, w: _Window, final: bool) -> list[Hold]:
         """Runs of effort begun in ``w`` that are over (``settle_s`` of data after them)."""
         p = self.params
-        t = self._t[: self._known]
-        if w.skipped or not len(t) or t[-1] < w.start_s:
+        t = self._vt
+        if not len(t) or t[-1] < w.start_s:
             return []
         if w.baseline is None:
             w.baseline = self._baseline(w.start_s)
@@ -216,17 +215,21 @@ class HoldPrior:
         horizon = t[-1] if final else t[-1] - p.settle_s
         last_start = w.end_s if w.end_s is not None else math.inf
         out = []
+        pending = False
         for a, b in _runs(db >= p.off_db, round(p.smooth_s * self.rate_hz)):
             ta, tb = t[a], t[b - 1]
             if ta < max(w.start_s, w.searched_s) or ta > last_start:
                 continue
             if (b == len(t) and not final) or tb > horizon:
+                pending = True
                 break  # not over yet: decided later
             w.searched_s = tb
             hold = self._hold(a, b, w.baseline)
             if hold is not None:
                 out.append(hold)
                 w.searched_s = max(tb, hold.end_s)
+        # over: its end is known and passed, and no run begun in it is still undecided
+        w.done = final or (w.end_s is not None and horizon >= w.end_s and not pending)
         return out
 
     def _hold(self, a: int, b: int, baseline: float) -> Hold | None:
@@ -239,29 +242,28 @@ class HoldPrior:
         # the edges: the pulse (rest, push, rest) that fits the raw power best, searched over
         # the run and the smoothing's length either side of it
         reach = round(p.smooth_s * self.rate_hz)
-        lo, hi = max(0, a - reach), min(self._known, b + reach)
-        start, end = _pulse(self._pow, lo, hi)
-        t = self._t
-        t0, t1 = float(t[start]), float(t[end - 1])
-        seg = self._ang[start:end]
+        lo, hi = max(0, a - reach), min(len(self._vp), b + reach)
+        start, end = _pulse(self._vp, lo, hi)
+        t0, t1 = float(self._vt[start]), float(self._vt[end - 1])
+        seg = self._va[start:end]
         if t1 - t0 < p.min_hold_s or np.max(np.abs(seg - np.median(seg))) > p.still_deg:
             return None
         if any(s.start_s <= t1 and (s.end_s is None or s.end_s >= t0) for s in self._spans):
             return None  # the detector's: a hold, rep or stretch of its own
-        effort = float(10.0 * np.log10(np.mean(self._pow[start:end]) / baseline))
+        effort = float(10.0 * np.log10(np.mean(self._vp[start:end]) / baseline))
         return Hold(t0, t1, float(seg.mean()), float(seg.std()), effort)
 
     def _baseline(self, start_s: float) -> float | None:
         """Rest tremor power before a window (rad²/s²): the 25th percentile of 1 s means over
         ``baseline_s`` before it (None with fewer than 5 of them)."""
-        t = self._t[: self._known]
+        t = self._vt
         hi = int(np.searchsorted(t, start_s))
         lo = int(np.searchsorted(t, start_s - self.params.baseline_s))
         n = max(1, round(self.rate_hz))
         k = (hi - lo) // n
         if k < 5:
             return None
-        blocks = self._pow[hi - k * n : hi].reshape(k, n).mean(axis=1)
+        blocks = self._vp[hi - k * n : hi].reshape(k, n).mean(axis=1)
         base = float(np.percentile(blocks, 25.0))
         return base if base > 0 else None
 
@@ -274,7 +276,7 @@ class HoldPrior:
         return (c[hi] - c[lo]) / (hi - lo)
 
     def _smoothed_db(self, baseline: float) -> np.ndarray:
-        mean = self._smoothed(self._pow[: self._known])
+        mean = self._smoothed(self._vp)
         return 10.0 * np.log10(np.maximum(mean, 1e-30) / baseline)
 
     def _trim(self) -> None:
@@ -283,13 +285,11 @@ class HoldPrior:
             return
         keep_from = self._t[-1] - self.params.baseline_s - WINDOW_EARLY_S - 5.0
         for w in self._windows:
-            if not w.skipped and (w.end_s is None or w.searched_s < w.end_s):
+            if not (w.skipped or w.done):
                 keep_from = min(keep_from, max(w.start_s, w.searched_s) - self.params.smooth_s)
-        k = int(np.searchsorted(self._t, keep_from))
-        k = min(k, self._known)
+        k = int(np.searchsorted(self._t, keep_from)) - self._fd  # the filter's reach kept
         if k > 0:
-            self._t, self._ang, self._pow = self._t[k:], self._ang[k:], self._pow[k:]
-            self._known -= k
+            self._t, self._ang, self._gyr = self._t[k:], self._ang[k:], self._gyr[k:]
 
 
 def _runs(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:
