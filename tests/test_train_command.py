@@ -150,7 +150,7 @@ def test_demo_person_follows_the_program_and_the_file_analyses_to_its_sets(tmp_p
     for s in sets[:2]:
         (hold,) = s["result"]["holds"]
         assert (hold["start_s"], hold["duration_s"]) in signal_holds  # timed from the signal
-        assert s["start_s"] < hold["start_s"] < s["start_s"] + 3.0  # after the cue
+        assert s["start_s"] < hold["start_s"] < s["start_s"] + 4.0  # after the cue
         assert 6.0 <= hold["duration_s"] <= 9.0
     assert sets[2]["result"]["reps"] == 3 == doc["summary"]["rep_count"]
     assert len(doc["holds"]) == 2 and all(s["result"]["met"] for s in sets)
