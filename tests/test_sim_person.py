@@ -9,7 +9,7 @@ import pytest
 from imuhip.files.session_file import read_session, write_session
 from imuhip.pipeline import analyze_session
 from imuhip.session import Event, SensorInfo, SessionHeader
-from imuhip.sim.person import ROLES, VirtualPerson, batched_motion
+from imuhip.sim.person import ROLES, VirtualPerson
 
 
 def _analysed(person: VirtualPerson, end_s: float, tmp_path):
@@ -74,19 +74,3 @@ def test_what_is_asked_late_starts_after_what_was_made_and_the_past_stays():
     twin.samples("shin", 60.0)
     twin.push(50.0, 5.0)
     np.testing.assert_array_equal(twin.samples("shin", end + 1.0).gyr, after.gyr)
-
-
-def test_batched_motion_is_the_simulators_motion():
-    from imuhip.sim.kinematics import segments, sensor_positions
-    from imuhip.sim.simulate import motion_of
-
-    person = VirtualPerson("supine", "left", seed=2)
-    person.swing(person.calibration_end_s, 2)
-
-    def state(t):
-        segs = segments(person.pose, "left", person.script.angles(t))
-        return segs.shank, sensor_positions(segs, "left", person.body)[1]
-
-    t = np.linspace(person.calibration_end_s, person.busy_until_s, 800)
-    for a, b in zip(motion_of(state, t), batched_motion(state, t), strict=True):
-        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)

@@ -19,7 +19,6 @@ angles degrees of hip rotation, internal positive, from the start pose.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -38,13 +37,13 @@ from imuhip.sim.scripts import (
 )
 from imuhip.sim.sensor_model import (
     EffortModel,
-    G,
     ImuErrorModel,
     draw_errors,
     effort_vibration,
     measure,
     random_mount,
 )
+from imuhip.sim.simulate import motion_of
 
 ROLES = ("thigh", "shin")
 #: Script time made at once per sensor, seconds (the tremor is band-limited per block).
@@ -218,7 +217,7 @@ class VirtualPerson:
             pos = sensor_positions(segs, self.side, self.body)[ROLES.index(role)]
             return Q.multiply(seg, self._mounts[role]), pos
 
-        q, gyr, acc = batched_motion(state, t)
+        q, gyr, acc = motion_of(state, t)
         envelope = self.script.effort_envelope(t)
         if np.any(envelope > 0):
             d_gyr, d_acc = effort_vibration(
@@ -251,24 +250,3 @@ class VirtualPerson:
 
     def _pause(self, seconds: float) -> None:
         self._now += seconds
-
-
-#: Time steps of the central differences, seconds (as :func:`imuhip.sim.simulate.motion_of`).
-H_ROT_S = 1e-4
-H_POS_S = 2e-3
-
-
-def batched_motion(
-    state: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What :func:`imuhip.sim.simulate.motion_of` gives (orientation (N, 4), body rate (N, 3)
-    rad/s and specific force (N, 3) m/s² in the sensor frame at ``t``), with ``state``
-    evaluated once over all the difference times (a short block costs one call, not five)."""
-    n = len(t)
-    q_all, p_all = state(np.concatenate([t, t - H_ROT_S, t + H_ROT_S, t - H_POS_S, t + H_POS_S]))
-    q, q_minus, q_plus = q_all[:n], q_all[n : 2 * n], q_all[2 * n : 3 * n]
-    p0, p_minus, p_plus = p_all[:n], p_all[3 * n : 4 * n], p_all[4 * n :]
-    gyr = Q.to_rotvec(Q.multiply(Q.conjugate(q_minus), q_plus)) / (2 * H_ROT_S)
-    acc_world = (p_plus - 2 * p0 + p_minus) / H_POS_S**2
-    acc_world[:, 2] += G
-    return q, gyr, Q.rotate(Q.conjugate(q), acc_world)
