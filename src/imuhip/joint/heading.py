@@ -89,6 +89,11 @@ class HeadingTracker:
             10° in a block, inside ``max_step``).
         drift_rate: drift already seen before the first sample (radians per second): the prior
             is then a line through ``delta0`` with this slope rather than a constant.
+        keep_slope_s: for up to this long (seconds) without an observation (weight 0) the
+            ridge on the slope ages with the data, so the estimate goes on along the last
+            fitted line: a steady drift is followed through the gap. With 0 (or after it) the
+            ridge stays while the data fade, the slope shrinks to 0 and the estimate falls
+            back towards the mean of the old observations.
     """
 
     delta0: float
@@ -100,6 +105,7 @@ class HeadingTracker:
     slope_prior: float = 0.02
     block_s: float = 10.0
     drift_rate: float = 0.0
+    keep_slope_s: float = 0.0
 
     def __post_init__(self) -> None:
         lam = float(np.exp(-1.0 / (self.tau_s * self.rate_hz)))
@@ -118,6 +124,7 @@ class HeadingTracker:
             self._zi += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
         self._n = 0
         self._ref = self.delta0
+        self._since = 0  # samples since the last observation (the prior counts as one)
 
     def update(
         self,
@@ -164,7 +171,21 @@ class HeadingTracker:
         self._n += len(d)
         s0, u1, u2, d0, d1 = sums
         s1 = u1 - i * s0
-        s2 = u2 - 2 * i * u1 + i * i * s0 + self._rho
+        s2 = u2 - 2 * i * u1 + i * i * s0 + self._ridge(w)
         sd1 = d1 - i * d0
         det = s0 * s2 - s1 * s1
         return (d0 * s2 - s1 * sd1) / det
+
+    def _ridge(self, w: np.ndarray) -> np.ndarray | float:
+        """The slope's ridge per sample: constant, or aged by ``lam`` per sample since the last
+        observation (up to ``keep_slope_s``), as the data's sums are, so that a stretch without
+        observations leaves the fitted line unchanged."""
+        if self.keep_slope_s <= 0.0:
+            return self._rho
+        k = np.arange(len(w))
+        last = np.maximum.accumulate(np.where(w > 0, k, -1))
+        since = np.where(last >= 0, k - last, self._since + 1 + k)
+        if len(w):
+            self._since = int(since[-1])
+        aged = np.minimum(since, round(self.keep_slope_s * self.rate_hz))
+        return self._rho * self._lam ** aged.astype(float)

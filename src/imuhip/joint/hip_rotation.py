@@ -56,6 +56,11 @@ START_REST_S = 20.0
 #: (a passive stretch at end range), not a leg that relaxed into a new rest.
 NEW_REST_MAX_DEG = 15.0
 
+#: Between rests (reps, holds, a stretch of a minute) the thigh's heading drift goes on along
+#: the line fitted at the last rests for up to this long (seconds), rather than falling back
+#: to their mean (:class:`HeadingTracker`'s ``keep_slope_s``).
+THIGH_KEEP_SLOPE_S = 300.0
+
 #: Samples per tracker call in batch :func:`hip_rotation`.
 BATCH_CHUNK = 16384
 
@@ -142,6 +147,7 @@ class HipRotationTracker:
             tau_s=tau_s,
             max_step=np.pi,
             drift_rate=calibration.thigh_drift_rate,
+            keep_slope_s=THIGH_KEEP_SLOPE_S,
         )
         self.rate_hz = rate_hz
         self.motion_rate = motion_rate
