@@ -193,7 +193,8 @@ def test_a_minute_long_supine_stretch_keeps_its_angle_and_overpressure_gain(tmp_
     """SIMULATED, the worst session of ``bench/detector_kinds.py`` before the thigh's heading
     drift was carried through stretches (supine, careful mounting, seed 2, 4 minutes: two
     55-60 s stretches, one with 7.3° of overpressure): the angle drifted 3-4° over each
-    stretch, RMSE 1.66°, the overpressure gain 1.65° off. Now within the targets."""
+    stretch, RMSE 1.66°, the overpressure gain 1.65° off, a stretch's maximum 3.9° off.
+    Now within the targets."""
     cfg = SimConfig(
         exercise="supine", content="stretch", duration_s=240.0, seed=2, mount_cone_deg=25.0
     )
@@ -203,4 +204,5 @@ def test_a_minute_long_supine_stretch_keeps_its_angle_and_overpressure_gain(tmp_
         if want["overpressure_gain_deg"] is not None:
             assert got.overpressure_gain_deg is not None
             assert abs(got.overpressure_gain_deg - want["overpressure_gain_deg"]) <= 1.5
-    assert r.rmse <= 1.05
+        assert abs(got.max_deg - want["max_deg"]) <= 1.5
+    assert r.rmse <= 1.0
