@@ -66,8 +66,8 @@ THIGH_KEEP_SLOPE_S = 300.0
 #: The leg held still (the shin turning slower than this, rad/s, for ``REST_MIN_S``) anywhere,
 #: not only at rest: the femur does not move, so its azimuth's change is the thigh's drift.
 HELD_STILL_RATE = np.radians(0.3)
-#: Weight of that drift-rate observation per sample (see ``HeadingTracker.track``'s
-#: ``rate_weight``): far above a window's leverage, so that it decides the slope.
+#: Weight of that drift-rate observation per sample (``HeadingTracker.track``'s
+#: ``rate_weight``; how it was chosen: docs/detector.md).
 HELD_RATE_WEIGHT = 3e5
 
 #: Samples per tracker call in batch :func:`hip_rotation`.
@@ -182,6 +182,7 @@ class HipRotationTracker:
         ``GAP_MEMORY`` of their past weight."""
         self.heading.forget(GAP_MEMORY)
         self.thigh_drift.forget(GAP_MEMORY)
+        self._held_run, self._last_az = 0, None  # no azimuth change across the gap
 
     def _resting(self, still: np.ndarray) -> np.ndarray:
         """Samples (N,) that end a run of stillness at least ``REST_MIN_S`` long."""
