@@ -91,6 +91,23 @@ ARRIVED_DEG = 0.5
 
 
 @dataclass(frozen=True)
+class StretchProgress:
+    """The stretch in progress as far as the samples fed so far show it (the live stretch
+    timer): ``start_s`` where the leg arrived (seconds), ``at_end_range_s`` the time so far
+    within ``END_RANGE_DEG`` of ``max_deg`` (the farthest angle so far, degrees),
+    ``overpressure_start_s`` and ``overpressure_deg`` (the farthest 0.5 s mean since it began
+    minus the level before it: while the leg is still pushed, the finished stretch's gain, the
+    mean of its last 0.5 s; both None before any overpressure)."""
+
+    start_s: float
+    at_end_range_s: float
+    max_deg: float
+    overpressure_start_s: float | None
+    overpressure_deg: float | None
+    direction: Direction
+
+
+@dataclass(frozen=True)
 class DetectorParams:
     """Thresholds (degrees, seconds, degrees per second, dB); see ``docs/detector.md``."""
 
@@ -384,6 +401,32 @@ class ExerciseDetector:
         rep so far, within [``min_rep_floor_deg``, ``min_rep_deg``]."""
         p = self.p
         return min(p.min_rep_deg, max(p.min_rep_floor_deg, p.rep_fraction * self._largest))
+
+    def stretch_progress(self) -> StretchProgress | None:
+        """The stretch in progress (None without one), over the samples fed so far; its
+        figures are defined as the finished :class:`Stretch`'s, up to the newest sample."""
+        exc = self._exc
+        if exc is None or exc.stretch is None:
+            return None
+        st, sg = exc.stretch, exc.sign
+        seg = sg * self._raw_at(st.start_i, self._avail - 1)
+        if not len(seg):
+            return None
+        top = float(np.max(seg))
+        gain = None
+        if st.op_start_i is not None:
+            under = seg[max(0, st.op_start_i - max(st.start_i, self._i0)) :]
+            k = min(len(under), max(1, round(0.5 * self.rate)))
+            means = np.convolve(under, np.full(k, 1.0 / k), "valid") if k else [st.pre_level]
+            gain = float(np.max(means)) - st.pre_level
+        return StretchProgress(
+            self._time(st.start_i),
+            float(np.count_nonzero(seg >= top - END_RANGE_DEG)) / self.rate,
+            sg * top,
+            None if st.op_start_i is None else self._time(st.op_start_i),
+            gain,
+            Direction.INTERNAL if sg > 0 else Direction.EXTERNAL,
+        )
 
     # ------------------------------------------------------------------ buffers
     def _time(self, i: int) -> float:

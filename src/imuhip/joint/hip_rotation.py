@@ -15,7 +15,9 @@ line fit): the shin's relative to the thigh's, through the knee's hinge constrai
 thigh filter's own drift relative to the pelvis, from the femur's heading whenever the leg rests
 still at its rest level (the pelvis does not move and turning about the femur does not move the
 femur, so it comes back to the same heading wherever the leg settles between movements; holds
-and rep tops, where adduction comes along, stay out: they are above the rest level). A
+and rep tops, where adduction comes along, stay out: they are above the rest level). Between
+rests the drift goes on along the line fitted there, and wherever the leg is held still (a
+stretch at end range) the femur's azimuth change gives the drift's rate. A
 simpler reference, the vertical plane through ``f`` (``reference="vertical"``), needs neither but
 reads adduction as rotation when the hip is flexed.
 
@@ -55,6 +57,18 @@ START_REST_S = 20.0
 #: Stillness this far above the lowest rest of the trailing window (degrees) is a held position
 #: (a passive stretch at end range), not a leg that relaxed into a new rest.
 NEW_REST_MAX_DEG = 15.0
+
+#: Between rests (reps, holds, a stretch of a minute) the thigh's heading drift goes on along
+#: the line fitted at the last rests for up to this long (seconds), rather than falling back
+#: to their mean (:class:`HeadingTracker`'s ``keep_slope_s``).
+THIGH_KEEP_SLOPE_S = 300.0
+
+#: The leg held still (the shin turning slower than this, rad/s, for ``REST_MIN_S``) anywhere,
+#: not only at rest: the femur does not move, so its azimuth's change is the thigh's drift.
+HELD_STILL_RATE = np.radians(0.3)
+#: Weight of that drift-rate observation per sample (``HeadingTracker.track``'s
+#: ``rate_weight``; how it was chosen: docs/detector.md).
+HELD_RATE_WEIGHT = 3e5
 
 #: Samples per tracker call in batch :func:`hip_rotation`.
 BATCH_CHUNK = 16384
@@ -142,6 +156,7 @@ class HipRotationTracker:
             tau_s=tau_s,
             max_step=np.pi,
             drift_rate=calibration.thigh_drift_rate,
+            keep_slope_s=THIGH_KEEP_SLOPE_S,
         )
         self.rate_hz = rate_hz
         self.motion_rate = motion_rate
@@ -158,6 +173,8 @@ class HipRotationTracker:
         self._start_until = (k1 - k0) + round(START_REST_S * rate_hz)
         self._seen = 0  # samples processed
         self._still_run = 0  # consecutive still samples up to the last one seen
+        self._held_run = 0  # consecutive samples held still (HELD_STILL_RATE)
+        self._last_az: float | None = None  # the femur's azimuth at the last sample seen
 
     def after_gap(self) -> None:
         """The data were lost just before the next sample: the filters' headings may have
@@ -165,6 +182,7 @@ class HipRotationTracker:
         ``GAP_MEMORY`` of their past weight."""
         self.heading.forget(GAP_MEMORY)
         self.thigh_drift.forget(GAP_MEMORY)
+        self._held_run, self._last_az = 0, None  # no azimuth change across the gap
 
     def _resting(self, still: np.ndarray) -> np.ndarray:
         """Samples (N,) that end a run of stillness at least ``REST_MIN_S`` long."""
@@ -175,6 +193,24 @@ class HipRotationTracker:
         if len(s):
             self._still_run = int(run[-1])
         return run >= REST_MIN_S * self.rate_hz
+
+    def _held_drift(self, f: np.ndarray, still: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The femur azimuth's change per sample (radians) and its weight where the leg is held
+        still (for ``REST_MIN_S``, the shin under ``HELD_STILL_RATE``), 0 elsewhere."""
+        az = azimuth(f)
+        prev = az[:1] if self._last_az is None else np.array([self._last_az])
+        rate = wrap(np.diff(az, prepend=prev))
+        if len(az):
+            self._last_az = float(az[-1])
+        speed = self.motion_rate * np.sqrt(np.maximum(1.0 / np.maximum(still, 1e-12) - 1.0, 0))
+        held = speed < HELD_STILL_RATE
+        i = np.arange(len(held))
+        last_moving = np.maximum.accumulate(np.where(held, -1 - self._held_run, i))
+        run = i - last_moving
+        if len(held):
+            self._held_run = int(run[-1])
+        ok = run >= REST_MIN_S * self.rate_hz
+        return rate, np.where(ok, HELD_RATE_WEIGHT * (f[:, 0] ** 2 + f[:, 1] ** 2), 0.0)
 
     def _rest_level(self, theta: np.ndarray, resting: np.ndarray) -> np.ndarray:
         """Causal rest level (N,) radians: the lowest resting angle of the trailing window,
@@ -226,8 +262,9 @@ class HipRotationTracker:
             weight = still * near_rest * horizontal
             rest_seen = near_rest & resting & (horizontal > 0.05)
             psi = self.thigh_drift.track(
-                wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight
-            )
+                wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight,
+                *self._held_drift(f, still),
+            )  # fmt: skip
             lateral = rotate_z(np.broadcast_to(cal.pelvis_lateral, f.shape), psi)
             knee = j
             if cal.shank_axis_shin is not None:

@@ -21,7 +21,7 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.analysis.detector import ExerciseDetector
-from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, Rep
+from imuhip.analysis.events import AnalysisEvent, Direction, EventKind, Hold, Rep, Stretch
 from imuhip.analysis.exercise import ExerciseResult, combine_detectors
 from imuhip.analysis.hold_prior import HoldPrior
 from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
@@ -506,6 +506,7 @@ class LegChain:
         st = self.state
         if st.hold_start_s is not None and st.t is not None:
             st.hold_s = max(0.0, st.t - st.hold_start_s)
+        self._stretch_timer()
 
     # ------------------------------------------------------------------ calibration
     def decide(self) -> None:
@@ -817,6 +818,7 @@ class LegChain:
                     if st.best_rep_deg is None
                     else max(st.best_rep_deg, e.item.peak_deg)
                 )
+                st.external_reps += e.item.direction is Direction.EXTERNAL
             elif e.kind == EventKind.PARTIAL_REP:
                 st.partial_reps += 1
                 st.hold_start_s = None  # a plateau re-read as a new rest was no hold
@@ -830,6 +832,32 @@ class LegChain:
                 st.hold_s = 0.0
                 st.last_hold_s = e.item.duration_s
                 st.total_hold_s += e.item.duration_s
+            elif e.kind == EventKind.STRETCH_STARTED:
+                st.stretch_start_s = e.t
+                st.overpressure_start_s = st.overpressure_deg = None
+            elif e.kind == EventKind.OVERPRESSURE_STARTED:
+                st.overpressure_start_s = e.t
+            elif e.kind == EventKind.STRETCH_ENDED and isinstance(e.item, Stretch):
+                st.stretches += 1
+                st.stretch_start_s = st.stretch_max_deg = None
+                st.overpressure_start_s = st.overpressure_deg = None
+                st.stretch_s = st.stretch_at_end_range_s = 0.0
+                st.last_stretch_s = e.item.duration_s
+                st.last_stretch_at_end_range_s = e.item.time_at_end_range_s
+                st.last_overpressure_deg = e.item.overpressure_gain_deg
+
+    def _stretch_timer(self) -> None:
+        """The stretch in progress on ``state``: its time so far, end range and overpressure,
+        from the detector (the stretch timer, as ``hold_s`` is the hold timer)."""
+        st, d = self.state, self.detector
+        prog = None if d is None or st.stretch_start_s is None else d.stretch_progress()
+        if prog is None or st.t is None:
+            return
+        st.stretch_s = max(0.0, st.t - prog.start_s)
+        st.stretch_at_end_range_s = prog.at_end_range_s
+        st.stretch_max_deg = prog.max_deg
+        st.overpressure_start_s = prog.overpressure_start_s
+        st.overpressure_deg = prog.overpressure_deg
 
     # ------------------------------------------------------------------ results
     def finish(self) -> ExerciseResult | None:
