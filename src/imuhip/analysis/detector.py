@@ -438,8 +438,10 @@ class ExerciseDetector:
         return self._raw[max(a, self._i0) - self._base : min(b + 1, self._avail) - self._base]
 
     def _pow_top(self) -> int:
-        """Index of the newest sample whose tremor power is known."""
-        return self._count - self._fd
+        """Index of the newest sample whose tremor power is known: inside a part the one the
+        filter's delay allows at the sample being stepped; between parts (an interrupt, the
+        end) no further than the powers stored."""
+        return min(self._count - self._fd, self._base + len(self._pow) - 1)
 
     def _pow_at(self, a: int, b: int) -> np.ndarray:
         """Tremor powers (rad²/s²) of samples ``a..b`` (inclusive, clipped to what is known)."""
