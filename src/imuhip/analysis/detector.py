@@ -77,8 +77,11 @@ QUIET_BLOCK = 512
 #: Inputs longer than this many samples are stepped in parts (bounded memory, same result).
 PART = 4096
 QUIET_MIN = 48
-#: After a run shorter than ``QUIET_MIN`` (or none), this many samples are stepped one by one
-#: before the next run is looked for (a speed-up, same result).
+#: Runs (samples between decisions done at once, :meth:`ExerciseDetector._run`) are looked for
+#: with at least this many samples left in the input; after a run shorter than this (or none),
+#: ``RETRY`` samples are stepped one by one before the next is looked for (speed-ups, same
+#: result).
+RUN_MIN = 16
 RETRY = 16
 QUIET_MARGIN_DEG = 0.5
 #: How far back from where a hold was recognised its effort edge is searched for, seconds.
@@ -321,14 +324,15 @@ class ExerciseDetector:
         retry = 0  # where a run is looked for again after a short one
         while q < m:
             c = self._count
-            if q >= retry and m - q >= QUIET_MIN and c >= n:
+            if q >= retry and m - q >= RUN_MIN and c >= n:
                 k = self._run(q, sl, rl, smooth, rate, trail)
                 if k > q:  # samples q..k-1 done: only the state's running values moved
                     c1 = c + k - q
                     self._i0 += max(0, c1 - max(c, cap))
                     self._count = self._avail = c1
                     self._resumed = False
-                    retry = k if k - q >= QUIET_MIN else k + RETRY
+                    # the sample at k is usually a decision: stepped before the next run
+                    retry = k + 1 if k - q >= RUN_MIN else k + RETRY
                     q = k
                     continue
                 retry = q + RETRY
@@ -579,6 +583,9 @@ class ExerciseDetector:
         again by ``start_deg``; only the lowest point moves."""
         p = self.p
         sg = exc.sign
+        sd0 = sg * float(smooth[q])  # the first sample, checked cheaply before the arrays
+        if sd0 - sg * self.rest < p.low_deg or sd0 > min(self._ret_min, sd0) + p.start_deg:
+            return q
         end = min(len(smooth), q + QUIET_BLOCK)
         sd = sg * smooth[q:end]
         ed = sd - sg * self.rest
