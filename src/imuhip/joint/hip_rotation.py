@@ -32,7 +32,7 @@ from scipy.ndimage import minimum_filter1d
 
 from imuhip import quaternion as Q
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
-from imuhip.joint.geometry import azimuth, leg_plane_angle, rotate_z, signed_angle_about, wrap
+from imuhip.joint.geometry import azimuth, leg_plane_angle, signed_angle_about, turn_z, wrap
 from imuhip.joint.heading import HeadingTracker
 
 #: Still samples whose vertical-plane angle is within this of the current rest level (degrees)
@@ -215,7 +215,8 @@ class HipRotationTracker:
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
         still = self._stillness(q_shin)
         delta = self.heading.update(j_shin_world, f, still)
-        j = rotate_z(j_shin_world, delta)
+        cd, sd = np.cos(delta), np.sin(delta)  # shared by the shin's rotations below
+        j = turn_z(j_shin_world, cd, sd)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
         flexion = rest_seen = None
         if self.reference == "pelvis" and cal.pelvis_lateral is not None:
@@ -228,18 +229,19 @@ class HipRotationTracker:
             psi = self.thigh_drift.track(
                 wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight
             )
-            lateral = rotate_z(np.broadcast_to(cal.pelvis_lateral, f.shape), psi)
+            cp, sp = np.cos(psi), np.sin(psi)
+            lateral = turn_z(np.broadcast_to(cal.pelvis_lateral, f.shape), cp, sp)
             knee = j
             if cal.shank_axis_shin is not None:
-                v = rotate_z(Q.rotate(q_shin, cal.shank_axis_shin), delta)
+                v = turn_z(Q.rotate(q_shin, cal.shank_axis_shin), cd, sd)
                 knee = shank_plane_normal(f, v, j)
             theta = cal.side_sign * wrap(
                 pelvis_referenced_angle(f, knee, lateral) - cal.pelvis_zero_angle
             )
             if cal.femur_start is not None:
-                f0 = rotate_z(np.broadcast_to(cal.femur_start, f.shape), psi)
+                f0 = turn_z(np.broadcast_to(cal.femur_start, f.shape), cp, sp)
                 flexion = femur_flexion(f, f0, lateral)
-        f_shin = rotate_z(Q.rotate(q_shin, cal.femur_axis_shin), delta)
+        f_shin = turn_z(Q.rotate(q_shin, cal.femur_axis_shin), cd, sd)
         knee = wrap(signed_angle_about(j, f, f_shin) - cal.knee_zero)
         return HipAngles(
             np.degrees(theta),
