@@ -78,7 +78,7 @@ QUIET_BLOCK = 512
 PART = 4096
 QUIET_MIN = 48
 #: Runs (samples between decisions done at once, :meth:`ExerciseDetector._run`) are looked for
-#: with at least this many samples left in the input; after a run shorter than this (or none),
+#: with at least this many samples left in the input; after a run shorter than this,
 #: ``RETRY`` samples are stepped one by one before the next is looked for (speed-ups, same
 #: result).
 RUN_MIN = 16
@@ -335,7 +335,7 @@ class ExerciseDetector:
                     retry = k + 1 if k - q >= RUN_MIN else k + RETRY
                     q = k
                     continue
-                retry = q + RETRY
+                retry = q + 1  # (the runs check their first sample cheaply)
             self._avail = c + 1
             if c >= cap:  # the oldest sample just fell out of reach
                 self._i0 += 1
@@ -535,14 +535,16 @@ class ExerciseDetector:
         end = min(len(sl), q + QUIET_BLOCK)
         sd = sg * smooth[q:end]
         ed = sd - sg * rest
-        top = np.fmax.accumulate(np.r_[exc.peak, sd])[1:]  # the peak after each sample
+        top = np.fmax(np.fmax.accumulate(sd), exc.peak)  # the peak after each sample
         back = np.flatnonzero(ed < np.maximum(p.return_deg, p.return_fraction * (top - base)))
         k = int(back[0]) if len(back) else len(sd)
         flat = ((np.abs(rate[q:end]) < p.still_dps) & (ed >= p.hold_min_deg))[:k]
         i0 = self._count - self.delay  # sample q's index
         # the plateaus (runs of flat samples; the first may be open already): each stops the
         # run where it outgrows pause_range_deg or lasts min_hold_s
-        edges = np.flatnonzero(np.diff(np.r_[False, flat, False].astype(np.int8)))
+        padded = np.zeros(k + 2, np.int8)
+        padded[1:-1] = flat
+        edges = np.flatnonzero(np.diff(padded))
         starts, ends = edges[::2], edges[1::2]
         plateau = None
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -552,8 +554,8 @@ class ExerciseDetector:
             if a == 0 and exc.plateau_i is not None:  # goes on from the open plateau
                 start, lo, hi = (
                     exc.plateau_i,
-                    np.fmin.accumulate(np.r_[exc.plat_lo, seg])[1:],
-                    (np.fmax.accumulate(np.r_[exc.plat_hi, seg])[1:]),
+                    np.fmin(np.fmin.accumulate(seg), exc.plat_lo),
+                    np.fmax(np.fmax.accumulate(seg), exc.plat_hi),
                 )
             else:
                 start, lo, hi = i0 + a, np.fmin.accumulate(seg), np.fmax.accumulate(seg)
@@ -589,7 +591,7 @@ class ExerciseDetector:
         end = min(len(smooth), q + QUIET_BLOCK)
         sd = sg * smooth[q:end]
         ed = sd - sg * self.rest
-        low = np.fmin.accumulate(np.r_[self._ret_min, sd])[1:]  # the lowest after each
+        low = np.fmin(np.fmin.accumulate(sd), self._ret_min)  # the lowest after each
         hit = np.flatnonzero((ed < p.low_deg) | (sd > low + p.start_deg))
         k = int(hit[0]) if len(hit) else end - q
         if k == 0:
@@ -615,6 +617,8 @@ class ExerciseDetector:
         win = self._win
         if len(self._rest_windows) < REST_WINDOWS:  # stop before a baseline window ends
             end = min(end, q + (self._fd - c0) % win)
+        if end <= q or not abs(sl[q] - self.rest) < p.start_deg - QUIET_MARGIN_DEG:
+            return q  # (the first sample checked cheaply before the arrays)
         # where the leg may leave rest (judged against today's rest; checked exactly below)
         e0 = smooth[q:end] - self.rest
         far = np.flatnonzero(~(np.abs(e0) < p.start_deg - QUIET_MARGIN_DEG))
