@@ -102,9 +102,24 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     """Minimum of each of ``x``'s values and the ``w - 1`` before it (``tail`` holds those of
     earlier chunks; ``w`` odd), and the tail to keep for the next chunk."""
     buf = np.concatenate([tail, x])
+    n = len(x)
+    if 0 < n <= SHORT_CHUNK and len(tail) and not np.isnan(buf).any():
+        # a short chunk (live): sample k's window is the tail from k on (all of it while the
+        # window is not yet full) and x up to k, so the minima of the tail's suffixes and x's
+        # prefixes (the same numbers, without a pass over the whole window per sample)
+        if len(tail) + n <= w:
+            return np.minimum(np.minimum.accumulate(x), tail.min()), buf[-(w - 1) :]
+        if len(tail) == w - 1 and n < w:
+            suffix = np.minimum.accumulate(tail[: n - 1][::-1])[::-1]
+            rest = tail[n - 1 :].min()
+            level = np.minimum(np.minimum.accumulate(x), np.r_[np.minimum(suffix, rest), rest])
+            return level, buf[-(w - 1) :]
     level = minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")
     return level[len(buf) - len(x) :], buf[-(w - 1) :]
 
+
+#: Chunks up to this many samples take the trailing minimum's short form (:func:`_trailing_min`).
+SHORT_CHUNK = 64
 
 #: Share of the heading trackers' past weight kept over a lost stretch (:meth:`after_gap`).
 GAP_MEMORY = 0.02
