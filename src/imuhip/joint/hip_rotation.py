@@ -103,16 +103,23 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     earlier chunks; ``w`` odd), and the tail to keep for the next chunk."""
     buf = np.concatenate([tail, x])
     n = len(x)
-    if 0 < n <= SHORT_CHUNK and len(tail) and not np.isnan(buf).any():
+    if (
+        0 < n <= SHORT_CHUNK
+        and len(tail)
+        and (len(tail) + n <= w or (len(tail) == w - 1 and n < w))
+    ):
         # a short chunk (live): sample k's window is the tail from k on (all of it while the
         # window is not yet full) and x up to k, so the minima of the tail's suffixes and x's
         # prefixes (the same numbers, without a pass over the whole window per sample)
-        if len(tail) + n <= w:
-            return np.minimum(np.minimum.accumulate(x), tail.min()), buf[-(w - 1) :]
-        if len(tail) == w - 1 and n < w:
-            suffix = np.minimum.accumulate(tail[: n - 1][::-1])[::-1]
-            rest = tail[n - 1 :].min()
-            level = np.minimum(np.minimum.accumulate(x), np.r_[np.minimum(suffix, rest), rest])
+        full = len(tail) + n > w
+        level = np.empty(n)
+        level[-1] = tail[n - 1 :].min() if full else tail.min()  # NaN if any is NaN
+        if full:
+            np.minimum(np.minimum.accumulate(tail[: n - 1][::-1])[::-1], level[-1], out=level[:-1])
+        else:
+            level[:-1] = level[-1]
+        np.minimum(np.minimum.accumulate(x), level, out=level)
+        if not np.isnan(level).any():  # (the filter's own way with NaN is kept below)
             return level, buf[-(w - 1) :]
     level = minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")
     return level[len(buf) - len(x) :], buf[-(w - 1) :]
