@@ -76,7 +76,6 @@ REST_WINDOWS = 60
 QUIET_BLOCK = 512
 #: Inputs longer than this many samples are stepped in parts (bounded memory, same result).
 PART = 4096
-QUIET_MIN = 48
 #: Runs (samples between decisions done at once, :meth:`ExerciseDetector._run`) are looked for
 #: with at least this many samples left in the input; after a run shorter than this,
 #: ``RETRY`` samples are stepped one by one before the next is looked for (speed-ups, same
@@ -325,7 +324,7 @@ class ExerciseDetector:
         while q < m:
             c = self._count
             if q >= retry and m - q >= RUN_MIN and c >= n:
-                k = self._run(q, sl, rl, smooth, rate, trail)
+                k = self._run(q, sl, smooth, rate, trail)
                 if k > q:  # samples q..k-1 done: only the state's running values moved
                     c1 = c + k - q
                     self._i0 += max(0, c1 - max(c, cap))
@@ -502,7 +501,7 @@ class ExerciseDetector:
             self._last_low_i = i
 
     def _run(
-        self, q: int, sl: list, rl: list, smooth: np.ndarray, rate: np.ndarray, trail: np.ndarray
+        self, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray, trail: np.ndarray
     ) -> int:
         """Samples from ``q`` (of this chunk) that :meth:`_step` would take through its state
         without a decision, done at once with the very same arithmetic; returns where the run
@@ -517,11 +516,11 @@ class ExerciseDetector:
         if self.state == RETURNING:
             return self._returning_run(exc, q, smooth)
         if self.state == EXCURSION and exc.stretch is None and exc.hold_start_i is None:
-            return q if exc.pause_i is not None else self._moving_run(exc, q, sl, rl, smooth, rate)
+            return q if exc.pause_i is not None else self._moving_run(exc, q, sl, smooth, rate)
         return q
 
     def _moving_run(
-        self, exc: _Excursion, q: int, sl: list, rl: list, smooth: np.ndarray, rate: np.ndarray
+        self, exc: _Excursion, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray
     ) -> int:
         """EXCURSION without a hold, pause or stretch: the run of samples before the next
         decision (back under the return level; a still plateau beyond ``hold_min_deg`` that
