@@ -76,7 +76,12 @@ REST_WINDOWS = 60
 QUIET_BLOCK = 512
 #: Inputs longer than this many samples are stepped in parts (bounded memory, same result).
 PART = 4096
-QUIET_MIN = 48
+#: Runs (samples between decisions done at once, :meth:`ExerciseDetector._run`) are looked for
+#: with at least this many samples left in the input; after a run shorter than this,
+#: ``RETRY`` samples are stepped one by one before the next is looked for (speed-ups, same
+#: result).
+RUN_MIN = 16
+RETRY = 16
 QUIET_MARGIN_DEG = 0.5
 #: How far back from where a hold was recognised its effort edge is searched for, seconds.
 EDGE_SEARCH_S = 3.0
@@ -332,17 +337,21 @@ class ExerciseDetector:
         sl, rl, tl = smooth.tolist(), rate.tolist(), trail.tolist()
         step = self._step
         q = 0
+        retry = 0  # where a run is looked for again after a short one
         while q < m:
             c = self._count
-            if self.state == REST and m - q >= QUIET_MIN and self._iso_run_i is None and c >= n:
-                k = self._quiet_rest(q, sl, smooth, rate, trail)
-                if k > q:  # samples q..k-1 done: only the rest angle and bookkeeping moved
+            if q >= retry and m - q >= RUN_MIN and c >= n:
+                k = self._run(q, sl, smooth, rate, trail)
+                if k > q:  # samples q..k-1 done: only the state's running values moved
                     c1 = c + k - q
                     self._i0 += max(0, c1 - max(c, cap))
                     self._count = self._avail = c1
                     self._resumed = False
+                    # the sample at k is usually a decision: stepped before the next run
+                    retry = k + 1 if k - q >= RUN_MIN else k + RETRY
                     q = k
                     continue
+                retry = q + 1  # (the runs check their first sample cheaply)
             self._avail = c + 1
             if c >= cap:  # the oldest sample just fell out of reach
                 self._i0 += 1
@@ -548,6 +557,108 @@ class ExerciseDetector:
         elif abs(e) < p.low_deg:
             self._last_low_i = i
 
+    def _run(
+        self, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray, trail: np.ndarray
+    ) -> int:
+        """Samples from ``q`` (of this chunk) that :meth:`_step` would take through its state
+        without a decision, done at once with the very same arithmetic; returns where the run
+        stops (``q``: the next sample needs a full step)."""
+        if self.state == REST:
+            return (
+                q if self._iso_run_i is not None else self._quiet_rest(q, sl, smooth, rate, trail)
+            )
+        exc = self._exc
+        if exc is None:
+            return q
+        if self.state == RETURNING:
+            return self._returning_run(exc, q, smooth)
+        if self.state == EXCURSION and exc.stretch is None and exc.hold_start_i is None:
+            return q if exc.pause_i is not None else self._moving_run(exc, q, sl, smooth, rate)
+        return q
+
+    def _moving_run(
+        self, exc: _Excursion, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray
+    ) -> int:
+        """EXCURSION without a hold, pause or stretch: the run of samples before the next
+        decision (back under the return level; a still plateau beyond ``hold_min_deg`` that
+        outgrows ``pause_range_deg`` or lasts ``min_hold_s``); only the peak and the open
+        plateau's extremes move."""
+        p = self.p
+        sg, rest, base = exc.sign, self.rest, exc.sign * exc.rest
+        sd0 = sg * sl[q]  # the first sample, checked cheaply before the arrays
+        if sd0 - sg * rest < max(p.return_deg, p.return_fraction * (max(exc.peak, sd0) - base)):
+            return q
+        end = min(len(sl), q + QUIET_BLOCK)
+        sd = sg * smooth[q:end]
+        ed = sd - sg * rest
+        top = np.fmax(np.fmax.accumulate(sd), exc.peak)  # the peak after each sample
+        back = np.flatnonzero(ed < np.maximum(p.return_deg, p.return_fraction * (top - base)))
+        k = int(back[0]) if len(back) else len(sd)
+        flat = ((np.abs(rate[q:end]) < p.still_dps) & (ed >= p.hold_min_deg))[:k]
+        i0 = self._count - self.delay  # sample q's index
+        # the plateaus (runs of flat samples; the first may be open already): each stops the
+        # run where it outgrows pause_range_deg or lasts min_hold_s
+        padded = np.zeros(k + 2, np.int8)
+        padded[1:-1] = flat
+        edges = np.flatnonzero(np.diff(padded))
+        starts, ends = edges[::2], edges[1::2]
+        plateau = None
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if a >= k:
+                break
+            seg = sd[a:b]
+            if a == 0 and exc.plateau_i is not None:  # goes on from the open plateau
+                start, lo, hi = (
+                    exc.plateau_i,
+                    np.fmin(np.fmin.accumulate(seg), exc.plat_lo),
+                    np.fmax(np.fmax.accumulate(seg), exc.plat_hi),
+                )
+            else:
+                start, lo, hi = i0 + a, np.fmin.accumulate(seg), np.fmax.accumulate(seg)
+            held = i0 + np.arange(a, b) - start
+            over = np.flatnonzero(
+                (hi - lo > p.pause_range_deg) | (held >= p.min_hold_s * self.rate)
+            )
+            if len(over):
+                k = min(k, a + int(over[0]))
+            if b >= k:  # the plateau the run ends in (or after)
+                if k > a:
+                    plateau = (start, float(lo[k - a - 1]), float(hi[k - a - 1]))
+                break
+        if k == 0:
+            return q
+        if top[k - 1] > exc.peak:
+            exc.peak = float(top[k - 1])
+            exc.peak_i = i0 + int(np.flatnonzero(sd[:k] == exc.peak)[0])
+        if plateau is None or not flat[k - 1]:
+            exc.plateau_i = None
+        else:
+            exc.plateau_i, exc.plat_lo, exc.plat_hi = plateau
+        return q + k
+
+    def _returning_run(self, exc: _Excursion, q: int, smooth: np.ndarray) -> int:
+        """RETURNING: the run of samples neither back within ``low_deg`` of rest nor moving out
+        again by ``start_deg``; only the lowest point moves."""
+        p = self.p
+        sg = exc.sign
+        sd0 = sg * float(smooth[q])  # the first sample, checked cheaply before the arrays
+        if sd0 - sg * self.rest < p.low_deg or sd0 > min(self._ret_min, sd0) + p.start_deg:
+            return q
+        end = min(len(smooth), q + QUIET_BLOCK)
+        sd = sg * smooth[q:end]
+        ed = sd - sg * self.rest
+        low = np.fmin(np.fmin.accumulate(sd), self._ret_min)  # the lowest after each
+        hit = np.flatnonzero((ed < p.low_deg) | (sd > low + p.start_deg))
+        k = int(hit[0]) if len(hit) else end - q
+        if k == 0:
+            return q
+        if low[k - 1] < self._ret_min:
+            self._ret_min = float(low[k - 1])
+            self._ret_min_i = (
+                self._count - self.delay + int(np.flatnonzero(sd[:k] == self._ret_min)[0])
+            )
+        return q + k
+
     def _quiet_rest(
         self, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray, trail: np.ndarray
     ) -> int:
@@ -562,6 +673,8 @@ class ExerciseDetector:
         win = self._win
         if len(self._rest_windows) < REST_WINDOWS:  # stop before a baseline window ends
             end = min(end, q + (self._fd - c0) % win)
+        if end <= q or not abs(sl[q] - self.rest) < p.start_deg - QUIET_MARGIN_DEG:
+            return q  # (the first sample checked cheaply before the arrays)
         # where the leg may leave rest (judged against today's rest; checked exactly below)
         e0 = smooth[q:end] - self.rest
         far = np.flatnonzero(~(np.abs(e0) < p.start_deg - QUIET_MARGIN_DEG))

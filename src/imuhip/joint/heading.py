@@ -181,7 +181,14 @@ class HeadingTracker:
         w = np.where(np.abs(d) <= self.max_step, w, 0.0)
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
-        x = np.stack([w, w * i, w * i * i, w * d, w * d * i, mu, mu * r])
+        x = np.empty((7, len(d)))  # w, w i, w i², w d, w d i, mu, mu r
+        x[0] = w
+        np.multiply(w, i, out=x[1])
+        np.multiply(x[1], i, out=x[2])
+        np.multiply(w, d, out=x[3])
+        np.multiply(x[3], i, out=x[4])
+        x[5] = mu
+        np.multiply(mu, r, out=x[6])
         sums, zf = lfilter([1.0], [1.0, -self._lam], x, axis=1, zi=self._zi[:, None])
         self._zi = zf[:, 0]
         self._n += len(d)

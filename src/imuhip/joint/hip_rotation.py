@@ -34,7 +34,7 @@ from scipy.ndimage import minimum_filter1d
 
 from imuhip import quaternion as Q
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
-from imuhip.joint.geometry import azimuth, leg_plane_angle, rotate_z, signed_angle_about, wrap
+from imuhip.joint.geometry import azimuth, leg_plane_angle, signed_angle_about, turn_z, wrap
 from imuhip.joint.heading import HeadingTracker
 
 #: Still samples whose vertical-plane angle is within this of the current rest level (degrees)
@@ -116,9 +116,31 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     """Minimum of each of ``x``'s values and the ``w - 1`` before it (``tail`` holds those of
     earlier chunks; ``w`` odd), and the tail to keep for the next chunk."""
     buf = np.concatenate([tail, x])
+    n = len(x)
+    if (
+        0 < n <= SHORT_CHUNK
+        and len(tail)
+        and (len(tail) + n <= w or (len(tail) == w - 1 and n < w))
+    ):
+        # a short chunk (live): sample k's window is the tail from k on (all of it while the
+        # window is not yet full) and x up to k, so the minima of the tail's suffixes and x's
+        # prefixes (the same numbers, without a pass over the whole window per sample)
+        full = len(tail) + n > w
+        level = np.empty(n)
+        level[-1] = tail[n - 1 :].min() if full else tail.min()  # NaN if any is NaN
+        if full:
+            np.minimum(np.minimum.accumulate(tail[: n - 1][::-1])[::-1], level[-1], out=level[:-1])
+        else:
+            level[:-1] = level[-1]
+        np.minimum(np.minimum.accumulate(x), level, out=level)
+        if not np.isnan(level).any():  # (the filter's own way with NaN is kept below)
+            return level, buf[-(w - 1) :]
     level = minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")
     return level[len(buf) - len(x) :], buf[-(w - 1) :]
 
+
+#: Chunks up to this many samples take the trailing minimum's short form (:func:`_trailing_min`).
+SHORT_CHUNK = 64
 
 #: Share of the heading trackers' past weight kept over a lost stretch (:meth:`after_gap`).
 GAP_MEMORY = 0.02
@@ -251,7 +273,8 @@ class HipRotationTracker:
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
         still = self._stillness(q_shin)
         delta = self.heading.update(j_shin_world, f, still)
-        j = rotate_z(j_shin_world, delta)
+        cd, sd = np.cos(delta), np.sin(delta)  # shared by the shin's rotations below
+        j = turn_z(j_shin_world, cd, sd)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
         flexion = rest_seen = None
         if self.reference == "pelvis" and cal.pelvis_lateral is not None:
@@ -265,18 +288,19 @@ class HipRotationTracker:
                 wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight,
                 *self._held_drift(f, still),
             )  # fmt: skip
-            lateral = rotate_z(np.broadcast_to(cal.pelvis_lateral, f.shape), psi)
+            cp, sp = np.cos(psi), np.sin(psi)
+            lateral = turn_z(np.broadcast_to(cal.pelvis_lateral, f.shape), cp, sp)
             knee = j
             if cal.shank_axis_shin is not None:
-                v = rotate_z(Q.rotate(q_shin, cal.shank_axis_shin), delta)
+                v = turn_z(Q.rotate(q_shin, cal.shank_axis_shin), cd, sd)
                 knee = shank_plane_normal(f, v, j)
             theta = cal.side_sign * wrap(
                 pelvis_referenced_angle(f, knee, lateral) - cal.pelvis_zero_angle
             )
             if cal.femur_start is not None:
-                f0 = rotate_z(np.broadcast_to(cal.femur_start, f.shape), psi)
+                f0 = turn_z(np.broadcast_to(cal.femur_start, f.shape), cp, sp)
                 flexion = femur_flexion(f, f0, lateral)
-        f_shin = rotate_z(Q.rotate(q_shin, cal.femur_axis_shin), delta)
+        f_shin = turn_z(Q.rotate(q_shin, cal.femur_axis_shin), cd, sd)
         knee = wrap(signed_angle_about(j, f, f_shin) - cal.knee_zero)
         return HipAngles(
             np.degrees(theta),

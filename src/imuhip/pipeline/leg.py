@@ -36,7 +36,7 @@ from imuhip.joint.calibration import (
     phase_times,
 )
 from imuhip.joint.calibration import calibration_record as make_calibration_record
-from imuhip.joint.hip_rotation import HipAngles, HipRotationTracker
+from imuhip.joint.hip_rotation import BATCH_CHUNK, HipAngles, HipRotationTracker
 from imuhip.joint.phases import (
     STILL_RATE,
     Phases,
@@ -462,12 +462,15 @@ class LegChain:
         ends = np.flatnonzero(~lost & np.r_[self._tracker_was_lost, lost[:-1]]) if len(lost) else []
         if len(lost):
             self._tracker_was_lost = bool(lost[-1])
-        if not len(ends):
+        if not len(ends) and len(q_s) <= BATCH_CHUNK:
             return self.tracker.update(q_t, q_s)
         parts, a = [], 0
         for e in [*ends, len(lost)]:
-            if e > a:
-                parts.append(self.tracker.update(q_t[a:e], q_s[a:e]))
+            # long stretches in pieces: the same numbers (a streaming tracker), faster (its
+            # temporaries stay in cache)
+            for k in range(a, e, BATCH_CHUNK):
+                k1 = min(e, k + BATCH_CHUNK)
+                parts.append(self.tracker.update(q_t[k:k1], q_s[k:k1]))
             if e < len(lost):
                 self.tracker.after_gap()
             a = e
