@@ -4,6 +4,7 @@ the recorded structure, and ``analyze --json``'s sets."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,61 @@ def test_demo_action_does_what_each_cue_asks():
     assert busy.did == [] and person.did[-1] == ("push", 18.0 + REACTION_S, 8.0 + HOLD_MARGIN_S)
     for kind in (PromptKind.RELAX, PromptKind.REST, PromptKind.NEXT, PromptKind.COUNTDOWN):
         assert demo_action(Prompt(1.0, "x", kind), hold) is None
+
+
+BOTH_PROGRAM = """
+[[exercise]]
+technique = "prone-active-ir"
+side = "both"
+legs = "together"
+[exercise.sets]
+kind = "hold"
+hold_s = 5
+rest_s = 3
+[[exercise]]
+technique = "prone-active-ir"
+side = "both"
+legs = "together"
+[exercise.sets]
+kind = "reps"
+reps = 3
+"""
+
+
+def test_demo_with_both_legs_together_analyses_to_each_legs_sets(tmp_path, capsys):
+    """Four virtual sensors on a person whose right hip rotates 5° less and pushes less hard
+    (SIMULATED): the together sets are counted per leg live and in the file's analysis."""
+    program = tmp_path / "both.toml"
+    program.write_text(BOTH_PROGRAM, encoding="utf-8")
+    out = tmp_path / "both.imuhip"
+    code = main(["train", str(program), "--demo", "--side", "both", "--asymmetry-deg", "-5",
+                 "--effort-ratio", "0.6", "--speed", "6", "--sound", "none", "--plain",
+                 "-o", str(out)])  # fmt: skip
+    assert code == 0
+    text = capsys.readouterr().out
+    assert "both: 2 of 2 sets (both legs, prone)" in text and "» done" in text
+    assert re.search(r"; right: 3 reps of 3, best \d+ degrees; right \d degrees less range", text)
+    doc = analyze_json(out, capsys)
+    assert doc["side"] == "both" and [leg["side"] for leg in doc["legs"]] == ["left", "right"]
+    hold, reps = doc["sets"]
+    assert (hold["side"], hold["kind"], reps["side"], reps["kind"]) == (
+        "both", "hold", "both", "reps",
+    )  # fmt: skip
+    for side in ("left", "right"):
+        (h,) = hold["per_leg"][side]["holds"]  # each leg pushed once, for the asked time
+        assert hold["start_s"] < h["start_s"] < hold["start_s"] + 4.0
+        assert 5.0 <= h["duration_s"] <= 8.0
+        assert reps["per_leg"][side]["reps"] == 3
+    assert hold["result"]["met"] and reps["result"]["met"] and reps["result"]["reps"] == 3
+    assert 2.5 < reps["asymmetry"]["mean_range_diff_deg"] < 7.5  # left minus right: +5°
+    assert hold["asymmetry"]["mean_effort_diff_db"] > 0.0  # the right leg pushed less hard
+    # each leg's own list has its part of the together sets
+    for leg in doc["legs"]:
+        assert [(s["side"], s["kind"]) for s in leg["sets"]] == [("both", "hold"), ("both", "reps")]
+
+
+def test_train_layout_flags_are_checked(capsys):
+    assert main(["train", "--demo", "--layout", "both-legs", "--side", "left"]) != 0
+    assert "drop --side left" in capsys.readouterr().err
+    assert main(["train", "--demo", "--asymmetry-deg", "3"]) != 0
+    assert "need both legs" in capsys.readouterr().err

@@ -6,7 +6,8 @@ on both legs (``layout="both-legs"``: four sensors, roles ``left_thigh`` … ``r
 whose other leg then does everything the leading one does at the same time, with the
 simulator's asymmetry (:func:`imuhip.sim.body.other_leg`: its excursions ``asymmetry_deg``
 larger on the right, its pushes ``effort_ratio`` times as strong on the right, a little
-behind in time) and the layout's kinematics (:class:`imuhip.sim.simulate.Body`). They
+behind in time) from its own hip joint centre (:class:`imuhip.sim.body.TrunkPelvis`'s, the
+pelvis fixed), through the same kinematics as the one leg. They
 do the calibration protocol as the simulator's scripts do (:func:`imuhip.sim.scripts.make_script`
 with the "rest" content, so the guidance's fixed schedule matches it), then lie or sit still
 at rest until asked for something: an isometric push against the band (:meth:`push`), a
@@ -30,7 +31,14 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.samples import ImuSamples
-from imuhip.sim.body import leading_leg, other_leg, other_side, sim_layout, trunk_pelvis
+from imuhip.sim.body import (
+    LegMotion,
+    leading_leg,
+    other_leg,
+    other_side,
+    sim_layout,
+    trunk_pelvis,
+)
 from imuhip.sim.kinematics import Anthropometry, pose, segments, sensor_positions
 from imuhip.sim.scripts import (
     EffortWindow,
@@ -49,7 +57,7 @@ from imuhip.sim.sensor_model import (
     measure,
     random_mount,
 )
-from imuhip.sim.simulate import Body, body_sensor_motion, motion_of
+from imuhip.sim.simulate import motion_of
 
 ROLES = ("thigh", "shin")
 #: The layouts a person can wear (:data:`imuhip.sim.body.LAYOUTS`' leg layouts).
@@ -133,6 +141,10 @@ class VirtualPerson:
         self._tremor = {r: np.random.default_rng([seed, 22, k]) for k, r in enumerate(self.roles)}
         self._rng = np.random.default_rng([seed, 23])
         self._made_s = 0.0  # script time up to which samples exist (the past)
+        self._other_cache: tuple[tuple, LegMotion] | None = None
+        # each hip joint centre, world, metres (the leading one the origin; a fixed pelvis)
+        fixed = trunk_pelvis(self.pose, leading_leg(self.script, side), 0.0, 0.0, 0.0)
+        self._hips = {s: fixed.hip_centre(s, np.zeros(1))[0] for s in ("left", "right")}
 
     # ------------------------------------------------------------------ requests
     @property
@@ -229,48 +241,52 @@ class VirtualPerson:
             self._made_s = (np.floor(until_s / BLOCK_S) + 1.0) * BLOCK_S
             for tr in self.script.tracks.values():  # the person stays put until asked
                 tr.wait_until(self._made_s)
-            body = self._body() if len(self.layout.legs) == 2 else None
+            other = self._other_leg() if len(self.layout.legs) == 2 else None
             for r in self.roles:
-                self._make(r, self._made_s, body)
+                self._make(r, self._made_s, other)
         c = self._clocks[role]
         if len(c.parts) > 1:
             c.parts = [ImuSamples.concatenate(c.parts)]
         return c.parts[0]
 
-    def _body(self) -> Body:
-        """Both legs as made so far: the leading one following the script, the other doing
-        the same with the person's asymmetry (the same lag every time: its own seeded
-        stream), on a fixed pelvis."""
-        lead = leading_leg(self.script, self.side)
-        o = other_side(self.side)
-        rng = np.random.default_rng([self._seed, 13])
-        other = other_leg(self.script, o, self.asymmetry_deg, self.effort_ratio, OTHER_LEG_LAG_S,
-                          rng)  # fmt: skip
-        return Body(self.pose, self.body, {self.side: lead, o: other},
-                    trunk_pelvis(self.pose, lead, 0.0, 0.0, 0.0))  # fmt: skip
+    def _other_leg(self) -> LegMotion:
+        """The other leg as asked so far: doing what the script does with the person's
+        asymmetry (the same lag every time: its own seeded stream). Made again only when
+        something new was asked (a track holds its last value past its end, so the same leg
+        serves the rests after it)."""
+        sc = self.script
+        key = (self._now, len(sc.reps), len(sc.holds), len(sc.stretches), len(sc.efforts))
+        if self._other_cache is None or self._other_cache[0] != key:
+            rng = np.random.default_rng([self._seed, 13])
+            leg = other_leg(sc, other_side(self.side), self.asymmetry_deg, self.effort_ratio,
+                            OTHER_LEG_LAG_S, rng)  # fmt: skip
+            self._other_cache = (key, leg)
+        return self._other_cache[1]
 
-    def _make(self, role: str, until_s: float, body: Body | None = None) -> None:
+    def _make(self, role: str, until_s: float, other: LegMotion | None = None) -> None:
         c = self._clocks[role]
         n = int(np.ceil((until_s - c.t0) / c.period))
         if n <= c.made:
             return
         t = c.t0 + c.period * np.arange(c.made, n)
         c.made = n
-        if body is not None:
-            segment, side = self._where[role]
-            q, gyr, acc = body_sensor_motion(body, segment, side, self._mounts[role], t)
-            envelope = body.legs[side].effort_envelope(t)
-            self._measured(role, t, q, gyr, acc, envelope, segment)
-            return
+        segment, side = self._where[role]
+        # the leading leg follows the script, its hip the origin; the other leg its own
+        # motion from its own hip (the pelvis is fixed: the layout's hip centres)
+        lead = side == self.side or other is None
+        angles = self.script.angles if lead else other.angles  # type: ignore[union-attr]
+        hip = None if lead else self._hips[side]
+        k = ROLES.index(segment)
 
         def state(tt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            segs = segments(self.pose, self.side, self.script.angles(tt))
-            seg = segs.thigh_skin if role == "thigh" else segs.shank
-            pos = sensor_positions(segs, self.side, self.body)[ROLES.index(role)]
+            segs = segments(self.pose, side, angles(tt))
+            seg = segs.thigh_skin if segment == "thigh" else segs.shank
+            pos = sensor_positions(segs, side, self.body, hip)[k]
             return Q.multiply(seg, self._mounts[role]), pos
 
         q, gyr, acc = motion_of(state, t)
-        self._measured(role, t, q, gyr, acc, self.script.effort_envelope(t), role)
+        leg = self.script if lead else other
+        self._measured(role, t, q, gyr, acc, leg.effort_envelope(t), segment)  # type: ignore[union-attr]
 
     def _measured(
         self, role: str, t: np.ndarray, q: np.ndarray, gyr: np.ndarray, acc: np.ndarray,
