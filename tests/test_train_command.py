@@ -222,17 +222,29 @@ reps = 3
 """
 
 
-def test_demo_with_both_legs_together_analyses_to_each_legs_sets(tmp_path, capsys):
-    """Four virtual sensors on a person whose right hip rotates 5° less and pushes less hard
-    (SIMULATED): the together sets are counted per leg live and in the file's analysis."""
-    program = tmp_path / "both.toml"
+@pytest.fixture(scope="module")
+def both_legs_demo(tmp_path_factory):
+    """``train --demo --side both`` of BOTH_PROGRAM on a person whose right hip rotates 5° less
+    and pushes less hard (SIMULATED): the file and what the command printed."""
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("both")
+    program = folder / "both.toml"
     program.write_text(BOTH_PROGRAM, encoding="utf-8")
-    out = tmp_path / "both.imuhip"
-    code = main(["train", str(program), "--demo", "--side", "both", "--asymmetry-deg", "-5",
-                 "--effort-ratio", "0.6", "--speed", "6", "--sound", "none", "--plain",
-                 "-o", str(out)])  # fmt: skip
+    out = folder / "both.imuhip"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["train", str(program), "--demo", "--side", "both", "--asymmetry-deg", "-5",
+                     "--effort-ratio", "0.6", "--speed", "6", "--sound", "none", "--plain",
+                     "-o", str(out)])  # fmt: skip
     assert code == 0
-    text = capsys.readouterr().out
+    return out, printed.getvalue()
+
+
+def test_demo_with_both_legs_together_analyses_to_each_legs_sets(both_legs_demo, capsys):
+    """The together sets are counted per leg live and in the file's analysis."""
+    out, text = both_legs_demo
     assert "both: 2 of 2 sets (both legs, prone)" in text and "» done" in text
     assert re.search(r"; right: 3 reps of 3, best \d+ degrees; right \d degrees less range", text)
     doc = analyze_json(out, capsys)
@@ -252,6 +264,19 @@ def test_demo_with_both_legs_together_analyses_to_each_legs_sets(tmp_path, capsy
     # each leg's own list has its part of the together sets
     for leg in doc["legs"]:
         assert [(s["side"], s["kind"]) for s in leg["sets"]] == [("both", "hold"), ("both", "reps")]
+
+
+def test_report_and_history_show_the_sets_of_both_legs(both_legs_demo, tmp_path, capsys):
+    out, _ = both_legs_demo
+    page = tmp_path / "both.html"
+    assert main(["report", str(out), "-o", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "<h2>Sets of both legs together</h2>" in html and "both legs (this leg)" in html
+    capsys.readouterr()
+    assert main(["history", str(out.parent), "--no-cache"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("2 of 2 sets, 2 on target") == 2  # a row per leg
+    assert "3/3 reps" in text and "(both legs)" in text
 
 
 def test_train_layout_flags_are_checked(capsys):

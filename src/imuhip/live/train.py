@@ -186,7 +186,8 @@ def result_lines(trainer: Trainer) -> list[str]:
     for r in trainer.coach.results:
         s = r.set
         mark = "✓" if r.met else "✗"
-        lines.append(f"  {mark} {s.name}, {s.side}, set {s.number}/{s.of}: {r.sentence()}")
+        legs = "both legs" if s.together else s.side
+        lines.append(f"  {mark} {s.name}, {legs}, set {s.number}/{s.of}: {r.sentence()}")
     return lines
 
 

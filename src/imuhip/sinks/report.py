@@ -1079,6 +1079,10 @@ def _legs_label(side: str) -> str:
     return "both legs (this leg)" if side == "both" else side
 
 
+def _with_unit(x: float | None, unit: str) -> str:
+    return fmt(x) if x is None else f"{fmt(x)}{unit}"
+
+
 def _together_sets(doc: dict) -> list[str]:
     """The sets done by both legs together (a both-legs document's ``sets``): each leg's
     figure and their asymmetry."""
@@ -1098,8 +1102,8 @@ def _together_sets(doc: dict) -> list[str]:
         a = x.get("asymmetry") or {}
         rows.append([
             escape(x["technique"]), escape(x["kind"]), f"{x['set']}/{x['of']}",
-            *(escape(f) for f in figs), f"{fmt(a.get('mean_range_diff_deg'))}°",
-            f"{fmt(a.get('mean_effort_diff_db'))} dB", "✓" if x["result"]["met"] else "✗",
+            *(escape(f) for f in figs), _with_unit(a.get("mean_range_diff_deg"), "°"),
+            _with_unit(a.get("mean_effort_diff_db"), " dB"), "✓" if x["result"]["met"] else "✗",
         ])  # fmt: skip
     if not rows:
         return []
