@@ -284,3 +284,17 @@ def test_train_layout_flags_are_checked(capsys):
     assert "drop --side left" in capsys.readouterr().err
     assert main(["train", "--demo", "--asymmetry-deg", "3"]) != 0
     assert "need both legs" in capsys.readouterr().err
+
+
+def test_train_both_legs_live_with_a_pairing_of_one_leg_is_a_clear_error(tmp_path, monkeypatch,
+                                                                         capsys):  # fmt: skip
+    from imuhip.config import CONFIG_ENV, PairedSensor, Pairing, save_pairing
+
+    path = tmp_path / "pairing.json"
+    thigh = PairedSensor("D0:5E:00:00:01:01", "witmotion-ble5")
+    shin = PairedSensor("D0:5E:00:00:02:01", "witmotion-ble5")
+    save_pairing(Pairing("left", {"thigh": thigh, "shin": shin}), path)
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    assert main(["train", "--side", "both", "--sound", "none", "-o", str(tmp_path / "x")]) != 0
+    err = capsys.readouterr().err
+    assert "--side both needs the sensors of both legs" in err and "of the left leg" in err

@@ -36,7 +36,15 @@ def run(args: argparse.Namespace) -> int:
         if args.layout:
             raise ImuhipError("--layout is for --demo: live, the sensors given (or the saved "
                               "pairing) are the layout; --side both takes both legs")  # fmt: skip
+        both = side == "both"
+        if both and not options.given_roles(args):
+            args.side = None  # the saved pairing as it is: it must be of both legs
         assignments, side = options.live_sensors(args)
+        if both and side != "both":
+            raise ImuhipError(f"--side both needs the sensors of both legs; the saved pairing is "
+                              f"of the {side} leg: pair both legs ('imuhip pair --left-thigh … "
+                              "--right-shin …') or give them with --left-thigh, --left-shin, "
+                              "--right-thigh, --right-shin")  # fmt: skip
     elif options.given_roles(args):
         raise ImuhipError("--demo makes its own virtual sensors: drop the sensor addresses")
     if side != "both" and (args.asymmetry_deg or args.effort_ratio != 1.0):
