@@ -74,3 +74,32 @@ def test_what_is_asked_late_starts_after_what_was_made_and_the_past_stays():
     twin.samples("shin", 60.0)
     twin.push(50.0, 5.0)
     np.testing.assert_array_equal(twin.samples("shin", end + 1.0).gyr, after.gyr)
+
+
+def test_with_both_legs_the_other_leg_does_the_same_with_the_asymmetry_asked(tmp_path):
+    from imuhip.analysis.asymmetry import asymmetry
+    from imuhip.pipeline import analyze_session as analyse
+
+    person = VirtualPerson("prone", "left", seed=5, layout="both-legs", asymmetry_deg=-6.0,
+                           effort_ratio=0.6)  # fmt: skip
+    assert person.roles == ("left_thigh", "left_shin", "right_thigh", "right_shin")
+    assert person.session_side == "both"
+    cal = person.calibration_end_s
+    end = person.push(cal + 5.0, 10.0)
+    person.swing(end + 5.0, 3, peak_deg=30.0)
+    until = person.busy_until_s + 5.0
+    samples = {r: person.samples(r, until) for r in person.roles}
+    header = SessionHeader(
+        side="both", exercise="prone", time_base="simulated",
+        sensors=tuple(SensorInfo(r, rate_hz=100.0) for r in person.roles),
+    )  # fmt: skip
+    marks = [Event(t, "phase", None, {"phase": ph}) for ph, t in person.script.phase_starts.items()]
+    path = tmp_path / "both.imuhip"
+    write_session(path, header, samples=samples, events=marks)
+    legs = {leg.side: leg.exercise for leg in analyse(read_session(path)).legs}
+    assert [len(legs[s].reps) for s in ("left", "right")] == [3, 3]
+    assert [len(legs[s].holds) for s in ("left", "right")] == [1, 1]
+    a = asymmetry(legs["left"].reps, legs["right"].reps, legs["left"].holds, legs["right"].holds)
+    assert len(a.rep_pairs) == 3
+    assert 3.5 < a.mean_range_diff_deg < 8.5  # the right leg rotates 6° less (SIMULATED)
+    assert a.mean_effort_diff_db is not None and a.mean_effort_diff_db > 3.0  # right pushes less

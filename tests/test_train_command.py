@@ -4,6 +4,7 @@ the recorded structure, and ``analyze --json``'s sets."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,100 @@ def test_demo_action_does_what_each_cue_asks():
     assert busy.did == [] and person.did[-1] == ("push", 18.0 + REACTION_S, 8.0 + HOLD_MARGIN_S)
     for kind in (PromptKind.RELAX, PromptKind.REST, PromptKind.NEXT, PromptKind.COUNTDOWN):
         assert demo_action(Prompt(1.0, "x", kind), hold) is None
+
+
+BOTH_PROGRAM = """
+[[exercise]]
+technique = "prone-active-ir"
+side = "both"
+legs = "together"
+[exercise.sets]
+kind = "hold"
+hold_s = 5
+rest_s = 3
+[[exercise]]
+technique = "prone-active-ir"
+side = "both"
+legs = "together"
+[exercise.sets]
+kind = "reps"
+reps = 3
+"""
+
+
+@pytest.fixture(scope="module")
+def both_legs_demo(tmp_path_factory):
+    """``train --demo --side both`` of BOTH_PROGRAM on a person whose right hip rotates 5° less
+    and pushes less hard (SIMULATED): the file and what the command printed."""
+    import contextlib
+    import io
+
+    folder = tmp_path_factory.mktemp("both")
+    program = folder / "both.toml"
+    program.write_text(BOTH_PROGRAM, encoding="utf-8")
+    out = folder / "both.imuhip"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(["train", str(program), "--demo", "--side", "both", "--asymmetry-deg", "-5",
+                     "--effort-ratio", "0.6", "--speed", "6", "--sound", "none", "--plain",
+                     "-o", str(out)])  # fmt: skip
+    assert code == 0
+    return out, printed.getvalue()
+
+
+def test_demo_with_both_legs_together_analyses_to_each_legs_sets(both_legs_demo, capsys):
+    """The together sets are counted per leg live and in the file's analysis."""
+    out, text = both_legs_demo
+    assert "both: 2 of 2 sets (both legs, prone)" in text and "» done" in text
+    assert re.search(r"; right: 3 reps of 3, best \d+ degrees; right \d degrees less range", text)
+    doc = analyze_json(out, capsys)
+    assert doc["side"] == "both" and [leg["side"] for leg in doc["legs"]] == ["left", "right"]
+    hold, reps = doc["sets"]
+    assert (hold["side"], hold["kind"], reps["side"], reps["kind"]) == (
+        "both", "hold", "both", "reps",
+    )  # fmt: skip
+    for side in ("left", "right"):
+        (h,) = hold["per_leg"][side]["holds"]  # each leg pushed once, for the asked time
+        assert hold["start_s"] < h["start_s"] < hold["start_s"] + 4.0
+        assert 5.0 <= h["duration_s"] <= 8.0
+        assert reps["per_leg"][side]["reps"] == 3
+    assert hold["result"]["met"] and reps["result"]["met"] and reps["result"]["reps"] == 3
+    assert 2.5 < reps["asymmetry"]["mean_range_diff_deg"] < 7.5  # left minus right: +5°
+    assert hold["asymmetry"]["mean_effort_diff_db"] > 0.0  # the right leg pushed less hard
+    # each leg's own list has its part of the together sets
+    for leg in doc["legs"]:
+        assert [(s["side"], s["kind"]) for s in leg["sets"]] == [("both", "hold"), ("both", "reps")]
+
+
+def test_report_and_history_show_the_sets_of_both_legs(both_legs_demo, tmp_path, capsys):
+    out, _ = both_legs_demo
+    page = tmp_path / "both.html"
+    assert main(["report", str(out), "-o", str(page)]) == 0
+    html = page.read_text(encoding="utf-8")
+    assert "<h2>Sets of both legs together</h2>" in html and "both legs (this leg)" in html
+    capsys.readouterr()
+    assert main(["history", str(out.parent), "--no-cache"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("2 of 2 sets, 2 on target") == 2  # a row per leg
+    assert "3/3 reps" in text and "(both legs)" in text
+
+
+def test_train_layout_flags_are_checked(capsys):
+    assert main(["train", "--demo", "--layout", "both-legs", "--side", "left"]) != 0
+    assert "drop --side left" in capsys.readouterr().err
+    assert main(["train", "--demo", "--asymmetry-deg", "3"]) != 0
+    assert "need both legs" in capsys.readouterr().err
+
+
+def test_train_both_legs_live_with_a_pairing_of_one_leg_is_a_clear_error(tmp_path, monkeypatch,
+                                                                         capsys):  # fmt: skip
+    from imuhip.config import CONFIG_ENV, PairedSensor, Pairing, save_pairing
+
+    path = tmp_path / "pairing.json"
+    thigh = PairedSensor("D0:5E:00:00:01:01", "witmotion-ble5")
+    shin = PairedSensor("D0:5E:00:00:02:01", "witmotion-ble5")
+    save_pairing(Pairing("left", {"thigh": thigh, "shin": shin}), path)
+    monkeypatch.setenv(CONFIG_ENV, str(path))
+    assert main(["train", "--side", "both", "--sound", "none", "-o", str(tmp_path / "x")]) != 0
+    err = capsys.readouterr().err
+    assert "--side both needs the sensors of both legs" in err and "of the left leg" in err

@@ -167,3 +167,64 @@ def test_readme_shows_the_default_program_as_it_ships():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     shown = re.search(r"```toml\n(# imuhip default training program.*?)```", readme, re.S)
     assert shown is not None and shown.group(1) == DEFAULT_PROGRAM_TOML
+
+
+BOTH_PROGRAM = """
+[[exercise]]
+technique = "prone-active-ir"
+side = "both"
+legs = "together"
+[exercise.sets]
+kind = "hold"
+count = 2
+hold_s = { beat_last = 2, first = 10 }
+[[exercise]]
+technique = "prone-active-ir"
+side = "both"
+[exercise.sets]
+kind = "reps"
+count = 1
+reps = 5
+"""
+
+
+def test_a_session_of_both_legs_does_together_sets_at_once_and_separate_ones_in_turn():
+    prog = parse_program(BOTH_PROGRAM)
+    assert prog.exercises[0].legs == "together" and prog.exercises[1].legs == "separately"
+    last = {"left": LastTime(longest_hold_s=14.0), "right": LastTime(longest_hold_s=11.0)}
+    sets = plan(prog, "both", "prone", last_by_side=last)
+    assert [(s.side, s.legs) for s in sets] == [
+        ("both", ("left", "right")), ("both", ("left", "right")),
+        ("left", ("left",)), ("right", ("right",)),
+    ]  # fmt: skip
+    assert sets[0].hold_s == 13.0  # the weaker leg's 11 s + 2
+    assert sets[0].describe() == "prone active ir, both legs, set 1 of 2, hold 13 seconds"
+    assert sets[0].as_dict()["legs"] == ["left", "right"]
+    # one leg's session does the together exercise on that leg alone
+    one = plan(prog, "right", "prone", LastTime(longest_hold_s=11.0))
+    assert [(s.side, s.legs) for s in one] == [("right", ("right",))] * 3
+    assert one[0].hold_s == 13.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ('side = "both"\nlegs = "apart"', "exercise[1].legs must be together or separately"),
+        ('side = "left"\nlegs = "together"', 'exercise[1].legs = "together" needs side = "both"'),
+    ],
+)
+def test_a_wrong_legs_field_is_refused_naming_it(fields, message):
+    text = (
+        f'[[exercise]]\ntechnique = "prone-active-ir"\n{fields}\n[exercise.sets]\nkind = "reps"\n'
+    )
+    with pytest.raises(ProgramError) as err:
+        parse_program(text, "p.toml")
+    assert str(err.value).startswith(f"p.toml: {message}")
+
+
+def test_the_default_program_does_the_prone_exercises_with_both_legs_together():
+    prog = default_program()
+    legs = {e.name: str(e.legs) for e in prog.exercises}
+    assert legs["prone isometric"] == legs["prone swing"] == "together"
+    assert legs["knee to floor"] == "separately"
+    assert {s.side for s in plan(prog, "both", "prone")} == {"both"}

@@ -92,3 +92,38 @@ def test_a_timed_set_counts_the_stretches_in_its_window():
     ]
     assert s["result"]["longest_hold_s"] == 31.0 and s["result"]["best_deg"] == 38.0
     assert s["result"]["met"]
+
+
+def test_a_together_set_of_both_legs_lists_each_legs_result_and_their_asymmetry():
+    from imuhip.sinks.legs_document import together_sets_text
+    from imuhip.sinks.training_sets import both_legs_sets
+
+    targets = {"reps": 2.0, "range_deg": 30.0}
+    events = [
+        set_event("set_start", 10.0, 1, "reps", targets, side="both"),
+        set_event("set_end", 20.0, 1, "reps", targets, side="both"),
+        set_event("set_start", 30.0, 2, "hold", side="both"),
+        set_event("set_end", 55.0, 2, "hold", side="both"),
+    ]
+    left = result(
+        [Rep(11.0, 12.0, 13.0, 36.0, 36.0), Rep(14.0, 15.0, 16.0, 34.0, 34.0)],
+        [Hold(31.0, 52.0, 3.0, 0.3, 30.0)],
+    )
+    right = result(
+        [Rep(11.2, 12.2, 13.2, 29.0, 29.0), Rep(14.2, 15.2, 16.2, 28.0, 28.0)],
+        [Hold(31.5, 50.0, 3.0, 0.3, 24.0)],
+    )
+    sets, warnings = both_legs_sets(events, {"left": left, "right": right}, 60.0)
+    assert warnings == [] and [s["side"] for s in sets] == ["both", "both"]
+    reps, hold = sets
+    assert reps["per_leg"]["left"]["met"] and not reps["per_leg"]["right"]["met"]  # 29° < 30°
+    assert reps["result"] == {"reps": 2, "longest_hold_s": None, "best_deg": 29.0, "met": False}
+    assert reps["asymmetry"]["mean_range_diff_deg"] == 6.5
+    assert hold["result"]["longest_hold_s"] == 18.5 and not hold["result"]["met"]
+    assert hold["asymmetry"]["mean_effort_diff_db"] == 6.0
+    # each leg's own list has its part of the together set
+    one, _ = training_sets(events, right, 60.0)
+    assert one[0]["side"] == "both" and one[0]["result"]["rep_peaks_deg"] == [29.0, 28.0]
+    text = "\n".join(together_sets_text({"sets": sets}))
+    assert "✗ prone-active-ir both legs reps set 1/2  left 2 reps best 36.0°" in text
+    assert "range L-R +6.5°" in text and "effort L-R +6.0 dB" in text

@@ -177,15 +177,20 @@ class PersonMotion:
         t = np.asarray(t, float)
         u = np.full(len(t), -np.inf) if self.offset is None else t - self.offset
         s = self.person.samples(self.role, float(np.max(u, initial=0.0)))
-        acc = np.stack([np.interp(u, s.t, s.acc[:, k]) for k in range(3)], axis=1)
-        gyr = np.stack([np.interp(u, s.t, s.gyr[:, k]) for k in range(3)], axis=1)
+        # only the samples around the times asked (the whole past would be copied each call)
+        lo = max(0, int(np.searchsorted(s.t, np.min(u, initial=0.0))) - 1)
+        hi = min(len(s.t), int(np.searchsorted(s.t, np.max(u, initial=0.0))) + 2)
+        st, sa, sg = s.t[lo:hi], s.acc[lo:hi], s.gyr[lo:hi]
+        acc = np.stack([np.interp(u, st, sa[:, k]) for k in range(3)], axis=1)
+        gyr = np.stack([np.interp(u, st, sg[:, k]) for k in range(3)], axis=1)
         return acc, gyr
 
 
 @dataclass
 class PersonRig:
     """A :class:`~imuhip.sim.person.VirtualPerson` and the virtual sensors on their leg
-    (thigh and shin); :meth:`ask` has them do something at a session time."""
+    (thigh and shin) or legs (both thighs and shins: the person's roles);
+    :meth:`ask` has them do something at a session time."""
 
     person: VirtualPerson
     speed: float
@@ -197,6 +202,7 @@ class PersonRig:
     begun_at: float | None = None  # session time at which the person's script started
 
     def __post_init__(self) -> None:
+        self.roles = self.person.roles
         self.motions = {r: PersonMotion(self.person, r) for r in self.roles}
 
     def power_on(self, link: LinkThread) -> None:
@@ -216,16 +222,17 @@ class PersonRig:
 
     def header(self) -> SessionHeader:
         p = self.person
+        demo: dict[str, Any] = {"speed": self.speed, "person": "follows the coach's cues"}
+        if p.session_side == "both":
+            demo["asymmetry_deg"] = p.asymmetry_deg
+            demo["effort_ratio"] = p.effort_ratio
         return SessionHeader(
-            side=p.side,
+            side=p.session_side,
             exercise=p.exercise,
             sensors=tuple(a.sensor_info() for a in self.assignments()),
             imuhip_version=__version__,
             time_base="host-monotonic",
-            extra={
-                "simulated": True,
-                "demo": {"speed": self.speed, "person": "follows the coach's cues"},
-            },
+            extra={"simulated": True, "demo": demo},
         )
 
     def schedule(self) -> dict[str, float]:
@@ -258,11 +265,20 @@ class PersonRig:
 
 def person_rig(
     exercise: str = "prone", side: str = "left", speed: float = 1.0, seed: int = 0,
-    rate_hz: float = 100.0,
+    rate_hz: float = 100.0, *, asymmetry_deg: float = 0.0, effort_ratio: float = 1.0,
 ) -> PersonRig:  # fmt: skip
     """A person who follows the coach (:class:`~imuhip.sim.person.VirtualPerson`) and their
-    virtual sensors, made by :meth:`PersonRig.power_on`."""
-    return PersonRig(VirtualPerson(exercise, side, seed=seed, rate_hz=rate_hz), speed, rate_hz)
+    virtual sensors, made by :meth:`PersonRig.power_on`; ``side`` "both": sensors on both
+    legs, the right leg's range ``asymmetry_deg`` larger than the left's and its pushes
+    ``effort_ratio`` times as strong (both legs move together, led by the left)."""
+    if side == "both":
+        person = VirtualPerson(
+            exercise, "left", seed=seed, rate_hz=rate_hz, layout="both-legs",
+            asymmetry_deg=asymmetry_deg, effort_ratio=effort_ratio,
+        )  # fmt: skip
+    else:
+        person = VirtualPerson(exercise, side, seed=seed, rate_hz=rate_hz)
+    return PersonRig(person, speed, rate_hz)
 
 
 def demo_rig(

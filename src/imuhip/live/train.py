@@ -16,8 +16,10 @@ session events, to the file. Three sources:
   at its end; they stay at rest in the rests.
 - live sensors (the saved pairing, as ``imuhip live``).
 
-One session is one leg in one start pose: the coach runs the program's sets for the session's
-side and pose (:func:`imuhip.training.program.plan`).
+One session is one start pose on one leg or on both legs at once (side "both": four sensors;
+the demo person then moves both legs together): the coach runs the program's sets for the
+session's side and pose (:func:`imuhip.training.program.plan`: a session of both legs does the
+program's together exercises with both legs at once), stepped with every leg's live state.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from imuhip.session import Event
 from imuhip.sinks.sound import SoundMode, SoundSink, make_sound
 from imuhip.training.coach import Coach, CoachStep, Priority, Prompt, PromptKind
 from imuhip.training.program import (
+    BOTH,
+    BOTH_LEGS,
     LastTime,
     PlannedSet,
     Program,
@@ -43,6 +47,7 @@ from imuhip.training.program import (
     default_program,
     load_program,
     plan,
+    weaker,
 )
 
 
@@ -75,13 +80,40 @@ def last_time_in(folder: str | None, side: str, pose: str, exclude: Sequence[Pat
     return last_time(rows, side, pose, exclude=names)
 
 
-def session_plan(program: Program, side: str, pose: str, last: LastTime | None):
+@dataclass(frozen=True)
+class LastTimes:
+    """Last time's figures for a session: of its leg, or (``by_side``) of each leg of a
+    session of both legs."""
+
+    last: LastTime | None = None
+    by_side: dict[str, LastTime | None] | None = None
+
+    @property
+    def overall(self) -> LastTime | None:
+        """One figure set for the coach's "last time" (both legs: the weaker leg's)."""
+        if self.by_side is None:
+            return self.last
+        return weaker(*(self.by_side.get(s) for s in BOTH_LEGS))
+
+
+def last_times_in(folder: str | None, side: str, pose: str, exclude: Sequence[Path] = ()):
+    """:class:`LastTimes` from the sessions under ``folder`` (each leg's for side "both")."""
+    if side != BOTH:
+        return LastTimes(last_time_in(folder, side, pose, exclude))
+    return LastTimes(by_side={s: last_time_in(folder, s, pose, exclude) for s in BOTH_LEGS})
+
+
+def session_plan(
+    program: Program, side: str, pose: str, last: LastTime | None, lasts: LastTimes | None = None
+):
     """The sets for ``side`` and ``pose``; a clear error when the program has none."""
-    sets = plan(program, side, pose, last)
+    by_side = None if lasts is None else lasts.by_side
+    sets = plan(program, side, pose, last if lasts is None else lasts.last, last_by_side=by_side)
     if not sets:
         have = ", ".join(program.poses())
+        legs = "both legs" if side == BOTH else f"the {side} leg"
         raise ProgramError(
-            f"the program {program.name!r} has no exercise for the {side} leg in the {pose} "
+            f"the program {program.name!r} has no exercise for {legs} in the {pose} "
             f"pose (its poses: {have}); choose one with --exercise"
         )
     return sets
@@ -101,9 +133,16 @@ class Trainer:
     prompt: str = ""
     events: list[Event] = field(default_factory=list)
 
-    def step(self, t: float, state: LiveState, evs: Sequence[AnalysisEvent]) -> list[Event]:
-        """Advance the coach to session time ``t``; returns the events to record."""
-        return self._take(self.coach.update(t, state, evs))
+    def step(
+        self,
+        t: float,
+        state: LiveState,
+        evs: Sequence[AnalysisEvent],
+        legs: Sequence[LiveState] = (),
+    ) -> list[Event]:
+        """Advance the coach to session time ``t`` (``legs``: every leg's state in a session
+        of both legs); returns the events to record."""
+        return self._take(self.coach.update(t, state, evs, legs=legs))
 
     def finish(self, t: float) -> list[Event]:
         """The session ends at ``t``; returns the last events to record."""
@@ -127,14 +166,17 @@ def make_trainer(
     sound: SoundMode | str,
     note: Callable[[str], None],
     last: LastTime | None = None,
+    lasts: LastTimes | None = None,
 ) -> Trainer:
-    """The trainer for one session (see :class:`Trainer`)."""
+    """The trainer for one session (see :class:`Trainer`); ``lasts`` (when given) replaces
+    ``last``: each leg's figures in a session of both legs."""
     if pose not in POSES:
         raise ImuhipError(
             f"the session's exercise is {pose!r}, not a start pose ({', '.join(POSES)}): "
             "the program's exercises are chosen by pose"
         )
-    coach = Coach(program, session_plan(program, side, pose, last), last=last)
+    sets = session_plan(program, side, pose, last, lasts)
+    coach = Coach(program, sets, last=last if lasts is None else lasts.overall)
     return Trainer(coach, make_sound(sound, notice=lambda text: note(f"sound: {text}")), note)
 
 
@@ -144,7 +186,8 @@ def result_lines(trainer: Trainer) -> list[str]:
     for r in trainer.coach.results:
         s = r.set
         mark = "✓" if r.met else "✗"
-        lines.append(f"  {mark} {s.name}, {s.side}, set {s.number}/{s.of}: {r.sentence()}")
+        legs = "both legs" if s.together else s.side
+        lines.append(f"  {mark} {s.name}, {legs}, set {s.number}/{s.of}: {r.sentence()}")
     return lines
 
 
@@ -180,9 +223,9 @@ def train_replay_command(
     items = session_inputs(session)
     if not items:
         raise ImuhipError(f"{session_path} holds no data")
-    last = last_time_in(history, side, pose, exclude=[Path(session_path)])
+    lasts = last_times_in(history, side, pose, exclude=[Path(session_path)])
     view = PlainView(out) if plain else make_view(plain)
-    trainer = make_trainer(program, side, pose, sound=sound, note=view.note, last=last)
+    trainer = make_trainer(program, side, pose, sound=sound, note=view.note, lasts=lasts)
     pipe = make_pipeline(session.header, aligner="causal")
     t0 = input_time(items[0])
     trainer.origin = view.origin = t0
@@ -194,7 +237,7 @@ def train_replay_command(
 
     def on_step(t: float, evs: list[AnalysisEvent], _events: list[Event]) -> None:
         view.analysis(evs)
-        recorded.extend(fed_back(pipe, trainer.step(t, pipe.state, evs)))
+        recorded.extend(fed_back(pipe, trainer.step(t, pipe.state, evs, leg_states(pipe))))
         cur = trainer.coach.current
         lines = tuple(
             SensorLine(r, "file", h.rate_hz, h.dropped, h.lost_samples)
@@ -216,7 +259,7 @@ def train_replay_command(
         t_end = t0 + total_s
         final = pipe.events[n:]
         view.analysis(final)
-        recorded.extend(trainer.step(t_end, pipe.state, final))
+        recorded.extend(trainer.step(t_end, pipe.state, final, leg_states(pipe)))
         recorded.extend(trainer.finish(t_end))
     finally:
         view.close()
@@ -232,6 +275,11 @@ def train_replay_command(
     return 0
 
 
+def leg_states(pipe: Any) -> list[LiveState]:
+    """Every leg's live state of the pipeline ``pipe`` (empty with one leg)."""
+    return [state for _, state in pipe.leg_states()]
+
+
 def fed_back(pipe: Any, events: list[Event]) -> list[Event]:
     """``events`` (the coach's), fed to the pipeline ``pipe`` as live does (the asked-for hold
     windows are the detector's prior) and returned."""
@@ -245,8 +293,9 @@ def _print_sets(
 ) -> None:
     """How many of the program's sets were done, and each against its target."""
     _print("", out)
+    legs = "both legs" if side == BOTH else f"{side} leg"
     _print(f"{program.name}: {len(trainer.coach.results)} of {len(trainer.coach.plan)} sets "
-           f"({side} leg, {pose})", out)  # fmt: skip
+           f"({legs}, {pose})", out)  # fmt: skip
     for line in result_lines(trainer):
         _print(line, out)
 
@@ -358,11 +407,14 @@ def train_session_command(
     spec: str | None = None,
     assignments: Sequence[Any] = (),
     out: TextIO | None = None,
+    asymmetry_deg: float = 0.0,
+    effort_ratio: float = 1.0,
 ) -> int:
-    """Run ``program`` live (``demo``: on virtual sensors and a simulated leg, at ``speed``;
-    else on ``assignments``, the sensors, through ``spec``'s BLE backend), recording to
-    ``path`` with the coach's events, then print the sets against their targets and the
-    file's analysis with its sets."""
+    """Run ``program`` live (``demo``: on virtual sensors and a simulated leg, at ``speed``,
+    or both legs for ``side`` "both", the right's range ``asymmetry_deg`` larger and its
+    pushes ``effort_ratio`` times as strong; else on ``assignments``, the sensors, through
+    ``spec``'s BLE backend), recording to ``path`` with the coach's events, then print the
+    sets against their targets and the file's analysis with its sets."""
     from imuhip.sinks.live_view import PlainView, make_view
 
     if speed <= 0:
@@ -371,15 +423,16 @@ def train_session_command(
         raise ImuhipError("no sensors: pair them with 'imuhip pair', or try --demo")
     if path.exists() and not overwrite:
         raise ImuhipError(f"{path} exists; use -f to overwrite it")
-    last = last_time_in(history, side, pose, exclude=[path])
+    lasts = last_times_in(history, side, pose, exclude=[path])
     inner = PlainView(out) if plain else make_view(plain)
-    trainer = make_trainer(program, side, pose, sound=sound, note=inner.note, last=last)
+    trainer = make_trainer(program, side, pose, sound=sound, note=inner.note, lasts=lasts)
     sets = trainer.coach.plan
     length = duration_s or CALIBRATION_ALLOWANCE_S + 1.25 * estimated_s(sets) + 30.0
     training = _Training(
         program, trainer, PromptView(inner, trainer), side, pose, path, overwrite,
         limit=length if demo or duration_s is not None else None,
     )  # fmt: skip
+    training.demo_person = {"asymmetry_deg": asymmetry_deg, "effort_ratio": effort_ratio}
     try:
         if demo:
             result = training.run_demo(speed, seed)
@@ -418,6 +471,8 @@ class _Training:
         self.limit = limit
         self.stop = threading.Event()
         self.rig: Any = None
+        self.pipeline: Any = None  # the session's pipeline (every leg's state), once made
+        self.demo_person: dict[str, float] = {}  # the demo person's asymmetry (both legs)
         self.started: list[float] = []
         self.done_at: list[float] = []
         self._prompted = 0  # the coach's prompts the demo person has heard
@@ -432,7 +487,8 @@ class _Training:
     def on_tick(self, now: float, state: LiveState, evs: list[AnalysisEvent]) -> list[Event]:
         """The coach's step; ends the session after the program's end or at the limit."""
         trainer = self.trainer
-        events = trainer.step(now, state, evs)
+        legs = leg_states(self.pipeline) if self.pipeline is not None else []
+        events = trainer.step(now, state, evs, legs)
         if self.rig is not None:  # the demo person hears the cues
             self._follow(trainer.coach)
         if trainer.coach.done:
@@ -465,7 +521,7 @@ class _Training:
         from imuhip.live.runner import scaled_clock, session_clock
         from imuhip.sources.ble.edge import LinkThread
 
-        self.rig = person_rig(self.pose, self.side, speed, seed)
+        self.rig = person_rig(self.pose, self.side, speed, seed, **self.demo_person)
         with LinkThread(backend_for("bumble:virtual")) as link:
             self.rig.power_on(link)
             clock, origin = session_clock()
@@ -512,13 +568,16 @@ class _Training:
             # a backstop: the session ends from on_tick, so the coach's end is recorded
             duration_s=None if self.limit is None else self.limit + 5.0,
             schedule=schedule,
-            title=f"imuhip train — {self.program.name}, {self.side} leg, {self.pose}"
-            + (" (demo: simulated leg)" if self.rig is not None else ""),
+            title=f"imuhip train — {self.program.name}, "
+            + ("both legs" if self.side == BOTH else f"{self.side} leg")
+            + f", {self.pose}"
+            + (" (demo: simulated person)" if self.rig is not None else ""),
             recording=str(self.path),
             on_tick=self.on_tick,
         )
         loss_window = LOSS_WINDOW_S * max(1.0, speed)
         pipeline = SessionPipeline(header, aligner=CausalAligner(header, loss_window_s=loss_window))
+        self.pipeline = pipeline
         with (
             SessionWriter(self.path, header, overwrite=self.overwrite) as writer,
             KeyReader() as keys,

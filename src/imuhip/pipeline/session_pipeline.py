@@ -320,9 +320,10 @@ class SessionPipeline:
 
     def _hold_window(self, e: Event, side: str) -> None:
         """A training set asking for a hold began or ended: the asked-for window of the leg
-        on ``side`` (any leg of a one-leg session) for :mod:`imuhip.analysis.hold_prior`."""
+        on ``side`` ("both": a set of both legs together; any leg of a one-leg session) for
+        :mod:`imuhip.analysis.hold_prior`."""
         for leg in self.legs:
-            if side in ("", leg.leg.side) or len(self.legs) == 1:
+            if side in ("", "both", leg.leg.side) or len(self.legs) == 1:
                 if e.kind == HOLD_WINDOW_EVENTS[0]:
                     leg.prior.open(float(e.t))
                 else:

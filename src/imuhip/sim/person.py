@@ -1,7 +1,13 @@
 """A simulated person who does what they are asked, when they are asked (``imuhip train
 --demo``).
 
-The person wears a thigh and a shin sensor on one leg (the one-leg layout, fixed pelvis). They
+The person wears a thigh and a shin sensor on one leg (the one-leg layout, fixed pelvis), or
+on both legs (``layout="both-legs"``: four sensors, roles ``left_thigh`` … ``right_shin``),
+whose other leg then does everything the leading one does at the same time, with the
+simulator's asymmetry (:func:`imuhip.sim.body.other_leg`: its excursions ``asymmetry_deg``
+larger on the right, its pushes ``effort_ratio`` times as strong on the right, a little
+behind in time) from its own hip joint centre (:class:`imuhip.sim.body.TrunkPelvis`'s, the
+pelvis fixed), through the same kinematics as the one leg. They
 do the calibration protocol as the simulator's scripts do (:func:`imuhip.sim.scripts.make_script`
 with the "rest" content, so the guidance's fixed schedule matches it), then lie or sit still
 at rest until asked for something: an isometric push against the band (:meth:`push`), a
@@ -25,6 +31,14 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.samples import ImuSamples
+from imuhip.sim.body import (
+    LegMotion,
+    leading_leg,
+    other_leg,
+    other_side,
+    sim_layout,
+    trunk_pelvis,
+)
 from imuhip.sim.kinematics import Anthropometry, pose, segments, sensor_positions
 from imuhip.sim.scripts import (
     EffortWindow,
@@ -46,6 +60,10 @@ from imuhip.sim.sensor_model import (
 from imuhip.sim.simulate import motion_of
 
 ROLES = ("thigh", "shin")
+#: The layouts a person can wear (:data:`imuhip.sim.body.LAYOUTS`' leg layouts).
+PERSON_LAYOUTS = ("one-leg", "both-legs")
+#: (min, max) mean lag of the other leg behind the leading one, seconds (as the simulator's).
+OTHER_LEG_LAG_S = (0.05, 0.25)
 #: Script time made at once per sensor, seconds (the tremor is band-limited per block).
 BLOCK_S = 1.0
 #: Relative effort of a push against the band, and of the other foot's overpressure.
@@ -64,7 +82,11 @@ class _Clock:
 
 
 class VirtualPerson:
-    """The person (see the module docstring); ``seed`` makes the same person and sensors."""
+    """The person (see the module docstring); ``seed`` makes the same person and sensors.
+
+    ``side`` is the leading leg (the one :attr:`script` and its truth describe); ``layout``
+    one of :data:`PERSON_LAYOUTS`; ``asymmetry_deg`` and ``effort_ratio`` the other leg's
+    difference (right minus left, degrees; right over left) with both legs."""
 
     def __init__(
         self,
@@ -77,10 +99,23 @@ class VirtualPerson:
         effort: EffortModel | None = None,
         options: ScriptOptions | None = None,
         mount_cone_deg: float | None = 25.0,
+        layout: str = "one-leg",
+        asymmetry_deg: float = 0.0,
+        effort_ratio: float = 1.0,
     ) -> None:
+        if layout not in PERSON_LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(PERSON_LAYOUTS)}, got {layout!r}")
+        if not effort_ratio > 0:
+            raise ValueError(f"effort_ratio must be positive, got {effort_ratio!r}")
         rng = np.random.default_rng(seed)
         self.exercise = exercise
         self.side = side
+        self.layout = sim_layout(layout, side, False, False)
+        #: the sensors' roles: thigh, shin; or each leg's, left first
+        self.roles: tuple[str, ...] = ROLES if layout == "one-leg" else self.layout.roles
+        self.asymmetry_deg = float(asymmetry_deg)
+        self.effort_ratio = float(effort_ratio)
+        self._seed = seed
         self.rate_hz = rate_hz
         self.pose = pose(exercise)
         self.body = Anthropometry()
@@ -94,19 +129,29 @@ class VirtualPerson:
                 track.values.pop()
         self.rest_deg = self.script.tracks["hip_rotation"].value
         self._now = max(tr.end_s for tr in self.script.tracks.values())  # asked so far
-        self._mounts = {r: random_mount(r, side, rng, mount_cone_deg) for r in ROLES}
+        self._where = {r: _segment_of(r, side) for r in self.roles}  # role -> (segment, side)
+        self._mounts = {r: random_mount(*self._where[r], rng, mount_cone_deg) for r in self.roles}
         self._err = {}
         self._clocks = {}
-        for r in ROLES:
+        for r in self.roles:
             self._err[r] = draw_errors(self.errors, rng)
             period = 1.0 / (rate_hz * (1 + 1e-6 * self._err[r].clock_ppm))
             self._clocks[r] = _Clock(float(rng.uniform(0, 1.0 / rate_hz)), period)
-        self._noise = {r: np.random.default_rng([seed, 21, k]) for k, r in enumerate(ROLES)}
-        self._tremor = {r: np.random.default_rng([seed, 22, k]) for k, r in enumerate(ROLES)}
+        self._noise = {r: np.random.default_rng([seed, 21, k]) for k, r in enumerate(self.roles)}
+        self._tremor = {r: np.random.default_rng([seed, 22, k]) for k, r in enumerate(self.roles)}
         self._rng = np.random.default_rng([seed, 23])
         self._made_s = 0.0  # script time up to which samples exist (the past)
+        self._other_cache: tuple[tuple, LegMotion] | None = None
+        # each hip joint centre, world, metres (the leading one the origin; a fixed pelvis)
+        fixed = trunk_pelvis(self.pose, leading_leg(self.script, side), 0.0, 0.0, 0.0)
+        self._hips = {s: fixed.hip_centre(s, np.zeros(1))[0] for s in ("left", "right")}
 
     # ------------------------------------------------------------------ requests
+    @property
+    def session_side(self) -> str:
+        """The session header's side: the leg, or "both"."""
+        return self.layout.side
+
     @property
     def calibration_end_s(self) -> float:
         """End of the protocol's final still step, seconds."""
@@ -194,34 +239,65 @@ class VirtualPerson:
         ``until_s`` (seconds): times on the script's time base, the sensor's errors included."""
         if until_s >= self._made_s:
             self._made_s = (np.floor(until_s / BLOCK_S) + 1.0) * BLOCK_S
-            for r in ROLES:
-                self._make(r, self._made_s)
+            for tr in self.script.tracks.values():  # the person stays put until asked
+                tr.wait_until(self._made_s)
+            other = self._other_leg() if len(self.layout.legs) == 2 else None
+            for r in self.roles:
+                self._make(r, self._made_s, other)
         c = self._clocks[role]
         if len(c.parts) > 1:
             c.parts = [ImuSamples.concatenate(c.parts)]
         return c.parts[0]
 
-    def _make(self, role: str, until_s: float) -> None:
+    def _other_leg(self) -> LegMotion:
+        """The other leg as asked so far: doing what the script does with the person's
+        asymmetry (the same lag every time: its own seeded stream). Made again only when
+        something new was asked (a track holds its last value past its end, so the same leg
+        serves the rests after it)."""
+        sc = self.script
+        key = (self._now, len(sc.reps), len(sc.holds), len(sc.stretches), len(sc.efforts))
+        if self._other_cache is None or self._other_cache[0] != key:
+            rng = np.random.default_rng([self._seed, 13])
+            leg = other_leg(sc, other_side(self.side), self.asymmetry_deg, self.effort_ratio,
+                            OTHER_LEG_LAG_S, rng)  # fmt: skip
+            self._other_cache = (key, leg)
+        return self._other_cache[1]
+
+    def _make(self, role: str, until_s: float, other: LegMotion | None = None) -> None:
         c = self._clocks[role]
         n = int(np.ceil((until_s - c.t0) / c.period))
         if n <= c.made:
             return
         t = c.t0 + c.period * np.arange(c.made, n)
         c.made = n
-        for tr in self.script.tracks.values():  # the person stays put until asked
-            tr.wait_until(until_s)
+        segment, side = self._where[role]
+        # the leading leg follows the script, its hip the origin; the other leg its own
+        # motion from its own hip (the pelvis is fixed: the layout's hip centres)
+        lead = side == self.side or other is None
+        angles = self.script.angles if lead else other.angles  # type: ignore[union-attr]
+        hip = None if lead else self._hips[side]
+        k = ROLES.index(segment)
 
         def state(tt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            segs = segments(self.pose, self.side, self.script.angles(tt))
-            seg = segs.thigh_skin if role == "thigh" else segs.shank
-            pos = sensor_positions(segs, self.side, self.body)[ROLES.index(role)]
+            segs = segments(self.pose, side, angles(tt))
+            seg = segs.thigh_skin if segment == "thigh" else segs.shank
+            pos = sensor_positions(segs, side, self.body, hip)[k]
             return Q.multiply(seg, self._mounts[role]), pos
 
         q, gyr, acc = motion_of(state, t)
-        envelope = self.script.effort_envelope(t)
+        leg = self.script if lead else other
+        self._measured(role, t, q, gyr, acc, leg.effort_envelope(t), segment)  # type: ignore[union-attr]
+
+    def _measured(
+        self, role: str, t: np.ndarray, q: np.ndarray, gyr: np.ndarray, acc: np.ndarray,
+        envelope: np.ndarray, segment: str,
+    ) -> None:  # fmt: skip
+        """The sensor's samples at ``t`` from its true motion, with the muscles' tremor and
+        its errors (added to its clock's parts)."""
+        c = self._clocks[role]
         if np.any(envelope > 0):
             d_gyr, d_acc = effort_vibration(
-                role, envelope, self.rate_hz, self.effort, self._tremor[role]
+                segment, envelope, self.rate_hz, self.effort, self._tremor[role]
             )
             gyr, acc = gyr + d_gyr, acc + d_acc
         gyr_m, acc_m, _ = measure(t, gyr, acc, q, self.errors, self._err[role], self._noise[role],
@@ -250,3 +326,11 @@ class VirtualPerson:
 
     def _pause(self, seconds: float) -> None:
         self._now += seconds
+
+
+def _segment_of(role: str, lead: str) -> tuple[str, str]:
+    """(segment, side) of a role: ``left_shin`` -> ("shin", "left"); plain roles on ``lead``."""
+    if "_" in role:
+        side, segment = role.split("_")
+        return segment, side
+    return role, lead

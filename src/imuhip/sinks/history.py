@@ -255,7 +255,7 @@ def _training_fields(
     planned = program.data.get("sets")
     planned = [p for p in planned if isinstance(p, dict)] if isinstance(planned, list) else []
     sets, _ = training_sets(events, exercise, t_end)
-    sets = [x for x in sets if x["side"] == side]
+    sets = [x for x in sets if x["side"] in (side, "both")]  # "both": its part of a together set
     best: dict[str, dict] = {}
     for x in sets:
         kind = "reps" if x["kind"] == "reps" else "hold"
@@ -263,10 +263,12 @@ def _training_fields(
             best[kind] = x
     return {
         "program": name[:200] if isinstance(name, str) and name else "program",
-        "sets_planned": sum(p.get("side") == side for p in planned),
+        "sets_planned": sum(p.get("side") in (side, "both") for p in planned),
         "sets": len(sets),
         "sets_met": sum(bool(x["result"]["met"]) for x in sets),
-        "set_results": "; ".join(set_text(x) for x in sets),
+        "set_results": "; ".join(
+            set_text(x) + (" (both legs)" if x["side"] == "both" else "") for x in sets
+        ),
         "best_set": "; ".join(f"best {set_text(x)}" for x in best.values()),
     }
 

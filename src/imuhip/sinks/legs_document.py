@@ -4,7 +4,9 @@ A both-legs document has the session's fields once (schema, exercise, span, sens
 file state, the session's own warnings) and, under ``legs``, one entry per leg with what a
 one-leg document has at its top (``side``, ``calibration``, ``reps``, ``partial_reps``,
 ``holds``, ``stretches``, ``timeline``, ``summary``, ``warnings``, ``sets``), plus
-``asymmetry`` (:mod:`imuhip.analysis.asymmetry`). :func:`leg_view` gives back one leg as a
+``asymmetry`` (:mod:`imuhip.analysis.asymmetry`), and ``sets`` (a trained session's sets, each
+set done by both legs together with its ``per_leg`` results and their asymmetry:
+:func:`imuhip.sinks.training_sets.both_legs_sets`). :func:`leg_view` gives back one leg as a
 one-leg document, so every reader of one-leg documents (text, report, history) serves each leg.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 from imuhip.analysis.asymmetry import asymmetry
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
+from imuhip.sinks.training_sets import both_legs_sets
 
 #: The fields of a one-leg document that belong to its leg.
 LEG_FIELDS: tuple[str, ...] = (
@@ -47,13 +50,16 @@ def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLe
             if k in doc:
                 entry[k] = doc[k]
         entry["warnings"] = [w for w in doc["warnings"] if w not in shared]
-        entry["sets"] = [s for s in doc.get("sets", []) if s.get("side") in (None, leg.side)]
+        entry["sets"] = [
+            s for s in doc.get("sets", []) if s.get("side") in (None, leg.side, "both")
+        ]
         legs.append(entry)
     by_side = {leg.side: leg.exercise for leg in result.legs}
     left, right = by_side.get("left"), by_side.get("right")
     asym = None
     if left is not None and right is not None:
         asym = asymmetry(left.reps, right.reps, left.holds, right.holds).as_dict()
+    sets, _ = both_legs_sets(session.events, by_side, session.time_range()[1])
     return {
         "schema": first["schema"],
         "side": session.header.side,
@@ -61,6 +67,7 @@ def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLe
         "warnings": [w for w in first["warnings"] if w in shared],
         "legs": legs,
         "asymmetry": asym,
+        "sets": sets,
     }
 
 
@@ -116,4 +123,32 @@ def asymmetry_text(doc: dict) -> list[str]:
             f"  holds paired {len(a['hold_pairs'])}: effort {effort_text}, noise floor "
             f"{floor['effort_db']:g} dB"
         )
-    return lines
+    return lines + together_sets_text(doc)
+
+
+def together_sets_text(doc: dict) -> list[str]:
+    """The lines of a both-legs document's sets done by both legs together: each leg's figure
+    and their asymmetry."""
+    lines = []
+    for s in doc.get("sets") or []:
+        if s.get("side") != "both" or not isinstance(s.get("per_leg"), dict):
+            continue
+        figs = []
+        for side, r in s["per_leg"].items():
+            if s["kind"] == "reps":
+                best = "-" if r["best_deg"] is None else f"{r['best_deg']:.1f}°"
+                figs.append(f"{side} {r['reps']} reps best {best}")
+            else:
+                held = r["longest_hold_s"]
+                figs.append(f"{side} " + ("no hold" if held is None else f"hold {held:.1f} s"))
+        a = s.get("asymmetry") or {}
+        if a.get("mean_range_diff_deg") is not None:
+            figs.append(f"range L-R {a['mean_range_diff_deg']:+.1f}°")
+        if a.get("mean_effort_diff_db") is not None:
+            figs.append(f"effort L-R {a['mean_effort_diff_db']:+.1f} dB")
+        mark = "✓" if s["result"]["met"] else "✗"
+        lines.append(
+            f"  {mark} {s['technique']} both legs {s['kind']} set {s['set']}/{s['of']}  "
+            + ", ".join(figs)
+        )
+    return ["", "sets of both legs together", *lines] if lines else []

@@ -906,6 +906,7 @@ def render_report(
             parts += _sets(leg_doc)
             parts += _calibration(leg, leg_doc)
         parts += _asymmetry(doc)
+        parts += _together_sets(doc)
     else:
         parts += _leg_sections(result, doc)
         parts += _sets(doc)
@@ -1059,7 +1060,7 @@ def _sets(doc: dict) -> list[str]:
         if r["best_deg"] is not None:
             got += f", best {fmt(r['best_deg'])}°"
         rows.append([
-            str(i), escape(f"{x['technique']} {x['side']}"), escape(x["kind"]),
+            str(i), escape(f"{x['technique']} {_legs_label(x['side'])}"), escape(x["kind"]),
             f"{x['set']}/{x['of']}", f"{fmt(x['start_s'])}-{fmt(x['end_s'])}",
             escape(target or "-"), escape(got),
             ("✓" if r["met"] else "✗") + ("" if x["complete"] else " (not finished)"),
@@ -1070,6 +1071,48 @@ def _sets(doc: dict) -> list[str]:
         f"<h2>Training sets ({len(sets)}, {met} on target)</h2>",
         _table(headers, rows, "sets", left=(1, 2, 5, 6)),
         "<p class='muted'>Reps and holds inside each set's window, timed from the signal.</p>",
+    ]
+
+
+def _legs_label(side: str) -> str:
+    """A set's side as the sets table shows it ("both": this leg's part of a together set)."""
+    return "both legs (this leg)" if side == "both" else side
+
+
+def _with_unit(x: float | None, unit: str) -> str:
+    return fmt(x) if x is None else f"{fmt(x)}{unit}"
+
+
+def _together_sets(doc: dict) -> list[str]:
+    """The sets done by both legs together (a both-legs document's ``sets``): each leg's
+    figure and their asymmetry."""
+    rows = []
+    for x in doc.get("sets") or []:
+        if x.get("side") != "both" or not isinstance(x.get("per_leg"), dict):
+            continue
+        figs = []
+        for side in ("left", "right"):
+            r = x["per_leg"].get(side)
+            if r is None:
+                figs.append("-")
+            elif x["kind"] == "reps":
+                figs.append(f"{r['reps']} reps, best {fmt(r['best_deg'])}°")
+            else:
+                figs.append(f"{fmt(r['longest_hold_s'])} s")
+        a = x.get("asymmetry") or {}
+        rows.append([
+            escape(x["technique"]), escape(x["kind"]), f"{x['set']}/{x['of']}",
+            *(escape(f) for f in figs), _with_unit(a.get("mean_range_diff_deg"), "°"),
+            _with_unit(a.get("mean_effort_diff_db"), " dB"), "✓" if x["result"]["met"] else "✗",
+        ])  # fmt: skip
+    if not rows:
+        return []
+    heads = ["exercise", "kind", "set", "left", "right", "range L-R", "effort L-R", "met"]
+    return [
+        "<h2>Sets of both legs together</h2>",
+        _table(heads, rows, "together-sets", left=(0, 1, 3, 4)),
+        "<p class='muted'>Each leg's reps and holds inside the set's window; left minus right "
+        "over the set's paired reps and holds; met when both legs met the targets.</p>",
     ]
 
 

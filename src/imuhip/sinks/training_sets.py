@@ -8,15 +8,22 @@ the cue: a person may start as the cue begins). A set whose ``set_end`` is missi
 file) ends at the next set's start or the session's end and is marked ``complete: false``.
 Events whose data is not what ``imuhip train`` writes are skipped and counted in a warning,
 never trusted.
+
+A set done by both legs together (``side`` "both") is, in one leg's list, that leg's part of
+it; a session of both legs also has :func:`both_legs_sets`: each together set with its
+``per_leg`` results and the legs' ``asymmetry`` (:mod:`imuhip.analysis.asymmetry`), its own
+``result`` being what both legs reached (fewer reps, shorter hold, smaller best peak; ``met``
+when both met the targets).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from imuhip.analysis.asymmetry import asymmetry
 from imuhip.analysis.exercise import ExerciseResult
 from imuhip.session import Event
 from imuhip.training.coach import HOLD_EARLY_S
@@ -55,7 +62,7 @@ def _window_fields(e: Event) -> dict[str, Any] | None:
     ok = (
         isinstance(d.get("exercise"), int)
         and isinstance(d.get("technique"), str)
-        and d.get("side") in ("left", "right")
+        and d.get("side") in ("left", "right", "both")
         and d.get("kind") in _KINDS
         and isinstance(d.get("set"), int)
         and isinstance(d.get("of"), int)
@@ -105,78 +112,130 @@ def set_windows(events: Sequence[Event], t_end: float) -> tuple[list[SetWindow],
     return out, bad
 
 
+def _window_items(w: SetWindow, exercise: ExerciseResult) -> tuple[list, list, list]:
+    """The reps, holds and stretches of ``exercise`` that belong to the set ``w``."""
+    reps = [r for r in exercise.reps if w.start_s <= r.end_s <= w.end_s + END_SLACK_S]
+    holds = [h for h in exercise.holds if w.start_s - HOLD_EARLY_S <= h.start_s <= w.end_s]
+    stretches = [x for x in exercise.stretches if w.start_s - HOLD_EARLY_S <= x.start_s <= w.end_s]
+    return reps, holds, stretches
+
+
+def _result(w: SetWindow, exercise: ExerciseResult) -> dict[str, Any]:
+    """What one leg got in the set ``w`` (the ``result`` object)."""
+    reps, holds, stretches = _window_items(w, exercise)
+    timed = [*holds, *stretches]
+    longest = max((h.duration_s for h in timed), default=None)
+    best = max([r.peak_deg for r in reps] + [h.mean_deg for h in timed], default=None)
+    t = w.targets
+    if w.kind == "reps":
+        met = bool(reps) and len(reps) >= t.get("reps", 0)
+    else:
+        met = longest is not None and longest >= t.get("hold_s", 0.0) - 0.5
+    if "range_deg" in t:
+        met = met and best is not None and best >= t["range_deg"]
+    return {
+        "reps": len(reps),
+        "rep_peaks_deg": [round(r.peak_deg, 2) for r in reps],
+        "holds": [
+            {
+                "start_s": round(h.start_s, 3),
+                "duration_s": round(h.duration_s, 3),
+                "mean_deg": round(h.mean_deg, 2),
+            }
+            for h in holds
+        ],
+        "stretches": [
+            {
+                "start_s": round(x.start_s, 3),
+                "duration_s": round(x.duration_s, 3),
+                "mean_deg": round(x.mean_deg, 2),
+                "max_deg": round(x.max_deg, 2),
+            }
+            for x in stretches
+        ],
+        "longest_hold_s": None if longest is None else round(longest, 3),
+        "best_deg": None if best is None else round(best, 2),
+        "met": met,
+    }
+
+
+def _entry(w: SetWindow, result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "start_s": round(w.start_s, 3),
+        "end_s": round(w.end_s, 3),
+        "complete": w.complete,
+        "exercise": w.exercise,
+        "technique": w.technique,
+        "side": w.side,
+        "kind": w.kind,
+        "set": w.number,
+        "of": w.of,
+        "targets": w.targets,
+        "result": result,
+    }
+
+
+def _warnings(bad: int) -> list[str]:
+    return [f"{bad} training set event(s) with unexpected data were ignored"] if bad else []
+
+
 def training_sets(
     events: Sequence[Event], exercise: ExerciseResult, t_end: float
 ) -> tuple[list[dict[str, Any]], list[str]]:
-    """The ``sets`` list of the analysis document and warnings about the set events.
+    """The ``sets`` list of the analysis document (of one leg: ``exercise``) and warnings
+    about the set events.
 
     Each set: its window (``start_s``, ``end_s``, ``complete``), ``exercise``, ``technique``,
-    ``side``, ``kind``, ``set``, ``of``, ``targets`` (``hold_s`` s, ``reps``, ``range_deg``
-    degrees), and ``result``: ``reps`` (count), ``rep_peaks_deg``, ``best_deg`` (largest rep
-    peak or hold or stretch mean angle, degrees), ``holds`` (each hold's start_s, duration_s,
-    mean_deg), ``stretches`` (each stretch's start_s, duration_s, mean_deg, max_deg),
-    ``longest_hold_s`` (the longest hold or stretch: a timed set counts either), ``met``
-    (every target reached)."""
+    ``side`` ("both": a together set, this leg's part of it), ``kind``, ``set``, ``of``,
+    ``targets`` (``hold_s`` s, ``reps``, ``range_deg`` degrees), and ``result``: ``reps``
+    (count), ``rep_peaks_deg``, ``best_deg`` (largest rep peak or hold or stretch mean angle,
+    degrees), ``holds`` (each hold's start_s, duration_s, mean_deg), ``stretches`` (each
+    stretch's start_s, duration_s, mean_deg, max_deg), ``longest_hold_s`` (the longest hold or
+    stretch: a timed set counts either), ``met`` (every target reached)."""
     windows, bad = set_windows(events, t_end)
-    sets = []
+    return [_entry(w, _result(w, exercise)) for w in windows], _warnings(bad)
+
+
+def _weakest(values: list[Any]) -> Any:
+    return None if any(v is None for v in values) else min(values)
+
+
+def both_legs_sets(
+    events: Sequence[Event], exercises: Mapping[str, ExerciseResult], t_end: float
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The ``sets`` of a session of both legs (``exercises`` by side): a one-leg set with
+    its leg's result, a together set (``side`` "both") with ``per_leg`` (each leg's result)
+    and ``asymmetry`` (left minus right: ``mean_range_diff_deg``, ``range_index_pct`` of the
+    set's paired reps, ``mean_effort_diff_db``, ``effort_index_pct`` of its paired holds;
+    None without pairs), its ``result`` what both reached: ``reps`` the fewer,
+    ``longest_hold_s`` and ``best_deg`` the smaller, ``met`` both."""
+    windows, bad = set_windows(events, t_end)
+    out = []
     for w in windows:
-        reps = [r for r in exercise.reps if w.start_s <= r.end_s <= w.end_s + END_SLACK_S]
-        holds = [h for h in exercise.holds if w.start_s - HOLD_EARLY_S <= h.start_s <= w.end_s]
-        stretches = [
-            x for x in exercise.stretches if w.start_s - HOLD_EARLY_S <= x.start_s <= w.end_s
-        ]
-        timed = [*holds, *stretches]
-        longest = max((h.duration_s for h in timed), default=None)
-        best = max([r.peak_deg for r in reps] + [h.mean_deg for h in timed], default=None)
-        t = w.targets
-        if w.kind == "reps":
-            met = bool(reps) and len(reps) >= t.get("reps", 0)
-        else:
-            met = longest is not None and longest >= t.get("hold_s", 0.0) - 0.5
-        if "range_deg" in t:
-            met = met and best is not None and best >= t["range_deg"]
-        sets.append(
-            {
-                "start_s": round(w.start_s, 3),
-                "end_s": round(w.end_s, 3),
-                "complete": w.complete,
-                "exercise": w.exercise,
-                "technique": w.technique,
-                "side": w.side,
-                "kind": w.kind,
-                "set": w.number,
-                "of": w.of,
-                "targets": t,
-                "result": {
-                    "reps": len(reps),
-                    "rep_peaks_deg": [round(r.peak_deg, 2) for r in reps],
-                    "holds": [
-                        {
-                            "start_s": round(h.start_s, 3),
-                            "duration_s": round(h.duration_s, 3),
-                            "mean_deg": round(h.mean_deg, 2),
-                        }
-                        for h in holds
-                    ],
-                    "stretches": [
-                        {
-                            "start_s": round(x.start_s, 3),
-                            "duration_s": round(x.duration_s, 3),
-                            "mean_deg": round(x.mean_deg, 2),
-                            "max_deg": round(x.max_deg, 2),
-                        }
-                        for x in stretches
-                    ],
-                    "longest_hold_s": None if longest is None else round(longest, 3),
-                    "best_deg": None if best is None else round(best, 2),
-                    "met": met,
-                },
-            }
-        )
-    warnings = []
-    if bad:
-        warnings.append(f"{bad} training set event(s) with unexpected data were ignored")
-    return sets, warnings
+        if w.side != "both":
+            if w.side in exercises:
+                out.append(_entry(w, _result(w, exercises[w.side])))
+            continue
+        per_leg = {side: _result(w, ex) for side, ex in exercises.items()}
+        rs = list(per_leg.values())
+        result = {
+            "reps": min(r["reps"] for r in rs),
+            "longest_hold_s": _weakest([r["longest_hold_s"] for r in rs]),
+            "best_deg": _weakest([r["best_deg"] for r in rs]),
+            "met": all(r["met"] for r in rs),
+        }
+        entry = {**_entry(w, result), "per_leg": per_leg, "asymmetry": None}
+        if "left" in exercises and "right" in exercises:
+            (lr, lh, _), (rr, rh, _) = (_window_items(w, exercises[s]) for s in ("left", "right"))
+            a = asymmetry(lr, rr, lh, rh).as_dict()
+            entry["asymmetry"] = {k: a[k] for k in ASYMMETRY_FIELDS}
+        out.append(entry)
+    return out, _warnings(bad)
+
+
+#: The asymmetry figures of a together set.
+ASYMMETRY_FIELDS = ("mean_range_diff_deg", "range_index_pct", "mean_effort_diff_db",
+                    "effort_index_pct")  # fmt: skip
 
 
 def sets_text(sets: Sequence[dict[str, Any]]) -> list[str]:

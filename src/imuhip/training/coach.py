@@ -25,6 +25,15 @@ Schedule (times in seconds on the session time base):
 - a compensation the pelvis or trunk sensor flags during a set (a ``compensation`` event after
   its rep or stretch): "keep your hip down" (the pelvis rose or turned) or "don't lean" (the
   trunk bent sideways), at most once every :data:`COMPENSATION_GAP_S`;
+- a set done by both legs together (a session of both legs, :attr:`PlannedSet.together`): each
+  leg's reps and holds are kept apart (the analysis events' ``side``). A rep counts for the set
+  when both legs have done it (its number is said then); a leg's rep that misses the range
+  target is "left short of range" (with the number when it completes the pair: "4, right
+  short of range"); once one leg has done the set's reps and the other not, "right leg, 2
+  more" (once). A hold's countdown runs from when both legs hold (the later start), and the
+  set ends when both have let go; the reminder names a leg that has not started. The result
+  gives both legs' figures and their asymmetry (:mod:`imuhip.analysis.asymmetry`: range
+  difference of the paired reps, effort of the paired holds) when it is over the noise floor;
 - after a set: how it went against its target and last time, then "rest N seconds", and
   "next: …" :data:`NEXT_LEAD_S` before the rest ends (at its start if the rest is shorter);
 - after the last set: a summary line per exercise and side, and "done".
@@ -40,6 +49,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from imuhip.analysis.asymmetry import EFFORT_NOISE_DB, RANGE_NOISE_DEG, Asymmetry, asymmetry
 from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, PartialRep, Rep, Stretch
 from imuhip.pipeline import LiveState, Status
 from imuhip.session import Event
@@ -144,6 +154,10 @@ class SetResult:
         last: last time's figures (None: no earlier session).
         stretches: stretches that ended in it (a timed set counts them as holds: their
             duration and mean angle).
+        legs: a together set's result of each leg (left, right; each for
+            :meth:`PlannedSet.for_leg`); the set's own figures are then those both legs
+            reached: the shorter hold, the fewer reps, the smaller best peak. Empty for a set of
+            one leg.
     """
 
     set: PlannedSet
@@ -155,11 +169,33 @@ class SetResult:
     last: LastTime | None = None
     open_hold_s: float | None = None
     stretches: tuple[Stretch, ...] = ()
+    legs: tuple[SetResult, ...] = ()
+
+    def _weakest(self, figures: Sequence[float | None]) -> float | None:
+        return None if any(f is None for f in figures) else min(figures)  # type: ignore[type-var]
+
+    @property
+    def rep_count(self) -> int:
+        """The reps counted for the set (together: those both legs did)."""
+        if self.legs:
+            return min(len(r.reps) for r in self.legs)
+        return len(self.reps)
+
+    @property
+    def asymmetry(self) -> Asymmetry | None:
+        """Left against right of a together set (None for a set of one leg)."""
+        by = {r.set.side: r for r in self.legs}
+        if "left" not in by or "right" not in by:
+            return None
+        a, b = by["left"], by["right"]
+        return asymmetry(a.reps, b.reps, a.holds, b.holds)
 
     @property
     def hold_s(self) -> float | None:
         """The longest hold or stretch, seconds (one still going at the set's end counts as
-        far as it went: ``open_hold_s``)."""
+        far as it went: ``open_hold_s``); together: the shorter of the legs'."""
+        if self.legs:
+            return self._weakest([r.hold_s for r in self.legs])
         durations = [h.duration_s for h in (*self.holds, *self.stretches)]
         if self.open_hold_s is not None:
             durations.append(self.open_hold_s)
@@ -167,14 +203,19 @@ class SetResult:
 
     @property
     def best_peak_deg(self) -> float | None:
-        """The largest rep peak (reps) or hold or stretch mean angle (timed sets), degrees."""
+        """The largest rep peak (reps) or hold or stretch mean angle (timed sets), degrees;
+        together: the smaller of the legs'."""
+        if self.legs:
+            return self._weakest([r.best_peak_deg for r in self.legs])
         peaks = [r.peak_deg for r in self.reps]
         peaks += [h.mean_deg for h in (*self.holds, *self.stretches)]
         return max(peaks, default=None)
 
     @property
     def met(self) -> bool:
-        """Every target of the set reached."""
+        """Every target of the set reached (together: by both legs)."""
+        if self.legs:
+            return all(r.met for r in self.legs)
         p = self.set
         if p.kind.timed:
             ok = self.hold_s is not None and (p.hold_s is None or self.hold_s >= p.hold_s - 0.5)
@@ -184,21 +225,39 @@ class SetResult:
             ok = ok and self.best_peak_deg is not None and self.best_peak_deg >= p.range_deg
         return ok
 
-    def as_dict(self) -> dict[str, Any]:
+    def _figures(self) -> dict[str, Any]:
         best = self.best_peak_deg
         return {
-            **self.set.as_dict(),
-            "start_s": round(self.start_s, 3),
-            "end_s": round(self.end_s, 3),
             "hold_s": None if self.hold_s is None else round(self.hold_s, 2),
-            "reps": len(self.reps),
-            "short_of_range": self.short,
+            "reps": self.rep_count,
+            "short_of_range": sum(r.short for r in self.legs) if self.legs else self.short,
             "best_deg": None if best is None else round(best, 2),
             "met": self.met,
         }
 
+    def as_dict(self) -> dict[str, Any]:
+        """The ``set_end`` event's data; a together set's also ``per_leg`` (each leg's
+        figures) and ``asymmetry`` (left minus right: range of the paired reps, degrees, and
+        effort of the paired holds, dB, with their indices in percent; None without pairs)."""
+        d = {
+            **self.set.as_dict(),
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            **self._figures(),
+        }
+        a = self.asymmetry
+        if a is not None:
+            d["per_leg"] = {r.set.side: r._figures() for r in self.legs}
+            full = a.as_dict()
+            d["asymmetry"] = {k: full[k] for k in _ASYMMETRY_FIELDS}
+        return d
+
     def sentence(self) -> str:
-        """``held 18 seconds, 2 short of 20; last time 17`` (the result prompt)."""
+        """``held 18 seconds, 2 short of 20; last time 17`` (the result prompt); a together
+        set: ``left: 8 reps of 8, best 34 degrees; right: 8 reps of 8, best 28 degrees; right 6
+        degrees less range``."""
+        if self.legs:
+            return self._together_sentence()
         p = self.set
         if p.kind.timed:
             if self.hold_s is None:
@@ -222,6 +281,44 @@ class SetResult:
             if self.last is not None and self.last.best_range_deg is not None:
                 text += f"; last time {self.last.best_range_deg:.0f} degrees"
         return text.replace(" ,", ",")
+
+    def _together_sentence(self) -> str:
+        parts = [f"{r.set.side}: {r.sentence()}" for r in self.legs]
+        a = self.asymmetry
+        if a is not None and a.mean_range_diff_deg is not None:
+            d = a.mean_range_diff_deg
+            if abs(d) >= RANGE_NOISE_DEG:
+                parts.append(f"{'right' if d > 0 else 'left'} {abs(d):.0f} degrees less range")
+        if a is not None and a.mean_effort_diff_db is not None:
+            d = a.mean_effort_diff_db
+            if abs(d) >= EFFORT_NOISE_DB:
+                parts.append(f"{'right' if d > 0 else 'left'} pushed less hard")
+        return "; ".join(parts)
+
+
+#: The asymmetry figures a together set's ``set_end`` records.
+_ASYMMETRY_FIELDS = (
+    "mean_range_diff_deg",
+    "range_index_pct",
+    "mean_effort_diff_db",
+    "effort_index_pct",
+)
+
+
+@dataclass
+class _Tally:
+    """One leg's part of the set under way."""
+
+    hold_start: float | None = None  # the start of its hold or stretch (from the signal)
+    hold_over: bool = False  # the hold ended without a Hold (settled at a new rest)
+    holds: list[Hold] = field(default_factory=list)
+    stretches: list[Stretch] = field(default_factory=list)
+    reps: list[Rep] = field(default_factory=list)
+    short: int = 0
+
+    @property
+    def ended(self) -> bool:
+        return bool(self.holds or self.stretches or self.hold_over)
 
 
 @dataclass(frozen=True)
@@ -273,13 +370,12 @@ class Coach:
         self._seq = 0
         self._i = -1  # index of the current (or last) set
         self._set_start = 0.0
-        self._hold_start: float | None = None
-        self._hold_over = False  # the hold ended without a Hold (settled at a new rest)
-        self._open_hold: float | None = None  # start of a hold under way, seconds
-        self._holds: list[Hold] = []
-        self._stretches: list[Stretch] = []
-        self._reps: list[Rep] = []
-        self._short = 0
+        self._tallies: dict[str, _Tally] = {}  # leg -> its part of the set under way
+        self._counting = False  # the set's countdown is scheduled (every leg holds)
+        self._said = 0  # the reps counted and said in the set under way
+        self._behind_said = False  # a together set's "right leg, 2 more" was said
+        # start of a hold under way, seconds, by the events' side ("" in a one-leg session)
+        self._open_hold: dict[str, float] = {}
         self._last_compensation: float | None = None  # time of the last compensation cue
         self._prompts: list[Prompt] = []
         self._events: list[Event] = []
@@ -298,15 +394,23 @@ class Coach:
             return None
         return self.plan[max(self._i, 0)]
 
-    def update(self, t: float, state: LiveState, events: Sequence[AnalysisEvent] = ()) -> CoachStep:
+    def update(
+        self,
+        t: float,
+        state: LiveState,
+        events: Sequence[AnalysisEvent] = (),
+        *,
+        legs: Sequence[LiveState] = (),
+    ) -> CoachStep:
         """Advance to session time ``t`` with the pipeline's ``state`` and the analysis
-        ``events`` since the last call."""
+        ``events`` since the last call; ``legs``: every leg's state in a session of both legs
+        (the program starts once all of them are ready)."""
         if not self._started:
             self._started = True
             data = {"program": self.program.as_dict(), "sets": [p.as_dict() for p in self.plan]}
             self._events.append(Event(t, PROGRAM_EVENT, None, data))
         if self.phase is _Phase.WAITING:
-            if state.status == Status.READY:
+            if state.status == Status.READY and all(x.status == Status.READY for x in legs):
                 self._begin(t)
             elif not self._waited:
                 self._waited = True
@@ -374,31 +478,44 @@ class Coach:
         p = self.plan[i]
         self.phase = _Phase.SET
         self._set_start = t
-        self._hold_start = None
-        self._hold_over = False
-        self._holds, self._stretches, self._reps, self._short = [], [], [], 0
+        self._tallies = {leg: _Tally() for leg in p.legs}
+        self._counting = self._behind_said = False
+        self._said = 0
         self._events.append(Event(t, SET_START_EVENT, None, p.as_dict()))
         self._say(t, p.cue, PromptKind.SET_START, Priority.URGENT)
         if p.kind.timed:
             target = p.hold_s or 0.0
             self._at(t + REMINDER_S, self._remind)
             self._at(t + target + NO_HOLD_S, self._end_set)
-            if self._open_hold is not None:  # begun as the cue came: it counts
-                self._on_hold_event(t, AnalysisEvent(EventKind.HOLD_STARTED, self._open_hold), p)
+            for side, start in list(self._open_hold.items()):  # begun as the cue came: counts
+                self._on_event(t, AnalysisEvent(EventKind.HOLD_STARTED, start, side=side))
         else:
             self._at(t + REP_START_S, self._end_set)
 
     def _track_hold(self, e: AnalysisEvent) -> None:
-        """The hold or stretch under way, whatever the phase (one begun just before a cue
-        counts)."""
+        """The hold or stretch under way on each leg, whatever the phase (one begun just
+        before a cue counts)."""
         if e.kind in _TIMED_STARTS:
-            self._open_hold = e.t
+            self._open_hold[e.side] = e.t
         elif e.kind in (*_TIMED_ENDS, EventKind.PARTIAL_REP):
-            self._open_hold = None
+            self._open_hold.pop(e.side, None)
 
     def _remind(self, t: float) -> None:
-        if self.phase is _Phase.SET and self._hold_start is None:
-            self._say(t, f"{self.plan[self._i].cue}: no hold yet", PromptKind.REMINDER)
+        if self.phase is not _Phase.SET:
+            return
+        p = self.plan[self._i]
+        waiting = [leg for leg, x in self._tallies.items() if x.hold_start is None]
+        if len(waiting) == len(self._tallies):
+            self._say(t, f"{p.cue}: no hold yet", PromptKind.REMINDER)
+        elif waiting:
+            self._say(t, f"{p.cue}: no hold on the {waiting[0]} yet", PromptKind.REMINDER)
+
+    def _leg_of(self, e: AnalysisEvent, p: PlannedSet) -> str | None:
+        """The set's leg an event is of (None: a leg not in the set; a one-leg session's
+        events have no side)."""
+        if not e.side:
+            return None if p.together else p.legs[0]
+        return e.side if e.side in p.legs else None
 
     def _on_event(self, t: float, e: AnalysisEvent) -> None:
         if self.phase is not _Phase.SET:
@@ -407,10 +524,13 @@ class Coach:
             self._on_compensation(t, e)
             return
         p = self.plan[self._i]
+        leg = self._leg_of(e, p)
+        if leg is None:
+            return
         if p.kind.timed:
-            self._on_hold_event(t, e, p)
+            self._on_hold_event(t, e, p, self._tallies[leg])
         else:
-            self._on_rep_event(t, e, p)
+            self._on_rep_event(t, e, p, leg)
 
     def _on_compensation(self, t: float, e: AnalysisEvent) -> None:
         """The cue for the flags of a rep's or stretch's compensation (rate-limited)."""
@@ -423,72 +543,100 @@ class Coach:
         self._last_compensation = t
         self._say(t, cue, PromptKind.COMPENSATION)
 
-    def _on_hold_event(self, t: float, e: AnalysisEvent, p: PlannedSet) -> None:
-        if (
-            e.kind in _TIMED_STARTS
-            and self._hold_start is None
-            and e.t >= self._set_start - HOLD_EARLY_S
-        ):
-            self._hold_start = h = e.t
-            target = p.hold_s or 0.0
-            self._clear_set_timers()
-            for k in range(self.countdown_s, 0, -1):
-                due = h + target - k
-                if due >= t - 1e-9 and k < target:
-                    self._at(due, lambda d, k=k: self._say(d, str(k), PromptKind.COUNTDOWN,
-                                                           Priority.URGENT))  # fmt: skip
-            relax = max(h + target, t)
-            self._at(relax, lambda d: self._say(d, "relax", PromptKind.RELAX, Priority.URGENT))
-            self._at(relax + RELAX_GRACE_S, self._end_set)
-        elif e.kind in _TIMED_ENDS and self._hold_start is not None:
+    def _on_hold_event(self, t: float, e: AnalysisEvent, p: PlannedSet, leg: _Tally) -> None:
+        if e.kind in _TIMED_STARTS and leg.hold_start is None:
+            if e.t < self._set_start - HOLD_EARLY_S:
+                return
+            leg.hold_start = e.t
+            starts = [x.hold_start for x in self._tallies.values()]
+            if not self._counting and all(h is not None for h in starts):
+                self._count_down(t, max(h for h in starts if h is not None), p)
+            return
+        if leg.hold_start is None or leg.ended:
+            return
+        if e.kind in _TIMED_ENDS:
             if isinstance(e.item, Hold):
-                self._holds.append(e.item)
+                leg.holds.append(e.item)
             elif isinstance(e.item, Stretch):
-                self._stretches.append(e.item)
+                leg.stretches.append(e.item)
             else:
                 return
+        elif e.kind == EventKind.PARTIAL_REP:
+            leg.hold_over = True  # the plateau was the leg settling at a new rest
+        else:
+            return
+        if all(x.ended for x in self._tallies.values()):
             self._clear_set_timers()
             self._end_set(t)
-        elif e.kind == "partial_rep" and self._hold_start is not None:
-            self._hold_over = True
-            self._clear_set_timers()  # the plateau was the leg settling at a new rest
-            self._end_set(t)
 
-    def _on_rep_event(self, t: float, e: AnalysisEvent, p: PlannedSet) -> None:
-        if e.kind == "rep_counted" and isinstance(e.item, Rep):
-            self._reps.append(e.item)
-            n = len(self._reps)
-            if p.range_deg is not None and e.item.peak_deg < p.range_deg:
-                self._short += 1
-                self._say(t, f"{n}, short of range", PromptKind.SHORT_OF_RANGE)
-            else:
-                self._say(t, str(n), PromptKind.REP)
+    def _count_down(self, t: float, h: float, p: PlannedSet) -> None:
+        """Every leg holds since ``h``: the countdown to the hold's end and "relax"."""
+        self._counting = True
+        target = p.hold_s or 0.0
+        self._clear_set_timers()
+        for k in range(self.countdown_s, 0, -1):
+            due = h + target - k
+            if due >= t - 1e-9 and k < target:
+                self._at(due, lambda d, k=k: self._say(d, str(k), PromptKind.COUNTDOWN,
+                                                       Priority.URGENT))  # fmt: skip
+        relax = max(h + target, t)
+        self._at(relax, lambda d: self._say(d, "relax", PromptKind.RELAX, Priority.URGENT))
+        self._at(relax + RELAX_GRACE_S, self._end_set)
+
+    def _on_rep_event(self, t: float, e: AnalysisEvent, p: PlannedSet, side: str) -> None:
+        leg = self._tallies[side]
+        who = f"{side} " if p.together else ""
+        if e.kind == EventKind.REP_COUNTED and isinstance(e.item, Rep):
+            leg.reps.append(e.item)
+            short = p.range_deg is not None and e.item.peak_deg < p.range_deg
+            leg.short += short
+            n = min(len(x.reps) for x in self._tallies.values())  # done by every leg
+            if n > self._said:
+                self._said = n
+                if short:
+                    self._say(t, f"{n}, {who}short of range", PromptKind.SHORT_OF_RANGE)
+                else:
+                    self._say(t, str(n), PromptKind.REP)
+            elif short:
+                self._say(t, f"{who}short of range", PromptKind.SHORT_OF_RANGE)
             self._clear_set_timers()
             if p.reps is not None and n >= p.reps:
                 self._say(t, "relax", PromptKind.RELAX, Priority.URGENT)
                 self._end_set(t)
-            else:
-                self._at(t + REP_IDLE_S, self._end_set)
+                return
+            if p.reps is not None and p.together and not self._behind_said:
+                behind = [(s, p.reps - len(x.reps)) for s, x in self._tallies.items()]
+                if len(leg.reps) >= p.reps and behind:
+                    s, k = max(behind, key=lambda b: b[1])
+                    self._behind_said = True
+                    self._say(t, f"{s} leg, {k} more", PromptKind.REMINDER)
+            self._at(t + REP_IDLE_S, self._end_set)
         elif (
-            e.kind == "partial_rep"
+            e.kind == EventKind.PARTIAL_REP
             and isinstance(e.item, PartialRep)
             and e.item.reason == "below threshold"
         ):
-            self._short += 1
-            self._say(t, "short of range", PromptKind.SHORT_OF_RANGE)
+            leg.short += 1
+            self._say(t, f"{who}short of range", PromptKind.SHORT_OF_RANGE)
+
+    def _leg_result(self, p: PlannedSet, leg: _Tally, t: float) -> SetResult:
+        still = leg.hold_start is not None and not leg.ended
+        return SetResult(
+            p, self._set_start, t, tuple(leg.holds), tuple(leg.reps), leg.short, self.last,
+            open_hold_s=t - leg.hold_start if still and leg.hold_start is not None else None,
+            stretches=tuple(leg.stretches),
+        )  # fmt: skip
 
     def _end_set(self, t: float, *, last: bool = False) -> None:
         if self.phase is not _Phase.SET:
             return
         self._clear_set_timers()
         p = self.plan[self._i]
-        ended = self._holds or self._stretches or self._hold_over
-        still = self._hold_start is not None and not ended
-        r = SetResult(
-            p, self._set_start, t, tuple(self._holds), tuple(self._reps), self._short, self.last,
-            open_hold_s=t - self._hold_start if still and self._hold_start is not None else None,
-            stretches=tuple(self._stretches),
-        )  # fmt: skip
+        if p.together:
+            per_leg = tuple(self._leg_result(p.for_leg(s), x, t) for s, x in self._tallies.items())
+            r = SetResult(p, self._set_start, t, last=self.last, legs=per_leg)
+        else:
+            r = self._leg_result(p, self._tallies[p.legs[0]], t)
         self.results.append(r)
         self._events.append(Event(t, SET_END_EVENT, None, r.as_dict()))
         self._say(t, r.sentence(), PromptKind.RESULT, Priority.INFO)
@@ -528,12 +676,13 @@ def summary_lines(results: Sequence[SetResult]) -> list[str]:
         p = rs[0].set
         met = sum(r.met for r in rs)
         if p.kind is SetKind.REPS:
-            reps = sum(len(r.reps) for r in rs)
+            reps = sum(r.rep_count for r in rs)
             best = max((r.best_peak_deg for r in rs if r.best_peak_deg is not None), default=None)
             fig = f"{reps} reps" + ("" if best is None else f", best {best:.0f} degrees")
         else:
             longest = max((r.hold_s for r in rs if r.hold_s is not None), default=None)
             fig = "no hold" if longest is None else f"longest hold {longest:.0f} seconds"
         sets = f"{len(rs)} set" + ("s" if len(rs) != 1 else "")
-        lines.append(f"{p.name}, {side} leg: {sets}, {met} on target, {fig}")
+        legs = "both legs" if p.together else f"{side} leg"
+        lines.append(f"{p.name}, {legs}: {sets}, {met} on target, {fig}")
     return lines

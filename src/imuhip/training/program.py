@@ -2,10 +2,14 @@
 and rests, read from a small TOML file (stdlib :mod:`tomllib`).
 
 A program is plain data; :func:`plan` turns it into the sets one session runs. One session is
-one leg in one start pose (the calibration is made for that pose), so a session runs the
-program's exercises whose technique has the session's pose, for the session's side. Targets
-given as ``{ beat_last = 5, first = 20 }`` are resolved from the last session of the same side
-and pose (:class:`LastTime`, from ``imuhip history``'s figures).
+one start pose (the calibration is made for that pose) on one leg or on both legs at once (four
+sensors), so a session runs the program's exercises whose technique has the session's pose,
+for the session's side. An exercise's ``legs`` says how a session of both legs does it:
+``"together"`` (both legs in each set, e.g. both feet pushing apart against the band) or
+``"separately"`` (the default: the left leg's sets, then the right leg's). A session of one leg
+does a together exercise on that leg alone. Targets given as ``{ beat_last = 5, first = 20 }``
+are resolved from the last session of the same side and pose (:class:`LastTime`, from
+``imuhip history``'s figures); a together set's from the weaker leg's figure.
 
 Stretches are timed like holds: from the stretch (or a hold) the detector sees.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +46,19 @@ class SetKind(StrEnum):
     def timed(self) -> bool:
         """Holds and stretches are timed; reps are counted."""
         return self is not SetKind.REPS
+
+
+class Legs(StrEnum):
+    """How a session of both legs does an exercise (the program's ``legs`` field)."""
+
+    SEPARATELY = "separately"  # the left leg's sets, then the right leg's
+    TOGETHER = "together"  # both legs in every set, at the same time
+
+
+#: The sides of a set done by both legs together (``PlannedSet.side``).
+BOTH = "both"
+#: The legs of a session of both legs, in order.
+BOTH_LEGS = ("left", "right")
 
 
 class Measure(StrEnum):
@@ -119,6 +137,8 @@ class ExerciseSpec:
         rest_after_s: rest after its last set, before the next exercise, seconds.
         cue: what is said at each set's start.
         name: how prompts name it.
+        legs: in a session of both legs, both legs in each set (together) or one after the
+            other (separately).
     """
 
     technique: str
@@ -127,6 +147,7 @@ class ExerciseSpec:
     rest_after_s: float
     cue: str
     name: str
+    legs: Legs = Legs.SEPARATELY
 
     @property
     def pose(self) -> str:
@@ -159,6 +180,7 @@ class Program:
                     "technique": e.technique,
                     "name": e.name,
                     "sides": list(e.sides),
+                    "legs": str(e.legs),
                     "kind": str(e.sets.kind),
                     "count": e.sets.count,
                     "rest_s": e.sets.rest_s,
@@ -209,13 +231,15 @@ class PlannedSet:
 
     Attributes:
         exercise: index of its exercise in the program (0-based).
-        technique, name, side, kind, cue: of the exercise.
+        technique, name, side, kind, cue: of the exercise; ``side`` is :data:`BOTH` for a set
+            done by both legs together.
         number, of: the set's number (1-based) and the exercise's set count on this side.
         hold_s: hold/stretch length to reach, seconds (timed kinds).
         reps: reps to do (None: until the leg stops).
         range_deg: peak to reach, degrees (None: no range target).
         rest_after_s: rest after this set, seconds (0 after the session's last set).
         from_last: the measures whose target came from last time.
+        legs: the legs doing the set: ``(side,)``, or :data:`BOTH_LEGS` for a together set.
     """
 
     exercise: int
@@ -231,6 +255,20 @@ class PlannedSet:
     range_deg: float | None
     rest_after_s: float
     from_last: tuple[Measure, ...] = field(default=())
+    legs: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.legs:
+            object.__setattr__(self, "legs", BOTH_LEGS if self.side == BOTH else (self.side,))
+
+    @property
+    def together(self) -> bool:
+        """Both legs do the set at the same time."""
+        return len(self.legs) > 1
+
+    def for_leg(self, side: str) -> PlannedSet:
+        """The set as one leg of it does it (a together set's per-leg view)."""
+        return replace(self, side=side, legs=(side,))
 
     def targets(self) -> dict[str, float | int]:
         """The resolved targets by measure name (only those set)."""
@@ -250,13 +288,15 @@ class PlannedSet:
             what = f"{what} {self.hold_s:g} seconds"
         elif self.reps is not None:
             what = f"{self.reps} reps"
-        return f"{self.name}, {self.side} leg, set {self.number} of {self.of}, {what}"
+        legs = "both legs" if self.together else f"{self.side} leg"
+        return f"{self.name}, {legs}, set {self.number} of {self.of}, {what}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "exercise": self.exercise,
             "technique": self.technique,
             "side": self.side,
+            "legs": list(self.legs),
             "kind": str(self.kind),
             "set": self.number,
             "of": self.of,
@@ -313,7 +353,7 @@ def _check_keys(d: dict[str, Any], allowed: set[str], where: str) -> None:
                                f"{', '.join(sorted(allowed))})")  # fmt: skip
 
 
-_EXERCISE_KEYS = {"technique", "side", "sets", "rest_after_s", "cue", "name"}
+_EXERCISE_KEYS = {"technique", "side", "sets", "rest_after_s", "cue", "name", "legs"}
 _SETS_KEYS = {"kind", "count", "hold_s", "reps", "range_deg", "rest_s"}
 
 
@@ -358,7 +398,14 @@ def _exercise(d: dict[str, Any], where: str) -> ExerciseSpec:
     side = d.get("side", "both")
     if side not in ("left", "right", "both"):
         raise ProgramError(f"{where}.side must be left, right or both, got {side!r}")
-    sides = ("left", "right") if side == "both" else (side,)
+    sides = BOTH_LEGS if side == "both" else (side,)
+    try:
+        legs = Legs(d.get("legs", Legs.SEPARATELY))
+    except ValueError:
+        raise ProgramError(f"{where}.legs must be together or separately, got "
+                           f"{d.get('legs')!r}") from None  # fmt: skip
+    if legs is Legs.TOGETHER and side != "both":
+        raise ProgramError(f'{where}.legs = "together" needs side = "both" (got {side!r})')
     if "sets" not in d:
         raise ProgramError(f"{where}.sets is missing (a table: kind, count, hold_s or reps, …)")
     sets = _sets(_table(d["sets"], f"{where}.sets"), f"{where}.sets")
@@ -369,7 +416,7 @@ def _exercise(d: dict[str, Any], where: str) -> ExerciseSpec:
     for key, text in (("cue", cue), ("name", name)):
         if not isinstance(text, str) or not text.strip() or len(text) > 200:
             raise ProgramError(f"{where}.{key} must be a short text, got {text!r}")
-    return ExerciseSpec(technique, sides, sets, rest_after, cue.strip(), name.strip())
+    return ExerciseSpec(technique, sides, sets, rest_after, cue.strip(), name.strip(), legs)
 
 
 def parse_program(text: str, source: str = "") -> Program:
@@ -438,51 +485,96 @@ def default_program() -> Program:
     return parse_program(DEFAULT_PROGRAM_TOML)
 
 
+def weaker(a: LastTime | None, b: LastTime | None) -> LastTime | None:
+    """Last time's figures of a together set: each the smaller of the two legs' (a target
+    both legs can aim at); one leg's when the other has none."""
+    if a is None or b is None:
+        return a or b
+
+    def low(x: float | None, y: float | None) -> float | None:
+        return x if y is None else y if x is None else min(x, y)
+
+    reps = low(a.reps, b.reps)
+    return LastTime(
+        low(a.longest_hold_s, b.longest_hold_s), low(a.best_range_deg, b.best_range_deg),
+        None if reps is None else int(reps), a.file or b.file, a.date or b.date,
+    )  # fmt: skip
+
+
+def _resolved(s: SetSpec, last: LastTime | None) -> tuple[dict[Measure, float | None], tuple]:
+    """The set's targets with ``last``'s figures, and the measures that came from them."""
+    resolved: dict[Measure, float | None] = {}
+    from_last: list[Measure] = []
+    for m, t in ((Measure.HOLD_S, s.hold_s), (Measure.REPS, s.reps),
+                 (Measure.RANGE_DEG, s.range_deg)):  # fmt: skip
+        if t is None:
+            resolved[m] = None
+            continue
+        got = t.resolve(None if last is None else last.figure(m))
+        if t.beat_last is not None and last is not None and last.figure(m) is not None:
+            from_last.append(m)
+        if got is not None and m is Measure.HOLD_S:
+            got = float(math.floor(got + 0.5))  # whole seconds, to say aloud
+        elif got is not None and m is Measure.RANGE_DEG:
+            got = round(got, 1)
+        resolved[m] = got
+    return resolved, tuple(from_last)
+
+
 def plan(
-    program: Program, side: str, pose: str, last: LastTime | None = None
+    program: Program,
+    side: str,
+    pose: str,
+    last: LastTime | None = None,
+    *,
+    last_by_side: Mapping[str, LastTime | None] | None = None,
 ) -> tuple[PlannedSet, ...]:
     """The sets one session runs: the exercises of ``program`` done on ``side`` whose
-    technique has the start pose ``pose``, in order, with targets from ``last`` where the
-    program asks to beat last time. The last set has no rest after it."""
+    technique has the start pose ``pose``, in order, with targets from last time where the
+    program asks to beat it. The last set has no rest after it.
+
+    ``side`` is "left", "right", or :data:`BOTH` for a session of both legs: a together
+    exercise's sets are then done by both legs at once (side :data:`BOTH`), a separate one's
+    by the left leg, then the right. Last time's figures: ``last_by_side[leg]`` when given,
+    else ``last``; a together set's are the weaker leg's (:func:`weaker`)."""
     out: list[PlannedSet] = []
+
+    def last_of(leg: str) -> LastTime | None:
+        if last_by_side is None:
+            return last
+        if leg == BOTH:
+            return weaker(*(last_by_side.get(s) for s in BOTH_LEGS))
+        return last_by_side.get(leg)
+
     for i, ex in enumerate(program.exercises):
-        if side not in ex.sides or ex.pose != pose:
+        if ex.pose != pose:
             continue
-        s = ex.sets
-        resolved: dict[Measure, float | None] = {}
-        from_last: list[Measure] = []
-        for m, t in ((Measure.HOLD_S, s.hold_s), (Measure.REPS, s.reps),
-                     (Measure.RANGE_DEG, s.range_deg)):  # fmt: skip
-            if t is None:
-                resolved[m] = None
-                continue
-            got = t.resolve(None if last is None else last.figure(m))
-            if t.beat_last is not None and last is not None and last.figure(m) is not None:
-                from_last.append(m)
-            if got is not None and m is Measure.HOLD_S:
-                got = float(math.floor(got + 0.5))  # whole seconds, to say aloud
-            elif got is not None and m is Measure.RANGE_DEG:
-                got = round(got, 1)
-            resolved[m] = got
-        reps = resolved[Measure.REPS]
-        for n in range(1, s.count + 1):
-            out.append(
-                PlannedSet(
-                    exercise=i,
-                    technique=ex.technique,
-                    name=ex.name,
-                    side=side,
-                    kind=s.kind,
-                    cue=ex.cue,
-                    number=n,
-                    of=s.count,
-                    hold_s=resolved[Measure.HOLD_S],
-                    reps=None if reps is None else max(1, round(reps)),
-                    range_deg=resolved[Measure.RANGE_DEG],
-                    rest_after_s=s.rest_s if n < s.count else ex.rest_after_s,
-                    from_last=tuple(from_last),
+        if side == BOTH:
+            runs = [BOTH] if ex.legs is Legs.TOGETHER else list(ex.sides)
+        else:
+            runs = [side] if side in ex.sides else []
+        for run in runs:
+            s = ex.sets
+            resolved, from_last = _resolved(s, last_of(run))
+            reps = resolved[Measure.REPS]
+            for n in range(1, s.count + 1):
+                out.append(
+                    PlannedSet(
+                        exercise=i,
+                        technique=ex.technique,
+                        name=ex.name,
+                        side=run,
+                        kind=s.kind,
+                        cue=ex.cue,
+                        number=n,
+                        of=s.count,
+                        hold_s=resolved[Measure.HOLD_S],
+                        reps=None if reps is None else max(1, round(reps)),
+                        range_deg=resolved[Measure.RANGE_DEG],
+                        rest_after_s=s.rest_s if n < s.count else ex.rest_after_s,
+                        from_last=from_last,
+                    )
                 )
-            )
     if out:
         out[-1] = replace(out[-1], rest_after_s=0.0)
     return tuple(out)
@@ -494,8 +586,10 @@ def plan(
 #: (prone AROM).
 DEFAULT_PROGRAM_TOML = """\
 # imuhip default training program: hip internal rotation.
-# One session is one leg in one start pose: `imuhip train --exercise POSE --side SIDE` runs the
-# exercises below whose technique has that pose (seated, supine or prone).
+# One session is one start pose: `imuhip train --exercise POSE --side SIDE` runs the exercises
+# below whose technique has that pose (seated, supine or prone), on one leg (--side left|right)
+# or on both legs at once (--side both, four sensors): legs = "together" has both legs do each
+# set at the same time, the others are done by the left leg, then the right.
 name = "Hip internal rotation"
 countdown_s = 3                  # seconds counted down at the end of each hold or stretch
 
@@ -522,6 +616,7 @@ rest_s = 30
 technique = "prone-active-ir"
 name = "prone isometric"
 side = "both"
+legs = "together"                # both feet push apart against the band at once
 rest_after_s = 60                # time to take the band off
 [exercise.sets]
 kind = "hold"
@@ -533,6 +628,7 @@ rest_s = 45
 technique = "prone-active-ir"
 name = "prone swing"
 side = "both"
+legs = "together"                # both feet swing apart and back
 [exercise.sets]
 kind = "reps"
 count = 2
