@@ -15,6 +15,10 @@ relative to the pelvis.
        :class:`~imuhip.analysis.events.Compensation`, flagged by a ``COMPENSATION`` event above
        the thresholds below.
 
+Where the pelvis's (trunk's) data were lost, and for ``RECOVERY_S`` after (its filter
+re-settles on gravity), its angles are unknown (NaN), and so is the leg's corrected hip angle
+there: a held or re-settling obliquity would correct it by a wrong amount without a word.
+
 The leg's correction waits only where it must: a leg's angles are held until the pelvis's
 obliquity covers them; if the pelvis step is not found within ``GIVE_UP_S`` of its data after
 the leg's calibration, or the pelvis is silent (``SILENT_S``), or the session ends first, the
@@ -26,6 +30,7 @@ Degrees at the outputs, seconds on the session time base.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -82,27 +87,31 @@ PELVIS_REFERENCE = "pelvis sensor"
 START_POSE_REFERENCE = "start pose"
 
 
+#: After a lost stretch of its data a body sensor's filter re-settles on gravity for this long
+#: (s; the legs' ``RECOVERY_S``); its angles are unknown meanwhile.
+RECOVERY_S = 3.0
+
 #: Without ``keep`` (long live sessions) the pelvis and trunk series are kept this long (s):
 #: enough for the longest rep or stretch.
 KEEP_S = 300.0
 
 
 class Series:
-    """Growing columns (time and two angles, degrees) with amortised appends."""
+    """Growing columns (time, two angles in degrees, and 1/0 known) with amortised appends."""
 
     def __init__(self) -> None:
-        self._a = np.empty((1024, 3))
+        self._a = np.empty((1024, 4))
         self._n = 0
         self._start = 0
 
-    def append(self, t: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    def append(self, t: np.ndarray, x: np.ndarray, y: np.ndarray, known: np.ndarray) -> None:
         n = len(t)
         if self._n + n > len(self._a):
             live = self._a[self._start : self._n]
-            grown = np.empty((max(2 * len(live), len(live) + n, 1024), 3))
+            grown = np.empty((max(2 * len(live), len(live) + n, 1024), 4))
             grown[: len(live)] = live
             self._a, self._n, self._start = grown, len(live), 0
-        self._a[self._n : self._n + n] = np.column_stack([t, x, y])
+        self._a[self._n : self._n + n] = np.column_stack([t, x, y, known])
         self._n += n
 
     def column(self, k: int) -> np.ndarray:
@@ -141,6 +150,9 @@ class BodySensor:
         self.keep = True
         self.last_t = -np.inf  # the last grid time of its data (s)
         self.step_end_s: float | None = None  # when the step found in the data ended (s)
+        self._since_lost = 10**12  # grid points since its last lost one
+        self._was_lost = False  # its last point given to the filter was lost
+        self._last_az = np.nan  # the last known azimuth (unwrapping across unknown stretches)
 
     def process(self, chunk: GridChunk) -> None:
         s = chunk.samples[self.role]
@@ -153,33 +165,64 @@ class BodySensor:
             if not self.refused:  # kept until the step is found
                 self._raw.append((chunk.t, gyr, s.acc, lost))
             return
-        self._append(chunk.t, self._run(gyr, s.acc, lost))
+        self._append(chunk.t, self._run(gyr, s.acc, lost), lost)
 
     def _run(self, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> np.ndarray:
-        assert self._filter is not None
-        q = self._filter.update(gyr, acc)
-        if lost.any():  # no tilt is invented inside a lost stretch: the last one is held
-            q = q.copy()
-            k = np.maximum.accumulate(np.where(~lost, np.arange(len(q)), 0))
-            q = q[k]
-        return q
+        """The filter over a stretch: inside lost stretches it gets no input (its orientation
+        is held), at the first sample after each it is levelled from the accelerometer (the
+        tilt it missed; ``OrientationFilter.level``), as the legs' filters are."""
+        f = self._filter
+        assert f is not None
+        if not lost.any() and not self._was_lost:
+            return f.update(gyr, acc)
+        edges = np.flatnonzero(np.diff(np.r_[self._was_lost, lost].astype(np.int8)))
+        bounds = [0, *edges.tolist(), len(lost)]
+        parts = []
+        for a, b in itertools.pairwise(bounds):
+            if b <= a:
+                continue
+            if lost[a]:
+                parts.append(f.hold(b - a))
+                continue
+            if a > 0 or self._was_lost:
+                f.level(acc[a])
+            parts.append(f.update(gyr[a:b], acc[a:b]))
+        self._was_lost = bool(lost[-1])
+        return np.concatenate(parts) if parts else np.empty((0, 4))
 
-    def _append(self, t: np.ndarray, q: np.ndarray) -> None:
+    def _unknown(self, lost: np.ndarray) -> np.ndarray:
+        """Lost points and the ``RECOVERY_S`` after each lost stretch (advances the memory of
+        the last lost point: call once per appended stretch)."""
+        if not lost.any() and self._since_lost > len(lost) + RECOVERY_S * self.rate:
+            self._since_lost += len(lost)
+            return lost
+        idx = np.arange(len(lost))
+        last = np.maximum.accumulate(np.where(lost, idx, -self._since_lost))
+        if len(lost):
+            self._since_lost = len(lost) - int(last[-1])
+        return (idx - last) <= round(RECOVERY_S * self.rate)
+
+    def _append(self, t: np.ndarray, q: np.ndarray, lost: np.ndarray) -> None:
         ax = self.axes
         assert ax is not None
+        unknown = self._unknown(lost)
         if self.phase == PELVIS_STEP.phase:
             if np.isfinite(ax.lateral).all():
                 x = obliquity_deg(q, ax)
                 y = azimuth_deg(q, ax.lateral)
-                if len(self.series) and len(y):  # unwrapped across chunks
-                    last = self.series.column(2)[-1]
-                    y = y + 360.0 * np.round((last - y[0]) / 360.0)
+                if np.isfinite(self._last_az) and len(y):  # unwrapped across chunks
+                    y = y + 360.0 * np.round((self._last_az - y[0]) / 360.0)
+                if len(y):
+                    self._last_az = float(y[-1])
             else:  # a step about the vertical: no lateral axis
                 x = y = np.full(len(t), np.nan)
         else:
             x = rotation_about_deg(q, ax.q_ref, ax.axis)
             y = np.zeros(len(t))
-        self.series.append(t, x, y)
+        if unknown.any():
+            x = np.where(unknown, np.nan, x)
+            y = np.where(unknown, np.nan, y)
+        self.series.append(t, x, y, ~unknown)
         if not self.keep and len(t):
             self.series.drop_before(float(t[-1]) - KEEP_S)
 
@@ -192,6 +235,13 @@ class BodySensor:
     @property
     def t(self) -> np.ndarray:
         return self.series.column(0)
+
+    def unknown_at(self, t: np.ndarray) -> np.ndarray:
+        """Where at times ``t`` its angles are unknown: its data lost, or its filter
+        re-settling after that (False outside its data and before its step)."""
+        if not len(self.series):
+            return np.zeros(len(t), bool)
+        return np.interp(t, self.t, self.series.column(3), left=1.0, right=1.0) < 1.0
 
     def at(self, t: np.ndarray, k: int) -> np.ndarray:
         """Column ``k`` (1, 2) interpolated at times ``t``, NaN outside the data."""
@@ -229,7 +279,7 @@ class BodySensor:
             self.stop(f"its step was refused ({exc})")
             return
         self._raw = []
-        self._append(t, q)
+        self._append(t, q, lost)
 
     @property
     def ready_until(self) -> float:
@@ -355,10 +405,16 @@ class CompensationStage:
         self, t: np.ndarray, side: str, femur_start: np.ndarray | None
     ) -> np.ndarray:
         """Degrees to take from ``side``'s apparent hip rotation at times ``t`` (0 without a
-        pelvis correction)."""
+        pelvis correction or its obliquity; NaN where the pelvis's angles are unknown: its
+        data lost, or its filter re-settling after that)."""
         if self.gave_up:
             return np.zeros(len(t))
-        return hip_correction_scale(femur_start, self.exercise) * self.obliquity(t, side)
+        scale = hip_correction_scale(femur_start, self.exercise)
+        corr = np.nan_to_num(scale * self.obliquity(t, side))
+        p = self.pelvis
+        if p is not None and p.axes is not None:
+            corr[p.unknown_at(t)] = np.nan
+        return corr
 
     # ------------------------------------------------------------------ the angles
     def _sign(self, side: str) -> float:
