@@ -127,3 +127,16 @@ def test_cli_report_and_history_say_which_leg_failed(left_still, tmp_path, capsy
         ("right", False, True),
     ]
     assert "no knee bends" in rows[0].error
+
+
+def test_export_of_a_partial_session_keeps_the_per_leg_columns(left_still, tmp_path):
+    """export --angles of a both-legs file whose left leg failed: the right leg's columns,
+    named by side as for both legs (not the one-leg file's ``hip_rotation_deg``)."""
+    import csv
+
+    from imuhip.sinks.angles_csv import write_angles_csv
+
+    _, part = left_still
+    path = write_angles_csv(tmp_path / "a.csv", part)
+    head = next(csv.reader(path.open()))
+    assert head == ["time_s", "hip_rotation_right_deg", "knee_flexion_right_deg", "valid_right"]
