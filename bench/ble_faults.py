@@ -14,6 +14,11 @@ sensors), each in its own process on a radio hub process reached over TCP on 127
   its first data were recorded (after the start sequence), and the samples it sent outside
   the gap that are not in the file (WitMotion: less the ones counted as left out before the
   rate read-back);
+- ``--together R``: R recordings each of 1, 2 and 4 WitMotion sensors that vanish at once
+  (3 s) and advertise again all at once, and R of 4 that come back one a second apart (the
+  first back searched for while the others are still away), with the manager's default
+  timing (``ManagerSettings()``, what ``record`` and ``live`` use, stall timeout 1 s): per
+  count, how long after advertising again each was connected (median and worst);
 - ``--soak-minutes M``: M sensor minutes at 20x with random disconnects (seeded, 3 s apart
   on average per sensor): notifications, disconnects, and this (recording) process's resident
   memory from 30 % of the soak to its end;
@@ -23,6 +28,7 @@ sensors), each in its own process on a radio hub process reached over TCP on 127
 Usage::
 
     PYTHONPATH=src python bench/ble_faults.py --vanish 3 --soak-minutes 30 --soak-others-minutes 30
+    PYTHONPATH=src python bench/ble_faults.py --vanish 0 --soak-minutes 0 --together 3
 
 Measured (2-core shared VM, Python 3.11, bumble 0.0.236), 3 vanish runs and a 30-minute soak:
 see the README ("BLE, independent peripherals").
@@ -40,13 +46,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.periph
 
 from tests.peripherals.world import (
     OTHERS,
+    TOGETHER_ROLES,
     Soak,
     World,
     soak,
     soak_others,
     vanish_both,
     vanish_others,
+    vanish_together,
 )
+
+from imuhip.sources.ble.connection import ManagerSettings
 
 
 def _print_soak(label: str, minutes: float, speed: float, r: Soak) -> None:
@@ -62,6 +72,26 @@ def _print_soak(label: str, minutes: float, speed: float, r: Soak) -> None:
     )
 
 
+def _together(tmp: Path, runs: int) -> None:
+    """Print the reconnection times of sensors gone at once (see ``--together``)."""
+    settings = ManagerSettings(stall_timeout_s=1.0)
+    for n, apart in ((1, 0.0), (2, 0.0), (4, 0.0), (4, 1.0)):
+        waits: list[float] = []
+        for i in range(runs):
+            (tmp / f"t{n}-{apart:g}-{i}").mkdir()
+            world = World(tmp / f"t{n}-{apart:g}-{i}")
+            try:
+                v = vanish_together(world, n, apart_s=apart, settings=settings)
+            finally:
+                world.close()
+            waits += [v.reconnected_s(r) for r in TOGETHER_ROLES[:n]]
+        how = "all back at once" if apart == 0 else f"back {apart:g} s apart"
+        print(
+            f"{n} WitMotion gone together, {how}, {runs} runs: connected "
+            f"{statistics.median(waits):.2f} s (max {max(waits):.2f} s) after advertising again"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vanish", type=int, default=3, help="vanish runs")
@@ -73,8 +103,13 @@ def main() -> None:
         default=0.0,
         help="sensor minutes of Movesense, MetaMotion and DOT at 10x (0: none)",
     )
+    ap.add_argument(
+        "--together", type=int, default=1, help="runs of 1, 2 and 4 sensors gone at once"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.together > 0:
+            _together(Path(tmp), args.together)
         rows: dict[str, list[tuple[float, float, float, int]]] = {"shin": [], "thigh": []}
         for i in range(args.vanish):
             (Path(tmp) / f"v{i}").mkdir()

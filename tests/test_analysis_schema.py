@@ -32,7 +32,7 @@ def paths(value: object, prefix: str = "") -> set[str]:
         for k, v in value.items():
             name = NAMED_KEYS.get(prefix, k)
             p = f"{prefix}.{name}" if prefix else name
-            if prefix == "legs[]" and k != "side":
+            if prefix == "legs[]" and k not in ("side", "status", "error"):
                 p = name
             out |= {p} | paths(v, p)
     elif isinstance(value, list):
@@ -56,19 +56,31 @@ def _layout_documents() -> list[dict]:
     return out
 
 
+def _partial_document() -> dict:
+    """A both-legs session whose left leg never calibrates (its shin lies still)."""
+    from imuhip.pipeline import analyze_session
+    from tests.test_both_legs import _both
+    from tests.test_partial_legs import _still
+
+    session = _still(_both()[0], "left_shin")
+    return analysis_document(session, analyze_session(session))
+
+
 def test_schema_doc_names_every_key_of_the_documents():
     session, result = shipped()
     plain = analysis_document(session, result)
     full = analysis_document(*with_stretches(session, result, sets=True, damage=True))
     both, shin, pelvis = _layout_documents()
+    partial = _partial_document()
     assert pelvis["reps"] and all("compensation" in r for r in pelvis["reps"])
     assert both["asymmetry"]["hold_pairs"] and both["asymmetry"]["rep_pairs"]
+    assert [leg["status"] for leg in partial["legs"]] == ["failed", "analysed"]
     listed = documented()
-    for doc in (plain, full, both, shin, pelvis):
+    for doc in (plain, full, both, shin, pelvis, partial):
         missing = paths(doc) - listed
         assert not missing, f"not in docs/analysis-schema.md: {sorted(missing)}"
     # and the doc lists nothing the documents cannot have (but the optional knee axis)
-    seen = paths(full) | paths(both) | paths(shin) | paths(pelvis)
+    seen = paths(full) | paths(both) | paths(shin) | paths(pelvis) | paths(partial)
     optional = {"calibration.knee_axis_thigh"} | {
         p for p in listed if p.startswith("stretches[].compensation")
     }  # a stretch with a pelvis sensor: the same object as a rep's

@@ -138,3 +138,61 @@ def test_sensor_away_for_5_s_is_marked_reconnected_and_complete(tmp_path):
     assert 0 <= len(acc_s) - k - len(acc) <= 50
     np.testing.assert_allclose(acc, acc_s[k : k + len(acc)], atol=WIT_TOL)
     assert np.max(np.diff(n.t)) < 0.3
+
+
+def test_a_sensor_back_does_not_wait_for_the_searches_of_the_others_still_away(tmp_path):
+    """Three sensors vanish at once; four times the shin comes back (and goes again) while the
+    two others stay away; then all come back together. Each return is connected within 0.6 s
+    of advertising again: searches are shared (one scan for every sensor away). Before, each
+    link searched in turn under one lock in slices of 1 s, so a sensor back waited behind the
+    others' slices: up to 2 s here, 3 s with three away (``bench/ble_faults.py --together``).
+    (Three sensors: the in-process virtual radio streams no fourth.)"""
+    path = tmp_path / "three.imuhip"
+    back: list[tuple[str, float]] = []
+    roles = ("shin", "thigh", "pelvis")
+
+    async def main():
+        be = ble_backend("bumble:virtual")
+        stop = asyncio.Event()
+        async with contextlib.AsyncExitStack() as stack:
+            sensors = {
+                r: await stack.enter_async_context(
+                    VirtualSensor(WitMotionEmulation(), synthetic_motion(0.4, 30, i))
+                )
+                for i, r in enumerate(roles)
+            }
+            assignments = [Assignment(r, s.address, wit.PROFILE, 100) for r, s in sensors.items()]
+            header = SessionHeader("left", "prone", tuple(a.sensor_info() for a in assignments))
+
+            async def away():
+                while min(s.stats.samples_sent for s in sensors.values()) < 100:
+                    await asyncio.sleep(0.02)
+                for s in sensors.values():
+                    await s.vanish()
+                for _ in range(4):
+                    await asyncio.sleep(1.0)  # every link searching
+                    back.append(("shin", time.monotonic()))
+                    await sensors["shin"].reappear()
+                    await asyncio.sleep(0.6)
+                    await sensors["shin"].vanish()
+                await asyncio.sleep(1.0)
+                for r in roles:
+                    back.append((r, time.monotonic()))
+                    await sensors[r].reappear()
+                await asyncio.sleep(1.0)
+                stop.set()
+
+            with SessionWriter(path, header) as w:
+                task = asyncio.create_task(away())
+                await record(assignments, w, 60.0, be, settings=ManagerSettings(), stop_event=stop)
+                await task
+
+    run(main(), timeout=40)
+    s = read_session(path)
+    restored = [(e.sensor, e.t) for e in s.events if e.kind == "connection_restored"]
+    waits = []
+    for role, t in back:  # each return: its first restoration after it advertised again
+        waits.append((role, min((x - t for r, x in restored if r == role and x > t), default=99)))
+    print("\nreconnected after advertising again:", [(r, round(w, 2)) for r, w in waits])
+    assert len(waits) == 4 + len(roles)
+    assert all(w < 0.6 for _, w in waits), waits

@@ -165,3 +165,106 @@ def test_recognise():
     assert prof.recognise(Advertisement("Movella DOT"))
     assert prof.recognise(Advertisement(None, manufacturer_data={0x0886: b"\x01"}))
     assert not prof.recognise(Advertisement("Thingy"))
+
+
+# --------------------------------------------------------------------------- plausibility
+# The protocol has no checksum: before these checks any 28–40-byte notification became a sample.
+
+_LENGTHS = {21: (0, 28, 40), 20: (0, 34, 40), 26: (1, 44, 63)}
+_GARBAGE = settings(max_examples=25, derandomize=True, deadline=None)
+
+
+def _accepted_values(blocks):
+    b = by_kind(blocks)
+    return (len(b["acc"].t) if "acc" in b else 0), b
+
+
+@given(st.sampled_from(sorted(_LENGTHS)), st.integers(0, 2**32 - 1))
+@_GARBAGE
+def test_random_garbage_of_the_right_lengths_is_almost_never_a_sample(mode, seed):
+    channel, lo, hi = _LENGTHS[mode]
+    rng = np.random.default_rng(seed)
+    dec = get_decoder("movella-dot", {"mode": mode})
+    n = 400
+    blocks = [
+        x
+        for i in range(n)
+        for x in dec.feed(rng.bytes(int(rng.integers(lo, hi + 1))), 5.0 + i / 60, channel)
+    ]
+    accepted, b = _accepted_values(blocks)
+    assert accepted <= 2  # before: every finite one (~97 %) was a sample
+    assert dec.stats.dropped == n - accepted
+    assert dec.stats.notifications == n
+    if accepted:
+        assert np.all(np.abs(b["acc"].values) <= 16 * 9.80665 * 1.25)
+        assert np.all(np.abs(b["gyr"].values) <= np.radians(2500.0))
+
+
+def test_exact_length_garbage_accepts_at_most_a_few_in_ten_thousand():
+    rng = np.random.default_rng(7)
+    dec = get_decoder("movella-dot")
+    n = 6000
+    accepted, _ = _accepted_values(x for i in range(n) for x in dec.feed(rng.bytes(28), i / 60, 0))
+    assert accepted / n < 1e-3
+    assert {"out_of_range", "timestamp_step", "non_finite"} <= set(dec.stats.reasons)
+
+
+@given(st.integers(0, 2**32 - 1))
+@_GARBAGE
+def test_garbage_between_real_notifications_costs_no_real_sample(seed):
+    rng = np.random.default_rng(seed)
+    t, acc, gyr = motion(120, seed=seed % 1000)
+    notes = encode_notifications(t, acc, gyr)
+    dec = get_decoder("movella-dot", {"rate_hz": 60})
+    blocks = []
+    for note in notes:
+        blocks += dec.feed(note.data, note.t, 0)
+        if rng.random() < 0.3:
+            blocks += dec.feed(rng.bytes(int(rng.integers(28, 41))), note.t + 0.001, 0)
+    b = by_kind(blocks)
+    np.testing.assert_allclose(b["acc"].t, t, atol=1e-6)
+    np.testing.assert_allclose(b["acc"].values, acc, atol=1e-4)
+    assert dec.stats.lost_samples == 0
+
+
+def test_each_plausibility_check_drops_with_its_reason():
+    t, acc, gyr = motion(4)
+    good = [n.data for n in encode_notifications(t, acc, gyr)]
+    dec = get_decoder("movella-dot", {"rate_hz": 60})
+    assert dec.feed(good[0], t[0])  # anchors the time line
+    padded = bytearray(good[1])
+    padded[35] = 1
+    big = bytearray(good[1])
+    big[4:8] = struct.pack("<f", 400.0)  # 41 g
+    spin = bytearray(good[1])
+    spin[16:20] = struct.pack("<f", 3000.0)  # °/s
+    same_ts = good[0]
+    jump = struct.pack("<I", int(t[1] * 1e6) + 10_000_000) + good[1][4:]  # +10 s in 17 ms
+    for data in (padded, big, spin, same_ts, jump):
+        assert dec.feed(bytes(data), t[1]) == []
+    assert dict(dec.stats.reasons) == {
+        "nonzero_padding": 1,
+        "out_of_range": 2,
+        "timestamp_step": 2,
+    }
+    assert by_kind(dec.feed(good[1], t[1]))["acc"].t[0] == pytest.approx(t[1], abs=1e-6)
+
+
+def test_a_long_real_gap_is_accepted_when_the_host_clock_saw_it():
+    t, acc, gyr = motion(10)
+    t[5:] += 30.0  # the sensor was away for 30 s
+    dec = get_decoder("movella-dot", {"rate_hz": 60})
+    b = run(dec, encode_notifications(t, acc, gyr))
+    np.testing.assert_allclose(b["acc"].t, t, atol=1e-6)
+    assert dec.stats.dropped == 0
+    assert dec.stats.lost_samples == round(30.0 * 60)
+
+
+def test_custom_mode_5_quaternion_must_be_unit():
+    t, acc, gyr = motion(2)
+    q = np.array([[1.0, 0, 0, 0], [0.5, 0.5, 0.5, 0.4]])  # norm 0.93
+    notes = encode_notifications(t, acc, gyr, quat=q, mode=26)
+    dec = get_decoder("movella-dot", {"mode": 26})
+    b = run(dec, notes)
+    assert len(b["acc"].t) == 1
+    assert dict(dec.stats.reasons) == {"quaternion_norm": 1}

@@ -142,3 +142,27 @@ def test_profile_and_commands():
     assert prof.recognise(Advertisement("Movesense 1234567890"))
     assert not prof.recognise(Advertisement("MetaWear"))
     assert DEG > 0
+
+
+def test_float_values_beyond_the_sensors_range_are_dropped():
+    """No checksum: a value of a valid header and reference that no ±16 g / ±2000 °/s sensor
+    can give is dropped as out of range (before: decoded as a sample)."""
+    ok = struct.pack("<I", 1000) + struct.pack("<6f", 1, 2, 9.8, 4, 5, 6)
+    big_acc = struct.pack("<I", 1010) + struct.pack("<6f", 1, 2, 400.0, 4, 5, 6)
+    fast = struct.pack("<I", 1020) + struct.pack("<6f", 1, 2, 9.8, 4, 3000.0, 6)
+    dec = get_decoder("movesense", {"rate_hz": 104})
+    assert dec.feed(b"\x02\x63" + ok, 0.0)
+    assert dec.feed(b"\x02\x63" + big_acc, 0.0) == []
+    assert dec.feed(b"\x02\x63" + fast, 0.0) == []
+    assert dict(dec.stats.reasons) == {"out_of_range": 2}
+
+
+def test_random_values_behind_a_valid_header_are_rarely_samples():
+    rng = np.random.default_rng(3)
+    dec = get_decoder("movesense", {"rate_hz": 104})
+    n = 2000
+    kept = sum(
+        bool(dec.feed(b"\x02\x63" + rng.bytes(4 + 24 * int(rng.integers(1, 5))), 0.0))
+        for _ in range(n)
+    )
+    assert kept / n < 0.05  # before: every finite one (~95 %)

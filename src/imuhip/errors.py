@@ -23,10 +23,6 @@ class CsvImportError(ImuhipError):
     """A CSV file cannot be imported; the message names the file, the line and the problem."""
 
 
-class DecodeError(ImuhipError):
-    """Raised only by strict helpers; streaming decoders count drops instead of raising."""
-
-
 class UnknownProfileError(ImuhipError):
     """No decoder/profile is registered under the requested name."""
 
@@ -55,10 +51,6 @@ class DecoderConfigError(ImuhipError, ValueError):
 
 class UnknownFormatError(CsvImportError):
     """An import file's format is not recognised, or ``--format`` names no known format."""
-
-
-class OrientationOnlyError(CsvImportError):
-    """An import file carries the vendor's orientation but no gyroscope/accelerometer data."""
 
 
 class TimeAlignmentError(CsvImportError):

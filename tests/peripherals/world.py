@@ -597,3 +597,70 @@ def soak_others(
     s, rep = world.record(a, 10 * real_s + 60, watch, stop=stop, timeout=real_s + 60)
     reports = {r: p.stop() for r, p in zip(vendors, started, strict=True)}
     return Soak(s, rep.status, reports, real_s, rss, objects)
+
+
+# --------------------------------------------------------------------------- several at once
+
+#: roles of the sensors of :func:`vanish_together` (one leg, pelvis and trunk: a valid layout)
+TOGETHER_ROLES = ("shin", "thigh", "pelvis", "trunk")
+
+
+@dataclass
+class VanishTogether:
+    """A recording of ``n`` WitMotion peripherals that all vanished at once and all advertised
+    again at once (attributes as :class:`Vanish`)."""
+
+    session: Any
+    gone: float
+    back: dict[str, float]
+
+    def reconnected_s(self, role: str) -> float:
+        """From the new process advertising to the ``connection_restored`` event."""
+        return events(self.session, "connection_restored", role)[0].t - self.back[role]
+
+
+def vanish_together(
+    world: World,
+    n: int,
+    away_s: float = 3.0,
+    after_s: float = 4.0,
+    apart_s: float = 0.0,
+    settings: ManagerSettings = FAST,
+) -> VanishTogether:
+    """Record ``n`` (1–4) WitMotion sensors; 1 s into streaming end every process at once;
+    ``away_s`` later start a new process for each (same addresses; all together, or with
+    ``apart_s`` one ``apart_s`` after the other, so the first back is searched for while the
+    others are still away); stop ``after_s`` after the last advertised. ``settings``: the
+    recorder's (``FAST`` by default; ``ManagerSettings()`` is what ``record`` and ``live``
+    use)."""
+    roles = TOGETHER_ROLES[:n]
+    address = {r: f"D0:A1:00:00:01:{i + 1:02X}" for i, r in enumerate(roles)}
+
+    def spec(role: str, run: int) -> tuple[str, ...]:
+        return (WIT, "--address", address[role], "--name", f"WT901 {role}", "--run", str(run))
+
+    first = dict(zip(roles, world.sensors(*(spec(r, 0) for r in roles)), strict=True))
+    second: dict[str, Sensor] = {}
+    gone: list[float] = []
+    stop = asyncio.Event()
+
+    async def away() -> None:
+        await asyncio.sleep(1.0)
+        gone.append(time.monotonic())
+        await asyncio.gather(*(asyncio.to_thread(first[r].stop) for r in roles))
+        await asyncio.sleep(away_s)
+        if apart_s <= 0:
+            started = await asyncio.to_thread(world.sensors, *(spec(r, 1) for r in roles))
+            second.update(zip(roles, started, strict=True))
+        for r in roles if apart_s > 0 else ():
+            second[r] = await world.sensor_async(*spec(r, 1))
+            await asyncio.sleep(apart_s)
+        await asyncio.sleep(after_s)
+        stop.set()
+
+    a = [Assignment(r, address[r], "witmotion-ble5", 100) for r in roles]
+    timeout = away_s + after_s + n * apart_s + 40
+    s, _ = world.record(a, 60.0, away, stop=stop, settings=settings, timeout=timeout)
+    for p in second.values():
+        p.stop()
+    return VanishTogether(s, gone[0], {r: p.advertising_t for r, p in second.items()})

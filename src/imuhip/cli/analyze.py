@@ -10,6 +10,7 @@ from imuhip.cli import options
 
 def run(args: argparse.Namespace) -> int:
     import json
+    import sys
 
     from imuhip.pipeline import PipelineOptions, analyze_session
     from imuhip.sinks.analysis_text import analysis_document, analysis_text
@@ -19,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
     result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
     doc = analysis_document(session, result)
     if args.json:
+        for f in result.failed_legs:  # the text says it in its warnings
+            print(f"warning: the {f.side} leg could not be analysed: {f.reason}", file=sys.stderr)
         print(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         print(analysis_text(Path(args.session), doc))

@@ -14,6 +14,19 @@ Streaming uses the "rate quantities" payload modes, one sample per notification:
 Notifications may be longer than the mode size (trailing zero bytes). Timestamps are unwrapped
 across the 2^32 µs (~71.6 min) rollover and returned as sensor-clock seconds. A timestamp step
 of more than 1.5 sample periods counts ``round(step / period) - 1`` lost samples.
+
+The protocol has no checksum, so every notification is checked for plausibility before it
+becomes a sample; a failing one is dropped and counted (``stats.reasons``):
+
+- ``nonzero_padding``: a byte after the mode's sample is not zero (the spec zero-fills);
+- ``non_finite`` / ``out_of_range``: a value not finite, or beyond what a ±16 g, ±2000 °/s
+  sensor can report (|acc| ≤ ``ACC_LIMIT`` m/s², |gyro| ≤ ``GYR_LIMIT_DPS`` °/s);
+- ``quaternion_norm``: mode 26's quaternion not of unit norm (± ``QUAT_NORM_TOL``);
+- ``timestamp_step``: the sensor clock did not advance, or advanced by more than the host clock
+  explains (``MAX_STEP_S``, or the host's step plus ``STEP_SLACK_S``) since the last accepted
+  notification. A notification that fails only this check but is a plausible successor of the
+  notification just before it (a garbage sample accepted first, a restarted sensor clock) is
+  accepted and starts the time line afresh (no loss counted across it).
 """
 
 from __future__ import annotations
@@ -71,6 +84,12 @@ RATES_HZ = (1.0, 4.0, 10.0, 12.0, 15.0, 20.0, 30.0, 60.0)
 DEFAULT_RATE = 60.0
 MAG_FIXED_POINT = 2.0**-12
 WRAP = 1 << 32
+#: plausibility bounds (module docstring): 1.25 × the DOT's ±16 g and ±2000 °/s full scale
+ACC_LIMIT = 1.25 * 16 * 9.80665
+GYR_LIMIT_DPS = 1.25 * 2000.0
+QUAT_NORM_TOL = 0.01
+MAX_STEP_S = 2.0
+STEP_SLACK_S = 2.0
 
 
 def _dtype(mode: int) -> np.dtype:
@@ -103,10 +122,13 @@ class MovellaDotDecoder(Decoder):
         self._period_us = 1e6 / config_rate(self.config, DEFAULT_RATE, PROFILE)
         scale = config_number(self.config, "mag_scale", 1.0, PROFILE, (-1e6, 1e6))
         self._mag_scale = MAG_FIXED_POINT * scale
-        self._last: int | None = None  # last unwrapped timestamp, µs
+        self._last: int | None = None  # last accepted unwrapped timestamp, µs
+        self._last_host = 0.0  # its host time, s
+        self._prev: tuple[int, float] | None = None  # raw µs, host s of the last candidate
 
     def reset(self) -> None:
         self._last = None
+        self._prev = None
 
     def _check(self, data: bytes, channel: int) -> str | None:
         """Drop reason for a notification, or None if it holds a sample."""
@@ -116,29 +138,75 @@ class MovellaDotDecoder(Decoder):
             return "short_payload"
         if len(data) > self._max:
             return "long_payload"
+        if any(data[self._size :]):
+            return "nonzero_padding"
         return None
 
-    def _records(self, rec: np.ndarray) -> list[ChannelBlock]:
-        """Blocks from a structured array of valid records (state advanced)."""
+    def _plausible(self, rec: np.ndarray) -> np.ndarray:
+        """Mask of records whose values are finite and within the sensor's ranges (drops
+        counted)."""
         finite = np.isfinite(rec["acc"]).all(axis=1) & np.isfinite(rec["gyr"]).all(axis=1)
-        if not finite.all():
-            for _ in range(int((~finite).sum())):
-                self.stats.drop("non_finite")
-            rec = rec[finite]
+        if self.mode == MODE_CUSTOM5:
+            finite &= np.isfinite(rec["quat"]).all(axis=1)
+        with np.errstate(invalid="ignore", over="ignore"):
+            inside = (np.abs(rec["acc"]) <= ACC_LIMIT).all(axis=1)
+            inside &= (np.abs(rec["gyr"]) <= GYR_LIMIT_DPS).all(axis=1)
+            unit = np.ones(len(rec), bool)
+            if self.mode == MODE_CUSTOM5:
+                norm = np.sqrt((rec["quat"].astype(np.float64) ** 2).sum(axis=1))
+                unit = np.abs(norm - 1.0) <= QUAT_NORM_TOL
+        for reason, bad in (
+            ("non_finite", ~finite),
+            ("out_of_range", finite & ~inside),
+            ("quaternion_norm", finite & inside & ~unit),
+        ):
+            for _ in range(int(bad.sum())):
+                self.stats.drop(reason)
+        return finite & inside & unit
+
+    @staticmethod
+    def _step_ok(step_us: int, host_step_s: float) -> bool:
+        """A sensor-clock advance (µs, mod 2^32) is plausible for a host-clock advance (s)."""
+        allowed = max(MAX_STEP_S, host_step_s + STEP_SLACK_S) * 1e6
+        return 0 < step_us <= allowed
+
+    def _times(self, ts: np.ndarray, t_host: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Accepted mask and unwrapped µs timestamps of candidate records, in order (state
+        advanced, losses and ``timestamp_step`` drops counted)."""
+        keep = np.zeros(len(ts), bool)
+        t_us = np.zeros(len(ts), np.int64)
+        for i, (raw, host) in enumerate(zip(ts.tolist(), t_host.tolist(), strict=True)):
+            prev, self._prev = self._prev, (raw, host)
+            last = self._last
+            if last is None:
+                t_new = raw
+            elif self._step_ok((raw - last) % WRAP, host - self._last_host):
+                step = (raw - last) % WRAP
+                t_new = last + step
+                gap = step / self._period_us
+                if gap > 1.5:
+                    self.stats.lost_samples += int(np.rint(gap)) - 1
+            elif prev is not None and self._step_ok((raw - prev[0]) % WRAP, host - prev[1]):
+                d = raw - last % WRAP
+                t_new = last + (d + WRAP if d < -(WRAP // 2) else d)
+            else:
+                self.stats.drop("timestamp_step")
+                continue
+            keep[i], t_us[i] = True, t_new
+            self._last, self._last_host = t_new, host
+        return keep, t_us[keep]
+
+    def _records(self, rec: np.ndarray, t_host: np.ndarray) -> list[ChannelBlock]:
+        """Blocks from a structured array of well-formed records received at ``t_host`` (s):
+        implausible ones dropped and counted, state advanced."""
+        ok = self._plausible(rec)
+        rec, t_host = rec[ok], t_host[ok]
         if len(rec) == 0:
             return []
-        ts = rec["ts"].astype(np.int64)
-        prev = self._last
-        base = (prev // WRAP) * WRAP if prev is not None else 0
-        ref = prev % WRAP if prev is not None else ts[0]
-        seq = np.concatenate([[ref], ts])
-        wraps = np.cumsum(np.diff(seq) < -(WRAP // 2))
-        t_us = ts + base + wraps * WRAP
-        steps = np.diff(np.concatenate([[prev], t_us])) if prev is not None else np.diff(t_us)
-        gap = steps / self._period_us
-        lost = np.where(gap > 1.5, np.rint(gap) - 1, 0)
-        self.stats.lost_samples += int(lost.sum())
-        self._last = int(t_us[-1])
+        keep, t_us = self._times(rec["ts"].astype(np.int64), t_host)
+        rec = rec[keep]
+        if len(rec) == 0:
+            return []
         t = t_us * 1e-6
         self.stats.samples += 2 * len(t)
         out = [
@@ -157,7 +225,7 @@ class MovellaDotDecoder(Decoder):
         if reason:
             self.stats.drop(reason)
             return []
-        return self._records(np.frombuffer(data, self._dt, 1))
+        return self._records(np.frombuffer(data, self._dt, 1), np.array([float(t_host)]))
 
     def decode_many(
         self, t_host: np.ndarray, payloads: Sequence[bytes], channels: np.ndarray | None = None
@@ -165,18 +233,20 @@ class MovellaDotDecoder(Decoder):
         """Vectorised: all valid notifications are parsed as one structured array."""
         n = len(payloads)
         ch = np.zeros(n, np.int64) if channels is None else np.asarray(channels).astype(np.int64)
-        good = []
+        good, hosts = [], []
         for i, p in enumerate(payloads):
+            p = bytes(p)
             reason = self._check(p, int(ch[i]))
             if reason:
                 self.stats.drop(reason)
             else:
-                good.append(bytes(p)[: self._size])
+                good.append(p[: self._size])
+                hosts.append(float(t_host[i]))
         self.stats.notifications += n
         if not good:
             return []
         rec = np.frombuffer(b"".join(good), self._dt)
-        return merge_blocks(self._records(rec))
+        return merge_blocks(self._records(rec, np.array(hosts)))
 
 
 # --------------------------------------------------------------------------- encoder

@@ -49,6 +49,10 @@ RESOURCES: dict[str, tuple[str, ...]] = {
     "IMU6m": ("acc", "mag"),
 }
 WRAP_MS = 1 << 32
+#: Largest plausible raw value per array (1.25 × the widest ranges, ±16 g and ±2000 °/s), in the
+#: notification's units (m/s², °/s); a value beyond it drops the notification ("out_of_range").
+#: Magnetometer values are only checked for being finite.
+RAW_LIMITS = {"acc": 1.25 * 16 * 9.80665, "gyr": 1.25 * 2000.0}
 _SCALE = {"acc": 1.0, "gyr": DEG, "mag": 1.0}
 
 
@@ -132,12 +136,17 @@ class MovesenseDecoder(Decoder):
 
     def _decode(self, value: bytes) -> list[ChannelBlock]:
         n = (len(value) - 4) // (12 * len(self.arrays))
-        arr = (
-            np.frombuffer(value, "<f4", offset=4).astype(np.float64).reshape(len(self.arrays), n, 3)
-        )
+        with np.errstate(invalid="ignore"):  # signalling NaNs: dropped just below
+            raw = np.frombuffer(value, "<f4", offset=4).astype(np.float64)
+        arr = raw.reshape(len(self.arrays), n, 3)
         if not np.isfinite(arr).all():
             self.stats.drop("non_finite")
             return []
+        for i, k in enumerate(self.arrays):  # floats: beyond the sensor's range is not data
+            limit = RAW_LIMITS.get(k)
+            if limit is not None and n and float(np.abs(arr[i]).max()) > limit:
+                self.stats.drop("out_of_range")
+                return []
         ts = int.from_bytes(value[:4], "little")
         if self._last_ms is None:
             t0 = ts

@@ -41,13 +41,14 @@ def phases_from_marks(t: np.ndarray, marks: dict[str, float], min_still_end_s: f
     """Phases from the times (seconds) at which live guidance started each phase.
 
     ``marks`` maps "still_start", "bends", "rocks", "still_end" to start times; the final still
-    phase lasts ``min_still_end_s``. Returns None if a mark is missing or out of order.
+    phase lasts ``min_still_end_s``. Returns None if a mark is missing or out of order, or the
+    final still phase begins after the data (a file cut short).
     """
     names = ("still_start", "bends", "rocks", "still_end")
     if any(n not in marks for n in names):
         return None
     idx = [int(np.searchsorted(t, marks[n])) for n in names]
-    if idx != sorted(idx) or len(set(idx)) != 4:
+    if idx != sorted(idx) or len(set(idx)) != 4 or idx[3] >= len(t) - 1:
         return None
     rate = 1.0 / float(np.median(np.diff(t)))
     end = min(len(t), idx[3] + round(min_still_end_s * rate))

@@ -15,6 +15,10 @@ relative to the pelvis.
        :class:`~imuhip.analysis.events.Compensation`, flagged by a ``COMPENSATION`` event above
        the thresholds below.
 
+Where the pelvis's (trunk's) data were lost, and for ``RECOVERY_S`` after (its filter
+re-settles on gravity), its angles are unknown (NaN), and so is the leg's corrected hip angle
+there: a held or re-settling obliquity would correct it by a wrong amount without a word.
+
 The leg's correction waits only where it must: a leg's angles are held until the pelvis's
 obliquity covers them; if the pelvis step is not found within ``GIVE_UP_S`` of its data after
 the leg's calibration, or the pelvis is silent (``SILENT_S``), or the session ends first, the
@@ -26,6 +30,7 @@ Degrees at the outputs, seconds on the session time base.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -82,27 +87,31 @@ PELVIS_REFERENCE = "pelvis sensor"
 START_POSE_REFERENCE = "start pose"
 
 
+#: After a lost stretch of its data a body sensor's filter re-settles on gravity for this long
+#: (s; the legs' ``RECOVERY_S``); its angles are unknown meanwhile.
+RECOVERY_S = 3.0
+
 #: Without ``keep`` (long live sessions) the pelvis and trunk series are kept this long (s):
 #: enough for the longest rep or stretch.
 KEEP_S = 300.0
 
 
 class Series:
-    """Growing columns (time and two angles, degrees) with amortised appends."""
+    """Growing columns (time, two angles in degrees, and 1/0 known) with amortised appends."""
 
     def __init__(self) -> None:
-        self._a = np.empty((1024, 3))
+        self._a = np.empty((1024, 4))
         self._n = 0
         self._start = 0
 
-    def append(self, t: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
+    def append(self, t: np.ndarray, x: np.ndarray, y: np.ndarray, known: np.ndarray) -> None:
         n = len(t)
         if self._n + n > len(self._a):
             live = self._a[self._start : self._n]
-            grown = np.empty((max(2 * len(live), len(live) + n, 1024), 3))
+            grown = np.empty((max(2 * len(live), len(live) + n, 1024), 4))
             grown[: len(live)] = live
             self._a, self._n, self._start = grown, len(live), 0
-        self._a[self._n : self._n + n] = np.column_stack([t, x, y])
+        self._a[self._n : self._n + n] = np.column_stack([t, x, y, known])
         self._n += n
 
     def column(self, k: int) -> np.ndarray:
@@ -114,6 +123,44 @@ class Series:
 
     def __len__(self) -> int:
         return self._n - self._start
+
+
+#: While its step is not found, a body sensor's kept data are searched again once they grew by
+#: this much (s of data; every step before, each search scanning everything kept: 59 s against
+#: 18.5 s without the pelvis for a 10-min small-chunk replay). The step found is the same: the
+#: first movement followed by a still pose, whenever the search runs.
+SEARCH_EVERY_S = 0.25
+
+
+class RawBuffer:
+    """A body sensor's grid data kept until its step is found: times (N,) s, rates (N, 3)
+    rad/s, specific force (N, 3) m/s² and lost flags (N,), with amortised appends."""
+
+    def __init__(self) -> None:
+        self._t = np.empty(0)
+        self._g = np.empty((0, 3))
+        self._a = np.empty((0, 3))
+        self._l = np.empty(0, bool)
+        self.n = 0
+
+    def append(self, t: np.ndarray, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> None:
+        n = len(t)
+        if self.n + n > len(self._t):
+            cap = max(2 * len(self._t), self.n + n, 1024)
+            grown = [
+                np.empty((cap, *x.shape[1:]), x.dtype) for x in (self._t, self._g, self._a, self._l)
+            ]
+            for new, old in zip(grown, (self._t, self._g, self._a, self._l), strict=True):
+                new[: self.n] = old[: self.n]
+            self._t, self._g, self._a, self._l = grown
+        k = slice(self.n, self.n + n)
+        self._t[k], self._g[k], self._a[k], self._l[k] = t, gyr, acc, lost
+        self.n += n
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(t, gyr, acc, lost) of everything kept (views)."""
+        n = self.n
+        return self._t[:n], self._g[:n], self._a[:n], self._l[:n]
 
 
 class BodySensor:
@@ -134,13 +181,17 @@ class BodySensor:
         self.mark_s: float | None = None
         self.refused: str | None = None
         self._filter: OrientationFilter | None = None
-        self._raw: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        self._raw = RawBuffer()
+        self._searched_to = -np.inf  # the kept data's end (s) at the last search for the step
         # after the step: t, and for the pelvis obliquity and azimuth (unwrapped), for the
         # trunk its tilt about its step axis (degrees)
         self.series = Series()
         self.keep = True
         self.last_t = -np.inf  # the last grid time of its data (s)
         self.step_end_s: float | None = None  # when the step found in the data ended (s)
+        self._since_lost = 10**12  # grid points since its last lost one
+        self._was_lost = False  # its last point given to the filter was lost
+        self._last_az = np.nan  # the last known azimuth (unwrapping across unknown stretches)
 
     def process(self, chunk: GridChunk) -> None:
         s = chunk.samples[self.role]
@@ -151,35 +202,66 @@ class BodySensor:
         gyr = np.where(lost[:, None], 0.0, gyr)
         if self._filter is None:
             if not self.refused:  # kept until the step is found
-                self._raw.append((chunk.t, gyr, s.acc, lost))
+                self._raw.append(chunk.t, gyr, s.acc, lost)
             return
-        self._append(chunk.t, self._run(gyr, s.acc, lost))
+        self._append(chunk.t, self._run(gyr, s.acc, lost), lost)
 
     def _run(self, gyr: np.ndarray, acc: np.ndarray, lost: np.ndarray) -> np.ndarray:
-        assert self._filter is not None
-        q = self._filter.update(gyr, acc)
-        if lost.any():  # no tilt is invented inside a lost stretch: the last one is held
-            q = q.copy()
-            k = np.maximum.accumulate(np.where(~lost, np.arange(len(q)), 0))
-            q = q[k]
-        return q
+        """The filter over a stretch: inside lost stretches it gets no input (its orientation
+        is held), at the first sample after each it is levelled from the accelerometer (the
+        tilt it missed; ``OrientationFilter.level``), as the legs' filters are."""
+        f = self._filter
+        assert f is not None
+        if not lost.any() and not self._was_lost:
+            return f.update(gyr, acc)
+        edges = np.flatnonzero(np.diff(np.r_[self._was_lost, lost].astype(np.int8)))
+        bounds = [0, *edges.tolist(), len(lost)]
+        parts = []
+        for a, b in itertools.pairwise(bounds):
+            if b <= a:
+                continue
+            if lost[a]:
+                parts.append(f.hold(b - a))
+                continue
+            if a > 0 or self._was_lost:
+                f.level(acc[a])
+            parts.append(f.update(gyr[a:b], acc[a:b]))
+        self._was_lost = bool(lost[-1])
+        return np.concatenate(parts) if parts else np.empty((0, 4))
 
-    def _append(self, t: np.ndarray, q: np.ndarray) -> None:
+    def _unknown(self, lost: np.ndarray) -> np.ndarray:
+        """Lost points and the ``RECOVERY_S`` after each lost stretch (advances the memory of
+        the last lost point: call once per appended stretch)."""
+        if not lost.any() and self._since_lost > len(lost) + RECOVERY_S * self.rate:
+            self._since_lost += len(lost)
+            return lost
+        idx = np.arange(len(lost))
+        last = np.maximum.accumulate(np.where(lost, idx, -self._since_lost))
+        if len(lost):
+            self._since_lost = len(lost) - int(last[-1])
+        return (idx - last) <= round(RECOVERY_S * self.rate)
+
+    def _append(self, t: np.ndarray, q: np.ndarray, lost: np.ndarray) -> None:
         ax = self.axes
         assert ax is not None
+        unknown = self._unknown(lost)
         if self.phase == PELVIS_STEP.phase:
             if np.isfinite(ax.lateral).all():
                 x = obliquity_deg(q, ax)
                 y = azimuth_deg(q, ax.lateral)
-                if len(self.series) and len(y):  # unwrapped across chunks
-                    last = self.series.column(2)[-1]
-                    y = y + 360.0 * np.round((last - y[0]) / 360.0)
+                if np.isfinite(self._last_az) and len(y):  # unwrapped across chunks
+                    y = y + 360.0 * np.round((self._last_az - y[0]) / 360.0)
+                if len(y):
+                    self._last_az = float(y[-1])
             else:  # a step about the vertical: no lateral axis
                 x = y = np.full(len(t), np.nan)
         else:
             x = rotation_about_deg(q, ax.q_ref, ax.axis)
             y = np.zeros(len(t))
-        self.series.append(t, x, y)
+        if unknown.any():
+            x = np.where(unknown, np.nan, x)
+            y = np.where(unknown, np.nan, y)
+        self.series.append(t, x, y, ~unknown)
         if not self.keep and len(t):
             self.series.drop_before(float(t[-1]) - KEEP_S)
 
@@ -187,11 +269,18 @@ class BodySensor:
         """Give the step up (``why``): no more data is kept for it."""
         if self.axes is None and not self.refused:
             self.refused = why
-        self._raw = []
+        self._raw = RawBuffer()
 
     @property
     def t(self) -> np.ndarray:
         return self.series.column(0)
+
+    def unknown_at(self, t: np.ndarray) -> np.ndarray:
+        """Where at times ``t`` its angles are unknown: its data lost, or its filter
+        re-settling after that (False outside its data and before its step)."""
+        if not len(self.series):
+            return np.zeros(len(t), bool)
+        return np.interp(t, self.t, self.series.column(3), left=1.0, right=1.0) < 1.0
 
     def at(self, t: np.ndarray, k: int) -> np.ndarray:
         """Column ``k`` (1, 2) interpolated at times ``t``, NaN outside the data."""
@@ -199,13 +288,16 @@ class BodySensor:
             return np.full(len(t), np.nan)
         return np.interp(t, self.t, self.series.column(k), left=np.nan, right=np.nan)
 
-    def decide(self, after_s: float | None) -> None:
+    def decide(self, after_s: float | None, *, final: bool = False) -> None:
         """Look for the step once the leg is calibrated (``after_s``: its final still pose's
-        end); on success start the filter over everything kept."""
-        if self._filter is not None or after_s is None or self.refused or not self._raw:
+        end; every ``SEARCH_EVERY_S`` of new data, or ``final``ly on all of it); on success
+        start the filter over everything kept."""
+        if self._filter is not None or after_s is None or self.refused or not self._raw.n:
             return
-        t = np.concatenate([r[0] for r in self._raw])
-        gyr = np.concatenate([r[1] for r in self._raw])
+        t, gyr, acc, lost = self._raw.columns()
+        if not final and t[-1] - self._searched_to < SEARCH_EVERY_S:
+            return
+        self._searched_to = float(t[-1])
         start = after_s if self.mark_s is None else max(after_s, self.mark_s)
         after = int(np.searchsorted(t, start))
         found = find_step(gyr, self.rate, after=after)
@@ -216,8 +308,6 @@ class BodySensor:
             return
         ref, _a, b = found
         self.step_end_s = float(t[min(b, len(t)) - 1])
-        acc = np.concatenate([r[2] for r in self._raw])
-        lost = np.concatenate([r[3] for r in self._raw])
         w0 = max(0, ref - round(self.rate))
         bias = gyr[w0 : ref + 1].mean(axis=0)
         self._filter = OrientationFilter(self.method, self.rate, self.options.fusion_params, bias)
@@ -228,8 +318,8 @@ class BodySensor:
             self._filter = None
             self.stop(f"its step was refused ({exc})")
             return
-        self._raw = []
-        self._append(t, q)
+        self._raw = RawBuffer()
+        self._append(t, q, lost)
 
     @property
     def ready_until(self) -> float:
@@ -267,6 +357,7 @@ class CompensationStage:
         self.keep = keep
         self.gave_up = self.pelvis is None
         self._seen: dict[tuple[str, float, float], Compensation] = {}  # annotated live
+        self._calibrated_s: float | None = None  # the legs' calibration end, last advance
         self.warnings: list[str] = []
 
     @property
@@ -290,11 +381,8 @@ class CompensationStage:
             chunk = s.grid.emit()
             if chunk is not None:
                 s.process(chunk)
-            after = calibrated_s
-            if s is self.trunk and self.pelvis is not None and not self.gave_up:
-                # the trunk moves with the pelvis in the pelvis step: its own step comes after
-                after = None if self.pelvis.axes is None else self.pelvis.axes.end_s
-            s.decide(after)
+            s.decide(self._after(s, calibrated_s))
+        self._calibrated_s = calibrated_s
         p = self.pelvis
         if (
             p is not None
@@ -324,8 +412,18 @@ class CompensationStage:
             "of the working side twice after the leg calibration, then hold still"
         )
 
+    def _after(self, s: BodySensor, calibrated_s: float | None) -> float | None:
+        """From when (s) ``s``'s step is looked for: the leg calibration's end; the trunk's
+        after the pelvis's step (the trunk moves with the pelvis in it); None: not yet."""
+        if s is self.trunk and self.pelvis is not None and not self.gave_up:
+            return None if self.pelvis.axes is None else self.pelvis.axes.end_s
+        return calibrated_s
+
     def finish(self) -> None:
-        """End of the session: a pelvis whose step was not found is given up."""
+        """End of the session: the steps are looked for once more on all the data; a pelvis
+        whose step was not found is given up."""
+        for s in self.sensors:
+            s.decide(self._after(s, self._calibrated_s), final=True)
         if self.pelvis is not None and self.pelvis.axes is None:
             self.give_up()
         t = self.trunk
@@ -355,10 +453,16 @@ class CompensationStage:
         self, t: np.ndarray, side: str, femur_start: np.ndarray | None
     ) -> np.ndarray:
         """Degrees to take from ``side``'s apparent hip rotation at times ``t`` (0 without a
-        pelvis correction)."""
+        pelvis correction or its obliquity; NaN where the pelvis's angles are unknown: its
+        data lost, or its filter re-settling after that)."""
         if self.gave_up:
             return np.zeros(len(t))
-        return hip_correction_scale(femur_start, self.exercise) * self.obliquity(t, side)
+        scale = hip_correction_scale(femur_start, self.exercise)
+        corr = np.nan_to_num(scale * self.obliquity(t, side))
+        p = self.pelvis
+        if p is not None and p.axes is not None:
+            corr[p.unknown_at(t)] = np.nan
+        return corr
 
     # ------------------------------------------------------------------ the angles
     def _sign(self, side: str) -> float:

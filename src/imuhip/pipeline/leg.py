@@ -261,7 +261,8 @@ class AngleCorrection(Protocol):
     def correction_deg(
         self, t: np.ndarray, side: str, femur_start: np.ndarray | None
     ) -> np.ndarray:
-        """Degrees to take from the apparent hip rotation at ``t``."""
+        """Degrees to take from the apparent hip rotation at ``t`` (NaN: unknown there, the
+        angle is left undefined)."""
         ...
 
 
@@ -411,7 +412,7 @@ class LegChain:
         femur = getattr(cal, "femur_start", None)
         while self._held and (final or not len(self._held[0][0]) or self._held[0][0][-1] <= until):
             t, h, q_t, q_s, gyr_s, undefined, detect_from = self._held.pop(0)
-            corr = np.nan_to_num(self.correction.correction_deg(t, self.leg.side, femur))
+            corr = self.correction.correction_deg(t, self.leg.side, femur)  # NaN: unknown
             self._emit(t, h, q_t, q_s, gyr_s, undefined, detect_from, corr)
 
     def _emit(

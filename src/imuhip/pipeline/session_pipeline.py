@@ -18,6 +18,7 @@ Times are seconds on the session time base; angles in degrees (internal rotation
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,6 +84,7 @@ __all__ = [
     "REDO_FILE",
     "REDO_LIVE",
     "Grid",
+    "LegFailure",
     "SessionAnalysis",
     "SessionPipeline",
     "TrackedAngles",
@@ -113,6 +115,19 @@ class Grid:
 
 
 @dataclass(frozen=True)
+class LegFailure:
+    """A leg of a session of several legs that could not be analysed (the others were).
+
+    Attributes:
+        side: the leg ("left" or "right").
+        reason: why, in plain words (the calibration's refusal, or its sensors' missing data).
+    """
+
+    side: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class SessionAnalysis:
     """Everything ``imuhip analyze`` reports about one leg (a session of both legs has one per
     leg in ``legs``; its own fields are then those of the first, the left leg).
@@ -138,6 +153,8 @@ class SessionAnalysis:
             the pelvis).
         pelvis_obliquity_deg: (N,) on ``grid.t``, the leg's side's hip higher positive; None
             without a usable pelvis sensor.
+        failed_legs: the legs of the session that could not be analysed (not in ``legs``;
+            each analysed leg's ``warnings`` say so); empty when every leg was.
     """
 
     grid: Grid
@@ -154,6 +171,7 @@ class SessionAnalysis:
     legs: tuple[SessionAnalysis, ...] = ()
     hip_reference: str = START_POSE_REFERENCE
     pelvis_obliquity_deg: np.ndarray | None = None
+    failed_legs: tuple[LegFailure, ...] = ()
 
 
 def gyro_scales(header: SessionHeader) -> dict[str, np.ndarray | None]:
@@ -527,12 +545,13 @@ class SessionPipeline:
         return CalibrationError(msg)
 
     def analysis(self) -> SessionAnalysis:
-        """The whole session's result (after :meth:`finish`, with ``keep``): the first leg's,
-        with every leg's in ``legs``.
+        """The whole session's result (after :meth:`finish`, with ``keep``): the first analysed
+        leg's, with every analysed leg's in ``legs``. A leg of a session of several legs that
+        cannot be analysed is left out with its reason (``failed_legs``), the others stand.
 
         Raises:
-            CalibrationError: a leg was never calibrated (what was missing or refused).
-            ImuhipError: the sensors' data never overlapped.
+            CalibrationError: no leg was calibrated (what was missing or refused, per leg).
+            ImuhipError: no leg's sensors' data overlapped.
         """
         if not self._finished:
             raise RuntimeError("finish() the pipeline first")
@@ -540,13 +559,27 @@ class SessionPipeline:
             raise RuntimeError("create the pipeline with keep=True to get the analysis")
         if not self._grids:
             StreamingGrid(self._roles, self.rate or 1.0).check_overlap()
-        for grid in self._grids.values():
-            grid.check_overlap()
-        legs = tuple(self._leg_analysis(leg) for leg in self.legs)
+        legs, failed = [], []
+        for leg in self.legs:
+            try:
+                self._grids[leg.leg.side].check_overlap()
+                legs.append(self._leg_analysis(leg))
+            except ImuhipError as exc:
+                if len(self.legs) == 1:
+                    raise
+                failed.append((leg.leg.side, exc))
+        if not legs:
+            err = failed[0][1]
+            raise type(err)("; ".join(_leg_reason(side, e, True) for side, e in failed)) from err
+        failures = tuple(LegFailure(side, _leg_reason(side, e)) for side, e in failed)
+        notes = tuple(f"the {f.side} leg could not be analysed: {f.reason}" for f in failures)
+        legs = [dataclasses.replace(a, warnings=(*notes, *a.warnings)) for a in legs]
         first = legs[0]
+        skip = ("legs", "failed_legs")
         return SessionAnalysis(
-            **{f: getattr(first, f) for f in SessionAnalysis.__dataclass_fields__ if f != "legs"},
-            legs=legs,
+            **{f: getattr(first, f) for f in SessionAnalysis.__dataclass_fields__ if f not in skip},
+            legs=tuple(legs),
+            failed_legs=failures,
         )
 
     def _leg_analysis(self, leg: LegChain) -> SessionAnalysis:
@@ -611,6 +644,12 @@ class SessionPipeline:
     def calibration_index(self) -> int:
         """Grid index of the start of the first leg's calibration's final still phase."""
         return self.legs[0].calibration_index() if self.legs else 0
+
+
+def _leg_reason(side: str, err: Exception, named: bool = False) -> str:
+    """A leg's error message without (or, ``named``, with) its leading "<side> leg: "."""
+    msg = str(err).removeprefix(f"{side} leg: ")
+    return f"{side} leg: {msg}" if named else msg
 
 
 def analysable_layout(header: SessionHeader) -> Layout:

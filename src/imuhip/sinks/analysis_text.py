@@ -9,7 +9,14 @@ from imuhip.analysis.events import END_RANGE_DEG, Direction
 from imuhip.files.session_file import vendor_orientation_roles
 from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
-from imuhip.sinks.legs_document import asymmetry_text, both_legs_document, leg_sides, leg_view
+from imuhip.sinks.legs_document import (
+    asymmetry_text,
+    both_legs_document,
+    leg_failed,
+    leg_sides,
+    leg_view,
+    several_legs,
+)
 from imuhip.sinks.training_sets import sets_text, training_sets
 
 SCHEMA = "imuhip.analysis/2"
@@ -36,7 +43,7 @@ def analysis_document(session: Session, result: SessionAnalysis) -> dict:
     """The analysis document: of one leg (below), or of both legs
     (:func:`imuhip.sinks.legs_document.both_legs_document`: the session's fields once, each
     leg's under ``legs``, and their ``asymmetry``)."""
-    if len(result.legs) > 1:
+    if several_legs(result):
         return both_legs_document(session, result, one_leg_document)
     return one_leg_document(session, result)
 
@@ -135,6 +142,9 @@ def analysis_text(path: Path, doc: dict) -> str:
     lines += [f"warning: {w}" for w in doc.get("warnings", [])]
     for side in leg_sides(doc):
         leg = leg_view(doc, side)
+        if leg_failed(leg):
+            lines += ["", f"== {side} leg ==", f"not analysed: {leg['error']}"]
+            continue
         leg["warnings"] = [w for w in leg["warnings"] if w not in doc.get("warnings", [])]
         lines += ["", f"== {side} leg ==", *one_leg_text(path, leg).splitlines()[1:]]
     lines += asymmetry_text(doc)

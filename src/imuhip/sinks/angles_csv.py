@@ -26,7 +26,8 @@ def write_angles_csv(
     given.
 
     A session of both legs has ``hip_rotation_left_deg``, ``hip_rotation_right_deg`` (and
-    knee flexion and ``valid`` per leg) on one time axis instead.
+    knee flexion and ``valid`` per leg) on one time axis instead (only the analysed legs'
+    columns when one could not be analysed).
 
     Angles are empty before the calibration's final still phase (not yet defined); ``valid`` is
     1 only where the hip rotation is defined and both sensors had data (0 in gaps and before the
@@ -34,7 +35,7 @@ def write_angles_csv(
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if len(result.legs) > 1:
+    if len(result.legs) + len(result.failed_legs) > 1:  # both legs, one maybe not analysed
         return _write_legs(path, result, start)
     g = result.grid
     valid = g.valid & np.isfinite(result.hip_rotation_deg)

@@ -209,12 +209,17 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[
     except Exception as exc:
         return [HistoryRow(**base, error=_reason(exc), note=note)]
     t_end = session.time_range()[1]
-    if len(result.legs) > 1:
+    if len(result.legs) + len(result.failed_legs) > 1:  # a failed leg: a row with its reason
         note = "; ".join(n for n in ("both legs in one session", note) if n)
-        return [
+        rows = [
             _leg_row({**base, "side": leg.side}, leg.exercise, note, session.events, t_end)
             for leg in result.legs
         ]
+        rows += [
+            HistoryRow(**{**base, "side": f.side}, error=" ".join(f.reason.split()), note=note)
+            for f in result.failed_legs
+        ]
+        return sorted(rows, key=lambda r: r.side != "left")
     return [_leg_row(base, result.exercise, note, session.events, t_end)]
 
 

@@ -6,7 +6,9 @@ one-leg document has at its top (``side``, ``calibration``, ``reps``, ``partial_
 ``holds``, ``stretches``, ``timeline``, ``summary``, ``warnings``, ``sets``), plus
 ``asymmetry`` (:mod:`imuhip.analysis.asymmetry`), and ``sets`` (a trained session's sets, each
 set done by both legs together with its ``per_leg`` results and their asymmetry:
-:func:`imuhip.sinks.training_sets.both_legs_sets`). :func:`leg_view` gives back one leg as a
+:func:`imuhip.sinks.training_sets.both_legs_sets`). Each entry's ``status`` says whether the leg
+was analysed (``"analysed"``) or not (``"failed"``: only ``side``, ``status`` and ``error``, the
+reason in plain words; the other legs stand alone). :func:`leg_view` gives back one leg as a
 one-leg document, so every reader of one-leg documents (text, report, history) serves each leg.
 """
 
@@ -20,6 +22,8 @@ from imuhip.pipeline import SessionAnalysis
 from imuhip.session import Session
 from imuhip.sinks.training_sets import both_legs_sets
 
+#: The order of the legs in a document.
+SIDES = ("left", "right")
 #: The fields of a one-leg document that belong to its leg.
 LEG_FIELDS: tuple[str, ...] = (
     "calibration",
@@ -35,6 +39,20 @@ LEG_FIELDS: tuple[str, ...] = (
 
 OneLegDocument = Callable[[Session, SessionAnalysis], dict]
 
+#: ``legs[].status`` of an analysed leg and of one that could not be analysed.
+ANALYSED = "analysed"
+FAILED = "failed"
+
+
+def several_legs(result: SessionAnalysis) -> bool:
+    """Whether ``result`` is of a session of several legs (analysed or not)."""
+    return len(result.legs) + len(result.failed_legs) > 1
+
+
+def leg_failed(doc: dict) -> bool:
+    """Whether a leg entry (or :func:`leg_view`) is of a leg that could not be analysed."""
+    return doc.get("status") == FAILED
+
 
 def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLegDocument) -> dict:
     """The document of a session of both legs; ``one_leg`` makes a one-leg document of one
@@ -45,7 +63,7 @@ def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLe
     shared = set(first["warnings"]).intersection(*(d["warnings"] for d in docs[1:]))
     legs = []
     for leg, doc in zip(result.legs, docs, strict=True):
-        entry: dict[str, Any] = {"side": leg.side}
+        entry: dict[str, Any] = {"side": leg.side, "status": ANALYSED}
         for k in LEG_FIELDS:
             if k in doc:
                 entry[k] = doc[k]
@@ -54,6 +72,8 @@ def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLe
             s for s in doc.get("sets", []) if s.get("side") in (None, leg.side, "both")
         ]
         legs.append(entry)
+    legs += [{"side": f.side, "status": FAILED, "error": f.reason} for f in result.failed_legs]
+    legs.sort(key=lambda e: SIDES.index(e["side"]) if e["side"] in SIDES else len(SIDES))
     by_side = {leg.side: leg.exercise for leg in result.legs}
     left, right = by_side.get("left"), by_side.get("right")
     asym = None
@@ -81,7 +101,8 @@ def leg_view(doc: dict, side: str) -> dict:
     for leg in doc["legs"]:
         if leg["side"] == side:
             common = {k: v for k, v in doc.items() if k not in ("legs", "asymmetry", "warnings")}
-            return {**common, **leg, "warnings": [*doc["warnings"], *leg["warnings"]]}
+            mine = leg.get("warnings", [])
+            return {**common, **leg, "warnings": [*doc["warnings"], *mine]}
     raise KeyError(f"this session has no {side} leg")
 
 

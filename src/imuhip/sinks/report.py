@@ -899,9 +899,14 @@ def render_report(
         *_notes(notes),
     ]
     if "legs" in doc:
-        for leg in result.legs:
+        failed = {f.side: f.reason for f in result.failed_legs}
+        for side in sorted({*failed, *(leg.side for leg in result.legs)}):
+            parts.append(f"<h2 class='leg'>{escape(side.capitalize())} leg</h2>")
+            if side in failed:  # a leg that could not be analysed: why
+                parts.append(f"<p class='banner'>Not analysed: {escape(failed[side])}</p>")
+                continue
+            leg = next(x for x in result.legs if x.side == side)
             leg_doc = leg_view(doc, leg.side)
-            parts.append(f"<h2 class='leg'>{escape(leg.side.capitalize())} leg</h2>")
             parts += _leg_sections(leg, leg_doc)
             parts += _sets(leg_doc)
             parts += _calibration(leg, leg_doc)

@@ -10,8 +10,15 @@ ask the stack for a short connection interval where it lets a client
 the interval in use), run the profile's start sequence, then stream until the link drops, data
 stalls or the manager stops. Each notification goes to the sink with its host receive time
 (``time.monotonic``, taken first thing in the callback). When a sensor vanishes the others keep
-running; the sink gets a ``connection_lost`` event, the task reconnects in the background with
-exponential backoff and, once streaming again, emits ``connection_restored``.
+running; the sink gets a ``connection_lost`` event, the task reconnects in the background
+(exponential backoff after failed connections; none while the sensor is merely not found, as
+the search goes on) and, once streaming again, emits ``connection_restored``.
+
+Searches are shared (:class:`SharedSearch`): one scan looks for every sensor that is away at
+once and hands each its device as soon as it advertises, so a sensor that is back never waits
+for the searches of the others still away. Scanning and connecting take turns under one lock
+(OS stacks and bumble refuse a connection while another is pending); a sensor's configuration
+(start sequence) runs outside it.
 
 :func:`record` wires this to a :class:`~imuhip.files.session_file.SessionWriter`, which runs
 on its own thread so disk stalls never delay BLE callbacks.
@@ -112,10 +119,12 @@ class Assignment:
 #: Session event kind marking when a sensor's configuration was read back as in effect (once
 #: per connection, for profiles with a read-back; data: rate_hz, confirmed, detail, left_out).
 CONFIG_EVENT = "config_applied"
-#: Longest single search for a sensor while holding the connect lock, s: a search is sliced so
-#: that a sensor that is away does not keep another one that is back waiting for the whole
-#: ``scan_timeout_s``.
+#: Longest scan round of the shared search while holding the connect lock, s: between rounds
+#: the connections of sensors found wait no longer than this.
 SCAN_SLICE_S = 1.0
+#: After the shared search finds a sensor it scans this long more (s) for others that came back
+#: at the same time, then gives way to the connection.
+FOUND_GRACE_S = 0.05
 #: Read-back requests sent before a sensor that does not answer is recorded as it streams.
 READBACK_TRIES = 3
 
@@ -249,12 +258,13 @@ class SensorLink:
         s = self.m.settings
         failures = 0
         while not self.m.stopping:
-            streamed = False
+            streamed = not_found = False
             try:
                 streamed = await self._session()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                not_found = isinstance(exc, SensorNotFoundError)
                 self.status.last_error = f"{type(exc).__name__}: {exc}"
                 logger.info("%s (%s): %s", self.a.role, self.a.address, self.status.last_error)
                 fatal = None if self._ever_streamed else stack_failure(exc, self.m.spec)
@@ -263,11 +273,11 @@ class SensorLink:
                     break
             if self.m.stopping:
                 break
-            failures = 0 if streamed else failures + 1
+            failures = 0 if streamed or not_found else failures + 1
             self.status.state = LinkState.LOST if self._lost_at is not None else LinkState.IDLE
             delay = (
                 0.0
-                if streamed
+                if streamed or not_found  # not found: the shared search goes on at once
                 else min(s.backoff_max_s, s.backoff_initial_s * 2 ** max(0, failures - 1))
             )
             if delay > 0:
@@ -285,23 +295,15 @@ class SensorLink:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + s.scan_timeout_s
         try:
-            while True:
-                # one search/connect at a time (OS stacks need it), searched in slices so that
-                # a sensor that is away does not hold up one that is back for a whole timeout
-                async with self.m.connect_lock:
-                    if self.m.stopping:
-                        return False
-                    self.status.state = LinkState.SEARCHING
-                    device = await BleakScanner.find_device_by_address(
-                        self.a.address,
-                        timeout=max(0.05, min(SCAN_SLICE_S, deadline - loop.time())),
-                        backend=scanner_backend(self.m.backend),
-                    )
-                    if device is not None:
-                        client, link = await self._connect(device, lost)
-                        break
-                if loop.time() >= deadline:
-                    raise SensorNotFoundError(f"{self.a.address} not found while scanning")
+            if self.m.stopping:
+                return False
+            self.status.state = LinkState.SEARCHING
+            device = await self.m.search.find(self.a.address, max(0.05, deadline - loop.time()))
+            if self.m.stopping:
+                return False
+            if device is None:
+                raise SensorNotFoundError(f"{self.a.address} not found while scanning")
+            client, link = await self._connect(device, lost)
             assert client is not None
             return await self._stream(client, lost, link)
         finally:
@@ -325,8 +327,8 @@ class SensorLink:
         )
         link: LinkRequest | None = None
         try:
-            async with asyncio.timeout(s.connect_timeout_s):
-                await client.connect()
+            async with self.m.connect_lock, asyncio.timeout(s.connect_timeout_s):
+                await client.connect()  # one connection at a time, never while scanning
             link = request_short_interval(client)
             if self._ever_streamed:  # data may flow as soon as we subscribe: mark it now
                 self._link_up()
@@ -630,6 +632,79 @@ class SensorLink:
         raise TimeoutError("GATT operation timed out")
 
 
+class SharedSearch:
+    """One scan serving every link that looks for its sensor (see the module docstring).
+
+    Scan rounds (each at most ``SCAN_SLICE_S``, under the manager's connect lock) run while
+    any link is waiting; an advertisement of a wanted address hands that link its device at
+    once, and the round ends ``FOUND_GRACE_S`` later so the connection can go ahead.
+    """
+
+    def __init__(self, manager: ConnectionManager) -> None:
+        self.m = manager
+        self._wanted: dict[str, asyncio.Future[Any]] = {}  # upper-case address -> its device
+        self._task: asyncio.Task[None] | None = None
+
+    async def find(self, address: str, timeout: float) -> Any | None:
+        """The device advertising ``address`` (case-insensitive), or None after ``timeout``
+        seconds or when the manager stops."""
+        key = address.upper()
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._wanted[key] = fut
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._rounds(), name="ble-search")
+        stop = asyncio.ensure_future(self.m.wait_stop(timeout))
+        try:
+            await asyncio.wait({fut, stop}, return_when=asyncio.FIRST_COMPLETED)
+            return fut.result() if fut.done() and not fut.cancelled() else None
+        finally:
+            stop.cancel()
+            if self._wanted.get(key) is fut:
+                del self._wanted[key]
+            if not fut.done():
+                fut.cancel()
+
+    def _pending(self) -> bool:
+        return any(not f.done() for f in self._wanted.values())
+
+    async def _rounds(self) -> None:
+        while self._pending() and not self.m.stopping:
+            try:
+                await self._round()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the links time out and report it
+                logger.info("search failed: %s: %s", type(exc).__name__, exc)
+                for f in self._wanted.values():
+                    if not f.done():
+                        f.set_exception(exc)
+
+    async def _round(self) -> None:
+        found = asyncio.Event()
+
+        def on_advertisement(device: Any, _adv: Any) -> None:
+            fut = self._wanted.get(str(device.address).upper())
+            if fut is not None and not fut.done():
+                fut.set_result(device)
+                found.set()
+
+        async with self.m.connect_lock:
+            if not self._pending() or self.m.stopping:
+                return
+            scanner = BleakScanner(on_advertisement, backend=scanner_backend(self.m.backend))
+            await scanner.start()
+            try:
+                loop = asyncio.get_running_loop()
+                end = loop.time() + SCAN_SLICE_S
+                while self._pending() and not self.m.stopping and loop.time() < end:
+                    await self.m.wait_any(found, end - loop.time())
+                    if found.is_set():
+                        await self.m.wait_stop(FOUND_GRACE_S)
+                        break
+            finally:
+                await scanner.stop()
+
+
 class ConnectionManager:
     """Connect and stream several sensors at once, each independently.
 
@@ -663,6 +738,7 @@ class ConnectionManager:
         self.clock = clock
         self.stopping = False
         self.connect_lock = asyncio.Lock()
+        self.search = SharedSearch(self)
         self._stop = asyncio.Event()
         self.links = {a.role: SensorLink(self, a) for a in self.assignments}
         #: why no sensor can be reached at all (no Bluetooth stack), once a link found out
