@@ -84,20 +84,20 @@ def demo_settings(speed: float) -> ManagerSettings:
     )
 
 
-@dataclass
-class DemoRig:
-    """The simulation and its virtual sensors (made by :func:`demo_rig`; the sensors exist
-    once :meth:`power_on` put them on a link's radio)."""
+class _SensorsOnARadio:
+    """What both rigs do with their virtual sensors: one virtual WitMotion sensor per role
+    (``roles``), playing ``motions[role]`` at ``speed``, on a link's radio. The rigs carry
+    ``roles``, ``motions``, ``sensors``, ``speed``, ``rate_hz`` and ``link``."""
 
-    sim: Simulation
-    motions: dict[str, ScriptedMotion]
+    roles: tuple[str, ...]
+    motions: dict[str, Any]
+    sensors: dict[str, Any]
     speed: float
     rate_hz: float
-    sensors: dict[str, Any] = field(default_factory=dict)
-    link: LinkThread | None = None
+    link: LinkThread | None
 
     def power_on(self, link: LinkThread) -> None:
-        """Put the two virtual sensors on ``link``'s radio (they are stopped with it)."""
+        """Put the virtual sensors on ``link``'s radio (they are stopped with it)."""
         link.power_on(self._build)
         self.link = link
 
@@ -111,19 +111,36 @@ class DemoRig:
             for r in self.roles
         ]
 
-    def header(self) -> SessionHeader:
-        cfg = self.sim.truth.config
+    def _begin(self) -> None:
+        for r in self.roles:
+            self.motions[r].begin(self.sensors[r].sensor_now())
+
+    def _header(self, side: str, exercise: str, demo: dict[str, Any]) -> SessionHeader:
         return SessionHeader(
-            side=self.sim.header.side,
-            exercise=self.sim.header.exercise,
+            side=side,
+            exercise=exercise,
             sensors=tuple(a.sensor_info() for a in self.assignments()),
             imuhip_version=__version__,
             time_base="host-monotonic",
-            extra={
-                "simulated": True,
-                "demo": {"speed": self.speed, "simulator": cfg},
-            },
+            extra={"simulated": True, "demo": demo},
         )
+
+
+@dataclass
+class DemoRig(_SensorsOnARadio):
+    """The simulation and its virtual sensors (made by :func:`demo_rig`; the sensors exist
+    once :meth:`power_on` put them on a link's radio)."""
+
+    sim: Simulation
+    motions: dict[str, ScriptedMotion]
+    speed: float
+    rate_hz: float
+    sensors: dict[str, Any] = field(default_factory=dict)
+    link: LinkThread | None = None
+
+    def header(self) -> SessionHeader:
+        demo = {"speed": self.speed, "simulator": self.sim.truth.config}
+        return self._header(self.sim.header.side, self.sim.header.exercise, demo)
 
     def begin(self, _t: float = 0.0) -> None:
         """Start the script now (called once both sensors stream)."""
@@ -134,10 +151,6 @@ class DemoRig:
     def roles(self) -> tuple[str, ...]:
         """The simulated session's sensor roles (its layout's)."""
         return self.sim.header.roles
-
-    def _begin(self) -> None:
-        for r in self.roles:
-            self.motions[r].begin(self.sensors[r].sensor_now())
 
 
 def _virtual_sensors(
@@ -187,7 +200,7 @@ class PersonMotion:
 
 
 @dataclass
-class PersonRig:
+class PersonRig(_SensorsOnARadio):
     """A :class:`~imuhip.sim.person.VirtualPerson` and the virtual sensors on their leg
     (thigh and shin) or legs (both thighs and shins: the person's roles);
     :meth:`ask` has them do something at a session time."""
@@ -205,35 +218,13 @@ class PersonRig:
         self.roles = self.person.roles
         self.motions = {r: PersonMotion(self.person, r) for r in self.roles}
 
-    def power_on(self, link: LinkThread) -> None:
-        """Put the virtual sensors on ``link``'s radio (they are stopped with it)."""
-        link.power_on(self._build)
-        self.link = link
-
-    def _build(self) -> list[Any]:
-        self.sensors.update(_virtual_sensors(self.roles, self.motions, self.speed, self.rate_hz))
-        return list(self.sensors.values())
-
-    def assignments(self) -> list[Assignment]:
-        return [
-            Assignment(r, self.sensors[r].address, "witmotion-ble5", self.rate_hz, name=f"demo {r}")
-            for r in self.roles
-        ]
-
     def header(self) -> SessionHeader:
         p = self.person
         demo: dict[str, Any] = {"speed": self.speed, "person": "follows the coach's cues"}
         if p.session_side == "both":
             demo["asymmetry_deg"] = p.asymmetry_deg
             demo["effort_ratio"] = p.effort_ratio
-        return SessionHeader(
-            side=p.session_side,
-            exercise=p.exercise,
-            sensors=tuple(a.sensor_info() for a in self.assignments()),
-            imuhip_version=__version__,
-            time_base="host-monotonic",
-            extra={"simulated": True, "demo": demo},
-        )
+        return self._header(p.session_side, p.exercise, demo)
 
     def schedule(self) -> dict[str, float]:
         """The guidance's fixed schedule of the calibration steps (script time, seconds)."""
@@ -244,10 +235,6 @@ class PersonRig:
         self.begun_at = t
         if self.link is not None:
             self.link.call(self._begin)
-
-    def _begin(self) -> None:
-        for r in self.roles:
-            self.motions[r].begin(self.sensors[r].sensor_now())
 
     def ask(self, action: Callable[[VirtualPerson, float], object]) -> None:
         """Have the person do ``action(person, script_time)`` now: at the script time the
