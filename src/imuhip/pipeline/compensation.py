@@ -30,7 +30,6 @@ Degrees at the outputs, seconds on the session time base.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -50,6 +49,7 @@ from imuhip.analysis.exercise import ExerciseResult
 from imuhip.calibration_protocol import BOTH_LEGS_STEP_SIDE, PELVIS_STEP, TRUNK_STEP
 from imuhip.errors import CalibrationError
 from imuhip.fusion.gyro_scale import correct_gyro
+from imuhip.fusion.losses import update_through_losses
 from imuhip.fusion.orientation import OrientationFilter
 from imuhip.joint.pelvis import (
     StepAxes,
@@ -210,24 +210,11 @@ class BodySensor:
         """The filter over a stretch: inside lost stretches it gets no input (its orientation
         is held), at the first sample after each it is levelled from the accelerometer (the
         tilt it missed; ``OrientationFilter.level``), as the legs' filters are."""
-        f = self._filter
-        assert f is not None
-        if not lost.any() and not self._was_lost:
-            return f.update(gyr, acc)
-        edges = np.flatnonzero(np.diff(np.r_[self._was_lost, lost].astype(np.int8)))
-        bounds = [0, *edges.tolist(), len(lost)]
-        parts = []
-        for a, b in itertools.pairwise(bounds):
-            if b <= a:
-                continue
-            if lost[a]:
-                parts.append(f.hold(b - a))
-                continue
-            if a > 0 or self._was_lost:
-                f.level(acc[a])
-            parts.append(f.update(gyr[a:b], acc[a:b]))
-        self._was_lost = bool(lost[-1])
-        return np.concatenate(parts) if parts else np.empty((0, 4))
+        assert self._filter is not None
+        q = update_through_losses(self._filter, gyr, acc, lost, self._was_lost)
+        if len(lost):
+            self._was_lost = bool(lost[-1])
+        return q
 
     def _unknown(self, lost: np.ndarray) -> np.ndarray:
         """Lost points and the ``RECOVERY_S`` after each lost stretch (advances the memory of

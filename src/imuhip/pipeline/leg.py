@@ -13,7 +13,6 @@ layout on the same grid. Times are seconds on the session time base; angles in d
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
@@ -27,6 +26,7 @@ from imuhip.analysis.hold_prior import HoldPrior
 from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
 from imuhip.errors import CalibrationError, LostCalibrationDataError
 from imuhip.fusion.gyro_scale import correct_gyro
+from imuhip.fusion.losses import update_through_losses
 from imuhip.fusion.orientation import OrientationFilter
 from imuhip.fusion.vendor import VendorOrientation, VendorTrack
 from imuhip.joint.calibration import (
@@ -681,21 +681,9 @@ class LegChain:
             return np.empty((0, 4))
         if seg not in self._filters:  # a shin-only leg's absent thigh
             return np.full((len(lost), 4), np.nan)
-        f = self._filters[seg]
-        edges = np.flatnonzero(np.diff(np.r_[self._was_lost[seg], lost].astype(np.int8)))
-        bounds = [0, *edges.tolist(), len(lost)]
-        parts = []
-        for a, b in itertools.pairwise(bounds):
-            if b <= a:
-                continue
-            if lost[a]:
-                parts.append(f.hold(b - a))
-                continue
-            if a > 0 or self._was_lost[seg]:
-                f.level(acc[a])
-            parts.append(f.update(gyr[a:b], acc[a:b]))
+        q = update_through_losses(self._filters[seg], gyr, acc, lost, self._was_lost[seg])
         self._was_lost[seg] = bool(lost[-1])
-        return np.concatenate(parts)
+        return q
 
     def _fail(self, exc: CalibrationError, n: int) -> None:
         """A refused attempt: say why, drop its data (up to the decision) and wait for the
