@@ -1,0 +1,144 @@
+"""Flat memory on long sessions: what the analysis keeps, the offline aligner's pieces, the
+streaming reader, and the peak memory of ``analyze`` growing by a bounded amount per hour."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imuhip.align.offline import OfflineAligner
+from imuhip.files import records, session_file
+from imuhip.files.session_file import read_session
+from imuhip.pipeline import Keep, analyze_session, make_pipeline
+from imuhip.session import NotificationBlock, SampleBlock, session_inputs
+from imuhip.sinks.analysis_text import analysis_document
+
+RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
+REPS = RECORDINGS / "prone-right-reps-simulated.imuhip"
+
+
+@pytest.fixture(scope="module")
+def reps():
+    return read_session(REPS)
+
+
+def test_an_analysis_keeping_only_events_gives_the_same_document(reps):
+    """``analyze`` keeps no per-sample array; its document is the full analysis's."""
+    full = analyze_session(reps)
+    lean = analyze_session(reps, keep=Keep.EVENTS)
+    assert analysis_document(reps, lean) == analysis_document(reps, full)
+    assert len(full.hip_rotation_deg) > 1000 and len(lean.hip_rotation_deg) == 0
+    assert len(lean.grid.t) == 0 and lean.orientations["thigh"].shape == (0, 4)
+    assert all(len(s.samples) == 0 for s in lean.streams.values())
+    assert all(len(s.samples) > 0 for s in full.streams.values())
+
+
+def test_keeping_angles_only_gives_the_same_angles(reps):
+    full = analyze_session(reps)
+    ang = analyze_session(reps, keep=Keep.ANGLES)
+    assert ang.hip_rotation_deg.tobytes() == full.hip_rotation_deg.tobytes()
+    assert ang.grid.t.tobytes() == full.grid.t.tobytes()
+    assert ang.grid.valid.tobytes() == full.grid.valid.tobytes()
+    assert len(ang.grid.shin) == 0 and len(ang.orientations["shin"]) == 0
+
+
+def test_the_offline_aligner_gives_the_same_samples_in_pieces(reps):
+    """Released 7 s at a time the aligned samples are the whole-session ones, cut."""
+    whole = OfflineAligner(reps.header)
+    pieces = OfflineAligner(reps.header, release_s=7.0)
+    for al in (whole, pieces):
+        for it in session_inputs(reps, as_arrived=False):
+            if isinstance(it, NotificationBlock):
+                al.notifications(it)
+            elif isinstance(it, SampleBlock):
+                al.samples(it)
+        al.flush()
+    got: dict[str, list] = {"thigh": [], "shin": []}
+    steps = 0
+    assert pieces.take("thigh") is None  # nothing before the first release
+    while pieces.release_next():
+        steps += 1
+        for role, parts in got.items():
+            s = pieces.take(role)
+            if s is not None:
+                parts.append(s)
+    assert not pieces.release_next()
+    assert steps > 3
+    for role, parts in got.items():
+        ref = whole.take(role)
+        assert len(parts) > 3
+        assert np.concatenate([p.t for p in parts]).tobytes() == ref.t.tobytes()
+        assert np.concatenate([p.gyr for p in parts]).tobytes() == ref.gyr.tobytes()
+    assert pieces.health() == whole.health()
+
+
+def test_releasing_before_flush_is_refused(reps):
+    with pytest.raises(RuntimeError, match="flush"):
+        OfflineAligner(reps.header, release_s=1.0).release_next()
+    with pytest.raises(ValueError, match="release_s"):
+        OfflineAligner(reps.header, release_s=0.0)
+
+
+def test_an_aligner_without_data_releases_nothing(reps):
+    al = OfflineAligner(reps.header, release_s=5.0)
+    al.flush()
+    assert not al.release_next()
+    assert al.take("thigh") is None
+
+
+def test_a_pipeline_made_to_keep_nothing_has_no_analysis(reps):
+    pipe = make_pipeline(reps.header, saved=True, keep=False)
+    pipe.feed_all(session_inputs(reps, as_arrived=False))
+    pipe.finish()
+    assert pipe.result is not None and len(pipe.result.reps) > 0
+    with pytest.raises(RuntimeError, match="keep"):
+        pipe.analysis()
+
+
+def _norm(x):
+    if isinstance(x, records.Record):
+        return ("record", x.offset, x.kind, bytes(x.payload))
+    return ("gap", x.offset, x.length, x.reason, x.at_end)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cut=st.integers(0, 10**6),
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 7)), max_size=5),
+    chunk=st.sampled_from([1, 5, 64, 4096]),
+)
+def test_the_file_scanner_reads_in_pieces_what_the_whole_bytes_give(cut, flips, chunk):
+    """Records and gaps of a damaged, cut-off file read a piece at a time are exactly those
+    of its bytes read at once."""
+    data = bytearray(REPS.read_bytes()[:20000])
+    data = data[: len(records.MAGIC) + cut % (len(data) - len(records.MAGIC) + 1)]
+    for i, bit in flips:
+        if len(data) > len(records.MAGIC):
+            data[len(records.MAGIC) + i % (len(data) - len(records.MAGIC))] ^= 1 << bit
+    data = bytes(data)
+    f = io.BytesIO(data)
+    f.seek(len(records.MAGIC))
+    got = [_norm(x) for x in records.scan_file(f, len(records.MAGIC), chunk)]
+    assert got == [_norm(x) for x in records.scan(data)]
+
+
+def test_a_session_read_in_pieces_is_the_same_session(tmp_path, monkeypatch):
+    """Read with a tiny read chunk, a damaged recording gives the same data and report."""
+    data = bytearray(REPS.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path = tmp_path / "damaged.imuhip"
+    path.write_bytes(bytes(data[:-5]))
+    a = read_session(path, warn=False)
+    monkeypatch.setattr(session_file, "READ_CHUNK", 97)
+    b = read_session(path, warn=False)
+    assert a.report == b.report and not a.report.ok
+    assert a.report.truncated_bytes > 0 and len(a.report.damaged) == 1
+    for role in a.notifications:
+        assert a.notifications[role].payload == b.notifications[role].payload
+        assert a.notifications[role].t.tobytes() == b.notifications[role].t.tobytes()
+    assert a.events == b.events
