@@ -4,6 +4,7 @@ streaming reader, and the peak memory of ``analyze`` growing by a bounded amount
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,15 @@ from imuhip.align.offline import OfflineAligner
 from imuhip.files import records, session_file
 from imuhip.files.session_file import read_session
 from imuhip.pipeline import Keep, analyze_session, make_pipeline
-from imuhip.session import NotificationBlock, SampleBlock, session_inputs
+from imuhip.session import (
+    SAMPLE_BLOCK_S,
+    Notification,
+    NotificationBlock,
+    SampleBlock,
+    Session,
+    input_time,
+    session_inputs,
+)
 from imuhip.sinks.analysis_text import analysis_document
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "recordings"
@@ -142,3 +151,44 @@ def test_a_session_read_in_pieces_is_the_same_session(tmp_path, monkeypatch):
         assert a.notifications[role].payload == b.notifications[role].payload
         assert a.notifications[role].t.tobytes() == b.notifications[role].t.tobytes()
     assert a.events == b.events
+
+
+def _as_listed(session: Session) -> list:
+    """The arrival-order inputs as a plain list, built the way ``session_inputs`` built them
+    before it made them lazily (the reference)."""
+    items: list = []
+    for role, notes in session.notifications.items():
+        payloads = notes.payloads()
+        items += [
+            Notification(role, t, payloads[i], int(notes.channel[i]))
+            for i, t in enumerate(notes.t.tolist())
+        ]
+    for role, s in session.samples.items():
+        edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
+        bounds = [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
+        items += [SampleBlock(role, s.slice(a, b)) for a, b in itertools.pairwise(bounds)]
+    items += session.events
+    order = np.argsort(np.array([input_time(it) for it in items]), kind="stable")
+    return [items[i] for i in order.tolist()]
+
+
+def _key(item) -> tuple:
+    if isinstance(item, SampleBlock):
+        return ("samples", item.role, item.samples.t.tobytes(), item.samples.gyr.tobytes())
+    return (type(item).__name__, repr(item))
+
+
+def test_inputs_as_arrived_are_made_lazily_in_the_same_order(small_session, tmp_path):
+    """Notifications, sample blocks and events: the same items in the same order, by index
+    (negative too), slice and iteration."""
+    header, samples, notes, events = small_session
+    path = session_file.write_session(tmp_path / "s.imuhip", header, samples, notes, events)
+    session = read_session(path)
+    want = [_key(x) for x in _as_listed(session)]
+    got = session_inputs(session)
+    assert len(got) == len(want) > 300
+    assert [_key(x) for x in got] == want
+    assert _key(got[-1]) == want[-1] and _key(got[0]) == want[0]
+    assert [_key(x) for x in got[5:40:3]] == want[5:40:3]
+    kinds = {type(x).__name__ for x in got}
+    assert kinds == {"Notification", "SampleBlock", "Event"}
