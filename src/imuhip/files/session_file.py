@@ -652,6 +652,17 @@ def _open_checked(path: Path) -> IO[bytes]:
     return f
 
 
+def _first_header(path: Path, first: records.Record | records.Gap | None) -> SessionHeader:
+    """The session header from the file's first record (refused when it is not one)."""
+    if not isinstance(first, records.Record) or first.offset != len(records.MAGIC):
+        raise SessionFileError(
+            f"{path}: the session header is damaged or missing; the file cannot be interpreted"
+        )
+    if first.kind != Kind.HEADER:
+        raise SessionFileError(f"{path}: the first record is not a session header")
+    return _parse_header(first.payload)
+
+
 def scan_session(
     path: str | os.PathLike[str],
     order_issues: list[OrderIssue] | None = None,
@@ -662,24 +673,16 @@ def scan_session(
     Returns ``(header, items, gaps)``: ``items`` yields ``("samples", (role, ImuSamples))``,
     ``("orientation", (role, OrientationSamples))`` (a vendor's orientation, format version
     2), ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order;
-    ``gaps``
-    fills with the unreadable regions as iteration proceeds. Records that break their sensor's
-    time order are appended to ``order_issues`` (when given) as iteration proceeds; duplicates
-    and overlaps are not yielded, out-of-order records are (in file order: a consumer that
-    needs time order sorts them in, as :func:`read_session` does).
+    ``gaps`` fills with the unreadable regions as iteration proceeds. Records that break their
+    sensor's time order are appended to ``order_issues`` (when given) as iteration proceeds;
+    duplicates and overlaps are not yielded, out-of-order records are (in file order: a
+    consumer that needs time order sorts them in, as :func:`read_session` does).
     """
     path = Path(path)
     f = _open_checked(path)
     try:
         it = records.scan_file(f, len(records.MAGIC), READ_CHUNK)
-        first = next(it, None)
-        if not isinstance(first, records.Record) or first.offset != len(records.MAGIC):
-            raise SessionFileError(
-                f"{path}: the session header is damaged or missing; the file cannot be interpreted"
-            )
-        if first.kind != Kind.HEADER:
-            raise SessionFileError(f"{path}: the first record is not a session header")
-        header = _parse_header(first.payload)
+        header = _first_header(path, next(it, None))
     except BaseException:
         f.close()
         raise

@@ -30,6 +30,7 @@ from imuhip.pipeline.options import PipelineOptions
 from imuhip.pipeline.session_pipeline import (
     RECOVERY_S,
     Grid,
+    Keep,
     SessionAnalysis,
     SessionPipeline,
     TrackedAngles,
@@ -48,6 +49,7 @@ __all__ = [
     "UNCHECKED_HEADING_S",
     "AlignerKind",
     "Grid",
+    "Keep",
     "LiveState",
     "PipelineOptions",
     "SessionAnalysis",

@@ -48,6 +48,8 @@ from imuhip.pipeline.leg import (
     RECOVERY_S,
     REDO_FILE,
     REDO_LIVE,
+    Columns,
+    Keep,
     LegChain,
     LegChunk,
     LegSettings,
@@ -80,6 +82,7 @@ __all__ = [
     "REDO_FILE",
     "REDO_LIVE",
     "Grid",
+    "Keep",
     "SessionAnalysis",
     "SessionPipeline",
     "TrackedAngles",
@@ -169,8 +172,9 @@ class SessionPipeline:
             header by default (live).
         auto_search_every_s: how often (data time) to search for the calibration phases when
             the session has no guidance marks.
-        keep: keep the grid and the angles for :meth:`analysis` (off: only the exercise
-            events and the state, for long live sessions).
+        keep: what to keep of every grid point for :meth:`analysis` (:class:`Keep`; True:
+            everything; False: nothing, and no :meth:`analysis`: only the exercise events and
+            the state, for long live sessions).
         saved: the inputs come from a saved file (the advice for a refused calibration says
             what can be done with the file, not to do the protocol again).
         angle_feed: collect the tracked angles for :meth:`new_angles` (a streaming output
@@ -187,7 +191,7 @@ class SessionPipeline:
         *,
         aligner: Aligner | None = None,
         auto_search_every_s: float = 1.0,
-        keep: bool = True,
+        keep: bool | Keep = True,
         saved: bool = False,
         angle_feed: bool = False,
     ) -> None:
@@ -209,7 +213,8 @@ class SessionPipeline:
         self._flushing = False
         self._gyro_scale = gyro_scales(header)
         self._auto_every = auto_search_every_s
-        self._keep = keep
+        self._analysable = keep is not False
+        self._keep = Keep.ALL if keep is True else Keep.EVENTS if keep is False else keep
         self._angle_feed = angle_feed
         self.redo_advice = REDO_FILE if saved else REDO_LIVE
         self._stack_interval: dict[str, float] = {}  # role -> interval the BLE stack reported
@@ -459,7 +464,7 @@ class SessionPipeline:
         if self._body_roles:
             self.body = CompensationStage(
                 self.layout, self.header.exercise, self.rate, self._method, self.opts,
-                self._gyro_scale, keep=self._keep,
+                self._gyro_scale, keep=self._analysable,
             )  # fmt: skip
             for t, phase in self._early_body_marks:
                 self.body.mark(t, phase)
@@ -504,7 +509,8 @@ class SessionPipeline:
 
     def analysis(self) -> SessionAnalysis:
         """The whole session's result (after :meth:`finish`, with ``keep``): the first leg's,
-        with every leg's in ``legs``.
+        with every leg's in ``legs`` (the per-sample arrays it was not to keep are empty:
+        :class:`Keep`).
 
         Raises:
             CalibrationError: a leg was never calibrated (what was missing or refused).
@@ -512,7 +518,7 @@ class SessionPipeline:
         """
         if not self._finished:
             raise RuntimeError("finish() the pipeline first")
-        if not self._keep:
+        if not self._analysable:
             raise RuntimeError("create the pipeline with keep=True to get the analysis")
         if not self._grids:
             StreamingGrid(self._roles, self.rate or 1.0).check_overlap()
@@ -530,17 +536,16 @@ class SessionPipeline:
             raise self.failure(leg)
         o, a = leg.kept()
         t = o.get("t")
+        samples = self._keep & Keep.SAMPLES
         grid = Grid(
             t,
             self.rate,
-            None if leg.leg.shin_only else ImuSamples(t, o.get("th_a"), o.get("th_g")),
-            ImuSamples(t, o.get("sh_a"), o.get("sh_g")),
+            None if leg.leg.shin_only else _samples(t, o, "th", samples),
+            _samples(t, o, "sh", samples),
             o.get("valid"),
             o.get("lost"),
         )
         streams = self.aligner.streams()
-        k0 = leg.calibration_index()
-        rest = a.get("rest")
         flex = a.get("flex")
         return SessionAnalysis(
             grid,
@@ -555,13 +560,17 @@ class SessionPipeline:
                 *leg.refused,
                 *rate_warnings(streams, self.header),
                 *timing_warnings(streams, self.header, self._stack_interval),
-                *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, leg.calibration),
+                *(
+                    w
+                    for ab in leg.unrested_stretches()
+                    for w in heading_warnings(np.array(ab), np.zeros(2, bool), leg.calibration)
+                ),
                 *(vendor_orientation_note(r) for r in leg.leg.roles if r in self._vendor),
                 *(() if self.body is None else self.body.warnings),
             ),
             {
-                **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt")}),
-                leg.leg.shin: a.get("qs"),
+                **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt").reshape(-1, 4)}),
+                leg.leg.shin: a.get("qs").reshape(-1, 4),
             },
             side=leg.leg.side,
             hip_reference=START_POSE_REFERENCE if self.body is None else self.body.hip_reference,
@@ -587,6 +596,15 @@ class SessionPipeline:
     def calibration_index(self) -> int:
         """Grid index of the start of the first leg's calibration's final still phase."""
         return self.legs[0].calibration_index() if self.legs else 0
+
+
+def _samples(t: np.ndarray, o: Columns, prefix: str, kept: Keep) -> ImuSamples:
+    """A sensor's kept grid samples (columns ``prefix_a``, ``prefix_g``), or empty ones where
+    :class:`Keep` did not ask for them."""
+    if kept:
+        return ImuSamples(t, o.get(f"{prefix}_a"), o.get(f"{prefix}_g"))
+    e = np.empty((0, 3))
+    return ImuSamples(t[:0], e, e)
 
 
 def analysable_layout(header: SessionHeader) -> Layout:
