@@ -4,7 +4,7 @@ A long session of two WitMotion sensors at 100 Hz (raw notifications, the live f
 quickly: one simulated block of ``--block-min`` minutes (reps; calibration at its start) is
 written again and again with its receive times shifted, so generating 8 hours takes seconds
 and holds one block in memory. Each command then runs in a fresh process (``imuhip.cli.main``,
-its output thrown away) and prints its peak resident set (``ru_maxrss``, MiB); ``import`` is a
+its output thrown away) and prints its peak resident set (``VmHWM``, MiB); ``import`` is a
 process that only imports what the commands import (the fixed cost in every figure).
 
     python bench/memory.py                                   # 1, 4 and 8 hours
@@ -81,7 +81,17 @@ def _child(command: str, path: str) -> None:
         import imuhip.sinks.report  # noqa: F401
     if code:
         raise SystemExit(f"{command} failed with exit code {code}")
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+    print(_peak_rss_mib())
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident set, MiB: ``VmHWM`` where Linux gives it (the process
+    image's own; ``ru_maxrss`` can carry a larger forking parent's), else ``ru_maxrss``."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def peak_mib(command: str, path: Path) -> tuple[float, float]:
