@@ -256,3 +256,28 @@ def test_analyze_peak_memory_grows_by_a_bounded_amount_per_hour(tmp_path):
     hours = (6 - 1) * 240.0 / 3600.0
     growth = (_peak_mib(long) - _peak_mib(short)) / hours
     assert 0.0 < growth <= MAX_GROWTH_MIB_PER_H
+
+
+_NO_SCIPY = """
+import contextlib, io, sys
+from imuhip.cli import main
+rec = sys.argv[1]
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    assert main(["analyze", "--json", rec]) == 0
+    assert main(["replay", "--speed", "max", "--json", rec]) == 0
+    assert main(["report", "-o", sys.argv[2], rec]) == 0
+print(sorted(m for m in sys.modules if m.split(".")[0] == "scipy"))
+"""
+
+
+def test_analyze_replay_and_report_load_no_scipy(tmp_path):
+    """scipy's signal, optimize and image packages cost most of the memory budget on import:
+    the commands on a file use the numpy filters of ``imuhip.align.numeric`` instead."""
+    env = {**os.environ, "PYTHONPATH": str(Path(imuhip.__file__).parents[1])}
+    rec = RECORDINGS / "seated-left-pelvis-reps-simulated.imuhip"
+    out = subprocess.run(
+        [sys.executable, "-c", _NO_SCIPY, str(rec), str(tmp_path / "r.html")],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -10,7 +10,7 @@ thigh's, independently of soft tissue on the thigh (rotation about ``f`` does no
 Each sample gives a root ``δ_i`` of that equation (the one nearest the calibrated offset) and a
 weight, its squared sensitivity. The tracked offset is their exponentially weighted mean with time
 constant ``tau_s``, started from the calibrated offset with the weight of ``tau_s`` seconds of
-data: a causal linear filter, so the batch form (one ``lfilter`` pass) and the streaming form
+data: a causal linear filter, so the batch form (one pass) and the streaming form
 (state carried between chunks) give the same numbers.
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
+from imuhip.align.numeric import decaying_sum
 from imuhip.joint.geometry import wrap
 
 
@@ -159,8 +159,7 @@ class HeadingTracker:
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
         x = np.stack([w, w * i, w * i * i, w * d, w * d * i])
-        sums, zf = lfilter([1.0], [1.0, -self._lam], x, axis=1, zi=self._zi[:, None])
-        self._zi = zf[:, 0]
+        sums, self._zi = decaying_sum(x, self._lam, self._zi)
         self._n += len(d)
         s0, u1, u2, d0, d1 = sums
         s1 = u1 - i * s0

@@ -28,9 +28,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
 
 from imuhip import quaternion as Q
+from imuhip.align.numeric import running_min
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
 from imuhip.joint.geometry import azimuth, leg_plane_angle, rotate_z, signed_angle_about, wrap
 from imuhip.joint.heading import HeadingTracker
@@ -102,7 +102,7 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     """Minimum of each of ``x``'s values and the ``w - 1`` before it (``tail`` holds those of
     earlier chunks; ``w`` odd), and the tail to keep for the next chunk."""
     buf = np.concatenate([tail, x])
-    level = minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")
+    level = running_min(buf, w, origin=(w - 1) // 2, mode="nearest")
     return level[len(buf) - len(x) :], buf[-(w - 1) :]
 
 
