@@ -281,3 +281,41 @@ def test_analyze_replay_and_report_load_no_scipy(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+class _Counted(list):
+    """A list of inputs that counts the items read (by index or by iteration)."""
+
+    reads = 0
+
+    def __getitem__(self, i):
+        self.reads += 1
+        return super().__getitem__(i)
+
+    def __iter__(self):
+        for x in super().__iter__():
+            self.reads += 1
+            yield x
+
+
+def test_a_replay_keeps_nothing_per_input_and_gives_the_same_document(reps):
+    """The causal replay made to keep no samples (what ``imuhip replay`` runs) gives the
+    document of the one keeping everything; it reads each input once (no list of their
+    times) and its aligner keeps no samples, only the streams' figures."""
+    from imuhip.live.replay import replay
+
+    docs, pipes = [], []
+    for keep in (Keep.ALL, Keep.EVENTS):
+        items = _Counted(session_inputs(reps))
+        pipe = make_pipeline(reps.header, aligner="causal", saved=True, keep=keep)
+        replay(items, pipe)
+        pipe.finish()
+        assert items.reads <= len(items) + 2  # each once, and the first and the last again
+        docs.append(analysis_document(reps, pipe.analysis()))
+        pipes.append(pipe)
+    assert docs[0] == docs[1]
+    full, lean = (p.aligner.streams() for p in pipes)
+    for role in full:
+        assert len(full[role].samples) > 1000 and len(lean[role].samples) == 0
+        assert lean[role].received_rate_hz == full[role].received_rate_hz
+        assert lean[role].stats == full[role].stats

@@ -36,11 +36,15 @@ def make_pipeline(
     **kw,
 ) -> SessionPipeline:
     """A :class:`SessionPipeline` with the named alignment strategy (``kw``: the pipeline's
-    keyword arguments)."""
+    keyword arguments; the aligner keeps its samples for the analysis's streams only where
+    ``keep`` asks for the samples)."""
+    keep = kw.get("keep", True)
+    samples = keep is True or (keep is not False and bool(keep & Keep.SAMPLES))
     if aligner == "offline":
-        return SessionPipeline(header, options, aligner=OfflineAligner(header), **kw)
+        al = OfflineAligner(header, keep_samples=samples)
+        return SessionPipeline(header, options, aligner=al, **kw)
     if aligner == "causal":
-        return SessionPipeline(header, options, aligner=CausalAligner(header), **kw)
+        return SessionPipeline(header, options, aligner=CausalAligner(header, keep=samples), **kw)
     raise ImuhipError(f"unknown aligner {aligner!r}: 'offline' or 'causal'")
 
 
