@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imuhip.align.numeric import decaying_sum
+from imuhip.align.numeric import DecayingSum
 from imuhip.joint.geometry import wrap
 
 
@@ -110,12 +110,13 @@ class HeadingTracker:
         p = self.prior_weight * window
         # sums S0, U1, U2, D0, D1 (see update) as if one observation of weight p at i = -1,
         # and, with a known drift rate, a second one a window earlier on the drift line
-        self._zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0])
+        zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0])
         if self.drift_rate:
             m = round(window)
             d_m = self.delta0 - self.drift_rate * m / self.rate_hz
             i_m = -1.0 - m
-            self._zi += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
+            zi += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
+        self._sums = DecayingSum(lam, zi)
         self._n = 0
         self._ref = self.delta0
 
@@ -151,7 +152,7 @@ class HeadingTracker:
         """Keep only the share ``keep`` (0..1] of the weight of everything seen so far, so the
         samples to come decide the offset (after a sensor's lost stretch, when its heading
         jumped by the turn its filter missed). The estimate itself stays where it was."""
-        self._zi = self._zi * float(keep)
+        self._sums.scale(keep)
 
     def _chunk(self, phi: np.ndarray, spread: np.ndarray, w: np.ndarray) -> np.ndarray:
         d = _nearest_root(phi, spread, self._ref)
@@ -159,7 +160,7 @@ class HeadingTracker:
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
         x = np.stack([w, w * i, w * i * i, w * d, w * d * i])
-        sums, self._zi = decaying_sum(x, self._lam, self._zi)
+        sums = self._sums.run(x)
         self._n += len(d)
         s0, u1, u2, d0, d1 = sums
         s1 = u1 - i * s0
