@@ -201,9 +201,10 @@ def test_inputs_as_arrived_are_made_lazily_in_the_same_order(small_session, tmp_
 
 
 #: Peak memory growth of ``imuhip analyze`` per hour of two WitMotion sensors at 100 Hz that
-#: this test allows (MiB/h). Measured with bench/memory.py: about 400 MiB/h before the
-#: streaming work, about 150 MiB/h now (README, performance); the #15/#21 target of 150 MiB
-#: at 8 h (about 6 MiB/h) needs the two-pass offline aligner, not done yet.
+#: this test allows (MiB/h). Measured with bench/memory.py: about 270 MiB/h on main before this
+#: work, about 155 MiB/h now (README, performance: each sensor is still decoded and aligned
+#: whole at the end); the #15/#21 target of 150 MiB at 8 h (about 13 MiB/h over the imports)
+#: needs the two-pass offline aligner (docs/architecture.md, known debts).
 MAX_GROWTH_MIB_PER_H = 200.0
 
 #: The child prints its peak resident set from ``VmHWM`` (this process image's own peak:

@@ -133,3 +133,12 @@ def test_bad_windows_are_refused():
         numeric.median_filter(np.zeros(3), 3, mode="wrap")
     with pytest.raises(ValueError, match="1-D"):
         numeric.running_max(np.zeros((2, 2)), 2)
+
+
+def test_a_running_extreme_over_several_chunks(monkeypatch):
+    monkeypatch.setattr(numeric, "RUN_CHUNK", 50)
+    x = np.random.default_rng(9).integers(-1000, 1000, 2000)
+    for size, origin in ((7, 0), (8, -1), (61, 30), (200, 0)):
+        want = ndimage.minimum_filter1d(x, size, origin=origin, mode="nearest")
+        assert numeric.running_min(x, size, origin).tobytes() == want.tobytes()
+    assert numeric.grey_closing(x, 12).tobytes() == ndimage.grey_closing(x, size=12).tobytes()

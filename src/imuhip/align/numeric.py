@@ -21,6 +21,8 @@ _PAD = {"nearest": "edge", "reflect": "symmetric"}
 
 #: A rank filter sorts this many windows at a time (its temporary memory is bounded).
 RANK_CHUNK = 4096
+#: A running minimum or maximum gives about this many outputs at a time.
+RUN_CHUNK = 1 << 16
 
 
 def _padded(x: np.ndarray, before: int, after: int, mode: str) -> np.ndarray:
@@ -46,7 +48,7 @@ def _running(
 ) -> np.ndarray:
     """``op`` (np.minimum or np.maximum) over each window, in O(n): van Herk / Gil-Werman
     (the extreme of a window is that of the suffix of one block of ``size`` and the prefix of
-    the next)."""
+    the next), ``RUN_CHUNK`` outputs at a time (its temporary memory is bounded)."""
     x = np.asarray(x)
     if x.ndim != 1:
         raise ValueError(f"a 1-D array is needed, not shape {x.shape}")
@@ -55,12 +57,18 @@ def _running(
     if n == 0 or size == 1:
         return x.copy()
     y = _padded(x, before, after, mode)
-    m = -(-len(y) // size) * size
-    fill = y[-1]  # padding the last block with its own edge leaves every extreme unchanged
-    blocks = np.concatenate([y, np.full(m - len(y), fill, y.dtype)]).reshape(-1, size)
-    pre = op.accumulate(blocks, axis=1).ravel()
-    suf = op.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
-    return op(suf[:n], pre[size - 1 : size - 1 + n])
+    out = np.empty(n, x.dtype)
+    step = max(RUN_CHUNK // size, 1) * size
+    for a in range(0, n, step):
+        seg = y[a : a + step + size - 1]
+        m = -(-len(seg) // size) * size
+        fill = seg[-1]  # padding the last block with its own edge leaves every extreme as is
+        blocks = np.concatenate([seg, np.full(m - len(seg), fill, y.dtype)]).reshape(-1, size)
+        pre = op.accumulate(blocks, axis=1).ravel()
+        suf = op.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+        k = min(step, n - a)
+        out[a : a + k] = op(suf[:k], pre[size - 1 : size - 1 + k])
+    return out
 
 
 def running_min(x: np.ndarray, size: int, origin: int = 0, mode: str = "nearest") -> np.ndarray:
