@@ -320,3 +320,27 @@ def test_a_replay_keeps_nothing_per_input_and_gives_the_same_document(reps):
         assert len(full[role].samples) > 1000 and len(lean[role].samples) == 0
         assert lean[role].received_rate_hz == full[role].received_rate_hz
         assert lean[role].stats == full[role].stats
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), n=st.integers(1, 400), cuts=st.lists(st.integers(0, 400), max_size=5))
+def test_the_heading_warnings_stretches_found_chunk_by_chunk_are_the_whole_arrays(data, n, cuts):
+    """What the leg chain keeps instead of the per-sample rest flags gives exactly the
+    stretches :func:`unchecked_heading_stretches` finds in the whole tracked arrays (from the
+    first finite heading on)."""
+    from imuhip.pipeline.advice import unchecked_heading_stretches
+    from imuhip.pipeline.leg import RestGaps
+
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    t = 100.0 + np.cumsum(rng.uniform(0.5, 9.0, n))
+    rest = rng.random(n) < data.draw(st.sampled_from([0.0, 0.02, 0.2]))
+    head = np.where(np.arange(n) < data.draw(st.integers(0, n)), np.nan, 1.0)
+    gaps = RestGaps()
+    edges = [0, *sorted(c % (n + 1) for c in cuts), n]
+    for a, b in itertools.pairwise(edges):
+        gaps.add(a, t[a:b], head[a:b], rest[a:b])
+    finite = np.flatnonzero(np.isfinite(head))
+    k0 = int(finite[0]) if len(finite) else n
+    want = unchecked_heading_stretches(t[k0:], rest[k0:] if rest.any() else None)
+    assert gaps.stretches() == want
+    assert gaps.first_k == (k0 if len(finite) else None)

@@ -315,7 +315,7 @@ class LegChain:
         self._ang = Columns("rot", "head", "knee", "flex", "qt", "qs")
         self._points = 0  # grid points processed
         self._emit_k = 0  # grid index of the next tracked point
-        self._rests = _RestGaps()  # the heading warnings' stretches, as the angles go
+        self._rests = RestGaps()  # the heading warnings' stretches, as the angles go
         self.state = state or LiveState()
         self.events: list[AnalysisEvent] = []
         self.result: ExerciseResult | None = None
@@ -908,7 +908,7 @@ class LegChain:
         return int(finite[0]) if len(finite) else len(rot)
 
 
-class _RestGaps:
+class RestGaps:
     """:func:`~imuhip.pipeline.advice.unchecked_heading_stretches` of the tracked angles from
     the first finite heading on, computed chunk by chunk (the same pairs of times are compared,
     so the stretches are exactly those of the whole arrays); holds a few numbers, not the
