@@ -11,6 +11,11 @@ overpressure start and gain) and the angle's RMSE after the calibration.
     python bench/detector_kinds.py --seeds 1 --minutes 2 --kinds isometric,stretch
     python bench/detector_kinds.py --loose-strap       # the sensors strapped loosely
     python bench/detector_kinds.py --markdown          # the table for the README
+    python bench/detector_kinds.py --detail --jobs 2   # one row per kind x pose x mounting
+
+The last lines check the issue's targets (counts exact, hold edges <= 0.3 s, rep peaks and
+overpressure gains within 1.5 deg, angle RMSE <= 1 deg: ``TARGETS``) on the worst session and
+name it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +103,87 @@ def run_one(cfg: SimConfig, folder: Path) -> dict:
     }
 
 
+#: the issue's targets (issue 19) on the worst value over the sessions: field -> limit
+TARGETS = {"edge": 0.3, "peak": 1.5, "op_gain": 1.5, "rmse": 1.0}
+MAXED = ("peak", "edge", "s_edge", "op_t", "op_gain", "rmse")
+MOUNT_NAMES = {25.0: "careful", None: "any-way-up"}
+HEAD = (
+    "kind", "sessions exact", "reps found/true", "holds found/true",
+    "stretches found/true", "max hold edge s", "max peak err deg", "max stretch edge s",
+    "max overpressure start s", "max overpressure gain err deg", "max angle RMSE deg",
+)  # fmt: skip
+
+
+def _job(job: tuple) -> dict:
+    """One session of a (kind, pose, mounting, seed, minutes, loose) job, with its name."""
+    kind, pose, cone, seed, minutes, loose = job
+    cfg = SimConfig(
+        exercise=pose,
+        content=kind,
+        duration_s=60.0 * minutes,
+        seed=seed,
+        mount_cone_deg=cone,
+        effort=EffortModel.loose_strap() if loose else EffortModel(),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run_one(cfg, Path(tmp))
+    return {**r, "kind": kind, "pose": pose, "mount": MOUNT_NAMES[cone], "seed": seed}
+
+
+def _row(name: str, runs: list[dict]) -> dict:
+    """Counts summed and errors maxed over ``runs``."""
+    total = {k: tuple(sum(r[k][n] for r in runs) for n in (0, 1)) for k in
+             ("reps", "holds", "stretches")}  # fmt: skip
+    return {
+        "kind": name,
+        "sessions": len(runs),
+        "exact": sum(r["exact"] for r in runs),
+        **total,
+        **{k: max(r[k] for r in runs) for k in MAXED},
+    }
+
+
+def _cells(r: dict) -> tuple[str, ...]:
+    return (
+        r["kind"],
+        f"{r['exact']}/{r['sessions']}",
+        "{}/{}".format(*r["reps"]),
+        "{}/{}".format(*r["holds"]),
+        "{}/{}".format(*r["stretches"]),
+        *(f"{r[k]:.2f}" for k in ("edge", "peak", "s_edge", "op_t", "op_gain", "rmse")),
+    )
+
+
+def _print_table(cells: list[tuple[str, ...]], markdown: bool) -> None:
+    if markdown:
+        print("| " + " | ".join(HEAD) + " |")
+        print("|" + "---|" * len(HEAD))
+        for c in cells:
+            print("| " + " | ".join(c) + " |")
+        return
+    widths = [max(len(h), *(len(c[n]) for c in cells)) for n, h in enumerate(HEAD)]
+    print("  ".join(h.rjust(w) for h, w in zip(HEAD, widths, strict=True)))
+    for c in cells:
+        print("  ".join(x.rjust(w) for x, w in zip(c, widths, strict=True)))
+
+
+def _check_targets(runs: list[dict]) -> None:
+    """One line per target: met or not, the worst value and the session it comes from."""
+    for key, limit in (("exact", None), *TARGETS.items()):
+        if key == "exact":
+            bad = [r for r in runs if not r["exact"]]
+            where = ", ".join(f"{r['kind']} {r['pose']} {r['mount']} seed {r['seed']}"
+                              for r in bad)  # fmt: skip
+            print(f"target counts exact: {'met' if not bad else 'NOT met: ' + where}")
+            continue
+        worst = max(runs, key=lambda r: r[key])
+        status = "met" if worst[key] <= limit else "NOT met"
+        print(
+            f"target {key} <= {limit:g}: {status}, worst {worst[key]:.2f} "
+            f"({worst['kind']} {worst['pose']} {worst['mount']} seed {worst['seed']})"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--minutes", type=float, default=4.0)
@@ -104,74 +191,39 @@ def main() -> None:
     ap.add_argument("--kinds", default=",".join(("mixed", *EVERYDAY_CONTENTS)))
     ap.add_argument("--loose-strap", action="store_true", help="sensors strapped loosely")
     ap.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    ap.add_argument("--detail", action="store_true", help="a row per kind x pose x mounting")
+    ap.add_argument("--jobs", type=int, default=1, help="sessions run in parallel")
     args = ap.parse_args()
-    effort = EffortModel.loose_strap() if args.loose_strap else EffortModel()
-    rows = []
-    t0 = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        for kind in args.kinds.split(","):
-            runs = [
-                run_one(
-                    SimConfig(
-                        exercise=pose,
-                        content=kind,
-                        duration_s=60.0 * args.minutes,
-                        seed=seed,
-                        mount_cone_deg=cone,
-                        effort=effort,
-                    ),
-                    Path(tmp),
-                )
-                for seed in range(1, args.seeds + 1)
-                for pose in POSES
-                for cone in MOUNTS
-            ]
-            total = {k: tuple(sum(r[k][n] for r in runs) for n in (0, 1)) for k in
-                     ("reps", "holds", "stretches")}  # fmt: skip
-            rows.append({
-                "kind": kind,
-                "sessions": len(runs),
-                "exact": sum(r["exact"] for r in runs),
-                **total,
-                **{k: max(r[k] for r in runs) for k in ("peak", "edge", "s_edge", "op_t",
-                                                       "op_gain", "rmse")},
-            })  # fmt: skip
-    label = "SIMULATED" + (", loosely strapped sensors" if args.loose_strap else "")
-    head = (
-        "kind", "sessions exact", "reps found/true", "holds found/true",
-        "stretches found/true", "max hold edge s", "max peak err deg", "max stretch edge s",
-        "max overpressure start s", "max overpressure gain err deg", "max angle RMSE deg",
-    )  # fmt: skip
-    cells = [
-        (
-            r["kind"],
-            f"{r['exact']}/{r['sessions']}",
-            "{}/{}".format(*r["reps"]),
-            "{}/{}".format(*r["holds"]),
-            "{}/{}".format(*r["stretches"]),
-            f"{r['edge']:.2f}",
-            f"{r['peak']:.2f}",
-            f"{r['s_edge']:.2f}",
-            f"{r['op_t']:.2f}",
-            f"{r['op_gain']:.2f}",
-            f"{r['rmse']:.2f}",
-        )
-        for r in rows
+    kinds = args.kinds.split(",")
+    jobs = [
+        (kind, pose, cone, seed, args.minutes, args.loose_strap)
+        for kind in kinds
+        for seed in range(1, args.seeds + 1)
+        for pose in POSES
+        for cone in MOUNTS
     ]
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            runs = list(pool.map(_job, jobs))
+    else:
+        runs = [_job(j) for j in jobs]
+    rows = [_row(kind, [r for r in runs if r["kind"] == kind]) for kind in kinds]
+    label = "SIMULATED" + (", loosely strapped sensors" if args.loose_strap else "")
     print(
         f"{label}: {args.seeds} seed(s) x 3 poses x 2 mountings, {args.minutes:g}-minute "
         f"sessions ({time.perf_counter() - t0:.0f} s)"
     )
-    if args.markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "---|" * len(head))
-        for c in cells:
-            print("| " + " | ".join(c) + " |")
-    else:
-        widths = [max(len(h), *(len(c[n]) for c in cells)) for n, h in enumerate(head)]
-        print("  ".join(h.rjust(w) for h, w in zip(head, widths, strict=True)))
-        for c in cells:
-            print("  ".join(x.rjust(w) for x, w in zip(c, widths, strict=True)))
+    _print_table([_cells(r) for r in rows], args.markdown)
+    if args.detail:
+        groups: dict[str, list[dict]] = {}
+        for r in runs:
+            groups.setdefault(f"{r['kind']} {r['pose']} {r['mount']}", []).append(r)
+        detail = [_row(name, sel) for name, sel in groups.items()]
+        print()
+        _print_table([_cells(r) for r in detail], args.markdown)
+    print()
+    _check_targets(runs)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
+from imuhip.analysis.detector import ExerciseDetector
 from imuhip.analysis.exercise import analyze_exercise
 
 RATE = 100.0
@@ -394,3 +395,25 @@ def test_timeline_marks_a_sensor_gap():
     assert "gap" in kinds and kinds.count("rep") == len(res.reps)
     for x, y in pairwise(res.timeline):
         assert x.end_s <= y.start_s + 1e-9 and x.end_s > x.start_s
+
+
+def test_an_interrupt_during_an_isometric_hold_times_it_from_the_powers_known():
+    """Reproduces an IndexError: a sensor gap (``interrupt``) between two chunks, during a
+    still push against a band, asked the effort of one sample more than the tremor filter had
+    produced; the hold must close, with its effort, from what is known."""
+    rate = 100.0
+    rng = np.random.default_rng(3)
+    det = ExerciseDetector(rate)
+    t = np.arange(0.0, 60.0, 1.0 / rate)
+    angle = 0.05 * rng.standard_normal(len(t))
+    gyr = 0.002 * rng.standard_normal((len(t), 3))
+    push = (t >= 30.0) & (t < 50.0)  # 10 Hz tremor of a contraction, the leg still
+    gyr[push, 0] += 0.05 * np.sin(2 * np.pi * 10.0 * t[push])
+    end = int(45.0 * rate)  # the data stop in the middle of the push
+    for a in range(0, end, 37):
+        det.update(t[a : min(a + 37, end)], angle[a : min(a + 37, end)], gyr[a : min(a + 37, end)])
+    det.interrupt()
+    assert len(det.holds) == 1
+    hold = det.holds[0]
+    assert abs(hold.start_s - 30.0) < 1.0 and abs(hold.end_s - 45.0) < 0.5
+    assert hold.effort_index is not None and hold.effort_index > 6.0

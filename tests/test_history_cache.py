@@ -103,6 +103,9 @@ def test_forged_entries_neither_crash_nor_reach_the_report_as_script(
         {"stretches": 1.5},
         {"longest_stretch_s": float("inf")},
         {"longest_stretch_max_deg": "30"},
+        {"sets": -1},
+        {"sets_met": 1.0},
+        {"program": None},
     ],
 )
 def test_history_row_from_dict_checks_every_field(bad):
@@ -111,7 +114,8 @@ def test_history_row_from_dict_checks_every_field(bad):
         "side": "left", "exercise": "prone", "simulated": True, "duration_s": 90.0, "reps": 10,
         "max_rotation_deg": 40.7, "mean_peak_deg": 38.0, "holds": 0, "longest_hold_s": None,
         "total_hold_s": 0.0, "error": "", "note": "", "stretches": 1, "longest_stretch_s": 30.5,
-        "longest_stretch_max_deg": -22.0,
+        "longest_stretch_max_deg": -22.0, "program": "band holds", "sets_planned": 3, "sets": 3,
+        "sets_met": 1, "set_results": "hold 1/2 23.0/20 s ✓", "best_set": "best hold 1/2",
     }  # fmt: skip
     assert HistoryRow.from_dict(good) == HistoryRow(**good)
     with pytest.raises(ValueError):
@@ -138,7 +142,7 @@ def test_an_entry_of_the_old_layout_is_analysed_again(folder, tmp_path):
     cache = tmp_path / "cache.json"
     scan(folder, jobs=1, cache=cache)
     doc = json.loads(cache.read_text())
-    assert doc["schema"] == CACHE_SCHEMA == "imuhip.history-cache/3"
+    assert doc["schema"] == CACHE_SCHEMA == "imuhip.history-cache/4"
     old = {k: {"key": e["key"], "row": {f: v for f, v in e["rows"][0].items()
                                         if "stretch" not in f}}
            for k, e in doc["entries"].items()}  # fmt: skip

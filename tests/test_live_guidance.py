@@ -221,30 +221,35 @@ def _stretch_events():
     return started, pressed, ended
 
 
-def _ready(t: float, angle: float, reps: int = 0) -> LiveState:
-    return LiveState(t=t, status="ready", angle_deg=angle, reps=reps)
+def _ready(t: float, angle: float, reps: int = 0, **kw) -> LiveState:
+    return LiveState(t=t, status="ready", angle_deg=angle, reps=reps, **kw)
 
 
-def test_stretch_timer_times_the_stretch_and_its_end_range():
-    from imuhip.sinks.live_view import StretchTimer
+def _stretching(t: float, angle: float, at_end: float, gain: float | None = None) -> LiveState:
+    """A LiveState during a stretch begun at 20 s, as the pipeline keeps it."""
+    return _ready(
+        t, angle, stretch_start_s=20.0, stretch_s=t - 20.0, stretch_at_end_range_s=at_end,
+        stretch_max_deg=angle, overpressure_start_s=None if gain is None else 26.0,
+        overpressure_deg=gain,
+    )  # fmt: skip
 
-    started, pressed, ended = _stretch_events()
-    st = StretchTimer()
-    st.on_angle(19.0, 30.0)  # before any stretch: ignored
-    st.on_events(started)
-    assert st.active and st.status(20.0) == "stretch 0.0 s, 0.0 s at end range"
-    # 20-24 s at 30°, then to 34° (the farthest: the end range restarts from there)
-    for k in range(9):
-        st.on_angle(20.0 + 0.5 * k, 30.0)
-    for k in range(1, 5):
-        st.on_angle(24.0 + 0.5 * k, 34.0)
-    assert st.at_end_range_s == 2.0  # 30° until 24 s: not within 2° of the farthest, 34°
-    st.on_events(pressed)
-    assert st.status(26.0) == "stretch 6.0 s, 2.0 s at end range, overpressure"
-    st.on_events(ended)
-    assert not st.active and st.status(33.0) == "" and st.stretches == 1
-    assert st.last is not None and st.last.time_at_end_range_s == 6.0
-    assert st.external_reps == 1
+
+def _after_stretch(t: float) -> LiveState:
+    return _ready(
+        t, 0.0, reps=1, external_reps=1, stretches=1, last_stretch_s=12.5,
+        last_stretch_at_end_range_s=6.0, last_overpressure_deg=4.25,
+    )  # fmt: skip
+
+
+def test_stretch_status_shows_the_time_end_range_and_overpressure_gain():
+    from imuhip.sinks.live_view import stretch_status
+
+    assert stretch_status(_ready(19.0, 0.0)) == ""
+    assert stretch_status(_stretching(24.0, 30.0, 4.0)) == "stretch 4.0 s, 4.0 s at end range"
+    assert (
+        stretch_status(_stretching(27.0, 34.0, 1.5, gain=3.96))
+        == "stretch 7.0 s, 1.5 s at end range, overpressure +4.0°"
+    )
 
 
 def test_plain_view_prints_stretch_lines_and_external_reps():
@@ -253,20 +258,20 @@ def test_plain_view_prints_stretch_lines_and_external_reps():
     started, pressed, ended = _stretch_events()
     v.update(_snap(elapsed_s=19.0, live=_ready(19.0, 0.0)))
     v.analysis(started)
-    v.update(_snap(elapsed_s=21.0, live=_ready(21.0, 30.0)))
-    v.update(_snap(elapsed_s=23.0, live=_ready(23.0, 30.5)))
+    v.update(_snap(elapsed_s=21.0, live=_stretching(21.0, 30.0, 1.0)))
+    v.update(_snap(elapsed_s=23.0, live=_stretching(23.0, 30.5, 3.0)))
     v.analysis(pressed)
-    v.update(_snap(elapsed_s=27.0, live=_ready(27.0, 34.0)))
+    v.update(_snap(elapsed_s=27.0, live=_stretching(27.0, 34.0, 1.0, gain=3.5)))
     v.analysis(ended)
-    v.update(_snap(elapsed_s=43.0, live=_ready(43.0, 0.0, reps=1)))
+    v.update(_snap(elapsed_s=43.0, live=_after_stretch(43.0)))
     lines = out.getvalue().splitlines()
     assert "stretch started at 20.0 s" in lines and "overpressure at 26.0 s" in lines
     assert "stretch ended: 12.5 s, max 34.5°, 6.0 s at end range, overpressure +4.2°" in lines
     assert "rep counted (external) at 42.5 s: peak -25.0°" in lines
     status = [ln for ln in lines if ln.lstrip().startswith(("21.0 s", "23.0 s", "27.0 s"))]
     assert status[0].endswith("stretch 1.0 s, 1.0 s at end range")
-    assert status[1].endswith("stretch 3.0 s, 3.0 s at end range")  # 30° and 30.5°: within 2°
-    assert status[2].endswith("stretch 7.0 s, 4.0 s at end range, overpressure")  # only 34°
+    assert status[1].endswith("stretch 3.0 s, 3.0 s at end range")
+    assert status[2].endswith("stretch 7.0 s, 1.0 s at end range, overpressure +3.5°")
     assert lines[-1].endswith("reps 1 (1 external)")  # the stretch is over: no timer
 
 
@@ -284,14 +289,15 @@ def test_rich_view_shows_the_stretch_timer_and_overpressure():
 
     assert "stretch" not in screen(_ready(19.0, 0.0))
     v.analysis(started)
-    during = screen(_ready(24.0, 30.0))
+    during = screen(_stretching(24.0, 30.0, 4.0))
     assert "stretch   4.0 s   end range 4.0 s" in during and "OVERPRESSURE" not in during
     v.analysis(pressed)
-    assert "OVERPRESSURE" in screen(_ready(27.0, 30.5))
+    assert "OVERPRESSURE +0.4°" in screen(_stretching(27.0, 30.5, 1.0, gain=0.4))
     v.analysis(ended)
-    after = screen(_ready(43.0, 0.0, reps=1))
+    after = screen(_after_stretch(43.0))
     assert "OVERPRESSURE" not in after and "stretch ended" in after
     assert "stretches 1   last 12.5 s, 6.0 s at end range" in after
+    assert "last overpressure +4.2°" in after
     assert "reps 1 (1 external)" in after
 
 

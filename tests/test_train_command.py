@@ -115,6 +115,7 @@ DEMO_PROGRAM = """
 technique = "prone-active-ir"
 [exercise.sets]
 kind = "hold"
+count = 2
 hold_s = 6
 rest_s = 4
 [[exercise]]
@@ -125,7 +126,7 @@ reps = 3
 """
 
 
-def test_demo_runs_a_program_end_to_end_on_virtual_sensors(tmp_path, capsys):
+def test_demo_person_follows_the_program_and_the_file_analyses_to_its_sets(tmp_path, capsys):
     program = tmp_path / "demo.toml"
     program.write_text(DEMO_PROGRAM, encoding="utf-8")
     out = tmp_path / "demo.imuhip"
@@ -134,15 +135,68 @@ def test_demo_runs_a_program_end_to_end_on_virtual_sensors(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     # no audio library in CI: said once, then silent; the prompts are still shown
-    assert text.count("sound: ") <= 1 and "» push" in text
+    assert text.count("sound: ") <= 1 and "» push" in text and "» swing" in text
+    assert "demo: 3 of 3 sets (left leg, prone)" in text and "» done" in text
     doc = analyze_json(out, capsys)
     sets = doc["sets"]
-    assert [(s["kind"], s["set"]) for s in sets] == [("hold", 1), ("reps", 1)]
+    assert [(s["kind"], s["set"], s["of"]) for s in sets] == [
+        ("hold", 1, 2), ("hold", 2, 2), ("reps", 1, 1),
+    ]  # fmt: skip
     assert all(s["complete"] for s in sets)
-    assert sets[0]["targets"] == {"hold_s": 6.0} and sets[1]["targets"] == {"reps": 3.0}
-    # the simulated person follows its script, not the cues: what falls in each window is
-    # incidental, but it is what the analysis timed from the signal
+    assert sets[0]["targets"] == {"hold_s": 6.0} and sets[2]["targets"] == {"reps": 3.0}
+    # the virtual person pushed when told to push, for as long as asked, and swung 3 reps when
+    # told to swing: one hold per hold set, the reps in the reps set, every target met
     signal_holds = {(h["start_s"], h["duration_s"]) for h in doc["holds"]}
-    for s in sets:
-        assert {(h["start_s"], h["duration_s"]) for h in s["result"]["holds"]} <= signal_holds
-        assert s["end_s"] > s["start_s"] >= doc["calibration"]["phases"]["still_end"][1] - 1.0
+    for s in sets[:2]:
+        (hold,) = s["result"]["holds"]
+        assert (hold["start_s"], hold["duration_s"]) in signal_holds  # timed from the signal
+        assert s["start_s"] < hold["start_s"] < s["start_s"] + 4.0  # after the cue
+        assert 6.0 <= hold["duration_s"] <= 9.0
+    assert sets[2]["result"]["reps"] == 3 == doc["summary"]["rep_count"]
+    assert len(doc["holds"]) == 2 and all(s["result"]["met"] for s in sets)
+    # nothing in the rests: every hold and rep is inside a set
+    assert all(any(s["start_s"] <= r["end_s"] <= s["end_s"] + 0.5 for s in sets)
+               for r in doc["reps"])  # fmt: skip
+    assert doc["calibration"]["phases"]["still_end"][1] < sets[0]["start_s"]
+
+
+def test_demo_action_does_what_each_cue_asks():
+    from imuhip.live.train import HOLD_MARGIN_S, REACTION_S, demo_action
+    from imuhip.training.coach import Prompt, PromptKind
+    from imuhip.training.program import parse_program, plan
+
+    class Person:
+        rest_deg = 1.0
+
+        def __init__(self, busy=0.0):
+            self.busy_until_s, self.did = busy, []
+
+        def push(self, at, s):
+            self.did.append(("push", at, s))
+
+        def stretch(self, at, s):
+            self.did.append(("stretch", at, s))
+
+        def swing(self, at, n, peak):
+            self.did.append(("swing", at, n, peak))
+
+    prog = parse_program(PROGRAM + "\n[[exercise]]\ntechnique = 'knee-to-floor'\n"
+                         "[exercise.sets]\nkind = 'stretch'\nhold_s = 30\n")  # fmt: skip
+    hold, swing = plan(prog, "left", "prone")[0], plan(prog, "left", "prone")[-1]
+    stretch = plan(prog, "left", "seated")[0]
+    cue = Prompt(10.0, "push", PromptKind.SET_START)
+    person = Person()
+    for s in (hold, swing, stretch):
+        demo_action(cue, s)(person, 10.0)
+    assert person.did == [
+        ("push", 10.0 + REACTION_S, 8.0 + HOLD_MARGIN_S),
+        ("swing", 10.0 + REACTION_S, 4, 25.0 - 1.0 + 2.0),  # past the range target
+        ("stretch", 10.0 + REACTION_S, 30.0 + HOLD_MARGIN_S),
+    ]
+    reminder = Prompt(18.0, "push: no hold yet", PromptKind.REMINDER)
+    busy = Person(busy=20.0)
+    demo_action(reminder, hold)(busy, 18.0)  # still pushing: the reminder changes nothing
+    demo_action(reminder, hold)(person, 18.0)
+    assert busy.did == [] and person.did[-1] == ("push", 18.0 + REACTION_S, 8.0 + HOLD_MARGIN_S)
+    for kind in (PromptKind.RELAX, PromptKind.REST, PromptKind.NEXT, PromptKind.COUNTDOWN):
+        assert demo_action(Prompt(1.0, "x", kind), hold) is None

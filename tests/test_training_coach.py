@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from imuhip.analysis.events import AnalysisEvent, Hold, PartialRep, Rep
 from imuhip.pipeline import LiveState, Status
 from imuhip.training.coach import Coach, Priority, PromptKind
@@ -267,3 +269,99 @@ def test_a_stretch_set_is_timed_from_the_detectors_stretch_events():
     assert not any(p.kind is PromptKind.REMINDER for p in prompts)
     (r,) = coach.results
     assert r.met and r.holds == () and len(r.stretches) == 1 and r.best_peak_deg == 40.0
+
+
+PRONE_SWING = """
+[[exercise]]
+technique = "prone-active-ir"
+side = "left"
+[exercise.sets]
+kind = "reps"
+reps = 5
+"""
+
+
+def _pelvis_session_events(lift_deg):
+    """The analysis events of a SIMULATED prone reps session with a pelvis sensor whose hip
+    rises ``lift_deg`` at each rep's peak, in the order the pipeline gave them."""
+    import tempfile
+    from pathlib import Path
+
+    from imuhip.files.session_file import read_session
+    from imuhip.pipeline.analyze import make_pipeline, session_inputs
+    from imuhip.sim.simulate import SimConfig, simulate, write_simulation
+
+    cfg = SimConfig(duration_s=60.0, seed=5, exercise="prone", side="left", content="reps",
+                    pelvis=True, pelvic_lift_deg=lift_deg, marks=True)  # fmt: skip
+    path = Path(tempfile.mkdtemp()) / "pelvis.imuhip"
+    write_simulation(simulate(cfg), path)
+    session = read_session(path)
+    pipe = make_pipeline(session.header, None, "offline", saved=True)
+    pipe.feed_all(session_inputs(session, as_arrived=False))
+    pipe.finish()
+    return list(pipe.events)
+
+
+def test_a_flagged_pelvic_lift_gets_a_rate_limited_cue_shown_and_recorded():
+    from imuhip.analysis.events import EventKind
+    from imuhip.live.train import Trainer
+    from imuhip.sinks.sound import make_sound
+    from imuhip.training.coach import COMPENSATION_GAP_S
+
+    events = _pelvis_session_events(8.0)
+    flagged = [e.t for e in events if e.kind == EventKind.COMPENSATION]
+    assert len(flagged) >= 3  # every rep lifts the hip (SIMULATED)
+    prog = parse_program(PRONE_SWING)
+    trainer = Trainer(Coach(prog, plan(prog, "left", "prone")), make_sound("none"), lambda _: None)
+    shown, t = [], 0.0
+    while t <= 120.0:  # the fake clock: the detector's events delivered at their times
+        state = LiveState(t=t, status=Status.READY if t >= 30.0 else Status.CALIBRATING)
+        due = [e for e in events if t - STEP_S < e.t <= t]
+        trainer.step(t, state, due)
+        shown.append(trainer.prompt)
+        t += STEP_S
+    cues = [p for p in trainer.coach.prompts if p.kind is PromptKind.COMPENSATION]
+    assert cues and all(p.text == "keep your hip down" for p in cues)
+    # rate-limited: not one per rep, never two within the gap, each at a flagged rep
+    assert len(cues) < len(flagged)
+    assert all(b.t - a.t >= COMPENSATION_GAP_S for a, b in pairwise(cues))
+    assert all(any(abs(p.t - f) <= STEP_S for f in flagged) for p in cues)
+    assert "keep your hip down" in shown  # on screen
+    recorded = [e.data["text"] for e in trainer.events if e.kind == "prompt"]
+    assert recorded.count("keep your hip down") == len(cues)
+
+
+def test_compensation_under_its_thresholds_or_outside_a_set_gets_no_cue():
+    from imuhip.analysis.events import Compensation, EventKind
+
+    prog = parse_program(PRONE_SWING)
+    coach = Coach(prog, plan(prog, "left", "prone"))
+    small = Rep(20.0, 21.0, 22.0, 30.0, 30.0, compensation=Compensation(3.0, 4.0, 2.0))
+    lean = Rep(28.0, 29.0, 30.0, 30.0, 30.0, compensation=Compensation(1.0, None, 12.0))
+    early = AnalysisEvent(EventKind.COMPENSATION, 2.0, lean)  # before the program starts
+    ready = LiveState(t=0.0, status=Status.READY)
+    texts = [p.text for p in coach.update(2.0, ready, [early]).prompts]
+    for t, item in ((22.0, small), (30.0, lean)):
+        texts += [p.text for p in coach.update(t, ready, [
+            AnalysisEvent(EventKind.REP_COUNTED, t, item),
+            AnalysisEvent(EventKind.COMPENSATION, t, item)]).prompts]  # fmt: skip
+    assert texts.count("don't lean") == 1 and "keep your hip down" not in texts
+
+
+def test_a_hold_reported_only_once_over_still_counts_for_its_set():
+    # a weak hold let through by the asked-for window is reported when decided, after it
+    # ended: its start and end in one step, before the set's time-out
+    from imuhip.analysis.events import EventKind
+
+    coach = Coach(parse_program(HOLDS), plan(parse_program(HOLDS), "left", "prone"))
+    ready = LiveState(t=0.0, status=Status.READY)
+    coach.update(0.0, ready)
+    assert coach.update(5.0, ready).prompts[0].text == "push"  # the first set's cue at 5 s
+    hold = Hold(7.0, 28.0, 0.5, 0.1, 3.5)
+    late = [
+        AnalysisEvent(EventKind.HOLD_STARTED, 7.0),
+        AnalysisEvent(EventKind.HOLD_ENDED, 28.0, hold),
+    ]
+    texts = [p.text for p in coach.update(32.0, ready, late).prompts]
+    assert texts[:2] == ["held 21 seconds, target reached", "rest 60 seconds"]
+    assert coach.results[0].holds == (hold,) and coach.results[0].met

@@ -158,3 +158,12 @@ def test_any_program_data_is_a_program_or_a_program_error(sets, technique, side)
         assert spec.sets.count >= 1 and spec.sets.rest_s >= 0
         assert spec.sets.kind.timed == (spec.sets.hold_s is not None)
         assert plan(prog, "left", spec.pose) or "left" not in spec.sides
+
+
+def test_readme_shows_the_default_program_as_it_ships():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"```toml\n(# imuhip default training program.*?)```", readme, re.S)
+    assert shown is not None and shown.group(1) == DEFAULT_PROGRAM_TOML

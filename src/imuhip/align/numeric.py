@@ -1,13 +1,16 @@
-"""Small numpy filters: running minimum and maximum, a rank (median) filter, a grey closing and
-a first-order recursive filter over 1-D arrays.
+"""Small numpy filters: running minimum and maximum, a rank (median) filter and a grey closing
+over 1-D arrays, and a streaming first-order recursive filter over the rows of chunks.
 
-They give exactly the numbers of their ``scipy.ndimage`` / ``scipy.signal`` namesakes for the
-arguments used here (``tests/test_numeric.py`` checks them against scipy) without importing
-scipy, whose signal and image packages would cost more memory than a long session's analysis
-holds. Windows follow scipy's conventions: a window of ``size`` samples centred on each one
-(``size // 2`` before it), moved ``origin`` samples earlier; edges are extended as scipy's
-``mode`` says (``"nearest"``: the edge value repeated; ``"reflect"``: mirrored about the edge,
-edge sample included). Pure functions, any units.
+The window filters give exactly the numbers of their ``scipy.ndimage`` namesakes for finite
+input, the recursion those of ``scipy.signal.lfilter`` to rounding (``tests/test_numeric.py``
+checks them against scipy), without importing scipy, whose signal and image packages would
+cost more memory than a long session's analysis holds. Unlike scipy, a NaN inside a window
+makes its minimum or maximum NaN (scipy's result there depends on where in the window it is),
+and a reflect-mode window over twice the input mirrors it again and again (scipy reads
+uninitialised memory there). Windows follow scipy's conventions: a window of ``size`` samples
+centred on each one (``size // 2`` before it), moved ``origin`` samples earlier; edges are
+extended as scipy's ``mode`` says (``"nearest"``: the edge value repeated; ``"reflect"``:
+mirrored about the edge, edge sample included). Pure functions, any units.
 """
 
 from __future__ import annotations

@@ -76,7 +76,12 @@ REST_WINDOWS = 60
 QUIET_BLOCK = 512
 #: Inputs longer than this many samples are stepped in parts (bounded memory, same result).
 PART = 4096
-QUIET_MIN = 48
+#: Runs (samples between decisions done at once, :meth:`ExerciseDetector._run`) are looked for
+#: with at least this many samples left in the input; after a run shorter than this,
+#: ``RETRY`` samples are stepped one by one before the next is looked for (speed-ups, same
+#: result).
+RUN_MIN = 16
+RETRY = 16
 QUIET_MARGIN_DEG = 0.5
 #: How far back from where a hold was recognised its effort edge is searched for, seconds.
 EDGE_SEARCH_S = 3.0
@@ -88,6 +93,23 @@ ONSET_S = 0.1
 #: stretch starts where the leg arrived within ``ARRIVED_DEG`` of it.
 OVERPRESSURE_TOL_DEG = 0.1
 ARRIVED_DEG = 0.5
+
+
+@dataclass(frozen=True)
+class StretchProgress:
+    """The stretch in progress as far as the samples fed so far show it (the live stretch
+    timer): ``start_s`` where the leg arrived (seconds), ``at_end_range_s`` the time so far
+    within ``END_RANGE_DEG`` of ``max_deg`` (the farthest angle so far, degrees),
+    ``overpressure_start_s`` and ``overpressure_deg`` (the farthest 0.5 s mean since it began
+    minus the level before it: while the leg is still pushed, the finished stretch's gain, the
+    mean of its last 0.5 s; both None before any overpressure)."""
+
+    start_s: float
+    at_end_range_s: float
+    max_deg: float
+    overpressure_start_s: float | None
+    overpressure_deg: float | None
+    direction: Direction
 
 
 @dataclass(frozen=True)
@@ -315,17 +337,21 @@ class ExerciseDetector:
         sl, rl, tl = smooth.tolist(), rate.tolist(), trail.tolist()
         step = self._step
         q = 0
+        retry = 0  # where a run is looked for again after a short one
         while q < m:
             c = self._count
-            if self.state == REST and m - q >= QUIET_MIN and self._iso_run_i is None and c >= n:
-                k = self._quiet_rest(q, sl, smooth, rate, trail)
-                if k > q:  # samples q..k-1 done: only the rest angle and bookkeeping moved
+            if q >= retry and m - q >= RUN_MIN and c >= n:
+                k = self._run(q, sl, smooth, rate, trail)
+                if k > q:  # samples q..k-1 done: only the state's running values moved
                     c1 = c + k - q
                     self._i0 += max(0, c1 - max(c, cap))
                     self._count = self._avail = c1
                     self._resumed = False
+                    # the sample at k is usually a decision: stepped before the next run
+                    retry = k + 1 if k - q >= RUN_MIN else k + RETRY
                     q = k
                     continue
+                retry = q + 1  # (the runs check their first sample cheaply)
             self._avail = c + 1
             if c >= cap:  # the oldest sample just fell out of reach
                 self._i0 += 1
@@ -367,11 +393,49 @@ class ExerciseDetector:
         self._rest_power = previous._rest_power
         self._largest = previous._largest
 
+    def add_hold(self, hold: Hold) -> list[AnalysisEvent]:
+        """A hold found beside the detector (:mod:`imuhip.analysis.hold_prior`: an asked-for
+        hold on weaker evidence) joins its holds, in time order; returns its events."""
+        k = sum(h.start_s <= hold.start_s for h in self.holds)
+        self.holds.insert(k, hold)
+        new = [
+            AnalysisEvent(EventKind.HOLD_STARTED, hold.start_s),
+            AnalysisEvent(EventKind.HOLD_ENDED, hold.end_s, hold),
+        ]
+        self.events += new
+        return new
+
     def rep_threshold(self) -> float:
         """The smallest range (degrees) counted as a rep now: ``rep_fraction`` of the largest
         rep so far, within [``min_rep_floor_deg``, ``min_rep_deg``]."""
         p = self.p
         return min(p.min_rep_deg, max(p.min_rep_floor_deg, p.rep_fraction * self._largest))
+
+    def stretch_progress(self) -> StretchProgress | None:
+        """The stretch in progress (None without one), over the samples fed so far; its
+        figures are defined as the finished :class:`Stretch`'s, up to the newest sample."""
+        exc = self._exc
+        if exc is None or exc.stretch is None:
+            return None
+        st, sg = exc.stretch, exc.sign
+        seg = sg * self._raw_at(st.start_i, self._avail - 1)
+        if not len(seg):
+            return None
+        top = float(np.max(seg))
+        gain = None
+        if st.op_start_i is not None:
+            under = seg[max(0, st.op_start_i - max(st.start_i, self._i0)) :]
+            k = min(len(under), max(1, round(0.5 * self.rate)))
+            means = np.convolve(under, np.full(k, 1.0 / k), "valid") if k else [st.pre_level]
+            gain = float(np.max(means)) - st.pre_level
+        return StretchProgress(
+            self._time(st.start_i),
+            float(np.count_nonzero(seg >= top - END_RANGE_DEG)) / self.rate,
+            sg * top,
+            None if st.op_start_i is None else self._time(st.op_start_i),
+            gain,
+            Direction.INTERNAL if sg > 0 else Direction.EXTERNAL,
+        )
 
     # ------------------------------------------------------------------ buffers
     def _time(self, i: int) -> float:
@@ -383,8 +447,10 @@ class ExerciseDetector:
         return self._raw[max(a, self._i0) - self._base : min(b + 1, self._avail) - self._base]
 
     def _pow_top(self) -> int:
-        """Index of the newest sample whose tremor power is known."""
-        return self._count - self._fd
+        """Index of the newest sample whose tremor power is known: inside a part the one the
+        filter's delay allows at the sample being stepped; between parts (an interrupt, the
+        end) no further than the powers stored."""
+        return min(self._count - self._fd, self._base + len(self._pow) - 1)
 
     def _pow_at(self, a: int, b: int) -> np.ndarray:
         """Tremor powers (rad²/s²) of samples ``a..b`` (inclusive, clipped to what is known)."""
@@ -491,6 +557,108 @@ class ExerciseDetector:
         elif abs(e) < p.low_deg:
             self._last_low_i = i
 
+    def _run(
+        self, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray, trail: np.ndarray
+    ) -> int:
+        """Samples from ``q`` (of this chunk) that :meth:`_step` would take through its state
+        without a decision, done at once with the very same arithmetic; returns where the run
+        stops (``q``: the next sample needs a full step)."""
+        if self.state == REST:
+            return (
+                q if self._iso_run_i is not None else self._quiet_rest(q, sl, smooth, rate, trail)
+            )
+        exc = self._exc
+        if exc is None:
+            return q
+        if self.state == RETURNING:
+            return self._returning_run(exc, q, smooth)
+        if self.state == EXCURSION and exc.stretch is None and exc.hold_start_i is None:
+            return q if exc.pause_i is not None else self._moving_run(exc, q, sl, smooth, rate)
+        return q
+
+    def _moving_run(
+        self, exc: _Excursion, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray
+    ) -> int:
+        """EXCURSION without a hold, pause or stretch: the run of samples before the next
+        decision (back under the return level; a still plateau beyond ``hold_min_deg`` that
+        outgrows ``pause_range_deg`` or lasts ``min_hold_s``); only the peak and the open
+        plateau's extremes move."""
+        p = self.p
+        sg, rest, base = exc.sign, self.rest, exc.sign * exc.rest
+        sd0 = sg * sl[q]  # the first sample, checked cheaply before the arrays
+        if sd0 - sg * rest < max(p.return_deg, p.return_fraction * (max(exc.peak, sd0) - base)):
+            return q
+        end = min(len(sl), q + QUIET_BLOCK)
+        sd = sg * smooth[q:end]
+        ed = sd - sg * rest
+        top = np.fmax(np.fmax.accumulate(sd), exc.peak)  # the peak after each sample
+        back = np.flatnonzero(ed < np.maximum(p.return_deg, p.return_fraction * (top - base)))
+        k = int(back[0]) if len(back) else len(sd)
+        flat = ((np.abs(rate[q:end]) < p.still_dps) & (ed >= p.hold_min_deg))[:k]
+        i0 = self._count - self.delay  # sample q's index
+        # the plateaus (runs of flat samples; the first may be open already): each stops the
+        # run where it outgrows pause_range_deg or lasts min_hold_s
+        padded = np.zeros(k + 2, np.int8)
+        padded[1:-1] = flat
+        edges = np.flatnonzero(np.diff(padded))
+        starts, ends = edges[::2], edges[1::2]
+        plateau = None
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            if a >= k:
+                break
+            seg = sd[a:b]
+            if a == 0 and exc.plateau_i is not None:  # goes on from the open plateau
+                start, lo, hi = (
+                    exc.plateau_i,
+                    np.fmin(np.fmin.accumulate(seg), exc.plat_lo),
+                    np.fmax(np.fmax.accumulate(seg), exc.plat_hi),
+                )
+            else:
+                start, lo, hi = i0 + a, np.fmin.accumulate(seg), np.fmax.accumulate(seg)
+            held = i0 + np.arange(a, b) - start
+            over = np.flatnonzero(
+                (hi - lo > p.pause_range_deg) | (held >= p.min_hold_s * self.rate)
+            )
+            if len(over):
+                k = min(k, a + int(over[0]))
+            if b >= k:  # the plateau the run ends in (or after)
+                if k > a:
+                    plateau = (start, float(lo[k - a - 1]), float(hi[k - a - 1]))
+                break
+        if k == 0:
+            return q
+        if top[k - 1] > exc.peak:
+            exc.peak = float(top[k - 1])
+            exc.peak_i = i0 + int(np.flatnonzero(sd[:k] == exc.peak)[0])
+        if plateau is None or not flat[k - 1]:
+            exc.plateau_i = None
+        else:
+            exc.plateau_i, exc.plat_lo, exc.plat_hi = plateau
+        return q + k
+
+    def _returning_run(self, exc: _Excursion, q: int, smooth: np.ndarray) -> int:
+        """RETURNING: the run of samples neither back within ``low_deg`` of rest nor moving out
+        again by ``start_deg``; only the lowest point moves."""
+        p = self.p
+        sg = exc.sign
+        sd0 = sg * float(smooth[q])  # the first sample, checked cheaply before the arrays
+        if sd0 - sg * self.rest < p.low_deg or sd0 > min(self._ret_min, sd0) + p.start_deg:
+            return q
+        end = min(len(smooth), q + QUIET_BLOCK)
+        sd = sg * smooth[q:end]
+        ed = sd - sg * self.rest
+        low = np.fmin(np.fmin.accumulate(sd), self._ret_min)  # the lowest after each
+        hit = np.flatnonzero((ed < p.low_deg) | (sd > low + p.start_deg))
+        k = int(hit[0]) if len(hit) else end - q
+        if k == 0:
+            return q
+        if low[k - 1] < self._ret_min:
+            self._ret_min = float(low[k - 1])
+            self._ret_min_i = (
+                self._count - self.delay + int(np.flatnonzero(sd[:k] == self._ret_min)[0])
+            )
+        return q + k
+
     def _quiet_rest(
         self, q: int, sl: list, smooth: np.ndarray, rate: np.ndarray, trail: np.ndarray
     ) -> int:
@@ -505,6 +673,8 @@ class ExerciseDetector:
         win = self._win
         if len(self._rest_windows) < REST_WINDOWS:  # stop before a baseline window ends
             end = min(end, q + (self._fd - c0) % win)
+        if end <= q or not abs(sl[q] - self.rest) < p.start_deg - QUIET_MARGIN_DEG:
+            return q  # (the first sample checked cheaply before the arrays)
         # where the leg may leave rest (judged against today's rest; checked exactly below)
         e0 = smooth[q:end] - self.rest
         far = np.flatnonzero(~(np.abs(e0) < p.start_deg - QUIET_MARGIN_DEG))

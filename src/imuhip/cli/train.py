@@ -86,7 +86,8 @@ def add_parser(sub: options.Subcommands) -> None:
     )
     p.add_argument("program", nargs="?", metavar="PROGRAM", help="program file (.toml)")
     src = p.add_mutually_exclusive_group()
-    src.add_argument("--demo", action="store_true", help="virtual sensors and a simulated leg")
+    src.add_argument("--demo", action="store_true",
+                     help="virtual sensors on a simulated person who follows the cues")  # fmt: skip
     src.add_argument("--replay", metavar="SESSION", help="run the coach over a recording")
     p.add_argument(
         "--sound",

@@ -14,7 +14,12 @@ def unit(v: np.ndarray) -> np.ndarray:
 
 def rotate_z(v: np.ndarray, angle: np.ndarray | float) -> np.ndarray:
     """Rotate vectors (..., 3) about world z by ``angle`` radians."""
-    c, s = np.cos(angle), np.sin(angle)
+    return turn_z(v, np.cos(angle), np.sin(angle))
+
+
+def turn_z(v: np.ndarray, c: np.ndarray | float, s: np.ndarray | float) -> np.ndarray:
+    """Rotate vectors (..., 3) about world z by the angle of cosine ``c`` and sine ``s`` (one
+    angle's trigonometry shared by several rotations; the same numbers as :func:`rotate_z`)."""
     x, y, z = v[..., 0], v[..., 1], v[..., 2]
     return np.stack([c * x - s * y, s * x + c * y, z + 0 * c], axis=-1)
 

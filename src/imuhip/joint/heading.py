@@ -89,6 +89,11 @@ class HeadingTracker:
             10° in a block, inside ``max_step``).
         drift_rate: drift already seen before the first sample (radians per second): the prior
             is then a line through ``delta0`` with this slope rather than a constant.
+        keep_slope_s: for up to this long (seconds) without an observation (weight 0) the
+            ridge on the slope ages with the data, so the estimate goes on along the last
+            fitted line: a steady drift is followed through the gap. With 0 (or after it) the
+            ridge stays while the data fade, the slope shrinks to 0 and the estimate falls
+            back towards the mean of the old observations.
     """
 
     delta0: float
@@ -100,6 +105,7 @@ class HeadingTracker:
     slope_prior: float = 0.02
     block_s: float = 10.0
     drift_rate: float = 0.0
+    keep_slope_s: float = 0.0
 
     def __post_init__(self) -> None:
         lam = float(np.exp(-1.0 / (self.tau_s * self.rate_hz)))
@@ -110,15 +116,16 @@ class HeadingTracker:
         p = self.prior_weight * window
         # sums S0, U1, U2, D0, D1 (see update) as if one observation of weight p at i = -1,
         # and, with a known drift rate, a second one a window earlier on the drift line
-        zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0])
+        zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0, 0.0, 0.0])
         if self.drift_rate:
             m = round(window)
             d_m = self.delta0 - self.drift_rate * m / self.rate_hz
             i_m = -1.0 - m
-            zi += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
+            zi[:5] += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
         self._sums = DecayingSum(lam, zi)
         self._n = 0
         self._ref = self.delta0
+        self._since = 0  # samples since the last observation (the prior counts as one)
 
     def update(
         self,
@@ -134,15 +141,29 @@ class HeadingTracker:
         phi, spread, weight = _root_pairs(j_world_shin, f_world_thigh, self.c0)
         return self.track(phi, spread, weight * trust)
 
-    def track(self, phi: np.ndarray, spread: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    def track(
+        self,
+        phi: np.ndarray,
+        spread: np.ndarray,
+        weight: np.ndarray,
+        rate: np.ndarray | None = None,
+        rate_weight: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Estimates (N,) from per-sample candidate pairs ``phi ± spread`` (radians; spread 0
-        for a single observation) and their weights: the general form of :meth:`update`."""
+        for a single observation) and their weights: the general form of :meth:`update`.
+
+        ``rate`` (N,), radians per sample, observes the drift's slope itself with
+        ``rate_weight`` (N,) (in the units of ``weight`` times samples²): where the offset's
+        change is seen but not its value (the leg held still away from where the value is
+        known)."""
+        if rate is None or rate_weight is None:
+            rate = rate_weight = np.zeros(len(phi))
         out = []
         pos, n_total = 0, len(phi)
         while pos < n_total:
             take = min(n_total - pos, self._block - self._n % self._block)
             sl = slice(pos, pos + take)
-            out.append(self._chunk(phi[sl], spread[sl], weight[sl]))
+            out.append(self._chunk(phi[sl], spread[sl], weight[sl], rate[sl], rate_weight[sl]))
             pos += take
             if self._n % self._block == 0:
                 self._ref = float(out[-1][-1])
@@ -154,17 +175,40 @@ class HeadingTracker:
         jumped by the turn its filter missed). The estimate itself stays where it was."""
         self._sums.scale(keep)
 
-    def _chunk(self, phi: np.ndarray, spread: np.ndarray, w: np.ndarray) -> np.ndarray:
+    def _chunk(
+        self, phi: np.ndarray, spread: np.ndarray, w: np.ndarray, r: np.ndarray, mu: np.ndarray
+    ) -> np.ndarray:
         d = _nearest_root(phi, spread, self._ref)
         w = np.where(np.abs(d) <= self.max_step, w, 0.0)
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
-        x = np.stack([w, w * i, w * i * i, w * d, w * d * i])
+        x = np.empty((7, len(d)))  # w, w i, w i², w d, w d i, mu, mu r
+        x[0] = w
+        np.multiply(w, i, out=x[1])
+        np.multiply(x[1], i, out=x[2])
+        np.multiply(w, d, out=x[3])
+        np.multiply(x[3], i, out=x[4])
+        x[5] = mu
+        np.multiply(mu, r, out=x[6])
         sums = self._sums.run(x)
         self._n += len(d)
-        s0, u1, u2, d0, d1 = sums
+        s0, u1, u2, d0, d1, m0, r0 = sums
         s1 = u1 - i * s0
-        s2 = u2 - 2 * i * u1 + i * i * s0 + self._rho
-        sd1 = d1 - i * d0
+        s2 = u2 - 2 * i * u1 + i * i * s0 + self._ridge(w) + m0
+        sd1 = d1 - i * d0 + r0
         det = s0 * s2 - s1 * s1
         return (d0 * s2 - s1 * sd1) / det
+
+    def _ridge(self, w: np.ndarray) -> np.ndarray | float:
+        """The slope's ridge per sample: constant, or aged by ``lam`` per sample since the last
+        observation (up to ``keep_slope_s``), as the data's sums are, so that a stretch without
+        observations leaves the fitted line unchanged."""
+        if self.keep_slope_s <= 0.0:
+            return self._rho
+        k = np.arange(len(w))
+        last = np.maximum.accumulate(np.where(w > 0, k, -1))
+        since = np.where(last >= 0, k - last, self._since + 1 + k)
+        if len(w):
+            self._since = int(since[-1])
+        aged = np.minimum(since, round(self.keep_slope_s * self.rate_hz))
+        return self._rho * self._lam ** aged.astype(float)

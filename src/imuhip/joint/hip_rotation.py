@@ -15,7 +15,9 @@ line fit): the shin's relative to the thigh's, through the knee's hinge constrai
 thigh filter's own drift relative to the pelvis, from the femur's heading whenever the leg rests
 still at its rest level (the pelvis does not move and turning about the femur does not move the
 femur, so it comes back to the same heading wherever the leg settles between movements; holds
-and rep tops, where adduction comes along, stay out: they are above the rest level). A
+and rep tops, where adduction comes along, stay out: they are above the rest level). Between
+rests the drift goes on along the line fitted there, and wherever the leg is held still (a
+stretch at end range) the femur's azimuth change gives the drift's rate. A
 simpler reference, the vertical plane through ``f`` (``reference="vertical"``), needs neither but
 reads adduction as rotation when the hip is flexed.
 
@@ -32,7 +34,7 @@ import numpy as np
 from imuhip import quaternion as Q
 from imuhip.align.numeric import running_min
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
-from imuhip.joint.geometry import azimuth, leg_plane_angle, rotate_z, signed_angle_about, wrap
+from imuhip.joint.geometry import azimuth, leg_plane_angle, signed_angle_about, turn_z, wrap
 from imuhip.joint.heading import HeadingTracker
 
 #: Still samples whose vertical-plane angle is within this of the current rest level (degrees)
@@ -55,6 +57,18 @@ START_REST_S = 20.0
 #: Stillness this far above the lowest rest of the trailing window (degrees) is a held position
 #: (a passive stretch at end range), not a leg that relaxed into a new rest.
 NEW_REST_MAX_DEG = 15.0
+
+#: Between rests (reps, holds, a stretch of a minute) the thigh's heading drift goes on along
+#: the line fitted at the last rests for up to this long (seconds), rather than falling back
+#: to their mean (:class:`HeadingTracker`'s ``keep_slope_s``).
+THIGH_KEEP_SLOPE_S = 300.0
+
+#: The leg held still (the shin turning slower than this, rad/s, for ``REST_MIN_S``) anywhere,
+#: not only at rest: the femur does not move, so its azimuth's change is the thigh's drift.
+HELD_STILL_RATE = np.radians(0.3)
+#: Weight of that drift-rate observation per sample (``HeadingTracker.track``'s
+#: ``rate_weight``; how it was chosen: docs/detector.md).
+HELD_RATE_WEIGHT = 3e5
 
 #: Samples per tracker call in batch :func:`hip_rotation`.
 BATCH_CHUNK = 16384
@@ -102,9 +116,31 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     """Minimum of each of ``x``'s values and the ``w - 1`` before it (``tail`` holds those of
     earlier chunks; ``w`` odd), and the tail to keep for the next chunk."""
     buf = np.concatenate([tail, x])
+    n = len(x)
+    if (
+        0 < n <= SHORT_CHUNK
+        and len(tail)
+        and (len(tail) + n <= w or (len(tail) == w - 1 and n < w))
+    ):
+        # a short chunk (live): sample k's window is the tail from k on (all of it while the
+        # window is not yet full) and x up to k, so the minima of the tail's suffixes and x's
+        # prefixes (the same numbers, without a pass over the whole window per sample)
+        full = len(tail) + n > w
+        level = np.empty(n)
+        level[-1] = tail[n - 1 :].min() if full else tail.min()  # NaN if any is NaN
+        if full:
+            np.minimum(np.minimum.accumulate(tail[: n - 1][::-1])[::-1], level[-1], out=level[:-1])
+        else:
+            level[:-1] = level[-1]
+        np.minimum(np.minimum.accumulate(x), level, out=level)
+        if not np.isnan(level).any():  # (the filter's own way with NaN is kept below)
+            return level, buf[-(w - 1) :]
     level = running_min(buf, w, origin=(w - 1) // 2, mode="nearest")
     return level[len(buf) - len(x) :], buf[-(w - 1) :]
 
+
+#: Chunks up to this many samples take the trailing minimum's short form (:func:`_trailing_min`).
+SHORT_CHUNK = 64
 
 #: Share of the heading trackers' past weight kept over a lost stretch (:meth:`after_gap`).
 GAP_MEMORY = 0.02
@@ -142,6 +178,7 @@ class HipRotationTracker:
             tau_s=tau_s,
             max_step=np.pi,
             drift_rate=calibration.thigh_drift_rate,
+            keep_slope_s=THIGH_KEEP_SLOPE_S,
         )
         self.rate_hz = rate_hz
         self.motion_rate = motion_rate
@@ -158,6 +195,8 @@ class HipRotationTracker:
         self._start_until = (k1 - k0) + round(START_REST_S * rate_hz)
         self._seen = 0  # samples processed
         self._still_run = 0  # consecutive still samples up to the last one seen
+        self._held_run = 0  # consecutive samples held still (HELD_STILL_RATE)
+        self._last_az: float | None = None  # the femur's azimuth at the last sample seen
 
     def after_gap(self) -> None:
         """The data were lost just before the next sample: the filters' headings may have
@@ -165,6 +204,7 @@ class HipRotationTracker:
         ``GAP_MEMORY`` of their past weight."""
         self.heading.forget(GAP_MEMORY)
         self.thigh_drift.forget(GAP_MEMORY)
+        self._held_run, self._last_az = 0, None  # no azimuth change across the gap
 
     def _resting(self, still: np.ndarray) -> np.ndarray:
         """Samples (N,) that end a run of stillness at least ``REST_MIN_S`` long."""
@@ -175,6 +215,24 @@ class HipRotationTracker:
         if len(s):
             self._still_run = int(run[-1])
         return run >= REST_MIN_S * self.rate_hz
+
+    def _held_drift(self, f: np.ndarray, still: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The femur azimuth's change per sample (radians) and its weight where the leg is held
+        still (for ``REST_MIN_S``, the shin under ``HELD_STILL_RATE``), 0 elsewhere."""
+        az = azimuth(f)
+        prev = az[:1] if self._last_az is None else np.array([self._last_az])
+        rate = wrap(np.diff(az, prepend=prev))
+        if len(az):
+            self._last_az = float(az[-1])
+        speed = self.motion_rate * np.sqrt(np.maximum(1.0 / np.maximum(still, 1e-12) - 1.0, 0))
+        held = speed < HELD_STILL_RATE
+        i = np.arange(len(held))
+        last_moving = np.maximum.accumulate(np.where(held, -1 - self._held_run, i))
+        run = i - last_moving
+        if len(held):
+            self._held_run = int(run[-1])
+        ok = run >= REST_MIN_S * self.rate_hz
+        return rate, np.where(ok, HELD_RATE_WEIGHT * (f[:, 0] ** 2 + f[:, 1] ** 2), 0.0)
 
     def _rest_level(self, theta: np.ndarray, resting: np.ndarray) -> np.ndarray:
         """Causal rest level (N,) radians: the lowest resting angle of the trailing window,
@@ -215,7 +273,8 @@ class HipRotationTracker:
         j_shin_world = Q.rotate(q_shin, cal.knee_axis_shin)
         still = self._stillness(q_shin)
         delta = self.heading.update(j_shin_world, f, still)
-        j = rotate_z(j_shin_world, delta)
+        cd, sd = np.cos(delta), np.sin(delta)  # shared by the shin's rotations below
+        j = turn_z(j_shin_world, cd, sd)
         theta = cal.side_sign * wrap(leg_plane_angle(f, j) - cal.zero_angle)
         flexion = rest_seen = None
         if self.reference == "pelvis" and cal.pelvis_lateral is not None:
@@ -226,20 +285,22 @@ class HipRotationTracker:
             weight = still * near_rest * horizontal
             rest_seen = near_rest & resting & (horizontal > 0.05)
             psi = self.thigh_drift.track(
-                wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight
-            )
-            lateral = rotate_z(np.broadcast_to(cal.pelvis_lateral, f.shape), psi)
+                wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight,
+                *self._held_drift(f, still),
+            )  # fmt: skip
+            cp, sp = np.cos(psi), np.sin(psi)
+            lateral = turn_z(np.broadcast_to(cal.pelvis_lateral, f.shape), cp, sp)
             knee = j
             if cal.shank_axis_shin is not None:
-                v = rotate_z(Q.rotate(q_shin, cal.shank_axis_shin), delta)
+                v = turn_z(Q.rotate(q_shin, cal.shank_axis_shin), cd, sd)
                 knee = shank_plane_normal(f, v, j)
             theta = cal.side_sign * wrap(
                 pelvis_referenced_angle(f, knee, lateral) - cal.pelvis_zero_angle
             )
             if cal.femur_start is not None:
-                f0 = rotate_z(np.broadcast_to(cal.femur_start, f.shape), psi)
+                f0 = turn_z(np.broadcast_to(cal.femur_start, f.shape), cp, sp)
                 flexion = femur_flexion(f, f0, lateral)
-        f_shin = rotate_z(Q.rotate(q_shin, cal.femur_axis_shin), delta)
+        f_shin = turn_z(Q.rotate(q_shin, cal.femur_axis_shin), cd, sd)
         knee = wrap(signed_angle_about(j, f, f_shin) - cal.knee_zero)
         return HipAngles(
             np.degrees(theta),

@@ -8,9 +8,12 @@ session events, to the file. Three sources:
 - ``--replay FILE``: a recording through the session pipeline (causal aligner, as live), paced
   by ``speed``; with ``-o OUT`` the recording is written again with the coach's events, so
   ``analyze --json OUT`` lists the sets.
-- ``--demo``: virtual sensors and a simulated leg (:mod:`imuhip.live.demo`). The simulated
-  person follows a fixed script, not the prompts: the sets are whatever of the script falls
-  in each set's window.
+- ``--demo``: virtual sensors on a simulated person who does what the coach asks, when it
+  asks (:class:`imuhip.live.demo.PersonRig`): the calibration on the guidance's fixed
+  schedule, then at each set's cue (:func:`demo_action`, :data:`REACTION_S` later) a push
+  against the band for the asked-for time (plus :data:`HOLD_MARGIN_S`: they count for
+  themselves), the asked-for reps (past the range target), or the stretch with overpressure
+  at its end; they stay at rest in the rests.
 - live sensors (the saved pairing, as ``imuhip live``).
 
 One session is one leg in one start pose: the coach runs the program's sets for the session's
@@ -31,11 +34,12 @@ from imuhip.exercises import POSES
 from imuhip.pipeline import LiveState
 from imuhip.session import Event
 from imuhip.sinks.sound import SoundMode, SoundSink, make_sound
-from imuhip.training.coach import Coach, CoachStep, Priority
+from imuhip.training.coach import Coach, CoachStep, Priority, Prompt, PromptKind
 from imuhip.training.program import (
     LastTime,
     PlannedSet,
     Program,
+    SetKind,
     default_program,
     load_program,
     plan,
@@ -190,7 +194,7 @@ def train_replay_command(
 
     def on_step(t: float, evs: list[AnalysisEvent], _events: list[Event]) -> None:
         view.analysis(evs)
-        recorded.extend(trainer.step(t, pipe.state, evs))
+        recorded.extend(fed_back(pipe, trainer.step(t, pipe.state, evs)))
         cur = trainer.coach.current
         lines = tuple(
             SensorLine(r, "file", h.rate_hz, h.dropped, h.lost_samples)
@@ -226,6 +230,14 @@ def train_replay_command(
         )  # fmt: skip
         _print(f"wrote {output} with the program's sets: imuhip analyze --json {output}", out)
     return 0
+
+
+def fed_back(pipe: Any, events: list[Event]) -> list[Event]:
+    """``events`` (the coach's), fed to the pipeline ``pipe`` as live does (the asked-for hold
+    windows are the detector's prior) and returned."""
+    for e in events:
+        pipe.feed(e)
+    return events
 
 
 def _print_sets(
@@ -297,12 +309,36 @@ def estimated_s(sets: Sequence[PlannedSet]) -> float:
     return total
 
 
-def demo_content(sets: Sequence[PlannedSet]) -> str:
-    """The simulator's content closest to the sets: holds, reps, or mixed (holds, then
-    reps)."""
-    timed = any(s.kind.timed for s in sets)
-    reps = any(not s.kind.timed for s in sets)
-    return "mixed" if timed and reps else "holds" if timed else "reps"
+#: Seconds from a cue to the demo person's movement (hearing it and getting going).
+REACTION_S = 0.8
+#: Seconds the demo person holds or stretches beyond the asked-for time.
+HOLD_MARGIN_S = 1.5
+#: Degrees past a rep set's range target the demo person swings (at least).
+RANGE_MARGIN_DEG = 2.0
+
+
+def demo_action(prompt: Prompt, current: PlannedSet | None) -> Callable[[Any, float], Any] | None:
+    """What the demo person does on ``prompt`` during the set ``current``: ``action(person,
+    script_time)`` for a set's cue or a reminder (this only when they are not already
+    busy), None for any other prompt."""
+    if current is None or prompt.kind not in (PromptKind.SET_START, PromptKind.REMINDER):
+        return None
+    reminder = prompt.kind is PromptKind.REMINDER
+    seconds = (current.hold_s or 10.0) + HOLD_MARGIN_S
+    target = current.range_deg
+
+    def act(person: Any, u: float) -> Any:
+        if reminder and person.busy_until_s > u:
+            return None
+        at = u + REACTION_S
+        if current.kind is SetKind.HOLD:
+            return person.push(at, seconds)
+        if current.kind is SetKind.STRETCH:
+            return person.stretch(at, seconds)
+        peak = None if target is None else target - person.rest_deg + RANGE_MARGIN_DEG
+        return person.swing(at, current.reps or 8, peak)
+
+    return act
 
 
 def train_session_command(
@@ -346,7 +382,7 @@ def train_session_command(
     )  # fmt: skip
     try:
         if demo:
-            result = training.run_demo(length, speed, seed)
+            result = training.run_demo(speed, seed)
         else:
             result = training.run_live(assignments, spec, speed)
     finally:
@@ -384,17 +420,21 @@ class _Training:
         self.rig: Any = None
         self.started: list[float] = []
         self.done_at: list[float] = []
+        self._prompted = 0  # the coach's prompts the demo person has heard
+        self._cued = 0  # the sets whose cue they heard
         self.extra = {"training": {"program": program.name, "source": program.source}}
 
     def on_streaming(self, t: float) -> None:
         self.started.append(t)
         if self.rig is not None:
-            self.rig.begin()
+            self.rig.begin(t)
 
     def on_tick(self, now: float, state: LiveState, evs: list[AnalysisEvent]) -> list[Event]:
         """The coach's step; ends the session after the program's end or at the limit."""
         trainer = self.trainer
         events = trainer.step(now, state, evs)
+        if self.rig is not None:  # the demo person hears the cues
+            self._follow(trainer.coach)
         if trainer.coach.done:
             self.done_at.append(now)
             if now - self.done_at[0] >= END_AFTER_DONE_S:
@@ -404,22 +444,35 @@ class _Training:
             self.stop.set()
         return events
 
-    def run_demo(self, length: float, speed: float, seed: int) -> Any:
-        """On virtual sensors playing a simulated leg, at ``speed``."""
+    def _follow(self, coach: Coach) -> None:
+        """The demo person does what the prompts since the last call ask (each set's cue is
+        matched to its set in order, a reminder to the set under way)."""
+        heard = coach.prompts[self._prompted :]
+        self._prompted = len(coach.prompts)
+        for p in heard:
+            current = coach.current
+            if p.kind is PromptKind.SET_START:
+                self._cued += 1
+                current = coach.plan[min(self._cued, len(coach.plan)) - 1]
+            action = demo_action(p, current)
+            if action is not None:
+                self.rig.ask(action)
+
+    def run_demo(self, speed: float, seed: int) -> Any:
+        """On virtual sensors worn by a simulated person who follows the cues, at ``speed``."""
         from imuhip.live.commands import backend_for
-        from imuhip.live.demo import demo_rig, demo_settings
+        from imuhip.live.demo import demo_settings, person_rig
         from imuhip.live.runner import scaled_clock, session_clock
         from imuhip.sources.ble.edge import LinkThread
 
-        content = demo_content(self.trainer.coach.plan)
-        self.rig = demo_rig(self.pose, self.side, content, length, speed, seed)
+        self.rig = person_rig(self.pose, self.side, speed, seed)
         with LinkThread(backend_for("bumble:virtual")) as link:
             self.rig.power_on(link)
             clock, origin = session_clock()
             header = self.rig.header()
             header = replace(header, extra={**header.extra, **self.extra,
                                             "time_origin_monotonic_s": origin})  # fmt: skip
-            schedule = self.rig.sim.script.guidance_schedule()
+            schedule = self.rig.schedule()
             return self._run(
                 link, self.rig.assignments(), header, scaled_clock(speed, clock),
                 demo_settings(speed), schedule, speed,

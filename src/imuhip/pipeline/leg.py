@@ -22,8 +22,9 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.analysis.detector import ExerciseDetector
-from imuhip.analysis.events import AnalysisEvent, EventKind, Hold, Rep
+from imuhip.analysis.events import AnalysisEvent, Direction, EventKind, Hold, Rep, Stretch
 from imuhip.analysis.exercise import ExerciseResult, combine_detectors
+from imuhip.analysis.hold_prior import HoldPrior
 from imuhip.calibration_protocol import CALIBRATION_EVENT, START_POSE_SHANK_TILT_DEG
 from imuhip.errors import CalibrationError, LostCalibrationDataError
 from imuhip.fusion.gyro_scale import correct_gyro
@@ -36,7 +37,7 @@ from imuhip.joint.calibration import (
     phase_times,
 )
 from imuhip.joint.calibration import calibration_record as make_calibration_record
-from imuhip.joint.hip_rotation import HipAngles, HipRotationTracker
+from imuhip.joint.hip_rotation import BATCH_CHUNK, HipAngles, HipRotationTracker
 from imuhip.joint.phases import (
     STILL_RATE,
     Phases,
@@ -326,6 +327,8 @@ class LegChain:
         self._held: list[tuple] = []
         self._taken = 0  # events handed on by take_events()
         self._detect_after = -np.inf  # the protocol's steps go on until then (s)
+        #: holds on weaker evidence where the training program asked for one
+        self.prior = HoldPrior(self.rate)
 
     # ------------------------------------------------------------------ grid
     def undefined(self, lost: np.ndarray) -> np.ndarray:
@@ -482,12 +485,15 @@ class LegChain:
         ends = np.flatnonzero(~lost & np.r_[self._tracker_was_lost, lost[:-1]]) if len(lost) else []
         if len(lost):
             self._tracker_was_lost = bool(lost[-1])
-        if not len(ends):
+        if not len(ends) and len(q_s) <= BATCH_CHUNK:
             return self.tracker.update(q_t, q_s)
         parts, a = [], 0
         for e in [*ends, len(lost)]:
-            if e > a:
-                parts.append(self.tracker.update(q_t[a:e], q_s[a:e]))
+            # long stretches in pieces: the same numbers (a streaming tracker), faster (its
+            # temporaries stay in cache)
+            for k in range(a, e, BATCH_CHUNK):
+                k1 = min(e, k + BATCH_CHUNK)
+                parts.append(self.tracker.update(q_t[k:k1], q_s[k:k1]))
             if e < len(lost):
                 self.tracker.after_gap()
             a = e
@@ -512,6 +518,7 @@ class LegChain:
             if undefined[a]:  # a lost stretch: the open excursion cannot be finished
                 if not self._interrupted:
                     self._handle(self.detector.interrupt())
+                    self.prior.gap()
                     self._interrupted = True
                 continue
             if self._interrupted:  # data again: a fresh detector from where the last stopped
@@ -521,9 +528,11 @@ class LegChain:
                 self.detector = fresh
                 self._interrupted = False
             self._handle(self.detector.update(t[a:b], ang[a:b], gyr_s[a:b]))
+            self._prior_holds(self.prior.update(t[a:b], ang[a:b], gyr_s[a:b]))
         st = self.state
         if st.hold_start_s is not None and st.t is not None:
             st.hold_s = max(0.0, st.t - st.hold_start_s)
+        self._stretch_timer()
 
     # ------------------------------------------------------------------ calibration
     def decide(self) -> None:
@@ -817,8 +826,16 @@ class LegChain:
         self.schedule.calibrated()
 
     # ------------------------------------------------------------------ events
+    def _prior_holds(self, holds: list[Hold]) -> None:
+        """Holds the asked-for windows let through (:mod:`imuhip.analysis.hold_prior`) join
+        the detector's."""
+        assert self.detector is not None
+        for h in holds:
+            self._handle(self.detector.add_hold(h))
+
     def _handle(self, evs: list[AnalysisEvent]) -> None:
         st = self.state
+        self.prior.observe(evs)
         for e in evs:
             self.events.append(replace(e, side=self.leg.side) if self.s.tag_events else e)
             if e.kind == EventKind.REP_COUNTED and isinstance(e.item, Rep):
@@ -829,6 +846,7 @@ class LegChain:
                     if st.best_rep_deg is None
                     else max(st.best_rep_deg, e.item.peak_deg)
                 )
+                st.external_reps += e.item.direction is Direction.EXTERNAL
             elif e.kind == EventKind.PARTIAL_REP:
                 st.partial_reps += 1
                 st.hold_start_s = None  # a plateau re-read as a new rest was no hold
@@ -842,6 +860,32 @@ class LegChain:
                 st.hold_s = 0.0
                 st.last_hold_s = e.item.duration_s
                 st.total_hold_s += e.item.duration_s
+            elif e.kind == EventKind.STRETCH_STARTED:
+                st.stretch_start_s = e.t
+                st.overpressure_start_s = st.overpressure_deg = None
+            elif e.kind == EventKind.OVERPRESSURE_STARTED:
+                st.overpressure_start_s = e.t
+            elif e.kind == EventKind.STRETCH_ENDED and isinstance(e.item, Stretch):
+                st.stretches += 1
+                st.stretch_start_s = st.stretch_max_deg = None
+                st.overpressure_start_s = st.overpressure_deg = None
+                st.stretch_s = st.stretch_at_end_range_s = 0.0
+                st.last_stretch_s = e.item.duration_s
+                st.last_stretch_at_end_range_s = e.item.time_at_end_range_s
+                st.last_overpressure_deg = e.item.overpressure_gain_deg
+
+    def _stretch_timer(self) -> None:
+        """The stretch in progress on ``state``: its time so far, end range and overpressure,
+        from the detector (the stretch timer, as ``hold_s`` is the hold timer)."""
+        st, d = self.state, self.detector
+        prog = None if d is None or st.stretch_start_s is None else d.stretch_progress()
+        if prog is None or st.t is None:
+            return
+        st.stretch_s = max(0.0, st.t - prog.start_s)
+        st.stretch_at_end_range_s = prog.at_end_range_s
+        st.stretch_max_deg = prog.max_deg
+        st.overpressure_start_s = prog.overpressure_start_s
+        st.overpressure_deg = prog.overpressure_deg
 
     # ------------------------------------------------------------------ results
     def finish(self) -> ExerciseResult | None:
@@ -849,6 +893,7 @@ class LegChain:
         if self.detector is not None and self.result is None:
             if not self._interrupted:
                 self._handle(self.detector.finish())
+                self._prior_holds(self.prior.finish())
             self.result = combine_detectors([*self._done_detectors, self.detector])
         return self.result
 

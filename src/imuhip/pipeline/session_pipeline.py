@@ -74,6 +74,9 @@ from imuhip.session import (
 RATE_PROBE_SAMPLES = 200
 #: The roles of a one-leg session's sensors (the plain roles).
 LEG_ROLES = ("thigh", "shin")
+#: The training program's set events (``imuhip.training.coach``'s ``set_start``, ``set_end``):
+#: a hold set's are the asked-for hold windows.
+HOLD_WINDOW_EVENTS = ("set_start", "set_end")
 #: The exercise in which a shin sensor alone gives the hip's rotation.
 SHIN_ONLY_EXERCISE = "prone"
 
@@ -221,6 +224,7 @@ class SessionPipeline:
         self._vendor: dict[str, VendorTrack] = {}  # role -> the vendor's orientation, if given
         # guidance marks and stored calibrations that came before the legs were set up
         self._early_marks: list[tuple[float, str, str]] = []
+        self._early_windows: list[Event] = []  # training hold sets before the legs were made
         self._stored: dict[str, dict] = {}  # side ("" for any) -> stored calibration record
         self._states = {leg.side: LiveState() for leg in self.layout.legs}
         self.legs: list[LegChain] = []
@@ -307,12 +311,27 @@ class SessionPipeline:
                 self.body.mark(float(e.t), str(e.data["phase"]))
             else:
                 self._early_body_marks.append((float(e.t), str(e.data["phase"])))
+        if e.kind in HOLD_WINDOW_EVENTS and e.data.get("kind") == "hold":
+            if self.legs:
+                self._hold_window(e, side)
+            else:
+                self._early_windows.append(e)
         if e.kind == PHASE_EVENT and e.data.get("phase") in PHASES:
             mark = (float(e.t), str(e.data["phase"]), side)
             if self.legs:
                 self._mark(*mark)
             else:
                 self._early_marks.append(mark)
+
+    def _hold_window(self, e: Event, side: str) -> None:
+        """A training set asking for a hold began or ended: the asked-for window of the leg
+        on ``side`` (any leg of a one-leg session) for :mod:`imuhip.analysis.hold_prior`."""
+        for leg in self.legs:
+            if side in ("", leg.leg.side) or len(self.legs) == 1:
+                if e.kind == HOLD_WINDOW_EVENTS[0]:
+                    leg.prior.open(float(e.t))
+                else:
+                    leg.prior.close(float(e.t))
 
     def _body_mark_to_legs(self, t: float, phase: str) -> None:
         """A pelvis or trunk step began at ``t``: the legs look for no reps until its prompted
@@ -461,6 +480,10 @@ class SessionPipeline:
         for mark in self._early_marks:
             self._mark(*mark)
         self._early_marks.clear()
+        for e in self._early_windows:
+            side = e.data.get("side")
+            self._hold_window(e, side if isinstance(side, str) else "")
+        self._early_windows.clear()
         if self._body_roles:
             self.body = CompensationStage(
                 self.layout, self.header.exercise, self.rate, self._method, self.opts,

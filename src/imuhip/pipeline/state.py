@@ -33,6 +33,14 @@ class LiveState:
         partial_reps: excursions not counted.
         holds: finished holds; hold_start_s: start of the hold in progress (None if none);
             hold_s: its duration so far; last_hold_s, total_hold_s: finished holds.
+        stretches: finished stretches; stretch_start_s: start of the stretch in progress
+            (where the leg arrived; None if none; set once the detector recognises it,
+            ``stretch_min_s`` in); stretch_s: its duration so far; stretch_at_end_range_s: its
+            time so far within ``END_RANGE_DEG`` of its farthest angle, stretch_max_deg;
+            overpressure_start_s, overpressure_deg: the overpressure in it and its gain so far
+            (None before one); last_stretch_s, last_stretch_at_end_range_s,
+            last_overpressure_deg: the last finished stretch's (the detector's own figures).
+        external_reps: counted reps into external rotation (among ``reps``).
         still_s: how long both segments have been still (for guidance).
         calibrated_at_s: end of the calibration (None before).
         unrested_s: seconds since the leg last rested still at its rest level, in the poses
@@ -54,6 +62,17 @@ class LiveState:
     hold_s: float = 0.0
     last_hold_s: float | None = None
     total_hold_s: float = 0.0
+    stretches: int = 0
+    stretch_start_s: float | None = None
+    stretch_s: float = 0.0
+    stretch_at_end_range_s: float = 0.0
+    stretch_max_deg: float | None = None
+    overpressure_start_s: float | None = None
+    overpressure_deg: float | None = None
+    last_stretch_s: float | None = None
+    last_stretch_at_end_range_s: float | None = None
+    last_overpressure_deg: float | None = None
+    external_reps: int = 0
     still_s: float = 0.0
     calibrated_at_s: float | None = None
     unrested_s: float = 0.0

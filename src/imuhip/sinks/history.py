@@ -18,7 +18,7 @@ import json
 import math
 import os
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
@@ -28,12 +28,14 @@ from imuhip import __version__
 from imuhip.analysis.exercise import ExerciseResult
 from imuhip.atomic import atomic_write
 from imuhip.files.convert import Progress, quiet
+from imuhip.session import Event
 from imuhip.training.program import LastTime
 
 SUFFIX = ".imuhip"
 #: /2: rows carry the stretch figures (``stretches``, ``longest_stretch_s``,
-#: ``longest_stretch_max_deg``); entries of /1 are analysed again.
-CACHE_SCHEMA = "imuhip.history-cache/3"
+#: ``longest_stretch_max_deg``); /4: the training sets (``program``, ``sets``…); entries of
+#: older schemas are analysed again.
+CACHE_SCHEMA = "imuhip.history-cache/4"
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,13 @@ class HistoryRow:
             longest one's duration, seconds; longest_stretch_max_deg: its end-range angle
             (``max_deg``, degrees, signed: negative for an external stretch). None when the
             analysis failed or (the last two) there were no stretches.
+        program: the training program the session ran (``imuhip train``; "" for none).
+        sets_planned: the sets the program planned for this leg and pose; sets: those
+            recorded (begun); sets_met: those whose every target was reached (as ``imuhip
+            analyze``'s ``sets``: timed from the signal). None without a program.
+        set_results: each set as ``hold 2/3 12.3/10 s ✓`` (done/target, ✓ target met), "; "
+            between them; best_set: the best set of each kind (the longest hold, the most
+            reps), "; " between them. "" without a program.
     """
 
     file: str
@@ -77,6 +86,12 @@ class HistoryRow:
     stretches: int | None = None
     longest_stretch_s: float | None = None
     longest_stretch_max_deg: float | None = None
+    program: str = ""
+    sets_planned: int | None = None
+    sets: int | None = None
+    sets_met: int | None = None
+    set_results: str = ""
+    best_set: str = ""
 
     @property
     def ok(self) -> bool:
@@ -120,7 +135,7 @@ class HistoryRow:
 
 
 CSV_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(HistoryRow))
-_INT_FIELDS = {"reps", "holds", "stretches"}
+_INT_FIELDS = {"reps", "holds", "stretches", "sets_planned", "sets", "sets_met"}
 _FLOAT_FIELDS = {
     "duration_s",
     "max_rotation_deg",
@@ -193,14 +208,20 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[
             result = analyze_session(session, keep=Keep.EVENTS)  # a row needs no samples
     except Exception as exc:
         return [HistoryRow(**base, error=_reason(exc), note=note)]
+    t_end = session.time_range()[1]
     if len(result.legs) > 1:
         note = "; ".join(n for n in ("both legs in one session", note) if n)
-        return [_leg_row({**base, "side": leg.side}, leg.exercise, note) for leg in result.legs]
-    return [_leg_row(base, result.exercise, note)]
+        return [
+            _leg_row({**base, "side": leg.side}, leg.exercise, note, session.events, t_end)
+            for leg in result.legs
+        ]
+    return [_leg_row(base, result.exercise, note, session.events, t_end)]
 
 
-def _leg_row(base: dict, exercise: ExerciseResult, note: str) -> HistoryRow:
-    """The row of one leg's reps, holds and stretches."""
+def _leg_row(
+    base: dict, exercise: ExerciseResult, note: str, events: Sequence[Event], t_end: float
+) -> HistoryRow:
+    """The row of one leg's reps, holds, stretches and training sets."""
     s = exercise.summary()
     longest = max(exercise.stretches, key=lambda x: x.duration_s, default=None)
     return HistoryRow(
@@ -215,7 +236,65 @@ def _leg_row(base: dict, exercise: ExerciseResult, note: str) -> HistoryRow:
         longest_hold_s=s["longest_hold_s"],
         total_hold_s=s["total_hold_s"],
         note=note,
+        **_training_fields(events, exercise, t_end, base["side"]),
     )
+
+
+def _training_fields(
+    events: Sequence[Event], exercise: ExerciseResult, t_end: float, side: str
+) -> dict:
+    """The row's training fields (:class:`HistoryRow`) from the session's ``program`` and set
+    events, the sets' results as ``imuhip analyze`` gives them; {} without a program."""
+    from imuhip.sinks.training_sets import training_sets
+
+    program = next((e for e in events if e.kind == "program"), None)
+    if program is None or not isinstance(program.data, dict):
+        return {}
+    prog = program.data.get("program")
+    name = prog.get("name") if isinstance(prog, dict) else None
+    planned = program.data.get("sets")
+    planned = [p for p in planned if isinstance(p, dict)] if isinstance(planned, list) else []
+    sets, _ = training_sets(events, exercise, t_end)
+    sets = [x for x in sets if x["side"] == side]
+    best: dict[str, dict] = {}
+    for x in sets:
+        kind = "reps" if x["kind"] == "reps" else "hold"
+        if kind not in best or _set_score(x) > _set_score(best[kind]):
+            best[kind] = x
+    return {
+        "program": name[:200] if isinstance(name, str) and name else "program",
+        "sets_planned": sum(p.get("side") == side for p in planned),
+        "sets": len(sets),
+        "sets_met": sum(bool(x["result"]["met"]) for x in sets),
+        "set_results": "; ".join(set_text(x) for x in sets),
+        "best_set": "; ".join(f"best {set_text(x)}" for x in best.values()),
+    }
+
+
+def _set_score(s: dict) -> tuple[float, float]:
+    r = s["result"]
+    if s["kind"] == "reps":
+        return float(r["reps"]), r["best_deg"] if r["best_deg"] is not None else -math.inf
+    held = r["longest_hold_s"]
+    return (held if held is not None else -math.inf), 0.0
+
+
+def set_text(s: dict) -> str:
+    """One set of ``imuhip analyze``'s ``sets`` as ``hold 2/3 12.3/10 s ✓`` (what was done
+    against the target; ✓ every target met, ✗ not)."""
+    r, t = s["result"], s["targets"]
+    if s["kind"] == "reps":
+        got = f"{r['reps']}" + (f"/{t['reps']:g}" if "reps" in t else "") + " reps"
+    else:
+        held = r["longest_hold_s"]
+        got = ("-" if held is None else f"{held:.1f}") + (
+            f"/{t['hold_s']:g}" if "hold_s" in t else ""
+        ) + " s"  # fmt: skip
+    if "range_deg" in t or (r["best_deg"] is not None and s["kind"] == "reps"):
+        best = "-" if r["best_deg"] is None else f"{r['best_deg']:.1f}"
+        got += f" best {best}" + (f"/{t['range_deg']:g}" if "range_deg" in t else "") + "°"
+    mark = "✓" if r["met"] else "✗"
+    return f"{s['kind']} {s['set']}/{s['of']} {got} {mark}"
 
 
 def _reason(exc: BaseException) -> str:
@@ -566,6 +645,7 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
     out += _text_table(header, body, {0, 1, 2, 12, 13})
     if any(r.date_source == "file time" for r in rows):
         out.append("* date from the file's modification time (no creation time in the header)")
+    out += training_lines(rows)
     out += [
         "",
         "left/right asymmetry (latest session of each side with the measure; 100·(L-R)/max(L,R))",
@@ -584,6 +664,26 @@ def history_text(root: Path, result: ScanResult, seconds: float | None = None) -
             files = f"  ({c.left_file} vs {c.right_file})" if c.left_file else ""
             out.append(f"    {c.metric.ljust(width)}  {c.sentence()}{files}")
     return "\n".join(out)
+
+
+def training_lines(rows: Iterable[HistoryRow]) -> list[str]:
+    """The sessions that ran a training program, each with its sets against their targets
+    and its best set (nothing when none did)."""
+    trained = [r for r in rows if r.ok and r.program]
+    if not trained:
+        return []
+    out = ["", "training sets (done/target per set, ✓ every target met)"]
+    for r in trained:
+        planned = "?" if r.sets_planned is None else r.sets_planned
+        out.append(
+            f"  {_short_date(r.date)}  {r.side} {r.exercise}  {r.program}: {r.sets} of "
+            f"{planned} sets, {r.sets_met} on target  ({r.file})"
+        )
+        if r.set_results:
+            out.append(f"    {r.set_results}")
+        if r.best_set:
+            out.append(f"    {r.best_set}")
+    return out
 
 
 def write_csv(out: str | os.PathLike[str], rows: Iterable[HistoryRow]) -> Path:

@@ -6,9 +6,9 @@ Two renderings of the same :class:`Snapshot`:
   (when the profile reports it); the hip rotation in large digits with the session's best rep;
   the rep counter with the last rep's peak (and how many went into external rotation); the
   hold timer against ``--hold-target`` (the bar turns green and the terminal bell rings when
-  reached); the stretch timer (:class:`StretchTimer`: from the detector's stretch_started to
-  its stretch_ended, the time at end range, "overpressure" once it began); calibration
-  prompts with progress; the keys.
+  reached); the stretch timer (:class:`LiveState`'s ``stretch_*``, kept by the pipeline from
+  the detector's stretch_started to its stretch_ended: the time so far, the time at end range
+  and the overpressure's gain once it began); calibration prompts with progress; the keys.
 - :class:`PlainView` (no terminal, logs, tests): plain status lines at a fixed interval, plus
   one line per prompt, rep, hold, stretch and connection change.
 
@@ -25,7 +25,6 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from imuhip.analysis.events import (
-    END_RANGE_DEG,
     AnalysisEvent,
     Compensation,
     Direction,
@@ -216,75 +215,16 @@ def event_text(e: AnalysisEvent, origin: float = 0.0) -> str | None:
     return None
 
 
-@dataclass
-class StretchTimer:
-    """The stretch in progress and the external reps, from the detector's events and the
-    angles the views are shown (the pipeline's :class:`LiveState` has neither).
-
-    A stretch runs from stretch_started to stretch_ended. While it runs,
-    :attr:`at_end_range_s` is the time so far within ``END_RANGE_DEG`` of the farthest angle so
-    far (from the snapshots' angles, each standing for the time since the one before it; the
-    farthest is the largest in magnitude); once it ends, the detector's own figures are in
-    :attr:`last`. Session seconds, degrees.
-    """
-
-    start_s: float | None = None
-    overpressure_s: float | None = None
-    stretches: int = 0
-    last: Stretch | None = None
-    external_reps: int = 0
-    _dt: list[float] = field(default_factory=list)
-    _deg: list[float] = field(default_factory=list)
-    _prev_t: float | None = None
-
-    @property
-    def active(self) -> bool:
-        return self.start_s is not None
-
-    @property
-    def at_end_range_s(self) -> float:
-        """Seconds of the stretch in progress within ``END_RANGE_DEG`` of its farthest angle
-        so far (0 without one)."""
-        if not self._deg:
-            return 0.0
-        far = max(self._deg, key=abs)
-        return float(sum(dt for dt, a in zip(self._dt, self._deg, strict=True)
-                         if abs(a - far) <= END_RANGE_DEG))  # fmt: skip
-
-    def elapsed_s(self, t: float) -> float:
-        """Seconds since the stretch in progress began (0 without one)."""
-        return 0.0 if self.start_s is None else max(0.0, t - self.start_s)
-
-    def on_events(self, events: list[AnalysisEvent]) -> None:
-        for e in events:
-            if e.kind == EventKind.STRETCH_STARTED:
-                self.start_s = self._prev_t = e.t
-                self.overpressure_s = None
-                self._dt, self._deg = [], []
-            elif e.kind == EventKind.OVERPRESSURE_STARTED and self.active:
-                self.overpressure_s = e.t
-            elif e.kind == EventKind.STRETCH_ENDED and isinstance(e.item, Stretch):
-                self.start_s = self.overpressure_s = self._prev_t = None
-                self._dt, self._deg = [], []
-                self.stretches += 1
-                self.last = e.item
-            elif e.kind == EventKind.REP_COUNTED and isinstance(e.item, Rep):
-                self.external_reps += e.item.direction is Direction.EXTERNAL
-
-    def on_angle(self, t: float | None, angle_deg: float | None) -> None:
-        """The angle ``angle_deg`` at session time ``t`` (one snapshot)."""
-        if self._prev_t is None or t is None or angle_deg is None or t < self._prev_t:
-            return
-        self._dt.append(t - self._prev_t)
-        self._deg.append(angle_deg)
-        self._prev_t = t
-
-    def status(self, t: float) -> str:
-        """``stretch 12.3 s, 4.0 s at end range, overpressure`` (empty without a stretch)."""
-        if self.start_s is None:
-            return ""
-        over = ", overpressure" if self.overpressure_s is not None else ""
-        return f"stretch {self.elapsed_s(t):.1f} s, {self.at_end_range_s:.1f} s at end range{over}"
+def stretch_status(live: LiveState) -> str:
+    """``stretch 12.3 s, 4.0 s at end range, overpressure +3.1°`` for the stretch in progress
+    (empty without one)."""
+    if live.stretch_start_s is None:
+        return ""
+    over = ""
+    if live.overpressure_start_s is not None:
+        gain = live.overpressure_deg
+        over = ", overpressure" + ("" if gain is None else f" {gain:+.1f}°")
+    return f"stretch {live.stretch_s:.1f} s, {live.stretch_at_end_range_s:.1f} s at end range{over}"
 
 
 @dataclass
@@ -314,11 +254,6 @@ class _Cues:
         return False
 
 
-def _now(snap: Snapshot) -> float:
-    """The session time of a snapshot's data (its newest grid sample), else its clock."""
-    return snap.elapsed_s if snap.live.t is None else snap.live.t
-
-
 class PlainView:
     """Plain status lines (see module docstring).
 
@@ -339,7 +274,6 @@ class PlainView:
         self._next = 0.0
         self._next_search: float | None = None  # countdown value of the next search line
         self.origin = 0.0  # session time shown as 0 in event lines
-        self.stretch = StretchTimer()
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -353,7 +287,6 @@ class PlainView:
     def analysis(self, events: list[AnalysisEvent]) -> None:
         if not self.angles:
             return
-        self.stretch.on_events(events)
         for e in events:
             line = event_text(e, self.origin)
             if line:
@@ -361,7 +294,6 @@ class PlainView:
 
     def update(self, snap: Snapshot) -> None:
         c = self._cues
-        self.stretch.on_angle(snap.live.t, snap.live.angle_deg)
         left = snap.searching_left_s
         if left is not None and (self._next_search is None or left <= self._next_search):
             self._print(searching_text(left))
@@ -415,15 +347,15 @@ class PlainView:
         if self.angles and snap.legs:
             parts.append(legs_text(snap.legs))
         elif self.angles and live.status == "ready":
-            ext = self.stretch.external_reps
+            ext = live.external_reps
             parts.append(
                 f"angle {fmt_deg(live.angle_deg)} max {fmt_deg(live.best_rep_deg)} reps {live.reps}"
                 + (f" ({ext} external)" if ext else "")
             )
             if live.hold_start_s is not None:
                 parts.append(f"hold {live.hold_s:.1f} s")
-            if self.stretch.active:
-                parts.append(self.stretch.status(_now(snap)))
+            if live.stretch_start_s is not None:
+                parts.append(stretch_status(live))
         return " | ".join(parts)
 
     def close(self) -> None:
@@ -483,7 +415,6 @@ class RichView:
         self._notes: list[str] = []
         self._rps = refresh_per_second
         self.origin = 0.0
-        self.stretch = StretchTimer()
 
     def start(self, title: str) -> None:
         from rich.live import Live
@@ -496,14 +427,12 @@ class RichView:
         self._notes = [*self._notes[-4:], text]
 
     def analysis(self, events: list[AnalysisEvent]) -> None:
-        self.stretch.on_events(events)
         for e in events:
             line = event_text(e, self.origin)
             if line:
                 self.note(line)
 
     def update(self, snap: Snapshot) -> None:
-        self.stretch.on_angle(snap.live.t, snap.live.angle_deg)
         if self._cues.hold_target_reached(snap):
             self.console.bell()
             self.note(hold_target_text(snap))
@@ -641,7 +570,7 @@ class RichView:
         side.append(f"highest angle {fmt_deg(live.highest_deg)}")
         side.append(" (at any moment)\n", style="dim")
         side.append(f"reps {live.reps}", style="bold")
-        ext = self.stretch.external_reps
+        ext = live.external_reps
         side.append((f" ({ext} external)" if ext else "") + "   ")
         side.append(f"last peak {fmt_deg(live.last_rep_peak_deg)}\n")
         if live.hold_start_s is not None:
@@ -656,16 +585,21 @@ class RichView:
         else:
             last = "" if live.last_hold_s is None else f"   last {live.last_hold_s:.1f} s"
             side.append(f"holds {live.holds}{last}")
-        st = self.stretch
-        if st.active:
-            side.append(f"\nstretch {st.elapsed_s(_now(snap)):5.1f} s", style="bold")
-            side.append(f"   end range {st.at_end_range_s:.1f} s")
-            if st.overpressure_s is not None:
-                side.append("  OVERPRESSURE", style="bold magenta")
-        elif st.last is not None:
+        if live.stretch_start_s is not None:
+            side.append(f"\nstretch {live.stretch_s:5.1f} s", style="bold")
+            side.append(f"   end range {live.stretch_at_end_range_s:.1f} s")
+            if live.overpressure_start_s is not None:
+                gain = live.overpressure_deg
+                side.append(
+                    "\nOVERPRESSURE" + ("" if gain is None else f" {gain:+.1f}°"),
+                    style="bold magenta",
+                )
+        elif live.last_stretch_s is not None:
+            over = live.last_overpressure_deg
             side.append(
-                f"\nstretches {st.stretches}   last {st.last.duration_s:.1f} s, "
-                f"{st.last.time_at_end_range_s:.1f} s at end range"
+                f"\nstretches {live.stretches}   last {live.last_stretch_s:.1f} s, "
+                f"{live.last_stretch_at_end_range_s or 0.0:.1f} s at end range"
+                + ("" if over is None else f"\nlast overpressure {over:+.1f}°")
             )
         return side
 

@@ -53,6 +53,7 @@ TONE_PATTERNS: dict[PromptKind, tuple[tuple[float, float, float], ...]] = {
     PromptKind.RELAX: ((880.0, 440.0, 0.6),),
     PromptKind.REP: ((1175.0, 1175.0, 0.07),),
     PromptKind.SHORT_OF_RANGE: ((300.0, 300.0, 0.12), (300.0, 300.0, 0.12)),
+    PromptKind.COMPENSATION: ((350.0, 250.0, 0.3),),
     PromptKind.RESULT: ((587.0, 587.0, 0.1), (784.0, 784.0, 0.1)),
     PromptKind.REST: ((392.0, 392.0, 0.4),),
     PromptKind.SUMMARY: ((523.0, 523.0, 0.08),),

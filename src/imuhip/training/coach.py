@@ -22,6 +22,9 @@ Schedule (times in seconds on the session time base):
   peak misses the range target or an excursion is too small to count, "relax" at the rep
   target; the set also ends :data:`REP_IDLE_S` after the last rep (:data:`REP_START_S`
   after the cue while no rep has come);
+- a compensation the pelvis or trunk sensor flags during a set (a ``compensation`` event after
+  its rep or stretch): "keep your hip down" (the pelvis rose or turned) or "don't lean" (the
+  trunk bent sideways), at most once every :data:`COMPENSATION_GAP_S`;
 - after a set: how it went against its target and last time, then "rest N seconds", and
   "next: …" :data:`NEXT_LEAD_S` before the rest ends (at its start if the rest is shorter);
 - after the last set: a summary line per exercise and side, and "done".
@@ -60,6 +63,17 @@ NEXT_LEAD_S = 10.0
 #: may start as the cue begins; the analysis's ``sets`` use the same rule).
 HOLD_EARLY_S = 2.0
 
+#: Seconds from one compensation cue to the next one at the earliest (a person hearing the cue
+#: after every rep would stop listening).
+COMPENSATION_GAP_S = 10.0
+#: What is said for each compensation flag (:meth:`Compensation.flags`), in this order of
+#: precedence when several are flagged at once.
+COMPENSATION_CUES: dict[str, str] = {
+    "pelvis_obliquity_deg": "keep your hip down",
+    "pelvis_rotation_deg": "keep your pelvis still",
+    "trunk_lateral_flexion_deg": "don't lean",
+}
+
 #: Detector events that start and end what a timed set times: a hold or a stretch
 #: (overpressure_started, the push further within a stretch, changes nothing).
 _TIMED_STARTS = (EventKind.HOLD_STARTED, EventKind.STRETCH_STARTED)
@@ -84,6 +98,7 @@ class PromptKind(StrEnum):
     RELAX = "relax"  # the hold's time is up, or the reps are done
     REP = "rep"  # a rep was counted
     SHORT_OF_RANGE = "short_of_range"  # a rep missed its range, or was too small to count
+    COMPENSATION = "compensation"  # the pelvis or trunk moved with the leg: keep it still
     RESULT = "result"  # how the set went
     REST = "rest"  # rest N seconds
     SUMMARY = "summary"  # end of the session: one per exercise and side
@@ -265,6 +280,7 @@ class Coach:
         self._stretches: list[Stretch] = []
         self._reps: list[Rep] = []
         self._short = 0
+        self._last_compensation: float | None = None  # time of the last compensation cue
         self._prompts: list[Prompt] = []
         self._events: list[Event] = []
         self.prompts: list[Prompt] = []  # every prompt so far
@@ -387,11 +403,25 @@ class Coach:
     def _on_event(self, t: float, e: AnalysisEvent) -> None:
         if self.phase is not _Phase.SET:
             return
+        if e.kind == EventKind.COMPENSATION:
+            self._on_compensation(t, e)
+            return
         p = self.plan[self._i]
         if p.kind.timed:
             self._on_hold_event(t, e, p)
         else:
             self._on_rep_event(t, e, p)
+
+    def _on_compensation(self, t: float, e: AnalysisEvent) -> None:
+        """The cue for the flags of a rep's or stretch's compensation (rate-limited)."""
+        comp = getattr(e.item, "compensation", None)
+        flags = comp.flags() if comp is not None else ()
+        cue = next((text for name, text in COMPENSATION_CUES.items() if name in flags), None)
+        last = self._last_compensation
+        if cue is None or (last is not None and t - last < COMPENSATION_GAP_S - 1e-9):
+            return
+        self._last_compensation = t
+        self._say(t, cue, PromptKind.COMPENSATION)
 
     def _on_hold_event(self, t: float, e: AnalysisEvent, p: PlannedSet) -> None:
         if (

@@ -7,8 +7,7 @@ program's exercises whose technique has the session's pose, for the session's si
 given as ``{ beat_last = 5, first = 20 }`` are resolved from the last session of the same side
 and pose (:class:`LastTime`, from ``imuhip history``'s figures).
 
-Stretches are timed like holds (the detector does not yet tell a stretch from a hold: a
-stretch is a hold at the end of the range).
+Stretches are timed like holds: from the stretch (or a hold) the detector sees.
 """
 
 from __future__ import annotations
