@@ -40,7 +40,11 @@ def timeline(result: SessionAnalysis) -> tuple[Activity, ...]:
     items += [(EXTERNAL_REP.start_s, EXTERNAL_REP.end_s, ActivityKind.REP)]
     items += [(140.0, 141.0, ActivityKind.GAP)]
     end_cal = result.calibration.phase_times["still_end"][1]
-    out = [Activity(ActivityKind.CALIBRATION, float(result.grid.t[0]), end_cal)]
+    # (an analysis that kept no per-sample arrays, as history's: from the calibration's start)
+    t0 = (
+        result.grid.t[0] if len(result.grid.t) else result.calibration.phase_times["still_start"][0]
+    )
+    out = [Activity(ActivityKind.CALIBRATION, float(t0), end_cal)]
     t = end_cal
     for a, b, kind in sorted(items):
         if a < t:  # overlaps what is drawn already (hand-built: keep the earlier)

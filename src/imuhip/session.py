@@ -10,11 +10,13 @@ monotonic clock for live recordings, the CSV's ``time_s`` for imports.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -527,13 +529,14 @@ def input_time(item: SessionInput) -> float:
     return float(item.notes.t[-1]) if len(item.notes) else -np.inf
 
 
-def session_inputs(session: Session, *, as_arrived: bool = True) -> list[SessionInput]:
+def session_inputs(session: Session, *, as_arrived: bool = True) -> Sequence[SessionInput]:
     """Everything a session fed (or would have fed) the pipeline.
 
     ``as_arrived``: one :class:`Notification` per notification at its receive time and stored
     samples in blocks of ``SAMPLE_BLOCK_S``, all in arrival order (replay, and what live
-    saw). Otherwise one block per sensor and the events, for a pipeline that reads the whole
-    session at once (its results do not depend on how the input is cut).
+    saw): a :class:`SessionInputs`, which makes each item when it is read. Otherwise one block
+    per sensor and the events, for a pipeline that reads the whole session at once (its
+    results do not depend on how the input is cut).
     """
     if not as_arrived:
         items: list[SessionInput] = [
@@ -541,19 +544,57 @@ def session_inputs(session: Session, *, as_arrived: bool = True) -> list[Session
         ]
         items += [SampleBlock(r, s) for r, s in session.samples.items() if len(s)]
         return [*items, *session.events]
-    items = []
-    for role, notes in session.notifications.items():
-        payloads = notes.payloads()
-        ch = notes.channel.tolist()
-        items += [
-            Notification(role, t, payloads[i], int(ch[i])) for i, t in enumerate(notes.t.tolist())
-        ]
-    for role, s in session.samples.items():
-        if len(s) == 0:
-            continue
-        edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
-        bounds = [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
-        items += [SampleBlock(role, s.slice(a, b)) for a, b in pairwise(bounds)]
-    items += session.events
-    order = np.argsort(np.array([input_time(it) for it in items]), kind="stable")
-    return [items[i] for i in order.tolist()]
+    return SessionInputs(session)
+
+
+class SessionInputs(Sequence[SessionInput]):
+    """A session's inputs as they arrived (see :func:`session_inputs`), in arrival order,
+    made one at a time when read: a long session's notifications as one object each would
+    not fit in memory. Holds the arrival order (4 bytes per input) and the session."""
+
+    def __init__(self, session: Session) -> None:
+        self._parts: list[tuple[str, Any, list[int] | None]] = []  # role, data, block bounds
+        times = []
+        for role, notes in session.notifications.items():
+            self._parts.append((role, notes, None))
+            times.append(np.asarray(notes.t, np.float64))
+        for role, s in session.samples.items():
+            if len(s) == 0:
+                continue
+            edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
+            bounds = [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
+            self._parts.append((role, s, bounds))
+            times.append(s.t[np.asarray(bounds[1:]) - 1])
+        self._events = session.events
+        times.append(np.array([e.t for e in session.events], np.float64))
+        sizes = [len(x) for x in times]
+        self._starts = [0, *np.cumsum(sizes).tolist()]
+        t = np.concatenate(times) if times else np.empty(0)
+        order = np.argsort(t, kind="stable")
+        self._order = order.astype(np.int32) if len(order) < 2**31 else order
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    @overload
+    def __getitem__(self, i: int) -> SessionInput: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SessionInput]: ...
+    def __getitem__(self, i: int | slice) -> SessionInput | list[SessionInput]:
+        if isinstance(i, slice):
+            return [self._item(int(j)) for j in self._order[i]]
+        return self._item(int(self._order[i]))
+
+    def __iter__(self) -> Iterator[SessionInput]:
+        for j in self._order.tolist():
+            yield self._item(j)
+
+    def _item(self, j: int) -> SessionInput:
+        k = bisect_right(self._starts, j) - 1
+        i = j - self._starts[k]
+        if k == len(self._parts):
+            return self._events[i]
+        role, data, bounds = self._parts[k]
+        if bounds is None:
+            return Notification(role, float(data.t[i]), data[i], int(data.channel[i]))
+        return SampleBlock(role, data.slice(bounds[i], bounds[i + 1]))

@@ -280,14 +280,16 @@ class CausalSensorAligner:
         )
 
     def stream(self) -> SensorStream:
-        """Everything released so far as one stream (needs ``keep``)."""
-        if self._kept is None:
-            raise ValueError("create the aligner with keep=True to get its streams")
-        s = ImuSamples.concatenate(self._kept) if self._kept else ImuSamples.concatenate([])
-        self._kept = [s] if len(s) else []
+        """Everything released so far as one stream (without ``keep``: its figures and
+        counters, with empty samples)."""
+        if self._kept:
+            s = ImuSamples.concatenate(self._kept)
+            self._kept = [s] if len(s) else []
+        else:
+            s = ImuSamples.concatenate([])
         rate = None
         if self.timing == "reconstructed" and self._active_s >= 1.0:
-            rate = len(s) / self._active_s
+            rate = self.samples / self._active_s
         return SensorStream(
             self.role,
             s,
@@ -355,7 +357,8 @@ class CausalAligner:
         header: the session header (sensors with profile, rate and decoder config).
         reconstruct: the reconstruction parameters (restart gap, clock model).
         loss_window_s: see :class:`~imuhip.align.host_clock.HostStampedClock`.
-        keep: keep every released sample for :meth:`streams` (the final figures).
+        keep: keep every released sample for :meth:`streams` (off: the streams hold their
+            figures and counters, and no samples).
     """
 
     def __init__(

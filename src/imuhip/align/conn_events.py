@@ -57,9 +57,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from scipy.ndimage import grey_closing, median_filter
 
 from imuhip.align.clock import bucket_minima
+from imuhip.align.numeric import grey_closing, median_filter
 
 #: BLE connection intervals are whole multiples of this, s (Core spec: 7.5 ms .. 4 s).
 CI_STEP_S = 1.25e-3
@@ -128,7 +128,7 @@ def _rolling_floor(h: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Floor of ``y`` (s) at each time ``h`` (s): minima of 1 s buckets, median over 11 of them
     (a held-up pile or a mis-assigned arrival moves one bucket, not the median)."""
     _, bx, by = bucket_minima(h - h[0], y, 1.0)
-    m = median_filter(by, size=min(11, len(by)), mode="nearest")
+    m = median_filter(by, min(11, len(by)), mode="nearest")
     return np.interp(h - h[0], bx, m)
 
 
@@ -316,7 +316,7 @@ def _closed_anomaly(
     rd[j] = np.cumsum(n)  # the last notification of each event wins (j is non-decreasing)
     rd = np.maximum.accumulate(rd)
     jd = np.arange(len(rd))
-    return rd, grey_closing(rd - (p_num * jd) // q, size=width, mode="nearest")
+    return rd, grey_closing(rd - (p_num * jd) // q, width, mode="nearest")
 
 
 def _find_wraps(

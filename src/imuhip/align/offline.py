@@ -3,12 +3,19 @@
 Holds every input until :meth:`OfflineAligner.flush` (the end of the session), then aligns
 each sensor with :func:`~imuhip.align.streams.sensor_stream` — the whole-session clock fit,
 connection-event loss counting and the gyro-signal placement of ambiguous losses, which need
-data from after each sample — and releases the samples. Times are seconds on the session time
+data from after each sample — and releases the samples: all at once, or (``release_s``) in
+pieces of that many seconds of session time, one more per :meth:`OfflineAligner.release_next`,
+so the stages after it hold a bounded stretch at a time. Times are seconds on the session time
 base, values in SI units in the sensor frame. The result does not depend on how the input was
-cut into notifications and blocks.
+cut into notifications and blocks, nor on how the output is cut.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
 
 from imuhip.align.aligner import SensorHealth
 from imuhip.align.clock import ClockParams
@@ -30,6 +37,11 @@ class OfflineAligner:
     Args:
         header: the session header (sensors with profile, rate and decoder config).
         clock, reconstruct: parameters of the clock model and the reconstruction.
+        release_s: release the aligned samples in pieces of this many seconds of session time,
+            one more piece per :meth:`release_next` after :meth:`flush` (None: everything at
+            :meth:`flush`).
+        keep_samples: keep each sensor's aligned samples for :meth:`streams` (off: they are let
+            go once taken, and the streams hold empty samples; their counters stay).
     """
 
     def __init__(
@@ -37,15 +49,25 @@ class OfflineAligner:
         header: SessionHeader,
         clock: ClockParams | None = None,
         reconstruct: ReconstructParams | None = None,
+        *,
+        release_s: float | None = None,
+        keep_samples: bool = True,
     ) -> None:
+        if release_s is not None and not (release_s > 0 and math.isfinite(release_s)):
+            raise ValueError(f"release_s must be a positive number of seconds, not {release_s}")
         self.header = header
         self._cp = clock
         self._rp = reconstruct
+        self._release_s = release_s
+        self._keep_samples = keep_samples
         self._notes: dict[str, list[Notifications]] = {s.role: [] for s in header.sensors}
         self._single: dict[str, list[Notification]] = {s.role: [] for s in header.sensors}
         self._samples: dict[str, list[ImuSamples]] = {s.role: [] for s in header.sensors}
         self._streams: dict[str, SensorStream] | None = None
-        self._out: dict[str, ImuSamples] = {}
+        self._out: dict[str, ImuSamples] = {}  # aligned samples not yet taken
+        self._counts: dict[str, int] = {}  # samples aligned, per role
+        self._until = -math.inf if release_s is not None else math.inf  # released before (s)
+        self._end = -math.inf  # the latest aligned sample (s)
 
     def notification(self, n: Notification) -> None:
         if n.role in self._single:
@@ -67,6 +89,7 @@ class OfflineAligner:
         if self._streams is not None:
             return
         streams = {}
+        starts = []
         for info in self.header.sensors:
             role = info.role
             self._pending_singles(role)
@@ -80,10 +103,34 @@ class OfflineAligner:
                 else None
             )
             self._notes[role], self._samples[role] = [], []
-            streams[role] = sensor_stream(info, samples, notes, self._cp, self._rp)
-            if len(streams[role].samples):
-                self._out[role] = streams[role].samples
+            del parts, note_parts
+            st = sensor_stream(info, samples, notes, self._cp, self._rp)
+            del samples, notes
+            self._counts[role] = len(st.samples)
+            if len(st.samples):
+                self._out[role] = st.samples
+                starts.append(float(st.samples.t[0]))
+                self._end = max(self._end, float(st.samples.t[-1]))
+            if not self._keep_samples:
+                st = replace(st, samples=ImuSamples.concatenate([]))
+            streams[role] = st
         self._streams = streams
+        if self._release_s is not None:
+            # the first release_next() gives the first piece (nothing to release: all is out)
+            self._until = min(starts) if starts else math.inf
+
+    def release_next(self) -> bool:
+        """Release the next ``release_s`` seconds of aligned samples (after :meth:`flush`);
+        False once everything has been released (nothing new this time)."""
+        if self._streams is None:
+            raise RuntimeError("flush() the offline aligner before releasing its samples")
+        if self._until > self._end:
+            self._until = math.inf
+            return False
+        self._until += self._release_s or math.inf
+        if self._until > self._end:
+            self._until = math.inf
+        return True
 
     def _pending_singles(self, role: str) -> None:
         single, self._single[role] = self._single[role], []
@@ -95,7 +142,19 @@ class OfflineAligner:
             )
 
     def take(self, role: str) -> ImuSamples | None:
-        return self._out.pop(role, None)
+        s = self._out.get(role)
+        if s is None:
+            return None
+        if math.isinf(self._until) and self._until > 0:
+            del self._out[role]
+            return s
+        k = int(np.searchsorted(s.t, self._until, side="left"))
+        if k == 0:
+            return None
+        self._out[role] = s.slice(k, len(s))  # views: the whole stream stays until all is taken
+        if k == len(s):
+            del self._out[role]
+        return s.slice(0, k)
 
     def health(self) -> dict[str, SensorHealth]:
         out = {}
@@ -109,7 +168,7 @@ class OfflineAligner:
                 info.role,
                 st.timing,
                 stats.notifications if stats is not None else 0,
-                len(st.samples),
+                self._counts.get(info.role, 0),
                 None,
                 stats.dropped if stats is not None else 0,
                 st.lost_samples + (stats.lost_samples if stats is not None else 0),

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.ndimage import median_filter, minimum_filter1d
 
 from imuhip.align.clock import (
     ClockModel,
@@ -29,6 +28,7 @@ from imuhip.align.clock import (
     fit_clock,
 )
 from imuhip.align.conn_events import EventParams, event_losses
+from imuhip.align.numeric import median_filter, running_min
 from imuhip.errors import ClockModelError
 
 
@@ -90,7 +90,7 @@ class Reconstruction:
 
 def _fmin(xp: np.ndarray, k: int) -> np.ndarray:
     # centred minimum filter shifted so that output j covers xp[j : j + k]
-    c = minimum_filter1d(xp, k, mode="nearest")
+    c = running_min(xp, k, mode="nearest")
     h = k // 2
     out = np.empty_like(xp)
     out[: len(xp) - h] = c[h:]
@@ -260,7 +260,7 @@ def _least_wait(
     # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
     # which the lower envelope would take for the line: there the wait is a wrap less
     bid, _, cf = bucket_minima(x - x[0], y - wait, bucket_s)
-    near = median_filter(cf, size=2 * round(30.0 / bucket_s) + 1, mode="reflect")
+    near = median_filter(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
     dip = np.zeros(int(bid[-1]) + 1, bool)
     dip[bid] = cf < near - 0.5 * g
     return wait - g * dip[np.floor((x - x[0]) / bucket_s).astype(np.int64)]

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import correlate
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,8 @@ def estimate_offset(
     y, my = _speed_on_grid(t_b, gyr_b, grid, smooth, max(gap_b, 2 * step))
     if min(np.std(x[mx > 0]), np.std(y[my > 0])) < p.min_motion:
         return SignalOffset(0.0, 0.0, 0.0, False, "too little movement in one of the sensors")
+
+    from scipy.signal import correlate  # here: rarely needed, and costly to import
 
     # corr[k] = sum_i a[i + L] b[i] with L = k - (len - 1): b delayed by L grid steps
     def c(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -137,8 +137,9 @@ def _reconstructed(
         sel = [b for b in blocks if b.kind == kind and len(b.t)]
         if not sel:
             continue
-        t = np.concatenate([b.t for b in sel])
-        values = np.concatenate([b.values for b in sel])
+        # one block (the vectorised decode): used as it is, not copied
+        t = sel[0].t if len(sel) == 1 else np.concatenate([b.t for b in sel])
+        values = sel[0].values if len(sel) == 1 else np.concatenate([b.values for b in sel])
         h, counts = _notification_runs(t)
         key = h.tobytes() + counts.tobytes()
         sig = values if p.use_signal and kind != "mag" else None

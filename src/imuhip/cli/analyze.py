@@ -12,12 +12,14 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from imuhip.pipeline import PipelineOptions, analyze_session
+    from imuhip.pipeline import Keep, PipelineOptions, analyze_session
     from imuhip.sinks.analysis_text import analysis_document, analysis_text
     from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     session = read_session(args.session)
-    result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
+    # the document needs no per-sample arrays: none are kept (flat memory on long sessions)
+    opts = PipelineOptions(fusion_method=args.fusion)
+    result = analyze_session(session, opts, keep=Keep.EVENTS)
     doc = analysis_document(session, result)
     if args.json:
         for f in result.failed_legs:  # the text says it in its warnings

@@ -10,13 +10,14 @@ from imuhip.errors import ImuhipError
 
 
 def run(args: argparse.Namespace) -> int:
-    from imuhip.pipeline import PipelineOptions, analyze_session
+    from imuhip.pipeline import Keep, PipelineOptions, analyze_session
     from imuhip.sinks.analysis_text import analysis_document
     from imuhip.sinks.file_warnings import read_session_noting as read_session
     from imuhip.sinks.report import render_report, write_report
 
     session = read_session(args.session)
-    result = analyze_session(session, PipelineOptions(fusion_method=args.fusion))
+    opts = PipelineOptions(fusion_method=args.fusion)
+    result = analyze_session(session, opts, keep=Keep.ANGLES | Keep.SAMPLES)  # no orientations
     doc = analysis_document(session, result)
     rows = None
     if args.history:
@@ -39,7 +40,7 @@ def _other_side(folder: str, rows: list, header) -> tuple[str, dict] | None:
     exercise under ``folder``; None when there is none or it no longer analyses."""
     from imuhip.errors import ImuhipError
     from imuhip.files.session_file import read_session
-    from imuhip.pipeline import analyze_session
+    from imuhip.pipeline import Keep, analyze_session
     from imuhip.sinks.analysis_text import analysis_document
 
     other = "right" if header.side == "left" else "left"
@@ -49,7 +50,7 @@ def _other_side(folder: str, rows: list, header) -> tuple[str, dict] | None:
     newest = max(same, key=lambda r: r.date)
     try:
         s = read_session(Path(folder) / newest.file, warn=False)
-        return newest.file, analysis_document(s, analyze_session(s))
+        return newest.file, analysis_document(s, analyze_session(s, keep=Keep.EVENTS))
     except ImuhipError:
         return None
 

@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import BinaryIO
 
 MAGIC = b"\x89IMUHIP\n"
 SYNC = b"\xe7\x5c"
@@ -104,6 +105,104 @@ def scan(data: bytes | memoryview, start: int = len(MAGIC)) -> Iterator[Record |
             nxt = raw.find(SYNC, nxt + 1)
         if nxt == -1:
             yield Gap(pos, end - pos, reason, at_end=True)
+            return
+        yield Gap(pos, nxt - pos, reason, at_end=False)
+        pos = nxt
+
+
+class _Window:
+    """A sliding window over a binary file: the bytes from ``base`` on, read in chunks."""
+
+    def __init__(self, f: BinaryIO, base: int, chunk: int) -> None:
+        self.f = f
+        self.base = base
+        self.buf = b""
+        self.eof = False
+        self.chunk = chunk
+
+    @property
+    def stop(self) -> int:
+        """File offset just after the last byte read so far."""
+        return self.base + len(self.buf)
+
+    def fill(self, upto: int, keep_from: int) -> bool:
+        """Read until the window holds the bytes before ``upto`` (dropping those before
+        ``keep_from``); False when the file ends first."""
+        if self.stop >= upto:
+            return True
+        if keep_from > self.base:  # only when reading on: one copy of the tail per chunk
+            self.buf = self.buf[keep_from - self.base :]
+            self.base = keep_from
+        while self.stop < upto and not self.eof:
+            more = self.f.read(max(self.chunk, upto - self.stop))
+            if not more:
+                self.eof = True
+                break
+            self.buf += more
+        return self.stop >= upto
+
+    def take(self, a: int, b: int) -> bytes:
+        """A copy of the file's bytes ``a:b`` (inside the window)."""
+        return self.buf[a - self.base : b - self.base]
+
+    def find(self, sub: bytes, start: int) -> int:
+        """File offset of the next ``sub`` at or after ``start``, or -1 at the end of file."""
+        while True:
+            self.fill(start + len(sub), start)
+            i = self.buf.find(sub, start - self.base)
+            if i != -1:
+                return self.base + i
+            if self.eof:
+                return -1
+            start = max(start, self.stop - len(sub) + 1)
+            self.fill(self.stop + self.chunk, start)
+
+
+def _check_at(w: _Window, pos: int) -> tuple[int, int] | str:
+    """(kind, length) of a valid record at file offset ``pos``, or the reason it is not one."""
+    if not w.fill(pos + HEAD_SIZE + CRC_SIZE, pos):
+        return "incomplete record"
+    head = w.take(pos, pos + HEAD_SIZE)
+    sync, kind, length = _HEAD.unpack(head)
+    if sync != SYNC:
+        return "no record marker"
+    if length > MAX_PAYLOAD:
+        return "impossible record length"
+    stop = pos + HEAD_SIZE + length
+    if not w.fill(stop + CRC_SIZE, pos):
+        return "incomplete record"
+    (crc,) = _CRC.unpack(w.take(stop, stop + CRC_SIZE))
+    i = pos - w.base
+    body = memoryview(w.buf)[i + HEAD_SIZE : i + HEAD_SIZE + length]
+    if zlib.crc32(body, zlib.crc32(head[2:])) != crc:
+        return "checksum mismatch"
+    return kind, length
+
+
+def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 20) -> Iterator[Record | Gap]:
+    """:func:`scan` of an open binary file positioned at offset ``start``, reading it in
+    pieces of about ``chunk`` bytes: what it holds is a window of the file around the current
+    record (a record is at most ``MAX_PAYLOAD``), not the file. Yields the same records and
+    gaps as :func:`scan` of the file's bytes; each record's payload is its own copy."""
+    w = _Window(f, start, chunk)
+    pos = start
+    while True:
+        if not w.fill(pos + 1, pos):
+            return
+        got = _check_at(w, pos)
+        if not isinstance(got, str):
+            kind, length = got
+            body = w.take(pos + HEAD_SIZE, pos + HEAD_SIZE + length)
+            yield Record(pos, kind, memoryview(body))
+            pos += HEAD_SIZE + length + CRC_SIZE
+            continue
+        reason = got
+        nxt = w.find(SYNC, pos + 1)
+        while nxt != -1 and isinstance(_check_at(w, nxt), str):
+            nxt = w.find(SYNC, nxt + 1)
+        if nxt == -1:
+            w.fill(w.stop + 1, w.stop)  # to the end of the file
+            yield Gap(pos, w.stop - pos, reason, at_end=True)
             return
         yield Gap(pos, nxt - pos, reason, at_end=False)
         pos = nxt

@@ -13,6 +13,7 @@ cut off at any byte and files with damaged records in the middle, and reports bo
 from __future__ import annotations
 
 import bisect
+import hashlib
 import json
 import os
 import struct
@@ -236,8 +237,9 @@ def _notifications_payload(index: int, t: Sequence[float], ch: bytes, data: Sequ
 def _parse_notifications(p: memoryview) -> tuple[int, Notifications]:
     index, _, n = _BLOCK.unpack_from(p)
     o = _BLOCK.size
-    t = np.frombuffer(p, "<f8", n, o)
-    ch = np.frombuffer(p, np.uint8, n, o + 8 * n)
+    # copies: the record's bytes are let go once parsed (the payloads are copied out too)
+    t = np.frombuffer(p, "<f8", n, o).copy()
+    ch = np.frombuffer(p, np.uint8, n, o + 8 * n).copy()
     lengths = np.frombuffer(p, "<u2", n, o + 9 * n)
     start = o + 11 * n
     offsets = np.zeros(n + 1, np.int64)
@@ -571,17 +573,19 @@ class _TimeOrder:
     read is a duplicate (byte-identical to the record with the same span) or an overlap; both
     are dropped, so the first copy is kept. One that falls in a hole between spans read is out
     of order and accepted (the reader puts it back in order). Samples are strictly increasing
-    across records; notifications may share a receive time with the record before.
+    across records; notifications may share a receive time with the record before. Records are
+    compared by a 128-bit digest of their payload, so nothing of the data is held.
     """
 
     def __init__(self) -> None:
         self._starts: dict[tuple[str, int], list[float]] = {}
         self._ends: dict[tuple[str, int], list[float]] = {}
-        self._payloads: dict[tuple[str, int], list[memoryview]] = {}
-        self._events: dict[float, list[memoryview]] = {}
+        self._payloads: dict[tuple[str, int], list[bytes]] = {}
+        self._events: dict[float, list[bytes]] = {}
 
     def data(self, role: str, kind: int, a: float, b: float, payload: memoryview):
         """Classify a data record spanning ``a``..``b`` seconds; ``None`` when in order."""
+        payload = _digest(payload)
         key = (role, kind)
         starts = self._starts.setdefault(key, [])
         ends = self._ends.setdefault(key, [])
@@ -607,6 +611,7 @@ class _TimeOrder:
 
     def event(self, t: float, payload: memoryview) -> OrderProblem | None:
         """``DUPLICATE`` for an event record byte-identical to one read before."""
+        payload = _digest(payload)
         seen = self._events.setdefault(t, [])
         if payload in seen:
             return OrderProblem.DUPLICATE
@@ -614,58 +619,83 @@ class _TimeOrder:
         return None
 
 
-def _read_bytes(path: Path) -> bytes:
+def _digest(payload: memoryview) -> bytes:
+    return hashlib.blake2b(payload, digest_size=16).digest()
+
+
+#: The reader reads a session file in pieces of this many bytes (it holds about one piece
+#: and the record being read, not the file).
+READ_CHUNK = 1 << 20
+
+
+def _open_checked(path: Path) -> IO[bytes]:
+    """The session file opened for reading, after its marker (refused with
+    :class:`SessionFileError` when it cannot be read or is not a session file)."""
     try:
-        data = path.read_bytes()
+        f = open(path, "rb")  # noqa: SIM115 (closed by the reader at its end)
+        magic = f.read(len(records.MAGIC))
     except FileNotFoundError:
         raise SessionFileError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise SessionFileError(f"{path} is a folder, not a session file") from None
     except OSError as exc:
         raise SessionFileError(f"{path}: cannot read ({exc.strerror})") from exc
-    if not data:
-        raise SessionFileError(f"{path} is empty: not an imuhip session file")
-    if not data.startswith(records.MAGIC):
-        if records.MAGIC.startswith(data):
+    if magic != records.MAGIC:
+        f.close()
+        if not magic:
+            raise SessionFileError(f"{path} is empty: not an imuhip session file")
+        if records.MAGIC.startswith(magic):
             raise SessionFileError(f"{path} was cut off before its header: nothing to read")
         raise SessionFileError(
             f"{path} is not an imuhip session file (it does not start with the imuhip marker)"
         )
-    return data
+    return f
 
 
-def scan_session(
-    path: str | os.PathLike[str],
-    order_issues: list[OrderIssue] | None = None,
-) -> tuple[SessionHeader, Iterator[tuple[str, Any]], list[records.Gap]]:
-    """Open a session file for streaming.
-
-    Returns ``(header, items, gaps)``: ``items`` yields ``("samples", (role, ImuSamples))``,
-    ``("orientation", (role, OrientationSamples))`` (a vendor's orientation, format version
-    2), ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order;
-    ``gaps``
-    fills with the unreadable regions as iteration proceeds. Records that break their sensor's
-    time order are appended to ``order_issues`` (when given) as iteration proceeds; duplicates
-    and overlaps are not yielded, out-of-order records are (in file order: a consumer that
-    needs time order sorts them in, as :func:`read_session` does).
-    """
-    path = Path(path)
-    data = _read_bytes(path)
-    it = records.scan(data)
-    first = next(it, None)
+def _first_header(path: Path, first: records.Record | records.Gap | None) -> SessionHeader:
+    """The session header from the file's first record (refused when it is not one)."""
     if not isinstance(first, records.Record) or first.offset != len(records.MAGIC):
         raise SessionFileError(
             f"{path}: the session header is damaged or missing; the file cannot be interpreted"
         )
     if first.kind != Kind.HEADER:
         raise SessionFileError(f"{path}: the first record is not a session header")
-    header = _parse_header(first.payload)
+    return _parse_header(first.payload)
+
+
+def scan_session(
+    path: str | os.PathLike[str],
+    order_issues: list[OrderIssue] | None = None,
+) -> tuple[SessionHeader, Iterator[tuple[str, Any]], list[records.Gap]]:
+    """Open a session file for streaming: it is read a piece at a time as ``items`` is
+    iterated (the file is closed at its end).
+
+    Returns ``(header, items, gaps)``: ``items`` yields ``("samples", (role, ImuSamples))``,
+    ``("orientation", (role, OrientationSamples))`` (a vendor's orientation, format version
+    2), ``("notifications", (role, Notifications))`` and ``("event", Event)`` in file order;
+    ``gaps`` fills with the unreadable regions as iteration proceeds. Records that break their
+    sensor's time order are appended to ``order_issues`` (when given) as iteration proceeds;
+    duplicates and overlaps are not yielded, out-of-order records are (in file order: a
+    consumer that needs time order sorts them in, as :func:`read_session` does).
+    """
+    path = Path(path)
+    f = _open_checked(path)
+    try:
+        it = records.scan_file(f, len(records.MAGIC), READ_CHUNK)
+        header = _first_header(path, next(it, None))
+    except BaseException:
+        f.close()
+        raise
     roles = header.roles
     gaps: list[records.Gap] = []
     issues = order_issues if order_issues is not None else []
     order = _TimeOrder()
 
     def items() -> Iterator[tuple[str, Any]]:
+        with f:
+            yield from checked()
+
+    def checked() -> Iterator[tuple[str, Any]]:
         for rec in it:
             if isinstance(rec, records.Gap):
                 gaps.append(rec)

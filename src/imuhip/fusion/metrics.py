@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 from imuhip import quaternion as Q
 from imuhip.errors import FusionError
@@ -95,6 +94,8 @@ def heading_offset(q_est: np.ndarray, q_ref: np.ndarray, mask: np.ndarray | None
         w = np.cos(delta / 2.0) * e[:, 0] - np.sin(delta / 2.0) * e[:, 3]
         ang = 2.0 * np.arccos(np.clip(np.abs(w), 0.0, 1.0))
         return float(np.mean(ang * ang))
+
+    from scipy.optimize import minimize_scalar  # here: costly to import, used by benchmarks
 
     res = minimize_scalar(
         rms_total, bounds=(delta0 - np.pi / 6, delta0 + np.pi / 6), method="bounded",

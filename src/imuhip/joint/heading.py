@@ -10,7 +10,7 @@ thigh's, independently of soft tissue on the thigh (rotation about ``f`` does no
 Each sample gives a root ``δ_i`` of that equation (the one nearest the calibrated offset) and a
 weight, its squared sensitivity. The tracked offset is their exponentially weighted mean with time
 constant ``tau_s``, started from the calibrated offset with the weight of ``tau_s`` seconds of
-data: a causal linear filter, so the batch form (one ``lfilter`` pass) and the streaming form
+data: a causal linear filter, so the batch form (one pass) and the streaming form
 (state carried between chunks) give the same numbers.
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
+from imuhip.align.numeric import DecayingSum
 from imuhip.joint.geometry import wrap
 
 
@@ -116,12 +116,13 @@ class HeadingTracker:
         p = self.prior_weight * window
         # sums S0, U1, U2, D0, D1 (see update) as if one observation of weight p at i = -1,
         # and, with a known drift rate, a second one a window earlier on the drift line
-        self._zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0, 0.0, 0.0])
+        zi = lam * p * np.array([1.0, -1.0, 1.0, self.delta0, -self.delta0, 0.0, 0.0])
         if self.drift_rate:
             m = round(window)
             d_m = self.delta0 - self.drift_rate * m / self.rate_hz
             i_m = -1.0 - m
-            self._zi[:5] += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
+            zi[:5] += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
+        self._sums = DecayingSum(lam, zi)
         self._n = 0
         self._ref = self.delta0
         self._since = 0  # samples since the last observation (the prior counts as one)
@@ -172,7 +173,7 @@ class HeadingTracker:
         """Keep only the share ``keep`` (0..1] of the weight of everything seen so far, so the
         samples to come decide the offset (after a sensor's lost stretch, when its heading
         jumped by the turn its filter missed). The estimate itself stays where it was."""
-        self._zi = self._zi * float(keep)
+        self._sums.scale(keep)
 
     def _chunk(
         self, phi: np.ndarray, spread: np.ndarray, w: np.ndarray, r: np.ndarray, mu: np.ndarray
@@ -189,8 +190,7 @@ class HeadingTracker:
         np.multiply(x[3], i, out=x[4])
         x[5] = mu
         np.multiply(mu, r, out=x[6])
-        sums, zf = lfilter([1.0], [1.0, -self._lam], x, axis=1, zi=self._zi[:, None])
-        self._zi = zf[:, 0]
+        sums = self._sums.run(x)
         self._n += len(d)
         s0, u1, u2, d0, d1, m0, r0 = sums
         s1 = u1 - i * s0

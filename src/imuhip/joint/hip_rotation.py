@@ -30,9 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d
 
 from imuhip import quaternion as Q
+from imuhip.align.numeric import running_min
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
 from imuhip.joint.geometry import azimuth, leg_plane_angle, signed_angle_about, turn_z, wrap
 from imuhip.joint.heading import HeadingTracker
@@ -135,7 +135,7 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
         np.minimum(np.minimum.accumulate(x), level, out=level)
         if not np.isnan(level).any():  # (the filter's own way with NaN is kept below)
             return level, buf[-(w - 1) :]
-    level = minimum_filter1d(buf, w, origin=(w - 1) // 2, mode="nearest")
+    level = running_min(buf, w, origin=(w - 1) // 2, mode="nearest")
     return level[len(buf) - len(x) :], buf[-(w - 1) :]
 
 

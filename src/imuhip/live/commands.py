@@ -33,6 +33,7 @@ from imuhip.live.runner import (
 )
 from imuhip.pipeline import (
     AlignerKind,
+    Keep,
     SessionPipeline,
     make_pipeline,
     rate_warning,
@@ -665,7 +666,10 @@ def replay_command(
 
     pace = _speed(speed)
     session = read_session_noting(session_path)
-    pipe = make_pipeline(session.header, aligner=aligner, saved=True, angle_feed=lsl)
+    # the document at the end needs no per-sample array (flat memory on long sessions)
+    pipe = make_pipeline(
+        session.header, aligner=aligner, saved=True, angle_feed=lsl, keep=Keep.EVENTS
+    )
     items = session_inputs(session)
     if not items:
         raise ImuhipError(f"{session_path} holds no data")

@@ -32,20 +32,19 @@ def replay(
         return
     sleep = sleep or time.sleep
     clock = clock or time.monotonic
-    times = [input_time(it) for it in items]
-    t0, t_end = times[0], times[-1]
+    t0, t_end = input_time(items[0]), input_time(items[-1])
     wall0 = clock()
-    i = 0
-    n = len(items)
+    # one item read ahead: nothing is held per input (a long session's inputs are made as read)
+    rest = iter(items)
+    it: SessionInput | None = next(rest, None)
     step_end = t0 + step_s
-    while i < n:
+    while it is not None:
         events: list[Event] = []
-        while i < n and times[i] < step_end:
-            it = items[i]
+        while it is not None and input_time(it) < step_end:
             pipeline.feed(it)
             if isinstance(it, Event):
                 events.append(it)
-            i += 1
+            it = next(rest, None)
         if speed:
             wait = (step_end - t0) / speed - (clock() - wall0)
             if wait > 0:

@@ -30,6 +30,7 @@ from imuhip.pipeline.options import PipelineOptions
 from imuhip.pipeline.session_pipeline import (
     RECOVERY_S,
     Grid,
+    Keep,
     LegFailure,
     SessionAnalysis,
     SessionPipeline,
@@ -49,6 +50,7 @@ __all__ = [
     "UNCHECKED_HEADING_S",
     "AlignerKind",
     "Grid",
+    "Keep",
     "LegFailure",
     "LiveState",
     "PipelineOptions",

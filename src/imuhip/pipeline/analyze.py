@@ -11,12 +11,22 @@ from imuhip.align.offline import OfflineAligner
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES
 from imuhip.errors import ImuhipError
 from imuhip.pipeline.options import PipelineOptions
-from imuhip.pipeline.session_pipeline import LEG_ROLES, Grid, SessionAnalysis, SessionPipeline
+from imuhip.pipeline.session_pipeline import (
+    LEG_ROLES,
+    Grid,
+    Keep,
+    SessionAnalysis,
+    SessionPipeline,
+)
 from imuhip.samples import ImuSamples
 from imuhip.session import Event, Session, SessionHeader, session_inputs
 
 #: How a session's sample times are found: with the whole session in view, or causally.
 AlignerKind = Literal["offline", "causal"]
+
+#: The offline analysis runs the stages after the aligner on pieces of this many seconds of
+#: data (the result does not depend on it; the memory they hold does).
+ANALYSIS_PIECE_S = 60.0
 
 
 def make_pipeline(
@@ -26,25 +36,50 @@ def make_pipeline(
     **kw,
 ) -> SessionPipeline:
     """A :class:`SessionPipeline` with the named alignment strategy (``kw``: the pipeline's
-    keyword arguments)."""
+    keyword arguments; the aligner keeps its samples for the analysis's streams only where
+    ``keep`` asks for the samples)."""
+    keep = kw.get("keep", True)
+    samples = keep is True or (keep is not False and bool(keep & Keep.SAMPLES))
     if aligner == "offline":
-        return SessionPipeline(header, options, aligner=OfflineAligner(header), **kw)
+        al = OfflineAligner(header, keep_samples=samples)
+        return SessionPipeline(header, options, aligner=al, **kw)
     if aligner == "causal":
-        return SessionPipeline(header, options, aligner=CausalAligner(header), **kw)
+        return SessionPipeline(header, options, aligner=CausalAligner(header, keep=samples), **kw)
     raise ImuhipError(f"unknown aligner {aligner!r}: 'offline' or 'causal'")
 
 
 def analyze_session(
-    session: Session, options: PipelineOptions | None = None, aligner: AlignerKind = "offline"
+    session: Session,
+    options: PipelineOptions | None = None,
+    aligner: AlignerKind = "offline",
+    *,
+    keep: Keep = Keep.ALL,
 ) -> SessionAnalysis:
     """Run the session pipeline over a whole session read into memory.
+
+    ``keep``: what the analysis keeps of every grid point (:class:`Keep`; ``Keep.EVENTS`` for
+    a summary of a long session: reps, holds, calibration, warnings). With the offline aligner
+    the stages after it run on pieces of ``ANALYSIS_PIECE_S`` of data, so what they hold
+    does not grow with the session beyond what ``keep`` asks for.
 
     Raises:
         CalibrationError: no calibration could be made (what was missing or refused).
         ImuhipError: the thigh or shin data is missing or they never overlap.
     """
-    pipe = make_pipeline(session.header, options, aligner, saved=True)
-    pipe.feed_all(session_inputs(session, as_arrived=aligner == "causal"))
+    header = session.header
+    if aligner == "offline":
+        al = OfflineAligner(
+            header, release_s=ANALYSIS_PIECE_S, keep_samples=bool(keep & Keep.SAMPLES)
+        )
+        pipe = SessionPipeline(header, options, aligner=al, saved=True, keep=keep)
+        for item in session_inputs(session, as_arrived=False):
+            pipe.feed(item)
+        al.flush()
+        while al.release_next():
+            pipe.advance()
+    else:
+        pipe = make_pipeline(header, options, aligner, saved=True, keep=keep)
+        pipe.feed_all(session_inputs(session, as_arrived=True))
     pipe.finish()
     return pipe.analysis()
 
@@ -77,4 +112,11 @@ def mark_sets(events: Iterable[Event]) -> list[dict[str, float]]:
     return sets
 
 
-__all__ = ["AlignerKind", "analyze_session", "common_grid", "make_pipeline", "mark_sets"]
+__all__ = [
+    "ANALYSIS_PIECE_S",
+    "AlignerKind",
+    "analyze_session",
+    "common_grid",
+    "make_pipeline",
+    "mark_sets",
+]

@@ -13,6 +13,7 @@ layout on the same grid. Times are seconds on the session time base; angles in d
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, fields, replace
 from typing import Protocol
 
@@ -48,7 +49,7 @@ from imuhip.joint.phases import (
 )
 from imuhip.joint.shin_only import ShinOnlyCalibration, ShinOnlyTracker, calibrate_shin_only
 from imuhip.layout import Leg
-from imuhip.pipeline.advice import heading_needs_rests
+from imuhip.pipeline.advice import UNCHECKED_HEADING_S, heading_needs_rests
 from imuhip.pipeline.calibration_schedule import (
     MARKS_RETRY_S,
     MIN_STILL_END_S,
@@ -94,6 +95,23 @@ class TrackedAngles:
     knee_flexion_deg: np.ndarray
 
 
+class Keep(enum.Flag):
+    """What a leg chain keeps of every grid point for the analysis (the exercise events, the
+    calibration, the streams' counters and the warnings are always kept).
+
+    ``ANGLES``: the grid times, ``valid`` and ``lost``, and the hip rotation, knee and hip
+    flexion and heading offset; ``SAMPLES``: the grid's accelerometer and gyroscope of both
+    sensors (and the times); ``ORIENTATIONS``: both sensors' orientations. What is not kept is
+    an empty array (length 0) in the analysis.
+    """
+
+    EVENTS = 0
+    ANGLES = enum.auto()
+    SAMPLES = enum.auto()
+    ORIENTATIONS = enum.auto()
+    ALL = ANGLES | SAMPLES | ORIENTATIONS
+
+
 @dataclass(frozen=True)
 class LegSettings:
     """What a leg chain needs to know of its session.
@@ -106,7 +124,7 @@ class LegSettings:
         options: filter, grid rate and detector choices.
         gyro_scale: role -> per-axis gyro scale (measured / true), None where there is none.
         every_s: how often (data time) the data are searched for the calibration phases.
-        keep: keep the grid and the angles for the analysis.
+        keep: what to keep of every grid point for the analysis (:class:`Keep`).
         angle_feed: collect the tracked angles for :meth:`LegChain.new_angles`.
         redo_advice: what a user can do about a refused calibration.
         tag_events: put the leg's side on its detector events (sessions of both legs).
@@ -121,7 +139,7 @@ class LegSettings:
     options: PipelineOptions
     gyro_scale: dict[str, np.ndarray | None]
     every_s: float
-    keep: bool
+    keep: Keep
     angle_feed: bool
     redo_advice: str
     tag_events: bool = False
@@ -296,7 +314,10 @@ class LegChain:
         self._interrupted = False
         self._rested_at = 0.0
         self._out = Columns("t", "th_a", "th_g", "sh_a", "sh_g", "valid", "lost")
-        self._ang = Columns("rot", "head", "knee", "flex", "rest", "qt", "qs")
+        self._ang = Columns("rot", "head", "knee", "flex", "qt", "qs")
+        self._points = 0  # grid points processed
+        self._emit_k = 0  # grid index of the next tracked point
+        self._rests = RestGaps()  # the heading warnings' stretches, as the angles go
         self.state = state or LiveState()
         self.events: list[AnalysisEvent] = []
         self.result: ExerciseResult | None = None
@@ -354,11 +375,12 @@ class LegChain:
         gyr_s = correct_gyro(sh.gyr, self.s.gyro_scale.get(leg.shin))
         self._stillness(t, gyr_t, gyr_s)
         undefined = self.undefined(lost)
-        if self.s.keep:
-            self._out.add(
-                t=t, th_a=th.acc, th_g=gyr_t, sh_a=sh.acc, sh_g=gyr_s, valid=chunk.valid,
-                lost=lost,
-            )  # fmt: skip
+        self._points += len(t)
+        keep = self.s.keep
+        if keep & (Keep.ANGLES | Keep.SAMPLES):
+            self._out.add(t=t, valid=chunk.valid, lost=lost)
+        if keep & Keep.SAMPLES:
+            self._out.add(th_a=th.acc, th_g=gyr_t, sh_a=sh.acc, sh_g=gyr_s)
         # no motion is invented inside a sensor's lost stretch: its filter sees a still sensor
         # there (the other sensor's filter goes on with its data)
         in_t = np.where(chunk.lost_thigh[:, None], 0.0, gyr_t)
@@ -433,7 +455,9 @@ class LegChain:
         knee = np.where(undefined, np.nan, h.knee_flexion_deg)
         if self.s.angle_feed and len(t):
             self._fresh.append(TrackedAngles(t, ang, knee))
-        if self.s.keep:
+        self._rests.add(self._emit_k, t, h.heading_offset_deg, h.rest_seen)
+        self._emit_k += len(t)
+        if self.s.keep & Keep.ANGLES:
             none = np.full(len(t), np.nan)
             self._ang.add(
                 rot=ang,
@@ -442,10 +466,9 @@ class LegChain:
                 flex=none
                 if h.hip_flexion_deg is None
                 else np.where(undefined, np.nan, h.hip_flexion_deg),
-                rest=np.zeros(len(t), bool) if h.rest_seen is None else h.rest_seen,
-                qt=q_t,
-                qs=q_s,
             )
+        if self.s.keep & Keep.ORIENTATIONS:
+            self._ang.add(qt=q_t, qs=q_s)
         st = self.state
         if len(ang):
             st.angle_deg = None if undefined[-1] else float(ang[-1])
@@ -766,15 +789,17 @@ class LegChain:
         self.tracker = self._tracker(cal)
         self._rested_at = float(t[k0])
         self.detector = ExerciseDetector(self.rate, self.s.options.detector)
-        if self.s.keep:  # no angle before the final still pose
-            before = len(self._out) - (len(t) - k0)
+        before = self._points - (len(t) - k0)  # grid points before the tracker's first
+        self._emit_k = before
+        if self.s.keep & Keep.ANGLES:  # no angle before the final still pose
             none = np.full(before, np.nan)
+            self._ang.add(rot=none, head=none, knee=none, flex=none)
+        if self.s.keep & Keep.ORIENTATIONS:
             # orientations from the attempt's buffer on (earlier ones are not kept)
             q_none = np.full((before - k0, 4), np.nan)
             self._ang.add(
-                rot=none, head=none, knee=none, flex=none, rest=np.zeros(before, bool),
-                qt=np.concatenate([q_none, q_t[:k0]]), qs=np.concatenate([q_none, q_s[:k0]]),
-            )  # fmt: skip
+                qt=np.concatenate([q_none, q_t[:k0]]), qs=np.concatenate([q_none, q_s[:k0]])
+            )
         probe = self._tracker(cal).update(q_t[k0:k1], q_s[k0:k1])
         rest = np.where(u[k0:k1], np.nan, probe.hip_rotation_deg)
         self.detector.rest = float(np.nanmean(rest)) if np.isfinite(rest).any() else 0.0
@@ -888,8 +913,15 @@ class LegChain:
 
     def kept(self) -> tuple[Columns, Columns]:
         """The kept grid columns (t, th_a, th_g, sh_a, sh_g, valid, lost) and angle columns
-        (rot, head, knee, flex, rest, qt, qs), on the same grid points."""
+        (rot, head, knee, flex, qt, qs), on the same grid points (what :class:`Keep` did not
+        ask for is empty)."""
         return self._out, self._ang
+
+    def unrested_stretches(self) -> list[tuple[float, float]]:
+        """(start, end) seconds of the tracked stretches of at least ``UNCHECKED_HEADING_S``
+        without a rest (:func:`~imuhip.pipeline.advice.unchecked_heading_stretches` of the
+        whole tracked part, from the first tracked heading on), found as the angles went."""
+        return self._rests.stretches()
 
     def new_angles(self) -> TrackedAngles:
         """The angles tracked since the last call (empty arrays if none), in time order."""
@@ -902,10 +934,54 @@ class LegChain:
 
     def calibration_index(self) -> int:
         """Grid index of the start of the calibration's final still phase."""
+        if not self.s.keep & Keep.ANGLES:
+            return self._rests.first_k if self._rests.first_k is not None else self._points
         rot = self._ang.get("rot")
         head = self._ang.get("head")
         finite = np.flatnonzero(np.isfinite(head))
         return int(finite[0]) if len(finite) else len(rot)
+
+
+class RestGaps:
+    """:func:`~imuhip.pipeline.advice.unchecked_heading_stretches` of the tracked angles from
+    the first finite heading on, computed chunk by chunk (the same pairs of times are compared,
+    so the stretches are exactly those of the whole arrays); holds a few numbers, not the
+    per-sample rest flags."""
+
+    def __init__(self) -> None:
+        self.first_k: int | None = None  # grid index of the first finite heading
+        self._edge = 0.0  # time of the last rest seen (or of the first finite heading)
+        self._last = 0.0  # time of the last tracked point
+        self._any_rest = False
+        self._found: list[tuple[float, float]] = []
+
+    def add(self, k: int, t: np.ndarray, head: np.ndarray, rest: np.ndarray | None) -> None:
+        """A tracked chunk starting at grid index ``k``: times, heading offset, rests seen."""
+        if not len(t):
+            return
+        if rest is not None and rest.any():
+            self._any_rest = True
+        j = 0
+        if self.first_k is None:
+            finite = np.flatnonzero(np.isfinite(head))
+            if not len(finite):
+                return
+            j = int(finite[0])
+            self.first_k = k + j
+            self._edge = float(t[j])
+        tt = t[j:]
+        seen = tt[rest[j:]] if rest is not None else tt[:0]
+        edges = np.r_[self._edge, seen]
+        gaps = np.flatnonzero(np.diff(edges) >= UNCHECKED_HEADING_S)
+        self._found += [(float(edges[i]), float(edges[i + 1])) for i in gaps]
+        self._edge = float(edges[-1])
+        self._last = float(tt[-1])
+
+    def stretches(self) -> list[tuple[float, float]]:
+        if self.first_k is None or not self._any_rest:
+            return []
+        tail = [(self._edge, self._last)] if self._last - self._edge >= UNCHECKED_HEADING_S else []
+        return [*self._found, *tail]
 
 
 @dataclass(frozen=True)

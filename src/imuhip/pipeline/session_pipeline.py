@@ -49,6 +49,8 @@ from imuhip.pipeline.leg import (
     RECOVERY_S,
     REDO_FILE,
     REDO_LIVE,
+    Columns,
+    Keep,
     LegChain,
     LegChunk,
     LegSettings,
@@ -84,6 +86,7 @@ __all__ = [
     "REDO_FILE",
     "REDO_LIVE",
     "Grid",
+    "Keep",
     "LegFailure",
     "SessionAnalysis",
     "SessionPipeline",
@@ -190,8 +193,9 @@ class SessionPipeline:
             header by default (live).
         auto_search_every_s: how often (data time) to search for the calibration phases when
             the session has no guidance marks.
-        keep: keep the grid and the angles for :meth:`analysis` (off: only the exercise
-            events and the state, for long live sessions).
+        keep: what to keep of every grid point for :meth:`analysis` (:class:`Keep`; True:
+            everything; False: nothing, and no :meth:`analysis`: only the exercise events and
+            the state, for long live sessions).
         saved: the inputs come from a saved file (the advice for a refused calibration says
             what can be done with the file, not to do the protocol again).
         angle_feed: collect the tracked angles for :meth:`new_angles` (a streaming output
@@ -208,7 +212,7 @@ class SessionPipeline:
         *,
         aligner: Aligner | None = None,
         auto_search_every_s: float = 1.0,
-        keep: bool = True,
+        keep: bool | Keep = True,
         saved: bool = False,
         angle_feed: bool = False,
     ) -> None:
@@ -230,7 +234,8 @@ class SessionPipeline:
         self._flushing = False
         self._gyro_scale = gyro_scales(header)
         self._auto_every = auto_search_every_s
-        self._keep = keep
+        self._analysable = keep is not False
+        self._keep = Keep.ALL if keep is True else Keep.EVENTS if keep is False else keep
         self._angle_feed = angle_feed
         self.redo_advice = REDO_FILE if saved else REDO_LIVE
         self._stack_interval: dict[str, float] = {}  # role -> interval the BLE stack reported
@@ -501,7 +506,7 @@ class SessionPipeline:
         if self._body_roles:
             self.body = CompensationStage(
                 self.layout, self.header.exercise, self.rate, self._method, self.opts,
-                self._gyro_scale, keep=self._keep,
+                self._gyro_scale, keep=self._analysable,
             )  # fmt: skip
             for t, phase in self._early_body_marks:
                 self.body.mark(t, phase)
@@ -546,8 +551,9 @@ class SessionPipeline:
 
     def analysis(self) -> SessionAnalysis:
         """The whole session's result (after :meth:`finish`, with ``keep``): the first analysed
-        leg's, with every analysed leg's in ``legs``. A leg of a session of several legs that
-        cannot be analysed is left out with its reason (``failed_legs``), the others stand.
+        leg's, with every analysed leg's in ``legs`` (the per-sample arrays it was not to keep are
+        empty: :class:`Keep`). A leg of a session of several legs that cannot be analysed is left
+        out with its reason (``failed_legs``), the others stand.
 
         Raises:
             CalibrationError: no leg was calibrated (what was missing or refused, per leg).
@@ -555,7 +561,7 @@ class SessionPipeline:
         """
         if not self._finished:
             raise RuntimeError("finish() the pipeline first")
-        if not self._keep:
+        if not self._analysable:
             raise RuntimeError("create the pipeline with keep=True to get the analysis")
         if not self._grids:
             StreamingGrid(self._roles, self.rate or 1.0).check_overlap()
@@ -587,17 +593,16 @@ class SessionPipeline:
             raise self.failure(leg)
         o, a = leg.kept()
         t = o.get("t")
+        samples = self._keep & Keep.SAMPLES
         grid = Grid(
             t,
             self.rate,
-            None if leg.leg.shin_only else ImuSamples(t, o.get("th_a"), o.get("th_g")),
-            ImuSamples(t, o.get("sh_a"), o.get("sh_g")),
+            None if leg.leg.shin_only else _samples(t, o, "th", samples),
+            _samples(t, o, "sh", samples),
             o.get("valid"),
             o.get("lost"),
         )
         streams = self.aligner.streams()
-        k0 = leg.calibration_index()
-        rest = a.get("rest")
         flex = a.get("flex")
         return SessionAnalysis(
             grid,
@@ -612,13 +617,17 @@ class SessionPipeline:
                 *leg.refused,
                 *rate_warnings(streams, self.header),
                 *timing_warnings(streams, self.header, self._stack_interval),
-                *heading_warnings(t[k0:], rest[k0:] if rest.any() else None, leg.calibration),
+                *(
+                    w
+                    for ab in leg.unrested_stretches()
+                    for w in heading_warnings(np.array(ab), np.zeros(2, bool), leg.calibration)
+                ),
                 *(vendor_orientation_note(r) for r in leg.leg.roles if r in self._vendor),
                 *(() if self.body is None else self.body.warnings),
             ),
             {
-                **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt")}),
-                leg.leg.shin: a.get("qs"),
+                **({} if leg.leg.thigh is None else {leg.leg.thigh: a.get("qt").reshape(-1, 4)}),
+                leg.leg.shin: a.get("qs").reshape(-1, 4),
             },
             side=leg.leg.side,
             hip_reference=START_POSE_REFERENCE if self.body is None else self.body.hip_reference,
@@ -650,6 +659,15 @@ def _leg_reason(side: str, err: Exception, named: bool = False) -> str:
     """A leg's error message without (or, ``named``, with) its leading "<side> leg: "."""
     msg = str(err).removeprefix(f"{side} leg: ")
     return f"{side} leg: {msg}" if named else msg
+
+
+def _samples(t: np.ndarray, o: Columns, prefix: str, kept: Keep) -> ImuSamples:
+    """A sensor's kept grid samples (columns ``prefix_a``, ``prefix_g``), or empty ones where
+    :class:`Keep` did not ask for them."""
+    if kept:
+        return ImuSamples(t, o.get(f"{prefix}_a"), o.get(f"{prefix}_g"))
+    e = np.empty((0, 3))
+    return ImuSamples(t[:0], e, e)
 
 
 def analysable_layout(header: SessionHeader) -> Layout:

@@ -168,7 +168,7 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[
     """Analyse one session file into a row per leg (one, or left and right for a session of
     both legs); never raises for a bad file (a single row says why)."""
     from imuhip.files.session_file import read_session
-    from imuhip.pipeline import analyze_session
+    from imuhip.pipeline import Keep, analyze_session
 
     path = Path(path)
     name = name if name is not None else path.name
@@ -205,7 +205,7 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = analyze_session(session)
+            result = analyze_session(session, keep=Keep.EVENTS)  # a row needs no samples
     except Exception as exc:
         return [HistoryRow(**base, error=_reason(exc), note=note)]
     t_end = session.time_range()[1]
