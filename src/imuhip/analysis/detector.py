@@ -94,10 +94,10 @@ ONSET_S = 0.1
 OVERPRESSURE_TOL_DEG = 0.1
 ARRIVED_DEG = 0.5
 #: A stretch's edges are where the movement into it ends and the one out of it begins: the
-#: angle's speed (smoothed over ``EDGE_SMOOTH_S``, degrees per second, less its median over
-#: ``EDGE_BASE_S`` seconds of the held side next to the edge) between ``EDGE_SLOW_DPS`` and
-#: ``EDGE_FAST_DPS`` near the edge, its square root extrapolated along a line to zero (a smooth
-#: movement's speed falls to zero as the square of the time left).
+#: angle's speed (degrees per second, the slope of a line fitted over ``EDGE_SMOOTH_S`` seconds,
+#: less its median over ``EDGE_BASE_S`` seconds of the held side next to the edge) between
+#: ``EDGE_SLOW_DPS`` and ``EDGE_FAST_DPS`` near the edge, its square root extrapolated along a
+#: line to zero (a smooth movement's speed falls to zero as the square of the time left).
 EDGE_SMOOTH_S = 0.3
 EDGE_SLOW_DPS = 0.5
 EDGE_FAST_DPS = 2.0
