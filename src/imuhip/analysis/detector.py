@@ -102,6 +102,8 @@ EDGE_SMOOTH_S = 0.3
 EDGE_SLOW_DPS = 0.5
 EDGE_FAST_DPS = 2.0
 EDGE_BASE_S = (0.5, 2.5)
+#: How far from the anchors the edges' speeds are looked at, seconds.
+EDGE_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -1163,11 +1165,15 @@ def _edge_speed(seg: np.ndarray, rate: float) -> np.ndarray:
 
 def _zero_of_tail(v: np.ndarray, a: int, b: int) -> float | None:
     """Where the line fitted to the square root of the speeds ``v[a..b]`` (degrees per second)
-    over their indices reaches zero (a fractional index; None if the line is flat)."""
+    over their indices reaches zero (a fractional index; None if the line is flat or a speed is
+    not finite)."""
     x = np.arange(a, b + 1, dtype=np.float64)
     y = np.sqrt(np.maximum(v[a : b + 1], 0.0))
-    slope, icept = np.polyfit(x, y, 1)
-    return None if not slope or not np.isfinite(slope) else float(-icept / slope)
+    if not np.isfinite(y).all():
+        return None
+    xm, ym = float(x.mean()), float(y.mean())
+    slope = float(np.dot(x - xm, y - ym)) / float(np.dot(x - xm, x - xm))
+    return None if not slope else xm - ym / slope
 
 
 def _arrival(seg: np.ndarray, anchor: int, rate: float) -> int:
@@ -1175,15 +1181,19 @@ def _arrival(seg: np.ndarray, anchor: int, rate: float) -> int:
     ``anchor`` on) where the movement into the stretch ended: the approach's speed, less the
     held part's (its median over ``EDGE_BASE_S`` after the speed fell under ``EDGE_SLOW_DPS``),
     extrapolated to zero from its last samples between ``EDGE_FAST_DPS`` and ``EDGE_SLOW_DPS``.
-    ``anchor`` when the approach never reached ``EDGE_FAST_DPS``."""
+    ``anchor`` when the approach never reached ``EDGE_FAST_DPS`` in the ``EDGE_WINDOW_S``
+    before ``anchor``."""
+    lo = max(0, anchor - round(EDGE_WINDOW_S * rate))
+    seg = seg[lo : anchor + round(EDGE_WINDOW_S * rate)]
+    anchor -= lo
     v = _edge_speed(seg, rate)
     fast = np.flatnonzero(v[: anchor + 1] >= EDGE_FAST_DPS)
     if not len(fast):
-        return anchor
+        return lo + anchor
     a = int(fast[-1])
     slow = np.flatnonzero(v[a:] < EDGE_SLOW_DPS)
     if not len(slow):
-        return anchor
+        return lo + anchor
     b = a + int(slow[0])
     held = v[b + round(EDGE_BASE_S[0] * rate) : b + round(EDGE_BASE_S[1] * rate)]
     if len(held):
@@ -1191,11 +1201,11 @@ def _arrival(seg: np.ndarray, anchor: int, rate: float) -> int:
         slow = np.flatnonzero(v[a:] < EDGE_SLOW_DPS)
         b = a + int(slow[0]) if len(slow) else b
     if b - a < 3:
-        return b
+        return lo + b
     z = _zero_of_tail(v, a, b - 1)
     if z is None:
-        return b
-    return round(min(max(z, b), b + 2.0 * rate, len(seg) - 1))
+        return lo + b
+    return lo + round(min(max(z, b), b + 2.0 * rate, len(seg) - 1))
 
 
 def _set_off(seg: np.ndarray, anchor: int, rate: float) -> int:
@@ -1205,14 +1215,17 @@ def _set_off(seg: np.ndarray, anchor: int, rate: float) -> int:
     over ``EDGE_SLOW_DPS``), extrapolated back to zero from its first samples between
     ``EDGE_SLOW_DPS`` and ``EDGE_FAST_DPS``. ``anchor`` when the leg never went back at
     ``EDGE_FAST_DPS``."""
+    lo = max(0, anchor - round(EDGE_WINDOW_S * rate))
+    seg = seg[lo:]
+    anchor -= lo
     v = -_edge_speed(seg, rate)
     fast = np.flatnonzero(v[anchor:] >= EDGE_FAST_DPS)
     if not len(fast):
-        return anchor
+        return lo + anchor
     b = anchor + int(fast[0])
     slow = np.flatnonzero(v[:b] < EDGE_SLOW_DPS)
     if not len(slow):
-        return anchor
+        return lo + anchor
     a = int(slow[-1]) + 1
     held = v[max(0, a - round(EDGE_BASE_S[1] * rate)) : max(0, a - round(EDGE_BASE_S[0] * rate))]
     if len(held):
@@ -1220,8 +1233,8 @@ def _set_off(seg: np.ndarray, anchor: int, rate: float) -> int:
         slow = np.flatnonzero(v[:b] < EDGE_SLOW_DPS)
         a = int(slow[-1]) + 1 if len(slow) else a
     if b - a < 3:
-        return a
+        return lo + a
     z = _zero_of_tail(v, a, b)
     if z is None:
-        return a
-    return round(max(min(z, a), a - 2.0 * rate, 0))
+        return lo + a
+    return lo + round(max(min(z, a), a - 2.0 * rate, 0))
