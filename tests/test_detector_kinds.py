@@ -104,8 +104,9 @@ def test_each_kind_is_found_as_the_person_did_it(runs, case):
         assert got.effort_index is not None and got.effort_index > 6
         assert got.steadiness_deg < 1.0
     for got, want in zip(ex.stretches, r.stretches, strict=True):
-        assert abs(got.start_s - want["end_range_s"]) < 1.0
-        assert abs(got.end_s - want["end_s"]) < 0.5
+        # the issue's target: a stretch from where the leg arrives to where it starts back
+        assert abs(got.start_s - want["end_range_s"]) <= 0.3
+        assert abs(got.end_s - want["end_s"]) <= 0.3
         assert abs(got.max_deg - want["max_deg"]) < 3.0  # the angle's own error at end range
         assert abs(got.time_at_end_range_s - want["time_at_end_range_s"]) < 1.5
         if want["overpressure_start_s"] is None:
@@ -206,3 +207,53 @@ def test_a_minute_long_supine_stretch_keeps_its_angle_and_overpressure_gain(tmp_
             assert abs(got.overpressure_gain_deg - want["overpressure_gain_deg"]) <= 1.5
         assert abs(got.max_deg - want["max_deg"]) <= 1.5
     assert r.rmse <= 1.0
+
+
+def test_a_slow_approach_starts_the_stretch_where_the_leg_arrives(tmp_path):
+    """SIMULATED, 7-7.2 s minimum-jerk drops to end range (seed 5): the leg comes within 0.5° of
+    its level 0.6-0.8 s before it stops, where the stretches began before (and ended 0.3-0.4 s
+    after the leg started back). Now both edges within the issue's 0.3 s."""
+    cfg = SimConfig(exercise="prone", content="stretch", duration_s=150.0, seed=5)
+    r = Run(tmp_path, cfg)
+    assert len(r.ex.stretches) == len(r.stretches) >= 1
+    assert max(w["end_range_s"] - w["start_s"] for w in r.stretches) >= 7.0
+    for got, want in zip(r.ex.stretches, r.stretches, strict=True):
+        assert abs(got.start_s - want["end_range_s"]) <= 0.3
+        assert abs(got.end_s - want["end_s"]) <= 0.3
+
+
+def _min_jerk(a: float, b: float, seconds: float, rate: float) -> np.ndarray:
+    tau = np.arange(round(seconds * rate)) / (seconds * rate)
+    return a + (b - a) * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+
+
+@pytest.mark.parametrize("shape", ["minimum-jerk", "raised-cosine"])
+def test_stretch_edges_on_a_trace_whatever_the_chunks(shape):
+    """The detector alone: an 8 s drop to 30°, held 20 s (creeping 0.5°), a 4 s return, with
+    0.02° of white noise (the pipeline's simulated angle has under 0.01°): a smooth
+    (minimum-jerk) stretch runs from the end of the drop to the start of the return within
+    0.3 s, for any chunking. A drop that stops at full deceleration (a raised cosine: the speed
+    falls linearly, not as the square of the time left) starts up to 0.6 s late, the known
+    limit (docs/detector.md)."""
+    rate = 100.0
+    rng = np.random.default_rng(3)
+
+    def move(a: float, b: float, seconds: float) -> np.ndarray:
+        if shape == "minimum-jerk":
+            return _min_jerk(a, b, seconds, rate)
+        k = np.arange(round(seconds * rate)) / (seconds * rate)
+        return a + (b - a) * 0.5 * (1 - np.cos(np.pi * k))
+
+    parts = [np.zeros(1500), move(0, 30, 8.0), 30 + np.linspace(0, 0.5, 2000)]
+    parts += [move(30.5, 0, 4.0), np.zeros(800)]
+    angle = np.concatenate(parts) + rng.normal(0, 0.02, sum(len(p) for p in parts))
+    t = np.arange(len(angle)) / rate
+    gyr = rng.normal(0, 0.002, (len(t), 3))
+    arrived, left = 15.0 + 8.0, 15.0 + 8.0 + 20.0
+    whole = analyze_exercise(t, angle, gyr, rate)
+    (st,) = whole.stretches
+    late = 0.3 if shape == "minimum-jerk" else 0.6
+    assert -0.3 <= st.start_s - arrived <= late and abs(st.end_s - left) <= 0.3
+    assert st.time_at_end_range_s == pytest.approx(st.duration_s, abs=0.5)
+    for chunk in (1, 37):
+        assert analyze_exercise(t, angle, gyr, rate, chunk=chunk) == whole

@@ -53,8 +53,9 @@ def test_live_state_times_the_stretch_from_its_events(stretch_file):
     st = pipe.state
     assert len(ended) == 1 and st.stretches == 1 and st.stretch_start_s is None
     stretch, last = ended[0]
-    # announced stretch_min_s (8 s) after the leg arrived, then timed on every step
-    assert seen[0][1] == pytest.approx(8.0, abs=0.3)
+    # announced once the leg was still (under 4 deg/s) for stretch_min_s (8 s): its slowing
+    # approach is still before it arrives, so the timer from the arrival reads 6-8 s then
+    assert 6.0 <= seen[0][1] <= 8.0
     times = [s[1] for s in seen]
     assert all(b > a for a, b in itertools.pairwise(times))
     assert stretch.start_s == pytest.approx(truth["end_range_s"], abs=1.0)

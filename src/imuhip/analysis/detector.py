@@ -90,9 +90,20 @@ EDGE_SEARCH_S = 3.0
 ONSET_RATIO = 2.0
 ONSET_S = 0.1
 #: Overpressure starts where the leg was last within this of the stretch's level, degrees; a
-#: stretch starts where the leg arrived within ``ARRIVED_DEG`` of it.
+#: stretch's start is looked for from where the leg arrived within ``ARRIVED_DEG`` of it.
 OVERPRESSURE_TOL_DEG = 0.1
 ARRIVED_DEG = 0.5
+#: A stretch's edges are where the movement into it ends and the one out of it begins: the
+#: angle's speed (degrees per second, the slope of a line fitted over ``EDGE_SMOOTH_S`` seconds,
+#: less its median over ``EDGE_BASE_S`` seconds of the held side next to the edge) between
+#: ``EDGE_SLOW_DPS`` and ``EDGE_FAST_DPS`` near the edge, its square root extrapolated along a
+#: line to zero (a smooth movement's speed falls to zero as the square of the time left).
+EDGE_SMOOTH_S = 0.3
+EDGE_SLOW_DPS = 0.5
+EDGE_FAST_DPS = 2.0
+EDGE_BASE_S = (0.5, 2.5)
+#: How far from the anchors the edges' speeds are looked at, seconds.
+EDGE_WINDOW_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -1049,8 +1060,9 @@ class ExerciseDetector:
 
     # ------------------------------------------------------------------ stretches
     def _start_stretch(self, exc: _Excursion, i: int) -> None:
-        """A pause far from rest has lasted ``stretch_min_s``: a stretch, from where the leg
-        arrived within ``ARRIVED_DEG`` of the level."""
+        """A pause far from rest has lasted ``stretch_min_s``: a stretch, from where the movement
+        into it ended (:func:`_arrival`, looked for from where the leg came within
+        ``ARRIVED_DEG`` of the level)."""
         assert exc.pause_i is not None
         sg = exc.sign
         lo = max(exc.start_i, self._i0)
@@ -1058,7 +1070,7 @@ class ExerciseDetector:
         k = max(1, round(0.05 * self.rate))
         smooth = np.convolve(seg, np.full(k, 1.0 / k), mode="same")
         arrived = np.flatnonzero(smooth >= exc.pause_level - ARRIVED_DEG)
-        start = lo + int(arrived[0]) if len(arrived) else exc.pause_i
+        start = lo + _arrival(seg, int(arrived[0]), self.rate) if len(arrived) else exc.pause_i
         exc.stretch = _Stretch(start_i=start, level=exc.pause_level, level_i=exc.pause_level_i)
         exc.pause_i = None
         exc.plateau_i = None
@@ -1089,7 +1101,11 @@ class ExerciseDetector:
         assert exc is not None and exc.stretch is not None
         st, sg = exc.stretch, exc.sign
         a = max(st.start_i, self._i0)
-        end_i = self._departure_from(a, st.level_i, i) if depart else i
+        if depart:  # where the movement back began (looked for from where it left the level)
+            left = self._departure_from(a, st.level_i, i) - a
+            end_i = a + _set_off(sg * self._raw_at(a, i), left, self.rate)
+        else:
+            end_i = i
         end_i = max(end_i, a + 1)
         seg = self._raw_at(a, end_i)
         top = float(np.max(sg * seg))
@@ -1132,3 +1148,93 @@ class ExerciseDetector:
             return
         self._rest_windows.append(power)
         self._rest_power = float(np.percentile(self._rest_windows, REST_QUANTILE))
+
+
+# ---------------------------------------------------------------------- stretch edges
+def _edge_speed(seg: np.ndarray, rate: float) -> np.ndarray:
+    """Rate of change (degrees per second) of the angles ``seg`` (degrees, one per sample at
+    ``rate`` Hz): the slope of a straight line fitted over ``EDGE_SMOOTH_S`` around each sample
+    (the ends padded with their own values)."""
+    h = max(1, round(EDGE_SMOOTH_S * rate / 2))
+    if len(seg) < 2:
+        return np.zeros(len(seg))
+    x = np.arange(-h, h + 1, dtype=np.float64)
+    kernel = x[::-1] / float(np.sum(x * x)) * rate
+    return np.convolve(np.pad(seg, (h, h), mode="edge"), kernel, mode="valid")
+
+
+def _zero_of_tail(v: np.ndarray, a: int, b: int) -> float | None:
+    """Where the line fitted to the square root of the speeds ``v[a..b]`` (degrees per second)
+    over their indices reaches zero (a fractional index; None if the line is flat or a speed is
+    not finite)."""
+    x = np.arange(a, b + 1, dtype=np.float64)
+    y = np.sqrt(np.maximum(v[a : b + 1], 0.0))
+    if not np.isfinite(y).all():
+        return None
+    xm, ym = float(x.mean()), float(y.mean())
+    slope = float(np.dot(x - xm, y - ym)) / float(np.dot(x - xm, x - xm))
+    return None if not slope else xm - ym / slope
+
+
+def _arrival(seg: np.ndarray, anchor: int, rate: float) -> int:
+    """Index in ``seg`` (directed angles, degrees, rising into a stretch held from about index
+    ``anchor`` on) where the movement into the stretch ended: the approach's speed, less the
+    held part's (its median over ``EDGE_BASE_S`` after the speed fell under ``EDGE_SLOW_DPS``),
+    extrapolated to zero from its last samples between ``EDGE_FAST_DPS`` and ``EDGE_SLOW_DPS``.
+    ``anchor`` when the approach never reached ``EDGE_FAST_DPS`` in the ``EDGE_WINDOW_S``
+    before ``anchor``."""
+    lo = max(0, anchor - round(EDGE_WINDOW_S * rate))
+    seg = seg[lo : anchor + round(EDGE_WINDOW_S * rate)]
+    anchor -= lo
+    v = _edge_speed(seg, rate)
+    fast = np.flatnonzero(v[: anchor + 1] >= EDGE_FAST_DPS)
+    if not len(fast):
+        return lo + anchor
+    a = int(fast[-1])
+    slow = np.flatnonzero(v[a:] < EDGE_SLOW_DPS)
+    if not len(slow):
+        return lo + anchor
+    b = a + int(slow[0])
+    held = v[b + round(EDGE_BASE_S[0] * rate) : b + round(EDGE_BASE_S[1] * rate)]
+    if len(held):
+        v = v - float(np.median(held))
+        slow = np.flatnonzero(v[a:] < EDGE_SLOW_DPS)
+        b = a + int(slow[0]) if len(slow) else b
+    if b - a < 3:
+        return lo + b
+    z = _zero_of_tail(v, a, b - 1)
+    if z is None:
+        return lo + b
+    return lo + round(min(max(z, b), b + 2.0 * rate, len(seg) - 1))
+
+
+def _set_off(seg: np.ndarray, anchor: int, rate: float) -> int:
+    """Index in ``seg`` (directed angles, degrees, of a stretch up to where its end was decided,
+    the leg leaving its level at about index ``anchor``) where the movement back began: the
+    speed back, less the held part's (its median over ``EDGE_BASE_S`` before the speed rose
+    over ``EDGE_SLOW_DPS``), extrapolated back to zero from its first samples between
+    ``EDGE_SLOW_DPS`` and ``EDGE_FAST_DPS``. ``anchor`` when the leg never went back at
+    ``EDGE_FAST_DPS``."""
+    lo = max(0, anchor - round(EDGE_WINDOW_S * rate))
+    seg = seg[lo:]
+    anchor -= lo
+    v = -_edge_speed(seg, rate)
+    fast = np.flatnonzero(v[anchor:] >= EDGE_FAST_DPS)
+    if not len(fast):
+        return lo + anchor
+    b = anchor + int(fast[0])
+    slow = np.flatnonzero(v[:b] < EDGE_SLOW_DPS)
+    if not len(slow):
+        return lo + anchor
+    a = int(slow[-1]) + 1
+    held = v[max(0, a - round(EDGE_BASE_S[1] * rate)) : max(0, a - round(EDGE_BASE_S[0] * rate))]
+    if len(held):
+        v = v - float(np.median(held))
+        slow = np.flatnonzero(v[:b] < EDGE_SLOW_DPS)
+        a = int(slow[-1]) + 1 if len(slow) else a
+    if b - a < 3:
+        return lo + a
+    z = _zero_of_tail(v, a, b)
+    if z is None:
+        return lo + a
+    return lo + round(max(min(z, a), a - 2.0 * rate, 0))
