@@ -623,6 +623,43 @@ def _checked_inputs(
     return h, n, sig
 
 
+#: Notifications whose samples :func:`_sample_times` maps at a time (bounds its temporaries).
+SAMPLE_CHUNK = 1 << 15
+
+
+def _sample_times(model: ClockModel, last: np.ndarray, n: np.ndarray, period: float) -> np.ndarray:
+    """Host time (s) of every sample: the notifications' last-sample indices ``last`` (within
+    their segments) and counts ``n`` mapped by ``model`` (sensor time = index · ``period``, s),
+    :data:`SAMPLE_CHUNK` notifications at a time into one output. Where the model starts a
+    new segment its first mapped times can fall before the last ones of the previous segment;
+    samples keep their order and at least half a period between them (elsewhere the steps are
+    a whole period and nothing changes)."""
+    pair_seg = model.segment_of(len(last))
+    fs = np.cumsum(n) - n  # first sample of each notification
+    t = np.empty(int(n.sum()))
+    carry = -np.inf  # the running maximum of (time - ramp) before the chunk
+    half = 0.5 * period
+    for a in range(0, len(n), SAMPLE_CHUNK):
+        b = min(a + SAMPLE_CHUNK, len(n))
+        nn = n[a:b]
+        s0 = int(fs[a])
+        s1 = s0 + int(nn.sum())
+        if s1 == s0:
+            continue
+        note = np.repeat(np.arange(a, b), nn)
+        idx = np.repeat(last[a:b] - nn + 1, nn) + (np.arange(s0, s1) - np.repeat(fs[a:b], nn))
+        piece = model.to_host(idx * period, pair_seg[note])
+        del note, idx
+        ramp = half * np.arange(s0, s1)
+        piece -= ramp
+        piece[0] = np.maximum(piece[0], carry)
+        np.maximum.accumulate(piece, out=piece)
+        carry = piece[-1]
+        piece += ramp
+        t[s0:s1] = piece
+    return t
+
+
 def reconstruct_times(
     host_t: np.ndarray,
     counts: np.ndarray,
@@ -672,15 +709,7 @@ def reconstruct_times(
         clean = not np.any((at_loss >= a) & (at_loss < b))
         wait[a:b] = _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step, whole=clean)
     model = fit_clock(last * period, h - wait, rp.clock, starts=starts)
-    pair_seg = model.segment_of(len(h))
-    note = np.repeat(np.arange(len(h)), n)
-    first = last - n + 1
-    idx = np.repeat(first, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
-    t = model.to_host(idx * period, pair_seg[note])
-    # where the clock model starts a new segment its first mapped times can fall before the
-    # last ones of the previous segment; samples keep their order and at least half a period
-    # between them (elsewhere the steps are a whole period and nothing changes)
-    ramp = 0.5 * period * np.arange(len(t))
-    t = np.maximum.accumulate(t - ramp) + ramp
+    del wait
+    t = _sample_times(model, last, n, period)
     lost = sum(m for _, m in losses)
     return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model)
