@@ -395,16 +395,58 @@ def find_segments(
 # --------------------------------------------------------------------------- per-segment fit
 
 
-def bucket_minima(x: np.ndarray, y: np.ndarray, bucket_s: float) -> tuple[np.ndarray, ...]:
-    """(bucket id, x, y) of the first minimum of y in each bucket of x (x non-decreasing)."""
-    bid = np.floor(x / bucket_s).astype(np.int64)
+#: Points :func:`bucket_minima` reads at a time (its temporaries are bounded; a bucket longer
+#: than this is read whole).
+BUCKET_CHUNK = 1 << 16
+
+
+def _first_minima(bid: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Index of the first minimum of ``y`` in each run of equal ``bid``."""
     starts = np.flatnonzero(np.r_[True, bid[1:] != bid[:-1]])
     ymin = np.minimum.reduceat(y, starts)
     counts = np.diff(np.r_[starts, len(y)])
     hit = np.flatnonzero(y == np.repeat(ymin, counts))
     hb = bid[hit]
-    first = hit[np.r_[True, hb[1:] != hb[:-1]]]
-    return bid[first], x[first], y[first]
+    return hit[np.r_[True, hb[1:] != hb[:-1]]]
+
+
+def bucket_minima(
+    x: np.ndarray,
+    y: np.ndarray,
+    bucket_s: float,
+    x0: float = 0.0,
+    y_less: np.ndarray | None = None,
+    y0: float = 0.0,
+) -> tuple[np.ndarray, ...]:
+    """(bucket id, x, y) of the first minimum of y in each bucket of x (x non-decreasing).
+
+    The buckets are of ``x - x0`` (``bucket_s`` wide, same unit as x) and the values are
+    ``(y - y_less) - y0`` (``y_less`` None: ``y - y0``); the returned x and y are those
+    shifted ones, made :data:`BUCKET_CHUNK` points at a time, never whole."""
+    n = len(x)
+    bids, xs, ys = [], [], []
+    a, size = 0, BUCKET_CHUNK
+    while a < n or not bids:
+        b = min(a + size, n)
+        xc = x[a:b] - x0 if x0 else x[a:b]
+        yc = y[a:b] - y_less[a:b] if y_less is not None else y[a:b]
+        yc = yc - y0 if y0 else yc
+        bid = np.floor(xc / bucket_s).astype(np.int64)
+        if b < n:  # the chunk's last bucket may go on after it: it is read with the next
+            last = np.flatnonzero(bid[1:] != bid[:-1])
+            if not len(last):
+                size *= 2
+                continue
+            b = a + int(last[-1]) + 1
+            xc, yc, bid = xc[: b - a], yc[: b - a], bid[: b - a]
+        first = _first_minima(bid, yc)
+        bids.append(bid[first])
+        xs.append(xc[first])
+        ys.append(yc[first])
+        a, size = b, BUCKET_CHUNK
+    if len(bids) == 1:
+        return bids[0], xs[0], ys[0]
+    return np.concatenate(bids), np.concatenate(xs), np.concatenate(ys)
 
 
 def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -441,9 +483,7 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarr
 
 
 def _fit_segment(seg: ClockSegment, s: np.ndarray, h: np.ndarray, p: ClockParams) -> None:
-    x = s - seg.s0
-    y = (h - s) - seg.y0
-    bid, bx, by = bucket_minima(x, y, p.bucket_s)
+    bid, bx, by = bucket_minima(s, h, p.bucket_s, x0=seg.s0, y_less=s, y0=seg.y0)
     per_block = round(p.block_s / p.bucket_s)
     blk = bid // per_block
     n_blocks = int(blk[-1]) + 1

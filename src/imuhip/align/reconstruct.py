@@ -140,7 +140,7 @@ def _staircase(
     """
     if len(s) < 2 or s[-1] - s[0] < 3 * bucket_s:
         return 0.0, _loss_fraction(0.0)
-    _, bx, by = bucket_minima(s - s[0], y, bucket_s)
+    _, bx, by = bucket_minima(s, y, bucket_s, x0=s[0])
     d = _join_split_losses(np.diff(by), step)
     whole = np.where(d > 0, np.ceil(d / step - 0.6), -np.ceil(-d / step - 0.6))
     rest = d - whole * step
@@ -180,7 +180,7 @@ def _wrap_times(
     none = (np.empty(0), 0.0, 0.0)
     if len(x) < 2 or x[-1] - x[0] < 3 * bucket_s:
         return none
-    bid, _, by = bucket_minima(x - x[0], y, bucket_s)
+    bid, _, by = bucket_minima(x, y, bucket_s, x0=x[0])
     d = np.diff(by)
     at = bid[1:]
     # a wrap spread over neighbouring buckets (the floor's jitter near it): one change
@@ -259,7 +259,7 @@ def _least_wait(
     wait = g * (1.0 - pos if sign > 0 else pos)
     # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
     # which the lower envelope would take for the line: there the wait is a wrap less
-    bid, _, cf = bucket_minima(x - x[0], y - wait, bucket_s)
+    bid, _, cf = bucket_minima(x, y, bucket_s, x0=x[0], y_less=wait)
     near = median_filter(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
     dip = np.zeros(int(bid[-1]) + 1, bool)
     dip[bid] = cf < near - 0.5 * g
