@@ -88,14 +88,10 @@ class Reconstruction:
     model: ClockModel
 
 
-def _fmin(xp: np.ndarray, k: int) -> np.ndarray:
-    # centred minimum filter shifted so that output j covers xp[j : j + k]
-    c = running_min(xp, k, mode="nearest")
-    h = k // 2
-    out = np.empty_like(xp)
-    out[: len(xp) - h] = c[h:]
-    out[len(xp) - h :] = np.inf
-    return out
+def _fmin(e: np.ndarray, k: int) -> np.ndarray:
+    """Minimum of ``e[j : j + k]`` at each ``j`` (the window cut at the end: its last value
+    repeated changes no minimum)."""
+    return running_min(e, k, origin=-(k // 2), mode="nearest")
 
 
 def _join_split_losses(d: np.ndarray, step: float) -> np.ndarray:
@@ -335,17 +331,21 @@ def _find_losses(
     frac = None
     for _ in range(50):  # steps close together interact: re-check after inserting
         s = c * period
-        y = h - s
-        skew, frac_now = _staircase(s, y, max(0.25, 5 * step), step, clip)
+        e = h - s  # y, the offset
+        skew, frac_now = _staircase(s, e, max(0.25, 5 * step), step, clip)
         frac = frac_now if frac is None else frac  # decided on the receive times as they came
-        e = y - skew * (s - s[0])
-        fw = _fmin(np.concatenate([e, np.full(k, np.inf)]), k)[: len(e)]
+        s -= s[0]
+        s *= skew
+        e -= s  # y - skew·(s - s0)
+        del s
+        fw = _fmin(e, k)
         bw = np.full(len(e), np.inf)
         if len(e) > k:  # a segment shorter than the window has no full windows behind
             bw[k:] = fw[: len(e) - k]
-        head = np.minimum.accumulate(e)  # windows cut by the segment start
+        head = np.minimum.accumulate(e[: min(k, len(e))])  # windows cut by the segment start
         bw[1 : min(k, len(e))] = head[: min(k, len(e)) - 1]
-        rise = fw - bw
+        rise = np.subtract(fw, bw, out=bw)
+        del fw
         hit = rise > frac * step
         hit[0] = False
         hit[max(1, len(e) - 10) :] = False  # too little after it to tell a step
