@@ -213,6 +213,10 @@ def _wrap_times(
     return w, g, sign
 
 
+#: Notifications :func:`_least_wait` computes at a time (bounds its temporaries).
+WAIT_CHUNK = 1 << 16
+
+
 def _least_wait(
     x: np.ndarray, y: np.ndarray, bucket_s: float, step: float, whole: bool = False
 ) -> np.ndarray:
@@ -245,21 +249,28 @@ def _least_wait(
         bounds = np.r_[w[0] - span, w, w[0] + span]
     else:
         bounds = np.r_[2 * w[0] - w[1], w, 2 * w[-1] - w[-2]]
-    j = np.clip(np.searchsorted(bounds, x, side="right"), 1, len(bounds) - 1)
-    lo, hi = bounds[j - 1], bounds[j]
-    pos = (x - lo) / (hi - lo)  # 0 just after a wrap, 1 just before one
-    # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
-    # one's rise is left to be seen (a wrap assumed too early would put the floor under the
-    # line, one too late only above it)
-    pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
-    wait = g * (1.0 - pos if sign > 0 else pos)
+    wait = np.empty(len(x))
+    for a in range(0, len(x), WAIT_CHUNK):  # elementwise: a chunk at a time
+        xc = x[a : a + WAIT_CHUNK]
+        j = np.clip(np.searchsorted(bounds, xc, side="right"), 1, len(bounds) - 1)
+        lo, hi = bounds[j - 1], bounds[j]
+        pos = (xc - lo) / (hi - lo)  # 0 just after a wrap, 1 just before one
+        # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
+        # one's rise is left to be seen (a wrap assumed too early would put the floor under
+        # the line, one too late only above it)
+        pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
+        wait[a : a + WAIT_CHUNK] = g * (1.0 - pos if sign > 0 else pos)
     # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
     # which the lower envelope would take for the line: there the wait is a wrap less
     bid, _, cf = bucket_minima(x, y, bucket_s, x0=x[0], y_less=wait)
     near = median_filter(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
     dip = np.zeros(int(bid[-1]) + 1, bool)
     dip[bid] = cf < near - 0.5 * g
-    return wait - g * dip[np.floor((x - x[0]) / bucket_s).astype(np.int64)]
+    for a in range(0, len(x), WAIT_CHUNK):
+        xc = x[a : a + WAIT_CHUNK]
+        wc = wait[a : a + WAIT_CHUNK]
+        wc[:] = wc - g * dip[np.floor((xc - x[0]) / bucket_s).astype(np.int64)]
+    return wait
 
 
 def _loss_fraction(skew: float) -> float:
@@ -700,6 +711,8 @@ def reconstruct_times(
             c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
         last[a:b] = c
         losses += [(a + j, m) for j, m in found]
+        del c
+    del csum
     # the clock follows the line under the connection-event staircase, not its treads
     wait = np.zeros(len(h))
     at_loss = np.array([j for j, _ in losses], np.int64)
@@ -708,8 +721,10 @@ def reconstruct_times(
         step = int(np.median(n[a:b])) * period
         clean = not np.any((at_loss >= a) & (at_loss < b))
         wait[a:b] = _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step, whole=clean)
-    model = fit_clock(last * period, h - wait, rp.clock, starts=starts)
-    del wait
+        del x
+    below = np.subtract(h, wait, out=wait)  # h - wait: the receive times on the line
+    model = fit_clock(last * period, below, rp.clock, starts=starts)
+    del wait, below
     t = _sample_times(model, last, n, period)
     lost = sum(m for _, m in losses)
     return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model)
