@@ -94,6 +94,23 @@ def _fmin(e: np.ndarray, k: int) -> np.ndarray:
     return running_min(e, k, origin=-(k // 2), mode="nearest")
 
 
+def _rise(e: np.ndarray, k: int) -> np.ndarray:
+    """At each ``j``: the minimum of ``e[j : j + k]`` less that of the ``k`` values before
+    (of those there are where the segment starts; infinite before the first), computed in
+    place from the end a bounded piece at a time."""
+    n = len(e)
+    rise = _fmin(e, k)  # the window ahead; becomes the rise
+    head = np.minimum.accumulate(e[: min(k, n)])  # windows cut by the segment start
+    step = max(k, 1 << 16)
+    for j1 in range(n, k, -step):  # the window behind j is the one ahead of j - k
+        j0 = max(k, j1 - step)
+        rise[j0:j1] -= rise[j0 - k : j1 - k]  # not yet changed: only [j1, n) is
+    rise[1 : min(k, n)] -= head[: min(k, n) - 1]
+    if n:
+        rise[0] -= np.inf
+    return rise
+
+
 def _join_split_losses(d: np.ndarray, step: float) -> np.ndarray:
     """Changes ``d`` (s) of the floor between buckets, with a loss split over two of them
     joined into one: when a loss falls near a bucket's start, that bucket's floor may be set by
@@ -218,7 +235,12 @@ WAIT_CHUNK = 1 << 16
 
 
 def _least_wait(
-    x: np.ndarray, y: np.ndarray, bucket_s: float, step: float, whole: bool = False
+    x: np.ndarray,
+    y: np.ndarray,
+    bucket_s: float,
+    step: float,
+    whole: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The least wait for a connection event at each notification of one segment, s (0
     where no wraps are seen, or where they are under 0.4 of a period: a quarter at 7.5 ms
@@ -238,18 +260,22 @@ def _least_wait(
     Where the corrected floor (per bucket) still lies more than half a wrap under its median
     over a minute, a wrap was placed off or missed: the wait is a wrap less there.
     Subtracting the wait from the receive times turns the staircase into the line, which the
-    clock fit then follows instead of touching the treads' corners only.
+    clock fit then follows instead of touching the treads' corners only. Written into ``out``
+    (returned) where given.
     """
     w, g, sign = _wrap_times(x, y, bucket_s, step, whole)
     n = len(w)
     if n == 0 or g < 0.4 * step:
-        return np.zeros(len(x))
+        if out is None:
+            return np.zeros(len(x))
+        out[:] = 0.0
+        return out
     if n == 1:
         span = 2.0 * max(w[0] - x[0], x[-1] - w[0], bucket_s)
         bounds = np.r_[w[0] - span, w, w[0] + span]
     else:
         bounds = np.r_[2 * w[0] - w[1], w, 2 * w[-1] - w[-2]]
-    wait = np.empty(len(x))
+    wait = np.empty(len(x)) if out is None else out
     for a in range(0, len(x), WAIT_CHUNK):  # elementwise: a chunk at a time
         xc = x[a : a + WAIT_CHUNK]
         j = np.clip(np.searchsorted(bounds, xc, side="right"), 1, len(bounds) - 1)
@@ -349,15 +375,9 @@ def _find_losses(
         s *= skew
         e -= s  # y - skew·(s - s0)
         del s
-        fw = _fmin(e, k)
-        bw = np.full(len(e), np.inf)
-        if len(e) > k:  # a segment shorter than the window has no full windows behind
-            bw[k:] = fw[: len(e) - k]
-        head = np.minimum.accumulate(e[: min(k, len(e))])  # windows cut by the segment start
-        bw[1 : min(k, len(e))] = head[: min(k, len(e)) - 1]
-        rise = np.subtract(fw, bw, out=bw)
-        del fw
+        rise = _rise(e, k)
         hit = rise > frac * step
+        del rise
         hit[0] = False
         hit[max(1, len(e) - 10) :] = False  # too little after it to tell a step
         if not hit.any():
@@ -703,7 +723,7 @@ def reconstruct_times(
     bounds = np.r_[starts, len(h)]
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
-    csum = np.r_[0, np.cumsum(n)]
+    csum = dict(zip(bounds.tolist(), np.r_[0, np.cumsum(n)][bounds].tolist(), strict=True))
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         by_events = event_losses(h[a:b], n[a:b], period, rp.restart_gap_s, rp.events)
         c, found = by_events or _find_losses(h[a:b], n[a:b], period, rp)
@@ -720,7 +740,7 @@ def reconstruct_times(
         x = last[a:b] * period
         step = int(np.median(n[a:b])) * period
         clean = not np.any((at_loss >= a) & (at_loss < b))
-        wait[a:b] = _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step, whole=clean)
+        _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step, whole=clean, out=wait[a:b])
         del x
     below = np.subtract(h, wait, out=wait)  # h - wait: the receive times on the line
     model = fit_clock(last * period, below, rp.clock, starts=starts)
