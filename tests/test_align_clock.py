@@ -156,3 +156,37 @@ def test_fast_hull_paths_give_the_monotone_chain_hull():
         for h in hulls[1:]:
             merged = _bridge(merged, h)
         assert merged == _lower_hull(x.tolist(), y.tolist())
+
+
+def _bucket_minima_whole(x, y, bucket_s):
+    """The whole-array bucket minima (the reference the chunked one must equal)."""
+    bid = np.floor(x / bucket_s).astype(np.int64)
+    starts = np.flatnonzero(np.r_[True, bid[1:] != bid[:-1]])
+    ymin = np.minimum.reduceat(y, starts)
+    hit = np.flatnonzero(y == np.repeat(ymin, np.diff(np.r_[starts, len(y)])))
+    first = hit[np.r_[True, bid[hit][1:] != bid[hit][:-1]]]
+    return bid[first], x[first], y[first]
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1 << 16])
+def test_bucket_minima_chunked_equals_whole(monkeypatch, chunk):
+    """Read a chunk at a time (buckets longer than a chunk, ties, shifts), the minima are
+    exactly those of the whole arrays shifted."""
+    from imuhip.align import clock
+
+    monkeypatch.setattr(clock, "BUCKET_CHUNK", chunk)
+    rng = np.random.default_rng(5)
+    x = np.cumsum(rng.choice([0.0, 0.001, 0.01, 0.3], 5000, p=[0.2, 0.6, 0.19, 0.01])) + 12.5
+    y = np.round(rng.normal(0.02, 0.005, len(x)), 3)  # ties in a bucket: the first is kept
+    less = rng.normal(0.0, 0.001, len(x))
+    for got, want in [
+        (clock.bucket_minima(x, y, 0.25), _bucket_minima_whole(x, y, 0.25)),
+        (clock.bucket_minima(x, y, 0.25, x0=x[0]), _bucket_minima_whole(x - x[0], y, 0.25)),
+        (
+            clock.bucket_minima(x, y, 0.1, x0=x[0], y_less=less, y0=0.5),
+            _bucket_minima_whole(x - x[0], (y - less) - 0.5, 0.1),
+        ),
+    ]:
+        assert len(got[0]) > 50
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)

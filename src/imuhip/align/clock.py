@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -330,19 +331,30 @@ def _window_fit(
 
 
 def _check_continuity(
-    s: np.ndarray, y: np.ndarray, seg_start: int, i: int, end: int, p: ClockParams
+    s: np.ndarray, h: np.ndarray, seg_start: int, i: int, end: int, p: ClockParams
 ) -> bool:
-    """True when the offset before pair ``i`` and after it differ: a clock discontinuity.
+    """True when the offset ``h - s`` before pair ``i`` and after it differ: a clock
+    discontinuity.
 
     Uses pairs of the current segment with sensor time in ``[s[i-1] - confirm_s, s[i-1]]``
     before and ``[s[i], s[i] + confirm_s]`` after (pairs before ``end`` only).
     """
     a = int(np.searchsorted(s[seg_start:i], s[i - 1] - p.confirm_s, "left")) + seg_start
     b = int(np.searchsorted(s[i:end], s[i] + p.confirm_s, "right")) + i
-    before = float(y[a:i].min())
-    after = float(y[i:b].min())
+    before = float((h[a:i] - s[a:i]).min())
+    after = float((h[i:b] - s[i:b]).min())
     span = float(s[b - 1] - s[a])
     return abs(after - before) > p.jump_tol_s + p.max_skew_ppm * 1e-6 * span
+
+
+def _steps_where(v: np.ndarray, test: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Indices ``i`` (1..) where ``test(v[i] - v[i - 1])`` holds, the differences taken
+    :data:`BUCKET_CHUNK` at a time."""
+    out = [
+        np.flatnonzero(test(np.diff(v[a : a + BUCKET_CHUNK + 1]))) + a + 1
+        for a in range(0, max(len(v) - 1, 0), BUCKET_CHUNK)
+    ]
+    return np.concatenate(out) if out else np.empty(0, np.int64)
 
 
 def find_segments(
@@ -361,16 +373,15 @@ def find_segments(
     n = len(s)
     if n == 0:
         return []
-    y = h - s
     forced = {0: "start"}
     if starts is not None:
         for k in np.asarray(starts, np.int64).tolist():
             if 0 < k < n:
                 forced[k] = "given"
-    back = np.flatnonzero(np.diff(s) < 0) + 1
+    back = _steps_where(s, lambda d: d < 0)
     for k in back.tolist():
         forced[k] = "reset"
-    gaps = np.flatnonzero(np.diff(h) > p.gap_s) + 1
+    gaps = _steps_where(h, lambda d: d > p.gap_s)
     hard = sorted(forced)
     out: list[tuple[int, str]] = []
     cand = sorted(set(gaps.tolist()) - set(hard))
@@ -386,7 +397,7 @@ def find_segments(
             if i <= st or s[i] < blocked_until:
                 continue
             blocked_until = s[i] + p.confirm_s
-            if _check_continuity(s, y, seg_start, i, end, p):
+            if _check_continuity(s, h, seg_start, i, end, p):
                 out.append((i, "jump"))
                 seg_start = i
     return out
@@ -395,16 +406,62 @@ def find_segments(
 # --------------------------------------------------------------------------- per-segment fit
 
 
-def bucket_minima(x: np.ndarray, y: np.ndarray, bucket_s: float) -> tuple[np.ndarray, ...]:
-    """(bucket id, x, y) of the first minimum of y in each bucket of x (x non-decreasing)."""
-    bid = np.floor(x / bucket_s).astype(np.int64)
+#: Points :func:`bucket_minima` reads at a time (its temporaries are bounded; a bucket longer
+#: than this is read whole).
+BUCKET_CHUNK = 1 << 16
+
+
+def _first_minima(bid: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Index of the first minimum of ``y`` in each run of equal ``bid``."""
     starts = np.flatnonzero(np.r_[True, bid[1:] != bid[:-1]])
     ymin = np.minimum.reduceat(y, starts)
     counts = np.diff(np.r_[starts, len(y)])
     hit = np.flatnonzero(y == np.repeat(ymin, counts))
     hb = bid[hit]
-    first = hit[np.r_[True, hb[1:] != hb[:-1]]]
-    return bid[first], x[first], y[first]
+    return hit[np.r_[True, hb[1:] != hb[:-1]]]
+
+
+def bucket_minima(
+    x: np.ndarray,
+    y: np.ndarray,
+    bucket_s: float,
+    x0: float = 0.0,
+    y_less: np.ndarray | None = None,
+    y0: float = 0.0,
+) -> tuple[np.ndarray, ...]:
+    """(bucket id, x, y) of the first minimum of y in each bucket of x (x non-decreasing).
+
+    The buckets are of ``x - x0`` (``bucket_s`` wide, same unit as x) and the values are
+    ``(y - y_less) - y0`` (``y_less`` None: ``y - y0``); the returned x and y are those
+    shifted ones, made :data:`BUCKET_CHUNK` points at a time, never whole."""
+    n = len(x)
+    bids, xs, ys = [], [], []
+    a, size = 0, BUCKET_CHUNK
+    while a < n or not bids:
+        b = min(a + size, n)
+        xc = x[a:b] - x0 if x0 else x[a:b]
+        yc = y[a:b] - y_less[a:b] if y_less is not None else y[a:b]
+        yc = yc - y0 if y0 else yc
+        bid = np.floor(xc / bucket_s).astype(np.int64)
+        if b < n:  # the chunk's last bucket may go on after it: it is read with the next
+            last = np.flatnonzero(bid[1:] != bid[:-1])
+            if not len(last):
+                size *= 2
+                continue
+            b = a + int(last[-1]) + 1
+            xc, yc, bid = xc[: b - a], yc[: b - a], bid[: b - a]
+        first = _first_minima(bid, yc)
+        bids.append(bid[first])
+        xs.append(xc[first])
+        ys.append(yc[first])
+        a, size = b, BUCKET_CHUNK
+    if len(bids) == 1:
+        return bids[0], xs[0], ys[0]
+    return np.concatenate(bids), np.concatenate(xs), np.concatenate(ys)
+
+
+#: Slopes :func:`_hull_candidates` compares at a time (three float arrays of this many).
+HULL_CHUNK = 250_000
 
 
 def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -418,7 +475,7 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarr
     width = int(sizes.max()) if len(sizes) else 0
     if width < 3:
         return keep
-    chunk = max(1, 2_000_000 // (width * width))
+    chunk = max(1, HULL_CHUNK // (width * width))
     for c0 in range(0, len(sizes), chunk):
         ks = np.arange(c0, min(c0 + chunk, len(sizes)))
         pos = cuts[ks][:, None] + np.arange(width)[None, :]
@@ -441,9 +498,7 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarr
 
 
 def _fit_segment(seg: ClockSegment, s: np.ndarray, h: np.ndarray, p: ClockParams) -> None:
-    x = s - seg.s0
-    y = (h - s) - seg.y0
-    bid, bx, by = bucket_minima(x, y, p.bucket_s)
+    bid, bx, by = bucket_minima(s, h, p.bucket_s, x0=seg.s0, y_less=s, y0=seg.y0)
     per_block = round(p.block_s / p.bucket_s)
     blk = bid // per_block
     n_blocks = int(blk[-1]) + 1

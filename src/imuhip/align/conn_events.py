@@ -127,7 +127,7 @@ def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
 def _rolling_floor(h: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Floor of ``y`` (s) at each time ``h`` (s): minima of 1 s buckets, median over 11 of them
     (a held-up pile or a mis-assigned arrival moves one bucket, not the median)."""
-    _, bx, by = bucket_minima(h - h[0], y, 1.0)
+    _, bx, by = bucket_minima(h, y, 1.0, x0=h[0])
     m = median_filter(by, min(11, len(by)), mode="nearest")
     return np.interp(h - h[0], bx, m)
 

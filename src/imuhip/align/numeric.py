@@ -59,14 +59,23 @@ def _running(
     n = len(x)
     if n == 0 or size == 1:
         return x.copy()
-    y = _padded(x, before, after, mode)
+    if mode == "nearest":  # the edges repeated: each piece gathered, no padded copy
+
+        def piece(a: int, b: int) -> np.ndarray:
+            return x[np.clip(np.arange(a - before, min(b, n + size - 1) - before), 0, n - 1)]
+    else:
+        y = _padded(x, before, after, mode)
+
+        def piece(a: int, b: int) -> np.ndarray:
+            return y[a:b]
+
     out = np.empty(n, x.dtype)
     step = max(RUN_CHUNK // size, 1) * size
     for a in range(0, n, step):
-        seg = y[a : a + step + size - 1]
+        seg = piece(a, a + step + size - 1)
         m = -(-len(seg) // size) * size
         fill = seg[-1]  # padding the last block with its own edge leaves every extreme as is
-        blocks = np.concatenate([seg, np.full(m - len(seg), fill, y.dtype)]).reshape(-1, size)
+        blocks = np.concatenate([seg, np.full(m - len(seg), fill, x.dtype)]).reshape(-1, size)
         pre = op.accumulate(blocks, axis=1).ravel()
         suf = op.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
         k = min(step, n - a)

@@ -88,14 +88,27 @@ class Reconstruction:
     model: ClockModel
 
 
-def _fmin(xp: np.ndarray, k: int) -> np.ndarray:
-    # centred minimum filter shifted so that output j covers xp[j : j + k]
-    c = running_min(xp, k, mode="nearest")
-    h = k // 2
-    out = np.empty_like(xp)
-    out[: len(xp) - h] = c[h:]
-    out[len(xp) - h :] = np.inf
-    return out
+def _fmin(e: np.ndarray, k: int) -> np.ndarray:
+    """Minimum of ``e[j : j + k]`` at each ``j`` (the window cut at the end: its last value
+    repeated changes no minimum)."""
+    return running_min(e, k, origin=-(k // 2), mode="nearest")
+
+
+def _rise(e: np.ndarray, k: int) -> np.ndarray:
+    """At each ``j``: the minimum of ``e[j : j + k]`` less that of the ``k`` values before
+    (of those there are where the segment starts; infinite before the first), computed in
+    place from the end a bounded piece at a time."""
+    n = len(e)
+    rise = _fmin(e, k)  # the window ahead; becomes the rise
+    head = np.minimum.accumulate(e[: min(k, n)])  # windows cut by the segment start
+    step = max(k, 1 << 16)
+    for j1 in range(n, k, -step):  # the window behind j is the one ahead of j - k
+        j0 = max(k, j1 - step)
+        rise[j0:j1] -= rise[j0 - k : j1 - k]  # not yet changed: only [j1, n) is
+    rise[1 : min(k, n)] -= head[: min(k, n) - 1]
+    if n:
+        rise[0] -= np.inf
+    return rise
 
 
 def _join_split_losses(d: np.ndarray, step: float) -> np.ndarray:
@@ -140,7 +153,7 @@ def _staircase(
     """
     if len(s) < 2 or s[-1] - s[0] < 3 * bucket_s:
         return 0.0, _loss_fraction(0.0)
-    _, bx, by = bucket_minima(s - s[0], y, bucket_s)
+    _, bx, by = bucket_minima(s, y, bucket_s, x0=s[0])
     d = _join_split_losses(np.diff(by), step)
     whole = np.where(d > 0, np.ceil(d / step - 0.6), -np.ceil(-d / step - 0.6))
     rest = d - whole * step
@@ -180,7 +193,7 @@ def _wrap_times(
     none = (np.empty(0), 0.0, 0.0)
     if len(x) < 2 or x[-1] - x[0] < 3 * bucket_s:
         return none
-    bid, _, by = bucket_minima(x - x[0], y, bucket_s)
+    bid, _, by = bucket_minima(x, y, bucket_s, x0=x[0])
     d = np.diff(by)
     at = bid[1:]
     # a wrap spread over neighbouring buckets (the floor's jitter near it): one change
@@ -217,8 +230,17 @@ def _wrap_times(
     return w, g, sign
 
 
+#: Notifications :func:`_least_wait` computes at a time (bounds its temporaries).
+WAIT_CHUNK = 1 << 16
+
+
 def _least_wait(
-    x: np.ndarray, y: np.ndarray, bucket_s: float, step: float, whole: bool = False
+    x: np.ndarray,
+    y: np.ndarray,
+    bucket_s: float,
+    step: float,
+    whole: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The least wait for a connection event at each notification of one segment, s (0
     where no wraps are seen, or where they are under 0.4 of a period: a quarter at 7.5 ms
@@ -238,32 +260,43 @@ def _least_wait(
     Where the corrected floor (per bucket) still lies more than half a wrap under its median
     over a minute, a wrap was placed off or missed: the wait is a wrap less there.
     Subtracting the wait from the receive times turns the staircase into the line, which the
-    clock fit then follows instead of touching the treads' corners only.
+    clock fit then follows instead of touching the treads' corners only. Written into ``out``
+    (returned) where given.
     """
     w, g, sign = _wrap_times(x, y, bucket_s, step, whole)
     n = len(w)
     if n == 0 or g < 0.4 * step:
-        return np.zeros(len(x))
+        if out is None:
+            return np.zeros(len(x))
+        out[:] = 0.0
+        return out
     if n == 1:
         span = 2.0 * max(w[0] - x[0], x[-1] - w[0], bucket_s)
         bounds = np.r_[w[0] - span, w, w[0] + span]
     else:
         bounds = np.r_[2 * w[0] - w[1], w, 2 * w[-1] - w[-2]]
-    j = np.clip(np.searchsorted(bounds, x, side="right"), 1, len(bounds) - 1)
-    lo, hi = bounds[j - 1], bounds[j]
-    pos = (x - lo) / (hi - lo)  # 0 just after a wrap, 1 just before one
-    # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
-    # one's rise is left to be seen (a wrap assumed too early would put the floor under the
-    # line, one too late only above it)
-    pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
-    wait = g * (1.0 - pos if sign > 0 else pos)
+    wait = np.empty(len(x)) if out is None else out
+    for a in range(0, len(x), WAIT_CHUNK):  # elementwise: a chunk at a time
+        xc = x[a : a + WAIT_CHUNK]
+        j = np.clip(np.searchsorted(bounds, xc, side="right"), 1, len(bounds) - 1)
+        lo, hi = bounds[j - 1], bounds[j]
+        pos = (xc - lo) / (hi - lo)  # 0 just after a wrap, 1 just before one
+        # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
+        # one's rise is left to be seen (a wrap assumed too early would put the floor under
+        # the line, one too late only above it)
+        pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
+        wait[a : a + WAIT_CHUNK] = g * (1.0 - pos if sign > 0 else pos)
     # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
     # which the lower envelope would take for the line: there the wait is a wrap less
-    bid, _, cf = bucket_minima(x - x[0], y - wait, bucket_s)
+    bid, _, cf = bucket_minima(x, y, bucket_s, x0=x[0], y_less=wait)
     near = median_filter(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
     dip = np.zeros(int(bid[-1]) + 1, bool)
     dip[bid] = cf < near - 0.5 * g
-    return wait - g * dip[np.floor((x - x[0]) / bucket_s).astype(np.int64)]
+    for a in range(0, len(x), WAIT_CHUNK):
+        xc = x[a : a + WAIT_CHUNK]
+        wc = wait[a : a + WAIT_CHUNK]
+        wc[:] = wc - g * dip[np.floor((xc - x[0]) / bucket_s).astype(np.int64)]
+    return wait
 
 
 def _loss_fraction(skew: float) -> float:
@@ -335,18 +368,16 @@ def _find_losses(
     frac = None
     for _ in range(50):  # steps close together interact: re-check after inserting
         s = c * period
-        y = h - s
-        skew, frac_now = _staircase(s, y, max(0.25, 5 * step), step, clip)
+        e = h - s  # y, the offset
+        skew, frac_now = _staircase(s, e, max(0.25, 5 * step), step, clip)
         frac = frac_now if frac is None else frac  # decided on the receive times as they came
-        e = y - skew * (s - s[0])
-        fw = _fmin(np.concatenate([e, np.full(k, np.inf)]), k)[: len(e)]
-        bw = np.full(len(e), np.inf)
-        if len(e) > k:  # a segment shorter than the window has no full windows behind
-            bw[k:] = fw[: len(e) - k]
-        head = np.minimum.accumulate(e)  # windows cut by the segment start
-        bw[1 : min(k, len(e))] = head[: min(k, len(e)) - 1]
-        rise = fw - bw
+        s -= s[0]
+        s *= skew
+        e -= s  # y - skew·(s - s0)
+        del s
+        rise = _rise(e, k)
         hit = rise > frac * step
+        del rise
         hit[0] = False
         hit[max(1, len(e) - 10) :] = False  # too little after it to tell a step
         if not hit.any():
@@ -623,6 +654,43 @@ def _checked_inputs(
     return h, n, sig
 
 
+#: Notifications whose samples :func:`_sample_times` maps at a time (bounds its temporaries).
+SAMPLE_CHUNK = 1 << 15
+
+
+def _sample_times(model: ClockModel, last: np.ndarray, n: np.ndarray, period: float) -> np.ndarray:
+    """Host time (s) of every sample: the notifications' last-sample indices ``last`` (within
+    their segments) and counts ``n`` mapped by ``model`` (sensor time = index · ``period``, s),
+    :data:`SAMPLE_CHUNK` notifications at a time into one output. Where the model starts a
+    new segment its first mapped times can fall before the last ones of the previous segment;
+    samples keep their order and at least half a period between them (elsewhere the steps are
+    a whole period and nothing changes)."""
+    pair_seg = model.segment_of(len(last))
+    fs = np.cumsum(n) - n  # first sample of each notification
+    t = np.empty(int(n.sum()))
+    carry = -np.inf  # the running maximum of (time - ramp) before the chunk
+    half = 0.5 * period
+    for a in range(0, len(n), SAMPLE_CHUNK):
+        b = min(a + SAMPLE_CHUNK, len(n))
+        nn = n[a:b]
+        s0 = int(fs[a])
+        s1 = s0 + int(nn.sum())
+        if s1 == s0:
+            continue
+        note = np.repeat(np.arange(a, b), nn)
+        idx = np.repeat(last[a:b] - nn + 1, nn) + (np.arange(s0, s1) - np.repeat(fs[a:b], nn))
+        piece = model.to_host(idx * period, pair_seg[note])
+        del note, idx
+        ramp = half * np.arange(s0, s1)
+        piece -= ramp
+        piece[0] = np.maximum(piece[0], carry)
+        np.maximum.accumulate(piece, out=piece)
+        carry = piece[-1]
+        piece += ramp
+        t[s0:s1] = piece
+    return t
+
+
 def reconstruct_times(
     host_t: np.ndarray,
     counts: np.ndarray,
@@ -655,7 +723,7 @@ def reconstruct_times(
     bounds = np.r_[starts, len(h)]
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
-    csum = np.r_[0, np.cumsum(n)]
+    csum = dict(zip(bounds.tolist(), np.r_[0, np.cumsum(n)][bounds].tolist(), strict=True))
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
         by_events = event_losses(h[a:b], n[a:b], period, rp.restart_gap_s, rp.events)
         c, found = by_events or _find_losses(h[a:b], n[a:b], period, rp)
@@ -663,6 +731,8 @@ def reconstruct_times(
             c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
         last[a:b] = c
         losses += [(a + j, m) for j, m in found]
+        del c
+    del csum
     # the clock follows the line under the connection-event staircase, not its treads
     wait = np.zeros(len(h))
     at_loss = np.array([j for j, _ in losses], np.int64)
@@ -670,17 +740,11 @@ def reconstruct_times(
         x = last[a:b] * period
         step = int(np.median(n[a:b])) * period
         clean = not np.any((at_loss >= a) & (at_loss < b))
-        wait[a:b] = _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step, whole=clean)
-    model = fit_clock(last * period, h - wait, rp.clock, starts=starts)
-    pair_seg = model.segment_of(len(h))
-    note = np.repeat(np.arange(len(h)), n)
-    first = last - n + 1
-    idx = np.repeat(first, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
-    t = model.to_host(idx * period, pair_seg[note])
-    # where the clock model starts a new segment its first mapped times can fall before the
-    # last ones of the previous segment; samples keep their order and at least half a period
-    # between them (elsewhere the steps are a whole period and nothing changes)
-    ramp = 0.5 * period * np.arange(len(t))
-    t = np.maximum.accumulate(t - ramp) + ramp
+        _least_wait(x, h[a:b] - x, max(0.25, 5 * step), step, whole=clean, out=wait[a:b])
+        del x
+    below = np.subtract(h, wait, out=wait)  # h - wait: the receive times on the line
+    model = fit_clock(last * period, below, rp.clock, starts=starts)
+    del wait, below
+    t = _sample_times(model, last, n, period)
     lost = sum(m for _, m in losses)
     return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model)

@@ -132,7 +132,8 @@ def _reconstructed(
     lost = 0
     starts: tuple[float, ...] = ()
     interval = None
-    done: dict[bytes, object] = {}
+    # every kind's notifications first, so the blocks' per-sample receive times can go
+    runs: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
     for kind in ("gyr", "acc", "mag"):
         sel = [b for b in blocks if b.kind == kind and len(b.t)]
         if not sel:
@@ -140,11 +141,22 @@ def _reconstructed(
         # one block (the vectorised decode): used as it is, not copied
         t = sel[0].t if len(sel) == 1 else np.concatenate([b.t for b in sel])
         values = sel[0].values if len(sel) == 1 else np.concatenate([b.values for b in sel])
+        del sel
         h, counts = _notification_runs(t)
-        key = h.tobytes() + counts.tobytes()
+        del t
+        # a kind whose notifications match an earlier kind's shares its arrays (and result)
+        same = [r for r in runs if np.array_equal(r[1], h) and np.array_equal(r[2], counts)]
+        if same:
+            h, counts = same[0][1], same[0][2]
+        runs.append((kind, h, counts, values))
+    blocks.clear()  # the caller's list: its receive times are not needed any more
+    done: list[tuple[np.ndarray, object]] = []  # (h, reconstruction)
+    for kind, h, counts, values in runs:
         sig = values if p.use_signal and kind != "mag" else None
-        rec = done.get(key) or reconstruct_times(h, counts, rate_hz, p, signal=sig)
-        done[key] = rec
+        rec = next((r for dh, r in done if dh is h), None) or reconstruct_times(
+            h, counts, rate_hz, p, signal=sig
+        )
+        done.append((h, rec))
         out.append(ChannelBlock(kind, rec.t, values, False))
         if kind == "gyr":
             lost = rec.lost_samples
