@@ -29,7 +29,9 @@ from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 from imuhip.sim.transport import LinkModel
 
 
-def _match(found: list[float], true: list[float], tol: float) -> list[tuple[int, int]]:
+def match_times(found: list[float], true: list[float], tol: float) -> list[tuple[int, int]]:
+    """(true index, found index) of each true time matched to the nearest unused found one
+    within ``tol`` seconds (also used by ``detector_kinds.py``)."""
     pairs = []
     used: set[int] = set()
     for i, t in enumerate(true):
@@ -62,9 +64,9 @@ def run_one(cfg: SimConfig, folder: Path, method: str | None, params: dict | Non
     per_min = per_min[:-1] if len(per_min) > 2 else per_min  # the last is a part minute
     trend = float(np.polyfit(np.arange(len(per_min)), per_min, 1)[0]) if len(per_min) > 2 else 0.0
     reps, holds = res.exercise.reps, res.exercise.holds
-    rp = _match([r.peak_s for r in reps], [r["peak_s"] for r in ev["reps"]], 1.0)
+    rp = match_times([r.peak_s for r in reps], [r["peak_s"] for r in ev["reps"]], 1.0)
     peak_err = [reps[j].peak_deg - ev["reps"][i]["peak_deg"] for i, j in rp]
-    hp = _match([h.start_s for h in holds], [h["start_s"] for h in ev["holds"]], 2.0)
+    hp = match_times([h.start_s for h in holds], [h["start_s"] for h in ev["holds"]], 2.0)
     hold_err = [
         max(
             abs(holds[j].start_s - ev["holds"][i]["start_s"]),

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from accuracy import match_times  # the sibling bench script (bench/ is on the path)
 from imuhip.files.session_file import read_session
 from imuhip.pipeline import analyze_session
 from imuhip.sim.scripts import EVERYDAY_CONTENTS
@@ -38,19 +39,6 @@ from imuhip.sim.simulate import SimConfig, simulate, write_simulation
 
 POSES = ("prone", "seated", "supine")
 MOUNTS = (25.0, None)
-
-
-def _pairs(found: list[float], true: list[float], tol: float) -> list[tuple[int, int]]:
-    """(true index, found index) of each true time matched to the nearest unused found one
-    within ``tol`` seconds."""
-    pairs, used = [], set()
-    for i, t in enumerate(true):
-        d = [abs(f - t) if j not in used else np.inf for j, f in enumerate(found)]
-        if d and min(d) <= tol:
-            j = int(np.argmin(d))
-            used.add(j)
-            pairs.append((i, j))
-    return pairs
 
 
 def run_one(cfg: SimConfig, folder: Path) -> dict:
@@ -69,9 +57,9 @@ def run_one(cfg: SimConfig, folder: Path) -> dict:
         return [x for x in items if x["start_s"] > start and x["end_s"] < end]
 
     reps, holds, stretches = inside(ev["reps"]), inside(ev["holds"]), inside(ev["stretches"])
-    rp = _pairs([r.peak_s for r in ex.reps], [r["peak_s"] for r in reps], 1.5 + 3.0)
-    hp = _pairs([h.start_s for h in ex.holds], [h["start_s"] for h in holds], 2.0)
-    sp = _pairs([s.start_s for s in ex.stretches], [s["end_range_s"] for s in stretches], 3.0)
+    rp = match_times([r.peak_s for r in ex.reps], [r["peak_s"] for r in reps], 1.5 + 3.0)
+    hp = match_times([h.start_s for h in ex.holds], [h["start_s"] for h in holds], 2.0)
+    sp = match_times([s.start_s for s in ex.stretches], [s["end_range_s"] for s in stretches], 3.0)
     peak = [abs(ex.reps[j].peak_deg - reps[i]["peak_deg"]) for i, j in rp]
     edge = [
         max(abs(h.start_s - want["start_s"]), abs(h.end_s - want["end_s"]))
