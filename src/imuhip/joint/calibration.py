@@ -111,8 +111,25 @@ class CalibrationQuality:
         return out
 
 
+class CalibrationTimes:
+    """What every calibration kind derives from its ``side`` and ``phase_times`` (phase name
+    -> (start, end) seconds): the side's sign and when the calibration ends."""
+
+    side: str
+    phase_times: dict[str, tuple[float, float]]
+
+    @property
+    def side_sign(self) -> float:
+        return SIDE_SIGN[self.side]
+
+    @property
+    def end_s(self) -> float:
+        """Time at which the calibration (its final still phase) ends, seconds."""
+        return self.phase_times["still_end"][1]
+
+
 @dataclass(frozen=True)
-class Calibration:
+class Calibration(CalibrationTimes):
     """Everything the hip angle needs from the calibration (vectors are unit, sensor frames)."""
 
     side: str
@@ -133,15 +150,6 @@ class Calibration:
     shank_axis_shin: np.ndarray | None = None
     femur_start: np.ndarray | None = None
     knee_axis_thigh: np.ndarray | None = None
-
-    @property
-    def side_sign(self) -> float:
-        return SIDE_SIGN[self.side]
-
-    @property
-    def end_s(self) -> float:
-        """Time at which the calibration (its final still phase) ends, seconds."""
-        return self.phase_times["still_end"][1]
 
     def summary(self) -> dict:
         """JSON-friendly description (axes rounded, angles in degrees)."""

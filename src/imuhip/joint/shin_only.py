@@ -29,7 +29,13 @@ import numpy as np
 
 from imuhip import quaternion as Q
 from imuhip.errors import CalibrationError
-from imuhip.joint.calibration import LEVEL_FEMUR_Z, SIDE_SIGN, phase_times, signed_axis
+from imuhip.joint.calibration import (
+    LEVEL_FEMUR_Z,
+    SIDE_SIGN,
+    CalibrationTimes,
+    phase_times,
+    signed_axis,
+)
 from imuhip.joint.hip_rotation import HipAngles
 from imuhip.joint.phases import MIN_BEND_DEG, MIN_ROCK_DEG, Phases, first_excursion_sign
 
@@ -76,7 +82,7 @@ class ShinOnlyQuality:
 
 
 @dataclass(frozen=True)
-class ShinOnlyCalibration:
+class ShinOnlyCalibration(CalibrationTimes):
     """What the shin-only angle needs (vectors unit; axes in the shin frame).
 
     Attributes:
@@ -101,15 +107,6 @@ class ShinOnlyCalibration:
 
     #: no femur direction is tracked (the heading checks of the two-sensor method do not apply)
     femur_start = None
-
-    @property
-    def side_sign(self) -> float:
-        return SIDE_SIGN[self.side]
-
-    @property
-    def end_s(self) -> float:
-        """Time at which the calibration (its final still phase) ends, seconds."""
-        return self.phase_times["still_end"][1]
 
     def summary(self) -> dict:
         """JSON-friendly description (axes rounded, angles in degrees)."""
