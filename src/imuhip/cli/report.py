@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
 
     session = read_session(args.session)
     opts = PipelineOptions(fusion_method=args.fusion)
-    result = analyze_session(session, opts, keep=Keep.ANGLES | Keep.SAMPLES)  # no orientations
+    result = analyze_session(session, opts, keep=Keep.TRACE)  # the bounded trace only
     doc = analysis_document(session, result)
     rows = None
     if args.history:

@@ -58,6 +58,7 @@ from imuhip.pipeline.calibration_schedule import (
 )
 from imuhip.pipeline.options import PipelineOptions
 from imuhip.pipeline.state import LiveState, Status
+from imuhip.pipeline.trace_envelope import LegTrace, LegTraceFeed
 from imuhip.samples import ImuSamples
 from imuhip.session import Event
 
@@ -102,14 +103,16 @@ class Keep(enum.Flag):
     ``ANGLES``: the grid times, ``valid`` and ``lost``, and the hip rotation, knee and hip
     flexion and heading offset; ``SAMPLES``: the grid's accelerometer and gyroscope of both
     sensors (and the times); ``ORIENTATIONS``: both sensors' orientations. What is not kept is
-    an empty array (length 0) in the analysis.
+    an empty array (length 0) in the analysis. ``TRACE``: what the report draws, of bounded
+    size (:class:`~imuhip.pipeline.trace_envelope.LegTrace`), accumulated as the chunks pass.
     """
 
     EVENTS = 0
     ANGLES = enum.auto()
     SAMPLES = enum.auto()
     ORIENTATIONS = enum.auto()
-    ALL = ANGLES | SAMPLES | ORIENTATIONS
+    TRACE = enum.auto()
+    ALL = ANGLES | SAMPLES | ORIENTATIONS | TRACE
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,7 @@ class LegChain:
         self._rested_at = 0.0
         self._out = Columns("t", "th_a", "th_g", "sh_a", "sh_g", "valid", "lost")
         self._ang = Columns("rot", "head", "knee", "flex", "qt", "qs")
+        self._trace = LegTraceFeed() if s.keep & Keep.TRACE else None
         self._points = 0  # grid points processed
         self._emit_k = 0  # grid index of the next tracked point
         self._rests = RestGaps()  # the heading warnings' stretches, as the angles go
@@ -381,6 +385,8 @@ class LegChain:
             self._out.add(t=t, valid=chunk.valid, lost=lost)
         if keep & Keep.SAMPLES:
             self._out.add(th_a=th.acc, th_g=gyr_t, sh_a=sh.acc, sh_g=gyr_s)
+        if self._trace is not None:
+            self._trace.add_grid(t, chunk.valid, gyr_s)
         # no motion is invented inside a sensor's lost stretch: its filter sees a still sensor
         # there (the other sensor's filter goes on with its data)
         in_t = np.where(chunk.lost_thigh[:, None], 0.0, gyr_t)
@@ -457,6 +463,8 @@ class LegChain:
             self._fresh.append(TrackedAngles(t, ang, knee))
         self._rests.add(self._emit_k, t, h.heading_offset_deg, h.rest_seen)
         self._emit_k += len(t)
+        if self._trace is not None:
+            self._trace.add_angles(ang)
         if self.s.keep & Keep.ANGLES:
             none = np.full(len(t), np.nan)
             self._ang.add(
@@ -791,6 +799,8 @@ class LegChain:
         self.detector = ExerciseDetector(self.rate, self.s.options.detector)
         before = self._points - (len(t) - k0)  # grid points before the tracker's first
         self._emit_k = before
+        if self._trace is not None:
+            self._trace.add_angles(np.full(before, np.nan))
         if self.s.keep & Keep.ANGLES:  # no angle before the final still pose
             none = np.full(before, np.nan)
             self._ang.add(rot=none, head=none, knee=none, flex=none)
@@ -916,6 +926,10 @@ class LegChain:
         (rot, head, knee, flex, qt, qs), on the same grid points (what :class:`Keep` did not
         ask for is empty)."""
         return self._out, self._ang
+
+    def trace(self) -> LegTrace | None:
+        """What the report draws of this leg (None: not asked for, :attr:`Keep.TRACE`)."""
+        return None if self._trace is None else self._trace.trace()
 
     def unrested_stretches(self) -> list[tuple[float, float]]:
         """(start, end) seconds of the tracked stretches of at least ``UNCHECKED_HEADING_S``

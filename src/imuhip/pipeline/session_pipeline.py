@@ -60,6 +60,7 @@ from imuhip.pipeline.leg import (
 )
 from imuhip.pipeline.options import PipelineOptions
 from imuhip.pipeline.state import LiveState
+from imuhip.pipeline.trace_envelope import LegTrace, SampleTimesFeed
 from imuhip.samples import ImuSamples
 from imuhip.session import (
     LINK_EVENT,
@@ -158,6 +159,7 @@ class SessionAnalysis:
             without a usable pelvis sensor.
         failed_legs: the legs of the session that could not be analysed (not in ``legs``;
             each analysed leg's ``warnings`` say so); empty when every leg was.
+        trace: what the report draws of the leg, of bounded size (with ``Keep.TRACE``).
     """
 
     grid: Grid
@@ -175,6 +177,7 @@ class SessionAnalysis:
     hip_reference: str = START_POSE_REFERENCE
     pelvis_obliquity_deg: np.ndarray | None = None
     failed_legs: tuple[LegFailure, ...] = ()
+    trace: LegTrace | None = None
 
 
 def gyro_scales(header: SessionHeader) -> dict[str, np.ndarray | None]:
@@ -237,6 +240,11 @@ class SessionPipeline:
         self._analysable = keep is not False
         self._keep = Keep.ALL if keep is True else Keep.EVENTS if keep is False else keep
         self._angle_feed = angle_feed
+        self._times = (  # role -> its aligned sample times summed up, for the report
+            {s.role: SampleTimesFeed(s.rate_hz) for s in header.sensors}
+            if self._keep & Keep.TRACE
+            else None
+        )
         self.redo_advice = REDO_FILE if saved else REDO_LIVE
         self._stack_interval: dict[str, float] = {}  # role -> interval the BLE stack reported
         self._vendor: dict[str, VendorTrack] = {}  # role -> the vendor's orientation, if given
@@ -406,6 +414,8 @@ class SessionPipeline:
         for role in (*self._roles, *self._body_roles):
             s = self.aligner.take(role)
             if s is not None:
+                if self._times is not None and role in self._times:
+                    self._times[role].add(s.t)
                 self._to_grid(role, s)
         for leg in self.legs:  # each leg goes on with its own sensors' data
             chunk = self._grids[leg.leg.side].emit()
@@ -634,7 +644,16 @@ class SessionPipeline:
             pelvis_obliquity_deg=None
             if self.body is None or self.body.hip_reference == START_POSE_REFERENCE
             else self.body.obliquity(t, leg.leg.side),
+            trace=self._leg_trace(leg),
         )
+
+    def _leg_trace(self, leg: LegChain) -> LegTrace | None:
+        """The leg's bounded trace with every sensor's sample times (``Keep.TRACE``)."""
+        trace = leg.trace()
+        if trace is None or self._times is None:
+            return trace
+        times = {role: f.summary() for role, f in self._times.items()}
+        return dataclasses.replace(trace, sample_times=times)
 
     def new_angles(self) -> TrackedAngles:
         """The first leg's angles tracked since the last call (empty arrays if none), in time

@@ -19,12 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from imuhip import __version__
-from imuhip.align.gaps import stream_health
 from imuhip.atomic import atomic_write
 from imuhip.files.session_file import vendor_orientation_roles
 from imuhip.fusion.vendor import vendor_orientation_note
 from imuhip.layout import BOTH
 from imuhip.pipeline import SessionAnalysis
+from imuhip.pipeline.trace_envelope import (
+    LegTrace,
+    LegTraceFeed,
+    SampleTimes,
+    SampleTimesFeed,
+    Trace,
+)
 from imuhip.session import Session
 from imuhip.sinks.analysis_text import EFFORT_NOTE, END_RANGE_NOTE, STEADINESS_NOTE
 from imuhip.sinks.dates import local_time, local_zone_name, parse_iso
@@ -248,16 +254,17 @@ def _minutes(seconds: float) -> str:
     return f"{m // 60} h {m % 60:02d} min" if m >= 60 else f"{m} min"
 
 
-def _gaps(g, min_s: float = 0.2, most: int = 200) -> list[tuple[float, float]]:
-    """Stretches of the grid without data from a sensor, longer than ``min_s``."""
-    bad = np.r_[False, ~g.valid, False].astype(np.int8)
-    edges = np.flatnonzero(np.diff(bad))
-    out = []
-    for i, j in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
-        a, b = float(g.t[max(i - 1, 0)]), float(g.t[min(j, len(g.t) - 1)])
-        if b - a >= min_s:
-            out.append((a, b))
-    return sorted(out, key=lambda ab: ab[0] - ab[1])[:most]
+def leg_trace(result: SessionAnalysis) -> LegTrace:
+    """What the report draws of a leg: the analysis's own trace (``Keep.TRACE``), else the same
+    accumulated from its kept arrays (the grid, its shin gyroscope and the hip rotation)."""
+    if result.trace is not None:
+        return result.trace
+    g = result.grid
+    feed = LegTraceFeed()
+    gyr = g.shin.gyr if len(g.shin.gyr) == len(g.t) else np.full((len(g.t), 3), np.nan)
+    feed.add_grid(g.t, g.valid, gyr)
+    feed.add_angles(result.hip_rotation_deg)
+    return feed.trace()
 
 
 #: Every chart is drawn twice: WIDE_W user units wide for screens, NARROW_W for phones (shown
@@ -292,23 +299,24 @@ def _chart(
 
 def _trace(result: SessionAnalysis, doc: dict) -> str:
     """The hip angle over the session in chart rows: the items shaded, rep peaks and
-    overpressure marked, the timeline as a strip along the bottom."""
-    g = result.grid
-    y = np.where(g.valid, result.hip_rotation_deg, np.nan)
-    fin = y[np.isfinite(y)]
-    lo = float(min(fin.min(), 0.0)) if len(fin) else 0.0
-    hi = float(max(fin.max(), 10.0)) if len(fin) else 10.0
+    overpressure marked, the timeline as a strip along the bottom (drawn from the leg's
+    bounded trace, :func:`leg_trace`)."""
+    lt = leg_trace(result)
+    tr = lt.hip_rotation
+    finite = not math.isnan(tr.lo)
+    lo = float(min(tr.lo, 0.0)) if finite else 0.0
+    hi = float(max(tr.hi, 10.0)) if finite else 10.0
     pad = 0.06 * (hi - lo)
     y_range = (lo - pad, hi + pad)
-    spans = _background_spans(result, doc)
+    spans = _background_spans(lt, doc)
     holds = _hold_spans(doc)
-    bands = _timeline_bands(doc, float(g.t[-1]))
+    bands = _timeline_bands(doc, tr.t_last)
     reps = doc["reps"]
     markers = [
         Marker(r["peak_s"], r["peak_deg"], "peak", f"rep {i} peak {fmt(r['peak_deg'])}°")
         for i, r in enumerate(reps, 1)
-    ] + _overpressure_markers(doc, g.t, y)
-    rows = _rows_layout(float(g.t[0]), float(g.t[-1]))
+    ] + _overpressure_markers(doc, tr)
+    rows = _rows_layout(tr.t_first, tr.t_last)
     out = []
     for k, (a, b) in enumerate(rows):
         in_row = [
@@ -319,8 +327,8 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
             out.append(f"<h3>{_minutes(a - rows[0][0])} to {_minutes(b - rows[0][0])}</h3>")
         out.append(
             _chart(
-                g.t,
-                y,
+                tr.x,
+                tr.y,
                 chart_id=f"trace{k}",
                 x_range=(a, b),
                 y_range=y_range,
@@ -335,7 +343,7 @@ def _trace(result: SessionAnalysis, doc: dict) -> str:
     return "\n".join(out)
 
 
-def _background_spans(result: SessionAnalysis, doc: dict) -> list[Span]:
+def _background_spans(lt: LegTrace, doc: dict) -> list[Span]:
     """The trace's shading under the reps: calibration, partial reps, sensor gaps, stretches."""
     phases = doc["calibration"]["phases"]
     spans = [
@@ -350,9 +358,7 @@ def _background_spans(result: SessionAnalysis, doc: dict) -> list[Span]:
         )
         for p in doc["partial_reps"]
     ]
-    spans += [
-        Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in _gaps(result.grid)
-    ]
+    spans += [Span(a, b, "gap", f"no data from a sensor: {b - a:.2f} s") for a, b in lt.gaps]
     for i, x in enumerate(doc.get("stretches", []), 1):
         title = f"stretch {i}: {fmt(x['duration_s'], 2)} s, max {fmt(x['max_deg'])}°"
         if x["overpressure_start_s"] is not None:
@@ -404,15 +410,14 @@ def _timeline_bands(doc: dict, t_end: float) -> list[Span]:
     return out
 
 
-def _overpressure_markers(doc: dict, t: np.ndarray, y: np.ndarray) -> list[Marker]:
+def _overpressure_markers(doc: dict, tr: Trace) -> list[Marker]:
     """A ring on the trace where each stretch's overpressure began (at the angle there)."""
-    ok = np.isfinite(y)
     out = []
     for i, x in enumerate(doc.get("stretches", []), 1):
         t_op = x["overpressure_start_s"]
-        if t_op is None or not ok.any():
+        angle = math.nan if t_op is None else tr.value_at(t_op)
+        if math.isnan(angle):
             continue
-        angle = float(np.interp(t_op, t[ok], y[ok]))
         title = (
             f"stretch {i}: overpressure from {fmt(t_op)} s, "
             f"{fmt(x['overpressure_gain_deg'])}° further"
@@ -466,11 +471,10 @@ def _calibration_movements(result: SessionAnalysis, doc: dict) -> list[str]:
     ph = doc["calibration"]["phases"]
     if not all(k in ph for k, _, _ in CAL_PHASES):
         return []
-    g = result.grid
-    speed = np.degrees(np.linalg.norm(g.shin.gyr, axis=1))
-    speed = np.where(g.valid, speed, np.nan)
-    a = max(float(g.t[0]), ph["still_start"][0] - CAL_MARGIN_S)
-    b = min(float(g.t[-1]), ph["still_end"][1] + CAL_MARGIN_S)
+    speed = leg_trace(result).shin_speed
+    a = max(speed.t_first, ph["still_start"][0] - CAL_MARGIN_S)
+    b = min(speed.t_last, ph["still_end"][1] + CAL_MARGIN_S)
+    x, y = speed.window(a, b)
     spans = [
         Span(ph[k][0], ph[k][1], cls, f"{label}: {fmt(ph[k][0])}-{fmt(ph[k][1])} s", label)
         for k, label, cls in CAL_PHASES
@@ -481,8 +485,8 @@ def _calibration_movements(result: SessionAnalysis, doc: dict) -> list[str]:
         "flat near 0 in both still poses, two humps for each of the three knee bends (down "
         "and back) and for each of the three rocks of the leg (in and out).</p>",
         _chart(
-            g.t,
-            speed,
+            x,
+            y,
             chart_id="calibration",
             height=200,
             x_range=(a, b),
@@ -639,9 +643,8 @@ def _health_rows(session: Session, result: SessionAnalysis, doc: dict) -> list[l
         st = result.streams.get(info.role)
         if st is None:
             continue
-        hl = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
+        hl = _sample_times(result, info.role, info.rate_hz)
         dec = doc["sensor_health"].get(info.role, {})
-        longest = max((gp.length_s for gp in hl.gaps), default=None)
         rate = f"{hl.effective_rate_hz:.1f}"
         if info.rate_hz > 0:
             rate += f" / {info.rate_hz:g}"
@@ -652,14 +655,24 @@ def _health_rows(session: Session, result: SessionAnalysis, doc: dict) -> list[l
                 escape(info.address) or "\u2013",
                 str(hl.count),
                 rate,
-                str(len(hl.gaps)),
-                fmt(longest, 2),
+                str(hl.gaps),
+                fmt(hl.longest_gap_s, 2),
                 str(hl.missing),
                 str(dec.get("dropped", 0)),
                 str(dec.get("lost_samples", 0)),
             ]
         )
     return rows
+
+
+def _sample_times(result: SessionAnalysis, role: str, rate_hz: float) -> SampleTimes:
+    """A sensor's sample times summed up: from the analysis's trace (``Keep.TRACE``), else from
+    its stream's kept samples."""
+    if result.trace is not None and role in result.trace.sample_times:
+        return result.trace.sample_times[role]
+    feed = SampleTimesFeed(rate_hz)
+    feed.add(result.streams[role].samples.t)
+    return feed.summary()
 
 
 def _link_detail(e) -> str:
