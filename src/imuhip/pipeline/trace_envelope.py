@@ -94,6 +94,12 @@ class TraceEnvelope:
         """Every sample is still kept."""
         return self._width == 0.0
 
+    @property
+    def bucket_width_s(self) -> float:
+        """The envelope's bucket width (s; 0 while every sample is kept); buckets start at the
+        first sample's time."""
+        return self._width
+
     def add(self, t: np.ndarray, y: np.ndarray) -> None:
         """A chunk of samples: times (s, increasing, after those fed before) and values (NaN:
         no value there)."""
