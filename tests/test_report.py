@@ -481,3 +481,39 @@ def test_report_of_a_version_1_document_has_no_stretch_section():
     html = render_report(SHIPPED, session, result, old)
     assert "Stretches (" not in html and "tl-" not in html.split("</style>")[1]
     assert "Stretches (0)" in render_report(SHIPPED, session, result, doc)
+
+
+def _trace_svg(html: str) -> str:
+    return re.search(r'<svg viewBox="[^"]*" class="chart wide".*?</svg>', html, re.S).group()
+
+
+def test_long_session_report_from_the_envelope(simulated, monkeypatch):
+    """A session longer than the trace keeps as samples renders from the bounded envelope
+    with no per-sample arrays kept (``Keep.TRACE``, what ``imuhip report`` runs): the same
+    shading and markers, the same angle scale, the line drawn from the envelope."""
+    from imuhip.pipeline import Keep
+    from imuhip.pipeline import trace_envelope as te
+
+    session = read_session(simulated)
+    full = analyze_session(session, keep=Keep.ANGLES | Keep.SAMPLES)
+    doc = analysis_document(session, full)
+    exact = render_report(simulated, session, replace(full, trace=None), doc)
+    monkeypatch.setattr(te, "RAW_LIMIT", 3000)  # 30 s at 100 Hz: the session outgrows it
+    monkeypatch.setattr(te, "BUCKETS", 1024)
+    result = analyze_session(session, keep=Keep.TRACE)
+    assert len(result.grid.t) == len(result.hip_rotation_deg) == len(result.grid.shin.gyr) == 0
+    assert all(len(st.samples) == 0 for st in result.streams.values())
+    tr = result.trace
+    assert tr is not None and not tr.hip_rotation.exact and len(tr.hip_rotation.x) <= 2048
+    assert analysis_document(session, result) == doc
+    html = render_report(simulated, session, result, doc)
+    a, b = _trace_svg(exact), _trace_svg(html)
+    for cls in ("rep", "hold", "peak", "cal", "gap", "partial"):
+        assert a.count(f'class="{cls}"') == b.count(f'class="{cls}"'), cls
+    ticks_of = re.compile(r'class="tick"[^>]*>([^<]*)<')
+    assert ticks_of.findall(a) == ticks_of.findall(b)  # the same angle range and time axis
+    path = re.search(r'class="line" d="([^"]*)"', b).group(1)
+    assert path.count("L") > 500  # the envelope is drawn, not a few points
+    # the health table's figures come from the streamed sample times, not the samples
+    health = re.compile(r"<table class=\"health\">.*?</table>", re.S)
+    assert health.search(exact).group() == health.search(html).group()

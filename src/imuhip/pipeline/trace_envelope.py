@@ -276,7 +276,9 @@ class LegTraceFeed:
     (:meth:`add_grid`) and, later and in the same order, their angles (:meth:`add_angles`);
     holds only the grid points whose angle has not come yet."""
 
-    def __init__(self, raw_limit: int = RAW_LIMIT, buckets: int = BUCKETS) -> None:
+    def __init__(self, raw_limit: int | None = None, buckets: int | None = None) -> None:
+        raw_limit = RAW_LIMIT if raw_limit is None else raw_limit  # None: the module's
+        buckets = BUCKETS if buckets is None else buckets
         self._angle = TraceEnvelope(raw_limit, buckets)
         self._speed = TraceEnvelope(raw_limit, buckets, keep_head=True)
         self._gaps = GapSpans()
