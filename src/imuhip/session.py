@@ -441,6 +441,36 @@ class ReadReport:
 
 
 @dataclass(frozen=True)
+class SessionSummary:
+    """What reading a session found besides its per-sample data: what an analysis document,
+    a history row and a report need of the file (a :class:`Session` gives it with
+    :meth:`Session.summary`; a streaming read with
+    :meth:`imuhip.files.session_file.SessionStream.summary`).
+
+    Attributes:
+        header: the session header.
+        events: events in time order.
+        time_range: (first, last) time over all sensor data, seconds; (0, 0) when there is none.
+        report: what reading found (damage, truncation, order).
+    """
+
+    header: SessionHeader
+    events: tuple[Event, ...]
+    time_range: tuple[float, float]
+    report: ReadReport
+
+    @property
+    def duration_s(self) -> float:
+        a, b = self.time_range
+        return b - a
+
+
+def summary_of(session: Session | SessionSummary) -> SessionSummary:
+    """The :class:`SessionSummary` of ``session`` (itself when it is one)."""
+    return session if isinstance(session, SessionSummary) else session.summary()
+
+
+@dataclass(frozen=True)
 class Session:
     """A session read into memory (see :func:`imuhip.files.session_file.read_session`).
 
@@ -480,6 +510,10 @@ class Session:
     def duration_s(self) -> float:
         a, b = self.time_range()
         return b - a
+
+    def summary(self) -> SessionSummary:
+        """What the session is besides its per-sample data (:class:`SessionSummary`)."""
+        return SessionSummary(self.header, self.events, self.time_range(), self.report)
 
 
 # --------------------------------------------------------------------------- pipeline inputs

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 import json
 import os
 import struct
@@ -38,13 +39,17 @@ from imuhip.session import (
     ROLES,
     DamagedRegion,
     Event,
+    NotificationBlock,
     Notifications,
     OrderIssue,
     OrderProblem,
     ReadReport,
+    SampleBlock,
     SensorInfo,
     Session,
     SessionHeader,
+    SessionInput,
+    SessionSummary,
 )
 
 FORMAT_NAME = "imuhip-session"
@@ -737,6 +742,106 @@ def scan_session(
                 gaps.append(records.Gap(rec.offset, size, f"invalid record contents: {exc}", False))
 
     return header, items(), gaps
+
+
+#: The streaming reader holds up to this many records of each sensor and record kind to put
+#: records that came early back into time order (a record displaced by more is yielded late,
+#: still reported in the read report as out of order).
+REORDER_RECORDS = 64
+
+
+class SessionStream:
+    """A session file read as a stream of pipeline inputs (:func:`stream_session`).
+
+    Iterating yields, a record at a time, :class:`NotificationBlock` and :class:`SampleBlock`
+    items, each sensor's in time order (records that came early are put back through a reorder
+    buffer of ``REORDER_RECORDS`` records per sensor), then the vendor orientation of sensors
+    that have only that (one :class:`SampleBlock` each: its rates are derived from the whole
+    stream), then the events in time order: the same items, cut into more blocks, as
+    :func:`imuhip.session.session_inputs` gives for the session :func:`read_session` reads.
+    After iteration :meth:`summary` gives what reading found. Iterate once.
+
+    Attributes:
+        header: the session header (read when the stream was opened).
+        path: the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._issues: list[OrderIssue] = []
+        self.header, self._items, self._gaps = scan_session(path, self._issues)
+        self._summary: SessionSummary | None = None
+        self._started = False
+
+    def __iter__(self) -> Iterator[SessionInput]:
+        if self._started:
+            raise RuntimeError("a SessionStream is iterated once")
+        self._started = True
+        roles = self.header.roles
+        pending: dict[tuple[str, str], list[tuple[float, int, Any]]] = {}
+        orient: dict[str, list[OrientationSamples]] = {r: [] for r in roles}
+        has_samples: set[str] = set()
+        events: list[Event] = []
+        first, last = np.inf, -np.inf
+        n_records = 1
+        seq = 0
+        for what, item in self._items:
+            n_records += 1
+            if what == "event":
+                events.append(item)
+                continue
+            role, x = item
+            if what == "orientation":
+                orient[role].append(x)
+                continue
+            if len(x.t):
+                if what == "samples":
+                    has_samples.add(role)
+                    a, b = float(x.t[0]), float(x.t[-1])
+                else:
+                    a, b = float(x.t.min()), float(x.t.max())
+                first, last = min(first, a), max(last, b)
+            heap = pending.setdefault((what, role), [])
+            key = float(x.t.min()) if len(x.t) else -np.inf
+            heapq.heappush(heap, (key, seq, x))
+            seq += 1
+            if len(heap) > REORDER_RECORDS:
+                yield self._block(what, role, heapq.heappop(heap)[2])
+        for (what, role), heap in pending.items():
+            while heap:
+                yield self._block(what, role, heapq.heappop(heap)[2])
+        for role, parts in orient.items():  # the vendor's orientation, rates derived from it
+            if parts and role not in has_samples:
+                s = vendor_samples(OrientationSamples.concatenate(parts))
+                if len(s):
+                    first, last = min(first, float(s.t[0])), max(last, float(s.t[-1]))
+                    yield SampleBlock(role, s)
+        events.sort(key=lambda e: e.t)
+        gaps = self._gaps
+        damaged = tuple(DamagedRegion(g.offset, g.length, g.reason) for g in gaps if not g.at_end)
+        tail = sum(g.length for g in gaps if g.at_end)
+        report = ReadReport(self.path.stat().st_size, n_records, damaged, tail, tuple(self._issues))
+        span = (float(first), float(last)) if first <= last else (0.0, 0.0)
+        self._summary = SessionSummary(self.header, tuple(events), span, report)
+        yield from events
+
+    @staticmethod
+    def _block(what: str, role: str, x: Any) -> SessionInput:
+        return SampleBlock(role, x) if what == "samples" else NotificationBlock(role, x)
+
+    def summary(self) -> SessionSummary:
+        """What reading found (header, events, time range, read report); after iteration."""
+        if self._summary is None:
+            raise RuntimeError("the session stream has not been read to its end")
+        return self._summary
+
+
+def stream_session(path: str | os.PathLike[str]) -> SessionStream:
+    """Open a session file to be read as a stream of pipeline inputs (:class:`SessionStream`):
+    it holds a reorder buffer and the events, not the session's data. Raises
+    :class:`SessionFileError` for files that are not session files or whose header is
+    unreadable (damage further on is reported in :meth:`SessionStream.summary`)."""
+    return SessionStream(Path(path))
 
 
 def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:

@@ -1,0 +1,99 @@
+"""The file commands stream the file into the pipeline (``analyze_file``): the same analysis
+and the same read report as reading the whole session first, on intact and damaged files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from imuhip.files import records
+from imuhip.files.records import Kind
+from imuhip.files.session_file import (
+    REORDER_RECORDS,
+    _parse_notifications,
+    _parse_samples,
+    read_session,
+    stream_session,
+)
+from imuhip.pipeline import Keep, analyze_session
+from imuhip.pipeline.analyze import analyze_file
+from imuhip.session import OrderProblem
+from imuhip.sinks.analysis_text import analysis_document
+
+RECORDINGS = sorted((Path(__file__).resolve().parent.parent / "recordings").glob("*.imuhip"))
+
+
+def _documents(path: Path) -> tuple[str, str]:
+    s = read_session(path, warn=False)
+    whole = analysis_document(s, analyze_session(s, keep=Keep.EVENTS))
+    fa = analyze_file(path, keep=Keep.EVENTS)
+    assert fa.summary == s.summary()
+    streamed = analysis_document(fa.summary, fa.analysis)
+    return json.dumps(whole, sort_keys=True), json.dumps(streamed, sort_keys=True)
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
+def test_streamed_analysis_equals_whole_session(path: Path) -> None:
+    whole, streamed = _documents(path)
+    assert streamed == whole
+
+
+def _data_records(data: bytes) -> list[tuple[int, int, int]]:
+    """(offset, size, sensor index or -1) of every record after the marker."""
+    out = []
+    for r in records.scan(data):
+        idx = -1
+        if r.kind == Kind.NOTIFICATIONS:
+            idx = _parse_notifications(r.payload)[0]
+        elif r.kind == Kind.SAMPLES:
+            idx = _parse_samples(r.payload)[0]
+        out.append((r.offset, records.HEAD_SIZE + len(r.payload) + records.CRC_SIZE, idx))
+    return out
+
+
+def _reordered(src: Path, dst: Path, distance: int) -> Path:
+    """``src`` with two records of one sensor ``distance`` records of it apart swapped, one
+    record duplicated later, and the last record cut in half."""
+    data = src.read_bytes()
+    recs = _data_records(data)
+    order = list(range(len(recs)))
+    idx0 = [i for i, r in enumerate(recs) if r[2] == 0]
+    i, j = idx0[2], idx0[2 + distance]
+    order[i], order[j] = order[j], order[i]
+    order.insert(idx0[6] + 3, idx0[5])  # a duplicate a little later
+    body = b"".join(data[recs[m][0] : recs[m][0] + recs[m][1]] for m in order)
+    cut = recs[order[-1]][1] // 2
+    dst.write_bytes(records.MAGIC + body[:-cut])
+    return dst
+
+
+@pytest.mark.parametrize("path", RECORDINGS[:3], ids=lambda p: p.stem)
+def test_streamed_analysis_of_a_damaged_copy(path: Path, tmp_path: Path) -> None:
+    p = _reordered(path, tmp_path / "damaged.imuhip", distance=3)
+    report = read_session(p, warn=False).report
+    assert report.count(OrderProblem.OUT_OF_ORDER) > 0
+    assert report.count(OrderProblem.DUPLICATE) == 1
+    assert report.truncated_bytes > 0
+    whole, streamed = _documents(p)
+    assert streamed == whole
+
+
+def test_record_beyond_the_reorder_buffer_is_reported_not_a_crash(tmp_path: Path) -> None:
+    src = RECORDINGS[0]
+    n0 = sum(r[2] == 0 for r in _data_records(src.read_bytes()))
+    if n0 < REORDER_RECORDS + 10:
+        pytest.skip("recording too short to displace a record beyond the buffer")
+    p = _reordered(src, tmp_path / "far.imuhip", distance=REORDER_RECORDS + 5)
+    stream = stream_session(p)
+    n = sum(1 for _ in stream)
+    assert n > 0
+    assert stream.summary().report == read_session(p, warn=False).report
+    analyze_file(p, keep=Keep.EVENTS)  # analyses without an exception
+
+
+def test_summary_before_the_end_is_refused() -> None:
+    stream = stream_session(RECORDINGS[0])
+    with pytest.raises(RuntimeError):
+        stream.summary()
