@@ -581,6 +581,14 @@ def session_inputs(session: Session, *, as_arrived: bool = True) -> Sequence[Ses
     return SessionInputs(session)
 
 
+def sample_block_bounds(s: ImuSamples) -> list[int]:
+    """Where a sensor's whole stream of stored samples (not empty) is cut into the blocks of
+    ``SAMPLE_BLOCK_S`` seconds it is replayed in: ``[0, ..., len(s)]``, block ``i`` being
+    ``bounds[i]:bounds[i + 1]``."""
+    edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
+    return [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
+
+
 class SessionInputs(Sequence[SessionInput]):
     """A session's inputs as they arrived (see :func:`session_inputs`), in arrival order,
     made one at a time when read: a long session's notifications as one object each would
@@ -595,8 +603,7 @@ class SessionInputs(Sequence[SessionInput]):
         for role, s in session.samples.items():
             if len(s) == 0:
                 continue
-            edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
-            bounds = [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
+            bounds = sample_block_bounds(s)
             self._parts.append((role, s, bounds))
             times.append(s.t[np.asarray(bounds[1:]) - 1])
         self._events = session.events

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from imuhip.session import (
     ROLES,
     DamagedRegion,
     Event,
+    Notification,
     NotificationBlock,
     Notifications,
     OrderIssue,
@@ -50,6 +51,7 @@ from imuhip.session import (
     SessionHeader,
     SessionInput,
     SessionSummary,
+    sample_block_bounds,
 )
 
 FORMAT_NAME = "imuhip-session"
@@ -772,6 +774,8 @@ class SessionStream:
         self.header, self._items, self._gaps = scan_session(path, self._issues)
         self._summary: SessionSummary | None = None
         self._started = False
+        #: sensors given as their vendor's orientation only (known after iteration)
+        self.vendor_roles: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[SessionInput]:
         if self._started:
@@ -812,6 +816,7 @@ class SessionStream:
                 yield self._block(what, role, heapq.heappop(heap)[2])
         for role, parts in orient.items():  # the vendor's orientation, rates derived from it
             if parts and role not in has_samples:
+                self.vendor_roles += (role,)
                 s = vendor_samples(OrientationSamples.concatenate(parts))
                 if len(s):
                     first, last = min(first, float(s.t[0])), max(last, float(s.t[-1]))
@@ -842,6 +847,140 @@ def stream_session(path: str | os.PathLike[str]) -> SessionStream:
     :class:`SessionFileError` for files that are not session files or whose header is
     unreadable (damage further on is reported in :meth:`SessionStream.summary`)."""
     return SessionStream(Path(path))
+
+
+class FileInputs(Sequence[SessionInput]):
+    """A session file's inputs in arrival order: item for item what
+    :func:`imuhip.session.session_inputs` gives for the session :func:`read_session` reads
+    (one :class:`Notification` per notification, stored samples in blocks of
+    ``SAMPLE_BLOCK_S``, the events), without the session in memory.
+
+    The file is read twice: once when made, for :attr:`summary`, the first and last input and
+    their count; again on each iteration, each sensor's notifications merged into time order
+    through a buffer that holds only those newer than the other sensors' latest record. Stored
+    samples (imports, simulations: not long sessions) and the events are held from the first
+    read. Indexing gives the first (``[0]``) and last (``[-1]``) input only.
+
+    Attributes:
+        header: the session header.
+        summary: what reading found (:class:`SessionSummary`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        stream = SessionStream(self.path)
+        self.header = stream.header
+        counts: dict[str, int] = {}
+        ends: dict[str, list[tuple[float, int, Notification]]] = {}
+        sample_parts: dict[str, list[ImuSamples]] = {}
+        for item in stream:
+            if isinstance(item, NotificationBlock) and len(item.notes):
+                n, role = item.notes, item.role
+                base = counts.get(role, 0)
+                i = int(np.argmin(n.t))  # the first of the earliest
+                j = len(n) - 1 - int(np.argmax(n.t[::-1]))  # the last of the latest
+                first = (float(n.t[i]), base + i, self._note(role, n, i))
+                last = (float(n.t[j]), base + j, self._note(role, n, j))
+                if role not in ends:
+                    ends[role] = [first, last]
+                else:
+                    if first[0] < ends[role][0][0]:
+                        ends[role][0] = first
+                    if last[0] >= ends[role][1][0]:
+                        ends[role][1] = last
+                counts[role] = base + len(n)
+            elif isinstance(item, SampleBlock):
+                sample_parts.setdefault(item.role, []).append(item.samples)
+        self.summary = stream.summary()
+        roles = self.header.roles
+        self._note_roles = [r for r in roles if r in counts]
+        vendor = stream.vendor_roles
+        sample_roles = sorted(sample_parts, key=lambda r: (r in vendor, roles.index(r)))
+        joined = {r: ImuSamples.concatenate(sample_parts[r]) for r in sample_roles}
+        self._samples = {r: x for r, x in joined.items() if len(x)}
+        self._bounds = {r: sample_block_bounds(s) for r, s in self._samples.items()}
+        # a part's number orders inputs of one time as session_inputs does
+        self._k = {r: k for k, r in enumerate([*self._note_roles, *sample_roles])}
+        self._k_events = len(self._k)
+        ends_all: list[tuple[float, int, int, SessionInput]] = []
+        for r in self._note_roles:
+            (t0, i0, n0), (t1, i1, n1) = ends[r]
+            ends_all += [(t0, self._k[r], i0, n0), (t1, self._k[r], i1, n1)]
+        for src in self._known():
+            items = list(src)
+            if items:
+                ends_all += [items[0], items[-1]]
+        self._len = sum(counts.values()) + sum(len(b) - 1 for b in self._bounds.values())
+        self._len += len(self.summary.events)
+        self._first = min(ends_all, key=lambda x: x[:3])[3] if ends_all else None
+        self._last = max(ends_all, key=lambda x: x[:3])[3] if ends_all else None
+
+    @staticmethod
+    def _note(role: str, n: Notifications, i: int) -> Notification:
+        return Notification(role, float(n.t[i]), n[i], int(n.channel[i]))
+
+    def _known(self) -> list[Iterator[tuple[float, int, int, SessionInput]]]:
+        """The inputs held from the first read, one iterator per part, each in time order."""
+
+        def blocks(role: str) -> Iterator[tuple[float, int, int, SessionInput]]:
+            s, b, k = self._samples[role], self._bounds[role], self._k[role]
+            for i in range(len(b) - 1):
+                yield float(s.t[b[i + 1] - 1]), k, i, SampleBlock(role, s.slice(b[i], b[i + 1]))
+
+        def events() -> Iterator[tuple[float, int, int, SessionInput]]:
+            for i, e in enumerate(self.summary.events):
+                yield float(e.t), self._k_events, i, e
+
+        return [*(blocks(r) for r in self._samples), events()]
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, i: int) -> SessionInput: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SessionInput]: ...
+    def __getitem__(self, i: int | slice) -> SessionInput | list[SessionInput]:
+        if isinstance(i, int) and self._len and i in (0, -1, self._len - 1):
+            out = self._first if i == 0 else self._last
+            assert out is not None
+            return out
+        raise IndexError("a file's inputs are read in order: only [0] and [-1] are indexed")
+
+    def __iter__(self) -> Iterator[SessionInput]:
+        heap: list[tuple[float, int, int, SessionInput]] = []
+        known = {}
+        for src in self._known():
+            first = next(src, None)
+            if first is not None:
+                known[first[1]] = src
+                heapq.heappush(heap, first)
+        water = {r: -np.inf for r in self._note_roles}  # each sensor's latest record's start
+        counts = dict.fromkeys(self._note_roles, 0)
+
+        def drain(limit: float) -> Iterator[SessionInput]:
+            while heap and heap[0][0] < limit:
+                _, k, _, item = heapq.heappop(heap)
+                yield item
+                src = known.get(k)
+                if src is not None:
+                    nxt = next(src, None)
+                    if nxt is not None:
+                        heapq.heappush(heap, nxt)
+
+        for item in SessionStream(self.path):
+            if not (isinstance(item, NotificationBlock) and len(item.notes)):
+                continue  # samples and events: held from the first read
+            n, role = item.notes, item.role
+            k, base = self._k[role], counts[role]
+            ts, off, ch, p = n.t.tolist(), n.offsets.tolist(), n.channel.tolist(), n.payload
+            for j, t in enumerate(ts):
+                note = Notification(role, t, p[off[j] : off[j + 1]], ch[j])
+                heapq.heappush(heap, (t, k, base + j, note))
+            counts[role] = base + len(ts)
+            water[role] = max(water[role], min(ts))
+            yield from drain(min(water.values()))
+        yield from drain(np.inf)
 
 
 def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
