@@ -86,15 +86,16 @@ def test_streamed_analysis_of_a_damaged_copy(path: Path, tmp_path: Path) -> None
 
 
 def test_record_beyond_the_reorder_buffer_is_reported_not_a_crash(tmp_path: Path) -> None:
-    src = RECORDINGS[0]
+    src = _long_file(tmp_path / "long.imuhip", 2)
     n0 = sum(r[2] == 0 for r in _data_records(src.read_bytes()))
-    if n0 < REORDER_RECORDS + 10:
-        pytest.skip("recording too short to displace a record beyond the buffer")
+    assert n0 > REORDER_RECORDS + 10
     p = _reordered(src, tmp_path / "far.imuhip", distance=REORDER_RECORDS + 5)
     stream = stream_session(p)
     n = sum(1 for _ in stream)
     assert n > 0
-    assert stream.summary().report == read_session(p, warn=False).report
+    report = read_session(p, warn=False).report
+    assert stream.summary().report == report and report.count(OrderProblem.OUT_OF_ORDER) > 0
+    assert len(list(FileInputs(p))) == len(FileInputs(p))  # the replay's inputs: all of them
     analyze_file(p, keep=Keep.EVENTS)  # analyses without an exception
 
 
@@ -168,8 +169,10 @@ def _traced_peak_of_reading(path: Path) -> int:
 
 def test_reading_a_file_as_arrived_holds_nothing_per_input(tmp_path: Path, monkeypatch) -> None:
     """The replay's inputs of a file four times as long take about no more memory to read
-    (both files many times longer than the reader's piece, ``READ_CHUNK``)."""
+    (both files many times longer than the reader's piece, ``READ_CHUNK``, and its reorder
+    buffer, ``REORDER_RECORDS``: both bounds, made small here)."""
     monkeypatch.setattr(session_file, "READ_CHUNK", 1 << 16)
+    monkeypatch.setattr(session_file, "REORDER_RECORDS", 16)  # both files fill the buffer
     short = _traced_peak_of_reading(_long_file(tmp_path / "short.imuhip", 1))
     long = _traced_peak_of_reading(_long_file(tmp_path / "long.imuhip", 4))
     added = (tmp_path / "long.imuhip").stat().st_size - (tmp_path / "short.imuhip").stat().st_size

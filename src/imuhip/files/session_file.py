@@ -748,8 +748,10 @@ def scan_session(
 
 #: The streaming reader holds up to this many records of each sensor and record kind to put
 #: records that came early back into time order (a record displaced by more is yielded late,
-#: still reported in the read report as out of order).
-REORDER_RECORDS = 64
+#: still reported in the read report as out of order). A record covers at most
+#: ``MAX_RECORD_S``: this is at most a few minutes of one sensor's data (about 1 MiB of
+#: WitMotion notifications).
+REORDER_RECORDS = 256
 
 
 class SessionStream:
