@@ -230,16 +230,17 @@ def test_rows_carry_the_longest_stretch_and_its_end_range(tmp_path, monkeypatch)
     (its ``max_deg``, not the farthest of all stretches); in the text, the CSV and the cache."""
     import shutil
 
-    import imuhip.pipeline
+    import imuhip.pipeline.analyze
     from imuhip.sinks.history import analyze_file, history_text
     from tests.stretch_analysis import SHIPPED, with_stretches
 
-    real = imuhip.pipeline.analyze_session
+    real = imuhip.pipeline.analyze.analyze_stream  # what history's rows are analysed with
 
-    def with_fake_stretches(session, *a, **kw):
-        return with_stretches(session, real(session, *a, **kw))[1]
+    def with_fake_stretches(stream, *a, **kw):
+        result = real(stream, *a, **kw)
+        return with_stretches(stream.summary(), result)[1]
 
-    monkeypatch.setattr(imuhip.pipeline, "analyze_session", with_fake_stretches)
+    monkeypatch.setattr(imuhip.pipeline.analyze, "analyze_stream", with_fake_stretches)
     d = tmp_path / "s"
     d.mkdir()
     shutil.copy2(SHIPPED, d / SHIPPED.name)

@@ -441,6 +441,36 @@ class ReadReport:
 
 
 @dataclass(frozen=True)
+class SessionSummary:
+    """What reading a session found besides its per-sample data: what an analysis document,
+    a history row and a report need of the file (a :class:`Session` gives it with
+    :meth:`Session.summary`; a streaming read with
+    :meth:`imuhip.files.session_file.SessionStream.summary`).
+
+    Attributes:
+        header: the session header.
+        events: events in time order.
+        time_range: (first, last) time over all sensor data, seconds; (0, 0) when there is none.
+        report: what reading found (damage, truncation, order).
+    """
+
+    header: SessionHeader
+    events: tuple[Event, ...]
+    time_range: tuple[float, float]
+    report: ReadReport
+
+    @property
+    def duration_s(self) -> float:
+        a, b = self.time_range
+        return b - a
+
+
+def summary_of(session: Session | SessionSummary) -> SessionSummary:
+    """The :class:`SessionSummary` of ``session`` (itself when it is one)."""
+    return session if isinstance(session, SessionSummary) else session.summary()
+
+
+@dataclass(frozen=True)
 class Session:
     """A session read into memory (see :func:`imuhip.files.session_file.read_session`).
 
@@ -480,6 +510,10 @@ class Session:
     def duration_s(self) -> float:
         a, b = self.time_range()
         return b - a
+
+    def summary(self) -> SessionSummary:
+        """What the session is besides its per-sample data (:class:`SessionSummary`)."""
+        return SessionSummary(self.header, self.events, self.time_range(), self.report)
 
 
 # --------------------------------------------------------------------------- pipeline inputs
@@ -547,6 +581,14 @@ def session_inputs(session: Session, *, as_arrived: bool = True) -> Sequence[Ses
     return SessionInputs(session)
 
 
+def sample_block_bounds(s: ImuSamples) -> list[int]:
+    """Where a sensor's whole stream of stored samples (not empty) is cut into the blocks of
+    ``SAMPLE_BLOCK_S`` seconds it is replayed in: ``[0, ..., len(s)]``, block ``i`` being
+    ``bounds[i]:bounds[i + 1]``."""
+    edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
+    return [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
+
+
 class SessionInputs(Sequence[SessionInput]):
     """A session's inputs as they arrived (see :func:`session_inputs`), in arrival order,
     made one at a time when read: a long session's notifications as one object each would
@@ -561,8 +603,7 @@ class SessionInputs(Sequence[SessionInput]):
         for role, s in session.samples.items():
             if len(s) == 0:
                 continue
-            edges = np.searchsorted(s.t, np.arange(s.t[0], s.t[-1], SAMPLE_BLOCK_S)[1:], "right")
-            bounds = [0, *sorted(set(edges.tolist()) - {0, len(s)}), len(s)]
+            bounds = sample_block_bounds(s)
             self._parts.append((role, s, bounds))
             times.append(s.t[np.asarray(bounds[1:]) - 1])
         self._events = session.events

@@ -12,15 +12,20 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from imuhip.pipeline import Keep, PipelineOptions, analyze_session
+    from imuhip.pipeline import Keep, PipelineOptions
+    from imuhip.pipeline.analyze import analyze_file
     from imuhip.sinks.analysis_text import analysis_document, analysis_text
-    from imuhip.sinks.file_warnings import read_session_noting as read_session
+    from imuhip.sinks.file_warnings import note_read_report
 
-    session = read_session(args.session)
-    # the document needs no per-sample arrays: none are kept (flat memory on long sessions)
+    # the file is streamed into the analysis; the document needs no per-sample arrays: none
+    # are kept (flat memory on long sessions)
     opts = PipelineOptions(fusion_method=args.fusion)
-    result = analyze_session(session, opts, keep=Keep.EVENTS)
-    doc = analysis_document(session, result)
+    fa = analyze_file(
+        args.session, opts, keep=Keep.EVENTS,
+        on_read=lambda s: note_read_report(args.session, s.report),
+    )  # fmt: skip
+    result = fa.analysis
+    doc = analysis_document(fa.summary, result)
     if args.json:
         for f in result.failed_legs:  # the text says it in its warnings
             print(f"warning: the {f.side} leg could not be analysed: {f.reason}", file=sys.stderr)

@@ -10,14 +10,18 @@ from imuhip.errors import ImuhipError
 
 
 def run(args: argparse.Namespace) -> int:
-    from imuhip.pipeline import Keep, PipelineOptions, analyze_session
+    from imuhip.pipeline import Keep, PipelineOptions
+    from imuhip.pipeline.analyze import analyze_file
     from imuhip.sinks.analysis_text import analysis_document
-    from imuhip.sinks.file_warnings import read_session_noting as read_session
+    from imuhip.sinks.file_warnings import note_read_report
     from imuhip.sinks.report import render_report, write_report
 
-    session = read_session(args.session)
     opts = PipelineOptions(fusion_method=args.fusion)
-    result = analyze_session(session, opts, keep=Keep.TRACE)  # the bounded trace only
+    fa = analyze_file(
+        args.session, opts, keep=Keep.TRACE,  # the bounded trace only
+        on_read=lambda s: note_read_report(args.session, s.report),
+    )  # fmt: skip
+    session, result = fa.summary, fa.analysis
     doc = analysis_document(session, result)
     rows = None
     if args.history:
@@ -39,8 +43,8 @@ def _other_side(folder: str, rows: list, header) -> tuple[str, dict] | None:
     """(file, analysis document) of the newest analysed session of the other side and the same
     exercise under ``folder``; None when there is none or it no longer analyses."""
     from imuhip.errors import ImuhipError
-    from imuhip.files.session_file import read_session
-    from imuhip.pipeline import Keep, analyze_session
+    from imuhip.pipeline import Keep
+    from imuhip.pipeline.analyze import analyze_file
     from imuhip.sinks.analysis_text import analysis_document
 
     other = "right" if header.side == "left" else "left"
@@ -49,8 +53,8 @@ def _other_side(folder: str, rows: list, header) -> tuple[str, dict] | None:
         return None
     newest = max(same, key=lambda r: r.date)
     try:
-        s = read_session(Path(folder) / newest.file, warn=False)
-        return newest.file, analysis_document(s, analyze_session(s, keep=Keep.EVENTS))
+        fa = analyze_file(Path(folder) / newest.file, keep=Keep.EVENTS)
+        return newest.file, analysis_document(fa.summary, fa.analysis)
     except ImuhipError:
         return None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import heapq
 import json
 import os
 import struct
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, overload
 
 import numpy as np
 
@@ -38,13 +39,19 @@ from imuhip.session import (
     ROLES,
     DamagedRegion,
     Event,
+    Notification,
+    NotificationBlock,
     Notifications,
     OrderIssue,
     OrderProblem,
     ReadReport,
+    SampleBlock,
     SensorInfo,
     Session,
     SessionHeader,
+    SessionInput,
+    SessionSummary,
+    sample_block_bounds,
 )
 
 FORMAT_NAME = "imuhip-session"
@@ -737,6 +744,245 @@ def scan_session(
                 gaps.append(records.Gap(rec.offset, size, f"invalid record contents: {exc}", False))
 
     return header, items(), gaps
+
+
+#: The streaming reader holds up to this many records of each sensor and record kind to put
+#: records that came early back into time order (a record displaced by more is yielded late,
+#: still reported in the read report as out of order). A record covers at most
+#: ``MAX_RECORD_S``: this is at most a few minutes of one sensor's data (about 1 MiB of
+#: WitMotion notifications).
+REORDER_RECORDS = 256
+
+
+class SessionStream:
+    """A session file read as a stream of pipeline inputs (:func:`stream_session`).
+
+    Iterating yields, a record at a time, :class:`NotificationBlock` and :class:`SampleBlock`
+    items, each sensor's in time order (records that came early are put back through a reorder
+    buffer of ``REORDER_RECORDS`` records per sensor), then the vendor orientation of sensors
+    that have only that (one :class:`SampleBlock` each: its rates are derived from the whole
+    stream), then the events in time order: the same items, cut into more blocks, as
+    :func:`imuhip.session.session_inputs` gives for the session :func:`read_session` reads.
+    After iteration :meth:`summary` gives what reading found. Iterate once.
+
+    Attributes:
+        header: the session header (read when the stream was opened).
+        path: the file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._issues: list[OrderIssue] = []
+        self.header, self._items, self._gaps = scan_session(path, self._issues)
+        self._summary: SessionSummary | None = None
+        self._started = False
+        #: sensors given as their vendor's orientation only (known after iteration)
+        self.vendor_roles: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[SessionInput]:
+        if self._started:
+            raise RuntimeError("a SessionStream is iterated once")
+        self._started = True
+        roles = self.header.roles
+        pending: dict[tuple[str, str], list[tuple[float, int, Any]]] = {}
+        orient: dict[str, list[OrientationSamples]] = {r: [] for r in roles}
+        has_samples: set[str] = set()
+        events: list[Event] = []
+        first, last = np.inf, -np.inf
+        n_records = 1
+        seq = 0
+        for what, item in self._items:
+            n_records += 1
+            if what == "event":
+                events.append(item)
+                continue
+            role, x = item
+            if what == "orientation":
+                orient[role].append(x)
+                continue
+            if len(x.t):
+                if what == "samples":
+                    has_samples.add(role)
+                    a, b = float(x.t[0]), float(x.t[-1])
+                else:
+                    a, b = float(x.t.min()), float(x.t.max())
+                first, last = min(first, a), max(last, b)
+            heap = pending.setdefault((what, role), [])
+            key = float(x.t.min()) if len(x.t) else -np.inf
+            heapq.heappush(heap, (key, seq, x))
+            seq += 1
+            if len(heap) > REORDER_RECORDS:
+                yield self._block(what, role, heapq.heappop(heap)[2])
+        for (what, role), heap in pending.items():
+            while heap:
+                yield self._block(what, role, heapq.heappop(heap)[2])
+        for role, parts in orient.items():  # the vendor's orientation, rates derived from it
+            if parts and role not in has_samples:
+                self.vendor_roles += (role,)
+                s = vendor_samples(OrientationSamples.concatenate(parts))
+                if len(s):
+                    first, last = min(first, float(s.t[0])), max(last, float(s.t[-1]))
+                    yield SampleBlock(role, s)
+        events.sort(key=lambda e: e.t)
+        gaps = self._gaps
+        damaged = tuple(DamagedRegion(g.offset, g.length, g.reason) for g in gaps if not g.at_end)
+        tail = sum(g.length for g in gaps if g.at_end)
+        report = ReadReport(self.path.stat().st_size, n_records, damaged, tail, tuple(self._issues))
+        span = (float(first), float(last)) if first <= last else (0.0, 0.0)
+        self._summary = SessionSummary(self.header, tuple(events), span, report)
+        yield from events
+
+    @staticmethod
+    def _block(what: str, role: str, x: Any) -> SessionInput:
+        return SampleBlock(role, x) if what == "samples" else NotificationBlock(role, x)
+
+    def summary(self) -> SessionSummary:
+        """What reading found (header, events, time range, read report); after iteration."""
+        if self._summary is None:
+            raise RuntimeError("the session stream has not been read to its end")
+        return self._summary
+
+
+def stream_session(path: str | os.PathLike[str]) -> SessionStream:
+    """Open a session file to be read as a stream of pipeline inputs (:class:`SessionStream`):
+    it holds a reorder buffer and the events, not the session's data. Raises
+    :class:`SessionFileError` for files that are not session files or whose header is
+    unreadable (damage further on is reported in :meth:`SessionStream.summary`)."""
+    return SessionStream(Path(path))
+
+
+class FileInputs(Sequence[SessionInput]):
+    """A session file's inputs in arrival order: item for item what
+    :func:`imuhip.session.session_inputs` gives for the session :func:`read_session` reads
+    (one :class:`Notification` per notification, stored samples in blocks of
+    ``SAMPLE_BLOCK_S``, the events), without the session in memory.
+
+    The file is read twice: once when made, for :attr:`summary`, the first and last input and
+    their count; again on each iteration, each sensor's notifications merged into time order
+    through a buffer that holds only those newer than the other sensors' latest record. Stored
+    samples (imports, simulations: not long sessions) and the events are held from the first
+    read. Indexing gives the first (``[0]``) and last (``[-1]``) input only.
+
+    Attributes:
+        header: the session header.
+        summary: what reading found (:class:`SessionSummary`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        stream = SessionStream(self.path)
+        self.header = stream.header
+        counts: dict[str, int] = {}
+        ends: dict[str, list[tuple[float, int, Notification]]] = {}
+        sample_parts: dict[str, list[ImuSamples]] = {}
+        for item in stream:
+            if isinstance(item, NotificationBlock) and len(item.notes):
+                n, role = item.notes, item.role
+                base = counts.get(role, 0)
+                i = int(np.argmin(n.t))  # the first of the earliest
+                j = len(n) - 1 - int(np.argmax(n.t[::-1]))  # the last of the latest
+                first = (float(n.t[i]), base + i, self._note(role, n, i))
+                last = (float(n.t[j]), base + j, self._note(role, n, j))
+                if role not in ends:
+                    ends[role] = [first, last]
+                else:
+                    if first[0] < ends[role][0][0]:
+                        ends[role][0] = first
+                    if last[0] >= ends[role][1][0]:
+                        ends[role][1] = last
+                counts[role] = base + len(n)
+            elif isinstance(item, SampleBlock):
+                sample_parts.setdefault(item.role, []).append(item.samples)
+        self.summary = stream.summary()
+        roles = self.header.roles
+        self._note_roles = [r for r in roles if r in counts]
+        vendor = stream.vendor_roles
+        sample_roles = sorted(sample_parts, key=lambda r: (r in vendor, roles.index(r)))
+        joined = {r: ImuSamples.concatenate(sample_parts[r]) for r in sample_roles}
+        self._samples = {r: x for r, x in joined.items() if len(x)}
+        self._bounds = {r: sample_block_bounds(s) for r, s in self._samples.items()}
+        # a part's number orders inputs of one time as session_inputs does
+        self._k = {r: k for k, r in enumerate([*self._note_roles, *sample_roles])}
+        self._k_events = len(self._k)
+        ends_all: list[tuple[float, int, int, SessionInput]] = []
+        for r in self._note_roles:
+            (t0, i0, n0), (t1, i1, n1) = ends[r]
+            ends_all += [(t0, self._k[r], i0, n0), (t1, self._k[r], i1, n1)]
+        for src in self._known():
+            items = list(src)
+            if items:
+                ends_all += [items[0], items[-1]]
+        self._len = sum(counts.values()) + sum(len(b) - 1 for b in self._bounds.values())
+        self._len += len(self.summary.events)
+        self._first = min(ends_all, key=lambda x: x[:3])[3] if ends_all else None
+        self._last = max(ends_all, key=lambda x: x[:3])[3] if ends_all else None
+
+    @staticmethod
+    def _note(role: str, n: Notifications, i: int) -> Notification:
+        return Notification(role, float(n.t[i]), n[i], int(n.channel[i]))
+
+    def _known(self) -> list[Iterator[tuple[float, int, int, SessionInput]]]:
+        """The inputs held from the first read, one iterator per part, each in time order."""
+
+        def blocks(role: str) -> Iterator[tuple[float, int, int, SessionInput]]:
+            s, b, k = self._samples[role], self._bounds[role], self._k[role]
+            for i in range(len(b) - 1):
+                yield float(s.t[b[i + 1] - 1]), k, i, SampleBlock(role, s.slice(b[i], b[i + 1]))
+
+        def events() -> Iterator[tuple[float, int, int, SessionInput]]:
+            for i, e in enumerate(self.summary.events):
+                yield float(e.t), self._k_events, i, e
+
+        return [*(blocks(r) for r in self._samples), events()]
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, i: int) -> SessionInput: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[SessionInput]: ...
+    def __getitem__(self, i: int | slice) -> SessionInput | list[SessionInput]:
+        if isinstance(i, int) and self._len and i in (0, -1, self._len - 1):
+            out = self._first if i == 0 else self._last
+            assert out is not None
+            return out
+        raise IndexError("a file's inputs are read in order: only [0] and [-1] are indexed")
+
+    def __iter__(self) -> Iterator[SessionInput]:
+        heap: list[tuple[float, int, int, SessionInput]] = []
+        known = {}
+        for src in self._known():
+            first = next(src, None)
+            if first is not None:
+                known[first[1]] = src
+                heapq.heappush(heap, first)
+        water = {r: -np.inf for r in self._note_roles}  # each sensor's latest record's start
+        counts = dict.fromkeys(self._note_roles, 0)
+
+        def drain(limit: float) -> Iterator[SessionInput]:
+            while heap and heap[0][0] < limit:
+                _, k, _, item = heapq.heappop(heap)
+                yield item
+                src = known.get(k)
+                if src is not None:
+                    nxt = next(src, None)
+                    if nxt is not None:
+                        heapq.heappush(heap, nxt)
+
+        for item in SessionStream(self.path):
+            if not (isinstance(item, NotificationBlock) and len(item.notes)):
+                continue  # samples and events: held from the first read
+            n, role = item.notes, item.role
+            k, base = self._k[role], counts[role]
+            ts, off, ch, p = n.t.tolist(), n.offsets.tolist(), n.channel.tolist(), n.payload
+            for j, t in enumerate(ts):
+                note = Notification(role, t, p[off[j] : off[j + 1]], ch[j])
+                heapq.heappush(heap, (t, k, base + j, note))
+            counts[role] = base + len(ts)
+            water[role] = max(water[role], min(ts))
+            yield from drain(min(water.values()))
+        yield from drain(np.inf)
 
 
 def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:

@@ -40,7 +40,7 @@ from imuhip.pipeline import (
     slow_link,
     slow_link_warning,
 )
-from imuhip.session import SensorInfo, SessionHeader, input_time, session_inputs
+from imuhip.session import SensorInfo, SessionHeader, input_time
 from imuhip.sinks.live_view import (
     MISSING,
     REJECTED,
@@ -661,16 +661,18 @@ def replay_command(
     end). With ``as_json`` the result is the ``analyze --json`` document, alone on ``out``;
     the view goes to standard error. ``lsl``: publish the angles and events as LSL streams
     (after waiting up to ``lsl_wait_s`` for a recorder), stamped at the replay's pace."""
+    from imuhip.files.session_file import FileInputs
     from imuhip.live.replay import replay
-    from imuhip.sinks.file_warnings import read_session_noting
+    from imuhip.sinks.file_warnings import note_read_report
 
     pace = _speed(speed)
-    session = read_session_noting(session_path)
+    items = FileInputs(session_path)  # streamed from the file, in arrival order
+    note_read_report(session_path, items.summary.report)
+    session = items.summary
     # the document at the end needs no per-sample array (flat memory on long sessions)
     pipe = make_pipeline(
         session.header, aligner=aligner, saved=True, angle_feed=lsl, keep=Keep.EVENTS
     )
-    items = session_inputs(session)
     if not items:
         raise ImuhipError(f"{session_path} holds no data")
     view = PlainView(sys.stderr) if as_json else PlainView(out) if plain else make_view(plain)

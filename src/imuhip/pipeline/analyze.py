@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Literal
 
 from imuhip.align.causal import CausalAligner
@@ -10,6 +12,7 @@ from imuhip.align.grid import StreamingGrid
 from imuhip.align.offline import OfflineAligner
 from imuhip.calibration_protocol import PHASE_EVENT, PHASES
 from imuhip.errors import ImuhipError
+from imuhip.files.session_file import SessionStream, stream_session
 from imuhip.pipeline.options import PipelineOptions
 from imuhip.pipeline.session_pipeline import (
     LEG_ROLES,
@@ -19,7 +22,14 @@ from imuhip.pipeline.session_pipeline import (
     SessionPipeline,
 )
 from imuhip.samples import ImuSamples
-from imuhip.session import Event, Session, SessionHeader, session_inputs
+from imuhip.session import (
+    Event,
+    Session,
+    SessionHeader,
+    SessionInput,
+    SessionSummary,
+    session_inputs,
+)
 
 #: How a session's sample times are found: with the whole session in view, or causally.
 AlignerKind = Literal["offline", "causal"]
@@ -66,20 +76,95 @@ def analyze_session(
         CalibrationError: no calibration could be made (what was missing or refused).
         ImuhipError: the thigh or shin data is missing or they never overlap.
     """
-    header = session.header
+    return _analyze(
+        session.header,
+        session_inputs(session, as_arrived=aligner != "offline"),
+        options,
+        aligner,
+        keep,
+    )
+
+
+@dataclass(frozen=True)
+class FileAnalysis:
+    """A session file's analysis (:func:`analyze_file`) and what reading the file found."""
+
+    summary: SessionSummary
+    analysis: SessionAnalysis
+
+
+def analyze_file(
+    path: str | os.PathLike[str],
+    options: PipelineOptions | None = None,
+    *,
+    keep: Keep = Keep.ALL,
+    on_read: Callable[[SessionSummary], None] | None = None,
+) -> FileAnalysis:
+    """The analysis of a session file streamed into the pipeline (offline aligner) as it is
+    read (:func:`imuhip.files.session_file.stream_session`): the same result as
+    :func:`analyze_session` of :func:`~imuhip.files.session_file.read_session`, without the
+    session held in memory. ``on_read`` is called with what reading found once the file has
+    been read, before the analysis finishes (so a command's warnings about the file come
+    first even when the analysis fails).
+
+    Raises:
+        SessionFileError: not a session file, or its header is unreadable.
+        CalibrationError, ImuhipError: as :func:`analyze_session`.
+    """
+    stream = stream_session(path)
+    analysis = analyze_stream(stream, options, keep=keep, on_read=on_read)
+    return FileAnalysis(stream.summary(), analysis)
+
+
+def analyze_stream(
+    stream: SessionStream,
+    options: PipelineOptions | None = None,
+    *,
+    keep: Keep = Keep.ALL,
+    on_read: Callable[[SessionSummary], None] | None = None,
+) -> SessionAnalysis:
+    """:func:`analyze_file` of a stream already opened (its header read): the analysis;
+    what reading found is ``stream.summary()`` once it has been read to its end."""
+
+    def read() -> Iterator[SessionInput]:
+        yield from stream
+        if on_read is not None:
+            on_read(stream.summary())
+
+    return _analyze(stream.header, read(), options, "offline", keep)
+
+
+#: While being fed, the pipeline is advanced after every this many inputs (what the aligner
+#: has released goes on through the stages).
+ADVANCE_EVERY = 64
+
+
+def _analyze(
+    header: SessionHeader,
+    items: Iterable[SessionInput],
+    options: PipelineOptions | None,
+    aligner: AlignerKind,
+    keep: Keep,
+) -> SessionAnalysis:
+    """The one feeding loop of a whole session's analysis: ``items`` (arrival order for the
+    causal aligner; each sensor's time order for the offline one) fed to the pipeline."""
+    al: OfflineAligner | None = None
     if aligner == "offline":
         al = OfflineAligner(
             header, release_s=ANALYSIS_PIECE_S, keep_samples=bool(keep & Keep.SAMPLES)
         )
         pipe = SessionPipeline(header, options, aligner=al, saved=True, keep=keep)
-        for item in session_inputs(session, as_arrived=False):
-            pipe.feed(item)
+    else:
+        pipe = make_pipeline(header, options, aligner, saved=True, keep=keep)
+    for k, item in enumerate(items, 1):
+        pipe.feed(item)
+        if k % ADVANCE_EVERY == 0:
+            pipe.advance()
+    pipe.advance()
+    if al is not None:
         al.flush()
         while al.release_next():
             pipe.advance()
-    else:
-        pipe = make_pipeline(header, options, aligner, saved=True, keep=keep)
-        pipe.feed_all(session_inputs(session, as_arrived=True))
     pipe.finish()
     return pipe.analysis()
 
@@ -115,7 +200,10 @@ def mark_sets(events: Iterable[Event]) -> list[dict[str, float]]:
 __all__ = [
     "ANALYSIS_PIECE_S",
     "AlignerKind",
+    "FileAnalysis",
+    "analyze_file",
     "analyze_session",
+    "analyze_stream",
     "common_grid",
     "make_pipeline",
     "mark_sets",

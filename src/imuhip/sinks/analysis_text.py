@@ -8,7 +8,7 @@ from pathlib import Path
 from imuhip.analysis.events import END_RANGE_DEG, Direction
 from imuhip.files.session_file import vendor_orientation_roles
 from imuhip.pipeline import SessionAnalysis
-from imuhip.session import Session
+from imuhip.session import Session, SessionSummary, summary_of
 from imuhip.sinks.legs_document import (
     asymmetry_text,
     both_legs_document,
@@ -39,16 +39,18 @@ END_RANGE_NOTE = (
 EXTERNAL = str(Direction.EXTERNAL)
 
 
-def analysis_document(session: Session, result: SessionAnalysis) -> dict:
+def analysis_document(session: Session | SessionSummary, result: SessionAnalysis) -> dict:
     """The analysis document: of one leg (below), or of both legs
     (:func:`imuhip.sinks.legs_document.both_legs_document`: the session's fields once, each
-    leg's under ``legs``, and their ``asymmetry``)."""
+    leg's under ``legs``, and their ``asymmetry``). ``session``: the session, or what a
+    streaming read found of it (:class:`imuhip.session.SessionSummary`)."""
+    session = summary_of(session)
     if several_legs(result):
         return both_legs_document(session, result, one_leg_document)
     return one_leg_document(session, result)
 
 
-def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
+def one_leg_document(session: Session | SessionSummary, result: SessionAnalysis) -> dict:
     """The ``imuhip.analysis/2`` JSON object of one leg, every field described in
     ``docs/analysis-schema.md`` (times in seconds on the session's time base, the one the live
     view, replay, the report and the exports show; angles in degrees): ``duration_s`` is the
@@ -58,7 +60,8 @@ def one_leg_document(session: Session, result: SessionAnalysis) -> dict:
     ``file`` is what reading the file found (:meth:`imuhip.session.ReadReport.as_dict`:
     damage, lost tail, records out of order); ``stretches`` and ``timeline`` are the
     detector's."""
-    t0, t1 = session.time_range()
+    session = summary_of(session)
+    t0, t1 = session.time_range
     ex = result.exercise
     drops = {
         role: {"dropped": s.stats.dropped, "lost_samples": s.stats.lost_samples}

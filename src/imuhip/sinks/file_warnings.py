@@ -9,13 +9,21 @@ from pathlib import Path
 from typing import TextIO
 
 from imuhip.files.session_file import read_session
-from imuhip.session import Session
+from imuhip.session import ReadReport, Session
+
+
+def note_read_report(
+    path: str | os.PathLike[str], report: ReadReport, err: TextIO | None = None
+) -> None:
+    """Write each message of ``report`` (a cut-off or damaged file) once to ``err`` (default
+    stderr) as ``imuhip: warning: NAME: message``."""
+    for msg in report.messages():
+        print(f"imuhip: warning: {Path(path).name}: {msg}", file=err or sys.stderr, flush=True)
 
 
 def read_session_noting(path: str | os.PathLike[str], err: TextIO | None = None) -> Session:
-    """The session at ``path``; each message of its read report (a cut-off or damaged file) is
-    written once to ``err`` (default stderr) as ``imuhip: warning: NAME: message``."""
+    """The session at ``path``; its read report's messages written as :func:`note_read_report`
+    does."""
     session = read_session(path, warn=False)
-    for msg in session.report.messages():
-        print(f"imuhip: warning: {Path(path).name}: {msg}", file=err or sys.stderr, flush=True)
+    note_read_report(path, session.report, err)
     return session

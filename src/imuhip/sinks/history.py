@@ -167,8 +167,9 @@ def session_date(created_utc: str, mtime: float) -> tuple[str, str]:
 def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[HistoryRow]:
     """Analyse one session file into a row per leg (one, or left and right for a session of
     both legs); never raises for a bad file (a single row says why)."""
-    from imuhip.files.session_file import read_session
-    from imuhip.pipeline import Keep, analyze_session
+    from imuhip.files.session_file import stream_session
+    from imuhip.pipeline import Keep
+    from imuhip.pipeline.analyze import analyze_stream
 
     path = Path(path)
     name = name if name is not None else path.name
@@ -180,11 +181,22 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            session = read_session(path, warn=False)
+            stream = stream_session(path)  # the header; the data is streamed below
     except Exception as exc:
         return [HistoryRow(name, date, source, error=_reason(exc))]
-    h = session.header
+    h = stream.header
     date, source = session_date(h.created_utc, mtime)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = analyze_stream(stream, keep=Keep.EVENTS)  # a row needs no samples
+        error = None
+    except Exception as exc:
+        error = exc
+    try:
+        session = stream.summary()
+    except RuntimeError:  # the analysis stopped before the end of the file
+        session = None
     base = {
         "file": name,
         "date": date,
@@ -192,23 +204,19 @@ def analyze_file(path: str | os.PathLike[str], name: str | None = None) -> list[
         "side": h.side,
         "exercise": h.exercise,
         "simulated": bool(h.extra.get("simulated")),
-        "duration_s": round(session.duration_s, 3),
+        "duration_s": round(session.duration_s, 3) if session is not None else 0.0,
     }
     note = ""
-    if not session.report.ok:
+    if session is not None and not session.report.ok:
         r = session.report
         lost = r.truncated_bytes + sum(d.length for d in r.damaged)
         parts = [f"{lost} bytes unreadable"] if lost else []
         if r.order:
             parts.append(f"{len(r.order)} records out of time order")
         note = "damaged file: " + ", ".join(parts)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = analyze_session(session, keep=Keep.EVENTS)  # a row needs no samples
-    except Exception as exc:
-        return [HistoryRow(**base, error=_reason(exc), note=note)]
-    t_end = session.time_range()[1]
+    if error is not None or session is None:
+        return [HistoryRow(**base, error=_reason(error), note=note)]
+    t_end = session.time_range[1]
     if len(result.legs) + len(result.failed_legs) > 1:  # a failed leg: a row with its reason
         note = "; ".join(n for n in ("both legs in one session", note) if n)
         rows = [

@@ -19,7 +19,7 @@ from typing import Any
 
 from imuhip.analysis.asymmetry import asymmetry
 from imuhip.pipeline import SessionAnalysis
-from imuhip.session import Session
+from imuhip.session import Session, SessionSummary, summary_of
 from imuhip.sinks.training_sets import both_legs_sets
 
 #: The order of the legs in a document.
@@ -37,7 +37,7 @@ LEG_FIELDS: tuple[str, ...] = (
     "sets",
 )
 
-OneLegDocument = Callable[[Session, SessionAnalysis], dict]
+OneLegDocument = Callable[[Session | SessionSummary, SessionAnalysis], dict]
 
 #: ``legs[].status`` of an analysed leg and of one that could not be analysed.
 ANALYSED = "analysed"
@@ -54,9 +54,12 @@ def leg_failed(doc: dict) -> bool:
     return doc.get("status") == FAILED
 
 
-def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLegDocument) -> dict:
+def both_legs_document(
+    session: Session | SessionSummary, result: SessionAnalysis, one_leg: OneLegDocument
+) -> dict:
     """The document of a session of both legs; ``one_leg`` makes a one-leg document of one
     leg's analysis (:func:`imuhip.sinks.analysis_text.analysis_document`)."""
+    session = summary_of(session)
     docs = [one_leg(session, leg) for leg in result.legs]
     first = docs[0]
     common = {k: v for k, v in first.items() if k not in LEG_FIELDS and k != "side"}
@@ -79,7 +82,7 @@ def both_legs_document(session: Session, result: SessionAnalysis, one_leg: OneLe
     asym = None
     if left is not None and right is not None:
         asym = asymmetry(left.reps, right.reps, left.holds, right.holds).as_dict()
-    sets, _ = both_legs_sets(session.events, by_side, session.time_range()[1])
+    sets, _ = both_legs_sets(session.events, by_side, session.time_range[1])
     return {
         "schema": first["schema"],
         "side": session.header.side,

@@ -31,7 +31,7 @@ from imuhip.pipeline.trace_envelope import (
     SampleTimesFeed,
     Trace,
 )
-from imuhip.session import Session
+from imuhip.session import Session, SessionSummary
 from imuhip.sinks.analysis_text import EFFORT_NOTE, END_RANGE_NOTE, STEADINESS_NOTE
 from imuhip.sinks.dates import local_time, local_zone_name, parse_iso
 from imuhip.sinks.history import HistoryRow, asymmetry
@@ -523,7 +523,7 @@ def _rep_peaks(doc: dict) -> list[str]:
     return out
 
 
-def _left_right(session: Session, doc: dict, other: tuple[str, dict] | None) -> list[str]:
+def _left_right(session: Session | SessionSummary, doc: dict, other: tuple[str, dict] | None) -> list[str]:
     """This session's rep peaks beside the latest session of the other side's (same
     exercise), rep by rep: left and right bars side by side, and the mean peaks."""
     if other is None:
@@ -573,7 +573,7 @@ def _notes(notes: str | None) -> list[str]:
     return ["<h2>Notes</h2>", f"<p class='notes'>{escape(notes.strip())}</p>"]
 
 
-def _header(path: Path, session: Session, doc: dict) -> list[str]:
+def _header(path: Path, session: Session | SessionSummary, doc: dict) -> list[str]:
     h = session.header
     simulated = bool(h.extra.get("simulated"))
     badge = "<span class='badge sim'>SIMULATED</span>" if simulated else ""
@@ -620,7 +620,7 @@ LINK_KINDS = (
 )  # fmt: skip
 
 
-def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
+def _health(session: Session | SessionSummary, result: SessionAnalysis, doc: dict) -> list[str]:
     """Sensor health: one row per sensor, the connection events, the file's state."""
     return [
         "<h2>Sensor health</h2>",
@@ -635,7 +635,7 @@ def _health(session: Session, result: SessionAnalysis, doc: dict) -> list[str]:
     ]
 
 
-def _health_rows(session: Session, result: SessionAnalysis, doc: dict) -> list[list[str]]:
+def _health_rows(session: Session | SessionSummary, result: SessionAnalysis, doc: dict) -> list[list[str]]:
     """Per sensor of the header with data: samples, rate against the set rate, gaps, and what
     the decoder rejected and the sensor lost (from ``doc["sensor_health"]``)."""
     rows = []
@@ -688,7 +688,7 @@ def _link_detail(e) -> str:
     return escape(f"{e.data.get('count', '?')} packets{reason}")
 
 
-def _connection_events(session: Session) -> list[str]:
+def _connection_events(session: Session | SessionSummary) -> list[str]:
     """The session's link events as a table (nothing when there were none)."""
     link = [e for e in session.events if e.kind in LINK_KINDS]
     if not link:
@@ -704,7 +704,7 @@ def _connection_events(session: Session) -> list[str]:
     ]
 
 
-def _file_state(session: Session) -> list[str]:
+def _file_state(session: Session | SessionSummary) -> list[str]:
     """Whether the session file was intact, else what reading it found."""
     if session.report.ok:
         return ["<p class='ok'>Session file intact.</p>"]
@@ -834,7 +834,7 @@ def _progress_charts(rows: list[HistoryRow]) -> list[str]:
     return out
 
 
-def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[str]:
+def _progress(path: Path, session: Session | SessionSummary, history: list[HistoryRow]) -> list[str]:
     h = session.header
     same = [r for r in history if r.ok and r.exercise == h.exercise]
     parts = [f"<h2>Progress: {escape(h.exercise)} sessions over time ({len(same)})</h2>"]
@@ -883,7 +883,7 @@ def _progress(path: Path, session: Session, history: list[HistoryRow]) -> list[s
 
 def render_report(
     path: Path,
-    session: Session,
+    session: Session | SessionSummary,
     result: SessionAnalysis,
     doc: dict,
     history: list[HistoryRow] | None = None,
