@@ -38,6 +38,9 @@ from imuhip.sinks.history import HistoryRow, asymmetry
 from imuhip.sinks.legs_document import leg_view
 from imuhip.sinks.svg import Bar, Marker, Span, bar_chart, line_chart
 
+#: What the report reads of a session file: a whole session or what a streaming read found.
+FileSession = Session | SessionSummary
+
 CSS = """
 :root{--ink:#1d2330;--muted:#5f6b7a;--line:#e3e7ed;--soft:#f5f7fa;--rep:#2f6fd6;
 --hold:#1f9d63;--stretch:#7b4fc9;--cal:#8a94a3;--partial:#e08a1e;--peak:#c8372d;--warn:#8a5300;color-scheme:light}
@@ -523,7 +526,7 @@ def _rep_peaks(doc: dict) -> list[str]:
     return out
 
 
-def _left_right(session: Session | SessionSummary, doc: dict, other: tuple[str, dict] | None) -> list[str]:
+def _left_right(session: FileSession, doc: dict, other: tuple[str, dict] | None) -> list[str]:
     """This session's rep peaks beside the latest session of the other side's (same
     exercise), rep by rep: left and right bars side by side, and the mean peaks."""
     if other is None:
@@ -573,7 +576,7 @@ def _notes(notes: str | None) -> list[str]:
     return ["<h2>Notes</h2>", f"<p class='notes'>{escape(notes.strip())}</p>"]
 
 
-def _header(path: Path, session: Session | SessionSummary, doc: dict) -> list[str]:
+def _header(path: Path, session: FileSession, doc: dict) -> list[str]:
     h = session.header
     simulated = bool(h.extra.get("simulated"))
     badge = "<span class='badge sim'>SIMULATED</span>" if simulated else ""
@@ -620,7 +623,7 @@ LINK_KINDS = (
 )  # fmt: skip
 
 
-def _health(session: Session | SessionSummary, result: SessionAnalysis, doc: dict) -> list[str]:
+def _health(session: FileSession, result: SessionAnalysis, doc: dict) -> list[str]:
     """Sensor health: one row per sensor, the connection events, the file's state."""
     return [
         "<h2>Sensor health</h2>",
@@ -635,7 +638,7 @@ def _health(session: Session | SessionSummary, result: SessionAnalysis, doc: dic
     ]
 
 
-def _health_rows(session: Session | SessionSummary, result: SessionAnalysis, doc: dict) -> list[list[str]]:
+def _health_rows(session: FileSession, result: SessionAnalysis, doc: dict) -> list[list[str]]:
     """Per sensor of the header with data: samples, rate against the set rate, gaps, and what
     the decoder rejected and the sensor lost (from ``doc["sensor_health"]``)."""
     rows = []
@@ -688,7 +691,7 @@ def _link_detail(e) -> str:
     return escape(f"{e.data.get('count', '?')} packets{reason}")
 
 
-def _connection_events(session: Session | SessionSummary) -> list[str]:
+def _connection_events(session: FileSession) -> list[str]:
     """The session's link events as a table (nothing when there were none)."""
     link = [e for e in session.events if e.kind in LINK_KINDS]
     if not link:
@@ -704,7 +707,7 @@ def _connection_events(session: Session | SessionSummary) -> list[str]:
     ]
 
 
-def _file_state(session: Session | SessionSummary) -> list[str]:
+def _file_state(session: FileSession) -> list[str]:
     """Whether the session file was intact, else what reading it found."""
     if session.report.ok:
         return ["<p class='ok'>Session file intact.</p>"]
@@ -834,7 +837,7 @@ def _progress_charts(rows: list[HistoryRow]) -> list[str]:
     return out
 
 
-def _progress(path: Path, session: Session | SessionSummary, history: list[HistoryRow]) -> list[str]:
+def _progress(path: Path, session: FileSession, history: list[HistoryRow]) -> list[str]:
     h = session.header
     same = [r for r in history if r.ok and r.exercise == h.exercise]
     parts = [f"<h2>Progress: {escape(h.exercise)} sessions over time ({len(same)})</h2>"]
@@ -883,7 +886,7 @@ def _progress(path: Path, session: Session | SessionSummary, history: list[Histo
 
 def render_report(
     path: Path,
-    session: Session | SessionSummary,
+    session: FileSession,
     result: SessionAnalysis,
     doc: dict,
     history: list[HistoryRow] | None = None,
