@@ -1,17 +1,20 @@
 """Offline time alignment: each sensor's clock fitted with look-ahead, a bounded stretch at a time.
 
-Per sensor the aligner buffers the inputs as they are fed. Once a sensor's buffer spans more
-than ``window_s + 2 * context_s`` seconds of receive time it aligns the buffered stretch with
+Per sensor the aligner buffers the inputs as they are fed. Once a sensor's input spans a
+further ``window_s`` beyond ``window_s + 2 * context_s`` seconds of receive time (held
+undecoded), it aligns the stretch of ``window_s + 2 * context_s`` with
 :mod:`imuhip.align.streams` (the clock fit, connection-event loss counting and the gyro-signal
 placement of ambiguous losses, which need data from after each sample) and releases the
 samples of the notifications in the decided part (the window); the trailing context stays as
 the next round's leading context (timing and signal for the fit, nothing released twice). Each
 notification is decoded once, by one decoder per sensor kept across rounds. A sensor whose
-data fit in one round is aligned at :meth:`OfflineAligner.flush` in one call, exactly as a
-whole-session fit (``window_s=None``: always so). After :meth:`OfflineAligner.flush` what is
-left is released all at once, or (``release_s``) in pieces of that many seconds of session
-time, one more per :meth:`OfflineAligner.release_next`. Times are seconds on the session time
-base, values in SI units in the sensor frame. See docs/alignment.md (windowed alignment).
+data span at most ``2 * (window_s + context_s)`` is aligned at :meth:`OfflineAligner.flush`
+in one call, exactly as a whole-session fit (``window_s=None``: always so). Rounds should span
+well over the clock's ``min_span_s`` (its rate is trusted only over that). After
+:meth:`OfflineAligner.flush` what is left is released all at once, or (``release_s``) in
+pieces of that many seconds of session time, one more per :meth:`OfflineAligner.release_next`.
+Times are seconds on the session time base, values in SI units in the sensor frame. See
+docs/alignment.md (windowed alignment).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from imuhip.session import (
 )
 
 #: Receive time (s) each round decides: bounds what a sensor's alignment holds.
-WINDOW_S = 1800.0
+WINDOW_S = 900.0
 #: Receive time (s) on each side of a round's window that the fit sees but does not decide.
 CONTEXT_S = 120.0
 #: Drop reason of a notification that arrived after its part of the session was aligned.
@@ -176,7 +179,9 @@ class OfflineAligner:
         st.latest_h = max(st.latest_h, t1)
         if self._window is None:
             return
-        while st.latest_h >= self._next_cut(st) + self._context:
+        # a round is decided once a further window has arrived: the last round (at flush)
+        # then fits at least a window after its cut, never a short tail alone
+        while st.latest_h >= self._next_cut(st) + self._context + self._window:
             self._round(role, st, self._next_cut(st))
 
     def _next_cut(self, st: _Rounds) -> float:
