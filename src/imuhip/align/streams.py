@@ -21,7 +21,7 @@ import numpy as np
 from imuhip.align.channels import merge_channels
 from imuhip.align.clock import ClockParams, fit_clock
 from imuhip.align.conn_events import arrival_interval
-from imuhip.align.reconstruct import ReconstructParams, reconstruct_times
+from imuhip.align.reconstruct import Reconstruction, ReconstructParams, reconstruct_times
 from imuhip.decode import DecodeStats, get_decoder
 from imuhip.decode.base import Decoder
 from imuhip.samples import ChannelBlock, ImuSamples
@@ -85,10 +85,12 @@ def decode_indexed(decoder: Decoder, notes: Notifications) -> tuple[list[Channel
     return blocks, np.asarray(owner, np.int64)
 
 
-def _on_sensor_clock(
+def on_sensor_clock(
     blocks: list[ChannelBlock], owner: np.ndarray, host_t: np.ndarray, p: ClockParams
 ) -> tuple[list[ChannelBlock], tuple[float, ...]]:
-    """Map sensor-clock blocks to host time with one clock model per sensor."""
+    """Map sensor-clock blocks to host time with one clock model per sensor: ``owner`` gives
+    each block's notification (index into ``host_t``, receive times in s); also the host times
+    (s) where clock segments after the first start."""
     notes = np.unique(owner)
     last = np.full(len(host_t), -np.inf)
     for b, o in zip(blocks, owner.tolist(), strict=True):
@@ -122,16 +124,47 @@ def _notification_runs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return t[starts], counts
 
 
+@dataclass(frozen=True)
+class KindTimes:
+    """Host-stamped blocks with rebuilt sample times (:func:`reconstruct_kinds`).
+
+    Attributes:
+        blocks: one block per channel kind, sample times rebuilt (s, host clock), samples in
+            the order of the input.
+        h: (M,) receive times (s) of the gyro's notifications (None without gyro samples).
+        counts: (M,) gyro samples in each of them.
+        rec: the gyro's reconstruction (losses and segment starts index ``h``).
+    """
+
+    blocks: list[ChannelBlock]
+    h: np.ndarray | None = None
+    counts: np.ndarray | None = None
+    rec: Reconstruction | None = None
+
+
 def _reconstructed(
     blocks: list[ChannelBlock], rate_hz: float, p: ReconstructParams
 ) -> tuple[list[ChannelBlock], int, tuple[float, ...], float | None]:
-    """Rebuild sample times of host-stamped blocks, per channel kind (a kind whose
-    notifications match an earlier kind's reuses its result). The gyro and accelerometer
-    values are the signal for placing ambiguous losses (``p.use_signal``)."""
+    """Rebuild sample times of host-stamped blocks (:func:`reconstruct_kinds`); also the lost
+    samples, segment start times (s) and connection interval (s) found in the gyro's."""
+    kt = reconstruct_kinds(blocks, rate_hz, p)
+    if kt.rec is None or kt.h is None or kt.counts is None:
+        return kt.blocks, 0, (), None
+    rec, counts = kt.rec, kt.counts
+    first = np.r_[0, np.cumsum(counts)[:-1]]
+    starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
+    return kt.blocks, rec.lost_samples, starts, arrival_interval(kt.h, p.events)
+
+
+def reconstruct_kinds(
+    blocks: list[ChannelBlock], rate_hz: float, p: ReconstructParams
+) -> KindTimes:
+    """Rebuild sample times of host-stamped blocks (each sample's ``t`` its notification's
+    receive time, s), per channel kind (a kind whose notifications match an earlier kind's
+    reuses its result). The gyro and accelerometer values are the signal for placing
+    ambiguous losses (``p.use_signal``). Empties ``blocks`` (the caller's list)."""
     out: list[ChannelBlock] = []
-    lost = 0
-    starts: tuple[float, ...] = ()
-    interval = None
+    gh = gcounts = grec = None
     # every kind's notifications first, so the blocks' per-sample receive times can go
     runs: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
     for kind in ("gyr", "acc", "mag"):
@@ -150,7 +183,7 @@ def _reconstructed(
             h, counts = same[0][1], same[0][2]
         runs.append((kind, h, counts, values))
     blocks.clear()  # the caller's list: its receive times are not needed any more
-    done: list[tuple[np.ndarray, object]] = []  # (h, reconstruction)
+    done: list[tuple[np.ndarray, Reconstruction]] = []  # (h, reconstruction)
     for kind, h, counts, values in runs:
         sig = values if p.use_signal and kind != "mag" else None
         rec = next((r for dh, r in done if dh is h), None) or reconstruct_times(
@@ -159,11 +192,8 @@ def _reconstructed(
         done.append((h, rec))
         out.append(ChannelBlock(kind, rec.t, values, False))
         if kind == "gyr":
-            lost = rec.lost_samples
-            first = np.r_[0, np.cumsum(counts)[:-1]]
-            starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
-            interval = arrival_interval(h, p.events)
-    return out, lost, starts, interval
+            gh, gcounts, grec = h, counts, rec
+    return KindTimes(out, gh, gcounts, grec)
 
 
 def received_rate(h: np.ndarray, n_samples: int, restart_gap_s: float) -> float | None:
@@ -174,7 +204,7 @@ def received_rate(h: np.ndarray, n_samples: int, restart_gap_s: float) -> float 
     return n_samples / active if active >= 1.0 else None
 
 
-def _timestamped(profile: str, config: dict, notes: Notifications) -> bool:
+def timestamped(profile: str, config: dict, notes: Notifications) -> bool:
     """Whether the profile's samples carry sensor timestamps (judged on the first frames)."""
     probe = get_decoder(profile, config)
     head = min(len(notes), 64)
@@ -206,12 +236,12 @@ def sensor_stream(
     lost = 0
     starts: tuple[float, ...] = ()
     interval = rate = None
-    if _timestamped(info.profile, config, notes):
+    if timestamped(info.profile, config, notes):
         # few notifications with many samples each: keep each block's notification
         timing = "sensor-clock"
         blocks, owner = decode_indexed(decoder, notes)
         ts = [i for i, b in enumerate(blocks) if b.sensor_clock]
-        aligned, starts = _on_sensor_clock([blocks[i] for i in ts], owner[ts], notes.t, cp)
+        aligned, starts = on_sensor_clock([blocks[i] for i in ts], owner[ts], notes.t, cp)
         aligned += [b for b in blocks if not b.sensor_clock]
     else:
         # host-stamped samples: the vectorised decode keeps each sample's receive time
