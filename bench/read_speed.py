@@ -3,19 +3,27 @@
 Prints, for a file of decoded samples and for a file of raw 20-byte notifications (the live
 format), the write time, the file size and the best-of-N read time, plus the ratio against
 ``numpy.load`` of the same arrays from an ``.npz`` in the same run (a floor no format beats by
-much). Run: ``python bench/read_speed.py [--hours H] [--repeat N]``.
+much). Then, on the raw-notification file, the best-of-N CPU time (``time.process_time``) of
+``scan_session`` alone (items iterated, nothing kept) and of the WitMotion vectorised
+``decode_joined`` of one sensor's notifications, with the peak of the decoder's temporaries
+(``tracemalloc``), each per hour of data. ``--profile`` prints the top of a cProfile of both.
+Run: ``python bench/read_speed.py [--hours H] [--repeat N] [--profile]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
-from imuhip.files.session_file import read_session, write_session
+from imuhip.decode.witmotion import WitMotionDecoder
+from imuhip.files.session_file import read_session, scan_session, write_session
 from imuhip.samples import ImuSamples
 from imuhip.session import Notifications, SensorInfo, SessionHeader
 
@@ -35,10 +43,47 @@ def _best(fn, repeat: int) -> float:
     return best
 
 
+def _best_cpu(fn, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def _scan_only(path: Path) -> None:
+    _, items, _ = scan_session(path)
+    for _ in items:
+        pass
+
+
+def _decode(n: Notifications) -> None:
+    WitMotionDecoder({"rate_hz": 100}).decode_joined(n.t, n.payload, n.offsets, n.channel)
+
+
+def _peak_mib(fn) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def _profile(fn, top: int = 12) -> None:
+    pr = cProfile.Profile()
+    pr.enable()
+    fn()
+    pr.disable()
+    pstats.Stats(pr).sort_stats("tottime").print_stats(top)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--hours", type=float, default=1.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--profile", action="store_true", help="print cProfile tops")
     args = ap.parse_args()
     n = int(args.hours * 3600 * 100)
     roles = ("thigh", "shin")
@@ -79,6 +124,14 @@ def main() -> None:
         w2 = time.perf_counter() - t0
         r2 = _best(lambda: read_session(p2), args.repeat)
 
+        scan_s = _best_cpu(lambda: _scan_only(p2), args.repeat)
+        one = notes[roles[0]]
+        dec_s = _best_cpu(lambda: _decode(one), args.repeat)
+        dec_mib = _peak_mib(lambda: _decode(one))
+        if args.profile:
+            _profile(lambda: _scan_only(p2))
+            _profile(lambda: _decode(one))
+
         hours = args.hours
         print(f"session file read speed, {hours:g} h of two sensors at 100 Hz ({2 * n} samples)")
         print(f"  npz baseline (numpy.load)        read {base:6.3f} s")
@@ -91,6 +144,11 @@ def main() -> None:
                 f"  {name:<18} {size:7.1f} MB  write {w:6.3f} s  read {r:6.3f} s  "
                 f"({hours * 3600 / r:,.0f}x real time, {r / base:4.1f}x npz)"
             )
+        print(f"  scan_session of the raw-notification file: {scan_s / hours:6.3f} s CPU per hour")
+        print(
+            f"  WitMotion decode_joined, one sensor: {dec_s / hours:6.3f} s CPU per hour, "
+            f"peak temporaries {dec_mib / hours:6.1f} MiB per hour"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from imuhip.decode.profile import Advertisement, get_profile
 from imuhip.decode.witmotion import (
     CMD_SAVE,
     CMD_UNLOCK,
+    FRAME_LEN,
     NOTIFY_UUID,
     WRITE_UUID,
     WitMotionDecoder,
@@ -190,6 +191,26 @@ def test_decode_many_matches_feed_on_mixed_traffic():
     vec = b.decode_many(th, payloads, ch)
     assert_same(seq, vec)
     assert a.stats == b.stats and a.registers == b.registers
+
+
+def test_decode_joined_bad_header_inside_a_run_spoils_only_its_notification():
+    # a long run of whole-frame notifications, one of which (two frames) has a bad second
+    # header: that one goes through feed (junk), its neighbours stay vectorised
+    t, acc, gyr = motion(60, seed=3)
+    good = encode_notifications(t, acc, gyr)
+    spoilt = bytearray(good[30] + good[31])
+    spoilt[FRAME_LEN + 1] = 0x00
+    payloads = [*good[:30], bytes(spoilt), good[32] + good[33], *good[34:]]
+    lens = np.array([len(p) for p in payloads])
+    off = np.concatenate([[0], np.cumsum(lens)])
+    th = np.arange(len(payloads), dtype=float)
+    ch = np.zeros(len(payloads), np.uint8)
+    a, b = get_decoder("witmotion-ble5"), get_decoder("witmotion-ble5")
+    seq = [blk for i, p in enumerate(payloads) for blk in a.feed(p, th[i], 0)]
+    vec = b.decode_joined(th, b"".join(payloads), off, ch)
+    assert_same(seq, vec)
+    assert a.stats == b.stats and b.stats.dropped > 0
+    assert len(by_kind(vec)["acc"].t) < len(t)  # the spoilt frame is not decoded
 
 
 def assert_same(seq, vec):

@@ -293,36 +293,52 @@ class WitMotionDecoder(Decoder):
     def _decode_joined(
         self, t_host: np.ndarray, joined: bytes, off: np.ndarray, channels: np.ndarray | None
     ) -> list[ChannelBlock]:
+        """Runs of notifications made of whole ``0x61`` frames are converted from views of the
+        joined bytes (frames of a run lie back to back); the rest goes through :meth:`feed`.
+        Temporaries are per notification or per run, none per frame of the whole input."""
         n = len(off) - 1
         t_host = np.asarray(t_host, dtype=np.float64)
         lens = np.diff(off)
         arr = np.frombuffer(joined, np.uint8)
-        ch = np.zeros(n, np.int64) if channels is None else np.asarray(channels).astype(np.int64)
-        ok = (lens > 0) & (lens % FRAME_LEN == 0) & (ch == 0)
-        idx = np.flatnonzero(ok)
-        if len(idx):
-            nfr = lens[idx] // FRAME_LEN
-            owner = np.repeat(np.arange(len(idx)), nfr)
-            first = np.cumsum(nfr) - nfr
-            starts = off[idx][owner] + FRAME_LEN * (np.arange(len(owner)) - first[owner])
-            bad_hdr = (arr[starts] != HEADER) | (arr[starts + 1] != FLAG_DATA)
-            bad = np.bincount(owner, weights=bad_hdr, minlength=len(idx)) > 0
-            ok[idx[bad]] = False
+        if channels is None:
+            ch = None
+            ok = (lens > 0) & (lens % FRAME_LEN == 0)
+        else:
+            ch = np.asarray(channels)
+            if ch.dtype.kind not in "iu":
+                ch = ch.astype(np.int64)
+            ok = (lens > 0) & (lens % FRAME_LEN == 0) & (ch == 0)
+        for i, j in zip(*_runs(ok), strict=True):  # a frame without its header spoils its note
+            raw = arr[off[i] : off[j]].reshape(-1, FRAME_LEN)
+            bad = np.flatnonzero((raw[:, 0] != HEADER) | (raw[:, 1] != FLAG_DATA))
+            if len(bad):
+                at = off[i] + FRAME_LEN * bad
+                ok[np.searchsorted(off[i : j + 1], at, side="right") - 1 + i] = False
+        _, run_ends = _runs(ok)
         out: list[ChannelBlock] = []
         i = 0
         while i < n:
             if not ok[i] or self._buf:  # odd notification, or a partial frame is pending
                 data = joined[int(off[i]) : int(off[i + 1])]
-                out.extend(self.feed(data, float(t_host[i]), int(ch[i])))
+                out.extend(self.feed(data, float(t_host[i]), 0 if ch is None else int(ch[i])))
                 i += 1
                 continue
-            j = i + int(np.argmin(ok[i:])) if not ok[i:].all() else n
+            j = int(run_ends[np.searchsorted(run_ends, i, side="right")])
             raw = arr[off[i] : off[j]].reshape(-1, FRAME_LEN)
-            t = np.repeat(t_host[i:j], lens[i:j] // FRAME_LEN)
+            if len(raw) == j - i:  # one frame per notification
+                t = t_host[i:j].copy()
+            else:
+                t = np.repeat(t_host[i:j], lens[i:j] // FRAME_LEN)
             self.stats.notifications += j - i
             out.extend(self._convert(raw, t))
             i = j
         return merge_blocks(out)
+
+
+def _runs(ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the runs of True in ``ok``: ``ok[starts[k]:ends[k]]`` all True."""
+    edges = np.flatnonzero(np.diff(ok, prepend=False, append=False))
+    return edges[0::2], edges[1::2]
 
 
 # --------------------------------------------------------------------------- encoder

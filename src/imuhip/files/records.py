@@ -159,11 +159,12 @@ class _Window:
 
 
 def _check_at(w: _Window, pos: int) -> tuple[int, int] | str:
-    """(kind, length) of a valid record at file offset ``pos``, or the reason it is not one."""
+    """(kind, length) of a valid record at file offset ``pos``, or the reason it is not one.
+
+    Unpacks straight from the window's bytes (no copies of the head or the checksum)."""
     if not w.fill(pos + HEAD_SIZE + CRC_SIZE, pos):
         return "incomplete record"
-    head = w.take(pos, pos + HEAD_SIZE)
-    sync, kind, length = _HEAD.unpack(head)
+    sync, kind, length = _HEAD.unpack_from(w.buf, pos - w.base)
     if sync != SYNC:
         return "no record marker"
     if length > MAX_PAYLOAD:
@@ -171,10 +172,16 @@ def _check_at(w: _Window, pos: int) -> tuple[int, int] | str:
     stop = pos + HEAD_SIZE + length
     if not w.fill(stop + CRC_SIZE, pos):
         return "incomplete record"
-    (crc,) = _CRC.unpack(w.take(stop, stop + CRC_SIZE))
+    buf = w.buf
     i = pos - w.base
-    body = memoryview(w.buf)[i + HEAD_SIZE : i + HEAD_SIZE + length]
-    if zlib.crc32(body, zlib.crc32(head[2:])) != crc:
+    (crc,) = _CRC.unpack_from(buf, i + HEAD_SIZE + length)
+    mv = memoryview(buf)
+    if (
+        zlib.crc32(
+            mv[i + HEAD_SIZE : i + HEAD_SIZE + length], zlib.crc32(mv[i + 2 : i + HEAD_SIZE])
+        )
+        != crc
+    ):
         return "checksum mismatch"
     return kind, length
 

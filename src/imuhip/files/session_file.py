@@ -247,10 +247,10 @@ def _parse_notifications(p: memoryview) -> tuple[int, Notifications]:
     # copies: the record's bytes are let go once parsed (the payloads are copied out too)
     t = np.frombuffer(p, "<f8", n, o).copy()
     ch = np.frombuffer(p, np.uint8, n, o + 8 * n).copy()
-    lengths = np.frombuffer(p, "<u2", n, o + 9 * n)
     start = o + 11 * n
     offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
+    offsets[1:] = np.frombuffer(p, "<u2", n, o + 9 * n)
+    offsets.cumsum(out=offsets)
     if start + offsets[-1] != len(p):
         raise ValueError("notifications block length does not match its contents")
     return index, Notifications(t, ch, offsets, bytes(p[start:]))
@@ -585,22 +585,22 @@ class _TimeOrder:
     """
 
     def __init__(self) -> None:
-        self._starts: dict[tuple[str, int], list[float]] = {}
-        self._ends: dict[tuple[str, int], list[float]] = {}
-        self._payloads: dict[tuple[str, int], list[bytes]] = {}
+        # per (role, kind): [starts, ends, digests], parallel lists sorted by start
+        self._spans: dict[tuple[str, int], tuple[list[float], list[float], list[bytes]]] = {}
         self._events: dict[float, list[bytes]] = {}
 
     def data(self, role: str, kind: int, a: float, b: float, payload: memoryview):
         """Classify a data record spanning ``a``..``b`` seconds; ``None`` when in order."""
         payload = _digest(payload)
         key = (role, kind)
-        starts = self._starts.setdefault(key, [])
-        ends = self._ends.setdefault(key, [])
-        payloads = self._payloads.setdefault(key, [])
-        touching = kind == Kind.NOTIFICATIONS  # a shared receive time is no overlap
+        spans = self._spans.get(key)
+        if spans is None:
+            spans = self._spans[key] = ([], [], [])
+        starts, ends, payloads = spans
         if not starts or a > ends[-1]:
             starts.append(a), ends.append(b), payloads.append(payload)
             return None
+        touching = kind == Kind.NOTIFICATIONS  # a shared receive time is no overlap
         j = bisect.bisect_left(starts, a)
         while j < len(starts) and starts[j] == a:
             if ends[j] == b and payloads[j] == payload:
