@@ -145,6 +145,13 @@ class DecayingSum:
         self._s = np.zeros_like(self._z)  # the running sum inside the current block
         self._r = 0  # samples of the current block seen
 
+    def zeros(self, rows: int) -> DecayingSum:
+        """A sum of ``rows`` rows of zeros so far, at the same place in its blocks as this one:
+        from here on it gives what rows added to this one from its start would have given."""
+        z = DecayingSum(self.lam, np.zeros(rows))
+        z._r = self._r
+        return z
+
     def scale(self, keep: float) -> None:
         """Multiply the state (the weight of everything summed so far) by ``keep``."""
         self._z = self._z * float(keep)
@@ -163,16 +170,25 @@ class DecayingSum:
             pos = self._part(x[:, : min(n, b - self._r)], out[:, : min(n, b - self._r)])
         k = (n - pos) // b
         if k:
-            a = x[:, pos : pos + k * b].reshape(rows, k, b) * self._inv
-            zero = np.zeros((rows, k, 1))
-            s = np.cumsum(np.concatenate([zero, a], axis=2), axis=2)[:, :, 1:]
-            starts = np.empty((rows, k))
-            z = self._z
-            for j in range(k):
-                starts[:, j] = z
-                z = self.lam * (self._p[-1] * (z + s[:, j, -1]))
-            self._z = z
-            out[:, pos : pos + k * b] = (self._p * (starts[:, :, None] + s)).reshape(rows, -1)
+            s = x[:, pos : pos + k * b].reshape(rows, k, b) * self._inv
+            s[:, :, 0] += 0.0  # as a sum from 0 does: -0.0 becomes 0.0
+            np.cumsum(s, axis=2, out=s)
+            # the blocks' starts, one after the other: in Python floats (the same IEEE
+            # arithmetic as on arrays of R values, without the per-block array calls)
+            lam, last = self.lam, float(self._p[-1])
+            starts = []
+            z_rows = []
+            for z, ends in zip(self._z.tolist(), s[:, :, -1].tolist(), strict=True):
+                row = []
+                for e in ends:
+                    row.append(z)
+                    z = lam * (last * (z + e))
+                starts.append(row)
+                z_rows.append(z)
+            self._z = np.array(z_rows)
+            s += np.array(starts)[:, :, None]
+            s *= self._p
+            out[:, pos : pos + k * b] = s.reshape(rows, -1)
             pos += k * b
         if pos < n:
             self._part(x[:, pos:], out[:, pos:])

@@ -122,7 +122,10 @@ class HeadingTracker:
             d_m = self.delta0 - self.drift_rate * m / self.rate_hz
             i_m = -1.0 - m
             zi[:5] += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
-        self._sums = DecayingSum(lam, zi)
+        self._sums = DecayingSum(lam, zi[:5])
+        # the rate observations' sums (mu, mu r) start when the first comes: until then they
+        # are sums of zeros, exactly 0 (a tracker given no rates needs none)
+        self._rate_sums: DecayingSum | None = None
         self._n = 0
         self._ref = self.delta0
         self._since = 0  # samples since the last observation (the prior counts as one)
@@ -157,13 +160,16 @@ class HeadingTracker:
         change is seen but not its value (the leg held still away from where the value is
         known)."""
         if rate is None or rate_weight is None:
-            rate = rate_weight = np.zeros(len(phi))
+            rate = rate_weight = None if self._rate_sums is None else np.zeros(len(phi))
+        elif self._rate_sums is None:
+            self._rate_sums = self._sums.zeros(2)
         out = []
         pos, n_total = 0, len(phi)
         while pos < n_total:
             take = min(n_total - pos, self._block - self._n % self._block)
             sl = slice(pos, pos + take)
-            out.append(self._chunk(phi[sl], spread[sl], weight[sl], rate[sl], rate_weight[sl]))
+            r = None if rate is None or rate_weight is None else (rate[sl], rate_weight[sl])
+            out.append(self._chunk(phi[sl], spread[sl], weight[sl], r))
             pos += take
             if self._n % self._block == 0:
                 self._ref = float(out[-1][-1])
@@ -174,28 +180,36 @@ class HeadingTracker:
         samples to come decide the offset (after a sensor's lost stretch, when its heading
         jumped by the turn its filter missed). The estimate itself stays where it was."""
         self._sums.scale(keep)
+        if self._rate_sums is not None:
+            self._rate_sums.scale(keep)
 
     def _chunk(
-        self, phi: np.ndarray, spread: np.ndarray, w: np.ndarray, r: np.ndarray, mu: np.ndarray
+        self,
+        phi: np.ndarray,
+        spread: np.ndarray,
+        w: np.ndarray,
+        rated: tuple[np.ndarray, np.ndarray] | None,
     ) -> np.ndarray:
         d = _nearest_root(phi, spread, self._ref)
         w = np.where(np.abs(d) <= self.max_step, w, 0.0)
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
-        x = np.empty((7, len(d)))  # w, w i, w i², w d, w d i, mu, mu r
+        x = np.empty((5, len(d)))  # w, w i, w i², w d, w d i
         x[0] = w
         np.multiply(w, i, out=x[1])
         np.multiply(x[1], i, out=x[2])
         np.multiply(w, d, out=x[3])
         np.multiply(x[3], i, out=x[4])
-        x[5] = mu
-        np.multiply(mu, r, out=x[6])
-        sums = self._sums.run(x)
+        s0, u1, u2, d0, d1 = self._sums.run(x)
         self._n += len(d)
-        s0, u1, u2, d0, d1, m0, r0 = sums
         s1 = u1 - i * s0
-        s2 = u2 - 2 * i * u1 + i * i * s0 + self._ridge(w) + m0
-        sd1 = d1 - i * d0 + r0
+        s2 = u2 - 2 * i * u1 + i * i * s0 + self._ridge(w)
+        sd1 = d1 - i * d0
+        if rated is not None and self._rate_sums is not None:
+            r, mu = rated
+            m0, r0 = self._rate_sums.run(np.stack([mu, mu * r]))  # mu, mu r
+            s2 += m0
+            sd1 += r0
         det = s0 * s2 - s1 * s1
         return (d0 * s2 - s1 * sd1) / det
 
