@@ -51,7 +51,7 @@ from imuhip.session import (
 )
 
 #: Receive time (s) each round decides: bounds what a sensor's alignment holds.
-WINDOW_S = 900.0
+WINDOW_S = 300.0
 #: Receive time (s) on each side of a round's window that the fit sees but does not decide.
 CONTEXT_S = 120.0
 #: Drop reason of a notification that arrived after its part of the session was aligned.
