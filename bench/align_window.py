@@ -1,0 +1,127 @@
+"""The offline aligner in rounds against the whole-session fit, on long SIMULATED links.
+
+``OfflineAligner`` fits a timestamp-less sensor's clock in rounds of ``WINDOW_S`` with
+``CONTEXT_S`` of context on each side once its data span more than
+``2 * (WINDOW_S + CONTEXT_S)``; ``window_s=None`` fits the whole session at once. For
+SIMULATED WitMotion-like links (:mod:`imuhip.sim.ble_timing`: crystal skew and drift,
+connection events, jitter, bursts, stalls, 0.3 % of the notifications lost, a reconnect at
+40 % of the session) of each length and connection interval, this prints, for both, the
+sample-time error against the simulated truth (median, p99 and max of |error|, ms; the stack
+latency common to both taken out as the whole fit's median offset), the lost samples counted
+against the truth, and the CPU seconds of the alignment.
+
+    python bench/align_window.py                          # 60 and 120 minutes, 7.5 and 15 ms
+    python bench/align_window.py --minutes 30 --seeds 1 2 3 --conn-ms 7.5 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterator
+
+import numpy as np
+
+from imuhip.align.offline import CONTEXT_S, WINDOW_S, OfflineAligner
+from imuhip.decode import witmotion
+from imuhip.decode.profile import get_profile
+from imuhip.samples import ImuSamples
+from imuhip.session import NotificationBlock, Notifications, SensorInfo, SessionHeader
+from imuhip.sim.ble_timing import LinkSim, SimStream, simulate_link
+
+RATE_HZ = 100.0
+#: notifications per block fed to the aligner (about a second of data, as a file record)
+BLOCK = 100
+
+
+def _header() -> SessionHeader:
+    config = get_profile(witmotion.PROFILE).decoder_config(RATE_HZ, {})
+    shin = SensorInfo("shin", witmotion.PROFILE, rate_hz=RATE_HZ, config=config)
+    return SessionHeader("left", "prone", (shin,))
+
+
+def _notifications(sim: SimStream) -> Notifications:
+    acc = np.tile([0.0, 0.0, 9.81], (len(sim.sample_true_t), 1))
+    payloads = witmotion.encode_notifications(sim.sample_true_t, acc, sim.sample_gyro, RATE_HZ)
+    return Notifications.from_list(sim.note_host_t, payloads)
+
+
+def _blocks(notes: Notifications) -> Iterator[Notifications]:
+    for a in range(0, len(notes), BLOCK):
+        b = min(a + BLOCK, len(notes))
+        off = notes.offsets[a : b + 1]
+        yield Notifications(
+            notes.t[a:b], notes.channel[a:b], off - off[0], notes.payload[off[0] : off[-1]]
+        )
+
+
+def _align(notes: Notifications, window_s: float | None) -> tuple[ImuSamples, int, float]:
+    """(samples, lost samples counted, CPU s) of the offline aligner fed ``notes`` in blocks."""
+    c = time.process_time()
+    al = OfflineAligner(_header(), window_s=window_s)
+    got = []
+    for part in _blocks(notes):
+        al.notifications(NotificationBlock("shin", part))
+        while (s := al.take("shin")) is not None:
+            got.append(s)
+    al.flush()
+    while (s := al.take("shin")) is not None:
+        got.append(s)
+    cpu = time.process_time() - c
+    return ImuSamples.concatenate(got), al.health()["shin"].lost_samples, cpu
+
+
+def _errors_ms(t: np.ndarray, truth: np.ndarray, offset: float) -> np.ndarray:
+    """|error| (ms) of each sample time; where the count differs from the truth (a loss
+    mis-counted) each time is compared with the nearest true sample time."""
+    if len(t) == len(truth):
+        return np.abs(t - truth - offset) * 1e3
+    x = t - offset
+    k = np.clip(np.searchsorted(truth, x), 1, len(truth) - 1)
+    return np.minimum(np.abs(x - truth[k - 1]), np.abs(x - truth[k])) * 1e3
+
+
+def _row(name: str, err: np.ndarray, lost: int, true_lost: int, cpu: float) -> str:
+    return (
+        f"  {name:<9} median {np.median(err):6.3f}  p99 {np.percentile(err, 99):6.3f}  "
+        f"max {err.max():7.3f} ms   lost {lost:5d} (true {true_lost:5d})   CPU {cpu:5.2f} s"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, nargs="+", default=[60.0, 120.0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1])
+    ap.add_argument("--conn-ms", type=float, nargs="+", default=[7.5, 15.0])
+    args = ap.parse_args()
+    print(
+        f"offline aligner: rounds of {WINDOW_S:g} s with {CONTEXT_S:g} s of context each side "
+        "against the whole-session fit. SIMULATED links, 100 Hz, one sample a notification."
+    )
+    for minutes in args.minutes:
+        for conn_ms in args.conn_ms:
+            for seed in args.seeds:
+                dur = 60.0 * minutes
+                cfg = LinkSim(
+                    skew_ppm=-350.0,
+                    drift_ppm=15.0,
+                    conn_interval_s=conn_ms / 1e3,
+                    loss_prob=0.003,
+                    reconnect_at_s=0.4 * dur,
+                    reconnect_gap_s=4.0,
+                )
+                sim = simulate_link(cfg, dur, seed=seed)
+                notes = _notifications(sim)
+                whole, lost_w, cpu_w = _align(notes, None)
+                rounds, lost_r, cpu_r = _align(notes, WINDOW_S)
+                truth = sim.sample_true_t
+                offset = float(np.median(whole.t - truth)) if len(whole) == len(truth) else 0.0
+                print(f"{minutes:g} min, connection interval {conn_ms:g} ms, seed {seed}:")
+                print(_row("whole", _errors_ms(whole.t, truth, offset), lost_w,
+                           sim.lost_samples, cpu_w))  # fmt: skip
+                print(_row("rounds", _errors_ms(rounds.t, truth, offset), lost_r,
+                           sim.lost_samples, cpu_r))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
