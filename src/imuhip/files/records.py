@@ -117,13 +117,10 @@ class _Window:
         self.f = f
         self.base = base
         self.buf = b""
+        #: file offset just after the last byte read so far
+        self.stop = base
         self.eof = False
         self.chunk = chunk
-
-    @property
-    def stop(self) -> int:
-        """File offset just after the last byte read so far."""
-        return self.base + len(self.buf)
 
     def fill(self, upto: int, keep_from: int) -> bool:
         """Read until the window holds the bytes before ``upto`` (dropping those before
@@ -139,6 +136,7 @@ class _Window:
                 self.eof = True
                 break
             self.buf += more
+            self.stop = self.base + len(self.buf)
         return self.stop >= upto
 
     def take(self, a: int, b: int) -> bytes:
@@ -170,19 +168,19 @@ def _check_at(w: _Window, pos: int) -> tuple[int, int] | str:
         return "no record marker"
     if length > MAX_PAYLOAD:
         return "impossible record length"
-    stop = pos + HEAD_SIZE + length
-    if stop + CRC_SIZE > w.stop and not w.fill(stop + CRC_SIZE, pos):
+    after = pos + HEAD_SIZE + length + CRC_SIZE
+    if after > w.stop and not w.fill(after, pos):
         return "incomplete record"
     buf = w.buf
     i = pos - w.base
-    (crc,) = _CRC.unpack_from(buf, i + HEAD_SIZE + length)
+    end = i + HEAD_SIZE + length
     # the checksum covers kind, length and payload: the bytes after the sync, in one piece
-    if zlib.crc32(memoryview(buf)[i + 2 : i + HEAD_SIZE + length]) != crc:
+    if zlib.crc32(memoryview(buf)[i + len(SYNC) : end]) != _CRC.unpack_from(buf, end)[0]:
         return "checksum mismatch"
     return kind, length
 
 
-def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 20) -> Iterator[Record | Gap]:
+def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 16) -> Iterator[Record | Gap]:
     """:func:`scan` of an open binary file positioned at offset ``start``, reading it in
     pieces of about ``chunk`` bytes: what it holds is a window of the file around the current
     record (a record is at most ``MAX_PAYLOAD``), not the file. Yields the same records and
@@ -195,8 +193,8 @@ def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 20) -> Ite
         got = _check_at(w, pos)
         if not isinstance(got, str):
             kind, length = got
-            body = w.take(pos + HEAD_SIZE, pos + HEAD_SIZE + length)
-            yield Record(pos, kind, memoryview(body))
+            i = pos - w.base + HEAD_SIZE
+            yield Record(pos, kind, memoryview(w.buf[i : i + length]))
             pos += HEAD_SIZE + length + CRC_SIZE
             continue
         reason = got

@@ -250,9 +250,8 @@ def _parse_notifications(p: memoryview) -> tuple[int, Notifications]:
     ch = np.frombuffer(p, np.uint8, n, o + 8 * n).copy()
     start = o + 11 * n
     offsets = np.zeros(n + 1, np.int64)
-    offsets[1:] = np.frombuffer(p, "<u2", n, o + 9 * n)
-    offsets.cumsum(out=offsets)
-    if start + offsets[-1] != len(p):
+    np.add.accumulate(np.frombuffer(p, "<u2", n, o + 9 * n), dtype=np.int64, out=offsets[1:])
+    if start + int(offsets[-1]) != len(p):
         raise ValueError("notifications block length does not match its contents")
     return index, Notifications(t, ch, offsets, bytes(p[start:]))
 
@@ -637,8 +636,10 @@ def _digest(payload: memoryview) -> bytes:
 
 
 #: The reader reads a session file in pieces of this many bytes (it holds about one piece
-#: and the record being read, not the file).
-READ_CHUNK = 1 << 20
+#: and the record being read, not the file). Pieces below the C allocator's threshold for
+#: mapping fresh memory (128 KiB) reuse freed memory and stay in the CPU's cache: larger
+#: ones made reading slower (``bench/read_speed.py``).
+READ_CHUNK = 1 << 16
 
 
 def _open_checked(path: Path) -> IO[bytes]:
