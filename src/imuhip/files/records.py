@@ -193,8 +193,8 @@ def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 16) -> Ite
         got = _check_at(w, pos)
         if not isinstance(got, str):
             kind, length = got
-            i = pos - w.base + HEAD_SIZE
-            yield Record(pos, kind, memoryview(w.buf[i : i + length]))
+            body = w.take(pos + HEAD_SIZE, pos + HEAD_SIZE + length)
+            yield Record(pos, kind, memoryview(body))
             pos += HEAD_SIZE + length + CRC_SIZE
             continue
         reason = got

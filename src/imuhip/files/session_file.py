@@ -22,7 +22,7 @@ import struct
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, overload
@@ -776,6 +776,44 @@ def scan_session(
             yield ("event", x) if role is None else (_ITEM_NAMES[kind], (role, x))
 
     return header, named(), gaps
+
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """Where one valid record of a session file is and what it holds (:func:`record_index`).
+
+    Attributes:
+        offset: file offset of the record's sync bytes.
+        size: bytes the record takes in the file, framing and checksum included.
+        kind: the record's kind (a :class:`~imuhip.files.records.Kind` value; other numbers
+            are kinds of a newer imuhip).
+        sensor: the sensor index (position in the header's ``sensors``) a data record
+            (samples, notifications, orientation) names; None for other records.
+    """
+
+    offset: int
+    size: int
+    kind: int
+    sensor: int | None
+
+
+def record_index(data: bytes | memoryview) -> list[RecordEntry]:
+    """Every valid record of a session file's bytes ``data``, in file order (the header
+    first): where to cut the file into records, e.g. to rearrange them. Damaged regions
+    (checksum or structure wrong) are skipped, not listed; a record's contents are not
+    checked. Raises :class:`SessionFileError` when ``data`` does not start with the session
+    file marker."""
+    if bytes(data[: len(records.MAGIC)]) != records.MAGIC:
+        raise SessionFileError(
+            "not an imuhip session file (it does not start with the imuhip marker)"
+        )
+    out = []
+    for r in records.scan(data):
+        if isinstance(r, records.Record):
+            sensor = r.payload[0] if r.kind in _PARSERS and len(r.payload) else None
+            size = records.HEAD_SIZE + len(r.payload) + records.CRC_SIZE
+            out.append(RecordEntry(r.offset, size, r.kind, sensor))
+    return out
 
 
 #: The streaming reader holds up to this many records of each sensor and record kind to put
