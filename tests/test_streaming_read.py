@@ -163,5 +163,5 @@ def test_reading_a_file_as_arrived_holds_nothing_per_input(tmp_path: Path, monke
     added = (tmp_path / "long.imuhip").stat().st_size - (tmp_path / "short.imuhip").stat().st_size
     assert (tmp_path / "short.imuhip").stat().st_size > 4 * session_file.READ_CHUNK
     # holding the session would add at least the added bytes; the reader's record spans and
-    # digests add a few percent of them
+    # offsets add a few percent of them
     assert long - short < 0.15 * added, (short, long, added)
