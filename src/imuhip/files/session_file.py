@@ -196,7 +196,7 @@ def _parse_samples(p: memoryview) -> tuple[int, ImuSamples]:
     acc = a[n : 4 * n].reshape(n, 3)
     gyr = a[4 * n : 7 * n].reshape(n, 3)
     mag = a[7 * n : 10 * n].reshape(n, 3) if flags & _HAS_MAG else None
-    if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
+    if n and not (math.isfinite(t[0]) and math.isfinite(t[-1]) and (t[1:] > t[:-1]).all()):
         raise ValueError("sample times are not finite and increasing")
     return index, ImuSamples(t, acc, gyr, mag)
 
@@ -219,7 +219,7 @@ def _parse_orientation(p: memoryview) -> tuple[int, OrientationSamples]:
     t = a[:n]
     quat = a[n : 5 * n].reshape(n, 4)
     fa = a[5 * n : 8 * n].reshape(n, 3) if flags & _HAS_FREE_ACC else None
-    if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
+    if n and not (math.isfinite(t[0]) and math.isfinite(t[-1]) and (t[1:] > t[:-1]).all()):
         raise ValueError("sample times are not finite and increasing")
     if not usable_quaternions(quat).all():
         raise ValueError("quaternions that are not finite or not of unit length")
