@@ -677,12 +677,13 @@ def _first_header(path: Path, first: records.Record | records.Gap | None) -> Ses
     return _parse_header(first.payload)
 
 
-#: Data record kinds: their payload parsers and the names :func:`scan_session` gives their items.
+#: Data record kinds and their payload parsers.
 _PARSERS: dict[int, Callable[[memoryview], tuple[int, Any]]] = {
     Kind.SAMPLES: _parse_samples,
     Kind.NOTIFICATIONS: _parse_notifications,
     Kind.ORIENTATION: _parse_orientation,
 }
+#: Data record kinds and the names :func:`scan_session` gives their items.
 _ITEM_NAMES = {
     Kind.SAMPLES: "samples",
     Kind.NOTIFICATIONS: "notifications",
