@@ -24,8 +24,7 @@ import numpy as np
 
 from imuhip.errors import ImuhipError, SessionFileError
 from imuhip.files import records
-from imuhip.files.records import Kind
-from imuhip.files.session_file import _parse_notifications, _parse_samples, read_session
+from imuhip.files.session_file import read_session, record_index
 from imuhip.pipeline import analyze_session
 from imuhip.session import Session
 
@@ -86,19 +85,6 @@ def run(path: Path, flips: int, seed: int, analyse: bool, tmp: Path) -> None:
         print(f"    {n} refused: {why}")
 
 
-def _records(data: bytes) -> list[tuple[int, int, int]]:
-    """(offset, size, sensor index or -1) of every record after the magic."""
-    out = []
-    for r in records.scan(data):
-        idx = -1
-        if r.kind == Kind.NOTIFICATIONS:
-            idx = _parse_notifications(r.payload)[0]
-        elif r.kind == Kind.SAMPLES:
-            idx = _parse_samples(r.payload)[0]
-        out.append((r.offset, records.HEAD_SIZE + len(r.payload) + records.CRC_SIZE, idx))
-    return out
-
-
 def _summary(session: Session) -> dict | str:
     try:
         with warnings.catch_warnings():
@@ -113,24 +99,24 @@ def run_order(path: Path, n: int, seed: int, tmp: Path) -> None:
     """``n`` copies with one data record duplicated (somewhere later) or two records of one
     sensor swapped: each must be reported and analyse like the intact file."""
     data = path.read_bytes()
-    recs = _records(data)
+    recs = record_index(data)
     want = _summary(read_session(path))
     rng = np.random.default_rng(seed)
     reported = same = 0
     for k in range(n):
         order = list(range(len(recs)))
-        data_recs = [i for i, r in enumerate(recs) if r[2] >= 0]
+        data_recs = [i for i, r in enumerate(recs) if r.sensor is not None]
         i = int(rng.choice(data_recs))
         if k % 2 == 0:  # duplicate record i somewhere after it
             order.insert(int(rng.integers(i + 1, len(order) + 1)), i)
         else:  # swap record i with a later record of the same sensor
-            later = [j for j in data_recs if j > i and recs[j][2] == recs[i][2]]
+            later = [j for j in data_recs if j > i and recs[j].sensor == recs[i].sensor]
             if not later:
                 continue
             j = int(rng.choice(later))
             order[i], order[j] = order[j], order[i]
         p = tmp / "order.imuhip"
-        body = b"".join(data[recs[m][0] : recs[m][0] + recs[m][1]] for m in order)
+        body = b"".join(data[recs[m].offset : recs[m].offset + recs[m].size] for m in order)
         p.write_bytes(records.MAGIC + body)
         s = read_session(p, warn=False)
         reported += bool(s.report.order)

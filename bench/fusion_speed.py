@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 from datetime import date
 from functools import partial
 
 import numpy as np
 
+from _timing import best_of
 from imuhip import quaternion as Q
 from imuhip.fusion.orientation import METHODS, OrientationFilter, estimate_orientation
 
@@ -49,15 +49,6 @@ def synthetic_sensor(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 def _fmt(r: float) -> str:
     return f"{r:,.2f}" if r < 10 else f"{r:,.0f}"
-
-
-def _time(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main() -> None:
@@ -95,11 +86,11 @@ def main() -> None:
         rows = []
         for method in METHODS:
             if method == "vqf":
-                sec = _time(partial(fuse_all, method, use_mag, n), args.repeat)
+                sec = best_of(partial(fuse_all, method, use_mag, n), args.repeat)
             else:
-                sec = _time(partial(fuse_all, method, use_mag, n_ahrs), 1) * n / n_ahrs
+                sec = best_of(partial(fuse_all, method, use_mag, n_ahrs), 1) * n / n_ahrs
             rows.append((method, sec))
-        live = _time(partial(fuse_live, use_mag), 1)
+        live = best_of(partial(fuse_live, use_mag), 1)
         rows.insert(1, ("vqf, live chunks of 0.1 s", live))
         mad = dict(rows)["madgwick"]
         print(f"## {mode}\n")

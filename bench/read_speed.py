@@ -3,11 +3,14 @@
 Prints, for a file of decoded samples and for a file of raw 20-byte notifications (the live
 format), the write time, the file size and the best-of-N read time, plus the ratio against
 ``numpy.load`` of the same arrays from an ``.npz`` in the same run (a floor no format beats by
-much). Then, on the raw-notification file, the best-of-N CPU time (``time.process_time``) of
-``scan_session`` alone (items iterated, nothing kept) and of the WitMotion vectorised
-``decode_joined`` of one sensor's notifications, with the peak of the decoder's temporaries
-(``tracemalloc``), each per hour of data. ``--profile`` prints the top of a cProfile of both.
-Run: ``python bench/read_speed.py [--hours H] [--repeat N] [--profile]``.
+much). Then, on the raw-notification file, the best-of-N CPU time (``time.process_time``) per
+hour of data of: the streamed read ``imuhip analyze`` does (``stream_session`` iterated),
+``read_session`` and ``scan_session`` alone (items iterated, nothing kept), each against the
+same run's framing floor (``records.scan_file``: the file read and every record's checksum
+checked, nothing parsed); and of the WitMotion vectorised ``decode_joined`` of one sensor's
+notifications, with the peak of the decoder's temporaries (``tracemalloc``). ``--profile``
+prints the top of a cProfile of the streamed read and of the decoder.
+Run: ``PYTHONPATH=src python bench/read_speed.py [--hours H] [--repeat N] [--profile]``.
 """
 
 from __future__ import annotations
@@ -22,8 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
+from _timing import best_of
 from imuhip.decode.witmotion import WitMotionDecoder
-from imuhip.files.session_file import read_session, scan_session, write_session
+from imuhip.files import records
+from imuhip.files.session_file import (
+    READ_CHUNK,
+    read_session,
+    scan_session,
+    stream_session,
+    write_session,
+)
 from imuhip.samples import ImuSamples
 from imuhip.session import Notifications, SensorInfo, SessionHeader
 
@@ -34,28 +45,22 @@ def _samples(n: int, seed: int) -> ImuSamples:
     return ImuSamples(t, rng.normal(size=(n, 3)), rng.normal(size=(n, 3)), rng.normal(size=(n, 3)))
 
 
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def _best_cpu(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t0)
-    return best
-
-
 def _scan_only(path: Path) -> None:
     _, items, _ = scan_session(path)
     for _ in items:
         pass
+
+
+def _stream(path: Path) -> None:
+    for _ in stream_session(path):
+        pass
+
+
+def _framing(path: Path) -> None:
+    with open(path, "rb") as f:
+        f.seek(len(records.MAGIC))
+        for _ in records.scan_file(f, len(records.MAGIC), READ_CHUNK):
+            pass
 
 
 def _decode(n: Notifications) -> None:
@@ -104,8 +109,8 @@ def main() -> None:
                 for k in ("t", "acc", "gyr", "mag")
             },
         )
-        r1 = _best(lambda: read_session(p1), args.repeat)
-        base = _best(lambda: {k: v for k, v in np.load(npz).items()}, args.repeat)
+        r1 = best_of(lambda: read_session(p1), args.repeat)
+        base = best_of(lambda: {k: v for k, v in np.load(npz).items()}, args.repeat)
 
         # raw notifications (live recordings): one 20-byte frame per sample
         hdr2 = SessionHeader(
@@ -122,14 +127,18 @@ def main() -> None:
         t0 = time.perf_counter()
         p2 = write_session(tmp / "notes.imuhip", hdr2, notifications=notes)
         w2 = time.perf_counter() - t0
-        r2 = _best(lambda: read_session(p2), args.repeat)
+        r2 = best_of(lambda: read_session(p2), args.repeat)
 
-        scan_s = _best_cpu(lambda: _scan_only(p2), args.repeat)
+        cpu = time.process_time
+        floor_s = best_of(lambda: _framing(p2), args.repeat, cpu)
+        stream_s = best_of(lambda: _stream(p2), args.repeat, cpu)
+        whole_s = best_of(lambda: read_session(p2), args.repeat, cpu)
+        scan_s = best_of(lambda: _scan_only(p2), args.repeat, cpu)
         one = notes[roles[0]]
-        dec_s = _best_cpu(lambda: _decode(one), args.repeat)
+        dec_s = best_of(lambda: _decode(one), args.repeat, cpu)
         dec_mib = _peak_mib(lambda: _decode(one))
         if args.profile:
-            _profile(lambda: _scan_only(p2))
+            _profile(lambda: _stream(p2))
             _profile(lambda: _decode(one))
 
         hours = args.hours
@@ -144,7 +153,13 @@ def main() -> None:
                 f"  {name:<18} {size:7.1f} MB  write {w:6.3f} s  read {r:6.3f} s  "
                 f"({hours * 3600 / r:,.0f}x real time, {r / base:4.1f}x npz)"
             )
-        print(f"  scan_session of the raw-notification file: {scan_s / hours:6.3f} s CPU per hour")
+        print(f"  raw-notification file, CPU per hour (framing floor {floor_s / hours:6.3f} s):")
+        for name, sec in (
+            ("streamed read (stream_session)", stream_s),
+            ("read_session", whole_s),
+            ("scan_session", scan_s),
+        ):
+            print(f"    {name:<31} {sec / hours:6.3f} s  ({sec / floor_s:4.1f}x the floor)")
         print(
             f"  WitMotion decode_joined, one sensor: {dec_s / hours:6.3f} s CPU per hour, "
             f"peak temporaries {dec_mib / hours:6.1f} MiB per hour"

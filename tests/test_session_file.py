@@ -6,14 +6,18 @@ import numpy as np
 import pytest
 
 from imuhip.errors import SessionFileError, SessionFormatVersionError
-from imuhip.files import records
+from imuhip.files import records, session_file
+from imuhip.files.records import Kind
 from imuhip.files.session_file import (
+    RecordEntry,
     SessionFileWarning,
     SessionWriter,
     read_session,
+    record_index,
+    stream_session,
     write_session,
 )
-from imuhip.session import Event
+from imuhip.session import Event, OrderProblem
 
 from .conftest import make_samples
 
@@ -232,3 +236,64 @@ def test_mixed_mag_presence_is_kept_per_block(tmp_path, header):
     s = read_session(tmp_path / "m.imuhip")
     assert len(s.samples["thigh"]) == 10
     assert s.samples["thigh"].mag is None  # not every block has it
+
+
+def test_record_index_gives_every_record_with_its_sensor(tmp_path, small_session):
+    data = _write(tmp_path, small_session).read_bytes() + records.encode(9, b"later kind")
+    index = record_index(data)
+    assert index[0] == RecordEntry(len(records.MAGIC), index[0].size, Kind.HEADER, None)
+    # the records tile the file, each cut where the index says is that record alone
+    assert [e.offset for e in index[1:]] == [e.offset + e.size for e in index[:-1]]
+    assert index[-1].offset + index[-1].size == len(data)
+    for e in index:
+        (rec,) = records.scan(records.MAGIC + data[e.offset : e.offset + e.size])
+        assert isinstance(rec, records.Record) and rec.kind == e.kind
+    sensors = {(e.kind, e.sensor) for e in index}
+    assert sensors == {
+        (Kind.HEADER, None),
+        (Kind.SAMPLES, 0),  # thigh: the header's first sensor
+        (Kind.NOTIFICATIONS, 1),
+        (Kind.EVENT, None),
+        (9, None),
+    }
+
+
+def test_record_index_skips_damaged_records_and_refuses_other_files(tmp_path, small_session):
+    data = bytearray(_write(tmp_path, small_session).read_bytes())
+    intact = record_index(bytes(data))
+    hit = intact[3]
+    data[hit.offset + hit.size // 2] ^= 0x01
+    assert record_index(bytes(data)) == [e for e in intact if e != hit]
+    with pytest.raises(SessionFileError, match="marker"):
+        record_index(b"PK\x03\x04" + bytes(data[4:]))
+
+
+@pytest.mark.parametrize("chunk", [97, None], ids=["tiny-read-chunk", "read-chunk"])
+def test_a_record_of_the_same_span_is_a_duplicate_only_when_byte_identical(
+    tmp_path, small_session, monkeypatch, chunk
+):
+    """A data record repeated later is a duplicate; one with the same times but other bytes
+    an overlap. Both are dropped, and the reader reads on undisturbed after comparing them
+    (the earlier record is read again from the file for that)."""
+    if chunk is not None:
+        monkeypatch.setattr(session_file, "READ_CHUNK", chunk)
+    path = _write(tmp_path, small_session)
+    data = path.read_bytes()
+    index = record_index(data)
+    notes = [e for e in index if e.kind == Kind.NOTIFICATIONS]
+    first = data[notes[0].offset : notes[0].offset + notes[0].size]
+    altered = bytearray(first[records.HEAD_SIZE : -records.CRC_SIZE])
+    altered[-1] ^= 0xFF  # the last payload byte: same times, other data
+    cut = notes[2].offset  # both copies go after the second notifications record
+    copy = tmp_path / "copies.imuhip"
+    copy.write_bytes(data[:cut] + first + records.encode(Kind.NOTIFICATIONS, altered) + data[cut:])
+    s = read_session(copy, warn=False)
+    assert [o.problem for o in s.report.order] == [OrderProblem.DUPLICATE, OrderProblem.OVERLAP]
+    assert [o.offset for o in s.report.order] == [cut, cut + len(first)]
+    intact = read_session(path)
+    assert s.notifications["shin"].payload == intact.notifications["shin"].payload
+    np.testing.assert_array_equal(s.notifications["shin"].t, intact.notifications["shin"].t)
+    np.testing.assert_array_equal(s.samples["thigh"].t, intact.samples["thigh"].t)
+    assert s.events == intact.events
+    stream = stream_session(copy)
+    assert sum(1 for _ in stream) > 0 and stream.summary().report == s.report

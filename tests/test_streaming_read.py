@@ -11,14 +11,12 @@ import numpy as np
 import pytest
 
 from imuhip.files import records, session_file
-from imuhip.files.records import Kind
 from imuhip.files.session_file import (
     REORDER_RECORDS,
     FileInputs,
     SessionWriter,
-    _parse_notifications,
-    _parse_samples,
     read_session,
+    record_index,
     stream_session,
 )
 from imuhip.pipeline import Keep, analyze_session
@@ -45,31 +43,18 @@ def test_streamed_analysis_equals_whole_session(path: Path) -> None:
     assert streamed == whole
 
 
-def _data_records(data: bytes) -> list[tuple[int, int, int]]:
-    """(offset, size, sensor index or -1) of every record after the marker."""
-    out = []
-    for r in records.scan(data):
-        idx = -1
-        if r.kind == Kind.NOTIFICATIONS:
-            idx = _parse_notifications(r.payload)[0]
-        elif r.kind == Kind.SAMPLES:
-            idx = _parse_samples(r.payload)[0]
-        out.append((r.offset, records.HEAD_SIZE + len(r.payload) + records.CRC_SIZE, idx))
-    return out
-
-
 def _reordered(src: Path, dst: Path, distance: int) -> Path:
     """``src`` with two records of one sensor ``distance`` records of it apart swapped, one
     record duplicated later, and the last record cut in half."""
     data = src.read_bytes()
-    recs = _data_records(data)
+    recs = record_index(data)
     order = list(range(len(recs)))
-    idx0 = [i for i, r in enumerate(recs) if r[2] == 0]
+    idx0 = [i for i, r in enumerate(recs) if r.sensor == 0]
     i, j = idx0[2], idx0[2 + distance]
     order[i], order[j] = order[j], order[i]
     order.insert(idx0[6] + 3, idx0[5])  # a duplicate a little later
-    body = b"".join(data[recs[m][0] : recs[m][0] + recs[m][1]] for m in order)
-    cut = recs[order[-1]][1] // 2
+    body = b"".join(data[recs[m].offset : recs[m].offset + recs[m].size] for m in order)
+    cut = recs[order[-1]].size // 2
     dst.write_bytes(records.MAGIC + body[:-cut])
     return dst
 
@@ -87,7 +72,7 @@ def test_streamed_analysis_of_a_damaged_copy(path: Path, tmp_path: Path) -> None
 
 def test_record_beyond_the_reorder_buffer_is_reported_not_a_crash(tmp_path: Path) -> None:
     src = _long_file(tmp_path / "long.imuhip", 2)
-    n0 = sum(r[2] == 0 for r in _data_records(src.read_bytes()))
+    n0 = sum(r.sensor == 0 for r in record_index(src.read_bytes()))
     assert n0 > REORDER_RECORDS + 10
     p = _reordered(src, tmp_path / "far.imuhip", distance=REORDER_RECORDS + 5)
     stream = stream_session(p)
@@ -178,5 +163,5 @@ def test_reading_a_file_as_arrived_holds_nothing_per_input(tmp_path: Path, monke
     added = (tmp_path / "long.imuhip").stat().st_size - (tmp_path / "short.imuhip").stat().st_size
     assert (tmp_path / "short.imuhip").stat().st_size > 4 * session_file.READ_CHUNK
     # holding the session would add at least the added bytes; the reader's record spans and
-    # digests add a few percent of them
+    # offsets add a few percent of them
     assert long - short < 0.15 * added, (short, long, added)

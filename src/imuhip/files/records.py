@@ -117,13 +117,10 @@ class _Window:
         self.f = f
         self.base = base
         self.buf = b""
+        #: file offset just after the last byte read so far
+        self.stop = base
         self.eof = False
         self.chunk = chunk
-
-    @property
-    def stop(self) -> int:
-        """File offset just after the last byte read so far."""
-        return self.base + len(self.buf)
 
     def fill(self, upto: int, keep_from: int) -> bool:
         """Read until the window holds the bytes before ``upto`` (dropping those before
@@ -139,6 +136,7 @@ class _Window:
                 self.eof = True
                 break
             self.buf += more
+            self.stop = self.base + len(self.buf)
         return self.stop >= upto
 
     def take(self, a: int, b: int) -> bytes:
@@ -161,32 +159,28 @@ class _Window:
 def _check_at(w: _Window, pos: int) -> tuple[int, int] | str:
     """(kind, length) of a valid record at file offset ``pos``, or the reason it is not one.
 
-    Unpacks straight from the window's bytes (no copies of the head or the checksum)."""
-    if not w.fill(pos + HEAD_SIZE + CRC_SIZE, pos):
+    Unpacks straight from the window's bytes (no copies of the head or the checksum); reads
+    on only when the window does not hold the whole record yet."""
+    if pos + HEAD_SIZE + CRC_SIZE > w.stop and not w.fill(pos + HEAD_SIZE + CRC_SIZE, pos):
         return "incomplete record"
     sync, kind, length = _HEAD.unpack_from(w.buf, pos - w.base)
     if sync != SYNC:
         return "no record marker"
     if length > MAX_PAYLOAD:
         return "impossible record length"
-    stop = pos + HEAD_SIZE + length
-    if not w.fill(stop + CRC_SIZE, pos):
+    after = pos + HEAD_SIZE + length + CRC_SIZE
+    if after > w.stop and not w.fill(after, pos):
         return "incomplete record"
     buf = w.buf
     i = pos - w.base
-    (crc,) = _CRC.unpack_from(buf, i + HEAD_SIZE + length)
-    mv = memoryview(buf)
-    if (
-        zlib.crc32(
-            mv[i + HEAD_SIZE : i + HEAD_SIZE + length], zlib.crc32(mv[i + 2 : i + HEAD_SIZE])
-        )
-        != crc
-    ):
+    end = i + HEAD_SIZE + length
+    # the checksum covers kind, length and payload: the bytes after the sync, in one piece
+    if zlib.crc32(memoryview(buf)[i + len(SYNC) : end]) != _CRC.unpack_from(buf, end)[0]:
         return "checksum mismatch"
     return kind, length
 
 
-def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 20) -> Iterator[Record | Gap]:
+def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 16) -> Iterator[Record | Gap]:
     """:func:`scan` of an open binary file positioned at offset ``start``, reading it in
     pieces of about ``chunk`` bytes: what it holds is a window of the file around the current
     record (a record is at most ``MAX_PAYLOAD``), not the file. Yields the same records and
@@ -194,7 +188,7 @@ def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 20) -> Ite
     w = _Window(f, start, chunk)
     pos = start
     while True:
-        if not w.fill(pos + 1, pos):
+        if pos >= w.stop and not w.fill(pos + 1, pos):
             return
         got = _check_at(w, pos)
         if not isinstance(got, str):
@@ -213,3 +207,16 @@ def scan_file(f: BinaryIO, start: int = len(MAGIC), chunk: int = 1 << 20) -> Ite
             return
         yield Gap(pos, nxt - pos, reason, at_end=False)
         pos = nxt
+
+
+def payload_at(f: BinaryIO, offset: int) -> bytes:
+    """The payload of the record whose sync bytes are at file offset ``offset`` (one found
+    valid before: it is not checked again), read again from the open binary file ``f``;
+    ``f``'s position is kept, so a :func:`scan_file` of it reads on undisturbed."""
+    here = f.tell()
+    try:
+        f.seek(offset)
+        _, _, length = _HEAD.unpack(f.read(HEAD_SIZE))
+        return f.read(length)
+    finally:
+        f.seek(here)

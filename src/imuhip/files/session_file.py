@@ -16,12 +16,13 @@ import bisect
 import hashlib
 import heapq
 import json
+import math
 import os
 import struct
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, overload
@@ -195,7 +196,7 @@ def _parse_samples(p: memoryview) -> tuple[int, ImuSamples]:
     acc = a[n : 4 * n].reshape(n, 3)
     gyr = a[4 * n : 7 * n].reshape(n, 3)
     mag = a[7 * n : 10 * n].reshape(n, 3) if flags & _HAS_MAG else None
-    if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
+    if n and not (math.isfinite(t[0]) and math.isfinite(t[-1]) and (t[1:] > t[:-1]).all()):
         raise ValueError("sample times are not finite and increasing")
     return index, ImuSamples(t, acc, gyr, mag)
 
@@ -218,7 +219,7 @@ def _parse_orientation(p: memoryview) -> tuple[int, OrientationSamples]:
     t = a[:n]
     quat = a[n : 5 * n].reshape(n, 4)
     fa = a[5 * n : 8 * n].reshape(n, 3) if flags & _HAS_FREE_ACC else None
-    if n and not (np.isfinite(t[0]) and np.isfinite(t[-1]) and (np.diff(t) > 0).all()):
+    if n and not (math.isfinite(t[0]) and math.isfinite(t[-1]) and (t[1:] > t[:-1]).all()):
         raise ValueError("sample times are not finite and increasing")
     if not usable_quaternions(quat).all():
         raise ValueError("quaternions that are not finite or not of unit length")
@@ -249,9 +250,8 @@ def _parse_notifications(p: memoryview) -> tuple[int, Notifications]:
     ch = np.frombuffer(p, np.uint8, n, o + 8 * n).copy()
     start = o + 11 * n
     offsets = np.zeros(n + 1, np.int64)
-    offsets[1:] = np.frombuffer(p, "<u2", n, o + 9 * n)
-    offsets.cumsum(out=offsets)
-    if start + offsets[-1] != len(p):
+    np.add.accumulate(np.frombuffer(p, "<u2", n, o + 9 * n), dtype=np.int64, out=offsets[1:])
+    if start + int(offsets[-1]) != len(p):
         raise ValueError("notifications block length does not match its contents")
     return index, Notifications(t, ch, offsets, bytes(p[start:]))
 
@@ -580,40 +580,45 @@ class _TimeOrder:
     read is a duplicate (byte-identical to the record with the same span) or an overlap; both
     are dropped, so the first copy is kept. One that falls in a hole between spans read is out
     of order and accepted (the reader puts it back in order). Samples are strictly increasing
-    across records; notifications may share a receive time with the record before. Records are
-    compared by a 128-bit digest of their payload, so nothing of the data is held.
+    across records; notifications may share a receive time with the record before. Nothing of
+    the data is held: a data record is compared byte for byte with the record of the same span
+    read before, whose payload ``payload_at`` (file offset of that record -> its payload)
+    reads again (only then); events by a 128-bit digest of their payload.
     """
 
-    def __init__(self) -> None:
-        # per (role, kind): [starts, ends, digests], parallel lists sorted by start
-        self._spans: dict[tuple[str, int], tuple[list[float], list[float], list[bytes]]] = {}
+    def __init__(self, payload_at: Callable[[int], bytes]) -> None:
+        self._payload_at = payload_at
+        # per (role, kind): [starts, ends, record offsets], parallel lists sorted by start
+        self._spans: dict[tuple[str, int], tuple[list[float], list[float], list[int]]] = {}
         self._events: dict[float, list[bytes]] = {}
 
-    def data(self, role: str, kind: int, a: float, b: float, payload: memoryview):
-        """Classify a data record spanning ``a``..``b`` seconds; ``None`` when in order."""
-        payload = _digest(payload)
+    def data(
+        self, role: str, kind: int, a: float, b: float, offset: int, payload: memoryview
+    ) -> OrderProblem | None:
+        """Classify the data record at file offset ``offset`` spanning ``a``..``b`` seconds;
+        ``None`` when in order."""
         key = (role, kind)
         spans = self._spans.get(key)
         if spans is None:
             spans = self._spans[key] = ([], [], [])
-        starts, ends, payloads = spans
+        starts, ends, offsets = spans
         if not starts or a > ends[-1]:
-            starts.append(a), ends.append(b), payloads.append(payload)
+            starts.append(a), ends.append(b), offsets.append(offset)
             return None
         touching = kind == Kind.NOTIFICATIONS  # a shared receive time is no overlap
         j = bisect.bisect_left(starts, a)
         while j < len(starts) and starts[j] == a:
-            if ends[j] == b and payloads[j] == payload:
+            if ends[j] == b and self._payload_at(offsets[j]) == payload:
                 return OrderProblem.DUPLICATE
             j += 1
         if touching and a == ends[-1] and a >= starts[-1]:
-            starts.append(a), ends.append(b), payloads.append(payload)
+            starts.append(a), ends.append(b), offsets.append(offset)
             return None
         # the span read with the latest start at or before b has the latest end of those
         i = (bisect.bisect_left if touching else bisect.bisect_right)(starts, b)
         if i > 0 and (ends[i - 1] > a or (not touching and ends[i - 1] == a)):
             return OrderProblem.OVERLAP
-        starts.insert(i, a), ends.insert(i, b), payloads.insert(i, payload)
+        starts.insert(i, a), ends.insert(i, b), offsets.insert(i, offset)
         return OrderProblem.OUT_OF_ORDER
 
     def event(self, t: float, payload: memoryview) -> OrderProblem | None:
@@ -631,8 +636,10 @@ def _digest(payload: memoryview) -> bytes:
 
 
 #: The reader reads a session file in pieces of this many bytes (it holds about one piece
-#: and the record being read, not the file).
-READ_CHUNK = 1 << 20
+#: and the record being read, not the file). Pieces below the C allocator's threshold for
+#: mapping fresh memory (128 KiB) reuse freed memory and stay in the CPU's cache: larger
+#: ones made reading slower (``bench/read_speed.py``).
+READ_CHUNK = 1 << 16
 
 
 def _open_checked(path: Path) -> IO[bytes]:
@@ -670,6 +677,83 @@ def _first_header(path: Path, first: records.Record | records.Gap | None) -> Ses
     return _parse_header(first.payload)
 
 
+#: Data record kinds and their payload parsers.
+_PARSERS: dict[int, Callable[[memoryview], tuple[int, Any]]] = {
+    Kind.SAMPLES: _parse_samples,
+    Kind.NOTIFICATIONS: _parse_notifications,
+    Kind.ORIENTATION: _parse_orientation,
+}
+#: Data record kinds and the names :func:`scan_session` gives their items.
+_ITEM_NAMES = {
+    Kind.SAMPLES: "samples",
+    Kind.NOTIFICATIONS: "notifications",
+    Kind.ORIENTATION: "orientation",
+}
+
+#: One checked record as the readers of this module take it: (kind, role, data, first, last):
+#: a data record's kind, sensor role, parsed data and first and last time (seconds; ``None``
+#: for a record without items), or ``(Kind.EVENT, None, event, None, None)``.
+_Item = tuple[int, str | None, Any, float | None, float | None]
+
+
+def _read_items(
+    path: Path, issues: list[OrderIssue]
+) -> tuple[SessionHeader, Iterator[_Item], list[records.Gap]]:
+    """:func:`scan_session`, its items as :data:`_Item` (each record's time span found once,
+    for every reader of this module)."""
+    f = _open_checked(path)
+    try:
+        it = records.scan_file(f, len(records.MAGIC), READ_CHUNK)
+        header = _first_header(path, next(it, None))
+    except BaseException:
+        f.close()
+        raise
+    roles = header.roles
+    gaps: list[records.Gap] = []
+    order = _TimeOrder(lambda offset: records.payload_at(f, offset))
+
+    def items() -> Iterator[_Item]:
+        with f:
+            for rec in it:
+                if isinstance(rec, records.Gap):
+                    gaps.append(rec)
+                    continue
+                kind = rec.kind
+                try:
+                    parse = _PARSERS.get(kind)
+                    if parse is not None:
+                        idx, x = parse(rec.payload)
+                        role = roles[idx]
+                        a = b = None
+                        if len(x.t):
+                            if kind == Kind.NOTIFICATIONS:  # receive times: checked here
+                                a, b = float(x.t.min()), float(x.t.max())
+                                if not (math.isfinite(a) and math.isfinite(b)):
+                                    raise ValueError("notification times are not finite")
+                            else:  # strictly increasing (checked when parsed)
+                                a, b = float(x.t[0]), float(x.t[-1])
+                            problem = order.data(role, kind, a, b, rec.offset, rec.payload)
+                            if problem is not None:
+                                issues.append(OrderIssue(rec.offset, role, a, b, problem))
+                                if problem is not OrderProblem.OUT_OF_ORDER:
+                                    continue
+                        yield kind, role, x, a, b
+                    elif kind == Kind.EVENT:
+                        e = _parse_event(rec.payload)
+                        if order.event(e.t, rec.payload) is not None:
+                            dup = OrderIssue(rec.offset, None, e.t, e.t, OrderProblem.DUPLICATE)
+                            issues.append(dup)
+                            continue
+                        yield kind, None, e, None, None
+                    # other kinds: written by a newer imuhip; skipped on purpose
+                except (ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
+                    size = records.HEAD_SIZE + len(rec.payload) + records.CRC_SIZE
+                    reason = f"invalid record contents: {exc}"
+                    gaps.append(records.Gap(rec.offset, size, reason, False))
+
+    return header, items(), gaps
+
+
 def scan_session(
     path: str | os.PathLike[str],
     order_issues: list[OrderIssue] | None = None,
@@ -685,65 +769,52 @@ def scan_session(
     duplicates and overlaps are not yielded, out-of-order records are (in file order: a
     consumer that needs time order sorts them in, as :func:`read_session` does).
     """
-    path = Path(path)
-    f = _open_checked(path)
-    try:
-        it = records.scan_file(f, len(records.MAGIC), READ_CHUNK)
-        header = _first_header(path, next(it, None))
-    except BaseException:
-        f.close()
-        raise
-    roles = header.roles
-    gaps: list[records.Gap] = []
     issues = order_issues if order_issues is not None else []
-    order = _TimeOrder()
+    header, items, gaps = _read_items(Path(path), issues)
 
-    def items() -> Iterator[tuple[str, Any]]:
-        with f:
-            yield from checked()
+    def named() -> Iterator[tuple[str, Any]]:
+        for kind, role, x, _, _ in items:
+            yield ("event", x) if role is None else (_ITEM_NAMES[kind], (role, x))
 
-    def checked() -> Iterator[tuple[str, Any]]:
-        for rec in it:
-            if isinstance(rec, records.Gap):
-                gaps.append(rec)
-                continue
-            try:
-                if rec.kind in (Kind.SAMPLES, Kind.NOTIFICATIONS, Kind.ORIENTATION):
-                    is_samples = rec.kind in (Kind.SAMPLES, Kind.ORIENTATION)
-                    parse = {
-                        Kind.SAMPLES: _parse_samples,
-                        Kind.NOTIFICATIONS: _parse_notifications,
-                        Kind.ORIENTATION: _parse_orientation,
-                    }[Kind(rec.kind)]
-                    idx, x = parse(rec.payload)
-                    role = roles[idx]
-                    if len(x.t):
-                        if is_samples:  # strictly increasing (checked when parsed)
-                            a, b = float(x.t[0]), float(x.t[-1])
-                        else:  # receive times: checked here, min and max also give the span
-                            a, b = float(x.t.min()), float(x.t.max())
-                            if not (np.isfinite(a) and np.isfinite(b)):
-                                raise ValueError("notification times are not finite")
-                        problem = order.data(role, rec.kind, a, b, rec.payload)
-                        if problem is not None:
-                            issues.append(OrderIssue(rec.offset, role, a, b, problem))
-                            if problem is not OrderProblem.OUT_OF_ORDER:
-                                continue
-                    what = {Kind.SAMPLES: "samples", Kind.ORIENTATION: "orientation"}
-                    yield what.get(Kind(rec.kind), "notifications"), (role, x)
-                elif rec.kind == Kind.EVENT:
-                    e = _parse_event(rec.payload)
-                    if order.event(e.t, rec.payload) is not None:
-                        dup = OrderIssue(rec.offset, None, e.t, e.t, OrderProblem.DUPLICATE)
-                        issues.append(dup)
-                        continue
-                    yield "event", e
-                # other kinds: written by a newer imuhip; skipped on purpose
-            except (ValueError, IndexError, KeyError, TypeError, struct.error) as exc:
-                size = records.HEAD_SIZE + len(rec.payload) + records.CRC_SIZE
-                gaps.append(records.Gap(rec.offset, size, f"invalid record contents: {exc}", False))
+    return header, named(), gaps
 
-    return header, items(), gaps
+
+@dataclass(frozen=True)
+class RecordEntry:
+    """Where one valid record of a session file is and what it holds (:func:`record_index`).
+
+    Attributes:
+        offset: file offset of the record's sync bytes.
+        size: bytes the record takes in the file, framing and checksum included.
+        kind: the record's kind (a :class:`~imuhip.files.records.Kind` value; other numbers
+            are kinds of a newer imuhip).
+        sensor: the sensor index (position in the header's ``sensors``) a data record
+            (samples, notifications, orientation) names; None for other records.
+    """
+
+    offset: int
+    size: int
+    kind: int
+    sensor: int | None
+
+
+def record_index(data: bytes | memoryview) -> list[RecordEntry]:
+    """Every valid record of a session file's bytes ``data``, in file order (the header
+    first): where to cut the file into records, e.g. to rearrange them. Damaged regions
+    (checksum or structure wrong) are skipped, not listed; a record's contents are not
+    checked. Raises :class:`SessionFileError` when ``data`` does not start with the session
+    file marker."""
+    if bytes(data[: len(records.MAGIC)]) != records.MAGIC:
+        raise SessionFileError(
+            "not an imuhip session file (it does not start with the imuhip marker)"
+        )
+    out = []
+    for r in records.scan(data):
+        if isinstance(r, records.Record):
+            sensor = r.payload[0] if r.kind in _PARSERS and len(r.payload) else None
+            size = records.HEAD_SIZE + len(r.payload) + records.CRC_SIZE
+            out.append(RecordEntry(r.offset, size, r.kind, sensor))
+    return out
 
 
 #: The streaming reader holds up to this many records of each sensor and record kind to put
@@ -773,7 +844,7 @@ class SessionStream:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._issues: list[OrderIssue] = []
-        self.header, self._items, self._gaps = scan_session(path, self._issues)
+        self.header, self._items, self._gaps = _read_items(path, self._issues)
         self._summary: SessionSummary | None = None
         self._started = False
         #: sensors given as their vendor's orientation only (known after iteration)
@@ -784,38 +855,33 @@ class SessionStream:
             raise RuntimeError("a SessionStream is iterated once")
         self._started = True
         roles = self.header.roles
-        pending: dict[tuple[str, str], list[tuple[float, int, Any]]] = {}
+        pending: dict[tuple[int, str], list[tuple[float, int, Any]]] = {}
         orient: dict[str, list[OrientationSamples]] = {r: [] for r in roles}
         has_samples: set[str] = set()
         events: list[Event] = []
         first, last = np.inf, -np.inf
         n_records = 1
         seq = 0
-        for what, item in self._items:
+        for kind, role, x, a, b in self._items:
             n_records += 1
-            if what == "event":
-                events.append(item)
+            if role is None:
+                events.append(x)
                 continue
-            role, x = item
-            if what == "orientation":
+            if kind == Kind.ORIENTATION:
                 orient[role].append(x)
                 continue
-            if len(x.t):
-                if what == "samples":
+            if a is not None:
+                if kind == Kind.SAMPLES:
                     has_samples.add(role)
-                    a, b = float(x.t[0]), float(x.t[-1])
-                else:
-                    a, b = float(x.t.min()), float(x.t.max())
                 first, last = min(first, a), max(last, b)
-            heap = pending.setdefault((what, role), [])
-            key = float(x.t.min()) if len(x.t) else -np.inf
-            heapq.heappush(heap, (key, seq, x))
+            heap = pending.setdefault((kind, role), [])
+            heapq.heappush(heap, (a if a is not None else -np.inf, seq, x))  # a: the earliest
             seq += 1
             if len(heap) > REORDER_RECORDS:
-                yield self._block(what, role, heapq.heappop(heap)[2])
-        for (what, role), heap in pending.items():
+                yield self._block(kind, role, heapq.heappop(heap)[2])
+        for (kind, role), heap in pending.items():
             while heap:
-                yield self._block(what, role, heapq.heappop(heap)[2])
+                yield self._block(kind, role, heapq.heappop(heap)[2])
         for role, parts in orient.items():  # the vendor's orientation, rates derived from it
             if parts and role not in has_samples:
                 self.vendor_roles += (role,)
@@ -833,8 +899,8 @@ class SessionStream:
         yield from events
 
     @staticmethod
-    def _block(what: str, role: str, x: Any) -> SessionInput:
-        return SampleBlock(role, x) if what == "samples" else NotificationBlock(role, x)
+    def _block(kind: int, role: str, x: Any) -> SessionInput:
+        return SampleBlock(role, x) if kind == Kind.SAMPLES else NotificationBlock(role, x)
 
     def summary(self) -> SessionSummary:
         """What reading found (header, events, time range, read report); after iteration."""
@@ -995,22 +1061,23 @@ def read_session(path: str | os.PathLike[str], *, warn: bool = True) -> Session:
     """
     path = Path(path)
     issues: list[OrderIssue] = []
-    header, items, gaps = scan_session(path, issues)
+    header, items, gaps = _read_items(path, issues)
     sample_parts: dict[str, list[ImuSamples]] = {r: [] for r in header.roles}
     note_parts: dict[str, list[Notifications]] = {r: [] for r in header.roles}
     orient_parts: dict[str, list[OrientationSamples]] = {r: [] for r in header.roles}
+    parts_of: dict[int, dict[str, list[Any]]] = {
+        Kind.SAMPLES: sample_parts,
+        Kind.NOTIFICATIONS: note_parts,
+        Kind.ORIENTATION: orient_parts,
+    }
     events: list[Event] = []
     n_records = 1
-    for what, item in items:
+    for kind, role, x, _, _ in items:
         n_records += 1
-        if what == "samples":
-            sample_parts[item[0]].append(item[1])
-        elif what == "notifications":
-            note_parts[item[0]].append(item[1])
-        elif what == "orientation":
-            orient_parts[item[0]].append(item[1])
+        if role is None:
+            events.append(x)
         else:
-            events.append(item)
+            parts_of[kind][role].append(x)
     for o in issues:  # records that came early go back into their place
         if o.problem is OrderProblem.OUT_OF_ORDER and o.role is not None:
             for parts in (sample_parts[o.role], note_parts[o.role], orient_parts[o.role]):
