@@ -152,6 +152,15 @@ class DecayingSum:
         z._r = self._r
         return z
 
+    def grown(self, rows: int) -> DecayingSum:
+        """This sum with ``rows`` rows of zeros so far below its own: its own rows go on giving
+        the same numbers (the rows are summed independently), the new ones what :meth:`zeros`
+        would give."""
+        g = DecayingSum(self.lam, np.r_[self._z, np.zeros(rows)])
+        g._s = np.r_[self._s, np.zeros(rows)]
+        g._r = self._r
+        return g
+
     def scale(self, keep: float) -> None:
         """Multiply the state (the weight of everything summed so far) by ``keep``."""
         self._z = self._z * float(keep)

@@ -285,7 +285,7 @@ class HipRotationTracker:
             weight = still * near_rest * horizontal
             rest_seen = near_rest & resting & (horizontal > 0.05)
             psi = self.thigh_drift.track(
-                wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight,
+                wrap(azimuth(f) - cal.femur_azimuth), None, weight,
                 *self._held_drift(f, still),
             )  # fmt: skip
             cp, sp = np.cos(psi), np.sin(psi)
