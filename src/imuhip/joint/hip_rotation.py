@@ -216,10 +216,12 @@ class HipRotationTracker:
             self._still_run = int(run[-1])
         return run >= REST_MIN_S * self.rate_hz
 
-    def _held_drift(self, f: np.ndarray, still: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The femur azimuth's change per sample (radians) and its weight where the leg is held
-        still (for ``REST_MIN_S``, the shin under ``HELD_STILL_RATE``), 0 elsewhere."""
-        az = azimuth(f)
+    def _held_drift(
+        self, az: np.ndarray, horizontal: np.ndarray, still: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The femur azimuth's (``az``, radians) change per sample and its weight where the leg
+        is held still (for ``REST_MIN_S``, the shin under ``HELD_STILL_RATE``), 0 elsewhere
+        (``horizontal``: the femur axis's squared horizontal length)."""
         prev = az[:1] if self._last_az is None else np.array([self._last_az])
         rate = wrap(np.diff(az, prepend=prev))
         if len(az):
@@ -232,7 +234,7 @@ class HipRotationTracker:
         if len(held):
             self._held_run = int(run[-1])
         ok = run >= REST_MIN_S * self.rate_hz
-        return rate, np.where(ok, HELD_RATE_WEIGHT * (f[:, 0] ** 2 + f[:, 1] ** 2), 0.0)
+        return rate, np.where(ok, HELD_RATE_WEIGHT * horizontal, 0.0)
 
     def _rest_level(self, theta: np.ndarray, resting: np.ndarray) -> np.ndarray:
         """Causal rest level (N,) radians: the lowest resting angle of the trailing window,
@@ -284,9 +286,10 @@ class HipRotationTracker:
             horizontal = f[:, 0] ** 2 + f[:, 1] ** 2
             weight = still * near_rest * horizontal
             rest_seen = near_rest & resting & (horizontal > 0.05)
+            az = azimuth(f)
             psi = self.thigh_drift.track(
-                wrap(azimuth(f) - cal.femur_azimuth), None, weight,
-                *self._held_drift(f, still),
+                wrap(az - cal.femur_azimuth), None, weight,
+                *self._held_drift(az, horizontal, still),
             )  # fmt: skip
             cp, sp = np.cos(psi), np.sin(psi)
             lateral = turn_z(np.broadcast_to(cal.pelvis_lateral, f.shape), cp, sp)
