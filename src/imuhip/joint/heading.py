@@ -23,6 +23,8 @@ import numpy as np
 from imuhip.align.numeric import DecayingSum
 from imuhip.joint.geometry import wrap
 
+_F = np.ndarray | float  # an array, or one value of it
+
 
 def _root_pairs(
     j_world_shin: np.ndarray, f_world_thigh: np.ndarray, c0: float
@@ -179,8 +181,13 @@ class HeadingTracker:
             pos += take
             if self._n % self._block == 0:  # the roots' reference: the estimate at the end
                 i, sums, ridge = parts[-1]
-                last = [x[-1] for x in (i, *sums)]  # (scalars: the same arithmetic)
-                self._ref = float(self._estimate(*last, ridge[-1] if _is_array(ridge) else ridge))
+                # in Python floats: the same IEEE arithmetic as on the arrays
+                last = [float(x[-1]) for x in (i, *sums)]
+                end = float(ridge[-1]) if _is_array(ridge) else float(ridge)
+                try:
+                    self._ref = self._estimate(*last, end)
+                except ZeroDivisionError:  # (numpy's inf or NaN then, as on the arrays)
+                    self._ref = float(self._estimate(*map(np.float64, last), np.float64(end)))
         if not parts:
             return np.empty(0)
         i = np.concatenate([p[0] for p in parts])
@@ -222,18 +229,9 @@ class HeadingTracker:
         self._n += len(d)
         return i, sums, self._ridge(w)
 
-    def _estimate(
-        self,
-        i: np.ndarray,
-        s0: np.ndarray,
-        u1: np.ndarray,
-        u2: np.ndarray,
-        d0: np.ndarray,
-        d1: np.ndarray,
-        *rest: np.ndarray | float,
-    ) -> np.ndarray:
+    def _estimate(self, i: _F, s0: _F, u1: _F, u2: _F, d0: _F, d1: _F, *rest: _F) -> _F:
         """The fitted line's value at samples ``i`` from the sums there (``rest``: the rate
-        observations' sums m0, r0 if any, then the slope's ridge)."""
+        observations' sums m0, r0 if any, then the slope's ridge); arrays or scalars."""
         *rates, ridge = rest
         s1 = u1 - i * s0
         s2 = u2 - 2 * i * u1 + i * i * s0 + ridge
