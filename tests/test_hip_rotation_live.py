@@ -12,6 +12,7 @@ import pytest
 from scipy.ndimage import minimum_filter1d
 
 import imuhip.joint.hip_rotation as hr
+from imuhip.align.numeric import running_min
 from imuhip.files.session_file import read_session
 from imuhip.pipeline import analyze_session
 
@@ -36,6 +37,24 @@ def test_trailing_min_of_short_chunks_equals_the_filter(w):
         b, short = hr._trailing_min(short, x, w)
         np.testing.assert_array_equal(b, a)
         np.testing.assert_array_equal(short, ref)
+
+
+@pytest.mark.parametrize("w", [3, 11, 101])
+def test_trailing_min_of_long_chunks_equals_the_filter_nan_included(w):
+    """The long form (its own blocks over tail and chunk) gives the running minimum's numbers,
+    NaN where one is in the window, for chunks shorter and longer than the window."""
+    rng = np.random.default_rng(w + 1)
+    ref = long = np.zeros(1)
+    for _ in range(150):
+        n = int(rng.integers(hr.SHORT_CHUNK + 1, 3 * w + hr.SHORT_CHUNK + 2))
+        x = np.where(rng.random(n) < 0.4, np.inf, np.round(rng.normal(0.0, 1.0, n), 1))
+        x[rng.random(n) < 0.01] = np.nan
+        buf = np.concatenate([ref, x])
+        a = running_min(buf, w, origin=(w - 1) // 2, mode="nearest")[len(ref) :]
+        ref = buf[-(w - 1) :]
+        b, long = hr._trailing_min(long, x, w)
+        np.testing.assert_array_equal(b, a)
+        np.testing.assert_array_equal(long, ref)
 
 
 def test_tracker_fed_a_few_samples_at_a_time_equals_one_batch(monkeypatch):

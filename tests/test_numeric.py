@@ -107,6 +107,26 @@ def test_a_decaying_sum_gives_the_same_bits_however_its_input_is_cut(data, cuts)
     assert np.concatenate(parts, axis=1).tobytes() == whole.tobytes()
 
 
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), first=st.integers(0, 200), cut=st.integers(0, 300))
+def test_a_grown_decaying_sum_keeps_its_rows_and_adds_those_of_a_zeros_sum(data, first, cut):
+    """Rows joining a sum part way (the heading tracker's rate observations) give, bit for
+    bit, what a sum of their own begun as zeros gives, and the old rows go on unchanged."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    x = rng.normal(size=(5, first + 300))
+    zi = rng.normal(size=3)
+    alone = numeric.DecayingSum(0.999, zi)
+    alone.run(x[:3, :first])
+    extra = alone.zeros(2)
+    grown = numeric.DecayingSum(0.999, zi)
+    grown.run(x[:3, :first])
+    grown = grown.grown(2)
+    for a, b in ((first, first + cut), (first + cut, first + 300)):
+        got = grown.run(x[:, a:b])
+        assert got[:3].tobytes() == alone.run(x[:3, a:b]).tobytes()
+        assert got[3:].tobytes() == extra.run(x[3:, a:b]).tobytes()
+
+
 def test_scaling_a_decaying_sum_scales_the_weight_of_the_past():
     x = np.random.default_rng(5).normal(size=(2, 300))
     zi = np.array([1.0, -2.0])

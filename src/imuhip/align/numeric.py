@@ -152,6 +152,15 @@ class DecayingSum:
         z._r = self._r
         return z
 
+    def grown(self, rows: int) -> DecayingSum:
+        """This sum with ``rows`` rows of zeros so far below its own: its own rows go on giving
+        the same numbers (the rows are summed independently), the new ones what :meth:`zeros`
+        would give."""
+        g = DecayingSum(self.lam, np.r_[self._z, np.zeros(rows)])
+        g._s = np.r_[self._s, np.zeros(rows)]
+        g._r = self._r
+        return g
+
     def scale(self, keep: float) -> None:
         """Multiply the state (the weight of everything summed so far) by ``keep``."""
         self._z = self._z * float(keep)
@@ -161,50 +170,40 @@ class DecayingSum:
         """``y`` (R, N) of the next chunk ``x`` (R, N)."""
         x = np.asarray(x, np.float64)
         rows, n = x.shape
-        out = np.empty_like(x)
         if n == 0:
-            return out
-        b = self.BLOCK
-        pos = 0
-        if self._r:
-            pos = self._part(x[:, : min(n, b - self._r)], out[:, : min(n, b - self._r)])
-        k = (n - pos) // b
-        if k:
-            s = x[:, pos : pos + k * b].reshape(rows, k, b) * self._inv
-            s[:, :, 0] += 0.0  # as a sum from 0 does: -0.0 becomes 0.0
-            np.cumsum(s, axis=2, out=s)
-            # the blocks' starts, one after the other: in Python floats (the same IEEE
-            # arithmetic as on arrays of R values, without the per-block array calls)
-            lam, last = self.lam, float(self._p[-1])
-            starts = []
-            z_rows = []
-            for z, ends in zip(self._z.tolist(), s[:, :, -1].tolist(), strict=True):
-                row = []
-                for e in ends:
-                    row.append(z)
-                    z = lam * (last * (z + e))
-                starts.append(row)
-                z_rows.append(z)
-            self._z = np.array(z_rows)
-            s += np.array(starts)[:, :, None]
-            s *= self._p
-            out[:, pos : pos + k * b] = s.reshape(rows, -1)
-            pos += k * b
-        if pos < n:
-            self._part(x[:, pos:], out[:, pos:])
-        return out
-
-    def _part(self, x: np.ndarray, out: np.ndarray) -> int:
-        """Samples within the current block (at most to its end) into ``out``; how many."""
-        m = x.shape[1]
-        r = self._r
-        a = x * self._inv[r : r + m]
-        s = np.cumsum(np.concatenate([self._s[:, None], a], axis=1), axis=1)[:, 1:]
-        out[:] = self._p[r : r + m] * (self._z[:, None] + s)
-        self._s = s[:, -1]
-        self._r = r + m
-        if self._r == self.BLOCK:
-            self._z = self.lam * out[:, -1]
-            self._s = np.zeros_like(self._s)
-            self._r = 0
-        return m
+            return np.empty_like(x)
+        b, r = self.BLOCK, self._r
+        k = -(-(r + n) // b)  # the blocks the chunk reaches into (the first may be begun)
+        # the chunk laid out in its blocks, each sample times lam**-r at its place r; before
+        # the current block's next sample, its running sum so far (0.0 + s: the same sum)
+        s = np.zeros((rows, k * b))
+        s[:, r : r + n] = x
+        s = s.reshape(rows, k, b)
+        s *= self._inv
+        s[:, :, 0] += 0.0  # as a sum from 0 does: -0.0 becomes 0.0
+        if r:
+            s[:, 0, r - 1] = self._s
+        np.cumsum(s, axis=2, out=s)
+        self._r = (r + n) % b
+        # the running sum inside the block left begun (none: 0)
+        self._s = s[:, -1, self._r - 1].copy() if self._r else np.zeros(rows)
+        # the blocks' starts, one after the other: in Python floats (the same IEEE arithmetic
+        # as on arrays of R values, without the per-block array calls); the last block's end
+        # only if it is complete
+        full = (r + n) // b
+        lam, last = self.lam, float(self._p[-1])
+        starts = []
+        z_rows = []
+        for z, ends in zip(self._z.tolist(), s[:, :full, -1].tolist(), strict=True):
+            row = []
+            for e in ends:
+                row.append(z)
+                z = lam * (last * (z + e))
+            if full < k:
+                row.append(z)
+            starts.append(row)
+            z_rows.append(z)
+        self._z = np.array(z_rows)
+        s += np.array(starts)[:, :, None]
+        s *= self._p
+        return s.reshape(rows, -1)[:, r : r + n]

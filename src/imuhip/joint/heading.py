@@ -23,6 +23,8 @@ import numpy as np
 from imuhip.align.numeric import DecayingSum
 from imuhip.joint.geometry import wrap
 
+_F = np.ndarray | float  # an array, or one value of it
+
 
 def _root_pairs(
     j_world_shin: np.ndarray, f_world_thigh: np.ndarray, c0: float
@@ -41,7 +43,10 @@ def _root_pairs(
     return phi, spread, weight
 
 
-def _nearest_root(phi: np.ndarray, spread: np.ndarray, ref: float) -> np.ndarray:
+def _nearest_root(phi: np.ndarray, spread: np.ndarray | None, ref: float) -> np.ndarray:
+    """The root ``phi ± spread`` nearest ``ref``, relative to it (``spread`` None: ``phi``)."""
+    if spread is None:
+        return wrap(phi - ref)
     r1 = wrap(phi + spread - ref)
     r2 = wrap(phi - spread - ref)
     return np.where(np.abs(r1) <= np.abs(r2), r1, r2)
@@ -123,9 +128,9 @@ class HeadingTracker:
             i_m = -1.0 - m
             zi[:5] += lam ** (m + 1) * p * np.array([1.0, i_m, i_m * i_m, d_m, d_m * i_m])
         self._sums = DecayingSum(lam, zi[:5])
-        # the rate observations' sums (mu, mu r) start when the first comes: until then they
-        # are sums of zeros, exactly 0 (a tracker given no rates needs none)
-        self._rate_sums: DecayingSum | None = None
+        # the rate observations' sums (mu, mu r) join the sums when the first comes: until
+        # then they are sums of zeros, exactly 0 (a tracker given no rates needs none)
+        self._rated = False
         self._n = 0
         self._ref = self.delta0
         self._since = 0  # samples since the last observation (the prior counts as one)
@@ -147,67 +152,92 @@ class HeadingTracker:
     def track(
         self,
         phi: np.ndarray,
-        spread: np.ndarray,
+        spread: np.ndarray | None,
         weight: np.ndarray,
         rate: np.ndarray | None = None,
         rate_weight: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Estimates (N,) from per-sample candidate pairs ``phi ± spread`` (radians; spread 0
-        for a single observation) and their weights: the general form of :meth:`update`.
+        """Estimates (N,) from per-sample candidate pairs ``phi ± spread`` (radians; spread
+        None or 0 for a single observation) and their weights: the general form of
+        :meth:`update`.
 
         ``rate`` (N,), radians per sample, observes the drift's slope itself with
         ``rate_weight`` (N,) (in the units of ``weight`` times samples²): where the offset's
         change is seen but not its value (the leg held still away from where the value is
         known)."""
         if rate is None or rate_weight is None:
-            rate = rate_weight = None if self._rate_sums is None else np.zeros(len(phi))
-        elif self._rate_sums is None:
-            self._rate_sums = self._sums.zeros(2)
-        out = []
+            rate = rate_weight = None if not self._rated else np.zeros(len(phi))
+        elif not self._rated:  # the rate observations' sums join the others, from zeros
+            self._sums = self._sums.grown(2)
+            self._rated = True
+        parts = []
         pos, n_total = 0, len(phi)
         while pos < n_total:
             take = min(n_total - pos, self._block - self._n % self._block)
             sl = slice(pos, pos + take)
             r = None if rate is None or rate_weight is None else (rate[sl], rate_weight[sl])
-            out.append(self._chunk(phi[sl], spread[sl], weight[sl], r))
+            sp = None if spread is None else spread[sl]
+            parts.append(self._chunk(phi[sl], sp, weight[sl], r))
             pos += take
-            if self._n % self._block == 0:
-                self._ref = float(out[-1][-1])
-        return np.concatenate(out) if out else np.empty(0)
+            if self._n % self._block == 0:  # the roots' reference: the estimate at the end
+                i, sums, ridge = parts[-1]
+                # in Python floats: the same IEEE arithmetic as on the arrays
+                last = [float(x[-1]) for x in (i, *sums)]
+                end = float(ridge[-1]) if _is_array(ridge) else float(ridge)
+                try:
+                    self._ref = self._estimate(*last, end)
+                except ZeroDivisionError:  # (numpy's inf or NaN then, as on the arrays)
+                    self._ref = float(self._estimate(*map(np.float64, last), np.float64(end)))
+        if not parts:
+            return np.empty(0)
+        i = np.concatenate([p[0] for p in parts])
+        sums = np.concatenate([p[1] for p in parts], axis=1)
+        ridges = [p[2] for p in parts]
+        ridge = np.concatenate(ridges) if _is_array(ridges[0]) else ridges[0]
+        return self._estimate(i, *sums, ridge)
 
     def forget(self, keep: float) -> None:
         """Keep only the share ``keep`` (0..1] of the weight of everything seen so far, so the
         samples to come decide the offset (after a sensor's lost stretch, when its heading
         jumped by the turn its filter missed). The estimate itself stays where it was."""
         self._sums.scale(keep)
-        if self._rate_sums is not None:
-            self._rate_sums.scale(keep)
 
     def _chunk(
         self,
         phi: np.ndarray,
-        spread: np.ndarray,
+        spread: np.ndarray | None,
         w: np.ndarray,
         rated: tuple[np.ndarray, np.ndarray] | None,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | float]:
+        """A block's sample indices, the decaying sums after each of its samples (rows s0,
+        u1, u2, d0, d1 and, with rates, m0, r0) and the slope's ridge."""
         d = _nearest_root(phi, spread, self._ref)
         w = np.where(np.abs(d) <= self.max_step, w, 0.0)
         d = d + self._ref
         i = self._n + np.arange(len(d), dtype=float)
-        x = np.empty((5, len(d)))  # w, w i, w i², w d, w d i
+        x = np.empty((7 if self._rated else 5, len(d)))  # w, w i, w i², w d, w d i, mu, mu r
         x[0] = w
         np.multiply(w, i, out=x[1])
         np.multiply(x[1], i, out=x[2])
         np.multiply(w, d, out=x[3])
         np.multiply(x[3], i, out=x[4])
-        s0, u1, u2, d0, d1 = self._sums.run(x)
+        if self._rated:
+            r, mu = rated if rated is not None else (np.zeros(len(d)), np.zeros(len(d)))
+            x[5] = mu
+            np.multiply(mu, r, out=x[6])
+        sums = self._sums.run(x)
         self._n += len(d)
+        return i, sums, self._ridge(w)
+
+    def _estimate(self, i: _F, s0: _F, u1: _F, u2: _F, d0: _F, d1: _F, *rest: _F) -> _F:
+        """The fitted line's value at samples ``i`` from the sums there (``rest``: the rate
+        observations' sums m0, r0 if any, then the slope's ridge); arrays or scalars."""
+        *rates, ridge = rest
         s1 = u1 - i * s0
-        s2 = u2 - 2 * i * u1 + i * i * s0 + self._ridge(w)
+        s2 = u2 - 2 * i * u1 + i * i * s0 + ridge
         sd1 = d1 - i * d0
-        if rated is not None and self._rate_sums is not None:
-            r, mu = rated
-            m0, r0 = self._rate_sums.run(np.stack([mu, mu * r]))  # mu, mu r
+        if rates:
+            m0, r0 = rates
             s2 += m0
             sd1 += r0
         det = s0 * s2 - s1 * s1
@@ -226,3 +256,7 @@ class HeadingTracker:
             self._since = int(since[-1])
         aged = np.minimum(since, round(self.keep_slope_s * self.rate_hz))
         return self._rho * self._lam ** aged.astype(float)
+
+
+def _is_array(x: object) -> bool:
+    return isinstance(x, np.ndarray)

@@ -32,7 +32,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from imuhip import quaternion as Q
-from imuhip.align.numeric import running_min
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
 from imuhip.joint.geometry import azimuth, leg_plane_angle, signed_angle_about, turn_z, wrap
 from imuhip.joint.heading import HeadingTracker
@@ -135,8 +134,25 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
         np.minimum(np.minimum.accumulate(x), level, out=level)
         if not np.isnan(level).any():  # (the filter's own way with NaN is kept below)
             return level, buf[-(w - 1) :]
-    level = running_min(buf, w, origin=(w - 1) // 2, mode="nearest")
-    return level[len(buf) - len(x) :], buf[-(w - 1) :]
+    return _window_min(buf, w)[len(buf) - n :], buf[-(w - 1) :]
+
+
+def _window_min(x: np.ndarray, w: int) -> np.ndarray:
+    """Minimum of each of ``x``'s values and the ``w - 1`` before it (those there are), NaN
+    where a NaN is among them: the minima of ``running_min(x, w, origin=(w - 1) // 2)`` (van
+    Herk / Gil-Werman over blocks of ``w`` from ``x``'s start, with no padded copy in front);
+    a 0 among them may come out as -0.0 or the other way round."""
+    n = len(x)
+    blocks = np.full(-(-n // w) * w, np.inf)
+    blocks[:n] = x
+    blocks = blocks.reshape(-1, w)
+    pre = np.minimum.accumulate(blocks, axis=1).ravel()
+    suf = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    out = pre[:n].copy()  # within the first block: the minimum from the start
+    # later: the window from k - w + 1 to k is the suffix of one block and a prefix of the next
+    if n >= w:
+        np.minimum(suf[: n - w + 1], pre[w - 1 : n], out=out[w - 1 :])
+    return out
 
 
 #: Chunks up to this many samples take the trailing minimum's short form (:func:`_trailing_min`).
@@ -216,10 +232,12 @@ class HipRotationTracker:
             self._still_run = int(run[-1])
         return run >= REST_MIN_S * self.rate_hz
 
-    def _held_drift(self, f: np.ndarray, still: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The femur azimuth's change per sample (radians) and its weight where the leg is held
-        still (for ``REST_MIN_S``, the shin under ``HELD_STILL_RATE``), 0 elsewhere."""
-        az = azimuth(f)
+    def _held_drift(
+        self, az: np.ndarray, horizontal: np.ndarray, still: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The femur azimuth's (``az``, radians) change per sample and its weight where the leg
+        is held still (for ``REST_MIN_S``, the shin under ``HELD_STILL_RATE``), 0 elsewhere
+        (``horizontal``: the femur axis's squared horizontal length)."""
         prev = az[:1] if self._last_az is None else np.array([self._last_az])
         rate = wrap(np.diff(az, prepend=prev))
         if len(az):
@@ -232,7 +250,7 @@ class HipRotationTracker:
         if len(held):
             self._held_run = int(run[-1])
         ok = run >= REST_MIN_S * self.rate_hz
-        return rate, np.where(ok, HELD_RATE_WEIGHT * (f[:, 0] ** 2 + f[:, 1] ** 2), 0.0)
+        return rate, np.where(ok, HELD_RATE_WEIGHT * horizontal, 0.0)
 
     def _rest_level(self, theta: np.ndarray, resting: np.ndarray) -> np.ndarray:
         """Causal rest level (N,) radians: the lowest resting angle of the trailing window,
@@ -284,9 +302,10 @@ class HipRotationTracker:
             horizontal = f[:, 0] ** 2 + f[:, 1] ** 2
             weight = still * near_rest * horizontal
             rest_seen = near_rest & resting & (horizontal > 0.05)
+            az = azimuth(f)
             psi = self.thigh_drift.track(
-                wrap(azimuth(f) - cal.femur_azimuth), np.zeros(len(f)), weight,
-                *self._held_drift(f, still),
+                wrap(az - cal.femur_azimuth), None, weight,
+                *self._held_drift(az, horizontal, still),
             )  # fmt: skip
             cp, sp = np.cos(psi), np.sin(psi)
             lateral = turn_z(np.broadcast_to(cal.pelvis_lateral, f.shape), cp, sp)

@@ -147,11 +147,19 @@ class TraceEnvelope:
         if not len(t):
             return
         k = np.minimum(((t - self._origin) // self._width).astype(np.int64), self.buckets - 1)
-        for sign, bt, by in ((1.0, self._min_t, self._min_y), (-1.0, self._max_t, self._max_y)):
-            order = np.lexsort((sign * y, k))  # per bucket: the extreme first, earliest on ties
-            ks = k[order]
-            first = np.r_[True, ks[1:] != ks[:-1]]
-            kk, tt, yy = ks[first], t[order][first], y[order][first]
+        # k does not decrease (the times increase): each bucket's samples are one run
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        kk = k[starts]
+        sizes = np.diff(np.r_[starts, len(y)])
+        for sign, op, bt, by in (
+            (1.0, np.minimum, self._min_t, self._min_y),
+            (-1.0, np.maximum, self._max_t, self._max_y),
+        ):
+            extreme = op.reduceat(y, starts)
+            # the earliest sample of each bucket at its extreme
+            hits = np.flatnonzero(y == np.repeat(extreme, sizes))
+            first = hits[np.r_[True, k[hits[1:]] != k[hits[:-1]]]]
+            tt, yy = t[first], y[first]
             old = by[kk]
             better = ~(sign * old <= sign * yy)  # NaN (empty bucket) or strictly beyond
             bt[kk[better]] = tt[better]
