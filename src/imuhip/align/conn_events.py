@@ -103,6 +103,28 @@ class EventParams:
     max_rate_ppm: float = 2000.0
 
 
+@dataclass(frozen=True)
+class FoundInterval:
+    """What :func:`connection_interval` found in some receive times, passed on to the other
+    users of the same times (:func:`event_losses`, :func:`arrival_interval`) so it is looked
+    for once.
+
+    Attributes:
+        s: the connection interval, s (None: the times are not concentrated at any BLE
+            interval).
+    """
+
+    s: float | None
+
+
+def _concentration(w: np.ndarray, a: float, cands: np.ndarray) -> np.ndarray:
+    """Circular concentration (0..1) of receive times ``w`` (s) started at ``a`` (s) modulo
+    each interval of ``cands`` (s): ``|mean(exp(2πi (w - a) / c))|``, from the real phase's
+    cosine and sine (half the work of the complex exponential, the same numbers)."""
+    ph = (2 * np.pi) * ((w - a)[:, None] / cands[None, :])
+    return np.abs((np.cos(ph).sum(axis=0) + 1j * np.sin(ph).sum(axis=0)) / len(w))
+
+
 def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
     """Connection interval (s) of receive times ``h`` (s, sorted), or None when the times are
     not concentrated at any BLE interval. Uses up to five windows of ``window_s``."""
@@ -114,8 +136,7 @@ def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
     for a in starts.tolist():
         w = h[np.searchsorted(h, a) : np.searchsorted(h, a + p.window_s)]
         if len(w) >= 20:
-            ph = np.exp(2j * np.pi * ((w - a)[:, None] / cands[None, :]))
-            conc.append(np.abs(ph.mean(axis=0)))
+            conc.append(_concentration(w, a, cands))
     if not conc:
         return None
     r = np.median(np.array(conc), axis=0)
@@ -132,8 +153,11 @@ def _rolling_floor(h: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.interp(h - h[0], bx, m)
 
 
-def arrival_interval(h: np.ndarray, p: EventParams) -> float | None:
-    """The connection interval (s) that receive times ``h`` (s, sorted) show, for reports.
+def arrival_interval(
+    h: np.ndarray, p: EventParams, found: FoundInterval | None = None
+) -> float | None:
+    """The connection interval (s) that receive times ``h`` (s, sorted) show, for reports
+    (``found``: :func:`connection_interval` of ``h`` where already looked for).
 
     :func:`connection_interval` is only told apart from the sensor's own rhythm where the two
     differ: several notifications per event (interval over 1.5 mean notification spacings) or
@@ -141,7 +165,7 @@ def arrival_interval(h: np.ndarray, p: EventParams) -> float | None:
     notification per event, e.g. ``imuhip demo``'s bundled notifications at 10x speed) the
     receive times show the notification period, not the interval: None.
     """
-    ci = connection_interval(h, p)
+    ci = connection_interval(h, p) if found is None else found.s
     if ci is None:
         return None
     spacing = float(h[-1] - h[0]) / (len(h) - 1)
@@ -155,10 +179,14 @@ def event_index(h: np.ndarray, ci: float, window_s: float) -> np.ndarray:
     receive-time floor lies before it."""
     edges = np.arange(h[0], h[-1] + window_s, window_s)
     idx = np.searchsorted(h, edges)
-    cs = np.r_[0, np.cumsum(np.exp(2j * np.pi * (h - h[0]) / ci))]
-    m = cs[idx[1:]] - cs[idx[:-1]]
-    ok = np.abs(m) > 0
-    ang = np.unwrap(np.angle(m[ok]))
+    # the circular mean of each window from cumulative sums of the phase's cosine and sine
+    ph = (2 * np.pi * (h - h[0])) * (1.0 / ci)
+    cc = np.r_[0.0, np.cumsum(np.cos(ph))]
+    ss = np.r_[0.0, np.cumsum(np.sin(ph))]
+    del ph
+    mc, ms = cc[idx[1:]] - cc[idx[:-1]], ss[idx[1:]] - ss[idx[:-1]]
+    ok = (mc != 0) | (ms != 0)
+    ang = np.unwrap(np.arctan2(ms[ok], mc[ok]))
     phi = np.interp(h, (edges[:-1] + 0.5 * window_s)[ok], ang) * ci / (2 * np.pi)
     j = np.round((h - h[0] - phi) / ci).astype(np.int64)
     y = h - j * ci
@@ -338,16 +366,22 @@ def _find_wraps(
 
 
 def event_losses(
-    h: np.ndarray, n: np.ndarray, period: float, hold_s: float, p: EventParams
+    h: np.ndarray,
+    n: np.ndarray,
+    period: float,
+    hold_s: float,
+    p: EventParams,
+    found: FoundInterval | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
     """Last-sample index of each notification and the losses ``(notification, samples)`` of
     one segment (``h``: receive times, s; ``n``: samples per notification; ``period``: nominal
-    sample period, s; ``hold_s``: longest hold-up that is not a restart, s), counted on the
+    sample period, s; ``hold_s``: longest hold-up that is not a restart, s; ``found``:
+    :func:`connection_interval` of ``h`` where already looked for), counted on the
     connection-event clock; None where that does not apply (module docstring)."""
     if not p.enabled or len(h) < 50 or h[-1] - h[0] < 4 * p.window_s or np.any(n != n[0]):
         return None
     unit = int(n[0])  # samples per notification: the sensor sends whole notifications
-    ci = connection_interval(h, p)
+    ci = connection_interval(h, p) if found is None else found.s
     frac = None if ci is None else _ratio(ci, unit * period, p)
     if ci is None or frac is None:
         return None

@@ -294,7 +294,7 @@ class OfflineAligner:
             and h[0] - st.last_h > self._rp.restart_gap_s
         ):
             st.starts.append(float(rec.t[0]))  # a restart where the buffer begins
-        ci = arrival_interval(h, self._rp.events)
+        ci = arrival_interval(h, self._rp.events, rec.interval)
         if ci is not None:
             st.intervals.append(ci)
         self._release_decided(role, st, kt.blocks, decided)

@@ -27,7 +27,12 @@ from imuhip.align.clock import (
     bucket_minima,
     fit_clock,
 )
-from imuhip.align.conn_events import EventParams, event_losses
+from imuhip.align.conn_events import (
+    EventParams,
+    FoundInterval,
+    connection_interval,
+    event_losses,
+)
 from imuhip.align.numeric import median_filter, running_min
 from imuhip.errors import ClockModelError
 
@@ -78,6 +83,10 @@ class Reconstruction:
         losses: (notification index, samples missing just before it) of every loss found.
         segment_starts: notification indices where a segment starts (first is 0).
         model: the rate/phase fit (sensor time = index / nominal rate).
+        interval: the connection interval of all the receive times
+            (:func:`~imuhip.align.conn_events.connection_interval`) where it was looked for
+            over all of them (one segment), for
+            :func:`~imuhip.align.conn_events.arrival_interval`; None where not.
     """
 
     t: np.ndarray
@@ -86,6 +95,7 @@ class Reconstruction:
     losses: tuple[tuple[int, int], ...]
     segment_starts: tuple[int, ...]
     model: ClockModel
+    interval: FoundInterval | None = None
 
 
 def _fmin(e: np.ndarray, k: int) -> np.ndarray:
@@ -724,8 +734,10 @@ def reconstruct_times(
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
     csum = dict(zip(bounds.tolist(), np.r_[0, np.cumsum(n)][bounds].tolist(), strict=True))
+    # one segment: its connection interval is also the one reported for all the receive times
+    interval = FoundInterval(connection_interval(h, rp.events)) if len(starts) == 1 else None
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        by_events = event_losses(h[a:b], n[a:b], period, rp.restart_gap_s, rp.events)
+        by_events = event_losses(h[a:b], n[a:b], period, rp.restart_gap_s, rp.events, interval)
         c, found = by_events or _find_losses(h[a:b], n[a:b], period, rp)
         if sig is not None and found:
             c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
@@ -747,4 +759,4 @@ def reconstruct_times(
     del wait, below
     t = _sample_times(model, last, n, period)
     lost = sum(m for _, m in losses)
-    return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model)
+    return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model, interval)
