@@ -167,6 +167,9 @@ class ClockModel:
         """Host times (s) of sensor times ``sensor_t`` (s) belonging to ``segment`` (per time)."""
         sensor_t = np.asarray(sensor_t, np.float64)
         seg = np.broadcast_to(np.asarray(segment, np.int64), sensor_t.shape)
+        if seg.size and seg.min() == seg.max():  # one segment (the usual case): no masks
+            g = int(seg.flat[0])
+            return _map_segment(self.segments[g], sensor_t, self.params, warm=True)
         out = np.empty_like(sensor_t)
         for g in np.unique(seg):
             m = seg == g
