@@ -217,16 +217,15 @@ class OfflineAligner:
         parts = []
         while st.raw:
             notes, i0, latest = st.raw[0]
+            n = len(notes)
             if latest < lim:  # all of it before the limit
-                i1 = len(notes)
+                i1 = n
             else:
                 later = np.flatnonzero(notes.t[i0:] >= lim)
-                i1 = i0 + int(later[0]) if later.size else len(notes)
+                i1 = i0 + int(later[0]) if later.size else n
             if i1 > i0:
-                parts.append(
-                    notes if (i0 == 0 and i1 == len(notes)) else _note_range(notes, i0, i1)
-                )
-            if i1 < len(notes):
+                parts.append(notes if (i0 == 0 and i1 == n) else _note_range(notes, i0, i1))
+            if i1 < n:
                 st.raw[0][1] = i1
                 break
             st.raw.pop(0)
@@ -295,7 +294,8 @@ class OfflineAligner:
         h, rec = kt.h, kt.rec
         gyr_t = next(b.t for b in kt.blocks if b.kind == "gyr")
         recv_t = recv[0] if len(recv) == 1 else np.concatenate(recv)
-        decided = gyr_t[(recv_t >= lo) & (recv_t < cut)]
+        in_win = (recv_t >= lo) & (recv_t < cut)
+        decided = gyr_t[in_win]
         st.lost += sum(m for j, m in rec.losses if lo <= h[j] < cut)
         first = np.r_[0, np.cumsum(kt.counts)[:-1]]
         for k in rec.segment_starts[1:]:
@@ -311,7 +311,7 @@ class OfflineAligner:
         ci = arrival_interval(h, self._rp.events, rec.interval)
         if ci is not None:
             st.intervals.append(ci)
-        self._release_decided(role, st, kt.blocks, decided)
+        self._release_decided(role, st, kt.blocks, decided, (gyr_t, in_win))
 
     def _align_clocked(self, role: str, st: _Rounds, lo: float, cut: float) -> None:
         ts = [i for i, b in enumerate(st.blocks) if b.sensor_clock]
@@ -333,13 +333,23 @@ class OfflineAligner:
         )
 
     def _release_decided(
-        self, role: str, st: _Rounds, aligned: list[ChannelBlock], decided: np.ndarray
+        self,
+        role: str,
+        st: _Rounds,
+        aligned: list[ChannelBlock],
+        decided: np.ndarray,
+        gyro: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Merge the stretch's channels and release the samples at the decided gyro times."""
+        """Merge the stretch's channels and release the samples at the decided gyro times
+        (``gyro``: the stretch's gyro times and the mask of the decided ones, where known)."""
         if not len(decided):
             return
         merged = merge_channels(aligned).samples
-        keep = np.flatnonzero(_members(merged.t, decided))
+        if gyro is not None and np.array_equal(merged.t, gyro[0]):
+            # the merged times are the gyro's (increasing: no repeats): the mask selects
+            keep = np.flatnonzero(gyro[1])
+        else:
+            keep = np.flatnonzero(_members(merged.t, decided))
         if not len(keep):
             return
         mag = None if merged.mag is None else merged.mag[keep]
