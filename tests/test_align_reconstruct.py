@@ -240,16 +240,19 @@ def test_connection_interval_is_looked_for_once_and_passed_on():
     assert reconstruct_times(h2, n, 100.0, rp).interval is None
 
 
-def test_concentration_is_the_complex_exponentials_to_the_last_bit():
-    """The cosine and sine of the real phase give exactly the numbers of
-    ``|mean(exp(2πi (w - a) / c))|`` (the interval chosen cannot move)."""
+def test_concentration_is_the_complex_exponentials():
+    """The cosine and sine of the real phase, halved intervals by the double-angle formulas,
+    give ``|mean(exp(2πi (w - a) / c))|`` to rounding, for any consecutive steps."""
     rng = np.random.default_rng(5)
-    cands = CI_STEP_S * np.arange(6, 81)
-    for _ in range(5):
-        a = float(rng.uniform(0, 4000))
-        w = a + np.sort(rng.uniform(0, 5.0, int(rng.integers(20, 700))))
-        ph = np.exp(2j * np.pi * ((w - a)[:, None] / cands[None, :]))
-        np.testing.assert_array_equal(_concentration(w, a, cands), np.abs(ph.mean(axis=0)))
+    for k0, k1 in ((6, 80), (1, 1), (3, 4), (40, 41), (1, 99)):
+        steps = np.arange(k0, k1 + 1)
+        cands = CI_STEP_S * steps
+        for _ in range(3):
+            a = float(rng.uniform(0, 4000))
+            w = a + np.sort(rng.uniform(0, 5.0, int(rng.integers(20, 700))))
+            ph = np.exp(2j * np.pi * ((w - a)[:, None] / cands[None, :]))
+            got = _concentration(w - a, steps)
+            np.testing.assert_allclose(got, np.abs(ph.mean(axis=0)), rtol=0, atol=1e-14)
 
 
 def test_whole_period_wraps_of_a_clean_fast_link_are_taken_off():

@@ -117,12 +117,28 @@ class FoundInterval:
     s: float | None
 
 
-def _concentration(w: np.ndarray, a: float, cands: np.ndarray) -> np.ndarray:
-    """Circular concentration (0..1) of receive times ``w`` (s) started at ``a`` (s) modulo
-    each interval of ``cands`` (s): ``|mean(exp(2πi (w - a) / c))|``, from the real phase's
-    cosine and sine (half the work of the complex exponential, the same numbers)."""
-    ph = (2 * np.pi) * ((w - a)[:, None] / cands[None, :])
-    return np.abs((np.cos(ph).sum(axis=0) + 1j * np.sin(ph).sum(axis=0)) / len(w))
+def _concentration(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Circular concentration (0..1) of times ``x`` (s, from a window's start) modulo each
+    connection interval of ``steps`` (whole :data:`CI_STEP_S`, consecutive):
+    ``|mean(exp(2πi x / c))|``. The phase at ``k`` steps is exactly twice that at ``2k``, so
+    only the intervals without a double among ``steps`` take a cosine and sine of the real
+    phase; the others follow by the double-angle formulas (to a few units in the last place
+    of the cosines and sines)."""
+    k0, k1 = int(steps[0]), int(steps[-1])
+    cos = np.empty((len(x), len(steps)))
+    sin = np.empty((len(x), len(steps)))
+    lo = max(k0, k1 // 2 + 1)  # the smallest interval taken directly
+    ph = (2 * np.pi) * (x[:, None] / (CI_STEP_S * steps[lo - k0 :])[None, :])
+    cos[:, lo - k0 :] = np.cos(ph)
+    sin[:, lo - k0 :] = np.sin(ph)
+    del ph
+    while lo > k0:  # halve the intervals whose doubles are done: k from 2k
+        ks = np.arange(max(k0, (lo + 1) // 2), lo) - k0
+        c2, s2 = cos[:, 2 * ks + k0], sin[:, 2 * ks + k0]
+        cos[:, ks] = (c2 - s2) * (c2 + s2)
+        sin[:, ks] = 2.0 * s2 * c2
+        lo = int(ks[0]) + k0
+    return np.abs((cos.sum(axis=0) + 1j * sin.sum(axis=0)) / len(x))
 
 
 def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
@@ -130,13 +146,14 @@ def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
     not concentrated at any BLE interval. Uses up to five windows of ``window_s``."""
     if len(h) < 50:
         return None
-    cands = CI_STEP_S * np.arange(p.ci_steps[0], p.ci_steps[1] + 1)
+    steps = np.arange(p.ci_steps[0], p.ci_steps[1] + 1)
+    cands = CI_STEP_S * steps
     starts = np.linspace(h[0], max(h[0], h[-1] - p.window_s), 5)
     conc = []
     for a in starts.tolist():
         w = h[np.searchsorted(h, a) : np.searchsorted(h, a + p.window_s)]
         if len(w) >= 20:
-            conc.append(_concentration(w, a, cands))
+            conc.append(_concentration(w - a, steps))
     if not conc:
         return None
     r = np.median(np.array(conc), axis=0)
