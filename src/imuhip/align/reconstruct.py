@@ -295,7 +295,11 @@ def _least_wait(
         # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
         # one's rise is left to be seen (a wrap assumed too early would put the floor under
         # the line, one too late only above it)
-        pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
+        inner = np.clip(pos, 0.0, 1.0)
+        if sign < 0:
+            past = pos > 1.0
+            inner[past] = np.mod(pos[past], 1.0)
+        pos = inner
         wait[a : a + WAIT_CHUNK] = g * (1.0 - pos if sign > 0 else pos)
     # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
     # which the lower envelope would take for the line: there the wait is a wrap less
