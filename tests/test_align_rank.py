@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imuhip.align.numeric import median_filter
-from imuhip.align.rank import sliding_median
+from imuhip.align.numeric import grey_closing, median_filter, running_max, running_min
+from imuhip.align.rank import closing, sliding_median, window_max, window_min
 
 
 @pytest.mark.parametrize("mode", ["nearest", "reflect"])
@@ -30,3 +30,22 @@ def test_sliding_median_leaves_short_even_and_non_finite_windows_to_the_median_f
     np.testing.assert_array_equal(sliding_median(x, 41), median_filter(x, 41))
     with pytest.raises(ValueError, match="mode"):
         sliding_median(x[:50], 41, "wrap")
+
+
+def test_window_extremes_and_closing_are_the_running_filters():
+    rng = np.random.default_rng(9)
+    for n in (1, 3, 99, 100, 101, 5000, 70_001):
+        for size in (1, 2, 5, 68, 100):
+            for origin in {0, -(size // 2), size - 1 - size // 2}:
+                for x in (rng.normal(size=n), rng.integers(-50, 50, n)):
+                    for ours, theirs in ((window_min, running_min), (window_max, running_max)):
+                        got, want = ours(x, size, origin), theirs(x, size, origin, mode="nearest")
+                        assert got.dtype == want.dtype
+                        np.testing.assert_array_equal(got, want)
+            x = rng.integers(-50, 50, n)
+            np.testing.assert_array_equal(closing(x, size), grey_closing(x, size, mode="nearest"))
+    x = rng.normal(size=500)
+    x[[0, 250]] = np.nan  # a NaN in a window makes its extreme NaN, as there
+    np.testing.assert_array_equal(window_min(x, 9), running_min(x, 9, mode="nearest"))
+    with pytest.raises(ValueError, match="origin"):
+        window_max(x, 5, 3)

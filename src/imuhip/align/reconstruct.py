@@ -33,8 +33,7 @@ from imuhip.align.conn_events import (
     connection_interval,
     event_losses,
 )
-from imuhip.align.numeric import running_min
-from imuhip.align.rank import sliding_median
+from imuhip.align.rank import sliding_median, window_min
 from imuhip.errors import ClockModelError
 
 
@@ -102,7 +101,7 @@ class Reconstruction:
 def _fmin(e: np.ndarray, k: int) -> np.ndarray:
     """Minimum of ``e[j : j + k]`` at each ``j`` (the window cut at the end: its last value
     repeated changes no minimum)."""
-    return running_min(e, k, origin=-(k // 2), mode="nearest")
+    return window_min(e, k, origin=-(k // 2))
 
 
 def _rise(e: np.ndarray, k: int) -> np.ndarray:
