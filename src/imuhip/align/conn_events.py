@@ -199,8 +199,9 @@ def event_index(h: np.ndarray, ci: float, window_s: float) -> np.ndarray:
     idx = np.searchsorted(h, edges)
     # the circular mean of each window from cumulative sums of the phase's cosine and sine
     ph = (2 * np.pi * (h - h[0])) * (1.0 / ci)
-    cc = np.r_[0.0, np.cumsum(np.cos(ph))]
-    ss = np.r_[0.0, np.cumsum(np.sin(ph))]
+    cc, ss = np.zeros(len(h) + 1), np.zeros(len(h) + 1)
+    np.cumsum(np.cos(ph), out=cc[1:])
+    np.cumsum(np.sin(ph), out=ss[1:])
     del ph
     mc, ms = cc[idx[1:]] - cc[idx[:-1]], ss[idx[1:]] - ss[idx[:-1]]
     ok = (mc != 0) | (ms != 0)
