@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 
 from imuhip.align.clock import ClockParams
 from imuhip.align.conn_events import (
+    CI_STEP_S,
     EventParams,
+    FoundInterval,
+    _concentration,
     arrival_interval,
     connection_interval,
     event_losses,
@@ -210,6 +213,46 @@ def test_arrival_interval_is_reported_only_where_told_apart_from_the_notificatio
     h = 0.1 * np.arange(600) + rng.uniform(0, 2e-4, 600)
     assert connection_interval(h, p) == pytest.approx(0.1)
     assert arrival_interval(h, p) is None
+
+
+def test_connection_interval_is_looked_for_once_and_passed_on():
+    """A one-segment reconstruction gives the interval it looked for (the callers report it
+    with :func:`arrival_interval`); what is passed on is used as it is, and gives what looking
+    again would; with several segments nothing is passed on (SIMULATED 10 min, 30 ms)."""
+    p = EventParams()
+    sim = simulate_link(LinkSim(skew_ppm=250.0, conn_interval_s=0.03), 600.0, 4)
+    h, n = sim.note_host_t, sim.note_count
+    rp = ReconstructParams(clock=ClockParams(latency_floor_s=0.003))
+    rec = reconstruct_times(h, n, 100.0, rp)
+    assert rec.interval == FoundInterval(connection_interval(h, p))
+    assert rec.interval.s == pytest.approx(0.03)
+    assert arrival_interval(h, p, rec.interval) == arrival_interval(h, p) == rec.interval.s
+    by_events = event_losses(h, n, 0.01, 1.0, p)
+    passed = event_losses(h, n, 0.01, 1.0, p, rec.interval)
+    assert by_events is not None and passed is not None
+    np.testing.assert_array_equal(passed[0], by_events[0])
+    assert passed[1] == by_events[1]
+    # told there is no interval, neither looks again
+    assert event_losses(h, n, 0.01, 1.0, p, FoundInterval(None)) is None
+    assert arrival_interval(h, p, FoundInterval(None)) is None
+    # a restart (5 s of silence): the segments' intervals are their own
+    h2 = np.where(np.arange(len(h)) >= len(h) // 2, h + 5.0, h)
+    assert reconstruct_times(h2, n, 100.0, rp).interval is None
+
+
+def test_concentration_is_the_complex_exponentials():
+    """The cosine and sine of the real phase, halved intervals by the double-angle formulas,
+    give ``|mean(exp(2πi (w - a) / c))|`` to rounding, for any consecutive steps."""
+    rng = np.random.default_rng(5)
+    for k0, k1 in ((6, 80), (1, 1), (3, 4), (40, 41), (1, 99)):
+        steps = np.arange(k0, k1 + 1)
+        cands = CI_STEP_S * steps
+        for _ in range(3):
+            a = float(rng.uniform(0, 4000))
+            w = a + np.sort(rng.uniform(0, 5.0, int(rng.integers(20, 700))))
+            ph = np.exp(2j * np.pi * ((w - a)[:, None] / cands[None, :]))
+            got = _concentration(w - a, steps)
+            np.testing.assert_allclose(got, np.abs(ph.mean(axis=0)), rtol=0, atol=1e-14)
 
 
 def test_whole_period_wraps_of_a_clean_fast_link_are_taken_off():

@@ -167,6 +167,9 @@ class ClockModel:
         """Host times (s) of sensor times ``sensor_t`` (s) belonging to ``segment`` (per time)."""
         sensor_t = np.asarray(sensor_t, np.float64)
         seg = np.broadcast_to(np.asarray(segment, np.int64), sensor_t.shape)
+        if seg.size and seg.min() == seg.max():  # one segment (the usual case): no masks
+            g = int(seg.flat[0])
+            return _map_segment(self.segments[g], sensor_t, self.params, warm=True)
         out = np.empty_like(sensor_t)
         for g in np.unique(seg):
             m = seg == g
@@ -485,12 +488,12 @@ def _hull_candidates(x: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             sl = (by[:, None, :] - by[:, :, None]) / (bx[:, None, :] - bx[:, :, None])
         idx = np.arange(width)
-        # pairs (first, second) of valid points with first left of second
-        ordered = valid[:, :, None] & valid[:, None, :] & (idx[:, None] < idx[None, :])
-        right = np.where(ordered, sl, np.inf)
-        left = np.where(ordered, sl, -np.inf)
-        lo = left.max(axis=1)  # steepest slope into each point from its left
-        hi = right.min(axis=2)  # shallowest slope out of each point to its right
+        # all but the pairs (first, second) of valid points with first left of second
+        other = ~(valid[:, :, None] & valid[:, None, :] & (idx[:, None] < idx[None, :]))
+        np.copyto(sl, np.inf, where=other)
+        hi = sl.min(axis=2)  # shallowest slope out of each point to its right
+        np.copyto(sl, -np.inf, where=other)
+        lo = sl.max(axis=1)  # steepest slope into each point from its left
         tol = 1e-9 * (np.abs(lo) + np.abs(hi)) + 1e-15
         ok = ~(lo > hi + tol)
         keep[pos[valid]] = ok[valid]

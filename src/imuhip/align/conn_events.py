@@ -59,7 +59,8 @@ from fractions import Fraction
 import numpy as np
 
 from imuhip.align.clock import bucket_minima
-from imuhip.align.numeric import grey_closing, median_filter
+from imuhip.align.numeric import median_filter
+from imuhip.align.rank import closing
 
 #: BLE connection intervals are whole multiples of this, s (Core spec: 7.5 ms .. 4 s).
 CI_STEP_S = 1.25e-3
@@ -103,19 +104,57 @@ class EventParams:
     max_rate_ppm: float = 2000.0
 
 
+@dataclass(frozen=True)
+class FoundInterval:
+    """What :func:`connection_interval` found in some receive times, passed on to the other
+    users of the same times (:func:`event_losses`, :func:`arrival_interval`) so it is looked
+    for once.
+
+    Attributes:
+        s: the connection interval, s (None: the times are not concentrated at any BLE
+            interval).
+    """
+
+    s: float | None
+
+
+def _concentration(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Circular concentration (0..1) of times ``x`` (s, from a window's start) modulo each
+    connection interval of ``steps`` (whole :data:`CI_STEP_S`, consecutive):
+    ``|mean(exp(2πi x / c))|``. The phase at ``k`` steps is exactly twice that at ``2k``, so
+    only the intervals without a double among ``steps`` take a cosine and sine of the real
+    phase; the others follow by the double-angle formulas (to a few units in the last place
+    of the cosines and sines)."""
+    k0, k1 = int(steps[0]), int(steps[-1])
+    cos = np.empty((len(x), len(steps)))
+    sin = np.empty((len(x), len(steps)))
+    lo = max(k0, k1 // 2 + 1)  # the smallest interval taken directly
+    ph = (2 * np.pi) * (x[:, None] / (CI_STEP_S * steps[lo - k0 :])[None, :])
+    cos[:, lo - k0 :] = np.cos(ph)
+    sin[:, lo - k0 :] = np.sin(ph)
+    del ph
+    while lo > k0:  # halve the intervals whose doubles are done: k from 2k
+        ks = np.arange(max(k0, (lo + 1) // 2), lo) - k0
+        c2, s2 = cos[:, 2 * ks + k0], sin[:, 2 * ks + k0]
+        cos[:, ks] = (c2 - s2) * (c2 + s2)
+        sin[:, ks] = 2.0 * s2 * c2
+        lo = int(ks[0]) + k0
+    return np.abs((cos.sum(axis=0) + 1j * sin.sum(axis=0)) / len(x))
+
+
 def connection_interval(h: np.ndarray, p: EventParams) -> float | None:
     """Connection interval (s) of receive times ``h`` (s, sorted), or None when the times are
     not concentrated at any BLE interval. Uses up to five windows of ``window_s``."""
     if len(h) < 50:
         return None
-    cands = CI_STEP_S * np.arange(p.ci_steps[0], p.ci_steps[1] + 1)
+    steps = np.arange(p.ci_steps[0], p.ci_steps[1] + 1)
+    cands = CI_STEP_S * steps
     starts = np.linspace(h[0], max(h[0], h[-1] - p.window_s), 5)
     conc = []
     for a in starts.tolist():
         w = h[np.searchsorted(h, a) : np.searchsorted(h, a + p.window_s)]
         if len(w) >= 20:
-            ph = np.exp(2j * np.pi * ((w - a)[:, None] / cands[None, :]))
-            conc.append(np.abs(ph.mean(axis=0)))
+            conc.append(_concentration(w - a, steps))
     if not conc:
         return None
     r = np.median(np.array(conc), axis=0)
@@ -132,8 +171,11 @@ def _rolling_floor(h: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.interp(h - h[0], bx, m)
 
 
-def arrival_interval(h: np.ndarray, p: EventParams) -> float | None:
-    """The connection interval (s) that receive times ``h`` (s, sorted) show, for reports.
+def arrival_interval(
+    h: np.ndarray, p: EventParams, found: FoundInterval | None = None
+) -> float | None:
+    """The connection interval (s) that receive times ``h`` (s, sorted) show, for reports
+    (``found``: :func:`connection_interval` of ``h`` where already looked for).
 
     :func:`connection_interval` is only told apart from the sensor's own rhythm where the two
     differ: several notifications per event (interval over 1.5 mean notification spacings) or
@@ -141,7 +183,7 @@ def arrival_interval(h: np.ndarray, p: EventParams) -> float | None:
     notification per event, e.g. ``imuhip demo``'s bundled notifications at 10x speed) the
     receive times show the notification period, not the interval: None.
     """
-    ci = connection_interval(h, p)
+    ci = connection_interval(h, p) if found is None else found.s
     if ci is None:
         return None
     spacing = float(h[-1] - h[0]) / (len(h) - 1)
@@ -155,10 +197,15 @@ def event_index(h: np.ndarray, ci: float, window_s: float) -> np.ndarray:
     receive-time floor lies before it."""
     edges = np.arange(h[0], h[-1] + window_s, window_s)
     idx = np.searchsorted(h, edges)
-    cs = np.r_[0, np.cumsum(np.exp(2j * np.pi * (h - h[0]) / ci))]
-    m = cs[idx[1:]] - cs[idx[:-1]]
-    ok = np.abs(m) > 0
-    ang = np.unwrap(np.angle(m[ok]))
+    # the circular mean of each window from cumulative sums of the phase's cosine and sine
+    ph = (2 * np.pi * (h - h[0])) * (1.0 / ci)
+    cc, ss = np.zeros(len(h) + 1), np.zeros(len(h) + 1)
+    np.cumsum(np.cos(ph), out=cc[1:])
+    np.cumsum(np.sin(ph), out=ss[1:])
+    del ph
+    mc, ms = cc[idx[1:]] - cc[idx[:-1]], ss[idx[1:]] - ss[idx[:-1]]
+    ok = (mc != 0) | (ms != 0)
+    ang = np.unwrap(np.arctan2(ms[ok], mc[ok]))
     phi = np.interp(h, (edges[:-1] + 0.5 * window_s)[ok], ang) * ci / (2 * np.pi)
     j = np.round((h - h[0] - phi) / ci).astype(np.int64)
     y = h - j * ci
@@ -316,7 +363,7 @@ def _closed_anomaly(
     rd[j] = np.cumsum(n)  # the last notification of each event wins (j is non-decreasing)
     rd = np.maximum.accumulate(rd)
     jd = np.arange(len(rd))
-    return rd, grey_closing(rd - (p_num * jd) // q, width, mode="nearest")
+    return rd, closing(rd - (p_num * jd) // q, width)
 
 
 def _find_wraps(
@@ -338,16 +385,22 @@ def _find_wraps(
 
 
 def event_losses(
-    h: np.ndarray, n: np.ndarray, period: float, hold_s: float, p: EventParams
+    h: np.ndarray,
+    n: np.ndarray,
+    period: float,
+    hold_s: float,
+    p: EventParams,
+    found: FoundInterval | None = None,
 ) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
     """Last-sample index of each notification and the losses ``(notification, samples)`` of
     one segment (``h``: receive times, s; ``n``: samples per notification; ``period``: nominal
-    sample period, s; ``hold_s``: longest hold-up that is not a restart, s), counted on the
+    sample period, s; ``hold_s``: longest hold-up that is not a restart, s; ``found``:
+    :func:`connection_interval` of ``h`` where already looked for), counted on the
     connection-event clock; None where that does not apply (module docstring)."""
     if not p.enabled or len(h) < 50 or h[-1] - h[0] < 4 * p.window_s or np.any(n != n[0]):
         return None
     unit = int(n[0])  # samples per notification: the sensor sends whole notifications
-    ci = connection_interval(h, p)
+    ci = connection_interval(h, p) if found is None else found.s
     frac = None if ci is None else _ratio(ci, unit * period, p)
     if ci is None or frac is None:
         return None

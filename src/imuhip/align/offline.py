@@ -69,11 +69,21 @@ def _note_range(notes: Notifications, a: int, b: int) -> Notifications:
     )
 
 
+def _members(t: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Whether each of ``t`` is one of ``values`` (``np.isin``; by binary search in
+    ``values``, which are usually sorted already)."""
+    if len(values) > 1 and not np.all(values[1:] >= values[:-1]):
+        values = np.sort(values)
+    at = np.minimum(np.searchsorted(values, t), len(values) - 1)
+    return values[at] == t
+
+
 @dataclass
 class _Rounds:
     """One sensor's state between rounds (internal, mutable)."""
 
-    raw: list[list] = field(default_factory=list)  # [Notifications, first pending index]
+    # [Notifications, first pending index, latest receive time (s)] in receive order
+    raw: list[list] = field(default_factory=list)
     singles: list[Notification] = field(default_factory=list)
     stored: list[ImuSamples] = field(default_factory=list)
     first_h: float = math.nan  # the first receive time fed (s)
@@ -159,8 +169,9 @@ class OfflineAligner:
         if st is None or self._streams is not None or len(b.notes) == 0:
             return
         self._pending_singles(st)
-        st.raw.append([b.notes, 0])
-        self._fed(b.role, st, float(b.notes.t[0]), float(np.max(b.notes.t)))
+        latest = float(np.max(b.notes.t))
+        st.raw.append([b.notes, 0, latest])
+        self._fed(b.role, st, float(b.notes.t[0]), latest)
 
     def samples(self, b: SampleBlock) -> None:
         st = self._st.get(b.role)
@@ -196,7 +207,7 @@ class OfflineAligner:
             notes = Notifications.from_list(
                 [n.t for n in single], [n.data for n in single], [n.channel for n in single]
             )
-            st.raw.append([notes, 0])
+            st.raw.append([notes, 0, float(np.max(notes.t))])
 
     # ---- rounds
 
@@ -205,14 +216,16 @@ class OfflineAligner:
         self._pending_singles(st)
         parts = []
         while st.raw:
-            notes, i0 = st.raw[0]
-            later = np.flatnonzero(notes.t[i0:] >= lim)
-            i1 = i0 + int(later[0]) if later.size else len(notes)
+            notes, i0, latest = st.raw[0]
+            n = len(notes)
+            if latest < lim:  # all of it before the limit
+                i1 = n
+            else:
+                later = np.flatnonzero(notes.t[i0:] >= lim)
+                i1 = i0 + int(later[0]) if later.size else n
             if i1 > i0:
-                parts.append(
-                    notes if (i0 == 0 and i1 == len(notes)) else _note_range(notes, i0, i1)
-                )
-            if i1 < len(notes):
+                parts.append(notes if (i0 == 0 and i1 == n) else _note_range(notes, i0, i1))
+            if i1 < n:
                 st.raw[0][1] = i1
                 break
             st.raw.pop(0)
@@ -281,7 +294,8 @@ class OfflineAligner:
         h, rec = kt.h, kt.rec
         gyr_t = next(b.t for b in kt.blocks if b.kind == "gyr")
         recv_t = recv[0] if len(recv) == 1 else np.concatenate(recv)
-        decided = gyr_t[(recv_t >= lo) & (recv_t < cut)]
+        in_win = (recv_t >= lo) & (recv_t < cut)
+        decided = gyr_t[in_win]
         st.lost += sum(m for j, m in rec.losses if lo <= h[j] < cut)
         first = np.r_[0, np.cumsum(kt.counts)[:-1]]
         for k in rec.segment_starts[1:]:
@@ -294,10 +308,10 @@ class OfflineAligner:
             and h[0] - st.last_h > self._rp.restart_gap_s
         ):
             st.starts.append(float(rec.t[0]))  # a restart where the buffer begins
-        ci = arrival_interval(h, self._rp.events)
+        ci = arrival_interval(h, self._rp.events, rec.interval)
         if ci is not None:
             st.intervals.append(ci)
-        self._release_decided(role, st, kt.blocks, decided)
+        self._release_decided(role, st, kt.blocks, decided, (gyr_t, in_win))
 
     def _align_clocked(self, role: str, st: _Rounds, lo: float, cut: float) -> None:
         ts = [i for i, b in enumerate(st.blocks) if b.sensor_clock]
@@ -319,13 +333,23 @@ class OfflineAligner:
         )
 
     def _release_decided(
-        self, role: str, st: _Rounds, aligned: list[ChannelBlock], decided: np.ndarray
+        self,
+        role: str,
+        st: _Rounds,
+        aligned: list[ChannelBlock],
+        decided: np.ndarray,
+        gyro: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
-        """Merge the stretch's channels and release the samples at the decided gyro times."""
+        """Merge the stretch's channels and release the samples at the decided gyro times
+        (``gyro``: the stretch's gyro times and the mask of the decided ones, where known)."""
         if not len(decided):
             return
         merged = merge_channels(aligned).samples
-        keep = np.flatnonzero(np.isin(merged.t, decided))
+        if gyro is not None and np.array_equal(merged.t, gyro[0]):
+            # the merged times are the gyro's (increasing: no repeats): the mask selects
+            keep = np.flatnonzero(gyro[1])
+        else:
+            keep = np.flatnonzero(_members(merged.t, decided))
         if not len(keep):
             return
         mag = None if merged.mag is None else merged.mag[keep]
@@ -413,7 +437,7 @@ class OfflineAligner:
 
     def _whole(self, info: SensorInfo, st: _Rounds) -> SensorStream:
         """A sensor aligned in one call (no round filled): the whole-session fit."""
-        parts = [n if i0 == 0 else _note_range(n, i0, len(n)) for n, i0 in st.raw]
+        parts = [n if i0 == 0 else _note_range(n, i0, len(n)) for n, i0, _ in st.raw]
         st.raw = []
         notes = (
             (parts[0] if len(parts) == 1 else Notifications.concatenate(parts)) if parts else None

@@ -27,8 +27,13 @@ from imuhip.align.clock import (
     bucket_minima,
     fit_clock,
 )
-from imuhip.align.conn_events import EventParams, event_losses
-from imuhip.align.numeric import median_filter, running_min
+from imuhip.align.conn_events import (
+    EventParams,
+    FoundInterval,
+    connection_interval,
+    event_losses,
+)
+from imuhip.align.rank import sliding_median, window_min
 from imuhip.errors import ClockModelError
 
 
@@ -78,6 +83,10 @@ class Reconstruction:
         losses: (notification index, samples missing just before it) of every loss found.
         segment_starts: notification indices where a segment starts (first is 0).
         model: the rate/phase fit (sensor time = index / nominal rate).
+        interval: the connection interval of all the receive times
+            (:func:`~imuhip.align.conn_events.connection_interval`) where it was looked for
+            over all of them (one segment), for
+            :func:`~imuhip.align.conn_events.arrival_interval`; None where not.
     """
 
     t: np.ndarray
@@ -86,12 +95,13 @@ class Reconstruction:
     losses: tuple[tuple[int, int], ...]
     segment_starts: tuple[int, ...]
     model: ClockModel
+    interval: FoundInterval | None = None
 
 
 def _fmin(e: np.ndarray, k: int) -> np.ndarray:
     """Minimum of ``e[j : j + k]`` at each ``j`` (the window cut at the end: its last value
     repeated changes no minimum)."""
-    return running_min(e, k, origin=-(k // 2), mode="nearest")
+    return window_min(e, k, origin=-(k // 2))
 
 
 def _rise(e: np.ndarray, k: int) -> np.ndarray:
@@ -284,12 +294,16 @@ def _least_wait(
         # past the treads seen: a fast sensor's floor goes on falling a wrap a tread, a slow
         # one's rise is left to be seen (a wrap assumed too early would put the floor under
         # the line, one too late only above it)
-        pos = np.where((pos > 1.0) & (sign < 0), np.mod(pos, 1.0), np.clip(pos, 0.0, 1.0))
+        inner = np.clip(pos, 0.0, 1.0)
+        if sign < 0:
+            past = pos > 1.0
+            inner[past] = np.mod(pos[past], 1.0)
+        pos = inner
         wait[a : a + WAIT_CHUNK] = g * (1.0 - pos if sign > 0 else pos)
     # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
     # which the lower envelope would take for the line: there the wait is a wrap less
     bid, _, cf = bucket_minima(x, y, bucket_s, x0=x[0], y_less=wait)
-    near = median_filter(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
+    near = sliding_median(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
     dip = np.zeros(int(bid[-1]) + 1, bool)
     dip[bid] = cf < near - 0.5 * g
     for a in range(0, len(x), WAIT_CHUNK):
@@ -724,8 +738,10 @@ def reconstruct_times(
     last = np.empty(len(h), np.int64)
     losses: list[tuple[int, int]] = []
     csum = dict(zip(bounds.tolist(), np.r_[0, np.cumsum(n)][bounds].tolist(), strict=True))
+    # one segment: its connection interval is also the one reported for all the receive times
+    interval = FoundInterval(connection_interval(h, rp.events)) if len(starts) == 1 else None
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-        by_events = event_losses(h[a:b], n[a:b], period, rp.restart_gap_s, rp.events)
+        by_events = event_losses(h[a:b], n[a:b], period, rp.restart_gap_s, rp.events, interval)
         c, found = by_events or _find_losses(h[a:b], n[a:b], period, rp)
         if sig is not None and found:
             c, found = _signal_places(h[a:b], n[a:b], c, found, sig[csum[a] : csum[b]], period, rp)
@@ -747,4 +763,4 @@ def reconstruct_times(
     del wait, below
     t = _sample_times(model, last, n, period)
     lost = sum(m for _, m in losses)
-    return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model)
+    return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model, interval)

@@ -153,7 +153,7 @@ def _reconstructed(
     rec, counts = kt.rec, kt.counts
     first = np.r_[0, np.cumsum(counts)[:-1]]
     starts = tuple(float(rec.t[first[k]]) for k in rec.segment_starts[1:])
-    return kt.blocks, rec.lost_samples, starts, arrival_interval(kt.h, p.events)
+    return kt.blocks, rec.lost_samples, starts, arrival_interval(kt.h, p.events, rec.interval)
 
 
 def reconstruct_kinds(
