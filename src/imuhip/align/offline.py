@@ -1,14 +1,17 @@
 """Offline time alignment: each sensor's clock fitted with look-ahead, a bounded stretch at a time.
 
-Per sensor the aligner buffers the inputs as they are fed. Once a sensor's input spans a
-further ``window_s`` beyond ``window_s + 2 * context_s`` seconds of receive time (held
-undecoded), it aligns the stretch of ``window_s + 2 * context_s`` with
-:mod:`imuhip.align.streams` (the clock fit, connection-event loss counting and the gyro-signal
-placement of ambiguous losses, which need data from after each sample) and releases the
-samples of the notifications in the decided part (the window); the trailing context stays as
-the next round's leading context (timing and signal for the fit, nothing released twice). Each
-notification is decoded once, by one decoder per sensor kept across rounds. A sensor whose
-data span at most ``2 * (window_s + context_s)`` is aligned at :meth:`OfflineAligner.flush`
+Per sensor the aligner buffers the inputs as they are fed. Once a sensor's input reaches
+``context_s`` past the end of the next round's window (``window_s`` of receive time; the first
+one from the sensor's first notification plus ``context_s``), it aligns the stretch from
+``history_s`` before that window to ``context_s`` after it with :mod:`imuhip.align.streams`
+(the clock fit, connection-event loss counting and the gyro-signal placement of ambiguous
+losses, which need data from after each sample) and releases the samples of the notifications
+in the window; the last ``history_s`` stay for the next round (timing and signal for the fit,
+nothing released twice). ``history_s`` is the clock fit's trailing window
+(``ClockParams.window_s``) by default, so every fit inside a window sees as much of the past as
+in the whole-session fit, and the last round (at :meth:`OfflineAligner.flush`) may be short.
+Each notification is decoded once, by one decoder per sensor kept across rounds. A sensor whose
+data span less than ``window_s + 2 * context_s`` is aligned at :meth:`OfflineAligner.flush`
 in one call, exactly as a whole-session fit (``window_s=None``: always so). Rounds should span
 well over the clock's ``min_span_s`` (its rate is trusted only over that). After
 :meth:`OfflineAligner.flush` what is left is released all at once, or (``release_s``) in
@@ -51,8 +54,9 @@ from imuhip.session import (
 )
 
 #: Receive time (s) each round decides: bounds what a sensor's alignment holds.
-WINDOW_S = 300.0
-#: Receive time (s) on each side of a round's window that the fit sees but does not decide.
+WINDOW_S = 600.0
+#: Receive time (s) after a round's window that the fit sees but does not decide (before it:
+#: ``history_s``, the clock fit's trailing window unless given).
 CONTEXT_S = 120.0
 #: Drop reason of a notification that arrived after its part of the session was aligned.
 LATE_REASON = "arrived after its part of the session was aligned"
@@ -118,7 +122,10 @@ class OfflineAligner:
             go once taken, and the streams hold empty samples; their counters stay).
         window_s: receive time (s) each round decides (None: one round per sensor at
             :meth:`flush`, the whole-session fit, whose memory grows with the session).
-        context_s: receive time (s) on each side of a round's window the fit also sees.
+        context_s: receive time (s) after a round's window the fit also sees (and before the
+            first round's window: the session's start).
+        history_s: receive time (s) before a round's window the fit also sees (None: the
+            clock fit's trailing window, ``clock.window_s``; at least ``context_s``).
     """
 
     def __init__(
@@ -131,6 +138,7 @@ class OfflineAligner:
         keep_samples: bool = True,
         window_s: float | None = WINDOW_S,
         context_s: float = CONTEXT_S,
+        history_s: float | None = None,
     ) -> None:
         if release_s is not None and not (release_s > 0 and math.isfinite(release_s)):
             raise ValueError(f"release_s must be a positive number of seconds, not {release_s}")
@@ -146,6 +154,10 @@ class OfflineAligner:
         self._keep_samples = keep_samples
         self._window = window_s
         self._context = context_s
+        past = self._cp.window_s if history_s is None else history_s
+        if not (past >= 0 and math.isfinite(past)):
+            raise ValueError(f"history_s must be a non-negative number of seconds, not {past}")
+        self._history = max(past, context_s)
         self._info: dict[str, SensorInfo] = {s.role: s for s in header.sensors}
         self._st: dict[str, _Rounds] = {s.role: _Rounds() for s in header.sensors}
         self._pieces: dict[str, list[ImuSamples]] = {s.role: [] for s in header.sensors}
@@ -190,9 +202,9 @@ class OfflineAligner:
         st.latest_h = max(st.latest_h, t1)
         if self._window is None:
             return
-        # a round is decided once a further window has arrived: the last round (at flush)
-        # then fits at least a window after its cut, never a short tail alone
-        while st.latest_h >= self._next_cut(st) + self._context + self._window:
+        # a round is decided once its context after it has arrived (the history before it
+        # makes a short last round at flush as good as any)
+        while st.latest_h >= self._next_cut(st) + self._context:
             self._round(role, st, self._next_cut(st))
 
     def _next_cut(self, st: _Rounds) -> float:
@@ -262,7 +274,7 @@ class OfflineAligner:
                 st.last_h = float(dec[-1])
         st.rounds += 1
         st.cut = cut
-        self._trim(st, cut - self._context)
+        self._trim(st, cut - self._history)
 
     def _drop_raw(self, st: _Rounds) -> None:
         st.raw, st.singles = [], []
