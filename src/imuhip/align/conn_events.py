@@ -59,8 +59,7 @@ from fractions import Fraction
 import numpy as np
 
 from imuhip.align.clock import bucket_minima
-from imuhip.align.numeric import median_filter
-from imuhip.align.rank import closing
+from imuhip.align.numeric import grey_closing, median_filter
 
 #: BLE connection intervals are whole multiples of this, s (Core spec: 7.5 ms .. 4 s).
 CI_STEP_S = 1.25e-3
@@ -363,7 +362,7 @@ def _closed_anomaly(
     rd[j] = np.cumsum(n)  # the last notification of each event wins (j is non-decreasing)
     rd = np.maximum.accumulate(rd)
     jd = np.arange(len(rd))
-    return rd, closing(rd - (p_num * jd) // q, width)
+    return rd, grey_closing(rd - (p_num * jd) // q, width, mode="nearest")
 
 
 def _find_wraps(

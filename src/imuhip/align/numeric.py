@@ -15,6 +15,7 @@ mirrored about the edge, edge sample included). Pure functions, any units.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -26,6 +27,11 @@ _PAD = {"nearest": "edge", "reflect": "symmetric"}
 RANK_CHUNK = 4096
 #: A running minimum or maximum gives about this many outputs at a time.
 RUN_CHUNK = 1 << 16
+#: Odd median windows of at least this many samples are taken by blocks of shared windows.
+SHARED_MIN_SIZE = 33
+#: Medians by shared windows made at a time (bounds the temporaries: about ``size`` values
+#: per block and ``2b - 1`` per output).
+SHARED_CHUNK = 1 << 14
 
 
 def _padded(x: np.ndarray, before: int, after: int, mode: str) -> np.ndarray:
@@ -51,7 +57,8 @@ def _running(
 ) -> np.ndarray:
     """``op`` (np.minimum or np.maximum) over each window, in O(n): van Herk / Gil-Werman
     (the extreme of a window is that of the suffix of one block of ``size`` and the prefix of
-    the next), ``RUN_CHUNK`` outputs at a time (its temporary memory is bounded)."""
+    the next; the blocks' prefix and suffix extremes are taken down the columns of a
+    transposed view), ``RUN_CHUNK`` outputs at a time (its temporary memory is bounded)."""
     x = np.asarray(x)
     if x.ndim != 1:
         raise ValueError(f"a 1-D array is needed, not shape {x.shape}")
@@ -59,26 +66,32 @@ def _running(
     n = len(x)
     if n == 0 or size == 1:
         return x.copy()
-    if mode == "nearest":  # the edges repeated: each piece gathered, no padded copy
+    if mode == "nearest":  # the edges repeated: each piece made, no padded copy of x
 
         def piece(a: int, b: int) -> np.ndarray:
-            return x[np.clip(np.arange(a - before, min(b, n + size - 1) - before), 0, n - 1)]
+            lo, hi = a - before, b - before  # x[lo:hi], edges repeated
+            return np.concatenate(
+                [
+                    np.full(max(0, -lo), x[0]),
+                    x[max(lo, 0) : min(hi, n)],
+                    np.full(max(0, hi - n), x[-1]),
+                ]
+            )
     else:
         y = _padded(x, before, after, mode)
 
         def piece(a: int, b: int) -> np.ndarray:
-            return y[a:b]
+            seg = y[a:b]  # padding the last block with its own edge leaves every extreme as is
+            return np.concatenate([seg, np.full(b - a - len(seg), seg[-1], x.dtype)])
 
     out = np.empty(n, x.dtype)
     step = max(RUN_CHUNK // size, 1) * size
     for a in range(0, n, step):
-        seg = piece(a, a + step + size - 1)
-        m = -(-len(seg) // size) * size
-        fill = seg[-1]  # padding the last block with its own edge leaves every extreme as is
-        blocks = np.concatenate([seg, np.full(m - len(seg), fill, x.dtype)]).reshape(-1, size)
-        pre = op.accumulate(blocks, axis=1).ravel()
-        suf = op.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
         k = min(step, n - a)
+        blocks = -(-(k + size - 1) // size)
+        cols = piece(a, a + blocks * size).reshape(blocks, size).T  # column j: block j
+        pre = op.accumulate(cols, axis=0).T.ravel()  # each block's prefix extremes
+        suf = op.accumulate(cols[::-1], axis=0)[::-1].T.ravel()  # and its suffix extremes
         out[a : a + k] = op(suf[:k], pre[size - 1 : size - 1 + k])
     return out
 
@@ -101,8 +114,9 @@ def grey_closing(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray:
 
 def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray:
     """Each sample's window's element of rank ``size // 2`` (the median of an odd window, the
-    upper one of an even window: ``scipy.ndimage.median_filter``), sorted a bounded number of
-    windows at a time."""
+    upper one of an even window: ``scipy.ndimage.median_filter``), a bounded number of
+    windows at a time; long odd windows over finite input by blocks of shared windows
+    (:func:`_shared_median`: the same values; where 0.0 and -0.0 tie, either)."""
     x = np.asarray(x)
     if x.ndim != 1:
         raise ValueError(f"a 1-D array is needed, not shape {x.shape}")
@@ -110,12 +124,43 @@ def median_filter(x: np.ndarray, size: int, mode: str = "nearest") -> np.ndarray
     if len(x) == 0:
         return x.copy()
     y = _padded(x, before, after, mode)
+    if size % 2 and size >= SHARED_MIN_SIZE and np.isfinite(x).all():
+        return _shared_median(y, len(x), size)
     win = np.lib.stride_tricks.sliding_window_view(y, size)
     out = np.empty(len(x), x.dtype)
     r = size // 2
     for a in range(0, len(x), RANK_CHUNK):
         out[a : a + RANK_CHUNK] = np.partition(win[a : a + RANK_CHUNK], r, axis=1)[:, r]
     return out
+
+
+def _shared_median(y: np.ndarray, n: int, size: int) -> np.ndarray:
+    """The medians of the ``n`` windows of odd ``size`` of the padded ``y`` (window ``i`` is
+    ``y[i : i + size]``), selecting exactly what a partition of each window would.
+
+    For ``b`` consecutive outputs the samples all their windows hold (the *core*,
+    ``size - b + 1`` of them) are sorted once; each window adds ``b - 1`` of its own (the
+    *extras*). At most ``b - 1`` extras lie under a window's median and at most ``b - 1`` over
+    it, so the median is the element of rank ``b - 1`` among the core's ``b`` middle elements
+    (ranks ``r - b + 1 .. r``, ``r = size // 2``) and the window's extras: ``2b - 1`` values
+    are partitioned per window instead of ``size``."""
+    r = size // 2
+    b = math.isqrt(size)  # outputs per block: at most (size + 1) / 2
+    blocks = -(-n // b)
+    # the last block's outputs past n read an edge repeated
+    y = np.concatenate([y, np.full(blocks * b - n, y[-1], y.dtype)])
+    core = np.lib.stride_tricks.sliding_window_view(y, size - b + 1)
+    side = np.r_[np.arange(b - 1), size + np.arange(b - 1)]  # a block's extras, both sides
+    out = np.empty(blocks * b, y.dtype)
+    per = max(1, SHARED_CHUNK // b)
+    for k0 in range(0, blocks, per):
+        i0 = b * np.arange(k0, min(blocks, k0 + per))  # each block's first output
+        mid = np.sort(core[i0 + b - 1], axis=1)[:, r - b + 1 : r + 1]  # (K, b)
+        # window j of a block adds the b - 1 extras from the j-th on: a sliding window
+        extras = np.lib.stride_tricks.sliding_window_view(y[i0[:, None] + side], b - 1, axis=1)
+        cand = np.concatenate([np.broadcast_to(mid[:, None, :], (len(i0), b, b)), extras], axis=2)
+        out[i0[0] : i0[-1] + b] = np.partition(cand, b - 1, axis=2)[:, :, b - 1].ravel()
+    return out[:n]
 
 
 class DecayingSum:

@@ -33,7 +33,7 @@ from imuhip.align.conn_events import (
     connection_interval,
     event_losses,
 )
-from imuhip.align.rank import sliding_median, window_min
+from imuhip.align.numeric import median_filter, running_min
 from imuhip.errors import ClockModelError
 
 
@@ -101,7 +101,7 @@ class Reconstruction:
 def _fmin(e: np.ndarray, k: int) -> np.ndarray:
     """Minimum of ``e[j : j + k]`` at each ``j`` (the window cut at the end: its last value
     repeated changes no minimum)."""
-    return window_min(e, k, origin=-(k // 2))
+    return running_min(e, k, origin=-(k // 2), mode="nearest")
 
 
 def _rise(e: np.ndarray, k: int) -> np.ndarray:
@@ -303,7 +303,7 @@ def _least_wait(
     # a wrap placed off by a bucket or missed leaves a floor a wrap below its neighbours,
     # which the lower envelope would take for the line: there the wait is a wrap less
     bid, _, cf = bucket_minima(x, y, bucket_s, x0=x[0], y_less=wait)
-    near = sliding_median(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
+    near = median_filter(cf, 2 * round(30.0 / bucket_s) + 1, mode="reflect")
     dip = np.zeros(int(bid[-1]) + 1, bool)
     dip[bid] = cf < near - 0.5 * g
     for a in range(0, len(x), WAIT_CHUNK):
