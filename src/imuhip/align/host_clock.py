@@ -5,7 +5,7 @@ clock, the samples per notification as counted), maps them to host time with a
 :class:`~imuhip.align.clock.StreamingClock` that follows the lower envelope of the receive
 times, and decides causally where notifications were lost: a run of late arrivals is held back
 until it ends on time (held up, nothing lost) or lasts long enough to show a loss. Times are
-seconds on the host's monotonic clock. The offline counterpart, which fits the whole session at
+seconds on the host's monotonic clock. The offline counterpart, fitting a stretch at
 once, is :func:`imuhip.align.reconstruct.reconstruct_times`; the two count the same losses on
 the same data and differ in sample times by about a millisecond (tests).
 """

@@ -1,4 +1,4 @@
-"""Per-sample host times for sensors that send no timestamps, fitted over a whole session.
+"""Per-sample host times for sensors that send no timestamps, fitted with look-ahead.
 
 Such sensors (e.g. WitMotion) sample at a steady rate on their own crystal, slightly off the
 configured nominal rate, and send ``n`` samples per notification; the host only knows when each
