@@ -211,3 +211,39 @@ def test_rounds_see_the_clock_fits_whole_trailing_window():
     off_short = np.abs(s_short.t - s_w.t)
     assert np.percentile(off, 99) < 0.3e-3
     assert np.percentile(off_short, 99) > 0.6e-3  # what too little history does
+
+
+def test_health_before_flush_counts_what_the_rounds_decided(link):
+    """A long session's counters move as rounds are decided (a view of `replay --aligner
+    offline` is not stuck at zero for minutes) and end where the streams' do."""
+    notes = _notes(link)
+    al = OfflineAligner(_header("shin"), window_s=60.0, context_s=15.0)
+    h0 = al.health()["shin"]
+    assert (h0.timing, h0.notifications, h0.samples, h0.lost_samples) == ("", 0, 0, 0)
+    taken, seen = 0, []
+    for part in _pieces(notes, 100):
+        al.notifications(NotificationBlock("shin", part))
+        s = al.take("shin")
+        taken += 0 if s is None else len(s)
+        seen.append(al.health()["shin"])
+    mid = seen[len(seen) // 2]
+    assert mid.timing == "reconstructed"
+    assert 0 < mid.samples < len(link.sample_true_t)
+    assert [h.notifications for h in seen] == list(np.cumsum([len(p) for p in _pieces(notes, 100)]))
+    assert seen[-1].samples == taken  # what was released before flush, no more
+    lost = [h.lost_samples for h in seen]
+    assert lost == sorted(lost) and lost[-1] > 0  # this link loses notifications
+    al.flush()
+    end = al.health()["shin"]
+    assert end.notifications == len(notes) and end.samples == len(link.sample_true_t)
+    assert end.lost_samples >= lost[-1] and end.timing == "reconstructed"
+
+
+def test_health_before_flush_of_a_sensor_fitted_whole_counts_its_notifications(link):
+    notes = _notes(link)
+    al = OfflineAligner(_header("shin"), window_s=None)
+    al.notifications(NotificationBlock("shin", notes))
+    h = al.health()["shin"]
+    assert (h.notifications, h.samples, h.timing) == (len(notes), 0, "")
+    al.flush()
+    assert al.health()["shin"].samples == len(link.sample_true_t)

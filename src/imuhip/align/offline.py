@@ -90,6 +90,7 @@ class _Rounds:
     raw: list[list] = field(default_factory=list)
     singles: list[Notification] = field(default_factory=list)
     stored: list[ImuSamples] = field(default_factory=list)
+    fed: int = 0  # notifications fed
     first_h: float = math.nan  # the first receive time fed (s)
     latest_h: float = -math.inf  # the latest receive time fed (s)
     decoder: Decoder | None = None
@@ -107,6 +108,15 @@ class _Rounds:
     intervals: list[float] = field(default_factory=list)
     active_s: float = 0.0
     kept: list[ImuSamples] = field(default_factory=list)
+
+
+def _round_interval(st: _Rounds) -> float | None:
+    """The connection interval (s) of a timestamp-less sensor aligned in rounds: the median
+    of the rounds' where found in most of them (else, like a whole fit that cannot tell it,
+    None; None for sensors with timestamps)."""
+    if st.clocked or not 2 * len(st.intervals) > st.rounds:
+        return None
+    return float(np.median(st.intervals))
 
 
 class OfflineAligner:
@@ -174,6 +184,7 @@ class OfflineAligner:
         if st is None or self._streams is not None:
             return
         st.singles.append(n)
+        st.fed += 1
         self._fed(n.role, st, n.t, n.t)
 
     def notifications(self, b: NotificationBlock) -> None:
@@ -183,6 +194,7 @@ class OfflineAligner:
         self._pending_singles(st)
         latest = float(np.max(b.notes.t))
         st.raw.append([b.notes, 0, latest])
+        st.fed += len(b.notes)
         self._fed(b.role, st, float(b.notes.t[0]), latest)
 
     def samples(self, b: SampleBlock) -> None:
@@ -469,11 +481,8 @@ class OfflineAligner:
         if info.profile == SAMPLES_PROFILE or st.decoder is None:
             return SensorStream(info.role, kept, False, None, False)
         timing = "sensor-clock" if st.clocked else "reconstructed"
-        interval = rate = None
+        interval, rate = _round_interval(st), None
         if not st.clocked:
-            # found in most rounds (else, like a whole fit that cannot tell it, None)
-            if 2 * len(st.intervals) > st.rounds:
-                interval = float(np.median(st.intervals))
             rate = st.released / st.active_s if st.active_s >= 1.0 else None
         return SensorStream(
             info.role,
@@ -523,11 +532,13 @@ class OfflineAligner:
         return s.slice(0, k)
 
     def health(self) -> dict[str, SensorHealth]:
+        """Each sensor's counters: before :meth:`flush` those of the rounds decided so far
+        (a sensor fitted whole has released nothing until then), after it the streams'."""
         out = {}
         for info in self.header.sensors:
             st = (self._streams or {}).get(info.role)
             if st is None:
-                out[info.role] = SensorHealth(info.role, "", 0, 0, None, 0, 0)
+                out[info.role] = self._rounds_health(info)
                 continue
             stats = st.stats
             out[info.role] = SensorHealth(
@@ -541,6 +552,27 @@ class OfflineAligner:
                 st.connection_interval_s,
             )
         return out
+
+    def _rounds_health(self, info: SensorInfo) -> SensorHealth:
+        """The counters of a sensor not yet flushed, from its rounds."""
+        st = self._st[info.role]
+        stats = st.decoder.stats if st.decoder is not None else None
+        if info.profile == SAMPLES_PROFILE or (stats is None and st.released):
+            timing = "stored"
+        elif stats is None:
+            timing = ""
+        else:
+            timing = "sensor-clock" if st.clocked else "reconstructed"
+        return SensorHealth(
+            info.role,
+            timing,
+            st.fed,
+            st.released,
+            None,
+            stats.dropped if stats is not None else 0,
+            st.lost + (stats.lost_samples if stats is not None else 0),
+            _round_interval(st),
+        )
 
     def streams(self) -> dict[str, SensorStream]:
         if self._streams is None:
