@@ -32,6 +32,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from imuhip import quaternion as Q
+from imuhip.align.numeric import running_min
 from imuhip.joint.calibration import Calibration, pelvis_referenced_angle, shank_plane_normal
 from imuhip.joint.geometry import azimuth, leg_plane_angle, signed_angle_about, turn_z, wrap
 from imuhip.joint.heading import HeadingTracker
@@ -134,25 +135,8 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
         np.minimum(np.minimum.accumulate(x), level, out=level)
         if not np.isnan(level).any():  # (the filter's own way with NaN is kept below)
             return level, buf[-(w - 1) :]
-    return _window_min(buf, w)[len(buf) - n :], buf[-(w - 1) :]
-
-
-def _window_min(x: np.ndarray, w: int) -> np.ndarray:
-    """Minimum of each of ``x``'s values and the ``w - 1`` before it (those there are), NaN
-    where a NaN is among them: the minima of ``running_min(x, w, origin=(w - 1) // 2)`` (van
-    Herk / Gil-Werman over blocks of ``w`` from ``x``'s start, with no padded copy in front);
-    a 0 among them may come out as -0.0 or the other way round."""
-    n = len(x)
-    blocks = np.full(-(-n // w) * w, np.inf)
-    blocks[:n] = x
-    blocks = blocks.reshape(-1, w)
-    pre = np.minimum.accumulate(blocks, axis=1).ravel()
-    suf = np.minimum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
-    out = pre[:n].copy()  # within the first block: the minimum from the start
-    # later: the window from k - w + 1 to k is the suffix of one block and a prefix of the next
-    if n >= w:
-        np.minimum(suf[: n - w + 1], pre[w - 1 : n], out=out[w - 1 :])
-    return out
+    # each sample's window and the w - 1 before it (those there are)
+    return running_min(buf, w, origin=(w - 1) // 2)[len(buf) - n :], buf[-(w - 1) :]
 
 
 #: Chunks up to this many samples take the trailing minimum's short form (:func:`_trailing_min`).
