@@ -22,7 +22,7 @@ from typing import Protocol
 
 from imuhip.align.streams import SensorStream
 from imuhip.samples import ImuSamples
-from imuhip.session import Notification, NotificationBlock, SampleBlock
+from imuhip.session import Notification, NotificationBlock, SampleBlock, SessionInput
 
 
 @dataclass(frozen=True)
@@ -78,3 +78,17 @@ class Aligner(Protocol):
 
     def streams(self) -> dict[str, SensorStream]:
         """After :meth:`flush`: each sensor's whole stream (samples and alignment figures)."""
+
+
+def feed_aligner(aligner: Aligner, item: SessionInput) -> bool:
+    """Give ``item`` to ``aligner`` if it is sensor data (a notification, a block of them or a
+    sample block); False for any other input (an event)."""
+    if isinstance(item, Notification):
+        aligner.notification(item)
+    elif isinstance(item, NotificationBlock):
+        aligner.notifications(item)
+    elif isinstance(item, SampleBlock):
+        aligner.samples(item)
+    else:
+        return False
+    return True

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from imuhip.align.aligner import Aligner
+from imuhip.align.aligner import Aligner, feed_aligner
 from imuhip.align.causal import CausalAligner
 from imuhip.align.grid import GridChunk, StreamingGrid
 from imuhip.align.streams import SensorStream
@@ -65,8 +65,6 @@ from imuhip.samples import ImuSamples
 from imuhip.session import (
     LINK_EVENT,
     Event,
-    Notification,
-    NotificationBlock,
     SampleBlock,
     SessionHeader,
     SessionInput,
@@ -305,16 +303,12 @@ class SessionPipeline:
     # ------------------------------------------------------------------ input
     def feed(self, item: SessionInput) -> None:
         """Take one input (in arrival order); call :meth:`advance` to process what came."""
-        if isinstance(item, Notification):
-            self.aligner.notification(item)
-        elif isinstance(item, NotificationBlock):
-            self.aligner.notifications(item)
-        elif isinstance(item, SampleBlock):
-            if item.samples.quat is not None:  # the vendor's orientation (LegChain._new_filter)
-                track = self._vendor.setdefault(item.role, VendorTrack())
-                track.add(item.samples.t, item.samples.quat)
-            self.aligner.samples(item)
-        elif isinstance(item, Event):
+        if isinstance(item, SampleBlock) and item.samples.quat is not None:
+            # the vendor's orientation (LegChain._new_filter)
+            self._vendor.setdefault(item.role, VendorTrack()).add(item.samples.t, item.samples.quat)
+        if feed_aligner(self.aligner, item):
+            return
+        if isinstance(item, Event):
             self._event(item)
         else:
             raise TypeError(f"not a session input: {type(item).__name__}")
