@@ -191,6 +191,8 @@ def test_sample_times_as_stream_health(seed: int, rate: float) -> None:
     assert got.gaps == len(want.gaps)
     assert got.missing == want.missing
     assert got.longest_gap_s == max((gp.length_s for gp in want.gaps), default=None)
+    longest = max(want.gaps, key=lambda gp: gp.length_s, default=None)  # the first longest
+    assert got.longest_gap_at_s == (None if longest is None else longest.start_s)
 
 
 def test_leg_feed_pairs_late_angles_with_their_grid_points() -> None:

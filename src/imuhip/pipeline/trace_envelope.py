@@ -335,6 +335,8 @@ class SampleTimes:
             interval's).
         longest_gap_s: the longest of them (None: no gap).
         missing: samples estimated missing in them.
+        longest_gap_at_s: the sample time where the longest begins (the first such gap's;
+            None: no gap).
     """
 
     count: int
@@ -342,6 +344,7 @@ class SampleTimes:
     gaps: int
     longest_gap_s: float | None
     missing: int
+    longest_gap_at_s: float | None = None
 
 
 class SampleTimesFeed:
@@ -352,12 +355,13 @@ class SampleTimesFeed:
     def __init__(self, nominal_rate_hz: float = 0.0, raw_limit: int = RAW_LIMIT) -> None:
         self._period = 1.0 / nominal_rate_hz if nominal_rate_hz > 0 else None
         self.raw_limit = raw_limit
-        self._pending: list[np.ndarray] = []  # intervals awaiting the median period
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # (intervals, their starts)
         self._n_pending = 0
         self._count = 0
         self._first = self._last = math.nan
         self._gaps = 0
         self._longest = -math.inf
+        self._longest_at = math.nan
         self._missing = 0
 
     def add(self, t: np.ndarray) -> None:
@@ -365,32 +369,38 @@ class SampleTimesFeed:
         t = np.asarray(t, float)
         if not len(t):
             return
-        dt = np.diff(t) if self._count == 0 else np.diff(np.r_[self._last, t])
+        x = t if self._count == 0 else np.r_[self._last, t]
+        dt = np.diff(x)
         if self._count == 0:
             self._first = float(t[0])
         self._count += len(t)
         self._last = float(t[-1])
         if self._period is None:
-            self._pending.append(dt)
+            self._pending.append((dt, x[:-1]))
             self._n_pending += len(dt)
             if self._n_pending > self.raw_limit:
                 self._settle()
             return
-        self._intervals(dt)
+        self._intervals(dt, x[:-1])
 
     def _settle(self) -> None:
         """Fix the period at the median of the intervals held, and count their gaps."""
-        dt = np.concatenate(self._pending) if self._pending else np.empty(0)
+        dt = np.concatenate([d for d, _ in self._pending]) if self._pending else np.empty(0)
+        at = np.concatenate([a for _, a in self._pending]) if self._pending else np.empty(0)
         self._pending, self._n_pending = [], 0
         self._period = float(np.median(dt)) if len(dt) else 1.0
-        self._intervals(dt)
+        self._intervals(dt, at)
 
-    def _intervals(self, dt: np.ndarray) -> None:
+    def _intervals(self, dt: np.ndarray, at: np.ndarray) -> None:
+        """Count the gaps among the intervals ``dt`` (s) that begin at ``at`` (s)."""
         assert self._period is not None
-        big = dt[dt > 1.5 * self._period]
-        if len(big):
+        where = np.flatnonzero(dt > 1.5 * self._period)
+        if len(where):
+            big = dt[where]
             self._gaps += len(big)
-            self._longest = max(self._longest, float(big.max()))
+            k = int(np.argmax(big))
+            if big[k] > self._longest:
+                self._longest, self._longest_at = float(big[k]), float(at[where[k]])
             missing = np.maximum(np.rint(big / self._period).astype(np.int64) - 1, 1)
             self._missing += int(missing.sum())
 
@@ -402,5 +412,8 @@ class SampleTimesFeed:
             self._settle()
         duration = self._last - self._first
         rate = (self._count - 1) / duration if duration > 0 else math.nan
-        longest = None if self._gaps == 0 else self._longest
-        return SampleTimes(self._count, rate, self._gaps, longest, self._missing)
+        if self._gaps == 0:
+            return SampleTimes(self._count, rate, 0, None, self._missing)
+        return SampleTimes(
+            self._count, rate, self._gaps, self._longest, self._missing, self._longest_at
+        )
