@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-COMMANDS = ("import", "analyze", "report", "replay", "history")
+COMMANDS = ("import", "analyze", "report", "replay", "history", "info")
 
 
 def write_long_session(path: Path, hours: float, block_min: float = 10.0, seed: int = 7) -> Path:
@@ -67,6 +67,7 @@ def _child(command: str, path: str) -> None:
         "report": ["report", path, "-o", os.path.join(tmp, "r.html")],
         "replay": ["replay", "--speed", "max", "--plain", "--json", path],
         "history": ["history", str(Path(path).parent), "--jobs", "1", "--no-cache"],
+        "info": ["info", path],
     }[command]
     code = 0
     if args is not None:

@@ -9,12 +9,13 @@ from imuhip.cli import options
 
 
 def run(args: argparse.Namespace) -> int:
-    from imuhip.align.streams import sensor_streams
-    from imuhip.sinks.file_warnings import read_session_noting as read_session
+    from imuhip.pipeline.file_timing import file_timing
+    from imuhip.sinks.file_warnings import note_read_report
     from imuhip.sinks.info import describe
 
-    session = read_session(args.session)
-    print(describe(Path(args.session), session, sensor_streams(session)))
+    # the file streamed through the aligner: no per-sample array kept (flat memory)
+    timing = file_timing(args.session, on_read=lambda s: note_read_report(args.session, s.report))
+    print(describe(Path(args.session), timing))
     return 0
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from imuhip.align.gaps import stream_health
 from imuhip.align.streams import SensorStream
 from imuhip.errors import LayoutError
 from imuhip.files.session_file import ORIENTATION_SOURCE_KEY
 from imuhip.fusion.gyro_scale import GyroScaleError, scale_from_config
 from imuhip.fusion.vendor import vendor_orientation_note
-from imuhip.session import SensorInfo, Session
+from imuhip.pipeline.file_timing import FileTiming
+from imuhip.pipeline.trace_envelope import SampleTimes
+from imuhip.session import SensorInfo, SessionSummary
 from imuhip.sinks.dates import local_time
 from imuhip.sinks.live_view import MISSING, REJECTED
 
@@ -23,21 +24,22 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
     ]
 
 
-def describe(path: Path, session: Session, streams: dict[str, SensorStream]) -> str:
-    """Human-readable summary: header and layout, per-sensor counts/rates/gaps/drops, events,
-    file health."""
+def describe(path: Path, timing: FileTiming) -> str:
+    """Human-readable summary of the session file at ``path`` as :func:`file_timing` found it:
+    header and layout, per-sensor counts/rates/gaps/drops, events, file health."""
+    session = timing.summary
     out = _header_lines(path, session)
-    out += ["", "sensors", *_table(_sensor_rows(session, streams))]
+    out += ["", "sensors", *_table(_sensor_rows(timing))]
     for info in session.header.sensors:
-        out += _sensor_notes(info, streams[info.role])
+        out += _sensor_notes(info, timing.streams[info.role], timing.times[info.role])
     out += ["", f"events ({len(session.events)})", *_event_lines(session)]
     out += ["", "file", *_file_lines(session)]
     return "\n".join(out)
 
 
-def _header_lines(path: Path, session: Session) -> list[str]:
+def _header_lines(path: Path, session: SessionSummary) -> list[str]:
     h = session.header
-    t0, t1 = session.time_range()
+    t0, t1 = session.time_range
     try:
         layout = h.layout.describe()
     except LayoutError as exc:  # a file whose roles form no layout is still described
@@ -67,16 +69,16 @@ SENSOR_COLUMNS = (
 )
 
 
-def _sensor_rows(session: Session, streams: dict[str, SensorStream]) -> list[list[str]]:
+def _sensor_rows(timing: FileTiming) -> list[list[str]]:
     """The sensor table, one row per sensor of the header (every role of the layout)."""
+    session = timing.summary
     dropped_events: dict[str, int] = {}
     for e in session.events:
         if e.kind == "packets_dropped" and e.sensor:
             dropped_events[e.sensor] = dropped_events.get(e.sensor, 0) + int(e.data.get("count", 0))
     rows = [list(SENSOR_COLUMNS)]
     for info in session.header.sensors:
-        st = streams[info.role]
-        health = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
+        st, times = timing.streams[info.role], timing.times[info.role]
         dropped = dropped_events.get(info.role, 0) + (st.stats.dropped if st.stats else 0)
         rows.append(
             [
@@ -85,19 +87,19 @@ def _sensor_rows(session: Session, streams: dict[str, SensorStream]) -> list[lis
                 info.address or "-",
                 info.firmware or "-",
                 f"{info.rate_hz:g} Hz" if info.rate_hz else "-",
-                str(health.count),
-                f"{health.effective_rate_hz:.2f} Hz",
-                str(len(health.gaps)),
+                str(times.count),
+                f"{times.effective_rate_hz:.2f} Hz",
+                str(times.gaps),
                 # gaps on the host time base already hold the samples a decoder saw missing
                 # (sequence counters, timestamps); the larger count is the better one
-                str(max(health.missing, st.stats.lost_samples if st.stats else 0)),
+                str(max(times.missing, st.stats.lost_samples if st.stats else 0)),
                 str(dropped),
             ]
         )
     return rows
 
 
-def _sensor_notes(info: SensorInfo, st: SensorStream) -> list[str]:
+def _sensor_notes(info: SensorInfo, st: SensorStream, times: SampleTimes) -> list[str]:
     """One sensor's drop reasons, gyro scales, connection interval and longest gap."""
     out = []
     if st.stats and st.stats.reasons:
@@ -116,15 +118,13 @@ def _sensor_notes(info: SensorInfo, st: SensorStream) -> list[str]:
     if st.connection_interval_s is not None:
         ms = 1e3 * st.connection_interval_s
         out.append(f"  {info.role} BLE connection interval (from arrival times): {ms:.2f} ms")
-    health = stream_health(st.samples.t, info.rate_hz, st.segment_starts_s)
-    if health.gaps:
-        longest = max(health.gaps, key=lambda g: g.length_s)
-        where = f"{longest.length_s:.3f} s at t = {longest.start_s:.3f} s"
+    if times.longest_gap_s is not None and times.longest_gap_at_s is not None:
+        where = f"{times.longest_gap_s:.3f} s at t = {times.longest_gap_at_s:.3f} s"
         out.append(f"  {info.role} longest gap: {where}")
     return out
 
 
-def _event_lines(session: Session) -> list[str]:
+def _event_lines(session: SessionSummary) -> list[str]:
     out = []
     for e in session.events:
         detail = " ".join(f"{k}={v}" for k, v in e.data.items())
@@ -133,7 +133,7 @@ def _event_lines(session: Session) -> list[str]:
     return out
 
 
-def _file_lines(session: Session) -> list[str]:
+def _file_lines(session: SessionSummary) -> list[str]:
     r = session.report
     out = [f"  {r.file_size} bytes, {r.records} records, " + ("intact" if r.ok else "DAMAGED")]
     return out + [f"  warning: {m}" for m in r.messages()]
