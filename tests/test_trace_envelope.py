@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imuhip.align.gaps import stream_health
 from imuhip.pipeline.trace_envelope import (
     GapSpans,
     LegTraceFeed,
@@ -176,23 +175,33 @@ def test_gap_spans_as_the_whole_arrays(seed: int, most: int) -> None:
     assert g.spans() == _gaps_reference(t, valid, most=most)
 
 
+def _gaps_of(t: np.ndarray, rate: float) -> tuple[float, list[tuple[float, float]], int]:
+    """Reference: (period, [(start, length)] of every interval over 1.5 periods, missing)
+    over all of ``t`` at once (the period the configured rate's, else the median interval)."""
+    dt = np.diff(t)
+    period = 1.0 / rate if rate > 0 else float(np.median(dt))
+    big = np.flatnonzero(dt > 1.5 * period)
+    missing = int(np.maximum(np.rint(dt[big] / period).astype(np.int64) - 1, 1).sum())
+    return period, [(float(t[i]), float(dt[i])) for i in big], missing
+
+
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 10_000), rate=st.sampled_from([0.0, 100.0]))
-def test_sample_times_as_stream_health(seed: int, rate: float) -> None:
+def test_sample_times_in_pieces_are_those_of_the_whole(seed: int, rate: float) -> None:
     rng = np.random.default_rng(seed)
     t = np.cumsum(rng.choice([0.01, 0.01, 0.01, 0.03, 0.1], size=2000))
     feed = SampleTimesFeed(rate)
     for s in _chunks(len(t), rng):
         feed.add(t[s])
     got = feed.summary()
-    want = stream_health(t, rate)
-    assert got.count == want.count
-    assert got.effective_rate_hz == want.effective_rate_hz
-    assert got.gaps == len(want.gaps)
-    assert got.missing == want.missing
-    assert got.longest_gap_s == max((gp.length_s for gp in want.gaps), default=None)
-    longest = max(want.gaps, key=lambda gp: gp.length_s, default=None)  # the first longest
-    assert got.longest_gap_at_s == (None if longest is None else longest.start_s)
+    _, gaps, missing = _gaps_of(t, rate)
+    assert got.count == len(t)
+    assert got.effective_rate_hz == (len(t) - 1) / (t[-1] - t[0])
+    assert got.gaps == len(gaps)
+    assert got.missing == missing
+    longest = max(gaps, key=lambda g: g[1], default=None)  # the first longest
+    assert got.longest_gap_s == (None if longest is None else longest[1])
+    assert got.longest_gap_at_s == (None if longest is None else longest[0])
 
 
 def test_leg_feed_pairs_late_angles_with_their_grid_points() -> None:

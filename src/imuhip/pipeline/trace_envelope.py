@@ -325,8 +325,8 @@ class LegTraceFeed:
 
 @dataclass(frozen=True)
 class SampleTimes:
-    """A sensor's aligned sample times summed up as the report's health table shows them (the
-    figures of :func:`imuhip.align.gaps.stream_health`, without the list of gaps).
+    """A sensor's aligned sample times summed up, as ``imuhip info`` and the report's health
+    table show them.
 
     Attributes:
         count: samples.
