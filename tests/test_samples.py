@@ -21,3 +21,13 @@ def test_concatenate_drops_mag_unless_all_have_it():
     mixed = ImuSamples.concatenate([_block(0, 3, True), _block(1, 2, False)])
     assert mixed.mag is None
     assert ImuSamples.concatenate([]).t.shape == (0,)
+
+
+def test_slice_shares_memory_unless_copied():
+    b = _block(0, 100, True)
+    view, own = b.slice(90, 100), b.slice(90, 100, copy=True)
+    for name in ("t", "acc", "gyr", "mag"):
+        assert np.shares_memory(getattr(view, name), getattr(b, name))
+        assert not np.shares_memory(getattr(own, name), getattr(b, name))
+        np.testing.assert_array_equal(getattr(own, name), getattr(view, name))
+    assert own.quat is None

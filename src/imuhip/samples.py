@@ -57,11 +57,18 @@ class ImuSamples:
         """Time from first to last sample, seconds (0 for fewer than two samples)."""
         return float(self.t[-1] - self.t[0]) if len(self) > 1 else 0.0
 
-    def slice(self, start: int, stop: int) -> ImuSamples:
-        """Samples ``start:stop`` as a new container sharing memory."""
-        mag = None if self.mag is None else self.mag[start:stop]
-        quat = None if self.quat is None else self.quat[start:stop]
-        return ImuSamples(self.t[start:stop], self.acc[start:stop], self.gyr[start:stop], mag, quat)
+    def slice(self, start: int, stop: int, *, copy: bool = False) -> ImuSamples:
+        """Samples ``start:stop`` as a new container sharing memory (``copy``: in their own
+        memory, so that a short piece kept does not keep the whole block under it alive)."""
+
+        def part(a: np.ndarray | None) -> np.ndarray | None:
+            if a is None:
+                return None
+            return a[start:stop].copy() if copy else a[start:stop]
+
+        t, acc, gyr = part(self.t), part(self.acc), part(self.gyr)
+        assert t is not None and acc is not None and gyr is not None
+        return ImuSamples(t, acc, gyr, part(self.mag), part(self.quat))
 
     @staticmethod
     def concatenate(parts: list[ImuSamples]) -> ImuSamples:

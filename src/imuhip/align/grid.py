@@ -135,9 +135,10 @@ class StreamingGrid:
                 lost_by_role[role] = np.zeros(len(t), bool)
             lost |= lost_by_role[role]
             out[role] = ImuSamples(t, _interp(t, s.t, s.acc), _interp(t, s.t, s.gyr))
-            # keep the samples the next grid point may still need (its left neighbour on)
+            # keep the samples the next grid point may still need (its left neighbour on), in
+            # their own memory (not the whole joined block)
             keep = max(0, int(np.searchsorted(s.t, t[-1], side="right")) - 2)
-            self._buf[role] = [s.slice(keep, len(s))]
+            self._buf[role] = [s.slice(keep, len(s), copy=True)]
         return GridChunk(t, out, valid, lost, lost_by_role)
 
     def _joined(self, role: str) -> ImuSamples:

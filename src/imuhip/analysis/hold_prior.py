@@ -289,7 +289,7 @@ class HoldPrior:
                 keep_from = min(keep_from, max(w.start_s, w.searched_s) - self.params.smooth_s)
         k = int(np.searchsorted(self._t, keep_from)) - self._fd  # the filter's reach kept
         if k > 0:
-            self._t, self._ang, self._gyr = self._t[k:], self._ang[k:], self._gyr[k:]
+            self._t, self._ang, self._gyr = (x[k:].copy() for x in (self._t, self._ang, self._gyr))
 
 
 def _runs(mask: np.ndarray, bridge: int) -> list[tuple[int, int]]:

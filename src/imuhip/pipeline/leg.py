@@ -359,7 +359,7 @@ class LegChain:
         count = self._still_count + np.arange(1, len(m) + 1)
         still = (count >= w) & (mean < STILL_RATE)
         self._still_count += len(m)
-        self._still_tail = x[-(w - 1) :] if w > 1 else np.empty(0)
+        self._still_tail = x[-(w - 1) :].copy() if w > 1 else np.empty(0)
         moving = np.flatnonzero(~still)
         if len(moving):
             k = int(moving[-1]) + 1
