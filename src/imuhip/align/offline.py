@@ -192,7 +192,7 @@ class OfflineAligner:
         if st is None or self._streams is not None or len(b.notes) == 0:
             return
         self._pending_singles(st)
-        latest = float(np.max(b.notes.t))
+        latest = float(b.notes.t.max())
         st.raw.append([b.notes, 0, latest])
         st.fed += len(b.notes)
         self._fed(b.role, st, float(b.notes.t[0]), latest)
@@ -231,7 +231,7 @@ class OfflineAligner:
             notes = Notifications.from_list(
                 [n.t for n in single], [n.data for n in single], [n.channel for n in single]
             )
-            st.raw.append([notes, 0, float(np.max(notes.t))])
+            st.raw.append([notes, 0, float(notes.t.max())])
 
     # ---- rounds
 

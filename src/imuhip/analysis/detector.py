@@ -309,14 +309,14 @@ class ExerciseDetector:
         c = np.cumsum(np.r_[self._csum[-1], angle])[1:]
         prev = np.r_[self._csum, c][:m]  # the running sum n samples before each
         smooth = (c - prev) / self._n
-        self._csum = np.r_[self._csum, c][-self._n :]
+        self._csum = np.r_[self._csum, c][-self._n :].copy()
         if self._t0 is None:
             self._t0 = float(t[0])
         # tremor power: the band-passed rate squared; sample k's value needs rates to k + fd
         if self._ghist is None:
             self._ghist = np.repeat(gyr[:1], len(self._fir) - 1, axis=0)
         g = np.concatenate([self._ghist, gyr])
-        self._ghist = g[-(len(self._fir) - 1) :]
+        self._ghist = g[-(len(self._fir) - 1) :].copy()
         y2 = np.zeros(m)
         for ax in range(3):
             y2 += np.convolve(g[:, ax], self._fir, mode="valid") ** 2
@@ -336,7 +336,7 @@ class ExerciseDetector:
         back = len(self._stail) + np.arange(m) - n
         rate = (smooth - ext[np.maximum(back, 0)]) * (self.rate / n)
         rate[back < 0] = np.nan
-        self._stail = ext[-n:]
+        self._stail = ext[-n:].copy()
         # mean tremor power over the trailing window ending at the newest known power
         w = self._win
         js = self._count + np.arange(m) - self._fd
@@ -603,7 +603,7 @@ class ExerciseDetector:
         sd = sg * smooth[q:end]
         ed = sd - sg * rest
         top = np.fmax(np.fmax.accumulate(sd), exc.peak)  # the peak after each sample
-        back = np.flatnonzero(ed < np.maximum(p.return_deg, p.return_fraction * (top - base)))
+        back = (ed < np.maximum(p.return_deg, p.return_fraction * (top - base))).nonzero()[0]
         k = int(back[0]) if len(back) else len(sd)
         flat = ((np.abs(rate[q:end]) < p.still_dps) & (ed >= p.hold_min_deg))[:k]
         i0 = self._count - self.delay  # sample q's index
@@ -611,7 +611,7 @@ class ExerciseDetector:
         # run where it outgrows pause_range_deg or lasts min_hold_s
         padded = np.zeros(k + 2, np.int8)
         padded[1:-1] = flat
-        edges = np.flatnonzero(np.diff(padded))
+        edges = np.diff(padded).nonzero()[0]
         starts, ends = edges[::2], edges[1::2]
         plateau = None
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -627,9 +627,7 @@ class ExerciseDetector:
             else:
                 start, lo, hi = i0 + a, np.fmin.accumulate(seg), np.fmax.accumulate(seg)
             held = i0 + np.arange(a, b) - start
-            over = np.flatnonzero(
-                (hi - lo > p.pause_range_deg) | (held >= p.min_hold_s * self.rate)
-            )
+            over = ((hi - lo > p.pause_range_deg) | (held >= p.min_hold_s * self.rate)).nonzero()[0]
             if len(over):
                 k = min(k, a + int(over[0]))
             if b >= k:  # the plateau the run ends in (or after)
@@ -640,7 +638,7 @@ class ExerciseDetector:
             return q
         if top[k - 1] > exc.peak:
             exc.peak = float(top[k - 1])
-            exc.peak_i = i0 + int(np.flatnonzero(sd[:k] == exc.peak)[0])
+            exc.peak_i = i0 + int((sd[:k] == exc.peak).nonzero()[0][0])
         if plateau is None or not flat[k - 1]:
             exc.plateau_i = None
         else:
@@ -659,14 +657,14 @@ class ExerciseDetector:
         sd = sg * smooth[q:end]
         ed = sd - sg * self.rest
         low = np.fmin(np.fmin.accumulate(sd), self._ret_min)  # the lowest after each
-        hit = np.flatnonzero((ed < p.low_deg) | (sd > low + p.start_deg))
+        hit = ((ed < p.low_deg) | (sd > low + p.start_deg)).nonzero()[0]
         k = int(hit[0]) if len(hit) else end - q
         if k == 0:
             return q
         if low[k - 1] < self._ret_min:
             self._ret_min = float(low[k - 1])
             self._ret_min_i = (
-                self._count - self.delay + int(np.flatnonzero(sd[:k] == self._ret_min)[0])
+                self._count - self.delay + int((sd[:k] == self._ret_min).nonzero()[0][0])
             )
         return q + k
 
@@ -688,7 +686,7 @@ class ExerciseDetector:
             return q  # (the first sample checked cheaply before the arrays)
         # where the leg may leave rest (judged against today's rest; checked exactly below)
         e0 = smooth[q:end] - self.rest
-        far = np.flatnonzero(~(np.abs(e0) < p.start_deg - QUIET_MARGIN_DEG))
+        far = (~(np.abs(e0) < p.start_deg - QUIET_MARGIN_DEG)).nonzero()[0]
         if len(far):
             end = q + int(far[0])
         if end <= q:
@@ -698,7 +696,7 @@ class ExerciseDetector:
         r = rate[q:end]
         still = np.abs(r) < p.still_dps
         if self._rest_power:  # effort seen while settled would start an effort run
-            ns = np.flatnonzero(~still)
+            ns = (~still).nonzero()[0]
             last_ns = np.full(n, -1)
             last_ns[ns] = ns
             last_ns = np.maximum.accumulate(last_ns)
@@ -707,36 +705,37 @@ class ExerciseDetector:
             settled = still & (last_ns < np.arange(n))
             settled &= ii + (self.delay - self._fd) - win + 1 >= since
             tw = trail[q:end]
-            on = np.flatnonzero(settled & (tw == tw) & (tw >= self._on * self._rest_power))
+            on = (settled & (tw == tw) & (tw >= self._on * self._rest_power)).nonzero()[0]
             if len(on):
                 n = int(on[0])
                 if n == 0:
                     return q
         # the rest angle before each sample, as _rest_step moves it (the leg near rest)
-        calm = (still & (np.abs(r) < p.rest_still_dps))[:n].tolist()
+        calm = (still & (np.abs(r) < p.rest_still_dps))[:n]
         rest = self.rest
         alpha = self._rest_alpha
-        before = []
-        keep = before.append
-        for x, c in zip(sl[q : q + n], calm, strict=True):
+        after = [rest]  # the rest angle after each calm sample (Python floats, one by one)
+        keep = after.append
+        for x in smooth[q : q + n][calm].tolist():
+            rest += alpha * (x - rest)
             keep(rest)
-            if c:
-                rest += alpha * (x - rest)
-        e = smooth[q : q + n] - np.array(before)
-        left = np.flatnonzero(~(np.abs(e) < p.start_deg))
+        # before each sample: after the calm samples before it
+        before = np.array(after)[np.cumsum(calm) - calm]
+        e = smooth[q : q + n] - before
+        left = (~(np.abs(e) < p.start_deg)).nonzero()[0]
         cut = int(left[0]) if len(left) else n
         if cut == 0:
             return q
         still_c = still[:cut]
-        ns = np.flatnonzero(~still_c)
+        ns = (~still_c).nonzero()[0]
         if len(ns):
             self._still_since = None if ns[-1] == cut - 1 else int(ii[ns[-1] + 1])
         elif self._still_since is None:
             self._still_since = int(ii[0])
-        low = np.flatnonzero(np.abs(e[:cut]) < p.low_deg)
+        low = (np.abs(e[:cut]) < p.low_deg).nonzero()[0]
         if len(low):
             self._last_low_i = int(ii[low[-1]])
-        self.rest = before[cut] if cut < n else rest
+        self.rest = float(before[cut]) if cut < n else rest
         return q + cut
 
     def _begin(self, i: int, start_i: int, sign: int, s: float) -> None:
