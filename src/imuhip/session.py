@@ -300,11 +300,13 @@ class Notifications:
     def concatenate(parts: list[Notifications]) -> Notifications:
         if not parts:
             return Notifications.empty()
-        starts = np.cumsum([0] + [len(p.payload) for p in parts[:-1]])
-        offsets = np.concatenate(
-            [np.zeros(1, np.int64)]
-            + [p.offsets[1:] + s for p, s in zip(parts, starts, strict=True)]
-        )
+        # each part's offsets moved on by the payload bytes of the parts before it
+        sizes = np.array([p.t.shape[0] for p in parts], np.int64)
+        starts = np.cumsum([0] + [len(p.payload) for p in parts[:-1]], dtype=np.int64)
+        offsets = np.empty(int(sizes.sum()) + 1, np.int64)
+        offsets[0] = 0
+        np.concatenate([p.offsets[1:] for p in parts], out=offsets[1:])
+        offsets[1:] += np.repeat(starts, sizes)
         return Notifications(
             np.concatenate([p.t for p in parts]),
             np.concatenate([p.channel for p in parts]),
