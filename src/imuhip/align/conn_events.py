@@ -88,6 +88,10 @@ class EventParams:
             on either side), plus ``wrap_slack_events`` events.
         max_rate_ppm: largest rate difference between the sensor and the event clock (two
             crystals of up to 1000 ppm); sets the shortest wrap spacing looked for.
+        max_links: most candidate links (each step to every later one within reach) the
+            chain search takes on; its work grows with their square, so a segment whose steps
+            are denser (a link losing more than about 1 % of its notifications, over a
+            10-minute round) keeps the receive-time method, which counts a wrap as a loss.
     """
 
     enabled: bool = True
@@ -101,6 +105,7 @@ class EventParams:
     false_alarm: float = 0.01
     phase_lead: float = 0.03
     max_rate_ppm: float = 2000.0
+    max_links: int = 300_000
 
 
 @dataclass(frozen=True)
@@ -276,6 +281,9 @@ def _chain(
     the width of the places allowed)."""
     mults = (1, 2, 3) if gaps else (1,)
     if len(x) < 4:
+        return np.empty(0)
+    reach = np.searchsorted(x, x + max(mults) * tmax, side="right") - np.searchsorted(x, x + tmin)
+    if int(reach.sum()) > p.max_links:  # too dense to search (heavy loss): no chain
         return np.empty(0)
     la, lb, lm, lu, ls, lp = _chain_links(x, tmin, tmax, p, mults)
     if not len(la):
