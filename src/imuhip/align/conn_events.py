@@ -89,9 +89,11 @@ class EventParams:
         max_rate_ppm: largest rate difference between the sensor and the event clock (two
             crystals of up to 1000 ppm); sets the shortest wrap spacing looked for.
         max_links: most candidate links (each step to every later one within reach) the
-            chain search takes on; its work grows with their square, so a segment whose steps
-            are denser (a link losing more than about 1 % of its notifications, over a
-            10-minute round) keeps the receive-time method, which counts a wrap as a loss.
+            chain search takes on in one step direction; its work grows with their square, so
+            a direction with denser steps is not searched (a link losing about 1 % or more of
+            its notifications over one of the offline aligner's rounds, about 18 minutes):
+            where the wraps are among those steps, the receive-time method is kept, which
+            counts a wrap as a loss.
     """
 
     enabled: bool = True
