@@ -14,6 +14,13 @@ against the truth, and the CPU seconds of the alignment.
 
     python bench/align_window.py                          # 60 and 120 minutes, 7.5 and 15 ms
     python bench/align_window.py --minutes 30 --seeds 1 2 3 --conn-ms 7.5 30
+    python bench/align_window.py --apart-us 20      # every notification stamped apart
+
+The simulated links give the notifications of one connection event one receive time now and
+then (13 % of them at 15 ms, 31 % at 30 ms), so their samples per receive time vary and the
+reconstruction places losses with its receive-time step finder; ``--apart-us`` stamps them
+apart, as a host with a fine clock does (each bleak callback on Linux or macOS), which puts
+them on the connection-event clock (:mod:`imuhip.align.conn_events`).
 """
 
 from __future__ import annotations
@@ -44,10 +51,18 @@ def _header() -> SessionHeader:
     return SessionHeader("left", "prone", (shin,))
 
 
-def _notifications(sim: SimStream) -> Notifications:
+def _notifications(sim: SimStream, apart_s: float = 0.0) -> Notifications:
+    """The link's notifications; with ``apart_s`` > 0 those the simulation gives one receive
+    time (several in one connection event) are stamped that far apart, in order, as a host
+    with a fine clock stamps each callback."""
     acc = np.tile([0.0, 0.0, 9.81], (len(sim.sample_true_t), 1))
     payloads = witmotion.encode_notifications(sim.sample_true_t, acc, sim.sample_gyro, RATE_HZ)
-    return Notifications.from_list(sim.note_host_t, payloads)
+    h = sim.note_host_t
+    if apart_s > 0:
+        i = np.arange(len(h))
+        first = np.maximum.accumulate(np.where(np.r_[True, np.diff(h) > 0], i, 0))
+        h = h + (i - first) * apart_s
+    return Notifications.from_list(h, payloads)
 
 
 def _blocks(notes: Notifications) -> Iterator[Notifications]:
@@ -98,6 +113,13 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, nargs="+", default=[60.0, 120.0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--conn-ms", type=float, nargs="+", default=[7.5, 15.0])
+    ap.add_argument(
+        "--apart-us",
+        type=float,
+        default=0.0,
+        help="stamp notifications of one connection event this far apart (µs), as a host "
+        "with a fine clock does (default 0: as simulated, some share a receive time)",
+    )
     args = ap.parse_args()
     print(
         f"offline aligner: rounds of {WINDOW_S:g} s ({CONTEXT_S:g} s of context after, the clock "
@@ -117,7 +139,7 @@ def main() -> None:
                     reconnect_gap_s=4.0,
                 )
                 sim = simulate_link(cfg, dur, seed=seed)
-                notes = _notifications(sim)
+                notes = _notifications(sim, args.apart_us * 1e-6)
                 truth = sim.sample_true_t
                 whole = _align(notes, window_s=None)
                 t_w = whole[0].t
