@@ -16,7 +16,7 @@ STAGES: tuple[frozenset[str], ...] = tuple(
     frozenset(s.split())
     for s in (
         "<root> errors samples layout session quaternion calibration_protocol exercises atomic"
-        " config",
+        " config host_clock",
         "decode",
         "sources",
         "align",
