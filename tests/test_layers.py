@@ -16,7 +16,7 @@ STAGES: tuple[frozenset[str], ...] = tuple(
     frozenset(s.split())
     for s in (
         "<root> errors samples layout session quaternion calibration_protocol exercises atomic"
-        " config host_clock",
+        " config host_time",
         "decode",
         "sources",
         "align",

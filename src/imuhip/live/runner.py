@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from imuhip.align.aligner import SensorHealth
 from imuhip.analysis.events import AnalysisEvent
-from imuhip.host_clock import host_clock
+from imuhip.host_time import host_now
 from imuhip.live.guidance import Guidance, GuidanceStatus, protocol_steps
 from imuhip.pipeline import LiveState, SessionPipeline, slow_link
 from imuhip.session import Event, Notification, SessionHeader, SessionInput
@@ -166,7 +166,7 @@ def run_session(
     backend: Any | None = None,
     options: RunOptions | None = None,
     settings: ManagerSettings | None = None,
-    clock: Callable[[], float] = host_clock,
+    clock: Callable[[], float] = host_now,
     keys: Any | None = None,
     stop_event: threading.Event | None = None,
     on_streaming: Callable[[float], None] | None = None,
@@ -463,7 +463,7 @@ class StopSignals:
 
 
 def session_clock(
-    base: Callable[[], float] = host_clock,
+    base: Callable[[], float] = host_now,
 ) -> tuple[Callable[[], float], float]:
     """A clock that reads 0 at the session start, and its origin on ``base`` (seconds): session
     files then count seconds from the start, whatever the machine's uptime."""
@@ -471,7 +471,7 @@ def session_clock(
     return (lambda: base() - t0), t0
 
 
-def scaled_clock(speed: float, base: Callable[[], float] = host_clock) -> Callable[[], float]:
+def scaled_clock(speed: float, base: Callable[[], float] = host_now) -> Callable[[], float]:
     """A session clock running ``speed`` times faster than ``base`` (accelerated demos): it
     starts at ``base()`` and advances ``speed`` seconds per second."""
     t0 = base()

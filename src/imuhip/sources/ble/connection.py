@@ -9,7 +9,7 @@ ask the stack for a short connection interval where it lets a client
 (:mod:`~imuhip.sources.ble.link_params`; a ``link_parameters`` event records what was asked and
 the interval in use), run the profile's start sequence, then stream until the link drops, data
 stalls or the manager stops. Each notification goes to the sink with its host receive time
-(:data:`imuhip.host_clock.host_clock`, taken first thing in the callback). When a sensor
+(:data:`imuhip.host_time.host_now`, taken first thing in the callback). When a sensor
 vanishes the others keep running; the sink gets a ``connection_lost`` event, the task
 reconnects in the background (exponential backoff after failed connections; none while the
 sensor is merely not found, as the search goes on) and, once streaming again, emits
@@ -49,7 +49,7 @@ from imuhip.decode.profile import (
     get_profile,
 )
 from imuhip.errors import BluetoothUnavailableError, ImuhipError, SensorAssignmentError
-from imuhip.host_clock import host_clock
+from imuhip.host_time import host_now
 from imuhip.session import LINK_EVENT, Event, Notification, SensorInfo
 from imuhip.sources.ble.link_params import LinkParameters, LinkRequest, request_short_interval
 from imuhip.sources.ble.stack import check_os_stack, stack_failure
@@ -717,7 +717,7 @@ class ConnectionManager:
         on_event: receives ``connection_lost`` / ``connection_restored`` events.
         backend: ``None`` for the OS stack, or a bumble backend from ``ble_backend(spec)``.
         settings: timing (timeouts, backoff, stall detection).
-        clock: host clock for receive times (:data:`~imuhip.host_clock.host_clock`).
+        clock: host clock for receive times (:data:`~imuhip.host_time.host_now`).
 
     Use ``async with ConnectionManager(...) as m: await m.wait_streaming(30); ...``.
     """
@@ -729,7 +729,7 @@ class ConnectionManager:
         on_event: EventSink | None = None,
         backend: BleBackend | None = None,
         settings: ManagerSettings | None = None,
-        clock: Callable[[], float] = host_clock,
+        clock: Callable[[], float] = host_now,
     ) -> None:
         check_assignments(assignments)
         self.assignments = tuple(assignments)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from imuhip.errors import BluetoothTimeoutError
-from imuhip.host_clock import host_clock
+from imuhip.host_time import host_now
 from imuhip.sources.ble.connection import (
     Assignment,
     ConnectionManager,
@@ -221,7 +221,7 @@ class LinkThread:
         on_event: EventSink | None = None,
         *,
         settings: ManagerSettings | None = None,
-        clock: Callable[[], float] = host_clock,
+        clock: Callable[[], float] = host_now,
     ) -> None:
         """Start connecting and streaming every assigned sensor (each reconnects by itself).
         The sinks are called on the link's thread (see the module docstring).

@@ -528,7 +528,7 @@ class VirtualSensor:
     def loop_time(self, t_sensor: np.ndarray | float) -> np.ndarray:
         """Event-loop time (``time.monotonic`` on asyncio's default loop) at which the sensor's
         clock showed ``t_sensor`` (sample times of :attr:`sent`): the truth for host-time
-        mapping tests (on :data:`~imuhip.host_clock.host_clock`'s base except on Windows
+        mapping tests (on :data:`~imuhip.host_time.host_now`'s base except on Windows
         before Python 3.13)."""
         return self._t0 + np.asarray(t_sensor, float) / (self.speed * self.clock_scale)
 

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from imuhip.host_clock import finest_monotonic, host_clock
+from imuhip.host_time import finest_monotonic, host_now
 from imuhip.live.runner import run_session, scaled_clock, session_clock
 from imuhip.sources.ble.connection import ConnectionManager
 from imuhip.sources.ble.edge import LinkThread
@@ -21,7 +21,7 @@ def test_windows_before_3_13_uses_the_performance_counter():
     assert finest_monotonic("win32", (3, 13)) is time.monotonic
     assert finest_monotonic("linux", (3, 11)) is time.monotonic
     assert finest_monotonic("darwin", (3, 12)) is time.monotonic
-    assert host_clock is finest_monotonic(sys.platform, sys.version_info[:2])
+    assert host_now is finest_monotonic(sys.platform, sys.version_info[:2])
 
 
 def test_the_live_path_stamps_on_the_host_clock_by_default():
@@ -32,10 +32,10 @@ def test_the_live_path_stamps_on_the_host_clock_by_default():
         inspect.signature(session_clock).parameters["base"].default,
         inspect.signature(scaled_clock).parameters["base"].default,
     ]
-    assert all(d is host_clock for d in defaults)
+    assert all(d is host_now for d in defaults)
 
 
 def test_the_host_clock_is_monotonic_and_fine():
-    d = np.diff([host_clock() for _ in range(1000)])
+    d = np.diff([host_now() for _ in range(1000)])
     assert np.all(d >= 0)
     assert np.any(d > 0) and d[d > 0].min() < 1e-3  # far finer than a connection interval

@@ -22,4 +22,4 @@ def finest_monotonic(platform: str, version: tuple[int, int]) -> Callable[[], fl
 
 
 #: The host clock of this process (see the module docstring).
-host_clock: Callable[[], float] = finest_monotonic(sys.platform, sys.version_info[:2])
+host_now: Callable[[], float] = finest_monotonic(sys.platform, sys.version_info[:2])
