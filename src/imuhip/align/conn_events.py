@@ -221,20 +221,24 @@ def event_index(h: np.ndarray, ci: float, window_s: float) -> np.ndarray:
 
 
 def _chain_links(
-    x: np.ndarray, tmin: float, tmax: float, p: EventParams, mults: tuple[int, ...]
+    x: np.ndarray,
+    reach: tuple[np.ndarray, np.ndarray],
+    tmin: float,
+    tmax: float,
+    p: EventParams,
+    mults: tuple[int, ...],
 ) -> tuple[np.ndarray, ...]:
     """Dynamic programme over the links ``x[a] -> x[b]`` of step positions ``x`` (events,
-    sorted): each link's score is one more than the best link ending at ``x[a]`` whose spacing
-    unit matches within the tolerance (``mults``: a link may span that many units, i.e. hide
-    wraps). Returns (start, end, units spanned, unit in events, score, predecessor) per link."""
+    sorted; ``reach``: for each ``a`` the ``b`` from and before which it may link): each
+    link's score is one more than the best link ending at ``x[a]`` whose spacing unit matches
+    within the tolerance (``mults``: a link may span that many units, i.e. hide wraps).
+    Returns (start, end, units spanned, unit in events, score, predecessor) per link."""
     cap = len(x) * 8
     la, lb, lm, ls, lp = (np.empty(cap, np.int64) for _ in range(5))
     lu = np.empty(cap)
     n_links = 0
     incoming: list[list[int]] = [[] for _ in range(len(x))]
-    for a in range(len(x)):
-        lo = int(np.searchsorted(x, x[a] + tmin))
-        hi = int(np.searchsorted(x, x[a] + max(mults) * tmax, side="right"))
+    for a, lo, hi in zip(range(len(x)), *(r.tolist() for r in reach), strict=True):
         if hi <= lo:
             continue
         bs = np.arange(lo, hi)
@@ -284,10 +288,11 @@ def _chain(
     mults = (1, 2, 3) if gaps else (1,)
     if len(x) < 4:
         return np.empty(0)
-    reach = np.searchsorted(x, x + max(mults) * tmax, side="right") - np.searchsorted(x, x + tmin)
-    if int(reach.sum()) > p.max_links:  # too dense to search (heavy loss): no chain
+    # each step's reach: the later steps it may link to
+    reach = np.searchsorted(x, x + tmin), np.searchsorted(x, x + max(mults) * tmax, side="right")
+    if int(np.maximum(reach[1] - reach[0], 0).sum()) > p.max_links:  # too dense (heavy loss)
         return np.empty(0)
-    la, lb, lm, lu, ls, lp = _chain_links(x, tmin, tmax, p, mults)
+    la, lb, lm, lu, ls, lp = _chain_links(x, reach, tmin, tmax, p, mults)
     if not len(la):
         return np.empty(0)
     chain = [int(np.argmax(ls))]
