@@ -51,7 +51,7 @@ def _header() -> SessionHeader:
     return SessionHeader("left", "prone", (shin,))
 
 
-def _notifications(sim: SimStream, apart_s: float = 0.0) -> Notifications:
+def link_notifications(sim: SimStream, apart_s: float = 0.0) -> Notifications:
     """The link's notifications; with ``apart_s`` > 0 those the simulation gives one receive
     time (several in one connection event) are stamped that far apart, in order, as a host
     with a fine clock stamps each callback."""
@@ -74,7 +74,7 @@ def _blocks(notes: Notifications) -> Iterator[Notifications]:
         )
 
 
-def _align(notes: Notifications, **kw) -> tuple[ImuSamples, int, float]:
+def align_offline(notes: Notifications, **kw) -> tuple[ImuSamples, int, float]:
     """(samples, lost samples counted, CPU s) of the offline aligner (``kw``: its window
     arguments) fed ``notes`` in blocks."""
     c = time.process_time()
@@ -91,7 +91,7 @@ def _align(notes: Notifications, **kw) -> tuple[ImuSamples, int, float]:
     return ImuSamples.concatenate(got), al.health()["shin"].lost_samples, cpu
 
 
-def _errors_ms(t: np.ndarray, truth: np.ndarray, offset: float) -> np.ndarray:
+def errors_ms(t: np.ndarray, truth: np.ndarray, offset: float) -> np.ndarray:
     """|error| (ms) of each sample time; where the count differs from the truth (a loss
     mis-counted) each time is compared with the nearest true sample time."""
     if len(t) == len(truth):
@@ -139,15 +139,15 @@ def main() -> None:
                     reconnect_gap_s=4.0,
                 )
                 sim = simulate_link(cfg, dur, seed=seed)
-                notes = _notifications(sim, args.apart_us * 1e-6)
+                notes = link_notifications(sim, args.apart_us * 1e-6)
                 truth = sim.sample_true_t
-                whole = _align(notes, window_s=None)
+                whole = align_offline(notes, window_s=None)
                 t_w = whole[0].t
                 offset = float(np.median(t_w - truth)) if len(t_w) == len(truth) else 0.0
                 print(f"{minutes:g} min, connection interval {conn_ms:g} ms, seed {seed}:")
                 for name, kw in (("whole", None), ("rounds", {}), ("before", BEFORE)):
-                    s, lost, cpu = whole if kw is None else _align(notes, **kw)
-                    err = _errors_ms(s.t, truth, offset)
+                    s, lost, cpu = whole if kw is None else align_offline(notes, **kw)
+                    err = errors_ms(s.t, truth, offset)
                     print(_row(name, err, lost, sim.lost_samples, cpu))
 
 

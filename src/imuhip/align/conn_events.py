@@ -27,27 +27,41 @@ told from losses by their regularity:
    for a while; a morphological closing over ``restart_gap_s`` removes dips shorter than that
    (a longer hold-up would start a new segment). What remains steps down at losses and at the
    wraps of ``eps < 0``, and up at the wraps of ``eps > 0``.
-4. **Wraps**: a wrap moves ``A`` by exactly one notification, so the wraps are looked for
-   among the steps of one: the longest chain of them with a slowly changing spacing
-   (consecutive spacings within ``wrap_spacing_tol`` plus ``wrap_slack_events``; for
-   ``eps > 0`` a wrap can coincide with a lost notification and cancel, so up to two missing
+4. **Half-period regimes** (``q = 2``): the events alternate between ``floor(p / 2)``
+   notifications and one more, and *which* events carry the extra one says where the phase
+   is (within half a unit): the pattern flips each time the phase crosses a half unit, twice
+   per wrap, whatever the losses (a loss changes one event's count, not the pattern). Each
+   event votes for one pattern or the other, a window of votes decides the regime, and the
+   flips are the crossings. The regimes do not say which way the phase moves; the count
+   across each crossing does (up by one at a forward crossing into one regime, down by one
+   at a backward crossing into the other), and since the direction turns only where the two
+   rates cross, the most likely sequence of directions is taken; where a slow crossing's
+   evidence is in doubt (the rates within ``reversal_ppm``, where they may cross) this step
+   gives way to the next. Then the counts follow from the phase (6.), the regime that takes
+   more counted where the votes are mixed.
+5. **Wraps** (``q = 1``, or where 4. gives way): a wrap moves ``A`` by exactly one notification,
+   so the wraps are looked for among the steps of one: the longest chain of them with a slowly
+   changing spacing (consecutive spacings within ``wrap_spacing_tol`` plus ``wrap_slack_events``;
+   for ``eps > 0`` a wrap can coincide with a lost notification and cancel, so up to two missing
    steps may be bridged) is the wrap sequence if a chain as long is unlikely among that many
-   randomly placed steps (expected number below ``false_alarm``; a chain over the whole
-   segment can only start within its first spacing): losses are random, the wraps a regular
-   comb. The chain is continued to both ends of the segment one spacing at a time (the
-   nearest step of any size, or the predicted place where there is none).
-5. **Counts**: the phase is interpolated between the wraps (one wrap per spacing) and advanced
-   by the uncertainty of a wrap's place (``phase_lead``), giving ``N(j)`` rather too high than
-   too low near a wrap; losses up to event ``j`` are ``min_{k >= j} (N(k) - R(k))`` (held-up
-   notifications make ``N - R`` rise only for a while; a rise in the last ``restart_gap_s`` is
-   confirmed by no later arrival and is not counted), and each loss is put before the first
-   notification of the event where it appears (least latency; the signal step of the
-   reconstruction may move it within that burst).
+   randomly placed steps (expected number below ``false_alarm``; a chain over the whole segment can
+   only start within its first spacing): losses are random, the wraps a regular comb. The chain is
+   continued to both ends of the segment one spacing at a time (the nearest step of any size, or
+   the predicted place where there is none).
+6. **Counts**: the phase is interpolated between the wraps (one wrap per spacing) and advanced
+   by the uncertainty of a wrap's place (``phase_lead``), giving ``N(j)`` rather too high than too
+   low near a wrap; losses up to event ``j`` are ``min_{k >= j} (N(k) - R(k))`` (held-up
+   notifications make ``N - R`` rise only for a while; a rise near the end is confirmed by no later
+   arrival and is not counted, nor does a fall there cancel an earlier loss: the last
+   ``restart_gap_s`` after a wrap chain, the last crossing's window after the regimes), and each
+   loss is put before the first notification of the event where it appears (least latency; the
+   signal step of the reconstruction may move it within that burst).
 
-Whenever a step finds nothing (no clear interval, ``q > 2``, no significant chain: e.g. fewer
-than a handful of wraps because the two clocks run within a few ppm of each other) the caller
-keeps its receive-time method; with ``q > 2`` the floor moves by at most a quarter period at a
-wrap, which that method handles. Figures are SIMULATED (:mod:`imuhip.sim.ble_timing`).
+Whenever a step finds nothing (no clear interval, ``q > 2``, no significant chain: e.g. fewer than
+a handful of wraps at ``q = 1`` because the two clocks run within a few ppm of each other; a
+reversal in doubt at ``q = 2`` where no chain is found either) the caller keeps its receive-time
+method; with ``q > 2`` the floor moves by at most a quarter period at a wrap, which that method
+handles. Figures are SIMULATED (:mod:`imuhip.sim.ble_timing`).
 """
 
 from __future__ import annotations
@@ -94,6 +108,9 @@ class EventParams:
             its notifications over one of the offline aligner's rounds, about 18 minutes):
             where the wraps are among those steps, the receive-time method is kept, which
             counts a wrap as a loss.
+        reversal_ppm: rate difference (ppm) under which the two clocks' rates may cross
+            within a segment, so the phase may turn back (half-period ratios: where the
+            evidence of a crossing that slow is in doubt, the event count steps aside).
     """
 
     enabled: bool = True
@@ -108,6 +125,7 @@ class EventParams:
     phase_lead: float = 0.03
     max_rate_ppm: float = 2000.0
     max_links: int = 300_000
+    reversal_ppm: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -367,17 +385,20 @@ def _ratio(ci: float, period: float, p: EventParams) -> tuple[int, int] | None:
     return f.numerator, f.denominator
 
 
-def _closed_anomaly(
-    j: np.ndarray, n: np.ndarray, p_num: int, q: int, width: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _received(j: np.ndarray, n: np.ndarray) -> np.ndarray:
     """Samples received by every event ``0 .. j[-1]`` (``j``: event of each notification,
-    ``n``: its samples) and the received-minus-nominal count ``R - floor(p·j / q)`` after a
-    morphological closing over ``width`` events (hold-ups shorter than that removed)."""
+    ``n``: its samples)."""
     rd = np.zeros(int(j[-1]) + 1, np.int64)
     rd[j] = np.cumsum(n)  # the last notification of each event wins (j is non-decreasing)
-    rd = np.maximum.accumulate(rd)
+    return np.maximum.accumulate(rd)
+
+
+def _closed_anomaly(rd: np.ndarray, p_num: int, q: int, width: int) -> np.ndarray:
+    """The received-minus-nominal count ``R - floor(p·j / q)`` of the received counts ``rd``
+    (:func:`_received`) after a morphological closing over ``width`` events (hold-ups
+    shorter than that removed)."""
     jd = np.arange(len(rd))
-    return rd, grey_closing(rd - (p_num * jd) // q, width, mode="nearest")
+    return grey_closing(rd - (p_num * jd) // q, width, mode="nearest")
 
 
 def _find_wraps(
@@ -396,6 +417,181 @@ def _find_wraps(
         if len(w) >= 3:
             found.append((sign, _extend(w, steps, float(len(closed)), p)))
     return found[0] if len(found) == 1 else None
+
+
+#: Events over which the half-period regime is voted (at most; see :func:`_regimes`).
+REGIME_EVENTS = 64
+
+
+@dataclass(frozen=True)
+class _Regimes:
+    """Half-period regimes of a link (:func:`_regimes`; events from 0).
+
+    Attributes:
+        cross: (K,) events where the phase crosses a half unit.
+        lo, hi: (K,) the last event of the regime before each crossing and the first of the
+            one after (in between, the votes are mixed).
+        regime: the regime (+1, -1) of every event.
+    """
+
+    cross: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    regime: np.ndarray
+
+
+def _regimes(rd: np.ndarray, p_num: int, tmin: float) -> _Regimes | None:
+    """The half-period regimes of a link at ``CI / P = p_num / 2``: where the phase crosses a
+    half unit and which regime (+1, -1) each event is in; None where the counts follow
+    neither pattern.
+
+    With ``p_num / 2`` notifications per event the events alternate between ``p_num // 2``
+    and one more, and which events carry the extra one says where the phase is: with the
+    phase ``u`` (mod 1) in ``[0, 1/2)`` it is the events of the nominal pattern
+    ``floor(p·j / 2)`` (+1), in ``[1/2, 1)`` the others (-1). So the phase crosses a half
+    unit where the pattern flips, twice per wrap, and a loss or a held-up notification
+    changes the count of one event, not the pattern. Each event votes (+1 or -1, events
+    with another count abstain), the votes are averaged over a centred window
+    (``REGIME_EVENTS``, at most a quarter of the fastest wraps' spacing ``tmin``), a regime
+    holds until the average reaches the other side's +-1/2 for half a window at least, and
+    each crossing is placed half-way between the last event of one regime and the first of
+    the next."""
+    r = np.diff(rd, prepend=0)
+    jd = np.arange(len(rd))
+    nominal = np.diff((p_num * jd) // 2, prepend=0)
+    lo = p_num // 2
+    votes = (r == lo) | (r == lo + 1)
+    if not 2 * np.count_nonzero(votes) > len(r):
+        return None
+    v = np.where(votes, np.where(r == nominal, 1, -1), 0)
+    w = _regime_window(tmin)
+    cv = np.r_[0, np.cumsum(v)]
+    cn = np.r_[0, np.cumsum(votes)]
+    a = np.clip(jd - w // 2, 0, len(r))
+    b = np.clip(jd + w // 2 + 1, 0, len(r))
+    mean = (cv[b] - cv[a]) / np.maximum(cn[b] - cn[a], 1)
+    # the last half window: the votes from each event to the end (a crossing there is seen)
+    end = jd[len(r) - w // 2 :]
+    tail_votes = cn[-1] - cn[end]
+    mean[end] = np.where(tail_votes >= 6, (cv[-1] - cv[end]) / np.maximum(tail_votes, 1), 0.0)
+    state = np.where(mean >= 0.5, 1, np.where(mean <= -0.5, -1, 0))
+    # a regime holds for half a wrap spacing at least: runs of under half a window are
+    # blips (a burst after a long hold-up, an event misplaced), not regimes
+    edges = np.flatnonzero(np.diff(state, prepend=0, append=0))
+    runs = np.diff(edges)
+    blips = (runs < w // 2) & (state[edges[:-1]] != 0)
+    for a, n in zip(edges[:-1][blips].tolist(), runs[blips].tolist(), strict=True):
+        state[a : a + n] = 0
+    held = state.nonzero()[0]
+    if not len(held):
+        return None
+    sides = state[held]
+    flips = (sides[1:] != sides[:-1]).nonzero()[0]
+    # the crossings, half-way between the last event of a regime and the first of the next
+    lo, hi = held[flips], held[flips + 1]
+    cross = (lo + hi + 1) // 2
+    regime = np.repeat(np.r_[sides[0], sides[flips + 1]], np.diff(np.r_[0, cross, len(r)]))
+    return _Regimes(cross, lo, hi, regime)
+
+
+def _crossing_directions(
+    cross: np.ndarray, regime: np.ndarray, rd: np.ndarray, p_num: int, lead: int, p: EventParams
+) -> np.ndarray | None:
+    """Which way (+1, -1) the phase crosses each half unit (:func:`_regimes`); None where
+    that cannot be told.
+
+    Forward (the sensor gaining on the events) a crossing into the -1 regime raises the
+    count of the odd-pattern events by one and one into +1 leaves it; backward one into +1
+    lowers it and one into -1 leaves it. So the highest received-minus-nominal count within
+    ``lead`` events after a crossing, less the highest within ``lead`` before it, is one more
+    forward than backward (the highest: held-up notifications and losses before it do not
+    move it; a loss just after lowers it, about one crossing in twenty). The direction
+    turns only where the two rates cross, so the most likely sequence of directions is
+    taken (:func:`_steady_states`). Where a crossing's own evidence says otherwise next to a
+    gap longer than the rate difference ``p.reversal_ppm`` gives (the rates may cross
+    there, and a slow crossing's evidence is unsure), None."""
+    n_ev = len(rd)
+    a = rd - (p_num * np.arange(n_ev)) // 2
+    z = np.array(
+        [
+            int(a[c : c + lead].max()) - int(a[max(c - lead - 1, 0) : c - 1].max())
+            if 1 < c < n_ev
+            else -9  # (no evidence)
+            for c in cross.tolist()
+        ],
+        np.int64,
+    )
+    z += regime[np.minimum(cross, n_ev - 1)] > 0  # 1 forward, 0 backward
+    out = _steady_states(z)
+    slow = 0.5 / (p.reversal_ppm * 1e-6 * p_num / 2)  # events between crossings at that rate
+    gap = np.diff(np.r_[0, cross, n_ev])
+    sparse = (gap[:-1] > slow) | (gap[1:] > slow)
+    doubt = np.abs(z - (out > 0)) == 1
+    return None if np.any(doubt & sparse) else out
+
+
+def _steady_states(z: np.ndarray, p_turn: float = 1e-4, p_ok: float = 0.95) -> np.ndarray:
+    """The most likely directions (+1 forward, -1 backward) behind the crossings' evidence
+    ``z`` (1 forward, 0 backward; right with probability ``p_ok``), turning with probability
+    ``p_turn`` between two crossings (Viterbi, two states)."""
+    log_ok, log_off, log_turn = math.log(p_ok), math.log(1.0 - p_ok), math.log(p_turn)
+    score = {1: 0.0, -1: 0.0}
+    back: list[dict[int, int]] = []  # the best state before each crossing, per state at it
+    for zz in z.tolist():
+        came = {d: d if score[d] >= score[-d] + log_turn else -d for d in (1, -1)}
+        score = {
+            d: max(score[d], score[-d] + log_turn) + (log_ok if zz == (d > 0) else log_off)
+            for d in (1, -1)
+        }
+        back.append(came)
+    out = np.empty(len(z), np.int64)
+    d = 1 if score[1] >= score[-1] else -1
+    for k in range(len(z) - 1, -1, -1):
+        out[k] = d
+        d = back[k][d]
+    return out
+
+
+def _regime_counts(rg: _Regimes, directions: np.ndarray, p_num: int, lead: int) -> np.ndarray:
+    """Notifications taken by each event (up to a constant) from the half-period regimes and
+    the direction of each crossing: the phase moves one half unit per crossing, the middle of
+    each regime a quarter unit into its half. Where the votes are mixed around a crossing
+    (and ``lead`` events either side) the regime that takes more is counted, rather too high
+    than too low (see :func:`_phase_counts`)."""
+    n_ev = len(rg.regime)
+    mid = (0.25 if rg.regime[0] > 0 else 0.75) + 0.5 * np.r_[0, np.cumsum(directions)]
+    m = np.zeros(n_ev, np.int64)
+    m[np.minimum(rg.cross, n_ev - 1)] += 1
+    u = mid[np.cumsum(m)]
+    top = np.maximum(mid[:-1], mid[1:]).tolist()
+    for a, b, v in zip((rg.lo - lead).tolist(), (rg.hi + lead + 1).tolist(), top, strict=True):
+        u[max(a, 0) : b] = v
+    jd = np.arange(n_ev)
+    return (p_num * jd) // 2 + np.floor(u + ((p_num * jd) % 2) / 2).astype(np.int64)
+
+
+def _regime_window(tmin: float) -> int:
+    """Events the half-period regime is voted over: ``REGIME_EVENTS``, or a quarter of the
+    fastest wraps' spacing ``tmin`` (events) where that is shorter (at least 8)."""
+    return max(8, min(REGIME_EVENTS, int(tmin // 4)))
+
+
+def _regime_lead(p: EventParams) -> int:
+    """Events around a half-period crossing in which the regime taking more is counted."""
+    return math.ceil(p.wrap_slack_events) + REGIME_EVENTS // 8
+
+
+def _regime_taken(rd: np.ndarray, p_num: int, tmin: float, p: EventParams) -> np.ndarray | None:
+    """Notifications taken by each event (up to a constant) at ``CI / P = p_num / 2`` from
+    the half-period regimes of the received counts ``rd``, or None where they do not say."""
+    rg = _regimes(rd, p_num, tmin)
+    if rg is None:
+        return None
+    lead = _regime_lead(p)
+    directions = _crossing_directions(rg.cross, rg.regime, rd, p_num, lead, p)
+    if directions is None:
+        return None
+    return _regime_counts(rg, directions, p_num, lead)
 
 
 def event_losses(
@@ -421,17 +617,30 @@ def event_losses(
     p_num, q = frac
     j = event_index(h, ci, p.window_s)
     width = max(3, math.ceil(hold_s / ci) + 1)
-    rd, closed = _closed_anomaly(j, np.ones(len(j), np.int64), p_num, q, width)
+    rd = _received(j, np.ones(len(j), np.int64))
     tmin = 1.0 / (p.max_rate_ppm * 1e-6 * p_num / q)  # fastest wraps: events between them
-    tmax = len(rd) / 4.0  # at least four wraps in the segment
-    wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
-    if wraps is None:
-        return None
-    taken = _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
-    lost = np.minimum.accumulate((taken - rd)[::-1])[::-1]
-    # a rise within the hold-up horizon of the end is not confirmed by a later arrival: it may
-    # be samples still on their way (in-order delivery), so it is not counted
-    lost[len(lost) - width :] = lost[max(0, len(lost) - width - 1)]
+    taken = _regime_taken(rd, p_num, tmin, p) if q == 2 else None
+    # the last `tail` events are not followed by later arrivals: a rise of taken - received
+    # there is not confirmed (samples may still be on their way, with in-order delivery; the
+    # data may end within an event's notifications, or within the overcount near a crossing)
+    # and is not counted; and a fall there below where the hold-up horizon (`width` events)
+    # before them began may be the counts' error (a half-period crossing not yet told, the
+    # end of the wrap chain's phase), so it does not cancel a loss before them. The wrap
+    # chain's phase is less sure towards its ends: its tail is the hold-up horizon
+    tail = _regime_window(tmin) // 4 + _regime_lead(p) + 1
+    if taken is None:
+        tail = width
+        closed = _closed_anomaly(rd, p_num, q, width)
+        tmax = len(rd) / 4.0  # at least four wraps in the segment
+        wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
+        if wraps is None:
+            return None
+        taken = _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
+    diff = taken - rd
+    keep = max(1, len(diff) - tail)
+    np.maximum(diff[keep:], diff[max(0, keep - width) : keep].min(), out=diff[keep:])
+    lost = np.minimum.accumulate(diff[::-1])[::-1]
+    lost[keep:] = lost[keep - 1]
     lost = lost - lost[0]
     per_note = unit * lost[j]
     step = np.diff(np.r_[0, per_note])
