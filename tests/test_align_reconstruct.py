@@ -535,14 +535,18 @@ def _fine_clock(sim) -> np.ndarray:
         (0.045, 350.0, 1, 0.01),
         (0.045, -60.0, 1, 0.01),
         (0.015, -30.0, 1, 0.03),  # the rates cross now and then: in doubt, steps aside
+        (0.030, 350.0, 2, 0.015),  # whole periods, fast: before, a comb of every other wrap
+        (0.030, 200.0, 2, 0.015),
     ],
 )
-def test_half_period_links_are_counted_on_their_regimes(ci, skew, seed, most_wrong):
-    """15 and 45 ms at 100 Hz (1.5 and 4.5 notifications per event), stamped by a fine host
+def test_fine_clock_links_are_counted_on_the_events(ci, skew, seed, most_wrong):
+    """15 and 45 ms at 100 Hz (1.5 and 4.5 notifications per event: the half-period regimes)
+    and 30 ms with a fast sensor (3 per event: every up-step a wrap), stamped by a fine host
     clock, in spans of an offline aligner's round (18 min) from several starts (both event
     parities): each notification's sample index is right but for a few (a loss placed a
-    notification early or late within its event: under 1 %, or where the rates cross and
-    the evidence is thin, 3 %) and the losses counted within 5 (SIMULATED, 0.3 % lost)."""
+    notification early or late within its event: under 1 %, 1.5 % with 3 per event, or where
+    the rates cross and the evidence is thin, 3 %) and the losses counted within 5
+    (SIMULATED, 0.3 % lost)."""
     cfg = LinkSim(skew_ppm=skew, drift_ppm=15.0, conn_interval_s=ci, loss_prob=0.003)
     sim = simulate_link(cfg, 3000.0, seed=seed)
     h = _fine_clock(sim)

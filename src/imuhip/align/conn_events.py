@@ -47,7 +47,10 @@ told from losses by their regularity:
    randomly placed steps (expected number below ``false_alarm``; a chain over the whole segment can
    only start within its first spacing): losses are random, the wraps a regular comb. The chain is
    continued to both ends of the segment one spacing at a time (the nearest step of any size, or
-   the predicted place where there is none).
+   the predicted place where there is none). At whole-period ratios with a fast sensor every
+   up-step is a wrap (a loss only takes away; a loss just before a wrap hides both within the
+   closing), so where the chain does not hold every up-step and there are ``MIN_UP_STEPS``
+   of them, the comb is theirs, the hidden wraps filled in.
 6. **Counts**: the phase is interpolated between the wraps (one wrap per spacing) and advanced
    by the uncertainty of a wrap's place (``phase_lead``), giving ``N(j)`` rather too high than too
    low near a wrap; losses up to event ``j`` are ``min_{k >= j} (N(k) - R(k))`` (held-up
@@ -581,6 +584,45 @@ def _regime_lead(p: EventParams) -> int:
     return math.ceil(p.wrap_slack_events) + REGIME_EVENTS // 8
 
 
+#: Up-steps (wraps seen) from which a fast sensor's comb is filled in at whole-period
+#: ratios: with fewer the rate difference drifts too much between them (:func:`_filled_comb`).
+MIN_UP_STEPS = 8
+
+
+def _filled_comb(up: np.ndarray, span: float, tmin: float, p: EventParams) -> np.ndarray | None:
+    """The wraps of a fast sensor at a whole-period ratio from the up-steps ``up`` (events,
+    every one a wrap, some hidden by a loss just before them): the comb's unit is the lower
+    quartile of their spacings, a spacing of about ``k`` units gets ``k - 1`` wraps filled in
+    evenly, and the comb is continued to both ends (:func:`_extend`); None where a spacing is
+    more than a quarter off its whole number of units (the rates drift too much for a comb)
+    or the unit is shorter than the fastest wraps ``tmin`` (events)."""
+    x = up.astype(float)
+    gaps = np.diff(x)
+    unit = float(np.percentile(gaps, 25))
+    if unit < tmin:
+        return None
+    k = np.maximum(1, np.round(gaps / unit)).astype(np.int64)
+    local = gaps / k
+    if np.any(np.abs(local - np.median(local)) > 0.25 * np.median(local)):
+        return None
+    pts = [x[0]]
+    for a, g, m in zip(x[:-1].tolist(), gaps.tolist(), k.tolist(), strict=True):
+        pts += [a + g * i / m for i in range(1, m + 1)]
+    return _extend(np.round(np.array(pts)), x, span, p)
+
+
+def _holds(wraps: tuple[int, np.ndarray] | None, up: np.ndarray, p: EventParams) -> bool:
+    """Whether a wrap chain (:func:`_find_wraps`) of extra notifications has a wrap at each of
+    the up-steps ``up`` (events) of the closed anomaly, within its tolerance."""
+    if wraps is None or wraps[0] < 0 or len(wraps[1]) < 2:
+        return False
+    w = wraps[1]
+    tol = p.wrap_slack_events + p.wrap_spacing_tol * float(np.median(np.diff(w)))
+    k = np.clip(np.searchsorted(w, up), 1, len(w) - 1)
+    near = np.minimum(np.abs(w[k] - up), np.abs(w[k - 1] - up))
+    return bool(np.all(near <= tol))
+
+
 def _regime_taken(rd: np.ndarray, p_num: int, tmin: float, p: EventParams) -> np.ndarray | None:
     """Notifications taken by each event (up to a constant) at ``CI / P = p_num / 2`` from
     the half-period regimes of the received counts ``rd``, or None where they do not say."""
@@ -633,9 +675,16 @@ def event_losses(
         closed = _closed_anomaly(rd, p_num, q, width)
         tmax = len(rd) / 4.0  # at least four wraps in the segment
         wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
-        if wraps is None:
+        up = (np.diff(closed) > 0).nonzero()[0] + 1 if q == 1 else np.empty(0, np.int64)
+        filled = _filled_comb(up, float(len(rd)), tmin, p) if len(up) >= MIN_UP_STEPS else None
+        if filled is not None and not _holds(wraps, up, p):
+            # a whole-period ratio with the sensor fast: every up-step is a wrap (a loss only
+            # takes away; a loss just before a wrap hides both), so the comb is theirs
+            taken = _phase_counts(np.arange(len(rd)), filled, 1, p_num, q, p)
+        elif wraps is None:
             return None
-        taken = _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
+        else:
+            taken = _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
     diff = taken - rd
     keep = max(1, len(diff) - tail)
     np.maximum(diff[keep:], diff[max(0, keep - width) : keep].min(), out=diff[keep:])
