@@ -21,10 +21,9 @@ import argparse
 
 import numpy as np
 
-from align_window import align_offline, errors_ms, link_notifications
+from align_window import align_offline, bench_link, errors_ms, link_notifications
 from imuhip.align.conn_events import EventParams
 from imuhip.align.reconstruct import ReconstructParams
-from imuhip.sim.ble_timing import LinkSim, simulate_link
 
 RECEIVE_TIME_ONLY = ReconstructParams(events=EventParams(enabled=False))
 
@@ -54,16 +53,7 @@ def main() -> None:
     for conn_ms in args.conn_ms:
         for skew in args.skews:
             for seed in args.seeds:
-                dur = 60.0 * args.minutes
-                cfg = LinkSim(
-                    skew_ppm=skew,
-                    drift_ppm=15.0,
-                    conn_interval_s=conn_ms / 1e3,
-                    loss_prob=0.003,
-                    reconnect_at_s=0.4 * dur,
-                    reconnect_gap_s=4.0,
-                )
-                sim = simulate_link(cfg, dur, seed=seed)
+                sim = bench_link(skew, conn_ms, args.minutes, seed)
                 notes = link_notifications(sim, 20e-6)
                 truth = sim.sample_true_t
                 print(f"  {conn_ms:g} ms, skew {skew:+g} ppm, seed {seed}:")
