@@ -225,10 +225,14 @@ def event_index(h: np.ndarray, ci: float, window_s: float) -> np.ndarray:
     edges = np.arange(h[0], h[-1] + window_s, window_s)
     idx = np.searchsorted(h, edges)
     # the circular mean of each window from cumulative sums of the phase's cosine and sine
-    ph = (2 * np.pi * (h - h[0])) * (1.0 / ci)
+    # (the phase's fraction of a turn in float64, its cosine and sine in float32: the windows'
+    # means need no more, and the events are put on the receive-time floor below)
+    turns = (h - h[0]) * (1.0 / ci)
+    ph = ((turns - np.floor(turns)) * (2 * np.pi)).astype(np.float32)
+    del turns
     cc, ss = np.zeros(len(h) + 1), np.zeros(len(h) + 1)
-    np.cumsum(np.cos(ph), out=cc[1:])
-    np.cumsum(np.sin(ph), out=ss[1:])
+    np.cumsum(np.cos(ph), out=cc[1:], dtype=np.float64)
+    np.cumsum(np.sin(ph), out=ss[1:], dtype=np.float64)
     del ph
     mc, ms = cc[idx[1:]] - cc[idx[:-1]], ss[idx[1:]] - ss[idx[:-1]]
     ok = (mc != 0) | (ms != 0)
@@ -459,22 +463,30 @@ def _regimes(rd: np.ndarray, p_num: int, tmin: float) -> _Regimes | None:
     holds until the average reaches the other side's +-1/2 for half a window at least, and
     each crossing is placed half-way between the last event of one regime and the first of
     the next."""
+    n_ev = len(rd)
     r = np.diff(rd, prepend=0)
-    jd = np.arange(len(rd))
-    nominal = np.diff((p_num * jd) // 2, prepend=0)
+    # the nominal pattern floor(p·j / 2) takes p // 2 + 1 at even events (p odd), p // 2 at odd
     lo = p_num // 2
-    votes = (r == lo) | (r == lo + 1)
-    if not 2 * np.count_nonzero(votes) > len(r):
+    extra = r == lo + 1
+    votes = extra | (r == lo)
+    if not 2 * np.count_nonzero(votes) > n_ev:
         return None
-    v = np.where(votes, np.where(r == nominal, 1, -1), 0)
-    w = _regime_window(tmin)
-    cv = np.r_[0, np.cumsum(v)]
-    cn = np.r_[0, np.cumsum(votes)]
-    a = np.clip(jd - w // 2, 0, len(r))
-    b = np.clip(jd + w // 2 + 1, 0, len(r))
-    mean = (cv[b] - cv[a]) / np.maximum(cn[b] - cn[a], 1)
+    v = votes.astype(np.int64)
+    v[1::2] *= -1  # +1 where the count is the nominal pattern's, -1 where the other's
+    v[~extra] *= -1
+    v[0] = (1 if r[0] == 0 else -1) if votes[0] else 0  # (event 0's nominal count is 0)
+    half = _regime_window(tmin) // 2
+    # each event's window of 2·half + 1 events, cut at the ends: sums as differences of the
+    # cumulative sums from 0, padded with their first and last values
+    cv = np.concatenate([np.zeros(half + 1, np.int64), np.cumsum(v), np.full(half, v.sum())])
+    cn = np.concatenate(
+        [np.zeros(half + 1, np.int64), np.cumsum(votes), np.full(half, np.count_nonzero(votes))]
+    )
+    span = 2 * half + 1
+    mean = (cv[span:] - cv[:n_ev]) / np.maximum(cn[span:] - cn[:n_ev], 1)
+    cv, cn = cv[half : half + n_ev + 1], cn[half : half + n_ev + 1]  # the sums from 0
     # the last half window: the votes from each event to the end (a crossing there is seen)
-    end = jd[len(r) - w // 2 :]
+    end = np.arange(n_ev - half, n_ev)
     tail_votes = cn[-1] - cn[end]
     mean[end] = np.where(tail_votes >= 6, (cv[-1] - cv[end]) / np.maximum(tail_votes, 1), 0.0)
     state = np.where(mean >= 0.5, 1, np.where(mean <= -0.5, -1, 0))
@@ -482,7 +494,7 @@ def _regimes(rd: np.ndarray, p_num: int, tmin: float) -> _Regimes | None:
     # blips (a burst after a long hold-up, an event misplaced), not regimes
     edges = np.flatnonzero(np.diff(state, prepend=0, append=0))
     runs = np.diff(edges)
-    blips = (runs < w // 2) & (state[edges[:-1]] != 0)
+    blips = (runs < half) & (state[edges[:-1]] != 0)
     for a, n in zip(edges[:-1][blips].tolist(), runs[blips].tolist(), strict=True):
         state[a : a + n] = 0
     held = state.nonzero()[0]
@@ -493,7 +505,7 @@ def _regimes(rd: np.ndarray, p_num: int, tmin: float) -> _Regimes | None:
     # the crossings, half-way between the last event of a regime and the first of the next
     lo, hi = held[flips], held[flips + 1]
     cross = (lo + hi + 1) // 2
-    regime = np.repeat(np.r_[sides[0], sides[flips + 1]], np.diff(np.r_[0, cross, len(r)]))
+    regime = np.repeat(np.r_[sides[0], sides[flips + 1]], np.diff(np.r_[0, cross, n_ev]))
     return _Regimes(cross, lo, hi, regime)
 
 
