@@ -150,13 +150,16 @@ def _concentration(x: np.ndarray, steps: np.ndarray) -> np.ndarray:
     connection interval of ``steps`` (whole :data:`CI_STEP_S`, consecutive):
     ``|mean(exp(2πi x / c))|``. The phase at ``k`` steps is exactly twice that at ``2k``, so
     only the intervals without a double among ``steps`` take a cosine and sine of the real
-    phase; the others follow by the double-angle formulas (to a few units in the last place
-    of the cosines and sines)."""
+    phase (in float32: to about 1e-7); the others follow by the double-angle formulas."""
     k0, k1 = int(steps[0]), int(steps[-1])
     cos = np.empty((len(x), len(steps)))
     sin = np.empty((len(x), len(steps)))
     lo = max(k0, k1 // 2 + 1)  # the smallest interval taken directly
-    ph = (2 * np.pi) * (x[:, None] / (CI_STEP_S * steps[lo - k0 :])[None, :])
+    turns = x[:, None] / (CI_STEP_S * steps[lo - k0 :])[None, :]
+    # (the fraction of a turn in float64, its cosine and sine in float32: a concentration
+    # needs no more than that)
+    ph = ((turns - np.floor(turns)) * (2 * np.pi)).astype(np.float32)
+    del turns
     cos[:, lo - k0 :] = np.cos(ph)
     sin[:, lo - k0 :] = np.sin(ph)
     del ph
