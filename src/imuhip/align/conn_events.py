@@ -489,7 +489,7 @@ def _regimes(rd: np.ndarray, p_num: int, tmin: float) -> _Regimes | None:
     mean = (cv[span:] - cv[:n_ev]) / np.maximum(cn[span:] - cn[:n_ev], 1)
     cv, cn = cv[half : half + n_ev + 1], cn[half : half + n_ev + 1]  # the sums from 0
     # the last half window: the votes from each event to the end (a crossing there is seen)
-    end = np.arange(n_ev - half, n_ev)
+    end = np.arange(max(n_ev - half, 0), n_ev)
     tail_votes = cn[-1] - cn[end]
     mean[end] = np.where(tail_votes >= 6, (cv[-1] - cv[end]) / np.maximum(tail_votes, 1), 0.0)
     state = np.where(mean >= 0.5, 1, np.where(mean <= -0.5, -1, 0))
