@@ -94,7 +94,8 @@ def test_live_lines_and_the_analysis_below_name_the_same_times(demo_file):
     out = demo_file[2]
     live, analysis = out.split("simulator truth:")
     span = re.search(r"wrote .* \(([\d.]+ s of data \([\d.]+-[\d.]+ s\)),", live).group(1)
-    assert f"left leg, prone, {span}" in analysis
+    header = re.search(r"left leg, prone, [^\n]*", analysis)
+    assert f"left leg, prone, {span}" in analysis, (span, header and header.group(0))
     rows = re.findall(r"^\s+\d+\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+$",
                       analysis.split("\nholds")[0], re.M)  # fmt: skip
     counted = [float(t) for t in re.findall(r"rep counted at ([\d.]+) s", live)]
