@@ -691,8 +691,10 @@ def event_losses(
         tmax = len(rd) / 4.0  # at least four wraps in the segment
         wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
         up = (np.diff(closed) > 0).nonzero()[0] + 1 if q == 1 else np.empty(0, np.int64)
-        filled = _filled_comb(up, float(len(rd)), tmin, p) if len(up) >= MIN_UP_STEPS else None
-        if filled is not None and not _holds(wraps, up, p):
+        filled = None
+        if len(up) >= MIN_UP_STEPS and not _holds(wraps, up, p):
+            filled = _filled_comb(up, float(len(rd)), tmin, p)
+        if filled is not None:
             # a whole-period ratio with the sensor fast: every up-step is a wrap (a loss only
             # takes away; a loss just before a wrap hides both), so the comb is theirs
             taken = _phase_counts(np.arange(len(rd)), filled, 1, p_num, q, p)
