@@ -125,3 +125,15 @@ def test_farthest_stretch_may_be_external():
     )
     assert ex.summary()["max_stretch_deg"] == -24.5
     assert ex.summary()["longest_stretch_s"] == 12.5
+
+
+def test_data_span_reads_the_same_from_the_file_as_from_the_document():
+    """The live summary says the span from the file's times, analyze from the document's
+    (rounded to the millisecond): rounding twice must not move a tenth (3.9496 s is 3.9 s
+    rounded once but 3.95, then 4.0, through the document; a CI run failed on it)."""
+    from imuhip.sinks.analysis_text import data_span_text
+
+    for t0, t1 in [(3.9496, 67.4496), (4.1496, 55.2496), (3.9496, 55.2004), (0.0, 0.0)]:
+        doc_t = [round(t0, 3), round(t1, 3)]
+        assert data_span_text(t0, t1) == data_span_text(*doc_t)
+    assert data_span_text(3.9496, 67.4496) == "63.5 s of data (4.0-67.5 s)"

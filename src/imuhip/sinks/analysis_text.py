@@ -96,7 +96,11 @@ def one_leg_document(session: Session | SessionSummary, result: SessionAnalysis)
 
 def data_span_text(t0: float, t1: float) -> str:
     """How long the data lasts and when, on the session's time base: "66.9 s of data
-    (1.7-68.6 s)" (the live summary and ``analyze`` say it alike)."""
+    (1.7-68.6 s)" (the live summary and ``analyze`` say it alike). The times are first rounded
+    to the millisecond, as the analysis document's ``data_s`` holds them, so the text is the
+    same from the file's times as from the document's (rounding 4.0496 to 0.1 s gives 4.0, but
+    4.05 from the document gives 4.1)."""
+    t0, t1 = round(t0, 3), round(t1, 3)
     return f"{t1 - t0:.1f} s of data ({t0:.1f}-{t1:.1f} s)"
 
 
