@@ -73,6 +73,14 @@ def _note_range(notes: Notifications, a: int, b: int) -> Notifications:
     )
 
 
+def _taker(keep: np.ndarray) -> slice | np.ndarray:
+    """What selects the (increasing) indices ``keep`` of an array: a slice where they are one
+    run (the usual case: copying a run is much cheaper than gathering), else ``keep``."""
+    if len(keep) and int(keep[-1]) - int(keep[0]) + 1 == len(keep):
+        return slice(int(keep[0]), int(keep[-1]) + 1)
+    return keep
+
+
 def _members(t: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Whether each of ``t`` is one of ``values`` (``np.isin``; by binary search in
     ``values``, which are usually sorted already)."""
@@ -376,9 +384,14 @@ class OfflineAligner:
             keep = np.flatnonzero(_members(merged.t, decided))
         if not len(keep):
             return
-        mag = None if merged.mag is None else merged.mag[keep]
-        quat = None if merged.quat is None else merged.quat[keep]
-        piece = ImuSamples(merged.t[keep], merged.acc[keep], merged.gyr[keep], mag, quat)
+        take = _taker(keep)
+
+        def part(a: np.ndarray) -> np.ndarray:  # in its own memory: the stretch is let go
+            return a[take].copy() if isinstance(take, slice) else a[take]
+
+        mag = None if merged.mag is None else part(merged.mag)
+        quat = None if merged.quat is None else part(merged.quat)
+        piece = ImuSamples(part(merged.t), part(merged.acc), part(merged.gyr), mag, quat)
         self._release(role, st, piece, fix=True)
 
     def _release(self, role: str, st: _Rounds, piece: ImuSamples, *, fix: bool) -> None:
@@ -413,11 +426,12 @@ class OfflineAligner:
         else:
             blocks = []
             for b in st.blocks:
-                m = b.t >= keep_from
-                if m.all():
+                m = np.flatnonzero(b.t >= keep_from)
+                if len(m) == len(b.t):
                     blocks.append(b)
-                elif m.any():
-                    blocks.append(replace(b, t=b.t[m], values=b.values[m]))
+                elif len(m):
+                    take = _taker(m)
+                    blocks.append(replace(b, t=b.t[take].copy(), values=b.values[take].copy()))
             st.blocks = blocks
         st.note_h = st.note_h[keep]
 
