@@ -651,6 +651,30 @@ def _regime_taken(rd: np.ndarray, p_num: int, tmin: float, p: EventParams) -> np
     return _regime_counts(rg, directions, p_num, lead)
 
 
+def _chain_taken(
+    rd: np.ndarray, p_num: int, q: int, width: int, tmin: float, p: EventParams
+) -> np.ndarray | None:
+    """Notifications taken by each event (up to a constant) at ``CI / P = p_num / q`` from
+    the comb of wraps in the closed anomaly of the received counts ``rd`` (``width``: the
+    hold-up horizon, events; ``tmin``: the fastest wraps, events), or None where no comb is
+    found: the wrap chain, or at whole-period ratios (``q == 1``) with the chain missing some
+    of the closed anomaly's up-steps, the comb filled in from them."""
+    closed = _closed_anomaly(rd, p_num, q, width)
+    tmax = len(rd) / 4.0  # at least four wraps in the segment
+    wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
+    up = (np.diff(closed) > 0).nonzero()[0] + 1 if q == 1 else np.empty(0, np.int64)
+    filled = None
+    if len(up) >= MIN_UP_STEPS and not _holds(wraps, up, p):
+        filled = _filled_comb(up, float(len(rd)), tmin, p)
+    if filled is not None:
+        # a whole-period ratio with the sensor fast: every up-step is a wrap (a loss only
+        # takes away; a loss just before a wrap hides both), so the comb is theirs
+        return _phase_counts(np.arange(len(rd)), filled, 1, p_num, q, p)
+    if wraps is None:
+        return None
+    return _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
+
+
 def event_losses(
     h: np.ndarray,
     n: np.ndarray,
@@ -687,21 +711,9 @@ def event_losses(
     tail = _regime_window(tmin) // 4 + _regime_lead(p) + 1
     if taken is None:
         tail = width
-        closed = _closed_anomaly(rd, p_num, q, width)
-        tmax = len(rd) / 4.0  # at least four wraps in the segment
-        wraps = _find_wraps(closed, tmin, tmax, p) if tmin < tmax else None
-        up = (np.diff(closed) > 0).nonzero()[0] + 1 if q == 1 else np.empty(0, np.int64)
-        filled = None
-        if len(up) >= MIN_UP_STEPS and not _holds(wraps, up, p):
-            filled = _filled_comb(up, float(len(rd)), tmin, p)
-        if filled is not None:
-            # a whole-period ratio with the sensor fast: every up-step is a wrap (a loss only
-            # takes away; a loss just before a wrap hides both), so the comb is theirs
-            taken = _phase_counts(np.arange(len(rd)), filled, 1, p_num, q, p)
-        elif wraps is None:
+        taken = _chain_taken(rd, p_num, q, width, tmin, p)
+        if taken is None:
             return None
-        else:
-            taken = _phase_counts(np.arange(len(rd)), wraps[1], wraps[0], p_num, q, p)
     diff = taken - rd
     keep = max(1, len(diff) - tail)
     np.maximum(diff[keep:], diff[max(0, keep - width) : keep].min(), out=diff[keep:])
