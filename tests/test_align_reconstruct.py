@@ -566,3 +566,23 @@ def test_fine_clock_links_are_counted_on_the_events(ci, skew, seed, most_wrong):
         true_lost = int(true_last[m][-1] - true_last[m][0]) - (len(off) - 1)
         assert abs(sum(k for _, k in found[1]) - true_lost) <= 5, start
     assert used >= 4  # stepping aside only where in doubt
+
+
+@pytest.mark.parametrize("window", [(100.0, 400.0), (0.0, 280.0), (283.0, 290.0), (700.0, 800.0)])
+def test_times_of_some_notifications_are_those_of_the_whole(window):
+    """``times_in``: the sample times of the notifications received in the window only, the
+    same numbers as the whole reconstruction's (losses and clock found on all), across a
+    reconnect too; an empty window (after the data) gives none."""
+    cfg = LinkSim(skew_ppm=-350.0, conn_interval_s=0.030, reconnect_at_s=280.0)
+    sim = simulate_link(cfg, 600.0, 2)
+    rp = ReconstructParams(clock=ClockParams(latency_floor_s=cfg.stack_floor_s))
+    h, n = sim.note_host_t, sim.note_count
+    whole = reconstruct_times(h, n, cfg.rate_hz, rp)
+    part = reconstruct_times(h, n, cfg.rate_hz, rp, times_in=window)
+    notes = np.flatnonzero((h >= window[0]) & (h < window[1]))
+    sample_note = np.repeat(np.arange(len(h)), n)
+    want = whole.t[np.isin(sample_note, notes)]
+    assert len(part.t) == len(want) and np.array_equal(part.t, want)
+    assert part.first_sample == (int(n[: notes[0]].sum()) if len(notes) else int(n.sum()))
+    assert part.lost_samples == whole.lost_samples and part.losses == whole.losses
+    assert np.array_equal(part.note_last_index, whole.note_last_index)

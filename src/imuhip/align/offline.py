@@ -319,17 +319,14 @@ class OfflineAligner:
 
     def _align_reconstructed(self, role: str, st: _Rounds, lo: float, cut: float) -> None:
         info = self._info[role]
-        recv = [b.t for b in st.blocks if b.kind == "gyr" and len(b.t)]
-        kt = reconstruct_kinds(list(st.blocks), info.rate_hz, self._rp)
+        # the times of the samples of the window's notifications only (the rest is context)
+        kt = reconstruct_kinds(list(st.blocks), info.rate_hz, self._rp, times_in=(lo, cut))
         if kt.rec is None or kt.h is None or kt.counts is None:
             return
         h, rec = kt.h, kt.rec
         gyr_t = next(b.t for b in kt.blocks if b.kind == "gyr")
-        recv_t = recv[0] if len(recv) == 1 else np.concatenate(recv)
-        in_win = (recv_t >= lo) & (recv_t < cut)
-        decided = gyr_t[in_win]
         st.lost += sum(m for j, m in rec.losses if lo <= h[j] < cut)
-        first = np.r_[0, np.cumsum(kt.counts)[:-1]]
+        first = np.r_[0, np.cumsum(kt.counts)[:-1]] - rec.first_sample
         for k in rec.segment_starts[1:]:
             if lo <= h[k] < cut:
                 st.starts.append(float(rec.t[first[k]]))
@@ -343,7 +340,7 @@ class OfflineAligner:
         ci = arrival_interval(h, self._rp.events, rec.interval)
         if ci is not None:
             st.intervals.append(ci)
-        self._release_decided(role, st, kt.blocks, decided, (gyr_t, in_win))
+        self._release_decided(role, st, kt.blocks, gyr_t, (gyr_t, np.ones(len(gyr_t), bool)))
 
     def _align_clocked(self, role: str, st: _Rounds, lo: float, cut: float) -> None:
         ts = [i for i, b in enumerate(st.blocks) if b.sensor_clock]

@@ -76,7 +76,8 @@ class Reconstruction:
     """Sample times rebuilt from receive times.
 
     Attributes:
-        t: (N,) host time of every received sample, s, in notification order.
+        t: host time of every received sample, s, in notification order (of the samples from
+            ``first_sample`` on, where only some notifications' times were asked for).
         note_last_index: (M,) sample index (within its segment, counting lost samples) of each
             notification's last sample.
         lost_samples: samples found missing (lost notifications), all segments.
@@ -96,6 +97,7 @@ class Reconstruction:
     segment_starts: tuple[int, ...]
     model: ClockModel
     interval: FoundInterval | None = None
+    first_sample: int = 0
 
 
 def _fmin(e: np.ndarray, k: int) -> np.ndarray:
@@ -672,20 +674,23 @@ def _checked_inputs(
 SAMPLE_CHUNK = 1 << 15
 
 
-def _sample_times(model: ClockModel, last: np.ndarray, n: np.ndarray, period: float) -> np.ndarray:
-    """Host time (s) of every sample: the notifications' last-sample indices ``last`` (within
-    their segments) and counts ``n`` mapped by ``model`` (sensor time = index · ``period``, s),
-    :data:`SAMPLE_CHUNK` notifications at a time into one output. Where the model starts a
-    new segment its first mapped times can fall before the last ones of the previous segment;
-    samples keep their order and at least half a period between them (elsewhere the steps are
-    a whole period and nothing changes)."""
+def _sample_times(
+    model: ClockModel, last: np.ndarray, n: np.ndarray, period: float, notes: range
+) -> np.ndarray:
+    """Host time (s) of every sample of the notifications ``notes``: their last-sample
+    indices ``last`` (within their segments) and counts ``n`` mapped by ``model`` (sensor
+    time = index · ``period``, s), :data:`SAMPLE_CHUNK` notifications at a time into one
+    output. Where the model starts a new segment its first mapped times can fall before the
+    last ones of the previous segment; samples keep their order and at least half a period
+    between them (elsewhere the steps are a whole period and nothing changes)."""
     pair_seg = model.segment_of(len(last))
     fs = np.cumsum(n) - n  # first sample of each notification
-    t = np.empty(int(n.sum()))
+    base = int(fs[notes.start]) if len(notes) else 0
+    t = np.empty(int(n[notes.start : notes.stop].sum()))
     carry = -np.inf  # the running maximum of (time - ramp) before the chunk
     half = 0.5 * period
-    for a in range(0, len(n), SAMPLE_CHUNK):
-        b = min(a + SAMPLE_CHUNK, len(n))
+    for a in range(notes.start, notes.stop, SAMPLE_CHUNK):
+        b = min(a + SAMPLE_CHUNK, notes.stop)
         nn = n[a:b]
         s0 = int(fs[a])
         s1 = s0 + int(nn.sum())
@@ -701,7 +706,7 @@ def _sample_times(model: ClockModel, last: np.ndarray, n: np.ndarray, period: fl
         np.maximum.accumulate(piece, out=piece)
         carry = piece[-1]
         piece += ramp
-        t[s0:s1] = piece
+        t[s0 - base : s1 - base] = piece
     return t
 
 
@@ -711,6 +716,7 @@ def reconstruct_times(
     rate_hz: float,
     params: ReconstructParams | None = None,
     signal: np.ndarray | None = None,
+    times_in: tuple[float, float] | None = None,
 ) -> Reconstruction:
     """Per-sample host times for notifications without sensor timestamps.
 
@@ -723,6 +729,11 @@ def reconstruct_times(
             ``counts.sum()``), e.g. the gyro in rad/s; any smooth quantity works, as only
             residuals relative to its own noise are compared. Used to place losses the receive
             times leave ambiguous (see the module docstring); None: timing only.
+        times_in: (from, to) receive times, s: the sample times only of the notifications
+            received in ``[from, to)`` (``Reconstruction.first_sample`` says where they
+            begin; their order and spacing is kept among themselves), as a caller that
+            decides only those does; the losses and the clock are found on all of them.
+            None: of every sample.
 
     Raises:
         ClockModelError: for a non-positive rate or mismatched inputs.
@@ -761,6 +772,12 @@ def reconstruct_times(
     below = np.subtract(h, wait, out=wait)  # h - wait: the receive times on the line
     model = fit_clock(last * period, below, rp.clock, starts=starts)
     del wait, below
-    t = _sample_times(model, last, n, period)
+    notes = range(len(h))
+    if times_in is not None:
+        notes = range(*(int(i) for i in np.searchsorted(h, times_in)))
+    t = _sample_times(model, last, n, period, notes)
     lost = sum(m for _, m in losses)
-    return Reconstruction(t, last, lost, tuple(losses), tuple(starts.tolist()), model, interval)
+    first = int(n[: notes.start].sum())
+    return Reconstruction(
+        t, last, lost, tuple(losses), tuple(starts.tolist()), model, interval, first
+    )

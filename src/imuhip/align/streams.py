@@ -130,7 +130,8 @@ class KindTimes:
 
     Attributes:
         blocks: one block per channel kind, sample times rebuilt (s, host clock), samples in
-            the order of the input.
+            the order of the input (only those of the notifications received in the
+            ``times_in`` asked for).
         h: (M,) receive times (s) of the gyro's notifications (None without gyro samples).
         counts: (M,) gyro samples in each of them.
         rec: the gyro's reconstruction (losses and segment starts index ``h``).
@@ -157,12 +158,17 @@ def _reconstructed(
 
 
 def reconstruct_kinds(
-    blocks: list[ChannelBlock], rate_hz: float, p: ReconstructParams
+    blocks: list[ChannelBlock],
+    rate_hz: float,
+    p: ReconstructParams,
+    times_in: tuple[float, float] | None = None,
 ) -> KindTimes:
     """Rebuild sample times of host-stamped blocks (each sample's ``t`` its notification's
     receive time, s), per channel kind (a kind whose notifications match an earlier kind's
     reuses its result). The gyro and accelerometer values are the signal for placing
-    ambiguous losses (``p.use_signal``). Empties ``blocks`` (the caller's list)."""
+    ambiguous losses (``p.use_signal``). ``times_in``: only the samples of notifications
+    received in ``[from, to)`` (s) are returned, timed from all (:func:`reconstruct_times`).
+    Empties ``blocks`` (the caller's list)."""
     out: list[ChannelBlock] = []
     gh = gcounts = grec = None
     # every kind's notifications first, so the blocks' per-sample receive times can go
@@ -187,10 +193,11 @@ def reconstruct_kinds(
     for kind, h, counts, values in runs:
         sig = values if p.use_signal and kind != "mag" else None
         rec = next((r for dh, r in done if dh is h), None) or reconstruct_times(
-            h, counts, rate_hz, p, signal=sig
+            h, counts, rate_hz, p, signal=sig, times_in=times_in
         )
         done.append((h, rec))
-        out.append(ChannelBlock(kind, rec.t, values, False))
+        a = rec.first_sample
+        out.append(ChannelBlock(kind, rec.t, values[a : a + len(rec.t)], False))
         if kind == "gyr":
             gh, gcounts, grec = h, counts, rec
     return KindTimes(out, gh, gcounts, grec)
