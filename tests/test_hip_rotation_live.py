@@ -1,5 +1,6 @@
 """The hip rotation tracker fed as live use feeds it (a few samples at a time) gives exactly the
-numbers of one batch: its trailing rest minimum's short form included."""
+numbers of one batch: its trailing rest minimum's short form (chunks shorter than the window)
+included."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from imuhip.align.numeric import running_min
 from imuhip.files.session_file import read_session
 from imuhip.pipeline import analyze_session
 
+#: Chunk lengths the trailing-minimum tests draw around (a few samples, as live feeds them).
+CHUNK = 64
 REC = Path(__file__).resolve().parent.parent / "recordings" / "seated-left-reps-simulated.imuhip"
 
 
@@ -31,7 +34,7 @@ def test_trailing_min_of_short_chunks_equals_the_filter(w):
     rng = np.random.default_rng(w)
     ref = short = np.full(1, np.inf)
     for _ in range(400):
-        n = int(rng.integers(1, 2 * hr.SHORT_CHUNK))
+        n = int(rng.integers(1, 2 * CHUNK))  # shorter and longer than the window
         x = np.where(rng.random(n) < 0.4, np.inf, np.round(rng.normal(0.0, 1.0, n), 1))
         a, ref = _filter_form(ref, x, w)
         b, short = hr._trailing_min(short, x, w)
@@ -46,7 +49,7 @@ def test_trailing_min_of_long_chunks_equals_the_filter_nan_included(w):
     rng = np.random.default_rng(w + 1)
     ref = long = np.zeros(1)
     for _ in range(150):
-        n = int(rng.integers(hr.SHORT_CHUNK + 1, 3 * w + hr.SHORT_CHUNK + 2))
+        n = int(rng.integers(CHUNK + 1, 3 * w + CHUNK + 2))
         x = np.where(rng.random(n) < 0.4, np.inf, np.round(rng.normal(0.0, 1.0, n), 1))
         x[rng.random(n) < 0.01] = np.nan
         buf = np.concatenate([ref, x])

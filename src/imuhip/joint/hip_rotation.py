@@ -117,14 +117,11 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     earlier chunks; ``w`` odd), and the tail to keep for the next chunk."""
     buf = np.concatenate([tail, x])
     n = len(x)
-    if (
-        0 < n <= SHORT_CHUNK
-        and len(tail)
-        and (len(tail) + n <= w or (len(tail) == w - 1 and n < w))
-    ):
-        # a short chunk (live): sample k's window is the tail from k on (all of it while the
-        # window is not yet full) and x up to k, so the minima of the tail's suffixes and x's
-        # prefixes (the same numbers, without a pass over the whole window per sample)
+    if n > 0 and len(tail) and (len(tail) + n <= w or (len(tail) == w - 1 and n < w)):
+        # a chunk shorter than the window (live, and the analysis' pieces): sample k's window
+        # is the tail from k on (all of it while the window is not yet full) and x up to k,
+        # so the minima of the tail's suffixes and x's prefixes (the same numbers, without a
+        # pass over the whole window per sample, nor the running minimum over tail and x)
         full = len(tail) + n > w
         level = np.empty(n)
         level[-1] = tail[n - 1 :].min() if full else tail.min()  # NaN if any is NaN
@@ -138,9 +135,6 @@ def _trailing_min(tail: np.ndarray, x: np.ndarray, w: int) -> tuple[np.ndarray, 
     # each sample's window and the w - 1 before it (those there are)
     return running_min(buf, w, origin=(w - 1) // 2)[len(buf) - n :], buf[-(w - 1) :]
 
-
-#: Chunks up to this many samples take the trailing minimum's short form (:func:`_trailing_min`).
-SHORT_CHUNK = 64
 
 #: Share of the heading trackers' past weight kept over a lost stretch (:meth:`after_gap`).
 GAP_MEMORY = 0.02
