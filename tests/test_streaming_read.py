@@ -165,3 +165,23 @@ def test_reading_a_file_as_arrived_holds_nothing_per_input(tmp_path: Path, monke
     # holding the session would add at least the added bytes; the reader's record spans and
     # offsets add a few percent of them
     assert long - short < 0.15 * added, (short, long, added)
+
+
+@pytest.mark.parametrize("path", RECORDINGS[:3], ids=lambda p: p.stem)
+def test_read_summary_is_the_whole_reads(path):
+    """``read_summary`` (the file streamed through, as the live summary's "wrote" line reads
+    it) gives the time range, events and header of the whole read, and its report."""
+    whole = session_file.read_session(path).summary()
+    streamed = session_file.read_summary(path)
+    assert streamed.time_range == whole.time_range and streamed.header == whole.header
+    assert streamed.events == whole.events and streamed.report == whole.report
+
+
+def test_read_summary_of_a_cut_off_file_reports_it(tmp_path):
+    data = RECORDINGS[0].read_bytes()
+    cut = tmp_path / "cut.imuhip"
+    cut.write_bytes(data[: len(data) * 2 // 3 + 5])  # ends inside a record
+    whole = session_file.read_session(cut, warn=False).summary()
+    streamed = session_file.read_summary(cut)
+    assert streamed.report == whole.report and streamed.report.messages()
+    assert streamed.time_range == whole.time_range

@@ -917,6 +917,16 @@ def stream_session(path: str | os.PathLike[str]) -> SessionStream:
     return SessionStream(Path(path))
 
 
+def read_summary(path: str | os.PathLike[str]) -> SessionSummary:
+    """What a session file holds besides its per-sample data (header, events, time range,
+    read report), the file streamed through (:func:`stream_session`), not held: the time
+    range ``imuhip analyze`` reports. Raises as :func:`stream_session`."""
+    stream = stream_session(path)
+    for _ in stream:
+        pass
+    return stream.summary()
+
+
 class FileInputs(Sequence[SessionInput]):
     """A session file's inputs in arrival order: item for item what
     :func:`imuhip.session.session_inputs` gives for the session :func:`read_session` reads

@@ -276,11 +276,11 @@ def print_result(result: RunResult, path: Path | None, out: TextIO | None = None
     pipe = result.pipeline
     _print("", out)
     if path is not None:
-        from imuhip.files.session_file import read_session
+        from imuhip.files.session_file import read_summary
         from imuhip.sinks.analysis_text import data_span_text
 
         try:
-            span = data_span_text(*read_session(path).time_range())  # as analyze will say it
+            span = data_span_text(*read_summary(path).time_range)  # as analyze will say it
         except ImuhipError:  # not there (or not readable): what the session lasted
             span = f"{result.duration_s:.1f} s"
         _print(f"wrote {path} ({span}, {result.notifications_written} notifications)",
