@@ -173,6 +173,7 @@ def reconstruct_kinds(
     gh = gcounts = grec = None
     # every kind's notifications first, so the blocks' per-sample receive times can go
     runs: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+    first_t: np.ndarray | None = None  # the first kind's per-sample receive times
     for kind in ("gyr", "acc", "mag"):
         sel = [b for b in blocks if b.kind == kind and len(b.t)]
         if not sel:
@@ -181,13 +182,18 @@ def reconstruct_kinds(
         t = sel[0].t if len(sel) == 1 else np.concatenate([b.t for b in sel])
         values = sel[0].values if len(sel) == 1 else np.concatenate([b.values for b in sel])
         del sel
-        h, counts = _notification_runs(t)
+        if runs and first_t is not None and np.array_equal(t, first_t):
+            h, counts = runs[0][1], runs[0][2]  # the same samples' notifications (one packet)
+        else:
+            h, counts = _notification_runs(t)
+            # a kind whose notifications match an earlier kind's shares its arrays (and result)
+            same = [r for r in runs if np.array_equal(r[1], h) and np.array_equal(r[2], counts)]
+            if same:
+                h, counts = same[0][1], same[0][2]
+        first_t = t if first_t is None else first_t
         del t
-        # a kind whose notifications match an earlier kind's shares its arrays (and result)
-        same = [r for r in runs if np.array_equal(r[1], h) and np.array_equal(r[2], counts)]
-        if same:
-            h, counts = same[0][1], same[0][2]
         runs.append((kind, h, counts, values))
+    del first_t
     blocks.clear()  # the caller's list: its receive times are not needed any more
     done: list[tuple[np.ndarray, Reconstruction]] = []  # (h, reconstruction)
     for kind, h, counts, values in runs:
