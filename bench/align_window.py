@@ -51,16 +51,18 @@ def _header() -> SessionHeader:
     return SessionHeader("left", "prone", (shin,))
 
 
-def bench_link(skew_ppm: float, conn_ms: float, minutes: float, seed: int) -> SimStream:
+def bench_link(
+    skew_ppm: float, conn_ms: float, minutes: float, seed: int, loss: float = 0.003
+) -> SimStream:
     """The benches' SIMULATED link: ``skew_ppm`` against the host, 15 ppm of drift, a
-    ``conn_ms`` connection interval, 0.3 % of the notifications lost, a reconnect (4 s) at
-    40 % of the ``minutes``."""
+    ``conn_ms`` connection interval, ``loss`` of the notifications lost (0.3 %), a reconnect
+    (4 s) at 40 % of the ``minutes``."""
     dur = 60.0 * minutes
     cfg = LinkSim(
         skew_ppm=skew_ppm,
         drift_ppm=15.0,
         conn_interval_s=conn_ms / 1e3,
-        loss_prob=0.003,
+        loss_prob=loss,
         reconnect_at_s=0.4 * dur,
         reconnect_gap_s=4.0,
     )

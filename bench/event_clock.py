@@ -7,12 +7,14 @@ losses are counted on the connection-event clock (:mod:`imuhip.align.conn_events
 connection interval and crystal skew (sensor against the host; the controller's clock is
 another 20 ppm off, and the rate difference drifts by 15 ppm over 20 minutes), one hour of a
 SIMULATED WitMotion-like link at 100 Hz (one sample a notification, 0.3 % of notifications
-lost, a reconnect at 40 %) goes through the offline aligner in its rounds; this prints the
-|error| of every sample time against the simulated truth (median, p99, max; the stack latency
-common to all taken out), the share over 5 ms and the lost samples counted against the truth.
+lost or ``--loss``, a reconnect at 40 %) goes through the offline aligner in its rounds; this
+prints the |error| of every sample time against the simulated truth (median, p99, max; the
+stack latency common to all taken out), the share over 5 ms and the lost samples counted
+against the truth.
 
     python bench/event_clock.py                    # 15, 30 and 45 ms; 8 skews; seed 1
     python bench/event_clock.py --conn-ms 15 --skews -350 350 --seeds 1 2 3
+    python bench/event_clock.py --skews -350 350 --seeds 1 2 --loss 0.01   # heavy loss
 """
 
 from __future__ import annotations
@@ -44,16 +46,18 @@ def main() -> None:
     )
     ap.add_argument("--seeds", type=int, nargs="+", default=[1])
     ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--loss", type=float, default=0.003, help="share of notifications lost")
     args = ap.parse_args()
     print(
         "offline aligner (rounds) on SIMULATED links, every notification stamped apart "
-        "(20 µs), 100 Hz, 0.3 % lost; |sample-time error| against the simulated truth"
+        f"(20 µs), 100 Hz, {100 * args.loss:g} % lost; |sample-time error| against the "
+        "simulated truth"
     )
     every: dict[str, list[np.ndarray]] = {"event clock": [], "receive time": []}
     for conn_ms in args.conn_ms:
         for skew in args.skews:
             for seed in args.seeds:
-                sim = bench_link(skew, conn_ms, args.minutes, seed)
+                sim = bench_link(skew, conn_ms, args.minutes, seed, args.loss)
                 notes = link_notifications(sim, 20e-6)
                 truth = sim.sample_true_t
                 print(f"  {conn_ms:g} ms, skew {skew:+g} ppm, seed {seed}:")
