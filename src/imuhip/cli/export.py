@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imuhip.cli import options
 from imuhip.errors import ImuhipError
+
+if TYPE_CHECKING:
+    from imuhip.pipeline import SessionAnalysis
+    from imuhip.session import SessionHeader
 
 
 def run(args: argparse.Namespace) -> int:
     from imuhip.align.streams import sensor_streams
     from imuhip.files.convert import export_samples
     from imuhip.sinks import field_export
+    from imuhip.sinks.file_warnings import note_read_report
     from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     if not (args.samples or args.angles or args.mot or args.sto or args.dot):
@@ -20,34 +26,23 @@ def run(args: argparse.Namespace) -> int:
             "nothing to export: give --samples DIR, --angles CSV, --mot FILE, --sto FILE "
             "and/or --dot DIR"
         )
-    session = read_session(args.session)
-    start = field_export.session_start_utc(session.header)
-    from imuhip.files.session_file import vendor_orientation_roles
-    from imuhip.fusion.vendor import vendor_orientation_note
-
-    for role in vendor_orientation_roles(session.header):
-        print(f"note: {vendor_orientation_note(role)}")
+    # the per-sensor exports need the whole session (its streams aligned at once); the angles'
+    # come from the file streamed into the pipeline, keeping only what they write
+    session = read_session(args.session) if (args.samples or args.dot) else None
+    header, result = None if session is None else session.header, None
     if args.angles or args.mot or args.sto:
-        from imuhip.pipeline import analyze_session
-        from imuhip.sinks.angles_csv import legs_on_one_axis
+        from imuhip.pipeline import Keep
+        from imuhip.pipeline.analyze import analyze_file
 
-        result = analyze_session(session)
-        if args.angles:
-            from imuhip.sinks.angles_csv import write_angles_csv
-
-            print(f"wrote {write_angles_csv(args.angles, result, start)}")
-        t, angles, quats = legs_on_one_axis(result)
-        if args.mot:
-            path = field_export.write_mot(args.mot, t, angles, start=start)
-            print(f"wrote {path}")
-        if args.sto:
-            path = field_export.write_sto(
-                args.sto, t, quats, side=session.header.side, rate_hz=result.grid.rate_hz,
-                start=start,
-            )  # fmt: skip
-            print(f"wrote {path}")
-    if not (args.samples or args.dot):
+        keep = Keep.ANGLES | (Keep.ORIENTATIONS if args.mot or args.sto else Keep.EVENTS)
+        noted = None if session else lambda found: note_read_report(args.session, found.report)
+        analysed = analyze_file(args.session, keep=keep, on_read=noted)
+        header, result = analysed.summary.header, analysed.analysis
+    if header is not None:
+        _exports(args, header, result)
+    if session is None:
         return 0
+    start = field_export.session_start_utc(header)
     streams = sensor_streams(session)  # every stream on the session's (host) time base
     if args.samples:
         from imuhip.sinks.progress import track
@@ -66,6 +61,37 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"wrote {path}")
     return 0
+
+
+def _exports(
+    args: argparse.Namespace, header: SessionHeader, result: SessionAnalysis | None
+) -> None:
+    """The vendor-orientation notes, and the angle exports of ``result`` (where asked for)."""
+    from imuhip.files.session_file import vendor_orientation_roles
+    from imuhip.fusion.vendor import vendor_orientation_note
+    from imuhip.sinks import field_export
+
+    for role in vendor_orientation_roles(header):
+        print(f"note: {vendor_orientation_note(role)}")
+    if result is None:
+        return
+    from imuhip.sinks.angles_csv import legs_on_one_axis
+
+    start = field_export.session_start_utc(header)
+    if args.angles:
+        from imuhip.sinks.angles_csv import write_angles_csv
+
+        print(f"wrote {write_angles_csv(args.angles, result, start)}")
+    if not (args.mot or args.sto):
+        return
+    t, angles, quats = legs_on_one_axis(result)
+    if args.mot:
+        print(f"wrote {field_export.write_mot(args.mot, t, angles, start=start)}")
+    if args.sto:
+        path = field_export.write_sto(
+            args.sto, t, quats, side=header.side, rate_hz=result.grid.rate_hz, start=start
+        )
+        print(f"wrote {path}")
 
 
 def add_parser(sub: options.Subcommands) -> None:
