@@ -1,4 +1,4 @@
-"""Peak memory of ``analyze``, ``report``, ``replay`` and ``history`` on long sessions.
+"""Peak memory of the commands on a file (``analyze``, ``report``, ``export`` …) on long sessions.
 
 A long session of two WitMotion sensors at 100 Hz (raw notifications, the live format) is made
 quickly: one simulated block of ``--block-min`` minutes (reps; calibration at its start) is
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-COMMANDS = ("import", "analyze", "report", "replay", "history", "info")
+COMMANDS = ("import", "analyze", "report", "replay", "history", "info", "export")
 
 
 def write_long_session(path: Path, hours: float, block_min: float = 10.0, seed: int = 7) -> Path:
@@ -68,6 +68,7 @@ def _child(command: str, path: str) -> None:
         "replay": ["replay", "--speed", "max", "--plain", "--json", path],
         "history": ["history", str(Path(path).parent), "--jobs", "1", "--no-cache"],
         "info": ["info", path],
+        "export": ["export", path, "--angles", os.path.join(tmp, "angles.csv")],
     }[command]
     code = 0
     if args is not None:

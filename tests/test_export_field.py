@@ -114,3 +114,23 @@ def test_exports_carry_wall_clock_time(session_file, tmp_path):
     assert datetime.fromisoformat(utc) == pytest.approx(want, abs=timedelta(milliseconds=1))
     _, keys, _, _ = read_storage(mot)
     assert keys["start_utc"] == first.isoformat(timespec="milliseconds")
+
+
+@pytest.mark.parametrize(
+    "name", ["prone-both-reps-simulated.imuhip", "seated-left-pelvis-reps-simulated.imuhip"]
+)
+def test_angles_csv_written_a_piece_at_a_time_is_the_same_file(name, tmp_path, monkeypatch):
+    """The angle CSV writers turn ``ROWS_AT_ONCE`` rows into text at a time (a long session's
+    rows are not all Python objects at once): pieces of 1,000 rows, with the UTC column too,
+    give the same bytes as one piece (one leg and both legs)."""
+    from pathlib import Path
+
+    from imuhip.sinks import angles_csv
+
+    rec = Path(__file__).resolve().parent.parent / "recordings" / name
+    result = analyze_session(read_session(rec))
+    start = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+    whole = angles_csv.write_angles_csv(tmp_path / "whole.csv", result, start).read_bytes()
+    monkeypatch.setattr(angles_csv, "ROWS_AT_ONCE", 1000)
+    pieces = angles_csv.write_angles_csv(tmp_path / "pieces.csv", result, start).read_bytes()
+    assert pieces == whole and whole.count(b"\n") > 3000

@@ -44,23 +44,31 @@ def write_angles_csv(
             "time_s,hip_rotation_deg,knee_flexion_deg,hip_flexion_deg,heading_offset_deg,"
             "valid" + (",utc\n" if start is not None else "\n")
         )
-        utc = utc_strings(g.t, start)
         none = np.full(len(g.t), np.nan)
         knee = none if result.knee_flexion_deg is None else result.knee_flexion_deg
         flex = none if result.hip_flexion_deg is None else result.hip_flexion_deg
-        for t, a, k, fl, h, v, u in zip(
-            g.t.tolist(),
-            result.hip_rotation_deg.tolist(),
-            knee.tolist(),
-            flex.tolist(),
-            result.heading_offset_deg.tolist(),
-            valid.tolist(),
-            utc,
-            strict=True,
-        ):
-            tail = f",{u}\n" if start is not None else "\n"
-            f.write(f"{t!r},{_num(a)},{_num(k)},{_num(fl)},{_num(h)},{int(v)}{tail}")
+        for sl in _chunks(len(g.t)):  # a piece at a time: no Python floats of the whole session
+            for t, a, k, fl, h, v, u in zip(
+                g.t[sl].tolist(),
+                result.hip_rotation_deg[sl].tolist(),
+                knee[sl].tolist(),
+                flex[sl].tolist(),
+                result.heading_offset_deg[sl].tolist(),
+                valid[sl].tolist(),
+                utc_strings(g.t[sl], start),
+                strict=True,
+            ):
+                tail = f",{u}\n" if start is not None else "\n"
+                f.write(f"{t!r},{_num(a)},{_num(k)},{_num(fl)},{_num(h)},{int(v)}{tail}")
     return path
+
+
+#: Rows the writers turn into text at a time.
+ROWS_AT_ONCE = 1 << 15
+
+
+def _chunks(n: int) -> list[slice]:
+    return [slice(a, min(a + ROWS_AT_ONCE, n)) for a in range(0, n, ROWS_AT_ONCE)]
 
 
 def _on_one_axis(legs: tuple[SessionAnalysis, ...]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -89,14 +97,18 @@ def _write_legs(path: Path, result: SessionAnalysis, start: datetime | None) -> 
         columns += [rot, knee, valid]
         side = leg.side
         heads += [f"hip_rotation_{side}_deg", f"knee_flexion_{side}_deg", f"valid_{side}"]
-    utc = utc_strings(t, start)
     with atomic_write(path, "w", newline="\n") as f:
         f.write(",".join(heads) + (",utc\n" if start is not None else "\n"))
-        for i, ti in enumerate(t.tolist()):
-            cells = [repr(ti)]
-            for c in range(0, len(columns), 3):
-                cells += [_num(columns[c][i]), _num(columns[c + 1][i]), str(int(columns[c + 2][i]))]
-            f.write(",".join(cells) + (f",{utc[i]}\n" if start is not None else "\n"))
+        for sl in _chunks(len(t)):
+            utc = utc_strings(t[sl], start)
+            for i, ti in enumerate(t[sl].tolist(), sl.start):
+                cells = [repr(ti)]
+                for c in range(0, len(columns), 3):
+                    cells += [
+                        _num(columns[c][i]), _num(columns[c + 1][i]), str(int(columns[c + 2][i]))
+                    ]  # fmt: skip
+                tail = f",{utc[i - sl.start]}\n" if start is not None else "\n"
+                f.write(",".join(cells) + tail)
     return path
 
 
