@@ -27,17 +27,21 @@ def run(args: argparse.Namespace) -> int:
             "and/or --dot DIR"
         )
     # the per-sensor exports need the whole session (its streams aligned at once); the angles'
-    # come from the file streamed into the pipeline, keeping only what they write
+    # alone come from the file streamed into the pipeline, keeping only what they write
     session = read_session(args.session) if (args.samples or args.dot) else None
     header, result = None if session is None else session.header, None
     if args.angles or args.mot or args.sto:
         from imuhip.pipeline import Keep
-        from imuhip.pipeline.analyze import analyze_file
+        from imuhip.pipeline.analyze import analyze_file, analyze_session
 
         keep = Keep.ANGLES | (Keep.ORIENTATIONS if args.mot or args.sto else Keep.EVENTS)
-        noted = None if session else lambda found: note_read_report(args.session, found.report)
-        analysed = analyze_file(args.session, keep=keep, on_read=noted)
-        header, result = analysed.summary.header, analysed.analysis
+        if session is not None:  # read already: not read again
+            result = analyze_session(session, keep=keep)
+        else:
+            analysed = analyze_file(
+                args.session, keep=keep, on_read=lambda s: note_read_report(args.session, s.report)
+            )
+            header, result = analysed.summary.header, analysed.analysis
     if header is not None:
         _exports(args, header, result)
     if session is None:
