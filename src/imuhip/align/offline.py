@@ -340,7 +340,7 @@ class OfflineAligner:
         ci = arrival_interval(h, self._rp.events, rec.interval)
         if ci is not None:
             st.intervals.append(ci)
-        self._release_decided(role, st, kt.blocks, gyr_t, (gyr_t, np.ones(len(gyr_t), bool)))
+        self._release_decided(role, st, kt.blocks, gyr_t, all_gyro=True)
 
     def _align_clocked(self, role: str, st: _Rounds, lo: float, cut: float) -> None:
         ts = [i for i, b in enumerate(st.blocks) if b.sensor_clock]
@@ -367,21 +367,22 @@ class OfflineAligner:
         st: _Rounds,
         aligned: list[ChannelBlock],
         decided: np.ndarray,
-        gyro: tuple[np.ndarray, np.ndarray] | None = None,
+        *,
+        all_gyro: bool = False,
     ) -> None:
         """Merge the stretch's channels and release the samples at the decided gyro times
-        (``gyro``: the stretch's gyro times and the mask of the decided ones, where known)."""
+        (``all_gyro``: ``decided`` are all of the stretch's gyro times)."""
         if not len(decided):
             return
         merged = merge_channels(aligned).samples
-        if gyro is not None and np.array_equal(merged.t, gyro[0]):
-            # the merged times are the gyro's (increasing: no repeats): the mask selects
-            keep = np.flatnonzero(gyro[1])
+        if all_gyro and np.array_equal(merged.t, decided):
+            # the merged times are the gyro's, every one decided: all of them
+            take: slice | np.ndarray = slice(0, len(merged.t))
         else:
             keep = np.flatnonzero(_members(merged.t, decided))
-        if not len(keep):
-            return
-        take = _taker(keep)
+            if not len(keep):
+                return
+            take = _taker(keep)
 
         def part(a: np.ndarray) -> np.ndarray:  # in its own memory: the stretch is let go
             return a[take].copy() if isinstance(take, slice) else a[take]

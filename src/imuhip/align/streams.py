@@ -182,7 +182,7 @@ def reconstruct_kinds(
         t = sel[0].t if len(sel) == 1 else np.concatenate([b.t for b in sel])
         values = sel[0].values if len(sel) == 1 else np.concatenate([b.values for b in sel])
         del sel
-        if runs and first_t is not None and np.array_equal(t, first_t):
+        if first_t is not None and np.array_equal(t, first_t):
             h, counts = runs[0][1], runs[0][2]  # the same samples' notifications (one packet)
         else:
             h, counts = _notification_runs(t)
@@ -190,7 +190,8 @@ def reconstruct_kinds(
             same = [r for r in runs if np.array_equal(r[1], h) and np.array_equal(r[2], counts)]
             if same:
                 h, counts = same[0][1], same[0][2]
-        first_t = t if first_t is None else first_t
+        if first_t is None:
+            first_t = t
         del t
         runs.append((kind, h, counts, values))
     del first_t
