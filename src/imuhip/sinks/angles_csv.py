@@ -14,7 +14,9 @@ from imuhip.sinks.field_export import utc_strings
 
 
 def _num(x: float) -> str:
-    return "" if np.isnan(x) else f"{x:.4f}"
+    """A value to 4 decimals, or an empty cell for NaN (``x != x``: NaN, without a ufunc call
+    per cell)."""
+    return "" if x != x else f"{x:.4f}"
 
 
 def write_angles_csv(
@@ -99,15 +101,14 @@ def _write_legs(path: Path, result: SessionAnalysis, start: datetime | None) -> 
         heads += [f"hip_rotation_{side}_deg", f"knee_flexion_{side}_deg", f"valid_{side}"]
     with atomic_write(path, "w", newline="\n") as f:
         f.write(",".join(heads) + (",utc\n" if start is not None else "\n"))
-        for sl in _chunks(len(t)):
+        for sl in _chunks(len(t)):  # a piece at a time, as Python floats
             utc = utc_strings(t[sl], start)
-            for i, ti in enumerate(t[sl].tolist(), sl.start):
+            piece = [c[sl].tolist() for c in columns]
+            for i, ti in enumerate(t[sl].tolist()):
                 cells = [repr(ti)]
-                for c in range(0, len(columns), 3):
-                    cells += [
-                        _num(columns[c][i]), _num(columns[c + 1][i]), str(int(columns[c + 2][i]))
-                    ]  # fmt: skip
-                tail = f",{utc[i - sl.start]}\n" if start is not None else "\n"
+                for c in range(0, len(piece), 3):
+                    cells += [_num(piece[c][i]), _num(piece[c + 1][i]), str(int(piece[c + 2][i]))]
+                tail = f",{utc[i]}\n" if start is not None else "\n"
                 f.write(",".join(cells) + tail)
     return path
 
