@@ -25,7 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-COMMANDS = ("import", "analyze", "report", "replay", "history", "info", "export")
+COMMANDS = (
+    "import", "analyze", "report", "replay", "history", "info", "export", "export-samples"
+)  # fmt: skip
 
 
 def write_long_session(path: Path, hours: float, block_min: float = 10.0, seed: int = 7) -> Path:
@@ -69,6 +71,7 @@ def _child(command: str, path: str) -> None:
         "history": ["history", str(Path(path).parent), "--jobs", "1", "--no-cache"],
         "info": ["info", path],
         "export": ["export", path, "--angles", os.path.join(tmp, "angles.csv")],
+        "export-samples": ["export", path, "--samples", os.path.join(tmp, "csv")],
     }[command]
     code = 0
     if args is not None:
@@ -129,7 +132,7 @@ def main() -> None:
             print(f"{hours:g} h: file {mib:.0f} MiB, written in {made:.1f} s", flush=True)
             for cmd in args.commands:
                 peak, cpu = peak_mib(cmd, path)
-                print(f"  {cmd:<8} {peak:7.0f} MiB  {cpu:7.1f} s", flush=True)
+                print(f"  {cmd:<14} {peak:7.0f} MiB  {cpu:7.1f} s", flush=True)
 
 
 if __name__ == "__main__":

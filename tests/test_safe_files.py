@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from imuhip.atomic import FILE_MODE, atomic_write
 from imuhip.config import PairedSensor, Pairing, save_pairing
 from imuhip.files.csv_samples import write_imu_csv
 from imuhip.files.session_file import read_session, write_session
+from imuhip.sinks.field_export import write_dot_csv, write_mot, write_sto
 from imuhip.sinks.history import HistoryRow, write_csv
 from imuhip.sinks.report import write_report
 
@@ -35,6 +37,16 @@ WRITERS = {
     "csv": lambda p, header: write_imu_csv(p, make_samples(20)),
     "report": lambda p, header: write_report(p, "<html></html>"),
     "history-csv": lambda p, header: write_csv(p, [HistoryRow("a", "", "")]),
+    "dot-csv": lambda p, header: write_dot_csv(p, make_samples(20), tag="thigh", start=None),
+    "mot": lambda p, header: write_mot(p, np.arange(3.0), {"left": np.zeros(3)}, start=None),
+    "sto": lambda p, header: write_sto(
+        p,
+        np.arange(3.0),
+        {"thigh": np.tile([1.0, 0, 0, 0], (3, 1))},
+        side="left",
+        rate_hz=100.0,
+        start=None,
+    ),
     "pairing": lambda p, header: save_pairing(
         Pairing("left", {"thigh": PairedSensor("AA:BB", "witmotion-ble5")}), p
     ),

@@ -32,13 +32,14 @@ def atomic_write(
     newline: str | None = None,
 ) -> Iterator[IO[Any]]:
     """Open a safely created temporary file beside ``path`` for writing (``mode`` ``"w"`` or
-    ``"wb"``); when the block ends without an error it becomes ``path``.
+    ``"wb"``, or ``"w+"`` to read back what was written); when the block ends without an
+    error it becomes ``path``.
 
     ``overwrite=False`` refuses (:class:`FileExistsError`) a ``path`` that exists, also one
     created while writing. Raises :class:`OSError` when the folder cannot be written.
     """
-    if mode not in ("w", "wb"):
-        raise ValueError(f"atomic_write writes text ('w') or bytes ('wb'), not {mode!r}")
+    if mode not in ("w", "wb", "w+"):
+        raise ValueError(f"atomic_write writes text ('w', 'w+') or bytes ('wb'), not {mode!r}")
     path = Path(path)
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{path} exists; choose another name or allow overwriting")

@@ -8,8 +8,9 @@ frame. Two strategies share this interface:
 
 - :class:`~imuhip.align.causal.CausalAligner` releases samples as soon as they are decided, from
   what has arrived (live use, and replay as it was seen live);
-- :class:`~imuhip.align.offline.OfflineAligner` waits for the end of the input and fits each
-  sensor's whole clock at once (analysis of a file: it may look ahead).
+- :class:`~imuhip.align.offline.OfflineAligner` fits each sensor's clock looking ahead, a
+  bounded stretch of the input at a time, and releases what each stretch decided (analysis of
+  a file).
 
 Both report the same counters (:class:`SensorHealth`) and, at the end, one
 :class:`~imuhip.align.streams.SensorStream` per sensor.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,68 +16,88 @@ if TYPE_CHECKING:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imuhip.align.streams import sensor_streams
-    from imuhip.files.convert import export_samples
-    from imuhip.sinks import field_export
+    from imuhip.pipeline import Keep
+    from imuhip.pipeline.analyze import analyze_file
     from imuhip.sinks.file_warnings import note_read_report
-    from imuhip.sinks.file_warnings import read_session_noting as read_session
 
     if not (args.samples or args.angles or args.mot or args.sto or args.dot):
         raise ImuhipError(
             "nothing to export: give --samples DIR, --angles CSV, --mot FILE, --sto FILE "
             "and/or --dot DIR"
         )
-    # the per-sensor exports need the whole session (its streams aligned at once); the angles'
-    # alone come from the file streamed into the pipeline, keeping only what they write
-    session = read_session(args.session) if (args.samples or args.dot) else None
-    header, result = None if session is None else session.header, None
-    if args.angles or args.mot or args.sto:
-        from imuhip.pipeline import Keep
-        from imuhip.pipeline.analyze import analyze_file, analyze_session
-
-        keep = Keep.ANGLES | (Keep.ORIENTATIONS if args.mot or args.sto else Keep.EVENTS)
-        if session is not None:  # read already: not read again
-            result = analyze_session(session, keep=keep)
-        else:
-            analysed = analyze_file(
-                args.session, keep=keep, on_read=lambda s: note_read_report(args.session, s.report)
-            )
-            header, result = analysed.summary.header, analysed.analysis
-    if header is not None:
-        _exports(args, header, result)
-    if session is None:
+    # every export streams the file (the per-sensor ones, then the analysis for the angles'),
+    # keeping only what it writes
+    noted = False
+    if args.samples or args.dot:
+        _sensor_exports(args)
+        noted = True
+    if not (args.angles or args.mot or args.sto):
         return 0
-    start = field_export.session_start_utc(header)
-    streams = sensor_streams(session)  # every stream on the session's (host) time base
-    if args.samples:
-        from imuhip.sinks.progress import track
-
-        written = export_samples(
-            args.samples, {r: s.samples for r, s in streams.items()}, progress=track
-        )
-        for p in written:
-            print(f"wrote {p}")
-    if args.dot:
-        folder = Path(args.dot)
-        folder.mkdir(parents=True, exist_ok=True)
-        for role, st in streams.items():
-            path = field_export.write_dot_csv(
-                folder / f"{role}.csv", st.samples, tag=role, start=start
-            )
-            print(f"wrote {path}")
+    keep = Keep.ANGLES | (Keep.ORIENTATIONS if args.mot or args.sto else Keep.EVENTS)
+    analysed = analyze_file(
+        args.session,
+        keep=keep,
+        on_read=None if noted else (lambda s: note_read_report(args.session, s.report)),
+    )
+    _exports(args, analysed.summary.header, analysed.analysis, notes=not noted)
     return 0
 
 
+def _sensor_exports(args: argparse.Namespace) -> None:
+    """``--samples`` and ``--dot``: each sensor's samples as the analysis aligns them, written
+    a piece at a time as the file is streamed through the aligner."""
+    from imuhip.files.csv_samples import ImuCsvWriter
+    from imuhip.files.session_file import stream_session
+    from imuhip.pipeline.analyze import aligned_samples
+    from imuhip.sinks import field_export
+    from imuhip.sinks.file_warnings import note_read_report
+
+    stream = stream_session(args.session)
+    header = stream.header
+    start = field_export.session_start_utc(header)
+    kinds: list[dict[str, ImuCsvWriter | field_export.DotCsvWriter]] = []
+    if args.samples:
+        folder = Path(args.samples)
+        kinds.append({r: ImuCsvWriter(folder / f"{r}.csv") for r in header.roles})
+    if args.dot:
+        folder = Path(args.dot)
+        kinds.append(
+            {
+                r: field_export.DotCsvWriter(folder / f"{r}.csv", tag=r, start=start)
+                for r in header.roles
+            }
+        )
+    with contextlib.ExitStack() as stack:
+        for writers in kinds:
+            next(iter(writers.values())).path.parent.mkdir(parents=True, exist_ok=True)
+            for w in writers.values():
+                stack.enter_context(w)
+        for block in aligned_samples(stream):
+            for writers in kinds:
+                writers[block.role].write(block.samples)
+    note_read_report(args.session, stream.summary().report)
+    _exports(args, header, None, notes=True)
+    for writers in kinds:
+        for w in writers.values():
+            print(f"wrote {w.path}")
+
+
 def _exports(
-    args: argparse.Namespace, header: SessionHeader, result: SessionAnalysis | None
+    args: argparse.Namespace,
+    header: SessionHeader,
+    result: SessionAnalysis | None,
+    *,
+    notes: bool,
 ) -> None:
-    """The vendor-orientation notes, and the angle exports of ``result`` (where asked for)."""
+    """The vendor-orientation notes (``notes``), and the angle exports of ``result`` (where
+    asked for)."""
     from imuhip.files.session_file import vendor_orientation_roles
     from imuhip.fusion.vendor import vendor_orientation_note
     from imuhip.sinks import field_export
 
-    for role in vendor_orientation_roles(header):
-        print(f"note: {vendor_orientation_note(role)}")
+    if notes:
+        for role in vendor_orientation_roles(header):
+            print(f"note: {vendor_orientation_note(role)}")
     if result is None:
         return
     from imuhip.sinks.angles_csv import legs_on_one_axis

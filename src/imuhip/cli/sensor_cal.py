@@ -10,23 +10,36 @@ from imuhip.layout import ROLES
 
 
 def run(args: argparse.Namespace) -> int:
-    from imuhip.align.streams import sensor_streams
-    from imuhip.config import save_gyro_scale
-    from imuhip.fusion.gyro_scale import GyroScaleError, estimate_gyro_scale
-    from imuhip.sinks.file_warnings import read_session_noting as read_session
+    import numpy as np
 
-    session = read_session(args.session)
-    streams = sensor_streams(session)
-    roles = [args.role] if args.role else [s.role for s in session.header.sensors]
+    from imuhip.config import save_gyro_scale
+    from imuhip.files.session_file import stream_session
+    from imuhip.fusion.gyro_scale import GyroScaleError, estimate_gyro_scale
+    from imuhip.pipeline.analyze import aligned_samples
+    from imuhip.sinks.file_warnings import note_read_report
+
+    stream = stream_session(args.session)
+    header = stream.header
+    roles = [args.role] if args.role else list(header.roles)
+    for role in roles:
+        if role not in header.roles:
+            raise ImuhipError(f"the session has no {role} sensor")
+    # each sensor's sample times and gyroscope as the analysis aligns them
+    times: dict[str, list[np.ndarray]] = {r: [] for r in roles}
+    gyros: dict[str, list[np.ndarray]] = {r: [] for r in roles}
+    for block in aligned_samples(stream):
+        if block.role in times:
+            times[block.role].append(block.samples.t)
+            gyros[block.role].append(block.samples.gyr)
+    note_read_report(args.session, stream.summary().report)
     done = 0
     for role in roles:
-        if role not in streams:
-            raise ImuhipError(f"the session has no {role} sensor")
-        info = session.header.sensor(role)
-        s = streams[role].samples
+        info = header.sensor(role)
+        t = np.concatenate([np.empty(0), *times.pop(role)])
+        gyr = np.concatenate([np.empty((0, 3)), *gyros.pop(role)])
         label = f"{role} ({info.address or 'no address'})"
         try:
-            cal = estimate_gyro_scale(s.t, s.gyr)
+            cal = estimate_gyro_scale(t, gyr)
         except GyroScaleError as exc:
             print(f"{label}: {exc}")
             continue

@@ -12,10 +12,12 @@ format with the shortest exact decimal form of every value, so export → import
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -98,17 +100,78 @@ def write_imu_csv(path: str | os.PathLike[str], samples: ImuSamples) -> Path:
 
     The file is written under a temporary name and renamed, so it is never left half-written.
     """
-    path = Path(path)
-    cols = [TIME_COLUMN, *ACC_COLUMNS, *GYR_COLUMNS]
-    arrays = [samples.t[:, None], samples.acc, samples.gyr]
-    if samples.mag is not None:
-        cols += MAG_COLUMNS
-        arrays.append(samples.mag)
-    table = np.hstack(arrays).tolist()
-    with atomic_write(path, "w", newline="\n") as f:
-        f.write(",".join(cols) + "\n")
-        f.writelines(",".join(map(repr, row)) + "\n" for row in table)
-    return path
+    with ImuCsvWriter(path) as w:
+        w.write(samples)
+    return w.path
+
+
+class ImuCsvWriter:
+    """One sensor's samples written in the import format a block at a time, exactly as
+    :func:`write_imu_csv` writes the blocks joined (:meth:`ImuSamples.concatenate`: the
+    magnetometer's columns only when every block has it), holding one block at a time.
+
+    Use as a context manager: the file is written under a temporary name and becomes ``path``
+    when the block ends without an error (nothing is left on an error). When a block without
+    magnetometer data follows blocks with it, the rows so far are rewritten without it at the
+    end (one more pass over the file).
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._stack = contextlib.ExitStack()
+        self._f: IO[str] | None = None
+        self._mag: bool | None = None  # the columns carry the magnetometer (None: no rows yet)
+        self._drop_mag = False  # a block without it came: left out at the end
+
+    def __enter__(self) -> ImuCsvWriter:
+        return self
+
+    def write(self, samples: ImuSamples) -> None:
+        """Append the rows of ``samples`` (after those written before)."""
+        if not len(samples):
+            return
+        if self._mag is None:
+            self._mag = samples.mag is not None
+            # with a magnetometer a later block may lack: a file that can be read back
+            mode = "w+" if self._mag else "w"
+            self._f = self._stack.enter_context(atomic_write(self.path, mode, newline="\n"))
+            self._f.write(",".join(_columns(self._mag)) + "\n")
+        assert self._f is not None
+        mag = self._mag and samples.mag is not None
+        self._drop_mag |= self._mag and not mag
+        arrays = [samples.t[:, None], samples.acc, samples.gyr]
+        if mag:
+            arrays.append(samples.mag)  # type: ignore[arg-type]
+        elif self._mag:  # cells for the columns, dropped again at the end
+            arrays.append(np.zeros((len(samples), 3)))
+        self._f.writelines(",".join(map(repr, row)) + "\n" for row in np.hstack(arrays).tolist())
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is not None:
+            self._stack.__exit__(kind, exc, tb)  # the temporary file removed
+            return
+        if self._f is None:  # no samples: the header alone
+            with atomic_write(self.path, "w", newline="\n") as f:
+                f.write(",".join(_columns(False)) + "\n")
+            return
+        if not self._drop_mag:
+            self._stack.close()
+            return
+        f = self._f
+        f.seek(0)
+        try:
+            with atomic_write(self.path, "w", newline="\n") as out:
+                out.writelines(line.rsplit(",", 3)[0] + "\n" for line in f)
+        finally:  # the first file, with the magnetometer, is let go (not renamed)
+            self._stack.__exit__(_SupersededError, _SupersededError(), None)
+
+
+class _SupersededError(Exception):
+    """The temporary file of an :class:`ImuCsvWriter` was rewritten into its target."""
+
+
+def _columns(mag: bool) -> list[str]:
+    return [TIME_COLUMN, *ACC_COLUMNS, *GYR_COLUMNS, *(MAG_COLUMNS if mag else ())]
 
 
 # --------------------------------------------------------------------------- checks

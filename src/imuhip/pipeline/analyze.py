@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from imuhip.align.aligner import feed_aligner
 from imuhip.align.causal import CausalAligner
 from imuhip.align.grid import StreamingGrid
 from imuhip.align.offline import OfflineAligner
@@ -24,6 +25,7 @@ from imuhip.pipeline.session_pipeline import (
 from imuhip.samples import ImuSamples
 from imuhip.session import (
     Event,
+    SampleBlock,
     Session,
     SessionHeader,
     SessionInput,
@@ -156,17 +158,43 @@ def _analyze(
         pipe = SessionPipeline(header, options, aligner=al, saved=True, keep=keep)
     else:
         pipe = make_pipeline(header, options, aligner, saved=True, keep=keep)
-    for k, item in enumerate(items, 1):
-        pipe.feed(item)
-        if k % ADVANCE_EVERY == 0:
-            pipe.advance()
-    pipe.advance()
-    if al is not None:
-        al.flush()
-        while al.release_next():
-            pipe.advance()
+    for _ in _fed(items, pipe.feed, al):
+        pipe.advance()
     pipe.finish()
     return pipe.analysis()
+
+
+def _fed(
+    items: Iterable[SessionInput],
+    feed: Callable[[SessionInput], object],
+    offline: OfflineAligner | None,
+) -> Iterator[None]:
+    """Give ``items`` to ``feed`` one by one, pausing (yielding) whenever what was fed should go
+    on (every ``ADVANCE_EVERY`` inputs, at the end, then once per piece an ``offline`` aligner
+    releases after its flush): the one feeding loop of a whole file."""
+    for k, item in enumerate(items, 1):
+        feed(item)
+        if k % ADVANCE_EVERY == 0:
+            yield
+    yield
+    if offline is not None:
+        offline.flush()
+        while offline.release_next():
+            yield
+
+
+def aligned_samples(stream: SessionStream) -> Iterator[SampleBlock]:
+    """Each sensor's merged samples (SI units, sensor frame) exactly as :func:`analyze_file`
+    aligns them (the offline aligner, the file streamed), in the pieces the aligner releases:
+    each sensor's in time order, every sensor of the header. For the per-sensor exports of a
+    long session, without the session or the analysis held in memory."""
+    al = OfflineAligner(stream.header, release_s=ANALYSIS_PIECE_S, keep_samples=False)
+    roles = stream.header.roles
+    for _ in _fed(stream, lambda item: feed_aligner(al, item), al):
+        for role in roles:
+            s = al.take(role)
+            if s is not None and len(s):
+                yield SampleBlock(role, s)
 
 
 def common_grid(thigh: ImuSamples, shin: ImuSamples, rate_hz: float) -> Grid:

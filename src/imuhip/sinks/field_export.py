@@ -12,13 +12,16 @@ start is wall-clock time (for lining up a video).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
+from imuhip.atomic import atomic_write
 from imuhip.samples import ImuSamples
 from imuhip.session import SessionHeader
 
@@ -56,14 +59,9 @@ def utc_strings(t: np.ndarray, start: datetime | None) -> list[str]:
 
 
 def _write(path: Path, lines: Iterable[str]) -> Path:
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.writelines(f"{ln}\n" for ln in lines)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    """``lines`` as the text file ``path``, complete or not at all (:mod:`imuhip.atomic`)."""
+    with atomic_write(path, "w", newline="\n") as f:
+        f.writelines(f"{ln}\n" for ln in lines)
     return path
 
 
@@ -147,29 +145,71 @@ def write_dot_csv(
     ``imuhip import`` reads it back (times to the µs). ``StartTime`` is the first sample's time in
     UTC where known (to the ms); a ``UTC`` column gives each sample's time.
     """
-    # SampleTimeFine counts session time, so files of several sensors keep their offsets
-    ticks = np.rint(samples.t * 1e6).astype(np.int64) % (1 << 32)
-    first = None if start is None else start + timedelta(seconds=float(samples.t[0]))
-    when = (
-        first.astimezone(UTC).strftime("%Y-%m-%d_%H:%M:%S_")
-        + f"{first.microsecond // 1000:03d} GMT+0"
-        if first is not None
-        else ""
-    )
-    pre = [
-        "sep=,",
-        f"DeviceTag:,{tag}",
-        "FirmwareVersion:,",
-        "AppVersion:,imuhip",
-        f"StartTime: ,{when}",
-        "© written by imuhip export --dot",
-        "",
-    ]
-    cols = "PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z,Gyr_X,Gyr_Y,Gyr_Z,UTC"
-    gyr = np.degrees(samples.gyr)
-    utc = utc_strings(samples.t, start)
-    rows = (
-        f"{i},{int(ticks[i])},{a[0]!r},{a[1]!r},{a[2]!r},{g[0]!r},{g[1]!r},{g[2]!r},{u}"
-        for i, (a, g, u) in enumerate(zip(samples.acc.tolist(), gyr.tolist(), utc, strict=True))
-    )
-    return _write(Path(path), [*pre, cols, *rows])
+    with DotCsvWriter(path, tag=tag, start=start) as w:
+        w.write(samples)
+    return w.path
+
+
+class DotCsvWriter:
+    """:func:`write_dot_csv` a block of samples at a time (the same file as of the blocks
+    joined), holding one block at a time. Use as a context manager: the file is written under
+    a temporary name and becomes ``path`` when the block ends without an error."""
+
+    def __init__(self, path: str | os.PathLike[str], *, tag: str, start: datetime | None):
+        self.path = Path(path)
+        self._tag, self._start = tag, start
+        self._stack = contextlib.ExitStack()
+        self._f: IO[str] | None = None
+        self._count = 0  # rows written (the next PacketCounter)
+
+    def __enter__(self) -> DotCsvWriter:
+        return self
+
+    def write(self, samples: ImuSamples) -> None:
+        """Append the rows of ``samples`` (after those written before)."""
+        if not len(samples):
+            return
+        if self._f is None:
+            self._begin(float(samples.t[0]))
+        assert self._f is not None
+        # SampleTimeFine counts session time, so files of several sensors keep their offsets
+        ticks = (np.rint(samples.t * 1e6).astype(np.int64) % (1 << 32)).tolist()
+        gyr = np.degrees(samples.gyr).tolist()
+        utc = utc_strings(samples.t, self._start)
+        i0 = self._count
+        self._f.writelines(
+            f"{i0 + i},{k},{a[0]!r},{a[1]!r},{a[2]!r},{g[0]!r},{g[1]!r},{g[2]!r},{u}\n"
+            for i, (k, a, g, u) in enumerate(
+                zip(ticks, samples.acc.tolist(), gyr, utc, strict=True)
+            )
+        )
+        self._count += len(samples)
+
+    def _begin(self, t0: float | None) -> None:
+        """Open the file and write its preamble (``t0``: the first sample's session time)."""
+        first = None if self._start is None or t0 is None else self._start + timedelta(seconds=t0)
+        when = (
+            first.astimezone(UTC).strftime("%Y-%m-%d_%H:%M:%S_")
+            + f"{first.microsecond // 1000:03d} GMT+0"
+            if first is not None
+            else ""
+        )
+        self._f = self._stack.enter_context(atomic_write(self.path, "w", newline="\n"))
+        self._f.writelines(
+            f"{ln}\n"
+            for ln in (
+                "sep=,",
+                f"DeviceTag:,{self._tag}",
+                "FirmwareVersion:,",
+                "AppVersion:,imuhip",
+                f"StartTime: ,{when}",
+                "© written by imuhip export --dot",
+                "",
+                "PacketCounter,SampleTimeFine,Acc_X,Acc_Y,Acc_Z,Gyr_X,Gyr_Y,Gyr_Z,UTC",
+            )
+        )
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if kind is None and self._f is None:  # no samples: the preamble alone
+            self._begin(None)
+        self._stack.__exit__(kind, exc, tb)
