@@ -134,14 +134,23 @@ def test_export_samples_and_dot_write_the_analysis_samples(long_file, tmp_path, 
         assert (dot / f"{role}.csv").read_bytes() == expected.read_bytes()
 
 
-def test_export_of_a_cut_off_file_writes_what_was_recorded_and_says_so(long_file, tmp_path, capsys):
-    data = long_file.read_bytes()
-    cut = tmp_path / "cut.imuhip"
-    cut.write_bytes(data[: len(data) // 2 + 17])
-    assert main(["export", str(cut), "--samples", str(tmp_path / "csv")]) == 0
+@pytest.mark.parametrize("damage", ["cut off", "overwritten in the middle"])
+def test_export_of_a_damaged_file_writes_what_is_readable_and_says_so(
+    long_file, tmp_path, capsys, damage
+):
+    data = bytearray(long_file.read_bytes())
+    half = len(data) // 2
+    if damage == "cut off":
+        data = data[: half + 17]
+    else:
+        data[half : half + 40_000] = bytes(40_000)
+    bad = tmp_path / "bad.imuhip"
+    bad.write_bytes(bytes(data))
+    assert main(["export", str(bad), "--samples", str(tmp_path / "csv")]) == 0
     captured = capsys.readouterr()
-    assert "cut.imuhip" in captured.err and "warning" in captured.err
-    ref = _analysis_streams(cut)
-    back = read_imu_csv(tmp_path / "csv" / "thigh.csv").samples
-    np.testing.assert_array_equal(back.t, ref["thigh"].t)
-    assert len(back) > 40_000
+    assert "bad.imuhip" in captured.err and "warning" in captured.err
+    ref = _analysis_streams(bad)
+    for role in ("thigh", "shin"):
+        back = read_imu_csv(tmp_path / "csv" / f"{role}.csv").samples
+        np.testing.assert_array_equal(back.t, ref[role].t)
+        assert len(back) > 40_000
