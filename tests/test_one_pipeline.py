@@ -58,3 +58,14 @@ def test_causal_aligner_within_bounds_of_analyze(recording):
             live.calibration.phase_times[k], batch.calibration.phase_times[k], strict=True
         ):
             assert u == pytest.approx(v, abs=0.02)
+
+
+@pytest.mark.parametrize("name", ["prone-both-reps-simulated", "prone-left-holds-polar-simulated"])
+def test_the_causal_pipeline_does_not_depend_on_the_replay_step(name):
+    """Replay's steps (0.1 s paced, 1 s as fast as possible) only cut the input: the causal
+    pipeline's whole document is the same for any cut."""
+    session = read_session(Path(__file__).parent.parent / "recordings" / f"{name}.imuhip")
+    docs = [analysis_document(session, _replayed(session, "causal", s)) for s in (0.1, 1.0, 2.7)]
+    found = [doc for doc in (docs[0], *docs[0].get("legs", ())) if "reps" in doc]
+    assert found and all(doc["reps"] or doc["holds"] for doc in found)
+    assert docs[1] == docs[0] and docs[2] == docs[0]

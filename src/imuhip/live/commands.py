@@ -643,6 +643,12 @@ def _demo_summary(result: RunResult, rig: Any, path: Path, out: TextIO | None) -
 # --------------------------------------------------------------------------- replay
 
 
+#: Session time (s) a paced replay (or one publishing LSL streams) advances the view by.
+REPLAY_STEP_S = 0.1
+#: ... and an unpaced one (``--speed max``).
+FAST_REPLAY_STEP_S = 1.0
+
+
 def replay_command(
     session_path: str,
     *,
@@ -691,7 +697,10 @@ def replay_command(
     try:
         if pub is not None:
             pub.anchor(lambda: t0)
-        replay(items, pipe, speed=pace, on_step=shown.on_step)
+        # as fast as possible: steps of a second (the same result: the pipeline does not
+        # depend on how its input is cut; half the CPU of tenths)
+        step = REPLAY_STEP_S if pace is not None or lsl else FAST_REPLAY_STEP_S
+        replay(items, pipe, speed=pace, step_s=step, on_step=shown.on_step)
         n = len(pipe.events)
         pipe.finish()
         view.analysis(pipe.events[n:])
