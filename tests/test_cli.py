@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from imuhip.cli import main
 from imuhip.files.csv_samples import read_imu_csv, write_imu_csv
@@ -88,3 +89,27 @@ def test_every_command_takes_a_file_of_both_legs_without_a_traceback(tmp_path, c
     assert sorted(p.stem for p in (tmp_path / "csv").iterdir()) == sorted(roles)
     assert main(["history", str(tmp_path), "--no-cache", "--jobs", "1"]) == 0
     assert "both.imuhip" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "{rec}", "--samples", "{bad}/csv"],
+        ["export", "{rec}", "--angles", "{bad}/a.csv"],
+        ["report", "{rec}", "-o", "{bad}/r.html"],
+    ],
+    ids=["export-samples", "export-angles", "report"],
+)
+def test_an_output_that_cannot_be_written_is_a_clear_error(tmp_path, capsys, args):
+    """A folder that is a file (or missing, unwritable, full): the command ends with exit
+    code 2 and one line naming the path the user gave, no traceback."""
+    from pathlib import Path
+
+    rec = Path(__file__).parent.parent / "recordings" / "prone-left-holds-polar-simulated.imuhip"
+    bad = tmp_path / "a-file"
+    bad.write_text("not a folder")
+    assert main([a.format(rec=rec, bad=bad) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(f"imuhip: error: {bad}")
+    assert err[-1].endswith(("Not a directory", "File exists"))
+    assert "partial" not in err[-1] and "Errno" not in err[-1] and "Traceback" not in "\n".join(err)

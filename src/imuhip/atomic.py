@@ -43,7 +43,10 @@ def atomic_write(
     path = Path(path)
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{path} exists; choose another name or allow overwriting")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    except OSError as exc:  # the folder: named as the target, not the temporary name
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with contextlib.suppress(OSError, AttributeError):  # Windows has no fchmod
             os.fchmod(fd, FILE_MODE)

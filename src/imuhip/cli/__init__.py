@@ -60,9 +60,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImuhipError as exc:
         print(f"imuhip: error: {exc}", file=sys.stderr)
         return 2
-    except FileExistsError as exc:
-        print(f"imuhip: error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("imuhip: interrupted", file=sys.stderr)
         return 130
@@ -70,3 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a file or folder that cannot be read or written
+        print(f"imuhip: error: {_os_error_text(exc)}", file=sys.stderr)
+        return 2
+
+
+def _os_error_text(exc: OSError) -> str:
+    """What the operating system refused, on which file: ``PATH: reason``."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    if exc.filename2 is not None:
+        return f"{exc.filename} -> {exc.filename2}: {reason}"
+    return f"{exc.filename}: {reason}"

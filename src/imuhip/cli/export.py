@@ -58,18 +58,19 @@ def _sensor_exports(args: argparse.Namespace) -> None:
     kinds: list[dict[str, ImuCsvWriter | field_export.DotCsvWriter]] = []
     if args.samples:
         folder = Path(args.samples)
+        folder.mkdir(parents=True, exist_ok=True)
         kinds.append({r: ImuCsvWriter(folder / f"{r}.csv") for r in header.roles})
     if args.dot:
         folder = Path(args.dot)
+        folder.mkdir(parents=True, exist_ok=True)
         kinds.append(
             {
                 r: field_export.DotCsvWriter(folder / f"{r}.csv", tag=r, start=start)
                 for r in header.roles
             }
         )
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as stack:  # on an error every file is left as it was
         for writers in kinds:
-            next(iter(writers.values())).path.parent.mkdir(parents=True, exist_ok=True)
             for w in writers.values():
                 stack.enter_context(w)
         for block in aligned_samples(stream):

@@ -186,8 +186,9 @@ def _fed(
 def aligned_samples(stream: SessionStream) -> Iterator[SampleBlock]:
     """Each sensor's merged samples (SI units, sensor frame) exactly as :func:`analyze_file`
     aligns them (the offline aligner, the file streamed), in the pieces the aligner releases:
-    each sensor's in time order, every sensor of the header. For the per-sensor exports of a
-    long session, without the session or the analysis held in memory."""
+    each sensor's in time order, none for a sensor without data. For the per-sensor exports
+    of a long session, without the session or the analysis held in memory; what reading found
+    is ``stream.summary()`` afterwards."""
     al = OfflineAligner(stream.header, release_s=ANALYSIS_PIECE_S, keep_samples=False)
     roles = stream.header.roles
     for _ in _fed(stream, lambda item: feed_aligner(al, item), al):
