@@ -251,3 +251,18 @@ def test_a_turns_recording_ends_by_naming_the_next_command(tmp_path):
     text = out.getvalue()
     assert f"next, imuhip sensor-cal {tmp_path / 't.imuhip'}" in text
     assert "not calibrated" not in text
+
+
+def test_sensor_cal_says_which_sensor_has_no_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMUHIP_CONFIG", str(tmp_path / "pairing.json"))
+    _, turned = _turns(10)
+    header = SessionHeader(
+        side="left",
+        exercise="sensor-cal",
+        sensors=(SensorInfo("thigh", address="AA:00"), SensorInfo("shin", address="AA:01")),
+    )
+    path = tmp_path / "one.imuhip"
+    write_session(path, header, samples={"thigh": turned})
+    assert main(["sensor-cal", str(path), "--no-save"]) == 0
+    out = capsys.readouterr().out
+    assert "thigh (AA:00): 3 turn(s)" in out and "shin (AA:01): no data in this session" in out

@@ -38,6 +38,9 @@ def run(args: argparse.Namespace) -> int:
         t = np.concatenate([np.empty(0), *times.pop(role)])
         gyr = np.concatenate([np.empty((0, 3)), *gyros.pop(role)])
         label = f"{role} ({info.address or 'no address'})"
+        if not len(t):
+            print(f"{label}: no data in this session")
+            continue
         try:
             cal = estimate_gyro_scale(t, gyr)
         except GyroScaleError as exc:
