@@ -154,3 +154,20 @@ def test_export_of_a_damaged_file_writes_what_is_readable_and_says_so(
         back = read_imu_csv(tmp_path / "csv" / f"{role}.csv").samples
         np.testing.assert_array_equal(back.t, ref[role].t)
         assert len(back) > 40_000
+
+
+def test_export_of_a_session_with_a_silent_sensor_says_so(tmp_path, header, capsys):
+    """The thigh's stored samples (with magnetometer) are written exactly; the shin, which
+    sent nothing, gets a file of the header alone and a note."""
+    from imuhip.files.session_file import write_session
+
+    thigh = make_samples(700, t0=3.0, mag=True, seed=8)
+    path = tmp_path / "one.imuhip"
+    write_session(path, header, {"thigh": thigh})
+    assert main(["export", str(path), "--samples", str(tmp_path / "csv")]) == 0
+    out = capsys.readouterr().out
+    assert "note: the shin sensor has no samples in this session" in out
+    back = read_imu_csv(tmp_path / "csv" / "thigh.csv").samples
+    for name in ("t", "acc", "gyr", "mag"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(thigh, name))
+    assert (tmp_path / "csv" / "shin.csv").read_text().count("\n") == 1

@@ -81,6 +81,9 @@ def _sensor_exports(args: argparse.Namespace) -> None:
     for writers in kinds:
         for w in writers.values():
             print(f"wrote {w.path}")
+    for role in header.roles:
+        if kinds and not kinds[0][role].rows:
+            print(f"note: the {role} sensor has no samples in this session (its files: the header)")
 
 
 def _exports(

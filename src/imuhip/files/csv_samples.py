@@ -122,6 +122,8 @@ class ImuCsvWriter:
         self._f: IO[str] | None = None
         self._mag: bool | None = None  # the columns carry the magnetometer (None: no rows yet)
         self._drop_mag = False  # a block without it came: left out at the end
+        #: samples written so far
+        self.rows = 0
 
     def __enter__(self) -> ImuCsvWriter:
         return self
@@ -145,6 +147,7 @@ class ImuCsvWriter:
         elif self._mag:  # cells for the columns, dropped again at the end
             arrays.append(np.zeros((len(samples), 3)))
         self._f.writelines(",".join(map(repr, row)) + "\n" for row in np.hstack(arrays).tolist())
+        self.rows += len(samples)
 
     def __exit__(self, kind, exc, tb) -> None:
         if kind is not None:

@@ -160,7 +160,8 @@ class DotCsvWriter:
         self._tag, self._start = tag, start
         self._stack = contextlib.ExitStack()
         self._f: IO[str] | None = None
-        self._count = 0  # rows written (the next PacketCounter)
+        #: samples written so far (the next row's PacketCounter)
+        self.rows = 0
 
     def __enter__(self) -> DotCsvWriter:
         return self
@@ -176,14 +177,14 @@ class DotCsvWriter:
         ticks = (np.rint(samples.t * 1e6).astype(np.int64) % (1 << 32)).tolist()
         gyr = np.degrees(samples.gyr).tolist()
         utc = utc_strings(samples.t, self._start)
-        i0 = self._count
+        i0 = self.rows
         self._f.writelines(
             f"{i0 + i},{k},{a[0]!r},{a[1]!r},{a[2]!r},{g[0]!r},{g[1]!r},{g[2]!r},{u}\n"
             for i, (k, a, g, u) in enumerate(
                 zip(ticks, samples.acc.tolist(), gyr, utc, strict=True)
             )
         )
-        self._count += len(samples)
+        self.rows += len(samples)
 
     def _begin(self, t0: float | None) -> None:
         """Open the file and write its preamble (``t0``: the first sample's session time)."""
