@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
+from imuhip.cli import main
 from imuhip.errors import CsvImportError
-from imuhip.files.convert import export_samples, import_csv
+from imuhip.files.convert import import_csv
 from imuhip.files.csv_samples import read_imu_csv, write_imu_csv
 from imuhip.files.session_file import read_session
 
@@ -40,7 +41,7 @@ def test_import_export_import_is_lossless(tmp_path):
     s = read_session(res.path)
     assert s.header.time_base == "csv" and s.header.side == "right"
     assert s.header.sensor("thigh").rate_hz == pytest.approx(100.0)
-    export_samples(tmp_path / "out", s.samples)
+    assert main(["export", str(res.path), "--samples", str(tmp_path / "out")]) == 0
     again = read_imu_csv(tmp_path / "out" / "thigh.csv")
     for name in ("t", "acc", "gyr", "mag"):
         np.testing.assert_array_equal(getattr(again.samples, name), getattr(thigh, name))

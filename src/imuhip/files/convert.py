@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import TypeVar
 
 from imuhip.errors import CsvImportError, LayoutError
-from imuhip.files.csv_samples import write_imu_csv
 from imuhip.files.importers import read_file
 from imuhip.files.importers.base import FileContents, ImportFormat, ImportOptions
 from imuhip.files.importers.sanity import gap_notes
@@ -19,7 +18,6 @@ from imuhip.files.importers.timebase import Alignment, align_sensors
 from imuhip.files.importers.vendor_orientation import is_orientation_only, vendor_sensor
 from imuhip.files.session_file import ORIENTATION_SOURCE_KEY, write_session
 from imuhip.layout import BOTH, PLAIN_LEG_ROLES, SIDES, Layout, layout_of
-from imuhip.samples import ImuSamples
 from imuhip.session import Event, SensorInfo, SessionHeader
 
 T = TypeVar("T")
@@ -247,13 +245,3 @@ def import_csv(
         options=ImportOptions(acc_unit=acc_unit, gyr_unit=gyr_unit),
         overwrite=overwrite,
     )
-
-
-def export_samples(
-    folder: str | os.PathLike[str], imu: dict[str, ImuSamples], progress: Progress = quiet
-) -> list[Path]:
-    """Write ``<folder>/<role>.csv`` for each role in ``imu`` (import format, SI units)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    items = progress(imu.items(), "writing CSV files", len(imu))
-    return [write_imu_csv(folder / f"{role}.csv", s) for role, s in items]
