@@ -152,9 +152,7 @@ def _analyze(
     causal aligner; each sensor's time order for the offline one) fed to the pipeline."""
     al: OfflineAligner | None = None
     if aligner == "offline":
-        al = OfflineAligner(
-            header, release_s=ANALYSIS_PIECE_S, keep_samples=bool(keep & Keep.SAMPLES)
-        )
+        al = _file_aligner(header, keep_samples=bool(keep & Keep.SAMPLES))
         pipe = SessionPipeline(header, options, aligner=al, saved=True, keep=keep)
     else:
         pipe = make_pipeline(header, options, aligner, saved=True, keep=keep)
@@ -162,6 +160,12 @@ def _analyze(
         pipe.advance()
     pipe.finish()
     return pipe.analysis()
+
+
+def _file_aligner(header: SessionHeader, *, keep_samples: bool) -> OfflineAligner:
+    """The offline aligner a whole file is fed to, by the analysis and the per-sensor exports
+    alike (so they time every sample the same), releasing pieces of ``ANALYSIS_PIECE_S``."""
+    return OfflineAligner(header, release_s=ANALYSIS_PIECE_S, keep_samples=keep_samples)
 
 
 def _fed(
@@ -189,7 +193,7 @@ def aligned_samples(stream: SessionStream) -> Iterator[SampleBlock]:
     each sensor's in time order, none for a sensor without data. For the per-sensor exports
     of a long session, without the session or the analysis held in memory; what reading found
     is ``stream.summary()`` afterwards."""
-    al = OfflineAligner(stream.header, release_s=ANALYSIS_PIECE_S, keep_samples=False)
+    al = _file_aligner(stream.header, keep_samples=False)
     roles = stream.header.roles
     for _ in _fed(stream, lambda item: feed_aligner(al, item), al):
         for role in roles:
